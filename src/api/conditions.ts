@@ -1,0 +1,55 @@
+/**
+ * @module
+ * Condition types, reasons and Event reasons, as constants (never literals in the code).
+ */
+
+/** Condition types on EgressGateway, EgressPolicy and ClusterEgressPolicy status. */
+export const CONDITION = {
+  /** Spec is valid and every reference resolves (gateway exists, namespace admitted, provider known). */
+  Accepted: 'Accepted',
+  /** Every egress IP is Ready on a healthy node. */
+  Ready: 'Ready',
+  /** Some IPs are not placed or some nodes failed; the object works partly. */
+  Degraded: 'Degraded',
+} as const;
+/** A condition type. */
+export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
+
+/**
+ * Reasons, used both in conditions and in Events (CamelCase, as Kubernetes expects).
+ * Each reason names a cause a user can act on; the message says what to do.
+ */
+export const REASON = {
+  // Accepted
+  Accepted: 'Accepted',
+  InvalidSpec: 'InvalidSpec',
+  GatewayNotFound: 'GatewayNotFound',
+  NamespaceNotAdmitted: 'NamespaceNotAdmitted',
+  ProviderUnknown: 'ProviderUnknown',
+  ProviderMixed: 'ProviderMixed',
+  NoNodes: 'NoNodes',
+  // Allocation and scheduling
+  PoolExhausted: 'PoolExhausted',
+  IPOutsideGatewayPool: 'IPOutsideGatewayPool',
+  IPInUse: 'IPInUse',
+  NoEligibleNode: 'NoEligibleNode',
+  NoSubnet: 'NoSubnet',
+  CapacityExceeded: 'CapacityExceeded',
+  // Cloud
+  Pending: 'Pending',
+  Assigned: 'Assigned',
+  CloudError: 'CloudError',
+  CloudThrottled: 'CloudThrottled',
+  Released: 'Released',
+  Moved: 'Moved',
+  // Ready
+  AllIPsReady: 'AllIPsReady',
+  IPsNotReady: 'IPsNotReady',
+  NodeFailed: 'NodeFailed',
+  NodeRecovered: 'NodeRecovered',
+} as const;
+/** A reason. */
+export type Reason = (typeof REASON)[keyof typeof REASON];
+
+/** Event types, as Kubernetes spells them. */
+export const EVENT_TYPE = { Normal: 'Normal', Warning: 'Warning' } as const;

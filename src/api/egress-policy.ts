@@ -1,0 +1,140 @@
+/**
+ * @module
+ * `EgressPolicy` (namespaced) and `ClusterEgressPolicy` (cluster-scoped): which pods leave through which
+ * gateway, to which destinations, with which egress IPs.
+ *
+ * ```yaml
+ * apiVersion: cloudegress.io/v1alpha1
+ * kind: EgressPolicy
+ * metadata: { name: to-partner, namespace: payments }
+ * spec:
+ *   gatewayName: prod
+ *   podSelector: { matchLabels: { app: api } }
+ *   destinationCIDRs: ["203.0.113.0/24"]
+ *   count: 2            # or egressIPs: ["10.0.1.17"]
+ * ```
+ */
+import Type from 'typebox';
+import { Cidr, Conditions, cel, IpAddress, LIMITS, labelSelector, type ObjectMeta } from './schema-common.ts';
+
+/** State of one egress IP of a policy. */
+export const ASSIGNMENT_STATE = {
+  /** Chosen and placed by the scheduler; the cloud call has not confirmed it yet. */
+  Pending: 'Pending',
+  /** The cloud holds the IP on the node's interface. */
+  Assigned: 'Assigned',
+  /** Assigned and the node is healthy: traffic flows. */
+  Ready: 'Ready',
+  /** It could not be placed or assigned; `reason` and `message` say why. */
+  Failed: 'Failed',
+} as const;
+/** State of one egress IP of a policy. */
+export type AssignmentState = (typeof ASSIGNMENT_STATE)[keyof typeof ASSIGNMENT_STATE];
+
+const policySpecFields = {
+  gatewayName: Type.String({
+    minLength: 1,
+    maxLength: 253,
+    description: 'The EgressGateway whose IPs to use.',
+  }),
+  podSelector: labelSelector('Pods to send through the gateway. {} selects all.'),
+  destinationCIDRs: Type.Optional(
+    Type.Array(Cidr, {
+      maxItems: LIMITS.listItems,
+      description: 'Destinations that leave through the egress IP. Absent: all (0.0.0.0/0 and ::/0).',
+    }),
+  ),
+  excludedCIDRs: Type.Optional(
+    Type.Array(Cidr, {
+      maxItems: LIMITS.listItems,
+      description: 'Destinations that keep their normal path.',
+    }),
+  ),
+  egressIPs: Type.Optional(
+    Type.Array(IpAddress, {
+      minItems: 1,
+      maxItems: LIMITS.maxCount,
+      'x-kubernetes-list-type': 'set',
+      description: "Explicit egress IPs, each from the gateway's spec.ips. Mutually exclusive with count.",
+    }),
+  ),
+  count: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: LIMITS.maxCount,
+      description:
+        'Number of active-active egress IPs picked from the gateway (default 1). Exclusive with egressIPs.',
+    }),
+  ),
+  zoneAffinity: Type.Optional(
+    Type.Union([Type.Literal('None'), Type.Literal('Preferred')], {
+      default: 'None',
+      description: 'Preferred: a pod uses an egress IP held in its own zone when there is one.',
+    }),
+  ),
+};
+
+const exclusiveIps = cel({
+  rule: '!(has(self.egressIPs) && has(self.count))',
+  message: 'set either spec.egressIPs (explicit IPs) or spec.count (IPs picked from the gateway), not both',
+});
+
+/** Spec of an EgressPolicy. */
+export const EgressPolicySpec = Type.Object(policySpecFields, exclusiveIps);
+/** Spec of an EgressPolicy. */
+export type EgressPolicySpec = Type.Static<typeof EgressPolicySpec>;
+
+/** Spec of a ClusterEgressPolicy: an EgressPolicy spec plus the namespaces whose pods it selects. */
+export const ClusterEgressPolicySpec = Type.Object(
+  {
+    ...policySpecFields,
+    namespaceSelector: labelSelector(
+      'Namespaces whose pods (matching podSelector) the policy selects. {} selects all.',
+    ),
+  },
+  exclusiveIps,
+);
+/** Spec of a ClusterEgressPolicy. */
+export type ClusterEgressPolicySpec = Type.Static<typeof ClusterEgressPolicySpec>;
+
+/** One egress IP of a policy and where it is. */
+export const IpAssignmentStatus = Type.Object({
+  ip: Type.Optional(IpAddress),
+  node: Type.Optional(Type.String({ maxLength: 253 })),
+  state: Type.Union(Object.values(ASSIGNMENT_STATE).map((s) => Type.Literal(s))),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  reason: Type.Optional(Type.String({ maxLength: 128 })),
+  message: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+/** One egress IP of a policy and where it is. */
+export type IpAssignmentStatus = Type.Static<typeof IpAssignmentStatus>;
+
+/** Status of an EgressPolicy or ClusterEgressPolicy. */
+export const EgressPolicyStatus = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  assignments: Type.Optional(Type.Array(IpAssignmentStatus, { maxItems: LIMITS.statusItems })),
+  conditions: Type.Optional(Conditions),
+});
+/** Status of an EgressPolicy or ClusterEgressPolicy. */
+export type EgressPolicyStatus = Type.Static<typeof EgressPolicyStatus>;
+
+/** An EgressPolicy object. */
+export interface EgressPolicy {
+  apiVersion: string;
+  kind: 'EgressPolicy';
+  metadata: ObjectMeta & { namespace: string };
+  spec: EgressPolicySpec;
+  status?: EgressPolicyStatus;
+}
+
+/** A ClusterEgressPolicy object. */
+export interface ClusterEgressPolicy {
+  apiVersion: string;
+  kind: 'ClusterEgressPolicy';
+  metadata: ObjectMeta;
+  spec: ClusterEgressPolicySpec;
+  status?: EgressPolicyStatus;
+}
+
+/** Either kind of policy. */
+export type AnyEgressPolicy = EgressPolicy | ClusterEgressPolicy;

@@ -1,0 +1,199 @@
+/**
+ * @module
+ * The provider contract: the one interface every cloud (and the in-memory fake) implements.
+ *
+ * The core computes a plan (which IP belongs on which node); a provider only carries it out
+ * (external-dns: "the core plans, providers apply"). Types are plain JSON so an out-of-process
+ * provider stays possible.
+ *
+ * Rules every provider keeps (checked by test/conformance/ against the cloud's own state):
+ *
+ * | rule            | meaning                                                                          |
+ * |-----------------|----------------------------------------------------------------------------------|
+ * | idempotent      | assigning an IP already there, releasing one already gone: success, no call     |
+ * | single owner    | after `apply`, an IP is on exactly one interface (a move never leaves two)      |
+ * | ownership       | only IPs this project assigned are ever released or listed; primary IPs and     |
+ * |                 | other tools' IPs are never touched                                               |
+ * | batched         | one mutating call (or one read-modify-write) per interface per `apply`           |
+ * | serialised      | read-modify-write of one interface never runs twice at once                      |
+ * | subnet          | an IP outside every subnet of the target interface fails `terminal`, not silently|
+ * | capacity        | past the interface's limit fails `capacity`, and nothing partial is left         |
+ * | classified      | every failure is a {@link ProviderError} with a {@link ProviderErrorKind}        |
+ * | per change      | one failing interface does not fail the changes for other interfaces            |
+ */
+
+/** Names under which providers are registered. */
+export type ProviderName = 'aws' | 'gcp' | 'azure' | 'none' | 'inmemory';
+
+/** The node a provider is asked about: the Kubernetes Node's name and `spec.providerID`. */
+export interface NodeRef {
+  /** Kubernetes Node name. */
+  readonly name: string;
+  /** `spec.providerID`, e.g. `aws:///us-east-1a/i-0abc`, `gce://proj/zone/name`, `azure:///subscriptions/...`. */
+  readonly providerID: string;
+}
+
+/**
+ * Settings a provider instance is created with: Helm values (through `Config`), overridden per gateway by
+ * `cloudegress.io/*` annotations. One provider instance serves every gateway with equal settings.
+ */
+export interface ProviderSettings {
+  /** Identifies this installation in ownership tags, so two clusters sharing a VPC never touch each other's IPs. */
+  readonly owner: string;
+  /** Cloud region; default derived from the node's zone. */
+  readonly region?: string;
+  /** API endpoint override (LocalStack, emulators, private endpoints). */
+  readonly endpoint?: string;
+  /** AWS device index, GCP NIC name (`nic0`) or Azure NIC index, as a string; default the primary interface. */
+  readonly interface?: string;
+  /** AWS: pick the ENI that carries this tag (`key=value`) instead of by device index. */
+  readonly interfaceTag?: string;
+}
+
+/** What the cloud says about the interface of a node that holds egress IPs. */
+export interface NodeNetwork {
+  /** Kubernetes Node name. */
+  readonly node: string;
+  /** Cloud ID of the interface (ENI ID, `projects/.../instances/x#nic0`, Azure NIC resource ID). */
+  readonly interfaceId: string;
+  /** Zone of the node, e.g. `us-east-1a`. */
+  readonly zone: string;
+  /**
+   * CIDRs an egress IP on this interface may come from: on AWS the ENI's subnet (single-AZ); on GCP the
+   * subnetwork's primary and secondary ranges (regional); on Azure the NIC's subnet (regional).
+   */
+  readonly subnets: readonly string[];
+  /** The interface's own IPs that are never touched (primary and any IP this project does not own). */
+  readonly reservedIPs: readonly string[];
+  /** Egress IPs this project owns on the interface now. */
+  readonly ownedIPs: readonly string[];
+  /**
+   * How many more IPs the interface can take now (its limit minus every IP it holds, owned or not).
+   * So the egress IPs the node can hold in all is `ownedIPs.length + freeSlots`.
+   */
+  readonly freeSlots: number;
+}
+
+/** An egress IP as the cloud has it: on which node's interface. */
+export interface CloudAssignment {
+  readonly ip: string;
+  readonly node: string;
+  readonly interfaceId: string;
+  /** Public address paired with the IP (AWS Elastic IP, Azure public IP), if any. */
+  readonly publicAddress?: string;
+}
+
+/**
+ * One change of a plan.
+ *
+ * - `assign`: put `ip` on `node`'s interface. With `from`, the IP is moving off that node: providers that
+ *   can move atomically (AWS `AllowReassignment`) do it in one call; others release it on `from` first.
+ * - `release`: take `ip` off `node`'s interface.
+ * - `allocate`: have the cloud pick `count` free IPs in the node's subnet and assign them (AWS
+ *   `SecondaryPrivateIpAddressCount`); the outcome lists the IPs picked.
+ */
+export type Change =
+  | {
+      readonly kind: 'assign';
+      readonly ip: string;
+      readonly node: NodeRef;
+      readonly from?: NodeRef;
+      /** Public address to pair with the IP (AWS Elastic IP allocation ID, Azure public IP resource ID). */
+      readonly publicAddress?: string;
+    }
+  | { readonly kind: 'release'; readonly ip: string; readonly node: NodeRef }
+  | { readonly kind: 'allocate'; readonly count: number; readonly node: NodeRef };
+
+/** A plan: the changes to carry out. */
+export interface Plan {
+  readonly changes: readonly Change[];
+}
+
+/** The result of one change. */
+export type ChangeOutcome =
+  | { readonly change: Change; readonly ok: true; readonly allocated?: readonly string[] }
+  | { readonly change: Change; readonly ok: false; readonly error: ProviderError };
+
+/** The result of `apply`: one outcome per change, in the order of `plan.changes`. */
+export interface ApplyResult {
+  readonly outcomes: readonly ChangeOutcome[];
+}
+
+/**
+ * A cloud that can hold egress IPs on nodes' interfaces.
+ *
+ * Every method may throw {@link ProviderError}; `apply` reports per-change errors in its result instead
+ * and throws only when it could not start at all (e.g. credentials).
+ */
+export interface CloudProvider {
+  /** The registry name. */
+  readonly name: ProviderName;
+  /**
+   * Reads the node's egress interface: subnets, zone, owned and reserved IPs, free slots.
+   * @throws ProviderError `notFound` when the instance or interface does not exist.
+   */
+  describeNode(node: NodeRef, signal?: AbortSignal): Promise<NodeNetwork>;
+  /**
+   * The cloud's truth: every egress IP this project owns on the given nodes' interfaces.
+   * IPs it does not own are never listed. A node that no longer exists is skipped.
+   */
+  listAssignments(nodes: readonly NodeRef[], signal?: AbortSignal): Promise<CloudAssignment[]>;
+  /**
+   * Carries out a plan: batched per interface, serialised per interface, idempotent, retried where
+   * retrying can help. Releases first, then assignments (a move off a node precedes its reuse).
+   */
+  apply(plan: Plan, signal?: AbortSignal): Promise<ApplyResult>;
+}
+
+/**
+ * Kinds of provider failure, which decide what the caller does:
+ *
+ * | kind       | example                                   | caller                               |
+ * |------------|-------------------------------------------|--------------------------------------|
+ * | throttled  | AWS RequestLimitExceeded, HTTP 429        | back off (longer), retry             |
+ * | transient  | 5xx, timeouts, connection reset           | back off, retry                      |
+ * | conflict   | stale fingerprint/etag, 409 in progress   | re-read, retry soon                  |
+ * | capacity   | PrivateIpAddressLimitExceeded, 100/256    | place the IP elsewhere; status       |
+ * | notFound   | instance or interface gone                | treat the node as failed             |
+ * | terminal   | IP outside subnet, IP in use, no access   | status + Warning event; no retry     |
+ */
+export type ProviderErrorKind = 'throttled' | 'transient' | 'conflict' | 'capacity' | 'notFound' | 'terminal';
+
+/** Kinds worth retrying with backoff. */
+export const RETRYABLE_KINDS: ReadonlySet<ProviderErrorKind> = new Set([
+  'throttled',
+  'transient',
+  'conflict',
+]);
+
+/** A classified provider failure. */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  /** What kind of failure this is. */
+  readonly kind: ProviderErrorKind;
+  /** The cloud's own error code, e.g. `RequestLimitExceeded`, `PreconditionFailed`. */
+  readonly code: string | undefined;
+  /** Server-suggested delay before retrying, if any. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    kind: ProviderErrorKind,
+    message: string,
+    options: { cause?: unknown; code?: string; retryAfterMs?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.kind = kind;
+    this.code = options.code;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+
+  /** True when a retry with backoff may succeed. */
+  get retryable(): boolean {
+    return RETRYABLE_KINDS.has(this.kind);
+  }
+}
+
+/** True when `err` is a {@link ProviderError} (optionally of one of the given kinds). */
+export function isProviderError(err: unknown, ...kinds: ProviderErrorKind[]): err is ProviderError {
+  return err instanceof ProviderError && (kinds.length === 0 || kinds.includes(err.kind));
+}

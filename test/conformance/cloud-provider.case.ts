@@ -1,0 +1,227 @@
+/**
+ * @module
+ * The provider conformance suite (hono's shared contract tests): every provider runs it, the in-memory
+ * fake, AWS on LocalStack, GCP and Azure on their emulators. Each case reads the cloud's own state
+ * afterwards through {@link ConformanceWorld.cloudIPs} (e.g. `DescribeNetworkInterfaces`), never only the
+ * provider's return value.
+ *
+ * ```ts
+ * describe('aws on LocalStack', () => runProviderConformance({ name: 'aws', setup: startAwsWorld }));
+ * ```
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cidrContains } from '../../src/net/ip.ts';
+import type { ApplyResult, Change, CloudProvider, NodeRef } from '../../src/provider/contract.ts';
+
+/** A node of the conformance world. */
+export interface WorldNode {
+  readonly ref: NodeRef;
+  /** The subnet (CIDR) the node's egress interface is in. */
+  readonly subnet: string;
+}
+
+/**
+ * What a provider's test set-up gives the suite. The world has three nodes: `a` and `b` share a subnet,
+ * `c` is in another subnet (on AWS another zone).
+ */
+export interface ConformanceWorld {
+  readonly provider: CloudProvider;
+  readonly nodes: { readonly a: WorldNode; readonly b: WorldNode; readonly c: WorldNode };
+  /** A node whose instance does not exist in the cloud. */
+  readonly missing: NodeRef;
+  /** `count` addresses in `subnet` that no interface holds and the cloud lets a node use. */
+  freeIPs(subnet: string, count: number): Promise<string[]>;
+  /** An address inside no subnet of the world. */
+  readonly outsideIP: string;
+  /** The cloud's own view: every secondary (non-primary) IP on the node's egress interface, sorted. */
+  cloudIPs(node: WorldNode): Promise<string[]>;
+  /** The primary IP of the node's egress interface, from the cloud. */
+  primaryIP(node: WorldNode): Promise<string>;
+  /** Puts `ip` on the node's interface as another tool would (not owned by cloud-egress). */
+  addForeignIP(node: WorldNode, ip: string): Promise<void>;
+  /** Removes every secondary IP from every node (between cases). */
+  reset(): Promise<void>;
+  /** Frees everything the world started. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link runProviderConformance}. */
+export interface ConformanceOptions {
+  readonly name: string;
+  readonly setup: () => Promise<ConformanceWorld>;
+  /** Cases to skip, each with its reason. */
+  readonly skip?: readonly { readonly test: string; readonly reason: string }[];
+}
+
+const failures = (result: ApplyResult) => result.outcomes.filter((o) => !o.ok);
+const assign = (ip: string, node: WorldNode, from?: WorldNode): Change =>
+  from ? { kind: 'assign', ip, node: node.ref, from: from.ref } : { kind: 'assign', ip, node: node.ref };
+const release = (ip: string, node: WorldNode): Change => ({ kind: 'release', ip, node: node.ref });
+
+/** Registers the contract's cases under a `describe` block. */
+export function runProviderConformance(options: ConformanceOptions): void {
+  describe(`provider contract: ${options.name}`, () => {
+    let world: ConformanceWorld;
+    let a: WorldNode;
+    let b: WorldNode;
+    let c: WorldNode;
+    const skipped = new Map(options.skip?.map((s) => [s.test, s.reason]));
+    const test = (title: string, fn: () => Promise<void>) => {
+      const reason = skipped.get(title);
+      if (reason) it.skip(`${title} (skipped: ${reason})`, fn);
+      else
+        it(title, async () => {
+          await world.reset();
+          await fn();
+        });
+    };
+
+    beforeAll(async () => {
+      world = await options.setup();
+      ({ a, b, c } = world.nodes);
+    });
+    afterAll(async () => {
+      await world?.close();
+    });
+
+    test('describeNode reports the interface, subnet, zone and free slots', async () => {
+      const net = await world.provider.describeNode(a.ref);
+      expect(net.node).toBe(a.ref.name);
+      expect(net.interfaceId).not.toBe('');
+      expect(net.zone).not.toBe('');
+      expect(net.subnets).toContain(a.subnet);
+      expect(net.freeSlots).toBeGreaterThan(0);
+      expect(net.reservedIPs).toContain(await world.primaryIP(a));
+      expect(net.ownedIPs).toEqual([]);
+    });
+
+    test('describeNode of a missing instance fails notFound', async () => {
+      await expect(world.provider.describeNode(world.missing)).rejects.toMatchObject({ kind: 'notFound' });
+    });
+
+    test('assign puts the IP on the interface and listAssignments reports it', async () => {
+      const [ip] = await world.freeIPs(a.subnet, 1);
+      const result = await world.provider.apply({ changes: [assign(ip!, a)] });
+      expect(failures(result)).toEqual([]);
+      expect(await world.cloudIPs(a)).toEqual([ip]);
+      const listed = await world.provider.listAssignments([a.ref, b.ref, c.ref]);
+      expect(listed.map((l) => [l.ip, l.node])).toEqual([[ip, a.ref.name]]);
+      expect((await world.provider.describeNode(a.ref)).ownedIPs).toEqual([ip]);
+    });
+
+    test('assign is idempotent', async () => {
+      const [ip] = await world.freeIPs(a.subnet, 1);
+      await world.provider.apply({ changes: [assign(ip!, a)] });
+      const again = await world.provider.apply({ changes: [assign(ip!, a)] });
+      expect(failures(again)).toEqual([]);
+      expect(await world.cloudIPs(a)).toEqual([ip]);
+    });
+
+    test('a move leaves the IP on exactly one interface', async () => {
+      const [ip] = await world.freeIPs(a.subnet, 1);
+      await world.provider.apply({ changes: [assign(ip!, a)] });
+      const moved = await world.provider.apply({ changes: [assign(ip!, b, a)] });
+      expect(failures(moved)).toEqual([]);
+      expect(await world.cloudIPs(a)).toEqual([]);
+      expect(await world.cloudIPs(b)).toEqual([ip]);
+      const listed = await world.provider.listAssignments([a.ref, b.ref]);
+      expect(listed.map((l) => [l.ip, l.node])).toEqual([[ip, b.ref.name]]);
+    });
+
+    test('release removes the IP and is idempotent', async () => {
+      const [ip] = await world.freeIPs(a.subnet, 1);
+      await world.provider.apply({ changes: [assign(ip!, a)] });
+      expect(failures(await world.provider.apply({ changes: [release(ip!, a)] }))).toEqual([]);
+      expect(await world.cloudIPs(a)).toEqual([]);
+      expect(failures(await world.provider.apply({ changes: [release(ip!, a)] }))).toEqual([]);
+      expect(await world.cloudIPs(a)).toEqual([]);
+    });
+
+    test('a batch assigns many IPs to several interfaces', async () => {
+      const ips = await world.freeIPs(a.subnet, 10);
+      const changes = ips.map((ip, i) => assign(ip, i % 2 === 0 ? a : b));
+      const result = await world.provider.apply({ changes });
+      expect(failures(result)).toEqual([]);
+      expect(result.outcomes).toHaveLength(10);
+      expect(await world.cloudIPs(a)).toEqual(ips.filter((_, i) => i % 2 === 0).sort());
+      expect(await world.cloudIPs(b)).toEqual(ips.filter((_, i) => i % 2 === 1).sort());
+    });
+
+    test('moving a batch off a node empties it', async () => {
+      const ips = await world.freeIPs(a.subnet, 6);
+      await world.provider.apply({ changes: ips.map((ip) => assign(ip, a)) });
+      const result = await world.provider.apply({ changes: ips.map((ip) => assign(ip, b, a)) });
+      expect(failures(result)).toEqual([]);
+      expect(await world.cloudIPs(a)).toEqual([]);
+      expect(await world.cloudIPs(b)).toEqual([...ips].sort());
+    });
+
+    test("an IP outside the interface's subnet fails terminal and changes nothing", async () => {
+      const [other] = await world.freeIPs(c.subnet, 1);
+      expect(cidrContains(a.subnet, other!)).toBe(false);
+      for (const ip of [other!, world.outsideIP]) {
+        const result = await world.provider.apply({ changes: [assign(ip, a)] });
+        const [outcome] = result.outcomes;
+        expect(outcome?.ok).toBe(false);
+        expect(outcome?.ok === false && outcome.error.kind).toBe('terminal');
+        expect(outcome?.ok === false && outcome.error.message).toContain(ip);
+      }
+      expect(await world.cloudIPs(a)).toEqual([]);
+    });
+
+    test('one failing change does not fail the others', async () => {
+      const [good] = await world.freeIPs(c.subnet, 1);
+      const result = await world.provider.apply({ changes: [assign(world.outsideIP, a), assign(good!, c)] });
+      expect(result.outcomes.map((o) => o.ok)).toEqual([false, true]);
+      expect(await world.cloudIPs(c)).toEqual([good]);
+    });
+
+    test('past the interface limit fails capacity and leaves nothing partial', async () => {
+      const { freeSlots } = await world.provider.describeNode(c.ref);
+      const ips = await world.freeIPs(c.subnet, freeSlots + 1);
+      const result = await world.provider.apply({ changes: ips.map((ip) => assign(ip, c)) });
+      expect(result.outcomes.some((o) => !o.ok && o.error.kind === 'capacity')).toBe(true);
+      const held = await world.cloudIPs(c);
+      expect(held.length === 0 || held.length === freeSlots).toBe(true);
+    });
+
+    test('IPs it does not own are never listed, moved or released', async () => {
+      const [foreign, mine] = await world.freeIPs(a.subnet, 2);
+      await world.addForeignIP(a, foreign!);
+      await world.provider.apply({ changes: [assign(mine!, a)] });
+      expect((await world.provider.listAssignments([a.ref])).map((l) => l.ip)).toEqual([mine]);
+      const net = await world.provider.describeNode(a.ref);
+      expect(net.reservedIPs).toContain(foreign);
+      expect(net.ownedIPs).toEqual([mine]);
+
+      const rel = await world.provider.apply({ changes: [release(foreign!, a)] });
+      expect(rel.outcomes[0]?.ok).toBe(false);
+      const steal = await world.provider.apply({ changes: [assign(foreign!, b, a)] });
+      expect(steal.outcomes[0]?.ok).toBe(false);
+      const primary = await world.primaryIP(a);
+      const relPrimary = await world.provider.apply({ changes: [release(primary, a)] });
+      expect(relPrimary.outcomes[0]?.ok).toBe(false);
+
+      expect(await world.cloudIPs(a)).toEqual([foreign!, mine!].sort());
+      expect(await world.cloudIPs(b)).toEqual([]);
+      expect(await world.primaryIP(a)).toBe(primary);
+    });
+
+    test('a change for a missing instance fails notFound without failing the rest', async () => {
+      const [ip, other] = await world.freeIPs(a.subnet, 2);
+      const result = await world.provider.apply({
+        changes: [{ kind: 'assign', ip: ip!, node: world.missing }, assign(other!, a)],
+      });
+      expect(result.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'notFound' } });
+      expect(result.outcomes[1]?.ok).toBe(true);
+      expect(await world.cloudIPs(a)).toEqual([other]);
+    });
+
+    test('listAssignments skips nodes that no longer exist', async () => {
+      const [ip] = await world.freeIPs(a.subnet, 1);
+      await world.provider.apply({ changes: [assign(ip!, a)] });
+      const listed = await world.provider.listAssignments([world.missing, a.ref]);
+      expect(listed.map((l) => l.ip)).toEqual([ip]);
+    });
+  });
+}
