@@ -13,6 +13,8 @@ export interface GatewayInput {
   readonly pool: readonly string[];
   /** IPs the cloud picked for `spec.cloudAllocated` (from status), also handed out. */
   readonly cloudAllocatedIPs: readonly string[];
+  /** `spec.cloudAllocated`: how many IPs the cloud should pick for this gateway (0 when unset). */
+  readonly cloudAllocated?: number;
   /** `spec.maxIPsPerNode`, if set. */
   readonly maxIPsPerNode?: number;
   /** `spec.failback`: rebalance onto recovered nodes. */
@@ -80,8 +82,17 @@ export interface Unplaced {
   readonly message: string;
 }
 
+/** A request to have the cloud pick `count` new IPs on `node` for a `cloudAllocated` gateway. */
+export interface Allocation {
+  readonly gateway: string;
+  readonly node: string;
+  readonly count: number;
+}
+
 /** The scheduler's output: the desired placement, and what could not be placed. */
 export interface SchedulePlan {
+  /** Cloud allocations still needed for `cloudAllocated` gateways (their IPs join the pool once picked). */
+  readonly allocations: readonly Allocation[];
   /** Sorted by IP family, then address. */
   readonly placements: readonly Placement[];
   readonly unplaced: readonly Unplaced[];
