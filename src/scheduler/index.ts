@@ -1,0 +1,9 @@
+/**
+ * @module
+ * The pure scheduler: allocation of IPs to policies and placement of IPs on gateway nodes.
+ */
+export { IpPool } from './ip-pool.ts';
+export { planChanges } from './plan-changes.ts';
+export { schedule } from './schedule.ts';
+export { SubnetIndex } from './subnet-index.ts';
+export type * from './types.ts';

@@ -1,0 +1,47 @@
+/**
+ * @module
+ * From the desired placement to the provider's changes (external-dns's plan step).
+ *
+ * | current (cloud)   | desired (plan)      | change                                  |
+ * |-------------------|---------------------|-----------------------------------------|
+ * | ip on node A      | ip on node A        | none                                    |
+ * | ip nowhere        | ip on node B        | assign ip -> B                          |
+ * | ip on node A      | ip on node B        | assign ip -> B from A (a move)          |
+ * | ip on node A      | not placed          | release ip from A                       |
+ * | -                 | allocation on B (n) | allocate n on B                         |
+ */
+import type { Change, NodeRef } from '../provider/contract.ts';
+import type { SchedulePlan } from './types.ts';
+
+/**
+ * The changes that turn `current` (IP -> node, the cloud's truth) into `plan`. `nodes` maps node names to
+ * their refs; a node missing from it (deleted) is not the target of a release, and a move away from it is
+ * an assign without `from`.
+ */
+export function planChanges(
+  plan: SchedulePlan,
+  current: ReadonlyMap<string, string>,
+  nodes: ReadonlyMap<string, NodeRef>,
+): Change[] {
+  const changes: Change[] = [];
+  const desired = new Set<string>();
+  for (const p of plan.placements) {
+    desired.add(p.ip);
+    const now = current.get(p.ip);
+    if (now === p.node) continue;
+    const node = nodes.get(p.node);
+    if (!node) continue;
+    const from = now === undefined ? undefined : nodes.get(now);
+    changes.push(from ? { kind: 'assign', ip: p.ip, node, from } : { kind: 'assign', ip: p.ip, node });
+  }
+  for (const [ip, nodeName] of [...current.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (desired.has(ip)) continue;
+    const node = nodes.get(nodeName);
+    if (node) changes.push({ kind: 'release', ip, node });
+  }
+  for (const a of plan.allocations) {
+    const node = nodes.get(a.node);
+    if (node) changes.push({ kind: 'allocate', count: a.count, node });
+  }
+  return changes;
+}

@@ -1,0 +1,227 @@
+/**
+ * Example-based tests of the scheduler: each reason a user can see, failback, cloud allocations, and the
+ * plan-to-changes table.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NodeRef } from '../provider/contract.ts';
+import { planChanges } from './plan-changes.ts';
+import { schedule } from './schedule.ts';
+import type { GatewayInput, NodeInput, PolicyInput, SchedulerInput } from './types.ts';
+
+const node = (name: string, zone: string, subnet: string, extra: Partial<NodeInput> = {}): NodeInput => ({
+  name,
+  zone,
+  subnets: [subnet],
+  capacity: 10,
+  healthy: true,
+  ...extra,
+});
+const gateway = (extra: Partial<GatewayInput> = {}): GatewayInput => ({
+  name: 'gw',
+  pool: ['10.0.1.10-10.0.1.13', '10.0.2.10-10.0.2.13'],
+  cloudAllocatedIPs: [],
+  failback: false,
+  nodes: ['a1', 'a2', 'b1'],
+  ...extra,
+});
+const policy = (name: string, extra: Partial<PolicyInput> = {}): PolicyInput => ({
+  key: `EgressPolicy/ns/${name}`,
+  gateway: 'gw',
+  createdAt: '2026-01-01T00:00:00Z',
+  allocated: [],
+  count: 1,
+  ...extra,
+});
+const world = (extra: Partial<SchedulerInput> = {}): SchedulerInput => ({
+  nodes: [node('a1', 'za', '10.0.1.0/24'), node('a2', 'za', '10.0.1.0/24'), node('b1', 'zb', '10.0.2.0/24')],
+  gateways: [gateway()],
+  policies: [],
+  current: new Map(),
+  ...extra,
+});
+
+describe('schedule', () => {
+  it("places a policy's IPs in different zones", () => {
+    const plan = schedule(world({ policies: [policy('p', { count: 2 })] }));
+    expect(plan.unplaced).toEqual([]);
+    expect(plan.placements.map((p) => [p.ip, p.node])).toEqual([
+      ['10.0.1.10', 'a1'],
+      ['10.0.2.10', 'b1'],
+    ]);
+  });
+
+  it("refuses an explicit IP outside the gateway's pool", () => {
+    const plan = schedule(world({ policies: [policy('p', { count: undefined, egressIPs: ['10.0.9.9'] })] }));
+    expect(plan.placements).toEqual([]);
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({
+        reason: 'IPOutsideGatewayPool',
+        ip: '10.0.9.9',
+        message: expect.stringContaining('10.0.9.9 is not in the IPs of EgressGateway "gw"'),
+      }),
+    ]);
+  });
+
+  it('gives a contested explicit IP to the older policy', () => {
+    const plan = schedule(
+      world({
+        policies: [
+          policy('young', { count: undefined, egressIPs: ['10.0.1.11'], createdAt: '2026-02-01T00:00:00Z' }),
+          policy('old', { count: undefined, egressIPs: ['10.0.1.11'], createdAt: '2026-01-01T00:00:00Z' }),
+        ],
+      }),
+    );
+    expect(plan.placements.map((p) => p.policy)).toEqual(['EgressPolicy/ns/old']);
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({
+        policy: 'EgressPolicy/ns/young',
+        reason: 'IPInUse',
+        message: expect.stringContaining('EgressPolicy/ns/old'),
+      }),
+    ]);
+  });
+
+  it('says when the pool is exhausted', () => {
+    const plan = schedule(world({ policies: [policy('big', { count: 10 })] }));
+    expect(plan.placements).toHaveLength(8);
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({ reason: 'PoolExhausted', message: expect.stringContaining('2 of 10') }),
+    ]);
+  });
+
+  it("says when an IP is in no subnet of the gateway's nodes", () => {
+    const plan = schedule(world({ gateways: [gateway({ pool: ['192.168.7.7'] })], policies: [policy('p')] }));
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({
+        reason: 'NoSubnet',
+        ip: '192.168.7.7',
+        message: expect.stringContaining('10.0.1.0/24'),
+      }),
+    ]);
+  });
+
+  it('says when no healthy node can hold an IP', () => {
+    const nodes = world().nodes.map((n) => (n.zone === 'zb' ? { ...n, healthy: false } : n));
+    const plan = schedule(
+      world({ nodes, gateways: [gateway({ pool: ['10.0.2.10'] })], policies: [policy('p')] }),
+    );
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({ reason: 'NoEligibleNode', message: expect.stringContaining('b1') }),
+    ]);
+  });
+
+  it('says when eligible nodes are full, counting capacity across gateways and maxIPsPerNode', () => {
+    const nodes = [
+      node('a1', 'za', '10.0.1.0/24', { capacity: 1 }),
+      node('a2', 'za', '10.0.1.0/24', { capacity: 5 }),
+    ];
+    const plan = schedule(
+      world({
+        nodes,
+        gateways: [gateway({ nodes: ['a1', 'a2'], maxIPsPerNode: 1 })],
+        policies: [policy('p', { count: 3 })],
+      }),
+    );
+    expect(plan.placements.map((p) => p.node).sort()).toEqual(['a1', 'a2']);
+    expect(plan.unplaced).toEqual([expect.objectContaining({ reason: 'CapacityExceeded' })]);
+  });
+
+  it('reports a policy whose gateway does not exist', () => {
+    const plan = schedule(world({ policies: [policy('p', { gateway: 'nope' })] }));
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({ reason: 'GatewayNotFound', message: 'EgressGateway "nope" does not exist' }),
+    ]);
+  });
+
+  it("keeps a policy's current IPs (sticky allocation)", () => {
+    const plan = schedule(
+      world({
+        policies: [policy('p', { allocated: ['10.0.1.12'] })],
+        current: new Map([['10.0.1.12', 'a2']]),
+      }),
+    );
+    expect(plan.placements).toEqual([
+      { ip: '10.0.1.12', policy: 'EgressPolicy/ns/p', gateway: 'gw', node: 'a2' },
+    ]);
+  });
+
+  it('rebalances onto a recovered node only with failback', () => {
+    const current = new Map([
+      ['10.0.1.10', 'a1'],
+      ['10.0.1.11', 'a1'],
+    ]);
+    const policies = [policy('p', { count: 2, allocated: ['10.0.1.10', '10.0.1.11'] })];
+    const gws = (failback: boolean) => [gateway({ failback, nodes: ['a1', 'a2'] })];
+    const without = schedule(world({ current, policies, gateways: gws(false) }));
+    expect(without.placements.map((p) => p.node)).toEqual(['a1', 'a1']);
+    const withFailback = schedule(world({ current, policies, gateways: gws(true) }));
+    expect(withFailback.placements.map((p) => p.node).sort()).toEqual(['a1', 'a2']);
+    expect(withFailback.placements.find((p) => p.node === 'a2')?.previousNode).toBe('a1');
+  });
+
+  it('asks the cloud for cloudAllocated IPs, spread over zones', () => {
+    const plan = schedule(world({ gateways: [gateway({ pool: [], cloudAllocated: 3 })] }));
+    expect(plan.allocations).toEqual([
+      { gateway: 'gw', node: 'a1', count: 1 },
+      { gateway: 'gw', node: 'a2', count: 1 },
+      { gateway: 'gw', node: 'b1', count: 1 },
+    ]);
+  });
+
+  it('hands out cloud-allocated IPs like pool IPs', () => {
+    const plan = schedule(
+      world({
+        gateways: [gateway({ pool: [], cloudAllocated: 1, cloudAllocatedIPs: ['10.0.2.77'] })],
+        policies: [policy('p')],
+      }),
+    );
+    expect(plan.allocations).toEqual([]);
+    expect(plan.placements).toEqual([expect.objectContaining({ ip: '10.0.2.77', node: 'b1' })]);
+  });
+
+  it('handles IPv6 pools', () => {
+    const nodes = [node('v1', 'za', '2600:1f18::/64'), node('v2', 'zb', '2600:1f18::/64')];
+    const plan = schedule(
+      world({
+        nodes,
+        gateways: [gateway({ pool: ['2600:1f18::100/120'], nodes: ['v1', 'v2'] })],
+        policies: [policy('p', { count: 2 })],
+      }),
+    );
+    expect(plan.placements.map((p) => [p.ip, p.node])).toEqual([
+      ['2600:1f18::100', 'v1'],
+      ['2600:1f18::101', 'v2'],
+    ]);
+  });
+});
+
+describe('planChanges', () => {
+  const refs = new Map<string, NodeRef>(
+    ['a1', 'a2', 'b1'].map((n) => [n, { name: n, providerID: `inmemory:///z/${n}` }]),
+  );
+  it('turns the difference between cloud and plan into assign, move, release and allocate', () => {
+    const changes = planChanges(
+      {
+        placements: [
+          { ip: '10.0.1.10', policy: 'p', gateway: 'gw', node: 'a1' },
+          { ip: '10.0.1.11', policy: 'p', gateway: 'gw', node: 'a2', previousNode: 'a1' },
+          { ip: '10.0.1.12', policy: 'p', gateway: 'gw', node: 'a1' },
+        ],
+        unplaced: [],
+        allocations: [{ gateway: 'gw', node: 'b1', count: 2 }],
+      },
+      new Map([
+        ['10.0.1.10', 'a1'],
+        ['10.0.1.11', 'a1'],
+        ['10.0.1.99', 'a2'],
+      ]),
+      refs,
+    );
+    expect(changes).toEqual([
+      { kind: 'assign', ip: '10.0.1.11', node: refs.get('a2'), from: refs.get('a1') },
+      { kind: 'assign', ip: '10.0.1.12', node: refs.get('a1') },
+      { kind: 'release', ip: '10.0.1.99', node: refs.get('a2') },
+      { kind: 'allocate', count: 2, node: refs.get('b1') },
+    ]);
+  });
+});

@@ -1,0 +1,422 @@
+/**
+ * @module
+ * The scheduler: a pure function from gateways, nodes, policies and the current placement to the
+ * desired placement of every egress IP. Same input, same plan; no I/O, no clock, no randomness.
+ *
+ * ```
+ *  policies ──► 1. allocate ──► (policy, ip) ──► 2. place ──► (ip, node) ──► 3. cloud allocations
+ *               sticky first:       │                sticky first:
+ *               status IPs kept,    │                an IP stays on its node while the node is healthy,
+ *               explicit IPs        │                in the gateway, in the IP's subnet and within limits;
+ *               checked, then       │                the rest go to the eligible node with the fewest IPs
+ *               fresh IPs spread    │                of the same policy (then zone, then gateway load)
+ *               over subnets        ▼
+ *                              Unplaced {reason, message} for what cannot be served
+ * ```
+ *
+ * | situation                              | result                                       |
+ * |----------------------------------------|----------------------------------------------|
+ * | explicit IP not in the gateway's pool  | Unplaced IPOutsideGatewayPool                |
+ * | explicit IP held by an older policy    | Unplaced IPInUse (older policy wins)         |
+ * | pool has no free IP for `count`        | Unplaced PoolExhausted                       |
+ * | IP in no subnet of the gateway's nodes | Unplaced NoSubnet                            |
+ * | no healthy node in the IP's subnet     | Unplaced NoEligibleNode                      |
+ * | healthy nodes in the subnet all full   | Unplaced CapacityExceeded                    |
+ * | node fails                             | only its IPs move                            |
+ * | node recovers                          | nothing moves, unless the gateway has failback|
+ */
+import { REASON } from '../api/conditions.ts';
+import { ipToBigInt } from '../net/ip.ts';
+import { IpPool } from './ip-pool.ts';
+import { SubnetIndex } from './subnet-index.ts';
+import type {
+  Allocation,
+  GatewayInput,
+  NodeInput,
+  Placement,
+  PolicyInput,
+  SchedulePlan,
+  SchedulerInput,
+  Unplaced,
+} from './types.ts';
+
+/** An IP allocated to a policy, awaiting placement. */
+interface Allocated {
+  readonly ip: string;
+  readonly value: bigint;
+  readonly policy: string;
+  readonly gateway: GatewayState;
+}
+
+/** Per-gateway working state. */
+interface GatewayState {
+  readonly input: GatewayInput;
+  readonly pool: IpPool;
+  readonly index: SubnetIndex;
+  /** Healthy nodes of the gateway. */
+  readonly healthy: ReadonlySet<string>;
+  /** IPs of this gateway planned per node. */
+  readonly load: Map<string, number>;
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byPolicyOrder = (a: PolicyInput, b: PolicyInput): number =>
+  compare(a.createdAt, b.createdAt) || compare(a.key, b.key);
+const bump = <K>(map: Map<K, number>, key: K, by = 1): void => {
+  map.set(key, (map.get(key) ?? 0) + by);
+};
+
+/** Computes the desired placement. See the module comment for the rules. */
+export function schedule(input: SchedulerInput): SchedulePlan {
+  const nodes = new Map<string, NodeInput>(input.nodes.map((n) => [n.name, n]));
+  const unplaced: Unplaced[] = [];
+  const gateways = new Map<string, GatewayState>();
+  for (const gw of [...input.gateways].sort((a, b) => compare(a.name, b.name))) {
+    const members = [...new Set(gw.nodes)].filter((n) => nodes.has(n)).sort();
+    gateways.set(gw.name, {
+      input: gw,
+      pool: new IpPool(gw.pool, gw.cloudAllocatedIPs),
+      index: new SubnetIndex(members.map((n) => nodes.get(n)!)),
+      healthy: new Set(members.filter((n) => nodes.get(n)!.healthy)),
+      load: new Map(),
+    });
+  }
+
+  const allocated = allocate(input, gateways, unplaced);
+  const { placements, nodeLoad } = place(input, nodes, allocated, unplaced);
+  const allocations = cloudAllocations(gateways, nodes, nodeLoad);
+
+  placements.sort(
+    (a, b) => compare(a.ip.includes(':') ? '6' : '4', b.ip.includes(':') ? '6' : '4') || cmpBig(a.ip, b.ip),
+  );
+  return { placements, unplaced, allocations };
+}
+
+const cmpBig = (a: string, b: string): number => {
+  const x = ipToBigInt(a);
+  const y = ipToBigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/** Step 1: which IPs each policy gets. */
+function allocate(
+  input: SchedulerInput,
+  gateways: Map<string, GatewayState>,
+  unplaced: Unplaced[],
+): Allocated[] {
+  const owner = new Map<string, string>(); // ip -> policy key
+  const result: Allocated[] = [];
+  const policies = [...input.policies].sort(byPolicyOrder);
+  const byPolicy = new Map<string, Allocated[]>();
+  const take = (ip: string, value: bigint, policy: PolicyInput, gateway: GatewayState) => {
+    owner.set(ip, policy.key);
+    const a: Allocated = { ip, value, policy: policy.key, gateway };
+    result.push(a);
+    byPolicy.set(policy.key, [...(byPolicy.get(policy.key) ?? []), a]);
+  };
+
+  // Pass 1: explicit IPs, and IPs the policy already has (sticky), oldest policy first.
+  const wanting: { policy: PolicyInput; gateway: GatewayState; missing: number }[] = [];
+  for (const policy of policies) {
+    const gateway = gateways.get(policy.gateway);
+    if (!gateway) {
+      unplaced.push({
+        policy: policy.key,
+        gateway: policy.gateway,
+        reason: REASON.GatewayNotFound,
+        message: `EgressGateway "${policy.gateway}" does not exist`,
+      });
+      continue;
+    }
+    if (policy.egressIPs) {
+      for (const ip of [...new Set(policy.egressIPs)]) {
+        const value = ipToBigInt(ip);
+        if (!gateway.pool.contains(ip, value)) {
+          unplaced.push({
+            policy: policy.key,
+            gateway: policy.gateway,
+            ip,
+            reason: REASON.IPOutsideGatewayPool,
+            message: `${ip} is not in the IPs of EgressGateway "${policy.gateway}" (spec.ips: ${gateway.input.pool.join(', ') || 'none'})`,
+          });
+        } else if (owner.has(ip)) {
+          unplaced.push({
+            policy: policy.key,
+            gateway: policy.gateway,
+            ip,
+            reason: REASON.IPInUse,
+            message: `${ip} is already used by ${owner.get(ip)}, which is older`,
+          });
+        } else take(ip, value, policy, gateway);
+      }
+      continue;
+    }
+    const count = policy.count ?? 1;
+    let kept = 0;
+    for (const ip of policy.allocated) {
+      if (kept >= count) break;
+      const value = ipToBigInt(ip);
+      if (owner.has(ip) || !gateway.pool.contains(ip, value)) continue;
+      take(ip, value, policy, gateway);
+      kept++;
+    }
+    if (kept < count) wanting.push({ policy, gateway, missing: count - kept });
+  }
+
+  // Pass 2: fresh IPs for policies short of their count, spread over the subnets that have healthy nodes.
+  const taken = (ip: string) => owner.has(ip);
+  for (const { policy, gateway, missing } of wanting) {
+    const ranges = gateway.pool.ranges;
+    const usable = ranges.map((_, index) => index);
+    // Order ranges: those whose subnet has a healthy node first; within that, fewest IPs of this policy.
+    const rangeHealthy = ranges.map((range) =>
+      gateway.index.groups.some(
+        (g) =>
+          g.range.family === range.family &&
+          range.start >= g.range.start &&
+          range.start <= g.range.end &&
+          g.nodes.some((n) => gateway.healthy.has(n)),
+      ),
+    );
+    const perRange = new Map<number, number>();
+    for (const a of byPolicy.get(policy.key) ?? []) {
+      const i = ranges.findIndex(
+        (r) => r.family === (a.ip.includes(':') ? 6 : 4) && a.value >= r.start && a.value <= r.end,
+      );
+      if (i >= 0) bump(perRange, i);
+    }
+    let got = 0;
+    const exhausted = new Set<number>();
+    while (got < missing) {
+      const candidates = usable
+        .filter((i) => !exhausted.has(i))
+        .sort(
+          (x, y) =>
+            Number(rangeHealthy[y]) - Number(rangeHealthy[x]) ||
+            (perRange.get(x) ?? 0) - (perRange.get(y) ?? 0) ||
+            x - y,
+        );
+      const index = candidates[0];
+      if (index === undefined) break;
+      const ip = gateway.pool.nextFree(index, taken);
+      if (!ip) {
+        exhausted.add(index);
+        continue;
+      }
+      take(ip, ipToBigInt(ip), policy, gateway);
+      bump(perRange, index);
+      got++;
+    }
+    if (got < missing) {
+      unplaced.push({
+        policy: policy.key,
+        gateway: policy.gateway,
+        reason: REASON.PoolExhausted,
+        message: `EgressGateway "${policy.gateway}" has no free IP left (${gateway.pool.size()} in its pool); ${missing - got} of ${policy.count ?? 1} requested IPs are missing: add IPs to its spec.ips`,
+      });
+    }
+  }
+  return result;
+}
+
+/** Step 2: which node holds each allocated IP. */
+function place(
+  input: SchedulerInput,
+  nodes: Map<string, NodeInput>,
+  allocated: Allocated[],
+  unplaced: Unplaced[],
+): { placements: Placement[]; nodeLoad: Map<string, number> } {
+  const nodeLoad = new Map<string, number>();
+  const policyOnNode = new Map<string, Map<string, number>>();
+  const policyInZone = new Map<string, Map<string, number>>();
+  const placements: Placement[] = [];
+
+  const room = (node: string, gateway: GatewayState): boolean => {
+    const n = nodes.get(node)!;
+    const max = gateway.input.maxIPsPerNode ?? Infinity;
+    return (nodeLoad.get(node) ?? 0) < n.capacity && (gateway.load.get(node) ?? 0) < max;
+  };
+  const put = (a: Allocated, node: string) => {
+    bump(nodeLoad, node);
+    bump(a.gateway.load, node);
+    const onNode = policyOnNode.get(a.policy) ?? new Map<string, number>();
+    policyOnNode.set(a.policy, onNode);
+    bump(onNode, node);
+    const inZone = policyInZone.get(a.policy) ?? new Map<string, number>();
+    policyInZone.set(a.policy, inZone);
+    bump(inZone, nodes.get(node)!.zone);
+    const previous = input.current.get(a.ip);
+    placements.push(
+      previous !== undefined && previous !== node
+        ? { ip: a.ip, policy: a.policy, gateway: a.gateway.input.name, node, previousNode: previous }
+        : { ip: a.ip, policy: a.policy, gateway: a.gateway.input.name, node },
+    );
+  };
+  const eligible = (a: Allocated): string[] =>
+    a.gateway.index.nodesFor(a.ip, a.value).filter((n) => a.gateway.healthy.has(n));
+
+  // Sticky pass: IPs stay where they are while their node is eligible and within limits.
+  const sorted = [...allocated].sort(
+    (x, y) => compare(x.gateway.input.name, y.gateway.input.name) || cmpValue(x, y),
+  );
+  const rest: Allocated[] = [];
+  for (const a of sorted) {
+    const current = input.current.get(a.ip);
+    if (current !== undefined && eligible(a).includes(current) && room(current, a.gateway)) put(a, current);
+    else rest.push(a);
+  }
+
+  // Fresh pass: the eligible node with the fewest IPs of the policy, then of the policy in its zone,
+  // then of the gateway, then in all; ties by name.
+  for (const a of rest) {
+    const candidates = eligible(a);
+    let best: string | undefined;
+    let bestScore: number[] = [];
+    for (const node of candidates) {
+      if (!room(node, a.gateway)) continue;
+      const score = [
+        policyOnNode.get(a.policy)?.get(node) ?? 0,
+        policyInZone.get(a.policy)?.get(nodes.get(node)!.zone) ?? 0,
+        a.gateway.load.get(node) ?? 0,
+        nodeLoad.get(node) ?? 0,
+      ];
+      if (best === undefined || lexLess(score, bestScore)) {
+        best = node;
+        bestScore = score;
+      }
+    }
+    if (best !== undefined) {
+      put(a, best);
+      continue;
+    }
+    unplaced.push(whyNotPlaced(a, candidates));
+  }
+
+  rebalance(input, nodes, placements, nodeLoad);
+  return { placements, nodeLoad };
+}
+
+const cmpValue = (x: Allocated, y: Allocated): number => (x.value < y.value ? -1 : x.value > y.value ? 1 : 0);
+const lexLess = (a: number[], b: number[]): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return false;
+};
+
+function whyNotPlaced(a: Allocated, healthyCandidates: string[]): Unplaced {
+  const gw = a.gateway.input.name;
+  const base = { policy: a.policy, gateway: gw, ip: a.ip };
+  const inSubnet = a.gateway.index.nodesFor(a.ip, a.value);
+  if (inSubnet.length === 0) {
+    const subnets = a.gateway.index.groups.map((g) => g.cidr);
+    return {
+      ...base,
+      reason: REASON.NoSubnet,
+      message: `${a.ip} is in no subnet of EgressGateway "${gw}"'s nodes (their subnets: ${subnets.join(', ') || 'none known'})`,
+    };
+  }
+  if (healthyCandidates.length === 0) {
+    return {
+      ...base,
+      reason: REASON.NoEligibleNode,
+      message: `no healthy node of EgressGateway "${gw}" can hold ${a.ip} (nodes in its subnet: ${inSubnet.join(', ')}; none healthy)`,
+    };
+  }
+  return {
+    ...base,
+    reason: REASON.CapacityExceeded,
+    message: `every healthy node of EgressGateway "${gw}" that can hold ${a.ip} is full (${healthyCandidates.join(', ')}; interface capacity or maxIPsPerNode reached)`,
+  };
+}
+
+/**
+ * Failback: for gateways that ask for it, move IPs from their most loaded eligible node to the least
+ * loaded one until loads differ by at most one. Only then do recovered nodes take IPs back.
+ */
+function rebalance(
+  input: SchedulerInput,
+  nodes: Map<string, NodeInput>,
+  placements: Placement[],
+  nodeLoad: Map<string, number>,
+): void {
+  const failbackGateways = new Set(input.gateways.filter((g) => g.failback).map((g) => g.name));
+  if (failbackGateways.size === 0) return;
+  const gatewayNodes = new Map(input.gateways.map((g) => [g.name, g]));
+  for (const name of [...failbackGateways].sort()) {
+    const gw = gatewayNodes.get(name)!;
+    const mine = placements.map((p, i) => ({ p, i })).filter(({ p }) => p.gateway === name);
+    const healthy = gw.nodes.filter((n) => nodes.get(n)?.healthy).sort();
+    const index = new SubnetIndex(healthy.map((n) => nodes.get(n)!));
+    const load = new Map<string, number>(healthy.map((n) => [n, 0]));
+    for (const { p } of mine) bump(load, p.node);
+    for (let guard = 0; guard < mine.length; guard++) {
+      let moved = false;
+      // The most loaded node gives one IP to the least loaded node that can hold it.
+      const byLoad = [...load.entries()].sort((x, y) => y[1] - x[1] || compare(x[0], y[0]));
+      for (const [donor, donorLoad] of byLoad) {
+        const candidates = mine.filter(({ p }) => p.node === donor).sort((x, y) => cmpBig(x.p.ip, y.p.ip));
+        for (const { p, i } of candidates) {
+          const targets = index
+            .nodesFor(p.ip)
+            .filter((n) => (load.get(n) ?? 0) + 1 < donorLoad)
+            .filter((n) => (nodeLoad.get(n) ?? 0) < nodes.get(n)!.capacity)
+            .filter((n) => (load.get(n) ?? 0) < (gw.maxIPsPerNode ?? Infinity))
+            .sort((x, y) => (load.get(x) ?? 0) - (load.get(y) ?? 0) || compare(x, y));
+          const target = targets[0];
+          if (!target) continue;
+          const previous = input.current.get(p.ip);
+          placements[i] =
+            previous !== undefined && previous !== target
+              ? { ...p, node: target, previousNode: previous }
+              : { ip: p.ip, policy: p.policy, gateway: p.gateway, node: target };
+          mine.find((m) => m.i === i)!.p = placements[i]!;
+          bump(load, donor, -1);
+          bump(load, target);
+          bump(nodeLoad, donor, -1);
+          bump(nodeLoad, target);
+          moved = true;
+          break;
+        }
+        if (moved) break;
+      }
+      if (!moved) break;
+    }
+  }
+}
+
+/** Step 3: cloud allocations for `cloudAllocated` gateways, onto healthy nodes with room, spread over zones. */
+function cloudAllocations(
+  gateways: Map<string, GatewayState>,
+  nodes: Map<string, NodeInput>,
+  nodeLoad: Map<string, number>,
+): Allocation[] {
+  const out: Allocation[] = [];
+  for (const gw of gateways.values()) {
+    let need = (gw.input.cloudAllocated ?? 0) - gw.input.cloudAllocatedIPs.length;
+    if (need <= 0) continue;
+    const perNode = new Map<string, number>();
+    const perZone = new Map<string, number>();
+    while (need > 0) {
+      let best: string | undefined;
+      let bestScore: number[] = [];
+      for (const node of [...gw.healthy].sort()) {
+        const n = nodes.get(node)!;
+        const used = (nodeLoad.get(node) ?? 0) + (perNode.get(node) ?? 0);
+        const gwUsed = (gw.load.get(node) ?? 0) + (perNode.get(node) ?? 0);
+        if (used >= n.capacity || gwUsed >= (gw.input.maxIPsPerNode ?? Infinity)) continue;
+        const score = [perZone.get(n.zone) ?? 0, gwUsed, used];
+        if (best === undefined || lexLess(score, bestScore)) {
+          best = node;
+          bestScore = score;
+        }
+      }
+      if (!best) break;
+      bump(perNode, best);
+      bump(perZone, nodes.get(best)!.zone);
+      need--;
+    }
+    for (const [node, count] of [...perNode.entries()].sort((x, y) => compare(x[0], y[0]))) {
+      out.push({ gateway: gw.input.name, node, count });
+    }
+  }
+  return out;
+}
