@@ -113,10 +113,35 @@ export type IpAssignmentStatus = Type.Static<typeof IpAssignmentStatus>;
 export const EgressPolicyStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
   assignments: Type.Optional(Type.Array(IpAssignmentStatus, { maxItems: LIMITS.statusItems })),
+  ips: Type.Optional(
+    Type.String({
+      maxLength: 4096,
+      description: 'The egress IPs, comma-separated (for kubectl get; see assignments).',
+    }),
+  ),
+  nodes: Type.Optional(
+    Type.String({
+      maxLength: 8192,
+      description: 'The nodes holding them, comma-separated (for kubectl get).',
+    }),
+  ),
   conditions: Type.Optional(Conditions),
 });
 /** Status of an EgressPolicy or ClusterEgressPolicy. */
 export type EgressPolicyStatus = Type.Static<typeof EgressPolicyStatus>;
+
+/**
+ * The `ips` and `nodes` summary strings of a policy status, derived from its assignments
+ * (kubectl's printer columns show only the first match of a JSONPath, so lists are summarised).
+ */
+export function summarizeAssignments(assignments: readonly IpAssignmentStatus[]): {
+  ips: string;
+  nodes: string;
+} {
+  const ips = assignments.flatMap((a) => (a.ip ? [a.ip] : []));
+  const nodes = [...new Set(assignments.flatMap((a) => (a.node ? [a.node] : [])))];
+  return { ips: ips.join(','), nodes: nodes.join(',') };
+}
 
 /** An EgressPolicy object. */
 export interface EgressPolicy {

@@ -9,3 +9,4 @@ export * from './egress-gateway.ts';
 export * from './egress-policy.ts';
 export * from './group.ts';
 export * from './schema-common.ts';
+export * from './validate.ts';
