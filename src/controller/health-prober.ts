@@ -1,0 +1,181 @@
+/**
+ * @module
+ * Probes the node agents of gateway nodes (`GET http://<InternalIP>:<port>/healthz`) on a fixed interval
+ * and runs each node through the pure state machine of `health-state.ts`. Reports every change of
+ * "may hold IPs", so the controller moves IPs at once.
+ *
+ * With `intervalMs` 0, no probes are sent and the Node's Ready condition alone decides (checked every
+ * {@link READY_ONLY_TICK_MS}, so flap damping still ends).
+ */
+import type { Logger } from '../log.ts';
+import {
+  type HealthOptions,
+  type HealthState,
+  initialHealth,
+  isHealthy,
+  nextHealth,
+} from './health-state.ts';
+
+/** A node to probe. */
+export interface ProbeTarget {
+  readonly node: string;
+  /** The node's InternalIP; undefined when it has none (then only Node Ready counts). */
+  readonly address: string | undefined;
+  readonly ready: boolean;
+}
+
+/** Options of a {@link HealthProber}. */
+export interface HealthProberOptions extends HealthOptions {
+  /** Probe interval per node in ms; 0 disables probing. */
+  readonly intervalMs: number;
+  /** Agent health port. */
+  readonly port: number;
+  /** Called when a node's "may hold IPs" changes; `state` says why. */
+  readonly onChange: (node: string, healthy: boolean, state: HealthState) => void;
+  /** Sends one probe; resolves on success, rejects with the reason. Default: HTTP GET /healthz. */
+  readonly probe?: (address: string, port: number, timeoutMs: number) => Promise<void>;
+  readonly now?: () => number;
+  readonly logger?: Logger;
+}
+
+/** One HTTP probe of an agent: 2xx within `timeoutMs` is success. */
+export async function httpProbe(address: string, port: number, timeoutMs: number): Promise<void> {
+  const host = address.includes(':') ? `[${address}]` : address;
+  const res = await fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+}
+
+/** With probing off, how often a Ready node counts as answering (for flap damping to end). */
+export const READY_ONLY_TICK_MS = 500;
+
+interface Probed {
+  target: ProbeTarget;
+  state: HealthState;
+  timer: ReturnType<typeof setInterval> | undefined;
+  inFlight: boolean;
+}
+
+/** Keeps the health of every gateway node; see the module comment. */
+export class HealthProber {
+  readonly #options: HealthProberOptions;
+  readonly #nodes = new Map<string, Probed>();
+  readonly #probe: NonNullable<HealthProberOptions['probe']>;
+  readonly #now: () => number;
+  #stopped = false;
+
+  constructor(options: HealthProberOptions) {
+    this.#options = options;
+    this.#probe = options.probe ?? httpProbe;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Whether `node` may hold egress IPs now. Unknown nodes: whether they are Ready. */
+  healthy(node: string, ready: boolean): boolean {
+    const probed = this.#nodes.get(node);
+    return probed ? isHealthy(probed.state) : ready;
+  }
+
+  /** The state of `node`, if it is probed. */
+  state(node: string): HealthState | undefined {
+    return this.#nodes.get(node)?.state;
+  }
+
+  /**
+   * Sets the nodes to probe (the gateway nodes). New nodes start probing; nodes no longer listed stop;
+   * a Ready change is fed to the state machine.
+   */
+  sync(targets: readonly ProbeTarget[]): void {
+    if (this.#stopped) return;
+    const wanted = new Map(targets.map((t) => [t.node, t]));
+    for (const [name, probed] of this.#nodes) {
+      if (!wanted.has(name)) {
+        if (probed.timer) clearInterval(probed.timer);
+        this.#nodes.delete(name);
+      }
+    }
+    for (const target of targets) {
+      const probed = this.#nodes.get(target.node);
+      if (!probed) {
+        const fresh: Probed = {
+          target,
+          state: initialHealth(target.ready, this.#now()),
+          timer: undefined,
+          inFlight: false,
+        };
+        this.#nodes.set(target.node, fresh);
+        const interval = this.#options.intervalMs > 0 ? this.#options.intervalMs : READY_ONLY_TICK_MS;
+        fresh.timer = setInterval(() => this.#probeOnce(fresh), interval);
+        fresh.timer.unref?.();
+        this.#probeOnce(fresh);
+        continue;
+      }
+      probed.target = target;
+      if (probed.state.nodeReady !== target.ready) {
+        this.#feed(probed, { kind: 'nodeReady', at: this.#now(), ready: target.ready });
+        if (this.#options.intervalMs === 0 && target.ready)
+          this.#feed(probed, { kind: 'probeOk', at: this.#now() });
+      }
+    }
+  }
+
+  /** Marks a node deleted: it fails at once and is no longer probed. */
+  deleted(node: string): void {
+    const probed = this.#nodes.get(node);
+    if (!probed) return;
+    if (probed.timer) clearInterval(probed.timer);
+    this.#feed(probed, { kind: 'nodeDeleted', at: this.#now() });
+    this.#nodes.delete(node);
+  }
+
+  /** Stops every probe. */
+  stop(): void {
+    this.#stopped = true;
+    for (const probed of this.#nodes.values()) if (probed.timer) clearInterval(probed.timer);
+    this.#nodes.clear();
+  }
+
+  #probeOnce(probed: Probed): void {
+    if (probed.inFlight || this.#stopped) return;
+    const { address } = probed.target;
+    if (!address || this.#options.intervalMs <= 0) {
+      if (probed.target.ready) this.#feed(probed, { kind: 'probeOk', at: this.#now() });
+      return;
+    }
+    probed.inFlight = true;
+    const timeoutMs = Math.max(50, this.#options.intervalMs);
+    this.#probe(address, this.#options.port, timeoutMs).then(
+      () => {
+        probed.inFlight = false;
+        this.#feed(probed, { kind: 'probeOk', at: this.#now() });
+      },
+      (err: unknown) => {
+        probed.inFlight = false;
+        const error =
+          err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+        this.#feed(probed, { kind: 'probeMiss', at: this.#now(), error });
+      },
+    );
+  }
+
+  #feed(probed: Probed, input: Parameters<typeof nextHealth>[1]): void {
+    if (this.#stopped && input.kind !== 'nodeDeleted') return;
+    if (this.#nodes.get(probed.target.node) !== probed && input.kind !== 'nodeDeleted') return;
+    const before = isHealthy(probed.state);
+    const beforeStatus = probed.state.status;
+    probed.state = nextHealth(probed.state, input, this.#options);
+    const after = isHealthy(probed.state);
+    if (beforeStatus !== probed.state.status) {
+      this.#options.logger?.info(
+        {
+          node: probed.target.node,
+          from: beforeStatus,
+          to: probed.state.status,
+          reason: probed.state.reason,
+        },
+        'node health changed',
+      );
+    }
+    if (before !== after) this.#options.onChange(probed.target.node, after, probed.state);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * @module
+ * The pure health state machine of one gateway node, fed by agent probes and the Node's Ready condition.
+ *
+ * ```
+ *                 probe ok                       `misses` probes missed in a row,
+ *   unknown ───────────────────► healthy ──────── Node NotReady, or Node deleted ──────► failed
+ *      │                            ▲                                                     │
+ *      │ misses / NotReady          │ probes ok for `dampingMs` in a row                 │ probe ok
+ *      └───────────► failed         └──────────────────── recovering ◄────────────────────┘ (Node Ready)
+ *                                                              │ miss / NotReady
+ *                                                              └────────────► failed
+ * ```
+ *
+ * | state      | holds IPs (scheduler `healthy`) | why                                                      |
+ * |------------|---------------------------------|----------------------------------------------------------|
+ * | unknown    | when the Node is Ready          | not probed yet: do not move IPs away on controller start |
+ * | healthy    | yes                             |                                                          |
+ * | recovering | no                              | flap damping: it must stay healthy for `dampingMs` first |
+ * | failed     | no                              | its IPs move at once                                     |
+ *
+ * When probing is off, Node Ready counts as a successful probe and NotReady as a failure.
+ */
+
+/** Tunables of the state machine. */
+export interface HealthOptions {
+  /** Probes missed in a row before a node is failed. */
+  readonly misses: number;
+  /** How long a failed node must answer every probe before it takes IPs again (flap damping). */
+  readonly dampingMs: number;
+}
+
+/** Status of a node. */
+export type HealthStatus = 'unknown' | 'healthy' | 'recovering' | 'failed';
+
+/** The state of one node. */
+export interface HealthState {
+  readonly status: HealthStatus;
+  /** Probes missed in a row. */
+  readonly misses: number;
+  /** The Node's Ready condition as last seen. */
+  readonly nodeReady: boolean;
+  /** When `status` last changed (ms since the epoch). */
+  readonly since: number;
+  /** Why the node is failed, for status messages. */
+  readonly reason?: string;
+}
+
+/** An input of the state machine. */
+export type HealthInput =
+  | { readonly kind: 'probeOk'; readonly at: number }
+  | { readonly kind: 'probeMiss'; readonly at: number; readonly error: string }
+  | { readonly kind: 'nodeReady'; readonly at: number; readonly ready: boolean }
+  | { readonly kind: 'nodeDeleted'; readonly at: number };
+
+/** The state of a node not probed yet. */
+export function initialHealth(nodeReady: boolean, at: number): HealthState {
+  return { status: 'unknown', misses: 0, nodeReady, since: at };
+}
+
+const to = (
+  state: HealthState,
+  status: HealthStatus,
+  at: number,
+  patch: Partial<HealthState> = {},
+): HealthState =>
+  state.status === status ? { ...state, ...patch } : { ...state, ...patch, status, since: at };
+
+/** The next state after `input`. */
+export function nextHealth(state: HealthState, input: HealthInput, options: HealthOptions): HealthState {
+  switch (input.kind) {
+    case 'nodeDeleted':
+      return to(state, 'failed', input.at, { nodeReady: false, reason: 'Node deleted' });
+    case 'nodeReady': {
+      if (!input.ready)
+        return to(state, 'failed', input.at, { nodeReady: false, reason: 'Node is NotReady' });
+      return { ...state, nodeReady: true };
+    }
+    case 'probeMiss': {
+      const misses = state.misses + 1;
+      if (state.status === 'recovering' || misses >= options.misses) {
+        return to(state, 'failed', input.at, {
+          misses,
+          reason: `agent health probe failed ${misses} times in a row: ${input.error}`,
+        });
+      }
+      return { ...state, misses };
+    }
+    case 'probeOk': {
+      const ok = { misses: 0 };
+      if (!state.nodeReady) return { ...state, ...ok };
+      switch (state.status) {
+        case 'unknown':
+        case 'healthy':
+          return to(state, 'healthy', input.at, ok);
+        case 'failed':
+          return options.dampingMs <= 0
+            ? { ...to(state, 'healthy', input.at, ok), reason: undefined }
+            : to(state, 'recovering', input.at, ok);
+        case 'recovering':
+          return input.at - state.since >= options.dampingMs
+            ? { ...to(state, 'healthy', input.at, ok), reason: undefined }
+            : { ...state, ...ok };
+      }
+    }
+  }
+}
+
+/** Whether the node may hold egress IPs (the scheduler's `healthy`). */
+export function isHealthy(state: HealthState): boolean {
+  return state.status === 'healthy' || (state.status === 'unknown' && state.nodeReady);
+}
