@@ -16,11 +16,12 @@ import { allCrds } from './crd.ts';
 import { validateGatewaySpec } from './validate.ts';
 
 /** What each CEL rule used in the schemas means. */
-function celMeaning(rule: string): (self: Record<string, unknown> & string & number) => boolean {
-  if (rule === 'isIP(self)') return (s) => isIp(s);
-  if (rule === 'isCIDR(self)') return (s) => isCidr(s);
+function celMeaning(rule: string): (self: unknown) => boolean {
+  if (rule === 'isIP(self)') return (s) => isIp(s as string);
+  if (rule === 'isCIDR(self)') return (s) => isCidr(s as string);
   if (rule.startsWith("self.contains('-') ?")) {
-    return (s) => {
+    return (self) => {
+      const s = self as string;
       if (!s.includes('-')) return s.includes('/') ? isCidr(s) : isIp(s);
       const parts = s.split('-');
       if (parts.length !== 2 || !isIp(parts[0]!) || !isIp(parts[1]!)) return false;
@@ -28,11 +29,17 @@ function celMeaning(rule: string): (self: Record<string, unknown> & string & num
       return familyOf(parts[0]!) === 6 || ipToBigInt(parts[0]!) <= ipToBigInt(parts[1]!);
     };
   }
-  if (rule === '!(has(self.egressIPs) && has(self.count))') return (s) => !('egressIPs' in s && 'count' in s);
+  if (rule === '!(has(self.egressIPs) && has(self.count))') {
+    return (s) => !('egressIPs' in (s as object) && 'count' in (s as object));
+  }
   if (rule.startsWith('(has(self.ips) && size(self.ips) > 0) ||')) {
-    return (s) =>
-      (Array.isArray(s['ips']) && s['ips'].length > 0) ||
-      (typeof s['cloudAllocated'] === 'number' && s['cloudAllocated'] > 0);
+    return (self) => {
+      const s = self as { ips?: unknown[]; cloudAllocated?: number };
+      return (
+        (Array.isArray(s.ips) && s.ips.length > 0) ||
+        (typeof s.cloudAllocated === 'number' && s.cloudAllocated > 0)
+      );
+    };
   }
   throw new Error(`no meaning known for CEL rule: ${rule}`);
 }
@@ -53,7 +60,7 @@ function validator(file: string) {
       data: unknown,
     ) {
       const errors = rules
-        .filter((r) => !celMeaning(r.rule)(data as never))
+        .filter((r) => !celMeaning(r.rule)(data))
         .map((r) => ({ keyword: 'x-kubernetes-validations', message: message(r, data), params: {} }));
       (check as unknown as { errors: unknown[] }).errors = errors;
       return errors.length === 0;

@@ -47,14 +47,46 @@ export function canonicalIp(text: string): string {
   return addr instanceof Address4 ? addr.correctForm() : addr.correctForm();
 }
 
+/**
+ * Bounded memo of conversions between address text and numbers. The controller plans the same few
+ * thousand IPs over and over; parsing each through ip-address every time dominated a plan's cost.
+ */
+class ConversionMemo<K, V> {
+  readonly #map = new Map<K, V>();
+  readonly #limit: number;
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+  get(key: K, compute: (key: K) => V): V {
+    let value = this.#map.get(key);
+    if (value === undefined) {
+      if (this.#map.size >= this.#limit) this.#map.clear();
+      value = compute(key);
+      this.#map.set(key, value);
+    }
+    return value;
+  }
+}
+const MEMO_LIMIT = 1 << 18;
+const toNumber = new ConversionMemo<string, bigint>(MEMO_LIMIT);
+const toText4 = new ConversionMemo<bigint, string>(MEMO_LIMIT);
+const toText6 = new ConversionMemo<bigint, string>(MEMO_LIMIT);
+
 /** The number an address stands for. */
 export function ipToBigInt(text: string): bigint {
-  return parseAddress(text).bigInt();
+  return toNumber.get(text, (t) => parseAddress(t).bigInt());
 }
 
 /** The address a number stands for in `family`. */
 export function bigIntToIp(value: bigint, family: IpFamily): string {
-  return family === 4 ? Address4.fromBigInt(value).correctForm() : Address6.fromBigInt(value).correctForm();
+  return family === 4
+    ? toText4.get(value, (v) => Address4.fromBigInt(v).correctForm())
+    : toText6.get(value, (v) => Address6.fromBigInt(v).correctForm());
+}
+
+/** The family of an address already known to be valid (cheap: no parsing). */
+export function familyOfValidIp(ip: string): IpFamily {
+  return ip.includes(':') ? 6 : 4;
 }
 
 /** The inclusive range a CIDR covers. */

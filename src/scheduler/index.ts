@@ -2,6 +2,7 @@
  * @module
  * The pure scheduler: allocation of IPs to policies and placement of IPs on gateway nodes.
  */
+export { gatewaySlice } from './gateway-slice.ts';
 export { IpPool } from './ip-pool.ts';
 export { planChanges } from './plan-changes.ts';
 export { schedule } from './schedule.ts';

@@ -5,7 +5,7 @@
  */
 import {
   bigIntToIp,
-  familyOf,
+  familyOfValidIp,
   InvalidAddressError,
   type IpRange,
   ipToBigInt,
@@ -48,7 +48,7 @@ export class IpPool {
 
   /** True when `ip` is in the pool. */
   contains(ip: string, value: bigint = ipToBigInt(ip)): boolean {
-    const family = familyOf(ip);
+    const family = familyOfValidIp(ip);
     return this.#ranges.some((r) => r.family === family && value >= r.start && value <= r.end);
   }
 
@@ -56,13 +56,14 @@ export class IpPool {
    * The next address of range `index` for which `taken` is false, or undefined when the range is used up.
    * Addresses skipped as taken stay skipped: callers only ever add to `taken` during one plan.
    */
-  nextFree(index: number, taken: (ip: string) => boolean): string | undefined {
+  nextFree(index: number, taken: (ip: string) => boolean): { ip: string; value: bigint } | undefined {
     const cursor = this.#cursors[index];
     if (!cursor) return undefined;
     while (cursor.next <= cursor.range.end) {
-      const ip = bigIntToIp(cursor.next, cursor.range.family);
+      const value = cursor.next;
+      const ip = bigIntToIp(value, cursor.range.family);
       cursor.next++;
-      if (!taken(ip)) return ip;
+      if (!taken(ip)) return { ip, value };
     }
     return undefined;
   }

@@ -26,7 +26,7 @@
  * | node recovers                          | nothing moves, unless the gateway has failback|
  */
 import { REASON } from '../api/conditions.ts';
-import { ipToBigInt } from '../net/ip.ts';
+import { familyOfValidIp, ipToBigInt } from '../net/ip.ts';
 import { IpPool } from './ip-pool.ts';
 import { SubnetIndex } from './subnet-index.ts';
 import type {
@@ -86,9 +86,15 @@ export function schedule(input: SchedulerInput): SchedulePlan {
   const { placements, nodeLoad } = place(input, nodes, allocated, unplaced);
   const allocations = cloudAllocations(gateways, nodes, nodeLoad);
 
-  placements.sort(
-    (a, b) => compare(a.ip.includes(':') ? '6' : '4', b.ip.includes(':') ? '6' : '4') || cmpBig(a.ip, b.ip),
-  );
+  const values = new Map(allocated.map((a) => [a.ip, a.value]));
+  placements.sort((a, b) => {
+    const fa = familyOfValidIp(a.ip);
+    const fb = familyOfValidIp(b.ip);
+    if (fa !== fb) return fa - fb;
+    const x = values.get(a.ip)!;
+    const y = values.get(b.ip)!;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
   return { placements, unplaced, allocations };
 }
 
@@ -105,6 +111,7 @@ function allocate(
   unplaced: Unplaced[],
 ): Allocated[] {
   const owner = new Map<string, string>(); // ip -> policy key
+  for (const ip of input.unavailableIPs ?? []) owner.set(ip, 'a policy of another gateway');
   const result: Allocated[] = [];
   const policies = [...input.policies].sort(byPolicyOrder);
   const byPolicy = new Map<string, Allocated[]>();
@@ -112,7 +119,9 @@ function allocate(
     owner.set(ip, policy.key);
     const a: Allocated = { ip, value, policy: policy.key, gateway };
     result.push(a);
-    byPolicy.set(policy.key, [...(byPolicy.get(policy.key) ?? []), a]);
+    const list = byPolicy.get(policy.key);
+    if (list) list.push(a);
+    else byPolicy.set(policy.key, [a]);
   };
 
   // Pass 1: explicit IPs, and IPs the policy already has (sticky), oldest policy first.
@@ -165,46 +174,53 @@ function allocate(
 
   // Pass 2: fresh IPs for policies short of their count, spread over the subnets that have healthy nodes.
   const taken = (ip: string) => owner.has(ip);
+  // Per gateway, once: which ranges lie in a subnet that has a healthy node (those are tried first).
+  const healthyRanges = new Map<GatewayState, boolean[]>();
   for (const { policy, gateway, missing } of wanting) {
     const ranges = gateway.pool.ranges;
-    const usable = ranges.map((_, index) => index);
-    // Order ranges: those whose subnet has a healthy node first; within that, fewest IPs of this policy.
-    const rangeHealthy = ranges.map((range) =>
-      gateway.index.groups.some(
-        (g) =>
-          g.range.family === range.family &&
-          range.start >= g.range.start &&
-          range.start <= g.range.end &&
-          g.nodes.some((n) => gateway.healthy.has(n)),
-      ),
-    );
-    const perRange = new Map<number, number>();
+    let rangeHealthy = healthyRanges.get(gateway);
+    if (!rangeHealthy) {
+      rangeHealthy = ranges.map((range) =>
+        gateway.index.groups.some(
+          (g) =>
+            g.range.family === range.family &&
+            range.start >= g.range.start &&
+            range.start <= g.range.end &&
+            g.nodes.some((n) => gateway.healthy.has(n)),
+        ),
+      );
+      healthyRanges.set(gateway, rangeHealthy);
+    }
+    // IPs of this policy per range, so its fresh IPs spread over ranges (subnets, hence zones on AWS).
+    const perRange = ranges.map(() => 0);
     for (const a of byPolicy.get(policy.key) ?? []) {
       const i = ranges.findIndex(
-        (r) => r.family === (a.ip.includes(':') ? 6 : 4) && a.value >= r.start && a.value <= r.end,
+        (r) => r.family === familyOfValidIp(a.ip) && a.value >= r.start && a.value <= r.end,
       );
-      if (i >= 0) bump(perRange, i);
+      if (i >= 0) perRange[i]!++;
     }
+    const exhausted = ranges.map(() => false);
     let got = 0;
-    const exhausted = new Set<number>();
     while (got < missing) {
-      const candidates = usable
-        .filter((i) => !exhausted.has(i))
-        .sort(
-          (x, y) =>
-            Number(rangeHealthy[y]) - Number(rangeHealthy[x]) ||
-            (perRange.get(x) ?? 0) - (perRange.get(y) ?? 0) ||
-            x - y,
-        );
-      const index = candidates[0];
-      if (index === undefined) break;
-      const ip = gateway.pool.nextFree(index, taken);
-      if (!ip) {
-        exhausted.add(index);
+      let index = -1;
+      for (let i = 0; i < ranges.length; i++) {
+        if (exhausted[i]) continue;
+        if (
+          index < 0 ||
+          (rangeHealthy[i] && !rangeHealthy[index]) ||
+          (rangeHealthy[i] === rangeHealthy[index] && perRange[i]! < perRange[index]!)
+        ) {
+          index = i;
+        }
+      }
+      if (index < 0) break;
+      const free = gateway.pool.nextFree(index, taken);
+      if (!free) {
+        exhausted[index] = true;
         continue;
       }
-      take(ip, ipToBigInt(ip), policy, gateway);
-      bump(perRange, index);
+      take(free.ip, free.value, policy, gateway);
+      perRange[index]!++;
       got++;
     }
     if (got < missing) {
@@ -252,8 +268,17 @@ function place(
         : { ip: a.ip, policy: a.policy, gateway: a.gateway.input.name, node },
     );
   };
-  const eligible = (a: Allocated): string[] =>
-    a.gateway.index.nodesFor(a.ip, a.value).filter((n) => a.gateway.healthy.has(n));
+  // Healthy candidates per (gateway, node list), computed once: most IPs share a handful of subnets.
+  const healthyOf = new Map<readonly string[], string[]>();
+  const eligible = (a: Allocated): readonly string[] => {
+    const all = a.gateway.index.nodesFor(a.ip, a.value);
+    let healthy = healthyOf.get(all);
+    if (!healthy) {
+      healthy = all.filter((n) => a.gateway.healthy.has(n));
+      healthyOf.set(all, healthy);
+    }
+    return healthy;
+  };
 
   // Sticky pass: IPs stay where they are while their node is eligible and within limits.
   const sorted = [...allocated].sort(
@@ -268,21 +293,34 @@ function place(
 
   // Fresh pass: the eligible node with the fewest IPs of the policy, then of the policy in its zone,
   // then of the gateway, then in all; ties by name.
+  const empty = new Map<string, number>();
   for (const a of rest) {
     const candidates = eligible(a);
+    const onNode = policyOnNode.get(a.policy) ?? empty;
+    const inZone = policyInZone.get(a.policy) ?? empty;
+    const gatewayLoad = a.gateway.load;
     let best: string | undefined;
-    let bestScore: number[] = [];
+    let b0 = 0;
+    let b1 = 0;
+    let b2 = 0;
+    let b3 = 0;
     for (const node of candidates) {
       if (!room(node, a.gateway)) continue;
-      const score = [
-        policyOnNode.get(a.policy)?.get(node) ?? 0,
-        policyInZone.get(a.policy)?.get(nodes.get(node)!.zone) ?? 0,
-        a.gateway.load.get(node) ?? 0,
-        nodeLoad.get(node) ?? 0,
-      ];
-      if (best === undefined || lexLess(score, bestScore)) {
+      const s0 = onNode.get(node) ?? 0;
+      if (best !== undefined && s0 > b0) continue;
+      const s1 = inZone.get(nodes.get(node)!.zone) ?? 0;
+      const s2 = gatewayLoad.get(node) ?? 0;
+      const s3 = nodeLoad.get(node) ?? 0;
+      if (
+        best === undefined ||
+        s0 < b0 ||
+        (s0 === b0 && (s1 < b1 || (s1 === b1 && (s2 < b2 || (s2 === b2 && s3 < b3)))))
+      ) {
         best = node;
-        bestScore = score;
+        b0 = s0;
+        b1 = s1;
+        b2 = s2;
+        b3 = s3;
       }
     }
     if (best !== undefined) {
@@ -302,7 +340,7 @@ const lexLess = (a: number[], b: number[]): boolean => {
   return false;
 };
 
-function whyNotPlaced(a: Allocated, healthyCandidates: string[]): Unplaced {
+function whyNotPlaced(a: Allocated, healthyCandidates: readonly string[]): Unplaced {
   const gw = a.gateway.input.name;
   const base = { policy: a.policy, gateway: gw, ip: a.ip };
   const inSubnet = a.gateway.index.nodesFor(a.ip, a.value);

@@ -3,7 +3,7 @@
  * Which nodes can hold which IP: nodes grouped by the subnets of their egress interface, with the
  * subnets pre-parsed to bigint ranges so a lookup costs no string parsing.
  */
-import { cidrRange, familyOf, type IpRange, ipToBigInt } from '../net/ip.ts';
+import { cidrRange, familyOfValidIp, type IpRange, ipToBigInt } from '../net/ip.ts';
 
 /** A subnet and the nodes whose interface is in it. */
 export interface SubnetGroup {
@@ -28,16 +28,16 @@ export class SubnetIndex {
 
   /** Groups whose subnet contains `ip` (usually one). */
   groupsOf(ip: string, value: bigint = ipToBigInt(ip)): SubnetGroup[] {
-    const family = familyOf(ip);
+    const family = familyOfValidIp(ip);
     return this.groups.filter(
       (g) => g.range.family === family && value >= g.range.start && value <= g.range.end,
     );
   }
 
   /** Nodes whose interface can hold `ip`, sorted, without duplicates. */
-  nodesFor(ip: string, value?: bigint): string[] {
+  nodesFor(ip: string, value?: bigint): readonly string[] {
     const groups = this.groupsOf(ip, value);
-    if (groups.length === 1) return groups[0]!.nodes as string[];
+    if (groups.length === 1) return groups[0]!.nodes;
     return [...new Set(groups.flatMap((g) => g.nodes))].sort();
   }
 }

@@ -60,6 +60,8 @@ export interface SchedulerInput {
   readonly policies: readonly PolicyInput[];
   /** Where each egress IP is now (the cloud's truth): IP -> node name. */
   readonly current: ReadonlyMap<string, string>;
+  /** IPs that must not be handed out (held by policies outside this input, see `gatewaySlice`). */
+  readonly unavailableIPs?: ReadonlySet<string>;
 }
 
 /** An egress IP placed on a node. */
