@@ -101,7 +101,12 @@ export type ClusterEgressPolicySpec = Type.Static<typeof ClusterEgressPolicySpec
 export const IpAssignmentStatus = Type.Object({
   ip: Type.Optional(IpAddress),
   node: Type.Optional(Type.String({ maxLength: 253 })),
-  state: Type.Union(Object.values(ASSIGNMENT_STATE).map((s) => Type.Literal(s))),
+  state: Type.Union([
+    Type.Literal(ASSIGNMENT_STATE.Pending),
+    Type.Literal(ASSIGNMENT_STATE.Assigned),
+    Type.Literal(ASSIGNMENT_STATE.Ready),
+    Type.Literal(ASSIGNMENT_STATE.Failed),
+  ]),
   since: Type.Optional(Type.String({ format: 'date-time' })),
   reason: Type.Optional(Type.String({ maxLength: 128 })),
   message: Type.Optional(Type.String({ maxLength: 1024 })),
