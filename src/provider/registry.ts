@@ -13,6 +13,7 @@ export const PROVIDER_NAMES: readonly ProviderName[] = ['aws', 'gcp', 'azure', '
 
 const loaders: Partial<Record<ProviderName, () => Promise<ProviderFactory>>> = {
   inmemory: async () => (await import('../../providers/inmemory/index.ts')).createInMemoryProvider,
+  none: async () => (await import('../../providers/none/index.ts')).createNoneProvider,
 };
 
 /** True when `name` is a registered provider name. */
