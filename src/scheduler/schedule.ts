@@ -48,6 +48,18 @@ interface Allocated {
   readonly gateway: GatewayState;
 }
 
+/** A node's working state: its input and the IPs planned on it so far (all gateways). */
+interface NodeState {
+  readonly input: NodeInput;
+  load: number;
+}
+
+/** A node as a member of one gateway: the IPs of that gateway planned on it so far. */
+interface Member {
+  readonly node: NodeState;
+  load: number;
+}
+
 /** Per-gateway working state. */
 interface GatewayState {
   readonly input: GatewayInput;
@@ -55,8 +67,10 @@ interface GatewayState {
   readonly index: SubnetIndex;
   /** Healthy nodes of the gateway. */
   readonly healthy: ReadonlySet<string>;
-  /** IPs of this gateway planned per node. */
-  readonly load: Map<string, number>;
+  /** Member nodes by name. */
+  readonly members: ReadonlyMap<string, Member>;
+  /** Most IPs of this gateway on one node. */
+  readonly max: number;
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -68,7 +82,7 @@ const bump = <K>(map: Map<K, number>, key: K, by = 1): void => {
 
 /** Computes the desired placement. See the module comment for the rules. */
 export function schedule(input: SchedulerInput): SchedulePlan {
-  const nodes = new Map<string, NodeInput>(input.nodes.map((n) => [n.name, n]));
+  const nodes = new Map<string, NodeState>(input.nodes.map((n) => [n.name, { input: n, load: 0 }]));
   const unplaced: Unplaced[] = [];
   const gateways = new Map<string, GatewayState>();
   for (const gw of [...input.gateways].sort((a, b) => compare(a.name, b.name))) {
@@ -76,15 +90,17 @@ export function schedule(input: SchedulerInput): SchedulePlan {
     gateways.set(gw.name, {
       input: gw,
       pool: new IpPool(gw.pool, gw.cloudAllocatedIPs),
-      index: new SubnetIndex(members.map((n) => nodes.get(n)!)),
-      healthy: new Set(members.filter((n) => nodes.get(n)!.healthy)),
-      load: new Map(),
+      index: new SubnetIndex(members.map((n) => nodes.get(n)!.input)),
+      healthy: new Set(members.filter((n) => nodes.get(n)!.input.healthy)),
+      members: new Map(members.map((n) => [n, { node: nodes.get(n)!, load: 0 }])),
+      max: gw.maxIPsPerNode ?? Number.POSITIVE_INFINITY,
     });
   }
 
   const allocated = allocate(input, gateways, unplaced);
-  const { placements, nodeLoad } = place(input, nodes, allocated, unplaced);
-  const allocations = cloudAllocations(gateways, nodes, nodeLoad);
+  const placements = place(input, allocated, unplaced);
+  rebalance(input, gateways, placements);
+  const allocations = cloudAllocations(gateways);
 
   const values = new Map(allocated.map((a) => [a.ip, a.value]));
   placements.sort((a, b) => {
@@ -236,31 +252,20 @@ function allocate(
 }
 
 /** Step 2: which node holds each allocated IP. */
-function place(
-  input: SchedulerInput,
-  nodes: Map<string, NodeInput>,
-  allocated: Allocated[],
-  unplaced: Unplaced[],
-): { placements: Placement[]; nodeLoad: Map<string, number> } {
-  const nodeLoad = new Map<string, number>();
-  const policyOnNode = new Map<string, Map<string, number>>();
-  const policyInZone = new Map<string, Map<string, number>>();
+function place(input: SchedulerInput, allocated: Allocated[], unplaced: Unplaced[]): Placement[] {
+  // A policy's placed IPs, as members (a policy holds a handful, so scanning the list is cheapest).
+  const policyMembers = new Map<string, Member[]>();
   const placements: Placement[] = [];
 
-  const room = (node: string, gateway: GatewayState): boolean => {
-    const n = nodes.get(node)!;
-    const max = gateway.input.maxIPsPerNode ?? Infinity;
-    return (nodeLoad.get(node) ?? 0) < n.capacity && (gateway.load.get(node) ?? 0) < max;
-  };
-  const put = (a: Allocated, node: string) => {
-    bump(nodeLoad, node);
-    bump(a.gateway.load, node);
-    const onNode = policyOnNode.get(a.policy) ?? new Map<string, number>();
-    policyOnNode.set(a.policy, onNode);
-    bump(onNode, node);
-    const inZone = policyInZone.get(a.policy) ?? new Map<string, number>();
-    policyInZone.set(a.policy, inZone);
-    bump(inZone, nodes.get(node)!.zone);
+  const room = (m: Member, gateway: GatewayState): boolean =>
+    m.node.load < m.node.input.capacity && m.load < gateway.max;
+  const put = (a: Allocated, m: Member) => {
+    m.node.load++;
+    m.load++;
+    const list = policyMembers.get(a.policy);
+    if (list) list.push(m);
+    else policyMembers.set(a.policy, [m]);
+    const node = m.node.input.name;
     const previous = input.current.get(a.ip);
     placements.push(
       previous !== undefined && previous !== node
@@ -268,13 +273,13 @@ function place(
         : { ip: a.ip, policy: a.policy, gateway: a.gateway.input.name, node },
     );
   };
-  // Healthy candidates per (gateway, node list), computed once: most IPs share a handful of subnets.
-  const healthyOf = new Map<readonly string[], string[]>();
-  const eligible = (a: Allocated): readonly string[] => {
+  // Healthy candidate members per node list, computed once: most IPs share a handful of subnets.
+  const healthyOf = new Map<readonly string[], Member[]>();
+  const eligible = (a: Allocated): Member[] => {
     const all = a.gateway.index.nodesFor(a.ip, a.value);
     let healthy = healthyOf.get(all);
     if (!healthy) {
-      healthy = all.filter((n) => a.gateway.healthy.has(n));
+      healthy = all.filter((n) => a.gateway.healthy.has(n)).map((n) => a.gateway.members.get(n)!);
       healthyOf.set(all, healthy);
     }
     return healthy;
@@ -287,51 +292,54 @@ function place(
   const rest: Allocated[] = [];
   for (const a of sorted) {
     const current = input.current.get(a.ip);
-    if (current !== undefined && eligible(a).includes(current) && room(current, a.gateway)) put(a, current);
+    const m = current === undefined ? undefined : a.gateway.members.get(current);
+    if (m && a.gateway.healthy.has(current!) && room(m, a.gateway) && eligible(a).includes(m)) put(a, m);
     else rest.push(a);
   }
 
   // Fresh pass: the eligible node with the fewest IPs of the policy, then of the policy in its zone,
-  // then of the gateway, then in all; ties by name.
-  const empty = new Map<string, number>();
+  // then of the gateway, then in all; ties by name (candidates are sorted by name).
   for (const a of rest) {
     const candidates = eligible(a);
-    const onNode = policyOnNode.get(a.policy) ?? empty;
-    const inZone = policyInZone.get(a.policy) ?? empty;
-    const gatewayLoad = a.gateway.load;
-    let best: string | undefined;
+    const mine = policyMembers.get(a.policy) ?? [];
+    let best: Member | undefined;
     let b0 = 0;
     let b1 = 0;
     let b2 = 0;
     let b3 = 0;
-    for (const node of candidates) {
-      if (!room(node, a.gateway)) continue;
-      const s0 = onNode.get(node) ?? 0;
-      if (best !== undefined && s0 > b0) continue;
-      const s1 = inZone.get(nodes.get(node)!.zone) ?? 0;
-      const s2 = gatewayLoad.get(node) ?? 0;
-      const s3 = nodeLoad.get(node) ?? 0;
+    for (const m of candidates) {
+      if (!room(m, a.gateway)) continue;
+      let s0 = 0;
+      let s1 = 0;
+      for (const other of mine) {
+        if (other === m) s0++;
+        if (other.node.input.zone === m.node.input.zone) s1++;
+      }
+      const s2 = m.load;
+      const s3 = m.node.load;
       if (
         best === undefined ||
         s0 < b0 ||
         (s0 === b0 && (s1 < b1 || (s1 === b1 && (s2 < b2 || (s2 === b2 && s3 < b3)))))
       ) {
-        best = node;
+        best = m;
         b0 = s0;
         b1 = s1;
         b2 = s2;
         b3 = s3;
       }
     }
-    if (best !== undefined) {
-      put(a, best);
-      continue;
-    }
-    unplaced.push(whyNotPlaced(a, candidates));
+    if (best !== undefined) put(a, best);
+    else
+      unplaced.push(
+        whyNotPlaced(
+          a,
+          candidates.map((m) => m.node.input.name),
+        ),
+      );
   }
 
-  rebalance(input, nodes, placements, nodeLoad);
-  return { placements, nodeLoad };
+  return placements;
 }
 
 const cmpValue = (x: Allocated, y: Allocated): number => (x.value < y.value ? -1 : x.value > y.value ? 1 : 0);
@@ -372,45 +380,43 @@ function whyNotPlaced(a: Allocated, healthyCandidates: readonly string[]): Unpla
  */
 function rebalance(
   input: SchedulerInput,
-  nodes: Map<string, NodeInput>,
+  gateways: Map<string, GatewayState>,
   placements: Placement[],
-  nodeLoad: Map<string, number>,
 ): void {
-  const failbackGateways = new Set(input.gateways.filter((g) => g.failback).map((g) => g.name));
-  if (failbackGateways.size === 0) return;
-  const gatewayNodes = new Map(input.gateways.map((g) => [g.name, g]));
-  for (const name of [...failbackGateways].sort()) {
-    const gw = gatewayNodes.get(name)!;
-    const mine = placements.map((p, i) => ({ p, i })).filter(({ p }) => p.gateway === name);
-    const healthy = gw.nodes.filter((n) => nodes.get(n)?.healthy).sort();
-    const index = new SubnetIndex(healthy.map((n) => nodes.get(n)!));
-    const load = new Map<string, number>(healthy.map((n) => [n, 0]));
-    for (const { p } of mine) bump(load, p.node);
+  for (const gw of gateways.values()) {
+    if (!gw.input.failback) continue;
+    const mine = placements.flatMap((p, i) => (p.gateway === gw.input.name ? [i] : []));
+    const healthy = [...gw.healthy].sort().map((n) => gw.members.get(n)!);
     for (let guard = 0; guard < mine.length; guard++) {
       let moved = false;
       // The most loaded node gives one IP to the least loaded node that can hold it.
-      const byLoad = [...load.entries()].sort((x, y) => y[1] - x[1] || compare(x[0], y[0]));
-      for (const [donor, donorLoad] of byLoad) {
-        const candidates = mine.filter(({ p }) => p.node === donor).sort((x, y) => cmpBig(x.p.ip, y.p.ip));
-        for (const { p, i } of candidates) {
-          const targets = index
+      const byLoad = [...healthy].sort(
+        (x, y) => y.load - x.load || compare(x.node.input.name, y.node.input.name),
+      );
+      for (const donor of byLoad) {
+        const donorName = donor.node.input.name;
+        const ips = mine
+          .filter((i) => placements[i]!.node === donorName)
+          .sort((x, y) => cmpBig(placements[x]!.ip, placements[y]!.ip));
+        for (const i of ips) {
+          const p = placements[i]!;
+          const target = gw.index
             .nodesFor(p.ip)
-            .filter((n) => (load.get(n) ?? 0) + 1 < donorLoad)
-            .filter((n) => (nodeLoad.get(n) ?? 0) < nodes.get(n)!.capacity)
-            .filter((n) => (load.get(n) ?? 0) < (gw.maxIPsPerNode ?? Infinity))
-            .sort((x, y) => (load.get(x) ?? 0) - (load.get(y) ?? 0) || compare(x, y));
-          const target = targets[0];
+            .filter((n) => gw.healthy.has(n))
+            .map((n) => gw.members.get(n)!)
+            .filter((t) => t.load + 1 < donor.load && t.node.load < t.node.input.capacity && t.load < gw.max)
+            .sort((x, y) => x.load - y.load || compare(x.node.input.name, y.node.input.name))[0];
           if (!target) continue;
+          const to = target.node.input.name;
           const previous = input.current.get(p.ip);
           placements[i] =
-            previous !== undefined && previous !== target
-              ? { ...p, node: target, previousNode: previous }
-              : { ip: p.ip, policy: p.policy, gateway: p.gateway, node: target };
-          mine.find((m) => m.i === i)!.p = placements[i]!;
-          bump(load, donor, -1);
-          bump(load, target);
-          bump(nodeLoad, donor, -1);
-          bump(nodeLoad, target);
+            previous !== undefined && previous !== to
+              ? { ip: p.ip, policy: p.policy, gateway: p.gateway, node: to, previousNode: previous }
+              : { ip: p.ip, policy: p.policy, gateway: p.gateway, node: to };
+          donor.load--;
+          donor.node.load--;
+          target.load++;
+          target.node.load++;
           moved = true;
           break;
         }
@@ -422,34 +428,31 @@ function rebalance(
 }
 
 /** Step 3: cloud allocations for `cloudAllocated` gateways, onto healthy nodes with room, spread over zones. */
-function cloudAllocations(
-  gateways: Map<string, GatewayState>,
-  nodes: Map<string, NodeInput>,
-  nodeLoad: Map<string, number>,
-): Allocation[] {
+function cloudAllocations(gateways: Map<string, GatewayState>): Allocation[] {
   const out: Allocation[] = [];
   for (const gw of gateways.values()) {
     let need = (gw.input.cloudAllocated ?? 0) - gw.input.cloudAllocatedIPs.length;
     if (need <= 0) continue;
     const perNode = new Map<string, number>();
     const perZone = new Map<string, number>();
+    const healthy = [...gw.healthy].sort().map((n) => gw.members.get(n)!);
     while (need > 0) {
-      let best: string | undefined;
+      let best: Member | undefined;
       let bestScore: number[] = [];
-      for (const node of [...gw.healthy].sort()) {
-        const n = nodes.get(node)!;
-        const used = (nodeLoad.get(node) ?? 0) + (perNode.get(node) ?? 0);
-        const gwUsed = (gw.load.get(node) ?? 0) + (perNode.get(node) ?? 0);
-        if (used >= n.capacity || gwUsed >= (gw.input.maxIPsPerNode ?? Infinity)) continue;
-        const score = [perZone.get(n.zone) ?? 0, gwUsed, used];
+      for (const m of healthy) {
+        const extra = perNode.get(m.node.input.name) ?? 0;
+        const used = m.node.load + extra;
+        const gwUsed = m.load + extra;
+        if (used >= m.node.input.capacity || gwUsed >= gw.max) continue;
+        const score = [perZone.get(m.node.input.zone) ?? 0, gwUsed, used];
         if (best === undefined || lexLess(score, bestScore)) {
-          best = node;
+          best = m;
           bestScore = score;
         }
       }
       if (!best) break;
-      bump(perNode, best);
-      bump(perZone, nodes.get(best)!.zone);
+      bump(perNode, best.node.input.name);
+      bump(perZone, best.node.input.zone);
       need--;
     }
     for (const [node, count] of [...perNode.entries()].sort((x, y) => compare(x[0], y[0]))) {

@@ -12,6 +12,8 @@ export interface SubnetGroup {
   readonly nodes: readonly string[];
 }
 
+const NO_NODES: readonly string[] = Object.freeze([]);
+
 /** Subnet groups of one gateway's nodes. */
 export class SubnetIndex {
   readonly groups: readonly SubnetGroup[];
@@ -35,9 +37,18 @@ export class SubnetIndex {
   }
 
   /** Nodes whose interface can hold `ip`, sorted, without duplicates. */
-  nodesFor(ip: string, value?: bigint): readonly string[] {
-    const groups = this.groupsOf(ip, value);
-    if (groups.length === 1) return groups[0]!.nodes;
-    return [...new Set(groups.flatMap((g) => g.nodes))].sort();
+  nodesFor(ip: string, value: bigint = ipToBigInt(ip)): readonly string[] {
+    const family = familyOfValidIp(ip);
+    let only: SubnetGroup | undefined;
+    let count = 0;
+    for (const g of this.groups) {
+      if (g.range.family === family && value >= g.range.start && value <= g.range.end) {
+        only = g;
+        count++;
+      }
+    }
+    if (count === 0) return NO_NODES;
+    if (count === 1) return only!.nodes;
+    return [...new Set(this.groupsOf(ip, value).flatMap((g) => g.nodes))].sort();
   }
 }
