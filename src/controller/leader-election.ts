@@ -125,6 +125,7 @@ export class LeaderElector {
   #lease: V1Lease | undefined;
   #leading = false;
   #lastLeader = '';
+  #abandoned = false;
 
   constructor(options: LeaderElectorOptions) {
     validateTimings(options);
@@ -137,6 +138,11 @@ export class LeaderElector {
     return this.#leading;
   }
 
+  /** Makes the coming cancellation keep the lease (as a crash would): no release, even with `releaseOnCancel`. */
+  abandon(): void {
+    this.#abandoned = true;
+  }
+
   /** Campaigns and leads until `signal` aborts; then releases the lease when `releaseOnCancel`. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
@@ -146,7 +152,7 @@ export class LeaderElector {
         this.#o.onStartedLeading();
         await this.#renewLoop(signal);
         this.#leading = false;
-        if (signal.aborted && this.#o.releaseOnCancel) await this.#release();
+        if (signal.aborted && this.#o.releaseOnCancel && !this.#abandoned) await this.#release();
         this.#o.logger?.info({ identity: this.#o.identity }, 'stopped leading');
         await this.#o.onStoppedLeading();
         continue;

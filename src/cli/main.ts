@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * @module
+ * `cloud-egress <command>`: the entry point. Parses the command line once (`parseConfig`), runs the command,
+ * and turns SIGTERM/SIGINT into a graceful shutdown.
+ */
+import { ConfigError, parseConfig } from '../config.ts';
+import { runController } from '../controller/run-controller.ts';
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cloud-egress: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  switch (config.command) {
+    case 'help':
+      process.stdout.write(config.text);
+      return 0;
+    case 'controller': {
+      const running = await runController(config.controller);
+      await new Promise<void>((resolve) => {
+        const shutdown = () => {
+          process.off('SIGTERM', shutdown);
+          process.off('SIGINT', shutdown);
+          running.stop().then(resolve, resolve);
+        };
+        process.on('SIGTERM', shutdown);
+        process.on('SIGINT', shutdown);
+      });
+      return 0;
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `cloud-egress: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { CONTROLLER_HELP, ConfigError, parseConfig, parseDuration } from './config.ts';
+
+describe('parseConfig', () => {
+  it('parses the controller flags, with env fallbacks and documented defaults', () => {
+    const config = parseConfig(
+      [
+        'controller',
+        '--provider',
+        'inmemory',
+        '--probe-interval',
+        '100ms',
+        '--probe-damping',
+        '2s',
+        '--region',
+        'eu-west-1',
+      ],
+      { KUBECONFIG: '/tmp/kc', POD_NAME: 'pod-1', POD_NAMESPACE: 'egress', CLOUD_EGRESS_OWNER: 'cluster-a' },
+    );
+    expect(config.command).toBe('controller');
+    if (config.command !== 'controller') return;
+    const c = config.controller;
+    expect(c.kube).toEqual({ kind: 'file', path: '/tmp/kc' });
+    expect(c.identity).toBe('pod-1');
+    expect(c.settings.provider).toBe('inmemory');
+    expect(c.settings.providerSettings).toEqual({ owner: 'cluster-a', region: 'eu-west-1' });
+    expect(c.settings.probe).toEqual({ intervalMs: 100, misses: 3, dampingMs: 2000, agentHealthPort: 9796 });
+    expect(c.settings.leaderElection).toMatchObject({
+      enabled: true,
+      namespace: 'egress',
+      leaseDurationMs: 4000,
+      renewDeadlineMs: 3000,
+      retryPeriodMs: 500,
+      releaseOnCancel: true,
+    });
+    expect(Object.isFrozen(c.settings.probe)).toBe(true);
+  });
+
+  it('uses the in-cluster service account inside a pod', () => {
+    const config = parseConfig(['controller'], { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
+    expect(config.command === 'controller' && config.controller.kube).toEqual({ kind: 'in-cluster' });
+  });
+
+  it.each([
+    [['controller', '--provider', 'openstack'], /--provider: "openstack" is not one of auto, aws/],
+    [['controller', '--probe-misses', '0'], /--probe-misses: "0" is not an integer from 1/],
+    [['controller', '--probe-interval', 'fast'], /--probe-interval: "fast" is not a duration/],
+    [['controller', '--lease-duration', '2s'], /lease duration > renew deadline/],
+    [['controller', '--interface-tag', 'novalue'], /KEY=VALUE/],
+    [['controller', '--bogus'], /Unknown option '--bogus'/],
+    [['launch'], /unknown command "launch"/],
+  ])('rejects %j with a clear message', (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(ConfigError);
+    expect(() => parseConfig(argv, {})).toThrow(message);
+  });
+
+  it('prints help', () => {
+    expect(parseConfig(['controller', '--help'], {})).toEqual({ command: 'help', text: CONTROLLER_HELP });
+    expect(parseConfig([], {}).command).toBe('help');
+  });
+
+  it('parses durations', () => {
+    expect(['250ms', '3s', '1.5s', '1m', '42'].map((d) => parseDuration(d, '--x'))).toEqual([
+      250, 3000, 1500, 60000, 42,
+    ]);
+  });
+});

@@ -1,0 +1,286 @@
+/**
+ * @module
+ * The one place that reads the command line and the environment: `parseConfig(argv, env)` returns a frozen,
+ * typed {@link Config}; nothing else in the code reads `process.env`.
+ *
+ * ```
+ * cloud-egress controller [flags]   the controller (see CONTROLLER_HELP)
+ * cloud-egress --help | help        usage
+ * ```
+ *
+ * Flags win over environment variables; environment variables win over defaults.
+ */
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { ControllerSettings } from './controller/controller.ts';
+import type { ProviderChoice } from './controller/decide-provider.ts';
+import { DEFAULT_LEADER_TIMINGS, validateTimings } from './controller/leader-election.ts';
+import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { PROVIDER_NAMES } from './provider/registry.ts';
+
+/** Where the controller finds the API server. */
+export type KubeSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'in-cluster' }
+  | { readonly kind: 'default' };
+
+/** Configuration of the `controller` command. */
+export interface ControllerConfig {
+  readonly kube: KubeSource;
+  readonly logLevel: LogLevel;
+  /** `host:port` of `/metrics`. */
+  readonly metricsAddress: string;
+  /** `host:port` of `/healthz` and `/readyz` (may equal `metricsAddress`: one server). */
+  readonly healthAddress: string;
+  /** This replica's identity in the leader lease. */
+  readonly identity: string;
+  readonly settings: ControllerSettings;
+}
+
+/** The parsed command line. */
+export type Config =
+  | { readonly command: 'controller'; readonly controller: ControllerConfig }
+  | { readonly command: 'help'; readonly text: string };
+
+/** A bad flag or environment value; `message` says which and what is accepted. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Default port of the node agent's health endpoint. */
+export const DEFAULT_AGENT_HEALTH_PORT = 9796;
+
+/** Provider choices of `--provider`. */
+export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', ...PROVIDER_NAMES];
+
+/** Usage of the whole CLI. */
+export const MAIN_HELP = `Usage: cloud-egress <command> [flags]
+
+Commands:
+  controller   schedule egress IPs onto gateway nodes and move them in the cloud
+  help         show this text; "cloud-egress <command> --help" shows a command's flags
+`;
+
+/** Usage of `cloud-egress controller`. */
+export const CONTROLLER_HELP = `Usage: cloud-egress controller [flags]
+
+Kubernetes:
+  --kubeconfig PATH             kubeconfig file (env KUBECONFIG); default in-cluster, else ~/.kube/config
+  --in-cluster                  use the pod's service account even when KUBECONFIG is set
+
+Cloud:
+  --provider NAME               auto|aws|gcp|azure|none|inmemory (default auto: from annotation
+                                cloudegress.io/provider, else from the nodes' spec.providerID)
+  --owner ID                    ownership tag value of this installation (env CLOUD_EGRESS_OWNER; default "default")
+  --region NAME                 cloud region (annotation cloudegress.io/region overrides)
+  --endpoint URL                cloud API endpoint override, e.g. LocalStack (annotation cloudegress.io/endpoint)
+  --interface ID                interface holding egress IPs: AWS device index, GCP nic name, Azure NIC index
+  --interface-tag KEY=VALUE     AWS: the ENI carrying this tag
+
+Health:
+  --probe-interval DURATION     agent health probe interval per gateway node (default 200ms; 0 = Node Ready only)
+  --probe-misses N              missed probes in a row before a node is failed (default 3)
+  --probe-damping DURATION      a failed node must answer this long before it takes IPs again (default 10s)
+  --agent-health-port PORT      port of the agent's /healthz on the node's InternalIP (default ${DEFAULT_AGENT_HEALTH_PORT})
+
+Leader election (coordination.k8s.io/v1 Lease):
+  --leader-elect BOOL           true|false (default true)
+  --leader-election-name NAME   Lease name (default cloud-egress-controller)
+  --leader-election-namespace NS  Lease namespace (env POD_NAMESPACE; default cloud-egress)
+  --lease-duration DURATION     default 4s
+  --renew-deadline DURATION     default 3s
+  --retry-period DURATION       default 500ms
+  --identity NAME               this replica's identity (env POD_NAME; default the host name)
+
+Operation:
+  --metrics-bind-address ADDR   /metrics (default :8080)
+  --health-probe-bind-address ADDR  /healthz and /readyz (default :8081)
+  --resync-period DURATION      reconcile every gateway against the cloud this often (default 30s)
+  --concurrency N               gateways reconciled at once (default 4)
+  --log-level LEVEL             ${LOG_LEVELS.join('|')} (env LOG_LEVEL; default info)
+  -h, --help                    show this text
+
+Durations: 250ms, 3s, 1m, or a number of milliseconds.
+`;
+
+/** Parses `250ms`, `3s`, `1.5s`, `1m` or a plain number of milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new ConfigError(`${flag}: "${text}" is not a duration (e.g. 200ms, 3s, 1m)`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 'ms';
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
+  return Math.round(value * factor);
+}
+
+function parseInteger(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${flag}: "${text}" is not an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function parseBoolean(text: string, flag: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ConfigError(`${flag}: "${text}" is not true or false`);
+}
+
+const CONTROLLER_OPTIONS = {
+  kubeconfig: { type: 'string' },
+  'in-cluster': { type: 'boolean' },
+  provider: { type: 'string' },
+  owner: { type: 'string' },
+  region: { type: 'string' },
+  endpoint: { type: 'string' },
+  interface: { type: 'string' },
+  'interface-tag': { type: 'string' },
+  'probe-interval': { type: 'string' },
+  'probe-misses': { type: 'string' },
+  'probe-damping': { type: 'string' },
+  'agent-health-port': { type: 'string' },
+  'leader-elect': { type: 'string' },
+  'leader-election-name': { type: 'string' },
+  'leader-election-namespace': { type: 'string' },
+  'lease-duration': { type: 'string' },
+  'renew-deadline': { type: 'string' },
+  'retry-period': { type: 'string' },
+  identity: { type: 'string' },
+  'metrics-bind-address': { type: 'string' },
+  'health-probe-bind-address': { type: 'string' },
+  'resync-period': { type: 'string' },
+  concurrency: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function parseController(args: readonly string[], env: Env): Config {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...args],
+      options: CONTROLLER_OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new ConfigError(`${err instanceof Error ? err.message : String(err)}\n\n${CONTROLLER_HELP}`, {
+      cause: err,
+    });
+  }
+  if (values['help']) return { command: 'help', text: CONTROLLER_HELP };
+  const str = (name: keyof typeof CONTROLLER_OPTIONS): string | undefined => {
+    const v = values[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const duration = (name: keyof typeof CONTROLLER_OPTIONS, fallback: number) => {
+    const v = str(name);
+    return v === undefined ? fallback : parseDuration(v, `--${name}`);
+  };
+
+  const provider = str('provider') ?? 'auto';
+  if (!(PROVIDER_CHOICES as readonly string[]).includes(provider)) {
+    throw new ConfigError(`--provider: "${provider}" is not one of ${PROVIDER_CHOICES.join(', ')}`);
+  }
+  const logLevel = str('log-level') ?? env['LOG_LEVEL'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const interfaceTag = str('interface-tag');
+  if (interfaceTag !== undefined && !/^[^=]+=.*$/.test(interfaceTag)) {
+    throw new ConfigError(`--interface-tag: "${interfaceTag}" is not KEY=VALUE`);
+  }
+  const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
+  const kube: KubeSource = values['in-cluster']
+    ? { kind: 'in-cluster' }
+    : kubeconfig
+      ? { kind: 'file', path: kubeconfig }
+      : env['KUBERNETES_SERVICE_HOST']
+        ? { kind: 'in-cluster' }
+        : { kind: 'default' };
+  const timings = {
+    leaseDurationMs: duration('lease-duration', DEFAULT_LEADER_TIMINGS.leaseDurationMs),
+    renewDeadlineMs: duration('renew-deadline', DEFAULT_LEADER_TIMINGS.renewDeadlineMs),
+    retryPeriodMs: duration('retry-period', DEFAULT_LEADER_TIMINGS.retryPeriodMs),
+  };
+  try {
+    validateTimings(timings);
+  } catch (err) {
+    throw new ConfigError(`--lease-duration/--renew-deadline/--retry-period: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const optional = (key: string, value: string | undefined) => (value ? { [key]: value } : {});
+  const resyncPeriodMs = duration('resync-period', 30_000);
+  if (resyncPeriodMs < 1000) throw new ConfigError('--resync-period: must be at least 1s');
+
+  const controller: ControllerConfig = {
+    kube,
+    logLevel: logLevel as LogLevel,
+    metricsAddress: str('metrics-bind-address') ?? ':8080',
+    healthAddress: str('health-probe-bind-address') ?? ':8081',
+    identity: str('identity') ?? env['POD_NAME'] ?? hostname(),
+    settings: {
+      provider: provider as ProviderChoice,
+      providerSettings: {
+        owner: str('owner') ?? env['CLOUD_EGRESS_OWNER'] ?? 'default',
+        ...optional('region', str('region')),
+        ...optional('endpoint', str('endpoint')),
+        ...optional('interface', str('interface')),
+        ...optional('interfaceTag', interfaceTag),
+      },
+      probe: {
+        intervalMs: duration('probe-interval', 200),
+        misses: parseInteger(str('probe-misses') ?? '3', '--probe-misses', 1, 100),
+        dampingMs: duration('probe-damping', 10_000),
+        agentHealthPort: parseInteger(
+          str('agent-health-port') ?? String(DEFAULT_AGENT_HEALTH_PORT),
+          '--agent-health-port',
+          1,
+          65535,
+        ),
+      },
+      leaderElection: {
+        enabled: parseBoolean(str('leader-elect') ?? 'true', '--leader-elect'),
+        name: str('leader-election-name') ?? 'cloud-egress-controller',
+        namespace: str('leader-election-namespace') ?? env['POD_NAMESPACE'] ?? 'cloud-egress',
+        releaseOnCancel: true,
+        ...timings,
+      },
+      resyncPeriodMs,
+      concurrency: parseInteger(str('concurrency') ?? '4', '--concurrency', 1, 64),
+    },
+  };
+  return deepFreeze({ command: 'controller', controller });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Parses the command line (`argv` without the node binary and script, i.e. `process.argv.slice(2)`) and
+ * the environment.
+ * @throws ConfigError with a message naming the bad flag and what it accepts.
+ */
+export function parseConfig(argv: readonly string[], env: Env): Config {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      return { command: 'help', text: MAIN_HELP };
+    case 'controller':
+      return parseController(rest, env);
+    default:
+      throw new ConfigError(`unknown command "${command}"\n\n${MAIN_HELP}`);
+  }
+}

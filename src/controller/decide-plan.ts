@@ -1,0 +1,129 @@
+/**
+ * @module
+ * Pure: the scheduler's input for one gateway, from the API server's objects, the health prober and the
+ * cloud's truth; then the plan and the changes (the scheduler and `planChanges` do the deciding).
+ *
+ * ```
+ * gateway spec ─┐                        ┌─ gateways: this gateway (none while it is being deleted)
+ * Nodes + health├─► SchedulerInput ─slice─┤  nodes: its selected nodes (healthy, zone, subnets, capacity)
+ * policies ─────┤   (all gateways)       ├─ policies: its admitted, live policies; others' IPs unavailable
+ * cloud truth ──┘                        └─ current: the cloud's placement of its IPs
+ *                       │
+ *                       ▼ schedule() ─► SchedulePlan ─► planChanges() ─► Change[]
+ * ```
+ *
+ * A policy that is being deleted, or no longer admitted, is left out, so its IPs are released.
+ */
+import type { V1Node } from '@kubernetes/client-node';
+import type { EgressGateway } from '../api/egress-gateway.ts';
+import type { AnyEgressPolicy } from '../api/egress-policy.ts';
+import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
+import { gatewaySlice, planChanges, schedule } from '../scheduler/index.ts';
+import type { NodeInput, PolicyInput, SchedulePlan, SchedulerInput } from '../scheduler/types.ts';
+import type { GatewayNodeView } from './decide-status.ts';
+import { nodeReady, nodeRef, nodeZone, policyKey } from './objects.ts';
+
+/** What the cloud said about one node: its network, or why it could not be read. */
+export type NodeNetworkResult =
+  | { readonly ok: true; readonly network: NodeNetwork }
+  | { readonly ok: false; readonly message: string };
+
+/** Inputs of {@link decidePlan}. */
+export interface PlanInput {
+  readonly gateway: EgressGateway;
+  /** Nodes its `nodeSelector` selects. */
+  readonly members: readonly V1Node[];
+  /** The cloud's view of each member with a providerID. */
+  readonly networks: ReadonlyMap<string, NodeNetworkResult>;
+  /** The prober's verdict for a node (given its Ready condition). */
+  readonly healthy: (node: string, ready: boolean) => boolean;
+  /** Admitted, live policies of this gateway. */
+  readonly policies: readonly AnyEgressPolicy[];
+  /** Live policies of other gateways (their IPs are not this gateway's to hand out). */
+  readonly otherPolicies: readonly AnyEgressPolicy[];
+  /** The cloud's assignments on the member nodes and on nodes holding this gateway's IPs. */
+  readonly current: readonly CloudAssignment[];
+  /** Refs of every node in `current` (members and others). */
+  readonly refs: ReadonlyMap<string, NodeRef>;
+  /** IPs the cloud picked for `spec.cloudAllocated` so far. */
+  readonly cloudAllocatedIPs: readonly string[];
+}
+
+/** The decision for one gateway. */
+export interface PlanDecision {
+  readonly input: SchedulerInput;
+  readonly plan: SchedulePlan;
+  readonly changes: readonly Change[];
+  readonly nodes: readonly GatewayNodeView[];
+}
+
+/** IPs a policy holds according to its status (sticky allocation). */
+export function statusIPs(policy: AnyEgressPolicy): string[] {
+  return (policy.status?.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : []));
+}
+
+function policyInput(policy: AnyEgressPolicy): PolicyInput {
+  const spec = policy.spec;
+  return {
+    key: policyKey(policy),
+    gateway: spec.gatewayName,
+    ...(spec.egressIPs ? { egressIPs: spec.egressIPs } : { count: spec.count ?? 1 }),
+    createdAt: String(policy.metadata.creationTimestamp ?? ''),
+    allocated: statusIPs(policy),
+  };
+}
+
+/** Builds the input, runs the scheduler and derives the changes; see the module comment. */
+export function decidePlan(input: PlanInput): PlanDecision {
+  const { gateway } = input;
+  const name = gateway.metadata.name;
+  const views: GatewayNodeView[] = [];
+  const nodes: NodeInput[] = [];
+  for (const node of input.members) {
+    const nodeName = node.metadata?.name ?? '';
+    const ready = nodeReady(node);
+    const result = input.networks.get(nodeName);
+    const probed = input.healthy(nodeName, ready);
+    const problem = !nodeRef(node)
+      ? 'the Node has no spec.providerID'
+      : !result
+        ? 'not described by the cloud'
+        : !result.ok
+          ? result.message
+          : !ready
+            ? 'the Node is NotReady'
+            : !probed
+              ? 'its agent does not answer health probes'
+              : undefined;
+    const network = result?.ok ? result.network : undefined;
+    const healthy = problem === undefined;
+    views.push({ name: nodeName, healthy, network, ...(problem ? { problem } : {}) });
+    nodes.push({
+      name: nodeName,
+      healthy,
+      zone: network?.zone ?? nodeZone(node) ?? '',
+      subnets: network?.subnets ?? [],
+      capacity: network ? network.ownedIPs.length + network.freeSlots : 0,
+    });
+  }
+  const full: SchedulerInput = {
+    gateways: [
+      {
+        name,
+        pool: gateway.spec.ips ?? [],
+        cloudAllocatedIPs: input.cloudAllocatedIPs,
+        ...(gateway.spec.cloudAllocated ? { cloudAllocated: gateway.spec.cloudAllocated } : {}),
+        ...(gateway.spec.maxIPsPerNode ? { maxIPsPerNode: gateway.spec.maxIPsPerNode } : {}),
+        failback: gateway.spec.failback ?? false,
+        nodes: nodes.map((n) => n.name),
+      },
+    ],
+    nodes,
+    policies: [...input.policies, ...input.otherPolicies].map(policyInput),
+    current: new Map(input.current.map((a) => [a.ip, a.node])),
+  };
+  const sliced = gatewaySlice(full, name);
+  const plan = schedule(sliced);
+  const changes = planChanges(plan, sliced.current, input.refs);
+  return { input: sliced, plan, changes, nodes: views };
+}

@@ -1,0 +1,334 @@
+import type { V1Namespace, V1Node } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { createInMemoryProviderFor, InMemoryCloud } from '../../providers/inmemory/index.ts';
+import { ANNOTATIONS } from '../api/annotations.ts';
+import { REASON } from '../api/conditions.ts';
+import type { EgressGateway } from '../api/egress-gateway.ts';
+import type { AnyEgressPolicy, EgressPolicy } from '../api/egress-policy.ts';
+import type { CloudProvider, NodeRef } from '../provider/contract.ts';
+import { decideAdmission } from './decide-admission.ts';
+import { decidePlan, type NodeNetworkResult } from './decide-plan.ts';
+import { decideProvider, decideSettings } from './decide-provider.ts';
+import { decidePolicyStatus } from './decide-status.ts';
+
+const node = (
+  name: string,
+  providerID: string,
+  ready = true,
+  labels: Record<string, string> = { egress: 'true' },
+): V1Node => ({
+  metadata: { name, labels },
+  spec: { providerID },
+  status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+});
+
+const gateway = (
+  spec: Partial<EgressGateway['spec']> = {},
+  annotations?: Record<string, string>,
+): EgressGateway => ({
+  apiVersion: 'cloudegress.io/v1alpha1',
+  kind: 'EgressGateway',
+  metadata: { name: 'gw', generation: 1, ...(annotations ? { annotations } : {}) },
+  spec: { nodeSelector: { matchLabels: { egress: 'true' } }, ips: ['10.0.1.100-10.0.1.109'], ...spec },
+});
+
+const policy = (
+  name: string,
+  spec: Partial<EgressPolicy['spec']> = {},
+  status?: EgressPolicy['status'],
+): EgressPolicy => ({
+  apiVersion: 'cloudegress.io/v1alpha1',
+  kind: 'EgressPolicy',
+  metadata: {
+    name,
+    namespace: 'team-a',
+    generation: 1,
+    creationTimestamp: `2026-01-01T00:00:0${name.length}Z`,
+  },
+  spec: { gatewayName: 'gw', podSelector: {}, ...spec },
+  ...(status ? { status } : {}),
+});
+
+describe('decideProvider', () => {
+  const aws = node('a', 'aws:///us-east-1a/i-1');
+  const gce = node('b', 'gce://proj/us-central1-a/b');
+  it.each([
+    ['annotation wins', gateway({}, { [ANNOTATIONS.provider]: 'gcp' }), [aws], 'auto', 'gcp'],
+    ['flag wins over detection', gateway(), [aws], 'azure', 'azure'],
+    ['detected from providerID', gateway(), [aws], 'auto', 'aws'],
+  ] as const)('%s', (_title, gw, nodes, choice, expected) => {
+    expect(decideProvider(gw, nodes, choice)).toEqual({ ok: true, name: expected });
+  });
+
+  it.each([
+    [
+      'unknown annotation',
+      gateway({}, { [ANNOTATIONS.provider]: 'openstack' }),
+      [aws],
+      REASON.ProviderUnknown,
+      /openstack/,
+    ],
+    ['mixed nodes', gateway(), [aws, gce], REASON.ProviderMixed, /aws: a; gcp: b/],
+    [
+      'unknown scheme',
+      gateway(),
+      [node('k', 'kind://docker/k')],
+      REASON.ProviderUnknown,
+      /kind:\/\/docker\/k/,
+    ],
+    ['no nodes', gateway(), [], REASON.NoNodes, /selects no Node/],
+  ] as const)('%s is a clear condition', (_title, gw, nodes, reason, message) => {
+    const decision = decideProvider(gw, nodes, 'auto');
+    expect(decision.ok).toBe(false);
+    if (!decision.ok) {
+      expect(decision.reason).toBe(reason);
+      expect(decision.message).toMatch(message);
+    }
+  });
+
+  it('settings: annotations override the flags', () => {
+    const gw = gateway({}, { [ANNOTATIONS.region]: 'eu-west-1', [ANNOTATIONS.interface]: '1' });
+    expect(
+      decideSettings(gw, { owner: 'c1', region: 'us-east-1', endpoint: 'http://127.0.0.1:4566' }),
+    ).toEqual({
+      owner: 'c1',
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:4566',
+      interface: '1',
+    });
+  });
+});
+
+describe('decideAdmission', () => {
+  const ns = (labels: Record<string, string>): V1Namespace => ({ metadata: { name: 'team-a', labels } });
+  it('admits no namespaced policy when the gateway has no namespaceSelector', () => {
+    const result = decideAdmission(policy('p'), gateway(), ns({ team: 'a' }));
+    expect(result).toMatchObject({ admitted: false, reason: REASON.NamespaceNotAdmitted });
+  });
+  it('admits every namespace with {}', () => {
+    expect(decideAdmission(policy('p'), gateway({ namespaceSelector: {} }), ns({}))).toEqual({
+      admitted: true,
+    });
+  });
+  it('admits by label', () => {
+    const gw = gateway({ namespaceSelector: { matchLabels: { team: 'a' } } });
+    expect(decideAdmission(policy('p'), gw, ns({ team: 'a' }))).toEqual({ admitted: true });
+    expect(decideAdmission(policy('p'), gw, ns({ team: 'b' }))).toMatchObject({ admitted: false });
+  });
+  it('always admits a ClusterEgressPolicy', () => {
+    const cluster: AnyEgressPolicy = {
+      apiVersion: 'cloudegress.io/v1alpha1',
+      kind: 'ClusterEgressPolicy',
+      metadata: { name: 'c' },
+      spec: { gatewayName: 'gw', podSelector: {}, namespaceSelector: {} },
+    };
+    expect(decideAdmission(cluster, gateway(), undefined)).toEqual({ admitted: true });
+  });
+});
+
+/** A world: an in-memory cloud with three nodes in one subnet, and the helpers to plan and apply. */
+function world() {
+  const cloud = new InMemoryCloud();
+  const provider = createInMemoryProviderFor(cloud, { owner: 'test' });
+  const nodes = ['n1', 'n2', 'n3'].map((name, i) => {
+    cloud.addInstance({ name, zone: 'z1', subnet: '10.0.1.0/24', primaryIP: `10.0.1.${10 + i}`, limit: 10 });
+    return node(name, `inmemory:///z1/${name}`);
+  });
+  const refs = new Map<string, NodeRef>(
+    nodes.map((n) => [n.metadata!.name!, { name: n.metadata!.name!, providerID: n.spec!.providerID! }]),
+  );
+  return { cloud, provider, nodes, refs };
+}
+
+async function plan(
+  w: ReturnType<typeof world>,
+  provider: CloudProvider,
+  policies: AnyEgressPolicy[],
+  healthy: (n: string) => boolean = () => true,
+) {
+  const networks = new Map<string, NodeNetworkResult>();
+  for (const ref of w.refs.values())
+    networks.set(ref.name, { ok: true, network: await provider.describeNode(ref) });
+  const current = await provider.listAssignments([...w.refs.values()]);
+  return decidePlan({
+    gateway: gateway(),
+    members: w.nodes,
+    networks,
+    healthy,
+    policies,
+    otherPolicies: [],
+    current,
+    refs: w.refs,
+    cloudAllocatedIPs: [],
+  });
+}
+
+/** The cloud's placement as IP -> node. */
+const cloudPlacement = (cloud: InMemoryCloud) =>
+  Object.fromEntries(
+    [...cloud.instances.values()].flatMap((i) => [...i.secondary.keys()].map((ip) => [ip, i.name])),
+  );
+
+describe('decidePlan with the in-memory cloud', () => {
+  it("places a policy, then moves only the failed node's IPs, and the cloud agrees", async () => {
+    const w = world();
+    const first = await plan(w, w.provider, [policy('p', { count: 3 })]);
+    expect(first.changes.filter((c) => c.kind === 'assign')).toHaveLength(3);
+    await w.provider.apply({ changes: first.changes });
+    const before = cloudPlacement(w.cloud);
+    expect(Object.keys(before).sort()).toEqual(['10.0.1.100', '10.0.1.101', '10.0.1.102']);
+    expect(new Set(Object.values(before)).size).toBe(3);
+
+    const withStatus = policy(
+      'p',
+      { count: 3 },
+      {
+        assignments: first.plan.placements.map((p) => ({ ip: p.ip, node: p.node, state: 'Ready' as const })),
+      },
+    );
+    const failedNode = before['10.0.1.100']!;
+    const second = await plan(w, w.provider, [withStatus], (n) => n !== failedNode);
+    expect(second.changes).toHaveLength(1);
+    expect(second.changes[0]).toMatchObject({ kind: 'assign', ip: '10.0.1.100', from: { name: failedNode } });
+    await w.provider.apply({ changes: second.changes });
+    const after = cloudPlacement(w.cloud);
+    expect(after['10.0.1.100']).not.toBe(failedNode);
+    expect(after['10.0.1.101']).toBe(before['10.0.1.101']);
+    expect(after['10.0.1.102']).toBe(before['10.0.1.102']);
+    expect(w.cloud.holderOf('10.0.1.100')?.name).toBe(after['10.0.1.100']);
+  });
+
+  it('releases the IPs of a policy that is gone (deleted or no longer admitted)', async () => {
+    const w = world();
+    const first = await plan(w, w.provider, [policy('p', { count: 2 })]);
+    await w.provider.apply({ changes: first.changes });
+    const second = await plan(w, w.provider, []);
+    expect(second.changes.map((c) => c.kind)).toEqual(['release', 'release']);
+    await w.provider.apply({ changes: second.changes });
+    expect(cloudPlacement(w.cloud)).toEqual({});
+  });
+
+  it('repairs drift: an IP removed by hand in the cloud is assigned again', async () => {
+    const w = world();
+    const first = await plan(w, w.provider, [policy('p', { count: 1 })]);
+    await w.provider.apply({ changes: first.changes });
+    const [ip, holder] = Object.entries(cloudPlacement(w.cloud))[0]!;
+    w.cloud.instances.get(holder)!.secondary.delete(ip);
+    const withStatus = policy('p', { count: 1 }, { assignments: [{ ip, node: holder, state: 'Ready' }] });
+    const second = await plan(w, w.provider, [withStatus]);
+    expect(second.changes).toEqual([{ kind: 'assign', ip, node: w.refs.get(holder) }]);
+  });
+
+  it("reports a node the cloud cannot describe as unhealthy with the cloud's message", async () => {
+    const w = world();
+    w.cloud.instances.delete('n3');
+    const networks = new Map<string, NodeNetworkResult>();
+    for (const ref of w.refs.values()) {
+      try {
+        networks.set(ref.name, { ok: true, network: await w.provider.describeNode(ref) });
+      } catch (err) {
+        networks.set(ref.name, { ok: false, message: (err as Error).message });
+      }
+    }
+    const d = decidePlan({
+      gateway: gateway(),
+      members: w.nodes,
+      networks,
+      healthy: () => true,
+      policies: [policy('p', { count: 3 })],
+      otherPolicies: [],
+      current: [],
+      refs: w.refs,
+      cloudAllocatedIPs: [],
+    });
+    expect(d.nodes.find((n) => n.name === 'n3')).toMatchObject({
+      healthy: false,
+      problem: expect.stringMatching(/not found/),
+    });
+    expect(new Set(d.plan.placements.map((p) => p.node))).toEqual(new Set(['n1', 'n2']));
+  });
+});
+
+describe('decidePolicyStatus', () => {
+  const t0 = new Date('2026-01-01T00:00:00Z');
+  const t1 = new Date('2026-01-01T00:00:05Z');
+  const placements = [
+    { ip: '10.0.1.100', policy: 'EgressPolicy/team-a/p', gateway: 'gw', node: 'n2', previousNode: 'n1' },
+  ];
+
+  it('writes Pending for a changing IP before the cloud call, then Ready, with since moving on each change', () => {
+    const p = policy(
+      'p',
+      {},
+      { assignments: [{ ip: '10.0.1.100', node: 'n1', state: 'Ready', since: '2025-12-31T00:00:00Z' }] },
+    );
+    const pending = decidePolicyStatus({
+      policy: p,
+      placements,
+      unplaced: [],
+      phase: 'pending',
+      outcomes: new Map(),
+      changing: new Set(['10.0.1.100']),
+      healthy: () => true,
+      now: t0,
+    });
+    expect(pending.assignments).toEqual([
+      {
+        ip: '10.0.1.100',
+        node: 'n2',
+        state: 'Pending',
+        reason: 'Pending',
+        message: 'moving from n1',
+        since: t0.toISOString(),
+      },
+    ]);
+    const final = decidePolicyStatus({
+      policy: { ...p, status: pending },
+      placements,
+      unplaced: [],
+      phase: 'final',
+      outcomes: new Map(),
+      changing: new Set(['10.0.1.100']),
+      healthy: () => true,
+      now: t1,
+    });
+    expect(final.assignments).toEqual([
+      { ip: '10.0.1.100', node: 'n2', state: 'Ready', since: t1.toISOString() },
+    ]);
+    expect(final.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      observedGeneration: 1,
+    });
+  });
+
+  it("shows unplaced IPs as Failed with the scheduler's reason and message, and Degraded", () => {
+    const status = decidePolicyStatus({
+      policy: policy('p', { count: 2 }),
+      placements: [],
+      unplaced: [
+        {
+          policy: 'EgressPolicy/team-a/p',
+          gateway: 'gw',
+          reason: REASON.PoolExhausted,
+          message: 'no free IP',
+        },
+      ],
+      phase: 'final',
+      outcomes: new Map(),
+      changing: new Set(),
+      healthy: () => true,
+      now: t0,
+    });
+    expect(status.assignments).toEqual([
+      { state: 'Failed', reason: 'PoolExhausted', message: 'no free IP', since: t0.toISOString() },
+    ]);
+    expect(status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'PoolExhausted',
+    });
+    expect(status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'IPsNotReady',
+    });
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * @module
+ * The Kubernetes calls the controller makes, behind one narrow interface (external-dns's seam): status and
+ * finalizer writes of the custom resources, Events, the Lease, and the list calls of the informers.
+ *
+ * Status writes are JSON merge patches of `/status` (only the leader writes status, so last-writer-wins is
+ * right and needs no retry on stale caches); finalizer writes carry `metadata.resourceVersion`, so they fail
+ * with 409 Conflict rather than drop someone else's finalizer.
+ */
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  type CoreV1Event,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Lease,
+  type V1Namespace,
+  type V1Node,
+} from '@kubernetes/client-node';
+import type { EgressGateway, EgressGatewayStatus } from '../api/egress-gateway.ts';
+import type { AnyEgressPolicy, EgressPolicyStatus } from '../api/egress-policy.ts';
+import {
+  CLUSTER_EGRESS_POLICY,
+  EGRESS_GATEWAY,
+  EGRESS_POLICY,
+  GROUP,
+  type KindNames,
+  VERSION,
+} from '../api/group.ts';
+import type { LeaseApi } from './leader-election.ts';
+
+/** A custom resource the controller writes. */
+export type EgressObject = EgressGateway | AnyEgressPolicy;
+
+/** What the controller does with the API server besides watching. */
+export interface KubeApi {
+  /** Merge-patches `status`; returns the object as stored, or undefined when it no longer exists. */
+  patchStatus<T extends EgressObject>(
+    obj: T,
+    status: EgressGatewayStatus | EgressPolicyStatus,
+  ): Promise<T | undefined>;
+  /** Sets `metadata.finalizers` conditionally on the object's resourceVersion; undefined when it is gone. */
+  setFinalizers<T extends EgressObject>(obj: T, finalizers: readonly string[]): Promise<T | undefined>;
+  /** Creates a core/v1 Event. */
+  createEvent(event: CoreV1Event): Promise<void>;
+  /** The Lease calls of leader election. */
+  lease(name: string, namespace: string): LeaseApi;
+}
+
+/** The list calls the informers need. */
+export interface KubeLists {
+  /** EgressGateways (as raw objects; the caches cast them to `EgressGateway`). */
+  gateways(): Promise<KubernetesListObject<KubernetesObject>>;
+  /** EgressPolicies of every namespace. */
+  policies(): Promise<KubernetesListObject<KubernetesObject>>;
+  clusterPolicies(): Promise<KubernetesListObject<KubernetesObject>>;
+  nodes(): Promise<KubernetesListObject<V1Node>>;
+  namespaces(): Promise<KubernetesListObject<V1Namespace>>;
+}
+
+/** Watch paths of the watched resources. */
+export const WATCH_PATHS = {
+  gateways: `/apis/${GROUP}/${VERSION}/${EGRESS_GATEWAY.plural}`,
+  policies: `/apis/${GROUP}/${VERSION}/${EGRESS_POLICY.plural}`,
+  clusterPolicies: `/apis/${GROUP}/${VERSION}/${CLUSTER_EGRESS_POLICY.plural}`,
+  nodes: '/api/v1/nodes',
+  namespaces: '/api/v1/namespaces',
+} as const;
+
+const namesOf = (obj: EgressObject): KindNames =>
+  obj.kind === 'EgressGateway'
+    ? EGRESS_GATEWAY
+    : obj.kind === 'EgressPolicy'
+      ? EGRESS_POLICY
+      : CLUSTER_EGRESS_POLICY;
+
+const isNotFound = (err: unknown) => err instanceof ApiException && err.code === 404;
+
+/** The status code of a client-node error, if it has one. */
+export function statusCodeOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+/** The {@link KubeApi} and {@link KubeLists} over client-node. */
+export function createKubeApi(kubeConfig: KubeConfig): KubeApi & { lists: KubeLists } {
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+  const patch = async <T extends EgressObject>(
+    obj: T,
+    body: object,
+    status: boolean,
+  ): Promise<T | undefined> => {
+    const names = namesOf(obj);
+    const base = { group: GROUP, version: VERSION, plural: names.plural, name: obj.metadata.name, body };
+    try {
+      if (names.scope === 'Namespaced') {
+        const req = { ...base, namespace: obj.metadata.namespace ?? '' };
+        return (await (status
+          ? custom.patchNamespacedCustomObjectStatus(req, merge)
+          : custom.patchNamespacedCustomObject(req, merge))) as T;
+      }
+      return (await (status
+        ? custom.patchClusterCustomObjectStatus(base, merge)
+        : custom.patchClusterCustomObject(base, merge))) as T;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+
+  const listCustom = async (names: KindNames): Promise<KubernetesListObject<KubernetesObject>> =>
+    (await custom.listClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: names.plural,
+    })) as KubernetesListObject<KubernetesObject>;
+
+  return {
+    patchStatus: (obj, status) => patch(obj, { status }, true),
+    setFinalizers: (obj, finalizers) =>
+      patch(obj, { metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion } }, false),
+    async createEvent(event) {
+      await core.createNamespacedEvent({ namespace: event.metadata.namespace ?? 'default', body: event });
+    },
+    lease(name, namespace): LeaseApi {
+      return {
+        async get() {
+          try {
+            return await coordination.readNamespacedLease({ name, namespace });
+          } catch (err) {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          }
+        },
+        create: (body: V1Lease) => coordination.createNamespacedLease({ namespace, body }),
+        replace: (body: V1Lease) => coordination.replaceNamespacedLease({ name, namespace, body }),
+      };
+    },
+    lists: {
+      gateways: () => listCustom(EGRESS_GATEWAY),
+      policies: () => listCustom(EGRESS_POLICY),
+      clusterPolicies: () => listCustom(CLUSTER_EGRESS_POLICY),
+      nodes: () => core.listNode(),
+      namespaces: () => core.listNamespace(),
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * @module
+ * The controller's Prometheus metrics (prom-client), on a registry of its own so several controllers can
+ * live in one process (tests). Names and labels are listed in docs/controller.md.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CloudProvider } from '../provider/contract.ts';
+import { isProviderError } from '../provider/contract.ts';
+
+/** The metrics of one controller. */
+export class ControllerMetrics {
+  readonly registry = new Registry();
+  readonly reconciles = new Counter({
+    name: 'cloudegress_reconcile_total',
+    help: 'Reconciles by kind and result (ok, error, terminal).',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: 'cloudegress_reconcile_duration_seconds',
+    help: 'Duration of reconciles by kind.',
+    labelNames: ['kind'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly cloudCalls = new Counter({
+    name: 'cloudegress_cloud_calls_total',
+    help: 'Provider calls by provider, operation (describeNode, listAssignments, apply) and result (ok or the error kind).',
+    labelNames: ['provider', 'op', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly cloudCallDuration = new Histogram({
+    name: 'cloudegress_cloud_call_duration_seconds',
+    help: 'Duration of provider calls by provider and operation.',
+    labelNames: ['provider', 'op'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly failoverDuration = new Histogram({
+    name: 'cloudegress_failover_duration_seconds',
+    help: 'From a gateway node detected failed to all of its egress IPs Ready on other nodes.',
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly ips = new Gauge({
+    name: 'cloudegress_ips',
+    help: 'Egress IPs of policies by gateway and state (Pending, Assigned, Ready, Failed).',
+    labelNames: ['gateway', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly capacity = new Gauge({
+    name: 'cloudegress_gateway_capacity_ips',
+    help: "Egress IPs a gateway's healthy nodes can hold in all (interface limits).",
+    labelNames: ['gateway'] as const,
+    registers: [this.registry],
+  });
+  readonly used = new Gauge({
+    name: 'cloudegress_gateway_used_ips',
+    help: "Egress IPs held on a gateway's nodes.",
+    labelNames: ['gateway'] as const,
+    registers: [this.registry],
+  });
+  readonly nodesHealthy = new Gauge({
+    name: 'cloudegress_gateway_nodes_healthy',
+    help: 'Nodes of a gateway that may hold egress IPs.',
+    labelNames: ['gateway'] as const,
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: 'cloudegress_leader',
+    help: '1 while this replica holds the leader lease.',
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Wraps `provider` so that every call is counted and timed. */
+  instrument(provider: CloudProvider): CloudProvider {
+    const timed = async <T>(op: string, fn: () => Promise<T>, resultOf: (value: T) => string): Promise<T> => {
+      const end = this.cloudCallDuration.startTimer({ provider: provider.name, op });
+      try {
+        const value = await fn();
+        this.cloudCalls.inc({ provider: provider.name, op, result: resultOf(value) });
+        return value;
+      } catch (err) {
+        this.cloudCalls.inc({
+          provider: provider.name,
+          op,
+          result: isProviderError(err) ? err.kind : 'error',
+        });
+        throw err;
+      } finally {
+        end();
+      }
+    };
+    return {
+      name: provider.name,
+      describeNode: (node, signal) =>
+        timed(
+          'describeNode',
+          () => provider.describeNode(node, signal),
+          () => 'ok',
+        ),
+      listAssignments: (nodes, signal) =>
+        timed(
+          'listAssignments',
+          () => provider.listAssignments(nodes, signal),
+          () => 'ok',
+        ),
+      apply: (plan, signal) =>
+        timed(
+          'apply',
+          () => provider.apply(plan, signal),
+          (result) => {
+            const failed = result.outcomes.find((o) => !o.ok);
+            return failed && !failed.ok ? failed.error.kind : 'ok';
+          },
+        ),
+    };
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * @module
+ * One provider instance per (provider name, settings), made through an injectable factory (the registry by
+ * default; tests pass one over a shared in-memory cloud), and a short-lived cache of `describeNode`, whose
+ * answers (zone, subnets, capacity) change rarely; it is dropped for a node when a call about it fails.
+ */
+import type {
+  CloudProvider,
+  NodeNetwork,
+  NodeRef,
+  ProviderName,
+  ProviderSettings,
+} from '../provider/contract.ts';
+import { providerFactory } from '../provider/registry.ts';
+
+/** Makes a provider. */
+export type ProviderMaker = (
+  name: ProviderName,
+  settings: ProviderSettings,
+) => CloudProvider | Promise<CloudProvider>;
+
+/** The registry's factories. */
+export const registryProviderMaker: ProviderMaker = async (name, settings) =>
+  (await providerFactory(name))(settings);
+
+/** See the module comment. */
+export class ProviderPool {
+  readonly #make: ProviderMaker;
+  readonly #wrap: (provider: CloudProvider) => CloudProvider;
+  readonly #instances = new Map<string, Promise<CloudProvider>>();
+  readonly #networks = new Map<string, { at: number; network: NodeNetwork }>();
+  readonly #ttlMs: number;
+
+  constructor(options: {
+    make: ProviderMaker;
+    wrap?: (p: CloudProvider) => CloudProvider;
+    describeTtlMs: number;
+  }) {
+    this.#make = options.make;
+    this.#wrap = options.wrap ?? ((p) => p);
+    this.#ttlMs = options.describeTtlMs;
+  }
+
+  /** The provider for `name` with `settings` (created once). */
+  get(name: ProviderName, settings: ProviderSettings): Promise<CloudProvider> {
+    const key = `${name}/${JSON.stringify(settings)}`;
+    let instance = this.#instances.get(key);
+    if (!instance) {
+      instance = Promise.resolve(this.#make(name, settings)).then((p) => this.#wrap(p));
+      instance.catch(() => this.#instances.delete(key));
+      this.#instances.set(key, instance);
+    }
+    return instance;
+  }
+
+  /** `describeNode`, answered from the cache when fresh. */
+  async describe(provider: CloudProvider, node: NodeRef): Promise<NodeNetwork> {
+    const key = `${provider.name}/${node.name}/${node.providerID}`;
+    const hit = this.#networks.get(key);
+    if (hit && Date.now() - hit.at < this.#ttlMs) return hit.network;
+    try {
+      const network = await provider.describeNode(node);
+      this.#networks.set(key, { at: Date.now(), network });
+      return network;
+    } catch (err) {
+      this.#networks.delete(key);
+      throw err;
+    }
+  }
+
+  /** Drops cached descriptions of `node` (after a capacity or not-found error). */
+  invalidate(node: string): void {
+    for (const key of this.#networks.keys()) if (key.split('/')[1] === node) this.#networks.delete(key);
+  }
+}
