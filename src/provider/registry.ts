@@ -12,8 +12,10 @@ export type ProviderFactory = (settings: ProviderSettings) => CloudProvider | Pr
 export const PROVIDER_NAMES: readonly ProviderName[] = ['aws', 'gcp', 'azure', 'none', 'inmemory'];
 
 const loaders: Partial<Record<ProviderName, () => Promise<ProviderFactory>>> = {
+  aws: async () => (await import('../../providers/aws/index.ts')).createAwsProvider,
   inmemory: async () => (await import('../../providers/inmemory/index.ts')).createInMemoryProvider,
   none: async () => (await import('../../providers/none/index.ts')).createNoneProvider,
+  azure: async () => (await import('../../providers/azure/index.ts')).createAzureProvider,
 };
 
 /** True when `name` is a registered provider name. */

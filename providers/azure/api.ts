@@ -1,0 +1,113 @@
+/**
+ * @module
+ * The narrow seam between the Azure provider and the Azure SDKs (external-dns's "the subset of the API we
+ * actually use"): four calls. {@link sdkAzureApi} carries them out on `@azure/arm-network` and
+ * `@azure/arm-compute` clients; tests build those clients against the local emulator.
+ */
+import type { ComputeManagementClient } from '@azure/arm-compute';
+import type { NetworkInterface, NetworkManagementClient } from '@azure/arm-network';
+import { ProviderError } from '../../src/provider/contract.ts';
+import type { AzureVmRef, NicRef, SubnetRef } from './resource-id.ts';
+
+/** What the provider needs of a VM. */
+export interface VmView {
+  readonly location: string;
+  readonly zones: readonly string[];
+  /** The VM's NIC resource IDs, in order, with the primary flag. */
+  readonly nics: readonly { readonly id: string; readonly primary: boolean }[];
+}
+
+/** The Azure calls the provider makes, for one subscription. */
+export interface AzureApi {
+  /** GET the VM (or scale-set instance). */
+  getVm(vm: AzureVmRef, signal?: AbortSignal): Promise<VmView>;
+  /** GET the NIC (with its etag). */
+  getNic(nic: NicRef, signal?: AbortSignal): Promise<NetworkInterface>;
+  /**
+   * PUT the whole NIC with `If-Match: etag` and wait until its long-running operation is done.
+   * @throws ProviderError `transient` (code `OperationTimeout`) when the operation outlives the timeout.
+   */
+  putNic(nic: NicRef, body: NetworkInterface, etag: string, signal?: AbortSignal): Promise<NetworkInterface>;
+  /** GET the subnet's address prefixes. */
+  getSubnetPrefixes(subnet: SubnetRef, signal?: AbortSignal): Promise<string[]>;
+}
+
+/** Makes the {@link AzureApi} of one subscription. */
+export type AzureApiFactory = (subscriptionId: string) => AzureApi;
+
+/** The SDK clients of one subscription. */
+export interface AzureClients {
+  readonly network: NetworkManagementClient;
+  readonly compute: ComputeManagementClient;
+}
+
+/** Long-running operation settings. */
+export interface OperationOptions {
+  /** Delay between polls of the `Azure-AsyncOperation` URL (default 1,000 ms). */
+  readonly pollIntervalMs?: number;
+  /** Give up waiting after this long (default 120,000 ms); the next attempt re-reads the NIC. */
+  readonly operationTimeoutMs?: number;
+}
+
+/** {@link AzureApi} on the SDK clients. */
+export function sdkAzureApi(clients: AzureClients, options: OperationOptions = {}): AzureApi {
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const operationTimeoutMs = options.operationTimeoutMs ?? 120_000;
+  return {
+    async getVm(vm, signal) {
+      const found =
+        vm.kind === 'vm'
+          ? await clients.compute.virtualMachines.get(vm.resourceGroup, vm.name, { abortSignal: signal })
+          : await clients.compute.virtualMachineScaleSetVMs.get(
+              vm.resourceGroup,
+              vm.scaleSet,
+              vm.instanceId,
+              {
+                abortSignal: signal,
+              },
+            );
+      return {
+        location: found.location ?? '',
+        zones: found.zones ?? [],
+        nics: (found.networkProfile?.networkInterfaces ?? []).flatMap((n) =>
+          n.id ? [{ id: n.id, primary: n.primary === true }] : [],
+        ),
+      };
+    },
+
+    getNic(nic, signal) {
+      return clients.network.networkInterfaces.get(nic.resourceGroup, nic.name, { abortSignal: signal });
+    },
+
+    async putNic(nic, body, etag, signal) {
+      const timeout = AbortSignal.timeout(operationTimeoutMs);
+      const abortSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      try {
+        return await clients.network.networkInterfaces
+          .createOrUpdate(nic.resourceGroup, nic.name, body, {
+            abortSignal,
+            updateIntervalInMs: pollIntervalMs,
+            // The generated options have no ifMatch; ARM reads the header.
+            requestOptions: { headers: { 'If-Match': etag } },
+          })
+          .pollUntilDone({ abortSignal });
+      } catch (err) {
+        if (timeout.aborted && !signal?.aborted) {
+          throw new ProviderError(
+            'transient',
+            `NIC ${nic.name}: the update did not finish within ${operationTimeoutMs} ms`,
+            { cause: err, code: 'OperationTimeout' },
+          );
+        }
+        throw err;
+      }
+    },
+
+    async getSubnetPrefixes(subnet, signal) {
+      const found = await clients.network.subnets.get(subnet.resourceGroup, subnet.vnet, subnet.name, {
+        abortSignal: signal,
+      });
+      return [...(found.addressPrefix ? [found.addressPrefix] : []), ...(found.addressPrefixes ?? [])];
+    },
+  };
+}

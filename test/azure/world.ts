@@ -1,0 +1,144 @@
+/**
+ * @module
+ * An Azure world on the local emulator, driven through the real SDK clients over HTTPS: three VMs (`a`, `b`
+ * in one subnet, `c` in a larger one), an application security group on every primary ipConfiguration, a
+ * public IP, and the Azure provider with its SDK clients pointed at the emulator (`endpoint`), trusting the
+ * emulator's self-signed certificate through an `https.Agent`, with a fixed bearer token.
+ */
+import { Agent } from 'node:https';
+import { ComputeManagementClient } from '@azure/arm-compute';
+import { NetworkManagementClient } from '@azure/arm-network';
+import { type AzureProviderOptions, createAzureProviderFromClients } from '../../providers/azure/index.ts';
+import type { CloudProvider, NodeRef } from '../../src/provider/contract.ts';
+import type { ConformanceWorld, WorldNode } from '../conformance/cloud-provider.case.ts';
+import { type AzureEmulator, startAzureEmulator } from '../emulators/azure/index.ts';
+
+/** A node of the Azure world, with its cloud resource IDs. */
+export interface AzureWorldNode extends WorldNode {
+  readonly nicId: string;
+  readonly subnetId: string;
+}
+
+/** The Azure world: the conformance world plus the emulator and resource IDs. */
+export interface AzureWorld extends ConformanceWorld {
+  readonly emulator: AzureEmulator;
+  readonly nodes: { readonly a: AzureWorldNode; readonly b: AzureWorldNode; readonly c: AzureWorldNode };
+  /** A public IP resource ID nothing uses. */
+  readonly publicIpId: string;
+  /** A uniform scale-set instance (its NIC lives in the scale set's model). */
+  readonly scaleSetNode: NodeRef;
+  /** Another provider over the same emulator (e.g. with other settings). */
+  newProvider(options?: AzureProviderOptions, owner?: string): CloudProvider;
+}
+
+const RG = 'rg-egress';
+const LOCATION = 'westeurope';
+
+/** A token credential for the emulator (it only checks that a bearer token is sent). */
+export const emulatorCredential = {
+  getToken: async () => ({ token: 'emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+/** Fast retries and polling for tests. */
+export const FAST: AzureProviderOptions = {
+  pollIntervalMs: 5,
+  operationTimeoutMs: 10_000,
+  retry: { retries: 8, minTimeoutMs: 5, maxTimeoutMs: 50, maxRetryAfterMs: 1_500 },
+};
+
+/** Starts the emulator, seeds the world and builds the provider. */
+export async function startAzureWorld(options: AzureProviderOptions = FAST): Promise<AzureWorld> {
+  const emulator = await startAzureEmulator();
+  const { cloud } = emulator;
+  const sub = cloud.subscriptionId;
+  const subnetAB = cloud.addSubnet({
+    resourceGroup: RG,
+    vnet: 'vnet-1',
+    name: 'gateways',
+    prefix: '10.1.0.0/24',
+  });
+  const subnetC = cloud.addSubnet({
+    resourceGroup: RG,
+    vnet: 'vnet-1',
+    name: 'gateways-wide',
+    prefix: '10.1.4.0/22',
+  });
+  const asg = `/subscriptions/${sub}/resourceGroups/${RG}/providers/Microsoft.Network/applicationSecurityGroups/gateways`;
+  const add = (
+    name: string,
+    subnetId: string,
+    subnet: string,
+    primaryIP: string,
+    zone: string,
+  ): AzureWorldNode => {
+    const { nicId } = cloud.addVm({
+      resourceGroup: RG,
+      name,
+      location: LOCATION,
+      zone,
+      subnetId,
+      primaryIP,
+      asgIds: [asg],
+      tags: { team: 'network' },
+      extraProperties: { enableIPForwarding: true },
+    });
+    const ref = {
+      name,
+      providerID: `azure:///subscriptions/${sub}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/${name}`,
+    };
+    return { ref, subnet, nicId, subnetId };
+  };
+  const nodes = {
+    a: add('gw-a', subnetAB, '10.1.0.0/24', '10.1.0.4', '1'),
+    b: add('gw-b', subnetAB, '10.1.0.0/24', '10.1.0.5', '2'),
+    c: add('gw-c', subnetC, '10.1.4.0/22', '10.1.4.4', '3'),
+  };
+  const publicIpId = cloud.addPublicIp({
+    resourceGroup: RG,
+    name: 'egress-pip-1',
+    ipAddress: '203.0.113.10',
+  });
+  cloud.addScaleSetInstance({ resourceGroup: RG, scaleSet: 'aks-pool', instanceId: '0', location: LOCATION });
+  const scaleSetNode = {
+    name: 'aks-pool-0',
+    providerID: `azure:///subscriptions/${sub}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachineScaleSets/aks-pool/virtualMachines/0`,
+  };
+
+  const agent = new Agent({ ca: emulator.ca, keepAlive: true });
+  const clientOptions = { endpoint: emulator.url, agent, retryOptions: { maxRetries: 0 } };
+  const newProvider = (opts: AzureProviderOptions = options, owner = 'conformance') =>
+    createAzureProviderFromClients(
+      { owner },
+      (subscriptionId) => ({
+        network: new NetworkManagementClient(emulatorCredential, subscriptionId, clientOptions),
+        compute: new ComputeManagementClient(emulatorCredential, subscriptionId, clientOptions),
+      }),
+      opts,
+    );
+
+  const nicOf = (node: WorldNode) => (node as AzureWorldNode).nicId;
+  return {
+    emulator,
+    provider: newProvider(),
+    newProvider,
+    nodes,
+    publicIpId,
+    scaleSetNode,
+    missing: {
+      name: 'gw-gone',
+      providerID: `azure:///subscriptions/${sub}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/gw-gone`,
+    },
+    outsideIP: '192.0.2.50',
+    freeIPs: async (subnet, count) =>
+      cloud.freeIPs(subnet === nodes.c.subnet ? nodes.c.subnetId : nodes.a.subnetId, count),
+    cloudIPs: async (node) => cloud.secondaryIPs(nicOf(node)),
+    primaryIP: async (node) => cloud.primaryIP(nicOf(node)),
+    addForeignIP: async (node, ip) =>
+      cloud.addIpConfiguration(nicOf(node), `other-tool-${ip.replace(/\./g, '-')}`, ip),
+    reset: async () => cloud.reset(),
+    close: async () => {
+      agent.destroy();
+      await emulator.close();
+    },
+  };
+}

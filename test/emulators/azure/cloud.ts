@@ -1,0 +1,653 @@
+/**
+ * @module
+ * The Azure emulator's state and rules: subnets, VMs (and scale-set instances), NICs with their
+ * ipConfigurations, public IPs, and the long-running operations NIC writes start. The HTTPS layer
+ * (server.ts) only routes; every ARM rule lives here, so tests can seed and inspect the same state.
+ *
+ * A NIC PUT, as ARM does it:
+ *
+ * ```
+ *  PUT nic ──► operation of this NIC still running? ── yes ─► 409 AnotherOperationInProgress
+ *      │ no
+ *      ├─► If-Match given and != etag? ── yes ─► 412 PreconditionFailed
+ *      ├─► validate the whole NIC (count <= 256, one primary, subnets exist, static IPs inside their subnet
+ *      │   and outside Azure's five reserved addresses, no IP held by another ipConfiguration, public IPs
+ *      │   exist and are free, same ASGs on every ipConfiguration) ── fails ─► 400 <code>
+ *      └─► store it (new etag, provisioningState Updating), start an operation ─► 200 + Azure-AsyncOperation
+ *
+ *  operation:  InProgress ──(after `operationPolls` polls, or `operationMaxMs`)──► Succeeded
+ *                   └──(failNextOperation)──► Failed (the NIC goes back to what it was)
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { addressesIn, cidrContains, cidrRange, familyOf } from '../../../src/net/ip.ts';
+import {
+  ArmError,
+  anotherOperationInProgress,
+  badRequest,
+  differentAsgs,
+  etagMismatch,
+  inReservedRange,
+  invalidReference,
+  ipAllocated,
+  notInSubnet,
+  primaryRequired,
+  publicIpInUse,
+  resourceNotFound,
+  serverError,
+  throttled,
+  tooManyIpConfigurations,
+} from './arm-errors.ts';
+
+/** Most ipConfigurations (private IPs) a NIC may hold. */
+export const MAX_IP_CONFIGURATIONS_PER_NIC = 256;
+
+/** A JSON object as it travels on the wire. */
+export type Json = Record<string, unknown>;
+
+/** An ipConfiguration in ARM's wire shape. */
+export interface WireIpConfiguration {
+  name: string;
+  id?: string;
+  etag?: string;
+  type?: string;
+  properties: {
+    privateIPAddress?: string;
+    privateIPAllocationMethod?: string;
+    privateIPAddressVersion?: string;
+    primary?: boolean;
+    subnet?: { id: string };
+    publicIPAddress?: { id: string };
+    applicationSecurityGroups?: { id: string }[];
+    provisioningState?: string;
+    [key: string]: unknown;
+  };
+}
+
+/** A NIC as stored: ARM's wire body. */
+export interface WireNic {
+  id: string;
+  name: string;
+  type: string;
+  location: string;
+  etag: string;
+  tags?: Record<string, string>;
+  properties: { ipConfigurations: WireIpConfiguration[]; provisioningState: string; [key: string]: unknown };
+}
+
+interface Subnet {
+  readonly id: string;
+  readonly name: string;
+  readonly prefix: string;
+}
+
+interface Vm {
+  readonly id: string;
+  readonly name: string;
+  readonly location: string;
+  readonly zones: string[];
+  readonly nicIds: string[];
+}
+
+interface PublicIp {
+  readonly id: string;
+  readonly name: string;
+  readonly ipAddress: string;
+}
+
+interface Operation {
+  readonly id: string;
+  readonly nicKey: string;
+  readonly url: string;
+  readonly startedAt: number;
+  pollsLeft: number;
+  status: 'InProgress' | 'Succeeded' | 'Failed';
+  readonly fail: boolean;
+  readonly previous: WireNic;
+}
+
+/** A fault the next matching request meets instead of its normal answer. */
+export interface Fault {
+  /** HTTP status: 412, 409, 429 or 5xx. */
+  readonly status: 412 | 409 | 429 | 500 | 502 | 503;
+  /** Only requests with this method (default PUT). */
+  readonly method?: 'GET' | 'PUT';
+  /** For 429/503: the `Retry-After` seconds. */
+  readonly retryAfterSeconds?: number;
+}
+
+/** One request the emulator served, for tests and benchmarks. */
+export interface RecordedRequest {
+  readonly seq: number;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+}
+
+/** A change of a NIC's state, in order: a PUT accepted, an operation finished. */
+export interface NicEvent {
+  readonly seq: number;
+  readonly kind: 'put-accepted' | 'operation-succeeded' | 'operation-failed';
+  readonly nic: string;
+  /** Non-primary IPs of the NIC after the event. */
+  readonly secondaryIPs: readonly string[];
+}
+
+const key = (id: string) => id.toLowerCase();
+const ip4Version = (ip: string) => (familyOf(ip) === 4 ? 'IPv4' : 'IPv6');
+const clone = <T>(value: T): T => structuredClone(value);
+
+/** The emulated Azure subscription. */
+export class AzureCloud {
+  readonly subscriptionId: string;
+  /** Base URL of the server (set by the server once it listens), used in operation URLs. */
+  baseUrl = 'https://127.0.0.1';
+  /** InProgress answers an operation gives before Succeeded. */
+  operationPolls = 2;
+  /** An operation nobody polls still finishes after this long. */
+  operationMaxMs = 2_000;
+  /** Requests served, in order. */
+  readonly requests: RecordedRequest[] = [];
+  /** NIC state changes, in order. */
+  readonly events: NicEvent[] = [];
+
+  readonly #subnets = new Map<string, Subnet>();
+  readonly #vms = new Map<string, Vm>();
+  readonly #nics = new Map<string, WireNic>();
+  readonly #publicIps = new Map<string, PublicIp>();
+  readonly #operations = new Map<string, Operation>();
+  readonly #faults: Fault[] = [];
+  #failNext = 0;
+  #seq = 0;
+
+  constructor(subscriptionId = '00000000-0000-0000-0000-00000000c0de') {
+    this.subscriptionId = subscriptionId;
+  }
+
+  #rgPath(resourceGroup: string): string {
+    return `/subscriptions/${this.subscriptionId}/resourceGroups/${resourceGroup}/providers`;
+  }
+
+  // ---- seeding --------------------------------------------------------------------------------------
+
+  /** Adds a subnet; returns its resource ID. */
+  addSubnet(spec: { resourceGroup: string; vnet: string; name: string; prefix: string }): string {
+    const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/virtualNetworks/${spec.vnet}/subnets/${spec.name}`;
+    this.#subnets.set(key(id), { id, name: spec.name, prefix: spec.prefix });
+    return id;
+  }
+
+  /** Adds a public IP; returns its resource ID. */
+  addPublicIp(spec: { resourceGroup: string; name: string; ipAddress: string }): string {
+    const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/publicIPAddresses/${spec.name}`;
+    this.#publicIps.set(key(id), { id, name: spec.name, ipAddress: spec.ipAddress });
+    return id;
+  }
+
+  /**
+   * Adds a VM with one NIC whose primary ipConfiguration holds `primaryIP` in `subnetId`. Returns the VM's
+   * and the NIC's resource IDs. `extraProperties` are stored on the NIC (e.g. `enableIPForwarding`).
+   */
+  addVm(spec: {
+    resourceGroup: string;
+    name: string;
+    location: string;
+    zone?: string;
+    subnetId: string;
+    primaryIP: string;
+    asgIds?: readonly string[];
+    tags?: Record<string, string>;
+    extraProperties?: Json;
+  }): { vmId: string; nicId: string } {
+    const vmId = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Compute/virtualMachines/${spec.name}`;
+    const nicName = `${spec.name}-nic`;
+    const nicId = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/networkInterfaces/${nicName}`;
+    const nic: WireNic = {
+      id: nicId,
+      name: nicName,
+      type: 'Microsoft.Network/networkInterfaces',
+      location: spec.location,
+      etag: this.#etag(),
+      ...(spec.tags ? { tags: spec.tags } : {}),
+      properties: {
+        provisioningState: 'Succeeded',
+        ...spec.extraProperties,
+        virtualMachine: { id: vmId },
+        macAddress: '00-0D-3A-00-00-01',
+        primary: true,
+        ipConfigurations: [
+          {
+            name: 'ipconfig1',
+            properties: {
+              privateIPAddress: spec.primaryIP,
+              privateIPAllocationMethod: 'Dynamic',
+              privateIPAddressVersion: ip4Version(spec.primaryIP),
+              primary: true,
+              subnet: { id: spec.subnetId },
+              ...(spec.asgIds ? { applicationSecurityGroups: spec.asgIds.map((id) => ({ id })) } : {}),
+            },
+          },
+        ],
+      },
+    };
+    this.#finish(nic);
+    this.#nics.set(key(nicId), nic);
+    this.#vms.set(key(vmId), {
+      id: vmId,
+      name: spec.name,
+      location: spec.location,
+      zones: spec.zone ? [spec.zone] : [],
+      nicIds: [nicId],
+    });
+    return { vmId, nicId };
+  }
+
+  /**
+   * Adds a uniform scale-set instance whose NIC lives in the scale set's model
+   * (`.../virtualMachineScaleSets/<ss>/virtualMachines/<id>/networkInterfaces/<nic>`).
+   */
+  addScaleSetInstance(spec: {
+    resourceGroup: string;
+    scaleSet: string;
+    instanceId: string;
+    location: string;
+  }): string {
+    const vmId = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Compute/virtualMachineScaleSets/${spec.scaleSet}/virtualMachines/${spec.instanceId}`;
+    this.#vms.set(key(vmId), {
+      id: vmId,
+      name: `${spec.scaleSet}_${spec.instanceId}`,
+      location: spec.location,
+      zones: [],
+      nicIds: [`${vmId}/networkInterfaces/${spec.scaleSet}-nic`],
+    });
+    return vmId;
+  }
+
+  /** Puts an ipConfiguration on a NIC directly, as another tool would (no operation, new etag). */
+  addIpConfiguration(nicId: string, name: string, ip: string): void {
+    const nic = this.#nic(nicId);
+    const primary = nic.properties.ipConfigurations.find((c) => c.properties.primary)!;
+    nic.properties.ipConfigurations.push({
+      name,
+      properties: {
+        privateIPAddress: ip,
+        privateIPAllocationMethod: 'Static',
+        privateIPAddressVersion: ip4Version(ip),
+        primary: false,
+        subnet: clone(primary.properties.subnet!),
+        ...(primary.properties.applicationSecurityGroups
+          ? { applicationSecurityGroups: clone(primary.properties.applicationSecurityGroups) }
+          : {}),
+      },
+    });
+    this.#finish(nic);
+    nic.etag = this.#etag();
+  }
+
+  /** Removes every non-primary ipConfiguration of every NIC, ends all operations and clears faults. */
+  reset(): void {
+    for (const nic of this.#nics.values()) {
+      nic.properties.ipConfigurations = nic.properties.ipConfigurations.filter((c) => c.properties.primary);
+      nic.properties.provisioningState = 'Succeeded';
+      nic.etag = this.#etag();
+    }
+    this.#operations.clear();
+    this.#faults.length = 0;
+    this.#failNext = 0;
+    this.requests.length = 0;
+    this.events.length = 0;
+  }
+
+  // ---- fault knobs -----------------------------------------------------------------------------------
+
+  /** The next NIC request(s) with the fault's method meet these faults, one each, in order. */
+  injectFaults(...faults: Fault[]): void {
+    this.#faults.push(...faults);
+  }
+
+  /** The next `count` NIC operations end Failed and roll the NIC back. */
+  failNextOperations(count = 1): void {
+    this.#failNext += count;
+  }
+
+  /** Starts an operation on a NIC as another client would: the NIC is busy until it finishes. */
+  startForeignOperation(nicId: string): void {
+    const nic = this.#nic(nicId);
+    this.#startOperation(nic, clone(nic), false);
+  }
+
+  // ---- inspection ------------------------------------------------------------------------------------
+
+  /** A copy of a NIC as stored. */
+  nic(nicId: string): WireNic {
+    return clone(this.#nic(nicId));
+  }
+
+  /** Non-primary IPs of a NIC, sorted. */
+  secondaryIPs(nicId: string): string[] {
+    return secondaryIPsOf(this.#nic(nicId));
+  }
+
+  /** The primary IP of a NIC. */
+  primaryIP(nicId: string): string {
+    return this.#nic(nicId).properties.ipConfigurations.find((c) => c.properties.primary)!.properties
+      .privateIPAddress!;
+  }
+
+  /** `count` addresses of the subnet that no ipConfiguration holds and Azure does not reserve. */
+  freeIPs(subnetId: string, count: number): string[] {
+    const subnet = this.#subnets.get(key(subnetId));
+    if (!subnet) throw new Error(`no subnet ${subnetId}`);
+    const range = cidrRange(subnet.prefix);
+    const held = this.#heldIPs();
+    return [
+      ...addressesIn({ ...range, start: range.start + 4n, end: range.end - 1n }, (ip) => held.has(ip), count),
+    ];
+  }
+
+  /** PUT requests received (accepted or not): the mutating calls made. */
+  get mutatingCalls(): number {
+    return this.requests.filter((r) => r.method === 'PUT').length;
+  }
+
+  // ---- the REST semantics (called by the server) ------------------------------------------------------
+
+  /** Records a served request. */
+  record(method: string, path: string, status: number): void {
+    this.requests.push({ seq: ++this.#seq, method, path, status });
+  }
+
+  /** Throws the next fault queued for `method`, if any. */
+  takeFault(method: 'GET' | 'PUT'): void {
+    const index = this.#faults.findIndex((f) => (f.method ?? 'PUT') === method);
+    if (index < 0) return;
+    const [fault] = this.#faults.splice(index, 1);
+    switch (fault!.status) {
+      case 412:
+        throw etagMismatch('W/"injected"', 'W/"current"', 'injected-fault');
+      case 409:
+        throw anotherOperationInProgress(`${this.baseUrl}/injected`);
+      case 429:
+        throw throttled(fault!.retryAfterSeconds ?? 1);
+      default: {
+        const error = serverError(fault!.status);
+        if (fault!.retryAfterSeconds === undefined) throw error;
+        throw new ArmError(error.status, error.code, error.message, {
+          'Retry-After': String(fault!.retryAfterSeconds),
+        });
+      }
+    }
+  }
+
+  /** GET a VM or a scale-set instance, by resource ID. */
+  getVm(vmId: string): Json {
+    const vm = this.#vms.get(key(vmId));
+    if (!vm) {
+      const [, rg, , , type, name] =
+        /resourceGroups\/([^/]+)\/providers\/([^/]+)\/(.+)\/([^/]+)$/.exec(vmId) ?? [];
+      throw resourceNotFound(`Microsoft.Compute/${type ?? 'virtualMachines'}`, name ?? vmId, rg ?? '');
+    }
+    return {
+      id: vm.id,
+      name: vm.name,
+      type: 'Microsoft.Compute/virtualMachines',
+      location: vm.location,
+      ...(vm.zones.length ? { zones: vm.zones } : {}),
+      properties: {
+        provisioningState: 'Succeeded',
+        networkProfile: {
+          networkInterfaces: vm.nicIds.map((id, i) => ({ id, properties: { primary: i === 0 } })),
+        },
+      },
+    };
+  }
+
+  /** GET a subnet, by resource ID. */
+  getSubnet(subnetId: string): Json {
+    const subnet = this.#subnets.get(key(subnetId));
+    if (!subnet) throw resourceNotFound('Microsoft.Network/virtualNetworks/subnets', subnetId, '');
+    return {
+      id: subnet.id,
+      name: subnet.name,
+      type: 'Microsoft.Network/virtualNetworks/subnets',
+      etag: 'W/"subnet"',
+      properties: { addressPrefix: subnet.prefix, provisioningState: 'Succeeded' },
+    };
+  }
+
+  /** GET a NIC, by resource ID. */
+  getNic(nicId: string): WireNic {
+    const nic = this.#nic(nicId);
+    this.#settleByTime(key(nicId));
+    return clone(nic);
+  }
+
+  /**
+   * PUT a NIC. Returns the stored body and the operation URL to poll.
+   * @throws ArmError as ARM would answer.
+   */
+  putNic(nicId: string, body: unknown, ifMatch: string | undefined): { nic: WireNic; operationUrl: string } {
+    const nic = this.#nic(nicId);
+    this.#settleByTime(key(nicId));
+    const running = [...this.#operations.values()].find(
+      (op) => op.nicKey === key(nicId) && op.status === 'InProgress',
+    );
+    if (running) throw anotherOperationInProgress(running.url);
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== nic.etag) {
+      throw etagMismatch(ifMatch, nic.etag, nic.id);
+    }
+    const next = this.#validate(nic, body);
+    const previous = clone(nic);
+    const fail = this.#failNext > 0;
+    if (fail) this.#failNext--;
+    Object.assign(nic, next);
+    const op = this.#startOperation(nic, previous, fail);
+    this.#event('put-accepted', nic);
+    return { nic: clone(nic), operationUrl: op.url };
+  }
+
+  /** GET an operation's status (each call is a poll). */
+  pollOperation(operationId: string): Json {
+    const op = this.#operations.get(operationId);
+    if (!op) throw resourceNotFound('Microsoft.Network/locations/operations', operationId, '');
+    if (op.status === 'InProgress') {
+      if (op.pollsLeft > 0) op.pollsLeft--;
+      else this.#complete(op);
+    }
+    return op.status === 'Failed'
+      ? { status: 'Failed', error: { code: 'InternalServerError', message: 'The operation failed.' } }
+      : { status: op.status };
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------------
+
+  #nic(nicId: string): WireNic {
+    const nic = this.#nics.get(key(nicId));
+    if (!nic) {
+      const [, rg, name] = /resourceGroups\/([^/]+)\/.*\/([^/]+)$/.exec(nicId) ?? [];
+      throw resourceNotFound('Microsoft.Network/networkInterfaces', name ?? nicId, rg ?? '');
+    }
+    return nic;
+  }
+
+  #etag(): string {
+    return `W/"${randomUUID()}"`;
+  }
+
+  #event(kind: NicEvent['kind'], nic: WireNic): void {
+    this.events.push({ seq: ++this.#seq, kind, nic: nic.id, secondaryIPs: secondaryIPsOf(nic) });
+  }
+
+  #startOperation(nic: WireNic, previous: WireNic, fail: boolean): Operation {
+    const id = randomUUID();
+    const op: Operation = {
+      id,
+      nicKey: key(nic.id),
+      url: `${this.baseUrl}/subscriptions/${this.subscriptionId}/providers/Microsoft.Network/locations/${nic.location}/operations/${id}?api-version=2026-01-01`,
+      startedAt: Date.now(),
+      pollsLeft: this.operationPolls,
+      status: 'InProgress',
+      fail,
+      previous,
+    };
+    this.#operations.set(id, op);
+    nic.properties.provisioningState = 'Updating';
+    return op;
+  }
+
+  #settleByTime(nicKey: string): void {
+    for (const op of this.#operations.values()) {
+      if (
+        op.nicKey === nicKey &&
+        op.status === 'InProgress' &&
+        Date.now() - op.startedAt >= this.operationMaxMs
+      ) {
+        this.#complete(op);
+      }
+    }
+  }
+
+  #complete(op: Operation): void {
+    const nic = this.#nics.get(op.nicKey);
+    if (!nic) return;
+    if (op.fail) {
+      op.status = 'Failed';
+      Object.assign(nic, op.previous, { etag: this.#etag() });
+      nic.properties.provisioningState = 'Succeeded';
+      this.#event('operation-failed', nic);
+      return;
+    }
+    op.status = 'Succeeded';
+    nic.properties.provisioningState = 'Succeeded';
+    this.#event('operation-succeeded', nic);
+  }
+
+  #heldIPs(except?: WireNic): Map<string, string> {
+    const held = new Map<string, string>();
+    for (const nic of this.#nics.values()) {
+      if (nic === except) continue;
+      for (const c of nic.properties.ipConfigurations) {
+        if (c.properties.privateIPAddress)
+          held.set(c.properties.privateIPAddress, `${nic.id}/ipConfigurations/${c.name}`);
+      }
+    }
+    return held;
+  }
+
+  /** Checks a PUT body against ARM's rules and returns the NIC to store. */
+  #validate(current: WireNic, body: unknown): WireNic {
+    const props = (body as { properties?: { ipConfigurations?: unknown } } | null)?.properties;
+    if (!props || !Array.isArray(props.ipConfigurations)) {
+      throw badRequest('The request body must carry properties.ipConfigurations.');
+    }
+    const configs = clone(props.ipConfigurations) as WireIpConfiguration[];
+    if (configs.length > MAX_IP_CONFIGURATIONS_PER_NIC) {
+      throw tooManyIpConfigurations(current.id, configs.length, MAX_IP_CONFIGURATIONS_PER_NIC);
+    }
+    if (configs.filter((c) => c?.properties?.primary === true).length !== 1)
+      throw primaryRequired(current.id);
+    const oldPrimary = current.properties.ipConfigurations.find((c) => c.properties.primary)!;
+    const newPrimary = configs.find((c) => c.properties.primary)!;
+    if (newPrimary.name !== oldPrimary.name) throw primaryRequired(current.id);
+
+    const others = this.#heldIPs(current);
+    const seen = new Map<string, string>();
+    const publicSeen = new Map<string, string>();
+    const asgKey = (c: WireIpConfiguration) =>
+      (c.properties.applicationSecurityGroups ?? [])
+        .map((a) => key(a.id))
+        .sort()
+        .join(',');
+    for (const c of configs) {
+      if (!c?.name || typeof c.properties !== 'object')
+        throw badRequest('Every ipConfiguration needs a name and properties.');
+      const configId = `${current.id}/ipConfigurations/${c.name}`;
+      const subnetId = c.properties.subnet?.id;
+      const subnet = subnetId ? this.#subnets.get(key(subnetId)) : undefined;
+      if (!subnet) throw invalidReference(subnetId ?? '(none)', configId);
+      let ip = c.properties.privateIPAddress;
+      const wasHere = current.properties.ipConfigurations.find((o) => o.name === c.name)?.properties
+        .privateIPAddress;
+      if (!ip || (c.properties.privateIPAllocationMethod ?? 'Dynamic') === 'Dynamic') {
+        ip = ip ?? wasHere ?? this.#nextFree(subnet, others, seen);
+        c.properties.privateIPAllocationMethod = c.properties.privateIPAllocationMethod ?? 'Dynamic';
+      }
+      if (!cidrContains(subnet.prefix, ip)) throw notInSubnet(configId, ip, subnet.id, subnet.prefix);
+      const range = cidrRange(subnet.prefix);
+      const value = cidrRange(`${ip}/${familyOf(ip) === 4 ? 32 : 128}`).start;
+      if (value < range.start + 4n || value === range.end) throw inReservedRange(configId, ip, subnet.id);
+      const holder = others.get(ip) ?? seen.get(ip);
+      if (holder) throw ipAllocated(configId, ip, holder);
+      seen.set(ip, configId);
+      c.properties.privateIPAddress = ip;
+      c.properties.privateIPAddressVersion = ip4Version(ip);
+      const pip = c.properties.publicIPAddress?.id;
+      if (pip) {
+        if (!this.#publicIps.has(key(pip))) throw invalidReference(pip, configId);
+        const otherHolder = this.#publicHolder(pip, current) ?? publicSeen.get(key(pip));
+        if (otherHolder) throw publicIpInUse(pip, otherHolder);
+        publicSeen.set(key(pip), configId);
+      }
+      if (asgKey(c) !== asgKey(newPrimary)) throw differentAsgs(current.id);
+    }
+    const b = body as { tags?: Record<string, string>; properties: Json };
+    const next: WireNic = {
+      ...clone(current),
+      ...(b.tags ? { tags: clone(b.tags) } : {}),
+      properties: {
+        ...clone(b.properties),
+        // Server-owned fields survive whatever the client sends.
+        virtualMachine: current.properties['virtualMachine'],
+        macAddress: current.properties['macAddress'],
+        primary: current.properties['primary'],
+        provisioningState: current.properties.provisioningState,
+        ipConfigurations: configs,
+      },
+      etag: this.#etag(),
+    };
+    if (!b.tags) delete next.tags;
+    this.#finish(next);
+    return next;
+  }
+
+  #nextFree(subnet: Subnet, others: Map<string, string>, seen: Map<string, string>): string {
+    const range = cidrRange(subnet.prefix);
+    const [ip] = addressesIn(
+      { ...range, start: range.start + 4n, end: range.end - 1n },
+      (candidate) => others.has(candidate) || seen.has(candidate),
+      1,
+    );
+    if (!ip) throw new ArmError(400, 'SubnetIsFull', `Subnet ${subnet.id} has no free address.`);
+    return ip;
+  }
+
+  #publicHolder(publicIpId: string, except: WireNic): string | undefined {
+    for (const nic of this.#nics.values()) {
+      if (nic === except) continue;
+      for (const c of nic.properties.ipConfigurations) {
+        if (c.properties.publicIPAddress && key(c.properties.publicIPAddress.id) === key(publicIpId)) {
+          return `${nic.id}/ipConfigurations/${c.name}`;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Fills the read-only fields ARM adds to every ipConfiguration. */
+  #finish(nic: WireNic): void {
+    for (const c of nic.properties.ipConfigurations) {
+      c.id = `${nic.id}/ipConfigurations/${c.name}`;
+      c.etag = nic.etag;
+      c.type = 'Microsoft.Network/networkInterfaces/ipConfigurations';
+      c.properties.provisioningState = 'Succeeded';
+    }
+  }
+}
+
+/** Non-primary IPs of a wire NIC, sorted. */
+export function secondaryIPsOf(nic: WireNic): string[] {
+  return nic.properties.ipConfigurations
+    .filter((c) => !c.properties.primary && c.properties.privateIPAddress)
+    .map((c) => c.properties.privateIPAddress!)
+    .sort();
+}
