@@ -39,6 +39,11 @@ export interface ConformanceWorld {
   primaryIP(node: WorldNode): Promise<string>;
   /** Puts `ip` on the node's interface as another tool would (not owned by cloud-egress). */
   addForeignIP(node: WorldNode, ip: string): Promise<void>;
+  /**
+   * A free address another tool could put on the node's interface; default one from `node.subnet`. On GCP
+   * ownership is the egress secondary range itself, so another tool's alias IP comes from another range.
+   */
+  foreignIP?(node: WorldNode): Promise<string>;
   /** Removes every secondary IP from every node (between cases). */
   reset(): Promise<void>;
   /** Frees everything the world started. */
@@ -186,8 +191,9 @@ export function runProviderConformance(options: ConformanceOptions): void {
     });
 
     test('IPs it does not own are never listed, moved or released', async () => {
-      const [foreign, mine] = await world.freeIPs(a.subnet, 2);
-      await world.addForeignIP(a, foreign!);
+      const [first, mine] = await world.freeIPs(a.subnet, 2);
+      const foreign = world.foreignIP ? await world.foreignIP(a) : first!;
+      await world.addForeignIP(a, foreign);
       await world.provider.apply({ changes: [assign(mine!, a)] });
       expect((await world.provider.listAssignments([a.ref])).map((l) => l.ip)).toEqual([mine]);
       const net = await world.provider.describeNode(a.ref);

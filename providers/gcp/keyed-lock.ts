@@ -1,0 +1,24 @@
+/**
+ * @module
+ * A keyed mutex: work under the same key runs one at a time, in arrival order; different keys run in
+ * parallel. The GCP provider holds one per network interface, because a NIC's read-modify-write with its
+ * fingerprint must not interleave with another (two would make one of them fail with 412).
+ */
+
+/** Serialises async work per key. */
+export class KeyedLock {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `work` once every earlier `run` with the same key has settled. */
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const before = this.#tails.get(key) ?? Promise.resolve();
+    const result = before.then(work, work);
+    const tail = result.catch(() => undefined);
+    this.#tails.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+}

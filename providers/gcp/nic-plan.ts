@@ -1,0 +1,199 @@
+/**
+ * @module
+ * Pure decisions for one network interface: from its current alias IP ranges and the changes aimed at
+ * it, the new `aliasIpRanges` list to PATCH and the outcome of every change. No I/O.
+ *
+ * Ownership ({@link isOwnedAlias}): an alias range is cloud-egress's when it is a single address (`/32`)
+ * taken from the secondary range named {@link egressRangeName} (`subnetworkRangeName`). Everything else on
+ * the NIC (GKE pod ranges, other tools' aliases, the primary IP) is reserved and never touched.
+ *
+ * Releases (phase 1 of `apply`, including the release half of moves):
+ *
+ * | IP on the NIC as                | outcome                       | write     |
+ * |---------------------------------|-------------------------------|-----------|
+ * | nothing                         | ok (already gone)             | -         |
+ * | an owned /32                    | ok                            | remove it |
+ * | primary IP, or any other range  | terminal: not owned           | -         |
+ *
+ * Assignments and allocations (phase 2):
+ *
+ * | IP                                                    | outcome                | write   |
+ * |-------------------------------------------------------|------------------------|---------|
+ * | not IPv4, or subnetwork has no egress range           | terminal               | -       |
+ * | outside the egress range                              | terminal, names IP+range| -      |
+ * | already an owned /32 on the NIC                       | ok                     | -       |
+ * | primary IP or inside another range on the NIC         | terminal: not owned    | -       |
+ * | otherwise                                             | ok after the write     | add /32 |
+ * | more ranges than {@link MAX_ALIAS_RANGES} in all      | capacity for every add | nothing |
+ */
+import { canonicalIp, cidrContains, familyOf, isIp } from '../../src/net/ip.ts';
+import { ProviderError } from '../../src/provider/contract.ts';
+import type { GceAliasRange, GceNic, GceSubnetwork } from './client.ts';
+
+/** Most alias IP ranges per network interface (https://cloud.google.com/vpc/docs/quota#per_instance). */
+export const MAX_ALIAS_RANGES = 100;
+
+/**
+ * The secondary range egress IPs of installation `owner` come from: `cloud-egress-<owner>`, lowercased,
+ * with characters a range name may not hold replaced by `-`, at most 63 characters (RFC 1035).
+ */
+export function egressRangeName(owner: string): string {
+  const name = `cloud-egress-${owner}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, 63);
+  return name.replace(/-+$/, '');
+}
+
+/** The address of a single-address alias range (`10.0.0.5/32` or `10.0.0.5`), else undefined. */
+export function singleAddress(range: GceAliasRange): string | undefined {
+  const text = range.ipCidrRange;
+  if (isIp(text)) return canonicalIp(text);
+  const [ip, prefix] = text.split('/');
+  return ip && isIp(ip) && prefix === '32' ? canonicalIp(ip) : undefined;
+}
+
+/** True when `range` is an egress IP owned by the installation whose range name is `rangeName`. */
+export function isOwnedAlias(range: GceAliasRange, rangeName: string): boolean {
+  return range.subnetworkRangeName === rangeName && singleAddress(range) !== undefined;
+}
+
+/** Owned egress IPs on a NIC, sorted. */
+export function ownedIPs(nic: GceNic, rangeName: string): string[] {
+  return nic.aliasIpRanges
+    .filter((r) => isOwnedAlias(r, rangeName))
+    .map((r) => singleAddress(r)!)
+    .sort();
+}
+
+/** Everything on a NIC that is not cloud-egress's: the primary IP and other ranges (single IPs bare). */
+export function reservedIPs(nic: GceNic, rangeName: string): string[] {
+  return [
+    nic.networkIP,
+    ...nic.aliasIpRanges
+      .filter((r) => !isOwnedAlias(r, rangeName))
+      .map((r) => singleAddress(r) ?? r.ipCidrRange),
+  ];
+}
+
+/** The CIDR of the egress range on a subnetwork, if it has one. */
+export function egressRangeCidr(subnet: GceSubnetwork, rangeName: string): string | undefined {
+  return subnet.secondaryIpRanges.find((r) => r.rangeName === rangeName)?.ipCidrRange;
+}
+
+/** What is done with a NIC: the new list (when a write is needed) and each request's outcome. */
+export interface NicDecision<K> {
+  /** The full new `aliasIpRanges`, or undefined when nothing needs writing. */
+  readonly aliasIpRanges: GceAliasRange[] | undefined;
+  /** Failures by request key; keys not listed succeed once the write (if any) is DONE. */
+  readonly failed: Map<K, ProviderError>;
+}
+
+/** Where a NIC is, for messages. */
+export interface NicContext {
+  readonly nic: GceNic;
+  readonly node: string;
+  readonly rangeName: string;
+}
+
+const holds = (range: GceAliasRange, ip: string) => {
+  const single = singleAddress(range);
+  if (single) return single === ip;
+  return range.ipCidrRange.includes('/') && familyOf(ip) === 4 && cidrContains(range.ipCidrRange, ip);
+};
+
+/** Decides the releases of `ips` (by key) from a NIC. */
+export function planReleases<K>(ctx: NicContext, ips: ReadonlyMap<K, string>): NicDecision<K> {
+  const failed = new Map<K, ProviderError>();
+  const remove = new Set<GceAliasRange>();
+  for (const [key, raw] of ips) {
+    const ip = isIp(raw) ? canonicalIp(raw) : raw;
+    const held = ctx.nic.aliasIpRanges.find((r) => holds(r, ip));
+    if (ip === ctx.nic.networkIP || (held && !isOwnedAlias(held, ctx.rangeName))) {
+      failed.set(
+        key,
+        new ProviderError(
+          'terminal',
+          `${ip} on ${ctx.nic.name} of node ${ctx.node} is not owned by cloud-egress (${held ? `alias range ${held.ipCidrRange}${held.subnetworkRangeName ? ` from ${held.subnetworkRangeName}` : ''}` : 'primary IP'}); not released`,
+        ),
+      );
+    } else if (held) remove.add(held);
+  }
+  return {
+    aliasIpRanges: remove.size ? ctx.nic.aliasIpRanges.filter((r) => !remove.has(r)) : undefined,
+    failed,
+  };
+}
+
+/** Decides assignments of `ips` and allocations of `counts` (by key) on a NIC in `subnet`. */
+export function planAssignments<K>(
+  ctx: NicContext,
+  subnet: GceSubnetwork,
+  ips: ReadonlyMap<K, string>,
+  counts: ReadonlyMap<K, number> = new Map(),
+): NicDecision<K> {
+  const failed = new Map<K, ProviderError>();
+  const egress = egressRangeCidr(subnet, ctx.rangeName);
+  const adds: GceAliasRange[] = [];
+  const accepted: K[] = [];
+  for (const [key, raw] of ips) {
+    const valid = isIp(raw);
+    const ip = valid ? canonicalIp(raw) : raw;
+    const fail = (message: string) => failed.set(key, new ProviderError('terminal', message));
+    if (!valid || familyOf(ip) !== 4) {
+      fail(`${ip} cannot be an egress IP on GCP: only IPv4 alias IP ranges are supported`);
+      continue;
+    }
+    if (!egress) {
+      fail(
+        `${ip} cannot be assigned on node ${ctx.node}: subnetwork ${subnet.name} has no secondary range "${ctx.rangeName}" for egress IPs (gcloud compute networks subnets update ${subnet.name} --add-secondary-ranges=${ctx.rangeName}=CIDR)`,
+      );
+      continue;
+    }
+    if (!cidrContains(egress, ip)) {
+      const other = cidrContains(subnet.ipCidrRange, ip)
+        ? ` (it is in the primary range ${subnet.ipCidrRange})`
+        : '';
+      fail(
+        `${ip} is outside the egress range ${ctx.rangeName} (${egress}) of subnetwork ${subnet.name} on node ${ctx.node}${other}`,
+      );
+      continue;
+    }
+    const held = ctx.nic.aliasIpRanges.find((r) => holds(r, ip));
+    if (held && isOwnedAlias(held, ctx.rangeName)) continue;
+    if (held || ip === ctx.nic.networkIP) {
+      fail(
+        `${ip} is in use on ${ctx.nic.name} of node ${ctx.node} and not owned by cloud-egress; not assigned`,
+      );
+      continue;
+    }
+    if (adds.some((a) => singleAddress(a) === ip)) continue;
+    adds.push({ ipCidrRange: `${ip}/32`, subnetworkRangeName: ctx.rangeName });
+    accepted.push(key);
+  }
+  for (const [key, count] of counts) {
+    if (!egress) {
+      failed.set(
+        key,
+        new ProviderError(
+          'terminal',
+          `cannot allocate on node ${ctx.node}: subnetwork ${subnet.name} has no secondary range "${ctx.rangeName}"`,
+        ),
+      );
+      continue;
+    }
+    for (let i = 0; i < count; i++) adds.push({ ipCidrRange: '/32', subnetworkRangeName: ctx.rangeName });
+    accepted.push(key);
+  }
+  const total = ctx.nic.aliasIpRanges.length + adds.length;
+  if (adds.length > 0 && total > MAX_ALIAS_RANGES) {
+    const error = new ProviderError(
+      'capacity',
+      `${ctx.nic.name} of node ${ctx.node} can hold ${MAX_ALIAS_RANGES} alias IP ranges; it has ${ctx.nic.aliasIpRanges.length} and ${adds.length} more were asked`,
+      { code: 'aliasIpRangesLimit' },
+    );
+    for (const key of accepted) failed.set(key, error);
+    return { aliasIpRanges: undefined, failed };
+  }
+  return { aliasIpRanges: adds.length ? [...ctx.nic.aliasIpRanges, ...adds] : undefined, failed };
+}

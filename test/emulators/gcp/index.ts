@@ -1,0 +1,15 @@
+/**
+ * @module
+ * The local Compute Engine emulator: start it with {@link startGcpEmulator}, seed and inspect its
+ * {@link GcpState}, and point the real `@google-cloud/compute` clients at its URL.
+ */
+export { MAX_ALIAS_RANGES } from './alias-rules.ts';
+export { GcpApiError } from './errors.ts';
+export {
+  type GcpCall,
+  type GcpEmulator,
+  type GcpEmulatorOptions,
+  type GcpFault,
+  startGcpEmulator,
+} from './server.ts';
+export * from './state.ts';

@@ -1,0 +1,342 @@
+/**
+ * @module
+ * A local Compute Engine v1 REST endpoint for exactly the calls the GCP provider makes, so that the real
+ * `@google-cloud/compute` clients can be tested against it (`apiEndpoint: '127.0.0.1', port, protocol: 'http'`).
+ *
+ * | call                                                                          | behaviour                     |
+ * |-------------------------------------------------------------------------------|-------------------------------|
+ * | GET   /compute/v1/projects/P/zones/Z/instances/I                              | the instance, NIC fingerprints|
+ * | PATCH /compute/v1/projects/P/zones/Z/instances/I/updateNetworkInterface?networkInterface=N | PATCH semantics: |
+ * |       only fields present change; `fingerprint` must be the NIC's current one (else 412          |
+ * |       `conditionNotMet`); alias rules of `alias-rules.ts`; answers a RUNNING zonal operation; the  |
+ * |       new ranges apply when the operation is DONE (until then they are reserved)                   |
+ * | GET   /compute/v1/projects/P/zones/Z/operations/O                             | one poll of the operation     |
+ * | POST  /compute/v1/projects/P/zones/Z/operations/O/wait                        | one poll; may return RUNNING, |
+ * |       as zoneOperations.wait is documented to ("might return before DONE")                         |
+ * | GET   /compute/v1/projects/P/regions/R/subnetworks/S                          | primary + secondary ranges    |
+ *
+ * Query parameters the SDK adds (`$alt=json;enum-encoding=int`, `requestId`, `$prettyPrint`) and `x-goog-*`
+ * headers are accepted; a repeated `requestId` returns the first operation (GCP's idempotency rule).
+ * Fault knobs ({@link GcpEmulator.inject}) make the next matching calls fail the way GCP does: a concurrent
+ * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkAliasRanges } from './alias-rules.ts';
+import { GcpApiError, notFound, staleFingerprint } from './errors.ts';
+import {
+  type AliasIpRange,
+  COMPUTE_BASE,
+  type EmulatedInstance,
+  type EmulatedNic,
+  type EmulatedOperation,
+  GcpState,
+  newFingerprint,
+  subnetworkUrl,
+} from './state.ts';
+
+/** A fault to inject into the next matching calls. */
+export type GcpFault =
+  /** Another writer changes the NIC's fingerprint just before the next write, so it gets a real 412. */
+  | { readonly kind: 'concurrentWrite'; readonly times?: number }
+  /** The next calls of `on` answer `status` with `reason` (429 rateLimitExceeded, 503 backendError, ...). */
+  | {
+      readonly kind: 'status';
+      readonly on: 'write' | 'read' | 'any';
+      readonly status: number;
+      readonly reason: string;
+      readonly message?: string;
+      readonly times?: number;
+    };
+
+/** One call the emulator answered. */
+export interface GcpCall {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly at: number;
+  /** For operation polls: the operation's status in the answer. */
+  readonly operationStatus?: string;
+}
+
+/** Options of {@link startGcpEmulator}. */
+export interface GcpEmulatorOptions {
+  /** Polls (operations get or wait) an operation stays RUNNING before it is DONE; default 2. */
+  readonly operationPolls?: number;
+  /** How long one `wait` call blocks before answering (GCP blocks up to 2 minutes); default 0. */
+  readonly waitDelayMs?: number;
+}
+
+/** A running emulator. */
+export interface GcpEmulator {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  /** The world, to seed and inspect. */
+  readonly state: GcpState;
+  /** Every call answered, in order. */
+  readonly calls: GcpCall[];
+  /** Calls of `updateNetworkInterface` (accepted or refused). */
+  mutatingCalls(): number;
+  /** Polls an operation stays RUNNING; change between tests. */
+  operationPolls: number;
+  waitDelayMs: number;
+  /** Queues a fault. */
+  inject(fault: GcpFault): void;
+  /** Drops queued faults and the call log. */
+  clearFaults(): void;
+  /** Stops the server. */
+  close(): Promise<void>;
+}
+
+type Route = { method: string; pattern: RegExp; handle: (m: string[], req: Parsed) => unknown };
+interface Parsed {
+  readonly query: URLSearchParams;
+  readonly body: unknown;
+}
+
+const PREFIX = '/compute/v1/projects/([^/]+)';
+
+/** Starts the emulator on 127.0.0.1 and a free port. */
+export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promise<GcpEmulator> {
+  const state = new GcpState();
+  const calls: GcpCall[] = [];
+  const faults: (GcpFault & { left: number })[] = [];
+  const pending = new Map<EmulatedNic, AliasIpRange[]>();
+  const byRequestId = new Map<string, EmulatedOperation>();
+
+  const instanceOr404 = (project: string, zone: string, name: string): EmulatedInstance => {
+    const inst = state.instance(project, zone, name);
+    if (!inst) throw notFound(`projects/${project}/zones/${zone}/instances/${name}`);
+    return inst;
+  };
+
+  const instanceJson = (inst: EmulatedInstance) => ({
+    kind: 'compute#instance',
+    id: inst.id,
+    name: inst.name,
+    status: 'RUNNING',
+    zone: `${COMPUTE_BASE}/projects/${inst.project}/zones/${inst.zone}`,
+    selfLink: `${COMPUTE_BASE}/projects/${inst.project}/zones/${inst.zone}/instances/${inst.name}`,
+    networkInterfaces: inst.networkInterfaces.map((nic) => ({
+      kind: 'compute#networkInterface',
+      name: nic.name,
+      network: nic.network,
+      subnetwork: nic.subnetwork,
+      networkIP: nic.networkIP,
+      fingerprint: nic.fingerprint,
+      stackType: 'IPV4_ONLY',
+      ...(nic.aliasIpRanges.length ? { aliasIpRanges: nic.aliasIpRanges.map((a) => ({ ...a })) } : {}),
+    })),
+  });
+
+  const operationJson = (op: EmulatedOperation) => ({
+    kind: 'compute#operation',
+    id: op.id,
+    name: op.name,
+    operationType: op.operationType,
+    targetLink: op.targetLink,
+    status: op.status,
+    progress: op.status === 'DONE' ? 100 : 0,
+    insertTime: op.insertTime,
+    ...(op.endTime ? { endTime: op.endTime } : {}),
+    ...(op.error ? { error: op.error } : {}),
+    zone: `${COMPUTE_BASE}/projects/${op.project}/zones/${op.zone}`,
+    selfLink: `${COMPUTE_BASE}/projects/${op.project}/zones/${op.zone}/operations/${op.name}`,
+  });
+
+  const operationOr404 = (project: string, zone: string, name: string) => {
+    const op = state.operations.get(`${project}/${zone}/${name}`);
+    if (!op) throw notFound(`projects/${project}/zones/${zone}/operations/${name}`);
+    return op;
+  };
+
+  const updateNetworkInterface = ([project, zone, name]: string[], req: Parsed) => {
+    const inst = instanceOr404(project!, zone!, name!);
+    const nicName = req.query.get('networkInterface');
+    if (!nicName) {
+      throw new GcpApiError(
+        400,
+        'required',
+        "Required field 'networkInterface' not specified",
+        'networkInterface',
+      );
+    }
+    const nic = inst.networkInterfaces.find((n) => n.name === nicName);
+    if (!nic)
+      throw notFound(`projects/${project}/zones/${zone}/instances/${name}/networkInterfaces/${nicName}`);
+    const requestId = req.query.get('requestId');
+    const seen = requestId ? byRequestId.get(requestId) : undefined;
+    if (seen) return operationJson(seen);
+    const body = (req.body ?? {}) as { fingerprint?: string; aliasIpRanges?: AliasIpRange[] };
+    const concurrent = takeFault((f) => f.kind === 'concurrentWrite');
+    if (concurrent) nic.fingerprint = newFingerprint();
+    if (!body.fingerprint) {
+      throw new GcpApiError(
+        400,
+        'required',
+        "Required field 'resource.fingerprint' not specified",
+        'fingerprint',
+      );
+    }
+    if (body.fingerprint !== nic.fingerprint) throw staleFingerprint();
+    const subnet = state.subnetworkOf(nic);
+    if (!subnet) throw notFound(nic.subnetwork);
+    // PATCH semantics: a field that is absent stays as it is.
+    const next =
+      body.aliasIpRanges === undefined
+        ? nic.aliasIpRanges
+        : checkAliasRanges(state, inst, nic, subnet, body.aliasIpRanges, pending);
+    nic.fingerprint = newFingerprint();
+    const added = next.filter((r) => !nic.aliasIpRanges.some((a) => a.ipCidrRange === r.ipCidrRange));
+    pending.set(nic, [...(pending.get(nic) ?? []), ...added]);
+    const op = state.addOperation({
+      project: project!,
+      zone: zone!,
+      operationType: 'updateNetworkInterface',
+      targetLink: `${COMPUTE_BASE}/projects/${project}/zones/${zone}/instances/${name}`,
+      polls: emulator.operationPolls,
+      effect: () => {
+        nic.aliasIpRanges = next.map((r) => ({ ...r }));
+        const left = (pending.get(nic) ?? []).filter((p) => !added.includes(p));
+        if (left.length) pending.set(nic, left);
+        else pending.delete(nic);
+      },
+    });
+    if (requestId) byRequestId.set(requestId, op);
+    return operationJson(op);
+  };
+
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/instances/([^/]+)$`),
+      handle: ([p, z, i]) => instanceJson(instanceOr404(p!, z!, i!)),
+    },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/instances/([^/]+)/updateNetworkInterface$`),
+      handle: updateNetworkInterface,
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/operations/([^/]+)$`),
+      handle: ([p, z, o]) => {
+        const op = operationOr404(p!, z!, o!);
+        state.poll(op);
+        return operationJson(op);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/operations/([^/]+)/wait$`),
+      handle: async ([p, z, o]) => {
+        const op = operationOr404(p!, z!, o!);
+        if (emulator.waitDelayMs > 0) await new Promise((r) => setTimeout(r, emulator.waitDelayMs));
+        state.poll(op);
+        return operationJson(op);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${PREFIX}/regions/([^/]+)/subnetworks/([^/]+)$`),
+      handle: ([p, r, s]) => {
+        const subnet = state.subnetwork(p!, r!, s!);
+        if (!subnet) throw notFound(`projects/${p}/regions/${r}/subnetworks/${s}`);
+        return {
+          kind: 'compute#subnetwork',
+          name: subnet.name,
+          region: `${COMPUTE_BASE}/projects/${p}/regions/${r}`,
+          network: subnet.network,
+          ipCidrRange: subnet.ipCidrRange,
+          secondaryIpRanges: subnet.secondaryIpRanges.map((s) => ({ ...s })),
+          selfLink: subnetworkUrl(subnet.project, subnet.region, subnet.name),
+          fingerprint: 'c3VibmV0',
+        };
+      },
+    },
+  ];
+
+  function takeFault(match: (f: GcpFault) => boolean): GcpFault | undefined {
+    const i = faults.findIndex(match);
+    if (i < 0) return undefined;
+    const fault = faults[i]!;
+    fault.left--;
+    if (fault.left <= 0) faults.splice(i, 1);
+    return fault;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    let status = 200;
+    let payload: unknown;
+    let operationStatus: string | undefined;
+    try {
+      const route = routes.find((r) => r.method === method && r.pattern.test(url.pathname));
+      if (!route) throw new GcpApiError(404, 'notFound', `No such method: ${method} ${url.pathname}`);
+      const write = method === 'PATCH';
+      const fault = takeFault((f) => f.kind === 'status' && (f.on === 'any' || (f.on === 'write') === write));
+      if (fault?.kind === 'status') {
+        throw new GcpApiError(fault.status, fault.reason, fault.message ?? `Injected ${fault.reason}`);
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        throw new GcpApiError(400, 'parseError', 'Parse Error');
+      }
+      const match = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
+      payload = await route.handle(match, { query: url.searchParams, body });
+      if (url.pathname.includes('/operations/')) operationStatus = (payload as { status?: string }).status;
+    } catch (err) {
+      const apiError =
+        err instanceof GcpApiError
+          ? err
+          : new GcpApiError(500, 'backendError', `Internal error: ${String(err)}`);
+      status = apiError.status;
+      payload = apiError.toJSON();
+    }
+    calls.push({
+      method,
+      path: url.pathname,
+      status,
+      at: performance.now(),
+      ...(operationStatus ? { operationStatus } : {}),
+    });
+    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
+    res.end(JSON.stringify(payload));
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      res.writeHead(500);
+      res.end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  const emulator: GcpEmulator = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    state,
+    calls,
+    operationPolls: options.operationPolls ?? 2,
+    waitDelayMs: options.waitDelayMs ?? 0,
+    mutatingCalls: () => calls.filter((c) => c.method === 'PATCH').length,
+    inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+    clearFaults: () => {
+      faults.length = 0;
+      calls.length = 0;
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+  return emulator;
+}

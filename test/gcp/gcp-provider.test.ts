@@ -1,0 +1,217 @@
+/**
+ * @module
+ * GCP-specific behaviour of the provider, through the real `@google-cloud/compute` clients on the local
+ * Compute Engine emulator. Every test asserts on the emulator's state and on the calls it received.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { classifyGcpError, createComputeApi } from '../../providers/gcp/index.ts';
+import type { Change, NodeRef } from '../../src/provider/contract.ts';
+import { MAX_ALIAS_RANGES } from '../emulators/gcp/index.ts';
+import { type GcpWorld, PROJECT, startGcpWorld } from './world.ts';
+
+let world: GcpWorld;
+beforeAll(async () => {
+  world = await startGcpWorld();
+});
+afterAll(async () => {
+  await world?.close();
+});
+beforeEach(async () => {
+  await world.reset();
+});
+
+const assign = (ip: string, node: NodeRef, from?: NodeRef): Change =>
+  from ? { kind: 'assign', ip, node, from } : { kind: 'assign', ip, node };
+const patches = () => world.emulator.calls.filter((c) => c.method === 'PATCH');
+
+describe('gcp provider on the Compute Engine emulator', () => {
+  it('retries a stale fingerprint (412 conditionNotMet) after re-reading, and wins', async () => {
+    const { a } = world.nodes;
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    world.emulator.inject({ kind: 'concurrentWrite' });
+    const result = await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+    expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+    expect(await world.cloudIPs(a)).toEqual([ip]);
+    expect(patches().map((c) => c.status)).toEqual([412, 200]);
+  });
+
+  it('without retries the same 412 is reported as a conflict and nothing changes', async () => {
+    const { a } = world.nodes;
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    const once = world.newProvider({}, { retries: 0 });
+    world.emulator.inject({ kind: 'concurrentWrite' });
+    const result = await once.apply({ changes: [assign(ip!, a.ref)] });
+    expect(result.outcomes[0]).toMatchObject({
+      ok: false,
+      error: { kind: 'conflict', code: 'conditionNotMet' },
+    });
+    expect(await world.cloudIPs(a)).toEqual([]);
+  });
+
+  it('waits on an operation again when the first wait returns before DONE', async () => {
+    const { a } = world.nodes;
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    world.emulator.operationPolls = 3;
+    await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+    const waits = world.emulator.calls.filter((c) => c.path.endsWith('/wait'));
+    expect(waits.map((c) => c.operationStatus)).toEqual(['RUNNING', 'RUNNING', 'DONE']);
+    expect(await world.cloudIPs(a)).toEqual([ip]);
+    expect([...world.emulator.state.operations.values()].every((op) => op.status === 'DONE')).toBe(true);
+  });
+
+  it('moves remove the IPs on the old NIC, wait until DONE, then add them on the new NIC', async () => {
+    const { a, b } = world.nodes;
+    const ips = await world.freeIPs(a.subnet, 3);
+    await world.provider.apply({ changes: ips.map((ip) => assign(ip, a.ref)) });
+    world.emulator.clearFaults();
+    const result = await world.provider.apply({ changes: ips.map((ip) => assign(ip, b.ref, a.ref)) });
+    expect(result.outcomes.every((o) => o.ok)).toBe(true);
+    expect(await world.cloudIPs(a)).toEqual([]);
+    expect(await world.cloudIPs(b)).toEqual([...ips].sort());
+
+    const calls = world.emulator.calls;
+    const onA = calls.findIndex((c) => c.method === 'PATCH' && c.path.includes('/instances/node-a/'));
+    const onB = calls.findIndex((c) => c.method === 'PATCH' && c.path.includes('/instances/node-b/'));
+    expect(patches()).toHaveLength(2);
+    expect(onA).toBeGreaterThanOrEqual(0);
+    expect(onB).toBeGreaterThan(onA);
+    const between = calls.slice(onA + 1, onB);
+    expect(between.some((c) => c.path.includes('/operations/') && c.operationStatus === 'DONE')).toBe(true);
+  });
+
+  it('removes the last alias range of a NIC (the generated client would drop an empty list)', async () => {
+    const { c } = world.nodes;
+    const [ip] = await world.freeIPs(c.subnet, 1);
+    await world.provider.apply({ changes: [assign(ip!, c.ref)] });
+    expect(world.nic(c).aliasIpRanges).toHaveLength(1);
+    const result = await world.provider.apply({ changes: [{ kind: 'release', ip: ip!, node: c.ref }] });
+    expect(result.outcomes[0]?.ok).toBe(true);
+    expect(world.nic(c).aliasIpRanges).toEqual([]);
+  });
+
+  it(`the ${MAX_ALIAS_RANGES} alias ranges limit is a capacity error, also when GCP itself refuses`, async () => {
+    const { c } = world.nodes;
+    const ips = await world.freeIPs(c.subnet, MAX_ALIAS_RANGES + 1);
+    const full = await world.provider.apply({
+      changes: ips.slice(0, MAX_ALIAS_RANGES).map((ip) => assign(ip, c.ref)),
+    });
+    expect(full.outcomes.every((o) => o.ok)).toBe(true);
+    expect(await world.cloudIPs(c)).toHaveLength(MAX_ALIAS_RANGES);
+    expect((await world.provider.describeNode(c.ref)).freeSlots).toBe(0);
+
+    const over = await world.provider.apply({ changes: [assign(ips[MAX_ALIAS_RANGES]!, c.ref)] });
+    expect(over.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'capacity' } });
+    expect(await world.cloudIPs(c)).toHaveLength(MAX_ALIAS_RANGES);
+
+    // The emulator enforces the limit too: a raw SDK call past it is refused and classified as capacity.
+    const api = createComputeApi({ endpoint: world.emulator.url });
+    const nic = world.nic(c);
+    const key = { project: PROJECT, zone: 'europe-west1-b', instance: 'node-c' };
+    const ranges = [
+      ...nic.aliasIpRanges,
+      {
+        ipCidrRange: `${ips[MAX_ALIAS_RANGES]}/32`,
+        subnetworkRangeName: nic.aliasIpRanges[0]!.subnetworkRangeName!,
+      },
+    ];
+    const refused = await api
+      .updateAliasRanges(key, 'nic0', { fingerprint: nic.fingerprint, aliasIpRanges: ranges })
+      .catch((err) => err);
+    await api.close();
+    expect(classifyGcpError(refused, 'raw').kind).toBe('capacity');
+    expect(await world.cloudIPs(c)).toHaveLength(MAX_ALIAS_RANGES);
+  });
+
+  it('an IP outside the egress range is terminal with a message naming the IP, the range and the subnetwork', async () => {
+    const { a } = world.nodes;
+    const primaryRangeIP = '10.0.1.77';
+    const result = await world.provider.apply({ changes: [assign(primaryRangeIP, a.ref)] });
+    const outcome = result.outcomes[0];
+    expect(outcome?.ok).toBe(false);
+    if (outcome?.ok !== false) return;
+    expect(outcome.error.kind).toBe('terminal');
+    expect(outcome.error.message).toContain(primaryRangeIP);
+    expect(outcome.error.message).toContain('cloud-egress-conformance (10.1.1.0/24)');
+    expect(outcome.error.message).toContain('nodes-a');
+    expect(patches()).toHaveLength(0);
+    expect(await world.cloudIPs(a)).toEqual([]);
+
+    // GCP's own refusal of a range outside the subnetwork is terminal as well, and names the IP.
+    const api = createComputeApi({ endpoint: world.emulator.url });
+    const nic = world.nic(a);
+    const refused = await api
+      .updateAliasRanges({ project: PROJECT, zone: 'europe-west1-b', instance: 'node-a' }, 'nic0', {
+        fingerprint: nic.fingerprint,
+        aliasIpRanges: [
+          ...nic.aliasIpRanges,
+          { ipCidrRange: '192.0.2.9/32', subnetworkRangeName: 'cloud-egress-conformance' },
+        ],
+      })
+      .catch((err) => err);
+    await api.close();
+    const error = classifyGcpError(refused, 'raw');
+    expect(error.kind).toBe('terminal');
+    expect(error.message).toContain('192.0.2.9/32');
+  });
+
+  it('refuses an IP another NIC holds, and still writes the rest of the batch', async () => {
+    const { a, b } = world.nodes;
+    const [taken, good] = await world.freeIPs(a.subnet, 2);
+    await world.provider.apply({ changes: [assign(taken!, b.ref)] });
+    const result = await world.provider.apply({ changes: [assign(taken!, a.ref), assign(good!, a.ref)] });
+    expect(result.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'terminal' } });
+    expect(result.outcomes[0]?.ok === false && result.outcomes[0].error.message).toContain(taken);
+    expect(result.outcomes[1]?.ok).toBe(true);
+    expect(await world.cloudIPs(a)).toEqual([good]);
+    expect(await world.cloudIPs(b)).toEqual([taken]);
+  });
+
+  it('never touches alias ranges it does not own (GKE pod ranges stay)', async () => {
+    const { a } = world.nodes;
+    const pods = world.nic(a).aliasIpRanges.find((r) => r.subnetworkRangeName === 'pods');
+    expect(pods).toBeDefined();
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+    await world.provider.apply({ changes: [{ kind: 'release', ip: ip!, node: a.ref }] });
+    const release = await world.provider.apply({
+      changes: [{ kind: 'release', ip: '10.100.1.5', node: a.ref }],
+    });
+    expect(release.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'terminal' } });
+    expect(world.nic(a).aliasIpRanges).toEqual([pods]);
+    expect((await world.provider.describeNode(a.ref)).reservedIPs).toContain('10.100.1.0/24');
+  });
+
+  it('retries 429 rateLimitExceeded and 503 backendError', async () => {
+    const { a } = world.nodes;
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    world.emulator.inject({ kind: 'status', on: 'read', status: 503, reason: 'backendError' });
+    world.emulator.inject({ kind: 'status', on: 'write', status: 429, reason: 'rateLimitExceeded' });
+    const result = await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+    expect(result.outcomes[0]?.ok).toBe(true);
+    expect(await world.cloudIPs(a)).toEqual([ip]);
+    expect(world.emulator.calls.map((c) => c.status)).toContain(503);
+    expect(patches().map((c) => c.status)).toEqual([429, 200]);
+  });
+
+  it('serialises writes to one NIC: concurrent applies never race into a 412', async () => {
+    const { a } = world.nodes;
+    const ips = await world.freeIPs(a.subnet, 4);
+    const results = await Promise.all(
+      ips.map((ip) => world.provider.apply({ changes: [assign(ip, a.ref)] })),
+    );
+    expect(results.flatMap((r) => r.outcomes).every((o) => o.ok)).toBe(true);
+    expect(await world.cloudIPs(a)).toEqual([...ips].sort());
+    expect(patches().map((c) => c.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  it('allocate lets GCP pick free addresses from the egress range', async () => {
+    const { b } = world.nodes;
+    const result = await world.provider.apply({ changes: [{ kind: 'allocate', count: 2, node: b.ref }] });
+    const outcome = result.outcomes[0];
+    expect(outcome?.ok).toBe(true);
+    const allocated = outcome?.ok ? [...(outcome.allocated ?? [])].sort() : [];
+    expect(allocated).toHaveLength(2);
+    expect(await world.cloudIPs(b)).toEqual(allocated);
+    expect((await world.provider.listAssignments([b.ref])).map((l) => l.ip)).toEqual(allocated);
+  });
+});
