@@ -16,6 +16,7 @@ const loaders: Partial<Record<ProviderName, () => Promise<ProviderFactory>>> = {
   inmemory: async () => (await import('../../providers/inmemory/index.ts')).createInMemoryProvider,
   none: async () => (await import('../../providers/none/index.ts')).createNoneProvider,
   azure: async () => (await import('../../providers/azure/index.ts')).createAzureProvider,
+  gcp: async () => (await import('../../providers/gcp/index.ts')).createGcpProvider,
 };
 
 /** True when `name` is a registered provider name. */
