@@ -83,7 +83,11 @@ export const GatewayNodeStatus = Type.Object({
   ),
   subnets: Type.Optional(Type.Array(Cidr, { maxItems: 16 })),
   capacity: Type.Optional(Type.Integer({ minimum: 0, description: 'Egress IPs this node can hold in all.' })),
-  ips: Type.Optional(Type.Array(IpAddress, { maxItems: LIMITS.statusItems })),
+  // Plain strings: a CEL rule here would be checked for up to statusNodes x statusItems entries, past the
+  // API server's cost budget; only the controller writes status.
+  ips: Type.Optional(
+    Type.Array(Type.String({ maxLength: LIMITS.ipLength }), { maxItems: LIMITS.statusItems }),
+  ),
   message: Type.Optional(Type.String({ maxLength: 1024 })),
 });
 /** One node of a gateway, as reported in status. */
