@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { classifyGcpError, gcpErrorKind, operationError } from './errors.ts';
+
+const body = (code: number, reason: string, message: string) => ({
+  error: { code, message, errors: [{ message, domain: 'global', reason }] },
+});
+
+/** An error shaped as google-gax's REST transport builds it: `httpStatusCode` plus the raw JSON body. */
+function googleError(code: number, reason: string, message: string): Error {
+  const err = Object.assign(new Error(message), { httpStatusCode: code, code: 9 });
+  Object.defineProperty(err, Symbol.for('google-gax.rawHttpResponsePayload'), {
+    value: JSON.stringify(body(code, reason, message)),
+  });
+  return err;
+}
+
+describe('classifyGcpError', () => {
+  it.each([
+    [412, 'conditionNotMet', 'Invalid fingerprint.', 'conflict'],
+    [429, 'rateLimitExceeded', 'Rate Limit Exceeded', 'throttled'],
+    [403, 'rateLimitExceeded', 'Rate Limit Exceeded', 'throttled'],
+    [403, 'forbidden', "Required 'compute.instances.updateNetworkInterface' permission", 'terminal'],
+    [503, 'backendError', 'Backend Error', 'transient'],
+    [404, 'notFound', "The resource 'projects/p/zones/z/instances/i' was not found", 'notFound'],
+    [
+      400,
+      'invalid',
+      'Exceeded the maximum number of alias IP ranges (100) on network interface nic0.',
+      'capacity',
+    ],
+    [
+      400,
+      'invalid',
+      "Invalid value for field 'resource.aliasIpRanges[0].ipCidrRange': '10.9.0.5/32'.",
+      'terminal',
+    ],
+  ] as const)('HTTP %i %s -> %s', (status, reason, message, kind) => {
+    const error = classifyGcpError(googleError(status, reason, message), 'updating nic0');
+    expect(error.kind).toBe(kind);
+    expect(error.message).toBe(`updating nic0: ${message}`);
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  it('reads gaxios errors (status and response.data) from the raw request', () => {
+    const err = Object.assign(new Error('Request failed with status code 412'), {
+      status: 412,
+      response: { status: 412, data: body(412, 'conditionNotMet', 'Invalid fingerprint.') },
+    });
+    expect(classifyGcpError(err, 'x')).toMatchObject({ kind: 'conflict', code: 'conditionNotMet' });
+  });
+
+  it('treats a failure without any response (connection refused, reset) as transient', () => {
+    const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    expect(classifyGcpError(err, 'x').kind).toBe('transient');
+  });
+
+  it('maps operation error codes', () => {
+    expect(operationError([{ code: 'CONDITION_NOT_MET', message: 'm' }], 'x').kind).toBe('conflict');
+    expect(operationError([{ code: 'QUOTA_EXCEEDED', message: 'm' }], 'x').kind).toBe('capacity');
+    expect(operationError([{ code: 'IP_IN_USE_BY_ANOTHER_RESOURCE', message: 'm' }], 'x').kind).toBe(
+      'terminal',
+    );
+    expect(gcpErrorKind({ status: 409, reason: 'resourceNotReady', message: '' })).toBe('conflict');
+  });
+});
