@@ -1,0 +1,87 @@
+/**
+ * @module
+ * The box's AWS side, created in LocalStack through the SDK: one VPC, a subnet per zone, and one instance
+ * per node whose primary ENI's primary private IP is the node namespace's IP.
+ */
+import {
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { type NodeSpec, VPC, ZONES } from './topology.ts';
+
+/** Instance type of every node: 3 ENIs x 6 IPv4 addresses each on AWS (room for the egress IPs). */
+export const INSTANCE_TYPE = 't3.medium';
+
+/** What {@link createAwsWorld} made. */
+export interface AwsWorld {
+  readonly ec2: EC2Client;
+  readonly region: string;
+  readonly vpcId: string;
+  /** Zone name -> subnet id. */
+  readonly subnets: ReadonlyMap<string, string>;
+  /** Node name -> instance id. */
+  readonly instances: ReadonlyMap<string, string>;
+  /** Node name -> primary ENI id. */
+  readonly enis: ReadonlyMap<string, string>;
+}
+
+/** Where LocalStack listens and how to sign requests for it. */
+export interface Ec2Endpoint {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** A client for LocalStack's EC2 with the SDK's own retries off (the box reports what it sees). */
+export function ec2Client(target: Ec2Endpoint): EC2Client {
+  return new EC2Client({
+    endpoint: target.endpoint,
+    region: target.region,
+    credentials: target.credentials,
+    maxAttempts: 3,
+  });
+}
+
+/** Creates the VPC, subnets and instances for `nodes`. */
+export async function createAwsWorld(target: Ec2Endpoint, nodes: readonly NodeSpec[]): Promise<AwsWorld> {
+  const ec2 = ec2Client(target);
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: VPC.cidr }));
+  const vpcId = vpc.Vpc!.VpcId!;
+  const subnets = new Map<string, string>();
+  for (const zone of ZONES) {
+    const subnet = await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: zone.cidr, AvailabilityZone: zone.name }),
+    );
+    subnets.set(zone.name, subnet.Subnet!.SubnetId!);
+  }
+  const images = await ec2.send(new DescribeImagesCommand({}));
+  const imageId = images.Images?.[0]?.ImageId;
+  if (!imageId) throw new Error('LocalStack offers no AMI to launch instances from');
+  const instances = new Map<string, string>();
+  const enis = new Map<string, string>();
+  for (const node of nodes) {
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: imageId,
+        InstanceType: INSTANCE_TYPE,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnets.get(node.zone.name),
+        PrivateIpAddress: node.ip,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: node.name }] }],
+      }),
+    );
+    const instance = run.Instances![0]!;
+    instances.set(node.name, instance.InstanceId!);
+    const eni = instance.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0);
+    if (!eni?.NetworkInterfaceId) throw new Error(`instance of ${node.name} has no primary ENI`);
+    if (eni.PrivateIpAddress !== node.ip) {
+      throw new Error(`instance of ${node.name} got ${eni.PrivateIpAddress}, not ${node.ip}`);
+    }
+    enis.set(node.name, eni.NetworkInterfaceId);
+  }
+  return { ec2, region: target.region, vpcId, subnets, instances, enis };
+}

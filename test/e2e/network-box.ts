@@ -1,0 +1,159 @@
+/**
+ * @module
+ * The box's network and cloud, without Kubernetes: LocalStack with the VPC world, the namespaces, the VPC
+ * router kept in step with LocalStack, and the echo server. {@link startNetworkBox} builds it all or, on
+ * failure, removes whatever it had built before rethrowing; `stop()` removes everything.
+ *
+ * ```
+ * startLocalStack ─► topology.build ─► createAwsWorld (instances = node IPs) ─► VpcSync.start ─► echo server
+ * stop(): echo, VpcSync, topology.destroy (namespaces, links, processes inside), LocalStack
+ * ```
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { type AwsWorld, createAwsWorld } from './aws-world.ts';
+import { NsProcess } from './ns-process.ts';
+import { type BoxNode, DEFAULT_NODES, type NodeSpec, Topology, VPC } from './topology.ts';
+import { VpcSync } from './vpc-sync.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Scripts run inside namespaces. */
+export const FIXTURES = {
+  echoServer: join(here, 'fixtures', 'echo-server.ts'),
+  probe: join(here, 'fixtures', 'probe.ts'),
+  requestOnce: join(here, 'fixtures', 'request-once.ts'),
+} as const;
+
+/** The echo server's URL (inside the box). */
+export const ECHO_URL = `http://${VPC.echoIp}:${VPC.echoPort}/`;
+
+/** One request the echo server answered. */
+export interface EchoRecord {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly source: string;
+}
+
+/** Options of {@link startNetworkBox}. */
+export interface NetworkBoxOptions {
+  readonly nodes?: readonly NodeSpec[];
+  /** Node name -> pod names. */
+  readonly pods?: Record<string, readonly string[]>;
+  /** VPC poll interval (default 50 ms). */
+  readonly vpcIntervalMs?: number;
+  /** Use this LocalStack instead of starting one (it is then not stopped). */
+  readonly localStack?: LocalStack;
+}
+
+/** The running network box. */
+export interface NetworkBox {
+  readonly topology: Topology;
+  readonly localStack: LocalStack;
+  readonly world: AwsWorld;
+  readonly vpc: VpcSync;
+  /** Every request the echo server answered, in order. */
+  readonly echoLog: readonly EchoRecord[];
+  /** A folder for logs of this run (removed by stop()). */
+  readonly dir: string;
+  /** The router link of a node. */
+  linkOf(node: BoxNode): string;
+  /** One HTTP request from a namespace. */
+  request(ns: string, url: string, localAddress?: string, timeoutMs?: number): Promise<RequestResult>;
+  /** Starts a named echo server in a namespace (answers with `x-served-by: name`). */
+  serveIn(ns: string, name: string): Promise<NsProcess>;
+  stop(): Promise<void>;
+}
+
+/** What {@link NetworkBox.request} got. */
+export interface RequestResult {
+  readonly source?: string;
+  readonly servedBy?: string;
+  readonly error?: string;
+}
+
+async function startEcho(ns: string, logPath: string, name?: string, log?: EchoRecord[]): Promise<NsProcess> {
+  const echo = new NsProcess({
+    ns,
+    command: process.execPath,
+    args: [FIXTURES.echoServer, String(VPC.echoPort), ...(name ? [name] : [])],
+    logPath,
+    onLine: (line) => {
+      if (log && line.startsWith('{')) log.push(JSON.parse(line) as EchoRecord);
+    },
+  });
+  await echo.waitForLine((l) => l === 'listening', 15_000);
+  return echo;
+}
+
+/** Builds the network box (see the module comment). */
+export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<NetworkBox> {
+  const nodes = options.nodes ?? DEFAULT_NODES;
+  const dir = await mkdtemp(join(tmpdir(), 'cloud-egress-box-'));
+  const topology = new Topology();
+  const processes: NsProcess[] = [];
+  let localStack: LocalStack | undefined = options.localStack;
+  let vpc: VpcSync | undefined;
+  const cleanup = async () => {
+    for (const p of processes.reverse()) await p.stop('SIGKILL').catch(() => {});
+    await vpc?.stop().catch(() => {});
+    await topology.destroy();
+    if (!options.localStack) await localStack?.stop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    localStack ??= await startLocalStack();
+    await topology.build(nodes, options.pods ?? {});
+    const world = await createAwsWorld(localStack, nodes);
+    const linkOfInstance = new Map<string, string>();
+    for (const node of topology.nodes) linkOfInstance.set(world.instances.get(node.name)!, node.vpcLink);
+    vpc = new VpcSync({
+      ec2: world.ec2,
+      vpcId: world.vpcId,
+      ns: topology.vpc,
+      linkOfInstance,
+      uplink: 'echo',
+      intervalMs: options.vpcIntervalMs ?? 50,
+    });
+    await vpc.start();
+    const echoLog: EchoRecord[] = [];
+    processes.push(await startEcho(topology.echo, join(dir, 'echo.log'), undefined, echoLog));
+    const sync = vpc;
+    const stack = localStack;
+    let stopped: Promise<void> | undefined;
+    return {
+      topology,
+      localStack: stack,
+      world,
+      vpc: sync,
+      echoLog,
+      dir,
+      linkOf: (node) => node.vpcLink,
+      async request(ns, url, localAddress, timeoutMs = 1500) {
+        const out: string[] = [];
+        const p = new NsProcess({
+          ns,
+          command: process.execPath,
+          args: [FIXTURES.requestOnce, url, localAddress ?? '', String(timeoutMs)],
+          onLine: (l) => out.push(l),
+        });
+        await p.exited;
+        return JSON.parse(out[0] ?? '{"error":"no output"}') as RequestResult;
+      },
+      async serveIn(ns, name) {
+        const p = await startEcho(ns, join(dir, `serve-${name}.log`), name);
+        processes.push(p);
+        return p;
+      },
+      stop() {
+        stopped ??= cleanup();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

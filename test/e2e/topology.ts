@@ -1,0 +1,295 @@
+/**
+ * @module
+ * The cloud in a box, as Linux network namespaces: a "VPC" router, one namespace per instance, pods as
+ * namespaces behind each node, and an echo server "on the internet".
+ *
+ * ```
+ *                        198.51.100.10  <p>-echo   (HTTP: answers with the caller's IP)
+ *                                 │ eth0
+ *                                 │ echo  198.51.100.1/24
+ *   ┌──────────────────────── <p>-vpc ──────────────────────────────────────────────┐
+ *   │ lo: 10.0.1.1, 10.0.2.1 (the subnets' routers)    blackhole 10.0.0.0/16         │
+ *   │ per ENI IP: <ip>/32 dev <node link>   (vpc-sync: what LocalStack says now)     │
+ *   │ forward: iifname . ip saddr must be in @eni_sources (source/destination check) │
+ *   └──┬──────────┬──────────┬──────────┬──────────┬──────────┬────────────────────┘
+ *      │ proxy ARP on every node link
+ *   <p>-gw-a1  <p>-gw-a2  <p>-wk-a   <p>-gw-b1  <p>-gw-b2  <p>-wk-b     eth0: primary IP in its zone's /24
+ *      cni0 10.244.<n>.1/24, pods <p>-<pod> at 10.244.<n>.10+ (masqueraded to the node IP, as a CNI does)
+ * ```
+ *
+ * Nothing is created in the host's namespace: every veth is made directly inside its two namespaces, so
+ * deleting the namespaces removes every link. Every name carries a random per-run prefix; {@link
+ * Topology.destroy} kills what runs inside and deletes every namespace, even after a failed build.
+ */
+import { randomBytes } from 'node:crypto';
+import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+
+const host = commandRunner();
+
+/** The VPC's layout (addresses only ever exist inside the box's namespaces). */
+export const VPC = {
+  cidr: '10.0.0.0/16',
+  echoCidr: '198.51.100.0/24',
+  echoRouter: '198.51.100.1',
+  echoIp: '198.51.100.10',
+  echoPort: 8080,
+  podCidrs: '10.244.0.0/16',
+} as const;
+
+/** The CNI's own SNAT on each node: pod traffic leaving the node shows the node IP unless something else applies. */
+export const CNI_RULESET =
+  'table ip boxcni {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n' +
+  `\t\toifname "eth0" ip saddr ${VPC.podCidrs} ip daddr != ${VPC.podCidrs} masquerade\n\t}\n}\n`;
+
+/** A zone: its subnet and the subnet router address. */
+export interface ZoneSpec {
+  readonly name: string;
+  readonly cidr: string;
+  readonly router: string;
+}
+
+/** The two zones of the box. */
+export const ZONES: readonly ZoneSpec[] = [
+  { name: 'us-east-1a', cidr: '10.0.1.0/24', router: '10.0.1.1' },
+  { name: 'us-east-1b', cidr: '10.0.2.0/24', router: '10.0.2.1' },
+];
+
+/** What a node is made from. */
+export interface NodeSpec {
+  /** Kubernetes node name, e.g. `gw-a1`. */
+  readonly name: string;
+  readonly zone: ZoneSpec;
+  /** Primary IP (the ENI's primary private IP). */
+  readonly ip: string;
+  /** Gateway-capable (labelled for the EgressGateway's node selector). */
+  readonly gateway: boolean;
+  /** Index used for the pod CIDR 10.244.<index>.0/24. */
+  readonly index: number;
+}
+
+/** The default six instances: two gateway-capable nodes and one worker per zone. */
+export const DEFAULT_NODES: readonly NodeSpec[] = [
+  { name: 'gw-a1', zone: ZONES[0]!, ip: '10.0.1.11', gateway: true, index: 1 },
+  { name: 'gw-a2', zone: ZONES[0]!, ip: '10.0.1.12', gateway: true, index: 2 },
+  { name: 'gw-b1', zone: ZONES[1]!, ip: '10.0.2.11', gateway: true, index: 3 },
+  { name: 'gw-b2', zone: ZONES[1]!, ip: '10.0.2.12', gateway: true, index: 4 },
+  { name: 'wk-a', zone: ZONES[0]!, ip: '10.0.1.21', gateway: false, index: 5 },
+  { name: 'wk-b', zone: ZONES[1]!, ip: '10.0.2.21', gateway: false, index: 6 },
+];
+
+/** A node namespace. */
+export interface BoxNode extends NodeSpec {
+  /** Its network namespace. */
+  readonly ns: string;
+  /** The VPC router's end of its link. */
+  readonly vpcLink: string;
+  readonly podCidr: string;
+  /** Runs a command inside the node. */
+  readonly run: RunCommand;
+}
+
+/** A pod namespace. */
+export interface BoxPod {
+  readonly name: string;
+  readonly ns: string;
+  readonly ip: string;
+  readonly node: BoxNode;
+}
+
+/** Thrown when the box cannot be built; `cause` is the failing command. */
+export class TopologyError extends Error {
+  override readonly name = 'TopologyError';
+}
+
+/** Why namespaces cannot be used here, or undefined when they can. */
+export async function netnsUnavailable(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, nftables)';
+  const probe = `cbprobe${randomBytes(3).toString('hex')}`;
+  try {
+    await host('ip', ['netns', 'add', probe]);
+    await host('ip', ['netns', 'del', probe]);
+    return undefined;
+  } catch (err) {
+    return `ip netns unavailable: ${(err as Error).message}`;
+  }
+}
+
+/** Namespaces on this machine whose name starts with `prefix`. */
+export async function namespacesWithPrefix(prefix: string): Promise<string[]> {
+  const { stdout } = await host('ip', ['netns', 'list']);
+  return stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0]!)
+    .filter((name) => name.startsWith(prefix));
+}
+
+/** Links of the host's own namespace whose name contains `text`. */
+export async function hostLinksContaining(text: string): Promise<string[]> {
+  const { stdout } = await host('ip', ['-o', 'link', 'show']);
+  return stdout
+    .split('\n')
+    .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
+    .filter((name) => name.includes(text));
+}
+
+/** The box. Build with {@link Topology.build}; always {@link Topology.destroy}. */
+export class Topology {
+  /** Random per-run prefix of every namespace name. */
+  readonly prefix = `cb${randomBytes(3).toString('hex')}`;
+  readonly nodes: BoxNode[] = [];
+  readonly pods: BoxPod[] = [];
+  readonly #namespaces: string[] = [];
+
+  /** The VPC router namespace. */
+  get vpc(): string {
+    return `${this.prefix}-vpc`;
+  }
+
+  /** The echo server's namespace. */
+  get echo(): string {
+    return `${this.prefix}-echo`;
+  }
+
+  /** Every namespace created so far. */
+  get namespaces(): readonly string[] {
+    return this.#namespaces;
+  }
+
+  /** The node called `name`. */
+  node(name: string): BoxNode {
+    const node = this.nodes.find((n) => n.name === name);
+    if (!node) throw new TopologyError(`no node ${name}`);
+    return node;
+  }
+
+  /** The pod called `name`. */
+  pod(name: string): BoxPod {
+    const pod = this.pods.find((p) => p.name === name);
+    if (!pod) throw new TopologyError(`no pod ${name}`);
+    return pod;
+  }
+
+  async #ns(name: string): Promise<string> {
+    const ns = `${this.prefix}-${name}`;
+    await host('ip', ['netns', 'add', ns]);
+    this.#namespaces.push(ns);
+    const run = commandRunner(ns);
+    await run('ip', ['link', 'set', 'lo', 'up']);
+    await run('sysctl', [
+      '-q',
+      '-w',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ]);
+    return ns;
+  }
+
+  async #veth(a: string, aName: string, b: string, bName: string): Promise<void> {
+    await host('ip', ['link', 'add', aName, 'netns', a, 'type', 'veth', 'peer', 'name', bName, 'netns', b]);
+    await commandRunner(a)('ip', ['link', 'set', aName, 'up']);
+    await commandRunner(b)('ip', ['link', 'set', bName, 'up']);
+  }
+
+  /**
+   * Builds the VPC, the echo namespace, the nodes and the pods (`pods`: node name -> pod names). On failure
+   * everything created so far is removed before the error is rethrown.
+   */
+  async build(
+    nodes: readonly NodeSpec[] = DEFAULT_NODES,
+    pods: Record<string, readonly string[]> = {},
+  ): Promise<void> {
+    try {
+      await this.#build(nodes, pods);
+    } catch (err) {
+      await this.destroy();
+      throw new TopologyError(`building the box failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async #build(nodes: readonly NodeSpec[], pods: Record<string, readonly string[]>): Promise<void> {
+    const vpc = await this.#ns('vpc');
+    const vpcRun = commandRunner(vpc);
+    await vpcRun('sysctl', [
+      '-q',
+      '-w',
+      'net.ipv4.ip_forward=1',
+      'net.ipv4.conf.all.rp_filter=0',
+      'net.ipv4.conf.default.rp_filter=0',
+      'net.ipv4.conf.all.send_redirects=0',
+      'net.ipv4.conf.default.proxy_arp=1',
+    ]);
+    for (const zone of ZONES) await vpcRun('ip', ['addr', 'add', `${zone.router}/32`, 'dev', 'lo']);
+    // Unassigned VPC addresses go nowhere, silently (no ICMP), as in a real VPC.
+    await vpcRun('ip', ['route', 'add', 'blackhole', VPC.cidr]);
+
+    const echo = await this.#ns('echo');
+    await this.#veth(echo, 'eth0', vpc, 'echo');
+    await vpcRun('ip', ['addr', 'add', `${VPC.echoRouter}/24`, 'dev', 'echo']);
+    await vpcRun('sysctl', ['-q', '-w', 'net.ipv4.conf.echo.proxy_arp=0']);
+    const echoRun = commandRunner(echo);
+    await echoRun('ip', ['addr', 'add', `${VPC.echoIp}/24`, 'dev', 'eth0']);
+    await echoRun('ip', ['route', 'add', 'default', 'via', VPC.echoRouter]);
+
+    for (const spec of nodes) {
+      const ns = await this.#ns(spec.name);
+      const vpcLink = `n-${spec.name}`.slice(0, 15);
+      await this.#veth(ns, 'eth0', vpc, vpcLink);
+      const run = commandRunner(ns);
+      const podCidr = `10.244.${spec.index}.0/24`;
+      const node: BoxNode = { ...spec, ns, vpcLink, podCidr, run };
+      this.nodes.push(node);
+      await run('ip', ['addr', 'add', `${spec.ip}/24`, 'dev', 'eth0']);
+      await run('ip', ['route', 'add', 'default', 'via', spec.zone.router]);
+      await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=1']);
+      await run('ip', ['link', 'add', 'cni0', 'type', 'bridge']);
+      await run('ip', ['addr', 'add', `10.244.${spec.index}.1/24`, 'dev', 'cni0']);
+      await run('ip', ['link', 'set', 'cni0', 'up']);
+      await run('nft', ['-f', '-'], CNI_RULESET);
+      let host = 10;
+      for (const podName of pods[spec.name] ?? []) {
+        const podNs = await this.#ns(podName);
+        const ip = `10.244.${spec.index}.${host}`;
+        const hostSide = `veth${host}`;
+        await this.#veth(podNs, 'eth0', ns, hostSide);
+        await run('ip', ['link', 'set', hostSide, 'master', 'cni0']);
+        const podRun = commandRunner(podNs);
+        await podRun('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+        await podRun('ip', ['route', 'add', 'default', 'via', `10.244.${spec.index}.1`]);
+        this.pods.push({ name: podName, ns: podNs, ip, node });
+        host++;
+      }
+    }
+  }
+
+  /** Kills every process running in `ns` (SIGKILL). */
+  async killProcessesIn(ns: string): Promise<void> {
+    const { stdout } = await host('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }));
+    for (const pid of stdout.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Cuts a node off the VPC (its NIC goes dark, as when an instance loses power). */
+  async linkDown(node: BoxNode): Promise<void> {
+    await node.run('ip', ['link', 'set', 'eth0', 'down']);
+  }
+
+  /** Brings a node's NIC back (its routes come back with it). */
+  async linkUp(node: BoxNode): Promise<void> {
+    await node.run('ip', ['link', 'set', 'eth0', 'up']);
+    await node.run('ip', ['route', 'replace', 'default', 'via', node.zone.router]);
+  }
+
+  /** Kills everything in every namespace and deletes the namespaces (idempotent, never throws). */
+  async destroy(): Promise<void> {
+    for (const ns of [...this.#namespaces].reverse()) {
+      await this.killProcessesIn(ns);
+      await host('ip', ['netns', 'del', ns]).catch(() => {});
+    }
+    this.#namespaces.length = 0;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * @module
+ * The "VPC" router's one decision, pure: which node link each ENI IP is delivered to, and the difference
+ * between two such states as `ip -batch` and `nft -f` text.
+ *
+ * ```
+ * ENIs (DescribeNetworkInterfaces) ──desiredDelivery──► ip -> link of the instance the ENI is attached to
+ * (an IP on two ENIs is a conflict: it stays where it was, or goes to the first ENI by id, and is reported)
+ * applied, desired ──planVpc──► { routes: "route replace <ip>/32 dev <link>" | "route del <ip>/32",
+ *                                 nft:    "delete element ... ; add element ..." }  (one transaction each)
+ * ```
+ */
+
+/** An ENI as the VPC needs it. */
+export interface EniView {
+  readonly id: string;
+  /** The instance it is attached to (unattached ENIs deliver nothing). */
+  readonly instanceId: string | undefined;
+  /** Every private IPv4 address on it, primary first. */
+  readonly ips: readonly string[];
+}
+
+/** The VPC's delivery table: IP -> router link of the node that holds it. */
+export type Delivery = ReadonlyMap<string, string>;
+
+/** The result of {@link desiredDelivery}. */
+export interface DeliveryDecision {
+  readonly delivery: Delivery;
+  /** IPs found on more than one ENI, with the ENIs (a cloud never allows this). */
+  readonly conflicts: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Computes where each IP goes: to the link of the instance whose ENI holds it. */
+export function desiredDelivery(
+  enis: readonly EniView[],
+  linkOfInstance: ReadonlyMap<string, string>,
+  previous: Delivery = new Map(),
+): DeliveryDecision {
+  const holders = new Map<string, { eni: string; link: string }[]>();
+  for (const eni of [...enis].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    const link = eni.instanceId ? linkOfInstance.get(eni.instanceId) : undefined;
+    if (!link) continue;
+    for (const ip of eni.ips) {
+      const list = holders.get(ip) ?? [];
+      list.push({ eni: eni.id, link });
+      holders.set(ip, list);
+    }
+  }
+  const delivery = new Map<string, string>();
+  const conflicts = new Map<string, string[]>();
+  for (const [ip, list] of holders) {
+    if (list.length > 1)
+      conflicts.set(
+        ip,
+        list.map((h) => h.eni),
+      );
+    const keep = list.find((h) => h.link === previous.get(ip));
+    delivery.set(ip, (keep ?? list[0]!).link);
+  }
+  return { delivery, conflicts };
+}
+
+/** Commands that turn the applied delivery into the desired one. */
+export interface VpcPlan {
+  /** `ip -batch` lines (empty when nothing changes). */
+  readonly routes: readonly string[];
+  /** One `nft -f` transaction (empty when nothing changes). */
+  readonly nft: string;
+  /** IPs whose delivery changed (added, moved or removed). */
+  readonly changed: readonly string[];
+}
+
+/** Name of the router's nftables table (family inet). */
+export const VPC_TABLE = 'vpc';
+/** The set of allowed (ingress link, source IP) pairs. */
+export const SOURCES_SET = 'eni_sources';
+
+/** The router's static ruleset: forwarded packets from a node link must carry a source its ENI holds. */
+export function vpcRuleset(uplink: string): string {
+  return [
+    `table inet ${VPC_TABLE} {`,
+    '\tcounter spoofed { }',
+    `\tset ${SOURCES_SET} { type ifname . ipv4_addr; }`,
+    '\tchain forward {',
+    '\t\ttype filter hook forward priority filter; policy accept;',
+    `\t\tmeta nfproto ipv4 iifname != "${uplink}" iifname . ip saddr != @${SOURCES_SET} counter name "spoofed" drop`,
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Plans the change from `applied` to `desired`. */
+export function planVpc(applied: Delivery, desired: Delivery): VpcPlan {
+  const routes: string[] = [];
+  const removals: string[] = [];
+  const additions: string[] = [];
+  const changed: string[] = [];
+  for (const [ip, link] of applied) {
+    const next = desired.get(ip);
+    if (next === link) continue;
+    removals.push(`"${link}" . ${ip}`);
+    if (next === undefined) {
+      routes.push(`route del ${ip}/32`);
+      changed.push(ip);
+    }
+  }
+  for (const [ip, link] of desired) {
+    if (applied.get(ip) === link) continue;
+    additions.push(`"${link}" . ${ip}`);
+    routes.push(`route replace ${ip}/32 dev ${link}`);
+    changed.push(ip);
+  }
+  const nft = [
+    removals.length ? `delete element inet ${VPC_TABLE} ${SOURCES_SET} { ${removals.join(', ')} }` : '',
+    additions.length ? `add element inet ${VPC_TABLE} ${SOURCES_SET} { ${additions.join(', ')} }` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+  return { routes, nft: nft ? `${nft}\n` : '', changed };
+}
