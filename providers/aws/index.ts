@@ -1,0 +1,57 @@
+/**
+ * @module
+ * The AWS provider's registry entry: builds one rate-limited EC2 client per region. Credentials come from the
+ * SDK's default chain (environment, shared config, web identity for IRSA, EKS Pod Identity's container
+ * credentials, instance profile); `settings.endpoint` overrides the EC2 endpoint (LocalStack, VPC endpoints).
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import type { CloudProvider, ProviderSettings } from '../../src/provider/contract.ts';
+import { limitedEc2Api, sdkEc2Api } from './ec2-api.ts';
+import { type AwsProviderOptions, createAwsProviderWith } from './provider.ts';
+import type { RetryOptions } from './retry.ts';
+import { type BucketLimit, type BucketName, createBuckets } from './token-bucket.ts';
+
+export type { Ec2Api } from './ec2-api.ts';
+export { limitedEc2Api, sdkEc2Api } from './ec2-api.ts';
+export { createAwsProviderWith } from './provider.ts';
+export { EC2_RATE_LIMITS } from './token-bucket.ts';
+
+/** Tuning of the AWS provider beyond {@link ProviderSettings}. */
+export interface AwsTuning {
+  /** Client-side request rates per bucket (default: EC2's documented limits). */
+  readonly rateLimits?: Partial<Record<BucketName, BucketLimit>>;
+  /** Backoff of each ENI's step. */
+  readonly retry?: Partial<RetryOptions>;
+  /** Static credentials (tests); default the SDK's credential chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Per-request timeout in ms (default 10 000). */
+  readonly requestTimeoutMs?: number;
+}
+
+/** Creates the AWS provider with real EC2 clients. */
+export function createAwsProviderTuned(settings: ProviderSettings, tuning: AwsTuning = {}): CloudProvider {
+  const apis = new Map<string, ReturnType<AwsProviderOptions['ec2For']>>();
+  const ec2For = (region: string) => {
+    let api = apis.get(region);
+    if (!api) {
+      const client = new EC2Client({
+        region,
+        // The provider retries itself (full jitter, per ENI, re-reading state first); the SDK must not.
+        maxAttempts: 1,
+        requestHandler: { requestTimeout: tuning.requestTimeoutMs ?? 10_000 },
+        ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+        ...(tuning.credentials ? { credentials: tuning.credentials } : {}),
+      });
+      // EC2 throttles per account and region, so each region gets its own buckets.
+      api = limitedEc2Api(sdkEc2Api(client), createBuckets(tuning.rateLimits));
+      apis.set(region, api);
+    }
+    return api;
+  };
+  return createAwsProviderWith(settings, { ec2For, ...(tuning.retry ? { retry: tuning.retry } : {}) });
+}
+
+/** Registry factory (`aws`). */
+export function createAwsProvider(settings: ProviderSettings): CloudProvider {
+  return createAwsProviderTuned(settings);
+}

@@ -1,0 +1,171 @@
+/**
+ * @module
+ * Builds a small AWS world in LocalStack through the real SDK: a VPC, subnets in two zones, instances
+ * (each with its ENI at device index 0), and reads the cloud's truth back with `DescribeNetworkInterfaces`.
+ */
+import {
+  type _InstanceType,
+  AssignPrivateIpAddressesCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  DescribeNetworkInterfacesCommand,
+  EC2Client,
+  type NetworkInterface,
+  RunInstancesCommand,
+  UnassignPrivateIpAddressesCommand,
+} from '@aws-sdk/client-ec2';
+import type { NodeRef } from '../../src/provider/contract.ts';
+
+/** Where to reach EC2. */
+export interface Ec2Target {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** An SDK client for tests (the SDK's own retries off, so calls are counted exactly). */
+export function testEc2Client(target: Ec2Target): EC2Client {
+  return new EC2Client({
+    endpoint: target.endpoint,
+    region: target.region,
+    credentials: target.credentials,
+    maxAttempts: 1,
+  });
+}
+
+/** An instance of the world. */
+export interface WorldInstance {
+  readonly ref: NodeRef;
+  readonly instanceId: string;
+  readonly eniId: string;
+  readonly subnetId: string;
+  readonly subnet: string;
+  readonly zone: string;
+  readonly primaryIP: string;
+}
+
+/** A VPC with subnets. */
+export interface Vpc {
+  readonly vpcId: string;
+  readonly subnets: readonly { readonly id: string; readonly cidr: string; readonly zone: string }[];
+}
+
+let vpcCounter = 0;
+
+/** Creates a VPC `10.<n>.0.0/16` with one /24 subnet per zone (`10.<n>.1.0/24`, `10.<n>.2.0/24`, ...). */
+export async function createVpc(ec2: EC2Client, zones: readonly string[]): Promise<Vpc> {
+  const second = 10 + (vpcCounter++ % 200);
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: `10.${second}.0.0/16` }));
+  const vpcId = vpc.Vpc!.VpcId!;
+  const subnets = [];
+  for (const [i, zone] of zones.entries()) {
+    const cidr = `10.${second}.${i + 1}.0/24`;
+    const s = await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone }),
+    );
+    subnets.push({ id: s.Subnet!.SubnetId!, cidr, zone });
+  }
+  return { vpcId, subnets };
+}
+
+let imageId: string | undefined;
+
+/** Launches one instance in a subnet and returns it with its primary ENI. */
+export async function runInstance(
+  ec2: EC2Client,
+  subnet: Vpc['subnets'][number],
+  name: string,
+  instanceType: string,
+): Promise<WorldInstance> {
+  imageId ??= (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+  const res = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: imageId,
+      MinCount: 1,
+      MaxCount: 1,
+      InstanceType: instanceType as _InstanceType,
+      SubnetId: subnet.id,
+    }),
+  );
+  const inst = res.Instances![0]!;
+  const eni = inst.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0);
+  return {
+    ref: { name, providerID: `aws:///${subnet.zone}/${inst.InstanceId}` },
+    instanceId: inst.InstanceId!,
+    eniId: eni!.NetworkInterfaceId!,
+    subnetId: subnet.id,
+    subnet: subnet.cidr,
+    zone: subnet.zone,
+    primaryIP: inst.PrivateIpAddress!,
+  };
+}
+
+/** The ENI as EC2 has it now. */
+export async function describeEni(ec2: EC2Client, eniId: string): Promise<NetworkInterface> {
+  const res = await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
+  return res.NetworkInterfaces![0]!;
+}
+
+/** The ENI's secondary private IPv4 addresses, sorted. */
+export async function secondaryIPs(ec2: EC2Client, eniId: string): Promise<string[]> {
+  const eni = await describeEni(ec2, eniId);
+  return (eni.PrivateIpAddresses ?? [])
+    .filter((p) => !p.Primary)
+    .map((p) => p.PrivateIpAddress!)
+    .sort();
+}
+
+/** Every private IPv4 address on every ENI of the VPC, with the ENIs holding it. */
+export async function holdersInVpc(ec2: EC2Client, vpcId: string): Promise<Map<string, string[]>> {
+  const res = await ec2.send(
+    new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }),
+  );
+  const out = new Map<string, string[]>();
+  for (const eni of res.NetworkInterfaces ?? []) {
+    for (const p of eni.PrivateIpAddresses ?? []) {
+      out.set(p.PrivateIpAddress!, [...(out.get(p.PrivateIpAddress!) ?? []), eni.NetworkInterfaceId!]);
+    }
+  }
+  return out;
+}
+
+/** Puts `ips` on an ENI the way another tool would (no ownership tag). */
+export async function assignAsOtherTool(
+  ec2: EC2Client,
+  eniId: string,
+  ips: readonly string[],
+): Promise<void> {
+  await ec2.send(
+    new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: [...ips] }),
+  );
+}
+
+/** Removes every secondary IPv4 address from an ENI. */
+export async function clearSecondaries(ec2: EC2Client, eniId: string): Promise<void> {
+  const ips = await secondaryIPs(ec2, eniId);
+  if (ips.length > 0) {
+    await ec2.send(
+      new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips }),
+    );
+  }
+}
+
+/** `count` addresses of `cidr` (a /24) from host `.from` on that no ENI of the VPC holds. */
+export async function freeIPsIn(
+  ec2: EC2Client,
+  vpcId: string,
+  cidr: string,
+  count: number,
+  from = 10,
+): Promise<string[]> {
+  const used = await holdersInVpc(ec2, vpcId);
+  const prefix = cidr.split('.').slice(0, 3).join('.');
+  const out: string[] = [];
+  for (let host = from; host < 255 && out.length < count; host++) {
+    const ip = `${prefix}.${host}`;
+    if (!used.has(ip)) out.push(ip);
+  }
+  if (out.length < count) throw new Error(`only ${out.length} free addresses in ${cidr}`);
+  return out;
+}
