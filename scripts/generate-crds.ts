@@ -1,6 +1,7 @@
 /**
  * @module
- * `npm run generate`: writes crds/*.yaml from the TypeBox schemas in src/api/.
+ * `npm run generate`: writes crds/*.yaml (and the same files into charts/cloud-egress/crds/) from the TypeBox
+ * schemas in src/api/.
  * `--check` writes nothing and exits 1 when a committed file differs.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,18 +11,21 @@ import { renderCrds } from './render-crds.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
-const dir = join(root, 'crds');
-await mkdir(dir, { recursive: true });
 let stale = 0;
-for (const [file, text] of Object.entries(renderCrds())) {
-  const path = join(dir, file);
-  const old = await readFile(path, 'utf8').catch(() => '');
-  if (old === text) continue;
-  stale++;
-  if (check) console.error(`crds/${file} is stale: run npm run generate`);
-  else {
-    await writeFile(path, text);
-    console.log(`wrote crds/${file}`);
+// The Helm chart ships the same files (helm installs charts/<chart>/crds/ before the templates).
+for (const out of ['crds', 'charts/cloud-egress/crds']) {
+  const dir = join(root, out);
+  await mkdir(dir, { recursive: true });
+  for (const [file, text] of Object.entries(renderCrds())) {
+    const path = join(dir, file);
+    const old = await readFile(path, 'utf8').catch(() => '');
+    if (old === text) continue;
+    stale++;
+    if (check) console.error(`${out}/${file} is stale: run npm run generate`);
+    else {
+      await writeFile(path, text);
+      console.log(`wrote ${out}/${file}`);
+    }
   }
 }
 if (check && stale > 0) process.exit(1);

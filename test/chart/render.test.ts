@@ -1,0 +1,236 @@
+/**
+ * @module
+ * `helm lint` and `helm template` of charts/cloud-egress with each provider's example values, and what the
+ * rendered objects must hold: the controller's flags parse with the controller's own parser and carry the
+ * values, the security settings of both workloads, the identity annotations per cloud, the agent cleanup mode.
+ */
+import { describe, expect, test } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { CHART_DIR, CI_VALUES, container, findOne, helm, type Manifest, renderChart } from './chart.ts';
+
+const IN_CLUSTER_ENV = {
+  POD_NAME: 'cloud-egress-controller-0',
+  POD_NAMESPACE: 'cloud-egress',
+  KUBERNETES_SERVICE_HOST: '10.96.0.1',
+};
+
+/** The controller's settings exactly as the rendered Deployment starts it. */
+function controllerConfig(manifests: readonly Manifest[]) {
+  const c = container(findOne(manifests, 'Deployment', '-controller'), 'controller');
+  const parsed = parseConfig([...(c.command ?? []), ...c.args], IN_CLUSTER_ENV);
+  if (parsed.command !== 'controller') throw new Error(`the controller container runs "${parsed.command}"`);
+  return parsed.controller;
+}
+
+describe.each(CI_VALUES)('values for provider $provider', ({ provider, file }) => {
+  test('helm lint --strict passes', async () => {
+    const result = await helm(['lint', '--strict', CHART_DIR, '--values', file]);
+    expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+  });
+
+  test('helm template renders a controller the controller accepts, with these values', async () => {
+    const manifests = await renderChart({ valuesFiles: [file] });
+    const config = controllerConfig(manifests);
+    expect(config.settings.provider).toBe(provider);
+    expect(config.kube).toEqual({ kind: 'in-cluster' });
+    expect(config.settings.leaderElection).toMatchObject({
+      enabled: true,
+      namespace: 'cloud-egress',
+      name: 'cloud-egress-controller',
+    });
+    const sa = findOne(manifests, 'ServiceAccount', '-controller');
+    const annotations = sa.metadata.annotations ?? {};
+    const deployment = findOne(manifests, 'Deployment', '-controller');
+    const podLabels = deployment.spec.template.metadata.labels;
+    switch (provider) {
+      case 'aws':
+        expect(config.settings.providerSettings).toEqual({
+          owner: 'prod-eks',
+          region: 'eu-west-1',
+          interfaceTag: 'cloudegress.io/egress=true',
+        });
+        expect(annotations).toEqual({
+          'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/cloud-egress-controller',
+        });
+        expect(findOne(manifests, 'ServiceMonitor', '-controller').metadata.labels.release).toBe(
+          'prometheus',
+        );
+        break;
+      case 'gcp':
+        expect(config.settings.providerSettings).toEqual({ owner: 'prod-gke', interface: 'nic0' });
+        expect(config.settings.probe).toEqual({
+          intervalMs: 250,
+          misses: 4,
+          dampingMs: 30_000,
+          agentHealthPort: 9796,
+        });
+        expect(annotations).toEqual({
+          'iam.gke.io/gcp-service-account': 'cloud-egress@my-project.iam.gserviceaccount.com',
+        });
+        expect(
+          deployment.spec.template.spec.affinity.podAntiAffinity
+            .requiredDuringSchedulingIgnoredDuringExecution,
+        ).toHaveLength(1);
+        break;
+      case 'azure':
+        expect(annotations).toEqual({
+          'azure.workload.identity/client-id': '00000000-1111-2222-3333-444444444444',
+          'azure.workload.identity/tenant-id': '55555555-6666-7777-8888-999999999999',
+        });
+        expect(podLabels['azure.workload.identity/use']).toBe('true');
+        expect(config.logLevel).toBe('debug');
+        break;
+      case 'none': {
+        expect(config.settings.probe.intervalMs).toBe(100);
+        expect(config.settings.probe.agentHealthPort).toBe(19796);
+        const agent = container(findOne(manifests, 'DaemonSet', '-agent'), 'agent');
+        expect(agent.ports[0]).toMatchObject({ containerPort: 19796, hostPort: 19796 });
+        expect(manifests.filter((m) => m.kind === 'Service')).toEqual([]);
+        break;
+      }
+      default:
+        expect(annotations).toEqual({});
+        expect(podLabels['azure.workload.identity/use']).toBeUndefined();
+    }
+  });
+});
+
+describe('default values', () => {
+  test('the controller: 2 replicas, leader election, PDB, anti-affinity, probes, locked down', async () => {
+    const manifests = await renderChart();
+    const deployment = findOne(manifests, 'Deployment', '-controller');
+    const pod = deployment.spec.template.spec;
+    expect(deployment.spec.replicas).toBe(2);
+    const config = controllerConfig(manifests);
+    expect(config.settings.leaderElection.enabled).toBe(true);
+    expect(config.settings.probe).toEqual({
+      intervalMs: 200,
+      misses: 3,
+      dampingMs: 10_000,
+      agentHealthPort: 9796,
+    });
+    expect(config.metricsAddress).toBe(':8080');
+    expect(config.healthAddress).toBe(':8081');
+
+    const pdb = findOne(manifests, 'PodDisruptionBudget', '-controller');
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    const anti = pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0];
+    expect(anti.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    expect(anti.podAffinityTerm.labelSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+
+    const c = container(deployment, 'controller');
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
+    expect(c.ports).toContainEqual({ name: 'health', containerPort: 8081, protocol: 'TCP' });
+    expect(c.ports).toContainEqual({ name: 'metrics', containerPort: 8080, protocol: 'TCP' });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod.hostNetwork).toBeUndefined();
+    expect(pod.serviceAccountName).toBe('cloud-egress-controller');
+  });
+
+  test('the agent: hostNetwork, only NET_ADMIN and NET_RAW, every taint tolerated, node-critical, NODE_NAME', async () => {
+    const manifests = await renderChart();
+    const ds = findOne(manifests, 'DaemonSet', '-agent');
+    const pod = ds.spec.template.spec;
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
+    expect(pod.priorityClassName).toBe('system-node-critical');
+    expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(pod.serviceAccountName).toBe('cloud-egress-agent');
+    const c = container(ds, 'agent');
+    expect(c.args[0]).toBe('agent');
+    expect(c.securityContext).toMatchObject({
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] },
+    });
+    expect(c.env).toContainEqual({
+      name: 'NODE_NAME',
+      valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } },
+    });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(c.ports).toEqual([{ name: 'health', containerPort: 9796, hostPort: 9796, protocol: 'TCP' }]);
+  });
+
+  test('RBAC: what the controller and the agent may do, and nothing more', async () => {
+    const manifests = await renderChart();
+    const rules = (kind: string, suffix: string) =>
+      findOne(manifests, kind, suffix).rules.map((r: Record<string, unknown>) => ({
+        ...r,
+        verbs: [...(r['verbs'] as string[])].sort(),
+      }));
+    expect(rules('ClusterRole', '-controller')).toEqual([
+      {
+        apiGroups: ['cloudegress.io'],
+        resources: ['egressgateways', 'egresspolicies', 'clusteregresspolicies'],
+        verbs: ['list', 'patch', 'watch'],
+      },
+      {
+        apiGroups: ['cloudegress.io'],
+        resources: ['egressgateways/status', 'egresspolicies/status', 'clusteregresspolicies/status'],
+        verbs: ['patch'],
+      },
+      {
+        apiGroups: ['cloudegress.io'],
+        resources: [
+          'egressgateways/finalizers',
+          'egresspolicies/finalizers',
+          'clusteregresspolicies/finalizers',
+        ],
+        verbs: ['update'],
+      },
+      { apiGroups: [''], resources: ['nodes', 'namespaces'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    ]);
+    const leaseRole = findOne(manifests, 'Role', '-leader-election');
+    expect(leaseRole.metadata.namespace).toBe('cloud-egress');
+    expect(rules('Role', '-leader-election')).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['cloud-egress-controller'],
+        verbs: ['get', 'update'],
+      },
+    ]);
+    for (const rule of rules('ClusterRole', '-agent')) expect(rule.verbs).toEqual(['list', 'watch']);
+  });
+
+  test('CRDs ship in the chart (helm installs them before the templates)', async () => {
+    const result = await helm(['show', 'crds', CHART_DIR]);
+    const names = result.stdout
+      .split('\n')
+      .filter((l) => /^ {2}name: /.test(l))
+      .map((l) => l.trim().slice('name: '.length))
+      .sort();
+    expect(names).toEqual([
+      'clusteregresspolicies.cloudegress.io',
+      'egressgateways.cloudegress.io',
+      'egresspolicies.cloudegress.io',
+    ]);
+  });
+});
+
+describe('uninstall aid: agent.cleanup=true', () => {
+  test('every node runs `cloud-egress agent --cleanup` once, then idles', async () => {
+    const manifests = await renderChart({ set: { 'agent.cleanup': 'true' } });
+    const ds = findOne(manifests, 'DaemonSet', '-agent');
+    const pod = ds.spec.template.spec;
+    expect(pod.initContainers).toHaveLength(1);
+    const cleanup = pod.initContainers[0];
+    expect(cleanup.args.slice(0, 2)).toEqual(['agent', '--cleanup']);
+    expect(cleanup.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.containers.map((c: { name: string }) => c.name)).toEqual(['done']);
+  });
+});
