@@ -194,6 +194,12 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
             `${where}: update`,
             async () => {
               const nic = await api.getNic(target.nic, signal);
+              if (nic.provisioningState === 'Updating') {
+                // Another operation is still running on the NIC: wait for it rather than be told 409.
+                throw new ProviderError('conflict', `${where}: the NIC is still updating`, {
+                  code: 'NicUpdating',
+                });
+              }
               const adds = pending.some((i) => i.edit.kind === 'add');
               const prefixes = adds ? (await subnetPrefixes(nic, where, signal)).prefixes : [];
               const plan = planNicEdits({

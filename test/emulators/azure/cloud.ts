@@ -157,6 +157,7 @@ export class AzureCloud {
   readonly #publicIps = new Map<string, PublicIp>();
   readonly #operations = new Map<string, Operation>();
   readonly #faults: Fault[] = [];
+  readonly #beforePut: (() => void)[] = [];
   #failNext = 0;
   #seq = 0;
 
@@ -284,8 +285,10 @@ export class AzureCloud {
     nic.etag = this.#etag();
   }
 
-  /** Removes every non-primary ipConfiguration of every NIC, ends all operations and clears faults. */
+  /** Removes every non-primary ipConfiguration of every NIC, ends all operations, clears faults and logs. */
   reset(): void {
+    this.operationPolls = 2;
+    this.operationMaxMs = 2_000;
     for (const nic of this.#nics.values()) {
       nic.properties.ipConfigurations = nic.properties.ipConfigurations.filter((c) => c.properties.primary);
       nic.properties.provisioningState = 'Succeeded';
@@ -293,7 +296,13 @@ export class AzureCloud {
     }
     this.#operations.clear();
     this.#faults.length = 0;
+    this.#beforePut.length = 0;
     this.#failNext = 0;
+    this.clearLogs();
+  }
+
+  /** Empties the request and event logs. */
+  clearLogs(): void {
     this.requests.length = 0;
     this.events.length = 0;
   }
@@ -308,6 +317,11 @@ export class AzureCloud {
   /** The next `count` NIC operations end Failed and roll the NIC back. */
   failNextOperations(count = 1): void {
     this.#failNext += count;
+  }
+
+  /** Runs `fn` once, when the next NIC PUT arrives and before it is looked at (to stage a race). */
+  beforeNextPut(fn: () => void): void {
+    this.#beforePut.push(fn);
   }
 
   /** Starts an operation on a NIC as another client would: the NIC is busy until it finishes. */
@@ -427,6 +441,7 @@ export class AzureCloud {
    * @throws ArmError as ARM would answer.
    */
   putNic(nicId: string, body: unknown, ifMatch: string | undefined): { nic: WireNic; operationUrl: string } {
+    this.#beforePut.shift()?.();
     const nic = this.#nic(nicId);
     this.#settleByTime(key(nicId));
     const running = [...this.#operations.values()].find(

@@ -1,0 +1,132 @@
+import type { NetworkInterfaceIPConfiguration } from '@azure/arm-network';
+import { describe, expect, it } from 'vitest';
+import { IP_CONFIGURATIONS_PER_NIC, isOwned, type NicEdit, ownedName, planNicEdits } from './ip-configs.ts';
+
+const subnet = {
+  id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/sn',
+};
+const asg = [
+  { id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationSecurityGroups/g' },
+];
+const primary: NetworkInterfaceIPConfiguration = {
+  name: 'ipconfig1',
+  privateIPAddress: '10.0.0.4',
+  primary: true,
+  subnet,
+  applicationSecurityGroups: asg,
+};
+const mine = (
+  ip: string,
+  extra: Partial<NetworkInterfaceIPConfiguration> = {},
+): NetworkInterfaceIPConfiguration => ({
+  name: ownedName('cl-1', ip),
+  privateIPAddress: ip,
+  primary: false,
+  subnet,
+  ...extra,
+});
+const foreign: NetworkInterfaceIPConfiguration = {
+  name: 'lb-vip',
+  privateIPAddress: '10.0.0.9',
+  primary: false,
+  subnet,
+};
+const plan = (configs: NetworkInterfaceIPConfiguration[], edits: NicEdit[]) =>
+  planNicEdits({
+    owner: 'cl-1',
+    where: 'NIC n',
+    ipConfigurations: configs,
+    subnetPrefixes: ['10.0.0.0/24'],
+    edits,
+  });
+
+describe('ownership names', () => {
+  it('encode the owner and the IP, and only an exact match is ours', () => {
+    expect(ownedName('cl-1', '10.0.0.5')).toBe('cloudegress-cl-1-10-0-0-5');
+    expect(ownedName('Prod Cluster', 'fd00::5')).toBe('cloudegress-prod-cluster-fd00--5');
+    expect(ownedName('a'.repeat(40), '10.0.0.5').length).toBeLessThanOrEqual(80);
+    expect(isOwned(mine('10.0.0.5'), 'cl-1')).toBe(true);
+    expect(isOwned(mine('10.0.0.5'), 'cl')).toBe(false);
+    expect(isOwned({ ...mine('10.0.0.5'), privateIPAddress: '10.0.0.6' }, 'cl-1')).toBe(false);
+    expect(isOwned(primary, 'cl-1')).toBe(false);
+  });
+});
+
+describe('planNicEdits', () => {
+  it('adds a static, non-primary ipConfiguration in the primary subnet with its ASGs', () => {
+    const result = plan([primary], [{ kind: 'add', ip: '10.0.0.5', publicAddress: 'pip-id' }]);
+    expect(result.changed).toBe(true);
+    expect(result.failed.size).toBe(0);
+    expect(result.ipConfigurations[1]).toEqual({
+      name: 'cloudegress-cl-1-10-0-0-5',
+      privateIPAddress: '10.0.0.5',
+      privateIPAllocationMethod: 'Static',
+      privateIPAddressVersion: 'IPv4',
+      primary: false,
+      subnet: { id: subnet.id },
+      applicationSecurityGroups: asg,
+      publicIPAddress: { id: 'pip-id' },
+    });
+  });
+
+  it('is idempotent: adding what is there and removing what is gone write nothing', () => {
+    const result = plan(
+      [primary, mine('10.0.0.5')],
+      [
+        { kind: 'add', ip: '10.0.0.5' },
+        { kind: 'remove', ip: '10.0.0.6' },
+      ],
+    );
+    expect(result.changed).toBe(false);
+    expect(result.failed.size).toBe(0);
+  });
+
+  it('never removes or takes over the primary or another tool ipConfiguration', () => {
+    const edits: NicEdit[] = [
+      { kind: 'remove', ip: '10.0.0.4' },
+      { kind: 'remove', ip: '10.0.0.9' },
+      { kind: 'add', ip: '10.0.0.9' },
+    ];
+    const result = plan([primary, foreign], edits);
+    expect(result.changed).toBe(false);
+    expect(edits.map((e) => result.failed.get(e)?.kind)).toEqual(['terminal', 'terminal', 'terminal']);
+    expect(result.ipConfigurations).toEqual([primary, foreign]);
+  });
+
+  it('fails an IP outside the subnet terminal, naming the IP and the subnet', () => {
+    const edit: NicEdit = { kind: 'add', ip: '10.9.0.5' };
+    const error = plan([primary], [edit]).failed.get(edit);
+    expect(error?.kind).toBe('terminal');
+    expect(error?.message).toContain('10.9.0.5');
+    expect(error?.message).toContain('10.0.0.0/24');
+  });
+
+  it('fails every new IP with capacity past 256 and adds none of them', () => {
+    const full = [
+      primary,
+      ...Array.from({ length: IP_CONFIGURATIONS_PER_NIC - 2 }, (_, i) => ({ ...foreign, name: `f${i}` })),
+    ];
+    const edits: NicEdit[] = [
+      { kind: 'add', ip: '10.0.0.20' },
+      { kind: 'add', ip: '10.0.0.21' },
+    ];
+    const result = plan(full, edits);
+    expect(result.changed).toBe(false);
+    expect(edits.map((e) => result.failed.get(e)?.kind)).toEqual(['capacity', 'capacity']);
+  });
+
+  it('reports the public IP of a removed ipConfiguration and replaces a changed one', () => {
+    const removed = plan(
+      [primary, mine('10.0.0.5', { publicIPAddress: { id: 'pip-1' } })],
+      [{ kind: 'remove', ip: '10.0.0.5' }],
+    );
+    expect(removed.ipConfigurations).toEqual([primary]);
+    expect(removed.removedPublicAddresses.get('10.0.0.5')).toBe('pip-1');
+    const swapped = plan(
+      [primary, mine('10.0.0.5', { publicIPAddress: { id: 'pip-1' } })],
+      [{ kind: 'add', ip: '10.0.0.5', publicAddress: 'pip-2' }],
+    );
+    expect(swapped.changed).toBe(true);
+    expect(swapped.ipConfigurations[1]?.publicIPAddress).toEqual({ id: 'pip-2' });
+  });
+});

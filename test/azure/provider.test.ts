@@ -1,0 +1,229 @@
+/**
+ * @module
+ * The Azure provider's retry, polling, limit and ordering behaviour, on the ARM emulator through the real
+ * SDKs. Every case asserts on the emulator's NICs and its request and event logs.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Change, CloudProvider } from '../../src/provider/contract.ts';
+import type { AzureCloud } from '../emulators/azure/index.ts';
+import { type AzureWorld, startAzureWorld } from './world.ts';
+
+let world: AzureWorld;
+let cloud: AzureCloud;
+let provider: CloudProvider;
+beforeAll(async () => {
+  world = await startAzureWorld();
+  cloud = world.emulator.cloud;
+  provider = world.provider;
+});
+afterAll(async () => world?.close());
+beforeEach(() => cloud.reset());
+
+const assign = (ip: string, node: keyof AzureWorld['nodes'], extra: Partial<Change> = {}): Change =>
+  ({ kind: 'assign', ip, node: world.nodes[node].ref, ...extra }) as Change;
+const nicPuts = (nicId: string) =>
+  cloud.requests.filter((r) => r.method === 'PUT' && r.path.toLowerCase() === nicId.toLowerCase());
+const polls = () => cloud.requests.filter((r) => r.method === 'GET' && r.path.includes('/operations/'));
+
+describe('azure provider on the ARM emulator', () => {
+  it('retries a stale etag: re-reads, keeps the other writer change, and wins', async () => {
+    const { a } = world.nodes;
+    const [mine, theirs] = cloud.freeIPs(a.subnetId, 2);
+    // Another tool writes the NIC between the provider's GET and its PUT: the If-Match etag is stale.
+    cloud.beforeNextPut(() => cloud.addIpConfiguration(a.nicId, 'other-tool', theirs!));
+    const result = await provider.apply({ changes: [assign(mine!, 'a')] });
+    expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+    expect(nicPuts(a.nicId).map((r) => r.status)).toEqual([412, 200]);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([mine, theirs].sort());
+  });
+
+  it('retries 409 AnotherOperationInProgress until the other operation is done', async () => {
+    const { b } = world.nodes;
+    const [ip] = cloud.freeIPs(b.subnetId, 1);
+    cloud.operationMaxMs = 150;
+    cloud.beforeNextPut(() => cloud.startForeignOperation(b.nicId));
+    const result = await provider.apply({ changes: [assign(ip!, 'b')] });
+    expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+    const statuses = nicPuts(b.nicId).map((r) => r.status);
+    expect(statuses[0]).toBe(409);
+    expect(statuses.at(-1)).toBe(200);
+    expect(cloud.secondaryIPs(b.nicId)).toEqual([ip]);
+    expect(cloud.nic(b.nicId).properties.provisioningState).toBe('Succeeded');
+  });
+
+  it('polls the Azure-AsyncOperation URL until Succeeded before reporting done', async () => {
+    const { a } = world.nodes;
+    const [ip] = cloud.freeIPs(a.subnetId, 1);
+    cloud.operationPolls = 4;
+    cloud.operationMaxMs = 60_000;
+    const result = await provider.apply({ changes: [assign(ip!, 'a')] });
+    expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+    expect(polls()).toHaveLength(5); // four InProgress answers, then Succeeded
+    expect(cloud.events.map((e) => e.kind)).toEqual(['put-accepted', 'operation-succeeded']);
+    expect(cloud.nic(a.nicId).properties.provisioningState).toBe('Succeeded');
+  });
+
+  it('writes again after the operation fails, and after 429 (Retry-After) and 500', async () => {
+    const { a } = world.nodes;
+    const [first, second] = cloud.freeIPs(a.subnetId, 2);
+    cloud.failNextOperations(1);
+    expect((await provider.apply({ changes: [assign(first!, 'a')] })).outcomes.map((o) => o.ok)).toEqual([
+      true,
+    ]);
+    expect(cloud.events.map((e) => e.kind)).toEqual([
+      'put-accepted',
+      'operation-failed',
+      'put-accepted',
+      'operation-succeeded',
+    ]);
+    cloud.injectFaults({ status: 429, retryAfterSeconds: 1 }, { status: 500 });
+    const started = performance.now();
+    expect((await provider.apply({ changes: [assign(second!, 'a')] })).outcomes.map((o) => o.ok)).toEqual([
+      true,
+    ]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(
+      nicPuts(a.nicId)
+        .map((r) => r.status)
+        .slice(-3),
+    ).toEqual([429, 500, 200]);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([first, second].sort());
+  });
+
+  it('gives up on an operation that outlives the timeout, then confirms it before reporting done', async () => {
+    const { a } = world.nodes;
+    const [ip] = cloud.freeIPs(a.subnetId, 1);
+    cloud.operationPolls = 1_000_000;
+    cloud.operationMaxMs = 400;
+    const impatient = world.newProvider({
+      pollIntervalMs: 5,
+      operationTimeoutMs: 100,
+      retry: { retries: 20, minTimeoutMs: 20, maxTimeoutMs: 100 },
+    });
+    const result = await impatient.apply({ changes: [assign(ip!, 'a')] });
+    expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+    expect(nicPuts(a.nicId)).toHaveLength(1);
+    expect(cloud.events.map((e) => e.kind)).toEqual(['put-accepted', 'operation-succeeded']);
+  });
+
+  it('surfaces the 256 ipConfigurations limit as capacity and adds nothing', async () => {
+    const { c } = world.nodes;
+    const taken = cloud.freeIPs(c.subnetId, 250);
+    for (const [i, ip] of taken.entries()) cloud.addIpConfiguration(c.nicId, `other-${i}`, ip);
+    expect((await provider.describeNode(c.ref)).freeSlots).toBe(5);
+    const ips = cloud.freeIPs(c.subnetId, 6);
+    const result = await provider.apply({ changes: ips.map((ip) => assign(ip, 'c')) });
+    expect(result.outcomes.map((o) => !o.ok && o.error.kind)).toEqual(Array(6).fill('capacity'));
+    expect(cloud.secondaryIPs(c.nicId)).toEqual([...taken].sort());
+    expect(cloud.mutatingCalls).toBe(0);
+  });
+
+  it('fails an IP outside the subnet terminal with a message naming the IP and the subnet', async () => {
+    const result = await provider.apply({ changes: [assign('10.1.9.7', 'a')] });
+    const [outcome] = result.outcomes;
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: { kind: 'terminal', code: 'PrivateIPAddressNotInSubnet' },
+    });
+    expect(!outcome!.ok && outcome!.error.message).toMatch(/10\.1\.9\.7 is outside subnet 10\.1\.0\.0\/24/);
+    expect(cloud.secondaryIPs(world.nodes.a.nicId)).toEqual([]);
+  });
+
+  it("fails an IP another NIC holds terminal with Azure's message, and still writes the rest of the batch", async () => {
+    const { a, b } = world.nodes;
+    const [held, good] = cloud.freeIPs(a.subnetId, 2);
+    const reserved = '10.1.0.1'; // Azure keeps .0 to .3 and the last address of every subnet
+    cloud.addIpConfiguration(b.nicId, 'other-tool', held!);
+    const result = await provider.apply({
+      changes: [assign(held!, 'a'), assign(reserved, 'a'), assign(good!, 'a')],
+    });
+    const [first, second, third] = result.outcomes;
+    expect(first).toMatchObject({
+      ok: false,
+      error: { kind: 'terminal', code: 'PrivateIPAddressIsAllocated' },
+    });
+    expect(!first!.ok && first!.error.message).toContain(
+      `private IP address ${held} which is already allocated`,
+    );
+    expect(second).toMatchObject({
+      ok: false,
+      error: { kind: 'terminal', code: 'PrivateIPAddressInReservedRange' },
+    });
+    expect(third?.ok).toBe(true);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([good]);
+    expect(cloud.secondaryIPs(b.nicId)).toEqual([held]);
+  });
+
+  it('moves by removing from the old NIC, waiting for that operation, then adding to the new one', async () => {
+    const { a, b } = world.nodes;
+    const ips = cloud.freeIPs(a.subnetId, 4);
+    await provider.apply({ changes: ips.map((ip) => assign(ip, 'a')) });
+    cloud.clearLogs();
+    const result = await provider.apply({
+      changes: ips.map((ip) => assign(ip, 'b', { from: world.nodes.a.ref })),
+    });
+    expect(result.outcomes.every((o) => o.ok)).toBe(true);
+    const events = cloud.events.map(
+      (e) => `${e.kind} ${e.nic === a.nicId ? 'a' : 'b'} ${e.secondaryIPs.length}`,
+    );
+    expect(events).toEqual([
+      'put-accepted a 0',
+      'operation-succeeded a 0',
+      'put-accepted b 4',
+      'operation-succeeded b 4',
+    ]);
+    expect(cloud.mutatingCalls).toBe(2);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
+    expect(cloud.secondaryIPs(b.nicId)).toEqual([...ips].sort());
+  });
+
+  it('associates a public IP with the egress ipConfiguration and carries it along on a move', async () => {
+    const { a, b } = world.nodes;
+    const [ip] = cloud.freeIPs(a.subnetId, 1);
+    await provider.apply({ changes: [assign(ip!, 'a', { publicAddress: world.publicIpId })] });
+    const onA = cloud
+      .nic(a.nicId)
+      .properties.ipConfigurations.find((c) => c.properties.privateIPAddress === ip);
+    expect(onA?.properties.publicIPAddress?.id).toBe(world.publicIpId);
+    expect(await provider.listAssignments([a.ref])).toEqual([
+      { ip, node: a.ref.name, interfaceId: a.nicId, publicAddress: world.publicIpId },
+    ]);
+    await provider.apply({ changes: [assign(ip!, 'b', { from: a.ref })] });
+    const onB = cloud
+      .nic(b.nicId)
+      .properties.ipConfigurations.find((c) => c.properties.privateIPAddress === ip);
+    expect(onB?.properties.publicIPAddress?.id).toBe(world.publicIpId);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
+  });
+
+  it('keeps what it does not manage on the NIC (IP forwarding, tags, ASGs) through the whole-NIC PUT', async () => {
+    const { a } = world.nodes;
+    const [ip] = cloud.freeIPs(a.subnetId, 1);
+    await provider.apply({ changes: [assign(ip!, 'a')] });
+    const nic = cloud.nic(a.nicId);
+    expect(nic.properties['enableIPForwarding']).toBe(true);
+    expect(nic.tags).toEqual({ team: 'network' });
+    const added = nic.properties.ipConfigurations.find((c) => c.properties.privateIPAddress === ip);
+    expect(added?.properties).toMatchObject({ privateIPAllocationMethod: 'Static', primary: false });
+    expect(added?.properties.applicationSecurityGroups).toEqual(
+      nic.properties.ipConfigurations[0]?.properties.applicationSecurityGroups,
+    );
+  });
+
+  it('serialises concurrent applies on one NIC: no 409 or 412, nothing lost', async () => {
+    const { a } = world.nodes;
+    const ips = cloud.freeIPs(a.subnetId, 3);
+    const results = await Promise.all(ips.map((ip) => provider.apply({ changes: [assign(ip, 'a')] })));
+    expect(results.flatMap((r) => r.outcomes.map((o) => o.ok))).toEqual([true, true, true]);
+    expect(nicPuts(a.nicId).map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([...ips].sort());
+  });
+
+  it('reports the zone and refuses uniform scale-set instances with a clear terminal error', async () => {
+    expect((await provider.describeNode(world.nodes.a.ref)).zone).toBe('westeurope-1');
+    await expect(provider.describeNode(world.scaleSetNode)).rejects.toMatchObject({
+      kind: 'terminal',
+      message: expect.stringContaining("uniform scale set's model"),
+    });
+  });
+});
