@@ -1,0 +1,378 @@
+/**
+ * The controller against a real kube-apiserver, with the in-memory cloud: placement, failover, deletion,
+ * drift repair and bad input, each checked on the API server's objects and on the cloud's own state.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FINALIZER } from '../../src/api/annotations.ts';
+import type { EgressPolicy } from '../../src/api/egress-policy.ts';
+import type { CloudProvider } from '../../src/provider/contract.ts';
+import { ProviderError } from '../../src/provider/contract.ts';
+import { useControlPlane } from '../harness/vitest.ts';
+import { ControllerWorld, eventually, hasFinalizer, testSettings } from './world.ts';
+
+const kube = useControlPlane();
+let world: ControllerWorld;
+
+beforeEach(() => {
+  world = new ControllerWorld(kube.controlPlane.kubeConfig, kube.namespace);
+});
+afterEach(async () => {
+  await world.close();
+});
+
+/** The policy's assignments once every one is Ready, with the count expected. */
+const readyAssignments = (name: string, count: number) =>
+  eventually(`${count} Ready IPs in ${name}'s status`, async () => {
+    const p = await world.getPolicy(name);
+    const a = p?.status?.assignments ?? [];
+    return a.length === count && a.every((x) => x.state === 'Ready') ? a : undefined;
+  });
+
+/** Three nodes in one subnet (zone-a), one in another (zone-b). */
+async function threeNodes(options: { agent?: boolean } = {}) {
+  await world.addNode({
+    name: 'a1',
+    zone: 'zone-a',
+    subnet: '10.1.1.0/24',
+    primaryIP: '10.1.1.10',
+    ...options,
+  });
+  await world.addNode({
+    name: 'a2',
+    zone: 'zone-a',
+    subnet: '10.1.1.0/24',
+    primaryIP: '10.1.1.11',
+    ...options,
+  });
+  await world.addNode({
+    name: 'a3',
+    zone: 'zone-a',
+    subnet: '10.1.1.0/24',
+    primaryIP: '10.1.1.12',
+    ...options,
+  });
+}
+
+describe('placing egress IPs', () => {
+  it('given a gateway and a policy, then status shows each IP Ready on its node and the cloud holds exactly those', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: gw, count: 3 });
+
+    const assignments = await readyAssignments('p', 3);
+    const placement = world.cloudPlacement();
+    expect(Object.fromEntries(placement)).toEqual(Object.fromEntries(assignments.map((a) => [a.ip, a.node])));
+    expect(new Set(assignments.map((a) => a.node)).size).toBe(3);
+
+    const policy = (await world.getPolicy('p'))!;
+    expect(policy.metadata.finalizers).toContain(FINALIZER);
+    expect(policy.status?.observedGeneration).toBe(policy.metadata.generation);
+    expect(policy.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'AllIPsReady',
+    });
+    expect(policy.status?.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True' });
+
+    const gateway = await eventually('gateway status', async () => {
+      const g = await world.getGateway(gw);
+      return g.status?.ipsUsed === 3 ? g : undefined;
+    });
+    expect(gateway.status).toMatchObject({ provider: 'inmemory', readyNodes: 3, ipsTotal: 20 });
+    expect(gateway.status?.nodes?.map((n) => n.capacity)).toEqual([29, 29, 29]);
+    expect(hasFinalizer(gateway)).toBe(true);
+
+    const events = await eventually('Assigned events', async () => {
+      const e = await world.events('p');
+      return e.filter((x) => x.reason === 'Assigned').length === 3 ? e : undefined;
+    });
+    expect(events.every((e) => e.type === 'Normal')).toBe(true);
+  });
+
+  it('given a ClusterEgressPolicy, then it is placed whatever the namespaceSelector', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.101'] });
+    await world.startController();
+    const name = await world.createClusterPolicy('cp', { gatewayName: gw, count: 2 });
+    await eventually('cloud holds 2 IPs', async () => world.cloudPlacement().size === 2);
+    const cp = await eventually('cluster policy Ready', async () => {
+      const obj = (await world.custom.getClusterCustomObject({
+        group: 'cloudegress.io',
+        version: 'v1alpha1',
+        plural: 'clusteregresspolicies',
+        name,
+      })) as EgressPolicy;
+      return obj.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? obj : undefined;
+    });
+    expect(cp.status?.assignments?.map((a) => a.ip).sort()).toEqual(['10.1.1.100', '10.1.1.101']);
+  });
+});
+
+describe('failover', () => {
+  it('given a node goes NotReady, then only its IPs move and the cloud agrees', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: gw, count: 6 });
+    const before = await readyAssignments('p', 6);
+    const victim = before[0]!.node!;
+    const moving = before.filter((a) => a.node === victim).map((a) => a.ip);
+    const staying = before.filter((a) => a.node !== victim);
+    expect(moving.length).toBeGreaterThan(0);
+
+    await world.setNodeReady(victim.slice(world.namespace.length + 1), false);
+    const after = await eventually('IPs off the failed node', async () => {
+      const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
+      return a.length === 6 && a.every((x) => x.state === 'Ready' && x.node !== victim) ? a : undefined;
+    });
+    for (const s of staying) expect(after.find((a) => a.ip === s.ip)?.node).toBe(s.node);
+    const placement = world.cloudPlacement();
+    for (const a of after) expect(placement.get(a.ip!)).toBe(a.node);
+    expect([...placement.values()]).not.toContain(victim);
+    const moved = await eventually('Moved events', async () => {
+      const e = (await world.events('p')).filter((x) => x.reason === 'Moved');
+      return e.length === moving.length ? e : undefined;
+    });
+    expect(moved[0]?.message).toMatch(new RegExp(`from ${victim} to`));
+  });
+
+  it('given a node whose agent stops answering probes, then its IPs move after 3 misses, and it takes none back while damped', async () => {
+    await threeNodes({ agent: true });
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    const failovers: number[] = [];
+    await world.startController({
+      settings: testSettings({
+        probe: { intervalMs: 100, misses: 3, dampingMs: 3000, agentHealthPort: await world.agentPort() },
+      }),
+      onFailover: (_node, ms) => failovers.push(ms),
+    });
+    await world.createPolicy('p', { gatewayName: gw, count: 3 });
+    const before = await readyAssignments('p', 3);
+    const victim = before[0]!.node!;
+    const index = ['a1', 'a2', 'a3'].indexOf(victim.slice(world.namespace.length + 1));
+    world.agents[index]!.up = false;
+
+    await eventually('IP moved off the node with the failed agent', async () => {
+      const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
+      return a.every((x) => x.state === 'Ready' && x.node !== victim) ? a : undefined;
+    });
+    expect(world.cloudPlacement().get(before[0]!.ip!)).not.toBe(victim);
+    await eventually('failover measured', async () => failovers.length === 1);
+
+    // Back up, but damped: a new policy's IPs do not go to it yet.
+    world.agents[index]!.up = true;
+    await world.createPolicy('q', { gatewayName: gw, count: 3 });
+    const q = await readyAssignments('q', 3);
+    expect(q.map((a) => a.node)).not.toContain(victim);
+  });
+
+  it('given a node is deleted, then its IPs move', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: gw, count: 3 });
+    const before = await readyAssignments('p', 3);
+    const victim = before[0]!.node!;
+    await world.deleteNode(victim.slice(world.namespace.length + 1));
+    await eventually('IP moved off the deleted node', async () => {
+      const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
+      return a.length === 3 && a.every((x) => x.state === 'Ready' && x.node !== victim);
+    });
+    expect(world.cloudPlacement().get(before[0]!.ip!)).not.toBe(victim);
+  });
+});
+
+describe('deletion and drift', () => {
+  it('given a policy is deleted, then its IPs are released in the cloud before the object disappears', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    let releaseGate: (() => void) | undefined;
+    const gated = (p: CloudProvider): CloudProvider => ({
+      ...p,
+      name: p.name,
+      describeNode: (n, s) => p.describeNode(n, s),
+      listAssignments: (n, s) => p.listAssignments(n, s),
+      async apply(plan, signal) {
+        if (plan.changes.some((c) => c.kind === 'release')) {
+          await new Promise<void>((resolve) => {
+            releaseGate = resolve;
+          });
+        }
+        return p.apply(plan, signal);
+      },
+    });
+    await world.startController({ wrap: gated });
+    await world.createPolicy('p', { gatewayName: gw, count: 2 });
+    await readyAssignments('p', 2);
+    await world.deletePolicy('p');
+
+    await eventually('release call waiting', async () => releaseGate !== undefined);
+    const pending = await world.getPolicy('p');
+    expect(pending?.metadata.deletionTimestamp).toBeDefined();
+    expect(world.cloudPlacement().size).toBe(2);
+    releaseGate!();
+    await eventually('policy gone', async () => (await world.getPolicy('p')) === undefined);
+    expect(world.cloudPlacement().size).toBe(0);
+  });
+
+  it('given an IP removed by hand in the cloud, then the resync puts it back', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    await world.startController({ settings: testSettings({ resyncPeriodMs: 1000 }) });
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const [a] = await readyAssignments('p', 1);
+    world.cloud.instances.get(a!.node!)!.secondary.delete(a!.ip!);
+    expect(world.cloudPlacement().size).toBe(0);
+    await eventually('IP back in the cloud', async () => world.cloudPlacement().get(a!.ip!) === a!.node);
+  });
+
+  it('given a gateway is deleted, then every IP is released before it disappears and its policies say GatewayNotFound', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: gw, count: 2 });
+    await readyAssignments('p', 2);
+    await world.custom.deleteClusterCustomObject({
+      group: 'cloudegress.io',
+      version: 'v1alpha1',
+      plural: 'egressgateways',
+      name: gw,
+    });
+    await eventually('gateway gone', async () => {
+      try {
+        await world.getGateway(gw);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(world.cloudPlacement().size).toBe(0);
+    await eventually('GatewayNotFound', async () => {
+      const p = await world.getPolicy('p');
+      return p?.status?.conditions?.find((c) => c.type === 'Accepted')?.reason === 'GatewayNotFound';
+    });
+  });
+});
+
+describe('bad input shows as conditions and Warning events', () => {
+  const accepted = async (name: string) =>
+    (await world.getPolicy(name))?.status?.conditions?.find((c) => c.type === 'Accepted');
+  const warnings = (name: string, reason: string) =>
+    eventually(`Warning ${reason} on ${name}`, async () => {
+      const e = (await world.events(name)).filter((x) => x.type === 'Warning' && x.reason === reason);
+      return e.length > 0 ? e : undefined;
+    });
+
+  it('unknown gateway', async () => {
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: 'no-such-gateway' });
+    const c = await eventually('Accepted=False', () => accepted('p'));
+    expect(c).toMatchObject({ status: 'False', reason: 'GatewayNotFound' });
+    expect(c.message).toMatch(/EgressGateway "no-such-gateway" does not exist/);
+    await warnings('p', 'GatewayNotFound');
+  });
+
+  it('namespace not admitted: nothing is assigned', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', {
+      ips: ['10.1.1.100-10.1.1.119'],
+      namespaceSelector: { matchLabels: { tenant: 'other' } },
+    });
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const c = await eventually('Accepted=False', async () => {
+      const x = await accepted('p');
+      return x?.status === 'False' ? x : undefined;
+    });
+    expect(c.reason).toBe('NamespaceNotAdmitted');
+    expect(c.message).toMatch(new RegExp(`does not admit namespace "${world.namespace}"`));
+    await warnings('p', 'NamespaceNotAdmitted');
+    expect(world.cloudPlacement().size).toBe(0);
+    expect((await world.getPolicy('p'))?.status?.assignments).toEqual([]);
+  });
+
+  it('pool exhausted', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.101'], namespaceSelector: {} });
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: gw, count: 3 });
+    const p = await eventually('Degraded PoolExhausted', async () => {
+      const x = await world.getPolicy('p');
+      return x?.status?.conditions?.find((c) => c.type === 'Degraded')?.reason === 'PoolExhausted'
+        ? x
+        : undefined;
+    });
+    expect(p.status?.assignments?.filter((a) => a.state === 'Ready')).toHaveLength(2);
+    expect(p.status?.assignments?.find((a) => a.state === 'Failed')?.message).toMatch(/no free IP/);
+    await warnings('p', 'PoolExhausted');
+    expect(world.cloudPlacement().size).toBe(2);
+  });
+
+  it('IP in no node subnet', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.9.9.100'], namespaceSelector: {} });
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: gw, egressIPs: ['10.9.9.100'] });
+    const p = await eventually('Failed NoSubnet', async () => {
+      const x = await world.getPolicy('p');
+      return x?.status?.assignments?.[0]?.reason === 'NoSubnet' ? x : undefined;
+    });
+    expect(p.status?.assignments?.[0]).toMatchObject({ ip: '10.9.9.100', state: 'Failed' });
+    expect(p.status?.assignments?.[0]?.message).toMatch(/10\.9\.9\.100 is in no subnet/);
+    await warnings('p', 'NoSubnet');
+    expect(world.cloudPlacement().size).toBe(0);
+  });
+
+  it('cloud error: Failed with the cloud message, a Warning, and a retry that succeeds once the cloud recovers', async () => {
+    await threeNodes();
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    let broken = true;
+    const flaky = (p: CloudProvider): CloudProvider => ({
+      name: p.name,
+      describeNode: (n, s) => p.describeNode(n, s),
+      listAssignments: (n, s) => p.listAssignments(n, s),
+      async apply(plan, signal) {
+        if (!broken) return p.apply(plan, signal);
+        return {
+          outcomes: plan.changes.map((change) => ({
+            change,
+            ok: false as const,
+            error: new ProviderError('transient', 'InternalError: the cloud is having a bad day'),
+          })),
+        };
+      },
+    });
+    await world.startController({ wrap: flaky });
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const p = await eventually('Failed CloudError', async () => {
+      const x = await world.getPolicy('p');
+      return x?.status?.assignments?.[0]?.reason === 'CloudError' ? x : undefined;
+    });
+    expect(p.status?.assignments?.[0]?.message).toMatch(/bad day/);
+    await warnings('p', 'CloudError');
+    broken = false;
+    await readyAssignments('p', 1);
+    expect(world.cloudPlacement().size).toBe(1);
+  });
+
+  it('unknown provider annotation: a clear condition on the gateway and its policies, no crash', async () => {
+    await threeNodes();
+    const gw = await world.createGateway(
+      'gw',
+      { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} },
+      { 'cloudegress.io/provider': 'openstack' },
+    );
+    await world.startController();
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const c = await eventually('ProviderUnknown', async () => {
+      const x = await accepted('p');
+      return x?.reason === 'ProviderUnknown' ? x : undefined;
+    });
+    expect(c.message).toMatch(/openstack/);
+    const g = await world.getGateway(gw);
+    expect(g.status?.conditions?.find((x) => x.type === 'Accepted')).toMatchObject({
+      status: 'False',
+      reason: 'ProviderUnknown',
+    });
+  });
+});
