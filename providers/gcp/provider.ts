@@ -73,6 +73,27 @@ interface Group {
   readonly counts: Map<Change, number>;
 }
 
+/** Instances read at once by `listAssignments` (each is one `instances.get`). */
+const LIST_CONCURRENCY = 8;
+
+/** Maps `items` through `fn` with at most `limit` calls in flight; results in input order. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 const keyOf = (k: InstanceKey) => `${k.project}/${k.zone}/${k.instance}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -202,20 +223,18 @@ export function createGcpProviderFor(
     },
 
     async listAssignments(nodes, signal) {
-      const perNode = await Promise.all(
-        nodes.map(async (node) => {
-          try {
-            const { key, nic } = await retrying(() => readNic(node, signal), signal);
-            const interfaceId = `projects/${key.project}/zones/${key.zone}/instances/${key.instance}#${nic.name}`;
-            return ownedIPs(nic, rangeName).map(
-              (ip): CloudAssignment => ({ ip, node: node.name, interfaceId }),
-            );
-          } catch (err) {
-            if (isProviderError(err, 'notFound')) return [];
-            throw err;
-          }
-        }),
-      );
+      const perNode = await mapLimited(nodes, LIST_CONCURRENCY, async (node) => {
+        try {
+          const { key, nic } = await retrying(() => readNic(node, signal), signal);
+          const interfaceId = `projects/${key.project}/zones/${key.zone}/instances/${key.instance}#${nic.name}`;
+          return ownedIPs(nic, rangeName).map(
+            (ip): CloudAssignment => ({ ip, node: node.name, interfaceId }),
+          );
+        } catch (err) {
+          if (isProviderError(err, 'notFound')) return [];
+          throw err;
+        }
+      });
       return perNode.flat();
     },
 
@@ -232,7 +251,15 @@ export function createGcpProviderFor(
         try {
           if (change.kind === 'release') group(releases, change.node).ips.set(change, change.ip);
           else if (change.kind === 'allocate') group(assigns, change.node).counts.set(change, change.count);
-          else {
+          else if (change.publicAddress) {
+            fail(
+              change,
+              new ProviderError(
+                'terminal',
+                `${change.ip}: public addresses are not paired with alias IPs on GCP (an access config maps only the NIC's primary IP); use Cloud NAT on the egress range (docs/gcp.md)`,
+              ),
+            );
+          } else {
             const target = group(assigns, change.node);
             if (change.from && keyOf(instanceOf(change.from)) !== keyOf(instanceOf(change.node))) {
               group(releases, change.from).ips.set(change, change.ip);

@@ -204,6 +204,19 @@ describe('gcp provider on the Compute Engine emulator', () => {
     expect(patches().map((c) => c.status)).toEqual([200, 200, 200, 200]);
   });
 
+  it('refuses a public address pairing (not possible for alias IPs) without writing', async () => {
+    const { a } = world.nodes;
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    const result = await world.provider.apply({
+      changes: [
+        { kind: 'assign', ip: ip!, node: a.ref, publicAddress: 'projects/p/regions/r/addresses/egress-1' },
+      ],
+    });
+    expect(result.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'terminal' } });
+    expect(patches()).toHaveLength(0);
+    expect(await world.cloudIPs(a)).toEqual([]);
+  });
+
   it('allocate lets GCP pick free addresses from the egress range', async () => {
     const { b } = world.nodes;
     const result = await world.provider.apply({ changes: [{ kind: 'allocate', count: 2, node: b.ref }] });
