@@ -1,0 +1,175 @@
+/**
+ * @module
+ * `cloud-egress agent` configuration: a pure `parseAgentConfig(args, env)` over the flags (after the
+ * `agent` word) and the environment the DaemonSet sets (`NODE_NAME`, `NODE_IP`, `KUBECONFIG`). Bad input
+ * throws {@link AgentConfigError} naming the flag and what it accepts.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_AGENT_HEALTH_PORT } from '../config.ts';
+import { LOG_LEVELS, type LogLevel } from '../log.ts';
+import { familyOf, isCidr, isIp } from '../net/ip.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS, validateMarkMask } from './settings.ts';
+
+/** Configuration of the node agent. */
+export interface AgentConfig {
+  /** Remove everything the agent added to this node, then exit. */
+  readonly cleanup: boolean;
+  /** This node's name (`--node-name` or `NODE_NAME`); required unless cleaning up. */
+  readonly nodeName: string;
+  /** This node's IP; default: the Node's InternalIP. */
+  readonly nodeIp: string | undefined;
+  /** Interface holding the node IP and the egress IPs; default: the one that has the node IP. */
+  readonly iface: string | undefined;
+  /** Pod and service CIDRs, never sent through a gateway. */
+  readonly clusterCidrs: readonly string[];
+  /** Address of `/healthz` and `/metrics`; default host: the node IP. */
+  readonly healthHost: string | undefined;
+  readonly healthPort: number;
+  /** Kubeconfig file; default: in-cluster, then `~/.kube/config`. */
+  readonly kubeconfig: string | undefined;
+  /** Announce new egress IPs with a gratuitous ARP (on-prem `none` provider; harmless on clouds). */
+  readonly announce: boolean;
+  /** Full re-read of the kernel every so many milliseconds (repairs drift). */
+  readonly resyncMs: number;
+  readonly logLevel: LogLevel;
+  readonly dataplane: DataplaneSettings;
+}
+
+/** A bad flag or environment value. */
+export class AgentConfigError extends Error {
+  override readonly name = 'AgentConfigError';
+}
+
+/** Usage of `cloud-egress agent`. */
+export const AGENT_HELP = `Usage: cloud-egress agent [flags]
+
+Programs this node's egress datapath (nftables, VXLAN, policy routing) from the EgressPolicy status.
+
+Flags:
+  --node-name NAME          this node (default $NODE_NAME)
+  --node-ip IP              this node's IP (default $NODE_IP, else the Node's InternalIP)
+  --interface DEV           device of the node IP and egress IPs (default: the one holding the node IP)
+  --cluster-cidr CIDR       pod or service CIDR never sent through a gateway; repeatable or comma-separated
+  --health-port PORT        /healthz and /metrics port on the node IP (default ${DEFAULT_AGENT_HEALTH_PORT})
+  --health-host HOST        address to serve on (default: the node IP)
+  --kubeconfig FILE         kubeconfig (default $KUBECONFIG, else in-cluster)
+  --no-announce             do not send gratuitous ARP for new egress IPs
+  --resync DURATION_MS      full kernel re-read interval in ms (default 60000)
+  --log-level LEVEL         ${LOG_LEVELS.join('|')} (default info)
+  --vxlan-vni N, --vxlan-port N, --mark-mask HEX, --route-table-base N, --rule-priority N
+                            datapath constants; must be equal on all nodes (defaults ${DEFAULT_DATAPLANE_SETTINGS.vni}, ${DEFAULT_DATAPLANE_SETTINGS.port}, 0x${DEFAULT_DATAPLANE_SETTINGS.markMask.toString(16)}, 0x${DEFAULT_DATAPLANE_SETTINGS.tableBase.toString(16)}, ${DEFAULT_DATAPLANE_SETTINGS.rulePriority})
+  --cleanup                 remove everything the agent added on this node and exit
+  --help                    show this text
+`;
+
+function integer(text: string, flag: string, min: number, max: number): number {
+  const n = /^(0x[0-9a-f]+|\d+)$/i.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new AgentConfigError(`${flag}: "${text}" is not an integer in ${min}..${max}`);
+  }
+  return n;
+}
+
+/** Thrown for `--help`; carries the usage text. */
+export class AgentHelpRequested extends Error {
+  override readonly name = 'AgentHelpRequested';
+}
+
+/**
+ * Parses the agent's flags (`args` after the `agent` word) and environment.
+ * @throws AgentConfigError for bad input; AgentHelpRequested for `--help` (message = usage).
+ */
+export function parseAgentConfig(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): AgentConfig {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (err) {
+    throw new AgentConfigError((err as Error).message, { cause: err });
+  }
+  const v = parsed.values;
+  if (v.help) throw new AgentHelpRequested(AGENT_HELP);
+  const cleanup = v.cleanup ?? false;
+  const nodeName = v['node-name'] ?? env['NODE_NAME'] ?? '';
+  if (!cleanup && nodeName === '') throw new AgentConfigError('--node-name (or NODE_NAME) is required');
+  const nodeIp = v['node-ip'] ?? env['NODE_IP'];
+  if (nodeIp !== undefined && !(isIp(nodeIp) && familyOf(nodeIp) === 4)) {
+    throw new AgentConfigError(`--node-ip: "${nodeIp}" is not an IPv4 address`);
+  }
+  const clusterCidrs = (v['cluster-cidr'] ?? [])
+    .flatMap((c) => c.split(','))
+    .map((c) => c.trim())
+    .filter(Boolean);
+  for (const c of clusterCidrs) {
+    if (!isCidr(c)) throw new AgentConfigError(`--cluster-cidr: "${c}" is not a CIDR (e.g. 10.244.0.0/16)`);
+  }
+  const logLevel = v['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new AgentConfigError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const d = DEFAULT_DATAPLANE_SETTINGS;
+  const markMask =
+    v['mark-mask'] === undefined ? d.markMask : integer(v['mark-mask'], '--mark-mask', 1, 0xffff);
+  const maskProblem = validateMarkMask(markMask);
+  if (maskProblem) throw new AgentConfigError(`--mark-mask: ${maskProblem}`);
+  const dataplane: DataplaneSettings = {
+    ...d,
+    vni: v['vxlan-vni'] === undefined ? d.vni : integer(v['vxlan-vni'], '--vxlan-vni', 1, 0xffffff),
+    port: v['vxlan-port'] === undefined ? d.port : integer(v['vxlan-port'], '--vxlan-port', 1, 65535),
+    markMask,
+    tableBase:
+      v['route-table-base'] === undefined
+        ? d.tableBase
+        : integer(v['route-table-base'], '--route-table-base', 256, 0xffff0000),
+    rulePriority:
+      v['rule-priority'] === undefined
+        ? d.rulePriority
+        : integer(v['rule-priority'], '--rule-priority', 1, 32765),
+  };
+  return {
+    cleanup,
+    nodeName,
+    nodeIp,
+    iface: v.interface,
+    clusterCidrs,
+    healthHost: v['health-host'],
+    healthPort:
+      v['health-port'] === undefined
+        ? DEFAULT_AGENT_HEALTH_PORT
+        : integer(v['health-port'], '--health-port', 0, 65535),
+    kubeconfig: v.kubeconfig ?? env['KUBECONFIG'],
+    announce: !(v['no-announce'] ?? false),
+    resyncMs: v.resync === undefined ? 60_000 : integer(v.resync, '--resync', 1000, 86_400_000),
+    logLevel: logLevel as LogLevel,
+    dataplane,
+  };
+}
+
+function parse(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      cleanup: { type: 'boolean' },
+      help: { type: 'boolean' },
+      'node-name': { type: 'string' },
+      'node-ip': { type: 'string' },
+      interface: { type: 'string' },
+      'cluster-cidr': { type: 'string', multiple: true },
+      'health-port': { type: 'string' },
+      'health-host': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'no-announce': { type: 'boolean' },
+      resync: { type: 'string' },
+      'log-level': { type: 'string' },
+      'vxlan-vni': { type: 'string' },
+      'vxlan-port': { type: 'string' },
+      'mark-mask': { type: 'string' },
+      'route-table-base': { type: 'string' },
+      'rule-priority': { type: 'string' },
+    },
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * @module
+ * The node agent's view of the kernel: one comparable {@link DataplaneState} (what the agent owns in the
+ * kernel, normalised so that two states compare equal exactly when the kernel is the same), and the
+ * {@link Dataplane} interface that reads it back and applies {@link Change}s. The Linux implementation lives
+ * in `linux/`; `memory-dataplane.ts` keeps the state in memory for fast tests of the decision logic.
+ */
+
+/** The VXLAN device the agent owns. */
+export interface TunnelState {
+  /** Device name, e.g. `cegress0`. */
+  readonly name: string;
+  /** VXLAN network identifier, fixed cluster-wide. */
+  readonly vni: number;
+  /** UDP destination port, fixed cluster-wide. */
+  readonly port: number;
+  /** This node's IP: outer source address. */
+  readonly localIp: string;
+  /** Underlay device the outer packets leave by. */
+  readonly parent: string;
+  /** MAC address, derived from the node IP so that peers know it without asking. */
+  readonly mac: string;
+  /** Device MTU: underlay MTU minus the VXLAN overhead. */
+  readonly mtu: number;
+  /** Link-scoped address on the device (reverse-path filtering needs one); `a.b.c.d/32`. */
+  readonly address: string;
+}
+
+/** A gateway node reached through the tunnel: an FDB entry (MAC -> node IP) and a neighbour entry. */
+export interface PeerState {
+  readonly nodeIp: string;
+  readonly mac: string;
+}
+
+/** `ip rule fwmark <mark>/<mask> lookup <table> priority <priority>`, tagged with the agent's protocol. */
+export interface RuleState {
+  readonly mark: number;
+  readonly mask: number;
+  readonly table: number;
+  readonly priority: number;
+}
+
+/** A route in one of the agent's tables, tagged with the agent's protocol. */
+export type RouteState =
+  /** `default via <via> dev <tunnel> onlink`: into the tunnel towards a gateway node. */
+  | { readonly table: number; readonly kind: 'via'; readonly via: string; readonly dev: string }
+  /** `throw <dst>/32`: the tunnel's own outer packets to the gateway take the main table. */
+  | { readonly table: number; readonly kind: 'throw'; readonly dst: string };
+
+/** An egress IP held on this node's interface (`ip/32`). */
+export interface AddressState {
+  readonly ip: string;
+  readonly dev: string;
+}
+
+/**
+ * The agent's nftables table: a fingerprint of its structure (chains, rules, set declarations) and the
+ * elements of every set and map. Set elements are keys with an empty value; map elements carry their
+ * value (`goto m_18`, `drop`); interval sets use `start-end` keys.
+ */
+export interface NftState {
+  readonly fingerprint: string;
+  readonly sets: Readonly<Record<string, ReadonlyMap<string, string>>>;
+}
+
+/** Everything the agent owns in the kernel. Absent parts are `undefined` or empty. */
+export interface DataplaneState {
+  readonly tunnel: TunnelState | undefined;
+  readonly peers: readonly PeerState[];
+  readonly rules: readonly RuleState[];
+  readonly routes: readonly RouteState[];
+  readonly addresses: readonly AddressState[];
+  readonly nft: NftState | undefined;
+}
+
+/** The desired state plus what it takes to write it (the nft structure text for a full replace). */
+export interface DesiredDataplane extends DataplaneState {
+  readonly tunnel: TunnelState;
+  readonly nft: NftState;
+  /** The table without elements, as `nft -f` text, already carrying the fingerprint. */
+  readonly nftStructure: string;
+  /** Set/map declarations by name: `interval`, `set` or `map` (for rendering elements). */
+  readonly nftSetKinds: Readonly<Record<string, NftSetKind>>;
+}
+
+/** How a set's elements are written. */
+export type NftSetKind = 'set' | 'interval' | 'map';
+
+/** One step that moves the kernel towards the desired state. */
+export type Change =
+  | { readonly kind: 'tunnel.create'; readonly tunnel: TunnelState }
+  | { readonly kind: 'tunnel.delete'; readonly name: string }
+  | { readonly kind: 'nft.replace'; readonly desired: DesiredDataplane }
+  | {
+      readonly kind: 'nft.elements';
+      readonly set: string;
+      readonly setKind: NftSetKind;
+      readonly add: ReadonlyMap<string, string>;
+      readonly remove: ReadonlyMap<string, string>;
+    }
+  | { readonly kind: 'nft.delete' }
+  | { readonly kind: 'peer.add'; readonly peer: PeerState; readonly dev: string }
+  | { readonly kind: 'peer.delete'; readonly peer: PeerState; readonly dev: string }
+  | { readonly kind: 'route.add'; readonly route: RouteState }
+  | { readonly kind: 'route.delete'; readonly route: RouteState }
+  | { readonly kind: 'rule.add'; readonly rule: RuleState }
+  | { readonly kind: 'rule.delete'; readonly rule: RuleState }
+  | { readonly kind: 'address.add'; readonly address: AddressState; readonly announce: boolean }
+  | { readonly kind: 'address.delete'; readonly address: AddressState };
+
+/** Reads and writes the agent's part of the kernel. */
+export interface Dataplane {
+  /** Reads what the agent owns from the kernel (or memory). */
+  observe(): Promise<DataplaneState>;
+  /** Applies changes in order; stops at the first failure (the next sync observes and retries). */
+  apply(changes: readonly Change[]): Promise<void>;
+}
+
+/** The empty state: nothing owned. */
+export const EMPTY_STATE: DataplaneState = {
+  tunnel: undefined,
+  peers: [],
+  rules: [],
+  routes: [],
+  addresses: [],
+  nft: undefined,
+};

@@ -1,0 +1,137 @@
+/**
+ * @module
+ * The Linux {@link Dataplane}: reads the agent's kernel state with `ip -j`, `bridge -j` and `nft -j`, and
+ * applies changes with iproute2 and atomic `nft -f -` transactions. Consecutive element changes are batched
+ * into one transaction. New egress IPs are announced with a gratuitous ARP (`arping -U`) so that neighbours
+ * on an L2 segment (the on-prem `none` provider) move to this node at once.
+ */
+import type { Logger } from '../../log.ts';
+import type { Change, Dataplane, DataplaneState } from '../dataplane.ts';
+import { SETS } from '../nft-model.ts';
+import type { DataplaneSettings } from '../settings.ts';
+import {
+  addAddress,
+  addPeer,
+  addRoute,
+  addRule,
+  createTunnel,
+  deleteAddress,
+  deleteLink,
+  deletePeer,
+  deleteRoute,
+  deleteRule,
+  readAddresses,
+  readPeers,
+  readRoutes,
+  readRules,
+  readTunnel,
+} from './iproute.ts';
+import { deleteNft, elementsText, nftTransaction, readNft, replaceText } from './nftables.ts';
+import type { RunCommand } from './run-command.ts';
+
+/** Options of a {@link LinuxDataplane}. */
+export interface LinuxDataplaneOptions {
+  readonly run: RunCommand;
+  readonly settings: DataplaneSettings;
+  /** Interface that holds egress IPs; undefined: any (enough for `--cleanup`). */
+  readonly iface: string | undefined;
+  /** Send a gratuitous ARP for each new egress IP. */
+  readonly announce: boolean;
+  readonly logger?: Logger;
+}
+
+/** The Linux dataplane. */
+export class LinuxDataplane implements Dataplane {
+  readonly #o: LinuxDataplaneOptions;
+  readonly #announcing = new Set<Promise<void>>();
+
+  constructor(options: LinuxDataplaneOptions) {
+    this.#o = options;
+  }
+
+  async observe(): Promise<DataplaneState> {
+    const { run, settings: s } = this.#o;
+    const [tunnel, nft, rules, routes] = await Promise.all([
+      readTunnel(run, s.tunnelName),
+      readNft(run, s.nftTable),
+      readRules(run, s.routeProtocol),
+      readRoutes(run, s.routeProtocol),
+    ]);
+    const owned = new Set(nft?.sets[SETS.owned]?.keys() ?? []);
+    const [peers, addresses] = await Promise.all([
+      tunnel ? readPeers(run, s.tunnelName) : Promise.resolve([]),
+      readAddresses(run, this.#o.iface, owned),
+    ]);
+    return { tunnel, peers, rules, routes, addresses, nft };
+  }
+
+  async apply(changes: readonly Change[]): Promise<void> {
+    const { run, settings: s } = this.#o;
+    let batch = '';
+    const flush = async () => {
+      await nftTransaction(run, batch);
+      batch = '';
+    };
+    for (const c of changes) {
+      if (c.kind === 'nft.elements') {
+        batch += elementsText(s.nftTable, c.set, c.setKind, c.add, c.remove);
+        continue;
+      }
+      await flush();
+      switch (c.kind) {
+        case 'tunnel.create':
+          await createTunnel(run, c.tunnel);
+          break;
+        case 'tunnel.delete':
+          await deleteLink(run, c.name);
+          break;
+        case 'nft.replace':
+          await nftTransaction(run, replaceText(s.nftTable, c.desired));
+          break;
+        case 'nft.delete':
+          await deleteNft(run, s.nftTable);
+          break;
+        case 'peer.add':
+          await addPeer(run, c.dev, c.peer);
+          break;
+        case 'peer.delete':
+          await deletePeer(run, c.dev, c.peer);
+          break;
+        case 'route.add':
+          await addRoute(run, c.route, s.routeProtocol);
+          break;
+        case 'route.delete':
+          await deleteRoute(run, c.route, s.routeProtocol);
+          break;
+        case 'rule.add':
+          await addRule(run, c.rule, s.routeProtocol);
+          break;
+        case 'rule.delete':
+          await deleteRule(run, c.rule, s.routeProtocol);
+          break;
+        case 'address.add':
+          await addAddress(run, c.address);
+          if (c.announce && this.#o.announce) this.#announce(c.address.ip, c.address.dev);
+          break;
+        case 'address.delete':
+          await deleteAddress(run, c.address);
+          break;
+      }
+    }
+    await flush();
+  }
+
+  /** Waits for gratuitous ARPs still being sent. */
+  async settle(): Promise<void> {
+    await Promise.all(this.#announcing);
+  }
+
+  #announce(ip: string, dev: string): void {
+    const p = this.#o
+      .run('arping', ['-q', '-U', '-c', '1', '-I', dev, ip])
+      .then(() => this.#o.logger?.debug({ ip, dev }, 'gratuitous ARP sent'))
+      .catch((err: unknown) => this.#o.logger?.warn({ err, ip, dev }, 'gratuitous ARP failed'))
+      .finally(() => this.#announcing.delete(p));
+    this.#announcing.add(p);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * @module
+ * Running `ip`, `bridge`, `nft`, `sysctl` and `arping` without a shell: `execFile` with an argument list,
+ * optional stdin (for `nft -f -`), and a typed error carrying the command and its stderr. A runner may be
+ * bound to a network namespace (`ip netns exec <ns> ...`), which is how the tests drive one agent per
+ * simulated node from a single process.
+ */
+import { spawn } from 'node:child_process';
+
+/** Output of a finished command. */
+export interface CommandOutput {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs one command; rejects with {@link CommandError} on a non-zero exit. */
+export type RunCommand = (file: string, args: readonly string[], stdin?: string) => Promise<CommandOutput>;
+
+/** A command that failed. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  readonly command: string;
+  readonly stderr: string;
+  readonly exitCode: number | null;
+
+  constructor(command: string, stderr: string, exitCode: number | null, options?: ErrorOptions) {
+    super(`${command} failed (exit ${exitCode}): ${stderr.trim().slice(0, 2000)}`, options);
+    this.command = command;
+    this.stderr = stderr;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Runs commands in the current network namespace, or in `netns` when given. */
+export function commandRunner(netns?: string): RunCommand {
+  return (file, args, stdin) => {
+    const argv = netns ? ['netns', 'exec', netns, file, ...args] : [...args];
+    const bin = netns ? 'ip' : file;
+    const text = [file, ...args].join(' ');
+    return new Promise((resolve, reject) => {
+      const child = spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (b: Buffer) => out.push(b));
+      child.stderr.on('data', (b: Buffer) => err.push(b));
+      child.on('error', (e) => reject(new CommandError(text, String(e), null, { cause: e })));
+      child.on('close', (code) => {
+        const stdout = Buffer.concat(out).toString('utf8');
+        const stderr = Buffer.concat(err).toString('utf8');
+        if (code === 0) resolve({ stdout, stderr });
+        else reject(new CommandError(text, stderr || stdout, code));
+      });
+      child.stdin.on('error', () => {});
+      child.stdin.end(stdin ?? '');
+    });
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * @module
+ * The agent's nftables table as text for `nft -f`: the structure (sets declared empty, chains, rules) and
+ * element lists. Pure; the fingerprint of the structure is written into a rule comment so that a restarted
+ * agent can tell, from `nft -j list table`, whether only elements need updating.
+ *
+ * ```
+ * prerouting (mangle)  ct original -> classify: cluster dst? return
+ *                                   per policy: dst in p_dst, not in p_exc -> saddr vmap p_pods
+ *                                               (pod -> goto m<id>: set mark id | drop)
+ * forward (filter-10)  from tunnel to tunnel: drop | from tunnel with a mark not held here: drop
+ *                      into tunnel: clamp TCP MSS to the route MTU
+ * input (filter-10)    VXLAN port from a non-node: drop
+ * gw_snat (srcnat-10)  mark id of a held egress IP, not into the tunnel -> snat to it
+ *                      (before a CNI's masquerade at srcnat, so ours wins)
+ * ```
+ */
+import { createHash } from 'node:crypto';
+import type { NftSetKind } from './dataplane.ts';
+import type { DataplaneSettings } from './settings.ts';
+
+/** One policy's sets, by name prefix `p<hash>`. */
+export interface NftPolicy {
+  readonly prefix: string;
+}
+
+/** What the structure depends on (elements excluded). */
+export interface NftStructureInput {
+  readonly settings: DataplaneSettings;
+  /** Policies in first-match order. */
+  readonly policies: readonly NftPolicy[];
+  /** Mark chains: id -> mark value. */
+  readonly markChains: ReadonlyMap<number, number>;
+  /** Held egress IPs: mark value -> IP. */
+  readonly snat: ReadonlyMap<number, string>;
+}
+
+/** Global set names. */
+export const SETS = {
+  cluster: 'cluster4',
+  nodes: 'nodes4',
+  owned: 'owned4',
+  held: 'held_marks',
+} as const;
+
+/** Set names of one policy. */
+export function policySets(prefix: string) {
+  return { dst: `${prefix}_dst4`, exc: `${prefix}_exc4`, pods: `${prefix}_pods4` } as const;
+}
+
+/** Chain name of mark id `id`. */
+export const markChain = (id: number) => `m${id}`;
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
+/** Set declarations and kinds for the structure. */
+export function setKinds(policies: readonly NftPolicy[]): Record<string, NftSetKind> {
+  const kinds: Record<string, NftSetKind> = {
+    [SETS.cluster]: 'interval',
+    [SETS.nodes]: 'set',
+    [SETS.owned]: 'set',
+    [SETS.held]: 'set',
+  };
+  for (const p of policies) {
+    const s = policySets(p.prefix);
+    kinds[s.dst] = 'interval';
+    kinds[s.exc] = 'interval';
+    kinds[s.pods] = 'map';
+  }
+  return kinds;
+}
+
+function setDecl(name: string, kind: NftSetKind): string {
+  if (name === SETS.held) return `\tset ${name} {\n\t\ttype mark\n\t}`;
+  if (kind === 'map') return `\tmap ${name} {\n\t\ttype ipv4_addr : verdict\n\t}`;
+  const flags = kind === 'interval' ? '\n\t\tflags interval' : '';
+  return `\tset ${name} {\n\t\ttype ipv4_addr${flags}\n\t}`;
+}
+
+/** The table's structure text carrying its fingerprint, and the fingerprint. */
+export function renderStructure(input: NftStructureInput): { text: string; fingerprint: string } {
+  const { settings: s } = input;
+  const mask = hex(s.markMask);
+  const keep = hex(~s.markMask >>> 0);
+  const tun = JSON.stringify(s.tunnelName);
+  const kinds = setKinds(input.policies);
+  const lines: string[] = [`table inet ${s.nftTable} {`];
+  for (const [name, kind] of Object.entries(kinds)) lines.push(setDecl(name, kind));
+  for (const [id, value] of [...input.markChains].sort((a, b) => a[0] - b[0])) {
+    lines.push(`\tchain ${markChain(id)} {\n\t\tmeta mark set meta mark & ${keep} | ${hex(value)}\n\t}`);
+  }
+  const classify = [`\t\tip daddr @${SETS.cluster} return`];
+  for (const p of input.policies) {
+    const n = policySets(p.prefix);
+    classify.push(`\t\tip daddr @${n.dst} ip daddr != @${n.exc} ip saddr vmap @${n.pods}`);
+  }
+  lines.push(`\tchain classify {\n${classify.join('\n')}\n\t}`);
+  lines.push(
+    `\tchain forward {\n\t\ttype filter hook forward priority filter - 10; policy accept;\n` +
+      `\t\tiifname ${tun} oifname ${tun} drop\n` +
+      `\t\tiifname ${tun} meta mark & ${mask} != @${SETS.held} drop\n` +
+      `\t\toifname ${tun} tcp flags syn / syn,rst tcp option maxseg size set rt mtu\n\t}`,
+  );
+  lines.push(
+    `\tchain input {\n\t\ttype filter hook input priority filter - 10; policy accept;\n` +
+      `\t\tudp dport ${s.port} ip saddr != @${SETS.nodes} drop\n\t}`,
+  );
+  const snat = [...input.snat]
+    .sort((a, b) => a[0] - b[0])
+    .map(([value, ip]) => `\t\toifname != ${tun} meta mark & ${mask} == ${hex(value)} snat ip to ${ip}`);
+  lines.push(
+    `\tchain gw_snat {\n\t\ttype nat hook postrouting priority srcnat - 10; policy accept;\n` +
+      `${snat.map((l) => `${l}\n`).join('')}\t}`,
+  );
+  const prerouting = (comment: string) =>
+    `\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n` +
+    `\t\tct direction original jump classify comment ${JSON.stringify(comment)}\n\t}`;
+  const body = [...lines, prerouting('cloud-egress'), '}'].join('\n');
+  const fingerprint = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  const text = [...lines, prerouting(`${FINGERPRINT_PREFIX}${fingerprint}`), '}', ''].join('\n');
+  return { text, fingerprint };
+}
+
+/** Prefix of the rule comment that carries the fingerprint. */
+export const FINGERPRINT_PREFIX = 'cloud-egress ';
+
+/** One element as nft text. */
+export function renderElement(kind: NftSetKind, key: string, value: string): string {
+  if (kind === 'map') return `${key} : ${value}`;
+  if (kind === 'interval') {
+    const [a, b] = key.split('-');
+    return a === b ? a! : key;
+  }
+  return key;
+}
+
+/** `add element` / `delete element` commands for one set, or '' when `elements` is empty. */
+export function renderElements(
+  op: 'add' | 'delete',
+  table: string,
+  set: string,
+  kind: NftSetKind,
+  elements: ReadonlyMap<string, string>,
+): string {
+  if (elements.size === 0) return '';
+  const items: string[] = [];
+  for (const [k, v] of elements)
+    items.push(op === 'delete' && kind === 'map' ? k : renderElement(kind, k, v));
+  return `${op} element inet ${table} ${set} { ${items.join(', ')} }\n`;
+}

@@ -1,0 +1,123 @@
+/**
+ * @module
+ * Pure reconciler: (observed state, desired state) -> ordered changes. Running the result and observing
+ * again yields no change; what is already right is adopted, never duplicated; what is stale is removed.
+ *
+ * ```
+ *  order  step                      why this position
+ *  -----  ------------------------  -------------------------------------------------------------
+ *   1     tunnel.create (or re-)    routes, neighbours and the FDB need the device
+ *   2     address.delete            before the nft table forgets the address was ours (no leak)
+ *   3     rule.delete               stop steering into routes about to change
+ *   4     route.delete, peer.delete
+ *   5     nft.replace | nft.elements structure changed -> whole table in one transaction;
+ *                                    else only the set/map elements that differ
+ *   6     peer.add, route.add       the table a rule points at is complete first
+ *   7     rule.add
+ *   8     address.add (+ announce)  after nft records it as ours
+ * ```
+ */
+import type {
+  AddressState,
+  Change,
+  DataplaneState,
+  DesiredDataplane,
+  PeerState,
+  RouteState,
+  RuleState,
+  TunnelState,
+} from './dataplane.ts';
+
+/** Stable text keys so that states compare by value. */
+const peerKey = (p: PeerState) => `${p.nodeIp}|${p.mac}`;
+const ruleKey = (r: RuleState) => `${r.priority}|${r.mark}/${r.mask}|${r.table}`;
+const routeKey = (r: RouteState) =>
+  r.kind === 'via' ? `${r.table}|via|${r.via}|${r.dev}` : `${r.table}|throw|${r.dst}`;
+const addressKey = (a: AddressState) => `${a.dev}|${a.ip}`;
+
+function tunnelEqual(a: TunnelState | undefined, b: TunnelState): boolean {
+  return (
+    a !== undefined &&
+    a.name === b.name &&
+    a.vni === b.vni &&
+    a.port === b.port &&
+    a.localIp === b.localIp &&
+    a.parent === b.parent &&
+    a.mac.toLowerCase() === b.mac.toLowerCase() &&
+    a.mtu === b.mtu &&
+    a.address === b.address
+  );
+}
+
+/** Items of `a` whose key is not among `b`'s. */
+function minus<T>(a: readonly T[], b: readonly T[], key: (t: T) => string): T[] {
+  const have = new Set(b.map(key));
+  return a.filter((t) => !have.has(key(t)));
+}
+
+/** Map entries of `a` that are absent from `b` or differ there. */
+function mapMinus(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string> | undefined) {
+  const out = new Map<string, string>();
+  for (const [k, v] of a) if (b?.get(k) !== v) out.set(k, v);
+  return out;
+}
+
+/** The changes that move `observed` to `desired`, in a safe order (see the module comment). */
+export function planChanges(observed: DataplaneState, desired: DesiredDataplane): Change[] {
+  const out: Change[] = [];
+  const tunnelRecreated = !tunnelEqual(observed.tunnel, desired.tunnel);
+  if (tunnelRecreated) {
+    if (observed.tunnel) out.push({ kind: 'tunnel.delete', name: observed.tunnel.name });
+    out.push({ kind: 'tunnel.create', tunnel: desired.tunnel });
+  }
+  // A recreated device loses its neighbours, FDB entries and routes: treat them as absent.
+  const obsPeers = tunnelRecreated ? [] : observed.peers;
+  const obsRoutes = tunnelRecreated ? observed.routes.filter((r) => r.kind === 'throw') : observed.routes;
+
+  for (const address of minus(observed.addresses, desired.addresses, addressKey)) {
+    out.push({ kind: 'address.delete', address });
+  }
+  for (const rule of minus(observed.rules, desired.rules, ruleKey)) out.push({ kind: 'rule.delete', rule });
+  for (const route of minus(obsRoutes, desired.routes, routeKey)) {
+    out.push({ kind: 'route.delete', route });
+  }
+  for (const peer of minus(obsPeers, desired.peers, peerKey)) {
+    out.push({ kind: 'peer.delete', peer, dev: desired.tunnel.name });
+  }
+
+  if (observed.nft?.fingerprint !== desired.nft.fingerprint) {
+    out.push({ kind: 'nft.replace', desired });
+  } else {
+    for (const [set, want] of Object.entries(desired.nft.sets)) {
+      const have = observed.nft.sets[set];
+      const add = mapMinus(want, have);
+      const remove = have ? mapMinus(have, want) : new Map<string, string>();
+      // A key whose value changes is removed and added back in the same transaction.
+      for (const k of add.keys()) if (have?.has(k) && !remove.has(k)) remove.set(k, have.get(k)!);
+      if (add.size > 0 || remove.size > 0) {
+        out.push({ kind: 'nft.elements', set, setKind: desired.nftSetKinds[set] ?? 'set', add, remove });
+      }
+    }
+  }
+
+  for (const peer of minus(desired.peers, obsPeers, peerKey)) {
+    out.push({ kind: 'peer.add', peer, dev: desired.tunnel.name });
+  }
+  for (const route of minus(desired.routes, obsRoutes, routeKey)) out.push({ kind: 'route.add', route });
+  for (const rule of minus(desired.rules, observed.rules, ruleKey)) out.push({ kind: 'rule.add', rule });
+  for (const address of minus(desired.addresses, observed.addresses, addressKey)) {
+    out.push({ kind: 'address.add', address, announce: true });
+  }
+  return out;
+}
+
+/** The changes that remove everything in `observed` (for `--cleanup`), in a safe order. */
+export function planCleanup(observed: DataplaneState): Change[] {
+  const out: Change[] = [];
+  for (const address of observed.addresses) out.push({ kind: 'address.delete', address });
+  for (const rule of observed.rules) out.push({ kind: 'rule.delete', rule });
+  for (const route of observed.routes) out.push({ kind: 'route.delete', route });
+  if (observed.nft) out.push({ kind: 'nft.delete' });
+  if (observed.tunnel) out.push({ kind: 'tunnel.delete', name: observed.tunnel.name });
+  return out;
+}

@@ -1,0 +1,249 @@
+/**
+ * @module
+ * `cloud-egress agent`: watches policies, nodes, namespaces and this node's pods (field selector
+ * `spec.nodeName`, never a cluster-wide pod list), and keeps the kernel in line through {@link AgentSync}.
+ * Serves `/healthz` (200 once the caches are synced and the last sync succeeded; the controller probes it
+ * to decide whether a gateway node is healthy) and `/metrics`. With `--cleanup` it removes everything the
+ * agent added on this node and returns.
+ *
+ * ```
+ * informer event ─► kick (coalesced, 20 ms) ─► sync ─ok──► healthy
+ *                                               │fail
+ *                                               └─► unhealthy, retry after capped jittered backoff
+ * every resyncMs ─► forget the cached kernel state, sync (repairs drift)
+ * stop ─► informers and server stop; the dataplane stays (a restart must not cut traffic)
+ * ```
+ */
+import {
+  CoreV1Api,
+  KubeConfig,
+  type KubernetesObject,
+  type V1Namespace,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { AnyEgressPolicy } from '../api/index.ts';
+import { backoffDelay } from '../controller/backoff.ts';
+import { type HttpEndpoint, serveHttp } from '../controller/http-server.ts';
+import { listWatchFactory, ResilientInformer } from '../controller/informer.ts';
+import { createKubeApi, WATCH_PATHS } from '../controller/kube-api.ts';
+import type { Logger } from '../log.ts';
+import type { AgentConfig } from './agent-config.ts';
+import { AgentSync } from './agent-sync.ts';
+import type { AgentInputs } from './desired-state.ts';
+import { namespaceLabels, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
+import { deviceOf, readMtu } from './linux/iproute.ts';
+import { LinuxDataplane } from './linux/linux-dataplane.ts';
+import { commandRunner, type RunCommand } from './linux/run-command.ts';
+import { createAgentMetrics } from './metrics.ts';
+
+/** What the agent needs from outside. */
+export interface AgentDeps {
+  readonly logger: Logger;
+  /** Runs `ip`, `nft`...; default: in this process's network namespace. */
+  readonly run?: RunCommand;
+  /** Default: from `config.kubeconfig`, else in-cluster, else `~/.kube/config`. */
+  readonly kubeConfig?: KubeConfig;
+}
+
+/** A running agent. */
+export interface RunningAgent {
+  /** `host:port` of `/healthz` and `/metrics` (empty for `--cleanup`). */
+  readonly healthAddress: string;
+  /** Resolves after the first successful sync (at once for `--cleanup`). */
+  readonly firstSync: Promise<void>;
+  /** Stops watching and serving; the dataplane is left in place. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when the agent cannot start (no node IP, no interface...). */
+export class AgentStartError extends Error {
+  override readonly name = 'AgentStartError';
+}
+
+/** Runs the agent; see the module comment. */
+export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
+  const run = deps.run ?? commandRunner();
+  const log = deps.logger;
+
+  if (config.cleanup) {
+    const dataplane = new LinuxDataplane({
+      run,
+      settings: config.dataplane,
+      iface: config.iface,
+      announce: false,
+    });
+    const sync = new AgentSync({ dataplane, settings: config.dataplane, logger: log });
+    const changes = await sync.cleanup();
+    log.info({ removed: changes.map((c) => c.kind) }, 'cleanup done');
+    return { healthAddress: '', firstSync: Promise.resolve(), stop: async () => {} };
+  }
+
+  const kc = deps.kubeConfig ?? loadKubeConfig(config.kubeconfig);
+  const lists = createKubeApi(kc).lists;
+  const core = kc.makeApiClient(CoreV1Api);
+  const fieldSelector = `spec.nodeName=${config.nodeName}`;
+  let kick: () => void = () => {};
+  const informer = <T extends KubernetesObject>(
+    name: string,
+    path: string,
+    list: () => Promise<unknown>,
+    fs?: string,
+  ) =>
+    new ResilientInformer<T>({
+      name,
+      create: listWatchFactory<T>(
+        { path, list: list as never, ...(fs ? { fieldSelector: fs } : {}) },
+        { kubeConfig: kc },
+      ),
+      onEvent: () => kick(),
+      logger: log,
+    });
+  const informers = {
+    policies: informer<KubernetesObject>('egresspolicies', WATCH_PATHS.policies, lists.policies),
+    clusterPolicies: informer<KubernetesObject>(
+      'clusteregresspolicies',
+      WATCH_PATHS.clusterPolicies,
+      lists.clusterPolicies,
+    ),
+    nodes: informer<V1Node>('nodes', WATCH_PATHS.nodes, lists.nodes),
+    namespaces: informer<V1Namespace>('namespaces', WATCH_PATHS.namespaces, lists.namespaces),
+    pods: informer<V1Pod>(
+      'pods',
+      '/api/v1/pods',
+      () => core.listPodForAllNamespaces({ fieldSelector }),
+      fieldSelector,
+    ),
+  };
+  await Promise.all(Object.values(informers).map((i) => i.start()));
+
+  const nodes = () =>
+    informers.nodes
+      .list()
+      .map(toNodeAddress)
+      .filter((n) => n !== undefined);
+  const nodeIp = config.nodeIp ?? nodes().find((n) => n.name === config.nodeName)?.ip;
+  if (!nodeIp) {
+    await Promise.all(Object.values(informers).map((i) => i.stop()));
+    throw new AgentStartError(`node ${config.nodeName} has no InternalIP; pass --node-ip`);
+  }
+  const iface = config.iface ?? (await deviceOf(run, nodeIp));
+  if (!iface) {
+    await Promise.all(Object.values(informers).map((i) => i.stop()));
+    throw new AgentStartError(`no interface holds the node IP ${nodeIp}; pass --interface`);
+  }
+  const mtu = await readMtu(run, iface);
+
+  const metrics = createAgentMetrics();
+  const dataplane = new LinuxDataplane({
+    run,
+    settings: config.dataplane,
+    iface,
+    announce: config.announce,
+    logger: log,
+  });
+  const sync = new AgentSync({ dataplane, settings: config.dataplane, metrics, logger: log });
+
+  const inputs = (): AgentInputs => ({
+    node: { name: config.nodeName, ip: nodeIp, iface, mtu },
+    policies: [...informers.policies.list(), ...informers.clusterPolicies.list()] as AnyEgressPolicy[],
+    nodes: nodes(),
+    pods: informers.pods
+      .list()
+      .map(toLocalPod)
+      .filter((p) => p !== undefined),
+    namespaceLabels: namespaceLabels(informers.namespaces.list()),
+    clusterCidrs: config.clusterCidrs,
+  });
+
+  let healthy = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let again = false;
+  let failures = 0;
+  let resolveFirst: () => void = () => {};
+  const firstSync = new Promise<void>((r) => {
+    resolveFirst = r;
+  });
+  const schedule = (ms: number) => {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void once();
+    }, ms);
+  };
+  const once = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await sync.sync(inputs());
+      healthy = true;
+      failures = 0;
+      resolveFirst();
+    } catch (err) {
+      healthy = false;
+      failures++;
+      const retryMs = backoffDelay(failures, { baseMs: 200, maxMs: 10_000, jitter: 0.3 });
+      log.error({ err, retryMs }, 'dataplane sync failed');
+      sync.resync();
+      setTimeout(() => schedule(0), retryMs).unref();
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        schedule(0);
+      }
+    }
+  };
+  kick = () => schedule(20);
+  const resync = setInterval(() => {
+    sync.resync();
+    kick();
+  }, config.resyncMs);
+  kick();
+
+  let server: HttpEndpoint;
+  try {
+    server = await serveHttp(`${config.healthHost ?? nodeIp}:${config.healthPort}`, {
+      '/healthz': async () =>
+        healthy
+          ? { status: 200, contentType: 'text/plain', body: 'ok\n' }
+          : { status: 503, contentType: 'text/plain', body: 'dataplane not programmed\n' },
+      '/metrics': async () => ({
+        status: 200,
+        contentType: metrics.registry.contentType,
+        body: await metrics.registry.metrics(),
+      }),
+    });
+  } catch (err) {
+    stopped = true;
+    clearInterval(resync);
+    await Promise.all(Object.values(informers).map((i) => i.stop()));
+    throw new AgentStartError(`cannot serve /healthz: ${(err as Error).message}`, { cause: err });
+  }
+  log.info({ node: config.nodeName, nodeIp, iface, health: server.address }, 'agent started');
+
+  return {
+    healthAddress: server.address,
+    firstSync,
+    async stop() {
+      stopped = true;
+      clearInterval(resync);
+      if (timer) clearTimeout(timer);
+      await Promise.all(Object.values(informers).map((i) => i.stop()));
+      await server.close();
+      await dataplane.settle();
+    },
+  };
+}
+
+function loadKubeConfig(file: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  return kc;
+}

@@ -1,0 +1,208 @@
+/**
+ * @module
+ * The agent's datapath on a real kernel: three nodes, pods and an external echo server in network
+ * namespaces (see netns-lab.ts). Each node's agent is driven with its inputs directly (no API server) and
+ * programs its namespace through the Linux dataplane; the assertions are the source addresses the echo
+ * server saw and the kernel state read back. Needs root and `ip netns`; skipped with the reason otherwise.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentSync } from '../../src/agent/agent-sync.ts';
+import type { AgentInputs, LocalPod } from '../../src/agent/desired-state.ts';
+import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
+import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
+import type { EgressPolicy } from '../../src/api/index.ts';
+import { ensurePackages } from '../support/ensure-packages.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, netnsAvailable } from './netns-lab.ts';
+
+const EGRESS_IP = '192.168.100.50';
+const settings = DEFAULT_DATAPLANE_SETTINGS;
+
+const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
+const unavailable = missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
+
+function policy(node: string): EgressPolicy {
+  return {
+    apiVersion: 'cloudegress.io/v1alpha1',
+    kind: 'EgressPolicy',
+    metadata: { name: 'to-partner', namespace: 'shop', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: {
+      gatewayName: 'prod',
+      podSelector: { matchLabels: { app: 'api' } },
+      destinationCIDRs: ['198.51.100.0/24'],
+      excludedCIDRs: [`${EXTERNAL.excluded}/32`],
+    },
+    status: { assignments: [{ ip: EGRESS_IP, node, state: 'Ready' }] },
+  };
+}
+
+describe.skipIf(unavailable !== undefined)(
+  `agent datapath in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    const lab = new NetnsLab();
+    const agents = new Map<string, AgentSync>();
+    let snapshotsBefore: Map<string, Record<string, string>>;
+    let gateway = 'node-2';
+
+    const podsOf = (node: LabNode): LocalPod[] =>
+      lab.pods
+        .filter((p) => p.node === node)
+        .map((p) => ({
+          uid: `uid-${p.name}`,
+          namespace: 'shop',
+          name: p.name,
+          ips: [p.ip],
+          labels: p.name.endsWith('b') ? { app: 'other' } : { app: 'api' },
+        }));
+
+    const inputs = (node: LabNode): AgentInputs => ({
+      node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
+      policies: [policy(gateway)],
+      nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
+      pods: podsOf(node),
+      namespaceLabels: new Map([['shop', {}]]),
+      clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'],
+    });
+
+    const newAgent = (node: LabNode) =>
+      new AgentSync({
+        dataplane: new LinuxDataplane({ run: node.run, settings, iface: 'eth0', announce: true }),
+        settings,
+      });
+
+    const syncAll = async () => {
+      for (const node of lab.nodes) await agents.get(node.name)!.sync(inputs(node));
+    };
+
+    const hasEgressIp = async (node: LabNode) =>
+      (await node.run('ip', ['-4', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(`${EGRESS_IP}/32`);
+
+    beforeAll(async () => {
+      await lab.build(3, { 1: ['n1a', 'n1b'], 2: ['n2a'], 3: ['n3a'] });
+      await lab.startEcho();
+      snapshotsBefore = new Map();
+      for (const node of lab.nodes) snapshotsBefore.set(node.name, await lab.snapshot(node));
+      for (const node of lab.nodes) agents.set(node.name, newAgent(node));
+      await syncAll();
+    });
+    afterAll(async () => {
+      await lab.destroy();
+    });
+
+    it('sends selected pods on a non-gateway node and on the gateway itself out with the egress IP', async () => {
+      expect(await hasEgressIp(lab.nodes[1]!)).toBe(true);
+      expect(await hasEgressIp(lab.nodes[0]!)).toBe(false);
+      expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy])).toEqual({
+        [EXTERNAL.inPolicy]: EGRESS_IP,
+      });
+      expect(await lab.sources(lab.pod('n3a'), [EXTERNAL.inPolicy])).toEqual({
+        [EXTERNAL.inPolicy]: EGRESS_IP,
+      });
+      expect(await lab.sources(lab.pod('n2a'), [EXTERNAL.inPolicy])).toEqual({
+        [EXTERNAL.inPolicy]: EGRESS_IP,
+      });
+    });
+
+    it('keeps the normal source for an unselected pod, a destination outside the policy and an excluded CIDR', async () => {
+      expect(await lab.sources(lab.pod('n1b'), [EXTERNAL.inPolicy])).toEqual({
+        [EXTERNAL.inPolicy]: '192.168.100.1',
+      });
+      expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.outside, EXTERNAL.excluded])).toEqual({
+        [EXTERNAL.outside]: '192.168.100.1',
+        [EXTERNAL.excluded]: '192.168.100.1',
+      });
+    });
+
+    it('carries full-size TCP segments through the tunnel without fragmenting or black-holing', async () => {
+      const bytes = 4 * 1024 * 1024;
+      expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy], bytes)).toEqual({
+        [EXTERNAL.inPolicy]: EGRESS_IP,
+      });
+      const link = JSON.parse(
+        (await lab.nodes[0]!.run('ip', ['-j', 'link', 'show', 'dev', settings.tunnelName])).stdout,
+      );
+      expect(link[0].mtu).toBe(1450);
+    });
+
+    it('drops traffic that arrives through the tunnel for an egress IP this node does not hold', async () => {
+      // node-3 does not hold the IP: a pod there pinned to it still reaches the outside only via node-2.
+      const stats = async (node: LabNode) =>
+        JSON.parse((await node.run('ip', ['-j', '-s', 'link', 'show', 'dev', settings.tunnelName])).stdout)[0]
+          .stats64.rx.packets as number;
+      const before = await stats(lab.nodes[1]!);
+      await lab.sources(lab.pod('n3a'), [EXTERNAL.inPolicy]);
+      expect(await stats(lab.nodes[1]!)).toBeGreaterThan(before);
+    });
+
+    it('moves the source path when the assignment moves, and the old node drops the IP', async () => {
+      gateway = 'node-3';
+      await syncAll();
+      expect(await hasEgressIp(lab.nodes[1]!)).toBe(false);
+      expect(await hasEgressIp(lab.nodes[2]!)).toBe(true);
+      for (const pod of ['n1a', 'n2a', 'n3a']) {
+        expect(await lab.sources(lab.pod(pod), [EXTERNAL.inPolicy])).toEqual({
+          [EXTERNAL.inPolicy]: EGRESS_IP,
+        });
+      }
+      // The gratuitous ARP moved the external host's neighbour entry to node-3's MAC.
+      const n3mac = JSON.parse(
+        (await lab.nodes[2]!.run('ip', ['-j', 'link', 'show', 'dev', 'eth0'])).stdout,
+      )[0].address;
+      const neigh = JSON.parse(
+        (
+          await (await import('../../src/agent/linux/run-command.ts')).commandRunner(lab.ext)('ip', [
+            '-j',
+            'neigh',
+            'show',
+            EGRESS_IP,
+          ])
+        ).stdout,
+      );
+      expect(neigh[0]?.lladdr).toBe(n3mac);
+    });
+
+    it('restarting the agent changes nothing in the kernel and loses no packet of a running flow', async () => {
+      const before = new Map<string, Record<string, string>>();
+      for (const node of lab.nodes) before.set(node.name, await lab.snapshot(node));
+      const stream = lab.client(lab.pod('n1a'), [
+        'udp',
+        String(ECHO_PORTS.udp),
+        EXTERNAL.inPolicy,
+        '200',
+        '10',
+      ]);
+      const held = lab.client(lab.pod('n2a'), [
+        'hold',
+        String(ECHO_PORTS.tcp),
+        EXTERNAL.inPolicy,
+        '20',
+        '100',
+      ]);
+      await held.first;
+      await new Promise((r) => setTimeout(r, 300));
+      for (const node of lab.nodes) {
+        const fresh = newAgent(node);
+        const { changes } = await fresh.sync(inputs(node));
+        expect(changes).toEqual([]);
+        agents.set(node.name, fresh);
+      }
+      const [udp] = (await stream.lines) as [
+        { sent: number; received: number; sources: Record<string, number> },
+      ];
+      expect(udp).toEqual({ sent: 200, received: 200, sources: { [EGRESS_IP]: 200 } });
+      const [, tcp] = (await held.lines) as [unknown, { answers: string[] }];
+      expect(tcp.answers).toEqual(Array(20).fill(EGRESS_IP));
+      for (const node of lab.nodes) expect(await lab.snapshot(node)).toEqual(before.get(node.name));
+    });
+
+    it('`cloud-egress agent --cleanup` leaves each node as it found it', async () => {
+      for (const node of lab.nodes) {
+        const code = await lab.agentCli(node, ['--cleanup', '--node-name', node.name, '--interface', 'eth0']);
+        expect(code).toBe(0);
+        expect(await lab.snapshot(node)).toEqual(snapshotsBefore.get(node.name));
+      }
+      expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy])).toEqual({
+        [EXTERNAL.inPolicy]: '192.168.100.1',
+      });
+    });
+  },
+);

@@ -1,0 +1,297 @@
+/**
+ * @module
+ * A small cluster made of network namespaces, for the agent's datapath tests:
+ *
+ * ```
+ *                      ┌──────────── <p>-br: bridge br0 ─────────────┐
+ *                      │            │             │                 │
+ *   192.168.100.1 <p>-n1   192.168.100.2 <p>-n2   192.168.100.3 <p>-n3   192.168.100.100 <p>-ext
+ *        cni0 10.244.1.1/24    cni0 10.244.2.1/24    cni0 10.244.3.1/24     lo: 198.51.100.10, .30,
+ *         ├─ <p>-n1a 10.244.1.10   └─ <p>-n2a 10.244.2.10  └─ <p>-n3a 10.244.3.10      203.0.113.10
+ *         └─ <p>-n1b 10.244.1.11                                            (echo server, default router)
+ * ```
+ *
+ * Each node forwards, masquerades pod traffic leaving eth0 (like a CNI, in its own `ip testcni` table),
+ * routes the other nodes' pod CIDRs through their node IPs, and has strict reverse-path filtering
+ * (`all.rp_filter=1`) and IPv6 off. Every name carries a random prefix; {@link NetnsLab.destroy} removes
+ * every namespace (and with them every link) even after a failure.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const host = commandRunner();
+
+/** A simulated node. */
+export interface LabNode {
+  readonly name: string;
+  readonly ns: string;
+  readonly ip: string;
+  readonly podCidr: string;
+  readonly run: RunCommand;
+}
+
+/** A simulated pod. */
+export interface LabPod {
+  readonly name: string;
+  readonly ns: string;
+  readonly ip: string;
+  readonly node: LabNode;
+}
+
+/** Addresses on the external namespace. */
+export const EXTERNAL = {
+  router: '192.168.100.100',
+  inPolicy: '198.51.100.10',
+  excluded: '198.51.100.30',
+  outside: '203.0.113.10',
+} as const;
+
+/** TCP and UDP ports of the echo server. */
+export const ECHO_PORTS = { tcp: 8080, udp: 8081 } as const;
+
+/** True when this process can create network namespaces (root and `ip netns` available). */
+export async function netnsAvailable(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'not root';
+  const probe = `cenp${randomBytes(3).toString('hex')}`;
+  try {
+    await host('ip', ['netns', 'add', probe]);
+    await host('ip', ['netns', 'del', probe]);
+    return undefined;
+  } catch (err) {
+    return `ip netns unavailable: ${(err as Error).message}`;
+  }
+}
+
+/** The lab. */
+export class NetnsLab {
+  readonly prefix = `ce${randomBytes(3).toString('hex')}`;
+  readonly nodes: LabNode[] = [];
+  readonly pods: LabPod[] = [];
+  readonly #namespaces: string[] = [];
+  readonly #children = new Set<ChildProcess>();
+
+  get ext(): string {
+    return `${this.prefix}-ext`;
+  }
+
+  async #ns(name: string): Promise<string> {
+    const ns = `${this.prefix}-${name}`;
+    await host('ip', ['netns', 'add', ns]);
+    this.#namespaces.push(ns);
+    const run = commandRunner(ns);
+    await run('ip', ['link', 'set', 'lo', 'up']);
+    await run('sysctl', [
+      '-q',
+      '-w',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ]);
+    return ns;
+  }
+
+  /** A veth pair `aName`@`a` <-> `bName`@`b`, both up. */
+  async #veth(a: string, aName: string, b: string, bName: string): Promise<void> {
+    await host('ip', ['link', 'add', aName, 'netns', a, 'type', 'veth', 'peer', 'name', bName, 'netns', b]);
+    await commandRunner(a)('ip', ['link', 'set', aName, 'up']);
+    await commandRunner(b)('ip', ['link', 'set', bName, 'up']);
+  }
+
+  /** Builds the topology with `nodeCount` nodes and the given pods (`{ node index: pod names }`). */
+  async build(nodeCount: number, pods: Record<number, string[]>): Promise<void> {
+    const br = await this.#ns('br');
+    const brRun = commandRunner(br);
+    await brRun('ip', ['link', 'add', 'br0', 'type', 'bridge']);
+    await brRun('ip', ['link', 'set', 'br0', 'up']);
+    const attach = async (ns: string, port: string) => {
+      await this.#veth(ns, 'eth0', br, port);
+      await brRun('ip', ['link', 'set', port, 'master', 'br0']);
+    };
+
+    const ext = await this.#ns('ext');
+    await attach(ext, 'p-ext');
+    const extRun = commandRunner(ext);
+    await extRun('ip', ['addr', 'add', `${EXTERNAL.router}/24`, 'dev', 'eth0']);
+    for (const ip of [EXTERNAL.inPolicy, EXTERNAL.excluded, EXTERNAL.outside]) {
+      await extRun('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo']);
+    }
+
+    for (let i = 1; i <= nodeCount; i++) {
+      const ns = await this.#ns(`n${i}`);
+      const run = commandRunner(ns);
+      await attach(ns, `p-n${i}`);
+      const node: LabNode = {
+        name: `node-${i}`,
+        ns,
+        ip: `192.168.100.${i}`,
+        podCidr: `10.244.${i}.0/24`,
+        run,
+      };
+      this.nodes.push(node);
+      await run('ip', ['addr', 'add', `${node.ip}/24`, 'dev', 'eth0']);
+      await run('ip', ['route', 'add', 'default', 'via', EXTERNAL.router]);
+      await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=1']);
+      await run('ip', ['link', 'add', 'cni0', 'type', 'bridge']);
+      await run('ip', ['addr', 'add', `10.244.${i}.1/24`, 'dev', 'cni0']);
+      await run('ip', ['link', 'set', 'cni0', 'up']);
+      await run(
+        'nft',
+        ['-f', '-'],
+        'table ip testcni {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n' +
+          '\t\toifname "eth0" ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 masquerade\n\t}\n}\n',
+      );
+      let podIndex = 10;
+      for (const podName of pods[i] ?? []) {
+        const podNs = await this.#ns(podName);
+        const ip = `10.244.${i}.${podIndex}`;
+        const hostSide = `veth${podIndex}`;
+        await this.#veth(podNs, 'eth0', ns, hostSide);
+        await run('ip', ['link', 'set', hostSide, 'master', 'cni0']);
+        const podRun = commandRunner(podNs);
+        await podRun('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+        await podRun('ip', ['route', 'add', 'default', 'via', `10.244.${i}.1`]);
+        this.pods.push({ name: podName, ns: podNs, ip, node });
+        podIndex++;
+      }
+    }
+    for (const a of this.nodes) {
+      for (const b of this.nodes) {
+        if (a !== b) await a.run('ip', ['route', 'add', b.podCidr, 'via', b.ip]);
+      }
+    }
+  }
+
+  /** The pod named `name`. */
+  pod(name: string): LabPod {
+    const pod = this.pods.find((p) => p.name === name);
+    if (!pod) throw new Error(`no pod ${name}`);
+    return pod;
+  }
+
+  /** Starts the echo server in the external namespace and waits until it listens. */
+  async startEcho(): Promise<void> {
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.ext,
+        process.execPath,
+        join(here, 'echo-server.ts'),
+        String(ECHO_PORTS.tcp),
+        String(ECHO_PORTS.udp),
+        EXTERNAL.inPolicy,
+        EXTERNAL.excluded,
+        EXTERNAL.outside,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.#children.add(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('listening')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
+    });
+  }
+
+  /** Runs the echo client in `pod` and parses its JSON output lines. */
+  client(pod: LabPod, args: readonly string[]): { lines: Promise<unknown[]>; first: Promise<unknown> } {
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', pod.ns, process.execPath, join(here, 'echo-client.ts'), ...args],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    this.#children.add(child);
+    let out = '';
+    let resolveFirst: (v: unknown) => void = () => {};
+    const first = new Promise<unknown>((r) => {
+      resolveFirst = r;
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolveFirst(JSON.parse(line));
+    });
+    const lines = new Promise<unknown[]>((resolve, reject) => {
+      child.on('exit', (code) => {
+        this.#children.delete(child);
+        if (code !== 0) reject(new Error(`echo client exited with ${code}`));
+        else
+          resolve(
+            out
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l) as unknown),
+          );
+      });
+    });
+    return { lines, first };
+  }
+
+  /** Source address the echo server saw for a TCP connection from `pod` to each of `ips`. */
+  async sources(pod: LabPod, ips: readonly string[], bytes = 16): Promise<Record<string, string>> {
+    const [out] = await this.client(pod, ['tcp', String(ECHO_PORTS.tcp), String(bytes), ...ips]).lines;
+    return out as Record<string, string>;
+  }
+
+  /** Runs the agent CLI (`src/cli/agent.ts`) inside `node`'s namespace; resolves with its exit code. */
+  async agentCli(node: LabNode, args: readonly string[]): Promise<number | null> {
+    const cli = join(here, '..', '..', 'src', 'cli', 'agent.ts');
+    const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, cli, 'agent', ...args], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.#children.add(child);
+    return new Promise((resolve) =>
+      child.on('exit', (code) => {
+        this.#children.delete(child);
+        resolve(code);
+      }),
+    );
+  }
+
+  /**
+   * Text snapshot of a node's routing and filtering state: `nft list ruleset`, `ip rule`,
+   * `ip route show table all`, `ip addr`, links, static FDB and neighbour entries.
+   */
+  async snapshot(node: LabNode): Promise<Record<string, string>> {
+    const read = async (file: string, args: string[]) => (await node.run(file, args)).stdout;
+    return {
+      ruleset: await read('nft', ['list', 'ruleset']),
+      rules: await read('ip', ['rule']),
+      routes: await read('ip', ['route', 'show', 'table', 'all']),
+      addresses: await read('ip', ['addr']),
+      links: await read('ip', ['-o', 'link']),
+      // Learned (dynamic) entries come and go with traffic; the static ones are what the agent could leave.
+      fdb: (await read('bridge', ['fdb', 'show']))
+        .split('\n')
+        .filter((l) => l.includes('permanent'))
+        .join('\n'),
+      neighbours: await read('ip', ['neigh', 'show', 'nud', 'permanent']),
+    };
+  }
+
+  /** Stops every process and deletes every namespace the lab created. */
+  async destroy(): Promise<void> {
+    for (const child of this.#children) child.kill('SIGKILL');
+    this.#children.clear();
+    for (const ns of this.#namespaces.reverse()) {
+      await host('ip', ['netns', 'pids', ns])
+        .then(async ({ stdout }) => {
+          for (const pid of stdout.split('\n').filter(Boolean)) {
+            try {
+              process.kill(Number(pid), 'SIGKILL');
+            } catch {}
+          }
+        })
+        .catch(() => {});
+      await host('ip', ['netns', 'del', ns]).catch(() => {});
+    }
+    this.#namespaces.length = 0;
+  }
+}
