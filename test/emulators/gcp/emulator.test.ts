@@ -1,0 +1,197 @@
+/**
+ * @module
+ * The Compute Engine emulator's own REST semantics, checked over plain HTTP in the shapes the REST reference
+ * documents (https://cloud.google.com/compute/docs/reference/rest/v1), so the provider's tests stand on an
+ * emulator that behaves as GCP does.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GcpEmulator, startGcpEmulator } from './index.ts';
+
+let emulator: GcpEmulator;
+const P = 'proj';
+const Z = 'us-central1-a';
+const instancePath = (name: string) => `/compute/v1/projects/${P}/zones/${Z}/instances/${name}`;
+
+/** The fields of REST answers these tests read (instance, operation, subnetwork or error). */
+interface RestBody {
+  name: string;
+  status: string;
+  networkInterfaces: {
+    fingerprint: string;
+    aliasIpRanges?: { ipCidrRange: string; subnetworkRangeName?: string }[];
+  }[];
+  error: { code: number; message: string; errors: { reason: string }[] };
+}
+
+async function rest(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: RestBody }> {
+  const response = await fetch(`${emulator.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-goog-api-client': 'test' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, json: (await response.json()) as RestBody };
+}
+
+const patch = (name: string, body: unknown, query = '') =>
+  rest(
+    'PATCH',
+    `${instancePath(name)}/updateNetworkInterface?networkInterface=nic0&$alt=json%3Benum-encoding=int${query}`,
+    body,
+  );
+
+async function untilDone(op: { name: string }): Promise<RestBody> {
+  for (;;) {
+    const { json } = await rest('POST', `/compute/v1/projects/${P}/zones/${Z}/operations/${op.name}/wait`);
+    if (json.status === 'DONE') return json;
+  }
+}
+
+beforeAll(async () => {
+  emulator = await startGcpEmulator({ operationPolls: 2 });
+  emulator.state.addSubnetwork({
+    project: P,
+    region: 'us-central1',
+    name: 'sub',
+    ipCidrRange: '10.0.0.0/24',
+    secondaryIpRanges: [{ rangeName: 'egress', ipCidrRange: '10.9.0.0/28' }],
+  });
+  emulator.state.addInstance({ project: P, zone: Z, name: 'vm-1', subnetwork: 'sub', networkIP: '10.0.0.2' });
+  emulator.state.addInstance({ project: P, zone: Z, name: 'vm-2', subnetwork: 'sub', networkIP: '10.0.0.3' });
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+
+describe('Compute Engine emulator', () => {
+  it('answers errors in the Compute JSON error format', async () => {
+    const { status, json } = await rest('GET', instancePath('nope'));
+    expect(status).toBe(404);
+    expect(json).toEqual({
+      error: {
+        code: 404,
+        message: `The resource 'projects/${P}/zones/${Z}/instances/nope' was not found`,
+        errors: [
+          {
+            message: `The resource 'projects/${P}/zones/${Z}/instances/nope' was not found`,
+            domain: 'global',
+            reason: 'notFound',
+          },
+        ],
+      },
+    });
+  });
+
+  it('updates with the current fingerprint, applies at DONE, and 412s a stale fingerprint', async () => {
+    const before = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    const op = await patch('vm-1', {
+      fingerprint: before.fingerprint,
+      aliasIpRanges: [{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }],
+    });
+    expect(op.status).toBe(200);
+    expect(op.json).toMatchObject({
+      kind: 'compute#operation',
+      status: 'RUNNING',
+      operationType: 'updateNetworkInterface',
+    });
+    const during = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    expect(during.aliasIpRanges).toBeUndefined();
+    expect(during.fingerprint).not.toBe(before.fingerprint);
+    const done = await untilDone(op.json);
+    expect(done.status).toBe('DONE');
+    const after = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    expect(after.aliasIpRanges).toEqual([{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }]);
+
+    const stale = await patch('vm-1', { fingerprint: before.fingerprint, aliasIpRanges: [] });
+    expect(stale.status).toBe(412);
+    expect(stale.json.error.errors[0]?.reason).toBe('conditionNotMet');
+  });
+
+  it('follows PATCH semantics: an absent aliasIpRanges leaves the ranges as they are', async () => {
+    const nic = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    await untilDone((await patch('vm-1', { fingerprint: nic.fingerprint })).json);
+    const after = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    expect(after.aliasIpRanges).toEqual(nic.aliasIpRanges);
+  });
+
+  it('refuses an IP another NIC holds, also while that NIC’s update is still RUNNING', async () => {
+    const vm2 = (await rest('GET', instancePath('vm-2'))).json.networkInterfaces[0]!;
+    const held = await patch('vm-2', {
+      fingerprint: vm2.fingerprint,
+      aliasIpRanges: [{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }],
+    });
+    expect(held.status).toBe(400);
+    expect(held.json.error.message).toContain('already in use');
+
+    const vm1 = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    const removal = await patch('vm-1', { fingerprint: vm1.fingerprint, aliasIpRanges: [] });
+    const early = await patch('vm-2', {
+      fingerprint: vm2.fingerprint,
+      aliasIpRanges: [{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }],
+    });
+    expect(early.status).toBe(400);
+    await untilDone(removal.json);
+    const now = await patch('vm-2', {
+      fingerprint: vm2.fingerprint,
+      aliasIpRanges: [{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }],
+    });
+    expect(now.status).toBe(200);
+    await untilDone(now.json);
+  });
+
+  it('checks ranges against the primary or the named secondary range, and allocates netmask-only entries', async () => {
+    const vm1 = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    const outside = await patch('vm-1', {
+      fingerprint: vm1.fingerprint,
+      aliasIpRanges: [{ ipCidrRange: '10.0.0.9/32', subnetworkRangeName: 'egress' }],
+    });
+    expect(outside.status).toBe(400);
+    expect(outside.json.error.errors[0]?.reason).toBe('invalid');
+    expect(outside.json.error.message).toContain("'10.0.0.9/32'");
+    const unknown = await patch('vm-1', {
+      fingerprint: vm1.fingerprint,
+      aliasIpRanges: [{ ipCidrRange: '10.9.0.9/32', subnetworkRangeName: 'nope' }],
+    });
+    expect(unknown.status).toBe(400);
+
+    const alloc = await patch('vm-1', {
+      fingerprint: vm1.fingerprint,
+      aliasIpRanges: [{ ipCidrRange: '/32', subnetworkRangeName: 'egress' }, { ipCidrRange: '10.0.0.9' }],
+    });
+    expect(alloc.status).toBe(200);
+    await untilDone(alloc.json);
+    const after = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    expect(after.aliasIpRanges).toEqual([
+      { ipCidrRange: '10.9.0.1/32', subnetworkRangeName: 'egress' },
+      { ipCidrRange: '10.0.0.9/32' },
+    ]);
+  });
+
+  it('returns the first operation again for a repeated requestId', async () => {
+    const vm1 = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    const first = await patch(
+      'vm-1',
+      { fingerprint: vm1.fingerprint, aliasIpRanges: [] },
+      '&requestId=5f2c1b8e-1111-4c3a-9a51-0b7e5a3d2f10',
+    );
+    const again = await patch(
+      'vm-1',
+      { fingerprint: vm1.fingerprint, aliasIpRanges: [] },
+      '&requestId=5f2c1b8e-1111-4c3a-9a51-0b7e5a3d2f10',
+    );
+    expect(again.status).toBe(200);
+    expect(again.json.name).toBe(first.json.name);
+    await untilDone(first.json);
+  });
+
+  it('serves subnetworks with their secondary ranges', async () => {
+    const { json } = await rest('GET', `/compute/v1/projects/${P}/regions/us-central1/subnetworks/sub`);
+    expect(json).toMatchObject({
+      ipCidrRange: '10.0.0.0/24',
+      secondaryIpRanges: [{ rangeName: 'egress', ipCidrRange: '10.9.0.0/28' }],
+    });
+  });
+});
