@@ -143,7 +143,7 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
     const vmRef = parseProviderID(node);
     const api = apiFor(vmRef.subscriptionId);
     const vm = await withRetry(`node ${node.name}: VM get`, () => api.getVm(vmRef, signal), signal);
-    const index = settings.interface === undefined ? undefined : Number(settings.interface);
+    const index = settings.interface ? Number(settings.interface) : undefined;
     const picked =
       index !== undefined && Number.isInteger(index)
         ? vm.nics[index]
@@ -158,7 +158,7 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
     if (!nic) {
       throw new ProviderError(
         'terminal',
-        `node ${node.name}: NIC ${picked.id} belongs to a uniform scale set's model and cannot be updated on its own; use standalone VMs or a Flexible scale set for gateway nodes`,
+        `node ${node.name}: NIC ${picked.id} belongs to a uniform scale set, whose ipConfigurations come from the scale set's model and cannot hold a chosen private IP; use standalone VMs or a Flexible scale set for gateway nodes`,
         { code: 'UnsupportedNic' },
       );
     }

@@ -223,7 +223,7 @@ describe('azure provider on the ARM emulator', () => {
     expect((await provider.describeNode(world.nodes.a.ref)).zone).toBe('westeurope-1');
     await expect(provider.describeNode(world.scaleSetNode)).rejects.toMatchObject({
       kind: 'terminal',
-      message: expect.stringContaining("uniform scale set's model"),
+      message: expect.stringContaining('belongs to a uniform scale set'),
     });
   });
 });
