@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { AgentSync, SyncError } from './agent-sync.ts';
+import { MemoryDataplane } from './memory-dataplane.ts';
+import { createAgentMetrics } from './metrics.ts';
+import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+import { egressPolicy, inputs, pod } from './test-fixtures.ts';
+
+const ready = (ip: string, node: string) => ({ ip, node, state: 'Ready' as const });
+const base = (gateway = 'node-2') =>
+  inputs({ policies: [egressPolicy([ready('10.0.1.17', gateway)])], pods: [pod('a', '10.244.1.10')] });
+
+describe('AgentSync over the in-memory dataplane', () => {
+  it('programs once, then a second sync and a restarted agent change nothing', async () => {
+    const dp = new MemoryDataplane();
+    const first = await new AgentSync({ dataplane: dp, settings: S }).sync(base());
+    expect(first.changes.map((c) => c.kind)).toEqual([
+      'tunnel.create',
+      'nft.replace',
+      'peer.add',
+      'route.add',
+      'route.add',
+      'rule.add',
+    ]);
+    const agent = new AgentSync({ dataplane: dp, settings: S });
+    expect((await agent.sync(base())).changes).toEqual([]);
+    expect((await agent.sync(base())).changes).toEqual([]);
+  });
+
+  it('adds one pod with one element change and nothing else', async () => {
+    const dp = new MemoryDataplane();
+    const agent = new AgentSync({ dataplane: dp, settings: S });
+    await agent.sync(base());
+    const more = { ...base(), pods: [...base().pods, pod('b', '10.244.1.11')] };
+    const { changes } = await agent.sync(more);
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({
+      kind: 'nft.elements',
+      add: new Map([['10.244.1.11', expect.any(String)]]),
+    });
+  });
+
+  it('on a move, the old gateway drops the address and the new one adds and announces it', async () => {
+    const n2 = new MemoryDataplane();
+    const n3 = new MemoryDataplane();
+    const a2 = new AgentSync({ dataplane: n2, settings: S });
+    const a3 = new AgentSync({ dataplane: n3, settings: S });
+    await a2.sync(inputs({ policies: base('node-2').policies }, 'node-2'));
+    await a3.sync(inputs({ policies: base('node-2').policies }, 'node-3'));
+    expect(n2.state.addresses).toEqual([{ ip: '10.0.1.17', dev: 'eth0' }]);
+    expect(n2.announced).toEqual(['10.0.1.17']);
+
+    await a2.sync(inputs({ policies: base('node-3').policies }, 'node-2'));
+    await a3.sync(inputs({ policies: base('node-3').policies }, 'node-3'));
+    expect(n2.state.addresses).toEqual([]);
+    expect(n3.state.addresses).toEqual([{ ip: '10.0.1.17', dev: 'eth0' }]);
+    expect(n3.announced).toEqual(['10.0.1.17']);
+  });
+
+  it('removes what is stale and adopts what is right, without duplicating', async () => {
+    const dp = new MemoryDataplane();
+    await new AgentSync({ dataplane: dp, settings: S }).sync(base());
+    const stale = { mark: 0x99, mask: S.markMask, table: S.tableBase + 0x99, priority: S.rulePriority };
+    await dp.apply([{ kind: 'rule.add', rule: stale }]);
+    const { changes } = await new AgentSync({ dataplane: dp, settings: S }).sync(base());
+    expect(changes).toEqual([{ kind: 'rule.delete', rule: stale }]);
+    expect(dp.state.rules).toHaveLength(1);
+  });
+
+  it('re-reads the kernel after a failure and finishes the job on the next sync', async () => {
+    const dp = new MemoryDataplane();
+    const metrics = createAgentMetrics();
+    const agent = new AgentSync({ dataplane: dp, settings: S, metrics });
+    dp.failOn = 'route.add';
+    await expect(agent.sync(base())).rejects.toBeInstanceOf(SyncError);
+    const { changes } = await agent.sync(base());
+    expect(changes.map((c) => c.kind)).toEqual(['route.add', 'route.add', 'rule.add']);
+    expect((await agent.sync(base())).changes).toEqual([]);
+    expect(await metrics.registry.getSingleMetricAsString('cloud_egress_agent_sync_errors_total')).toMatch(
+      / 1$/m,
+    );
+  });
+
+  it('repairs drift made by others after resync()', async () => {
+    const dp = new MemoryDataplane();
+    const agent = new AgentSync({ dataplane: dp, settings: S });
+    await agent.sync(base());
+    await dp.apply([{ kind: 'peer.delete', peer: dp.state.peers[0]!, dev: S.tunnelName }]);
+    expect((await agent.sync(base())).changes).toEqual([]);
+    agent.resync();
+    expect((await agent.sync(base())).changes.map((c) => c.kind)).toEqual(['peer.add']);
+  });
+
+  it('cleanup removes everything it owns', async () => {
+    const dp = new MemoryDataplane();
+    const agent = new AgentSync({ dataplane: dp, settings: S });
+    await agent.sync(inputs({ policies: base('node-1').policies, pods: base().pods }));
+    expect(dp.state.addresses).toHaveLength(1);
+    await agent.cleanup();
+    expect(dp.state).toEqual({
+      tunnel: undefined,
+      peers: [],
+      rules: [],
+      routes: [],
+      addresses: [],
+      nft: undefined,
+    });
+  });
+});

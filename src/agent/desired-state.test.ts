@@ -1,0 +1,182 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { desiredState } from './desired-state.ts';
+import { markChain, policySets, SETS } from './nft-model.ts';
+import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+import { clusterPolicy, egressPolicy, inputs, pod } from './test-fixtures.ts';
+
+const ready = (ip: string, node: string) => ({ ip, node, state: 'Ready' as const });
+const podsSet = (d: ReturnType<typeof desiredState>['desired']) => {
+  const name = Object.keys(d.nft.sets).find((k) => k.endsWith('_pods4'))!;
+  return d.nft.sets[name]!;
+};
+
+describe('desiredState', () => {
+  it('steers a selected pod on a source node into the tunnel towards the gateway node', () => {
+    const { desired } = desiredState(
+      inputs({ policies: [egressPolicy([ready('10.0.1.17', 'node-2')])], pods: [pod('a', '10.244.1.10')] }),
+      S,
+    );
+    const id = 1 + ((10 * 2 ** 24 + 1 * 256 + 17) % S.markMask);
+    expect(podsSet(desired)).toEqual(new Map([['10.244.1.10', `goto ${markChain(id)}`]]));
+    expect(desired.rules).toEqual([
+      { mark: id, mask: S.markMask, table: S.tableBase + id, priority: S.rulePriority },
+    ]);
+    expect(desired.routes).toEqual([
+      { table: S.tableBase + id, kind: 'via', via: '10.0.0.2', dev: S.tunnelName },
+      { table: S.tableBase + id, kind: 'throw', dst: '10.0.0.2' },
+    ]);
+    expect(desired.peers).toEqual([{ nodeIp: '10.0.0.2', mac: '02:ce:0a:00:00:02' }]);
+    expect(desired.addresses).toEqual([]);
+    expect(desired.tunnel).toMatchObject({ localIp: '10.0.0.1', parent: 'eth0', mtu: 9001 - 50 });
+    expect(desired.nftStructure).not.toContain('snat ip to');
+  });
+
+  it('holds the IP, SNATs to it and routes nothing into the tunnel on the gateway node', () => {
+    const { desired } = desiredState(
+      inputs({ policies: [egressPolicy([ready('10.0.1.17', 'node-1')])], pods: [pod('a', '10.244.1.10')] }),
+      S,
+    );
+    expect(desired.addresses).toEqual([{ ip: '10.0.1.17', dev: 'eth0' }]);
+    expect(desired.rules).toEqual([]);
+    expect(desired.peers).toEqual([]);
+    expect(desired.nftStructure).toMatch(/snat ip to 10\.0\.1\.17/);
+    expect([...desired.nft.sets[SETS.owned]!.keys()]).toEqual(['10.0.1.17']);
+    expect(desired.nft.sets[SETS.held]!.size).toBe(1);
+    expect(podsSet(desired).get('10.244.1.10')).toMatch(/^goto m\d+$/);
+  });
+
+  it('leaves out unselected pods, pods of other namespaces, and keeps cluster traffic out', () => {
+    const { desired } = desiredState(
+      inputs({
+        policies: [egressPolicy([ready('10.0.1.17', 'node-2')])],
+        pods: [pod('a', '10.244.1.10', { app: 'web' }), pod('b', '10.244.1.11', { app: 'api' }, 'lab')],
+      }),
+      S,
+    );
+    expect(podsSet(desired).size).toBe(0);
+    expect(desired.rules).toEqual([]);
+    expect([...desired.nft.sets[SETS.cluster]!.keys()]).toEqual([
+      '10.0.0.1-10.0.0.3',
+      '10.96.0.0-10.111.255.255',
+      '10.244.0.0-10.244.255.255',
+    ]);
+  });
+
+  it('selects pods of labelled namespaces with a ClusterEgressPolicy', () => {
+    const { desired } = desiredState(
+      inputs({
+        policies: [clusterPolicy([ready('10.0.1.17', 'node-2')])],
+        pods: [pod('a', '10.244.1.10'), pod('b', '10.244.1.11', { app: 'api' }, 'lab')],
+      }),
+      S,
+    );
+    expect([...podsSet(desired).keys()]).toEqual(['10.244.1.10']);
+  });
+
+  it('programs only Assigned and Ready IPs; a policy without one drops its pods (fails closed)', () => {
+    const result = desiredState(
+      inputs({
+        policies: [
+          egressPolicy([
+            { ip: '10.0.1.17', node: 'node-2', state: 'Pending' },
+            { ip: '10.0.1.18', node: 'node-3', state: 'Failed' },
+          ]),
+        ],
+        pods: [pod('a', '10.244.1.10')],
+      }),
+      S,
+    );
+    expect(podsSet(result.desired)).toEqual(new Map([['10.244.1.10', 'drop']]));
+    expect(result.desired.rules).toEqual([]);
+    expect(result.podsWithoutIp).toBe(1);
+  });
+
+  it('merges overlapping destination CIDRs and defaults to everything', () => {
+    const withCidrs = desiredState(
+      inputs({
+        policies: [
+          egressPolicy([ready('10.0.1.17', 'node-2')], {
+            destinationCIDRs: ['203.0.113.0/25', '203.0.113.128/25', '203.0.113.7/32', '2001:db8::/32'],
+            excludedCIDRs: ['203.0.113.9/32'],
+          }),
+        ],
+      }),
+      S,
+    ).desired;
+    const names = policySets(
+      Object.keys(withCidrs.nft.sets)
+        .find((k) => k.endsWith('_dst4'))!
+        .slice(0, -5),
+    );
+    expect([...withCidrs.nft.sets[names.dst]!.keys()]).toEqual(['203.0.113.0-203.0.113.255']);
+    expect([...withCidrs.nft.sets[names.exc]!.keys()]).toEqual(['203.0.113.9-203.0.113.9']);
+    const all = desiredState(inputs({ policies: [egressPolicy([ready('10.0.1.17', 'node-2')])] }), S).desired;
+    expect([...all.nft.sets[names.dst]!.keys()]).toEqual(['0.0.0.0-255.255.255.255']);
+  });
+
+  it('skips IPv6 egress IPs and IPs on nodes without a known IP, saying why', () => {
+    const { desired, notes } = desiredState(
+      inputs({
+        policies: [egressPolicy([ready('2001:db8::5', 'node-2'), ready('10.0.1.17', 'node-9')])],
+        pods: [pod('a', '10.244.1.10')],
+      }),
+      S,
+    );
+    expect(podsSet(desired).get('10.244.1.10')).toBe('drop');
+    expect(notes.join('\n')).toMatch(/2001:db8::5 skipped \(only IPv4/);
+    expect(notes.join('\n')).toMatch(/node node-9 has no known InternalIP/);
+  });
+
+  it('prefers IPs held in its own zone with zoneAffinity Preferred', () => {
+    const policy = egressPolicy([ready('10.0.1.17', 'node-2'), ready('10.0.2.17', 'node-3')], {
+      zoneAffinity: 'Preferred',
+    });
+    const pods = Array.from({ length: 20 }, (_, i) => pod(`p${i}`, `10.244.1.${i + 10}`));
+    const { podsByIp } = desiredState(inputs({ policies: [policy], pods }), S);
+    expect([...podsByIp]).toEqual([['10.0.1.17', 20]]);
+  });
+
+  it('is deterministic: the same inputs in any order give the same fingerprint and sets', () => {
+    const a = inputs({
+      policies: [
+        egressPolicy([ready('10.0.1.17', 'node-2')]),
+        egressPolicy([ready('10.0.1.30', 'node-3')], {}, 'b'),
+      ],
+      pods: [pod('a', '10.244.1.10'), pod('b', '10.244.1.11')],
+    });
+    const b = { ...a, policies: [...a.policies].reverse(), pods: [...a.pods].reverse() };
+    expect(desiredState(a, S).desired.nft.fingerprint).toBe(desiredState(b, S).desired.nft.fingerprint);
+    expect(desiredState(a, S).desired.nft.sets).toEqual(desiredState(b, S).desired.nft.sets);
+  });
+
+  it('moves only the pods of an IP that becomes unusable (rendezvous hashing)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 0, max: 5 }), (count, failIndex) => {
+        const ips = Array.from({ length: count }, (_, i) => `10.0.1.${20 + i}`);
+        const failed = ips[failIndex % count]!;
+        const pods = Array.from({ length: 60 }, (_, i) => pod(`p${i}`, `10.244.1.${i + 10}`));
+        const assign = (down: string | undefined) =>
+          ips.map((ip) => ({
+            ip,
+            node: 'node-2',
+            state: ip === down ? ('Failed' as const) : ('Ready' as const),
+          }));
+        const before = podsSet(
+          desiredState(inputs({ policies: [egressPolicy(assign(undefined))], pods }), S).desired,
+        );
+        const after = podsSet(
+          desiredState(inputs({ policies: [egressPolicy(assign(failed))], pods }), S).desired,
+        );
+        // The failed IP's mark chain is the one verdict that no longer occurs; exactly its pods move.
+        const remaining = new Set(after.values());
+        for (const [podIp, verdict] of before) {
+          const moved = after.get(podIp) !== verdict;
+          const wasOnFailed = !remaining.has(verdict);
+          expect(moved).toBe(wasOnFailed);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

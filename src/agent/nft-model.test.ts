@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { parseNftTable } from './linux/nftables.ts';
+import { renderElements, renderStructure } from './nft-model.ts';
+import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+
+describe('nft text and read-back', () => {
+  it('fingerprints the structure: equal inputs, equal text; a held IP changes it', () => {
+    const input = {
+      settings: S,
+      policies: [{ prefix: 'pabc' }],
+      markChains: new Map([[18, 18]]),
+      snat: new Map(),
+    };
+    const a = renderStructure(input);
+    expect(renderStructure(input)).toEqual(a);
+    expect(a.text).toContain(`comment "cloud-egress ${a.fingerprint}"`);
+    const b = renderStructure({ ...input, snat: new Map([[18, '10.0.1.17']]) });
+    expect(b.fingerprint).not.toBe(a.fingerprint);
+    expect(b.text).toContain('meta mark & 0x3fff == 0x12 snat ip to 10.0.1.17');
+  });
+
+  it('writes interval, set and map elements as nft expects', () => {
+    const text = renderElements(
+      'add',
+      't',
+      'p_dst4',
+      'interval',
+      new Map([
+        ['10.0.0.0-10.0.0.255', ''],
+        ['10.1.0.1-10.1.0.1', ''],
+      ]),
+    );
+    expect(text).toBe('add element inet t p_dst4 { 10.0.0.0-10.0.0.255, 10.1.0.1 }\n');
+    expect(renderElements('delete', 't', 'p_pods4', 'map', new Map([['10.244.1.10', 'goto m18']]))).toBe(
+      'delete element inet t p_pods4 { 10.244.1.10 }\n',
+    );
+  });
+
+  it('reads `nft -j list table` back into the keys the planner compares', () => {
+    const json = JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        {
+          set: {
+            name: 'cluster4',
+            flags: ['interval'],
+            elem: [
+              { prefix: { addr: '10.244.0.0', len: 16 } },
+              '10.0.0.1',
+              { range: ['10.0.0.5', '10.0.0.9'] },
+            ],
+          },
+        },
+        { set: { name: 'held_marks', elem: [18] } },
+        {
+          map: {
+            name: 'p_pods4',
+            elem: [
+              ['10.244.1.10', { goto: { target: 'm18' } }],
+              ['10.244.1.11', { drop: null }],
+            ],
+          },
+        },
+        { rule: { chain: 'prerouting', comment: 'cloud-egress 0123456789abcdef' } },
+      ],
+    });
+    const state = parseNftTable(json);
+    expect(state.fingerprint).toBe('0123456789abcdef');
+    expect([...state.sets['cluster4']!.keys()]).toEqual([
+      '10.244.0.0-10.244.255.255',
+      '10.0.0.1-10.0.0.1',
+      '10.0.0.5-10.0.0.9',
+    ]);
+    expect([...state.sets['held_marks']!.keys()]).toEqual(['18']);
+    expect(state.sets['p_pods4']).toEqual(
+      new Map([
+        ['10.244.1.10', 'goto m18'],
+        ['10.244.1.11', 'drop'],
+      ]),
+    );
+  });
+});
