@@ -24,6 +24,8 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 600_000,
           fileParallelism: false,
+          // Builds kube-apiserver/etcd/kubectl/helm once per machine (cached outside the checkout).
+          globalSetup: ['test/control-plane/global-setup.ts'],
         },
       },
     ],
