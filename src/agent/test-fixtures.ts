@@ -58,7 +58,7 @@ export function inputs(over: Partial<AgentInputs> = {}, nodeName = 'node-1'): Ag
     policies: [],
     nodes,
     pods: [],
-    namespaceLabels: new Map([
+    namespaceLabels: new Map<string, Record<string, string>>([
       ['shop', { team: 'pay' }],
       ['lab', {}],
     ]),
