@@ -23,6 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+import { netnsAvailable } from '../agent/netns-lab.ts';
 
 const host = commandRunner();
 
@@ -103,15 +104,9 @@ export class TopologyError extends Error {
 
 /** Why namespaces cannot be used here, or undefined when they can. */
 export async function netnsUnavailable(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, nftables)';
-  const probe = `cbprobe${randomBytes(3).toString('hex')}`;
-  try {
-    await host('ip', ['netns', 'add', probe]);
-    await host('ip', ['netns', 'del', probe]);
-    return undefined;
-  } catch (err) {
-    return `ip netns unavailable: ${(err as Error).message}`;
-  }
+  return (await netnsAvailable()) === 'not root'
+    ? 'needs root (network namespaces, nftables)'
+    : netnsAvailable();
 }
 
 /** Namespaces on this machine whose name starts with `prefix`. */
@@ -216,7 +211,6 @@ export class Topology {
       'net.ipv4.conf.all.rp_filter=0',
       'net.ipv4.conf.default.rp_filter=0',
       'net.ipv4.conf.all.send_redirects=0',
-      'net.ipv4.conf.default.proxy_arp=1',
     ]);
     for (const zone of ZONES) await vpcRun('ip', ['addr', 'add', `${zone.router}/32`, 'dev', 'lo']);
     // Unassigned VPC addresses go nowhere, silently (no ICMP), as in a real VPC.
@@ -225,7 +219,6 @@ export class Topology {
     const echo = await this.#ns('echo');
     await this.#veth(echo, 'eth0', vpc, 'echo');
     await vpcRun('ip', ['addr', 'add', `${VPC.echoRouter}/24`, 'dev', 'echo']);
-    await vpcRun('sysctl', ['-q', '-w', 'net.ipv4.conf.echo.proxy_arp=0']);
     const echoRun = commandRunner(echo);
     await echoRun('ip', ['addr', 'add', `${VPC.echoIp}/24`, 'dev', 'eth0']);
     await echoRun('ip', ['route', 'add', 'default', 'via', VPC.echoRouter]);
@@ -234,6 +227,9 @@ export class Topology {
       const ns = await this.#ns(spec.name);
       const vpcLink = `n-${spec.name}`.slice(0, 15);
       await this.#veth(ns, 'eth0', vpc, vpcLink);
+      // The router answers ARP for every address it routes elsewhere, so nodes of one subnet reach each
+      // other through it (as every packet in a VPC goes through the VPC's router).
+      await vpcRun('sysctl', ['-q', '-w', `net.ipv4.conf.${vpcLink}.proxy_arp=1`]);
       const run = commandRunner(ns);
       const podCidr = `10.244.${spec.index}.0/24`;
       const node: BoxNode = { ...spec, ns, vpcLink, podCidr, run };

@@ -86,6 +86,14 @@ describe.skipIf(unavailable !== undefined)(title('the VPC in a box follows Local
       await node.run('ip', ['addr', 'add', `${EGRESS_IP}/32`, 'dev', 'eth0']);
       await box.serveIn(node.ns, node.name);
     }
+    // Nodes of one subnet reach each other through the router (proxy ARP), and across zones.
+    for (const client of ['wk-a', 'wk-b']) {
+      const from = box.topology.node(client);
+      expect(await box.request(from.ns, `http://${a1.ip}:${VPC.echoPort}/`)).toMatchObject({
+        servedBy: 'gw-a1',
+        source: from.ip,
+      });
+    }
     const url = `http://${EGRESS_IP}:${VPC.echoPort}/`;
     expect(await box.request(box.topology.echo, url)).toMatchObject({ error: 'timeout' });
 

@@ -1,0 +1,380 @@
+/**
+ * @module
+ * The whole cloud in a box: a real control plane, LocalStack, the namespace VPC, Node and Pod objects,
+ * one `cloud-egress agent` process per node namespace and `cloud-egress controller` replicas (leader
+ * election) on the worker nodes, all reaching the control plane and LocalStack through the nodes' own
+ * forwarders, so killing a node cuts everything on it.
+ *
+ * ```
+ * startCloudBox()
+ *   ├─ startControlPlane()                 kube-apiserver + etcd on the host's loopback
+ *   ├─ startNetworkBox()                   LocalStack world, namespaces, VPC sync, echo server
+ *   ├─ HostBridge (unix sockets)           apiserver and LocalStack ports, for the nodes
+ *   ├─ Nodes, Pods, EgressGateway "box", EgressPolicy shop/to-partner (egressIPs: one IP in zone a)
+ *   └─ per node: ns-forward, agent;  on wk-a and wk-b: a controller replica
+ * killNode(): NIC down + every process on the node SIGKILLed (a power cut)
+ * recoverNode(): NIC up, forwarder and agent (and controller) started again
+ * stop(): processes, bridge, network box, control plane — in that order, whatever failed before
+ * ```
+ */
+import { access } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
+import type { LocalStack } from '../../localstack/localstack.ts';
+import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
+import { HostBridge } from './host-bridge.ts';
+import { KubeObjects } from './kube-objects.ts';
+import { FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
+import { NsProcess } from './ns-process.ts';
+import type { ProbeSample } from './outage.ts';
+import { type BoxNode, type BoxPod, VPC } from './topology.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The CLI entry point the box runs. */
+export const CLI = join(root, 'src', 'cli', 'main.ts');
+const FORWARD = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ns-forward.ts');
+
+/** Namespace, names and addresses of the box's one policy. */
+export const BOX_POLICY = {
+  namespace: 'shop',
+  name: 'to-partner',
+  gateway: 'box',
+  egressIPs: ['10.0.1.100'],
+  gatewayIps: ['10.0.1.100-10.0.1.109', '10.0.2.100-10.0.2.109'],
+  podLabels: { app: 'api' },
+} as const;
+
+/** Where the leader election's Lease lives. */
+export const LEASE = { namespace: 'cloud-egress', name: 'cloud-egress-controller' } as const;
+
+/** Pods of the box: one selected pod on each worker. */
+export const BOX_PODS: Record<string, readonly string[]> = { 'wk-a': ['api-a'], 'wk-b': ['api-b'] };
+
+/** Options of {@link startCloudBox}. */
+export interface CloudBoxOptions {
+  /** `aws` moves IPs in LocalStack; `none` never touches the cloud (on-prem behaviour). */
+  readonly provider: 'aws' | 'none';
+  /** Controller replicas (on wk-a, wk-b). Default 2. */
+  readonly controllers?: 1 | 2;
+  /** Use this LocalStack (not stopped by the box). */
+  readonly localStack?: LocalStack;
+  /** Controller flags added last (e.g. faster probes). */
+  readonly controllerFlags?: readonly string[];
+  /** The cloud endpoint the controllers use (default LocalStack's; a fault proxy in front of it for chaos). */
+  readonly cloudEndpoint?: string;
+  /** Log level of agents and controllers (default info). */
+  readonly logLevel?: string;
+}
+
+/** Controller timings of the box: sub-second health probes, a short Lease. */
+export const BOX_CONTROLLER_FLAGS = [
+  '--probe-interval',
+  '100ms',
+  '--probe-misses',
+  '3',
+  '--lease-duration',
+  '2s',
+  '--renew-deadline',
+  '1500ms',
+  '--retry-period',
+  '250ms',
+  '--resync-period',
+  '5s',
+] as const;
+
+/** Why the box cannot run its agents and controllers yet, or undefined. */
+export async function cliUnavailable(): Promise<string | undefined> {
+  try {
+    await access(CLI);
+  } catch {
+    return `${CLI} is missing`;
+  }
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(CLI, 'utf8');
+  for (const command of ['controller', 'agent']) {
+    if (!text.includes(`'${command}'`)) return `the CLI has no "${command}" command yet`;
+  }
+  return undefined;
+}
+
+interface NodeProcesses {
+  forward?: NsProcess;
+  agent?: NsProcess;
+  controller?: NsProcess;
+}
+
+/** The running box. */
+export class CloudBox {
+  readonly controlPlane: ControlPlane;
+  readonly net: NetworkBox;
+  readonly kube: KubeObjects;
+  readonly #bridge: HostBridge;
+  readonly #options: CloudBoxOptions;
+  readonly #processes = new Map<string, NodeProcesses>();
+  readonly #controllerNodes: readonly string[];
+  #stopped: Promise<void> | undefined;
+
+  /** @internal Use {@link startCloudBox}. */
+  constructor(controlPlane: ControlPlane, net: NetworkBox, bridge: HostBridge, options: CloudBoxOptions) {
+    this.controlPlane = controlPlane;
+    this.net = net;
+    this.kube = new KubeObjects(controlPlane.kubeConfig);
+    this.#bridge = bridge;
+    this.#options = options;
+    this.#controllerNodes = ['wk-a', 'wk-b'].slice(0, options.controllers ?? 2);
+  }
+
+  /** The node called `name`. */
+  node(name: string): BoxNode {
+    return this.net.topology.node(name);
+  }
+
+  /** The box's selected pods. */
+  get pods(): readonly BoxPod[] {
+    return this.net.topology.pods;
+  }
+
+  /** Nodes that run a controller replica. */
+  get controllerNodes(): readonly string[] {
+    return this.#controllerNodes;
+  }
+
+  #env(): Record<string, string> {
+    return {
+      AWS_ACCESS_KEY_ID: this.net.localStack.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.net.localStack.credentials.secretAccessKey,
+      AWS_REGION: this.net.localStack.region,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+  }
+
+  #log(name: string): string {
+    return join(this.net.dir, `${name}.log`);
+  }
+
+  /** Starts the node's forwarder and agent (and controller replica, if it hosts one). */
+  async startNode(node: BoxNode): Promise<void> {
+    const procs: NodeProcesses = {};
+    this.#processes.set(node.name, procs);
+    const exec = process.execPath;
+    procs.forward = new NsProcess({
+      ns: node.ns,
+      command: exec,
+      args: [FORWARD, ...this.#bridge.forwardArgs],
+      logPath: this.#log(`${node.name}-forward`),
+    });
+    await procs.forward.waitForLine((l) => l === 'listening', 15_000);
+    const level = this.#options.logLevel ?? 'info';
+    procs.agent = new NsProcess({
+      ns: node.ns,
+      command: exec,
+      args: [
+        CLI,
+        'agent',
+        '--node-name',
+        node.name,
+        '--node-ip',
+        node.ip,
+        '--interface',
+        'eth0',
+        '--cluster-cidr',
+        VPC.podCidrs,
+        '--kubeconfig',
+        this.controlPlane.kubeconfigPath,
+        '--log-level',
+        level,
+      ],
+      env: this.#env(),
+      logPath: this.#log(`${node.name}-agent`),
+    });
+    if (this.#controllerNodes.includes(node.name)) {
+      procs.controller = new NsProcess({
+        ns: node.ns,
+        command: exec,
+        args: [
+          CLI,
+          'controller',
+          '--kubeconfig',
+          this.controlPlane.kubeconfigPath,
+          '--provider',
+          this.#options.provider,
+          '--region',
+          this.net.localStack.region,
+          '--endpoint',
+          this.#options.cloudEndpoint ?? this.net.localStack.endpoint,
+          '--owner',
+          'box',
+          '--identity',
+          node.name,
+          '--leader-election-namespace',
+          LEASE.namespace,
+          '--metrics-bind-address',
+          '127.0.0.1:8080',
+          '--health-probe-bind-address',
+          '127.0.0.1:8081',
+          '--log-level',
+          level,
+          ...BOX_CONTROLLER_FLAGS,
+          ...(this.#options.controllerFlags ?? []),
+        ],
+        env: this.#env(),
+        logPath: this.#log(`${node.name}-controller`),
+      });
+    }
+  }
+
+  /** A power cut: the node's NIC goes down and every process on it dies at once. */
+  async killNode(name: string): Promise<void> {
+    const node = this.node(name);
+    await this.net.topology.linkDown(node);
+    await this.net.topology.killProcessesIn(node.ns);
+    const procs = this.#processes.get(name);
+    await Promise.all([procs?.forward?.exited, procs?.agent?.exited, procs?.controller?.exited]);
+  }
+
+  /** The node comes back: NIC up, its processes started again. */
+  async recoverNode(name: string): Promise<void> {
+    const node = this.node(name);
+    await this.net.topology.linkUp(node);
+    await this.startNode(node);
+  }
+
+  /** The current leader's node name (controller identity = node name). */
+  leader(): Promise<string | undefined> {
+    return this.kube.leaseHolder(LEASE.namespace, LEASE.name);
+  }
+
+  /** The node whose ENI holds `ip` in LocalStack, per ENI; more than one entry is a bug. */
+  async holdersInCloud(ip: string): Promise<string[]> {
+    const out = await this.net.world.ec2.send(
+      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [this.net.world.vpcId] }] }),
+    );
+    const byEni = new Map([...this.net.world.enis].map(([node, eni]) => [eni, node]));
+    return (out.NetworkInterfaces ?? [])
+      .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
+      .map((n) => byEni.get(n.NetworkInterfaceId!) ?? n.NetworkInterfaceId!);
+  }
+
+  /** Every IP held by two or more ENIs (must stay empty). */
+  async doubleHeldIps(): Promise<string[]> {
+    const out = await this.net.world.ec2.send(
+      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [this.net.world.vpcId] }] }),
+    );
+    const count = new Map<string, number>();
+    for (const eni of out.NetworkInterfaces ?? []) {
+      for (const a of eni.PrivateIpAddresses ?? []) {
+        count.set(a.PrivateIpAddress!, (count.get(a.PrivateIpAddress!) ?? 0) + 1);
+      }
+    }
+    return [...count].filter(([, n]) => n > 1).map(([ip]) => ip);
+  }
+
+  /** The node the VPC delivers `ip` to right now. */
+  deliveredTo(ip: string): string | undefined {
+    const link = this.net.vpc.delivery.get(ip);
+    return this.net.topology.nodes.find((n) => n.vpcLink === link)?.name;
+  }
+
+  /** Starts a 20 req/s probe in each pod; `stop()` returns every pod's samples. */
+  startProbes(pods: readonly BoxPod[] = this.pods, rate = 20): ProbeRun {
+    return new ProbeRun(pods, rate, (name) => this.#log(name));
+  }
+
+  /** Stops everything (idempotent). */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      for (const procs of this.#processes.values()) {
+        await Promise.all(
+          [procs.controller, procs.agent, procs.forward].map((p) => p?.stop('SIGTERM', 3000).catch(() => {})),
+        );
+      }
+      await this.#bridge.stop();
+      await this.net.stop();
+      await this.controlPlane.stop();
+    })();
+    return this.#stopped;
+  }
+}
+
+/** Probes running in pods. */
+export class ProbeRun {
+  readonly samples = new Map<string, ProbeSample[]>();
+  readonly #procs: NsProcess[] = [];
+
+  constructor(pods: readonly BoxPod[], rate: number, logPath: (name: string) => string) {
+    for (const pod of pods) {
+      const list: ProbeSample[] = [];
+      this.samples.set(pod.name, list);
+      this.#procs.push(
+        new NsProcess({
+          ns: pod.ns,
+          command: process.execPath,
+          args: [FIXTURES.probe, `http://${VPC.echoIp}:${VPC.echoPort}/`, String(rate), '1000'],
+          logPath: logPath(`probe-${pod.name}`),
+          onLine: (line) => {
+            if (line.startsWith('{')) list.push(JSON.parse(line) as ProbeSample);
+          },
+        }),
+      );
+    }
+  }
+
+  /** Waits until every probe has recorded `n` samples more than now. */
+  async waitForSamples(n: number, timeoutMs = 30_000): Promise<void> {
+    const target = new Map([...this.samples].map(([k, v]) => [k, v.length + n]));
+    const deadline = Date.now() + timeoutMs;
+    while ([...this.samples].some(([k, v]) => v.length < target.get(k)!)) {
+      if (Date.now() > deadline)
+        throw new Error(`probes did not record ${n} more samples within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the probes (each finishes its requests in flight) and returns the samples per pod. */
+  async stop(): Promise<Map<string, ProbeSample[]>> {
+    await Promise.all(this.#procs.map((p) => p.stop('SIGTERM', 5000)));
+    return this.samples;
+  }
+}
+
+/** Builds the box; on failure removes whatever was built. */
+export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox> {
+  const controlPlane = await startControlPlane();
+  let net: NetworkBox | undefined;
+  let bridge: HostBridge | undefined;
+  let box: CloudBox | undefined;
+  try {
+    net = await startNetworkBox({
+      pods: BOX_PODS,
+      ...(options.localStack ? { localStack: options.localStack } : {}),
+    });
+    const lsPort = Number(new URL(options.cloudEndpoint ?? net.localStack.endpoint).port);
+    const apiPort = Number(new URL(controlPlane.server).port);
+    bridge = await HostBridge.start(net.dir, [apiPort, lsPort]);
+    box = new CloudBox(controlPlane, net, bridge, options);
+    const kube = box.kube;
+    await kube.namespace(LEASE.namespace);
+    await kube.namespace(BOX_POLICY.namespace);
+    for (const node of net.topology.nodes) await kube.createNode(node, net.world);
+    for (const pod of net.topology.pods)
+      await kube.createPod(pod, BOX_POLICY.namespace, { ...BOX_POLICY.podLabels });
+    await kube.createGateway(BOX_POLICY.gateway, BOX_POLICY.gatewayIps);
+    await kube.createPolicy(BOX_POLICY.namespace, BOX_POLICY.name, {
+      gatewayName: BOX_POLICY.gateway,
+      podSelector: { ...BOX_POLICY.podLabels },
+      egressIPs: BOX_POLICY.egressIPs,
+      destinationCIDRs: [VPC.echoCidr],
+    });
+    for (const node of net.topology.nodes) await box.startNode(node);
+    return box;
+  } catch (err) {
+    if (box) await box.stop();
+    else {
+      await bridge?.stop();
+      await net?.stop();
+      await controlPlane.stop();
+    }
+    throw err;
+  }
+}
