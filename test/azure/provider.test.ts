@@ -94,11 +94,11 @@ describe('azure provider on the ARM emulator', () => {
     const { a } = world.nodes;
     const [ip] = cloud.freeIPs(a.subnetId, 1);
     cloud.operationPolls = 1_000_000;
-    cloud.operationMaxMs = 400;
+    cloud.operationMaxMs = 1_000;
     const impatient = world.newProvider({
       pollIntervalMs: 5,
-      operationTimeoutMs: 100,
-      retry: { retries: 20, minTimeoutMs: 20, maxTimeoutMs: 100 },
+      operationTimeoutMs: 300,
+      retry: { retries: 30, minTimeoutMs: 20, maxTimeoutMs: 100 },
     });
     const result = await impatient.apply({ changes: [assign(ip!, 'a')] });
     expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
