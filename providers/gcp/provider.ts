@@ -103,7 +103,8 @@ export function createGcpProviderFor(
   settings: ProviderSettings,
   options: GcpProviderOptions = {},
 ): GcpProvider {
-  const nicName = settings.interface ?? 'nic0';
+  // `settings.interface` is a NIC name (`nic1`); a bare index (`1`) means the same NIC.
+  const nicName = settings.interface ? settings.interface.replace(/^(\d+)$/, 'nic$1') : 'nic0';
   const rangeName = egressRangeName(settings.owner);
   const locks = new KeyedLock();
   const pollIntervalMs = options.pollIntervalMs ?? 250;

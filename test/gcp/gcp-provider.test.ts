@@ -217,6 +217,15 @@ describe('gcp provider on the Compute Engine emulator', () => {
     expect(await world.cloudIPs(a)).toEqual([]);
   });
 
+  it('uses the NIC named by settings.interface (a bare index means nicN)', async () => {
+    const { a } = world.nodes;
+    expect((await world.newProvider({ interface: '0' }).describeNode(a.ref)).interfaceId).toMatch(/#nic0$/);
+    await expect(world.newProvider({ interface: 'nic1' }).describeNode(a.ref)).rejects.toMatchObject({
+      kind: 'notFound',
+      message: expect.stringContaining('no network interface nic1'),
+    });
+  });
+
   it('allocate lets GCP pick free addresses from the egress range', async () => {
     const { b } = world.nodes;
     const result = await world.provider.apply({ changes: [{ kind: 'allocate', count: 2, node: b.ref }] });

@@ -13,6 +13,11 @@
  * | `ipCidrRange` is only a netmask (`/32`)                                  | GCP picks a free block  |
  *
  * Pure: takes the state and returns the ranges to store, or throws {@link GcpApiError}.
+ *
+ * Fidelity note: the REST reference documents the rules and the error format, not every message text. The
+ * texts here follow GCP's `Invalid value for field '…': '…'. <why>` form; the limit message is the
+ * emulator's own wording (the provider counts the limit itself before writing, and classifies a 400 that
+ * names the alias limit as `capacity`).
  */
 import { addressesIn, cidrRange, type IpRange, isCidr, isIp, rangesOverlap } from '../../../src/net/ip.ts';
 import { type GcpApiError, invalidField } from './errors.ts';
