@@ -230,7 +230,7 @@ export class CloudBox {
     await this.net.topology.linkDown(node);
     await this.net.topology.killProcessesIn(node.ns);
     const procs = this.#processes.get(name);
-    await Promise.all([procs?.forward?.exited, procs?.agent?.exited, procs?.controller?.exited]);
+    await Promise.all([procs?.forward, procs?.agent, procs?.controller].map((p) => p?.stop('SIGKILL')));
   }
 
   /** The node comes back: NIC up, its processes started again. */

@@ -1,0 +1,216 @@
+/**
+ * @module
+ * `npm run demo`: the cloud in a box, live. Builds the box (LocalStack as AWS, a real kube-apiserver, six
+ * instances as network namespaces, two controller replicas and six agents), sends 20 requests per second
+ * from two pods to an echo server "on the internet", prints one line per second (the source IP the echo
+ * server saw, the node the VPC delivers the egress IP to), cuts the power of the gateway node, shows the IP
+ * moving, prints the measured outage, and removes everything. Needs root (network namespaces, nftables).
+ */
+import { ensureControlPlaneBinaries } from '../test/control-plane/binaries.ts';
+import {
+  BOX_POLICY,
+  type CloudBox,
+  cliUnavailable,
+  type ProbeRun,
+  startCloudBox,
+} from '../test/e2e/cloud-box.ts';
+import { isGood, outageWindows, type ProbeSample } from '../test/e2e/outage.ts';
+import { waitForHolder, waitForSteadyTraffic } from '../test/e2e/scenario.ts';
+import { namespacesWithPrefix, netnsUnavailable } from '../test/e2e/topology.ts';
+import { AGENT_COMMANDS, ensurePackages } from '../test/support/ensure-packages.ts';
+
+const tty = process.stdout.isTTY;
+const paint = (code: string) => (text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
+const bold = paint('1');
+const dim = paint('2');
+const green = paint('32');
+const red = paint('31');
+const yellow = paint('33');
+const cyan = paint('36');
+
+const IP = BOX_POLICY.egressIPs[0];
+const EXPECTED = new Set<string>(BOX_POLICY.egressIPs);
+const started = Date.now();
+const clock = () => {
+  const s = Math.floor((Date.now() - started) / 1000);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+const say = (text: string) => process.stdout.write(`${text}\n`);
+const step = async <T>(label: string, run: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
+  const t0 = Date.now();
+  const value = await run();
+  const extra = detail ? ` ${dim(detail(value))}` : '';
+  say(`  ${green('✓')} ${label}${extra} ${dim(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`)}`);
+  return value;
+};
+
+function refuse(lines: string[]): never {
+  process.stderr.write(
+    `${red('cloud-egress demo cannot run here:')}\n${lines.map((l) => `  - ${l}`).join('\n')}\n`,
+  );
+  process.exit(1);
+}
+
+async function requirements(): Promise<void> {
+  const problems: string[] = [];
+  if (Number(process.versions.node.split('.')[0]) < 24) {
+    problems.push(
+      `Node 24 is required (this is ${process.version}); run it as "npm run demo" after "npm ci"`,
+    );
+  }
+  if (process.getuid?.() !== 0) {
+    refuse([
+      'it must run as root: it builds network namespaces, veth links and nftables rules (all removed at the end).',
+      'Run: sudo npm run demo',
+    ]);
+  }
+  const missing = await ensurePackages(AGENT_COMMANDS).catch((err: Error) => [
+    `apt-get failed: ${err.message}`,
+  ]);
+  if (missing.length > 0)
+    problems.push(`missing commands: ${missing.join(', ')} (apt-get install iproute2 nftables)`);
+  const netns = await netnsUnavailable();
+  if (netns) problems.push(netns);
+  const cli = await cliUnavailable();
+  if (cli) problems.push(cli);
+  if (problems.length > 0) refuse(problems);
+}
+
+/** One live line: what the echo server saw from the pods in the last second, and who holds the IP. */
+function liveLine(
+  box: CloudBox,
+  probes: ProbeRun,
+  from: number,
+  to: number,
+  lastHolder: { name?: string },
+): string {
+  const window: ProbeSample[] = [];
+  for (const list of probes.samples.values())
+    window.push(...list.filter((s) => s.sentAt >= from && s.sentAt < to));
+  const sources = new Map<string, number>();
+  let failed = 0;
+  for (const s of window) {
+    if (s.source === undefined) failed++;
+    else sources.set(s.source, (sources.get(s.source) ?? 0) + 1);
+  }
+  const seen =
+    [...sources]
+      .map(([ip, n]) => (EXPECTED.has(ip) ? green(`${ip} ×${n}`) : red(`${ip} ×${n} (not the egress IP!)`)))
+      .join(', ') || red('nothing');
+  const holder = box.deliveredTo(IP) ?? '—';
+  const moved =
+    lastHolder.name && lastHolder.name !== holder ? yellow(` (moved from ${lastHolder.name})`) : '';
+  lastHolder.name = holder;
+  const fails = failed > 0 ? red(` ${failed} failed`) : '';
+  const ok = window.filter((s) => isGood(s, EXPECTED)).length;
+  return `  ${dim(clock())}  echo saw ${seen.padEnd(tty ? 30 : 21)}${fails}  ${dim('|')} ${IP} on ${cyan(holder)}${moved}  ${dim(`${ok}/${window.length} ok`)}`;
+}
+
+async function main(): Promise<void> {
+  say(bold('cloud-egress demo: a cloud in a box'));
+  say(dim('  AWS = LocalStack, Kubernetes = kube-apiserver + etcd, nodes and pods = network namespaces\n'));
+  await requirements();
+  say(`  ${green('✓')} root, network namespaces, nftables`);
+  await step(
+    'kube-apiserver and etcd binaries',
+    () => ensureControlPlaneBinaries(() => {}),
+    () => 'built once, cached',
+  );
+
+  let box: CloudBox | undefined;
+  let probes: ProbeRun | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () => {
+    cleaning ??= (async () => {
+      await probes?.stop().catch(() => {});
+      if (box) {
+        const prefix = box.net.topology.prefix;
+        await box.stop();
+        const left = await namespacesWithPrefix(prefix);
+        say(
+          `  ${green('✓')} cleaned up: ${left.length === 0 ? 'no namespace, link, process or IP left' : red(`left: ${left.join(', ')}`)}`,
+        );
+      }
+    })();
+    return cleaning;
+  };
+  const interrupted = () => {
+    say(yellow('\n  interrupted; cleaning up...'));
+    void cleanup().then(() => process.exit(130));
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
+
+  try {
+    box = await step(
+      'LocalStack (EC2), kube-apiserver, VPC with 2 subnets, 6 instances, 2 controllers, 6 agents',
+      () => startCloudBox({ provider: 'aws' }),
+      (b) => `LocalStack ${b.net.localStack.endpoint}, API ${b.controlPlane.server}`,
+    );
+    const holder = await step(
+      `EgressPolicy ${BOX_POLICY.namespace}/${BOX_POLICY.name}: pods app=api leave from ${IP}`,
+      () => waitForHolder(box!, IP),
+      (h) => `on gateway ${h}`,
+    );
+    const leader = await box.leader();
+    say(
+      `  ${green('✓')} controller leader: ${leader ?? '?'}; the VPC delivers ${IP} only to the ENI that holds it\n`,
+    );
+
+    probes = box.startProbes();
+    await waitForSteadyTraffic(probes, EXPECTED, { timeoutMs: 60_000 });
+    say(
+      bold(`  time   what the echo server (198.51.100.10) saw, 20 req/s from each of 2 pods   | egress IP`),
+    );
+    const state: { name?: string } = { name: holder };
+    let tick = Date.now();
+    const live = async (seconds: number) => {
+      for (let i = 0; i < seconds; i++) {
+        await new Promise((r) => setTimeout(r, tick + 1000 + 1100 - Date.now()));
+        say(liveLine(box!, probes!, tick, tick + 1000, state));
+        tick += 1000;
+      }
+    };
+    await live(4);
+    const victim = box.deliveredTo(IP)!;
+    say(red(`  ${clock()}  ✂ power cut on ${victim}: its NIC goes down, its agent and everything on it die`));
+    const killAt = Date.now();
+    await box.killNode(victim);
+    await live(6);
+
+    const samples = [...probes.samples.values()].map((list) => list.filter((s) => s.sentAt >= killAt - 1000));
+    const windows = samples.flatMap((list) => outageWindows(list, EXPECTED));
+    const worst = Math.max(0, ...windows.map((w) => w.ms));
+    const failed = windows.reduce((n, w) => n + w.samples, 0);
+    const after = box.deliveredTo(IP);
+    const cloud = await box.holdersInCloud(IP);
+    say('');
+    if (windows.some((w) => w.open)) {
+      say(red(`  ✗ traffic did not come back within the demo's time (see the logs in ${box.net.dir})`));
+    } else {
+      say(
+        bold(`  Outage: ${worst.toFixed(0)} ms`) +
+          dim(` (${failed} of the probes' requests failed, longest run shown)`),
+      );
+      say(
+        `  ${IP} moved ${victim} → ${cyan(after ?? '?')} in LocalStack (${cloud.join(', ')} holds it) and kept serving: same source IP before and after.`,
+      );
+      say(
+        dim(
+          '  For comparison: Cilium Enterprise ~3 s (1 s health check), OVN-Kubernetes 5–11 s, Antrea ~4–6 s.',
+        ),
+      );
+    }
+    say('');
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${red('demo failed:')} ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

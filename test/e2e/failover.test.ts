@@ -1,0 +1,172 @@
+/**
+ * @module
+ * The mission's claim, end to end: real `cloud-egress controller` replicas and agents in the namespace box,
+ * LocalStack as the cloud, a 20 req/s probe in each selected pod, and gateway nodes losing power.
+ *
+ * - With the `none` provider (nothing moves the IP in the cloud), killing the gateway leaves traffic dead:
+ *   the echo server never again sees the egress IP.
+ * - With the `aws` provider the same kill costs a short outage and traffic flows again from the same IP;
+ *   also when the leader controller's node dies with the gateway, when 3 of 4 gateways die at once or in
+ *   batches, and when LocalStack throttles the move. A node that comes back does not take the IP back.
+ * - Always: a selected pod's traffic leaves from the policy's egress IP or not at all (never a node or pod
+ *   IP), no IP is ever on two ENIs, and nothing is left after teardown.
+ *
+ * Needs root, `ip netns`, nftables, the control-plane binaries and LocalStack; skipped with the reason
+ * otherwise.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { type FaultProxy, startFaultProxy } from '../aws/fault-proxy.ts';
+import { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
+import { BOX_POLICY, type CloudBox, cliUnavailable, type ProbeRun, startCloudBox } from './cloud-box.ts';
+import { unexpectedSources } from './outage.ts';
+import { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
+import { hostLinksContaining, namespacesWithPrefix, netnsUnavailable } from './topology.ts';
+
+const missing = await ensurePackages(AGENT_COMMANDS).catch((err: Error) => [
+  `apt-get failed: ${err.message}`,
+]);
+const unavailable =
+  (missing.length > 0 ? `missing tools: ${missing.join(', ')}` : undefined) ??
+  (await netnsUnavailable()) ??
+  (await cliUnavailable());
+const title = (name: string) => `${name}${unavailable ? ` (skipped: ${unavailable})` : ''}`;
+
+const EGRESS = new Set(BOX_POLICY.egressIPs);
+const IP = BOX_POLICY.egressIPs[0];
+/** Generous bound for one hard failover in CI (the benchmark measures the real figure). */
+const OUTAGE_BOUND_MS = 5000;
+
+describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failover'), () => {
+  let localStack: LocalStack;
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    localStack = await startLocalStack();
+    proxy = await startFaultProxy(localStack.endpoint);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await localStack?.stop();
+  });
+
+  /** Starts a box, waits for traffic from the egress IP, runs `body`, always tears it down and checks leftovers. */
+  async function withBox(provider: 'aws' | 'none', body: (box: CloudBox, probes: ProbeRun) => Promise<void>) {
+    const box = await startCloudBox({ provider, localStack, cloudEndpoint: proxy.endpoint });
+    const prefix = box.net.topology.prefix;
+    let probes: ProbeRun | undefined;
+    try {
+      await waitForHolder(box, IP);
+      probes = box.startProbes();
+      await waitForSteadyTraffic(probes, EGRESS);
+      await body(box, probes);
+      // No IP ends on two ENIs, and no selected pod ever left from a node or pod IP.
+      expect(await box.doubleHeldIps()).toEqual([]);
+      expect(box.net.vpc.stats.conflicts.size).toBe(0);
+      const all = [...probes.samples.values()].flat();
+      expect(Object.fromEntries(unexpectedSources(all, EGRESS))).toEqual({});
+    } finally {
+      await probes?.stop();
+      await box.stop();
+    }
+    expect(await namespacesWithPrefix(prefix)).toEqual([]);
+    expect(await hostLinksContaining(prefix)).toEqual([]);
+  }
+
+  it('without a cloud provider, killing the gateway leaves traffic dead', async () => {
+    await withBox('none', async (box, probes) => {
+      const holder = box.deliveredTo(IP)!;
+      const killAt = Date.now();
+      await box.killNode(holder);
+      // The controller moves the IP in Kubernetes and the new gateway takes it up, but the VPC still
+      // delivers it to the dead node and drops what the new gateway sends from it.
+      await new Promise((r) => setTimeout(r, 6000));
+      const status = await box.kube.assignments(BOX_POLICY.namespace, BOX_POLICY.name);
+      expect(status.find((a) => a.ip === IP)?.node).not.toBe(holder);
+      expect(await box.holdersInCloud(IP)).toEqual([holder]);
+      const seen = box.net.echoLog.filter((r) => r.at > killAt + 500 && r.source === IP);
+      expect(seen).toEqual([]);
+      for (const samples of probes.samples.values()) {
+        const after = samples.filter((s) => s.sentAt > killAt + 500);
+        expect(after.length).toBeGreaterThan(50);
+        expect(after.filter((s) => s.source === IP)).toEqual([]);
+      }
+    });
+  });
+
+  it('with the AWS provider, traffic flows again from the same egress IP through every failure', async () => {
+    await withBox('aws', async (box, probes) => {
+      const check = (label: string, r: Awaited<ReturnType<typeof killAndMeasure>>) => {
+        for (const [pod, windows] of r.windows) {
+          expect(
+            windows.filter((w) => w.open),
+            `${label}: ${pod} never recovered`,
+          ).toEqual([]);
+          for (const w of windows) expect(w.ms, `${label}: ${pod} outage`).toBeLessThan(OUTAGE_BOUND_MS);
+        }
+        console.log(`${label}: worst outage ${r.worstMs.toFixed(0)} ms, IP now on ${r.holderAfter}`);
+      };
+      const zoneA = ['gw-a1', 'gw-a2'];
+
+      // 1. Hard kill of the gateway node.
+      const first = box.deliveredTo(IP)!;
+      const other = zoneA.find((n) => n !== first)!;
+      const kill = await killAndMeasure(box, probes, [first], EGRESS);
+      check('hard kill', kill);
+      expect(kill.holderAfter).toBe(other);
+      expect(await box.holdersInCloud(IP)).toEqual([other]);
+      expect([...kill.windows.values()].flat().length).toBeGreaterThan(0);
+
+      // 2. The node comes back: no failback, no outage.
+      const backAt = Date.now();
+      await box.recoverNode(first);
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(box.deliveredTo(IP)).toBe(other);
+      expect(await box.holdersInCloud(IP)).toEqual([other]);
+      await waitForSteadyTraffic(probes, EGRESS, { after: backAt, consecutive: 60, timeoutMs: 10_000 });
+
+      // 3. The leader controller's node dies together with the gateway.
+      const leader = (await box.leader())!;
+      expect(box.controllerNodes).toContain(leader);
+      const survivorPod = box.pods.find((p) => p.node.name !== leader)!.name;
+      const holder3 = box.deliveredTo(IP)!;
+      const withLeader = await killAndMeasure(box, probes, [leader, holder3], EGRESS, {
+        pods: [survivorPod],
+        timeoutMs: 45_000,
+      });
+      check('leader + gateway', withLeader);
+      expect(withLeader.holderAfter).toBe(zoneA.find((n) => n !== holder3));
+      await Promise.all([box.recoverNode(leader), box.recoverNode(holder3)]);
+      await waitForSteadyTraffic(probes, EGRESS, { after: Date.now(), timeoutMs: 30_000 });
+
+      // 4. Three of four gateways at once (the IP's subnet keeps one).
+      const holder4 = box.deliveredTo(IP)!;
+      const three = [holder4, 'gw-b1', 'gw-b2'];
+      const threeAtOnce = await killAndMeasure(box, probes, three, EGRESS);
+      check('3 of 4 at once', threeAtOnce);
+      expect(threeAtOnce.holderAfter).toBe(zoneA.find((n) => n !== holder4));
+      await Promise.all(three.map((n) => box.recoverNode(n)));
+      await waitForSteadyTraffic(probes, EGRESS, { after: Date.now(), timeoutMs: 30_000 });
+
+      // 5. In batches: the other zone's gateways first (no effect), then the holder.
+      const batch1 = await killAndMeasure(box, probes, ['gw-b1', 'gw-b2'], EGRESS);
+      expect([...batch1.windows.values()].flat()).toEqual([]);
+      const holder5 = box.deliveredTo(IP)!;
+      const batch2 = await killAndMeasure(box, probes, [holder5], EGRESS);
+      check('batch 2', batch2);
+      expect(batch2.holderAfter).toBe(zoneA.find((n) => n !== holder5));
+      await Promise.all(['gw-b1', 'gw-b2', holder5].map((n) => box.recoverNode(n)));
+      await waitForSteadyTraffic(probes, EGRESS, { after: Date.now(), timeoutMs: 30_000 });
+
+      // 6. LocalStack throttles the move: retried, and the IP still moves once.
+      proxy.resetCounts();
+      proxy.inject({ action: 'AssignPrivateIpAddresses', fault: 'throttle', times: 3 });
+      const holder6 = box.deliveredTo(IP)!;
+      const throttled = await killAndMeasure(box, probes, [holder6], EGRESS);
+      check('throttled', throttled);
+      expect(proxy.injected().get('throttle')).toBe(3);
+      expect(throttled.holderAfter).toBe(zoneA.find((n) => n !== holder6));
+      expect(await box.holdersInCloud(IP)).toEqual([throttled.holderAfter]);
+    });
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * @module
+ * Steps shared by the failover tests, the benchmark and the demo: wait until traffic flows from the egress
+ * IP, kill nodes, and measure the outage the probes saw.
+ *
+ * ```
+ * waitForSteadyTraffic ─► killAt = now ─► killNode(victims...) ─► wait until every probe has
+ * `consecutive` good samples in a row sent after killAt ─► outage windows of samples sent after killAt - 1 s
+ * ```
+ */
+import type { CloudBox, ProbeRun } from './cloud-box.ts';
+import { isGood, type OutageWindow, outageWindows, type ProbeSample } from './outage.ts';
+
+/** True when the last `n` samples of every pod are good. */
+export function steady(probes: ProbeRun, expected: ReadonlySet<string>, n: number, after = 0): boolean {
+  for (const samples of probes.samples.values()) {
+    const recent = samples
+      .filter((s) => s.sentAt >= after)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(-n);
+    if (recent.length < n || !recent.every((s) => isGood(s, expected))) return false;
+  }
+  return true;
+}
+
+/** Waits until every probe's last `consecutive` samples (sent after `after`) answered from an egress IP. */
+export async function waitForSteadyTraffic(
+  probes: ProbeRun,
+  expected: ReadonlySet<string>,
+  options: { consecutive?: number; timeoutMs?: number; after?: number } = {},
+): Promise<void> {
+  const n = options.consecutive ?? 10;
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (!steady(probes, expected, n, options.after ?? 0)) {
+    if (Date.now() > deadline) {
+      const last = [...probes.samples].map(
+        ([pod, s]) => `${pod}: ${JSON.stringify(s.at(-1) ?? 'no samples')}`,
+      );
+      throw new Error(
+        `traffic did not flow steadily from ${[...expected].join(', ')}; last samples: ${last.join('; ')}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The node the VPC delivers `ip` to, waiting until there is one. */
+export async function waitForHolder(box: CloudBox, ip: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const holder = box.deliveredTo(ip);
+    if (holder) return holder;
+    if (Date.now() > deadline) throw new Error(`no node holds ${ip} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What one failover did. */
+export interface FailoverResult {
+  /** Epoch ms of the kill. */
+  readonly killAt: number;
+  /** Outage windows per pod (samples sent from 1 s before the kill on). */
+  readonly windows: ReadonlyMap<string, OutageWindow[]>;
+  /** The longest window over all pods (0 when none). */
+  readonly worstMs: number;
+  /** Where the IP is delivered afterwards. */
+  readonly holderAfter: string | undefined;
+}
+
+/** Samples of a pod sent at or after `from`. */
+export function samplesSince(samples: readonly ProbeSample[], from: number): ProbeSample[] {
+  return samples.filter((s) => s.sentAt >= from);
+}
+
+/**
+ * Kills `victims` at once and waits until every probe has `consecutive` good samples sent after the kill;
+ * returns the windows. `pods` limits the measurement to surviving pods (default every probed pod).
+ */
+export async function killAndMeasure(
+  box: CloudBox,
+  probes: ProbeRun,
+  victims: readonly string[],
+  expected: ReadonlySet<string>,
+  options: { consecutive?: number; timeoutMs?: number; pods?: readonly string[] } = {},
+): Promise<FailoverResult> {
+  const killAt = Date.now();
+  await Promise.all(victims.map((v) => box.killNode(v)));
+  const watched = options.pods ?? [...probes.samples.keys()];
+  const n = options.consecutive ?? 10;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const recovered = () =>
+    watched.every((pod) => {
+      const recent = samplesSince(probes.samples.get(pod) ?? [], killAt)
+        .sort((a, b) => a.seq - b.seq)
+        .slice(-n);
+      return recent.length === n && recent.every((s) => isGood(s, expected));
+    });
+  while (!recovered() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  // Let requests in flight land, so that no late failure is missed.
+  await new Promise((r) => setTimeout(r, 1100));
+  const windows = new Map<string, OutageWindow[]>();
+  let worstMs = 0;
+  for (const pod of watched) {
+    const list = outageWindows(samplesSince(probes.samples.get(pod) ?? [], killAt - 1000), expected);
+    windows.set(pod, list);
+    for (const w of list) worstMs = Math.max(worstMs, w.ms);
+  }
+  const ip = [...expected][0]!;
+  return { killAt, windows, worstMs, holderAfter: box.deliveredTo(ip) };
+}
