@@ -19,8 +19,6 @@
  * so it is never on two NICs; a public IP on the old ipConfiguration follows the IP unless the change
  * names another.
  */
-import type { NetworkInterface } from '@azure/arm-network';
-import pRetry from 'p-retry';
 import type { Logger } from '../../src/log.ts';
 import {
   type ApplyResult,
@@ -37,21 +35,12 @@ import {
 } from '../../src/provider/contract.ts';
 import type { AzureApi, AzureApiFactory } from './api.ts';
 import { classifyAzureError } from './errors.ts';
-import { IP_CONFIGURATIONS_PER_NIC, isOwned, type NicEdit, planNicEdits, primaryOf } from './ip-configs.ts';
-import { KeyedLock } from './nic-lock.ts';
-import { type NicRef, parseNicId, parseProviderID, parseSubnetId } from './resource-id.ts';
+import { IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
+import { describeTarget, type NicItem, type NicTarget, nicUpdater } from './nic-update.ts';
+import { parseNicId, parseProviderID } from './resource-id.ts';
+import { type RetrySettings, retrying } from './retry.ts';
 
-/** Retry settings (p-retry, exponential with jitter). */
-export interface RetrySettings {
-  /** Retries after the first attempt (default 8). */
-  readonly retries?: number;
-  /** First backoff (default 250 ms). */
-  readonly minTimeoutMs?: number;
-  /** Longest backoff (default 10,000 ms). */
-  readonly maxTimeoutMs?: number;
-  /** Longest `Retry-After` honoured (default 30,000 ms). */
-  readonly maxRetryAfterMs?: number;
-}
+export type { RetrySettings } from './retry.ts';
 
 /** What the provider is built from. */
 export interface AzureProviderDeps {
@@ -61,36 +50,9 @@ export interface AzureProviderDeps {
   readonly logger?: Logger;
 }
 
-/** A node resolved to its NIC. */
-interface ResolvedNode {
-  readonly node: NodeRef;
-  readonly nic: NicRef;
-  readonly zone: string;
-}
-
-/** One change's part in a NIC update. */
-interface NicItem {
-  readonly change: Change;
-  readonly edit: NicEdit;
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-
-/** An IP, as a whole word, in a message. */
-const mentions = (message: string, ip: string) =>
-  new RegExp(`(^|[^0-9A-Za-z.:])${ip.replace(/[.]/g, '\\.')}($|[^0-9A-Za-z:]|\\.(\\s|$))`).test(message);
-
 /** Creates the Azure provider over an {@link AzureApiFactory}. */
 export function createAzureProviderWith(settings: ProviderSettings, deps: AzureProviderDeps): CloudProvider {
   const owner = settings.owner;
-  const locks = new KeyedLock();
   const apis = new Map<string, AzureApi>();
   const apiFor = (subscriptionId: string) => {
     const id = subscriptionId.toLowerCase();
@@ -101,45 +63,10 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
     }
     return api;
   };
-  const retry = {
-    retries: deps.retry?.retries ?? 8,
-    minTimeout: deps.retry?.minTimeoutMs ?? 250,
-    maxTimeout: deps.retry?.maxTimeoutMs ?? 10_000,
-    maxRetryAfterMs: deps.retry?.maxRetryAfterMs ?? 30_000,
-  };
+  const withRetry = retrying(deps.retry, deps.logger);
+  const nics = nicUpdater({ owner, apiFor, retrying: withRetry });
 
-  /** Runs `fn` with classified errors, retried while the error is retryable. */
-  const withRetry = <T>(context: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
-    pRetry(
-      async () => {
-        try {
-          return await fn();
-        } catch (err) {
-          throw classifyAzureError(err, context);
-        }
-      },
-      {
-        retries: retry.retries,
-        minTimeout: retry.minTimeout,
-        maxTimeout: retry.maxTimeout,
-        factor: 2,
-        randomize: true,
-        ...(signal ? { signal } : {}),
-        onFailedAttempt: async ({ error, retriesLeft, attemptNumber }) => {
-          const e = error as ProviderError;
-          deps.logger?.debug(
-            { err: e, kind: e.kind, attemptNumber, retriesLeft },
-            `${context}: attempt failed`,
-          );
-          if (retriesLeft > 0 && e.retryable && e.retryAfterMs) {
-            await sleep(Math.min(e.retryAfterMs, retry.maxRetryAfterMs), signal);
-          }
-        },
-        shouldRetry: ({ error }) => isProviderError(error) && error.retryable,
-      },
-    );
-
-  const resolve = async (node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> => {
+  const resolve = async (node: NodeRef, signal?: AbortSignal): Promise<NicTarget> => {
     const vmRef = parseProviderID(node);
     const api = apiFor(vmRef.subscriptionId);
     const vm = await withRetry(`node ${node.name}: VM get`, () => api.getVm(vmRef, signal), signal);
@@ -166,106 +93,17 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
     return { node, nic, zone };
   };
 
-  const subnetPrefixes = async (nic: NetworkInterface, where: string, signal?: AbortSignal) => {
-    const subnetId = primaryOf(nic.ipConfigurations ?? []).subnet?.id;
-    const subnet = subnetId ? parseSubnetId(subnetId) : undefined;
-    if (!subnet) throw new ProviderError('terminal', `${where}: the primary ipConfiguration names no subnet`);
-    return {
-      subnetId: subnetId!,
-      prefixes: await apiFor(subnet.subscriptionId).getSubnetPrefixes(subnet, signal),
-    };
-  };
-
-  /**
-   * One NIC's read-modify-write for a batch of edits, under the NIC's lock. Returns the error of each edit
-   * that failed (absent = done) and the public IPs of removed ipConfigurations.
-   */
-  const updateNic = (target: ResolvedNode, items: readonly NicItem[], signal?: AbortSignal) =>
-    locks.run(target.nic.id.toLowerCase(), async () => {
-      const where = `NIC ${target.nic.name} (node ${target.node.name})`;
-      const api = apiFor(target.nic.subscriptionId);
-      const errors = new Map<NicItem, ProviderError>();
-      const removedPublic = new Map<string, string>();
-      let pending = [...items];
-      while (pending.length > 0) {
-        let planned = new Map<NicItem, ProviderError>();
-        try {
-          await withRetry(
-            `${where}: update`,
-            async () => {
-              const nic = await api.getNic(target.nic, signal);
-              if (nic.provisioningState === 'Updating') {
-                // Another operation is still running on the NIC: wait for it rather than be told 409.
-                throw new ProviderError('conflict', `${where}: the NIC is still updating`, {
-                  code: 'NicUpdating',
-                });
-              }
-              const adds = pending.some((i) => i.edit.kind === 'add');
-              const prefixes = adds ? (await subnetPrefixes(nic, where, signal)).prefixes : [];
-              const plan = planNicEdits({
-                owner,
-                where,
-                ipConfigurations: nic.ipConfigurations ?? [],
-                subnetPrefixes: prefixes,
-                edits: pending.map((i) => i.edit),
-              });
-              planned = new Map(
-                pending.flatMap((i) => {
-                  const e = plan.failed.get(i.edit);
-                  return e ? [[i, e] as const] : [];
-                }),
-              );
-              for (const [ip, id] of plan.removedPublicAddresses) removedPublic.set(ip, id);
-              if (!plan.changed) return;
-              await api.putNic(
-                target.nic,
-                { ...nic, ipConfigurations: plan.ipConfigurations },
-                nic.etag ?? '*',
-                signal,
-              );
-            },
-            signal,
-          );
-          for (const [item, error] of planned) errors.set(item, error);
-          return { errors, removedPublic };
-        } catch (err) {
-          const error = classifyAzureError(err, `${where}: update`);
-          const written = pending.filter((i) => !planned.has(i));
-          // ARM refused the batch for one of its IPs: fail that change and write the rest again.
-          const culprit =
-            error.kind === 'terminal' || error.kind === 'capacity'
-              ? written.find((i) => i.edit.kind === 'add' && mentions(error.message, i.edit.ip))
-              : undefined;
-          if (culprit && written.length > 1) {
-            errors.set(culprit, error);
-            pending = pending.filter((i) => i !== culprit);
-            continue;
-          }
-          for (const item of pending) errors.set(item, planned.get(item) ?? error);
-          return { errors, removedPublic };
-        }
-      }
-      return { errors, removedPublic };
-    });
-
-  const readNic = async (target: ResolvedNode, signal?: AbortSignal) =>
-    withRetry(
-      `NIC ${target.nic.name} (node ${target.node.name}): get`,
-      () => apiFor(target.nic.subscriptionId).getNic(target.nic, signal),
-      signal,
-    );
-
   return {
     name: 'azure',
 
     async describeNode(node, signal) {
       const target = await resolve(node, signal);
-      const nic = await readNic(target, signal);
+      const nic = await nics.read(target, signal);
       const configs = nic.ipConfigurations ?? [];
-      const where = `NIC ${target.nic.name} (node ${node.name})`;
-      const { prefixes } = await withRetry(
+      const where = describeTarget(target);
+      const prefixes = await withRetry(
         `${where}: subnet get`,
-        () => subnetPrefixes(nic, where, signal),
+        () => nics.subnetPrefixes(nic, where, signal),
         signal,
       );
       const owned = configs.filter((c) => isOwned(c, owner)).flatMap((c) => c.privateIPAddress ?? []);
@@ -286,7 +124,7 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
         nodes.map(async (node): Promise<CloudAssignment[]> => {
           try {
             const target = await resolve(node, signal);
-            const nic = await readNic(target, signal);
+            const nic = await nics.read(target, signal);
             return (nic.ipConfigurations ?? [])
               .filter((c) => isOwned(c, owner))
               .map((c) => ({
@@ -310,7 +148,7 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
       const fail = (change: Change, error: ProviderError) => {
         if (!outcomes.has(change)) outcomes.set(change, { change, ok: false, error });
       };
-      const resolved = new Map<string, Promise<ResolvedNode>>();
+      const resolved = new Map<string, Promise<NicTarget>>();
       const resolveOnce = (node: NodeRef) => {
         const k = `${node.name}\n${node.providerID}`;
         let p = resolved.get(k);
@@ -329,16 +167,17 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
         }
       };
 
-      type Batch = { target: ResolvedNode; items: NicItem[] };
+      type Item = NicItem<Change>;
+      type Batch = { target: NicTarget; items: Item[] };
       const releases = new Map<string, Batch>();
       const assigns = new Map<string, Batch>();
-      const add = (batches: Map<string, Batch>, target: ResolvedNode, item: NicItem) => {
+      const add = (batches: Map<string, Batch>, target: NicTarget, item: Item) => {
         const k = target.nic.id.toLowerCase();
         const batch = batches.get(k) ?? { target, items: [] };
         batch.items.push(item);
         batches.set(k, batch);
       };
-      const moveHalf = new Map<Change, NicItem>();
+      const moveHalf = new Map<Change, Item>();
 
       await Promise.all(
         plan.changes.map(async (change) => {
@@ -356,20 +195,20 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
           const to = await settle(change.node);
           if (!to.target) return fail(change, to.error!);
           if (change.kind === 'release') {
-            add(releases, to.target, { change, edit: { kind: 'remove', ip: change.ip } });
+            add(releases, to.target, { tag: change, edit: { kind: 'remove', ip: change.ip } });
             return;
           }
           if (change.from) {
             const from = await settle(change.from);
             if (from.error && from.error.kind !== 'notFound') return fail(change, from.error);
             if (from.target && from.target.nic.id.toLowerCase() !== to.target.nic.id.toLowerCase()) {
-              const item: NicItem = { change, edit: { kind: 'remove', ip: change.ip } };
+              const item: Item = { tag: change, edit: { kind: 'remove', ip: change.ip } };
               moveHalf.set(change, item);
               add(releases, from.target, item);
             }
           }
           add(assigns, to.target, {
-            change,
+            tag: change,
             edit: {
               kind: 'add',
               ip: change.ip,
@@ -383,13 +222,12 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
       const carried = new Map<string, string>();
       await Promise.all(
         [...releases.values()].map(async ({ target, items }) => {
-          const { errors, removedPublic } = await updateNic(target, items, signal);
+          const { errors, removedPublic } = await nics.update(target, items, signal);
           for (const [ip, id] of removedPublic) carried.set(ip, id);
           for (const item of items) {
             const error = errors.get(item);
-            if (error) fail(item.change, error);
-            else if (item.change.kind === 'release')
-              outcomes.set(item.change, { change: item.change, ok: true });
+            if (error) fail(item.tag, error);
+            else if (item.tag.kind === 'release') outcomes.set(item.tag, { change: item.tag, ok: true });
           }
         }),
       );
@@ -398,19 +236,19 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
       await Promise.all(
         [...assigns.values()].map(async ({ target, items }) => {
           const todo = items
-            .filter((i) => !outcomes.has(i.change))
-            .map((i): NicItem => {
+            .filter((i) => !outcomes.has(i.tag))
+            .map((i): Item => {
               const publicAddress = carried.get(i.edit.ip);
-              return i.edit.kind === 'add' && !i.edit.publicAddress && publicAddress && moveHalf.has(i.change)
-                ? { change: i.change, edit: { ...i.edit, publicAddress } }
+              return i.edit.kind === 'add' && !i.edit.publicAddress && publicAddress && moveHalf.has(i.tag)
+                ? { tag: i.tag, edit: { ...i.edit, publicAddress } }
                 : i;
             });
           if (todo.length === 0) return;
-          const { errors } = await updateNic(target, todo, signal);
+          const { errors } = await nics.update(target, todo, signal);
           for (const item of todo) {
             const error = errors.get(item);
-            if (error) fail(item.change, error);
-            else outcomes.set(item.change, { change: item.change, ok: true });
+            if (error) fail(item.tag, error);
+            else outcomes.set(item.tag, { change: item.tag, ok: true });
           }
         }),
       );
