@@ -217,6 +217,47 @@ describe('gcp provider on the Compute Engine emulator', () => {
     expect(await world.cloudIPs(a)).toEqual([]);
   });
 
+  it('an operation that ends DONE with an error is a failure, not a success', async () => {
+    const { a } = world.nodes;
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    world.emulator.inject({
+      kind: 'operationError',
+      code: 'IP_IN_USE_BY_ANOTHER_RESOURCE',
+      message: `IP '${ip}' is already being used by another resource.`,
+    });
+    const result = await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+    expect(result.outcomes[0]).toMatchObject({
+      ok: false,
+      error: { kind: 'terminal', code: 'IP_IN_USE_BY_ANOTHER_RESOURCE' },
+    });
+    expect(await world.cloudIPs(a)).toEqual([]);
+  });
+
+  it('an operation error worth retrying (RESOURCE_NOT_READY) is retried and wins', async () => {
+    const { a } = world.nodes;
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    world.emulator.inject({
+      kind: 'operationError',
+      code: 'RESOURCE_NOT_READY',
+      message: 'The resource is not ready',
+    });
+    const result = await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+    expect(result.outcomes[0]?.ok).toBe(true);
+    expect(await world.cloudIPs(a)).toEqual([ip]);
+    expect(patches()).toHaveLength(2);
+  });
+
+  it('an operation that is never DONE fails transient at the deadline', async () => {
+    const { a } = world.nodes;
+    const [ip] = await world.freeIPs(a.subnet, 1);
+    world.emulator.operationPolls = 1_000_000;
+    const impatient = world.newProvider({}, { retries: 0, pollIntervalMs: 5, operationTimeoutMs: 100 });
+    const result = await impatient.apply({ changes: [assign(ip!, a.ref)] });
+    expect(result.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'transient' } });
+    expect(result.outcomes[0]?.ok === false && result.outcomes[0].error.message).toContain('not DONE');
+    expect(await world.cloudIPs(a)).toEqual([]);
+  });
+
   it('uses the NIC named by settings.interface (a bare index means nicN)', async () => {
     const { a } = world.nodes;
     expect((await world.newProvider({ interface: '0' }).describeNode(a.ref)).interfaceId).toMatch(/#nic0$/);

@@ -18,7 +18,8 @@
  * Query parameters the SDK adds (`$alt=json;enum-encoding=int`, `requestId`, `$prettyPrint`) and `x-goog-*`
  * headers are accepted; a repeated `requestId` returns the first operation (GCP's idempotency rule).
  * Fault knobs ({@link GcpEmulator.inject}) make the next matching calls fail the way GCP does: a concurrent
- * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`.
+ * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`, or an
+ * operation that ends DONE with an `error` (GCP reports some failures only there).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,6 +40,13 @@ import {
 export type GcpFault =
   /** Another writer changes the NIC's fingerprint just before the next write, so it gets a real 412. */
   | { readonly kind: 'concurrentWrite'; readonly times?: number }
+  /** The next accepted write's operation ends DONE with this error and changes nothing. */
+  | {
+      readonly kind: 'operationError';
+      readonly code: string;
+      readonly message: string;
+      readonly times?: number;
+    }
   /** The next calls of `on` answer `status` with `reason` (429 rateLimitExceeded, 503 backendError, ...). */
   | {
       readonly kind: 'status';
@@ -190,6 +198,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     nic.fingerprint = newFingerprint();
     const added = next.filter((r) => !nic.aliasIpRanges.some((a) => a.ipCidrRange === r.ipCidrRange));
     pending.set(nic, [...(pending.get(nic) ?? []), ...added]);
+    const failure = takeFault((f) => f.kind === 'operationError');
     const op = state.addOperation({
       project: project!,
       zone: zone!,
@@ -197,10 +206,14 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       targetLink: `${COMPUTE_BASE}/projects/${project}/zones/${zone}/instances/${name}`,
       polls: emulator.operationPolls,
       effect: () => {
-        nic.aliasIpRanges = next.map((r) => ({ ...r }));
         const left = (pending.get(nic) ?? []).filter((p) => !added.includes(p));
         if (left.length) pending.set(nic, left);
         else pending.delete(nic);
+        if (failure?.kind === 'operationError') {
+          op.error = { errors: [{ code: failure.code, message: failure.message }] };
+          return;
+        }
+        nic.aliasIpRanges = next.map((r) => ({ ...r }));
       },
     });
     if (requestId) byRequestId.set(requestId, op);
