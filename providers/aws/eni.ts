@@ -1,10 +1,11 @@
 /**
  * @module
  * What the provider knows about one ENI, read from `DescribeNetworkInterfaces`, and the ownership record:
- * one ENI tag per egress IP, key `cloudegress.io/owner/<ip>`, value the installation's owner name.
+ * ENI tags `cloudegress.io/owner/<owner>/<n>` whose values list the egress IPs the installation `<owner>`
+ * put there (space-separated, packed into as few tags as AWS's 256-character values allow).
  *
- * An IP counts as owned only while it is on the ENI *and* that ENI carries its tag with our owner value,
- * so the primary IP, IPs of other tools and IPs of another installation are never touched.
+ * An IP counts as owned only while it is on the ENI *and* the ENI's ownership tags name it, so the primary
+ * IP, IPs of other tools and IPs of another installation are never touched.
  */
 import type { NetworkInterface, Tag } from '@aws-sdk/client-ec2';
 import { OWNERSHIP_TAG } from '../../src/api/annotations.ts';
@@ -26,9 +27,54 @@ export interface EniView {
   readonly tags: ReadonlyMap<string, string>;
 }
 
-/** The tag key recording ownership of `ip`. */
-export function ownershipTagKey(ip: string): string {
-  return `${OWNERSHIP_TAG}/${ip}`;
+/** Longest AWS tag value. */
+const MAX_TAG_VALUE = 256;
+
+/** The key prefix of an owner's ownership tags: `cloudegress.io/owner/<owner>/`. */
+export function ownershipPrefix(owner: string): string {
+  return `${OWNERSHIP_TAG}/${owner}/`;
+}
+
+/** The IPs an owner's ownership tags on a resource name (whether or not the ENI still holds them). */
+export function claimedIPs(tags: ReadonlyMap<string, string>, owner: string): Set<string> {
+  const prefix = ownershipPrefix(owner);
+  const out = new Set<string>();
+  for (const [key, value] of tags) {
+    if (key.startsWith(prefix)) for (const ip of value.split(' ')) if (ip) out.add(ip);
+  }
+  return out;
+}
+
+/**
+ * The ownership tags recording `ips`: sorted, space-separated, packed into values of at most 256 characters
+ * under keys `<prefix>0`, `<prefix>1`, ... (AWS allows 50 tags per resource, so one tag per IP would not scale).
+ */
+export function ownershipTags(owner: string, ips: Iterable<string>): { Key: string; Value: string }[] {
+  const out: { Key: string; Value: string }[] = [];
+  let value = '';
+  for (const ip of [...new Set(ips)].sort()) {
+    if (value && value.length + 1 + ip.length > MAX_TAG_VALUE) {
+      out.push({ Key: `${ownershipPrefix(owner)}${out.length}`, Value: value });
+      value = '';
+    }
+    value = value ? `${value} ${ip}` : ip;
+  }
+  if (value) out.push({ Key: `${ownershipPrefix(owner)}${out.length}`, Value: value });
+  return out;
+}
+
+/** The tag writes that make the ENI's ownership tags record exactly `ips`: keys to (over)write and to delete. */
+export function ownershipTagUpdate(
+  eni: EniView,
+  owner: string,
+  ips: Iterable<string>,
+): { write: { Key: string; Value: string }[]; remove: string[] } {
+  const wanted = ownershipTags(owner, ips);
+  const prefix = ownershipPrefix(owner);
+  const write = wanted.filter((t) => eni.tags.get(t.Key) !== t.Value);
+  const keep = new Set(wanted.map((t) => t.Key));
+  const remove = [...eni.tags.keys()].filter((k) => k.startsWith(prefix) && !keep.has(k));
+  return { write, remove };
 }
 
 /** Parses an SDK network interface. */
@@ -59,9 +105,9 @@ export function holds(eni: EniView, ip: string): boolean {
   return eni.ipv4.includes(ip) || eni.ipv6.includes(ip);
 }
 
-/** True when `ip` is on the ENI, is not its primary, and carries our ownership tag. */
+/** True when `ip` is on the ENI, is not its primary, and our ownership tags name it. */
 export function owns(eni: EniView, ip: string, owner: string): boolean {
-  return ip !== eni.primary && holds(eni, ip) && eni.tags.get(ownershipTagKey(ip)) === owner;
+  return ip !== eni.primary && holds(eni, ip) && claimedIPs(eni.tags, owner).has(ip);
 }
 
 /** Every IP the ENI holds that we own, sorted. */
@@ -75,14 +121,4 @@ export function reservedIPs(eni: EniView, owner: string): string[] {
     eni.primary,
     ...[...eni.ipv4, ...eni.ipv6].filter((ip) => ip !== eni.primary && !owns(eni, ip, owner)),
   ];
-}
-
-/** Our ownership tags on the ENI for IPs it no longer holds (left by a move or a crash). */
-export function staleOwnershipKeys(eni: EniView, owner: string): string[] {
-  const prefix = `${OWNERSHIP_TAG}/`;
-  return [...eni.tags]
-    .filter(
-      ([key, value]) => key.startsWith(prefix) && value === owner && !holds(eni, key.slice(prefix.length)),
-    )
-    .map(([key]) => key);
 }

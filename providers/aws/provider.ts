@@ -35,7 +35,15 @@ import {
 } from '../../src/provider/contract.ts';
 import { type AssignRequest, decideAssigns, decideReleases, type EniLimits } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
-import { type EniView, eniView, ownedIPs, ownershipTagKey, reservedIPs, staleOwnershipKeys } from './eni.ts';
+import {
+  claimedIPs,
+  type EniView,
+  eniView,
+  holds,
+  ownedIPs,
+  ownershipTagUpdate,
+  reservedIPs,
+} from './eni.ts';
 import { toProviderError } from './errors.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { parseAwsProviderID, regionOfZone } from './provider-id.ts';
@@ -237,25 +245,31 @@ export function createAwsProviderWith(
     return out;
   }
 
-  async function tag(r: ResolvedNode, eniId: string, ips: readonly string[], signal?: AbortSignal) {
-    if (ips.length === 0) return;
-    await r.api.createTags(
-      { Resources: [eniId], Tags: ips.map((ip) => ({ Key: ownershipTagKey(ip), Value: owner })) },
-      signal,
-    );
+  /** The IPs our ownership tags name that the ENI still holds. */
+  const heldClaims = (eni: EniView) =>
+    [...claimedIPs(eni.tags, owner)].filter((ip) => ip !== eni.primary && holds(eni, ip));
+
+  /** Makes the ENI's ownership tags record exactly `ips`: at most one CreateTags and one DeleteTags. */
+  async function writeClaims(api: Ec2Api, eni: EniView, ips: Iterable<string>, signal?: AbortSignal) {
+    const { write, remove } = ownershipTagUpdate(eni, owner, ips);
+    if (write.length > 0) await api.createTags({ Resources: [eni.id], Tags: write }, signal);
+    if (remove.length > 0) {
+      await api.deleteTags({ Resources: [eni.id], Tags: remove.map((Key) => ({ Key })) }, signal);
+    }
   }
 
-  async function untag(r: ResolvedNode, eniId: string, keys: readonly string[], signal?: AbortSignal) {
-    if (keys.length === 0) return;
-    await r.api.deleteTags({ Resources: [eniId], Tags: keys.map((Key) => ({ Key })) }, signal);
-  }
-
-  /** Best effort: the ENI an IP left keeps a stale tag if this fails, which later steps clean. */
-  async function untagQuietly(r: ResolvedNode, eniId: string, ips: readonly string[], signal?: AbortSignal) {
+  /** After IPs moved off an ENI: drop them from its ownership tags (best effort; never read as ownership). */
+  async function releaseClaims(api: Ec2Api, eniId: string, signal?: AbortSignal) {
     try {
-      await untag(r, eniId, ips.map(ownershipTagKey), signal);
+      await locks.run(eniId, async () => {
+        const res = await api.describeNetworkInterfaces({ NetworkInterfaceIds: [eniId] }, signal);
+        const raw = res.NetworkInterfaces?.[0];
+        if (!raw) return;
+        const eni = eniView(raw);
+        await writeClaims(api, eni, heldClaims(eni), signal);
+      });
     } catch {
-      // A stale tag for an IP the ENI no longer holds is never read as ownership.
+      // A claim on an IP the ENI no longer holds is ignored and rewritten at that ENI's next change.
     }
   }
 
@@ -280,8 +294,13 @@ export function createAwsProviderWith(
             signal,
           );
         }
-        const released = [...decision.ipv4, ...decision.ipv6].map(ownershipTagKey);
-        await untag(r, eni.id, [...new Set([...released, ...staleOwnershipKeys(eni, owner)])], signal);
+        const released = new Set([...decision.ipv4, ...decision.ipv6]);
+        await writeClaims(
+          r.api,
+          eni,
+          heldClaims(eni).filter((ip) => !released.has(ip)),
+          signal,
+        );
         items.forEach((it, i) => {
           const error = decision.failures.get(i);
           outcomes.set(
@@ -327,7 +346,12 @@ export function createAwsProviderWith(
     return failures;
   }
 
-  async function assignStep(r: ResolvedNode, items: readonly Indexed[], signal?: AbortSignal) {
+  async function assignStep(
+    r: ResolvedNode,
+    items: readonly Indexed[],
+    signal: AbortSignal | undefined,
+    movedFrom: Map<string, Ec2Api>,
+  ) {
     const requests: AssignRequest[] = items.map((it) =>
       it.change.kind === 'allocate'
         ? { kind: 'allocate', count: it.change.count }
@@ -360,12 +384,9 @@ export function createAwsProviderWith(
         const decision = decideAssigns(eni, subnets, limits, owner, pending, holders);
 
         const moving = [...decision.ipv4, ...decision.ipv6];
-        await tag(
-          r,
-          eni.id,
-          moving.filter((ip) => eni.tags.get(ownershipTagKey(ip)) !== owner),
-          signal,
-        );
+        // Claim first: a crash after this leaves a claim on an IP the ENI does not hold (ignored), never
+        // an untagged egress IP that would look like another tool's.
+        await writeClaims(r.api, eni, [...heldClaims(eni), ...moving], signal);
         if (decision.ipv4.length > 0) {
           await r.api.assignPrivateIpAddresses(
             { NetworkInterfaceId: eni.id, PrivateIpAddresses: [...decision.ipv4], AllowReassignment: true },
@@ -393,7 +414,7 @@ export function createAwsProviderWith(
         if (firstAlloc >= 0 && !decision.failures.has(firstAlloc)) {
           const after = await readEni(r, signal);
           allocated = after.ipv4.filter((ip) => !allocBaseline!.has(ip) && !requestedIps.has(ip));
-          await tag(r, eni.id, allocated, signal);
+          await writeClaims(r.api, after, [...heldClaims(after), ...allocated], signal);
         }
         const eipFailures = await associateEips(
           r,
@@ -405,7 +426,7 @@ export function createAwsProviderWith(
           ),
           signal,
         );
-        for (const [holderId, ips] of decision.movesFrom) await untagQuietly(r, holderId, ips, signal);
+        for (const holderId of decision.movesFrom.keys()) movedFrom.set(holderId, r.api);
 
         // Allocations are reported on the first allocate change; later ones share the same call.
         items.forEach((it, i) => {
@@ -434,7 +455,11 @@ export function createAwsProviderWith(
   async function runGroup(
     r: ResolvedNode,
     items: readonly Indexed[],
-    step: typeof assignStep,
+    step: (
+      r: ResolvedNode,
+      items: readonly Indexed[],
+      signal?: AbortSignal,
+    ) => Promise<Map<number, ChangeOutcome>>,
     outcomes: Map<number, ChangeOutcome>,
     signal?: AbortSignal,
   ) {
@@ -547,9 +572,20 @@ export function createAwsProviderWith(
       await Promise.all(
         [...releases.values()].map((g) => runGroup(g.r, byIndex(g), releaseStep, outcomes, signal)),
       );
+      const movedFrom = new Map<string, Ec2Api>();
       await Promise.all(
-        [...assigns.values()].map((g) => runGroup(g.r, byIndex(g), assignStep, outcomes, signal)),
+        [...assigns.values()].map((g) =>
+          runGroup(
+            g.r,
+            byIndex(g),
+            (r, items, sig) => assignStep(r, items, sig, movedFrom),
+            outcomes,
+            signal,
+          ),
+        ),
       );
+      // One tag rewrite per ENI the IPs left, after every move (several targets may have taken from it).
+      await Promise.all([...movedFrom].map(([eniId, api]) => releaseClaims(api, eniId, signal)));
       return { outcomes: plan.changes.map((change, i) => outcomes.get(i) ?? { change, ok: true }) };
     },
   };

@@ -7,6 +7,7 @@
 import { DeleteTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { claimedIPs } from '../../providers/aws/eni.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
 import { OWNERSHIP_TAG } from '../../src/api/annotations.ts';
 import type { Change, CloudProvider } from '../../src/provider/contract.ts';
@@ -82,8 +83,11 @@ describe('AWS provider under injected faults', () => {
       expect(await secondaryIPs(ec2, inst.eniId), `secondary IPs of ${inst.ref.name}`).toEqual(
         [...ips].sort(),
       );
-      const tags = new Map(((await describeEni(ec2, inst.eniId)).TagSet ?? []).map((t) => [t.Key, t.Value]));
-      for (const ip of ips) expect(tags.get(`${OWNERSHIP_TAG}/${ip}`), `tag of ${ip}`).toBe(OWNER);
+      const tags = new Map(
+        ((await describeEni(ec2, inst.eniId)).TagSet ?? []).map((t) => [t.Key!, t.Value!]),
+      );
+      const claimed = claimedIPs(tags, OWNER);
+      for (const ip of ips) expect(claimed.has(ip), `ownership tag of ${ip}`).toBe(true);
     }
     for (const [ip, enis] of await holdersInVpc(ec2, vpc.vpcId)) {
       expect(enis, `ENIs holding ${ip}`).toHaveLength(1);

@@ -1,0 +1,178 @@
+/**
+ * @module
+ * AWS failover cost: 50 egress IPs move off a dead gateway node onto 2 nodes, against LocalStack (EC2 fidelity
+ * patches on) behind the counting proxy of test/aws/fault-proxy.ts. Compares the provider (one
+ * AssignPrivateIpAddresses with AllowReassignment per target ENI) with a release-then-assign-per-IP design
+ * (what CNCC does on AWS: Unassign on the old ENI, then Assign on the new one, per IP).
+ *
+ * `npm run bench aws`
+ */
+import {
+  AssignPrivateIpAddressesCommand,
+  DeleteTagsCommand,
+  type EC2Client,
+  UnassignPrivateIpAddressesCommand,
+} from '@aws-sdk/client-ec2';
+import { startLocalStack } from '../localstack/localstack.ts';
+import { createAwsProviderTuned } from '../providers/aws/index.ts';
+import { OWNERSHIP_TAG } from '../src/api/annotations.ts';
+import type { Change } from '../src/provider/contract.ts';
+import { startFaultProxy } from '../test/aws/fault-proxy.ts';
+import {
+  clearSecondaries,
+  createVpc,
+  describeEni,
+  freeIPsIn,
+  holdersInVpc,
+  runInstance,
+  secondaryIPs,
+  testEc2Client,
+  type WorldInstance,
+} from '../test/aws/world.ts';
+import { type BenchResult, median } from './types.ts';
+
+const IPS = 50;
+const TRIALS = 5;
+
+async function clean(ec2: EC2Client, nodes: readonly WorldInstance[]) {
+  for (const n of nodes) {
+    await clearSecondaries(ec2, n.eniId);
+    const tags = ((await describeEni(ec2, n.eniId)).TagSet ?? []).filter((t) =>
+      t.Key?.startsWith(`${OWNERSHIP_TAG}/`),
+    );
+    if (tags.length > 0) {
+      await ec2.send(
+        new DeleteTagsCommand({ Resources: [n.eniId], Tags: tags.map((t) => ({ Key: t.Key })) }),
+      );
+    }
+  }
+}
+
+/** Runs the benchmark. */
+export default async function awsMoveBench(): Promise<BenchResult[]> {
+  const ls = await startLocalStack();
+  const proxy = await startFaultProxy(ls.endpoint);
+  const direct = testEc2Client(ls);
+  const viaProxy = testEc2Client({ ...ls, endpoint: proxy.endpoint });
+  try {
+    const vpc = await createVpc(direct, ['us-east-1a']);
+    const subnet = vpc.subnets[0]!;
+    // c8i.16xlarge takes 64 IPv4 addresses per ENI, enough for 50 secondaries; m5.4xlarge takes 30.
+    const dead = await runInstance(direct, subnet, 'dead', 'c8i.16xlarge');
+    const targets = [
+      await runInstance(direct, subnet, 'gw-1', 'm5.4xlarge'),
+      await runInstance(direct, subnet, 'gw-2', 'm5.4xlarge'),
+    ];
+    const all = [dead, ...targets];
+    const provider = createAwsProviderTuned(
+      { owner: 'bench', endpoint: proxy.endpoint },
+      { credentials: ls.credentials },
+    );
+    const ips = await freeIPsIn(direct, vpc.vpcId, subnet.cidr, IPS);
+    const moves: Change[] = ips.map((ip, i) => ({
+      kind: 'assign',
+      ip,
+      node: targets[i % 2]!.ref,
+      from: dead.ref,
+    }));
+
+    const seed = async () => {
+      await clean(direct, all);
+      const res = await provider.apply({
+        changes: ips.map((ip) => ({ kind: 'assign', ip, node: dead.ref })),
+      });
+      if (!res.outcomes.every((o) => o.ok)) throw new Error('seeding the dead node failed');
+      proxy.resetCounts();
+    };
+    const verify = async () => {
+      if ((await secondaryIPs(direct, dead.eniId)).length !== 0) throw new Error('IPs left on the dead node');
+      const holders = await holdersInVpc(direct, vpc.vpcId);
+      for (const ip of ips)
+        if (holders.get(ip)?.length !== 1) throw new Error(`${ip} is not on exactly one ENI`);
+    };
+
+    const providerTimes: number[] = [];
+    let providerCalls = new Map<string, number>();
+    for (let trial = 0; trial <= TRIALS; trial++) {
+      await seed();
+      const start = performance.now();
+      const res = await provider.apply({ changes: moves });
+      const took = performance.now() - start;
+      if (!res.outcomes.every((o) => o.ok)) throw new Error('the move failed');
+      await verify();
+      if (trial > 0) providerTimes.push(took);
+      providerCalls = proxy.calls() as Map<string, number>;
+    }
+    const ipCalls =
+      (providerCalls.get('AssignPrivateIpAddresses') ?? 0) +
+      (providerCalls.get('UnassignPrivateIpAddresses') ?? 0);
+    const mutating = [...providerCalls].filter(([a]) => !a.startsWith('Describe'));
+
+    const naiveTimes: number[] = [];
+    let naiveCalls = 0;
+    for (let trial = 0; trial <= TRIALS; trial++) {
+      await seed();
+      const start = performance.now();
+      for (const [i, ip] of ips.entries()) {
+        await viaProxy.send(
+          new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: dead.eniId, PrivateIpAddresses: [ip] }),
+        );
+        await viaProxy.send(
+          new AssignPrivateIpAddressesCommand({
+            NetworkInterfaceId: targets[i % 2]!.eniId,
+            PrivateIpAddresses: [ip],
+          }),
+        );
+      }
+      const took = performance.now() - start;
+      await verify();
+      if (trial > 0) naiveTimes.push(took);
+      naiveCalls = proxy.mutatingCalls();
+    }
+
+    const what = `AWS: move ${IPS} IPs off a dead node onto 2 nodes (LocalStack)`;
+    return [
+      {
+        name: `${what}: IP-moving EC2 calls, provider`,
+        value: ipCalls,
+        unit: 'calls',
+        target: '<= 2',
+        ok: ipCalls <= 2,
+        note: 'AssignPrivateIpAddresses(AllowReassignment) once per target ENI; counted at the proxy',
+      },
+      {
+        name: `${what}: every mutating EC2 call, provider`,
+        value: mutating.reduce((n, [, c]) => n + c, 0),
+        unit: 'calls',
+        note: mutating.map(([a, c]) => `${a} ${c}`).join(', '),
+      },
+      {
+        name: `${what}: mutating EC2 calls, release-then-assign per IP`,
+        value: naiveCalls,
+        unit: 'calls',
+        target: `${2 * IPS}`,
+        ok: naiveCalls === 2 * IPS,
+        note: 'Unassign + Assign per IP, no ownership tags',
+      },
+      {
+        name: `${what}: wall time, provider`,
+        value: median(providerTimes),
+        unit: 'ms',
+        trials: TRIALS,
+        note: `min ${Math.min(...providerTimes).toFixed(0)}, max ${Math.max(...providerTimes).toFixed(0)}; reads included`,
+      },
+      {
+        name: `${what}: wall time, release-then-assign per IP`,
+        value: median(naiveTimes),
+        unit: 'ms',
+        trials: TRIALS,
+        note: `min ${Math.min(...naiveTimes).toFixed(0)}, max ${Math.max(...naiveTimes).toFixed(0)}; sequential, no reads`,
+      },
+    ];
+  } finally {
+    direct.destroy();
+    viaProxy.destroy();
+    await proxy.close();
+    await ls.stop();
+  }
+}
