@@ -406,10 +406,19 @@ export class Controller {
   #onHealth(node: string, healthy: boolean, reason: string | undefined): void {
     this.#log.info({ node, healthy, reason }, healthy ? 'node may hold egress IPs again' : 'node failed');
     if (!healthy) {
-      const ips = [...this.#ipLocation.values()].flatMap((m) =>
-        [...m].filter(([, loc]) => loc.node === node).map(([ip]) => ip),
+      // The node's IPs: as the last reconciles left them, and as the policies' statuses say (a reconcile
+      // may still be finishing when the failure is detected).
+      const ips = new Set(
+        [...this.#ipLocation.values()].flatMap((m) =>
+          [...m].filter(([, loc]) => loc.node === node).map(([ip]) => ip),
+        ),
       );
-      this.#failing.set(node, { at: performance.now(), ips });
+      for (const p of [...this.#informers.policies.list(), ...this.#informers.clusterPolicies.list()]) {
+        for (const a of (p as unknown as AnyEgressPolicy).status?.assignments ?? []) {
+          if (a.ip && a.node === node) ips.add(a.ip);
+        }
+      }
+      this.#failing.set(node, { at: performance.now(), ips: [...ips] });
     } else {
       this.#failing.delete(node);
     }

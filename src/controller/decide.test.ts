@@ -7,6 +7,7 @@ import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy, EgressPolicy } from '../api/egress-policy.ts';
 import type { CloudProvider, NodeRef } from '../provider/contract.ts';
 import { decideAdmission } from './decide-admission.ts';
+import { decideAssignmentEvents } from './decide-events.ts';
 import { decidePlan, type NodeNetworkResult } from './decide-plan.ts';
 import { decideProvider, decideSettings } from './decide-provider.ts';
 import { decidePolicyStatus } from './decide-status.ts';
@@ -330,5 +331,42 @@ describe('decidePolicyStatus', () => {
       status: 'False',
       reason: 'IPsNotReady',
     });
+  });
+});
+
+describe('decideAssignmentEvents', () => {
+  it('groups IPs into one Event per node or move, and warns once per new failure reason', () => {
+    const events = decideAssignmentEvents(
+      {
+        assignments: [
+          { ip: '10.0.0.1', node: 'a', state: 'Ready' },
+          { ip: '10.0.0.2', node: 'a', state: 'Ready' },
+          { ip: '10.0.0.3', node: 'b', state: 'Ready' },
+          { ip: '10.0.0.9', node: 'b', state: 'Ready' },
+          { ip: '10.0.0.7', state: 'Failed', reason: 'NoSubnet', message: 'old' },
+        ],
+      },
+      {
+        assignments: [
+          { ip: '10.0.0.1', node: 'c', state: 'Ready' },
+          { ip: '10.0.0.2', node: 'c', state: 'Ready' },
+          { ip: '10.0.0.3', node: 'b', state: 'Ready' },
+          { ip: '10.0.0.4', node: 'b', state: 'Ready' },
+          { ip: '10.0.0.7', state: 'Failed', reason: 'NoSubnet', message: 'old' },
+          { state: 'Failed', reason: 'PoolExhausted', message: 'no free IP' },
+        ],
+      },
+    );
+    expect(events).toEqual([
+      { type: 'Normal', reason: 'Assigned', message: '10.0.0.4 assigned to b' },
+      { type: 'Normal', reason: 'Moved', message: '10.0.0.1, 10.0.0.2 moved from a to c' },
+      { type: 'Normal', reason: 'Released', message: '10.0.0.9 released from b' },
+      { type: 'Warning', reason: 'PoolExhausted', message: 'no free IP' },
+    ]);
+  });
+
+  it('records nothing when nothing changed', () => {
+    const status = { assignments: [{ ip: '10.0.0.1', node: 'a', state: 'Ready' as const }] };
+    expect(decideAssignmentEvents(status, status)).toEqual([]);
   });
 });

@@ -31,7 +31,7 @@
  */
 import type { V1Namespace, V1Node } from '@kubernetes/client-node';
 import { FINALIZER } from '../api/annotations.ts';
-import { REASON, type Reason } from '../api/conditions.ts';
+import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE, type EgressPolicyStatus } from '../api/egress-policy.ts';
 import type { Logger } from '../log.ts';
@@ -39,6 +39,7 @@ import type { ChangeOutcome, CloudProvider, NodeRef, ProviderSettings } from '..
 import { isProviderError } from '../provider/contract.ts';
 import { IpPool } from '../scheduler/index.ts';
 import { decideAdmission } from './decide-admission.ts';
+import { decideAssignmentEvents } from './decide-events.ts';
 import { decidePlan, type NodeNetworkResult, statusIPs } from './decide-plan.ts';
 import { decideProvider, decideSettings, type ProviderChoice } from './decide-provider.ts';
 import {
@@ -362,30 +363,10 @@ export class GatewayReconciler {
   }
 
   #emitAssignmentEvents(before: AnyEgressPolicy, after: EgressPolicyStatus): void {
-    const events = this.#d.events;
-    const previous = new Map((before.status?.assignments ?? []).flatMap((a) => (a.ip ? [[a.ip, a]] : [])));
-    const previousReasons = new Set(
-      (before.status?.assignments ?? []).map((a) => `${a.ip}/${a.state}/${a.reason}`),
-    );
-    for (const a of after.assignments ?? []) {
-      const prev = a.ip ? previous.get(a.ip) : undefined;
-      if (a.state === ASSIGNMENT_STATE.Failed) {
-        if (!previousReasons.has(`${a.ip}/${a.state}/${a.reason}`)) {
-          void events.warning(before, (a.reason ?? REASON.CloudError) as Reason, a.message ?? 'failed');
-        }
-        continue;
-      }
-      if (a.state !== ASSIGNMENT_STATE.Ready && a.state !== ASSIGNMENT_STATE.Assigned) continue;
-      if (prev?.node && prev.node !== a.node) {
-        void events.normal(before, REASON.Moved, `${a.ip} moved from ${prev.node} to ${a.node}`);
-      } else if (!prev || prev.state === ASSIGNMENT_STATE.Failed || !prev.node) {
-        void events.normal(before, REASON.Assigned, `${a.ip} assigned to ${a.node}`);
-      }
-    }
-    const now = new Set((after.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : [])));
-    for (const [ip, a] of previous) {
-      if (!now.has(ip))
-        void events.normal(before, REASON.Released, `${ip} released from ${a.node ?? 'the cloud'}`);
+    for (const e of decideAssignmentEvents(before.status, after)) {
+      void (e.type === 'Warning'
+        ? this.#d.events.warning(before, e.reason, e.message)
+        : this.#d.events.normal(before, e.reason, e.message));
     }
   }
 

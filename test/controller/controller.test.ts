@@ -83,10 +83,13 @@ describe('placing egress IPs', () => {
     expect(hasFinalizer(gateway)).toBe(true);
 
     const events = await eventually('Assigned events', async () => {
-      const e = await world.events('p');
-      return e.filter((x) => x.reason === 'Assigned').length === 3 ? e : undefined;
+      const e = (await world.events('p')).filter((x) => x.reason === 'Assigned');
+      return e.length === 3 ? e : undefined;
     });
     expect(events.every((e) => e.type === 'Normal')).toBe(true);
+    for (const a of assignments) {
+      expect(events.some((e) => e.message === `${a.ip} assigned to ${a.node}`)).toBe(true);
+    }
   });
 
   it('given a ClusterEgressPolicy, then it is placed whatever the namespaceSelector', async () => {
@@ -129,11 +132,13 @@ describe('failover', () => {
     const placement = world.cloudPlacement();
     for (const a of after) expect(placement.get(a.ip!)).toBe(a.node);
     expect([...placement.values()]).not.toContain(victim);
-    const moved = await eventually('Moved events', async () => {
-      const e = (await world.events('p')).filter((x) => x.reason === 'Moved');
-      return e.length === moving.length ? e : undefined;
+    const moved = await eventually('Moved event', async () => {
+      const e = (await world.events('p')).filter(
+        (x) => x.reason === 'Moved' && x.message?.includes(`from ${victim} to`),
+      );
+      return e.length > 0 ? e : undefined;
     });
-    expect(moved[0]?.message).toMatch(new RegExp(`from ${victim} to`));
+    for (const ip of moving) expect(moved.map((e) => e.message).join('; ')).toContain(ip);
   });
 
   it('given a node whose agent stops answering probes, then its IPs move after 3 misses, and it takes none back while damped', async () => {

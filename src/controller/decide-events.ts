@@ -1,0 +1,92 @@
+/**
+ * @module
+ * Pure: the Events that tell a policy's story between two statuses, grouped so that moving 50 IPs is one
+ * Event, not 50 (each Event is an API call, and they compete with status writes during a failover).
+ *
+ * | before -> after                          | Event                                             |
+ * |------------------------------------------|---------------------------------------------------|
+ * | absent / Failed / no node -> Ready(node) | Normal Assigned  "<ips> assigned to <node>"       |
+ * | Ready(A) -> Ready(B)                     | Normal Moved     "<ips> moved from <A> to <B>"    |
+ * | present -> absent                        | Normal Released  "<ips> released from <node>"     |
+ * | anything -> Failed(reason) (new reason)  | Warning <reason> "<message>" (+ how many more)    |
+ */
+import { EVENT_TYPE, REASON, type Reason } from '../api/conditions.ts';
+import { ASSIGNMENT_STATE, type EgressPolicyStatus, type IpAssignmentStatus } from '../api/egress-policy.ts';
+
+/** One Event to record. */
+export interface EventSpec {
+  readonly type: (typeof EVENT_TYPE)[keyof typeof EVENT_TYPE];
+  readonly reason: Reason;
+  readonly message: string;
+}
+
+const listIPs = (ips: readonly string[], max = 10): string =>
+  ips.length <= max ? ips.join(', ') : `${ips.slice(0, max).join(', ')} and ${ips.length - max} more`;
+
+function grouped(map: Map<string, string[]>, key: string, ip: string): void {
+  map.set(key, [...(map.get(key) ?? []), ip]);
+}
+
+/** The Events between `before` and `after`; see the module table. */
+export function decideAssignmentEvents(
+  before: EgressPolicyStatus | undefined,
+  after: EgressPolicyStatus,
+): EventSpec[] {
+  const previous = new Map<string, IpAssignmentStatus>();
+  for (const a of before?.assignments ?? []) if (a.ip) previous.set(a.ip, a);
+  const failedBefore = new Set((before?.assignments ?? []).map((a) => `${a.ip}/${a.state}/${a.reason}`));
+  const assigned = new Map<string, string[]>();
+  const moved = new Map<string, string[]>();
+  const failures = new Map<string, IpAssignmentStatus[]>();
+  for (const a of after.assignments ?? []) {
+    if (a.state === ASSIGNMENT_STATE.Failed) {
+      if (!failedBefore.has(`${a.ip}/${a.state}/${a.reason}`)) {
+        const reason = a.reason ?? REASON.CloudError;
+        failures.set(reason, [...(failures.get(reason) ?? []), a]);
+      }
+      continue;
+    }
+    if (!a.ip || !a.node || (a.state !== ASSIGNMENT_STATE.Ready && a.state !== ASSIGNMENT_STATE.Assigned))
+      continue;
+    const prev = previous.get(a.ip);
+    if (prev?.node && prev.node !== a.node) grouped(moved, `${prev.node}\n${a.node}`, a.ip);
+    else if (!prev || prev.state === ASSIGNMENT_STATE.Failed || !prev.node) grouped(assigned, a.node, a.ip);
+  }
+  const now = new Set((after.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : [])));
+  const released = new Map<string, string[]>();
+  for (const [ip, a] of previous) if (!now.has(ip)) grouped(released, a.node ?? 'the cloud', ip);
+
+  const events: EventSpec[] = [];
+  for (const [node, ips] of assigned) {
+    events.push({
+      type: EVENT_TYPE.Normal,
+      reason: REASON.Assigned,
+      message: `${listIPs(ips)} assigned to ${node}`,
+    });
+  }
+  for (const [key, ips] of moved) {
+    const [from, to] = key.split('\n');
+    events.push({
+      type: EVENT_TYPE.Normal,
+      reason: REASON.Moved,
+      message: `${listIPs(ips)} moved from ${from} to ${to}`,
+    });
+  }
+  for (const [node, ips] of released) {
+    events.push({
+      type: EVENT_TYPE.Normal,
+      reason: REASON.Released,
+      message: `${listIPs(ips)} released from ${node}`,
+    });
+  }
+  for (const [reason, list] of failures) {
+    const first = list[0]!;
+    const more = list.length > 1 ? ` (and ${list.length - 1} more IP(s) for the same reason)` : '';
+    events.push({
+      type: EVENT_TYPE.Warning,
+      reason: reason as Reason,
+      message: `${first.message ?? reason}${more}`,
+    });
+  }
+  return events;
+}
