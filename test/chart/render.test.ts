@@ -5,22 +5,18 @@
  * values, the security settings of both workloads, the identity annotations per cloud, the agent cleanup mode.
  */
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
 import { CHART_DIR, CI_VALUES, container, findOne, helm, type Manifest, renderChart } from './chart.ts';
+import { chartAgentConfig, chartControllerConfig } from './workloads.ts';
 
 const IN_CLUSTER_ENV = {
   POD_NAME: 'cloud-egress-controller-0',
   POD_NAMESPACE: 'cloud-egress',
   KUBERNETES_SERVICE_HOST: '10.96.0.1',
 };
+const NODE_ENV = { NODE_NAME: 'node-a', NODE_IP: '10.0.1.10', ...IN_CLUSTER_ENV };
 
 /** The controller's settings exactly as the rendered Deployment starts it. */
-function controllerConfig(manifests: readonly Manifest[]) {
-  const c = container(findOne(manifests, 'Deployment', '-controller'), 'controller');
-  const parsed = parseConfig([...(c.command ?? []), ...c.args], IN_CLUSTER_ENV);
-  if (parsed.command !== 'controller') throw new Error(`the controller container runs "${parsed.command}"`);
-  return parsed.controller;
-}
+const controllerConfig = (manifests: readonly Manifest[]) => chartControllerConfig(manifests, IN_CLUSTER_ENV);
 
 describe.each(CI_VALUES)('values for provider $provider', ({ provider, file }) => {
   test('helm lint --strict passes', async () => {
@@ -44,6 +40,7 @@ describe.each(CI_VALUES)('values for provider $provider', ({ provider, file }) =
     const podLabels = deployment.spec.template.metadata.labels;
     switch (provider) {
       case 'aws':
+        expect(chartAgentConfig(manifests, NODE_ENV).clusterCidrs).toEqual(['10.0.0.0/16', '172.20.0.0/16']);
         expect(config.settings.providerSettings).toEqual({
           owner: 'prod-eks',
           region: 'eu-west-1',
@@ -85,6 +82,11 @@ describe.each(CI_VALUES)('values for provider $provider', ({ provider, file }) =
         expect(config.settings.probe.agentHealthPort).toBe(19796);
         const agent = container(findOne(manifests, 'DaemonSet', '-agent'), 'agent');
         expect(agent.ports[0]).toMatchObject({ containerPort: 19796, hostPort: 19796 });
+        expect(chartAgentConfig(manifests, NODE_ENV)).toMatchObject({
+          healthPort: 19796,
+          iface: 'bond0',
+          clusterCidrs: ['10.42.0.0/16', '10.43.0.0/16'],
+        });
         expect(manifests.filter((m) => m.kind === 'Service')).toEqual([]);
         break;
       }
@@ -145,7 +147,19 @@ describe('default values', () => {
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(pod.serviceAccountName).toBe('cloud-egress-agent');
     const c = container(ds, 'agent');
-    expect(c.args[0]).toBe('agent');
+    expect(c.command).toEqual(['node', '/app/src/cli/agent.ts']);
+    const config = chartAgentConfig(manifests, NODE_ENV);
+    expect(config).toMatchObject({
+      cleanup: false,
+      nodeName: 'node-a',
+      nodeIp: '10.0.1.10',
+      healthPort: 9796,
+      announce: true,
+      clusterCidrs: [],
+      iface: undefined,
+      healthHost: undefined,
+    });
+    expect(config.dataplane).toMatchObject({ vni: 4207, port: 4796 });
     expect(c.securityContext).toMatchObject({
       privileged: false,
       allowPrivilegeEscalation: false,
@@ -155,6 +169,10 @@ describe('default values', () => {
     expect(c.env).toContainEqual({
       name: 'NODE_NAME',
       valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } },
+    });
+    expect(c.env).toContainEqual({
+      name: 'NODE_IP',
+      valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } },
     });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
     expect(c.ports).toEqual([{ name: 'health', containerPort: 9796, hostPort: 9796, protocol: 'TCP' }]);
@@ -226,7 +244,8 @@ describe('uninstall aid: agent.cleanup=true', () => {
     const pod = ds.spec.template.spec;
     expect(pod.initContainers).toHaveLength(1);
     const cleanup = pod.initContainers[0];
-    expect(cleanup.args.slice(0, 2)).toEqual(['agent', '--cleanup']);
+    expect(cleanup.command).toEqual(['node', '/app/src/cli/agent.ts']);
+    expect(chartAgentConfig(manifests, NODE_ENV, 'cleanup').cleanup).toBe(true);
     expect(cleanup.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
     expect(pod.hostNetwork).toBe(true);
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);

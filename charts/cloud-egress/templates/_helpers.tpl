@@ -99,6 +99,10 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom:
     fieldRef:
       fieldPath: spec.nodeName
+- name: NODE_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.hostIP
 {{ include "cloud-egress.podEnv" . }}
 {{- end -}}
 
@@ -127,4 +131,12 @@ capabilities:
 {{/* A duration value as a flag: strings ("200ms") as they are, numbers as whole milliseconds (never 1e+06). */}}
 {{- define "cloud-egress.duration" -}}
 {{- if kindIs "string" . -}}{{ . }}{{- else -}}{{ printf "%dms" (int64 .) }}{{- end -}}
+{{- end -}}
+
+{{/*
+The agent's entry point: src/cli/agent.ts takes the same flags as `cloud-egress agent` (a leading "agent" word
+is accepted), so the DaemonSet does not depend on how the main entry dispatches commands.
+*/}}
+{{- define "cloud-egress.agentCommand" -}}
+["node", "/app/src/cli/agent.ts"]
 {{- end -}}

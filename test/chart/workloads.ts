@@ -1,0 +1,46 @@
+/**
+ * @module
+ * The chart's workloads as their processes see them: the controller's and the agent's command lines from a
+ * rendered manifest, with `$(VAR)` references expanded from the container's environment the way the kubelet
+ * does, parsed by the project's own parsers (`parseConfig`, `parseAgentConfig`).
+ */
+import { type AgentConfig, parseAgentConfig } from '../../src/agent/agent-config.ts';
+import { type ControllerConfig, parseConfig } from '../../src/config.ts';
+import { container, findOne, type Manifest } from './chart.ts';
+
+/** Expands `$(NAME)` in `arg` from `env`, as the kubelet does for container args (unknown names stay). */
+export function expandEnvRefs(arg: string, env: Readonly<Record<string, string>>): string {
+  return arg.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
+}
+
+/** The controller's configuration exactly as the chart's Deployment starts it, in a pod with `env`. */
+export function chartControllerConfig(
+  manifests: readonly Manifest[],
+  env: Readonly<Record<string, string>>,
+): ControllerConfig {
+  const c = container(findOne(manifests, 'Deployment', '-controller'), 'controller');
+  const parsed = parseConfig(
+    [...(c.args as string[])].map((a) => expandEnvRefs(a, env)),
+    env,
+  );
+  if (parsed.command !== 'controller') throw new Error(`the controller container runs "${parsed.command}"`);
+  return parsed.controller;
+}
+
+/**
+ * The agent's configuration as the chart's DaemonSet starts it (the `agent` container, or the `cleanup`
+ * init container in cleanup mode), on a node with `env` (NODE_NAME, NODE_IP...).
+ */
+export function chartAgentConfig(
+  manifests: readonly Manifest[],
+  env: Readonly<Record<string, string>>,
+  which: 'agent' | 'cleanup' = 'agent',
+): AgentConfig {
+  const ds = findOne(manifests, 'DaemonSet', '-agent');
+  const spec = ds.spec.template.spec;
+  const c = which === 'agent' ? container(ds, 'agent') : spec.initContainers?.[0];
+  if (!c) throw new Error(`the DaemonSet has no ${which} container`);
+  const args = [...(c.args as string[])].map((a) => expandEnvRefs(a, env));
+  if (args[0] !== 'agent') throw new Error(`the ${which} container does not run "agent": ${args.join(' ')}`);
+  return parseAgentConfig(args.slice(1), env);
+}
