@@ -13,7 +13,6 @@
  * | mutating (all other writes) |    50 |          5 |
  * | describe (non-mutating)     |   100 |         20 |
  */
-
 /** Size and refill rate of one bucket. */
 export interface BucketLimit {
   readonly burst: number;
@@ -36,6 +35,20 @@ export const EC2_RATE_LIMITS: Readonly<Record<BucketName, BucketLimit>> = {
   mutating: { burst: 50, refillPerSecond: 5 },
   describe: { burst: 100, refillPerSecond: 20 },
 };
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /** A token bucket: `take()` resolves when a token is available. */
 export class TokenBucket {
@@ -82,7 +95,7 @@ export class TokenBucket {
           return;
         }
         const waitMs = Math.ceil((1 - this.#tokens) / this.#refillPerMs);
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await sleep(waitMs, signal);
       }
     });
     this.#queue = turn.catch(() => {});
