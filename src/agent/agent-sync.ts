@@ -16,7 +16,7 @@
  */
 import type { Logger } from '../log.ts';
 import type { Change, Dataplane, DataplaneState } from './dataplane.ts';
-import { type AgentInputs, type DesiredResult, desiredState } from './desired-state.ts';
+import { type AgentInputs, DesiredCache, type DesiredResult, desiredState } from './desired-state.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { SETS } from './nft-model.ts';
 import { planChanges, planCleanup } from './plan-changes.ts';
@@ -41,6 +41,7 @@ export class AgentSync {
   readonly #logger: Logger | undefined;
   #known: DataplaneState | undefined;
   #lastOk = 0;
+  readonly #cache = new DesiredCache();
 
   constructor(options: {
     dataplane: Dataplane;
@@ -68,7 +69,7 @@ export class AgentSync {
   async sync(inputs: AgentInputs): Promise<SyncOutcome> {
     const start = performance.now();
     try {
-      const result = desiredState(inputs, this.#settings);
+      const result = desiredState(inputs, this.#settings, this.#cache);
       const base = this.#known ?? (await this.#dataplane.observe());
       const changes = planChanges(base, result.desired);
       this.#known = undefined;

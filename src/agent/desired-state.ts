@@ -19,9 +19,10 @@
  * as a stable source IP is the policy's promise.
  */
 import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE, type LabelSelector } from '../api/index.ts';
 import { selectorMatches } from '../controller/label-selector.ts';
-import { familyOf, isIp } from '../net/ip.ts';
+import { familyOf } from '../net/ip.ts';
 import type {
   AddressState,
   DesiredDataplane,
@@ -114,11 +115,62 @@ function selects(p: AnyEgressPolicy, pod: LocalPod, nsLabels: AgentInputs['names
   return selectorMatches(p.spec.podSelector as LabelSelector, pod.labels);
 }
 
-const isV4 = (ip: string) => isIp(ip) && familyOf(ip) === 4;
+const isV4 = (ip: string) => isIPv4(ip);
 const v4Cidrs = (items: readonly string[] | undefined) => (items ?? []).filter((c) => familyOf(c) === 4);
 
-/** Computes this node's dataplane; see the module comment. */
-export function desiredState(inputs: AgentInputs, settings: DataplaneSettings): DesiredResult {
+/** One policy's verdict for one pod: the egress IP it is pinned to (undefined: none usable). */
+interface PodVerdict {
+  readonly policy: number;
+  readonly podIps: readonly string[];
+  readonly egressIp: string | undefined;
+}
+
+function podVerdicts(
+  pod: LocalPod,
+  plans: readonly { policy: AnyEgressPolicy; usable: readonly string[] }[],
+  nsLabels: AgentInputs['namespaceLabels'],
+): PodVerdict[] {
+  const out: PodVerdict[] = [];
+  const podIps = pod.ips.filter(isV4);
+  plans.forEach((x, i) => {
+    if (selects(x.policy, pod, nsLabels))
+      out.push({ policy: i, podIps, egressIp: pickRendezvous(pod.uid, x.usable) });
+  });
+  return out;
+}
+
+/**
+ * Remembers each pod's verdicts while nothing else they depend on changes (policies, their usable IPs and
+ * mark ids, namespace labels), so that one more pod costs one pod's work, not every pod's. Pods are keyed by
+ * object identity: pass the same {@link LocalPod} object for an unchanged pod.
+ */
+export class DesiredCache {
+  #epoch = '';
+  #pods = new WeakMap<LocalPod, PodVerdict[]>();
+
+  /** Starts a computation; a different `epoch` forgets everything. */
+  begin(epoch: string): void {
+    if (epoch !== this.#epoch) {
+      this.#epoch = epoch;
+      this.#pods = new WeakMap();
+    }
+  }
+
+  get(pod: LocalPod): PodVerdict[] | undefined {
+    return this.#pods.get(pod);
+  }
+
+  set(pod: LocalPod, verdicts: PodVerdict[]): void {
+    this.#pods.set(pod, verdicts);
+  }
+}
+
+/** Computes this node's dataplane; see the module comment. `cache` makes repeated calls incremental. */
+export function desiredState(
+  inputs: AgentInputs,
+  settings: DataplaneSettings,
+  cache?: DesiredCache,
+): DesiredResult {
   const notes: string[] = [];
   const nodeIp = new Map(inputs.nodes.map((n) => [n.name, n.ip]));
   const nodeZone = new Map(inputs.nodes.map((n) => [n.name, n.zone]));
@@ -143,14 +195,9 @@ export function desiredState(inputs: AgentInputs, settings: DataplaneSettings): 
   }
   const ids = assignMarkIds(ipNode.keys(), maxMarkId(settings.markMask));
 
-  const sets: Record<string, Map<string, string>> = {};
-  const nftPolicies: NftPolicy[] = [];
-  const usedIds = new Map<number, number>();
-  const podsByIp = new Map<string, number>();
-  let podsWithoutIp = 0;
-  for (const p of policies) {
+  // Per policy: set names and the egress IPs its pods may use.
+  const plans = policies.map((p) => {
     const prefix = `p${createHash('sha256').update(policyKey(p)).digest('hex').slice(0, 10)}`;
-    const names = policySets(prefix);
     let usable = (p.status?.assignments ?? [])
       .filter((a) => a.ip && a.node && USABLE.has(a.state) && ipNode.get(a.ip) === a.node)
       .map((a) => a.ip!);
@@ -158,28 +205,58 @@ export function desiredState(inputs: AgentInputs, settings: DataplaneSettings): 
       const local = usable.filter((ip) => nodeZone.get(ipNode.get(ip)!) === myZone);
       if (local.length > 0) usable = local;
     }
+    return { policy: p, prefix, names: policySets(prefix), usable };
+  });
+
+  // Everything a pod's verdicts depend on besides the pod itself; unchanged -> cached verdicts stand.
+  const epoch = JSON.stringify([
+    plans.map((x) => [
+      x.policy.kind,
+      x.policy.metadata.namespace,
+      x.policy.spec,
+      x.usable.map((ip) => ids.get(ip)),
+    ]),
+    plans.some((x) => x.policy.kind === 'ClusterEgressPolicy') ? [...inputs.namespaceLabels] : [],
+    settings.markMask,
+  ]);
+  cache?.begin(epoch);
+
+  const sets: Record<string, Map<string, string>> = {};
+  const podMaps = plans.map((x) => {
     const pods = new Map<string, string>();
-    for (const pod of inputs.pods) {
-      if (!selects(p, pod, inputs.namespaceLabels)) continue;
-      const ip = pickRendezvous(pod.uid, usable);
-      if (ip === undefined) podsWithoutIp++;
-      else podsByIp.set(ip, (podsByIp.get(ip) ?? 0) + 1);
-      for (const podIp of pod.ips.filter(isV4)) {
-        if (ip === undefined) {
-          pods.set(podIp, 'drop');
-        } else {
-          const id = ids.get(ip)!;
-          usedIds.set(id, markValue(id, settings.markMask));
-          pods.set(podIp, `goto ${markChain(id)}`);
-        }
-      }
+    sets[x.names.pods] = pods;
+    return pods;
+  });
+  const usedIds = new Map<number, number>();
+  const podsByIp = new Map<string, number>();
+  let podsWithoutIp = 0;
+  for (const pod of inputs.pods) {
+    let verdicts = cache?.get(pod);
+    if (!verdicts) {
+      verdicts = podVerdicts(pod, plans, inputs.namespaceLabels);
+      cache?.set(pod, verdicts);
     }
-    nftPolicies.push({ prefix });
-    sets[names.dst] = keysOf(
-      intervalKeys(p.spec.destinationCIDRs ? v4Cidrs(p.spec.destinationCIDRs) : ['0.0.0.0/0']),
+    for (const v of verdicts) {
+      const pods = podMaps[v.policy]!;
+      if (v.egressIp === undefined) {
+        podsWithoutIp++;
+        for (const podIp of v.podIps) pods.set(podIp, 'drop');
+        continue;
+      }
+      podsByIp.set(v.egressIp, (podsByIp.get(v.egressIp) ?? 0) + 1);
+      const id = ids.get(v.egressIp)!;
+      if (!usedIds.has(id)) usedIds.set(id, markValue(id, settings.markMask));
+      const verdict = `goto ${markChain(id)}`;
+      for (const podIp of v.podIps) pods.set(podIp, verdict);
+    }
+  }
+  const nftPolicies: NftPolicy[] = [];
+  for (const x of plans) {
+    nftPolicies.push({ prefix: x.prefix });
+    sets[x.names.dst] = keysOf(
+      intervalKeys(x.policy.spec.destinationCIDRs ? v4Cidrs(x.policy.spec.destinationCIDRs) : ['0.0.0.0/0']),
     );
-    sets[names.exc] = keysOf(intervalKeys(v4Cidrs(p.spec.excludedCIDRs)));
-    sets[names.pods] = pods;
+    sets[x.names.exc] = keysOf(intervalKeys(v4Cidrs(x.policy.spec.excludedCIDRs)));
   }
 
   const me = inputs.node;

@@ -5,17 +5,18 @@
  * when one appears, it takes about `1/n` of the pods and nobody else moves. No ring, no shared state: every
  * node computes the same answer from the same inputs.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-/** The weight of `candidate` for `key`: the first 8 bytes of SHA-256 over both. */
-export function rendezvousWeight(key: string, candidate: string): bigint {
-  return createHash('sha256').update(key).update('\u0000').update(candidate).digest().readBigUInt64BE(0);
+/** The weight of `candidate` for `key`: the first 52 bits of SHA-256 over both. */
+export function rendezvousWeight(key: string, candidate: string): number {
+  return Number.parseInt(hash('sha256', `${key}\u0000${candidate}`, 'hex').slice(0, 13), 16);
 }
 
 /** The candidate with the highest weight for `key` (ties broken by the candidate text); undefined if none. */
 export function pickRendezvous(key: string, candidates: readonly string[]): string | undefined {
+  if (candidates.length <= 1) return candidates[0];
   let best: string | undefined;
-  let bestWeight = -1n;
+  let bestWeight = -1;
   for (const c of candidates) {
     const w = rendezvousWeight(key, c);
     if (w > bestWeight || (w === bestWeight && best !== undefined && c < best)) {

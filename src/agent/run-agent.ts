@@ -30,6 +30,7 @@ import { createKubeApi, WATCH_PATHS } from '../controller/kube-api.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfig } from './agent-config.ts';
 import { AgentSync } from './agent-sync.ts';
+import { cleanupAgent } from './cleanup-agent.ts';
 import type { AgentInputs } from './desired-state.ts';
 import { namespaceLabels, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
 import { deviceOf, readMtu } from './linux/iproute.ts';
@@ -67,15 +68,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   const log = deps.logger;
 
   if (config.cleanup) {
-    const dataplane = new LinuxDataplane({
-      run,
-      settings: config.dataplane,
-      iface: config.iface,
-      announce: false,
-    });
-    const sync = new AgentSync({ dataplane, settings: config.dataplane, logger: log });
-    const changes = await sync.cleanup();
-    log.info({ removed: changes.map((c) => c.kind) }, 'cleanup done');
+    await cleanupAgent(config, { logger: log, run });
     return { healthAddress: '', firstSync: Promise.resolve(), stop: async () => {} };
   }
 
@@ -144,13 +137,20 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   });
   const sync = new AgentSync({ dataplane, settings: config.dataplane, metrics, logger: log });
 
+  // The same V1Pod object (unchanged in the informer cache) maps to the same LocalPod, so the decision's
+  // per-pod cache applies and one more pod costs one pod's work.
+  const localPods = new WeakMap<V1Pod, ReturnType<typeof toLocalPod>>();
+  const localPod = (pod: V1Pod) => {
+    if (!localPods.has(pod)) localPods.set(pod, toLocalPod(pod));
+    return localPods.get(pod);
+  };
   const inputs = (): AgentInputs => ({
     node: { name: config.nodeName, ip: nodeIp, iface, mtu },
     policies: [...informers.policies.list(), ...informers.clusterPolicies.list()] as AnyEgressPolicy[],
     nodes: nodes(),
     pods: informers.pods
       .list()
-      .map(toLocalPod)
+      .map(localPod)
       .filter((p) => p !== undefined),
     namespaceLabels: namespaceLabels(informers.namespaces.list()),
     clusterCidrs: config.clusterCidrs,

@@ -6,7 +6,6 @@
  * dataplane stays; `--cleanup` removes it).
  */
 import { AgentConfigError, AgentHelpRequested, parseAgentConfig } from '../agent/agent-config.ts';
-import { runAgent } from '../agent/run-agent.ts';
 import { createLogger } from '../log.ts';
 
 async function main(args: readonly string[]): Promise<number> {
@@ -25,8 +24,14 @@ async function main(args: readonly string[]): Promise<number> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, name: 'cloud-egress-agent' });
+  if (config.cleanup) {
+    // Loaded on demand: cleanup needs no Kubernetes client.
+    const { cleanupAgent } = await import('../agent/cleanup-agent.ts');
+    await cleanupAgent(config, { logger });
+    return 0;
+  }
+  const { runAgent } = await import('../agent/run-agent.ts');
   const agent = await runAgent(config, { logger });
-  if (config.cleanup) return 0;
   await new Promise<void>((resolve) => {
     const shutdown = () => {
       process.off('SIGTERM', shutdown);

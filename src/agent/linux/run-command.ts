@@ -31,11 +31,14 @@ export class CommandError extends Error {
   }
 }
 
-/** Runs commands in the current network namespace, or in `netns` when given. */
+/**
+ * Runs commands in the current network namespace, or in the named one (`ip netns add <netns>`) when given,
+ * entered with `nsenter --net` (lighter than `ip netns exec`, which also remounts /sys).
+ */
 export function commandRunner(netns?: string): RunCommand {
   return (file, args, stdin) => {
-    const argv = netns ? ['netns', 'exec', netns, file, ...args] : [...args];
-    const bin = netns ? 'ip' : file;
+    const argv = netns ? [`--net=/run/netns/${netns}`, file, ...args] : [...args];
+    const bin = netns ? 'nsenter' : file;
     const text = [file, ...args].join(' ');
     return new Promise((resolve, reject) => {
       const child = spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
