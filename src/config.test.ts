@@ -59,6 +59,15 @@ describe('parseConfig', () => {
     expect(parseConfig([], {}).command).toBe('help');
   });
 
+  it('hands the agent command to the agent configuration', () => {
+    const config = parseConfig(['agent', '--node-name', 'n1'], { NODE_IP: '10.0.0.5' });
+    expect(config.command).toBe('agent');
+    if (config.command === 'agent')
+      expect(config.agent).toMatchObject({ nodeName: 'n1', nodeIp: '10.0.0.5', healthPort: 9796 });
+    expect(() => parseConfig(['agent'], {})).toThrow(ConfigError);
+    expect(parseConfig(['agent', '--help'], {}).command).toBe('help');
+  });
+
   it('parses durations', () => {
     expect(['250ms', '3s', '1.5s', '1m', '42'].map((d) => parseDuration(d, '--x'))).toEqual([
       250, 3000, 1500, 60000, 42,

@@ -5,6 +5,7 @@
  *
  * ```
  * cloud-egress controller [flags]   the controller (see CONTROLLER_HELP)
+ * cloud-egress agent [flags]        the node agent (src/agent/agent-config.ts)
  * cloud-egress --help | help        usage
  * ```
  *
@@ -12,6 +13,13 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import {
+  type AgentConfig,
+  AgentConfigError,
+  AgentHelpRequested,
+  parseAgentConfig,
+} from './agent/agent-config.ts';
+import { DEFAULT_AGENT_HEALTH_PORT } from './controller/agent-health-port.ts';
 import type { ControllerSettings } from './controller/controller.ts';
 import type { ProviderChoice } from './controller/decide-provider.ts';
 import { DEFAULT_LEADER_TIMINGS, validateTimings } from './controller/leader-election.ts';
@@ -40,6 +48,7 @@ export interface ControllerConfig {
 /** The parsed command line. */
 export type Config =
   | { readonly command: 'controller'; readonly controller: ControllerConfig }
+  | { readonly command: 'agent'; readonly agent: AgentConfig }
   | { readonly command: 'help'; readonly text: string };
 
 /** A bad flag or environment value; `message` says which and what is accepted. */
@@ -47,8 +56,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Default port of the node agent's health endpoint. */
-export const DEFAULT_AGENT_HEALTH_PORT = 9796;
+export { DEFAULT_AGENT_HEALTH_PORT } from './controller/agent-health-port.ts';
 
 /** Provider choices of `--provider`. */
 export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', ...PROVIDER_NAMES];
@@ -58,6 +66,7 @@ export const MAIN_HELP = `Usage: cloud-egress <command> [flags]
 
 Commands:
   controller   schedule egress IPs onto gateway nodes and move them in the cloud
+  agent        program this node's egress datapath (DaemonSet)
   help         show this text; "cloud-egress <command> --help" shows a command's flags
 `;
 
@@ -280,6 +289,14 @@ export function parseConfig(argv: readonly string[], env: Env): Config {
       return { command: 'help', text: MAIN_HELP };
     case 'controller':
       return parseController(rest, env);
+    case 'agent':
+      try {
+        return deepFreeze({ command: 'agent', agent: parseAgentConfig(rest, env) });
+      } catch (err) {
+        if (err instanceof AgentHelpRequested) return { command: 'help', text: err.message };
+        if (err instanceof AgentConfigError) throw new ConfigError(err.message, { cause: err });
+        throw err;
+      }
     default:
       throw new ConfigError(`unknown command "${command}"\n\n${MAIN_HELP}`);
   }

@@ -4,8 +4,23 @@
  * `cloud-egress <command>`: the entry point. Parses the command line once (`parseConfig`), runs the command,
  * and turns SIGTERM/SIGINT into a graceful shutdown.
  */
+import { runAgent } from '../agent/run-agent.ts';
 import { ConfigError, parseConfig } from '../config.ts';
 import { runController } from '../controller/run-controller.ts';
+import { createLogger } from '../log.ts';
+
+/** Resolves on the first SIGTERM or SIGINT, after `stop` finished. */
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const shutdown = () => {
+      process.off('SIGTERM', shutdown);
+      process.off('SIGINT', shutdown);
+      stop().then(resolve, resolve);
+    };
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+  });
+}
 
 async function main(): Promise<number> {
   let config: ReturnType<typeof parseConfig>;
@@ -24,15 +39,14 @@ async function main(): Promise<number> {
       return 0;
     case 'controller': {
       const running = await runController(config.controller);
-      await new Promise<void>((resolve) => {
-        const shutdown = () => {
-          process.off('SIGTERM', shutdown);
-          process.off('SIGINT', shutdown);
-          running.stop().then(resolve, resolve);
-        };
-        process.on('SIGTERM', shutdown);
-        process.on('SIGINT', shutdown);
-      });
+      await untilSignal(() => running.stop());
+      return 0;
+    }
+    case 'agent': {
+      const logger = createLogger({ level: config.agent.logLevel, name: 'cloud-egress-agent' });
+      const running = await runAgent(config.agent, { logger });
+      if (config.agent.cleanup) return 0;
+      await untilSignal(() => running.stop());
       return 0;
     }
   }

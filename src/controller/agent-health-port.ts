@@ -1,0 +1,8 @@
+/**
+ * @module
+ * The port of the node agent's `/healthz`, which the controller probes on each gateway node's InternalIP.
+ * A leaf module, so both the controller's and the agent's configuration import it without a cycle.
+ */
+
+/** Default port of the node agent's health endpoint (`--agent-health-port`, agent `--health-port`). */
+export const DEFAULT_AGENT_HEALTH_PORT = 9796;
