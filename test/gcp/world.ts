@@ -149,6 +149,7 @@ export async function startGcpWorld(
       const subnet = state.subnetworkOf(nic(node))!;
       return free(subnet.ipCidrRange, 1)[0]!;
     },
+    // Single-address aliases only: wider ranges (the pod ranges) are not IPs a node holds for egress.
     cloudIPs: async (node) =>
       nic(node)
         .aliasIpRanges.map((a) => single(a.ipCidrRange))
