@@ -1,0 +1,167 @@
+/**
+ * @module
+ * The agent end to end against a real kube-apiserver: `runAgent` for each simulated node (network
+ * namespaces from netns-lab.ts) watches the EgressPolicy, the Nodes, the Namespaces and its own node's Pods
+ * in the API server, and programs its namespace. The assertions are the source address the echo server
+ * sees, the egress IP on the gateway's interface, and `/healthz`. Needs root and `ip netns`.
+ */
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../../src/agent/agent-config.ts';
+import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
+import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { useControlPlane } from '../harness/vitest.ts';
+import { waitUntil } from '../harness/wait.ts';
+import { ensurePackages } from '../support/ensure-packages.ts';
+import { EXTERNAL, type LabNode, NetnsLab, netnsAvailable } from './netns-lab.ts';
+
+const EGRESS_IP = '192.168.100.50';
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
+const unavailable = missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
+
+describe.skipIf(unavailable !== undefined)(
+  `agent against a real API server${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    const kube = useControlPlane({ namespacePrefix: 'agent' });
+    const lab = new NetnsLab();
+    const agents: RunningAgent[] = [];
+    afterAll(async () => {
+      for (const a of agents) await a.stop();
+      await lab.destroy();
+    });
+
+    const hasEgressIp = async (node: LabNode) =>
+      (await node.run('ip', ['-4', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(`${EGRESS_IP}/32`);
+
+    it('programs the datapath from policies, nodes and its own pods read from the API server', async () => {
+      await lab.build(3, { 1: ['n1a', 'n1b'], 2: ['n2a'] });
+      await lab.startEcho();
+      const kc = kube.controlPlane.kubeConfig;
+      const core = kc.makeApiClient(CoreV1Api);
+      const custom = kc.makeApiClient(CustomObjectsApi);
+      const namespace = kube.namespace;
+
+      for (const node of lab.nodes) {
+        await core.createNode({ body: { metadata: { name: node.name } } });
+        await core.patchNodeStatus(
+          {
+            name: node.name,
+            body: { status: { addresses: [{ type: 'InternalIP', address: node.ip }] } },
+          },
+          merge,
+        );
+      }
+      for (const pod of lab.pods) {
+        const body: V1Pod = {
+          metadata: {
+            name: pod.name,
+            namespace,
+            labels: pod.name.endsWith('b') ? { app: 'web' } : { app: 'api' },
+          },
+          spec: { nodeName: pod.node.name, containers: [{ name: 'c', image: 'registry.invalid/c:1' }] },
+        };
+        await core.createNamespacedPod({ namespace, body });
+        await core.patchNamespacedPodStatus(
+          {
+            name: pod.name,
+            namespace,
+            body: { status: { phase: 'Running', podIP: pod.ip, podIPs: [{ ip: pod.ip }] } },
+          },
+          merge,
+        );
+      }
+      const policy = {
+        group: GROUP,
+        version: VERSION,
+        plural: EGRESS_POLICY.plural,
+        namespace,
+        name: 'to-partner',
+      };
+      await custom.createNamespacedCustomObject({
+        ...policy,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'EgressPolicy',
+          metadata: { name: 'to-partner', namespace },
+          spec: {
+            gatewayName: 'prod',
+            podSelector: { matchLabels: { app: 'api' } },
+            destinationCIDRs: ['198.51.100.0/24'],
+          },
+        },
+      });
+      const assign = (node: string) =>
+        custom.patchNamespacedCustomObjectStatus(
+          {
+            ...policy,
+            body: { status: { assignments: [{ ip: EGRESS_IP, node, state: 'Ready' }] } },
+          },
+          merge,
+        );
+      await assign('node-2');
+
+      for (const node of lab.nodes) {
+        const config = parseAgentConfig(
+          [
+            '--node-name',
+            node.name,
+            '--interface',
+            'eth0',
+            '--cluster-cidr',
+            '10.244.0.0/16',
+            '--health-host',
+            '127.0.0.1',
+            '--health-port',
+            '0',
+          ],
+          {},
+        );
+        agents.push(await runAgent(config, { logger: silentLogger(), run: node.run, kubeConfig: kc }));
+      }
+      await Promise.all(agents.map((a) => a.firstSync));
+
+      const sourceOf = async (pod: string) =>
+        (await lab.sources(lab.pod(pod), [EXTERNAL.inPolicy]))[EXTERNAL.inPolicy];
+      await waitUntil(async () => (await sourceOf('n1a')) === EGRESS_IP, {
+        what: 'n1a via the egress IP',
+        timeoutMs: 20_000,
+      });
+      expect(await sourceOf('n2a')).toBe(EGRESS_IP);
+      expect(await sourceOf('n1b')).toBe('192.168.100.1');
+      expect(await hasEgressIp(lab.nodes[1]!)).toBe(true);
+      const health = await fetch(`http://${agents[1]!.healthAddress}/healthz`);
+      expect(health.status).toBe(200);
+      const metrics = await (await fetch(`http://${agents[1]!.healthAddress}/metrics`)).text();
+      expect(metrics).toMatch(/cloud_egress_agent_egress_ips_held 1/);
+      expect(metrics).toMatch(/cloud_egress_agent_sync_duration_seconds_count\{result="ok"\} [1-9]/);
+
+      // The controller moves the IP: the status changes, the agents follow.
+      await assign('node-3');
+      await waitUntil(async () => (await hasEgressIp(lab.nodes[2]!)) && !(await hasEgressIp(lab.nodes[1]!)), {
+        what: 'the egress IP to move from node-2 to node-3',
+        timeoutMs: 20_000,
+      });
+      expect(await sourceOf('n1a')).toBe(EGRESS_IP);
+      expect(await sourceOf('n2a')).toBe(EGRESS_IP);
+
+      // A new pod on node-1 is picked up from its own node's pod watch.
+      await core.patchNamespacedPod(
+        { name: 'n1b', namespace, body: { metadata: { labels: { app: 'api' } } } },
+        merge,
+      );
+      await waitUntil(async () => (await sourceOf('n1b')) === EGRESS_IP, {
+        what: 'n1b to be selected after its label changed',
+        timeoutMs: 20_000,
+      });
+    });
+  },
+);
