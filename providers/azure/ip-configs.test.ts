@@ -1,6 +1,13 @@
 import type { NetworkInterfaceIPConfiguration } from '@azure/arm-network';
 import { describe, expect, it } from 'vitest';
-import { IP_CONFIGURATIONS_PER_NIC, isOwned, type NicEdit, ownedName, planNicEdits } from './ip-configs.ts';
+import {
+  allocationNames,
+  IP_CONFIGURATIONS_PER_NIC,
+  isOwned,
+  type NicEdit,
+  ownedName,
+  planNicEdits,
+} from './ip-configs.ts';
 
 const subnet = {
   id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/sn',
@@ -128,5 +135,37 @@ describe('planNicEdits', () => {
     );
     expect(swapped.changed).toBe(true);
     expect(swapped.ipConfigurations[1]?.publicIPAddress).toEqual({ id: 'pip-2' });
+  });
+});
+
+describe('allocations', () => {
+  it('adds one Dynamic ipConfiguration per name, once, and owns them', () => {
+    const names = allocationNames('cl-1', 2);
+    expect(names.every((n) => /^cloudegress-cl-1-a[0-9a-f]{8}$/.test(n))).toBe(true);
+    const first = plan([primary], [{ kind: 'allocate', names }]);
+    expect(first.changed).toBe(true);
+    expect(first.ipConfigurations.slice(1).map((c) => [c.name, c.privateIPAllocationMethod])).toEqual(
+      names.map((n) => [n, 'Dynamic']),
+    );
+    const picked = first.ipConfigurations.map((c, i) =>
+      i ? { ...c, privateIPAddress: `10.0.0.${10 + i}` } : c,
+    );
+    expect(plan(picked, [{ kind: 'allocate', names }]).changed).toBe(false);
+    expect(picked.slice(1).every((c) => isOwned(c, 'cl-1'))).toBe(true);
+    expect(picked.slice(1).some((c) => isOwned(c, 'cl'))).toBe(false);
+    const pinned = plan(picked, [{ kind: 'pin', names }]);
+    expect(pinned.ipConfigurations.slice(1).map((c) => c.privateIPAllocationMethod)).toEqual([
+      'Static',
+      'Static',
+    ]);
+  });
+
+  it('counts allocations against the 256 limit', () => {
+    const full = [
+      primary,
+      ...Array.from({ length: IP_CONFIGURATIONS_PER_NIC - 2 }, (_, i) => ({ ...foreign, name: `f${i}` })),
+    ];
+    const edit: NicEdit = { kind: 'allocate', names: allocationNames('cl-1', 2) };
+    expect(plan(full, [edit]).failed.get(edit)?.kind).toBe('capacity');
   });
 });

@@ -18,8 +18,14 @@
  * | add    | outside the NIC's subnet          | terminal, naming the IP and the subnet            |
  * | add    | absent, NIC has room              | new static ipConfiguration                        |
  * | add    | absent, batch passes 256 per NIC  | capacity, for every new IP of the batch           |
+ * | allocate n | names not yet on the NIC      | n Dynamic ipConfigurations (Azure picks the IPs)  |
+ * | allocate n | names already on the NIC      | ok, nothing to write (a retry after a timeout)    |
+ * | pin        | allocated, Dynamic            | made Static, keeping the IP Azure picked          |
+ *
+ * An allocation's ipConfigurations are named `cloudegress-<owner>-a<8 hex>` (the IP is not known when
+ * they are made); they are owned as well.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { NetworkInterfaceIPConfiguration } from '@azure/arm-network';
 import { cidrContains, familyOf, isIp } from '../../src/net/ip.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
@@ -31,7 +37,11 @@ export const IP_CONFIGURATIONS_PER_NIC = 256;
 /** One wanted edit of a NIC. */
 export type NicEdit =
   | { readonly kind: 'remove'; readonly ip: string }
-  | { readonly kind: 'add'; readonly ip: string; readonly publicAddress?: string };
+  | { readonly kind: 'add'; readonly ip: string; readonly publicAddress?: string }
+  /** Let Azure pick IPs: one Dynamic ipConfiguration per name (see {@link allocationNames}). */
+  | { readonly kind: 'allocate'; readonly names: readonly string[] }
+  /** Make the named (allocated) ipConfigurations Static. */
+  | { readonly kind: 'pin'; readonly names: readonly string[] };
 
 /** What a plan decided. */
 export interface NicEditPlan {
@@ -45,18 +55,37 @@ export interface NicEditPlan {
   readonly removedPublicAddresses: ReadonlyMap<string, string>;
 }
 
+/** The owner as it appears in names: lower case, safe characters, at most 24 of them. */
+function ownerTag(owner: string): string {
+  const tag = owner.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
+  if (tag.length <= 24) return tag;
+  return `${tag.slice(0, 13)}-${createHash('sha256').update(owner).digest('hex').slice(0, 10)}`;
+}
+
 /** The ipConfiguration name that marks `ip` as owned by the installation `owner`. */
 export function ownedName(owner: string, ip: string): string {
-  let tag = owner.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
-  if (tag.length > 24)
-    tag = `${tag.slice(0, 13)}-${createHash('sha256').update(owner).digest('hex').slice(0, 10)}`;
-  return `cloudegress-${tag}-${ip.toLowerCase().replace(/[.:]/g, '-')}`;
+  return `cloudegress-${ownerTag(owner)}-${ip.toLowerCase().replace(/[.:]/g, '-')}`;
+}
+
+/** `count` fresh names for ipConfigurations of an allocation by `owner`. */
+export function allocationNames(owner: string, count: number): string[] {
+  return Array.from(
+    { length: count },
+    () => `cloudegress-${ownerTag(owner)}-a${randomBytes(4).toString('hex')}`,
+  );
+}
+
+/** True when `name` is an allocation name of `owner` (`cloudegress-<owner>-a<8 hex>`). */
+function isAllocationName(name: string | undefined, owner: string): boolean {
+  const prefix = `cloudegress-${ownerTag(owner)}-a`;
+  return name !== undefined && name.startsWith(prefix) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length));
 }
 
 /** True when the ipConfiguration is one this installation made. */
 export function isOwned(config: NetworkInterfaceIPConfiguration, owner: string): boolean {
   const ip = config.privateIPAddress;
-  return !config.primary && ip !== undefined && config.name === ownedName(owner, ip);
+  if (config.primary || ip === undefined) return false;
+  return config.name === ownedName(owner, ip) || isAllocationName(config.name, owner);
 }
 
 /** The primary ipConfiguration (or the first, when none says so, as Azure treats it). */
@@ -162,6 +191,34 @@ export function planNicEdits(input: PlanInput): NicEditPlan {
       ...(edit.publicAddress ? { publicIPAddress: { id: edit.publicAddress } } : {}),
     };
     added.push({ edit, config });
+  }
+
+  for (const edit of input.edits) {
+    if (edit.kind === 'pin') {
+      configs = configs.map((c) => {
+        if (!edit.names.includes(c.name ?? '') || c.privateIPAllocationMethod === 'Static') return c;
+        changed = true;
+        return { ...c, privateIPAllocationMethod: 'Static' };
+      });
+      continue;
+    }
+    if (edit.kind !== 'allocate') continue;
+    for (const name of edit.names) {
+      if (configs.some((c) => c.name === name)) continue;
+      added.push({
+        edit,
+        config: {
+          name,
+          privateIPAllocationMethod: 'Dynamic',
+          privateIPAddressVersion: primary.privateIPAddressVersion ?? 'IPv4',
+          primary: false,
+          ...(subnetId ? { subnet: { id: subnetId } } : {}),
+          ...(primary.applicationSecurityGroups
+            ? { applicationSecurityGroups: primary.applicationSecurityGroups.map((a) => ({ id: a.id })) }
+            : {}),
+        },
+      });
+    }
   }
 
   if (added.length > 0) {

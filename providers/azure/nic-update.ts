@@ -10,6 +10,8 @@
  *                 └─► PUT If-Match ─► operation Succeeded ─► done
  *                        ├─ 412 / 409 / 429 / 5xx / operation failed ─► back off, GET again
  *                        └─ 400 naming one IP of the batch ─► that edit fails, plan the rest again
+ *  allocations: the write adds Dynamic ipConfigurations (Azure picks the IPs); a second read-modify-write
+ *  makes them Static, and the IPs are reported
  * ```
  */
 import type { NetworkInterface } from '@azure/arm-network';
@@ -41,6 +43,8 @@ export interface NicUpdateResult<T> {
   readonly errors: ReadonlyMap<NicItem<T>, ProviderError>;
   /** Public IP resource IDs of removed ipConfigurations, by IP. */
   readonly removedPublic: ReadonlyMap<string, string>;
+  /** The IPs Azure picked for each allocate edit that succeeded (now Static). */
+  readonly allocated: ReadonlyMap<NicItem<T>, string[]>;
 }
 
 /** NIC reads and read-modify-writes for the provider. */
@@ -88,6 +92,7 @@ export function nicUpdater(options: {
       const api = apiFor(target.nic.subscriptionId);
       const errors = new Map<NicItem<T>, ProviderError>();
       const removedPublic = new Map<string, string>();
+      const allocated = new Map<NicItem<T>, string[]>();
       let pending = [...items];
       while (pending.length > 0) {
         let planned = new Map<NicItem<T>, ProviderError>();
@@ -124,7 +129,7 @@ export function nicUpdater(options: {
             signal,
           );
           for (const [item, error] of planned) errors.set(item, error);
-          return { errors, removedPublic };
+          break;
         } catch (err) {
           const error = classifyAzureError(err, `${where}: update`);
           const written = pending.filter((i) => !planned.has(i));
@@ -139,10 +144,49 @@ export function nicUpdater(options: {
             continue;
           }
           for (const item of pending) errors.set(item, planned.get(item) ?? error);
-          return { errors, removedPublic };
+          break;
         }
       }
-      return { errors, removedPublic };
+
+      const allocating = items.filter((i) => i.edit.kind === 'allocate' && !errors.has(i));
+      if (allocating.length > 0) {
+        const names = allocating.flatMap((i) => (i.edit.kind === 'allocate' ? i.edit.names : []));
+        try {
+          const configs = await retrying(
+            `${where}: make allocated IPs static`,
+            async () => {
+              const nic = await api.getNic(target.nic, signal);
+              if (nic.provisioningState === 'Updating') {
+                throw new ProviderError('conflict', `${where}: the NIC is still updating`, {
+                  code: 'NicUpdating',
+                });
+              }
+              const plan = planNicEdits({
+                owner,
+                where,
+                ipConfigurations: nic.ipConfigurations ?? [],
+                subnetPrefixes: [],
+                edits: [{ kind: 'pin', names }],
+              });
+              if (!plan.changed) return plan.ipConfigurations;
+              const body = { ...nic, ipConfigurations: plan.ipConfigurations };
+              return (await api.putNic(target.nic, body, nic.etag ?? '*', signal)).ipConfigurations ?? [];
+            },
+            signal,
+          );
+          for (const item of allocating) {
+            const wanted = item.edit.kind === 'allocate' ? item.edit.names : [];
+            const ips = configs
+              .filter((c) => wanted.includes(c.name ?? ''))
+              .flatMap((c) => c.privateIPAddress ?? []);
+            allocated.set(item, ips);
+          }
+        } catch (err) {
+          const error = classifyAzureError(err, `${where}: make allocated IPs static`);
+          for (const item of allocating) errors.set(item, error);
+        }
+      }
+      return { errors, removedPublic, allocated };
     });
 
   return {

@@ -8,7 +8,8 @@
  *  resolve nodes: providerID ─► VM GET ─► NIC ID (primary NIC, or settings.interface as an index)
  *  phase 1, releases (and the `from` half of moves), NICs in parallel:
  *      NIC GET ─► plan (pure, ip-configs.ts) ─► one PUT with If-Match: etag ─► poll Azure-AsyncOperation
- *  phase 2, assignments, NICs in parallel: the same, adding; a move adds only once its release is done
+ *  phase 2, assignments and allocations, NICs in parallel: the same, adding; a move adds only once its
+ *      release is done; an allocation adds Dynamic ipConfigurations, then makes them Static
  *  every read-modify-write is retried with p-retry and jitter:
  *      412 stale etag, 409 operation in progress ─► re-read, retry soon
  *      429 / 5xx / operation failed or timed out   ─► back off (Retry-After honoured), re-read, retry
@@ -35,7 +36,7 @@ import {
 } from '../../src/provider/contract.ts';
 import type { AzureApi, AzureApiFactory } from './api.ts';
 import { classifyAzureError } from './errors.ts';
-import { IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
+import { allocationNames, IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
 import { describeTarget, type NicItem, type NicTarget, nicUpdater } from './nic-update.ts';
 import { parseNicId, parseProviderID } from './resource-id.ts';
 import { type RetrySettings, retrying } from './retry.ts';
@@ -181,19 +182,13 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
 
       await Promise.all(
         plan.changes.map(async (change) => {
-          if (change.kind === 'allocate') {
-            fail(
-              change,
-              new ProviderError(
-                'terminal',
-                `node ${change.node.name}: the Azure provider assigns explicit IPs only; list the egress IPs (allocate is not supported)`,
-                { code: 'AllocateUnsupported' },
-              ),
-            );
-            return;
-          }
           const to = await settle(change.node);
           if (!to.target) return fail(change, to.error!);
+          if (change.kind === 'allocate') {
+            const names = allocationNames(owner, Math.max(0, change.count));
+            add(assigns, to.target, { tag: change, edit: { kind: 'allocate', names } });
+            return;
+          }
           if (change.kind === 'release') {
             add(releases, to.target, { tag: change, edit: { kind: 'remove', ip: change.ip } });
             return;
@@ -238,17 +233,22 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
           const todo = items
             .filter((i) => !outcomes.has(i.tag))
             .map((i): Item => {
-              const publicAddress = carried.get(i.edit.ip);
+              const publicAddress = i.edit.kind === 'add' ? carried.get(i.edit.ip) : undefined;
               return i.edit.kind === 'add' && !i.edit.publicAddress && publicAddress && moveHalf.has(i.tag)
                 ? { tag: i.tag, edit: { ...i.edit, publicAddress } }
                 : i;
             });
           if (todo.length === 0) return;
-          const { errors } = await nics.update(target, todo, signal);
+          const { errors, allocated } = await nics.update(target, todo, signal);
           for (const item of todo) {
             const error = errors.get(item);
+            const ips = allocated.get(item);
             if (error) fail(item.tag, error);
-            else outcomes.set(item.tag, { change: item.tag, ok: true });
+            else
+              outcomes.set(
+                item.tag,
+                ips ? { change: item.tag, ok: true, allocated: ips } : { change: item.tag, ok: true },
+              );
           }
         }),
       );

@@ -219,6 +219,37 @@ describe('azure provider on the ARM emulator', () => {
     expect(cloud.secondaryIPs(a.nicId)).toEqual([...ips].sort());
   });
 
+  it('allocates IPs Azure picks, makes them static, reports them, and retries without allocating twice', async () => {
+    const { a } = world.nodes;
+    // The first write is accepted but its operation outlives the timeout: the retry must find the
+    // ipConfigurations already there and not add three more.
+    cloud.operationPolls = 1_000_000;
+    cloud.operationMaxMs = 1_000;
+    const impatient = world.newProvider({
+      pollIntervalMs: 5,
+      operationTimeoutMs: 300,
+      retry: { retries: 30, minTimeoutMs: 20, maxTimeoutMs: 100 },
+    });
+    const result = await impatient.apply({ changes: [{ kind: 'allocate', count: 3, node: a.ref }] });
+    const [outcome] = result.outcomes;
+    expect(outcome?.ok).toBe(true);
+    const allocated = outcome?.ok ? [...(outcome.allocated ?? [])].sort() : [];
+    expect(allocated).toHaveLength(3);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual(allocated);
+    const configs = cloud.nic(a.nicId).properties.ipConfigurations.filter((c) => !c.properties.primary);
+    expect(configs.map((c) => c.properties.privateIPAllocationMethod)).toEqual([
+      'Static',
+      'Static',
+      'Static',
+    ]);
+    expect((await provider.listAssignments([a.ref])).map((l) => l.ip)).toEqual(allocated);
+    expect(nicPuts(a.nicId).map((r) => r.status)).toEqual([200, 200]); // add Dynamic, then make Static
+    cloud.operationPolls = 0;
+    // An allocated IP is owned like any other: it can be released.
+    await provider.apply({ changes: [{ kind: 'release', ip: allocated[0]!, node: a.ref }] });
+    expect(cloud.secondaryIPs(a.nicId)).toEqual(allocated.slice(1));
+  });
+
   it('reports the zone and refuses uniform scale-set instances with a clear terminal error', async () => {
     expect((await provider.describeNode(world.nodes.a.ref)).zone).toBe('westeurope-1');
     await expect(provider.describeNode(world.scaleSetNode)).rejects.toMatchObject({
