@@ -1,0 +1,184 @@
+/**
+ * @module
+ * AWS provider features beyond the shared contract, against LocalStack (EC2 fidelity patches on): Elastic IPs
+ * that follow their private IP, an egress ENI chosen by tag, cloud-picked IPs, IPv6 moves, two installations
+ * sharing ENIs, and the registry entry. Every case reads EC2's own state back.
+ */
+import {
+  AllocateAddressCommand,
+  AssociateVpcCidrBlockCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  CreateSubnetCommand,
+  CreateTagsCommand,
+  CreateVpcCommand,
+  DescribeAddressesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { createAwsProviderTuned } from '../../providers/aws/index.ts';
+import { cidrContains } from '../../src/net/ip.ts';
+import type { CloudProvider } from '../../src/provider/contract.ts';
+import { providerFactory } from '../../src/provider/registry.ts';
+import {
+  createVpc,
+  describeEni,
+  freeIPsIn,
+  runInstance,
+  secondaryIPs,
+  testEc2Client,
+  type Vpc,
+} from './world.ts';
+
+describe('AWS provider on LocalStack', () => {
+  let ls: LocalStack;
+  let ec2: EC2Client;
+  let vpc: Vpc;
+  const make = (owner: string, extra: { interfaceTag?: string } = {}): CloudProvider =>
+    createAwsProviderTuned({ owner, endpoint: ls.endpoint, ...extra }, { credentials: ls.credentials });
+
+  beforeAll(async () => {
+    ls = await startLocalStack();
+    ec2 = testEc2Client(ls);
+    vpc = await createVpc(ec2, ['us-east-1a']);
+  });
+  afterAll(async () => {
+    ec2?.destroy();
+    await ls?.stop();
+  });
+
+  it('associates an Elastic IP with the egress IP and the EIP follows the IP when it moves', async () => {
+    const a = await runInstance(ec2, vpc.subnets[0]!, 'eip-a', 'm5.large');
+    const b = await runInstance(ec2, vpc.subnets[0]!, 'eip-b', 'm5.large');
+    const provider = make('eip');
+    const [ip] = await freeIPsIn(ec2, vpc.vpcId, a.subnet, 1, 100);
+    const eip = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+    const allocationId = eip.AllocationId!;
+    const read = async () =>
+      (await ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }))).Addresses![0]!;
+
+    const first = await provider.apply({
+      changes: [{ kind: 'assign', ip: ip!, node: a.ref, publicAddress: allocationId }],
+    });
+    expect(first.outcomes.every((o) => o.ok)).toBe(true);
+    expect(await read()).toMatchObject({ NetworkInterfaceId: a.eniId, PrivateIpAddress: ip });
+
+    const moved = await provider.apply({
+      changes: [{ kind: 'assign', ip: ip!, node: b.ref, from: a.ref, publicAddress: allocationId }],
+    });
+    expect(moved.outcomes.every((o) => o.ok)).toBe(true);
+    expect(await read()).toMatchObject({ NetworkInterfaceId: b.eniId, PrivateIpAddress: ip });
+    expect(await secondaryIPs(ec2, a.eniId)).toEqual([]);
+    expect(await provider.listAssignments([a.ref, b.ref])).toEqual([
+      { ip, node: 'eip-b', interfaceId: b.eniId, publicAddress: allocationId },
+    ]);
+  });
+
+  it('puts egress IPs on the ENI selected by tag, not on the primary ENI', async () => {
+    const node = await runInstance(ec2, vpc.subnets[0]!, 'tagged', 'm5.large');
+    const eni = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: vpc.subnets[0]!.id }));
+    const egressEni = eni.NetworkInterface!.NetworkInterfaceId!;
+    await ec2.send(
+      new CreateTagsCommand({ Resources: [egressEni], Tags: [{ Key: 'egress', Value: 'true' }] }),
+    );
+    await ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: egressEni,
+        InstanceId: node.instanceId,
+        DeviceIndex: 1,
+      }),
+    );
+    const provider = make('tagged', { interfaceTag: 'egress=true' });
+    expect((await provider.describeNode(node.ref)).interfaceId).toBe(egressEni);
+    const [ip] = await freeIPsIn(ec2, vpc.vpcId, node.subnet, 1, 120);
+    expect(
+      (await provider.apply({ changes: [{ kind: 'assign', ip: ip!, node: node.ref }] })).outcomes[0]?.ok,
+    ).toBe(true);
+    expect(await secondaryIPs(ec2, egressEni)).toEqual([ip]);
+    expect(await secondaryIPs(ec2, node.eniId)).toEqual([]);
+
+    const untagged = make('tagged', { interfaceTag: 'egress=nowhere' });
+    await expect(untagged.describeNode(node.ref)).rejects.toMatchObject({ kind: 'notFound' });
+  });
+
+  it('lets EC2 pick IPs for an allocation, reports them and owns them', async () => {
+    const node = await runInstance(ec2, vpc.subnets[0]!, 'alloc', 'm5.large');
+    const provider = make('alloc');
+    const result = await provider.apply({ changes: [{ kind: 'allocate', count: 3, node: node.ref }] });
+    const [outcome] = result.outcomes;
+    expect(outcome?.ok).toBe(true);
+    const allocated = outcome?.ok ? [...(outcome.allocated ?? [])].sort() : [];
+    expect(allocated).toHaveLength(3);
+    for (const ip of allocated) expect(cidrContains(node.subnet, ip)).toBe(true);
+    expect(await secondaryIPs(ec2, node.eniId)).toEqual(allocated);
+    expect((await provider.listAssignments([node.ref])).map((l) => l.ip)).toEqual(allocated);
+  });
+
+  it('never touches the IPs of another installation sharing the ENIs', async () => {
+    const a = await runInstance(ec2, vpc.subnets[0]!, 'share-a', 'm5.large');
+    const b = await runInstance(ec2, vpc.subnets[0]!, 'share-b', 'm5.large');
+    const mine = make('cluster-1');
+    const theirs = make('cluster-2');
+    const [ip1, ip2] = await freeIPsIn(ec2, vpc.vpcId, a.subnet, 2, 140);
+    await mine.apply({ changes: [{ kind: 'assign', ip: ip1!, node: a.ref }] });
+    await theirs.apply({ changes: [{ kind: 'assign', ip: ip2!, node: a.ref }] });
+    expect((await mine.listAssignments([a.ref])).map((l) => l.ip)).toEqual([ip1]);
+    expect((await theirs.listAssignments([a.ref])).map((l) => l.ip)).toEqual([ip2]);
+    const steal = await mine.apply({ changes: [{ kind: 'assign', ip: ip2!, node: b.ref, from: a.ref }] });
+    expect(steal.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'terminal' } });
+    const release = await mine.apply({ changes: [{ kind: 'release', ip: ip1!, node: a.ref }] });
+    expect(release.outcomes[0]?.ok).toBe(true);
+    expect(await secondaryIPs(ec2, a.eniId)).toEqual([ip2]);
+    expect(await secondaryIPs(ec2, b.eniId)).toEqual([]);
+    expect((await theirs.listAssignments([a.ref])).map((l) => l.ip)).toEqual([ip2]);
+  });
+
+  it('moves an IPv6 egress address by releasing it on the old ENI, then assigning it on the new one', async () => {
+    const v6 = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.250.0.0/16' }));
+    const vpcId = v6.Vpc!.VpcId!;
+    const assoc = await ec2.send(
+      new AssociateVpcCidrBlockCommand({ VpcId: vpcId, AmazonProvidedIpv6CidrBlock: true }),
+    );
+    const block = assoc.Ipv6CidrBlockAssociation!.Ipv6CidrBlock!;
+    const subnet64 = block.replace(/::\/56$/, '::/64');
+    const s = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: '10.250.1.0/24',
+        Ipv6CidrBlock: subnet64,
+        AvailabilityZone: 'us-east-1a',
+      }),
+    );
+    const subnet = { id: s.Subnet!.SubnetId!, cidr: '10.250.1.0/24', zone: 'us-east-1a' };
+    const a = await runInstance(ec2, subnet, 'v6-a', 'm5.large');
+    const b = await runInstance(ec2, subnet, 'v6-b', 'm5.large');
+    const provider = make('v6');
+    expect((await provider.describeNode(a.ref)).subnets).toEqual(['10.250.1.0/24', subnet64]);
+    const ip = subnet64.replace('::/64', '::e9');
+    const v6Of = async (eniId: string) =>
+      (await describeEni(ec2, eniId)).Ipv6Addresses?.map((x) => x.Ipv6Address) ?? [];
+
+    expect((await provider.apply({ changes: [{ kind: 'assign', ip, node: a.ref }] })).outcomes[0]?.ok).toBe(
+      true,
+    );
+    expect(await v6Of(a.eniId)).toEqual([ip]);
+    const moved = await provider.apply({ changes: [{ kind: 'assign', ip, node: b.ref, from: a.ref }] });
+    expect(moved.outcomes[0]?.ok).toBe(true);
+    expect(await v6Of(a.eniId)).toEqual([]);
+    expect(await v6Of(b.eniId)).toEqual([ip]);
+    expect((await provider.listAssignments([a.ref, b.ref])).map((l) => [l.ip, l.node])).toEqual([
+      [ip, 'v6-b'],
+    ]);
+    expect((await provider.apply({ changes: [{ kind: 'release', ip, node: b.ref }] })).outcomes[0]?.ok).toBe(
+      true,
+    );
+    expect(await v6Of(b.eniId)).toEqual([]);
+  });
+
+  it('is registered as "aws" in the provider registry', async () => {
+    const factory = await providerFactory('aws');
+    const provider = await factory({ owner: 'registry', endpoint: ls.endpoint, region: 'us-east-1' });
+    expect(provider.name).toBe('aws');
+  });
+});
