@@ -149,6 +149,8 @@ export class ControllerWorld {
       settings?: ControllerSettings;
       identity?: string;
       wrap?: (p: CloudProvider) => CloudProvider;
+      /** Another provider maker (e.g. AWS on LocalStack); default the world's in-memory cloud. */
+      maker?: ProviderMaker;
       onFailover?: (node: string, ms: number) => void;
       logger?: Logger;
     } = {},
@@ -157,7 +159,7 @@ export class ControllerWorld {
       kubeConfig: this.kubeConfig,
       settings: options.settings ?? testSettings(),
       ...(options.identity ? { identity: options.identity } : {}),
-      providerMaker: this.providerMaker(options.wrap),
+      providerMaker: options.maker ?? this.providerMaker(options.wrap),
       logger: options.logger ?? silentLogger(),
       ...(options.onFailover ? { onFailover: options.onFailover } : {}),
     });
@@ -193,15 +195,21 @@ export class ControllerWorld {
       agent = await FakeAgent.start(address, await this.agentPort());
       this.agents.push(agent);
     }
+    await this.addNodeObject(spec.name, `inmemory:///${spec.zone}/${name}`, spec.zone, address);
+    return agent;
+  }
+
+  /** Creates a Ready Node with any providerID (e.g. an instance in LocalStack). */
+  async addNodeObject(short: string, providerID: string, zone: string, address: string): Promise<void> {
+    const name = this.node(short);
     await this.core.createNode({
       body: {
-        metadata: { name, labels: { [this.label]: 'true', 'topology.kubernetes.io/zone': spec.zone } },
-        spec: { providerID: `inmemory:///${spec.zone}/${name}` },
+        metadata: { name, labels: { [this.label]: 'true', 'topology.kubernetes.io/zone': zone } },
+        spec: { providerID },
       },
     });
     this.#nodes.push(name);
-    await this.setNodeReady(spec.name, true, address);
-    return agent;
+    await this.setNodeReady(short, true, address);
   }
 
   /** Full Node name of a short name. */
