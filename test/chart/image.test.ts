@@ -54,12 +54,15 @@ test('the Dockerfile installs production dependencies and copies what the entry 
   for (const part of ['src', 'providers']) expect(dockerfile).toContain(`COPY ${part} ./${part}`);
 });
 
-test('`node src/cli/main.ts` runs from the production tree', async () => {
-  const result = await runCommand(NODE, [join(app, 'src/cli/main.ts'), 'controller', '--help'], {
+test.each([
+  ['controller', 'Usage: cloud-egress controller'],
+  ['agent', 'Usage: cloud-egress agent'],
+])('`node src/cli/main.ts %s` runs from the production tree', async (command, usage) => {
+  const result = await runCommand(NODE, [join(app, 'src/cli/main.ts'), command, '--help'], {
     cwd: app,
     timeoutMs: 60_000,
   });
-  expect(result.stdout).toContain('Usage: cloud-egress controller');
+  expect(result.stdout).toContain(usage);
 });
 
 test('every registered provider loads from the production tree', async () => {

@@ -147,7 +147,7 @@ describe('default values', () => {
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(pod.serviceAccountName).toBe('cloud-egress-agent');
     const c = container(ds, 'agent');
-    expect(c.command).toEqual(['node', '/app/src/cli/agent.ts']);
+    expect(c.command).toBeUndefined();
     const config = chartAgentConfig(manifests, NODE_ENV);
     expect(config).toMatchObject({
       cleanup: false,
@@ -244,7 +244,7 @@ describe('uninstall aid: agent.cleanup=true', () => {
     const pod = ds.spec.template.spec;
     expect(pod.initContainers).toHaveLength(1);
     const cleanup = pod.initContainers[0];
-    expect(cleanup.command).toEqual(['node', '/app/src/cli/agent.ts']);
+    expect(cleanup.command).toBeUndefined();
     expect(chartAgentConfig(manifests, NODE_ENV, 'cleanup').cleanup).toBe(true);
     expect(cleanup.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
     expect(pod.hostNetwork).toBe(true);

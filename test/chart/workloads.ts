@@ -2,9 +2,9 @@
  * @module
  * The chart's workloads as their processes see them: the controller's and the agent's command lines from a
  * rendered manifest, with `$(VAR)` references expanded from the container's environment the way the kubelet
- * does, parsed by the project's own parsers (`parseConfig`, `parseAgentConfig`).
+ * does, parsed by the CLI's own parser (`parseConfig`), as `cloud-egress <args>` in the image would.
  */
-import { type AgentConfig, parseAgentConfig } from '../../src/agent/agent-config.ts';
+import type { AgentConfig } from '../../src/agent/agent-config.ts';
 import { type ControllerConfig, parseConfig } from '../../src/config.ts';
 import { container, findOne, type Manifest } from './chart.ts';
 
@@ -40,7 +40,11 @@ export function chartAgentConfig(
   const spec = ds.spec.template.spec;
   const c = which === 'agent' ? container(ds, 'agent') : spec.initContainers?.[0];
   if (!c) throw new Error(`the DaemonSet has no ${which} container`);
-  const args = [...(c.args as string[])].map((a) => expandEnvRefs(a, env));
-  if (args[0] !== 'agent') throw new Error(`the ${which} container does not run "agent": ${args.join(' ')}`);
-  return parseAgentConfig(args.slice(1), env);
+  if (c.command !== undefined) throw new Error(`the ${which} container overrides the image's entry point`);
+  const parsed = parseConfig(
+    [...(c.args as string[])].map((a) => expandEnvRefs(a, env)),
+    env,
+  );
+  if (parsed.command !== 'agent') throw new Error(`the ${which} container runs "${parsed.command}"`);
+  return parsed.agent;
 }

@@ -115,8 +115,12 @@ read-only root file system.
 runAsUser: 0
 runAsGroup: 0
 runAsNonRoot: false
+{{- if .Values.agent.privileged }}
+privileged: true
+{{- else }}
 privileged: false
 allowPrivilegeEscalation: false
+{{- end }}
 readOnlyRootFilesystem: true
 capabilities:
   drop: ["ALL"]
@@ -131,12 +135,4 @@ capabilities:
 {{/* A duration value as a flag: strings ("200ms") as they are, numbers as whole milliseconds (never 1e+06). */}}
 {{- define "cloud-egress.duration" -}}
 {{- if kindIs "string" . -}}{{ . }}{{- else -}}{{ printf "%dms" (int64 .) }}{{- end -}}
-{{- end -}}
-
-{{/*
-The agent's entry point: src/cli/agent.ts takes the same flags as `cloud-egress agent` (a leading "agent" word
-is accepted), so the DaemonSet does not depend on how the main entry dispatches commands.
-*/}}
-{{- define "cloud-egress.agentCommand" -}}
-["node", "/app/src/cli/agent.ts"]
 {{- end -}}
