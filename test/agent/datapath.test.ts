@@ -54,9 +54,9 @@ describe.skipIf(unavailable !== undefined)(
           labels: p.name.endsWith('b') ? { app: 'other' } : { app: 'api' },
         }));
 
-    const inputs = (node: LabNode): AgentInputs => ({
+    const inputs = (node: LabNode, gatewayNode = gateway): AgentInputs => ({
       node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
-      policies: [policy(gateway)],
+      policies: [policy(gatewayNode)],
       nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
       pods: podsOf(node),
       namespaceLabels: new Map([['shop', {}]]),
@@ -123,14 +123,27 @@ describe.skipIf(unavailable !== undefined)(
       expect(link[0].mtu).toBe(1450);
     });
 
-    it('drops traffic that arrives through the tunnel for an egress IP this node does not hold', async () => {
-      // node-3 does not hold the IP: a pod there pinned to it still reaches the outside only via node-2.
-      const stats = async (node: LabNode) =>
+    it('sends a pod on another non-gateway node through the gateway node (its tunnel receives the flow)', async () => {
+      const received = async (node: LabNode) =>
         JSON.parse((await node.run('ip', ['-j', '-s', 'link', 'show', 'dev', settings.tunnelName])).stdout)[0]
           .stats64.rx.packets as number;
-      const before = await stats(lab.nodes[1]!);
-      await lab.sources(lab.pod('n3a'), [EXTERNAL.inPolicy]);
-      expect(await stats(lab.nodes[1]!)).toBeGreaterThan(before);
+      const before = await received(lab.nodes[1]!);
+      expect(await lab.sources(lab.pod('n3a'), [EXTERNAL.inPolicy])).toEqual({
+        [EXTERNAL.inPolicy]: EGRESS_IP,
+      });
+      expect(await received(lab.nodes[1]!)).toBeGreaterThan(before);
+    });
+
+    it('drops, never leaks, traffic tunnelled to a node that does not hold the egress IP', async () => {
+      // node-1 already follows a move to node-3 that node-3 has not seen yet.
+      await agents.get('node-1')!.sync(inputs(lab.nodes[0]!, 'node-3'));
+      expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy])).toEqual({
+        [EXTERNAL.inPolicy]: 'error: timeout',
+      });
+      await agents.get('node-1')!.sync(inputs(lab.nodes[0]!));
+      expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy])).toEqual({
+        [EXTERNAL.inPolicy]: EGRESS_IP,
+      });
     });
 
     it('moves the source path when the assignment moves, and the old node drops the IP', async () => {
