@@ -70,6 +70,24 @@ export function mentions(message: string, ip: string): boolean {
   return new RegExp(`(^|[^0-9A-Za-z.:])${escaped}($|[^0-9A-Za-z:]|\\.(\\s|$))`).test(message);
 }
 
+/**
+ * GETs the NIC; while another operation still runs on it (provisioningState `Updating`), fails `conflict`
+ * so the caller backs off and reads again rather than be told 409 by the PUT.
+ */
+async function readSettled(
+  api: AzureApi,
+  target: NicTarget,
+  signal?: AbortSignal,
+): Promise<NetworkInterface> {
+  const nic = await api.getNic(target.nic, signal);
+  if (nic.provisioningState === 'Updating') {
+    throw new ProviderError('conflict', `${describeTarget(target)}: the NIC is still updating`, {
+      code: 'NicUpdating',
+    });
+  }
+  return nic;
+}
+
 /** Makes the {@link NicUpdater} of one provider. */
 export function nicUpdater(options: {
   readonly owner: string;
@@ -100,13 +118,7 @@ export function nicUpdater(options: {
           await retrying(
             `${where}: update`,
             async () => {
-              const nic = await api.getNic(target.nic, signal);
-              if (nic.provisioningState === 'Updating') {
-                // Another operation is still running on the NIC: wait for it rather than be told 409.
-                throw new ProviderError('conflict', `${where}: the NIC is still updating`, {
-                  code: 'NicUpdating',
-                });
-              }
+              const nic = await readSettled(api, target, signal);
               const adds = pending.some((i) => i.edit.kind === 'add');
               const plan = planNicEdits({
                 owner,
@@ -155,12 +167,7 @@ export function nicUpdater(options: {
           const configs = await retrying(
             `${where}: make allocated IPs static`,
             async () => {
-              const nic = await api.getNic(target.nic, signal);
-              if (nic.provisioningState === 'Updating') {
-                throw new ProviderError('conflict', `${where}: the NIC is still updating`, {
-                  code: 'NicUpdating',
-                });
-              }
+              const nic = await readSettled(api, target, signal);
               const plan = planNicEdits({
                 owner,
                 where,

@@ -23,6 +23,13 @@ const assign = (ip: string, node: keyof AzureWorld['nodes'], extra: Partial<Chan
   ({ kind: 'assign', ip, node: world.nodes[node].ref, ...extra }) as Change;
 const nicPuts = (nicId: string) =>
   cloud.requests.filter((r) => r.method === 'PUT' && r.path.toLowerCase() === nicId.toLowerCase());
+/** A provider that stops waiting for an operation after 300 ms (and retries, re-reading the NIC). */
+const impatientProvider = () =>
+  world.newProvider({
+    pollIntervalMs: 5,
+    operationTimeoutMs: 300,
+    retry: { retries: 30, minTimeoutMs: 20, maxTimeoutMs: 100 },
+  });
 const polls = () => cloud.requests.filter((r) => r.method === 'GET' && r.path.includes('/operations/'));
 
 describe('azure provider on the ARM emulator', () => {
@@ -95,11 +102,7 @@ describe('azure provider on the ARM emulator', () => {
     const [ip] = cloud.freeIPs(a.subnetId, 1);
     cloud.operationPolls = 1_000_000;
     cloud.operationMaxMs = 1_000;
-    const impatient = world.newProvider({
-      pollIntervalMs: 5,
-      operationTimeoutMs: 300,
-      retry: { retries: 30, minTimeoutMs: 20, maxTimeoutMs: 100 },
-    });
+    const impatient = impatientProvider();
     const result = await impatient.apply({ changes: [assign(ip!, 'a')] });
     expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
     expect(nicPuts(a.nicId)).toHaveLength(1);
@@ -225,11 +228,7 @@ describe('azure provider on the ARM emulator', () => {
     // ipConfigurations already there and not add three more.
     cloud.operationPolls = 1_000_000;
     cloud.operationMaxMs = 1_000;
-    const impatient = world.newProvider({
-      pollIntervalMs: 5,
-      operationTimeoutMs: 300,
-      retry: { retries: 30, minTimeoutMs: 20, maxTimeoutMs: 100 },
-    });
+    const impatient = impatientProvider();
     const result = await impatient.apply({ changes: [{ kind: 'allocate', count: 3, node: a.ref }] });
     const [outcome] = result.outcomes;
     expect(outcome?.ok).toBe(true);
