@@ -78,7 +78,7 @@ export function allocationNames(owner: string, count: number): string[] {
 /** True when `name` is an allocation name of `owner` (`cloudegress-<owner>-a<8 hex>`). */
 function isAllocationName(name: string | undefined, owner: string): boolean {
   const prefix = `cloudegress-${ownerTag(owner)}-a`;
-  return name !== undefined && name.startsWith(prefix) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length));
+  return name?.startsWith(prefix) === true && /^[0-9a-f]{8}$/.test(name.slice(prefix.length));
 }
 
 /** True when the ipConfiguration is one this installation made. */
