@@ -135,12 +135,17 @@ describe.skipIf(unavailable !== undefined)(
     });
 
     it('drops, never leaks, traffic tunnelled to a node that does not hold the egress IP', async () => {
-      // node-1 already follows a move to node-3 that node-3 has not seen yet.
+      // node-1 already follows a move to node-3 that node-3 has not seen yet; node-3 has no pod of its own
+      // on the IP, so nothing there would route the packets on: without the guard they would leave node-3
+      // with its node IP.
+      const node3 = lab.nodes[2]!;
+      await agents.get('node-3')!.sync({ ...inputs(node3), pods: [] });
       await agents.get('node-1')!.sync(inputs(lab.nodes[0]!, 'node-3'));
       expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy])).toEqual({
         [EXTERNAL.inPolicy]: 'error: timeout',
       });
       await agents.get('node-1')!.sync(inputs(lab.nodes[0]!));
+      await agents.get('node-3')!.sync(inputs(node3));
       expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy])).toEqual({
         [EXTERNAL.inPolicy]: EGRESS_IP,
       });
