@@ -239,13 +239,23 @@ describe('default values', () => {
 
 describe('uninstall aid: agent.cleanup=true', () => {
   test('every node runs `cloud-egress agent --cleanup` once, then idles', async () => {
-    const manifests = await renderChart({ set: { 'agent.cleanup': 'true' } });
+    const manifests = await renderChart({
+      set: {
+        'agent.cleanup': 'true',
+        'agent.interface': 'bond0',
+        'agent.vxlan.vni': '99',
+        'agent.vxlan.port': '4800',
+      },
+    });
     const ds = findOne(manifests, 'DaemonSet', '-agent');
     const pod = ds.spec.template.spec;
     expect(pod.initContainers).toHaveLength(1);
     const cleanup = pod.initContainers[0];
     expect(cleanup.command).toBeUndefined();
-    expect(chartAgentConfig(manifests, NODE_ENV, 'cleanup').cleanup).toBe(true);
+    const config = chartAgentConfig(manifests, NODE_ENV, 'cleanup');
+    expect(config.cleanup).toBe(true);
+    expect(config.iface).toBe('bond0');
+    expect(config.dataplane).toMatchObject({ vni: 99, port: 4800 });
     expect(cleanup.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
     expect(pod.hostNetwork).toBe(true);
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);

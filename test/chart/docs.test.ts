@@ -1,0 +1,90 @@
+/**
+ * @module
+ * The user docs against the code they describe, so they cannot drift: every metric the controller and the
+ * agent register is in docs/metrics.md and the Grafana dashboard queries only metrics that exist; every
+ * condition reason is in docs/troubleshooting.md; the EKS quick start's IAM policy grants every EC2 action the
+ * AWS provider calls and no other; every `--set` in the quick starts is a value of the chart.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { createAgentMetrics } from '../../src/agent/metrics.ts';
+import { REASON } from '../../src/api/conditions.ts';
+import { ControllerMetrics } from '../../src/controller/metrics.ts';
+import { CHART_DIR } from './chart.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const read = (path: string) => readFile(join(ROOT, path), 'utf8');
+const QUICK_STARTS = ['docs/quickstart-eks.md', 'docs/quickstart-gke.md', 'docs/quickstart-aks.md'];
+
+/** Names of the project's own metrics (prom-client's default process metrics left out). */
+async function projectMetrics(): Promise<string[]> {
+  const controller = await new ControllerMetrics().registry.getMetricsAsJSON();
+  const agent = await createAgentMetrics().registry.getMetricsAsJSON();
+  return [...controller, ...agent].map((m) => m.name).sort();
+}
+
+describe('metrics', () => {
+  test('docs/metrics.md lists every metric the controller and the agent register', async () => {
+    const doc = await read('docs/metrics.md');
+    const names = await projectMetrics();
+    expect(names.length).toBeGreaterThan(10);
+    for (const name of names) expect(doc, name).toContain(`\`${name}\``);
+  });
+
+  test('the Grafana dashboard queries only metrics that exist', async () => {
+    const dashboard = JSON.parse(await read('docs/grafana-dashboard.json')) as {
+      panels: { targets?: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(15);
+    const known = new Set(await projectMetrics());
+    const used = new Set(
+      exprs
+        .flatMap((e) => e.match(/\b(cloudegress|cloud_egress_agent)_[a-z_]+/g) ?? [])
+        .map((n) => n.replace(/_(bucket|sum|count)$/, '')),
+    );
+    for (const name of used) expect(known.has(name), `${name} is not a metric`).toBe(true);
+    for (const name of ['cloudegress_failover_duration_seconds', 'cloudegress_cloud_call_duration_seconds']) {
+      expect(used.has(name), `the dashboard shows ${name}`).toBe(true);
+    }
+  });
+});
+
+test('docs/troubleshooting.md explains every condition and event reason', async () => {
+  const doc = await read('docs/troubleshooting.md');
+  for (const reason of Object.values(REASON)) expect(doc, reason).toContain(`\`${reason}\``);
+});
+
+test('the EKS quick start grants exactly the EC2 actions the AWS provider calls', async () => {
+  const api = await read('providers/aws/ec2-api.ts');
+  const called = new Set([...api.matchAll(/new (\w+)Command\(/g)].map((m) => `ec2:${m[1]}`));
+  expect(called.size).toBeGreaterThan(5);
+  const doc = await read('docs/quickstart-eks.md');
+  const policy = doc.slice(
+    doc.indexOf('cat > cloud-egress-policy.json'),
+    doc.indexOf('aws iam create-policy'),
+  );
+  const granted = new Set([...policy.matchAll(/"(ec2:\w+)"(?!\s*:)/g)].map((m) => m[1])); // not condition keys
+  expect([...granted].sort()).toEqual([...called].sort());
+  for (const action of called) expect(doc, `${action} in the permissions table`).toContain(`\`${action}\``);
+});
+
+test('every --set in the quick starts is a value of the chart', async () => {
+  const values = parse(await readFile(join(CHART_DIR, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+  const has = (path: string) =>
+    path.split('.').reduce<unknown>((node, key) => {
+      if (node === undefined || node === null || typeof node !== 'object') return undefined;
+      return (node as Record<string, unknown>)[key];
+    }, values) !== undefined;
+  let count = 0;
+  for (const file of QUICK_STARTS) {
+    for (const match of (await read(file)).matchAll(/--set "?([A-Za-z][\w.]*)=/g)) {
+      count++;
+      expect(has(match[1]!), `${file}: --set ${match[1]}`).toBe(true);
+    }
+  }
+  expect(count).toBeGreaterThan(10);
+});
