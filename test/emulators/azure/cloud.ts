@@ -20,60 +20,17 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { addressesIn, cidrContains, cidrRange, familyOf } from '../../../src/net/ip.ts';
+import { addressesIn, cidrRange } from '../../../src/net/ip.ts';
 import {
   ArmError,
   anotherOperationInProgress,
-  badRequest,
-  differentAsgs,
   etagMismatch,
-  inReservedRange,
-  invalidReference,
-  ipAllocated,
-  notInSubnet,
-  primaryRequired,
-  publicIpInUse,
   resourceNotFound,
   serverError,
   throttled,
-  tooManyIpConfigurations,
 } from './arm-errors.ts';
-
-/** Most ipConfigurations (private IPs) a NIC may hold. */
-export const MAX_IP_CONFIGURATIONS_PER_NIC = 256;
-
-/** A JSON object as it travels on the wire. */
-export type Json = Record<string, unknown>;
-
-/** An ipConfiguration in ARM's wire shape. */
-export interface WireIpConfiguration {
-  name: string;
-  id?: string;
-  etag?: string;
-  type?: string;
-  properties: {
-    privateIPAddress?: string;
-    privateIPAllocationMethod?: string;
-    privateIPAddressVersion?: string;
-    primary?: boolean;
-    subnet?: { id: string };
-    publicIPAddress?: { id: string };
-    applicationSecurityGroups?: { id: string }[];
-    provisioningState?: string;
-    [key: string]: unknown;
-  };
-}
-
-/** A NIC as stored: ARM's wire body. */
-export interface WireNic {
-  id: string;
-  name: string;
-  type: string;
-  location: string;
-  etag: string;
-  tags?: Record<string, string>;
-  properties: { ipConfigurations: WireIpConfiguration[]; provisioningState: string; [key: string]: unknown };
-}
+import { checkNicPut } from './nic-rules.ts';
+import { clone, ipVersion, type Json, key, secondaryIPsOf, type WireNic } from './wire.ts';
 
 interface Subnet {
   readonly id: string;
@@ -132,10 +89,6 @@ export interface NicEvent {
   /** Non-primary IPs of the NIC after the event. */
   readonly secondaryIPs: readonly string[];
 }
-
-const key = (id: string) => id.toLowerCase();
-const ip4Version = (ip: string) => (familyOf(ip) === 4 ? 'IPv4' : 'IPv6');
-const clone = <T>(value: T): T => structuredClone(value);
 
 /** The emulated Azure subscription. */
 export class AzureCloud {
@@ -222,7 +175,7 @@ export class AzureCloud {
             properties: {
               privateIPAddress: spec.primaryIP,
               privateIPAllocationMethod: 'Dynamic',
-              privateIPAddressVersion: ip4Version(spec.primaryIP),
+              privateIPAddressVersion: ipVersion(spec.primaryIP),
               primary: true,
               subnet: { id: spec.subnetId },
               ...(spec.asgIds ? { applicationSecurityGroups: spec.asgIds.map((id) => ({ id })) } : {}),
@@ -273,7 +226,7 @@ export class AzureCloud {
       properties: {
         privateIPAddress: ip,
         privateIPAllocationMethod: 'Static',
-        privateIPAddressVersion: ip4Version(ip),
+        privateIPAddressVersion: ipVersion(ip),
         primary: false,
         subnet: clone(primary.properties.subnet!),
         ...(primary.properties.applicationSecurityGroups
@@ -551,89 +504,15 @@ export class AzureCloud {
 
   /** Checks a PUT body against ARM's rules and returns the NIC to store. */
   #validate(current: WireNic, body: unknown): WireNic {
-    const props = (body as { properties?: { ipConfigurations?: unknown } } | null)?.properties;
-    if (!props || !Array.isArray(props.ipConfigurations)) {
-      throw badRequest('The request body must carry properties.ipConfigurations.');
-    }
-    const configs = clone(props.ipConfigurations) as WireIpConfiguration[];
-    if (configs.length > MAX_IP_CONFIGURATIONS_PER_NIC) {
-      throw tooManyIpConfigurations(current.id, configs.length, MAX_IP_CONFIGURATIONS_PER_NIC);
-    }
-    if (configs.filter((c) => c?.properties?.primary === true).length !== 1)
-      throw primaryRequired(current.id);
-    const oldPrimary = current.properties.ipConfigurations.find((c) => c.properties.primary)!;
-    const newPrimary = configs.find((c) => c.properties.primary)!;
-    if (newPrimary.name !== oldPrimary.name) throw primaryRequired(current.id);
-
-    const others = this.#heldIPs(current);
-    const seen = new Map<string, string>();
-    const publicSeen = new Map<string, string>();
-    const asgKey = (c: WireIpConfiguration) =>
-      (c.properties.applicationSecurityGroups ?? [])
-        .map((a) => key(a.id))
-        .sort()
-        .join(',');
-    for (const c of configs) {
-      if (!c?.name || typeof c.properties !== 'object')
-        throw badRequest('Every ipConfiguration needs a name and properties.');
-      const configId = `${current.id}/ipConfigurations/${c.name}`;
-      const subnetId = c.properties.subnet?.id;
-      const subnet = subnetId ? this.#subnets.get(key(subnetId)) : undefined;
-      if (!subnet) throw invalidReference(subnetId ?? '(none)', configId);
-      let ip = c.properties.privateIPAddress;
-      const wasHere = current.properties.ipConfigurations.find((o) => o.name === c.name)?.properties
-        .privateIPAddress;
-      if (!ip || (c.properties.privateIPAllocationMethod ?? 'Dynamic') === 'Dynamic') {
-        ip = ip ?? wasHere ?? this.#nextFree(subnet, others, seen);
-        c.properties.privateIPAllocationMethod = c.properties.privateIPAllocationMethod ?? 'Dynamic';
-      }
-      if (!cidrContains(subnet.prefix, ip)) throw notInSubnet(configId, ip, subnet.id, subnet.prefix);
-      const range = cidrRange(subnet.prefix);
-      const value = cidrRange(`${ip}/${familyOf(ip) === 4 ? 32 : 128}`).start;
-      if (value < range.start + 4n || value === range.end) throw inReservedRange(configId, ip, subnet.id);
-      const holder = others.get(ip) ?? seen.get(ip);
-      if (holder) throw ipAllocated(configId, ip, holder);
-      seen.set(ip, configId);
-      c.properties.privateIPAddress = ip;
-      c.properties.privateIPAddressVersion = ip4Version(ip);
-      const pip = c.properties.publicIPAddress?.id;
-      if (pip) {
-        if (!this.#publicIps.has(key(pip))) throw invalidReference(pip, configId);
-        const otherHolder = this.#publicHolder(pip, current) ?? publicSeen.get(key(pip));
-        if (otherHolder) throw publicIpInUse(pip, otherHolder);
-        publicSeen.set(key(pip), configId);
-      }
-      if (asgKey(c) !== asgKey(newPrimary)) throw differentAsgs(current.id);
-    }
-    const b = body as { tags?: Record<string, string>; properties: Json };
-    const next: WireNic = {
-      ...clone(current),
-      ...(b.tags ? { tags: clone(b.tags) } : {}),
-      properties: {
-        ...clone(b.properties),
-        // Server-owned fields survive whatever the client sends.
-        virtualMachine: current.properties['virtualMachine'],
-        macAddress: current.properties['macAddress'],
-        primary: current.properties['primary'],
-        provisioningState: current.properties.provisioningState,
-        ipConfigurations: configs,
-      },
-      etag: this.#etag(),
-    };
-    if (!b.tags) delete next.tags;
+    const next = checkNicPut(current, body, {
+      subnet: (id) => this.#subnets.get(key(id)),
+      heldIPs: (except) => this.#heldIPs(except),
+      publicIpExists: (id) => this.#publicIps.has(key(id)),
+      publicHolder: (id, except) => this.#publicHolder(id, except),
+    });
+    next.etag = this.#etag();
     this.#finish(next);
     return next;
-  }
-
-  #nextFree(subnet: Subnet, others: Map<string, string>, seen: Map<string, string>): string {
-    const range = cidrRange(subnet.prefix);
-    const [ip] = addressesIn(
-      { ...range, start: range.start + 4n, end: range.end - 1n },
-      (candidate) => others.has(candidate) || seen.has(candidate),
-      1,
-    );
-    if (!ip) throw new ArmError(400, 'SubnetIsFull', `Subnet ${subnet.id} has no free address.`);
-    return ip;
   }
 
   #publicHolder(publicIpId: string, except: WireNic): string | undefined {
@@ -657,12 +536,4 @@ export class AzureCloud {
       c.properties.provisioningState = 'Succeeded';
     }
   }
-}
-
-/** Non-primary IPs of a wire NIC, sorted. */
-export function secondaryIPsOf(nic: WireNic): string[] {
-  return nic.properties.ipConfigurations
-    .filter((c) => !c.properties.primary && c.properties.privateIPAddress)
-    .map((c) => c.properties.privateIPAddress!)
-    .sort();
 }

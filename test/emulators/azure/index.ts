@@ -5,4 +5,6 @@
  */
 export * from './arm-errors.ts';
 export * from './cloud.ts';
+export * from './nic-rules.ts';
 export * from './server.ts';
+export * from './wire.ts';
