@@ -8,7 +8,6 @@ import {
   AssignPrivateIpAddressesCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
-  DescribeImagesCommand,
   DescribeNetworkInterfacesCommand,
   EC2Client,
   type NetworkInterface,
@@ -69,7 +68,8 @@ export async function createVpc(ec2: EC2Client, zones: readonly string[]): Promi
   return { vpcId, subnets };
 }
 
-let imageId: string | undefined;
+/** LocalStack does not validate AMI IDs (and loads no AMI catalogue, see localstack/README.md). */
+const IMAGE_ID = 'ami-0123456789abcdef0';
 
 /** Launches one instance in a subnet and returns it with its primary ENI. */
 export async function runInstance(
@@ -78,10 +78,9 @@ export async function runInstance(
   name: string,
   instanceType: string,
 ): Promise<WorldInstance> {
-  imageId ??= (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
   const res = await ec2.send(
     new RunInstancesCommand({
-      ImageId: imageId,
+      ImageId: IMAGE_ID,
       MinCount: 1,
       MaxCount: 1,
       InstanceType: instanceType as _InstanceType,
