@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
 import type { AgentInputs, LocalPod } from '../../src/agent/desired-state.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
+import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { EgressPolicy } from '../../src/api/index.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
@@ -63,11 +64,12 @@ describe.skipIf(unavailable !== undefined)(
       clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'],
     });
 
-    const newAgent = (node: LabNode) =>
-      new AgentSync({
-        dataplane: new LinuxDataplane({ run: node.run, settings, iface: 'eth0', announce: true }),
-        settings,
-      });
+    const dataplanes: LinuxDataplane[] = [];
+    const newAgent = (node: LabNode) => {
+      const dataplane = new LinuxDataplane({ run: node.run, settings, iface: 'eth0', announce: true });
+      dataplanes.push(dataplane);
+      return new AgentSync({ dataplane, settings });
+    };
 
     const syncAll = async () => {
       for (const node of lab.nodes) await agents.get(node.name)!.sync(inputs(node));
@@ -152,30 +154,25 @@ describe.skipIf(unavailable !== undefined)(
     });
 
     it('moves the source path when the assignment moves, and the old node drops the IP', async () => {
+      const extNeighbour = async () =>
+        JSON.parse((await commandRunner(lab.ext)('ip', ['-j', 'neigh', 'show', EGRESS_IP])).stdout)[0]
+          ?.lladdr;
+      const macOf = async (node: LabNode) =>
+        JSON.parse((await node.run('ip', ['-j', 'link', 'show', 'dev', 'eth0'])).stdout)[0].address;
+      expect(await extNeighbour()).toBe(await macOf(lab.nodes[1]!));
+
       gateway = 'node-3';
       await syncAll();
+      await Promise.all(dataplanes.map((d) => d.settle()));
       expect(await hasEgressIp(lab.nodes[1]!)).toBe(false);
       expect(await hasEgressIp(lab.nodes[2]!)).toBe(true);
+      // The gratuitous ARP moved the external host's neighbour entry before any new traffic.
+      expect(await extNeighbour()).toBe(await macOf(lab.nodes[2]!));
       for (const pod of ['n1a', 'n2a', 'n3a']) {
         expect(await lab.sources(lab.pod(pod), [EXTERNAL.inPolicy])).toEqual({
           [EXTERNAL.inPolicy]: EGRESS_IP,
         });
       }
-      // The gratuitous ARP moved the external host's neighbour entry to node-3's MAC.
-      const n3mac = JSON.parse(
-        (await lab.nodes[2]!.run('ip', ['-j', 'link', 'show', 'dev', 'eth0'])).stdout,
-      )[0].address;
-      const neigh = JSON.parse(
-        (
-          await (await import('../../src/agent/linux/run-command.ts')).commandRunner(lab.ext)('ip', [
-            '-j',
-            'neigh',
-            'show',
-            EGRESS_IP,
-          ])
-        ).stdout,
-      );
-      expect(neigh[0]?.lladdr).toBe(n3mac);
     });
 
     it('restarting the agent changes nothing in the kernel and loses no packet of a running flow', async () => {
