@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Change, CloudProvider } from '../../src/provider/contract.ts';
 import type { AzureCloud } from '../emulators/azure/index.ts';
-import { type AzureWorld, startAzureWorld } from './world.ts';
+import { type AzureWorld, FAST, startAzureWorld } from './world.ts';
 
 let world: AzureWorld;
 let cloud: AzureCloud;
@@ -220,6 +220,19 @@ describe('azure provider on the ARM emulator', () => {
     expect(results.flatMap((r) => r.outcomes.map((o) => o.ok))).toEqual([true, true, true]);
     expect(nicPuts(a.nicId).map((r) => r.status)).toEqual([200, 200, 200]);
     expect(cloud.secondaryIPs(a.nicId)).toEqual([...ips].sort());
+  });
+
+  it('two provider instances writing one NIC at once lose nothing (etag and operation conflicts retried)', async () => {
+    const { a } = world.nodes;
+    const other = world.newProvider(FAST);
+    const ips = cloud.freeIPs(a.subnetId, 10);
+    const [mine, theirs] = await Promise.all([
+      provider.apply({ changes: ips.slice(0, 5).map((ip) => assign(ip, 'a')) }),
+      other.apply({ changes: ips.slice(5).map((ip) => assign(ip, 'a')) }),
+    ]);
+    expect([...mine.outcomes, ...theirs.outcomes].every((o) => o.ok)).toBe(true);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([...ips].sort());
+    expect(nicPuts(a.nicId).filter((r) => r.status === 200)).toHaveLength(2);
   });
 
   it('allocates IPs Azure picks, makes them static, reports them, and retries without allocating twice', async () => {
