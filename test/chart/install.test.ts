@@ -31,7 +31,8 @@ import { BAD_VALUES } from './bad-values.ts';
 import { CHART_DIR, findOne, type Manifest, parseManifests } from './chart.ts';
 import { chartAgentConfig, chartControllerConfig } from './workloads.ts';
 
-const kube = useControlPlane({ namespacePerTest: false });
+// No CRDs from the harness: `helm install` installs them from the chart's crds/.
+const kube = useControlPlane({ namespacePerTest: false, crds: false });
 const RELEASE = 'cloud-egress';
 
 let releaseNs = '';
@@ -112,7 +113,7 @@ afterAll(async () => {
 });
 
 describe('helm install', () => {
-  it('puts the chart into the API server: workloads, accounts, RBAC, PDB, metrics Services', async () => {
+  it('puts the chart into the API server: CRDs, workloads, accounts, RBAC, PDB, metrics Services', async () => {
     const status = await kube.controlPlane.helm(['status', RELEASE, '--namespace', releaseNs, '-o', 'json']);
     expect(JSON.parse(status.stdout).info.status).toBe('deployed');
     const get = async (what: string) =>
@@ -138,6 +139,24 @@ describe('helm install', () => {
         ])
       ).stdout,
     );
+    const crds = JSON.parse(
+      (
+        await kube.controlPlane.kubectl([
+          'get',
+          'crd',
+          '-l',
+          'app.kubernetes.io/part-of=cloud-egress',
+          '-o',
+          'json',
+        ])
+      ).stdout,
+    );
+    expect(kube.controlPlane.crds).toEqual([]);
+    expect(crds.items.map((c: { metadata: { name: string } }) => c.metadata.name).sort()).toEqual([
+      'clusteregresspolicies.cloudegress.io',
+      'egressgateways.cloudegress.io',
+      'egresspolicies.cloudegress.io',
+    ]);
     expect(roles.items.map((r: { metadata: { name: string } }) => r.metadata.name).sort()).toEqual([
       `${RELEASE}-agent`,
       `${RELEASE}-controller`,
@@ -443,4 +462,62 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
       }
     },
   );
+});
+
+describe('the documented uninstall (docs/upgrade-uninstall.md)', () => {
+  it('switches the agents to cleanup, then removes everything but the CRDs', async () => {
+    const cp = kube.controlPlane;
+    await cp.helm([
+      'upgrade',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      releaseNs,
+      '--reuse-values',
+      '--set',
+      'agent.cleanup=true',
+    ]);
+    const ds = JSON.parse(
+      (await cp.kubectl(['get', `daemonset/${RELEASE}-agent`, '--namespace', releaseNs, '-o', 'json']))
+        .stdout,
+    );
+    const pod = ds.spec.template.spec;
+    expect(pod.initContainers.map((c: { args: string[] }) => c.args.slice(0, 2))).toEqual([
+      ['agent', '--cleanup'],
+    ]);
+    expect(pod.containers.map((c: { name: string }) => c.name)).toEqual(['done']);
+    // --reuse-values kept the install's values.
+    expect(pod.initContainers[0].args).toContain('--vxlan-port=4796');
+
+    await cp.helm(['uninstall', RELEASE, '--namespace', releaseNs, '--wait']);
+    const left = await cp.kubectl([
+      'get',
+      'deploy,ds,sa,role,rolebinding,svc,pdb',
+      '--namespace',
+      releaseNs,
+      '-l',
+      `app.kubernetes.io/instance=${RELEASE}`,
+      '-o',
+      'name',
+    ]);
+    expect(left.stdout.trim()).toBe('');
+    const cluster = await cp.kubectl([
+      'get',
+      'clusterrole,clusterrolebinding',
+      '-l',
+      `app.kubernetes.io/instance=${RELEASE}`,
+      '-o',
+      'name',
+    ]);
+    expect(cluster.stdout.trim()).toBe('');
+    const crds = await cp.kubectl([
+      'get',
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=cloud-egress',
+      '-o',
+      'name',
+    ]);
+    expect(crds.stdout.trim().split('\n')).toHaveLength(3);
+  });
 });
