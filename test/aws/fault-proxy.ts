@@ -45,6 +45,8 @@ export interface FaultProxy {
   calls(): ReadonlyMap<string, number>;
   /** Mutating calls received (every Action but Describe*), for one Action or all. */
   mutatingCalls(action?: string): number;
+  /** When each call of `action` arrived (`performance.now()`), in order. */
+  arrivals(action: string): readonly number[];
   /** Faults injected so far, per fault kind. */
   injected(): ReadonlyMap<Fault, number>;
   /** Resets the counters. */
@@ -75,6 +77,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const rules: { rule: FaultRule; left: number }[] = [];
   const counts = new Map<string, number>();
   const faults = new Map<Fault, number>();
+  const times = new Map<string, number[]>();
 
   const forward = (
     req: IncomingMessage,
@@ -107,6 +110,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       );
       const action = params.get('Action') ?? '(none)';
       counts.set(action, (counts.get(action) ?? 0) + 1);
+      times.set(action, [...(times.get(action) ?? []), performance.now()]);
       const matching = rules.filter(
         (r) =>
           r.left > 0 &&
@@ -160,9 +164,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         .filter(([a]) => !a.startsWith('Describe') && (action === undefined || a === action))
         .reduce((n, [, c]) => n + c, 0),
     injected: () => new Map(faults),
+    arrivals: (action) => [...(times.get(action) ?? [])],
     resetCounts: () => {
       counts.clear();
       faults.clear();
+      times.clear();
     },
     close: async () => {
       server.closeAllConnections();

@@ -212,4 +212,36 @@ describe('AWS provider under injected faults', () => {
       ]),
     );
   });
+
+  it('the client-side token bucket spaces mutating calls to the configured rate', async () => {
+    const ips = await seedOnA(1);
+    const limited = createAwsProviderTuned(
+      { owner: OWNER, endpoint: proxy.endpoint },
+      {
+        credentials: ls.credentials,
+        rateLimits: { AssignPrivateIpAddresses: { burst: 1, refillPerSecond: 1 } },
+      },
+    );
+    // Four moves back and forth: four AssignPrivateIpAddresses, at most one a second after the burst of one.
+    for (const [to, from] of [
+      [b, a],
+      [a, b],
+      [b, a],
+      [a, b],
+    ] as const) {
+      const res = await limited.apply({
+        changes: [{ kind: 'assign', ip: ips[0]!, node: to.ref, from: from.ref }],
+      });
+      expect(res.outcomes[0]?.ok).toBe(true);
+    }
+    const at = proxy.arrivals('AssignPrivateIpAddresses');
+    expect(at).toHaveLength(4);
+    expect(at[3]! - at[0]!).toBeGreaterThanOrEqual(3 * 1000 - 20);
+    await expectCloud(
+      new Map([
+        [a, ips],
+        [b, []],
+      ]),
+    );
+  });
 });
