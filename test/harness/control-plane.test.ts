@@ -21,13 +21,15 @@ import { ServerExitedError, waitUntil } from './wait.ts';
 
 const kube = useControlPlane({ crds: false });
 
-/** Pids of running processes whose executable is `binary`. */
-async function pidsRunning(binary: string): Promise<number[]> {
+/** Pids of this process's children whose executable is `binary` (other test runs may use it too). */
+async function childrenRunning(binary: string): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.split('\0')[0] === binary) pids.push(Number(entry));
+    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    const parent = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+    if (cmdline.split('\0')[0] === binary && parent === process.pid) pids.push(Number(entry));
   }
   return pids;
 }
@@ -158,15 +160,15 @@ describe('no leftovers', () => {
 
   test('a control plane that fails to start says why and leaves no process behind', async () => {
     const { binaries } = kube.controlPlane;
-    const before = await pidsRunning(binaries.kubeApiserver);
-    const etcdBefore = await pidsRunning(binaries.etcd);
+    const before = await childrenRunning(binaries.kubeApiserver);
+    const etcdBefore = await childrenRunning(binaries.etcd);
     const failure = await startControlPlane({ crds: false, apiserverFlags: ['--no-such-flag'] }).catch(
       (e) => e,
     );
     expect(failure).toBeInstanceOf(ServerExitedError);
     expect(failure.message).toContain('unknown flag: --no-such-flag');
-    expect(await pidsRunning(binaries.kubeApiserver)).toEqual(before);
-    expect(await pidsRunning(binaries.etcd)).toEqual(etcdBefore);
+    expect(await childrenRunning(binaries.kubeApiserver)).toEqual(before);
+    expect(await childrenRunning(binaries.etcd)).toEqual(etcdBefore);
   });
 
   test('when the process that started a control plane is killed, etcd and kube-apiserver die with it', async () => {
