@@ -98,9 +98,15 @@ run() {
   return "$rc"
 }
 
-case "${1:-}" in
-  install) install ;;
-  run) shift; run "$@" ;;
-  path) echo "$VENV/bin/python" ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
-esac
+main() {
+  case "${1:-}" in
+    install) install ;;
+    run) shift; run "$@" ;;
+    path) echo "$VENV/bin/python" ;;
+    *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  esac
+}
+
+# Everything above is only definitions, so bash has read the whole file before anything runs (safe even if
+# the file changes on disk while LocalStack is running).
+main "$@"
