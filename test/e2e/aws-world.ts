@@ -3,14 +3,11 @@
  * The box's AWS side, created in LocalStack through the SDK: one VPC, a subnet per zone, and one instance
  * per node whose primary ENI's primary private IP is the node namespace's IP.
  */
-import {
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeImagesCommand,
-  EC2Client,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { type NodeSpec, VPC, ZONES } from './topology.ts';
+
+/** Any `ami-…` ID launches on LocalStack (its AMI catalogue is not loaded; see localstack/README.md). */
+export const IMAGE_ID = 'ami-0123456789abcdef0';
 
 /** Instance type of every node: 3 ENIs x 6 IPv4 addresses each on AWS (room for the egress IPs). */
 export const INSTANCE_TYPE = 't3.medium';
@@ -57,15 +54,12 @@ export async function createAwsWorld(target: Ec2Endpoint, nodes: readonly NodeSp
     );
     subnets.set(zone.name, subnet.Subnet!.SubnetId!);
   }
-  const images = await ec2.send(new DescribeImagesCommand({}));
-  const imageId = images.Images?.[0]?.ImageId;
-  if (!imageId) throw new Error('LocalStack offers no AMI to launch instances from');
   const instances = new Map<string, string>();
   const enis = new Map<string, string>();
   for (const node of nodes) {
     const run = await ec2.send(
       new RunInstancesCommand({
-        ImageId: imageId,
+        ImageId: IMAGE_ID,
         InstanceType: INSTANCE_TYPE,
         MinCount: 1,
         MaxCount: 1,

@@ -65,12 +65,14 @@ export interface CloudBoxOptions {
   readonly cloudEndpoint?: string;
   /** Log level of agents and controllers (default info). */
   readonly logLevel?: string;
+  /** Called after each start-up phase with its duration in ms. */
+  readonly onPhase?: (phase: string, ms: number) => void;
 }
 
 /** Controller timings of the box: sub-second health probes, a short Lease. */
 export const BOX_CONTROLLER_FLAGS = [
   '--probe-interval',
-  '100ms',
+  '200ms',
   '--probe-misses',
   '3',
   '--lease-duration',
@@ -153,8 +155,14 @@ export class CloudBox {
     return join(this.net.dir, `${name}.log`);
   }
 
-  /** Starts the node's forwarder and agent (and controller replica, if it hosts one). */
+  /** Starts the node's forwarder and agent, waits until the agent runs, then its controller replica (if any). */
   async startNode(node: BoxNode): Promise<void> {
+    await this.startAgent(node);
+    this.startController(node);
+  }
+
+  /** Starts the node's forwarder and agent and waits until the agent has started. */
+  async startAgent(node: BoxNode): Promise<void> {
     const procs: NodeProcesses = {};
     this.#processes.set(node.name, procs);
     const exec = process.execPath;
@@ -164,7 +172,7 @@ export class CloudBox {
       args: [FORWARD, ...this.#bridge.forwardArgs],
       logPath: this.#log(`${node.name}-forward`),
     });
-    await procs.forward.waitForLine((l) => l === 'listening', 15_000);
+    await procs.forward.waitForLine((l) => l === 'listening', 60_000);
     const level = this.#options.logLevel ?? 'info';
     procs.agent = new NsProcess({
       ns: node.ns,
@@ -188,10 +196,23 @@ export class CloudBox {
       env: this.#env(),
       logPath: this.#log(`${node.name}-agent`),
     });
-    if (this.#controllerNodes.includes(node.name)) {
+    await procs.agent
+      .waitForLine((l) => l.includes('"agent started"'), 90_000)
+      .catch((err: Error) => {
+        throw new Error(
+          `the agent of ${node.name} did not start (log: ${this.#log(`${node.name}-agent`)}): ${err.message}`,
+        );
+      });
+  }
+
+  /** Starts the node's controller replica, if it hosts one. */
+  startController(node: BoxNode): void {
+    const procs = this.#processes.get(node.name);
+    if (procs && this.#controllerNodes.includes(node.name)) {
+      const level = this.#options.logLevel ?? 'info';
       procs.controller = new NsProcess({
         ns: node.ns,
-        command: exec,
+        command: process.execPath,
         args: [
           CLI,
           'controller',
@@ -340,7 +361,14 @@ export class ProbeRun {
 
 /** Builds the box; on failure removes whatever was built. */
 export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox> {
+  let last = performance.now();
+  const report = (phase: string) => {
+    const now = performance.now();
+    options.onPhase?.(phase, now - last);
+    last = now;
+  };
   const controlPlane = await startControlPlane();
+  report('control plane');
   let net: NetworkBox | undefined;
   let bridge: HostBridge | undefined;
   let box: CloudBox | undefined;
@@ -349,6 +377,7 @@ export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox>
       pods: BOX_PODS,
       ...(options.localStack ? { localStack: options.localStack } : {}),
     });
+    report('network box');
     const lsPort = Number(new URL(options.cloudEndpoint ?? net.localStack.endpoint).port);
     const apiPort = Number(new URL(controlPlane.server).port);
     bridge = await HostBridge.start(net.dir, [apiPort, lsPort]);
@@ -366,7 +395,12 @@ export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox>
       egressIPs: BOX_POLICY.egressIPs,
       destinationCIDRs: [VPC.echoCidr],
     });
-    for (const node of net.topology.nodes) await box.startNode(node);
+    report('cloud world and Kubernetes objects');
+    const agents = net.topology.nodes;
+    await Promise.all(agents.map((node) => box!.startAgent(node)));
+    report('agents');
+    for (const node of agents) box.startController(node);
+    report('controllers');
     return box;
   } catch (err) {
     if (box) await box.stop();

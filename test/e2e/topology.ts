@@ -15,6 +15,7 @@
  *      │ proxy ARP on every node link
  *   <p>-gw-a1  <p>-gw-a2  <p>-wk-a   <p>-gw-b1  <p>-gw-b2  <p>-wk-b     eth0: primary IP in its zone's /24
  *      cni0 10.244.<n>.1/24, pods <p>-<pod> at 10.244.<n>.10+ (masqueraded to the node IP, as a CNI does)
+ *      boxvx: the CNI's VXLAN overlay between nodes' pod CIDRs (Flannel's scheme; outer IPs = node IPs)
  * ```
  *
  * Nothing is created in the host's namespace: every veth is made directly inside its two namespaces, so
@@ -41,6 +42,14 @@ export const VPC = {
 export const CNI_RULESET =
   'table ip boxcni {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n' +
   `\t\toifname "eth0" ip saddr ${VPC.podCidrs} ip daddr != ${VPC.podCidrs} masquerade\n\t}\n}\n`;
+
+/** The pod network between nodes, as an overlay CNI builds it (VXLAN, as Flannel does). */
+export const CNI_OVERLAY = { device: 'boxvx', vni: 1, port: 8472 } as const;
+
+/** The overlay device's MAC on the node with pod CIDR index `index`. */
+export function overlayMac(index: number): string {
+  return `02:bc:00:00:00:${index.toString(16).padStart(2, '0')}`;
+}
 
 /** A zone: its subnet and the subnet router address. */
 export interface ZoneSpec {
@@ -234,12 +243,25 @@ export class Topology {
       const podCidr = `10.244.${spec.index}.0/24`;
       const node: BoxNode = { ...spec, ns, vpcLink, podCidr, run };
       this.nodes.push(node);
-      await run('ip', ['addr', 'add', `${spec.ip}/24`, 'dev', 'eth0']);
-      await run('ip', ['route', 'add', 'default', 'via', spec.zone.router]);
-      await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=1']);
-      await run('ip', ['link', 'add', 'cni0', 'type', 'bridge']);
-      await run('ip', ['addr', 'add', `10.244.${spec.index}.1/24`, 'dev', 'cni0']);
-      await run('ip', ['link', 'set', 'cni0', 'up']);
+      // Loose reverse-path filtering, as overlay CNIs (Calico, Flannel) require: replies to pods arrive on
+      // the overlay device from outside addresses.
+      await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=2']);
+      await run(
+        'ip',
+        ['-batch', '-'],
+        [
+          `addr add ${spec.ip}/24 dev eth0`,
+          `route add default via ${spec.zone.router}`,
+          'link add cni0 type bridge',
+          `addr add 10.244.${spec.index}.1/24 dev cni0`,
+          'link set cni0 up',
+          `link add ${CNI_OVERLAY.device} type vxlan id ${CNI_OVERLAY.vni} dstport ${CNI_OVERLAY.port} local ${spec.ip} dev eth0 nolearning`,
+          `link set ${CNI_OVERLAY.device} address ${overlayMac(spec.index)} mtu 1450`,
+          `addr add 10.244.${spec.index}.0/32 dev ${CNI_OVERLAY.device}`,
+          `link set ${CNI_OVERLAY.device} up`,
+          '',
+        ].join('\n'),
+      );
       await run('nft', ['-f', '-'], CNI_RULESET);
       let host = 10;
       for (const podName of pods[spec.name] ?? []) {
@@ -254,6 +276,24 @@ export class Topology {
         this.pods.push({ name: podName, ns: podNs, ip, node });
         host++;
       }
+    }
+    await this.#overlay();
+  }
+
+  /** The CNI's overlay between nodes (Flannel's VXLAN scheme): static FDB, neighbour and route per peer. */
+  async #overlay(): Promise<void> {
+    for (const node of this.nodes) {
+      const lines: string[] = [];
+      for (const peer of this.nodes) {
+        if (peer === node) continue;
+        const mac = overlayMac(peer.index);
+        lines.push(
+          `neigh replace 10.244.${peer.index}.0 lladdr ${mac} dev ${CNI_OVERLAY.device} nud permanent`,
+          `route add ${peer.podCidr} via 10.244.${peer.index}.0 dev ${CNI_OVERLAY.device} onlink`,
+        );
+        await node.run('bridge', ['fdb', 'append', mac, 'dev', CNI_OVERLAY.device, 'dst', peer.ip]);
+      }
+      await node.run('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
     }
   }
 
