@@ -17,7 +17,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandRunner } from '../../src/agent/linux/run-command.ts';
+import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import { runAgent } from '../../src/agent/run-agent.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/group.ts';
@@ -26,9 +26,9 @@ import { createLogger } from '../../src/log.ts';
 import { netnsAvailable } from '../agent/netns-lab.ts';
 import { ControllerWorld, eventually, hasFinalizer } from '../controller/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { ensurePackages } from '../support/ensure-packages.ts';
+import { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
 import { BAD_VALUES } from './bad-values.ts';
-import { CHART_DIR, findOne, type Manifest, parseManifests } from './chart.ts';
+import { CHART_DIR, container, findOne, type Manifest, parseManifests } from './chart.ts';
 import { chartAgentConfig, chartControllerConfig } from './workloads.ts';
 
 // No CRDs from the harness: `helm install` installs them from the chart's crds/.
@@ -322,7 +322,9 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
   });
 });
 
-const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
+const missing = await ensurePackages([...AGENT_COMMANDS, { command: 'setpriv', pkg: 'util-linux' }]).catch(
+  (err: Error) => [`apt-get failed: ${err.message}`],
+);
 const unavailable = missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
 
 describe("the agent with the chart's ServiceAccount and flags", () => {
@@ -352,12 +354,19 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
   });
 
   it.skipIf(unavailable !== undefined)(
-    `programs its node from the API server, and --cleanup removes it all${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+    `programs its node from the API server with only the chart's capabilities, and --cleanup removes it all${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     async () => {
       const cp = kube.controlPlane;
       const host = commandRunner();
       const netns = `cechart${process.pid % 100000}`;
-      const run = commandRunner(netns);
+      // Every command of the agent runs with exactly the capabilities the chart's DaemonSet grants (and as
+      // root, as there): setpriv drops the rest from the bounding and inheritable sets.
+      const granted: string[] = container(findOne(manifests, 'DaemonSet', '-agent'), 'agent').securityContext
+        .capabilities.add;
+      const caps = `-all,${granted.map((c) => `+${c.toLowerCase()}`).join(',')}`;
+      const inNetns = commandRunner(netns);
+      const run: RunCommand = (file, args, stdin) =>
+        inNetns('setpriv', [`--bounding-set=${caps}`, `--inh-caps=${caps}`, '--', file, ...args], stdin);
       const nodeName = `${appNs}-agent-node`;
       const nodeIp = '192.168.251.1';
       const egressIp = '192.168.251.50';
@@ -436,6 +445,9 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
           await agent.stop();
         }
         expect(refusals(log.lines)).toEqual([]);
+        // The gratuitous ARP for the new egress IP needs NET_RAW (failures would only be logged).
+        expect(log.lines.filter((l) => l.includes('gratuitous ARP failed'))).toEqual([]);
+        expect(log.lines.some((l) => l.includes('gratuitous ARP sent'))).toBe(true);
 
         // The uninstall aid: the cleanup container of the chart with agent.cleanup=true.
         const cleanupManifests = parseManifests(
