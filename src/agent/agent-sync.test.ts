@@ -106,3 +106,41 @@ describe('AgentSync over the in-memory dataplane', () => {
     });
   });
 });
+
+describe('incremental decisions', () => {
+  it('leave the dataplane exactly where a from-scratch decision would, whatever the pod churn', async () => {
+    const { default: fc } = await import('fast-check');
+    const { desiredState } = await import('./desired-state.ts');
+    const policies = [
+      egressPolicy([ready('10.0.1.17', 'node-2'), ready('10.0.1.18', 'node-3')], {}, 'a'),
+      egressPolicy([{ ip: '10.0.1.19', node: 'node-2', state: 'Pending' }], {}, 'b'),
+    ];
+    const step = fc.record({
+      index: fc.integer({ min: 0, max: 15 }),
+      action: fc.constantFrom('add', 'remove', 'relabel', 'readd'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
+        const dp = new MemoryDataplane();
+        const agent = new AgentSync({ dataplane: dp, settings: S });
+        const pods = new Map<number, ReturnType<typeof pod>>();
+        for (const { index, action } of steps) {
+          const ip = `10.244.1.${10 + index}`;
+          if (action === 'remove') pods.delete(index);
+          else if (action === 'relabel' && pods.has(index))
+            pods.set(index, { ...pods.get(index)!, labels: { app: 'web' } });
+          else if (action === 'readd') pods.set(index, pod(`p${index}`, ip));
+          else if (!pods.has(index)) pods.set(index, pod(`p${index}`, ip));
+          const now = inputs({ policies, pods: [...pods.values()] });
+          await agent.sync(now);
+          const fresh = desiredState(now, S).desired;
+          expect(dp.state.nft?.sets).toEqual(fresh.nft.sets);
+          expect(dp.state.nft?.fingerprint).toBe(fresh.nft.fingerprint);
+          const byMark = (a: { mark: number }, b: { mark: number }) => a.mark - b.mark;
+          expect([...dp.state.rules].sort(byMark)).toEqual([...fresh.rules].sort(byMark));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

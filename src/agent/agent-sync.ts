@@ -63,6 +63,7 @@ export class AgentSync {
   /** Makes the next sync read the kernel again. */
   resync(): void {
     this.#known = undefined;
+    this.#cache.reset();
   }
 
   /** Computes and programs the desired state for `inputs`. */
@@ -71,7 +72,7 @@ export class AgentSync {
     try {
       const result = desiredState(inputs, this.#settings, this.#cache);
       const base = this.#known ?? (await this.#dataplane.observe());
-      const changes = planChanges(base, result.desired);
+      const changes = planChanges(base, result.desired, result.delta);
       this.#known = undefined;
       await this.#dataplane.apply(changes);
       this.#known = result.desired;
@@ -86,6 +87,7 @@ export class AgentSync {
       return { changes, result };
     } catch (err) {
       this.#known = undefined;
+      this.#cache.reset();
       this.#metrics?.syncErrors.inc();
       this.#metrics?.syncDuration.observe({ result: 'error' }, (performance.now() - start) / 1000);
       throw new SyncError(`dataplane sync failed: ${(err as Error).message}`, { cause: err });

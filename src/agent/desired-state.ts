@@ -88,6 +88,11 @@ export interface DesiredResult {
   readonly podsWithoutIp: number;
   /** Things skipped, each with the reason (IPv6 IPs, unknown gateway nodes...). */
   readonly notes: readonly string[];
+  /**
+   * Set when the pod maps were updated in place from the previous result `basis` (same cache): their
+   * element changes since then. The planner uses it when the kernel is known to match `basis`.
+   */
+  readonly delta?: { readonly basis: DesiredDataplane; readonly sets: ReadonlyMap<string, SetDelta> };
 }
 
 const USABLE = new Set<string>([ASSIGNMENT_STATE.Assigned, ASSIGNMENT_STATE.Ready]);
@@ -139,29 +144,49 @@ function podVerdicts(
   return out;
 }
 
+/** A pod as last seen, with its verdicts. */
+interface CachedPod {
+  pod: LocalPod;
+  readonly signature: string;
+  readonly verdicts: readonly PodVerdict[];
+  /** The decision that last saw the pod (mark and sweep, no per-decision map of all pods). */
+  seen: number;
+}
+
+const signature = (pod: LocalPod) =>
+  `${pod.namespace}\u0000${pod.ips.join(',')}\u0000${JSON.stringify(pod.labels)}`;
+
+/** Element changes of one set since the previous result. */
+export interface SetDelta {
+  readonly add: Map<string, string>;
+  readonly remove: Map<string, string>;
+}
+
 /**
- * Remembers each pod's verdicts while nothing else they depend on changes (policies, their usable IPs and
- * mark ids, namespace labels), so that one more pod costs one pod's work, not every pod's. Pods are keyed by
- * object identity: pass the same {@link LocalPod} object for an unchanged pod.
+ * Makes repeated decisions incremental: while nothing but the pods changes (same policies, usable IPs,
+ * mark ids and namespace labels: the same "epoch"), only pods that are new or gone are looked at, the
+ * pod maps are updated in place, and the result carries the element changes against the previous result.
+ * Pods are keyed by UID; an unchanged pod is recognised by object identity (cheap) or by its content.
  */
 export class DesiredCache {
-  #epoch = '';
-  #pods = new WeakMap<LocalPod, PodVerdict[]>();
+  epoch: string | undefined;
+  pods = new Map<string, CachedPod>();
+  maps: Map<string, string>[] = [];
+  /** Local pods per egress IP. */
+  counts = new Map<string, number>();
+  podsWithoutIp = 0;
+  generation = 0;
+  /** The previous result, which the maps now extend. */
+  last: DesiredDataplane | undefined;
 
-  /** Starts a computation; a different `epoch` forgets everything. */
-  begin(epoch: string): void {
-    if (epoch !== this.#epoch) {
-      this.#epoch = epoch;
-      this.#pods = new WeakMap();
-    }
-  }
-
-  get(pod: LocalPod): PodVerdict[] | undefined {
-    return this.#pods.get(pod);
-  }
-
-  set(pod: LocalPod, verdicts: PodVerdict[]): void {
-    this.#pods.set(pod, verdicts);
+  /** Forgets everything; the next decision starts from scratch. */
+  reset(): void {
+    this.epoch = undefined;
+    this.pods = new Map();
+    this.maps = [];
+    this.counts = new Map();
+    this.podsWithoutIp = 0;
+    this.last = undefined;
   }
 }
 
@@ -219,37 +244,96 @@ export function desiredState(
     plans.some((x) => x.policy.kind === 'ClusterEgressPolicy') ? [...inputs.namespaceLabels] : [],
     settings.markMask,
   ]);
-  cache?.begin(epoch);
+  const c = cache ?? new DesiredCache();
+  const incremental = c.epoch === epoch && c.last !== undefined && c.maps.length === plans.length;
+  if (!incremental) {
+    c.reset();
+    c.epoch = epoch;
+    c.maps = plans.map(() => new Map<string, string>());
+  }
+  const basis = c.last;
 
-  const sets: Record<string, Map<string, string>> = {};
-  const podMaps = plans.map((x) => {
-    const pods = new Map<string, string>();
-    sets[x.names.pods] = pods;
-    return pods;
-  });
-  const usedIds = new Map<number, number>();
-  const podsByIp = new Map<string, number>();
-  let podsWithoutIp = 0;
-  for (const pod of inputs.pods) {
-    let verdicts = cache?.get(pod);
-    if (!verdicts) {
-      verdicts = podVerdicts(pod, plans, inputs.namespaceLabels);
-      cache?.set(pod, verdicts);
-    }
-    for (const v of verdicts) {
-      const pods = podMaps[v.policy]!;
-      if (v.egressIp === undefined) {
-        podsWithoutIp++;
-        for (const podIp of v.podIps) pods.set(podIp, 'drop');
-        continue;
-      }
-      podsByIp.set(v.egressIp, (podsByIp.get(v.egressIp) ?? 0) + 1);
-      const id = ids.get(v.egressIp)!;
-      if (!usedIds.has(id)) usedIds.set(id, markValue(id, settings.markMask));
-      const verdict = `goto ${markChain(id)}`;
-      for (const podIp of v.podIps) pods.set(podIp, verdict);
+  // Per egress IP: its verdict text (one lookup per pod).
+  const steering = new Map<string, { id: number; verdict: string }>();
+  for (const x of plans) {
+    for (const ip of x.usable) {
+      const id = ids.get(ip)!;
+      steering.set(ip, { id, verdict: `goto ${markChain(id)}` });
     }
   }
+  const sets: Record<string, Map<string, string>> = {};
+  plans.forEach((x, i) => {
+    sets[x.names.pods] = c.maps[i]!;
+  });
+  const deltas = new Map<string, SetDelta>();
+  const deltaOf = (policy: number) => {
+    const name = plans[policy]!.names.pods;
+    const d = deltas.get(name) ?? { add: new Map<string, string>(), remove: new Map<string, string>() };
+    deltas.set(name, d);
+    return d;
+  };
+  const apply = (verdicts: readonly PodVerdict[], add: boolean) => {
+    for (const v of verdicts) {
+      const map = c.maps[v.policy]!;
+      const verdict = v.egressIp === undefined ? 'drop' : steering.get(v.egressIp)!.verdict;
+      if (v.egressIp === undefined) c.podsWithoutIp += add ? 1 : -1;
+      else c.counts.set(v.egressIp, (c.counts.get(v.egressIp) ?? 0) + (add ? 1 : -1));
+      const d = deltaOf(v.policy);
+      for (const podIp of v.podIps) {
+        if (add) {
+          map.set(podIp, verdict);
+          d.add.set(podIp, verdict);
+        } else if (map.get(podIp) === verdict) {
+          map.delete(podIp);
+          d.remove.set(podIp, verdict);
+        }
+      }
+    }
+  };
+  const generation = ++c.generation;
+  const gone: (readonly PodVerdict[])[] = [];
+  const added: (readonly PodVerdict[])[] = [];
+  for (const pod of inputs.pods) {
+    const known = c.pods.get(pod.uid);
+    if (known?.seen === generation) continue; // the same UID twice: the first wins
+    if (known && (known.pod === pod || known.signature === signature(pod))) {
+      known.pod = pod;
+      known.seen = generation;
+      continue;
+    }
+    const verdicts = podVerdicts(pod, plans, inputs.namespaceLabels);
+    c.pods.set(pod.uid, { pod, signature: signature(pod), verdicts, seen: generation });
+    if (known) gone.push(known.verdicts);
+    added.push(verdicts);
+  }
+  for (const [uid, known] of c.pods) {
+    if (known.seen !== generation) {
+      gone.push(known.verdicts);
+      c.pods.delete(uid);
+    }
+  }
+  // Gone pods first, so that a pod replaced by another with the same IP ends up present.
+  for (const verdicts of gone) apply(verdicts, false);
+  for (const verdicts of added) apply(verdicts, true);
+  // An IP removed and added back with the same verdict is no change.
+  for (const d of deltas.values()) {
+    for (const [ip, verdict] of d.remove) {
+      if (d.add.get(ip) === verdict) {
+        d.add.delete(ip);
+        d.remove.delete(ip);
+      }
+    }
+  }
+
+  const usedIds = new Map<number, number>();
+  const podsByIp = new Map<string, number>();
+  for (const [ip, n] of c.counts) {
+    if (n <= 0) continue;
+    const s = steering.get(ip)!;
+    podsByIp.set(ip, n);
+    usedIds.set(s.id, markValue(s.id, settings.markMask));
+  }
+  const podsWithoutIp = c.podsWithoutIp;
   const nftPolicies: NftPolicy[] = [];
   for (const x of plans) {
     nftPolicies.push({ prefix: x.prefix });
@@ -299,20 +383,23 @@ export function desiredState(
     mtu: me.mtu - settings.tunnelOverhead,
     address: settings.tunnelAddress,
   };
+  const desired: DesiredDataplane = {
+    tunnel,
+    peers: [...peers.values()],
+    rules,
+    routes,
+    addresses,
+    nft: { fingerprint: structure.fingerprint, sets },
+    nftStructure: structure.text,
+    nftSetKinds: setKinds(nftPolicies),
+  };
+  c.last = desired;
   return {
-    desired: {
-      tunnel,
-      peers: [...peers.values()],
-      rules,
-      routes,
-      addresses,
-      nft: { fingerprint: structure.fingerprint, sets },
-      nftStructure: structure.text,
-      nftSetKinds: setKinds(nftPolicies),
-    },
+    desired,
     podsByIp,
     podsWithoutIp,
     notes,
+    ...(incremental && basis ? { delta: { basis, sets: deltas } } : {}),
   };
 }
 
