@@ -4,22 +4,21 @@
  *
  * ```
  * apply(plan)
- *   resolve each node: providerID -> DescribeInstances -> ENI (device index, or by tag)
- *   releases, per ENI (serialised, retried):  read ENI -> decideReleases -> UnassignPrivateIpAddresses
- *                                             (+ UnassignIpv6Addresses) -> DeleteTags
- *   then assigns, per ENI (serialised, retried): read ENI + holders -> decideAssigns ->
+ *   resolve each node: providerID -> DescribeInstances -> ENI (device index, or by tag)      (ec2-reader.ts)
+ *   releases, per ENI (serialised, retried): read ENI -> decideReleases ->
+ *        UnassignPrivateIpAddresses (+ UnassignIpv6Addresses) -> rewrite ownership tags
+ *   then assigns, per ENI (serialised, retried): read ENI + holders of the IPs -> decideAssigns ->
  *        CreateTags (claim first) -> ONE AssignPrivateIpAddresses(AllowReassignment) with every IP moving here
  *        -> IPv6: UnassignIpv6Addresses on the old holder, AssignIpv6Addresses here
- *        -> allocate: AssignPrivateIpAddresses(SecondaryPrivateIpAddressCount) -> CreateTags on the IPs EC2 picked
+ *        -> allocate: AssignPrivateIpAddresses(SecondaryPrivateIpAddressCount) -> claim the IPs EC2 picked
  *        -> Elastic IPs: AssociateAddress(PrivateIpAddress, AllowReassociation) where not yet associated
- *        -> DeleteTags on the ENIs the IPs left
+ *   finally, once per ENI the IPs left: rewrite its ownership tags
  * ```
  *
- * The ownership tag is written before the IP is assigned, so a crash between the two leaves a harmless tag,
- * never an untagged (foreign-looking, stuck) egress IP. Each ENI's step re-reads the ENI when retried, so a
- * call whose response was lost is not repeated blindly.
+ * The ownership tag is written before the IP is assigned, so a crash between the two leaves a claim on an IP
+ * the ENI does not hold (ignored), never an untagged, foreign-looking egress IP. Each ENI's step re-reads the
+ * ENI when retried, so a call whose response was lost is not repeated blindly.
  */
-import type { Instance } from '@aws-sdk/client-ec2';
 import { familyOf } from '../../src/net/ip.ts';
 import {
   type ApplyResult,
@@ -33,8 +32,9 @@ import {
   ProviderError,
   type ProviderSettings,
 } from '../../src/provider/contract.ts';
-import { type AssignRequest, decideAssigns, decideReleases, type EniLimits } from './decide.ts';
+import { type AssignRequest, decideAssigns, decideReleases } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
+import { createEc2Reader, type ResolvedNode } from './ec2-reader.ts';
 import {
   claimedIPs,
   type EniView,
@@ -46,7 +46,6 @@ import {
 } from './eni.ts';
 import { toProviderError } from './errors.ts';
 import { KeyedLock } from './keyed-lock.ts';
-import { parseAwsProviderID, regionOfZone } from './provider-id.ts';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.ts';
 
 /** Options beyond the shared {@link ProviderSettings}. */
@@ -57,23 +56,6 @@ export interface AwsProviderOptions {
   readonly retry?: Partial<RetryOptions>;
 }
 
-/** A node resolved to its instance and egress ENI. */
-interface ResolvedNode {
-  readonly node: NodeRef;
-  readonly api: Ec2Api;
-  readonly instanceId: string;
-  readonly instanceType: string;
-  readonly eniId: string;
-}
-
-const MAX_FILTER_VALUES = 200;
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /** Creates the AWS provider over injected EC2 APIs. */
 export function createAwsProviderWith(
   settings: ProviderSettings,
@@ -82,168 +64,11 @@ export function createAwsProviderWith(
   const owner = settings.owner;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const locks = new KeyedLock();
-  const subnetCache = new Map<string, Promise<string[]>>();
-  const limitCache = new Map<string, Promise<EniLimits>>();
-
-  const apiFor = (node: NodeRef) => {
-    const { zone, instanceId } = parseAwsProviderID(node.name, node.providerID);
-    return { api: options.ec2For(settings.region ?? regionOfZone(zone)), instanceId };
-  };
-
-  async function pickEni(
-    api: Ec2Api,
-    node: NodeRef,
-    instance: Instance,
-    signal?: AbortSignal,
-  ): Promise<string> {
-    if (settings.interfaceTag) {
-      const eq = settings.interfaceTag.indexOf('=');
-      const [key, value] =
-        eq < 0
-          ? [settings.interfaceTag, undefined]
-          : [settings.interfaceTag.slice(0, eq), settings.interfaceTag.slice(eq + 1)];
-      const res = await api.describeNetworkInterfaces(
-        {
-          Filters: [
-            { Name: 'attachment.instance-id', Values: [instance.InstanceId!] },
-            value === undefined
-              ? { Name: 'tag-key', Values: [key] }
-              : { Name: `tag:${key}`, Values: [value] },
-          ],
-        },
-        signal,
-      );
-      const id = res.NetworkInterfaces?.[0]?.NetworkInterfaceId;
-      if (!id) {
-        throw new ProviderError(
-          'notFound',
-          `node ${node.name}: instance ${instance.InstanceId} has no ENI tagged ${settings.interfaceTag}`,
-        );
-      }
-      return id;
-    }
-    const index = Number(settings.interface ?? '0');
-    const id = instance.NetworkInterfaces?.find(
-      (n) => n.Attachment?.DeviceIndex === index,
-    )?.NetworkInterfaceId;
-    if (!id) {
-      throw new ProviderError(
-        'notFound',
-        `node ${node.name}: instance ${instance.InstanceId} has no ENI at device index ${index}`,
-      );
-    }
-    return id;
-  }
-
-  async function resolve(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> {
-    const { api, instanceId } = apiFor(node);
-    return withRetry(
-      async () => {
-        const res = await api.describeInstances({ InstanceIds: [instanceId] }, signal);
-        const instance = res.Reservations?.flatMap((r) => r.Instances ?? []).find(
-          (i) => i.InstanceId === instanceId,
-        );
-        const state = instance?.State?.Name;
-        if (!instance || state === 'terminated' || state === 'shutting-down') {
-          throw new ProviderError(
-            'notFound',
-            `node ${node.name}: instance ${instanceId} not found (${state ?? 'absent'})`,
-          );
-        }
-        return {
-          node,
-          api,
-          instanceId,
-          instanceType: instance.InstanceType ?? '',
-          eniId: await pickEni(api, node, instance, signal),
-        };
-      },
-      retry,
-      signal,
-    );
-  }
-
-  async function readEni(r: ResolvedNode, signal?: AbortSignal): Promise<EniView> {
-    const res = await r.api.describeNetworkInterfaces({ NetworkInterfaceIds: [r.eniId] }, signal);
-    const eni = res.NetworkInterfaces?.[0];
-    if (!eni) throw new ProviderError('notFound', `node ${r.node.name}: ENI ${r.eniId} not found`);
-    return eniView(eni);
-  }
-
-  function subnetsOf(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<string[]> {
-    let cached = subnetCache.get(subnetId);
-    if (!cached) {
-      cached = r.api.describeSubnets({ SubnetIds: [subnetId] }, signal).then((res) => {
-        const s = res.Subnets?.[0];
-        if (!s) throw new ProviderError('notFound', `subnet ${subnetId} not found`);
-        return [
-          ...(s.CidrBlock ? [s.CidrBlock] : []),
-          ...(s.Ipv6CidrBlockAssociationSet ?? [])
-            .map((a) => a.Ipv6CidrBlock)
-            .filter((c): c is string => !!c),
-        ];
-      });
-      cached.catch(() => subnetCache.delete(subnetId));
-      subnetCache.set(subnetId, cached);
-    }
-    return cached;
-  }
-
-  function limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits> {
-    let cached = limitCache.get(r.instanceType);
-    if (!cached) {
-      cached = r.api
-        .describeInstanceTypes({ InstanceTypes: [r.instanceType as never] }, signal)
-        .then((res) => {
-          const info = res.InstanceTypes?.[0]?.NetworkInfo;
-          if (!info?.Ipv4AddressesPerInterface) {
-            throw new ProviderError(
-              'terminal',
-              `instance type ${r.instanceType}: no IPv4 addresses per interface`,
-            );
-          }
-          return { ipv4: info.Ipv4AddressesPerInterface, ipv6: info.Ipv6AddressesPerInterface ?? 0 };
-        });
-      cached.catch(() => limitCache.delete(r.instanceType));
-      limitCache.set(r.instanceType, cached);
-    }
-    return cached;
-  }
-
-  /** The ENIs (other than `except`) holding any of `ips`, by IP. */
-  async function holdersOf(
-    r: ResolvedNode,
-    eni: EniView,
-    ips: readonly string[],
-    signal?: AbortSignal,
-  ): Promise<Map<string, EniView>> {
-    const out = new Map<string, EniView>();
-    const v4 = ips.filter((ip) => familyOf(ip) === 4);
-    const v6 = ips.filter((ip) => familyOf(ip) === 6);
-    for (const part of chunks(v4, MAX_FILTER_VALUES)) {
-      const res = await r.api.describeNetworkInterfaces(
-        { Filters: [{ Name: 'addresses.private-ip-address', Values: part }] },
-        signal,
-      );
-      for (const raw of res.NetworkInterfaces ?? []) {
-        const view = eniView(raw);
-        if (view.id === eni.id) continue;
-        for (const ip of part) if (view.ipv4.includes(ip)) out.set(ip, view);
-      }
-    }
-    if (v6.length > 0) {
-      const res = await r.api.describeNetworkInterfaces(
-        { Filters: [{ Name: 'vpc-id', Values: [eni.vpcId] }] },
-        signal,
-      );
-      for (const raw of res.NetworkInterfaces ?? []) {
-        const view = eniView(raw);
-        if (view.id === eni.id) continue;
-        for (const ip of v6) if (view.ipv6.includes(ip)) out.set(ip, view);
-      }
-    }
-    return out;
-  }
+  const { resolve, readEni, subnetsOf, limitsOf, holdersOf } = createEc2Reader(
+    settings,
+    options.ec2For,
+    retry,
+  );
 
   /** The IPs our ownership tags name that the ENI still holds. */
   const heldClaims = (eni: EniView) =>

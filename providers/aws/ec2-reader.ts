@@ -1,0 +1,222 @@
+/**
+ * @module
+ * Reads what the AWS provider needs from EC2: a node's instance and egress ENI (by device index or by tag), the
+ * ENI's state, its subnet's CIDRs and its instance type's per-ENI limits (both cached), and which other ENIs
+ * hold given IPs (the `addresses.private-ip-address` filter). Every read is retried like the provider's steps.
+ */
+import type { Instance } from '@aws-sdk/client-ec2';
+import { familyOf } from '../../src/net/ip.ts';
+import { type NodeRef, ProviderError, type ProviderSettings } from '../../src/provider/contract.ts';
+import type { EniLimits } from './decide.ts';
+import type { Ec2Api } from './ec2-api.ts';
+import { type EniView, eniView } from './eni.ts';
+import { parseAwsProviderID, regionOfZone } from './provider-id.ts';
+import { type RetryOptions, withRetry } from './retry.ts';
+
+/** A node resolved to its instance and egress ENI. */
+export interface ResolvedNode {
+  readonly node: NodeRef;
+  readonly api: Ec2Api;
+  readonly instanceId: string;
+  readonly instanceType: string;
+  readonly eniId: string;
+}
+
+const MAX_FILTER_VALUES = 200;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The reads of {@link createEc2Reader}. */
+export interface Ec2Reader {
+  /** The node's instance and egress ENI. @throws ProviderError `notFound` when either is gone. */
+  resolve(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode>;
+  /** The node's egress ENI as EC2 has it now. */
+  readEni(r: ResolvedNode, signal?: AbortSignal): Promise<EniView>;
+  /** The IPv4 and IPv6 CIDRs of a subnet (cached). */
+  subnetsOf(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<string[]>;
+  /** The per-ENI address limits of the node's instance type (cached). */
+  limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits>;
+  /** The ENIs other than `eni` that hold any of `ips`, by IP. */
+  holdersOf(
+    r: ResolvedNode,
+    eni: EniView,
+    ips: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, EniView>>;
+}
+
+/** Creates the reader for one provider instance. */
+export function createEc2Reader(
+  settings: ProviderSettings,
+  ec2For: (region: string) => Ec2Api,
+  retry: RetryOptions,
+): Ec2Reader {
+  const subnetCache = new Map<string, Promise<string[]>>();
+  const limitCache = new Map<string, Promise<EniLimits>>();
+
+  const apiFor = (node: NodeRef) => {
+    const { zone, instanceId } = parseAwsProviderID(node.name, node.providerID);
+    return { api: ec2For(settings.region ?? regionOfZone(zone)), instanceId };
+  };
+
+  async function pickEni(
+    api: Ec2Api,
+    node: NodeRef,
+    instance: Instance,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    if (settings.interfaceTag) {
+      const eq = settings.interfaceTag.indexOf('=');
+      const [key, value] =
+        eq < 0
+          ? [settings.interfaceTag, undefined]
+          : [settings.interfaceTag.slice(0, eq), settings.interfaceTag.slice(eq + 1)];
+      const res = await api.describeNetworkInterfaces(
+        {
+          Filters: [
+            { Name: 'attachment.instance-id', Values: [instance.InstanceId!] },
+            value === undefined
+              ? { Name: 'tag-key', Values: [key] }
+              : { Name: `tag:${key}`, Values: [value] },
+          ],
+        },
+        signal,
+      );
+      const id = res.NetworkInterfaces?.[0]?.NetworkInterfaceId;
+      if (!id) {
+        throw new ProviderError(
+          'notFound',
+          `node ${node.name}: instance ${instance.InstanceId} has no ENI tagged ${settings.interfaceTag}`,
+        );
+      }
+      return id;
+    }
+    const index = Number(settings.interface ?? '0');
+    const id = instance.NetworkInterfaces?.find(
+      (n) => n.Attachment?.DeviceIndex === index,
+    )?.NetworkInterfaceId;
+    if (!id) {
+      throw new ProviderError(
+        'notFound',
+        `node ${node.name}: instance ${instance.InstanceId} has no ENI at device index ${index}`,
+      );
+    }
+    return id;
+  }
+
+  async function resolve(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> {
+    const { api, instanceId } = apiFor(node);
+    return withRetry(
+      async () => {
+        const res = await api.describeInstances({ InstanceIds: [instanceId] }, signal);
+        const instance = res.Reservations?.flatMap((r) => r.Instances ?? []).find(
+          (i) => i.InstanceId === instanceId,
+        );
+        const state = instance?.State?.Name;
+        if (!instance || state === 'terminated' || state === 'shutting-down') {
+          throw new ProviderError(
+            'notFound',
+            `node ${node.name}: instance ${instanceId} not found (${state ?? 'absent'})`,
+          );
+        }
+        return {
+          node,
+          api,
+          instanceId,
+          instanceType: instance.InstanceType ?? '',
+          eniId: await pickEni(api, node, instance, signal),
+        };
+      },
+      retry,
+      signal,
+    );
+  }
+
+  async function readEni(r: ResolvedNode, signal?: AbortSignal): Promise<EniView> {
+    const res = await r.api.describeNetworkInterfaces({ NetworkInterfaceIds: [r.eniId] }, signal);
+    const eni = res.NetworkInterfaces?.[0];
+    if (!eni) throw new ProviderError('notFound', `node ${r.node.name}: ENI ${r.eniId} not found`);
+    return eniView(eni);
+  }
+
+  function subnetsOf(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<string[]> {
+    let cached = subnetCache.get(subnetId);
+    if (!cached) {
+      cached = r.api.describeSubnets({ SubnetIds: [subnetId] }, signal).then((res) => {
+        const s = res.Subnets?.[0];
+        if (!s) throw new ProviderError('notFound', `subnet ${subnetId} not found`);
+        return [
+          ...(s.CidrBlock ? [s.CidrBlock] : []),
+          ...(s.Ipv6CidrBlockAssociationSet ?? [])
+            .map((a) => a.Ipv6CidrBlock)
+            .filter((c): c is string => !!c),
+        ];
+      });
+      cached.catch(() => subnetCache.delete(subnetId));
+      subnetCache.set(subnetId, cached);
+    }
+    return cached;
+  }
+
+  function limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits> {
+    let cached = limitCache.get(r.instanceType);
+    if (!cached) {
+      cached = r.api
+        .describeInstanceTypes({ InstanceTypes: [r.instanceType as never] }, signal)
+        .then((res) => {
+          const info = res.InstanceTypes?.[0]?.NetworkInfo;
+          if (!info?.Ipv4AddressesPerInterface) {
+            throw new ProviderError(
+              'terminal',
+              `instance type ${r.instanceType}: no IPv4 addresses per interface`,
+            );
+          }
+          return { ipv4: info.Ipv4AddressesPerInterface, ipv6: info.Ipv6AddressesPerInterface ?? 0 };
+        });
+      cached.catch(() => limitCache.delete(r.instanceType));
+      limitCache.set(r.instanceType, cached);
+    }
+    return cached;
+  }
+
+  /** The ENIs (other than `except`) holding any of `ips`, by IP. */
+  async function holdersOf(
+    r: ResolvedNode,
+    eni: EniView,
+    ips: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, EniView>> {
+    const out = new Map<string, EniView>();
+    const v4 = ips.filter((ip) => familyOf(ip) === 4);
+    const v6 = ips.filter((ip) => familyOf(ip) === 6);
+    for (const part of chunks(v4, MAX_FILTER_VALUES)) {
+      const res = await r.api.describeNetworkInterfaces(
+        { Filters: [{ Name: 'addresses.private-ip-address', Values: part }] },
+        signal,
+      );
+      for (const raw of res.NetworkInterfaces ?? []) {
+        const view = eniView(raw);
+        if (view.id === eni.id) continue;
+        for (const ip of part) if (view.ipv4.includes(ip)) out.set(ip, view);
+      }
+    }
+    if (v6.length > 0) {
+      const res = await r.api.describeNetworkInterfaces(
+        { Filters: [{ Name: 'vpc-id', Values: [eni.vpcId] }] },
+        signal,
+      );
+      for (const raw of res.NetworkInterfaces ?? []) {
+        const view = eniView(raw);
+        if (view.id === eni.id) continue;
+        for (const ip of v6) if (view.ipv6.includes(ip)) out.set(ip, view);
+      }
+    }
+    return out;
+  }
+
+  return { resolve, readEni, subnetsOf, limitsOf, holdersOf };
+}
