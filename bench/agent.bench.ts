@@ -98,6 +98,12 @@ async function programming(lab: NetnsLab): Promise<BenchResult[]> {
     const { changes } = await agent.sync(inputs([...all, ...pods(1, extra++)]));
     if (changes.length !== 1) throw new Error(`expected one change, got ${changes.length}`);
   });
+  const small = pods(100);
+  await agent.sync(inputs(small));
+  const oneOfHundred = await measure(30, async () => {
+    const { changes } = await agent.sync(inputs([...small, ...pods(1, extra++)]));
+    if (changes.length !== 1) throw new Error(`expected one change, got ${changes.length}`);
+  });
   await agent.cleanup();
   const load = `load avg ${loadavg()[0]!.toFixed(1)} on ${availableCpus()} CPUs`;
   const note = (m: { wall: number[]; cpu: number }) =>
@@ -129,6 +135,13 @@ async function programming(lab: NetnsLab): Promise<BenchResult[]> {
       target: '<= 10 ms',
       ok: median(one.wall) <= 10,
       note: note(one),
+    },
+    {
+      name: 'agent: add one pod to a node with 100 (the same work: it does not grow with the pods)',
+      value: median(oneOfHundred.wall),
+      unit: 'ms',
+      trials: oneOfHundred.wall.length,
+      note: note(oneOfHundred),
     },
   ];
 }

@@ -147,7 +147,8 @@ function podVerdicts(
 /** A pod as last seen, with its verdicts. */
 interface CachedPod {
   pod: LocalPod;
-  readonly signature: string;
+  /** Content of `pod`, computed only when a different object with the same UID shows up. */
+  signature: string | undefined;
   readonly verdicts: readonly PodVerdict[];
   /** The decision that last saw the pod (mark and sweep, no per-decision map of all pods). */
   seen: number;
@@ -296,13 +297,14 @@ export function desiredState(
   for (const pod of inputs.pods) {
     const known = c.pods.get(pod.uid);
     if (known?.seen === generation) continue; // the same UID twice: the first wins
+    if (known && known.pod !== pod) known.signature ??= signature(known.pod);
     if (known && (known.pod === pod || known.signature === signature(pod))) {
       known.pod = pod;
       known.seen = generation;
       continue;
     }
     const verdicts = podVerdicts(pod, plans, inputs.namespaceLabels);
-    c.pods.set(pod.uid, { pod, signature: signature(pod), verdicts, seen: generation });
+    c.pods.set(pod.uid, { pod, signature: undefined, verdicts, seen: generation });
     if (known) gone.push(known.verdicts);
     added.push(verdicts);
   }

@@ -240,9 +240,9 @@ export class NetnsLab {
     return out as Record<string, string>;
   }
 
-  /** Runs the agent CLI (`src/cli/agent.ts`) inside `node`'s namespace; resolves with its exit code. */
+  /** Runs `cloud-egress agent <args>` (`src/cli/main.ts`) inside `node`'s namespace; resolves with its exit code. */
   async agentCli(node: LabNode, args: readonly string[]): Promise<number | null> {
-    const cli = join(here, '..', '..', 'src', 'cli', 'agent.ts');
+    const cli = join(here, '..', '..', 'src', 'cli', 'main.ts');
     const child = spawn('ip', ['netns', 'exec', node.ns, process.execPath, cli, 'agent', ...args], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
