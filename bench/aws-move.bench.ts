@@ -7,46 +7,24 @@
  *
  * `npm run bench aws`
  */
-import {
-  AssignPrivateIpAddressesCommand,
-  DeleteTagsCommand,
-  type EC2Client,
-  UnassignPrivateIpAddressesCommand,
-} from '@aws-sdk/client-ec2';
+import { AssignPrivateIpAddressesCommand, UnassignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
 import { startLocalStack } from '../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../providers/aws/index.ts';
-import { OWNERSHIP_TAG } from '../src/api/annotations.ts';
 import type { Change } from '../src/provider/contract.ts';
 import { startFaultProxy } from '../test/aws/fault-proxy.ts';
 import {
-  clearSecondaries,
   createVpc,
-  describeEni,
   freeIPsIn,
   holdersInVpc,
+  resetEnis,
   runInstance,
   secondaryIPs,
   testEc2Client,
-  type WorldInstance,
 } from '../test/aws/world.ts';
 import { type BenchResult, median } from './types.ts';
 
 const IPS = 50;
 const TRIALS = 5;
-
-async function clean(ec2: EC2Client, nodes: readonly WorldInstance[]) {
-  for (const n of nodes) {
-    await clearSecondaries(ec2, n.eniId);
-    const tags = ((await describeEni(ec2, n.eniId)).TagSet ?? []).filter((t) =>
-      t.Key?.startsWith(`${OWNERSHIP_TAG}/`),
-    );
-    if (tags.length > 0) {
-      await ec2.send(
-        new DeleteTagsCommand({ Resources: [n.eniId], Tags: tags.map((t) => ({ Key: t.Key })) }),
-      );
-    }
-  }
-}
 
 /** Runs the benchmark. */
 export default async function awsMoveBench(): Promise<BenchResult[]> {
@@ -77,7 +55,10 @@ export default async function awsMoveBench(): Promise<BenchResult[]> {
     }));
 
     const seed = async () => {
-      await clean(direct, all);
+      await resetEnis(
+        direct,
+        all.map((n) => n.eniId),
+      );
       const res = await provider.apply({
         changes: ips.map((ip) => ({ kind: 'assign', ip, node: dead.ref })),
       });

@@ -4,20 +4,19 @@
  * 500s, latency and dropped connections on each call it makes, the provider converges, an IP is never on two
  * ENIs, and no IP is left behind (checked with `DescribeNetworkInterfaces` straight against LocalStack).
  */
-import { DeleteTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { claimedIPs } from '../../providers/aws/eni.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
-import { OWNERSHIP_TAG } from '../../src/api/annotations.ts';
 import type { Change, CloudProvider } from '../../src/provider/contract.ts';
 import { type FaultProxy, type FaultRule, startFaultProxy } from './fault-proxy.ts';
 import {
-  clearSecondaries,
   createVpc,
   describeEni,
   freeIPsIn,
   holdersInVpc,
+  resetEnis,
   runInstance,
   secondaryIPs,
   testEc2Client,
@@ -63,17 +62,7 @@ describe('AWS provider under injected faults', () => {
   });
   beforeEach(async () => {
     proxy.clearFaults();
-    for (const inst of [a, b]) {
-      await clearSecondaries(ec2, inst.eniId);
-      const tags = ((await describeEni(ec2, inst.eniId)).TagSet ?? []).filter((t) =>
-        t.Key?.startsWith(`${OWNERSHIP_TAG}/`),
-      );
-      if (tags.length > 0) {
-        await ec2.send(
-          new DeleteTagsCommand({ Resources: [inst.eniId], Tags: tags.map((t) => ({ Key: t.Key })) }),
-        );
-      }
-    }
+    await resetEnis(ec2, [a.eniId, b.eniId]);
     proxy.resetCounts();
   });
 

@@ -8,12 +8,14 @@ import {
   AssignPrivateIpAddressesCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DeleteTagsCommand,
   DescribeNetworkInterfacesCommand,
   EC2Client,
   type NetworkInterface,
   RunInstancesCommand,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
+import { OWNERSHIP_TAG } from '../../src/api/annotations.ts';
 import type { NodeRef } from '../../src/provider/contract.ts';
 
 /** Where to reach EC2. */
@@ -140,13 +142,21 @@ export async function assignAsOtherTool(
   );
 }
 
-/** Removes every secondary IPv4 address from an ENI. */
-export async function clearSecondaries(ec2: EC2Client, eniId: string): Promise<void> {
-  const ips = await secondaryIPs(ec2, eniId);
-  if (ips.length > 0) {
-    await ec2.send(
-      new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips }),
+/** Returns ENIs to their launch state: no secondary IPv4 addresses and no cloud-egress ownership tags. */
+export async function resetEnis(ec2: EC2Client, eniIds: readonly string[]): Promise<void> {
+  for (const eniId of eniIds) {
+    const ips = await secondaryIPs(ec2, eniId);
+    if (ips.length > 0) {
+      await ec2.send(
+        new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips }),
+      );
+    }
+    const tags = ((await describeEni(ec2, eniId)).TagSet ?? []).filter((t) =>
+      t.Key?.startsWith(`${OWNERSHIP_TAG}/`),
     );
+    if (tags.length > 0) {
+      await ec2.send(new DeleteTagsCommand({ Resources: [eniId], Tags: tags.map((t) => ({ Key: t.Key })) }));
+    }
   }
 }
 

@@ -4,16 +4,13 @@
  * a VPC with subnets in us-east-1a and us-east-1b; nodes `a` and `b` (m5.large, 10 IPv4 per ENI) in the first,
  * `c` (t3.micro, 2 per ENI) in the second. `cloudIPs` reads `DescribeNetworkInterfaces`.
  */
-import { DeleteTagsCommand } from '@aws-sdk/client-ec2';
 import { startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
-import { OWNERSHIP_TAG } from '../../src/api/annotations.ts';
 import {
   assignAsOtherTool,
-  clearSecondaries,
   createVpc,
-  describeEni,
   freeIPsIn,
+  resetEnis,
   runInstance,
   secondaryIPs,
   testEc2Client,
@@ -46,14 +43,11 @@ async function awsWorld(): Promise<ConformanceWorld> {
     cloudIPs: (node) => secondaryIPs(ec2, eniOf(node)),
     primaryIP: async (node) => byName.get(node.ref.name)!.primaryIP,
     addForeignIP: (node, ip) => assignAsOtherTool(ec2, eniOf(node), [ip]),
-    reset: async () => {
-      for (const inst of byName.values()) {
-        await clearSecondaries(ec2, inst.eniId);
-        const tags = (await describeEni(ec2, inst.eniId)).TagSet ?? [];
-        const ours = tags.filter((t) => t.Key?.startsWith(`${OWNERSHIP_TAG}/`)).map((t) => ({ Key: t.Key }));
-        if (ours.length > 0) await ec2.send(new DeleteTagsCommand({ Resources: [inst.eniId], Tags: ours }));
-      }
-    },
+    reset: () =>
+      resetEnis(
+        ec2,
+        [...byName.values()].map((i) => i.eniId),
+      ),
     close: async () => {
       ec2.destroy();
       await ls.stop();
