@@ -12,7 +12,8 @@
  * ip held here   -> address on the interface, SNAT rule, held mark          (gateway side)
  * ip elsewhere   -> ip rule fwmark id -> table base+id: default via gateway node IP dev tunnel onlink,
  *                   throw gatewayIP/32 (the tunnel's own outer packets), FDB + neighbour for the gateway
- * always         -> tunnel device, cluster bypass set (pod/service CIDRs, node IPs), node set (input guard)
+ * always         -> tunnel device, cluster bypass set (pod/service CIDRs, node IPs), node set (input guard),
+ *                   a mark chain per usable IP (so pods coming and going only change map elements)
  * ```
  *
  * A policy whose pods have no usable egress IP fails closed (their traffic to its destinations is dropped),
@@ -374,7 +375,10 @@ export function desiredState(
   sets[SETS.owned] = keysOf(addresses.map((a) => a.ip));
   sets[SETS.held] = keysOf([...snat.keys()].map(String));
 
-  const structure = renderStructure({ settings, policies: nftPolicies, markChains: usedIds, snat });
+  // A mark chain for every usable IP of every policy, used locally or not: pods coming and going then
+  // change only map elements, never the table's structure.
+  const markChains = new Map([...steering.values()].map((x) => [x.id, markValue(x.id, settings.markMask)]));
+  const structure = renderStructure({ settings, policies: nftPolicies, markChains, snat });
   const tunnel: TunnelState = {
     name: settings.tunnelName,
     vni: settings.vni,
