@@ -95,7 +95,13 @@ export function createEc2Reader(
       }
       return id;
     }
-    const index = Number(settings.interface ?? '0');
+    const index = Number(settings.interface || '0');
+    if (!Number.isInteger(index) || index < 0) {
+      throw new ProviderError(
+        'terminal',
+        `interface "${settings.interface}" is not an ENI device index (0, 1, ...); to pick an ENI by tag, set the interface tag instead`,
+      );
+    }
     const id = instance.NetworkInterfaces?.find(
       (n) => n.Attachment?.DeviceIndex === index,
     )?.NetworkInterfaceId;

@@ -176,9 +176,41 @@ describe('AWS provider on LocalStack', () => {
     expect(await v6Of(b.eniId)).toEqual([]);
   });
 
-  it('is registered as "aws" in the provider registry', async () => {
-    const factory = await providerFactory('aws');
-    const provider = await factory({ owner: 'registry', endpoint: ls.endpoint, region: 'us-east-1' });
-    expect(provider.name).toBe('aws');
+  it('refuses an interface setting that is not a device index, touching nothing', async () => {
+    const node = await runInstance(ec2, vpc.subnets[0]!, 'bad-setting', 'm5.large');
+    const provider = createAwsProviderTuned(
+      { owner: 'bad', endpoint: ls.endpoint, interface: 'eth1' },
+      { credentials: ls.credentials },
+    );
+    await expect(provider.describeNode(node.ref)).rejects.toMatchObject({ kind: 'terminal' });
+    const [ip] = await freeIPsIn(ec2, vpc.vpcId, node.subnet, 1, 160);
+    const result = await provider.apply({ changes: [{ kind: 'assign', ip: ip!, node: node.ref }] });
+    expect(result.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'terminal' } });
+    expect(await secondaryIPs(ec2, node.eniId)).toEqual([]);
+  });
+
+  it('is registered as "aws" and takes credentials from the SDK default chain (here: the environment)', async () => {
+    const node = await runInstance(ec2, vpc.subnets[0]!, 'registry', 'm5.large');
+    const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
+    process.env['AWS_ACCESS_KEY_ID'] = ls.credentials.accessKeyId;
+    process.env['AWS_SECRET_ACCESS_KEY'] = ls.credentials.secretAccessKey;
+    try {
+      const factory = await providerFactory('aws');
+      const provider = await factory({ owner: 'registry', endpoint: ls.endpoint });
+      expect(provider.name).toBe('aws');
+      const [ip] = await freeIPsIn(ec2, vpc.vpcId, node.subnet, 1, 170);
+      expect(
+        (await provider.apply({ changes: [{ kind: 'assign', ip: ip!, node: node.ref }] })).outcomes[0]?.ok,
+      ).toBe(true);
+      expect(await secondaryIPs(ec2, node.eniId)).toEqual([ip]);
+    } finally {
+      for (const [key, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
   });
 });
