@@ -15,6 +15,8 @@ import { availableParallelism as availableCpus, loadavg } from 'node:os';
 import { AgentSync } from '../src/agent/agent-sync.ts';
 import type { AgentInputs, LocalPod } from '../src/agent/desired-state.ts';
 import { LinuxDataplane } from '../src/agent/linux/linux-dataplane.ts';
+import { NftSession } from '../src/agent/linux/nft-session.ts';
+import { commandLine } from '../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as settings } from '../src/agent/settings.ts';
 import { egressPolicy } from '../src/agent/test-fixtures.ts';
 import { EXTERNAL, NetnsLab, netnsAvailable } from '../test/agent/netns-lab.ts';
@@ -69,10 +71,14 @@ function pods(count: number, offset = 0): LocalPod[] {
 
 async function programming(lab: NetnsLab): Promise<BenchResult[]> {
   const node = lab.nodes[0]!;
-  const agent = new AgentSync({
-    dataplane: new LinuxDataplane({ run: node.run, settings, iface: 'eth0', announce: false }),
+  const dataplane = new LinuxDataplane({
+    run: node.run,
     settings,
+    iface: 'eth0',
+    announce: false,
+    session: new NftSession({ line: commandLine(node.ns) }),
   });
+  const agent = new AgentSync({ dataplane, settings });
   const inputs = (p: LocalPod[]): AgentInputs => ({
     node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
     policies: [egressPolicy([{ ip: '192.168.100.50', node: 'node-2', state: 'Ready' }])],
@@ -105,6 +111,7 @@ async function programming(lab: NetnsLab): Promise<BenchResult[]> {
     if (changes.length !== 1) throw new Error(`expected one change, got ${changes.length}`);
   });
   await agent.cleanup();
+  await dataplane.close();
   const load = `load avg ${loadavg()[0]!.toFixed(1)} on ${availableCpus()} CPUs`;
   const note = (m: { wall: number[]; cpu: number }) =>
     `min ${Math.min(...m.wall).toFixed(1)}, max ${Math.max(...m.wall).toFixed(1)}; CPU ${m.cpu.toFixed(1)} ms/op; ${load}`;
@@ -128,7 +135,7 @@ async function programming(lab: NetnsLab): Promise<BenchResult[]> {
       note: note(warm),
     },
     {
-      name: 'agent: add one pod to a node with 10,000 (decide + one nft transaction)',
+      name: 'agent: add one pod to a node with 10,000 (decide + one transaction on the nft -i session)',
       value: median(one.wall),
       unit: 'ms',
       trials: one.wall.length,

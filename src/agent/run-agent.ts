@@ -35,7 +35,8 @@ import type { AgentInputs } from './desired-state.ts';
 import { namespaceLabels, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
 import { deviceOf, readMtu } from './linux/iproute.ts';
 import { LinuxDataplane } from './linux/linux-dataplane.ts';
-import { commandRunner, type RunCommand } from './linux/run-command.ts';
+import { NftSession } from './linux/nft-session.ts';
+import { type CommandLine, commandRunner, type RunCommand } from './linux/run-command.ts';
 import { createAgentMetrics } from './metrics.ts';
 
 /** What the agent needs from outside. */
@@ -43,6 +44,8 @@ export interface AgentDeps {
   readonly logger: Logger;
   /** Runs `ip`, `nft`...; default: in this process's network namespace. */
   readonly run?: RunCommand;
+  /** How to start the long-lived `nft -i` (the same namespace as `run`); default: this one. */
+  readonly commandLine?: CommandLine;
   /** Default: from `config.kubeconfig`, else in-cluster, else `~/.kube/config`. */
   readonly kubeConfig?: KubeConfig;
 }
@@ -134,6 +137,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     iface,
     announce: config.announce,
     logger: log,
+    session: new NftSession(deps.commandLine ? { line: deps.commandLine } : {}),
   });
   const sync = new AgentSync({ dataplane, settings: config.dataplane, metrics, logger: log });
 
@@ -236,7 +240,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
       if (timer) clearTimeout(timer);
       await Promise.all(Object.values(informers).map((i) => i.stop()));
       await server.close();
-      await dataplane.settle();
+      await dataplane.close();
     },
   };
 }

@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../src/agent/agent-config.ts';
+import { commandLine } from '../../src/agent/linux/run-command.ts';
 import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
 import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/index.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -125,7 +126,14 @@ describe.skipIf(unavailable !== undefined)(
           ],
           {},
         );
-        agents.push(await runAgent(config, { logger: silentLogger(), run: node.run, kubeConfig: kc }));
+        agents.push(
+          await runAgent(config, {
+            logger: silentLogger(),
+            run: node.run,
+            commandLine: commandLine(node.ns),
+            kubeConfig: kc,
+          }),
+        );
       }
       await Promise.all(agents.map((a) => a.firstSync));
 

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
 import type { AgentInputs, LocalPod } from '../../src/agent/desired-state.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
-import { commandRunner } from '../../src/agent/linux/run-command.ts';
+import { NftSession } from '../../src/agent/linux/nft-session.ts';
+import { commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { EgressPolicy } from '../../src/api/index.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
@@ -66,7 +67,13 @@ describe.skipIf(unavailable !== undefined)(
 
     const dataplanes: LinuxDataplane[] = [];
     const newAgent = (node: LabNode) => {
-      const dataplane = new LinuxDataplane({ run: node.run, settings, iface: 'eth0', announce: true });
+      const dataplane = new LinuxDataplane({
+        run: node.run,
+        settings,
+        iface: 'eth0',
+        announce: true,
+        session: new NftSession({ line: commandLine(node.ns) }),
+      });
       dataplanes.push(dataplane);
       return new AgentSync({ dataplane, settings });
     };
@@ -87,6 +94,7 @@ describe.skipIf(unavailable !== undefined)(
       await syncAll();
     });
     afterAll(async () => {
+      for (const d of dataplanes) await d.close();
       await lab.destroy();
     });
 

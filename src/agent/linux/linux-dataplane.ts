@@ -26,6 +26,7 @@ import {
   readRules,
   readTunnel,
 } from './iproute.ts';
+import { type NftSession, SESSION_MAX_BYTES } from './nft-session.ts';
 import { deleteNft, elementsText, nftTransaction, readNft, replaceText } from './nftables.ts';
 import type { RunCommand } from './run-command.ts';
 
@@ -38,6 +39,8 @@ export interface LinuxDataplaneOptions {
   /** Send a gratuitous ARP for each new egress IP. */
   readonly announce: boolean;
   readonly logger?: Logger;
+  /** A long-lived `nft -i` for small element transactions (one pod): no process start per change. */
+  readonly session?: NftSession;
 }
 
 /** The Linux dataplane. */
@@ -69,7 +72,9 @@ export class LinuxDataplane implements Dataplane {
     const { run, settings: s } = this.#o;
     let batch = '';
     const flush = async () => {
-      await nftTransaction(run, batch);
+      const session = this.#o.session;
+      if (session && batch !== '' && batch.length <= SESSION_MAX_BYTES) await session.run(batch);
+      else await nftTransaction(run, batch);
       batch = '';
     };
     for (const c of changes) {
@@ -124,6 +129,12 @@ export class LinuxDataplane implements Dataplane {
   /** Waits for gratuitous ARPs still being sent. */
   async settle(): Promise<void> {
     await Promise.all(this.#announcing);
+  }
+
+  /** Waits for announcements and ends the `nft -i` session, if any. */
+  async close(): Promise<void> {
+    await this.settle();
+    this.#o.session?.close();
   }
 
   #announce(ip: string, dev: string): void {

@@ -31,14 +31,24 @@ export class CommandError extends Error {
   }
 }
 
+/** The executable and arguments that run `file args` in the current or the named network namespace. */
+export type CommandLine = (file: string, args: readonly string[]) => { bin: string; argv: string[] };
+
+/** See {@link CommandLine}; the named namespace is entered with `nsenter --net` (lighter than `ip netns exec`). */
+export function commandLine(netns?: string): CommandLine {
+  return (file, args) =>
+    netns
+      ? { bin: 'nsenter', argv: [`--net=/run/netns/${netns}`, file, ...args] }
+      : { bin: file, argv: [...args] };
+}
+
 /**
- * Runs commands in the current network namespace, or in the named one (`ip netns add <netns>`) when given,
- * entered with `nsenter --net` (lighter than `ip netns exec`, which also remounts /sys).
+ * Runs commands in the current network namespace, or in the named one (`ip netns add <netns>`) when given.
  */
 export function commandRunner(netns?: string): RunCommand {
+  const line = commandLine(netns);
   return (file, args, stdin) => {
-    const argv = netns ? [`--net=/run/netns/${netns}`, file, ...args] : [...args];
-    const bin = netns ? 'nsenter' : file;
+    const { bin, argv } = line(file, args);
     const text = [file, ...args].join(' ');
     return new Promise((resolve, reject) => {
       const child = spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
