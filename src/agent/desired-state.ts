@@ -295,6 +295,7 @@ export function desiredState(
   const generation = ++c.generation;
   const gone: (readonly PodVerdict[])[] = [];
   const added: (readonly PodVerdict[])[] = [];
+  let seenCount = 0;
   for (const pod of inputs.pods) {
     const known = c.pods.get(pod.uid);
     if (known?.seen === generation) continue; // the same UID twice: the first wins
@@ -302,6 +303,7 @@ export function desiredState(
     if (known && (known.pod === pod || known.signature === signature(pod))) {
       known.pod = pod;
       known.seen = generation;
+      seenCount++;
       continue;
     }
     const verdicts = podVerdicts(pod, plans, inputs.namespaceLabels);
@@ -309,10 +311,13 @@ export function desiredState(
     if (known) gone.push(known.verdicts);
     added.push(verdicts);
   }
-  for (const [uid, known] of c.pods) {
-    if (known.seen !== generation) {
-      gone.push(known.verdicts);
-      c.pods.delete(uid);
+  // Sweep only when some cached pod was not seen (the count tells without a second pass).
+  if (c.pods.size > seenCount + added.length) {
+    for (const [uid, known] of c.pods) {
+      if (known.seen !== generation) {
+        gone.push(known.verdicts);
+        c.pods.delete(uid);
+      }
     }
   }
   // Gone pods first, so that a pod replaced by another with the same IP ends up present.
