@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decideAssigns, decideReleases } from './decide.ts';
 import type { EniView } from './eni.ts';
 
-const view = (id: string, ipv4: string[], mine: string[] = []): EniView => ({
+const view = (id: string, ipv4: string[]): EniView => ({
   id,
   subnetId: 'subnet-1',
   vpcId: 'vpc-1',
@@ -10,14 +10,16 @@ const view = (id: string, ipv4: string[], mine: string[] = []): EniView => ({
   primary: ipv4[0]!,
   ipv4,
   ipv6: [],
-  tags: new Map(mine.length ? [['cloudegress.io/owner/me/0', mine.join(' ')]] : []),
+  tags: new Map(),
 });
+/** What this installation claims in the subnet. */
+const CLAIMS = new Set(['10.0.1.10', '10.0.1.20']);
 const SUBNETS = ['10.0.1.0/24'];
 const LIMITS = { ipv4: 5, ipv6: 5 };
 
 describe('decideAssigns', () => {
-  const target = view('eni-t', ['10.0.1.4', '10.0.1.10', '10.0.1.11'], ['10.0.1.10']);
-  const other = view('eni-o', ['10.0.1.5', '10.0.1.20', '10.0.1.21'], ['10.0.1.20']);
+  const target = view('eni-t', ['10.0.1.4', '10.0.1.10', '10.0.1.11']);
+  const other = view('eni-o', ['10.0.1.5', '10.0.1.20', '10.0.1.21']);
   const holders = new Map([
     ['10.0.1.5', other],
     ['10.0.1.20', other],
@@ -29,7 +31,7 @@ describe('decideAssigns', () => {
       target,
       SUBNETS,
       LIMITS,
-      'me',
+      CLAIMS,
       [
         { kind: 'assign', ip: '10.0.2.9' },
         { kind: 'assign', ip: '10.0.1.10' },
@@ -59,7 +61,7 @@ describe('decideAssigns', () => {
       target,
       SUBNETS,
       LIMITS,
-      'me',
+      CLAIMS,
       [
         { kind: 'assign', ip: '10.0.1.30' },
         { kind: 'assign', ip: '10.0.1.10' },
@@ -77,8 +79,8 @@ describe('decideAssigns', () => {
 
 describe('decideReleases', () => {
   it('releases owned IPs, ignores absent ones and refuses the primary and foreign IPs', () => {
-    const eni = view('eni-t', ['10.0.1.4', '10.0.1.10', '10.0.1.11'], ['10.0.1.10']);
-    const d = decideReleases(eni, 'me', ['10.0.1.10', '10.0.1.99', '10.0.1.4', '10.0.1.11']);
+    const eni = view('eni-t', ['10.0.1.4', '10.0.1.10', '10.0.1.11']);
+    const d = decideReleases(eni, CLAIMS, ['10.0.1.10', '10.0.1.99', '10.0.1.4', '10.0.1.11']);
     expect(d.ipv4).toEqual(['10.0.1.10']);
     expect([...d.failures.keys()]).toEqual([2, 3]);
     expect(d.failures.get(2)?.message).toContain('primary');

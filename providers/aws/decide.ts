@@ -13,8 +13,8 @@
  * | on T, primary or not owned by us           | terminal: never adopt another tool's IP         |
  * | on ENI H != T, primary of H                | terminal                                        |
  * | on ENI H != T, secondary, not owned by us  | terminal: never steal                           |
- * | on ENI H != T, owned by us                 | move: tag on T, assign to T, drop tag on H      |
- * | nowhere                                    | add: tag on T, assign to T                      |
+ * | on ENI H != T, owned by us                 | move: assign to T (the claim stays valid)       |
+ * | nowhere                                    | add: claim in the subnet, then assign to T      |
  * | T would exceed its per-ENI limit           | capacity for every add/move/allocate on T       |
  *
  * Release `ip` from ENI T:
@@ -23,11 +23,11 @@
  * |--------------------------------------------|-------------------------------------------------|
  * | not on T                                   | ok, no call (idempotent)                        |
  * | on T, primary or not owned by us           | terminal                                        |
- * | on T, owned by us                          | unassign, drop tag                              |
+ * | on T, owned by us                          | unassign, then drop the claim                   |
  */
 import { cidrContains, familyOf } from '../../src/net/ip.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
-import { type EniView, holds, owns } from './eni.ts';
+import { type Claims, type EniView, holds, owns } from './eni.ts';
 
 /** An assign or allocate change reduced to what the decision needs. */
 export type AssignRequest =
@@ -66,7 +66,7 @@ export function decideAssigns(
   eni: EniView,
   subnets: readonly string[],
   limits: EniLimits,
-  owner: string,
+  claims: Claims,
   requests: readonly AssignRequest[],
   holders: ReadonlyMap<string, EniView>,
 ): AssignDecision {
@@ -95,28 +95,21 @@ export function decideAssigns(
       return;
     }
     if (holds(eni, ip)) {
-      if (owns(eni, ip, owner)) noops.add(i);
+      if (owns(eni, ip, claims)) noops.add(i);
       else
         failures.set(
           i,
-          new ProviderError(
-            'terminal',
-            `${ip} is on ${eni.id} but not owned by cloud-egress (${owner}); not adopted`,
-          ),
+          new ProviderError('terminal', `${ip} is on ${eni.id} but not owned by cloud-egress; not adopted`),
         );
       return;
     }
     const holder = holders.get(ip);
-    if (holder && !owns(holder, ip, owner)) {
+    if (holder && !owns(holder, ip, claims)) {
       failures.set(
         i,
-        new ProviderError(
-          'terminal',
-          `${ip} is in use by ${holder.id} and not owned by cloud-egress (${owner})`,
-          {
-            code: 'InvalidIPAddress.InUse',
-          },
-        ),
+        new ProviderError('terminal', `${ip} is in use by ${holder.id} and not owned by cloud-egress`, {
+          code: 'InvalidIPAddress.InUse',
+        }),
       );
       return;
     }
@@ -151,13 +144,13 @@ export interface ReleaseDecision {
 }
 
 /** Decides an ENI's release step. */
-export function decideReleases(eni: EniView, owner: string, ips: readonly string[]): ReleaseDecision {
+export function decideReleases(eni: EniView, claims: Claims, ips: readonly string[]): ReleaseDecision {
   const failures = new Map<number, ProviderError>();
   const ipv4: string[] = [];
   const ipv6: string[] = [];
   ips.forEach((ip, i) => {
     if (!holds(eni, ip)) return;
-    if (!owns(eni, ip, owner)) {
+    if (!owns(eni, ip, claims)) {
       failures.set(
         i,
         new ProviderError(

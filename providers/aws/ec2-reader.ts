@@ -1,7 +1,7 @@
 /**
  * @module
  * Reads what the AWS provider needs from EC2: a node's instance and egress ENI (by device index or by tag), the
- * ENI's state, its subnet's CIDRs and its instance type's per-ENI limits (both cached), and which other ENIs
+ * ENI's state, its subnet (CIDRs and ownership tags), its instance type's per-ENI limits (cached), and which other ENIs
  * hold given IPs (the `addresses.private-ip-address` filter). Every read is retried like the provider's steps.
  */
 import type { Instance } from '@aws-sdk/client-ec2';
@@ -30,14 +30,21 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** A subnet as the provider sees it. */
+export interface SubnetView {
+  readonly id: string;
+  readonly cidrs: readonly string[];
+  readonly tags: ReadonlyMap<string, string>;
+}
+
 /** The reads of {@link createEc2Reader}. */
 export interface Ec2Reader {
   /** The node's instance and egress ENI. @throws ProviderError `notFound` when either is gone. */
   resolve(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode>;
   /** The node's egress ENI as EC2 has it now. */
   readEni(r: ResolvedNode, signal?: AbortSignal): Promise<EniView>;
-  /** The IPv4 and IPv6 CIDRs of a subnet (cached). */
-  subnetsOf(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<string[]>;
+  /** A subnet: its IPv4 and IPv6 CIDRs and its tags (which carry the ownership claims). */
+  readSubnet(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<SubnetView>;
   /** The per-ENI address limits of the node's instance type (cached). */
   limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits>;
   /** The ENIs other than `eni` that hold any of `ips`, by IP. */
@@ -55,7 +62,6 @@ export function createEc2Reader(
   ec2For: (region: string) => Ec2Api,
   retry: RetryOptions,
 ): Ec2Reader {
-  const subnetCache = new Map<string, Promise<string[]>>();
   const limitCache = new Map<string, Promise<EniLimits>>();
 
   const apiFor = (node: NodeRef) => {
@@ -149,23 +155,18 @@ export function createEc2Reader(
     return eniView(eni);
   }
 
-  function subnetsOf(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<string[]> {
-    let cached = subnetCache.get(subnetId);
-    if (!cached) {
-      cached = r.api.describeSubnets({ SubnetIds: [subnetId] }, signal).then((res) => {
-        const s = res.Subnets?.[0];
-        if (!s) throw new ProviderError('notFound', `subnet ${subnetId} not found`);
-        return [
-          ...(s.CidrBlock ? [s.CidrBlock] : []),
-          ...(s.Ipv6CidrBlockAssociationSet ?? [])
-            .map((a) => a.Ipv6CidrBlock)
-            .filter((c): c is string => !!c),
-        ];
-      });
-      cached.catch(() => subnetCache.delete(subnetId));
-      subnetCache.set(subnetId, cached);
-    }
-    return cached;
+  async function readSubnet(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<SubnetView> {
+    const res = await r.api.describeSubnets({ SubnetIds: [subnetId] }, signal);
+    const s = res.Subnets?.[0];
+    if (!s) throw new ProviderError('notFound', `subnet ${subnetId} not found`);
+    return {
+      id: subnetId,
+      cidrs: [
+        ...(s.CidrBlock ? [s.CidrBlock] : []),
+        ...(s.Ipv6CidrBlockAssociationSet ?? []).map((a) => a.Ipv6CidrBlock).filter((c): c is string => !!c),
+      ],
+      tags: new Map((s.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+    };
   }
 
   function limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits> {
@@ -224,5 +225,5 @@ export function createEc2Reader(
     return out;
   }
 
-  return { resolve, readEni, subnetsOf, limitsOf, holdersOf };
+  return { resolve, readEni, readSubnet, limitsOf, holdersOf };
 }

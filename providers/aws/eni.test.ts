@@ -34,16 +34,18 @@ describe('ownership tags', () => {
     );
   });
 
-  it('count an IP as owned only while the ENI holds it and our tag names it', () => {
-    const view = eni({
-      'cloudegress.io/owner/me/0': '10.0.1.20 10.0.1.99 10.0.1.5',
-      'cloudegress.io/owner/other/0': '10.0.1.21',
-    });
-    expect(ownedIPs(view, 'me')).toEqual(['10.0.1.20']);
-    expect(owns(view, '10.0.1.5', 'me')).toBe(false); // the primary, even if named
-    expect(owns(view, '10.0.1.99', 'me')).toBe(false); // named, not held
-    expect(reservedIPs(view, 'me')).toEqual(['10.0.1.5', '10.0.1.21']);
-    expect(ownedIPs(view, 'other')).toEqual(['10.0.1.21']);
+  it('count an IP as owned only while the ENI holds it and our subnet tags claim it', () => {
+    const subnetTags = new Map([
+      ['cloudegress.io/owner/me/0', '10.0.1.20 10.0.1.99 10.0.1.5'],
+      ['cloudegress.io/owner/other/0', '10.0.1.21'],
+    ]);
+    const view = eni({});
+    const mine = claimedIPs(subnetTags, 'me');
+    expect(ownedIPs(view, mine)).toEqual(['10.0.1.20']);
+    expect(owns(view, '10.0.1.5', mine)).toBe(false); // the primary, even if claimed
+    expect(owns(view, '10.0.1.99', mine)).toBe(false); // claimed, not held
+    expect(reservedIPs(view, mine)).toEqual(['10.0.1.5', '10.0.1.21']);
+    expect(ownedIPs(view, claimedIPs(subnetTags, 'other'))).toEqual(['10.0.1.21']);
   });
 
   it('update writes only changed keys and removes surplus ones', () => {
@@ -52,15 +54,15 @@ describe('ownership tags', () => {
       'cloudegress.io/owner/me/1': '10.0.1.30',
       Name: 'x',
     });
-    expect(ownershipTagUpdate(view, 'me', ['10.0.1.20'])).toEqual({
+    expect(ownershipTagUpdate(view.tags, 'me', ['10.0.1.20'])).toEqual({
       write: [],
       remove: ['cloudegress.io/owner/me/1'],
     });
-    expect(ownershipTagUpdate(view, 'me', [])).toEqual({
+    expect(ownershipTagUpdate(view.tags, 'me', [])).toEqual({
       write: [],
       remove: ['cloudegress.io/owner/me/0', 'cloudegress.io/owner/me/1'],
     });
-    expect(ownershipTagUpdate(view, 'me', ['10.0.1.21', '10.0.1.20']).write).toEqual([
+    expect(ownershipTagUpdate(view.tags, 'me', ['10.0.1.21', '10.0.1.20']).write).toEqual([
       { Key: 'cloudegress.io/owner/me/0', Value: '10.0.1.20 10.0.1.21' },
     ]);
   });

@@ -1,11 +1,13 @@
 /**
  * @module
  * What the provider knows about one ENI, read from `DescribeNetworkInterfaces`, and the ownership record:
- * ENI tags `cloudegress.io/owner/<owner>/<n>` whose values list the egress IPs the installation `<owner>`
- * put there (space-separated, packed into as few tags as AWS's 256-character values allow).
+ * tags `cloudegress.io/owner/<owner>/<n>` on the **subnet**, whose values list the egress IPs the installation
+ * `<owner>` claims in it (space-separated, packed into as few tags as AWS's 256-character values allow).
  *
- * An IP counts as owned only while it is on the ENI *and* the ENI's ownership tags name it, so the primary
- * IP, IPs of other tools and IPs of another installation are never touched.
+ * A private IP belongs to its subnet for life, whichever ENI holds it, so the claim sits on the subnet: a move
+ * between ENIs needs no tag write, and a claim survives the termination of the node (and ENI) that held the IP.
+ * An IP counts as owned only while it is on the ENI *and* claimed, so the primary IP, IPs of other tools and IPs
+ * of another installation are never touched.
  */
 import type { NetworkInterface, Tag } from '@aws-sdk/client-ec2';
 import { OWNERSHIP_TAG } from '../../src/api/annotations.ts';
@@ -35,7 +37,7 @@ export function ownershipPrefix(owner: string): string {
   return `${OWNERSHIP_TAG}/${owner}/`;
 }
 
-/** The IPs an owner's ownership tags on a resource name (whether or not the ENI still holds them). */
+/** The IPs an owner's ownership tags on a subnet claim (whether or not an ENI holds them now). */
 export function claimedIPs(tags: ReadonlyMap<string, string>, owner: string): Set<string> {
   const prefix = ownershipPrefix(owner);
   const out = new Set<string>();
@@ -63,17 +65,17 @@ export function ownershipTags(owner: string, ips: Iterable<string>): { Key: stri
   return out;
 }
 
-/** The tag writes that make the ENI's ownership tags record exactly `ips`: keys to (over)write and to delete. */
+/** The tag writes that make a resource's ownership tags record exactly `ips`: keys to (over)write and to delete. */
 export function ownershipTagUpdate(
-  eni: EniView,
+  tags: ReadonlyMap<string, string>,
   owner: string,
   ips: Iterable<string>,
 ): { write: { Key: string; Value: string }[]; remove: string[] } {
   const wanted = ownershipTags(owner, ips);
   const prefix = ownershipPrefix(owner);
-  const write = wanted.filter((t) => eni.tags.get(t.Key) !== t.Value);
+  const write = wanted.filter((t) => tags.get(t.Key) !== t.Value);
   const keep = new Set(wanted.map((t) => t.Key));
-  const remove = [...eni.tags.keys()].filter((k) => k.startsWith(prefix) && !keep.has(k));
+  const remove = [...tags.keys()].filter((k) => k.startsWith(prefix) && !keep.has(k));
   return { write, remove };
 }
 
@@ -105,20 +107,23 @@ export function holds(eni: EniView, ip: string): boolean {
   return eni.ipv4.includes(ip) || eni.ipv6.includes(ip);
 }
 
-/** True when `ip` is on the ENI, is not its primary, and our ownership tags name it. */
-export function owns(eni: EniView, ip: string, owner: string): boolean {
-  return ip !== eni.primary && holds(eni, ip) && claimedIPs(eni.tags, owner).has(ip);
+/** The IPs this installation claims in a subnet (from the subnet's ownership tags). */
+export type Claims = ReadonlySet<string>;
+
+/** True when `ip` is on the ENI, is not its primary, and is claimed. */
+export function owns(eni: EniView, ip: string, claims: Claims): boolean {
+  return ip !== eni.primary && holds(eni, ip) && claims.has(ip);
 }
 
 /** Every IP the ENI holds that we own, sorted. */
-export function ownedIPs(eni: EniView, owner: string): string[] {
-  return [...eni.ipv4, ...eni.ipv6].filter((ip) => owns(eni, ip, owner)).sort();
+export function ownedIPs(eni: EniView, claims: Claims): string[] {
+  return [...eni.ipv4, ...eni.ipv6].filter((ip) => owns(eni, ip, claims)).sort();
 }
 
 /** Every IP on the ENI we do not own (primary first). */
-export function reservedIPs(eni: EniView, owner: string): string[] {
+export function reservedIPs(eni: EniView, claims: Claims): string[] {
   return [
     eni.primary,
-    ...[...eni.ipv4, ...eni.ipv6].filter((ip) => ip !== eni.primary && !owns(eni, ip, owner)),
+    ...[...eni.ipv4, ...eni.ipv6].filter((ip) => ip !== eni.primary && !owns(eni, ip, claims)),
   ];
 }

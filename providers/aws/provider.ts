@@ -5,19 +5,20 @@
  * ```
  * apply(plan)
  *   resolve each node: providerID -> DescribeInstances -> ENI (device index, or by tag)      (ec2-reader.ts)
- *   releases, per ENI (serialised, retried): read ENI -> decideReleases ->
- *        UnassignPrivateIpAddresses (+ UnassignIpv6Addresses) -> rewrite ownership tags
- *   then assigns, per ENI (serialised, retried): read ENI + holders of the IPs -> decideAssigns ->
- *        CreateTags (claim first) -> ONE AssignPrivateIpAddresses(AllowReassignment) with every IP moving here
+ *   releases, per ENI (serialised, retried): read ENI + subnet claims -> decideReleases ->
+ *        UnassignPrivateIpAddresses (+ UnassignIpv6Addresses) -> drop the claims of IPs no ENI holds
+ *   then assigns, per ENI (serialised, retried): read ENI + subnet claims + holders of the IPs -> decideAssigns
+ *        -> claim IPs new to us on the subnet (CreateTags; none for a move)
+ *        -> ONE AssignPrivateIpAddresses(AllowReassignment) with every IP moving here
  *        -> IPv6: UnassignIpv6Addresses on the old holder, AssignIpv6Addresses here
  *        -> allocate: AssignPrivateIpAddresses(SecondaryPrivateIpAddressCount) -> claim the IPs EC2 picked
  *        -> Elastic IPs: AssociateAddress(PrivateIpAddress, AllowReassociation) where not yet associated
- *   finally, once per ENI the IPs left: rewrite its ownership tags
  * ```
  *
- * The ownership tag is written before the IP is assigned, so a crash between the two leaves a claim on an IP
- * the ENI does not hold (ignored), never an untagged, foreign-looking egress IP. Each ENI's step re-reads the
- * ENI when retried, so a call whose response was lost is not repeated blindly.
+ * Ownership claims live in the subnet's tags (eni.ts): a private IP belongs to its subnet whichever ENI holds
+ * it, so a failover move writes no tag and a claim outlives the node that held the IP. A claim is written before
+ * its IP is assigned, so a crash between the two never leaves an unclaimed, foreign-looking egress IP. Each
+ * ENI's step re-reads the ENI when retried, so a call whose response was lost is not repeated blindly.
  */
 import { familyOf } from '../../src/net/ip.ts';
 import {
@@ -34,16 +35,8 @@ import {
 } from '../../src/provider/contract.ts';
 import { type AssignRequest, decideAssigns, decideReleases } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
-import { createEc2Reader, type ResolvedNode } from './ec2-reader.ts';
-import {
-  claimedIPs,
-  type EniView,
-  eniView,
-  holds,
-  ownedIPs,
-  ownershipTagUpdate,
-  reservedIPs,
-} from './eni.ts';
+import { createEc2Reader, type ResolvedNode, type SubnetView } from './ec2-reader.ts';
+import { claimedIPs, ownedIPs, ownershipTagUpdate, reservedIPs } from './eni.ts';
 import { toProviderError } from './errors.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.ts';
@@ -64,38 +57,38 @@ export function createAwsProviderWith(
   const owner = settings.owner;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const locks = new KeyedLock();
-  const { resolve, readEni, subnetsOf, limitsOf, holdersOf } = createEc2Reader(
+  const { resolve, readEni, readSubnet, limitsOf, holdersOf } = createEc2Reader(
     settings,
     options.ec2For,
     retry,
   );
 
-  /** The IPs our ownership tags name that the ENI still holds. */
-  const heldClaims = (eni: EniView) =>
-    [...claimedIPs(eni.tags, owner)].filter((ip) => ip !== eni.primary && holds(eni, ip));
+  /** The IPs this installation claims in a subnet. */
+  const claimsOf = (subnet: SubnetView): Set<string> => claimedIPs(subnet.tags, owner);
 
-  /** Makes the ENI's ownership tags record exactly `ips`: at most one CreateTags and one DeleteTags. */
-  async function writeClaims(api: Ec2Api, eni: EniView, ips: Iterable<string>, signal?: AbortSignal) {
-    const { write, remove } = ownershipTagUpdate(eni, owner, ips);
-    if (write.length > 0) await api.createTags({ Resources: [eni.id], Tags: write }, signal);
-    if (remove.length > 0) {
-      await api.deleteTags({ Resources: [eni.id], Tags: remove.map((Key) => ({ Key })) }, signal);
-    }
-  }
-
-  /** After IPs moved off an ENI: drop them from its ownership tags (best effort; never read as ownership). */
-  async function releaseClaims(api: Ec2Api, eniId: string, signal?: AbortSignal) {
-    try {
-      await locks.run(eniId, async () => {
-        const res = await api.describeNetworkInterfaces({ NetworkInterfaceIds: [eniId] }, signal);
-        const raw = res.NetworkInterfaces?.[0];
-        if (!raw) return;
-        const eni = eniView(raw);
-        await writeClaims(api, eni, heldClaims(eni), signal);
-      });
-    } catch {
-      // A claim on an IP the ENI no longer holds is ignored and rewritten at that ENI's next change.
-    }
+  /**
+   * Adds and removes claims in a subnet's ownership tags: a read-modify-write under the subnet's lock (ENIs of
+   * one subnet change in parallel), at most one CreateTags and one DeleteTags, none when nothing changes.
+   */
+  async function updateClaims(
+    r: ResolvedNode,
+    subnetId: string,
+    change: { add?: readonly string[]; remove?: readonly string[] },
+    signal?: AbortSignal,
+  ) {
+    const add = change.add ?? [];
+    const drop = new Set(change.remove ?? []);
+    if (add.length === 0 && drop.size === 0) return;
+    await locks.run(`subnet:${subnetId}`, async () => {
+      const subnet = await readSubnet(r, subnetId, signal);
+      const current = claimsOf(subnet);
+      const next = new Set([...current, ...add].filter((ip) => !drop.has(ip)));
+      const { write, remove } = ownershipTagUpdate(subnet.tags, owner, next);
+      if (write.length > 0) await r.api.createTags({ Resources: [subnetId], Tags: write }, signal);
+      if (remove.length > 0) {
+        await r.api.deleteTags({ Resources: [subnetId], Tags: remove.map((Key) => ({ Key })) }, signal);
+      }
+    });
   }
 
   type Indexed = { readonly change: Change; readonly index: number };
@@ -106,7 +99,8 @@ export function createAwsProviderWith(
     await withRetry(
       async () => {
         const eni = await readEni(r, signal);
-        const decision = decideReleases(eni, owner, ips);
+        const subnet = await readSubnet(r, eni.subnetId, signal);
+        const decision = decideReleases(eni, claimsOf(subnet), ips);
         if (decision.ipv4.length > 0) {
           await r.api.unassignPrivateIpAddresses(
             { NetworkInterfaceId: eni.id, PrivateIpAddresses: [...decision.ipv4] },
@@ -119,13 +113,11 @@ export function createAwsProviderWith(
             signal,
           );
         }
-        const released = new Set([...decision.ipv4, ...decision.ipv6]);
-        await writeClaims(
-          r.api,
-          eni,
-          heldClaims(eni).filter((ip) => !released.has(ip)),
-          signal,
-        );
+        // Drop the claims of released IPs that no other ENI holds (a release of an IP that already moved on
+        // must not orphan it on its new ENI); also right after a retry whose unassign had taken effect.
+        const done = ips.filter((_, i) => !decision.failures.has(i));
+        const elsewhere = await holdersOf(r, eni, done, signal);
+        await updateClaims(r, eni.subnetId, { remove: done.filter((ip) => !elsewhere.has(ip)) }, signal);
         items.forEach((it, i) => {
           const error = decision.failures.get(i);
           outcomes.set(
@@ -171,12 +163,7 @@ export function createAwsProviderWith(
     return failures;
   }
 
-  async function assignStep(
-    r: ResolvedNode,
-    items: readonly Indexed[],
-    signal: AbortSignal | undefined,
-    movedFrom: Map<string, Ec2Api>,
-  ) {
+  async function assignStep(r: ResolvedNode, items: readonly Indexed[], signal?: AbortSignal) {
     const requests: AssignRequest[] = items.map((it) =>
       it.change.kind === 'allocate'
         ? { kind: 'allocate', count: it.change.count }
@@ -189,10 +176,11 @@ export function createAwsProviderWith(
     await withRetry(
       async () => {
         const eni = await readEni(r, signal);
-        const [subnets, limits] = await Promise.all([
-          subnetsOf(r, eni.subnetId, signal),
+        const [subnet, limits] = await Promise.all([
+          readSubnet(r, eni.subnetId, signal),
           limitsOf(r, signal),
         ]);
+        const claims = claimsOf(subnet);
         const wanted = requests.flatMap((q) =>
           q.kind === 'assign' && !eni.ipv4.includes(q.ip) && !eni.ipv6.includes(q.ip) ? [q.ip] : [],
         );
@@ -206,12 +194,13 @@ export function createAwsProviderWith(
         const allocRemaining = Math.max(0, allocTotal - alreadyAllocated.length);
         const firstAlloc = requests.findIndex((q) => q.kind === 'allocate');
         if (firstAlloc >= 0) pending[firstAlloc] = { kind: 'allocate', count: allocRemaining };
-        const decision = decideAssigns(eni, subnets, limits, owner, pending, holders);
+        const decision = decideAssigns(eni, subnet.cidrs, limits, claims, pending, holders);
 
         const moving = [...decision.ipv4, ...decision.ipv6];
-        // Claim first: a crash after this leaves a claim on an IP the ENI does not hold (ignored), never
-        // an untagged egress IP that would look like another tool's.
-        await writeClaims(r.api, eni, [...heldClaims(eni), ...moving], signal);
+        // Claim new IPs first: a crash after this leaves a claim on an IP no ENI holds (reclaimed by the next
+        // assign or dropped by a release), never an unclaimed egress IP that would look like another tool's.
+        // IPs that move between ENIs are claimed already: a move writes no tag.
+        await updateClaims(r, eni.subnetId, { add: moving.filter((ip) => !claims.has(ip)) }, signal);
         if (decision.ipv4.length > 0) {
           await r.api.assignPrivateIpAddresses(
             { NetworkInterfaceId: eni.id, PrivateIpAddresses: [...decision.ipv4], AllowReassignment: true },
@@ -239,7 +228,7 @@ export function createAwsProviderWith(
         if (firstAlloc >= 0 && !decision.failures.has(firstAlloc)) {
           const after = await readEni(r, signal);
           allocated = after.ipv4.filter((ip) => !allocBaseline!.has(ip) && !requestedIps.has(ip));
-          await writeClaims(r.api, after, [...heldClaims(after), ...allocated], signal);
+          await updateClaims(r, eni.subnetId, { add: allocated }, signal);
         }
         const eipFailures = await associateEips(
           r,
@@ -251,7 +240,6 @@ export function createAwsProviderWith(
           ),
           signal,
         );
-        for (const holderId of decision.movesFrom.keys()) movedFrom.set(holderId, r.api);
 
         // Allocations are reported on the first allocate change; later ones share the same call.
         items.forEach((it, i) => {
@@ -305,17 +293,18 @@ export function createAwsProviderWith(
       return withRetry(
         async () => {
           const eni = await readEni(r, signal);
-          const [subnets, limits] = await Promise.all([
-            subnetsOf(r, eni.subnetId, signal),
+          const [subnet, limits] = await Promise.all([
+            readSubnet(r, eni.subnetId, signal),
             limitsOf(r, signal),
           ]);
+          const claims = claimsOf(subnet);
           const network: NodeNetwork = {
             node: node.name,
             interfaceId: eni.id,
             zone: eni.zone,
-            subnets,
-            reservedIPs: reservedIPs(eni, owner),
-            ownedIPs: ownedIPs(eni, owner),
+            subnets: [...subnet.cidrs],
+            reservedIPs: reservedIPs(eni, claims),
+            ownedIPs: ownedIPs(eni, claims),
             freeSlots: Math.max(0, limits.ipv4 - eni.ipv4.length),
           };
           return network;
@@ -338,7 +327,7 @@ export function createAwsProviderWith(
           return withRetry(
             async () => {
               const eni = await readEni(r, signal);
-              const mine = ownedIPs(eni, owner);
+              const mine = ownedIPs(eni, claimsOf(await readSubnet(r, eni.subnetId, signal)));
               if (mine.length === 0) return [];
               const eips = await r.api.describeAddresses(
                 { Filters: [{ Name: 'network-interface-id', Values: [eni.id] }] },
@@ -397,20 +386,9 @@ export function createAwsProviderWith(
       await Promise.all(
         [...releases.values()].map((g) => runGroup(g.r, byIndex(g), releaseStep, outcomes, signal)),
       );
-      const movedFrom = new Map<string, Ec2Api>();
       await Promise.all(
-        [...assigns.values()].map((g) =>
-          runGroup(
-            g.r,
-            byIndex(g),
-            (r, items, sig) => assignStep(r, items, sig, movedFrom),
-            outcomes,
-            signal,
-          ),
-        ),
+        [...assigns.values()].map((g) => runGroup(g.r, byIndex(g), assignStep, outcomes, signal)),
       );
-      // One tag rewrite per ENI the IPs left, after every move (several targets may have taken from it).
-      await Promise.all([...movedFrom].map(([eniId, api]) => releaseClaims(api, eniId, signal)));
       return { outcomes: plan.changes.map((change, i) => outcomes.get(i) ?? { change, ok: true }) };
     },
   };

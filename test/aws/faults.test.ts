@@ -13,12 +13,12 @@ import type { Change, CloudProvider } from '../../src/provider/contract.ts';
 import { type FaultProxy, type FaultRule, startFaultProxy } from './fault-proxy.ts';
 import {
   createVpc,
-  describeEni,
   freeIPsIn,
   holdersInVpc,
   resetEnis,
   runInstance,
   secondaryIPs,
+  subnetTags,
   testEc2Client,
   type Vpc,
   type WorldInstance,
@@ -72,11 +72,8 @@ describe('AWS provider under injected faults', () => {
       expect(await secondaryIPs(ec2, inst.eniId), `secondary IPs of ${inst.ref.name}`).toEqual(
         [...ips].sort(),
       );
-      const tags = new Map(
-        ((await describeEni(ec2, inst.eniId)).TagSet ?? []).map((t) => [t.Key!, t.Value!]),
-      );
-      const claimed = claimedIPs(tags, OWNER);
-      for (const ip of ips) expect(claimed.has(ip), `ownership tag of ${ip}`).toBe(true);
+      const claimed = claimedIPs(await subnetTags(ec2, inst.subnetId), OWNER);
+      for (const ip of ips) expect(claimed.has(ip), `ownership claim on ${ip}`).toBe(true);
     }
     for (const [ip, enis] of await holdersInVpc(ec2, vpc.vpcId)) {
       expect(enis, `ENIs holding ${ip}`).toHaveLength(1);
@@ -108,11 +105,6 @@ describe('AWS provider under injected faults', () => {
       title: 'a lost response after AssignPrivateIpAddresses was carried out',
       rule: { action: 'AssignPrivateIpAddresses', fault: 'dropAfter', times: 2 },
     },
-    { title: '500s from CreateTags', rule: { action: 'CreateTags', fault: 'error500', times: 2 } },
-    {
-      title: 'a lost response after CreateTags',
-      rule: { action: 'CreateTags', fault: 'dropAfter', times: 1 },
-    },
     {
       title: 'throttling of DescribeNetworkInterfaces',
       rule: { action: 'DescribeNetworkInterfaces', fault: 'throttle', times: 3 },
@@ -142,6 +134,19 @@ describe('AWS provider under injected faults', () => {
           [b, ips],
         ]),
       );
+    });
+  }
+
+  for (const fault of ['error500', 'dropAfter'] as const) {
+    it(`a first assignment converges after ${fault} on CreateTags (the claim)`, async () => {
+      const ips = await freeIPsIn(ec2, vpc.vpcId, a.subnet, 4);
+      proxy.inject({ action: 'CreateTags', fault, times: 1 });
+      const result = await provider.apply({
+        changes: ips.map((ip) => ({ kind: 'assign', ip, node: a.ref })),
+      });
+      expect(proxy.injected().get(fault)).toBe(1);
+      expect(result.outcomes.filter((o) => !o.ok)).toEqual([]);
+      await expectCloud(new Map([[a, ips]]));
     });
   }
 

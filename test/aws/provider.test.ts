@@ -14,6 +14,7 @@ import {
   CreateVpcCommand,
   DescribeAddressesCommand,
   type EC2Client,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
@@ -174,6 +175,25 @@ describe('AWS provider on LocalStack', () => {
       true,
     );
     expect(await v6Of(b.eniId)).toEqual([]);
+  });
+
+  it('keeps owning an IP after the node that first held it is terminated (the claim sits on the subnet)', async () => {
+    const a = await runInstance(ec2, vpc.subnets[0]!, 'doomed', 'm5.large');
+    const b = await runInstance(ec2, vpc.subnets[0]!, 'survivor', 'm5.large');
+    const provider = make('survive');
+    const [ip] = await freeIPsIn(ec2, vpc.vpcId, a.subnet, 1, 180);
+    expect(
+      (await provider.apply({ changes: [{ kind: 'assign', ip: ip!, node: a.ref }] })).outcomes[0]?.ok,
+    ).toBe(true);
+    const moved = await provider.apply({ changes: [{ kind: 'assign', ip: ip!, node: b.ref, from: a.ref }] });
+    expect(moved.outcomes[0]?.ok).toBe(true);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [a.instanceId] }));
+    expect((await provider.listAssignments([a.ref, b.ref])).map((l) => [l.ip, l.node])).toEqual([
+      [ip, 'survivor'],
+    ]);
+    const released = await provider.apply({ changes: [{ kind: 'release', ip: ip!, node: b.ref }] });
+    expect(released.outcomes[0]?.ok).toBe(true);
+    expect(await secondaryIPs(ec2, b.eniId)).toEqual([]);
   });
 
   it('refuses an interface setting that is not a device index, touching nothing', async () => {

@@ -10,6 +10,7 @@ import {
   CreateVpcCommand,
   DeleteTagsCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
   EC2Client,
   type NetworkInterface,
   RunInstancesCommand,
@@ -142,8 +143,18 @@ export async function assignAsOtherTool(
   );
 }
 
-/** Returns ENIs to their launch state: no secondary IPv4 addresses and no cloud-egress ownership tags. */
+/** The cloud-egress ownership claims on a subnet, by owner tag key. */
+export async function subnetTags(ec2: EC2Client, subnetId: string): Promise<Map<string, string>> {
+  const res = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }));
+  return new Map((res.Subnets?.[0]?.Tags ?? []).map((t) => [t.Key!, t.Value!]));
+}
+
+/**
+ * Returns ENIs to their launch state: no secondary IPv4 addresses, and no cloud-egress ownership claims on them
+ * or their subnets.
+ */
 export async function resetEnis(ec2: EC2Client, eniIds: readonly string[]): Promise<void> {
+  const subnets = new Set<string>();
   for (const eniId of eniIds) {
     const ips = await secondaryIPs(ec2, eniId);
     if (ips.length > 0) {
@@ -151,11 +162,14 @@ export async function resetEnis(ec2: EC2Client, eniIds: readonly string[]): Prom
         new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips }),
       );
     }
-    const tags = ((await describeEni(ec2, eniId)).TagSet ?? []).filter((t) =>
-      t.Key?.startsWith(`${OWNERSHIP_TAG}/`),
+    subnets.add((await describeEni(ec2, eniId)).SubnetId!);
+  }
+  for (const subnetId of subnets) {
+    const ours = [...(await subnetTags(ec2, subnetId)).keys()].filter((k) =>
+      k.startsWith(`${OWNERSHIP_TAG}/`),
     );
-    if (tags.length > 0) {
-      await ec2.send(new DeleteTagsCommand({ Resources: [eniId], Tags: tags.map((t) => ({ Key: t.Key })) }));
+    if (ours.length > 0) {
+      await ec2.send(new DeleteTagsCommand({ Resources: [subnetId], Tags: ours.map((Key) => ({ Key })) }));
     }
   }
 }
