@@ -212,10 +212,13 @@ describe('deletion and drift', () => {
     await world.deletePolicy('p');
 
     await eventually('release call waiting', async () => releaseGate !== undefined);
-    const pending = await world.getPolicy('p');
-    expect(pending?.metadata.deletionTimestamp).toBeDefined();
-    expect(world.cloudPlacement().size).toBe(2);
-    releaseGate!();
+    try {
+      const pending = await world.getPolicy('p');
+      expect(pending?.metadata.deletionTimestamp).toBeDefined();
+      expect(world.cloudPlacement().size).toBe(2);
+    } finally {
+      releaseGate!();
+    }
     await eventually('policy gone', async () => (await world.getPolicy('p')) === undefined);
     expect(world.cloudPlacement().size).toBe(0);
   });
