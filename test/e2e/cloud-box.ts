@@ -81,6 +81,8 @@ export const BOX_CONTROLLER_FLAGS = [
   '1500ms',
   '--retry-period',
   '250ms',
+  '--probe-damping',
+  '3s',
   '--resync-period',
   '5s',
 ] as const;

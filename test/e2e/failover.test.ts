@@ -35,8 +35,13 @@ const title = (name: string) => `${name}${unavailable ? ` (skipped: ${unavailabl
 
 const EGRESS = new Set(BOX_POLICY.egressIPs);
 const IP = BOX_POLICY.egressIPs[0];
+/**
+ * Health probing that does not mistake a busy CI machine for a dead node (2 s to detect a failure); the
+ * benchmark measures the fast settings.
+ */
+const ROBUST_PROBES = ['--probe-interval', '500ms', '--probe-misses', '4', '--probe-damping', '3s'];
 /** Generous bound for one hard failover in CI (the benchmark measures the real figure). */
-const OUTAGE_BOUND_MS = 5000;
+const OUTAGE_BOUND_MS = 8000;
 
 describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failover'), () => {
   let localStack: LocalStack;
@@ -77,7 +82,12 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
 
   /** Starts a box, waits for traffic from the egress IP, runs `body`, always tears it down and checks leftovers. */
   async function withBox(provider: 'aws' | 'none', body: (box: CloudBox, probes: ProbeRun) => Promise<void>) {
-    const box = await startCloudBox({ provider, localStack, cloudEndpoint: proxy.endpoint });
+    const box = await startCloudBox({
+      provider,
+      localStack,
+      cloudEndpoint: proxy.endpoint,
+      controllerFlags: ROBUST_PROBES,
+    });
     running.add(box);
     const prefix = box.net.topology.prefix;
     let probes: ProbeRun | undefined;

@@ -101,7 +101,9 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
     await vpc?.stop().catch(() => {});
     await topology.destroy();
     if (!options.localStack) await localStack?.stop().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
+    // CLOUD_EGRESS_E2E_KEEP_LOGS=1 keeps the processes' logs for a post-mortem.
+    if (process.env['CLOUD_EGRESS_E2E_KEEP_LOGS']) process.stderr.write(`box logs kept in ${dir}\n`);
+    else await rm(dir, { recursive: true, force: true });
   };
   try {
     localStack ??= await startLocalStack();

@@ -25,6 +25,7 @@ export interface NsProcessOptions {
 export class NsProcess {
   readonly child: ChildProcess;
   readonly #log: WriteStream | undefined;
+  #logClosed: Promise<void> | undefined;
   readonly exited: Promise<number | null>;
 
   constructor(options: NsProcessOptions) {
@@ -97,7 +98,9 @@ export class NsProcess {
       await this.exited;
       clearTimeout(timer);
     }
-    this.#log?.end();
-    if (this.#log) await once(this.#log, 'close').catch(() => {});
+    this.#logClosed ??= this.#log
+      ? (this.#log.end(), once(this.#log, 'close').then(() => {}))
+      : Promise.resolve();
+    await this.#logClosed.catch(() => {});
   }
 }
