@@ -10,7 +10,8 @@
  *     ▲   │ held by another, not expired        │ │ every retryPeriod: renew ─┘
  *     │   └── wait retryPeriod, retry           │ │
  *     │                                         │ └── no successful renew for renewDeadline: lost ──┐
- *     └──────────────── onStoppedLeading ◄──────┴── cancelled: release (holder "") when releaseOnCancel ┘
+ *     └──────────────── onStoppedLeading ◄──────┴── cancelled: onStoppedLeading (work stops), then release
+ *                                                    (holder "") when releaseOnCancel
  * ```
  *
  * Defaults (lease 4 s, renew deadline 3 s, retry 500 ms) hand over within about 4.5 s after a leader dies
@@ -152,9 +153,10 @@ export class LeaderElector {
         this.#o.onStartedLeading();
         await this.#renewLoop(signal);
         this.#leading = false;
-        if (signal.aborted && this.#o.releaseOnCancel && !this.#abandoned) await this.#release();
         this.#o.logger?.info({ identity: this.#o.identity }, 'stopped leading');
+        // Work stops before the lease is released, so two replicas never act at once.
         await this.#o.onStoppedLeading();
+        if (signal.aborted && this.#o.releaseOnCancel && !this.#abandoned) await this.#release();
         continue;
       }
       await abortableDelay(this.#o.retryPeriodMs, signal);
