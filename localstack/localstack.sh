@@ -43,8 +43,15 @@ install() {
   [[ -f "$done_marker" ]] && return 0
   # One installer at a time: a second caller waits here, then finds the marker.
   exec 9>"$CACHE/.install.lock"
-  flock 9
-  if [[ -f "$done_marker" ]]; then flock -u 9; return 0; fi
+  if command -v flock >/dev/null 2>&1; then
+    flock 9
+  else
+    log "flock not found (util-linux); installing without a lock"
+  fi
+  if [[ -f "$done_marker" ]]; then
+    exec 9>&-
+    return 0
+  fi
   local python
   python="$(pick_python)"
   log "installing localstack-core[runtime]==$VERSION into $VENV (first run only; a few minutes)"
@@ -54,7 +61,7 @@ install() {
   "$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" "localstack-core[runtime]==$VERSION" >&2
   "$VENV/bin/python" -c 'import localstack.runtime.main, moto.ec2' >&2
   touch "$done_marker"
-  flock -u 9
+  exec 9>&- # releases the lock
   log "installed"
 }
 
