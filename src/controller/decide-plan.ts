@@ -21,7 +21,7 @@ import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/
 import { gatewaySlice, planChanges, schedule } from '../scheduler/index.ts';
 import type { NodeInput, PolicyInput, SchedulePlan, SchedulerInput } from '../scheduler/types.ts';
 import type { GatewayNodeView } from './decide-status.ts';
-import { nodeReady, nodeRef, nodeZone, policyKey } from './objects.ts';
+import { nodeReady, nodeZone, policyKey } from './objects.ts';
 
 /** What the cloud said about one node: its network, or why it could not be read. */
 export type NodeNetworkResult =
@@ -57,6 +57,27 @@ export interface PlanDecision {
   readonly nodes: readonly GatewayNodeView[];
 }
 
+/**
+ * The cloud's placement, completed from the policies' statuses for IPs the provider does not list. Used with
+ * the `none` provider, which keeps no record across restarts: the status is the only one.
+ */
+export function seedFromStatus(
+  current: readonly CloudAssignment[],
+  policies: readonly AnyEgressPolicy[],
+): CloudAssignment[] {
+  const listed = new Set(current.map((a) => a.ip));
+  const seeded = [...current];
+  for (const policy of policies) {
+    for (const a of policy.status?.assignments ?? []) {
+      if (!a.ip || !a.node || listed.has(a.ip)) continue;
+      if (a.state !== 'Ready' && a.state !== 'Assigned') continue;
+      listed.add(a.ip);
+      seeded.push({ ip: a.ip, node: a.node, interfaceId: '' });
+    }
+  }
+  return seeded;
+}
+
 /** IPs a policy holds according to its status (sticky allocation). */
 export function statusIPs(policy: AnyEgressPolicy): string[] {
   return (policy.status?.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : []));
@@ -84,17 +105,15 @@ export function decidePlan(input: PlanInput): PlanDecision {
     const ready = nodeReady(node);
     const result = input.networks.get(nodeName);
     const probed = input.healthy(nodeName, ready);
-    const problem = !nodeRef(node)
-      ? 'the Node has no spec.providerID'
-      : !result
-        ? 'not described by the cloud'
-        : !result.ok
-          ? result.message
-          : !ready
-            ? 'the Node is NotReady'
-            : !probed
-              ? 'its agent does not answer health probes'
-              : undefined;
+    const problem = !result
+      ? 'not described by the cloud'
+      : !result.ok
+        ? result.message
+        : !ready
+          ? 'the Node is NotReady'
+          : !probed
+            ? 'its agent does not answer health probes'
+            : undefined;
     const network = result?.ok ? result.network : undefined;
     const healthy = problem === undefined;
     views.push({ name: nodeName, healthy, network, ...(problem ? { problem } : {}) });

@@ -8,7 +8,7 @@ import type { AnyEgressPolicy, EgressPolicy } from '../api/egress-policy.ts';
 import type { CloudProvider, NodeRef } from '../provider/contract.ts';
 import { decideAdmission } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
-import { decidePlan, type NodeNetworkResult } from './decide-plan.ts';
+import { decidePlan, type NodeNetworkResult, seedFromStatus } from './decide-plan.ts';
 import { decideProvider, decideSettings } from './decide-provider.ts';
 import { decidePolicyStatus } from './decide-status.ts';
 
@@ -368,5 +368,46 @@ describe('decideAssignmentEvents', () => {
   it('records nothing when nothing changed', () => {
     const status = { assignments: [{ ip: '10.0.0.1', node: 'a', state: 'Ready' as const }] };
     expect(decideAssignmentEvents(status, status)).toEqual([]);
+  });
+});
+
+describe('the none provider (no record across restarts)', () => {
+  it('keeps the placement from status after a restart: no change, no IP moved', async () => {
+    const { createNoneProvider } = await import('../../providers/none/index.ts');
+    const nodes = ['n1', 'n2'].map((name) => node(name, ''));
+    const refs = new Map<string, NodeRef>(
+      nodes.map((n) => [n.metadata!.name!, { name: n.metadata!.name!, providerID: '' }]),
+    );
+    const planWith = async (provider: CloudProvider, policies: AnyEgressPolicy[], seed: boolean) => {
+      const networks = new Map<string, NodeNetworkResult>();
+      for (const ref of refs.values())
+        networks.set(ref.name, { ok: true, network: await provider.describeNode(ref) });
+      const listed = await provider.listAssignments([...refs.values()]);
+      return decidePlan({
+        gateway: gateway(),
+        members: nodes,
+        networks,
+        healthy: () => true,
+        policies,
+        otherPolicies: [],
+        current: seed ? seedFromStatus(listed, policies) : listed,
+        refs,
+        cloudAllocatedIPs: [],
+      });
+    };
+    const first = await planWith(createNoneProvider({ owner: 't' }), [policy('p', { count: 2 })], true);
+    const status = {
+      assignments: first.plan.placements.map((p) => ({ ip: p.ip, node: p.node, state: 'Ready' as const })),
+    };
+    // A new process: the provider remembers nothing; the status is the record.
+    const restarted = await planWith(
+      createNoneProvider({ owner: 't' }),
+      [policy('p', { count: 2 }, status)],
+      true,
+    );
+    expect(restarted.changes).toEqual([]);
+    expect(restarted.plan.placements.map((p) => [p.ip, p.node])).toEqual(
+      first.plan.placements.map((p) => [p.ip, p.node]),
+    );
   });
 });

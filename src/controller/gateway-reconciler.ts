@@ -28,6 +28,7 @@
  * | gateway deleting              | IPs held                  | release all, then remove finalizer         |
  * | node failed / deleted         | IPs on it                 | move them to healthy nodes (same subnet)   |
  * | IP removed in the cloud       | missing                   | assign again (drift repaired on resync)    |
+ * | provider `none` (no record)   | -                         | placement seeded from the policies' status |
  */
 import type { V1Namespace, V1Node } from '@kubernetes/client-node';
 import { FINALIZER } from '../api/annotations.ts';
@@ -40,7 +41,7 @@ import { isProviderError } from '../provider/contract.ts';
 import { IpPool } from '../scheduler/index.ts';
 import { decideAdmission } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
-import { decidePlan, type NodeNetworkResult, statusIPs } from './decide-plan.ts';
+import { decidePlan, type NodeNetworkResult, seedFromStatus, statusIPs } from './decide-plan.ts';
 import { decideProvider, decideSettings, type ProviderChoice } from './decide-provider.ts';
 import {
   decideGatewayStatus,
@@ -175,7 +176,8 @@ export class GatewayReconciler {
         if (ref && !refs.has(ref.name)) refs.set(ref.name, ref);
       }
     }
-    const current = await provider.listAssignments([...refs.values()]);
+    const listed = await provider.listAssignments([...refs.values()]);
+    const current = provider.name === 'none' ? seedFromStatus(listed, mine) : listed;
     let cloudAllocatedIPs = [...(gateway.status?.cloudAllocatedIPs ?? [])];
 
     const decision = decidePlan({

@@ -24,11 +24,13 @@ export function nodeZone(node: V1Node): string | undefined {
   return node.metadata?.labels?.[LABELS.zone];
 }
 
-/** The provider's view of a Node, or undefined when it has no providerID. */
+/**
+ * The provider's view of a Node (its providerID may be empty: on-prem nodes have none, and the `none`
+ * provider needs none; cloud providers reject it with a clear error).
+ */
 export function nodeRef(node: V1Node): NodeRef | undefined {
-  const providerID = node.spec?.providerID;
   const name = node.metadata?.name;
-  return providerID && name ? { name, providerID } : undefined;
+  return name ? { name, providerID: node.spec?.providerID ?? '' } : undefined;
 }
 
 /** Scheduler and status key of a policy: `EgressPolicy/<ns>/<name>` or `ClusterEgressPolicy/<name>`. */

@@ -71,7 +71,9 @@ it('serves /healthz, /readyz and /metrics, and on SIGTERM releases the lease and
   });
   expect(text).toContain('# TYPE cloudegress_failover_duration_seconds histogram');
   expect(text).toContain('# TYPE cloudegress_cloud_calls_total counter');
-  expect(logs.some((l) => l['msg'] === 'became leader' && l['identity'] === 'cli-replica')).toBe(true);
+  await eventually('"became leader" logged with the identity', async () =>
+    logs.some((l) => l['msg'] === 'became leader' && l['identity'] === 'cli-replica'),
+  );
 
   const leases = kube.controlPlane.kubeConfig.makeApiClient(CoordinationV1Api);
   const held = await leases.readNamespacedLease({ name: 'cloud-egress-controller', namespace });

@@ -306,9 +306,9 @@ describe('bad input shows as conditions and Warning events', () => {
     await world.createPolicy('p', { gatewayName: gw, count: 3 });
     const p = await eventually('Degraded PoolExhausted', async () => {
       const x = await world.getPolicy('p');
-      return x?.status?.conditions?.find((c) => c.type === 'Degraded')?.reason === 'PoolExhausted'
-        ? x
-        : undefined;
+      const ready = x?.status?.assignments?.filter((a) => a.state === 'Ready').length;
+      const degraded = x?.status?.conditions?.find((c) => c.type === 'Degraded')?.reason;
+      return degraded === 'PoolExhausted' && ready === 2 ? x : undefined;
     });
     expect(p.status?.assignments?.filter((a) => a.state === 'Ready')).toHaveLength(2);
     expect(p.status?.assignments?.find((a) => a.state === 'Failed')?.message).toMatch(/no free IP/);
