@@ -33,12 +33,12 @@ import {
   ProviderError,
   type ProviderSettings,
 } from '../../src/provider/contract.ts';
+import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import { type AssignRequest, decideAssigns, decideReleases } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
 import { createEc2Reader, type ResolvedNode, type SubnetView } from './ec2-reader.ts';
 import { claimedIPs, ownedIPs, ownershipTagUpdate, reservedIPs } from './eni.ts';
 import { toProviderError } from './errors.ts';
-import { KeyedLock } from './keyed-lock.ts';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.ts';
 
 /** Options beyond the shared {@link ProviderSettings}. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedLock } from './nic-lock.ts';
+import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import { mentions } from './nic-update.ts';
 
 describe('mentions', () => {

@@ -16,10 +16,10 @@
  */
 import type { NetworkInterface } from '@azure/arm-network';
 import { type NodeRef, ProviderError } from '../../src/provider/contract.ts';
+import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import type { AzureApi } from './api.ts';
 import { classifyAzureError } from './errors.ts';
 import { type NicEdit, planNicEdits, primaryOf } from './ip-configs.ts';
-import { KeyedLock } from './nic-lock.ts';
 import { type NicRef, parseSubnetId } from './resource-id.ts';
 import type { Retrying } from './retry.ts';
 

@@ -32,9 +32,9 @@ import {
   ProviderError,
   type ProviderSettings,
 } from '../../src/provider/contract.ts';
+import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import type { ComputeApi, GceNic, GceOperation, GceSubnetwork, InstanceKey } from './client.ts';
 import { classifyGcpError, operationError } from './errors.ts';
-import { KeyedLock } from './keyed-lock.ts';
 import {
   egressRangeCidr,
   egressRangeName,

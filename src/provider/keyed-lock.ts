@@ -1,8 +1,9 @@
 /**
  * @module
  * A keyed mutex: work under the same key runs one at a time, in arrival order; different keys run in
- * parallel. The GCP provider holds one per network interface, because a NIC's read-modify-write with its
- * fingerprint must not interleave with another (two would make one of them fail with 412).
+ * parallel. Every cloud provider holds one per network interface (CNCC's per-NIC locks): an interface's
+ * read-modify-write must not interleave with another (on GCP the second fails with 412, on Azure with
+ * 409 AnotherOperationInProgress, on AWS two batches would race on the ENI's free slots).
  */
 
 /** Serialises async work per key. */
