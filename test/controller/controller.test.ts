@@ -260,6 +260,23 @@ describe('deletion and drift', () => {
       return p?.status?.conditions?.find((c) => c.type === 'Accepted')?.reason === 'GatewayNotFound';
     });
   });
+
+  it('given a policy moved to another gateway, then the new gateway serves it and the old IP is released', async () => {
+    await threeNodes();
+    const a = await world.createGateway('a', { ips: ['10.1.1.100-10.1.1.109'], namespaceSelector: {} });
+    const b = await world.createGateway('b', { ips: ['10.1.1.200-10.1.1.209'], namespaceSelector: {} });
+    await world.startController({ settings: testSettings({ resyncPeriodMs: 1000 }) });
+    await world.createPolicy('p', { gatewayName: a, count: 1 });
+    const [first] = await readyAssignments('p', 1);
+    expect(first?.ip).toBe('10.1.1.100');
+    await world.patchPolicySpec('p', { gatewayName: b });
+    await eventually('only the new gateway IP in the cloud', async () => {
+      const ips = [...world.cloudPlacement().keys()];
+      return ips.length === 1 && ips[0] === '10.1.1.200';
+    });
+    const [moved] = await readyAssignments('p', 1);
+    expect(moved?.ip).toBe('10.1.1.200');
+  });
 });
 
 describe('bad input shows as conditions and Warning events', () => {
