@@ -19,7 +19,7 @@ import { NftSession } from '../src/agent/linux/nft-session.ts';
 import { commandLine } from '../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as settings } from '../src/agent/settings.ts';
 import { egressPolicy } from '../src/agent/test-fixtures.ts';
-import { EXTERNAL, NetnsLab, netnsAvailable } from '../test/agent/netns-lab.ts';
+import { EXTERNAL, NetnsLab, netnsAvailable, netnsSysctl } from '../test/agent/netns-lab.ts';
 import { ensurePackages } from '../test/support/ensure-packages.ts';
 import { type BenchResult, median } from './types.ts';
 
@@ -74,8 +74,8 @@ async function programming(lab: NetnsLab): Promise<BenchResult[]> {
   const dataplane = new LinuxDataplane({
     run: node.run,
     settings,
-    iface: 'eth0',
     announce: false,
+    sysctl: netnsSysctl(node.run),
     session: new NftSession({ line: commandLine(node.ns) }),
   });
   const agent = new AgentSync({ dataplane, settings });
@@ -172,7 +172,12 @@ async function throughput(lab: NetnsLab): Promise<BenchResult[]> {
   const TRIALS = 5;
   for (const node of lab.nodes) {
     const agent = new AgentSync({
-      dataplane: new LinuxDataplane({ run: node.run, settings, iface: 'eth0', announce: true }),
+      dataplane: new LinuxDataplane({
+        run: node.run,
+        settings,
+        announce: true,
+        sysctl: netnsSysctl(node.run),
+      }),
       settings,
     });
     await agent.sync({

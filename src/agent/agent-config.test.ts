@@ -66,4 +66,23 @@ describe('parseAgentConfig', () => {
   it('answers --help with the usage text', () => {
     expect(() => parseAgentConfig(['--help'], {})).toThrow(AgentHelpRequested);
   });
+  it('takes the proc-sys mount and a dedicated egress interface, and refuses bad ones', () => {
+    const env = { NODE_NAME: 'n' };
+    expect(parseAgentConfig([], env)).toMatchObject({
+      procSys: '/proc/sys',
+      egressIface: undefined,
+      egressGateway: undefined,
+    });
+    expect(
+      parseAgentConfig(
+        ['--proc-sys=/host/proc/sys/', '--egress-interface', 'ens6', '--egress-gateway', '10.0.2.1'],
+        env,
+      ),
+    ).toMatchObject({ procSys: '/host/proc/sys', egressIface: 'ens6', egressGateway: '10.0.2.1' });
+    expect(() => parseAgentConfig(['--proc-sys', 'host/proc/sys'], env)).toThrow(/--proc-sys: .*absolute/);
+    expect(() => parseAgentConfig(['--egress-gateway', '10.0.2'], env)).toThrow(/--egress-gateway: .*IPv4/);
+    expect(() => parseAgentConfig(['--egress-interface', 'a b'], env)).toThrow(
+      /--egress-interface: .*device/,
+    );
+  });
 });

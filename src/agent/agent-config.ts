@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_AGENT_HEALTH_PORT } from '../controller/agent-health-port.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { familyOf, isCidr, isIp } from '../net/ip.ts';
+import { DEFAULT_PROC_SYS } from './linux/proc-sys.ts';
 import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS, validateMarkMask } from './settings.ts';
 
 /** Configuration of the node agent. */
@@ -20,6 +21,12 @@ export interface AgentConfig {
   readonly nodeIp: string | undefined;
   /** Interface holding the node IP and the egress IPs; default: the one that has the node IP. */
   readonly iface: string | undefined;
+  /** Dedicated interface for the egress IPs (SNATed traffic leaves by it); default: `iface`. */
+  readonly egressIface: string | undefined;
+  /** Next hop of traffic leaving by `egressIface`; default: discovered from its routes or subnet. */
+  readonly egressGateway: string | undefined;
+  /** Where the kernel settings are mounted (read-write); default `/proc/sys`. */
+  readonly procSys: string;
   /** Pod and service CIDRs, never sent through a gateway. */
   readonly clusterCidrs: readonly string[];
   /** Address of `/healthz` and `/metrics`; default host: the node IP. */
@@ -49,6 +56,12 @@ Flags:
   --node-name NAME          this node (default $NODE_NAME)
   --node-ip IP              this node's IP (default $NODE_IP, else the Node's InternalIP)
   --interface DEV           device of the node IP and egress IPs (default: the one holding the node IP)
+  --egress-interface DEV    dedicated device for the egress IPs; SNATed traffic leaves by it (policy
+                            routing); default: the --interface device
+  --egress-gateway IP       next hop on the egress interface (default: its default route's gateway, else
+                            the first address of its subnet, as on AWS, GCP and Azure)
+  --proc-sys PATH           where /proc/sys is mounted read-write (default ${DEFAULT_PROC_SYS}; the chart mounts
+                            the host's /proc/sys/net at /host/proc/sys/net)
   --cluster-cidr CIDR       pod or service CIDR never sent through a gateway; repeatable or comma-separated
   --health-port PORT        /healthz and /metrics port on the node IP (default ${DEFAULT_AGENT_HEALTH_PORT})
   --health-host HOST        address to serve on (default: the node IP)
@@ -98,6 +111,20 @@ export function parseAgentConfig(
   if (nodeIp !== undefined && !(isIp(nodeIp) && familyOf(nodeIp) === 4)) {
     throw new AgentConfigError(`--node-ip: "${nodeIp}" is not an IPv4 address`);
   }
+  const egressGateway = v['egress-gateway'];
+  if (egressGateway !== undefined && !(isIp(egressGateway) && familyOf(egressGateway) === 4)) {
+    throw new AgentConfigError(`--egress-gateway: "${egressGateway}" is not an IPv4 address`);
+  }
+  for (const flag of ['interface', 'egress-interface'] as const) {
+    const dev = v[flag];
+    if (dev !== undefined && !/^[a-zA-Z0-9_.:@-]{1,15}$/.test(dev)) {
+      throw new AgentConfigError(`--${flag}: "${dev}" is not a Linux device name (1-15 characters)`);
+    }
+  }
+  const procSys = v['proc-sys'] ?? DEFAULT_PROC_SYS;
+  if (!procSys.startsWith('/')) {
+    throw new AgentConfigError(`--proc-sys: "${procSys}" is not an absolute path (e.g. /host/proc/sys)`);
+  }
   const clusterCidrs = (v['cluster-cidr'] ?? [])
     .flatMap((c) => c.split(','))
     .map((c) => c.trim())
@@ -133,6 +160,9 @@ export function parseAgentConfig(
     nodeName,
     nodeIp,
     iface: v.interface,
+    egressIface: v['egress-interface'],
+    egressGateway,
+    procSys: procSys.length > 1 ? procSys.replace(/\/+$/, '') : procSys,
     clusterCidrs,
     healthHost: v['health-host'],
     healthPort:
@@ -158,6 +188,9 @@ function parse(args: readonly string[]) {
       'node-name': { type: 'string' },
       'node-ip': { type: 'string' },
       interface: { type: 'string' },
+      'egress-interface': { type: 'string' },
+      'egress-gateway': { type: 'string' },
+      'proc-sys': { type: 'string' },
       'cluster-cidr': { type: 'string', multiple: true },
       'health-port': { type: 'string' },
       'health-host': { type: 'string' },

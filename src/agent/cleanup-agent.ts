@@ -13,13 +13,12 @@ import { commandRunner, type RunCommand } from './linux/run-command.ts';
 
 /** Removes the agent's kernel state; returns the changes made. */
 export async function cleanupAgent(
-  config: Pick<AgentConfig, 'iface' | 'dataplane'>,
+  config: Pick<AgentConfig, 'dataplane'>,
   deps: { readonly logger: Logger; readonly run?: RunCommand },
 ): Promise<readonly Change[]> {
   const dataplane = new LinuxDataplane({
     run: deps.run ?? commandRunner(),
     settings: config.dataplane,
-    iface: config.iface,
     announce: false,
   });
   const changes = await new AgentSync({

@@ -32,10 +32,16 @@ export interface PeerState {
   readonly mac: string;
 }
 
-/** `ip rule fwmark <mark>/<mask> lookup <table> priority <priority>`, tagged with the agent's protocol. */
+/**
+ * `ip rule fwmark <mark>/<mask> lookup <table> priority <priority>`, or with `from` set
+ * `ip rule from <from>/32 lookup <table> priority <priority>` (then `mark` and `mask` are 0), tagged with
+ * the agent's protocol.
+ */
 export interface RuleState {
   readonly mark: number;
   readonly mask: number;
+  /** Source address of a `from` rule (egress IPs on a dedicated egress interface). */
+  readonly from?: string;
   readonly table: number;
   readonly priority: number;
 }

@@ -46,6 +46,34 @@ describe('desiredState', () => {
     expect(podsSet(desired).get('10.244.1.10')).toMatch(/^goto m\d+$/);
   });
 
+  it('with a dedicated egress interface: the IP on it, marked and sourced traffic routed out by it', () => {
+    const base = inputs({
+      policies: [egressPolicy([ready('10.0.1.17', 'node-1'), ready('10.0.1.18', 'node-2')])],
+      pods: [pod('a', '10.244.1.10')],
+    });
+    const egress = { iface: 'eth1', gateway: '10.0.1.1' };
+    const { desired } = desiredState({ ...base, node: { ...base.node, egress } }, S);
+    const id = 1 + ((10 * 2 ** 24 + 1 * 256 + 17) % S.markMask);
+    expect(desired.addresses).toEqual([{ ip: '10.0.1.17', dev: 'eth1' }]);
+    const toEgress = { table: S.tableBase, priority: S.rulePriority };
+    expect(desired.rules).toEqual(
+      expect.arrayContaining([
+        { mark: id, mask: S.markMask, ...toEgress },
+        { mark: 0, mask: 0, from: '10.0.1.17', ...toEgress },
+      ]),
+    );
+    expect(desired.routes).toContainEqual({ table: S.tableBase, kind: 'via', via: '10.0.1.1', dev: 'eth1' });
+    // The tunnel stays on the node IP's device.
+    expect(desired.tunnel).toMatchObject({ parent: 'eth0', localIp: '10.0.0.1' });
+    // Holding nothing: no egress rules or route.
+    const idle = desiredState(
+      { ...base, policies: [egressPolicy([ready('10.0.1.18', 'node-2')])], node: { ...base.node, egress } },
+      S,
+    ).desired;
+    expect(idle.routes.filter((r) => r.table === S.tableBase)).toEqual([]);
+    expect(idle.rules.filter((r) => r.table === S.tableBase)).toEqual([]);
+  });
+
   it('leaves out unselected pods, pods of other namespaces, and keeps cluster traffic out', () => {
     const { desired } = desiredState(
       inputs({

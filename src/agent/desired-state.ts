@@ -10,6 +10,8 @@
  *   local pods   = pods on this node the selectors match
  *   each pod     -> rendezvous(pod uid, usable IPs) -> mark id of that IP   (no usable IP -> drop)
  * ip held here   -> address on the interface, SNAT rule, held mark          (gateway side)
+ *                   dedicated egress interface: ip rule fwmark id and ip rule from ip -> table base+0:
+ *                   default via the egress gateway dev <egress interface> (SNATed traffic leaves there)
  * ip elsewhere   -> ip rule fwmark id -> table base+id: default via gateway node IP dev tunnel onlink,
  *                   throw gatewayIP/32 (the tunnel's own outer packets), FDB + neighbour for the gateway
  * always         -> tunnel device, cluster bypass set (pod/service CIDRs, node IPs), node set (input guard),
@@ -65,6 +67,8 @@ export interface NodeIdentity {
   readonly iface: string;
   /** MTU of that interface. */
   readonly mtu: number;
+  /** A dedicated interface for egress IPs (default: `iface`), and the gateway its traffic leaves by. */
+  readonly egress?: { readonly iface: string; readonly gateway: string };
 }
 
 /** Everything the decision reads. */
@@ -361,12 +365,22 @@ export function desiredState(
   const rules: RuleState[] = [];
   const routes: RouteState[] = [];
   const peers = new Map<string, PeerState>();
+  const egressTable = settings.tableBase; // mark ids start at 1: table base+0 is free
   for (const [ip, node] of ipNode) {
     const id = ids.get(ip)!;
     const value = markValue(id, settings.markMask);
     if (node === me.name) {
-      addresses.push({ ip, dev: me.iface });
+      addresses.push({ ip, dev: me.egress?.iface ?? me.iface });
       snat.set(value, ip);
+      if (me.egress) {
+        const rule = {
+          mark: value,
+          mask: settings.markMask,
+          table: egressTable,
+          priority: settings.rulePriority,
+        };
+        rules.push(rule, { ...rule, mark: 0, mask: 0, from: ip });
+      }
       continue;
     }
     if (!usedIds.has(id)) continue;
@@ -376,6 +390,9 @@ export function desiredState(
     routes.push({ table, kind: 'via', via: gw, dev: settings.tunnelName });
     routes.push({ table, kind: 'throw', dst: gw });
     peers.set(gw, { nodeIp: gw, mac: tunnelMac(gw) });
+  }
+  if (me.egress && addresses.length > 0) {
+    routes.push({ table: egressTable, kind: 'via', via: me.egress.gateway, dev: me.egress.iface });
   }
   sets[SETS.owned] = keysOf(addresses.map((a) => a.ip));
   sets[SETS.held] = keysOf([...snat.keys()].map(String));

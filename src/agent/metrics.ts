@@ -1,8 +1,10 @@
 /**
  * @module
  * The agent's Prometheus metrics (prom-client), in their own registry so tests can create several agents.
+ * The per-egress-IP traffic counters are read from the kernel on scrape (one `nft -j list counters`).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SnatCounter } from './linux/nftables.ts';
 
 /** The agent's metrics. */
 export interface AgentMetrics {
@@ -25,13 +27,82 @@ export interface AgentMetrics {
   readonly podsWithoutIp: Gauge;
   /** Unix time of the last successful sync. */
   readonly lastSuccess: Gauge;
+  /** Connections, packets and bytes SNATed to each egress IP held here (read on scrape). */
+  readonly snatConnections: Counter<'egress_ip'>;
+  readonly snatPackets: Counter<'egress_ip'>;
+  readonly snatBytes: Counter<'egress_ip'>;
+}
+
+/** Where the metrics read live values. */
+export interface AgentMetricsSources {
+  /** The SNAT counters of the egress IPs held on this node. */
+  readonly snatCounters?: () => Promise<readonly SnatCounter[]>;
+}
+
+/**
+ * Counters set from the kernel on each scrape: every egress IP held now, with its kernel counter (which
+ * starts again at 0 when the IP comes back; Prometheus' `rate` handles the reset).
+ */
+function kernelCounter(
+  name: string,
+  help: string,
+  registers: Registry[],
+  read: (() => Promise<readonly SnatCounter[]>) | undefined,
+  value: (c: SnatCounter) => number,
+): Counter<'egress_ip'> {
+  return new Counter({
+    name,
+    help,
+    labelNames: ['egress_ip'],
+    registers,
+    async collect() {
+      // A failed read leaves the last values (the scrape still answers; the next one reads again).
+      const counters = await read?.().catch(() => undefined);
+      if (!counters) return;
+      this.reset();
+      for (const c of counters) this.inc({ egress_ip: c.egressIp }, value(c));
+    },
+  });
 }
 
 /** Creates the metrics in a new registry. */
-export function createAgentMetrics(): AgentMetrics {
+export function createAgentMetrics(sources: AgentMetricsSources = {}): AgentMetrics {
   const registry = new Registry();
   const registers = [registry];
+  // One kernel read serves the three counters of one scrape.
+  let pending: Promise<readonly SnatCounter[]> | undefined;
+  const read = sources.snatCounters
+    ? () => {
+        pending ??= sources.snatCounters!().finally(() => {
+          setImmediate(() => {
+            pending = undefined;
+          });
+        });
+        return pending;
+      }
+    : undefined;
   return {
+    snatConnections: kernelCounter(
+      'cloud_egress_agent_snat_connections_total',
+      'Connections SNATed to each egress IP held on this node',
+      registers,
+      read,
+      (c) => c.connections,
+    ),
+    snatPackets: kernelCounter(
+      'cloud_egress_agent_snat_packets_total',
+      'Packets sent with each egress IP held on this node as source',
+      registers,
+      read,
+      (c) => c.packets,
+    ),
+    snatBytes: kernelCounter(
+      'cloud_egress_agent_snat_bytes_total',
+      'Bytes sent with each egress IP held on this node as source',
+      registers,
+      read,
+      (c) => c.bytes,
+    ),
     registry,
     syncDuration: new Histogram({
       name: 'cloud_egress_agent_sync_duration_seconds',

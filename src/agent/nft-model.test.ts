@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNftTable } from './linux/nftables.ts';
+import { parseNftTable, parseSnatCounters } from './linux/nftables.ts';
 import { renderElements, renderStructure } from './nft-model.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
 
@@ -16,7 +16,27 @@ describe('nft text and read-back', () => {
     expect(a.text).toContain(`comment "cloud-egress ${a.fingerprint}"`);
     const b = renderStructure({ ...input, snat: new Map([[18, '10.0.1.17']]) });
     expect(b.fingerprint).not.toBe(a.fingerprint);
-    expect(b.text).toContain('meta mark & 0x3fff == 0x12 snat ip to 10.0.1.17');
+    expect(b.text).toContain('meta mark & 0x3fff == 0x12 counter name "new_10_0_1_17" snat ip to 10.0.1.17');
+    expect(b.text).toContain('meta mark & 0x3fff == 0x12 counter name "out_10_0_1_17"\n');
+  });
+
+  it('reads the per-egress-IP counters from `nft -j list counters`', () => {
+    const counter = (name: string, packets: number, bytes: number) => ({
+      counter: { family: 'inet', name, table: 'cloud_egress', handle: 3, packets, bytes },
+    });
+    const text = JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        counter('new_10_0_1_17', 3, 180),
+        counter('out_10_0_1_17', 40, 5200),
+        counter('out_10_0_1_18', 0, 0),
+        counter('someone_else', 9, 9),
+      ],
+    });
+    expect(parseSnatCounters(text)).toEqual([
+      { egressIp: '10.0.1.17', connections: 3, packets: 40, bytes: 5200 },
+      { egressIp: '10.0.1.18', connections: 0, packets: 0, bytes: 0 },
+    ]);
   });
 
   it('writes interval, set and map elements as nft expects', () => {

@@ -11,9 +11,13 @@
  * forward (filter-10)  from tunnel to tunnel: drop | from tunnel with a mark not held here: drop
  *                      into tunnel: clamp TCP MSS to the route MTU
  * input (filter-10)    VXLAN port from a non-node: drop
- * gw_snat (srcnat-10)  mark id of a held egress IP, not into the tunnel -> snat to it
+ * gw_snat (srcnat-10)  mark id of a held egress IP, not into the tunnel -> count the connection, snat to it
  *                      (before a CNI's masquerade at srcnat, so ours wins)
+ * gw_count (srcnat+10) the same match, every packet -> count packets and bytes per egress IP
  * ```
+ *
+ * The counters are named objects (`new_<ip>`, `out_<ip>` with `_` for `.`), so one
+ * `nft -j list counters table` reads them all without listing the large pod maps.
  */
 import { createHash } from 'node:crypto';
 import type { NftSetKind } from './dataplane.ts';
@@ -46,6 +50,21 @@ export const SETS = {
 /** Set names of one policy. */
 export function policySets(prefix: string) {
   return { dst: `${prefix}_dst4`, exc: `${prefix}_exc4`, pods: `${prefix}_pods4` } as const;
+}
+
+/** Named counters of a held egress IP: connections SNATed to it, and packets/bytes sent with it. */
+export function snatCounterNames(ip: string) {
+  const suffix = ip.replaceAll('.', '_');
+  return { connections: `new_${suffix}`, packets: `out_${suffix}` } as const;
+}
+
+/** The egress IP and role of a counter named by {@link snatCounterNames}, if it is one. */
+export function parseSnatCounterName(
+  name: string,
+): { readonly ip: string; readonly role: 'connections' | 'packets' } | undefined {
+  const m = /^(new|out)_(\d+_\d+_\d+_\d+)$/.exec(name);
+  if (!m) return undefined;
+  return { ip: m[2]!.replaceAll('_', '.'), role: m[1] === 'new' ? 'connections' : 'packets' };
 }
 
 /** Chain name of mark id `id`. */
@@ -86,6 +105,11 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
   const kinds = setKinds(input.policies);
   const lines: string[] = [`table inet ${s.nftTable} {`];
   for (const [name, kind] of Object.entries(kinds)) lines.push(setDecl(name, kind));
+  const held = [...input.snat].sort((a, b) => a[0] - b[0]);
+  for (const [, ip] of held) {
+    const c = snatCounterNames(ip);
+    lines.push(`\tcounter ${c.connections} {\n\t}`, `\tcounter ${c.packets} {\n\t}`);
+  }
   for (const [id, value] of [...input.markChains].sort((a, b) => a[0] - b[0])) {
     lines.push(`\tchain ${markChain(id)} {\n\t\tmeta mark set meta mark & ${keep} | ${hex(value)}\n\t}`);
   }
@@ -105,12 +129,21 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
     `\tchain input {\n\t\ttype filter hook input priority filter - 10; policy accept;\n` +
       `\t\tudp dport ${s.port} ip saddr != @${SETS.nodes} drop\n\t}`,
   );
-  const snat = [...input.snat]
-    .sort((a, b) => a[0] - b[0])
-    .map(([value, ip]) => `\t\toifname != ${tun} meta mark & ${mask} == ${hex(value)} snat ip to ${ip}`);
+  const match = (value: number) => `oifname != ${tun} meta mark & ${mask} == ${hex(value)}`;
+  const snat = held.map(
+    ([value, ip]) =>
+      `\t\t${match(value)} counter name ${JSON.stringify(snatCounterNames(ip).connections)} snat ip to ${ip}\n`,
+  );
   lines.push(
     `\tchain gw_snat {\n\t\ttype nat hook postrouting priority srcnat - 10; policy accept;\n` +
-      `${snat.map((l) => `${l}\n`).join('')}\t}`,
+      `${snat.join('')}\t}`,
+  );
+  const count = held.map(
+    ([value, ip]) => `\t\t${match(value)} counter name ${JSON.stringify(snatCounterNames(ip).packets)}\n`,
+  );
+  lines.push(
+    `\tchain gw_count {\n\t\ttype filter hook postrouting priority srcnat + 10; policy accept;\n` +
+      `${count.join('')}\t}`,
   );
   const prerouting = (comment: string) =>
     `\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n` +

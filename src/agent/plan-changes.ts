@@ -30,7 +30,7 @@ import type {
 
 /** Stable text keys so that states compare by value. */
 const peerKey = (p: PeerState) => `${p.nodeIp}|${p.mac}`;
-const ruleKey = (r: RuleState) => `${r.priority}|${r.mark}/${r.mask}|${r.table}`;
+const ruleKey = (r: RuleState) => `${r.priority}|${r.mark}/${r.mask}|${r.from ?? ''}|${r.table}`;
 const routeKey = (r: RouteState) =>
   r.kind === 'via' ? `${r.table}|via|${r.via}|${r.dev}` : `${r.table}|throw|${r.dst}`;
 const addressKey = (a: AddressState) => `${a.dev}|${a.ip}`;

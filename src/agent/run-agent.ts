@@ -33,9 +33,10 @@ import { AgentSync } from './agent-sync.ts';
 import { cleanupAgent } from './cleanup-agent.ts';
 import type { AgentInputs } from './desired-state.ts';
 import { namespaceLabels, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
-import { deviceOf, readMtu } from './linux/iproute.ts';
+import { deviceOf, gatewayOf, readMtu } from './linux/iproute.ts';
 import { LinuxDataplane } from './linux/linux-dataplane.ts';
 import { NftSession } from './linux/nft-session.ts';
+import { procSysWriter, type SysctlWriter } from './linux/proc-sys.ts';
 import { type CommandLine, commandRunner, type RunCommand } from './linux/run-command.ts';
 import { createAgentMetrics } from './metrics.ts';
 
@@ -46,6 +47,8 @@ export interface AgentDeps {
   readonly run?: RunCommand;
   /** How to start the long-lived `nft -i` (the same namespace as `run`); default: this one. */
   readonly commandLine?: CommandLine;
+  /** Writes kernel settings; default: files under `config.procSys` (this process's network namespace). */
+  readonly sysctl?: SysctlWriter;
   /** Default: from `config.kubeconfig`, else in-cluster, else `~/.kube/config`. */
   readonly kubeConfig?: KubeConfig;
 }
@@ -63,6 +66,24 @@ export interface RunningAgent {
 /** Thrown when the agent cannot start (no node IP, no interface...). */
 export class AgentStartError extends Error {
   override readonly name = 'AgentStartError';
+}
+
+/**
+ * The agent's Linux dataplane for `config`: commands, the `nft -i` session and kernel settings (under
+ * `config.procSys`) in this process's network namespace unless `deps` binds them elsewhere.
+ */
+export function agentDataplane(
+  config: Pick<AgentConfig, 'dataplane' | 'announce' | 'procSys'>,
+  deps: Pick<AgentDeps, 'logger' | 'run' | 'commandLine' | 'sysctl'>,
+): LinuxDataplane {
+  return new LinuxDataplane({
+    run: deps.run ?? commandRunner(),
+    settings: config.dataplane,
+    announce: config.announce,
+    logger: deps.logger,
+    session: new NftSession(deps.commandLine ? { line: deps.commandLine } : {}),
+    sysctl: deps.sysctl ?? procSysWriter(config.procSys),
+  });
 }
 
 /** Runs the agent; see the module comment. */
@@ -129,16 +150,21 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     throw new AgentStartError(`no interface holds the node IP ${nodeIp}; pass --interface`);
   }
   const mtu = await readMtu(run, iface);
+  let egress: { iface: string; gateway: string } | undefined;
+  if (config.egressIface !== undefined && config.egressIface !== iface) {
+    const gateway =
+      config.egressGateway ?? (await gatewayOf(run, config.egressIface, config.dataplane.routeProtocol));
+    if (!gateway) {
+      await Promise.all(Object.values(informers).map((i) => i.stop()));
+      throw new AgentStartError(
+        `the egress interface ${config.egressIface} has no default route and no subnet; pass --egress-gateway`,
+      );
+    }
+    egress = { iface: config.egressIface, gateway };
+  }
 
-  const metrics = createAgentMetrics();
-  const dataplane = new LinuxDataplane({
-    run,
-    settings: config.dataplane,
-    iface,
-    announce: config.announce,
-    logger: log,
-    session: new NftSession(deps.commandLine ? { line: deps.commandLine } : {}),
-  });
+  const dataplane = agentDataplane(config, { ...deps, run });
+  const metrics = createAgentMetrics({ snatCounters: () => dataplane.snatCounters() });
   const sync = new AgentSync({ dataplane, settings: config.dataplane, metrics, logger: log });
 
   // The same V1Pod object (unchanged in the informer cache) maps to the same LocalPod, so the decision's
@@ -149,7 +175,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     return localPods.get(pod);
   };
   const inputs = (): AgentInputs => ({
-    node: { name: config.nodeName, ip: nodeIp, iface, mtu },
+    node: { name: config.nodeName, ip: nodeIp, iface, mtu, ...(egress ? { egress } : {}) },
     policies: [...informers.policies.list(), ...informers.clusterPolicies.list()] as AnyEgressPolicy[],
     nodes: nodes(),
     pods: informers.pods
@@ -229,7 +255,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     await Promise.all(Object.values(informers).map((i) => i.stop()));
     throw new AgentStartError(`cannot serve /healthz: ${(err as Error).message}`, { cause: err });
   }
-  log.info({ node: config.nodeName, nodeIp, iface, health: server.address }, 'agent started');
+  log.info({ node: config.nodeName, nodeIp, iface, egress, health: server.address }, 'agent started');
 
   return {
     healthAddress: server.address,

@@ -21,7 +21,7 @@ import { silentLogger } from '../../src/log.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { waitUntil } from '../harness/wait.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
-import { EXTERNAL, type LabNode, NetnsLab, netnsAvailable } from './netns-lab.ts';
+import { EXTERNAL, type LabNode, NetnsLab, netnsAvailable, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -131,6 +131,7 @@ describe.skipIf(unavailable !== undefined)(
             logger: silentLogger(),
             run: node.run,
             commandLine: commandLine(node.ns),
+            sysctl: netnsSysctl(node.run),
             kubeConfig: kc,
           }),
         );

@@ -7,35 +7,27 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
-import type { AgentInputs, LocalPod } from '../../src/agent/desired-state.ts';
+import type { AgentInputs } from '../../src/agent/desired-state.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import { commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
-import type { EgressPolicy } from '../../src/api/index.ts';
-import { ensurePackages } from '../support/ensure-packages.ts';
-import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, netnsAvailable } from './netns-lab.ts';
+import {
+  ECHO_PORTS,
+  EXTERNAL,
+  type LabNode,
+  labPolicy,
+  labUnavailable,
+  NetnsLab,
+  netnsSysctl,
+} from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
 
-const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
-const unavailable = missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
+const unavailable = await labUnavailable();
 
-function policy(node: string): EgressPolicy {
-  return {
-    apiVersion: 'cloudegress.io/v1alpha1',
-    kind: 'EgressPolicy',
-    metadata: { name: 'to-partner', namespace: 'shop', creationTimestamp: '2026-01-01T00:00:00Z' },
-    spec: {
-      gatewayName: 'prod',
-      podSelector: { matchLabels: { app: 'api' } },
-      destinationCIDRs: ['198.51.100.0/24'],
-      excludedCIDRs: [`${EXTERNAL.excluded}/32`],
-    },
-    status: { assignments: [{ ip: EGRESS_IP, node, state: 'Ready' }] },
-  };
-}
+const policy = (node: string) => labPolicy(EGRESS_IP, node, [`${EXTERNAL.excluded}/32`]);
 
 describe.skipIf(unavailable !== undefined)(
   `agent datapath in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
@@ -45,22 +37,11 @@ describe.skipIf(unavailable !== undefined)(
     let snapshotsBefore: Map<string, Record<string, string>>;
     let gateway = 'node-2';
 
-    const podsOf = (node: LabNode): LocalPod[] =>
-      lab.pods
-        .filter((p) => p.node === node)
-        .map((p) => ({
-          uid: `uid-${p.name}`,
-          namespace: 'shop',
-          name: p.name,
-          ips: [p.ip],
-          labels: p.name.endsWith('b') ? { app: 'other' } : { app: 'api' },
-        }));
-
     const inputs = (node: LabNode, gatewayNode = gateway): AgentInputs => ({
       node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
       policies: [policy(gatewayNode)],
       nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
-      pods: podsOf(node),
+      pods: lab.localPods(node),
       namespaceLabels: new Map([['shop', {}]]),
       clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'],
     });
@@ -70,8 +51,8 @@ describe.skipIf(unavailable !== undefined)(
       const dataplane = new LinuxDataplane({
         run: node.run,
         settings,
-        iface: 'eth0',
         announce: true,
+        sysctl: netnsSysctl(node.run),
         session: new NftSession({ line: commandLine(node.ns) }),
       });
       dataplanes.push(dataplane);

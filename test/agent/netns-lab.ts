@@ -11,6 +11,10 @@
  *         └─ <p>-n1b 10.244.1.11                                            (echo server, default router)
  * ```
  *
+ * With `egressNics`, a second subnet (`br1`, 192.168.200.0/24, the external namespace its router at .1) gives
+ * those nodes a dedicated egress interface `eth1` (192.168.200.10+i); like a cloud's source check, the
+ * external namespace drops packets from that subnet that arrive on its other interface.
+ *
  * Each node forwards, masquerades pod traffic leaving eth0 (like a CNI, in its own `ip testcni` table),
  * routes the other nodes' pod CIDRs through their node IPs, and has strict reverse-path filtering
  * (`all.rp_filter=1`) and IPv6 off. Every name carries a random prefix; {@link NetnsLab.destroy} removes
@@ -20,10 +24,25 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LocalPod } from '../../src/agent/desired-state.ts';
+import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+import type { EgressPolicy } from '../../src/api/index.ts';
+import { ensurePackages } from '../support/ensure-packages.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const host = commandRunner();
+
+/**
+ * Kernel settings of the namespace `run` is bound to. An agent running inside this test process sees its
+ * own namespace's `/proc/sys/net`, so its writes go through a command in the node's namespace (`tee`, with
+ * the same privileges as the agent's other commands).
+ */
+export function netnsSysctl(run: RunCommand, root = '/proc/sys'): SysctlWriter {
+  return async (key, value) => {
+    await run('tee', [`${root}/${key}`], `${value}\n`);
+  };
+}
 
 /** A simulated node. */
 export interface LabNode {
@@ -49,6 +68,34 @@ export const EXTERNAL = {
   excluded: '198.51.100.30',
   outside: '203.0.113.10',
 } as const;
+
+/** The subnet of dedicated egress interfaces (`build` option `egressNics`). */
+export const EGRESS_SUBNET = { cidr: '192.168.200.0/24', router: '192.168.200.1' } as const;
+
+/** Why the network-namespace tests cannot run here (installs the agent's tools first), or undefined. */
+export async function labUnavailable(): Promise<string | undefined> {
+  const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
+  return missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
+}
+
+/**
+ * The labs' EgressPolicy: pods `app: api` of namespace `shop` to the echo server's /24 (`excluded` left
+ * out), through `egressIp`, Ready on `node`.
+ */
+export function labPolicy(egressIp: string, node: string, excluded: readonly string[] = []): EgressPolicy {
+  return {
+    apiVersion: 'cloudegress.io/v1alpha1',
+    kind: 'EgressPolicy',
+    metadata: { name: 'to-partner', namespace: 'shop', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: {
+      gatewayName: 'prod',
+      podSelector: { matchLabels: { app: 'api' } },
+      destinationCIDRs: ['198.51.100.0/24'],
+      ...(excluded.length > 0 ? { excludedCIDRs: [...excluded] } : {}),
+    },
+    status: { assignments: [{ ip: egressIp, node, state: 'Ready' }] },
+  };
+}
 
 /** TCP and UDP ports of the echo server. */
 export const ECHO_PORTS = { tcp: 8080, udp: 8081 } as const;
@@ -100,16 +147,26 @@ export class NetnsLab {
     await commandRunner(b)('ip', ['link', 'set', bName, 'up']);
   }
 
-  /** Builds the topology with `nodeCount` nodes and the given pods (`{ node index: pod names }`). */
-  async build(nodeCount: number, pods: Record<number, string[]>): Promise<void> {
+  /**
+   * Builds the topology with `nodeCount` nodes and the given pods (`{ node index: pod names }`); the nodes
+   * listed in `egressNics` (indexes) get a dedicated egress interface `eth1`.
+   */
+  async build(
+    nodeCount: number,
+    pods: Record<number, string[]>,
+    options: { readonly egressNics?: readonly number[] } = {},
+  ): Promise<void> {
     const br = await this.#ns('br');
     const brRun = commandRunner(br);
-    await brRun('ip', ['link', 'add', 'br0', 'type', 'bridge']);
-    await brRun('ip', ['link', 'set', 'br0', 'up']);
-    const attach = async (ns: string, port: string) => {
-      await this.#veth(ns, 'eth0', br, port);
-      await brRun('ip', ['link', 'set', port, 'master', 'br0']);
+    for (const bridge of ['br0', 'br1']) {
+      await brRun('ip', ['link', 'add', bridge, 'type', 'bridge']);
+      await brRun('ip', ['link', 'set', bridge, 'up']);
+    }
+    const attach = async (ns: string, port: string, dev = 'eth0', bridge = 'br0') => {
+      await this.#veth(ns, dev, br, port);
+      await brRun('ip', ['link', 'set', port, 'master', bridge]);
     };
+    const egressNics = options.egressNics ?? [];
 
     const ext = await this.#ns('ext');
     await attach(ext, 'p-ext');
@@ -117,6 +174,16 @@ export class NetnsLab {
     await extRun('ip', ['addr', 'add', `${EXTERNAL.router}/24`, 'dev', 'eth0']);
     for (const ip of [EXTERNAL.inPolicy, EXTERNAL.excluded, EXTERNAL.outside]) {
       await extRun('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo']);
+    }
+    if (egressNics.length > 0) {
+      await attach(ext, 'p-ext1', 'eth1', 'br1');
+      await extRun('ip', ['addr', 'add', `${EGRESS_SUBNET.router}/24`, 'dev', 'eth1']);
+      await extRun(
+        'nft',
+        ['-f', '-'],
+        'table ip sourcecheck {\n\tchain pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n' +
+          `\t\tiifname != "eth1" ip saddr ${EGRESS_SUBNET.cidr} counter drop\n\t}\n}\n`,
+      );
     }
 
     for (let i = 1; i <= nodeCount; i++) {
@@ -133,6 +200,10 @@ export class NetnsLab {
       this.nodes.push(node);
       await run('ip', ['addr', 'add', `${node.ip}/24`, 'dev', 'eth0']);
       await run('ip', ['route', 'add', 'default', 'via', EXTERNAL.router]);
+      if (egressNics.includes(i)) {
+        await attach(ns, `p-n${i}e`, 'eth1', 'br1');
+        await run('ip', ['addr', 'add', `192.168.200.${10 + i}/24`, 'dev', 'eth1']);
+      }
       await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=1']);
       await run('ip', ['link', 'add', 'cni0', 'type', 'bridge']);
       await run('ip', ['addr', 'add', `10.244.${i}.1/24`, 'dev', 'cni0']);
@@ -162,6 +233,22 @@ export class NetnsLab {
         if (a !== b) await a.run('ip', ['route', 'add', b.podCidr, 'via', b.ip]);
       }
     }
+  }
+
+  /**
+   * The pods on `node` as the agent sees them: namespace `shop`, label `app: api`, except pods whose name
+   * ends in `b` (`app: other`, never selected).
+   */
+  localPods(node: LabNode): LocalPod[] {
+    return this.pods
+      .filter((p) => p.node === node)
+      .map((p) => ({
+        uid: `uid-${p.name}`,
+        namespace: 'shop',
+        name: p.name,
+        ips: [p.ip],
+        labels: p.name.endsWith('b') ? { app: 'other' } : { app: 'api' },
+      }));
   }
 
   /** The pod named `name`. */
@@ -262,7 +349,8 @@ export class NetnsLab {
   async snapshot(node: LabNode): Promise<Record<string, string>> {
     const read = async (file: string, args: string[]) => (await node.run(file, args)).stdout;
     return {
-      ruleset: await read('nft', ['list', 'ruleset']),
+      // Stateless: counter values change with traffic; the rules and objects are what the agent could leave.
+      ruleset: await read('nft', ['-s', 'list', 'ruleset']),
       rules: await read('ip', ['rule']),
       routes: await read('ip', ['route', 'show', 'table', 'all']),
       addresses: await read('ip', ['addr']),

@@ -50,4 +50,9 @@ export const BAD_VALUES: ReadonlyArray<{
     set: { 'cloud.owner': 'Prod Cluster' },
     message: ["at '/cloud/owner': 'Prod Cluster' does not match pattern"],
   },
+  {
+    what: 'an egress gateway that is not an IPv4 address',
+    set: { 'agent.egressGateway': 'router.local' },
+    message: ["at '/agent/egressGateway': 'router.local' does not match pattern"],
+  },
 ];

@@ -23,7 +23,7 @@ import { FINALIZER } from '../../src/api/annotations.ts';
 import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/group.ts';
 import { runController } from '../../src/controller/run-controller.ts';
 import { createLogger } from '../../src/log.ts';
-import { netnsAvailable } from '../agent/netns-lab.ts';
+import { netnsAvailable, netnsSysctl } from '../agent/netns-lab.ts';
 import { ControllerWorld, eventually, hasFinalizer } from '../controller/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
@@ -420,6 +420,17 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
 
         const env = { NODE_NAME: nodeName, NODE_IP: nodeIp, POD_NAME: 'agent-x', POD_NAMESPACE: releaseNs };
         const config = chartAgentConfig(manifests, env);
+        // The agent writes kernel settings under --proc-sys, where the chart mounts the host's /proc/sys/net
+        // read-write (the runtime's /proc/sys is read-only); here the same files of the node's namespace.
+        const ds = findOne(manifests, 'DaemonSet', '-agent');
+        const volume = ds.spec.template.spec.volumes.find(
+          (v: { hostPath?: { path: string } }) => v.hostPath?.path === '/proc/sys/net',
+        );
+        const mount = container(ds, 'agent').volumeMounts.find(
+          (m: { name: string }) => m.name === volume?.name,
+        );
+        expect(mount).toMatchObject({ mountPath: `${config.procSys}/net` });
+        expect(mount.readOnly ?? false).toBe(false);
         const identity = await cp.restrictedKubeConfig({ namespace: releaseNs, name: `${RELEASE}-agent` });
         const log = capturingLogger('agent');
         // The health endpoint on loopback (the test process is not inside the node's namespace).
@@ -428,7 +439,7 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
           () => `the agent did not start: ${(log.lines.at(-1) ?? '').slice(0, 600)}`,
           runAgent(
             { ...config, healthHost: '127.0.0.1', healthPort: 0 },
-            { logger: log.logger, run, kubeConfig: identity.kubeConfig },
+            { logger: log.logger, run, kubeConfig: identity.kubeConfig, sysctl: netnsSysctl(run) },
           ),
         );
         try {

@@ -157,9 +157,17 @@ describe('default values', () => {
       announce: true,
       clusterCidrs: [],
       iface: undefined,
+      egressIface: undefined,
       healthHost: undefined,
+      procSys: '/host/proc/sys',
     });
     expect(config.dataplane).toMatchObject({ vni: 4207, port: 4796 });
+    // Kernel settings without privileges: the host's /proc/sys/net read-write where --proc-sys points.
+    expect(pod.volumes).toContainEqual({
+      name: 'host-proc-sys-net',
+      hostPath: { path: '/proc/sys/net', type: 'Directory' },
+    });
+    expect(c.volumeMounts).toContainEqual({ name: 'host-proc-sys-net', mountPath: `${config.procSys}/net` });
     expect(c.securityContext).toMatchObject({
       privileged: false,
       allowPrivilegeEscalation: false,
@@ -234,6 +242,17 @@ describe('default values', () => {
       'egressgateways.cloudegress.io',
       'egresspolicies.cloudegress.io',
     ]);
+  });
+});
+
+test('agent.egressInterface and agent.egressGateway: egress IPs on a dedicated device', async () => {
+  const manifests = await renderChart({
+    set: { 'agent.egressInterface': 'ens6', 'agent.egressGateway': '10.0.2.1' },
+  });
+  expect(chartAgentConfig(manifests, NODE_ENV)).toMatchObject({
+    iface: undefined,
+    egressIface: 'ens6',
+    egressGateway: '10.0.2.1',
   });
 });
 

@@ -4,7 +4,9 @@
  * JSON output (`ip -j`, `bridge -j`). Only what the agent owns is returned: its tunnel device, rules and
  * routes tagged with its protocol number, and addresses recorded as its own.
  */
+import { bigIntToIp, cidrRange } from '../../net/ip.ts';
 import type { AddressState, PeerState, RouteState, RuleState, TunnelState } from '../dataplane.ts';
+import { rpFilterKey, type SysctlWriter } from './proc-sys.ts';
 import { CommandError, type RunCommand } from './run-command.ts';
 
 interface LinkJson {
@@ -29,6 +31,8 @@ interface AddrJson {
 }
 interface RuleJson {
   priority: number;
+  src?: string;
+  srclen?: number;
   fwmark?: string;
   fwmask?: string;
   table?: string;
@@ -40,6 +44,7 @@ interface RouteJson {
   gateway?: string;
   dev?: string;
   table?: string;
+  protocol?: string;
 }
 interface FdbJson {
   mac: string;
@@ -89,7 +94,7 @@ export async function readTunnel(run: RunCommand, name: string): Promise<TunnelS
 }
 
 /** Creates the tunnel device, sets loose reverse-path filtering on it and brings it up. */
-export async function createTunnel(run: RunCommand, t: TunnelState): Promise<void> {
+export async function createTunnel(run: RunCommand, t: TunnelState, sysctl: SysctlWriter): Promise<void> {
   await run('ip', [
     'link',
     'add',
@@ -111,7 +116,7 @@ export async function createTunnel(run: RunCommand, t: TunnelState): Promise<voi
     'nolearning',
     'gbp',
   ]);
-  await run('sysctl', ['-q', '-w', `net.ipv4.conf.${t.name}.rp_filter=2`]);
+  await sysctl(rpFilterKey(t.name), '2');
   await run('ip', ['addr', 'add', t.address, 'dev', t.name, 'scope', 'link']);
   await run('ip', ['link', 'set', t.name, 'up']);
 }
@@ -136,6 +141,25 @@ export async function readMtu(run: RunCommand, dev: string): Promise<number> {
 export async function deviceOf(run: RunCommand, ip: string): Promise<string | undefined> {
   const addrs = json<AddrJson[]>((await run('ip', ['-j', '-4', 'addr', 'show'])).stdout);
   return addrs.find((a) => a.addr_info?.some((i) => i.local === ip))?.ifname;
+}
+
+/**
+ * The next hop for traffic leaving by `dev`: the gateway of a default route through it (any table, not one
+ * of the agent's own, tagged `protocol`), else the first address of its subnet (the router on AWS, GCP and
+ * Azure). Undefined when `dev` has neither.
+ */
+export async function gatewayOf(run: RunCommand, dev: string, protocol: number): Promise<string | undefined> {
+  const routes = json<RouteJson[]>(
+    (await run('ip', ['-j', '-4', 'route', 'show', 'table', 'all', 'dev', dev])).stdout,
+  );
+  const viaDefault = routes.find(
+    (r) => r.dst === 'default' && r.gateway && r.protocol !== String(protocol) && r.type !== 'throw',
+  );
+  if (viaDefault?.gateway) return viaDefault.gateway;
+  const addrs = json<AddrJson[]>((await run('ip', ['-j', '-4', 'addr', 'show', 'dev', dev])).stdout);
+  const subnet = addrs[0]?.addr_info?.find((a) => a.family === 'inet' && a.prefixlen < 31);
+  if (!subnet) return undefined;
+  return bigIntToIp(cidrRange(`${subnet.local}/${subnet.prefixlen}`).start + 1n, 4);
 }
 
 /** Gateway peers whose FDB and neighbour entries are both present on the tunnel. */
@@ -175,19 +199,24 @@ export async function deletePeer(run: RunCommand, dev: string, p: PeerState): Pr
 /** Rules tagged with `protocol`. */
 export async function readRules(run: RunCommand, protocol: number): Promise<RuleState[]> {
   const rules = json<RuleJson[]>((await run('ip', ['-j', '-4', 'rule', 'show'])).stdout);
-  return rules
-    .filter((r) => r.protocol === String(protocol) && r.fwmark !== undefined)
-    .map((r) => ({
-      mark: Number(r.fwmark),
-      mask: r.fwmask === undefined ? 0xffffffff : Number(r.fwmask),
-      table: Number(r.table),
-      priority: r.priority,
-    }));
+  const out: RuleState[] = [];
+  for (const r of rules) {
+    if (r.protocol !== String(protocol)) continue;
+    const base = { table: Number(r.table), priority: r.priority };
+    if (r.fwmark !== undefined) {
+      const mask = r.fwmask === undefined ? 0xffffffff : Number(r.fwmask);
+      out.push({ ...base, mark: Number(r.fwmark), mask });
+    } else if (r.src !== undefined && r.src !== 'all' && (r.srclen ?? 32) === 32) {
+      out.push({ ...base, mark: 0, mask: 0, from: r.src });
+    }
+  }
+  return out;
 }
 
 const ruleArgs = (r: RuleState, protocol: number) => [
-  'fwmark',
-  `0x${r.mark.toString(16)}/0x${r.mask.toString(16)}`,
+  ...(r.from === undefined
+    ? ['fwmark', `0x${r.mark.toString(16)}/0x${r.mask.toString(16)}`]
+    : ['from', `${r.from}/32`]),
   'lookup',
   String(r.table),
   'priority',

@@ -3,7 +3,8 @@
  * The Linux {@link Dataplane}: reads the agent's kernel state with `ip -j`, `bridge -j` and `nft -j`, and
  * applies changes with iproute2 and atomic `nft -f -` transactions. Consecutive element changes are batched
  * into one transaction. New egress IPs are announced with a gratuitous ARP (`arping -U`) so that neighbours
- * on an L2 segment (the on-prem `none` provider) move to this node at once.
+ * on an L2 segment (the on-prem `none` provider) move to this node at once. Kernel settings are written as
+ * files under a `/proc/sys` mount (see `proc-sys.ts`).
  */
 import type { Logger } from '../../log.ts';
 import type { Change, Dataplane, DataplaneState } from '../dataplane.ts';
@@ -27,21 +28,32 @@ import {
   readTunnel,
 } from './iproute.ts';
 import { type NftSession, SESSION_MAX_BYTES } from './nft-session.ts';
-import { deleteNft, elementsText, nftTransaction, readNft, replaceText } from './nftables.ts';
+import {
+  deleteNft,
+  elementsText,
+  nftTransaction,
+  readNft,
+  readSnatCounters,
+  replaceText,
+  type SnatCounter,
+} from './nftables.ts';
+import { procSysWriter, rpFilterKey, type SysctlWriter } from './proc-sys.ts';
 import type { RunCommand } from './run-command.ts';
 
 /** Options of a {@link LinuxDataplane}. */
 export interface LinuxDataplaneOptions {
   readonly run: RunCommand;
   readonly settings: DataplaneSettings;
-  /** Interface that holds egress IPs; undefined: any (enough for `--cleanup`). */
-  readonly iface: string | undefined;
   /** Send a gratuitous ARP for each new egress IP. */
   readonly announce: boolean;
   readonly logger?: Logger;
   /** A long-lived `nft -i` for small element transactions (one pod): no process start per change. */
   readonly session?: NftSession;
+  /** Writes kernel settings; default: files under `/proc/sys` of this process's network namespace. */
+  readonly sysctl?: SysctlWriter;
 }
+
+const defaultSysctl = procSysWriter();
 
 /** The Linux dataplane. */
 export class LinuxDataplane implements Dataplane {
@@ -63,7 +75,8 @@ export class LinuxDataplane implements Dataplane {
     const owned = new Set(nft?.sets[SETS.owned]?.keys() ?? []);
     const [peers, addresses] = await Promise.all([
       tunnel ? readPeers(run, s.tunnelName) : Promise.resolve([]),
-      readAddresses(run, this.#o.iface, owned),
+      // Owned addresses on any device: a changed egress interface leaves none behind.
+      readAddresses(run, undefined, owned),
     ]);
     return { tunnel, peers, rules, routes, addresses, nft };
   }
@@ -85,7 +98,7 @@ export class LinuxDataplane implements Dataplane {
       await flush();
       switch (c.kind) {
         case 'tunnel.create':
-          await createTunnel(run, c.tunnel);
+          await createTunnel(run, c.tunnel, this.#sysctl);
           break;
         case 'tunnel.delete':
           await deleteLink(run, c.name);
@@ -103,6 +116,11 @@ export class LinuxDataplane implements Dataplane {
           await deletePeer(run, c.dev, c.peer);
           break;
         case 'route.add':
+          // The egress route of a dedicated egress interface: replies to egress IPs come in there while
+          // the main table reaches their sources by another device, so its source check is loose.
+          if (c.route.kind === 'via' && c.route.dev !== s.tunnelName) {
+            await this.#sysctl(rpFilterKey(c.route.dev), '2');
+          }
           await addRoute(run, c.route, s.routeProtocol);
           break;
         case 'route.delete':
@@ -124,6 +142,15 @@ export class LinuxDataplane implements Dataplane {
       }
     }
     await flush();
+  }
+
+  /** Packets and bytes SNATed to each egress IP held here (the SNAT rules' counters), one `nft -j` read. */
+  snatCounters(): Promise<SnatCounter[]> {
+    return readSnatCounters(this.#o.run, this.#o.settings.nftTable);
+  }
+
+  get #sysctl(): SysctlWriter {
+    return this.#o.sysctl ?? defaultSysctl;
   }
 
   /** Waits for gratuitous ARPs still being sent. */

@@ -6,7 +6,7 @@
  */
 import type { DesiredDataplane, NftSetKind, NftState } from '../dataplane.ts';
 import { intervalKey, parseInterval } from '../ip-intervals.ts';
-import { FINGERPRINT_PREFIX, renderElements } from '../nft-model.ts';
+import { FINGERPRINT_PREFIX, parseSnatCounterName, renderElements } from '../nft-model.ts';
 import { isAbsent } from './iproute.ts';
 import { CommandError, type RunCommand } from './run-command.ts';
 
@@ -98,5 +98,45 @@ export async function deleteNft(run: RunCommand, table: string): Promise<void> {
     await run('nft', ['delete', 'table', 'inet', table]);
   } catch (err) {
     if (!isAbsent(err) && !(err instanceof CommandError && /No such file/.test(err.stderr))) throw err;
+  }
+}
+
+/** Traffic SNATed to one egress IP held on this node, since its SNAT rule was (re)created. */
+export interface SnatCounter {
+  readonly egressIp: string;
+  /** Connections (the SNAT rule sees the first packet of each). */
+  readonly connections: number;
+  /** Packets and bytes sent with the egress IP as source. */
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+/** Parses `nft -j list counters table` output into per-egress-IP counters. */
+export function parseSnatCounters(text: string): SnatCounter[] {
+  const items = (
+    JSON.parse(text) as { nftables: { counter?: { name: string; packets: number; bytes: number } }[] }
+  ).nftables;
+  const byIp = new Map<string, { egressIp: string; connections: number; packets: number; bytes: number }>();
+  for (const { counter } of items) {
+    const id = counter ? parseSnatCounterName(counter.name) : undefined;
+    if (!counter || !id) continue;
+    const entry = byIp.get(id.ip) ?? { egressIp: id.ip, connections: 0, packets: 0, bytes: 0 };
+    if (id.role === 'connections') entry.connections = counter.packets;
+    else {
+      entry.packets = counter.packets;
+      entry.bytes = counter.bytes;
+    }
+    byIp.set(id.ip, entry);
+  }
+  return [...byIp.values()];
+}
+
+/** Reads the SNAT counters (one `nft -j list counters`); none when the table does not exist. */
+export async function readSnatCounters(run: RunCommand, table: string): Promise<SnatCounter[]> {
+  try {
+    return parseSnatCounters((await run('nft', ['-j', 'list', 'counters', 'table', 'inet', table])).stdout);
+  } catch (err) {
+    if (isAbsent(err) || (err instanceof CommandError && /No such file/.test(err.stderr))) return [];
+    throw err;
   }
 }

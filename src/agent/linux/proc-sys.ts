@@ -1,0 +1,44 @@
+/**
+ * @module
+ * Kernel settings written as files under a `/proc/sys` mount with `node:fs`, not with `sysctl`. Container
+ * runtimes mount `/proc/sys` read-only in unprivileged containers; the chart mounts the host's
+ * `/proc/sys/net` read-write at another path and passes it as `--proc-sys`. `/proc/sys/net` always shows the
+ * network namespace of the process that reads it, so the mount serves the host's namespace to a
+ * `hostNetwork` pod.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Writes one setting, `key` as a path below `/proc/sys` (e.g. `net/ipv4/conf/cegress0/rp_filter`). */
+export type SysctlWriter = (key: string, value: string) => Promise<void>;
+
+/** The default root of the kernel settings. */
+export const DEFAULT_PROC_SYS = '/proc/sys';
+
+/** A setting that could not be written. */
+export class SysctlError extends Error {
+  override readonly name = 'SysctlError';
+}
+
+/** The `rp_filter` setting of a device. */
+export const rpFilterKey = (dev: string) => `net/ipv4/conf/${dev}/rp_filter`;
+
+/** Writes settings below `root` (default `/proc/sys`) with `node:fs`. */
+export function procSysWriter(root: string = DEFAULT_PROC_SYS): SysctlWriter {
+  return async (key, value) => {
+    const file = join(root, key);
+    try {
+      await writeFile(file, `${value}\n`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint =
+        code === 'EROFS' || code === 'EACCES' || code === 'EPERM'
+          ? `: ${root} is read-only here (an unprivileged container); mount the host's /proc/sys/net ` +
+            'read-write at <path>/net and pass --proc-sys=<path> (the Helm chart does)'
+          : '';
+      throw new SysctlError(`cannot write ${file} (${code ?? (err as Error).message})${hint}`, {
+        cause: err,
+      });
+    }
+  };
+}
