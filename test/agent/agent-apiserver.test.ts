@@ -3,7 +3,10 @@
  * The agent end to end against a real kube-apiserver: `runAgent` for each simulated node (network
  * namespaces from netns-lab.ts) watches the EgressPolicy, the Nodes, the Namespaces and its own node's Pods
  * in the API server, and programs its namespace. The assertions are the source address the echo server
- * sees, the egress IP on the gateway's interface, and `/healthz`. Needs root and `ip netns`.
+ * sees, the egress IP on the gateway's interface, and `/healthz`. The gateway nodes (node-2, node-3) run
+ * with `--egress-interface eth1`, a dedicated interface on another subnet whose router drops packets of that
+ * subnet arriving by any other way, so the flag's whole path (gateway discovery, policy routing) is
+ * exercised through `runAgent`. Needs root and `ip netns`.
  */
 import {
   CoreV1Api,
@@ -23,7 +26,7 @@ import { waitUntil } from '../harness/wait.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
 import { EXTERNAL, type LabNode, NetnsLab, netnsAvailable, netnsSysctl } from './netns-lab.ts';
 
-const EGRESS_IP = '192.168.100.50';
+const EGRESS_IP = '192.168.200.50';
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
@@ -41,10 +44,10 @@ describe.skipIf(unavailable !== undefined)(
     });
 
     const hasEgressIp = async (node: LabNode) =>
-      (await node.run('ip', ['-4', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(`${EGRESS_IP}/32`);
+      (await node.run('ip', ['-4', 'addr', 'show', 'dev', 'eth1'])).stdout.includes(`${EGRESS_IP}/32`);
 
     it('programs the datapath from policies, nodes and its own pods read from the API server', async () => {
-      await lab.build(3, { 1: ['n1a', 'n1b'], 2: ['n2a'] });
+      await lab.build(3, { 1: ['n1a', 'n1b'], 2: ['n2a'] }, { egressNics: [2, 3] });
       await lab.startEcho();
       const kc = kube.controlPlane.kubeConfig;
       const core = kc.makeApiClient(CoreV1Api);
@@ -123,6 +126,7 @@ describe.skipIf(unavailable !== undefined)(
             '127.0.0.1',
             '--health-port',
             '0',
+            ...(node.name === 'node-1' ? [] : ['--egress-interface', 'eth1']),
           ],
           {},
         );
