@@ -300,7 +300,15 @@ export class Controller {
     const log = this.#log.child({ reconcileID: randomUUID(), key });
     if (ref.kind === 'EgressGateway') {
       const result = await this.#gatewayReconciler.reconcile(ref.name, log);
-      if (result?.outcome) this.#trackFailover(ref.name, result.outcome.held, result.outcome.ready);
+      if (result?.outcome) {
+        this.#trackFailover(ref.name, result.outcome.held, result.outcome.ready);
+        // IPs a policy brought from another gateway are released by that gateway: queue the others now.
+        if (result.outcome.droppedForeignIPs) {
+          for (const gw of this.#informers.gateways.list()) {
+            if (gw.metadata?.name !== ref.name) this.#queue?.add(gatewayKey(gw.metadata?.name ?? ''));
+          }
+        }
+      }
       return result?.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : undefined;
     }
     await reconcilePolicy(

@@ -82,12 +82,17 @@ export interface GatewayReconcilerDeps {
   readonly now: () => Date;
 }
 
-/** What one reconcile found, for failover tracking. */
+/** What one reconcile found, for failover tracking and for other gateways. */
 export interface GatewayOutcome {
   /** IP -> node where the cloud holds the gateway's IPs after the reconcile. */
   readonly held: ReadonlyMap<string, string>;
   /** IPs Ready in the policies' statuses. */
   readonly ready: ReadonlySet<string>;
+  /**
+   * A policy's status dropped IPs this gateway does not hold (e.g. the policy came from another gateway):
+   * the other gateways should look again, as they may hold them.
+   */
+  readonly droppedForeignIPs: boolean;
 }
 
 /** Thrown to retry with backoff after a retryable cloud failure (status already written). */
@@ -264,6 +269,7 @@ export class GatewayReconciler {
 
     // Final status, events.
     const readyIPs = new Set<string>();
+    let droppedForeignIPs = false;
     const states: Record<string, number> = { Pending: 0, Assigned: 0, Ready: 0, Failed: 0 };
     for (const policy of live) {
       const base = written.get(policyKey(policy)) ?? policy;
@@ -274,6 +280,9 @@ export class GatewayReconciler {
       }
       await this.#writeStatus(base, status);
       this.#emitAssignmentEvents(policy, status);
+      const kept = new Set((status.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : [])));
+      if (statusIPs(policy).some((ip) => !kept.has(ip) && !decision.input.current.has(ip)))
+        droppedForeignIPs = true;
     }
     for (const r of rejected) {
       const status = rejectedPolicyStatus(r.policy, r, d.now());
@@ -316,7 +325,7 @@ export class GatewayReconciler {
       }
     }
     if (retryable) throw retryable;
-    const outcome: GatewayOutcome = { held, ready: readyIPs };
+    const outcome: GatewayOutcome = { held, ready: readyIPs, droppedForeignIPs };
     const allocatedMore = cloudAllocatedIPs.length > (gateway.status?.cloudAllocatedIPs?.length ?? 0);
     return allocatedMore ? { requeueAfterMs: 0, outcome } : { outcome };
   }

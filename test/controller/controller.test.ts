@@ -265,7 +265,7 @@ describe('deletion and drift', () => {
     await threeNodes();
     const a = await world.createGateway('a', { ips: ['10.1.1.100-10.1.1.109'], namespaceSelector: {} });
     const b = await world.createGateway('b', { ips: ['10.1.1.200-10.1.1.209'], namespaceSelector: {} });
-    await world.startController({ settings: testSettings({ resyncPeriodMs: 1000 }) });
+    await world.startController();
     await world.createPolicy('p', { gatewayName: a, count: 1 });
     const [first] = await readyAssignments('p', 1);
     expect(first?.ip).toBe('10.1.1.100');
