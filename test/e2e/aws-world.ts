@@ -3,7 +3,15 @@
  * The box's AWS side, created in LocalStack through the SDK: one VPC, a subnet per zone, and one instance
  * per node whose primary ENI's primary private IP is the node namespace's IP.
  */
-import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeNetworkInterfacesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  UnassignPrivateIpAddressesCommand,
+} from '@aws-sdk/client-ec2';
 import { type NodeSpec, VPC, ZONES } from './topology.ts';
 
 /** Any `ami-…` ID launches on LocalStack (its AMI catalogue is not loaded; see localstack/README.md). */
@@ -78,4 +86,31 @@ export async function createAwsWorld(target: Ec2Endpoint, nodes: readonly NodeSp
     enis.set(node.name, eni.NetworkInterfaceId);
   }
   return { ec2, region: target.region, vpcId, subnets, instances, enis };
+}
+
+/**
+ * Releases every secondary IP of the world's ENIs and terminates its instances, so a LocalStack shared by
+ * several boxes (same CIDRs) holds nothing of this one afterwards. Never throws.
+ */
+export async function destroyAwsWorld(world: AwsWorld): Promise<void> {
+  try {
+    const out = await world.ec2.send(
+      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [world.vpcId] }] }),
+    );
+    for (const eni of out.NetworkInterfaces ?? []) {
+      const secondary = (eni.PrivateIpAddresses ?? [])
+        .filter((a) => !a.Primary)
+        .map((a) => a.PrivateIpAddress!);
+      if (secondary.length === 0) continue;
+      await world.ec2.send(
+        new UnassignPrivateIpAddressesCommand({
+          NetworkInterfaceId: eni.NetworkInterfaceId,
+          PrivateIpAddresses: secondary,
+        }),
+      );
+    }
+    await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [...world.instances.values()] }));
+  } catch {
+    // LocalStack already gone: nothing is left in it either.
+  }
 }

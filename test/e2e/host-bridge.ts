@@ -8,6 +8,7 @@
 import { rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { joinSockets } from './join-sockets.ts';
 
 /** One forwarded service. */
 export interface BridgedPort {
@@ -33,12 +34,7 @@ export class HostBridge {
           bridge.#sockets.add(s);
           s.on('close', () => bridge.#sockets.delete(s));
         }
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.on('error', () => upstream.destroy());
-        upstream.on('error', () => client.destroy());
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
+        joinSockets(client, upstream);
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

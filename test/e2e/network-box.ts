@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
-import { type AwsWorld, createAwsWorld } from './aws-world.ts';
+import { type AwsWorld, createAwsWorld, destroyAwsWorld } from './aws-world.ts';
 import { NsProcess } from './ns-process.ts';
 import { type BoxNode, DEFAULT_NODES, type NodeSpec, Topology, VPC } from './topology.ts';
 import { VpcSync } from './vpc-sync.ts';
@@ -96,9 +96,11 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
   const processes: NsProcess[] = [];
   let localStack: LocalStack | undefined = options.localStack;
   let vpc: VpcSync | undefined;
+  let world: AwsWorld | undefined;
   const cleanup = async () => {
     for (const p of processes.reverse()) await p.stop('SIGKILL').catch(() => {});
     await vpc?.stop().catch(() => {});
+    if (world) await destroyAwsWorld(world);
     await topology.destroy();
     if (!options.localStack) await localStack?.stop().catch(() => {});
     // CLOUD_EGRESS_E2E_KEEP_LOGS=1 keeps the processes' logs for a post-mortem.
@@ -108,7 +110,7 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
   try {
     localStack ??= await startLocalStack();
     await topology.build(nodes, options.pods ?? {});
-    const world = await createAwsWorld(localStack, nodes);
+    world = await createAwsWorld(localStack, nodes);
     const linkOfInstance = new Map<string, string>();
     for (const node of topology.nodes) linkOfInstance.set(world.instances.get(node.name)!, node.vpcLink);
     vpc = new VpcSync({
