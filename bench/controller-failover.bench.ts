@@ -6,7 +6,7 @@
  * move to the other, it comes back, and so on.
  *
  * Measured by the controller itself (`onFailover`, the same value as the
- * `cloudegress_failover_duration_seconds` histogram): detection is the moment the controller learns of the
+ * `cloud_egress_failover_duration_seconds` histogram): detection is the moment the controller learns of the
  * failure (here the Node's NotReady arriving through the watch; with agent probes, the third missed probe).
  * The note column adds the time from writing NotReady to the API server to all IPs Ready in status.
  *

@@ -11,63 +11,63 @@ import { isProviderError } from '../provider/contract.ts';
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({
-    name: 'cloudegress_reconcile_total',
+    name: 'cloud_egress_reconcile_total',
     help: 'Reconciles by kind and result (ok, error, terminal).',
     labelNames: ['kind', 'result'] as const,
     registers: [this.registry],
   });
   readonly reconcileDuration = new Histogram({
-    name: 'cloudegress_reconcile_duration_seconds',
+    name: 'cloud_egress_reconcile_duration_seconds',
     help: 'Duration of reconciles by kind.',
     labelNames: ['kind'] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
   readonly cloudCalls = new Counter({
-    name: 'cloudegress_cloud_calls_total',
+    name: 'cloud_egress_cloud_calls_total',
     help: 'Provider calls by provider, operation (describeNode, listAssignments, apply) and result (ok or the error kind).',
     labelNames: ['provider', 'op', 'result'] as const,
     registers: [this.registry],
   });
   readonly cloudCallDuration = new Histogram({
-    name: 'cloudegress_cloud_call_duration_seconds',
+    name: 'cloud_egress_cloud_call_duration_seconds',
     help: 'Duration of provider calls by provider and operation.',
     labelNames: ['provider', 'op'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
   readonly failoverDuration = new Histogram({
-    name: 'cloudegress_failover_duration_seconds',
+    name: 'cloud_egress_failover_duration_seconds',
     help: 'From a gateway node detected failed to all of its egress IPs Ready on other nodes.',
     buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
     registers: [this.registry],
   });
   readonly ips = new Gauge({
-    name: 'cloudegress_ips',
+    name: 'cloud_egress_ips',
     help: 'Egress IPs of policies by gateway and state (Pending, Assigned, Ready, Failed).',
     labelNames: ['gateway', 'state'] as const,
     registers: [this.registry],
   });
   readonly capacity = new Gauge({
-    name: 'cloudegress_gateway_capacity_ips',
+    name: 'cloud_egress_gateway_capacity_ips',
     help: "Egress IPs a gateway's healthy nodes can hold in all (interface limits).",
     labelNames: ['gateway'] as const,
     registers: [this.registry],
   });
   readonly used = new Gauge({
-    name: 'cloudegress_gateway_used_ips',
+    name: 'cloud_egress_gateway_used_ips',
     help: "Egress IPs held on a gateway's nodes.",
     labelNames: ['gateway'] as const,
     registers: [this.registry],
   });
   readonly nodesHealthy = new Gauge({
-    name: 'cloudegress_gateway_nodes_healthy',
+    name: 'cloud_egress_gateway_nodes_healthy',
     help: 'Nodes of a gateway that may hold egress IPs.',
     labelNames: ['gateway'] as const,
     registers: [this.registry],
   });
   readonly leader = new Gauge({
-    name: 'cloudegress_leader',
+    name: 'cloud_egress_leader',
     help: '1 while this replica holds the leader lease.',
     registers: [this.registry],
   });

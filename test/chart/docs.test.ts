@@ -43,11 +43,14 @@ describe('metrics', () => {
     const known = new Set(await projectMetrics());
     const used = new Set(
       exprs
-        .flatMap((e) => e.match(/\b(cloudegress|cloud_egress_agent)_[a-z_]+/g) ?? [])
+        .flatMap((e) => e.match(/\bcloud_egress_[a-z_]+/g) ?? [])
         .map((n) => n.replace(/_(bucket|sum|count)$/, '')),
     );
     for (const name of used) expect(known.has(name), `${name} is not a metric`).toBe(true);
-    for (const name of ['cloudegress_failover_duration_seconds', 'cloudegress_cloud_call_duration_seconds']) {
+    for (const name of [
+      'cloud_egress_failover_duration_seconds',
+      'cloud_egress_cloud_call_duration_seconds',
+    ]) {
       expect(used.has(name), `the dashboard shows ${name}`).toBe(true);
     }
   });

@@ -270,9 +270,9 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
       // Metrics on the chart's metrics endpoint.
       const metrics = await eventually('failover recorded in /metrics', async () => {
         const text = await (await fetch(`http://${running.metricsAddress}/metrics`)).text();
-        return /cloudegress_failover_duration_seconds_count 1\b/.test(text) ? text : undefined;
+        return /cloud_egress_failover_duration_seconds_count 1\b/.test(text) ? text : undefined;
       });
-      expect(metrics).toContain(`cloudegress_ips{gateway="${gateway}",state="Ready"} 2`);
+      expect(metrics).toContain(`cloud_egress_ips{gateway="${gateway}",state="Ready"} 2`);
 
       // Deletion: IPs released in the cloud, then the finalizer removed (patch).
       await world.deletePolicy('to-partner');

@@ -67,10 +67,10 @@ it('serves /healthz, /readyz and /metrics, and on SIGTERM releases the lease and
   await eventually('/readyz 200', async () => (await fetch(`${health}/readyz`)).status === 200);
   const text = await eventually('leader metric', async () => {
     const body = await (await fetch(metrics)).text();
-    return body.includes('cloudegress_leader 1') ? body : undefined;
+    return body.includes('cloud_egress_leader 1') ? body : undefined;
   });
-  expect(text).toContain('# TYPE cloudegress_failover_duration_seconds histogram');
-  expect(text).toContain('# TYPE cloudegress_cloud_calls_total counter');
+  expect(text).toContain('# TYPE cloud_egress_failover_duration_seconds histogram');
+  expect(text).toContain('# TYPE cloud_egress_cloud_calls_total counter');
   await eventually('"became leader" logged with the identity', async () =>
     logs.some((l) => l['msg'] === 'became leader' && l['identity'] === 'cli-replica'),
   );
