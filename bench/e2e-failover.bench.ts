@@ -42,6 +42,9 @@ const bench: Bench = async () => {
   let probes: ProbeRun | undefined;
   const outages: number[] = [];
   const failedRequests: number[] = [];
+  const detection: number[] = [];
+  const cloudMove: number[] = [];
+  const dataplane: number[] = [];
   try {
     box = await startCloudBox({ provider: 'aws' });
     await waitForHolder(box, IP);
@@ -53,6 +56,13 @@ const bench: Bench = async () => {
       const windows = [...result.windows.values()].flat();
       if (windows.some((w) => w.open)) throw new Error(`trial ${i + 1}: traffic did not come back`);
       outages.push(result.worstMs);
+      if (result.detectedAt !== undefined) detection.push(result.detectedAt - result.killAt);
+      if (result.detectedAt !== undefined && result.movedAt !== undefined) {
+        cloudMove.push(result.movedAt - result.detectedAt);
+      }
+      if (result.movedAt !== undefined && windows.length > 0) {
+        dataplane.push(Math.max(...windows.map((w) => w.to)) - result.movedAt);
+      }
       failedRequests.push(windows.reduce((n, w) => n + w.samples, 0));
       process.stderr.write(
         `  trial ${i + 1}: ${holder} -> ${result.holderAfter}: outage ${result.worstMs.toFixed(0)} ms\n`,
@@ -86,7 +96,7 @@ const bench: Bench = async () => {
       value: summarize(failedRequests).median,
       unit: 'requests',
       trials: s.n,
-      note: `VPC router: DescribeNetworkInterfaces median ${vpc.describeMedianMs.toFixed(0)} ms, apply median ${vpc.applyMedianMs.toFixed(0)} ms (polled every 50 ms)`,
+      note: `outage = kill to the first good request; parts (medians): detection ${summarize(detection).median.toFixed(0)} ms (kill to "node failed"), cloud move ${summarize(cloudMove).median.toFixed(0)} ms ("node failed" to the VPC delivering the IP elsewhere: controller, AssignPrivateIpAddresses, VPC sync), agents and probe ${summarize(dataplane).median.toFixed(0)} ms (VPC change to the first good request); VPC router: DescribeNetworkInterfaces median ${vpc.describeMedianMs.toFixed(0)} ms, apply median ${vpc.applyMedianMs.toFixed(0)} ms (polled every 50 ms)`,
     },
   ];
   return rows;

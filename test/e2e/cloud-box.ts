@@ -117,6 +117,7 @@ export class CloudBox {
   readonly #options: CloudBoxOptions;
   readonly #processes = new Map<string, NodeProcesses>();
   readonly #controllerNodes: readonly string[];
+  readonly #detections: { node: string; at: number }[] = [];
   #stopped: Promise<void> | undefined;
 
   /** @internal Use {@link startCloudBox}. */
@@ -243,8 +244,26 @@ export class CloudBox {
         ],
         env: this.#env(),
         logPath: this.#log(`${node.name}-controller`),
+        onLine: (line) => this.#recordControllerEvent(line),
       });
     }
+  }
+
+  #recordControllerEvent(line: string): void {
+    if (!line.includes('"node failed"')) return;
+    try {
+      const entry = JSON.parse(line) as { time?: number; node?: string; msg?: string };
+      if (entry.msg === 'node failed' && entry.node && entry.time) {
+        this.#detections.push({ node: entry.node, at: entry.time });
+      }
+    } catch {
+      // not a log line
+    }
+  }
+
+  /** When a controller replica first logged `node` as failed at or after `since` (epoch ms). */
+  detectedAt(node: string, since: number): number | undefined {
+    return this.#detections.find((d) => d.node === node && d.at >= since)?.at;
   }
 
   /** A power cut: the node's NIC goes down and every process on it dies at once. */

@@ -10,6 +10,7 @@
  */
 import type { CloudBox, ProbeRun } from './cloud-box.ts';
 import { isGood, type OutageWindow, outageWindows, type ProbeSample } from './outage.ts';
+import type { AppliedEvent } from './vpc-sync.ts';
 
 /** True when the last `n` samples of every pod are good. */
 export function steady(probes: ProbeRun, expected: ReadonlySet<string>, n: number, after = 0): boolean {
@@ -65,6 +66,10 @@ export interface FailoverResult {
   readonly worstMs: number;
   /** Where the IP is delivered afterwards. */
   readonly holderAfter: string | undefined;
+  /** Epoch ms when a controller declared the first victim failed (from its log). */
+  readonly detectedAt: number | undefined;
+  /** Epoch ms when the VPC router started delivering the IP to another node (the cloud had moved it). */
+  readonly movedAt: number | undefined;
 }
 
 /** Samples of a pod sent at or after `from`. */
@@ -83,6 +88,16 @@ export async function killAndMeasure(
   expected: ReadonlySet<string>,
   options: { consecutive?: number; timeoutMs?: number; pods?: readonly string[] } = {},
 ): Promise<FailoverResult> {
+  const ip = [...expected][0]!;
+  const before = box.net.vpc.delivery.get(ip);
+  let movedAt: number | undefined;
+  const onApplied = (event: AppliedEvent) => {
+    const now = event.delivery.get(ip);
+    if (movedAt === undefined && now !== undefined && now !== before) {
+      movedAt = performance.timeOrigin + event.appliedAt;
+    }
+  };
+  box.net.vpc.on('applied', onApplied);
   const killAt = Date.now();
   await Promise.all(victims.map((v) => box.killNode(v)));
   const watched = options.pods ?? [...probes.samples.keys()];
@@ -105,6 +120,10 @@ export async function killAndMeasure(
     windows.set(pod, list);
     for (const w of list) worstMs = Math.max(worstMs, w.ms);
   }
-  const ip = [...expected][0]!;
-  return { killAt, windows, worstMs, holderAfter: box.deliveredTo(ip) };
+  box.net.vpc.off('applied', onApplied);
+  const detectedAt = victims
+    .map((v) => box.detectedAt(v, killAt))
+    .filter((t) => t !== undefined)
+    .sort()[0];
+  return { killAt, windows, worstMs, holderAfter: box.deliveredTo(ip), detectedAt, movedAt };
 }
