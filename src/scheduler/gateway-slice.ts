@@ -28,6 +28,6 @@ export function gatewaySlice(input: SchedulerInput, name: string): SchedulerInpu
       .map((n) => ({ ...n, capacity: Math.max(0, n.capacity - (heldByOthers.get(n.name) ?? 0)) })),
     policies,
     current,
-    unavailableIPs: new Set([...others, ...(input.unavailableIPs ?? [])]),
+    unavailableIPs: input.unavailableIPs?.size ? new Set([...others, ...input.unavailableIPs]) : others,
   };
 }

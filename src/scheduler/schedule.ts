@@ -102,15 +102,6 @@ export function schedule(input: SchedulerInput): SchedulePlan {
   rebalance(input, gateways, placements);
   const allocations = cloudAllocations(gateways);
 
-  const values = new Map(allocated.map((a) => [a.ip, a.value]));
-  placements.sort((a, b) => {
-    const fa = familyOfValidIp(a.ip);
-    const fb = familyOfValidIp(b.ip);
-    if (fa !== fb) return fa - fb;
-    const x = values.get(a.ip)!;
-    const y = values.get(b.ip)!;
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
   return { placements, unplaced, allocations };
 }
 
@@ -285,12 +276,10 @@ function place(input: SchedulerInput, allocated: Allocated[], unplaced: Unplaced
     return healthy;
   };
 
-  // Sticky pass: IPs stay where they are while their node is eligible and within limits.
-  const sorted = [...allocated].sort(
-    (x, y) => compare(x.gateway.input.name, y.gateway.input.name) || cmpValue(x, y),
-  );
+  // Sticky pass: IPs stay where they are while their node is eligible and within limits. IPs are taken
+  // in allocation order (oldest policy first), which is deterministic.
   const rest: Allocated[] = [];
-  for (const a of sorted) {
+  for (const a of allocated) {
     const current = input.current.get(a.ip);
     const m = current === undefined ? undefined : a.gateway.members.get(current);
     if (m && a.gateway.healthy.has(current!) && room(m, a.gateway) && eligible(a).includes(m)) put(a, m);
@@ -342,7 +331,6 @@ function place(input: SchedulerInput, allocated: Allocated[], unplaced: Unplaced
   return placements;
 }
 
-const cmpValue = (x: Allocated, y: Allocated): number => (x.value < y.value ? -1 : x.value > y.value ? 1 : 0);
 const lexLess = (a: number[], b: number[]): boolean => {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
   return false;

@@ -95,7 +95,7 @@ export interface Allocation {
 export interface SchedulePlan {
   /** Cloud allocations still needed for `cloudAllocated` gateways (their IPs join the pool once picked). */
   readonly allocations: readonly Allocation[];
-  /** Sorted by IP family, then address. */
+  /** In allocation order: policies oldest first, each policy's IPs in the order they were allocated. */
   readonly placements: readonly Placement[];
   readonly unplaced: readonly Unplaced[];
 }
