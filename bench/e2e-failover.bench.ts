@@ -7,7 +7,8 @@
  * requests any pod saw until traffic flowed again from the same egress IP; then the node comes back and
  * the next trial kills the new holder. Needs root; prints a note and returns nothing otherwise.
  *
- * Trials: `E2E_TRIALS` (default 10).
+ * Trials: `E2E_TRIALS` (default 10). `E2E_PROBE_INTERVAL` (e.g. `100ms`) overrides the controllers' agent
+ * probe interval (default the box's 200 ms).
  */
 import {
   BOX_POLICY,
@@ -46,7 +47,11 @@ const bench: Bench = async () => {
   const cloudMove: number[] = [];
   const dataplane: number[] = [];
   try {
-    box = await startCloudBox({ provider: 'aws' });
+    const interval = process.env['E2E_PROBE_INTERVAL'];
+    box = await startCloudBox({
+      provider: 'aws',
+      ...(interval ? { controllerFlags: ['--probe-interval', interval] } : {}),
+    });
     await waitForHolder(box, IP);
     probes = box.startProbes();
     await waitForSteadyTraffic(probes, EXPECTED);
