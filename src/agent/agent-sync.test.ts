@@ -15,11 +15,11 @@ describe('AgentSync over the in-memory dataplane', () => {
     const first = await new AgentSync({ dataplane: dp, settings: S }).sync(base());
     expect(first.changes.map((c) => c.kind)).toEqual([
       'tunnel.create',
-      'nft.replace',
       'peer.add',
       'route.add',
       'route.add',
       'rule.add',
+      'nft.replace',
     ]);
     const agent = new AgentSync({ dataplane: dp, settings: S });
     expect((await agent.sync(base())).changes).toEqual([]);
@@ -73,7 +73,7 @@ describe('AgentSync over the in-memory dataplane', () => {
     dp.failOn = 'route.add';
     await expect(agent.sync(base())).rejects.toBeInstanceOf(SyncError);
     const { changes } = await agent.sync(base());
-    expect(changes.map((c) => c.kind)).toEqual(['route.add', 'route.add', 'rule.add']);
+    expect(changes.map((c) => c.kind)).toEqual(['route.add', 'route.add', 'rule.add', 'nft.replace']);
     expect((await agent.sync(base())).changes).toEqual([]);
     expect(await metrics.registry.getSingleMetricAsString('cloud_egress_agent_sync_errors_total')).toMatch(
       / 1$/m,

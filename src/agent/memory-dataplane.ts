@@ -95,8 +95,14 @@ function step(s: DataplaneState, c: Change, announced: string[]): DataplaneState
       return { ...s, peers: withAdded(s.peers, c.peer, 'peer') };
     case 'peer.delete':
       return { ...s, peers: without(s.peers, c.peer, 'peer') };
-    case 'route.add':
-      return { ...s, routes: withAdded(s.routes, c.route, 'route') };
+    case 'route.add': {
+      // `ip route replace`: a default route replaces the table's other default route.
+      const route = c.route;
+      const others = s.routes.filter(
+        (r) => !(route.kind === 'via' && r.kind === 'via' && r.table === route.table),
+      );
+      return { ...s, routes: withAdded(others, route, 'route') };
+    }
     case 'route.delete':
       return { ...s, routes: without(s.routes, c.route, 'route') };
     case 'rule.add':

@@ -14,6 +14,10 @@
  * gw_snat (srcnat-10)  mark id of a held egress IP, not into the tunnel -> count the connection, snat to it
  *                      (before a CNI's masquerade at srcnat, so ours wins)
  * gw_count (srcnat+10) the same match, every packet -> count packets and bytes per egress IP
+ * guard (srcnat+20)    a packet with a mark id leaving by a device other than the tunnel (after every
+ *                      SNAT): the tunnel's own outer packet to a node -> accept; source is the egress IP
+ *                      of its mark, held here -> accept; anything else -> drop (fail closed: a missing
+ *                      rule or route, a stale NAT binding, never leak the node or pod IP)
  * ```
  *
  * The counters are named objects (`new_<ip>`, `out_<ip>` with `_` for `.`), so one
@@ -144,6 +148,17 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
   lines.push(
     `\tchain gw_count {\n\t\ttype filter hook postrouting priority srcnat + 10; policy accept;\n` +
       `${count.join('')}\t}`,
+  );
+  // Runs after every SNAT (ours, a CNI's masquerade at srcnat), so it sees the source that leaves.
+  const allowed = held.map(
+    ([value, ip]) => `\t\tmeta mark & ${mask} == ${hex(value)} ip saddr ${ip} return\n`,
+  );
+  lines.push(
+    `\tchain guard {\n\t\ttype filter hook postrouting priority srcnat + 20; policy accept;\n` +
+      `\t\tmeta mark & ${mask} == 0 return\n` +
+      `\t\toifname ${tun} return\n` +
+      `\t\tip daddr @${SETS.nodes} udp dport ${s.port} return\n` +
+      `${allowed.join('')}\t\tcounter drop\n\t}`,
   );
   const prerouting = (comment: string) =>
     `\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n` +

@@ -4,18 +4,24 @@
  * again yields no change; what is already right is adopted, never duplicated; what is stale is removed.
  *
  * ```
- *  order  step                      why this position
- *  -----  ------------------------  -------------------------------------------------------------
- *   1     tunnel.create (or re-)    routes, neighbours and the FDB need the device
- *   2     address.delete            before the nft table forgets the address was ours (no leak)
- *   3     rule.delete               stop steering into routes about to change
- *   4     route.delete, peer.delete
- *   5     nft.replace | nft.elements structure changed -> whole table in one transaction;
- *                                    else only the set/map elements that differ
- *   6     peer.add, route.add       the table a rule points at is complete first
- *   7     rule.add
- *   8     address.add (+ announce)  after nft records it as ours
+ *  order  step                        why this position
+ *  -----  --------------------------  -----------------------------------------------------------
+ *   1     tunnel.create (or re-)      routes, neighbours and the FDB need the device
+ *   2     address.delete              before the nft table forgets the address was ours (no leak)
+ *   3     peer.add, route.add         new paths are complete before anything steers into them;
+ *                                     a changed gateway is `ip route replace`d in one step
+ *   4     rule.add                    (a mark without its rule would take the main table)
+ *   5     nft.replace | nft.elements  structure changed -> whole table in one transaction;
+ *                                     else only the set/map elements that differ
+ *   6     rule.delete                 only once nft no longer marks packets for them
+ *   7     route.delete, peer.delete   (a replaced default route is gone already: no delete)
+ *   8     address.add (+ announce)    after nft records it as ours
  * ```
+ *
+ * So every intermediate kernel state either tunnels a marked packet to a gateway or drops it. The nft
+ * table's `guard` chain (see nft-model.ts) backs this up: a marked packet that is about to leave by
+ * another device without the source address of an egress IP held here is dropped, whatever the rules
+ * and routes say.
  */
 import type {
   AddressState,
@@ -94,13 +100,12 @@ export function planChanges(
   for (const address of minus(observed.addresses, desired.addresses, addressKey)) {
     out.push({ kind: 'address.delete', address });
   }
-  for (const rule of minus(observed.rules, desired.rules, ruleKey)) out.push({ kind: 'rule.delete', rule });
-  for (const route of minus(obsRoutes, desired.routes, routeKey)) {
-    out.push({ kind: 'route.delete', route });
+  for (const peer of minus(desired.peers, obsPeers, peerKey)) {
+    out.push({ kind: 'peer.add', peer, dev: desired.tunnel.name });
   }
-  for (const peer of minus(obsPeers, desired.peers, peerKey)) {
-    out.push({ kind: 'peer.delete', peer, dev: desired.tunnel.name });
-  }
+  const added = minus(desired.routes, obsRoutes, routeKey);
+  for (const route of added) out.push({ kind: 'route.add', route });
+  for (const rule of minus(desired.rules, observed.rules, ruleKey)) out.push({ kind: 'rule.add', rule });
 
   if (observed.nft?.fingerprint !== desired.nft.fingerprint) {
     out.push({ kind: 'nft.replace', desired });
@@ -127,11 +132,16 @@ export function planChanges(
     }
   }
 
-  for (const peer of minus(desired.peers, obsPeers, peerKey)) {
-    out.push({ kind: 'peer.add', peer, dev: desired.tunnel.name });
+  for (const rule of minus(observed.rules, desired.rules, ruleKey)) out.push({ kind: 'rule.delete', rule });
+  // `route.add` replaces a default route of the same table: the old one is gone already.
+  const replaced = new Set(added.filter((r) => r.kind === 'via').map((r) => r.table));
+  for (const route of minus(obsRoutes, desired.routes, routeKey)) {
+    if (route.kind === 'via' && replaced.has(route.table)) continue;
+    out.push({ kind: 'route.delete', route });
   }
-  for (const route of minus(desired.routes, obsRoutes, routeKey)) out.push({ kind: 'route.add', route });
-  for (const rule of minus(desired.rules, observed.rules, ruleKey)) out.push({ kind: 'rule.add', rule });
+  for (const peer of minus(obsPeers, desired.peers, peerKey)) {
+    out.push({ kind: 'peer.delete', peer, dev: desired.tunnel.name });
+  }
   for (const address of minus(desired.addresses, observed.addresses, addressKey)) {
     out.push({ kind: 'address.add', address, announce: true });
   }

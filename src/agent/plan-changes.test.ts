@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { IpAssignmentStatus } from '../api/index.ts';
+import { AgentSync } from './agent-sync.ts';
+import type { Change } from './dataplane.ts';
+import { MemoryDataplane } from './memory-dataplane.ts';
+import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+import { egressPolicy, inputs, pod } from './test-fixtures.ts';
+
+const IP = '10.0.1.17';
+const on = (node: string, state: IpAssignmentStatus['state'] = 'Ready') =>
+  inputs({ policies: [egressPolicy([{ ip: IP, node, state }])], pods: [pod('a', '10.244.1.10')] });
+
+/** Index of the first change of `kind` (-1 when absent). */
+const at = (changes: readonly Change[], kind: Change['kind']) => changes.findIndex((c) => c.kind === kind);
+
+/** The changes a source node (node-1) makes going from `from` to `to`. */
+async function transition(from: ReturnType<typeof on>, to: ReturnType<typeof on>) {
+  const dp = new MemoryDataplane();
+  const agent = new AgentSync({ dataplane: dp, settings: S });
+  await agent.sync(from);
+  const { changes } = await agent.sync(to);
+  expect((await new AgentSync({ dataplane: dp, settings: S }).sync(to)).changes).toEqual([]);
+  return changes;
+}
+
+describe('planChanges orders a source node to fail closed', () => {
+  it('replaces the default route in one step when the gateway moves, and removes the old path last', async () => {
+    const changes = await transition(on('node-2'), on('node-3'));
+    const kinds = changes.map((c) =>
+      `${c.kind} ${'route' in c ? `${c.route.kind} ${c.route.kind === 'via' ? c.route.via : c.route.dst}` : ''}`.trim(),
+    );
+    expect(kinds).toEqual([
+      'peer.add',
+      'route.add via 10.0.0.3',
+      'route.add throw 10.0.0.3',
+      'route.delete throw 10.0.0.2',
+      'peer.delete',
+    ]);
+  });
+
+  it('stops marking before removing the rule and routes when the IP goes Pending', async () => {
+    const changes = await transition(on('node-2'), on('node-2', 'Pending'));
+    expect(at(changes, 'nft.replace')).toBe(0);
+    expect(at(changes, 'rule.delete')).toBeGreaterThan(0);
+    expect(at(changes, 'route.delete')).toBeGreaterThan(at(changes, 'rule.delete'));
+  });
+
+  it('completes the route and rule before marking when the IP comes back', async () => {
+    const changes = await transition(on('node-2', 'Pending'), on('node-2'));
+    expect(changes.map((c) => c.kind)).toEqual([
+      'peer.add',
+      'route.add',
+      'route.add',
+      'rule.add',
+      'nft.replace',
+    ]);
+  });
+});

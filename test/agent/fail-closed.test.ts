@@ -1,0 +1,149 @@
+/**
+ * @module
+ * The source node fails closed while it is reprogrammed, on a real kernel: a selected pod on node-1 sends
+ * a steady stream of UDP datagrams (each from a new socket, so each is a new connection for conntrack and
+ * NAT, plus one long-lived flow) to the external namespace while its egress IP moves between node-2 and
+ * node-3 and goes Pending and back, several times. The external namespace records the source address of
+ * every datagram in an nftables set: it must only ever hold the egress IP, never node-1's IP (masqueraded
+ * by the CNI after falling through to the main table) or the pod's IP (a flow whose NAT was settled while
+ * it went through the tunnel). Needs root and `ip netns`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentSync } from '../../src/agent/agent-sync.ts';
+import type { AgentInputs } from '../../src/agent/desired-state.ts';
+import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
+import { commandRunner } from '../../src/agent/linux/run-command.ts';
+import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
+import type { AssignmentState } from '../../src/api/index.ts';
+import {
+  ECHO_PORTS,
+  EXTERNAL,
+  type LabNode,
+  labPolicy,
+  labUnavailable,
+  NetnsLab,
+  netnsSysctl,
+} from './netns-lab.ts';
+
+const EGRESS_IP = '192.168.100.50';
+const SPRAY_PORT = 8082;
+const settings = DEFAULT_DATAPLANE_SETTINGS;
+
+const unavailable = await labUnavailable();
+
+/** Records the source address of every UDP datagram to the echo server's address, with a count. */
+const RECORDER =
+  'table ip recorder {\n\tset seen {\n\t\ttype ipv4_addr\n\t\tflags dynamic\n\t\tcounter\n\t}\n' +
+  '\tchain pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n' +
+  `\t\tip daddr ${EXTERNAL.inPolicy} meta l4proto udp update @seen { ip saddr }\n\t}\n}\n`;
+
+interface SeenJson {
+  nftables: { set?: { elem?: { elem: { val: string; counter: { packets: number } } }[] } }[];
+}
+
+describe.skipIf(unavailable !== undefined)(
+  `a source node fails closed while reprogrammed${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    const lab = new NetnsLab();
+    const agents = new Map<string, AgentSync>();
+    const dataplanes: LinuxDataplane[] = [];
+    const ext = () => commandRunner(lab.ext);
+
+    const inputs = (node: LabNode, gateway: string, state: AssignmentState): AgentInputs => {
+      const policy = labPolicy(EGRESS_IP, gateway);
+      return {
+        node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
+        policies: [{ ...policy, status: { assignments: [{ ip: EGRESS_IP, node: gateway, state }] } }],
+        nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
+        pods: lab.localPods(node),
+        namespaceLabels: new Map([['shop', {}]]),
+        clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'],
+      };
+    };
+    /** Programs every node, the new holder first, then the source node, then the rest. */
+    const assign = async (gateway: string, state: AssignmentState) => {
+      const order = [...lab.nodes].sort((a, b) => Number(b.name === gateway) - Number(a.name === gateway));
+      for (const node of order) await agents.get(node.name)!.sync(inputs(node, gateway, state));
+    };
+    /** Source addresses the external namespace saw, with datagram counts; clears the record. */
+    const seen = async (): Promise<Record<string, number>> => {
+      const out = JSON.parse((await ext()('nft', ['-j', 'list', 'set', 'ip', 'recorder', 'seen'])).stdout);
+      await ext()('nft', ['flush', 'set', 'ip', 'recorder', 'seen']);
+      const elems = (out as SeenJson).nftables.find((i) => i.set)?.set?.elem ?? [];
+      return Object.fromEntries(elems.map((e) => [e.elem.val, e.elem.counter.packets]));
+    };
+
+    beforeAll(async () => {
+      await lab.build(3, { 1: ['n1a', 'n1b'] });
+      await lab.startEcho();
+      await ext()('nft', ['-f', '-'], RECORDER);
+      for (const node of lab.nodes) {
+        const dataplane = new LinuxDataplane({
+          run: node.run,
+          settings,
+          announce: true,
+          sysctl: netnsSysctl(node.run),
+        });
+        dataplanes.push(dataplane);
+        agents.set(node.name, new AgentSync({ dataplane, settings }));
+      }
+      await assign('node-2', 'Ready');
+    });
+    afterAll(async () => {
+      for (const d of dataplanes) await d.close();
+      await lab.destroy();
+    });
+
+    it('records every source address it is shown (an unselected pod: the node IP)', async () => {
+      await seen();
+      await lab.client(lab.pod('n1b'), ['spray', String(SPRAY_PORT), EXTERNAL.inPolicy, '100', '10']).lines;
+      await lab.client(lab.pod('n1a'), ['spray', String(SPRAY_PORT), EXTERNAL.inPolicy, '100', '10']).lines;
+      const sources = await seen();
+      expect(Object.keys(sources).sort()).toEqual([lab.nodes[0]!.ip, EGRESS_IP].sort());
+    });
+
+    it('shows the outside only the egress IP while the gateway moves and the IP goes Pending and back', async () => {
+      await seen();
+      const durationMs = 9000;
+      const spray = lab.client(lab.pod('n1a'), [
+        'spray',
+        String(SPRAY_PORT),
+        EXTERNAL.inPolicy,
+        String(durationMs),
+        '1',
+      ]);
+      const flow = lab.client(lab.pod('n1a'), [
+        'udp',
+        String(ECHO_PORTS.udp),
+        EXTERNAL.inPolicy,
+        '1500',
+        '5',
+      ]);
+      const start = Date.now();
+      const settle = () => new Promise((r) => setTimeout(r, 150));
+      await settle();
+      const transitions: [string, AssignmentState][] = [
+        ['node-3', 'Ready'],
+        ['node-3', 'Pending'],
+        ['node-3', 'Ready'],
+        ['node-2', 'Ready'],
+        ['node-2', 'Failed'],
+        ['node-2', 'Ready'],
+      ];
+      for (let round = 0; round < 2; round++) {
+        for (const [gateway, state] of transitions) {
+          await assign(gateway, state);
+          await settle();
+        }
+      }
+      const elapsed = Date.now() - start;
+      const [{ sent }] = (await spray.lines) as [{ sent: number }];
+      await flow.lines;
+      // The transitions all happened while the stream was running.
+      expect(elapsed).toBeLessThan(durationMs);
+      const sources = await seen();
+      expect(sources).toEqual({ [EGRESS_IP]: expect.any(Number) });
+      expect(sources[EGRESS_IP]).toBeGreaterThan(sent / 4);
+    });
+  },
+);
