@@ -145,5 +145,29 @@ describe.skipIf(unavailable !== undefined)(
       expect(sources).toEqual({ [EGRESS_IP]: expect.any(Number) });
       expect(sources[EGRESS_IP]).toBeGreaterThan(sent / 4);
     });
+
+    it('drops, never leaks, the packets of a mark whose rule is gone (the guard chain alone)', async () => {
+      await assign('node-2', 'Ready');
+      const node1 = lab.nodes[0]!;
+      await seen();
+      const spray = lab.client(lab.pod('n1a'), ['spray', String(SPRAY_PORT), EXTERNAL.inPolicy, '1500', '2']);
+      await new Promise((r) => setTimeout(r, 300));
+      // Someone else removes the agent's rule: marked packets now meet the main table.
+      await node1.run('ip', ['-4', 'rule', 'del', 'priority', String(settings.rulePriority)]);
+      await new Promise((r) => setTimeout(r, 500));
+      const guard = JSON.parse(
+        (await node1.run('nft', ['-j', 'list', 'chain', 'inet', settings.nftTable, 'guard'])).stdout,
+      ) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] };
+      const dropped = guard.nftables.flatMap((i) => i.rule?.expr ?? []).find((e) => e.counter)
+        ?.counter?.packets;
+      const agent = agents.get(node1.name)!;
+      agent.resync();
+      expect((await agent.sync(inputs(node1, 'node-2', 'Ready'))).changes.map((c) => c.kind)).toEqual([
+        'rule.add',
+      ]);
+      await spray.lines;
+      expect(dropped).toBeGreaterThan(0);
+      expect(await seen()).toEqual({ [EGRESS_IP]: expect.any(Number) });
+    });
   },
 );
