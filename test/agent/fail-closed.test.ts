@@ -6,7 +6,8 @@
  * node-3 and goes Pending and back, several times. The external namespace records the source address of
  * every datagram in an nftables set: it must only ever hold the egress IP, never node-1's IP (masqueraded
  * by the CNI after falling through to the main table) or the pod's IP (a flow whose NAT was settled while
- * it went through the tunnel). Needs root and `ip netns`.
+ * it went through the tunnel). The guard chain is also tested alone (the agent's rule deleted under traffic)
+ * and on a node that becomes the gateway of a flow it used to tunnel. Needs root and `ip netns`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
@@ -74,7 +75,7 @@ describe.skipIf(unavailable !== undefined)(
     };
 
     beforeAll(async () => {
-      await lab.build(3, { 1: ['n1a', 'n1b'] });
+      await lab.build(3, { 1: ['n1a', 'n1b'], 2: ['n2a'] });
       await lab.startEcho();
       await ext()('nft', ['-f', '-'], RECORDER);
       for (const node of lab.nodes) {
@@ -167,6 +168,17 @@ describe.skipIf(unavailable !== undefined)(
       ]);
       await spray.lines;
       expect(dropped).toBeGreaterThan(0);
+      expect(await seen()).toEqual({ [EGRESS_IP]: expect.any(Number) });
+    });
+
+    it('never shows the pod IP of a flow that was tunnelled when its own node becomes the gateway', async () => {
+      await assign('node-3', 'Ready');
+      await seen();
+      const flow = lab.client(lab.pod('n2a'), ['udp', String(ECHO_PORTS.udp), EXTERNAL.inPolicy, '300', '5']);
+      await new Promise((r) => setTimeout(r, 400));
+      await assign('node-2', 'Ready');
+      const [result] = (await flow.lines) as [{ received: number }];
+      expect(result.received).toBeGreaterThan(0);
       expect(await seen()).toEqual({ [EGRESS_IP]: expect.any(Number) });
     });
   },
