@@ -212,8 +212,10 @@ async function main(): Promise<void> {
       );
       if (strays.size > 0) {
         const list = [...strays].map(([ip, n]) => `${ip} ×${n}`).join(', ');
-        say(yellow(`  Known gap: during the move some requests left from node IPs (${list}): the agent`));
-        say(yellow('  reprograms a source node in steps and does not yet fail closed between them.'));
+        say(
+          red(`  ✗ some requests left from another source IP (${list}): a policy's pods must leave from its`),
+        );
+        say(red('    egress IP or not at all; the logs of this run show which agent let them through.'));
       }
     }
     say('');

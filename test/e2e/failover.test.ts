@@ -9,7 +9,8 @@
  *   also when the leader controller's node dies with the gateway, when 3 of 4 gateways die at once or in
  *   batches, and when LocalStack throttles the move. A node that comes back does not take the IP back.
  * - Always: a selected pod's traffic leaves from the policy's egress IP or not at all (never a node or pod
- *   IP), no IP is ever on two ENIs, and nothing is left after teardown.
+ *   IP, checked over all scenarios by the last test), no IP is ever on two ENIs, and nothing is left after
+ *   teardown.
  *
  * Needs root, `ip netns`, nftables, the control-plane binaries and LocalStack; skipped with the reason
  * otherwise.
@@ -222,15 +223,9 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
     });
   });
 
-  /*
-   * Known gap in the node agent (src/agent/plan-changes.ts): while it reprograms a source node (the gateway
-   * of a mark changes, or the IP goes Pending and comes back), it removes the rule or routes before the nft
-   * drop is in place, and adds routes after the nft steering, so for a few hundred milliseconds marked
-   * packets fall through to the main table and leave masqueraded to the node IP. This test records every
-   * such request of the scenarios above; it is marked `fails` until the agent fails closed in the kernel
-   * throughout, and then must be turned into a plain `it`.
-   */
-  it.fails('never shows the echo server a node or pod IP from a selected pod', (ctx) => {
+  // Recorded over every scenario above: the agent fails closed while it reprograms a source node, so a
+  // selected pod's request leaves from the egress IP or not at all.
+  it('never shows the echo server a node or pod IP from a selected pod', (ctx) => {
     if (boxesRun === 0) ctx.skip();
     expect(Object.fromEntries(leaks)).toEqual({});
   });
