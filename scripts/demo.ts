@@ -81,13 +81,7 @@ async function requirements(): Promise<void> {
 const holders: { at: number; node: string | undefined }[] = [];
 const holderAt = (at: number) => holders.filter((h) => h.at <= at).at(-1)?.node;
 
-function liveLine(
-  box: CloudBox,
-  probes: ProbeRun,
-  from: number,
-  to: number,
-  lastHolder: { name?: string },
-): string {
+function liveLine(probes: ProbeRun, from: number, to: number, lastHolder: { name?: string }): string {
   const window: ProbeSample[] = [];
   for (const list of probes.samples.values())
     window.push(...list.filter((s) => s.sentAt >= from && s.sentAt < to));
@@ -175,7 +169,7 @@ async function main(): Promise<void> {
     const live = async (seconds: number) => {
       for (let i = 0; i < seconds; i++) {
         await new Promise((r) => setTimeout(r, tick + 1000 + 1100 - Date.now()));
-        say(liveLine(box!, probes!, tick, tick + 1000, state));
+        say(liveLine(probes!, tick, tick + 1000, state));
         tick += 1000;
       }
     };
