@@ -98,9 +98,10 @@ export class NsProcess {
       await this.exited;
       clearTimeout(timer);
     }
-    this.#logClosed ??= this.#log
-      ? (this.#log.end(), once(this.#log, 'close').then(() => {}))
-      : Promise.resolve();
-    await this.#logClosed.catch(() => {});
+    if (this.#log && !this.#logClosed) {
+      this.#logClosed = once(this.#log, 'close').then(() => {});
+      this.#log.end();
+    }
+    await this.#logClosed?.catch(() => {});
   }
 }
