@@ -41,9 +41,15 @@ def _ips(eni):
     return [a.get("PrivateIpAddress") for a in eni.private_ip_addresses]
 
 
+def _vpc_of(eni):
+    return getattr(eni.subnet, "vpc_id", None)
+
+
 def _holder(backend, ip, exclude):
+    """The other ENI of the same VPC holding `ip` (private IPs are unique within a VPC, not across VPCs)."""
+    vpc = _vpc_of(exclude)
     for eni in backend.enis.values():
-        if eni is not exclude and ip in _ips(eni):
+        if eni is not exclude and _vpc_of(eni) == vpc and ip in _ips(eni):
             return eni
     return None
 
@@ -67,7 +73,8 @@ def _free_ips(backend, eni, count):
     net = ipaddress.ip_network(eni.subnet.cidr_block)
     used = set()
     for other in backend.enis.values():
-        used.update(_ips(other))
+        if _vpc_of(other) == _vpc_of(eni):
+            used.update(_ips(other))
     hosts = list(net.hosts())[3:]  # .0 is not a host; .1-.3 are reserved
     picked = []
     for host in hosts:

@@ -202,7 +202,13 @@ export function createEc2Reader(
     const v6 = ips.filter((ip) => familyOf(ip) === 6);
     for (const part of chunks(v4, MAX_FILTER_VALUES)) {
       const res = await r.api.describeNetworkInterfaces(
-        { Filters: [{ Name: 'addresses.private-ip-address', Values: part }] },
+        {
+          Filters: [
+            // Private IPs are unique within a VPC only: another VPC may reuse the CIDR.
+            { Name: 'vpc-id', Values: [eni.vpcId] },
+            { Name: 'addresses.private-ip-address', Values: part },
+          ],
+        },
         signal,
       );
       for (const raw of res.NetworkInterfaces ?? []) {

@@ -6,6 +6,7 @@
  */
 import {
   AllocateAddressCommand,
+  AssignPrivateIpAddressesCommand,
   AssociateVpcCidrBlockCommand,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
@@ -194,6 +195,30 @@ describe('AWS provider on LocalStack', () => {
     const released = await provider.apply({ changes: [{ kind: 'release', ip: ip!, node: b.ref }] });
     expect(released.outcomes[0]?.ok).toBe(true);
     expect(await secondaryIPs(ec2, b.eniId)).toEqual([]);
+  });
+
+  it('treats an IP held in another VPC with the same CIDR as free (private IPs are unique per VPC only)', async () => {
+    const sameCidr = async () => {
+      const v = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.251.0.0/16' }));
+      const s = await ec2.send(
+        new CreateSubnetCommand({
+          VpcId: v.Vpc!.VpcId!,
+          CidrBlock: '10.251.1.0/24',
+          AvailabilityZone: 'us-east-1a',
+        }),
+      );
+      return { id: s.Subnet!.SubnetId!, cidr: '10.251.1.0/24', zone: 'us-east-1a' };
+    };
+    const ours = await runInstance(ec2, await sameCidr(), 'vpc-ours', 'm5.large');
+    const theirs = await runInstance(ec2, await sameCidr(), 'vpc-theirs', 'm5.large');
+    const ip = '10.251.1.77';
+    await ec2.send(
+      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: theirs.eniId, PrivateIpAddresses: [ip] }),
+    );
+    const result = await make('other-vpc').apply({ changes: [{ kind: 'assign', ip, node: ours.ref }] });
+    expect(result.outcomes[0]?.ok).toBe(true);
+    expect(await secondaryIPs(ec2, ours.eniId)).toEqual([ip]);
+    expect(await secondaryIPs(ec2, theirs.eniId)).toEqual([ip]);
   });
 
   it('refuses an interface setting that is not a device index, touching nothing', async () => {
