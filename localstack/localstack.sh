@@ -81,6 +81,9 @@ run() {
   install
   [[ -n "$port" ]] || port="$(free_port)"
   ROOT="$(mktemp -d "${TMPDIR:-/tmp}/localstack-fs.XXXXXX")"
+  # LocalStack is killed when this script dies, even by SIGKILL (a stop below asks it nicely first).
+  local PDEATH=()
+  if command -v setpriv >/dev/null 2>&1; then PDEATH=(setpriv --pdeathsig KILL --); fi
   log "starting on http://127.0.0.1:$port (EC2 fidelity patches: $([[ $patches == 1 ]] && echo on || echo off))"
   SERVICES=ec2 \
     GATEWAY_LISTEN="127.0.0.1:$port" \
@@ -94,10 +97,10 @@ run() {
     AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" \
     CLOUD_EGRESS_EC2_PATCHES="$patches" \
     PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" \
-    "$VENV/bin/python" "$HERE/launcher.py" &
+    "${PDEATH[@]}" "$VENV/bin/python" "$HERE/launcher.py" &
   CHILD=$!
-  # Forward a stop to LocalStack (which shuts down cleanly on SIGTERM), then clean up.
-  trap 'kill -TERM "$CHILD" 2>/dev/null || true' TERM INT HUP
+  # Forward a stop to LocalStack (SIGTERM starts a clean shutdown); if it is not gone within 10 s, kill it.
+  trap 'kill -TERM "$CHILD" 2>/dev/null || true; (sleep 10; kill -KILL "$CHILD" 2>/dev/null) &' TERM INT HUP
   local rc=0
   wait "$CHILD" || rc=$?
   if kill -0 "$CHILD" 2>/dev/null; then wait "$CHILD" || rc=$?; fi

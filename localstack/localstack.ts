@@ -11,6 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +104,9 @@ export async function installLocalStack(): Promise<void> {
     throw new LocalStackError(`localstack install failed (exit ${code}):\n${output.slice(-4000)}`);
 }
 
+/** util-linux's setpriv, for a parent-death signal (absent on some systems; then none is set). */
+const SETPRIV = '/usr/bin/setpriv';
+
 /** Starts LocalStack with EC2 on a free port of 127.0.0.1 and waits until EC2 is available. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const patched = options.patches ?? true;
@@ -110,7 +114,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const args = [LOCALSTACK_SCRIPT, 'run', '--port', String(port), ...(patched ? [] : ['--no-patches'])];
-  const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // With setpriv, the script gets SIGTERM when this process dies (even by SIGKILL) and stops LocalStack.
+  const [command, commandArgs] = existsSync(SETPRIV)
+    ? [SETPRIV, ['--pdeathsig', 'TERM', '--', 'bash', ...args]]
+    : ['bash', args];
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const keep = (d: Buffer) => {
     output = (output + d.toString()).slice(-20_000);
