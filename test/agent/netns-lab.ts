@@ -29,6 +29,7 @@ import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import type { EgressPolicy } from '../../src/api/index.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
+import { createNamespace, createVethPair } from '../support/netns.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const host = commandRunner();
@@ -127,24 +128,14 @@ export class NetnsLab {
 
   async #ns(name: string): Promise<string> {
     const ns = `${this.prefix}-${name}`;
-    await host('ip', ['netns', 'add', ns]);
     this.#namespaces.push(ns);
-    const run = commandRunner(ns);
-    await run('ip', ['link', 'set', 'lo', 'up']);
-    await run('sysctl', [
-      '-q',
-      '-w',
-      'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
+    await createNamespace(ns);
     return ns;
   }
 
   /** A veth pair `aName`@`a` <-> `bName`@`b`, both up. */
   async #veth(a: string, aName: string, b: string, bName: string): Promise<void> {
-    await host('ip', ['link', 'add', aName, 'netns', a, 'type', 'veth', 'peer', 'name', bName, 'netns', b]);
-    await commandRunner(a)('ip', ['link', 'set', aName, 'up']);
-    await commandRunner(b)('ip', ['link', 'set', bName, 'up']);
+    await createVethPair(a, aName, b, bName);
   }
 
   /**

@@ -25,6 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import { netnsAvailable } from '../agent/netns-lab.ts';
+import { createNamespace, createVethPair } from '../support/netns.ts';
 
 const host = commandRunner();
 
@@ -175,23 +176,13 @@ export class Topology {
 
   async #ns(name: string): Promise<string> {
     const ns = `${this.prefix}-${name}`;
-    await host('ip', ['netns', 'add', ns]);
     this.#namespaces.push(ns);
-    const run = commandRunner(ns);
-    await run('ip', ['link', 'set', 'lo', 'up']);
-    await run('sysctl', [
-      '-q',
-      '-w',
-      'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
+    await createNamespace(ns);
     return ns;
   }
 
   async #veth(a: string, aName: string, b: string, bName: string): Promise<void> {
-    await host('ip', ['link', 'add', aName, 'netns', a, 'type', 'veth', 'peer', 'name', bName, 'netns', b]);
-    await commandRunner(a)('ip', ['link', 'set', aName, 'up']);
-    await commandRunner(b)('ip', ['link', 'set', bName, 'up']);
+    await createVethPair(a, aName, b, bName);
   }
 
   /**
