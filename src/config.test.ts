@@ -36,6 +36,15 @@ describe('parseConfig', () => {
     expect(Object.isFrozen(c.settings.probe)).toBe(true);
   });
 
+  it('takes --probe-timeout apart from the interval; without it the prober uses the interval', () => {
+    const probe = (argv: string[]) => {
+      const config = parseConfig(['controller', '--probe-interval', '100ms', ...argv], {});
+      return config.command === 'controller' ? config.controller.settings.probe : undefined;
+    };
+    expect(probe(['--probe-timeout', '1s'])).toMatchObject({ intervalMs: 100, timeoutMs: 1000 });
+    expect(probe([])).not.toHaveProperty('timeoutMs');
+  });
+
   it('uses the in-cluster service account inside a pod', () => {
     const config = parseConfig(['controller'], { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
     expect(config.command === 'controller' && config.controller.kube).toEqual({ kind: 'in-cluster' });
@@ -45,6 +54,8 @@ describe('parseConfig', () => {
     [['controller', '--provider', 'openstack'], /--provider: "openstack" is not one of auto, aws/],
     [['controller', '--probe-misses', '0'], /--probe-misses: "0" is not an integer from 1/],
     [['controller', '--probe-interval', 'fast'], /--probe-interval: "fast" is not a duration/],
+    [['controller', '--probe-timeout', 'soon'], /--probe-timeout: "soon" is not a duration/],
+    [['controller', '--probe-timeout', '0'], /--probe-timeout: must be more than 0/],
     [['controller', '--lease-duration', '2s'], /lease duration > renew deadline/],
     [['controller', '--interface-tag', 'novalue'], /KEY=VALUE/],
     [['controller', '--bogus'], /Unknown option '--bogus'/],

@@ -88,6 +88,7 @@ Cloud:
 
 Health:
   --probe-interval DURATION     agent health probe interval per gateway node (default 200ms; 0 = Node Ready only)
+  --probe-timeout DURATION      how long one probe may take before it counts as a miss (default: the interval)
   --probe-misses N              missed probes in a row before a node is failed (default 3)
   --probe-damping DURATION      a failed node must answer this long before it takes IPs again (default 10s)
   --agent-health-port PORT      port of the agent's /healthz on the node's InternalIP (default ${DEFAULT_AGENT_HEALTH_PORT})
@@ -146,6 +147,7 @@ const CONTROLLER_OPTIONS = {
   interface: { type: 'string' },
   'interface-tag': { type: 'string' },
   'probe-interval': { type: 'string' },
+  'probe-timeout': { type: 'string' },
   'probe-misses': { type: 'string' },
   'probe-damping': { type: 'string' },
   'agent-health-port': { type: 'string' },
@@ -224,6 +226,10 @@ function parseController(args: readonly string[], env: Env): Config {
   }
   const optional = (key: string, value: string | undefined) => (value ? { [key]: value } : {});
   const resyncPeriodMs = duration('resync-period', 30_000);
+  const probeTimeout = str('probe-timeout');
+  const probeTimeoutMs =
+    probeTimeout === undefined ? undefined : parseDuration(probeTimeout, '--probe-timeout');
+  if (probeTimeoutMs === 0) throw new ConfigError('--probe-timeout: must be more than 0');
   if (resyncPeriodMs < 1000) throw new ConfigError('--resync-period: must be at least 1s');
 
   const controller: ControllerConfig = {
@@ -243,6 +249,7 @@ function parseController(args: readonly string[], env: Env): Config {
       },
       probe: {
         intervalMs: duration('probe-interval', 200),
+        ...(probeTimeoutMs !== undefined ? { timeoutMs: probeTimeoutMs } : {}),
         misses: parseInteger(str('probe-misses') ?? '3', '--probe-misses', 1, 100),
         dampingMs: duration('probe-damping', 10_000),
         agentHealthPort: parseInteger(

@@ -42,6 +42,8 @@ export interface ControllerSettings {
   readonly providerSettings: ProviderSettings;
   readonly probe: {
     readonly intervalMs: number;
+    /** `--probe-timeout`; unset = the interval. */
+    readonly timeoutMs?: number;
     readonly misses: number;
     readonly dampingMs: number;
     readonly agentHealthPort: number;
@@ -260,6 +262,7 @@ export class Controller {
     });
     this.#prober = new HealthProber({
       intervalMs: settings.probe.intervalMs,
+      ...(settings.probe.timeoutMs !== undefined ? { timeoutMs: settings.probe.timeoutMs } : {}),
       port: settings.probe.agentHealthPort,
       misses: settings.probe.misses,
       dampingMs: settings.probe.dampingMs,

@@ -38,6 +38,46 @@ describe('HealthProber', () => {
     prober.stop();
   });
 
+  it('gives each probe --probe-timeout, separate from the interval (default: the interval)', async () => {
+    vi.useFakeTimers();
+    const run = async (timeoutMs: number | undefined) => {
+      const timeouts: number[] = [];
+      const changes: number[] = [];
+      const start = Date.now();
+      const prober = new HealthProber({
+        intervalMs: 100,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        port: 9000,
+        misses: 3,
+        dampingMs: 0,
+        // A busy agent: answers in 150 ms, like fetch with AbortSignal.timeout would see it.
+        probe: (_address, _port, timeout) => {
+          timeouts.push(timeout);
+          return new Promise<void>((resolve, reject) => {
+            if (timeout >= 150) setTimeout(resolve, 150);
+            else setTimeout(() => reject(new Error('timed out')), timeout);
+          });
+        },
+        onChange: () => changes.push(Date.now() - start),
+      });
+      prober.sync([{ node: 'n1', address: '127.0.0.2', ready: true }]);
+      await vi.advanceTimersByTimeAsync(1000);
+      const healthy = prober.healthy('n1', true);
+      prober.stop();
+      return { timeouts: [...new Set(timeouts)], healthy, changes };
+    };
+    // Default: the timeout is the interval; a 150 ms answer is a miss, so the node fails after 3 probes.
+    const byDefault = await run(undefined);
+    expect(byDefault.timeouts).toEqual([100]);
+    expect(byDefault.healthy).toBe(false);
+    expect(byDefault.changes).toHaveLength(1);
+    // A longer timeout keeps the 100 ms interval and the slow but living agent healthy.
+    const longer = await run(400);
+    expect(longer.timeouts).toEqual([400]);
+    expect(longer.healthy).toBe(true);
+    expect(longer.changes).toEqual([]);
+  });
+
   it('fails a node at once when it goes NotReady, without waiting for probes', () => {
     const changes: boolean[] = [];
     const prober = new HealthProber({

@@ -28,6 +28,12 @@ export interface ProbeTarget {
 export interface HealthProberOptions extends HealthOptions {
   /** Probe interval per node in ms; 0 disables probing. */
   readonly intervalMs: number;
+  /**
+   * How long one probe may take before it counts as a miss, in ms. Default: the interval (at least
+   * {@link MIN_PROBE_TIMEOUT_MS}). A timeout longer than the interval is allowed: while a probe is in
+   * flight the node's next ticks are skipped, so a silent node misses once per timeout, not per interval.
+   */
+  readonly timeoutMs?: number;
   /** Agent health port. */
   readonly port: number;
   /** Called when a node's "may hold IPs" changes; `state` says why. */
@@ -44,6 +50,14 @@ export async function httpProbe(address: string, port: number, timeoutMs: number
   const res = await fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
   await res.body?.cancel();
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
+}
+
+/** The shortest probe timeout used when the timeout defaults to the interval. */
+export const MIN_PROBE_TIMEOUT_MS = 50;
+
+/** The timeout of one probe: `timeoutMs` if set, else the interval but at least {@link MIN_PROBE_TIMEOUT_MS}. */
+export function probeTimeoutMs(options: Pick<HealthProberOptions, 'intervalMs' | 'timeoutMs'>): number {
+  return options.timeoutMs ?? Math.max(MIN_PROBE_TIMEOUT_MS, options.intervalMs);
 }
 
 /** With probing off, how often a Ready node counts as answering (for flap damping to end). */
@@ -143,8 +157,7 @@ export class HealthProber {
       return;
     }
     probed.inFlight = true;
-    const timeoutMs = Math.max(50, this.#options.intervalMs);
-    this.#probe(address, this.#options.port, timeoutMs).then(
+    this.#probe(address, this.#options.port, probeTimeoutMs(this.#options)).then(
       () => {
         probed.inFlight = false;
         this.#feed(probed, { kind: 'probeOk', at: this.#now() });

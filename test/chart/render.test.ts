@@ -79,6 +79,7 @@ describe.each(CI_VALUES)('values for provider $provider', ({ provider, file }) =
         break;
       case 'none': {
         expect(config.settings.probe.intervalMs).toBe(100);
+        expect(config.settings.probe.timeoutMs).toBe(1000);
         expect(config.settings.probe.agentHealthPort).toBe(19796);
         const agent = container(findOne(manifests, 'DaemonSet', '-agent'), 'agent');
         expect(agent.ports[0]).toMatchObject({ containerPort: 19796, hostPort: 19796 });
