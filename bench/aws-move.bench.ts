@@ -3,7 +3,8 @@
  * AWS failover cost: 50 egress IPs move off a dead gateway node onto 2 nodes, against LocalStack (EC2 fidelity
  * patches on) behind the counting proxy of test/aws/fault-proxy.ts. Compares the provider (one
  * AssignPrivateIpAddresses with AllowReassignment per target ENI) with a release-then-assign-per-IP design
- * (what CNCC does on AWS: Unassign on the old ENI, then Assign on the new one, per IP).
+ * (what CNCC does on AWS: Unassign on the old ENI, then Assign on the new one, per IP). Counts the EC2 calls of
+ * every kind too, reads included, for a provider that has seen the nodes before and for a new one.
  *
  * `npm run bench aws`
  */
@@ -25,6 +26,13 @@ import { type BenchResult, median } from './types.ts';
 
 const IPS = 50;
 const TRIALS = 5;
+
+const total = (calls: ReadonlyMap<string, number>) => [...calls.values()].reduce((n, c) => n + c, 0);
+const perAction = (calls: ReadonlyMap<string, number>) =>
+  [...calls]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([a, c]) => `${a} ${c}`)
+    .join(', ');
 
 /** Runs the benchmark. */
 export default async function awsMoveBench(): Promise<BenchResult[]> {
@@ -73,7 +81,7 @@ export default async function awsMoveBench(): Promise<BenchResult[]> {
     };
 
     const providerTimes: number[] = [];
-    let providerCalls = new Map<string, number>();
+    let providerCalls: ReadonlyMap<string, number> = new Map();
     for (let trial = 0; trial <= TRIALS; trial++) {
       await seed();
       const start = performance.now();
@@ -82,9 +90,19 @@ export default async function awsMoveBench(): Promise<BenchResult[]> {
       if (!res.outcomes.every((o) => o.ok)) throw new Error('the move failed');
       await verify();
       if (trial > 0) providerTimes.push(took);
-      providerCalls = proxy.calls() as Map<string, number>;
+      providerCalls = new Map(proxy.calls());
     }
     const mutating = [...providerCalls].filter(([a]) => !a.startsWith('Describe'));
+    // The first move of a provider that has not seen the nodes yet (a controller just elected leader).
+    await seed();
+    const cold = createAwsProviderTuned(
+      { owner: 'bench', endpoint: proxy.endpoint },
+      { credentials: ls.credentials },
+    );
+    if (!(await cold.apply({ changes: moves })).outcomes.every((o) => o.ok))
+      throw new Error('the move failed');
+    await verify();
+    const coldCalls = new Map(proxy.calls());
 
     const naiveTimes: number[] = [];
     let naiveCalls = 0;
@@ -117,6 +135,18 @@ export default async function awsMoveBench(): Promise<BenchResult[]> {
         target: '<= 2',
         ok: mutating.reduce((n, [, c]) => n + c, 0) <= 2,
         note: `${mutating.map(([a, c]) => `${a} ${c}`).join(', ')} (AllowReassignment, one per target ENI); claims sit on the subnet, so a move writes no tag; counted at the proxy`,
+      },
+      {
+        name: `${what}: EC2 calls of every kind, provider`,
+        value: total(providerCalls),
+        unit: 'calls',
+        note: `${perAction(providerCalls)}; reads included, nodes seen before (the steady state), counted at the proxy`,
+      },
+      {
+        name: `${what}: EC2 calls of every kind, provider's first move`,
+        value: total(coldCalls),
+        unit: 'calls',
+        note: `${perAction(coldCalls)}; a new provider (nodes not seen yet)`,
       },
       {
         name: `${what}: mutating EC2 calls, release-then-assign per IP`,

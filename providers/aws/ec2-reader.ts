@@ -3,6 +3,10 @@
  * Reads what the AWS provider needs from EC2: a node's instance and egress ENI (by device index or by tag), the
  * ENI's state, its subnet (CIDRs and ownership tags), its instance type's per-ENI limits (cached), and which other ENIs
  * hold given IPs (the `addresses.private-ip-address` filter). Every read is retried like the provider's steps.
+ *
+ * A node's resolution (instance, ENI id, the ENI's subnet and VPC) does not change while the instance runs, so
+ * it is cached: a move reads no DescribeInstances. Whoever meets a `notFound` on a cached resolution (the ENI
+ * or the instance is gone) calls {@link Ec2Reader.refresh}, which drops it and resolves the node again.
  */
 import type { Instance } from '@aws-sdk/client-ec2';
 import { familyOf } from '../../src/net/ip.ts';
@@ -20,6 +24,9 @@ export interface ResolvedNode {
   readonly instanceId: string;
   readonly instanceType: string;
   readonly eniId: string;
+  /** The ENI's subnet and VPC (fixed for an ENI's life). */
+  readonly subnetId: string;
+  readonly vpcId: string;
 }
 
 const MAX_FILTER_VALUES = 200;
@@ -39,8 +46,13 @@ export interface SubnetView {
 
 /** The reads of {@link createEc2Reader}. */
 export interface Ec2Reader {
-  /** The node's instance and egress ENI. @throws ProviderError `notFound` when either is gone. */
+  /**
+   * The node's instance and egress ENI, from the cache when the node was resolved before.
+   * @throws ProviderError `notFound` when either is gone.
+   */
   resolve(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode>;
+  /** Drops the node's cached resolution and resolves it again (after a `notFound` on the cached one). */
+  refresh(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode>;
   /** The node's egress ENI as EC2 has it now. */
   readEni(r: ResolvedNode, signal?: AbortSignal): Promise<EniView>;
   /** A subnet: its IPv4 and IPv6 CIDRs and its tags (which carry the ownership claims). */
@@ -63,6 +75,8 @@ export function createEc2Reader(
   retry: RetryOptions,
 ): Ec2Reader {
   const limitCache = new Map<string, Promise<EniLimits>>();
+  /** Resolved nodes by providerID; only successes are kept. */
+  const nodeCache = new Map<string, ResolvedNode>();
 
   const apiFor = (node: NodeRef) => {
     const { zone, instanceId } = parseAwsProviderID(node.name, node.providerID);
@@ -74,7 +88,7 @@ export function createEc2Reader(
     node: NodeRef,
     instance: Instance,
     signal?: AbortSignal,
-  ): Promise<string> {
+  ): Promise<{ eniId: string; subnetId: string; vpcId: string }> {
     if (settings.interfaceTag) {
       const eq = settings.interfaceTag.indexOf('=');
       const [key, value] =
@@ -92,14 +106,14 @@ export function createEc2Reader(
         },
         signal,
       );
-      const id = res.NetworkInterfaces?.[0]?.NetworkInterfaceId;
-      if (!id) {
+      const found = res.NetworkInterfaces?.[0];
+      if (!found?.NetworkInterfaceId) {
         throw new ProviderError(
           'notFound',
           `node ${node.name}: instance ${instance.InstanceId} has no ENI tagged ${settings.interfaceTag}`,
         );
       }
-      return id;
+      return { eniId: found.NetworkInterfaceId, subnetId: found.SubnetId ?? '', vpcId: found.VpcId ?? '' };
     }
     const index = Number(settings.interface || '0');
     if (!Number.isInteger(index) || index < 0) {
@@ -108,21 +122,24 @@ export function createEc2Reader(
         `interface "${settings.interface}" is not an ENI device index (0, 1, ...); to pick an ENI by tag, set the interface tag instead`,
       );
     }
-    const id = instance.NetworkInterfaces?.find(
-      (n) => n.Attachment?.DeviceIndex === index,
-    )?.NetworkInterfaceId;
-    if (!id) {
+    const found = instance.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === index);
+    if (!found?.NetworkInterfaceId) {
       throw new ProviderError(
         'notFound',
         `node ${node.name}: instance ${instance.InstanceId} has no ENI at device index ${index}`,
       );
     }
-    return id;
+    return { eniId: found.NetworkInterfaceId, subnetId: found.SubnetId ?? '', vpcId: found.VpcId ?? '' };
   }
 
   async function resolve(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> {
+    return nodeCache.get(node.providerID) ?? refresh(node, signal);
+  }
+
+  async function refresh(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> {
+    nodeCache.delete(node.providerID);
     const { api, instanceId } = apiFor(node);
-    return withRetry(
+    const resolved = await withRetry(
       async () => {
         const res = await api.describeInstances({ InstanceIds: [instanceId] }, signal);
         const instance = res.Reservations?.flatMap((r) => r.Instances ?? []).find(
@@ -140,12 +157,14 @@ export function createEc2Reader(
           api,
           instanceId,
           instanceType: instance.InstanceType ?? '',
-          eniId: await pickEni(api, node, instance, signal),
+          ...(await pickEni(api, node, instance, signal)),
         };
       },
       retry,
       signal,
     );
+    nodeCache.set(node.providerID, resolved);
+    return resolved;
   }
 
   async function readEni(r: ResolvedNode, signal?: AbortSignal): Promise<EniView> {
@@ -231,5 +250,5 @@ export function createEc2Reader(
     return out;
   }
 
-  return { resolve, readEni, readSubnet, limitsOf, holdersOf };
+  return { resolve, refresh, readEni, readSubnet, limitsOf, holdersOf };
 }

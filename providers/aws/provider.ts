@@ -5,9 +5,12 @@
  * ```
  * apply(plan)
  *   resolve each node: providerID -> DescribeInstances -> ENI (device index, or by tag)      (ec2-reader.ts)
- *   releases, per ENI (serialised, retried): read ENI + subnet claims -> decideReleases ->
+ *        cached per node; a notFound on a cached node re-resolves it and runs its step once more
+ *   releases, per ENI (serialised, retried): read ENI || subnet claims -> decideReleases ->
  *        UnassignPrivateIpAddresses (+ UnassignIpv6Addresses) -> drop the claims of IPs no ENI holds
- *   then assigns, per ENI (serialised, retried): read ENI + subnet claims + holders of the IPs -> decideAssigns
+ *   then assigns, per ENI (serialised, retried): read ENI || subnet claims (one round trip)
+ *        -> holders of the IPs we do not claim (IPv6: of every IP; none for a move of claimed IPv4)
+ *        -> decideAssigns
  *        -> claim IPs new to us on the subnet (CreateTags; none for a move)
  *        -> ONE AssignPrivateIpAddresses(AllowReassignment) with every IP moving here
  *        -> IPv6: UnassignIpv6Addresses on the old holder, AssignIpv6Addresses here
@@ -19,8 +22,12 @@
  * it, so a failover move writes no tag and a claim outlives the node that held the IP. A claim is written before
  * its IP is assigned, so a crash between the two never leaves an unclaimed, foreign-looking egress IP. Each
  * ENI's step re-reads the ENI when retried, so a call whose response was lost is not repeated blindly.
+ *
+ * A move of IPv4 addresses this installation claims looks up no holder: a claimed IP is ours wherever it is,
+ * so AllowReassignment may take it from whichever ENI holds it. An unclaimed IP's holder is always looked up,
+ * which is what refuses to take another tool's IP.
  */
-import { familyOf } from '../../src/net/ip.ts';
+import { canonicalIp, familyOf } from '../../src/net/ip.ts';
 import {
   type ApplyResult,
   type Change,
@@ -37,9 +44,12 @@ import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import { type AssignRequest, decideAssigns, decideReleases } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
 import { createEc2Reader, type ResolvedNode, type SubnetView } from './ec2-reader.ts';
+import type { EniView } from './eni.ts';
 import { claimedIPs, ownedIPs, ownershipTagUpdate, reservedIPs } from './eni.ts';
 import { toProviderError } from './errors.ts';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.ts';
+
+const isNotFound = (err: unknown) => err instanceof ProviderError && err.kind === 'notFound';
 
 /** Options beyond the shared {@link ProviderSettings}. */
 export interface AwsProviderOptions {
@@ -57,11 +67,47 @@ export function createAwsProviderWith(
   const owner = settings.owner;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const locks = new KeyedLock();
-  const { resolve, readEni, readSubnet, limitsOf, holdersOf } = createEc2Reader(
+  const { resolve, refresh, readEni, readSubnet, limitsOf, holdersOf } = createEc2Reader(
     settings,
     options.ec2For,
     retry,
   );
+
+  /**
+   * The node's ENI and its subnet, read in parallel (the subnet id is known from the node's resolution); the
+   * subnet is read again only if the ENI turns out to sit in another one.
+   */
+  async function readEniAndSubnet(
+    r: ResolvedNode,
+    signal?: AbortSignal,
+  ): Promise<{ eni: EniView; subnet: SubnetView }> {
+    const [eni, subnet] = await Promise.all([
+      readEni(r, signal),
+      r.subnetId ? readSubnet(r, r.subnetId, signal) : undefined,
+    ]);
+    return {
+      eni,
+      subnet: subnet?.id === eni.subnetId ? subnet : await readSubnet(r, eni.subnetId, signal),
+    };
+  }
+
+  /**
+   * Runs `fn` on the node's resolution; when that was cached and `fn` meets a `notFound` (ENI or instance
+   * gone), resolves the node afresh and runs `fn` once more.
+   */
+  async function withNode<T>(
+    node: NodeRef,
+    fn: (r: ResolvedNode) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const r = await resolve(node, signal);
+    try {
+      return await fn(r);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return fn(await refresh(node, signal));
+    }
+  }
 
   /** The IPs this installation claims in a subnet. */
   const claimsOf = (subnet: SubnetView): Set<string> => claimedIPs(subnet.tags, owner);
@@ -94,12 +140,11 @@ export function createAwsProviderWith(
   type Indexed = { readonly change: Change; readonly index: number };
 
   async function releaseStep(r: ResolvedNode, items: readonly Indexed[], signal?: AbortSignal) {
-    const ips = items.map((it) => (it.change.kind === 'release' ? it.change.ip : ''));
+    const ips = items.map((it) => (it.change.kind === 'release' ? canonicalIp(it.change.ip) : ''));
     const outcomes = new Map<number, ChangeOutcome>();
     await withRetry(
       async () => {
-        const eni = await readEni(r, signal);
-        const subnet = await readSubnet(r, eni.subnetId, signal);
+        const { eni, subnet } = await readEniAndSubnet(r, signal);
         const decision = decideReleases(eni, claimsOf(subnet), ips);
         if (decision.ipv4.length > 0) {
           await r.api.unassignPrivateIpAddresses(
@@ -167,7 +212,7 @@ export function createAwsProviderWith(
     const requests: AssignRequest[] = items.map((it) =>
       it.change.kind === 'allocate'
         ? { kind: 'allocate', count: it.change.count }
-        : { kind: 'assign', ip: (it.change as { ip: string }).ip },
+        : { kind: 'assign', ip: canonicalIp((it.change as { ip: string }).ip) },
     );
     const outcomes = new Map<number, ChangeOutcome>();
     const requestedIps = new Set(requests.flatMap((q) => (q.kind === 'assign' ? [q.ip] : [])));
@@ -175,14 +220,20 @@ export function createAwsProviderWith(
     let allocBaseline: Set<string> | undefined;
     await withRetry(
       async () => {
-        const eni = await readEni(r, signal);
-        const [subnet, limits] = await Promise.all([
-          readSubnet(r, eni.subnetId, signal),
+        const [{ eni, subnet }, limits] = await Promise.all([
+          readEniAndSubnet(r, signal),
           limitsOf(r, signal),
         ]);
         const claims = claimsOf(subnet);
+        // Claimed IPv4 addresses are ours wherever they are: AllowReassignment takes them without a lookup.
+        // IPv6 holders are needed to release the address on the old ENI first.
         const wanted = requests.flatMap((q) =>
-          q.kind === 'assign' && !eni.ipv4.includes(q.ip) && !eni.ipv6.includes(q.ip) ? [q.ip] : [],
+          q.kind === 'assign' &&
+          !eni.ipv4.includes(q.ip) &&
+          !eni.ipv6.includes(q.ip) &&
+          !(claims.has(q.ip) && familyOf(q.ip) === 4)
+            ? [q.ip]
+            : [],
         );
         const holders = await holdersOf(r, eni, wanted, signal);
         allocBaseline ??= new Set(eni.ipv4);
@@ -264,6 +315,32 @@ export function createAwsProviderWith(
     return outcomes;
   }
 
+  /** The assignments on a resolved node's ENI. */
+  function listOn(node: NodeRef, r: ResolvedNode, signal?: AbortSignal): Promise<CloudAssignment[]> {
+    return withRetry(
+      async () => {
+        const { eni, subnet } = await readEniAndSubnet(r, signal);
+        const mine = ownedIPs(eni, claimsOf(subnet));
+        if (mine.length === 0) return [];
+        const eips = await r.api.describeAddresses(
+          { Filters: [{ Name: 'network-interface-id', Values: [eni.id] }] },
+          signal,
+        );
+        return mine.map((ip) => {
+          const eip = eips.Addresses?.find((a) => a.PrivateIpAddress === ip);
+          return {
+            ip,
+            node: node.name,
+            interfaceId: eni.id,
+            ...(eip?.AllocationId ? { publicAddress: eip.AllocationId } : {}),
+          };
+        });
+      },
+      retry,
+      signal,
+    );
+  }
+
   /** Runs one ENI's step; every change of the step fails with the step's error if it cannot finish. */
   async function runGroup(
     r: ResolvedNode,
@@ -277,7 +354,16 @@ export function createAwsProviderWith(
     signal?: AbortSignal,
   ) {
     try {
-      const done = await locks.run(r.eniId, () => step(r, items, signal));
+      let done: Map<number, ChangeOutcome>;
+      try {
+        done = await locks.run(r.eniId, () => step(r, items, signal));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        // The node's cached ENI may be gone (the instance replaced it): resolve afresh and try once more.
+        const fresh = await refresh(r.node, signal);
+        r = fresh;
+        done = await locks.run(fresh.eniId, () => step(fresh, items, signal));
+      }
       for (const [i, o] of done) outcomes.set(i, o);
     } catch (err) {
       const error = toProviderError(err, `node ${r.node.name} (${r.eniId})`);
@@ -289,27 +375,30 @@ export function createAwsProviderWith(
     name: 'aws',
 
     async describeNode(node, signal) {
-      const r = await resolve(node, signal);
-      return withRetry(
-        async () => {
-          const eni = await readEni(r, signal);
-          const [subnet, limits] = await Promise.all([
-            readSubnet(r, eni.subnetId, signal),
-            limitsOf(r, signal),
-          ]);
-          const claims = claimsOf(subnet);
-          const network: NodeNetwork = {
-            node: node.name,
-            interfaceId: eni.id,
-            zone: eni.zone,
-            subnets: [...subnet.cidrs],
-            reservedIPs: reservedIPs(eni, claims),
-            ownedIPs: ownedIPs(eni, claims),
-            freeSlots: Math.max(0, limits.ipv4 - eni.ipv4.length),
-          };
-          return network;
-        },
-        retry,
+      return withNode(
+        node,
+        (r) =>
+          withRetry(
+            async () => {
+              const [{ eni, subnet }, limits] = await Promise.all([
+                readEniAndSubnet(r, signal),
+                limitsOf(r, signal),
+              ]);
+              const claims = claimsOf(subnet);
+              const network: NodeNetwork = {
+                node: node.name,
+                interfaceId: eni.id,
+                zone: eni.zone,
+                subnets: [...subnet.cidrs],
+                reservedIPs: reservedIPs(eni, claims),
+                ownedIPs: ownedIPs(eni, claims),
+                freeSlots: Math.max(0, limits.ipv4 - eni.ipv4.length),
+              };
+              return network;
+            },
+            retry,
+            signal,
+          ),
         signal,
       );
     },
@@ -317,35 +406,12 @@ export function createAwsProviderWith(
     async listAssignments(nodes, signal) {
       const lists = await Promise.all(
         nodes.map(async (node): Promise<CloudAssignment[]> => {
-          let r: ResolvedNode;
           try {
-            r = await resolve(node, signal);
+            return await withNode(node, (r) => listOn(node, r, signal), signal);
           } catch (err) {
-            if (err instanceof ProviderError && err.kind === 'notFound') return [];
+            if (isNotFound(err)) return [];
             throw err;
           }
-          return withRetry(
-            async () => {
-              const eni = await readEni(r, signal);
-              const mine = ownedIPs(eni, claimsOf(await readSubnet(r, eni.subnetId, signal)));
-              if (mine.length === 0) return [];
-              const eips = await r.api.describeAddresses(
-                { Filters: [{ Name: 'network-interface-id', Values: [eni.id] }] },
-                signal,
-              );
-              return mine.map((ip) => {
-                const eip = eips.Addresses?.find((a) => a.PrivateIpAddress === ip);
-                return {
-                  ip,
-                  node: node.name,
-                  interfaceId: eni.id,
-                  ...(eip?.AllocationId ? { publicAddress: eip.AllocationId } : {}),
-                };
-              });
-            },
-            retry,
-            signal,
-          );
         }),
       );
       return lists.flat();

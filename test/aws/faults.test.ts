@@ -4,7 +4,7 @@
  * 500s, latency and dropped connections on each call it makes, the provider converges, an IP is never on two
  * ENIs, and no IP is left behind (checked with `DescribeNetworkInterfaces` straight against LocalStack).
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { AssignPrivateIpAddressesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { claimedIPs } from '../../providers/aws/eni.ts';
@@ -35,6 +35,8 @@ describe('AWS provider under injected faults', () => {
   let b: WorldInstance;
   let provider: CloudProvider;
   let impatient: CloudProvider;
+  /** A provider that has not resolved any node yet (its first move reads DescribeInstances). */
+  let fresh: () => CloudProvider;
 
   beforeAll(async () => {
     ls = await startLocalStack();
@@ -45,11 +47,13 @@ describe('AWS provider under injected faults', () => {
     b = await runInstance(ec2, vpc.subnets[0]!, 'node-b', 'm5.large');
     const settings = { owner: OWNER, endpoint: proxy.endpoint };
     const fast = { baseDelayMs: 10, throttledBaseDelayMs: 40, maxDelayMs: 500 };
-    provider = createAwsProviderTuned(settings, {
-      credentials: ls.credentials,
-      requestTimeoutMs: 3000,
-      retry: { retries: 8, ...fast },
-    });
+    fresh = () =>
+      createAwsProviderTuned(settings, {
+        credentials: ls.credentials,
+        requestTimeoutMs: 3000,
+        retry: { retries: 8, ...fast },
+      });
+    provider = fresh();
     impatient = createAwsProviderTuned(settings, {
       credentials: ls.credentials,
       retry: { retries: 2, ...fast },
@@ -124,7 +128,8 @@ describe('AWS provider under injected faults', () => {
       const ips = await seedOnA(4);
       proxy.inject(rule);
       const changes: Change[] = ips.map((ip) => ({ kind: 'assign', ip, node: b.ref, from: a.ref }));
-      const result = await provider.apply({ changes });
+      // A new provider: it resolves the nodes, so faults on DescribeInstances are met too.
+      const result = await fresh().apply({ changes });
       proxy.clearFaults();
       expect(proxy.injected().get(rule.fault) ?? 0).toBeGreaterThan(0);
       expect(result.outcomes.filter((o) => !o.ok)).toEqual([]);
@@ -136,6 +141,47 @@ describe('AWS provider under injected faults', () => {
       );
     });
   }
+
+  it('a move of claimed IPs by a provider that knows the nodes: one round of reads, no holder lookup, one assign', async () => {
+    const ips = await seedOnA(4);
+    // `provider` resolved both nodes before (seedOnA and earlier tests): no DescribeInstances now.
+    await provider.describeNode(b.ref);
+    proxy.resetCounts();
+    const result = await provider.apply({
+      changes: ips.map((ip) => ({ kind: 'assign', ip, node: b.ref, from: a.ref })),
+    });
+    expect(result.outcomes.filter((o) => !o.ok)).toEqual([]);
+    expect(Object.fromEntries(proxy.calls())).toEqual({
+      DescribeNetworkInterfaces: 1,
+      DescribeSubnets: 1,
+      AssignPrivateIpAddresses: 1,
+    });
+    // The ENI and the subnet are read together, not one after the other.
+    const [eniRead] = proxy.arrivals('DescribeNetworkInterfaces');
+    const [subnetRead] = proxy.arrivals('DescribeSubnets');
+    const [assign] = proxy.arrivals('AssignPrivateIpAddresses');
+    expect(Math.max(eniRead!, subnetRead!)).toBeLessThan(assign!);
+    await expectCloud(
+      new Map([
+        [a, []],
+        [b, ips],
+      ]),
+    );
+  });
+
+  it("the holder of an IP we do not claim is still looked up, and another tool's IP is not taken", async () => {
+    const [ip] = await freeIPsIn(ec2, vpc.vpcId, a.subnet, 1);
+    await ec2.send(
+      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: a.eniId, PrivateIpAddresses: [ip!] }),
+    );
+    proxy.resetCounts();
+    const result = await provider.apply({ changes: [{ kind: 'assign', ip: ip!, node: b.ref }] });
+    expect(result.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'terminal' } });
+    expect(proxy.calls().get('DescribeNetworkInterfaces')).toBe(2);
+    expect(proxy.mutatingCalls()).toBe(0);
+    expect(await secondaryIPs(ec2, a.eniId)).toEqual([ip]);
+    expect(await secondaryIPs(ec2, b.eniId)).toEqual([]);
+  });
 
   for (const fault of ['error500', 'dropAfter'] as const) {
     it(`a first assignment converges after ${fault} on CreateTags (the claim)`, async () => {

@@ -13,14 +13,16 @@ import {
   CreateSubnetCommand,
   CreateTagsCommand,
   CreateVpcCommand,
+  DeleteNetworkInterfaceCommand,
   DescribeAddressesCommand,
+  DetachNetworkInterfaceCommand,
   type EC2Client,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
-import { cidrContains } from '../../src/net/ip.ts';
+import { canonicalIp, cidrContains } from '../../src/net/ip.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { providerFactory } from '../../src/provider/registry.ts';
 import {
@@ -104,6 +106,41 @@ describe('AWS provider on LocalStack', () => {
     await expect(untagged.describeNode(node.ref)).rejects.toMatchObject({ kind: 'notFound' });
   });
 
+  it('resolves a node again when the ENI it remembered is gone (the tagged ENI was replaced)', async () => {
+    const node = await runInstance(ec2, vpc.subnets[0]!, 'replaced', 'm5.large');
+    const taggedEni = async () => {
+      const created = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: vpc.subnets[0]!.id }));
+      const id = created.NetworkInterface!.NetworkInterfaceId!;
+      await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'egress', Value: 'yes' }] }));
+      const attached = await ec2.send(
+        new AttachNetworkInterfaceCommand({
+          NetworkInterfaceId: id,
+          InstanceId: node.instanceId,
+          DeviceIndex: 1,
+        }),
+      );
+      return { id, attachmentId: attached.AttachmentId! };
+    };
+    const first = await taggedEni();
+    const provider = make('replaced', { interfaceTag: 'egress=yes' });
+    const [ip1, ip2] = await freeIPsIn(ec2, vpc.vpcId, node.subnet, 2, 200);
+    expect(
+      (await provider.apply({ changes: [{ kind: 'assign', ip: ip1!, node: node.ref }] })).outcomes[0]?.ok,
+    ).toBe(true);
+    expect(await secondaryIPs(ec2, first.id)).toEqual([ip1]);
+
+    await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: first.attachmentId, Force: true }));
+    await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: first.id }));
+    const second = await taggedEni();
+    const moved = await provider.apply({ changes: [{ kind: 'assign', ip: ip2!, node: node.ref }] });
+    expect(moved.outcomes[0]?.ok).toBe(true);
+    expect(await secondaryIPs(ec2, second.id)).toEqual([ip2]);
+    expect((await provider.describeNode(node.ref)).interfaceId).toBe(second.id);
+    expect((await provider.listAssignments([node.ref])).map((l) => [l.ip, l.interfaceId])).toEqual([
+      [ip2, second.id],
+    ]);
+  });
+
   it('lets EC2 pick IPs for an allocation, reports them and owns them', async () => {
     const node = await runInstance(ec2, vpc.subnets[0]!, 'alloc', 'm5.large');
     const provider = make('alloc');
@@ -157,20 +194,22 @@ describe('AWS provider on LocalStack', () => {
     const b = await runInstance(ec2, subnet, 'v6-b', 'm5.large');
     const provider = make('v6');
     expect((await provider.describeNode(a.ref)).subnets).toEqual(['10.250.1.0/24', subnet64]);
+    // The block's text may carry leading zeros (e.g. `0f00`): the provider compares addresses, not texts.
     const ip = subnet64.replace('::/64', '::e9');
+    const canonical = canonicalIp(ip);
     const v6Of = async (eniId: string) =>
-      (await describeEni(ec2, eniId)).Ipv6Addresses?.map((x) => x.Ipv6Address) ?? [];
+      (await describeEni(ec2, eniId)).Ipv6Addresses?.map((x) => canonicalIp(x.Ipv6Address!)) ?? [];
 
     expect((await provider.apply({ changes: [{ kind: 'assign', ip, node: a.ref }] })).outcomes[0]?.ok).toBe(
       true,
     );
-    expect(await v6Of(a.eniId)).toEqual([ip]);
+    expect(await v6Of(a.eniId)).toEqual([canonical]);
     const moved = await provider.apply({ changes: [{ kind: 'assign', ip, node: b.ref, from: a.ref }] });
     expect(moved.outcomes[0]?.ok).toBe(true);
     expect(await v6Of(a.eniId)).toEqual([]);
-    expect(await v6Of(b.eniId)).toEqual([ip]);
+    expect(await v6Of(b.eniId)).toEqual([canonical]);
     expect((await provider.listAssignments([a.ref, b.ref])).map((l) => [l.ip, l.node])).toEqual([
-      [ip, 'v6-b'],
+      [canonical, 'v6-b'],
     ]);
     expect((await provider.apply({ changes: [{ kind: 'release', ip, node: b.ref }] })).outcomes[0]?.ok).toBe(
       true,
