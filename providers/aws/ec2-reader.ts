@@ -11,11 +11,11 @@
 import type { Instance } from '@aws-sdk/client-ec2';
 import { familyOf } from '../../src/net/ip.ts';
 import { type NodeRef, ProviderError, type ProviderSettings } from '../../src/provider/contract.ts';
+import { type RetryOptions, withRetry } from '../../src/provider/retry.ts';
 import type { EniLimits } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
 import { type EniView, eniView } from './eni.ts';
 import { parseAwsProviderID, regionOfZone } from './provider-id.ts';
-import { type RetryOptions, withRetry } from './retry.ts';
 
 /** A node resolved to its instance and egress ENI. */
 export interface ResolvedNode {

@@ -6,9 +6,9 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { CloudProvider, ProviderSettings } from '../../src/provider/contract.ts';
+import type { RetryOptions } from '../../src/provider/retry.ts';
 import { limitedEc2Api, sdkEc2Api } from './ec2-api.ts';
 import { type AwsProviderOptions, createAwsProviderWith } from './provider.ts';
-import type { RetryOptions } from './retry.ts';
 import { type BucketLimit, type BucketName, createBuckets } from './token-bucket.ts';
 
 export type { Ec2Api } from './ec2-api.ts';

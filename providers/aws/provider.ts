@@ -41,13 +41,13 @@ import {
   type ProviderSettings,
 } from '../../src/provider/contract.ts';
 import { KeyedLock } from '../../src/provider/keyed-lock.ts';
+import { DEFAULT_RETRY, type RetryOptions, withRetry } from '../../src/provider/retry.ts';
 import { type AssignRequest, decideAssigns, decideReleases } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
 import { createEc2Reader, type ResolvedNode, type SubnetView } from './ec2-reader.ts';
 import type { EniView } from './eni.ts';
 import { claimedIPs, ownedIPs, ownershipTagUpdate, reservedIPs } from './eni.ts';
 import { toProviderError } from './errors.ts';
-import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.ts';
 
 const isNotFound = (err: unknown) => err instanceof ProviderError && err.kind === 'notFound';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fullJitterDelay } from './retry.ts';
+import { fullJitterDelay } from '../../src/provider/retry.ts';
 import { createBuckets, EC2_RATE_LIMITS, TokenBucket } from './token-bucket.ts';
 
 afterEach(() => {

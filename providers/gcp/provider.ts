@@ -18,7 +18,6 @@
  * A move is never one call on GCP: the source NIC's removal must be DONE before the target NIC may take the
  * IP (GCP refuses an IP another NIC holds). A source instance that no longer exists counts as released.
  */
-import pRetry from 'p-retry';
 import {
   type ApplyResult,
   type Change,
@@ -33,6 +32,7 @@ import {
   type ProviderSettings,
 } from '../../src/provider/contract.ts';
 import { KeyedLock } from '../../src/provider/keyed-lock.ts';
+import { withRetry } from '../../src/provider/retry.ts';
 import type { ComputeApi, GceNic, GceOperation, GceSubnetwork, InstanceKey } from './client.ts';
 import { classifyGcpError, operationError } from './errors.ts';
 import {
@@ -52,7 +52,7 @@ import { instanceOf, parseSubnetworkUrl } from './provider-id.ts';
 export interface GcpProviderOptions {
   /** Retries of one NIC's read-modify-write or one read; default 6. */
   readonly retries?: number;
-  /** First retry delay in ms (doubled each time, jittered ×1–2); default 200. */
+  /** Base retry delay in ms (full jitter, doubling; five times that after throttling); default 200. */
   readonly minRetryDelayMs?: number;
   /** Longest retry delay in ms; default 5,000. */
   readonly maxRetryDelayMs?: number;
@@ -110,16 +110,13 @@ export function createGcpProviderFor(
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const operationTimeoutMs = options.operationTimeoutMs ?? 180_000;
 
-  const retrying = <T>(work: () => Promise<T>, signal?: AbortSignal) =>
-    pRetry(work, {
-      retries: options.retries ?? 6,
-      minTimeout: options.minRetryDelayMs ?? 200,
-      maxTimeout: options.maxRetryDelayMs ?? 5_000,
-      factor: 2,
-      randomize: true,
-      shouldRetry: ({ error }) => isProviderError(error) && error.retryable,
-      ...(signal ? { signal } : {}),
-    });
+  const retryOptions = {
+    retries: options.retries ?? 6,
+    baseDelayMs: options.minRetryDelayMs ?? 200,
+    throttledBaseDelayMs: (options.minRetryDelayMs ?? 200) * 5,
+    maxDelayMs: options.maxRetryDelayMs ?? 5_000,
+  };
+  const retrying = <T>(work: () => Promise<T>, signal?: AbortSignal) => withRetry(work, retryOptions, signal);
 
   const call = async <T>(doing: string, work: () => Promise<T>): Promise<T> => {
     try {

@@ -43,7 +43,7 @@ export const emulatorCredential = {
 export const FAST: AzureProviderOptions = {
   pollIntervalMs: 5,
   operationTimeoutMs: 10_000,
-  retry: { retries: 8, minTimeoutMs: 5, maxTimeoutMs: 50, maxRetryAfterMs: 1_500 },
+  retry: { retries: 12, minTimeoutMs: 10, maxTimeoutMs: 100, maxRetryAfterMs: 1_500 },
 };
 
 /** Starts the emulator, seeds the world and builds the provider. */
