@@ -19,6 +19,7 @@ import {
   ASSIGNMENT_STATE,
   type EgressPolicyStatus,
   type IpAssignmentStatus,
+  summarizeAssignments,
 } from '../api/egress-policy.ts';
 import type { ChangeOutcome, NodeNetwork, ProviderError } from '../provider/contract.ts';
 import type { Placement, Unplaced } from '../scheduler/types.ts';
@@ -152,6 +153,8 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
   return {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     assignments: entries,
+    // `kubectl get` shows these (printer columns print only the first match of a JSONPath over a list).
+    ...summarizeAssignments(entries),
     conditions,
   };
 }
@@ -181,6 +184,7 @@ export function rejectedPolicyStatus(
   return {
     ...gen,
     assignments: [],
+    ...summarizeAssignments([]),
     conditions: setConditions(
       policy.status?.conditions,
       [

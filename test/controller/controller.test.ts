@@ -74,6 +74,14 @@ describe('placing egress IPs', () => {
     });
     expect(policy.status?.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True' });
 
+    // `kubectl get egresspolicies` shows the IPs and the nodes holding them (printer columns).
+    const { stdout } = await kube.controlPlane.kubectl(['get', 'egresspolicies', '-n', kube.namespace]);
+    const row = stdout.split('\n').find((l) => l.startsWith('p '))!;
+    for (const a of assignments) {
+      expect(row).toContain(a.ip!);
+      expect(row).toContain(a.node!);
+    }
+
     const gateway = await eventually('gateway status', async () => {
       const g = await world.getGateway(gw);
       return g.status?.ipsUsed === 3 ? g : undefined;
