@@ -16,7 +16,7 @@
  */
 import {
   CoreV1Api,
-  KubeConfig,
+  type KubeConfig,
   type KubernetesObject,
   type V1Namespace,
   type V1Node,
@@ -27,6 +27,7 @@ import { backoffDelay } from '../controller/backoff.ts';
 import { type HttpEndpoint, serveHttp } from '../controller/http-server.ts';
 import { listWatchFactory, ResilientInformer } from '../controller/informer.ts';
 import { createKubeApi, WATCH_PATHS } from '../controller/kube-api.ts';
+import { loadKubeConfig } from '../kube/kube-config.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfig } from './agent-config.ts';
 import { AgentSync } from './agent-sync.ts';
@@ -96,7 +97,9 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     return { healthAddress: '', firstSync: Promise.resolve(), stop: async () => {} };
   }
 
-  const kc = deps.kubeConfig ?? loadKubeConfig(config.kubeconfig);
+  const kc =
+    deps.kubeConfig ??
+    loadKubeConfig(config.kubeconfig ? { kind: 'file', path: config.kubeconfig } : { kind: 'default' });
   const lists = createKubeApi(kc).lists;
   const core = kc.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${config.nodeName}`;
@@ -269,11 +272,4 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
       await dataplane.close();
     },
   };
-}
-
-function loadKubeConfig(file: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
-  return kc;
 }

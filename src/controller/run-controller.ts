@@ -3,8 +3,9 @@
  * Runs the controller process: API server connection, logger, the {@link Controller}, and the HTTP
  * endpoints. The CLI calls it and wires SIGTERM/SIGINT to {@link RunningController.stop}.
  */
-import { KubeConfig } from '@kubernetes/client-node';
-import type { ControllerConfig, KubeSource } from '../config.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ControllerConfig } from '../config.ts';
+import { loadKubeConfig } from '../kube/kube-config.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
 import { type HttpEndpoint, serveHttp } from './http-server.ts';
@@ -18,15 +19,6 @@ export interface RunningController {
   readonly healthAddress: string;
   /** Graceful shutdown: stop the queue, release the lease, close the endpoints. */
   stop(): Promise<void>;
-}
-
-/** A KubeConfig from the configured source. */
-export function loadKubeConfig(source: KubeSource): KubeConfig {
-  const kc = new KubeConfig();
-  if (source.kind === 'file') kc.loadFromFile(source.path);
-  else if (source.kind === 'in-cluster') kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
 }
 
 /** Starts the controller; resolves once the endpoints listen and the caches are synced. */
