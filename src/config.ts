@@ -88,8 +88,8 @@ Cloud:
 
 Health:
   --probe-interval DURATION     agent health probe interval per gateway node (default 200ms; 0 = Node Ready only)
-  --probe-timeout DURATION      how long one probe may take before it counts as a miss (default: the interval)
-  --probe-misses N              missed probes in a row before a node is failed (default 3)
+  --probe-timeout DURATION      how long one probe may take before it counts as a miss (default: misses × interval)
+  --probe-misses N              a node fails when no probe was answered for N × interval, or N failed in a row (default 3)
   --probe-damping DURATION      a failed node must answer this long before it takes IPs again (default 10s)
   --agent-health-port PORT      port of the agent's /healthz on the node's InternalIP (default ${DEFAULT_AGENT_HEALTH_PORT})
 

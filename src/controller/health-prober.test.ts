@@ -38,7 +38,7 @@ describe('HealthProber', () => {
     prober.stop();
   });
 
-  it('gives each probe --probe-timeout, separate from the interval (default: the interval)', async () => {
+  it('gives each probe --probe-timeout (default: misses × interval), so a slow but living agent stays healthy', async () => {
     vi.useFakeTimers();
     const run = async (timeoutMs: number | undefined) => {
       const timeouts: number[] = [];
@@ -66,16 +66,46 @@ describe('HealthProber', () => {
       prober.stop();
       return { timeouts: [...new Set(timeouts)], healthy, changes };
     };
-    // Default: the timeout is the interval; a 150 ms answer is a miss, so the node fails after 3 probes.
+    // Default: the detection time, 3 × 100 ms; the 150 ms answers keep the node healthy at a 100 ms interval.
     const byDefault = await run(undefined);
-    expect(byDefault.timeouts).toEqual([100]);
-    expect(byDefault.healthy).toBe(false);
-    expect(byDefault.changes).toHaveLength(1);
-    // A longer timeout keeps the 100 ms interval and the slow but living agent healthy.
-    const longer = await run(400);
-    expect(longer.timeouts).toEqual([400]);
-    expect(longer.healthy).toBe(true);
-    expect(longer.changes).toEqual([]);
+    expect(byDefault.timeouts).toEqual([300]);
+    expect(byDefault.healthy).toBe(true);
+    expect(byDefault.changes).toEqual([]);
+    // A timeout shorter than the agent's answers: every probe is a miss, the node fails after 3.
+    const shorter = await run(100);
+    expect(shorter.timeouts).toEqual([100]);
+    expect(shorter.healthy).toBe(false);
+    expect(shorter.changes).toHaveLength(1);
+  });
+
+  it('given an agent whose packets are dropped, fails its node misses × interval after the last answer, not after misses timeouts', async () => {
+    vi.useFakeTimers();
+    let dropped = false;
+    const changes: { healthy: boolean; at: number; reason: string | undefined }[] = [];
+    const prober = new HealthProber({
+      intervalMs: 100,
+      timeoutMs: 2000,
+      port: 9000,
+      misses: 3,
+      dampingMs: 0,
+      // Answers in 5 ms; once dropped, a probe hangs until its timeout (a dead node's SYN is never answered).
+      probe: (_address, _port, timeout) =>
+        new Promise<void>((resolve, reject) => {
+          if (dropped) setTimeout(() => reject(new Error('timed out')), timeout);
+          else setTimeout(resolve, 5);
+        }),
+      onChange: (_node, healthy, state) => changes.push({ healthy, at: Date.now(), reason: state.reason }),
+    });
+    prober.sync([{ node: 'n1', address: '127.0.0.2', ready: true }]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(prober.healthy('n1', true)).toBe(true);
+    const lastAnswer = Date.now() + 5; // the probe sent at 1000 ms, already on its way, answers at 1005 ms
+    dropped = true;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(changes).toEqual([
+      { healthy: false, at: lastAnswer + 300, reason: 'agent health probe unanswered for 300 ms' },
+    ]);
+    prober.stop();
   });
 
   it('fails a node at once when it goes NotReady, without waiting for probes', () => {

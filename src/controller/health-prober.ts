@@ -4,6 +4,17 @@
  * and runs each node through the pure state machine of `health-state.ts`. Reports every change of
  * "may hold IPs", so the controller moves IPs at once.
  *
+ * ```
+ * every interval, per node: send a probe (at most `misses` in flight)
+ *   answered ok  ─► probeOk; the silence deadline moves to now + misses × interval
+ *   error/timeout ─► probeMiss (misses in a row fail the node)
+ *   deadline passes with no answer ─► silent: the node fails, whatever is still in flight
+ * ```
+ *
+ * The deadline is what makes detection fast and steady: a node that dies is failed `misses` × interval after
+ * its last answer (BFD's detection time), however long one probe may take; the probe timeout only bounds
+ * the sockets held towards a dead node.
+ *
  * With `intervalMs` 0, no probes are sent and the Node's Ready condition alone decides (checked every
  * {@link READY_ONLY_TICK_MS}, so flap damping still ends).
  */
@@ -29,9 +40,9 @@ export interface HealthProberOptions extends HealthOptions {
   /** Probe interval per node in ms; 0 disables probing. */
   readonly intervalMs: number;
   /**
-   * How long one probe may take before it counts as a miss, in ms. Default: the interval (at least
-   * {@link MIN_PROBE_TIMEOUT_MS}). A timeout longer than the interval is allowed: while a probe is in
-   * flight the node's next ticks are skipped, so a silent node misses once per timeout, not per interval.
+   * How long one probe may take before it is abandoned and counts as a miss, in ms. Default: the detection
+   * time, `misses` × interval (at least {@link MIN_PROBE_TIMEOUT_MS}). Detection does not wait for it: the
+   * silence deadline fails a node whose probes are all still in flight.
    */
   readonly timeoutMs?: number;
   /** Agent health port. */
@@ -52,12 +63,19 @@ export async function httpProbe(address: string, port: number, timeoutMs: number
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
 }
 
-/** The shortest probe timeout used when the timeout defaults to the interval. */
+/** The shortest probe timeout used when the timeout defaults to the detection time. */
 export const MIN_PROBE_TIMEOUT_MS = 50;
 
-/** The timeout of one probe: `timeoutMs` if set, else the interval but at least {@link MIN_PROBE_TIMEOUT_MS}. */
-export function probeTimeoutMs(options: Pick<HealthProberOptions, 'intervalMs' | 'timeoutMs'>): number {
-  return options.timeoutMs ?? Math.max(MIN_PROBE_TIMEOUT_MS, options.intervalMs);
+/** The detection time: a node whose agent answered no probe for this long is failed. */
+export function detectionMs(options: Pick<HealthProberOptions, 'intervalMs' | 'misses'>): number {
+  return options.misses * options.intervalMs;
+}
+
+/** The timeout of one probe: `timeoutMs` if set, else the detection time but at least {@link MIN_PROBE_TIMEOUT_MS}. */
+export function probeTimeoutMs(
+  options: Pick<HealthProberOptions, 'intervalMs' | 'timeoutMs' | 'misses'>,
+): number {
+  return options.timeoutMs ?? Math.max(MIN_PROBE_TIMEOUT_MS, detectionMs(options));
 }
 
 /** With probing off, how often a Ready node counts as answering (for flap damping to end). */
@@ -67,7 +85,10 @@ interface Probed {
   target: ProbeTarget;
   state: HealthState;
   timer: ReturnType<typeof setInterval> | undefined;
-  inFlight: boolean;
+  /** Fires when no probe was answered for the detection time. */
+  deadline: ReturnType<typeof setTimeout> | undefined;
+  inFlight: number;
+  lastError: string | undefined;
 }
 
 /** Keeps the health of every gateway node; see the module comment. */
@@ -104,7 +125,7 @@ export class HealthProber {
     const wanted = new Map(targets.map((t) => [t.node, t]));
     for (const [name, probed] of this.#nodes) {
       if (!wanted.has(name)) {
-        if (probed.timer) clearInterval(probed.timer);
+        this.#clearTimers(probed);
         this.#nodes.delete(name);
       }
     }
@@ -115,12 +136,15 @@ export class HealthProber {
           target,
           state: initialHealth(target.ready, this.#now()),
           timer: undefined,
-          inFlight: false,
+          deadline: undefined,
+          inFlight: 0,
+          lastError: undefined,
         };
         this.#nodes.set(target.node, fresh);
         const interval = this.#options.intervalMs > 0 ? this.#options.intervalMs : READY_ONLY_TICK_MS;
         fresh.timer = setInterval(() => this.#probeOnce(fresh), interval);
         fresh.timer.unref?.();
+        this.#armDeadline(fresh);
         this.#probeOnce(fresh);
         continue;
       }
@@ -137,7 +161,7 @@ export class HealthProber {
   deleted(node: string): void {
     const probed = this.#nodes.get(node);
     if (!probed) return;
-    if (probed.timer) clearInterval(probed.timer);
+    this.#clearTimers(probed);
     this.#feed(probed, { kind: 'nodeDeleted', at: this.#now() });
     this.#nodes.delete(node);
   }
@@ -145,27 +169,60 @@ export class HealthProber {
   /** Stops every probe. */
   stop(): void {
     this.#stopped = true;
-    for (const probed of this.#nodes.values()) if (probed.timer) clearInterval(probed.timer);
+    for (const probed of this.#nodes.values()) this.#clearTimers(probed);
     this.#nodes.clear();
   }
 
+  #probed(probed: Probed): boolean {
+    return this.#options.intervalMs > 0 && probed.target.address !== undefined;
+  }
+
+  #clearTimers(probed: Probed): void {
+    if (probed.timer) clearInterval(probed.timer);
+    if (probed.deadline) clearTimeout(probed.deadline);
+    probed.timer = undefined;
+    probed.deadline = undefined;
+  }
+
+  /** (Re)starts the node's silence deadline: the detection time from now. */
+  #armDeadline(probed: Probed): void {
+    if (probed.deadline) clearTimeout(probed.deadline);
+    probed.deadline = undefined;
+    if (this.#stopped || !this.#probed(probed)) return;
+    const forMs = detectionMs(this.#options);
+    probed.deadline = setTimeout(() => {
+      probed.deadline = undefined;
+      this.#feed(probed, {
+        kind: 'silent',
+        at: this.#now(),
+        forMs,
+        ...(probed.lastError ? { error: probed.lastError } : {}),
+      });
+    }, forMs);
+    probed.deadline.unref?.();
+  }
+
   #probeOnce(probed: Probed): void {
-    if (probed.inFlight || this.#stopped) return;
+    if (this.#stopped || probed.inFlight >= Math.max(1, this.#options.misses)) return;
     const { address } = probed.target;
-    if (!address || this.#options.intervalMs <= 0) {
+    if (!address || !this.#probed(probed)) {
       if (probed.target.ready) this.#feed(probed, { kind: 'probeOk', at: this.#now() });
       return;
     }
-    probed.inFlight = true;
+    probed.inFlight++;
     this.#probe(address, this.#options.port, probeTimeoutMs(this.#options)).then(
       () => {
-        probed.inFlight = false;
+        probed.inFlight--;
+        probed.lastError = undefined;
+        if (this.#nodes.get(probed.target.node) !== probed) return;
+        this.#armDeadline(probed);
         this.#feed(probed, { kind: 'probeOk', at: this.#now() });
       },
       (err: unknown) => {
-        probed.inFlight = false;
+        probed.inFlight--;
         const error =
           err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+        probed.lastError = error;
         this.#feed(probed, { kind: 'probeMiss', at: this.#now(), error });
       },
     );

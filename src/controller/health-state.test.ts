@@ -25,6 +25,19 @@ describe('health state machine', () => {
     expect(isHealthy(failed)).toBe(false);
   });
 
+  it('fails a healthy or recovering node when its probes fall silent for the detection time', () => {
+    const silent = (at: number): HealthInput => ({ kind: 'silent', at, forMs: 300, error: 'timed out' });
+    const failed = run(initialHealth(true, 0), [ok(0), silent(300)]);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      since: 300,
+      reason: 'agent health probe unanswered for 300 ms: timed out',
+    });
+    const recovering = run(failed, [ok(400)]);
+    expect(recovering.status).toBe('recovering');
+    expect(run(recovering, [silent(700)]).status).toBe('failed');
+  });
+
   it('fails a node at once when the Node goes NotReady or is deleted', () => {
     const healthy = run(initialHealth(true, 0), [ok(0)]);
     expect(nextHealth(healthy, { kind: 'nodeReady', at: 5, ready: false }, options)).toMatchObject({
@@ -60,6 +73,7 @@ describe('health state machine', () => {
     const input = fc.oneof(
       fc.constant<'ok'>('ok'),
       fc.constant<'miss'>('miss'),
+      fc.constant<'silent'>('silent'),
       fc.constant<'notReady'>('notReady'),
       fc.constant<'ready'>('ready'),
     );
@@ -77,7 +91,9 @@ describe('health state machine', () => {
                 ? ok(at)
                 : kind === 'miss'
                   ? miss(at)
-                  : { kind: 'nodeReady', at, ready: kind === 'ready' };
+                  : kind === 'silent'
+                    ? { kind: 'silent', at, forMs: 300 }
+                    : { kind: 'nodeReady', at, ready: kind === 'ready' };
             state = nextHealth(state, next, options);
             if (state.status === 'failed') lastFailure = at;
             if (state.status === 'healthy' && at - lastFailure < options.dampingMs) return false;

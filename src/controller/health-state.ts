@@ -3,13 +3,14 @@
  * The pure health state machine of one gateway node, fed by agent probes and the Node's Ready condition.
  *
  * ```
- *                 probe ok                       `misses` probes missed in a row,
- *   unknown ───────────────────► healthy ──────── Node NotReady, or Node deleted ──────► failed
- *      │                            ▲                                                     │
- *      │ misses / NotReady          │ probes ok for `dampingMs` in a row                 │ probe ok
- *      └───────────► failed         └──────────────────── recovering ◄────────────────────┘ (Node Ready)
- *                                                              │ miss / NotReady
- *                                                              └────────────► failed
+ *              probe ok                 silent for `misses` × interval, `misses` probes failed
+ *   unknown ──────────────► healthy ─── in a row, Node NotReady, Node deleted ───────────► failed
+ *      │                       ▲                                                            │
+ *      │ silent / misses /     │ probes ok for `dampingMs` in a row                         │ probe ok
+ *      │ NotReady              │                                                            │ (Node Ready)
+ *      └──────► failed         └──────────────────────── recovering ◄───────────────────────┘
+ *                                                            │ silent / miss / NotReady
+ *                                                            └────────────► failed
  * ```
  *
  * | state      | holds IPs (scheduler `healthy`) | why                                                      |
@@ -19,12 +20,17 @@
  * | recovering | no                              | flap damping: it must stay healthy for `dampingMs` first |
  * | failed     | no                              | its IPs move at once                                     |
  *
+ * "Silent" is the prober's detection deadline (BFD's detection time): no probe answered for `misses` ×
+ * interval, however many are still in flight. A dead node is failed that long after its last answer, not
+ * after `misses` probe timeouts; a slow but living agent that answers within that time stays healthy.
+ * "Misses" are probes answered with an error (connection refused, HTTP 503): `misses` in a row fail it too.
+ *
  * When probing is off, Node Ready counts as a successful probe and NotReady as a failure.
  */
 
 /** Tunables of the state machine. */
 export interface HealthOptions {
-  /** Probes missed in a row before a node is failed. */
+  /** Probes failed in a row before a node is failed (the prober's silence deadline is `misses` intervals). */
   readonly misses: number;
   /** How long a failed node must answer every probe before it takes IPs again (flap damping). */
   readonly dampingMs: number;
@@ -50,6 +56,8 @@ export interface HealthState {
 export type HealthInput =
   | { readonly kind: 'probeOk'; readonly at: number }
   | { readonly kind: 'probeMiss'; readonly at: number; readonly error: string }
+  /** No probe was answered for `forMs` (the detection time), whatever is still in flight. */
+  | { readonly kind: 'silent'; readonly at: number; readonly forMs: number; readonly error?: string }
   | { readonly kind: 'nodeReady'; readonly at: number; readonly ready: boolean }
   | { readonly kind: 'nodeDeleted'; readonly at: number };
 
@@ -76,6 +84,10 @@ export function nextHealth(state: HealthState, input: HealthInput, options: Heal
         return to(state, 'failed', input.at, { nodeReady: false, reason: 'Node is NotReady' });
       return { ...state, nodeReady: true };
     }
+    case 'silent':
+      return to(state, 'failed', input.at, {
+        reason: `agent health probe unanswered for ${input.forMs} ms${input.error ? `: ${input.error}` : ''}`,
+      });
     case 'probeMiss': {
       const misses = state.misses + 1;
       if (state.status === 'recovering' || misses >= options.misses) {
