@@ -12,7 +12,9 @@
  *   decidePlan: admitted live policies ─► scheduler ─► changes
  *   ┌ changes? ── write Pending for the IPs that change (status BEFORE the cloud call)
  *   │            provider.apply(changes)
- *   └──────────► write Ready / Assigned / Failed per IP, conditions, gateway status; Events
+ *   └──────────► write Ready / Assigned / Failed per IP, conditions (policies first: agents route by
+ *                them), then the gateway status; Events. Status writes run side by side (8 at once).
+ *   log "reconciled changes" with the phases' times (read, pending, apply, final, total)
  *   policies being deleted: none of their IPs left in the cloud ─► remove their finalizer
  *   gateway being deleted:  (it schedules nothing, so every IP is released) none left ─► remove its finalizer
  *   retryable cloud failure ─► throw (work queue backs off); terminal ─► status + Warning only
@@ -31,6 +33,7 @@
  * | provider `none` (no record)   | -                         | placement seeded from the policies' status |
  */
 import type { V1Namespace, V1Node } from '@kubernetes/client-node';
+import pMap from 'p-map';
 import { FINALIZER } from '../api/annotations.ts';
 import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
@@ -102,6 +105,12 @@ export class RetryableCloudError extends Error {
 
 const sameJSON = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * Status writes in flight at once per reconcile: a failover that moves the IPs of many policies writes their
+ * statuses side by side (one PATCH each), not one after the other.
+ */
+export const STATUS_WRITES_AT_ONCE = 8;
+
 /** Reconciles gateways; see the module comment. */
 export class GatewayReconciler {
   readonly #d: GatewayReconcilerDeps;
@@ -116,6 +125,7 @@ export class GatewayReconciler {
     log: Logger,
   ): Promise<(ReconcileResult & { outcome?: GatewayOutcome }) | undefined> {
     const d = this.#d;
+    const started = performance.now();
     const cached = d.caches.gateway(name);
     if (!cached) return undefined;
     let gateway = d.fresh.resolve(cached);
@@ -222,21 +232,31 @@ export class GatewayReconciler {
     const outcomes = new Map<string, ChangeOutcome>();
     let retryable: unknown;
     const held = new Map(decision.input.current);
+    const phases: Record<string, number> = { readMs: Math.round(performance.now() - started) };
     if (decision.changes.length > 0) {
-      for (const policy of live) {
-        const pending = statusFor(policy, 'pending', outcomes);
-        written.set(policyKey(policy), (await this.#writeStatus(policy, pending)) ?? policy);
-      }
+      let mark = performance.now();
+      await pMap(
+        live,
+        async (policy) => {
+          const pending = statusFor(policy, 'pending', outcomes);
+          written.set(policyKey(policy), (await this.#writeStatus(policy, pending)) ?? policy);
+        },
+        { concurrency: STATUS_WRITES_AT_ONCE },
+      );
+      phases['pendingMs'] = Math.round(performance.now() - mark);
       log.info(
         {
           assign: decision.changes.filter((c) => c.kind === 'assign').length,
           release: decision.changes.filter((c) => c.kind === 'release').length,
           allocate: decision.changes.filter((c) => c.kind === 'allocate').length,
+          ...phases,
         },
         'applying changes in the cloud',
       );
+      mark = performance.now();
       try {
         const result = await provider.apply({ changes: decision.changes });
+        phases['applyMs'] = Math.round(performance.now() - mark);
         for (const outcome of result.outcomes) {
           const change = outcome.change;
           if (change.kind === 'allocate') {
@@ -271,24 +291,37 @@ export class GatewayReconciler {
     const readyIPs = new Set<string>();
     let droppedForeignIPs = false;
     const states: Record<string, number> = { Pending: 0, Assigned: 0, Ready: 0, Failed: 0 };
-    for (const policy of live) {
+    const finals = live.map((policy) => {
       const base = written.get(policyKey(policy)) ?? policy;
       const status = statusFor(base, 'final', outcomes);
       for (const a of status.assignments ?? []) {
         states[a.state] = (states[a.state] ?? 0) + 1;
         if (a.ip && a.state === ASSIGNMENT_STATE.Ready) readyIPs.add(a.ip);
       }
-      await this.#writeStatus(base, status);
-      this.#emitAssignmentEvents(policy, status);
       const kept = new Set((status.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : [])));
       if (statusIPs(policy).some((ip) => !kept.has(ip) && !decision.input.current.has(ip)))
         droppedForeignIPs = true;
-    }
-    for (const r of rejected) {
-      const status = rejectedPolicyStatus(r.policy, r, d.now());
-      if (!sameJSON(r.policy.status, status)) void d.events.warning(r.policy, r.reason, r.message);
-      await this.#writeStatus(r.policy, status);
-    }
+      return { policy, base, status };
+    });
+    // The policies' statuses are what the agents route by: written first, side by side.
+    await pMap(
+      finals,
+      async ({ policy, base, status }) => {
+        await this.#writeStatus(base, status);
+        this.#emitAssignmentEvents(policy, status);
+      },
+      { concurrency: STATUS_WRITES_AT_ONCE },
+    );
+    if (decision.changes.length > 0) phases['finalMs'] = Math.round(performance.now() - started);
+    await pMap(
+      rejected,
+      async (r) => {
+        const status = rejectedPolicyStatus(r.policy, r, d.now());
+        if (!sameJSON(r.policy.status, status)) void d.events.warning(r.policy, r.reason, r.message);
+        await this.#writeStatus(r.policy, status);
+      },
+      { concurrency: STATUS_WRITES_AT_ONCE },
+    );
     const pool = new IpPool(gateway.spec.ips ?? [], cloudAllocatedIPs);
     const gatewayStatus = decideGatewayStatus({
       gateway,
@@ -304,6 +337,9 @@ export class GatewayReconciler {
     });
     gateway = (await this.#writeStatus(gateway, gatewayStatus)) ?? gateway;
     this.#recordMetrics(name, decision.nodes, held, states);
+    if (decision.changes.length > 0) {
+      log.info({ ...phases, totalMs: Math.round(performance.now() - started) }, 'reconciled changes');
+    }
 
     // Finalizers of what is being deleted: only once none of its IPs is left in the cloud.
     const placed = new Set(decision.plan.placements.map((p) => p.ip));
