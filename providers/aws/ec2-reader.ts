@@ -2,13 +2,15 @@
  * @module
  * Reads what the AWS provider needs from EC2: a node's instance and egress ENI (by device index or by tag), the
  * ENI's state, its subnet (CIDRs and ownership tags), its instance type's per-ENI limits (cached), and which other ENIs
- * hold given IPs (the `addresses.private-ip-address` filter). Every read is retried like the provider's steps.
+ * hold given IPs (the `addresses.private-ip-address` filter); for many nodes at once, their ENIs, subnets and
+ * Elastic IPs in one filtered call each (per 200 ids). A node's resolution is retried here; the other reads are
+ * retried by the provider's step that makes them, which re-reads everything it needs.
  *
  * A node's resolution (instance, ENI id, the ENI's subnet and VPC) does not change while the instance runs, so
  * it is cached: a move reads no DescribeInstances. Whoever meets a `notFound` on a cached resolution (the ENI
  * or the instance is gone) calls {@link Ec2Reader.refresh}, which drops it and resolves the node again.
  */
-import type { Instance } from '@aws-sdk/client-ec2';
+import type { Address, Instance, Subnet } from '@aws-sdk/client-ec2';
 import { familyOf } from '../../src/net/ip.ts';
 import { type NodeRef, ProviderError, type ProviderSettings } from '../../src/provider/contract.ts';
 import { type RetryOptions, withRetry } from '../../src/provider/retry.ts';
@@ -44,6 +46,29 @@ export interface SubnetView {
   readonly tags: ReadonlyMap<string, string>;
 }
 
+function subnetView(id: string, s: Subnet): SubnetView {
+  return {
+    id,
+    cidrs: [
+      ...(s.CidrBlock ? [s.CidrBlock] : []),
+      ...(s.Ipv6CidrBlockAssociationSet ?? []).map((a) => a.Ipv6CidrBlock).filter((c): c is string => !!c),
+    ],
+    tags: new Map((s.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+  };
+}
+
+/**
+ * Runs `describe` on the distinct `values` in chunks of at most {@link MAX_FILTER_VALUES} (one call when they
+ * fit), in parallel, and joins the answers; no call at all for no values.
+ */
+async function describeChunked<T>(
+  values: Iterable<string>,
+  describe: (part: string[]) => Promise<readonly T[] | undefined>,
+): Promise<T[]> {
+  const parts = await Promise.all(chunks([...new Set(values)], MAX_FILTER_VALUES).map(describe));
+  return parts.flatMap((part) => part ?? []);
+}
+
 /** The reads of {@link createEc2Reader}. */
 export interface Ec2Reader {
   /**
@@ -57,6 +82,22 @@ export interface Ec2Reader {
   readEni(r: ResolvedNode, signal?: AbortSignal): Promise<EniView>;
   /** A subnet: its IPv4 and IPv6 CIDRs and its tags (which carry the ownership claims). */
   readSubnet(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<SubnetView>;
+  /**
+   * The ENIs of `eniIds` that exist, by id: one DescribeNetworkInterfaces with a `network-interface-id` filter
+   * (per 200 ids), so a missing ENI is left out of the answer instead of failing the call.
+   */
+  readEnis(api: Ec2Api, eniIds: Iterable<string>, signal?: AbortSignal): Promise<Map<string, EniView>>;
+  /** The subnets of `subnetIds` that exist, by id: one DescribeSubnets with a `subnet-id` filter (per 200 ids). */
+  readSubnets(
+    api: Ec2Api,
+    subnetIds: Iterable<string>,
+    signal?: AbortSignal,
+  ): Promise<Map<string, SubnetView>>;
+  /**
+   * The Elastic IPs associated with any of `eniIds`: one DescribeAddresses with a `network-interface-id` filter
+   * (per 200 ids).
+   */
+  readAddresses(api: Ec2Api, eniIds: Iterable<string>, signal?: AbortSignal): Promise<Address[]>;
   /** The per-ENI address limits of the node's instance type (cached). */
   limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits>;
   /** The ENIs other than `eni` that hold any of `ips`, by IP. */
@@ -178,14 +219,41 @@ export function createEc2Reader(
     const res = await r.api.describeSubnets({ SubnetIds: [subnetId] }, signal);
     const s = res.Subnets?.[0];
     if (!s) throw new ProviderError('notFound', `subnet ${subnetId} not found`);
-    return {
-      id: subnetId,
-      cidrs: [
-        ...(s.CidrBlock ? [s.CidrBlock] : []),
-        ...(s.Ipv6CidrBlockAssociationSet ?? []).map((a) => a.Ipv6CidrBlock).filter((c): c is string => !!c),
-      ],
-      tags: new Map((s.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
-    };
+    return subnetView(subnetId, s);
+  }
+
+  async function readEnis(api: Ec2Api, eniIds: Iterable<string>, signal?: AbortSignal) {
+    const found = await describeChunked(
+      eniIds,
+      async (part) =>
+        (
+          await api.describeNetworkInterfaces(
+            { Filters: [{ Name: 'network-interface-id', Values: part }] },
+            signal,
+          )
+        ).NetworkInterfaces,
+    );
+    return new Map(found.map((raw) => eniView(raw)).map((eni) => [eni.id, eni]));
+  }
+
+  async function readSubnets(api: Ec2Api, subnetIds: Iterable<string>, signal?: AbortSignal) {
+    const found = await describeChunked(
+      subnetIds,
+      async (part) =>
+        (await api.describeSubnets({ Filters: [{ Name: 'subnet-id', Values: part }] }, signal)).Subnets,
+    );
+    return new Map(
+      found.flatMap((s) => (s.SubnetId ? [[s.SubnetId, subnetView(s.SubnetId, s)] as const] : [])),
+    );
+  }
+
+  function readAddresses(api: Ec2Api, eniIds: Iterable<string>, signal?: AbortSignal) {
+    return describeChunked(
+      eniIds,
+      async (part) =>
+        (await api.describeAddresses({ Filters: [{ Name: 'network-interface-id', Values: part }] }, signal))
+          .Addresses,
+    );
   }
 
   function limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits> {
@@ -250,5 +318,5 @@ export function createEc2Reader(
     return out;
   }
 
-  return { resolve, refresh, readEni, readSubnet, limitsOf, holdersOf };
+  return { resolve, refresh, readEni, readSubnet, readEnis, readSubnets, readAddresses, limitsOf, holdersOf };
 }

@@ -3,6 +3,16 @@
  * The AWS provider: egress IPs are secondary private IPs of a gateway node's ENI.
  *
  * ```
+ * listAssignments(nodes)
+ *   resolve each node (cached; notFound -> the node has no assignments), group by EC2 API (region); per region,
+ *   retried as one step:
+ *     ONE DescribeNetworkInterfaces (filter network-interface-id: every ENI)
+ *       || ONE DescribeSubnets (filter subnet-id: the resolved subnets; one more if an ENI sits in another)
+ *     -> ONE DescribeAddresses (filter network-interface-id: the ENIs holding IPs we own; none if no ENI does)
+ *     -> per node: owned IPs (on the ENI and claimed on its subnet) with their Elastic IPs     (assignments.ts)
+ *   a node whose ENI (or subnet) is not in the answer: resolved afresh and read alone (listOn); [] if gone
+ *   (filters take at most 200 values: more ids are read in parallel calls of 200)
+ *
  * apply(plan)
  *   resolve each node: providerID -> DescribeInstances -> ENI (device index, or by tag)      (ec2-reader.ts)
  *        cached per node; a notFound on a cached node re-resolves it and runs its step once more
@@ -42,6 +52,7 @@ import {
 } from '../../src/provider/contract.ts';
 import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from '../../src/provider/retry.ts';
+import { assignmentsOn, eniStateOf } from './assignments.ts';
 import { type AssignRequest, decideAssigns, decideReleases } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
 import { createEc2Reader, type ResolvedNode, type SubnetView } from './ec2-reader.ts';
@@ -67,11 +78,8 @@ export function createAwsProviderWith(
   const owner = settings.owner;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const locks = new KeyedLock();
-  const { resolve, refresh, readEni, readSubnet, limitsOf, holdersOf } = createEc2Reader(
-    settings,
-    options.ec2For,
-    retry,
-  );
+  const { resolve, refresh, readEni, readSubnet, readEnis, readSubnets, readAddresses, limitsOf, holdersOf } =
+    createEc2Reader(settings, options.ec2For, retry);
 
   /**
    * The node's ENI and its subnet, read in parallel (the subnet id is known from the node's resolution); the
@@ -315,30 +323,67 @@ export function createAwsProviderWith(
     return outcomes;
   }
 
-  /** The assignments on a resolved node's ENI. */
+  /** The assignments on a resolved node's ENI, read for that node alone. */
   function listOn(node: NodeRef, r: ResolvedNode, signal?: AbortSignal): Promise<CloudAssignment[]> {
     return withRetry(
       async () => {
         const { eni, subnet } = await readEniAndSubnet(r, signal);
-        const mine = ownedIPs(eni, claimsOf(subnet));
-        if (mine.length === 0) return [];
-        const eips = await r.api.describeAddresses(
-          { Filters: [{ Name: 'network-interface-id', Values: [eni.id] }] },
-          signal,
+        const state = { eni, claims: claimsOf(subnet) };
+        if (ownedIPs(eni, state.claims).length === 0) return [];
+        return assignmentsOn(node.name, state, await readAddresses(r.api, [eni.id], signal));
+      },
+      retry,
+      signal,
+    );
+  }
+
+  /**
+   * The assignments on the ENIs of resolved nodes that share one EC2 API (region), from batched reads: the ENIs
+   * (by filter, so a missing one fails nothing) in parallel with their subnets as resolved (again for a subnet
+   * the resolution did not name), then the Elastic IPs of the ENIs holding IPs of ours. `undefined` for a node
+   * whose ENI or subnet is not in the answer.
+   */
+  function listBatch(
+    api: Ec2Api,
+    group: readonly { node: NodeRef; r: ResolvedNode }[],
+    signal?: AbortSignal,
+  ): Promise<(CloudAssignment[] | undefined)[]> {
+    return withRetry(
+      async () => {
+        const asked = new Set(group.flatMap(({ r }) => (r.subnetId ? [r.subnetId] : [])));
+        const [enis, subnets] = await Promise.all([
+          readEnis(
+            api,
+            group.map(({ r }) => r.eniId),
+            signal,
+          ),
+          readSubnets(api, asked, signal),
+        ]);
+        const unread = [...enis.values()].map((eni) => eni.subnetId).filter((id) => !asked.has(id));
+        for (const [id, subnet] of await readSubnets(api, unread, signal)) subnets.set(id, subnet);
+        const states = group.map(({ r }) => eniStateOf(r.eniId, enis, subnets, owner));
+        const holding = states.flatMap((st) =>
+          st && ownedIPs(st.eni, st.claims).length > 0 ? [st.eni.id] : [],
         );
-        return mine.map((ip) => {
-          const eip = eips.Addresses?.find((a) => a.PrivateIpAddress === ip);
-          return {
-            ip,
-            node: node.name,
-            interfaceId: eni.id,
-            ...(eip?.AllocationId ? { publicAddress: eip.AllocationId } : {}),
-          };
+        const addresses = await readAddresses(api, holding, signal);
+        return group.map(({ node }, i) => {
+          const st = states[i];
+          return st && assignmentsOn(node.name, st, addresses);
         });
       },
       retry,
       signal,
     );
+  }
+
+  /** A node's assignments after its cached ENI was not found: resolved afresh and read alone; none if gone. */
+  async function listAfresh(node: NodeRef, signal?: AbortSignal): Promise<CloudAssignment[]> {
+    try {
+      return await listOn(node, await refresh(node, signal), signal);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
   }
 
   /** Runs one ENI's step; every change of the step fails with the step's error if it cannot finish. */
@@ -404,17 +449,29 @@ export function createAwsProviderWith(
     },
 
     async listAssignments(nodes, signal) {
-      const lists = await Promise.all(
-        nodes.map(async (node): Promise<CloudAssignment[]> => {
+      const resolved = await Promise.all(
+        nodes.map(async (node, index) => {
           try {
-            return await withNode(node, (r) => listOn(node, r, signal), signal);
+            return [{ node, index, r: await resolve(node, signal) }];
           } catch (err) {
             if (isNotFound(err)) return [];
             throw err;
           }
         }),
       );
-      return lists.flat();
+      const lists = new Map<number, CloudAssignment[]>();
+      const byApi = Map.groupBy(resolved.flat(), ({ r }) => r.api);
+      await Promise.all(
+        [...byApi].map(async ([api, group]) => {
+          const found = await listBatch(api, group, signal);
+          await Promise.all(
+            group.map(async ({ node, index }, i) => {
+              lists.set(index, found[i] ?? (await listAfresh(node, signal)));
+            }),
+          );
+        }),
+      );
+      return nodes.flatMap((_, index) => lists.get(index) ?? []);
     },
 
     async apply(plan: Plan, signal?: AbortSignal): Promise<ApplyResult> {

@@ -8,14 +8,9 @@ import {
   AllocateAddressCommand,
   AssignPrivateIpAddressesCommand,
   AssociateVpcCidrBlockCommand,
-  AttachNetworkInterfaceCommand,
-  CreateNetworkInterfaceCommand,
   CreateSubnetCommand,
-  CreateTagsCommand,
   CreateVpcCommand,
-  DeleteNetworkInterfaceCommand,
   DescribeAddressesCommand,
-  DetachNetworkInterfaceCommand,
   type EC2Client,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -26,7 +21,9 @@ import { canonicalIp, cidrContains } from '../../src/net/ip.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { providerFactory } from '../../src/provider/registry.ts';
 import {
+  attachTaggedEni,
   createVpc,
+  deleteAttachedEni,
   describeEni,
   freeIPsIn,
   runInstance,
@@ -81,18 +78,7 @@ describe('AWS provider on LocalStack', () => {
 
   it('puts egress IPs on the ENI selected by tag, not on the primary ENI', async () => {
     const node = await runInstance(ec2, vpc.subnets[0]!, 'tagged', 'm5.large');
-    const eni = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: vpc.subnets[0]!.id }));
-    const egressEni = eni.NetworkInterface!.NetworkInterfaceId!;
-    await ec2.send(
-      new CreateTagsCommand({ Resources: [egressEni], Tags: [{ Key: 'egress', Value: 'true' }] }),
-    );
-    await ec2.send(
-      new AttachNetworkInterfaceCommand({
-        NetworkInterfaceId: egressEni,
-        InstanceId: node.instanceId,
-        DeviceIndex: 1,
-      }),
-    );
+    const egressEni = (await attachTaggedEni(ec2, node, 'egress', 'true')).id;
     const provider = make('tagged', { interfaceTag: 'egress=true' });
     expect((await provider.describeNode(node.ref)).interfaceId).toBe(egressEni);
     const [ip] = await freeIPsIn(ec2, vpc.vpcId, node.subnet, 1, 120);
@@ -108,19 +94,7 @@ describe('AWS provider on LocalStack', () => {
 
   it('resolves a node again when the ENI it remembered is gone (the tagged ENI was replaced)', async () => {
     const node = await runInstance(ec2, vpc.subnets[0]!, 'replaced', 'm5.large');
-    const taggedEni = async () => {
-      const created = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: vpc.subnets[0]!.id }));
-      const id = created.NetworkInterface!.NetworkInterfaceId!;
-      await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'egress', Value: 'yes' }] }));
-      const attached = await ec2.send(
-        new AttachNetworkInterfaceCommand({
-          NetworkInterfaceId: id,
-          InstanceId: node.instanceId,
-          DeviceIndex: 1,
-        }),
-      );
-      return { id, attachmentId: attached.AttachmentId! };
-    };
+    const taggedEni = () => attachTaggedEni(ec2, node, 'egress', 'yes');
     const first = await taggedEni();
     const provider = make('replaced', { interfaceTag: 'egress=yes' });
     const [ip1, ip2] = await freeIPsIn(ec2, vpc.vpcId, node.subnet, 2, 200);
@@ -129,8 +103,7 @@ describe('AWS provider on LocalStack', () => {
     ).toBe(true);
     expect(await secondaryIPs(ec2, first.id)).toEqual([ip1]);
 
-    await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: first.attachmentId, Force: true }));
-    await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: first.id }));
+    await deleteAttachedEni(ec2, first);
     const second = await taggedEni();
     const moved = await provider.apply({ changes: [{ kind: 'assign', ip: ip2!, node: node.ref }] });
     expect(moved.outcomes[0]?.ok).toBe(true);

@@ -1,16 +1,21 @@
 /**
  * @module
  * Builds a small AWS world in LocalStack through the real SDK: a VPC, subnets in two zones, instances
- * (each with its ENI at device index 0), and reads the cloud's truth back with `DescribeNetworkInterfaces`.
+ * (each with its ENI at device index 0, and tagged extra ENIs at index 1), and reads the cloud's truth back with `DescribeNetworkInterfaces`.
  */
 import {
   type _InstanceType,
   AssignPrivateIpAddressesCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
   CreateSubnetCommand,
+  CreateTagsCommand,
   CreateVpcCommand,
+  DeleteNetworkInterfaceCommand,
   DeleteTagsCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSubnetsCommand,
+  DetachNetworkInterfaceCommand,
   EC2Client,
   type NetworkInterface,
   RunInstancesCommand,
@@ -101,6 +106,38 @@ export async function runInstance(
     zone: subnet.zone,
     primaryIP: inst.PrivateIpAddress!,
   };
+}
+
+/** An ENI attached to an instance. */
+export interface AttachedEni {
+  readonly id: string;
+  readonly attachmentId: string;
+}
+
+/** Creates an ENI tagged `key=value` in the instance's subnet and attaches it at device index 1. */
+export async function attachTaggedEni(
+  ec2: EC2Client,
+  instance: WorldInstance,
+  key: string,
+  value: string,
+): Promise<AttachedEni> {
+  const created = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: instance.subnetId }));
+  const id = created.NetworkInterface!.NetworkInterfaceId!;
+  await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: key, Value: value }] }));
+  const attached = await ec2.send(
+    new AttachNetworkInterfaceCommand({
+      NetworkInterfaceId: id,
+      InstanceId: instance.instanceId,
+      DeviceIndex: 1,
+    }),
+  );
+  return { id, attachmentId: attached.AttachmentId! };
+}
+
+/** Detaches an ENI (forced) and deletes it, as when an instance's secondary ENI is replaced. */
+export async function deleteAttachedEni(ec2: EC2Client, eni: AttachedEni): Promise<void> {
+  await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: eni.attachmentId, Force: true }));
+  await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni.id }));
 }
 
 /** The ENI as EC2 has it now. */
