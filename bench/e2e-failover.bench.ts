@@ -8,7 +8,7 @@
  * the next trial kills the new holder. Needs root; prints a note and returns nothing otherwise.
  *
  * Trials: `E2E_TRIALS` (default 10). `E2E_PROBE_INTERVAL` (e.g. `100ms`) overrides the controllers' agent
- * probe interval (default the box's 200 ms).
+ * probe interval (default the box's 100 ms, with 3 misses: a 300 ms detection time).
  */
 import {
   BOX_POLICY,

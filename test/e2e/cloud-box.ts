@@ -72,7 +72,7 @@ export interface CloudBoxOptions {
 /** Controller timings of the box: sub-second health probes, a short Lease. */
 export const BOX_CONTROLLER_FLAGS = [
   '--probe-interval',
-  '200ms',
+  '100ms',
   '--probe-misses',
   '3',
   '--lease-duration',

@@ -7,7 +7,7 @@
  * node may only send from IPs its ENI holds.
  *
  * ```
- * start(): nft -f vpcRuleset ─► loop { describe ─► decide ─► plan ─► nft -f; ip -batch ─► emit 'applied' }
+ * start(): nft -f vpcRuleset ─► loop { describe ─► decide ─► plan ─► nft -f || ip -batch ─► emit 'applied' }
  * stop():  loop ends (the namespace and everything in it go with the topology)
  * ```
  *
@@ -175,9 +175,13 @@ export class VpcSync extends EventEmitter<{ applied: [AppliedEvent]; error: [Err
     for (const [ip, list] of conflicts) this.#conflicts.set(ip, list);
     const plan = planVpc(this.#applied, delivery);
     if (plan.changed.length === 0) return;
-    // Allow the new source before routing to it; both are single transactions.
-    if (plan.nft) await this.#run('nft', ['-f', '-'], plan.nft);
-    if (plan.routes.length) await this.#run('ip', ['-batch', '-'], `${plan.routes.join('\n')}\n`);
+    // Both at once, each a single transaction: until both are in, a moved IP is either still delivered to its
+    // old node or not yet allowed from its new one, which a real VPC's propagation looks like too; never to
+    // or from a node the cloud did not give it to at one time or the other.
+    await Promise.all([
+      plan.nft ? this.#run('nft', ['-f', '-'], plan.nft) : undefined,
+      plan.routes.length ? this.#run('ip', ['-batch', '-'], `${plan.routes.join('\n')}\n`) : undefined,
+    ]);
     this.#applied = delivery;
     const appliedAt = performance.now();
     this.#applyMs.push(appliedAt - described);
