@@ -1,11 +1,12 @@
 /**
  * @module
- * Typed reads and writes of links, addresses, rules, routes, neighbours and FDB entries through iproute2's
- * JSON output (`ip -j`, `bridge -j`). Only what the agent owns is returned: its tunnel device, rules and
+ * Typed reads of links, addresses, rules, routes, neighbours and FDB entries through iproute2's JSON output
+ * (`ip -j`, `bridge -j`), and the commands that change them, for one batch per apply (`ip-batch.ts`). Only what the agent owns is returned: its tunnel device, rules and
  * routes tagged with its protocol number, and addresses recorded as its own.
  */
 import { bigIntToIp, cidrRange } from '../../net/ip.ts';
 import type { AddressState, PeerState, RouteState, RuleState, TunnelState } from '../dataplane.ts';
+import { type IpCommand, isAbsentText } from './ip-batch.ts';
 import { rpFilterKey, type SysctlWriter } from './proc-sys.ts';
 import { CommandError, type RunCommand } from './run-command.ts';
 
@@ -61,9 +62,7 @@ const json = <T>(text: string): T => (text.trim() === '' ? ([] as T) : (JSON.par
 
 /** True for "no such device/entry" errors, which reads and idempotent deletes treat as absence. */
 export function isAbsent(err: unknown): boolean {
-  return (
-    err instanceof CommandError && /does not exist|Cannot find device|No such|not found/i.test(err.stderr)
-  );
+  return err instanceof CommandError && isAbsentText(err.stderr);
 }
 
 /** The tunnel device as configured, or undefined when absent or not a VXLAN device. */
@@ -177,23 +176,22 @@ export async function readPeers(run: RunCommand, dev: string): Promise<PeerState
 }
 
 /** Adds (or replaces) a peer's FDB and neighbour entries. */
-export async function addPeer(run: RunCommand, dev: string, p: PeerState): Promise<void> {
-  await run('bridge', ['fdb', 'replace', p.mac, 'dev', dev, 'dst', p.nodeIp, 'self', 'permanent']);
-  await run('ip', ['neigh', 'replace', p.nodeIp, 'lladdr', p.mac, 'dev', dev, 'nud', 'permanent']);
+export function addPeerCommands(dev: string, p: PeerState): IpCommand[] {
+  return [
+    { tool: 'bridge', args: ['fdb', 'replace', p.mac, 'dev', dev, 'dst', p.nodeIp, 'self', 'permanent'] },
+    { tool: 'ip', args: ['neigh', 'replace', p.nodeIp, 'lladdr', p.mac, 'dev', dev, 'nud', 'permanent'] },
+  ];
 }
 
-/** Removes a peer's entries; absent is fine. */
-export async function deletePeer(run: RunCommand, dev: string, p: PeerState): Promise<void> {
-  for (const [file, args] of [
-    ['ip', ['neigh', 'del', p.nodeIp, 'dev', dev]],
-    ['bridge', ['fdb', 'del', p.mac, 'dev', dev, 'dst', p.nodeIp, 'self']],
-  ] as const) {
-    try {
-      await run(file, args);
-    } catch (err) {
-      if (!isAbsent(err)) throw err;
-    }
-  }
+/**
+ * Removes a peer's entries; absent is fine. The neighbour goes by `flush ... nud all` (which also removes a
+ * permanent entry and is quiet when there is none): a failed `ip neigh del` would end the whole batch.
+ */
+export function deletePeerCommands(dev: string, p: PeerState): IpCommand[] {
+  return [
+    { tool: 'ip', args: ['neigh', 'flush', 'to', p.nodeIp, 'dev', dev, 'nud', 'all'] },
+    { tool: 'bridge', args: ['fdb', 'del', p.mac, 'dev', dev, 'dst', p.nodeIp, 'self'], absentOk: true },
+  ];
 }
 
 /** Rules tagged with `protocol`. */
@@ -226,17 +224,13 @@ const ruleArgs = (r: RuleState, protocol: number) => [
 ];
 
 /** Adds a rule. */
-export async function addRule(run: RunCommand, r: RuleState, protocol: number): Promise<void> {
-  await run('ip', ['-4', 'rule', 'add', ...ruleArgs(r, protocol)]);
+export function addRuleCommand(r: RuleState, protocol: number): IpCommand {
+  return { tool: 'ip', args: ['rule', 'add', ...ruleArgs(r, protocol)] };
 }
 
 /** Deletes a rule; absent is fine. */
-export async function deleteRule(run: RunCommand, r: RuleState, protocol: number): Promise<void> {
-  try {
-    await run('ip', ['-4', 'rule', 'del', ...ruleArgs(r, protocol)]);
-  } catch (err) {
-    if (!isAbsent(err)) throw err;
-  }
+export function deleteRuleCommand(r: RuleState, protocol: number): IpCommand {
+  return { tool: 'ip', args: ['rule', 'del', ...ruleArgs(r, protocol)], absentOk: true };
 }
 
 /** Routes tagged with `protocol`, in any table. */
@@ -261,17 +255,13 @@ const routeArgs = (r: RouteState, protocol: number) =>
     : ['throw', `${r.dst}/32`, 'table', String(r.table), 'proto', String(protocol)];
 
 /** Adds (or replaces) a route. */
-export async function addRoute(run: RunCommand, r: RouteState, protocol: number): Promise<void> {
-  await run('ip', ['-4', 'route', 'replace', ...routeArgs(r, protocol)]);
+export function addRouteCommand(r: RouteState, protocol: number): IpCommand {
+  return { tool: 'ip', args: ['route', 'replace', ...routeArgs(r, protocol)] };
 }
 
 /** Deletes a route; absent is fine. */
-export async function deleteRoute(run: RunCommand, r: RouteState, protocol: number): Promise<void> {
-  try {
-    await run('ip', ['-4', 'route', 'del', ...routeArgs(r, protocol)]);
-  } catch (err) {
-    if (!isAbsent(err)) throw err;
-  }
+export function deleteRouteCommand(r: RouteState, protocol: number): IpCommand {
+  return { tool: 'ip', args: ['route', 'del', ...routeArgs(r, protocol)], absentOk: true };
 }
 
 /** IPv4 `/32` addresses among `owned`, on `dev` (or on any device when `dev` is undefined). */
@@ -297,15 +287,11 @@ export async function readAddresses(
 }
 
 /** Adds an address as `/32` (replacing an identical one is fine). */
-export async function addAddress(run: RunCommand, a: AddressState): Promise<void> {
-  await run('ip', ['-4', 'addr', 'replace', `${a.ip}/32`, 'dev', a.dev]);
+export function addAddressCommand(a: AddressState): IpCommand {
+  return { tool: 'ip', args: ['addr', 'replace', `${a.ip}/32`, 'dev', a.dev] };
 }
 
-/** Deletes an address; absent is fine. */
-export async function deleteAddress(run: RunCommand, a: AddressState): Promise<void> {
-  try {
-    await run('ip', ['-4', 'addr', 'del', `${a.ip}/32`, 'dev', a.dev]);
-  } catch (err) {
-    if (!isAbsent(err) && !(err instanceof CommandError && /Cannot assign/.test(err.stderr))) throw err;
-  }
+/** Deletes an address; absent (or no longer assignable) is fine. */
+export function deleteAddressCommand(a: AddressState): IpCommand {
+  return { tool: 'ip', args: ['addr', 'del', `${a.ip}/32`, 'dev', a.dev], absentOk: true };
 }

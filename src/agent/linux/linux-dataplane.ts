@@ -1,26 +1,28 @@
 /**
  * @module
  * The Linux {@link Dataplane}: reads the agent's kernel state with `ip -j`, `bridge -j` and `nft -j`, and
- * applies changes with iproute2 and atomic `nft -f -` transactions. Consecutive element changes are batched
- * into one transaction. New egress IPs are announced with a gratuitous ARP (`arping -U`) so that neighbours
+ * applies changes with atomic `nft -f -` transactions and iproute2 batches. Consecutive element changes are
+ * batched into one transaction, consecutive route, rule, address and peer changes into one `ip -batch` (and
+ * one `bridge -batch`). New egress IPs are announced with a gratuitous ARP (`arping -U`) so that neighbours
  * on an L2 segment (the on-prem `none` provider) move to this node at once. Kernel settings are written as
  * files under a `/proc/sys` mount (see `proc-sys.ts`).
  */
 import type { Logger } from '../../log.ts';
-import type { Change, Dataplane, DataplaneState } from '../dataplane.ts';
+import type { AddressState, Change, Dataplane, DataplaneState } from '../dataplane.ts';
 import { SETS } from '../nft-model.ts';
 import type { DataplaneSettings } from '../settings.ts';
+import { type IpCommand, runIpBatch } from './ip-batch.ts';
 import {
-  addAddress,
-  addPeer,
-  addRoute,
-  addRule,
+  addAddressCommand,
+  addPeerCommands,
+  addRouteCommand,
+  addRuleCommand,
   createTunnel,
-  deleteAddress,
+  deleteAddressCommand,
   deleteLink,
-  deletePeer,
-  deleteRoute,
-  deleteRule,
+  deletePeerCommands,
+  deleteRouteCommand,
+  deleteRuleCommand,
   readAddresses,
   readPeers,
   readRoutes,
@@ -83,19 +85,43 @@ export class LinuxDataplane implements Dataplane {
 
   async apply(changes: readonly Change[]): Promise<void> {
     const { run, settings: s } = this.#o;
-    let batch = '';
-    const flush = async () => {
+    // Consecutive element changes go in one nft transaction, consecutive route, rule, address and peer
+    // changes in one `ip -batch` and one `bridge -batch`; the order of the changes is kept.
+    let nftBatch = '';
+    let ipBatch: IpCommand[] = [];
+    let announce: AddressState[] = [];
+    const flushNft = async () => {
+      if (nftBatch === '') return;
+      const text = nftBatch;
+      nftBatch = '';
       const session = this.#o.session;
-      if (session && batch !== '' && batch.length <= SESSION_MAX_BYTES) await session.run(batch);
-      else await nftTransaction(run, batch);
-      batch = '';
+      if (session && text.length <= SESSION_MAX_BYTES) await session.run(text);
+      else await nftTransaction(run, text);
+    };
+    const flushIp = async () => {
+      if (ipBatch.length === 0) return;
+      const commands = ipBatch;
+      const added = announce;
+      ipBatch = [];
+      announce = [];
+      await runIpBatch(run, commands);
+      if (this.#o.announce) for (const a of added) this.#announce(a.ip, a.dev);
     };
     for (const c of changes) {
       if (c.kind === 'nft.elements') {
-        batch += elementsText(s.nftTable, c.set, c.setKind, c.add, c.remove);
+        await flushIp();
+        nftBatch += elementsText(s.nftTable, c.set, c.setKind, c.add, c.remove);
         continue;
       }
-      await flush();
+      const commands = await this.#ipCommands(c);
+      if (commands) {
+        await flushNft();
+        ipBatch.push(...commands);
+        if (c.kind === 'address.add' && c.announce) announce.push(c.address);
+        continue;
+      }
+      await flushNft();
+      await flushIp();
       switch (c.kind) {
         case 'tunnel.create':
           await createTunnel(run, c.tunnel, this.#sysctl);
@@ -109,39 +135,40 @@ export class LinuxDataplane implements Dataplane {
         case 'nft.delete':
           await deleteNft(run, s.nftTable);
           break;
-        case 'peer.add':
-          await addPeer(run, c.dev, c.peer);
-          break;
-        case 'peer.delete':
-          await deletePeer(run, c.dev, c.peer);
-          break;
-        case 'route.add':
-          // The egress route of a dedicated egress interface: replies to egress IPs come in there while
-          // the main table reaches their sources by another device, so its source check is loose.
-          if (c.route.kind === 'via' && c.route.dev !== s.tunnelName) {
-            await this.#sysctl(rpFilterKey(c.route.dev), '2');
-          }
-          await addRoute(run, c.route, s.routeProtocol);
-          break;
-        case 'route.delete':
-          await deleteRoute(run, c.route, s.routeProtocol);
-          break;
-        case 'rule.add':
-          await addRule(run, c.rule, s.routeProtocol);
-          break;
-        case 'rule.delete':
-          await deleteRule(run, c.rule, s.routeProtocol);
-          break;
-        case 'address.add':
-          await addAddress(run, c.address);
-          if (c.announce && this.#o.announce) this.#announce(c.address.ip, c.address.dev);
-          break;
-        case 'address.delete':
-          await deleteAddress(run, c.address);
-          break;
       }
     }
-    await flush();
+    await flushNft();
+    await flushIp();
+  }
+
+  /** The iproute2 commands of a route, rule, address or peer change; undefined for other changes. */
+  async #ipCommands(c: Change): Promise<IpCommand[] | undefined> {
+    const s = this.#o.settings;
+    switch (c.kind) {
+      case 'peer.add':
+        return addPeerCommands(c.dev, c.peer);
+      case 'peer.delete':
+        return deletePeerCommands(c.dev, c.peer);
+      case 'route.add':
+        // The egress route of a dedicated egress interface: replies to egress IPs come in there while
+        // the main table reaches their sources by another device, so its source check is loose.
+        if (c.route.kind === 'via' && c.route.dev !== s.tunnelName) {
+          await this.#sysctl(rpFilterKey(c.route.dev), '2');
+        }
+        return [addRouteCommand(c.route, s.routeProtocol)];
+      case 'route.delete':
+        return [deleteRouteCommand(c.route, s.routeProtocol)];
+      case 'rule.add':
+        return [addRuleCommand(c.rule, s.routeProtocol)];
+      case 'rule.delete':
+        return [deleteRuleCommand(c.rule, s.routeProtocol)];
+      case 'address.add':
+        return [addAddressCommand(c.address)];
+      case 'address.delete':
+        return [deleteAddressCommand(c.address)];
+      default:
+        return undefined;
+    }
   }
 
   /** Packets and bytes SNATed to each egress IP held here (the SNAT rules' counters), one `nft -j` read. */

@@ -1,0 +1,84 @@
+/**
+ * @module
+ * Runs many iproute2 commands in one process each for `ip` and `bridge` (`-force -batch -`), instead of one
+ * process per route, rule, address or neighbour: a failover reprograms a source node with 4 to 6 such
+ * commands, and on a busy node every process start costs milliseconds.
+ *
+ * ```
+ * commands ─► bridge lines ─► bridge -force -batch -   (FDB first: a route's next hop is reachable first)
+ *          └► ip lines     ─► ip -4 -force -batch -
+ * a failed line ─► "Command failed -:N" in stderr ─► absent and `absentOk` (an idempotent delete)? fine
+ *                                                  └► else BatchError naming every failed command
+ * ```
+ *
+ * `-force` runs every line even when one fails; commands that end `ip` itself on failure (`ip neigh del`)
+ * must not be batched, which is why a neighbour is removed with `neigh flush ... nud all`.
+ */
+import { CommandError, type RunCommand } from './run-command.ts';
+
+/** One iproute2 command for a batch. */
+export interface IpCommand {
+  readonly tool: 'ip' | 'bridge';
+  /** Arguments after `ip -4` or `bridge`. */
+  readonly args: readonly string[];
+  /** The command may fail because what it removes is already gone (or was never there). */
+  readonly absentOk?: boolean;
+}
+
+/** Some commands of a batch failed. */
+export class BatchError extends Error {
+  override readonly name = 'BatchError';
+  /** Each failed command with its error text. */
+  readonly failures: readonly { readonly command: string; readonly error: string }[];
+
+  constructor(failures: BatchError['failures'], options?: ErrorOptions) {
+    super(failures.map((f) => `${f.command}: ${f.error}`).join('; '), options);
+    this.failures = failures;
+  }
+}
+
+/** True for "no such device/entry" errors, which reads and idempotent deletes treat as absence. */
+export function isAbsentText(text: string): boolean {
+  return /does not exist|Cannot find device|No such|not found|Cannot assign/i.test(text);
+}
+
+/**
+ * The failed lines of a `-force -batch` run: iproute2 prints a command's error, then `Command failed -:N`
+ * (N counting from 1). Returns line number -> error text; undefined when stderr has no such marker.
+ */
+export function batchFailures(stderr: string): Map<number, string> | undefined {
+  const out = new Map<number, string>();
+  let pending: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^Command failed -:(\d+)\s*$/.exec(line.trim());
+    if (m) {
+      out.set(Number(m[1]), pending.join(' ').trim());
+      pending = [];
+    } else if (line.trim() !== '') pending.push(line.trim());
+  }
+  return out.size > 0 ? out : undefined;
+}
+
+/** Runs `commands`: the `bridge` ones in one process, then the `ip` ones in another; see the module comment. */
+export async function runIpBatch(run: RunCommand, commands: readonly IpCommand[]): Promise<void> {
+  for (const tool of ['bridge', 'ip'] as const) {
+    const lines = commands.filter((c) => c.tool === tool);
+    if (lines.length === 0) continue;
+    const argv = tool === 'ip' ? ['-4', '-force', '-batch', '-'] : ['-force', '-batch', '-'];
+    try {
+      await run(tool, argv, `${lines.map((c) => c.args.join(' ')).join('\n')}\n`);
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      const failed = batchFailures(err.stderr);
+      if (!failed) throw err;
+      const real = [...failed]
+        .map(([n, error]) => ({ command: lines[n - 1], error }))
+        .filter(({ command, error }) => !(command?.absentOk && isAbsentText(error)))
+        .map(({ command, error }) => ({
+          command: command ? `${tool} ${command.args.join(' ')}` : tool,
+          error,
+        }));
+      if (real.length > 0) throw new BatchError(real, { cause: err });
+    }
+  }
+}
