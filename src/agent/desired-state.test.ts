@@ -102,12 +102,34 @@ describe('desiredState', () => {
     expect([...podsSet(desired).keys()]).toEqual(['10.244.1.10']);
   });
 
-  it('programs only Assigned and Ready IPs; a policy without one drops its pods (fails closed)', () => {
+  it('programs a Pending IP on the node it is moving to, like an Assigned or Ready one', () => {
+    const pending = desiredState(
+      inputs({
+        policies: [egressPolicy([{ ip: '10.0.1.17', node: 'node-2', state: 'Pending' }])],
+        pods: [pod('a', '10.244.1.10')],
+      }),
+      S,
+    );
+    const settled = desiredState(
+      inputs({
+        policies: [egressPolicy([ready('10.0.1.17', 'node-2')])],
+        pods: [pod('a', '10.244.1.10')],
+      }),
+      S,
+    );
+    expect(pending.desired.rules).toHaveLength(1);
+    expect(pending.desired.rules).toEqual(settled.desired.rules);
+    expect(pending.desired.routes).toEqual(settled.desired.routes);
+    expect(podsSet(pending.desired)).toEqual(podsSet(settled.desired));
+    expect(pending.podsWithoutIp).toBe(0);
+  });
+
+  it('programs no Failed IP; a policy without a usable IP drops its pods (fails closed)', () => {
     const result = desiredState(
       inputs({
         policies: [
           egressPolicy([
-            { ip: '10.0.1.17', node: 'node-2', state: 'Pending' },
+            { ip: '10.0.1.17', node: 'node-2', state: 'Failed' },
             { ip: '10.0.1.18', node: 'node-3', state: 'Failed' },
           ]),
         ],

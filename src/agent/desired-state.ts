@@ -5,7 +5,8 @@
  *
  * ```
  * for each policy (EgressPolicy before ClusterEgressPolicy, then oldest first, then by name):
- *   usable IPs   = status.assignments with state Assigned|Ready, an IPv4 ip, and a node whose IP is known
+ *   usable IPs   = status.assignments with state Pending|Assigned|Ready, an IPv4 ip, and a node whose IP
+ *                  is known (Pending: the controller is moving the IP to that node right now)
  *                  (zoneAffinity Preferred: those in this node's zone, if any)
  *   local pods   = pods on this node the selectors match
  *   each pod     -> rendezvous(pod uid, usable IPs) -> mark id of that IP   (no usable IP -> drop)
@@ -100,7 +101,15 @@ export interface DesiredResult {
   readonly delta?: { readonly basis: DesiredDataplane; readonly sets: ReadonlyMap<string, SetDelta> };
 }
 
-const USABLE = new Set<string>([ASSIGNMENT_STATE.Assigned, ASSIGNMENT_STATE.Ready]);
+/**
+ * States whose IP the agents program on the assignment's node. `Pending` is included: the controller writes it
+ * right before the cloud call that moves the IP to that node, so the path is ready when the cloud delivers
+ * (a failover is over as soon as the cloud moves the IP, not after the next status write), and the pods pinned
+ * to the IP stay pinned to it rather than moving to the policy's other IPs and back. Until the cloud holds
+ * the IP there, the cloud drops what the node sends from it (as it dropped while the IP was unusable);
+ * a cloud call that fails turns the IP `Failed`.
+ */
+const USABLE = new Set<string>([ASSIGNMENT_STATE.Pending, ASSIGNMENT_STATE.Assigned, ASSIGNMENT_STATE.Ready]);
 
 function policyKey(p: AnyEgressPolicy): string {
   return `${p.kind}/${p.metadata.namespace ?? ''}/${p.metadata.name}`;

@@ -38,15 +38,15 @@ describe('planChanges orders a source node to fail closed', () => {
     ]);
   });
 
-  it('stops marking before removing the rule and routes when the IP goes Pending', async () => {
-    const changes = await transition(on('node-2'), on('node-2', 'Pending'));
+  it('stops marking before removing the rule and routes when the IP goes Failed', async () => {
+    const changes = await transition(on('node-2'), on('node-2', 'Failed'));
     expect(at(changes, 'nft.replace')).toBe(0);
     expect(at(changes, 'rule.delete')).toBeGreaterThan(0);
     expect(at(changes, 'route.delete')).toBeGreaterThan(at(changes, 'rule.delete'));
   });
 
   it('completes the route and rule before marking when the IP comes back', async () => {
-    const changes = await transition(on('node-2', 'Pending'), on('node-2'));
+    const changes = await transition(on('node-2', 'Failed'), on('node-2'));
     expect(changes.map((c) => c.kind)).toEqual([
       'peer.add',
       'route.add',
