@@ -108,6 +108,34 @@ describe('HealthProber', () => {
     prober.stop();
   });
 
+  it('keeps at most 3 probes in flight towards a silent node, however many misses are allowed', async () => {
+    vi.useFakeTimers();
+    let inFlight = 0;
+    let most = 0;
+    const prober = new HealthProber({
+      intervalMs: 100,
+      port: 9000,
+      misses: 10,
+      dampingMs: 0,
+      probe: (_address, _port, timeout) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        return new Promise<void>((_resolve, reject) =>
+          setTimeout(() => {
+            inFlight--;
+            reject(new Error('timed out'));
+          }, timeout),
+        );
+      },
+      onChange: () => undefined,
+    });
+    prober.sync([{ node: 'n1', address: '127.0.0.2', ready: true }]);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(most).toBe(3);
+    expect(prober.healthy('n1', true)).toBe(false);
+    prober.stop();
+  });
+
   it('fails a node at once when it goes NotReady, without waiting for probes', () => {
     const changes: boolean[] = [];
     const prober = new HealthProber({

@@ -5,7 +5,7 @@
  * "may hold IPs", so the controller moves IPs at once.
  *
  * ```
- * every interval, per node: send a probe (at most `misses` in flight)
+ * every interval, per node: send a probe (at most `misses`, at most 3, in flight)
  *   answered ok  ─► probeOk; the silence deadline moves to now + misses × interval
  *   error/timeout ─► probeMiss (misses in a row fail the node)
  *   deadline passes with no answer ─► silent: the node fails, whatever is still in flight
@@ -77,6 +77,11 @@ export function probeTimeoutMs(
 ): number {
   return options.timeoutMs ?? Math.max(MIN_PROBE_TIMEOUT_MS, detectionMs(options));
 }
+
+/** Probes in flight per node at most: enough to keep a slow agent's answers coming every interval. */
+export const MAX_PROBES_IN_FLIGHT = 3;
+
+const maxInFlight = (misses: number) => Math.min(MAX_PROBES_IN_FLIGHT, Math.max(1, misses));
 
 /** With probing off, how often a Ready node counts as answering (for flap damping to end). */
 export const READY_ONLY_TICK_MS = 500;
@@ -203,7 +208,7 @@ export class HealthProber {
   }
 
   #probeOnce(probed: Probed): void {
-    if (this.#stopped || probed.inFlight >= Math.max(1, this.#options.misses)) return;
+    if (this.#stopped || probed.inFlight >= maxInFlight(this.#options.misses)) return;
     const { address } = probed.target;
     if (!address || !this.#probed(probed)) {
       if (probed.target.ready) this.#feed(probed, { kind: 'probeOk', at: this.#now() });
