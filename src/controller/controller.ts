@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig, KubernetesObject, V1Namespace, V1Node } from '@kubernetes/client-node';
+import { REASON } from '../api/conditions.ts';
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { ProviderSettings } from '../provider/contract.ts';
@@ -94,6 +95,8 @@ export class Controller {
   readonly #api: KubeApi & { lists: KubeLists };
   readonly #fresh = new FreshObjects();
   readonly #events: EventRecorder;
+  /** The Node being deleted while its health change is reported. */
+  #deletedNode: V1Node | undefined;
   readonly #providers: ProviderPool;
   readonly #gatewayReconciler: GatewayReconciler;
   readonly #informers: {
@@ -385,7 +388,10 @@ export class Controller {
   #onNode(type: string, node: V1Node): void {
     const name = node.metadata?.name ?? '';
     if (type === 'delete') {
+      // The informer has dropped it already: the health change names the node from here.
+      this.#deletedNode = node;
       this.#prober?.deleted(name);
+      this.#deletedNode = undefined;
     }
     const relevant = [
       node.metadata?.labels,
@@ -416,6 +422,19 @@ export class Controller {
 
   #onHealth(node: string, healthy: boolean, reason: string | undefined): void {
     this.#log.info({ node, healthy, reason }, healthy ? 'node may hold egress IPs again' : 'node failed');
+    const nodeObject =
+      this.#informers.nodes.get(node) ??
+      (this.#deletedNode?.metadata?.name === node ? this.#deletedNode : undefined);
+    for (const gw of this.#informers.gateways.list() as unknown as EgressGateway[]) {
+      if (!nodeObject || !matchesGateway(gw, nodeObject)) continue;
+      void (healthy
+        ? this.#events.normal(gw, REASON.NodeRecovered, `node ${node} answers again; it may hold egress IPs`)
+        : this.#events.warning(
+            gw,
+            REASON.NodeFailed,
+            `node ${node} failed (${reason ?? 'not healthy'}); its egress IPs move to other nodes`,
+          ));
+    }
     if (!healthy) {
       // The node's IPs: as the last reconciles left them, and as the policies' statuses say (a reconcile
       // may still be finishing when the failure is detected).

@@ -171,12 +171,24 @@ describe('failover', () => {
     });
     expect(world.cloudPlacement().get(before[0]!.ip!)).not.toBe(victim);
     await eventually('failover measured', async () => failovers.length === 1);
+    const failed = await eventually('NodeFailed event on the gateway', async () =>
+      (await world.events(gw, 'default')).find((e) => e.reason === 'NodeFailed'),
+    );
+    expect(failed.type).toBe('Warning');
+    expect(failed.message).toMatch(
+      new RegExp(`^node ${victim} failed \\(agent health probe .+\\); its egress IPs move`),
+    );
 
     // Back up, but damped: a new policy's IPs do not go to it yet.
     world.agents[index]!.up = true;
     await world.createPolicy('q', { gatewayName: gw, count: 3 });
     const q = await readyAssignments('q', 3);
     expect(q.map((a) => a.node)).not.toContain(victim);
+    const recovered = await eventually('NodeRecovered event after damping', async () =>
+      (await world.events(gw, 'default')).find((e) => e.reason === 'NodeRecovered'),
+    );
+    expect(recovered.type).toBe('Normal');
+    expect(recovered.message).toBe(`node ${victim} answers again; it may hold egress IPs`);
   });
 
   it('given a node is deleted, then its IPs move', async () => {
