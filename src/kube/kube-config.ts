@@ -32,13 +32,13 @@ export class PooledKubeConfig extends KubeConfig {
     const key = await this.#tlsKey();
     if (this.#pooled?.key === key) {
       context.setDispatcher(this.#pooled.dispatcher);
-      void fresh.close();
+      fresh.close().catch(() => undefined);
       return;
     }
     const previous = this.#pooled?.dispatcher;
     this.#pooled = { key, dispatcher: fresh };
     // Requests in flight on the old dispatcher finish; it closes once they have.
-    void previous?.close();
+    previous?.close().catch(() => undefined);
   }
 
   /** Closes the pooled connections (tests, shutdown). */
