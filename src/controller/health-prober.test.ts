@@ -136,6 +136,29 @@ describe('HealthProber', () => {
     prober.stop();
   });
 
+  it('given a node that gets its address later and never answers, fails it the detection time after', async () => {
+    vi.useFakeTimers();
+    const changes: number[] = [];
+    const start = Date.now();
+    const prober = new HealthProber({
+      intervalMs: 100,
+      timeoutMs: 5000,
+      port: 9000,
+      misses: 3,
+      dampingMs: 0,
+      probe: (_address, _port, timeout) =>
+        new Promise<void>((_resolve, reject) => setTimeout(() => reject(new Error('timed out')), timeout)),
+      onChange: () => changes.push(Date.now() - start),
+    });
+    prober.sync([{ node: 'n1', address: undefined, ready: true }]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(prober.healthy('n1', true)).toBe(true);
+    prober.sync([{ node: 'n1', address: '127.0.0.2', ready: true }]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(changes).toEqual([1300]);
+    prober.stop();
+  });
+
   it('fails a node at once when it goes NotReady, without waiting for probes', () => {
     const changes: boolean[] = [];
     const prober = new HealthProber({

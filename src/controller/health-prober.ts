@@ -153,7 +153,10 @@ export class HealthProber {
         this.#probeOnce(fresh);
         continue;
       }
+      const addressChanged = probed.target.address !== target.address;
       probed.target = target;
+      // A node that gets its first (or a new) address: the detection time runs from now.
+      if (addressChanged) this.#armDeadline(probed);
       if (probed.state.nodeReady !== target.ready) {
         this.#feed(probed, { kind: 'nodeReady', at: this.#now(), ready: target.ready });
         if (this.#options.intervalMs === 0 && target.ready)
