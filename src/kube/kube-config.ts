@@ -48,7 +48,11 @@ export class PooledKubeConfig extends KubeConfig {
     await pooled?.dispatcher.close();
   }
 
-  /** A digest of what the dispatcher's connections are made with. */
+  /**
+   * A digest of what the dispatcher's connections are made with. The TLS options are read again for it (client-node
+   * does not hand them out): CA and client-certificate files are re-read, so a rotated file gets new connections;
+   * an exec credential plugin is not re-run (client-node caches its token until it expires).
+   */
   async #tlsKey(): Promise<string> {
     const opts: RequestOptions = {};
     await this.applyToHTTPSOptions(opts);

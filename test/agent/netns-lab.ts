@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import type { LocalPod } from '../../src/agent/desired-state.ts';
 import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
-import type { EgressPolicy } from '../../src/api/index.ts';
+import type { AssignmentState, EgressPolicy } from '../../src/api/index.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
 import { createNamespace, createVethPair } from '../support/netns.ts';
 
@@ -83,7 +83,12 @@ export async function labUnavailable(): Promise<string | undefined> {
  * The labs' EgressPolicy: pods `app: api` of namespace `shop` to the echo server's /24 (`excluded` left
  * out), through `egressIp`, Ready on `node`.
  */
-export function labPolicy(egressIp: string, node: string, excluded: readonly string[] = []): EgressPolicy {
+export function labPolicy(
+  egressIp: string,
+  node: string,
+  excluded: readonly string[] = [],
+  state: AssignmentState = 'Ready',
+): EgressPolicy {
   return {
     apiVersion: 'cloudegress.io/v1alpha1',
     kind: 'EgressPolicy',
@@ -94,7 +99,7 @@ export function labPolicy(egressIp: string, node: string, excluded: readonly str
       destinationCIDRs: ['198.51.100.0/24'],
       ...(excluded.length > 0 ? { excludedCIDRs: [...excluded] } : {}),
     },
-    status: { assignments: [{ ip: egressIp, node, state: 'Ready' }] },
+    status: { assignments: [{ ip: egressIp, node, state }] },
   };
 }
 
@@ -133,11 +138,6 @@ export class NetnsLab {
     return ns;
   }
 
-  /** A veth pair `aName`@`a` <-> `bName`@`b`, both up. */
-  async #veth(a: string, aName: string, b: string, bName: string): Promise<void> {
-    await createVethPair(a, aName, b, bName);
-  }
-
   /**
    * Builds the topology with `nodeCount` nodes and the given pods (`{ node index: pod names }`); the nodes
    * listed in `egressNics` (indexes) get a dedicated egress interface `eth1`.
@@ -154,7 +154,7 @@ export class NetnsLab {
       await brRun('ip', ['link', 'set', bridge, 'up']);
     }
     const attach = async (ns: string, port: string, dev = 'eth0', bridge = 'br0') => {
-      await this.#veth(ns, dev, br, port);
+      await createVethPair(ns, dev, br, port);
       await brRun('ip', ['link', 'set', port, 'master', bridge]);
     };
     const egressNics = options.egressNics ?? [];
@@ -210,7 +210,7 @@ export class NetnsLab {
         const podNs = await this.#ns(podName);
         const ip = `10.244.${i}.${podIndex}`;
         const hostSide = `veth${podIndex}`;
-        await this.#veth(podNs, 'eth0', ns, hostSide);
+        await createVethPair(podNs, 'eth0', ns, hostSide);
         await run('ip', ['link', 'set', hostSide, 'master', 'cni0']);
         const podRun = commandRunner(podNs);
         await podRun('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);

@@ -31,13 +31,16 @@ export interface Ec2Target {
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
-/** An SDK client for tests (the SDK's own retries off, so calls are counted exactly). */
-export function testEc2Client(target: Ec2Target): EC2Client {
+/**
+ * An SDK client for tests. By default the SDK's own retries are off, so calls are counted exactly;
+ * `maxAttempts` turns them on where a test only needs the call to succeed (the box's set-up).
+ */
+export function testEc2Client(target: Ec2Target, options: { maxAttempts?: number } = {}): EC2Client {
   return new EC2Client({
     endpoint: target.endpoint,
     region: target.region,
     credentials: target.credentials,
-    maxAttempts: 1,
+    maxAttempts: options.maxAttempts ?? 1,
   });
 }
 

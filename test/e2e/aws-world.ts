@@ -7,11 +7,12 @@ import {
   CreateSubnetCommand,
   CreateVpcCommand,
   DescribeNetworkInterfacesCommand,
-  EC2Client,
+  type EC2Client,
   RunInstancesCommand,
   TerminateInstancesCommand,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
+import { type Ec2Target, testEc2Client } from '../aws/world.ts';
 import { type NodeSpec, VPC, ZONES } from './topology.ts';
 
 /** Any `ami-…` ID launches on LocalStack (its AMI catalogue is not loaded; see localstack/README.md). */
@@ -33,26 +34,10 @@ export interface AwsWorld {
   readonly enis: ReadonlyMap<string, string>;
 }
 
-/** Where LocalStack listens and how to sign requests for it. */
-export interface Ec2Endpoint {
-  readonly endpoint: string;
-  readonly region: string;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
-
-/** A client for LocalStack's EC2 with the SDK's own retries off (the box reports what it sees). */
-export function ec2Client(target: Ec2Endpoint): EC2Client {
-  return new EC2Client({
-    endpoint: target.endpoint,
-    region: target.region,
-    credentials: target.credentials,
-    maxAttempts: 3,
-  });
-}
-
 /** Creates the VPC, subnets and instances for `nodes`. */
-export async function createAwsWorld(target: Ec2Endpoint, nodes: readonly NodeSpec[]): Promise<AwsWorld> {
-  const ec2 = ec2Client(target);
+export async function createAwsWorld(target: Ec2Target, nodes: readonly NodeSpec[]): Promise<AwsWorld> {
+  // The SDK retries here: the box's set-up only needs each call to succeed.
+  const ec2 = testEc2Client(target, { maxAttempts: 3 });
   const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: VPC.cidr }));
   const vpcId = vpc.Vpc!.VpcId!;
   const subnets = new Map<string, string>();

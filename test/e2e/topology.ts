@@ -181,10 +181,6 @@ export class Topology {
     return ns;
   }
 
-  async #veth(a: string, aName: string, b: string, bName: string): Promise<void> {
-    await createVethPair(a, aName, b, bName);
-  }
-
   /**
    * Builds the VPC, the echo namespace, the nodes and the pods (`pods`: node name -> pod names). On failure
    * everything created so far is removed before the error is rethrown.
@@ -217,7 +213,7 @@ export class Topology {
     await vpcRun('ip', ['route', 'add', 'blackhole', VPC.cidr]);
 
     const echo = await this.#ns('echo');
-    await this.#veth(echo, 'eth0', vpc, 'echo');
+    await createVethPair(echo, 'eth0', vpc, 'echo');
     await vpcRun('ip', ['addr', 'add', `${VPC.echoRouter}/24`, 'dev', 'echo']);
     const echoRun = commandRunner(echo);
     await echoRun('ip', ['addr', 'add', `${VPC.echoIp}/24`, 'dev', 'eth0']);
@@ -226,7 +222,7 @@ export class Topology {
     for (const spec of nodes) {
       const ns = await this.#ns(spec.name);
       const vpcLink = `n-${spec.name}`.slice(0, 15);
-      await this.#veth(ns, 'eth0', vpc, vpcLink);
+      await createVethPair(ns, 'eth0', vpc, vpcLink);
       // The router answers ARP for every address it routes elsewhere, so nodes of one subnet reach each
       // other through it (as every packet in a VPC goes through the VPC's router).
       await vpcRun('sysctl', ['-q', '-w', `net.ipv4.conf.${vpcLink}.proxy_arp=1`]);
@@ -259,7 +255,7 @@ export class Topology {
         const podNs = await this.#ns(podName);
         const ip = `10.244.${spec.index}.${host}`;
         const hostSide = `veth${host}`;
-        await this.#veth(podNs, 'eth0', ns, hostSide);
+        await createVethPair(podNs, 'eth0', ns, hostSide);
         await run('ip', ['link', 'set', hostSide, 'master', 'cni0']);
         const podRun = commandRunner(podNs);
         await podRun('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
