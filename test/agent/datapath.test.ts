@@ -12,6 +12,7 @@ import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import { commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
+import type { AssignmentState } from '../../src/api/index.ts';
 import {
   ECHO_PORTS,
   EXTERNAL,
@@ -27,7 +28,8 @@ const settings = DEFAULT_DATAPLANE_SETTINGS;
 
 const unavailable = await labUnavailable();
 
-const policy = (node: string) => labPolicy(EGRESS_IP, node, [`${EXTERNAL.excluded}/32`]);
+const policy = (node: string, state: AssignmentState) =>
+  labPolicy(EGRESS_IP, node, [`${EXTERNAL.excluded}/32`], state);
 
 describe.skipIf(unavailable !== undefined)(
   `agent datapath in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
@@ -36,10 +38,11 @@ describe.skipIf(unavailable !== undefined)(
     const agents = new Map<string, AgentSync>();
     let snapshotsBefore: Map<string, Record<string, string>>;
     let gateway = 'node-2';
+    let state: AssignmentState = 'Ready';
 
     const inputs = (node: LabNode, gatewayNode = gateway): AgentInputs => ({
       node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
-      policies: [policy(gatewayNode)],
+      policies: [policy(gatewayNode, state)],
       nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
       pods: lab.localPods(node),
       namespaceLabels: new Map([['shop', {}]]),
@@ -142,7 +145,7 @@ describe.skipIf(unavailable !== undefined)(
       });
     });
 
-    it('moves the source path when the assignment moves, and the old node drops the IP', async () => {
+    it('moves the source path when the assignment moves (Pending, then Ready), and the old node drops the IP', async () => {
       const extNeighbour = async () =>
         JSON.parse((await commandRunner(lab.ext)('ip', ['-j', 'neigh', 'show', EGRESS_IP])).stdout)[0]
           ?.lladdr;
@@ -150,7 +153,10 @@ describe.skipIf(unavailable !== undefined)(
         JSON.parse((await node.run('ip', ['-j', 'link', 'show', 'dev', 'eth0'])).stdout)[0].address;
       expect(await extNeighbour()).toBe(await macOf(lab.nodes[1]!));
 
+      // The controller writes Pending on the new node right before the cloud call: the agents move the path
+      // at once (here, with no cloud in between, traffic flows through node-3 already).
       gateway = 'node-3';
+      state = 'Pending';
       await syncAll();
       await Promise.all(dataplanes.map((d) => d.settle()));
       expect(await hasEgressIp(lab.nodes[1]!)).toBe(false);
@@ -161,6 +167,11 @@ describe.skipIf(unavailable !== undefined)(
         expect(await lab.sources(lab.pod(pod), [EXTERNAL.inPolicy])).toEqual({
           [EXTERNAL.inPolicy]: EGRESS_IP,
         });
+      }
+      // Ready on the same node changes nothing in the kernel.
+      state = 'Ready';
+      for (const node of lab.nodes) {
+        expect((await agents.get(node.name)!.sync(inputs(node))).changes).toEqual([]);
       }
     });
 

@@ -51,10 +51,9 @@ describe.skipIf(unavailable !== undefined)(
     const ext = () => commandRunner(lab.ext);
 
     const inputs = (node: LabNode, gateway: string, state: AssignmentState): AgentInputs => {
-      const policy = labPolicy(EGRESS_IP, gateway);
       return {
         node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
-        policies: [{ ...policy, status: { assignments: [{ ip: EGRESS_IP, node: gateway, state }] } }],
+        policies: [labPolicy(EGRESS_IP, gateway, [], state)],
         nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
         pods: lab.localPods(node),
         namespaceLabels: new Map([['shop', {}]]),
