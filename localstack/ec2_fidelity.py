@@ -20,10 +20,17 @@ them and test/aws/fidelity.test.ts proves each is needed (it fails against unpat
 4. The per-interface IPv4 limit of the instance type (`Ipv4AddressesPerInterface`,
    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/AvailableIpPerENI.html) is enforced:
    AssignPrivateIpAddresses past it fails with PrivateIpAddressLimitExceeded.
+5. Address changes are atomic: LocalStack serves requests on many threads, and moto neither serialises an
+   assignment against another (two callers taking one address could both keep it) nor snapshots what
+   DescribeNetworkInterfaces returns (the answer is serialised after the handler returns, so an address moving
+   meanwhile showed on both interfaces). Assign and unassign run under one lock, and DescribeNetworkInterfaces
+   answers with copies taken under it, so every answer shows each address on one interface, as EC2 does.
 """
 
+import copy
 import fnmatch
 import ipaddress
+import threading
 
 from moto.core.responses import ActionResult
 from moto.ec2.exceptions import EC2ClientError
@@ -35,6 +42,8 @@ from moto.ec2.responses.elastic_ip_addresses import ElasticIPAddresses
 from moto.ec2.responses.elastic_network_interfaces import ElasticNetworkInterfaces
 
 _applied = False
+# Held by every change of an interface's addresses and by the snapshot a describe answers with.
+_addresses_lock = threading.RLock()
 
 
 def _ips(eni):
@@ -90,6 +99,11 @@ def _free_ips(backend, eni, count):
 
 
 def assign_private_ip_addresses(self, eni_id, private_ip_addresses=None, secondary_ips_count=None, allow_reassignment=False):
+    with _addresses_lock:
+        return _assign(self, eni_id, private_ip_addresses, secondary_ips_count, allow_reassignment)
+
+
+def _assign(self, eni_id, private_ip_addresses, secondary_ips_count, allow_reassignment):
     eni = self.get_network_interface(eni_id)
     current = _ips(eni)
     wanted = []
@@ -137,6 +151,11 @@ _original_unassign = NetworkInterfaceBackend.unassign_private_ip_addresses
 
 
 def unassign_private_ip_addresses(self, eni_id, private_ip_address=None):
+    with _addresses_lock:
+        return _unassign(self, eni_id, private_ip_address)
+
+
+def _unassign(self, eni_id, private_ip_address):
     eni = self.get_network_interface(eni_id)
     for ip in private_ip_address or []:
         for eip in _eips_on(self, eni, ip):
@@ -166,6 +185,22 @@ def assign_private_ip_addresses_response(self):
 
 _IP_FILTERS = ("addresses.private-ip-address", "private-ip-address")
 _original_get_all = NetworkInterfaceBackend.get_all_network_interfaces
+
+
+def describe_network_interfaces_response(self):
+    eni_ids = self._get_param("NetworkInterfaceIds", [])
+    filters = self._filters_from_querystring()
+    self.error_on_dryrun()
+    with _addresses_lock:
+        enis = [_snapshot(eni) for eni in self.ec2_backend.get_all_network_interfaces(eni_ids, filters)]
+    return ActionResult({"NetworkInterfaces": enis})
+
+
+def _snapshot(eni):
+    """A copy of `eni` whose address list no later change touches (the answer is serialised after the lock)."""
+    frozen = copy.copy(eni)
+    frozen.private_ip_addresses = [dict(a) for a in eni.private_ip_addresses]
+    return frozen
 
 
 def get_all_network_interfaces(self, eni_ids=None, filters=None):
@@ -237,6 +272,7 @@ def apply():
     NetworkInterfaceBackend.unassign_private_ip_addresses = unassign_private_ip_addresses
     NetworkInterfaceBackend.get_all_network_interfaces = get_all_network_interfaces
     ElasticNetworkInterfaces.assign_private_ip_addresses = assign_private_ip_addresses_response
+    ElasticNetworkInterfaces.describe_network_interfaces = describe_network_interfaces_response
     ElasticIPAddresses.associate_address = associate_address_response
     ElasticAddress.cloud_egress_private_ip = None
     ElasticAddress.get_filter_value = eip_get_filter_value

@@ -14,7 +14,15 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
-import { createVpc, freeIPsIn, runInstance, secondaryIPs, testEc2Client, type Vpc } from './world.ts';
+import {
+  createVpc,
+  freeIPsIn,
+  holdersInVpc,
+  runInstance,
+  secondaryIPs,
+  testEc2Client,
+  type Vpc,
+} from './world.ts';
 
 type Case = (ec2: EC2Client, vpc: Vpc) => Promise<void>;
 
@@ -57,6 +65,45 @@ const CASES: Record<string, Case> = {
     await expect(refused).rejects.toMatchObject({ name: 'InvalidIPAddress.InUse' });
     expect(await secondaryIPs(ec2, a.eniId)).toEqual([]);
     expect(await secondaryIPs(ec2, b.eniId)).toEqual([ip]);
+  },
+
+  /**
+   * API_AssignPrivateIpAddresses.html: a reassignment moves the address; the cloud never shows it on two
+   * interfaces. Every DescribeNetworkInterfaces answer taken while it moves back and forth, and while two
+   * callers race to take it, shows it on exactly one interface.
+   */
+  'a moving address is on one ENI in every answer, even under concurrent calls': async (ec2, vpc) => {
+    const subnet = vpc.subnets[0]!;
+    const enis = [
+      ...(await pair(ec2, vpc)),
+      await runInstance(ec2, subnet, 'c', 'm5.large'),
+      await runInstance(ec2, subnet, 'd', 'm5.large'),
+    ].map((i) => i.eniId);
+    const [ip] = await freeIPsIn(ec2, vpc.vpcId, subnet.cidr, 1);
+    const take = (eni: string) =>
+      ec2.send(
+        new AssignPrivateIpAddressesCommand({
+          NetworkInterfaceId: eni,
+          PrivateIpAddresses: [ip!],
+          AllowReassignment: true,
+        }),
+      );
+    await take(enis[0]!);
+    let moving = true;
+    const answers: number[] = [];
+    const watch = async () => {
+      while (moving) answers.push((await holdersInVpc(ec2, vpc.vpcId)).get(ip!)?.length ?? 0);
+    };
+    const watchers = Promise.all([watch(), watch()]);
+    // Two callers at a time take it to different interfaces.
+    for (let round = 0; round < 150; round++) {
+      await Promise.all([take(enis[round % 4]!), take(enis[(round + 1) % 4]!)]);
+    }
+    moving = false;
+    await watchers;
+    expect(answers.length).toBeGreaterThan(10);
+    expect(answers.filter((n) => n !== 1)).toEqual([]);
+    expect((await holdersInVpc(ec2, vpc.vpcId)).get(ip!)).toHaveLength(1);
   },
 
   /**
