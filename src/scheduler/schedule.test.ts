@@ -159,6 +159,41 @@ describe('schedule', () => {
     expect(withFailback.placements.find((p) => p.node === 'a2')?.previousNode).toBe('a1');
   });
 
+  it('with failback, a failed node moves only its own IPs, even when where they land tips the balance', () => {
+    // One subnet over three zones. The failed node's IP goes where its policy has the fewest IPs in the zone
+    // (c1), which leaves c1 with 3 IPs of the gateway and a1 with 1: failback then evens the loads by moving
+    // the IP that is moving anyway, never p's, which no failure touched.
+    const nodes = [
+      node('a1', 'za', '10.0.1.0/24'),
+      node('a2', 'za', '10.0.1.0/24'),
+      node('b1', 'zb', '10.0.1.0/24', { healthy: false }),
+      node('c1', 'zc', '10.0.1.0/24'),
+    ];
+    const current = new Map([
+      ['10.0.1.10', 'c1'],
+      ['10.0.1.11', 'b1'],
+      ['10.0.1.12', 'a1'],
+      ['10.0.1.13', 'c1'],
+      ['10.0.1.14', 'a2'],
+    ]);
+    const plan = schedule(
+      world({
+        nodes,
+        gateways: [
+          gateway({ failback: true, pool: ['10.0.1.10-10.0.1.19'], nodes: ['a1', 'a2', 'b1', 'c1'] }),
+        ],
+        policies: [
+          policy('p', { allocated: ['10.0.1.10'] }),
+          policy('q', { count: 4, allocated: ['10.0.1.11', '10.0.1.12', '10.0.1.13', '10.0.1.14'] }),
+        ],
+        current,
+      }),
+    );
+    const moved = plan.placements.filter((p) => p.node !== current.get(p.ip));
+    expect(moved.map((p) => [p.ip, p.previousNode])).toEqual([['10.0.1.11', 'b1']]);
+    expect(moved[0]!.node).toBe('a1');
+  });
+
   it('asks the cloud for cloudAllocated IPs, spread over zones', () => {
     const plan = schedule(world({ gateways: [gateway({ pool: [], cloudAllocated: 3 })] }));
     expect(plan.allocations).toEqual([

@@ -364,7 +364,8 @@ function whyNotPlaced(a: Allocated, healthyCandidates: readonly string[]): Unpla
 
 /**
  * Failback: for gateways that ask for it, move IPs from their most loaded eligible node to the least
- * loaded one until loads differ by at most one. Only then do recovered nodes take IPs back.
+ * loaded one until loads differ by at most one. Only then do recovered nodes take IPs back. A donor gives
+ * IPs that are moving this round anyway before IPs that stayed on it.
  */
 function rebalance(
   input: SchedulerInput,
@@ -383,9 +384,12 @@ function rebalance(
       );
       for (const donor of byLoad) {
         const donorName = donor.node.input.name;
+        // IPs that move this round anyway (placed fresh on the donor) go first: moving one of them costs
+        // nothing, while moving an IP that stayed would cut a flow that no failure touched.
+        const stays = (i: number) => Number(input.current.get(placements[i]!.ip) === donorName);
         const ips = mine
           .filter((i) => placements[i]!.node === donorName)
-          .sort((x, y) => cmpBig(placements[x]!.ip, placements[y]!.ip));
+          .sort((x, y) => stays(x) - stays(y) || cmpBig(placements[x]!.ip, placements[y]!.ip));
         for (const i of ips) {
           const p = placements[i]!;
           const target = gw.index
