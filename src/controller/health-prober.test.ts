@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HealthProber, httpProbe } from './health-prober.ts';
 
+/** A prober at 100 ms × 3 without damping. */
+const FAST = { intervalMs: 100, port: 9000, misses: 3, dampingMs: 0 } as const;
+
 describe('HealthProber', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -141,11 +144,8 @@ describe('HealthProber', () => {
     const changes: number[] = [];
     const start = Date.now();
     const prober = new HealthProber({
-      intervalMs: 100,
+      ...FAST,
       timeoutMs: 5000,
-      port: 9000,
-      misses: 3,
-      dampingMs: 0,
       probe: (_address, _port, timeout) =>
         new Promise<void>((_resolve, reject) => setTimeout(() => reject(new Error('timed out')), timeout)),
       onChange: () => changes.push(Date.now() - start),
@@ -157,6 +157,98 @@ describe('HealthProber', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(changes).toEqual([1300]);
     prober.stop();
+  });
+
+  describe('given an agent restart (its Pod deleted) on a schedulable node', () => {
+    /** A prober over one node whose agent answers while `agent.up`; changes are ms since the start. */
+    const restartWorld = (restartGraceMs: number | undefined) => {
+      const agent = { up: true };
+      const changes: string[] = [];
+      const reasons: (string | undefined)[] = [];
+      const start = Date.now();
+      const prober = new HealthProber({
+        ...FAST,
+        ...(restartGraceMs !== undefined ? { restartGraceMs } : {}),
+        probe: async () => {
+          if (!agent.up) throw new Error('connect ECONNREFUSED');
+        },
+        onChange: (_node, healthy, state) => {
+          changes.push(`${healthy}@${Date.now() - start}`);
+          reasons.push(state.reason);
+        },
+      });
+      const target = { node: 'n1', address: '127.0.0.2', ready: true };
+      return { agent, changes, reasons, prober, target };
+    };
+
+    it('keeps the node healthy while the agent is away, up to the grace, and ends the grace on its first answer', async () => {
+      vi.useFakeTimers();
+      const { agent, changes, prober, target } = restartWorld(5000);
+      prober.sync([target]);
+      await vi.advanceTimersByTimeAsync(500);
+      prober.sync([{ ...target, agentRestarting: true }]);
+      // The old agent answers until it stops: that does not end the window.
+      await vi.advanceTimersByTimeAsync(300);
+      agent.up = false;
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(changes).toEqual([]);
+      expect(prober.state('n1')?.graceUntil).toBeDefined();
+      // The old Pod is gone, the new agent answers: the window closes.
+      prober.sync([target]);
+      agent.up = true;
+      await vi.advanceTimersByTimeAsync(200);
+      expect(prober.state('n1')?.graceUntil).toBeUndefined();
+      // From now on a silent agent is a failure again, detected as fast as ever.
+      agent.up = false;
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(changes).toEqual(['false@4300']);
+      prober.stop();
+    });
+
+    it('fails the node when the grace ends without an answer', async () => {
+      vi.useFakeTimers();
+      const { agent, changes, reasons, prober, target } = restartWorld(5000);
+      prober.sync([target]);
+      await vi.advanceTimersByTimeAsync(500);
+      agent.up = false;
+      prober.sync([{ ...target, agentRestarting: true }]);
+      prober.sync([target]);
+      await vi.advanceTimersByTimeAsync(6000);
+      expect(changes).toEqual(['false@5500']);
+      expect(reasons).toEqual([
+        'agent health probe unanswered for 5000 ms: connect ECONNREFUSED (the agent restart took longer than its grace)',
+      ]);
+      prober.stop();
+    });
+
+    it('gives no grace without --agent-restart-grace, nor to a cordoned node, and cordoning ends a grace', async () => {
+      vi.useFakeTimers();
+      for (const [grace, draining] of [
+        [undefined, false],
+        [5000, true],
+      ] as const) {
+        const { agent, changes, prober, target } = restartWorld(grace);
+        prober.sync([target]);
+        await vi.advanceTimersByTimeAsync(500);
+        prober.sync([{ ...target, agentRestarting: true, draining }]);
+        agent.up = false;
+        await vi.advanceTimersByTimeAsync(1000);
+        expect(changes).toEqual(['false@800']);
+        prober.stop();
+      }
+      const { agent, changes, prober, target } = restartWorld(5000);
+      prober.sync([target]);
+      await vi.advanceTimersByTimeAsync(500);
+      prober.sync([{ ...target, agentRestarting: true }]);
+      agent.up = false;
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(changes).toEqual([]);
+      // Cordoned while its agent is away: it has been silent past the detection time, so it fails now.
+      prober.sync([{ ...target, agentRestarting: true, draining: true }]);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(changes).toEqual(['false@2000']);
+      prober.stop();
+    });
   });
 
   it('fails a node at once when it goes NotReady, without waiting for probes', () => {

@@ -15,6 +15,11 @@
  * its last answer (BFD's detection time), however long one probe may take; the probe timeout only bounds
  * the sockets held towards a dead node.
  *
+ * A planned agent restart (`agentRestarting` on a node that is not `draining`) moves the deadline to the end
+ * of the grace window, `restartGraceMs` after the controller saw it. The window ends with the first answer
+ * once the old Pod is gone (the old agent may answer until it stops, so earlier answers do not end it). A
+ * node cordoned meanwhile loses the grace: its deadline is its last answer plus the detection time again.
+ *
  * With `intervalMs` 0, no probes are sent and the Node's Ready condition alone decides (checked every
  * {@link READY_ONLY_TICK_MS}, so flap damping still ends).
  */
@@ -33,6 +38,10 @@ export interface ProbeTarget {
   /** The node's InternalIP; undefined when it has none (then only Node Ready counts). */
   readonly address: string | undefined;
   readonly ready: boolean;
+  /** Its agent's Pod is being deleted (a DaemonSet rollout or a restart). */
+  readonly agentRestarting?: boolean;
+  /** The Node is cordoned or marked for removal: an agent restart there gets no grace. */
+  readonly draining?: boolean;
 }
 
 /** Options of a {@link HealthProber}. */
@@ -47,6 +56,11 @@ export interface HealthProberOptions extends HealthOptions {
   readonly timeoutMs?: number;
   /** Agent health port. */
   readonly port: number;
+  /**
+   * How long a node whose agent restarts on purpose keeps its IPs without answering probes, in ms; 0 or
+   * unset: no grace, a restart is a failure like any other.
+   */
+  readonly restartGraceMs?: number;
   /** Called when a node's "may hold IPs" changes; `state` says why. */
   readonly onChange: (node: string, healthy: boolean, state: HealthState) => void;
   /** Sends one probe; resolves on success, rejects with the reason. Default: HTTP GET /healthz. */
@@ -92,6 +106,8 @@ interface Probed {
   timer: ReturnType<typeof setInterval> | undefined;
   /** Fires when no probe was answered for the detection time. */
   deadline: ReturnType<typeof setTimeout> | undefined;
+  /** When the agent last answered (or the node was first probed at its address). */
+  lastAnswerAt: number;
   inFlight: number;
   lastError: string | undefined;
 }
@@ -142,6 +158,7 @@ export class HealthProber {
           state: initialHealth(target.ready, this.#now()),
           timer: undefined,
           deadline: undefined,
+          lastAnswerAt: this.#now(),
           inFlight: 0,
           lastError: undefined,
         };
@@ -149,14 +166,19 @@ export class HealthProber {
         const interval = this.#options.intervalMs > 0 ? this.#options.intervalMs : READY_ONLY_TICK_MS;
         fresh.timer = setInterval(() => this.#probeOnce(fresh), interval);
         fresh.timer.unref?.();
+        this.#restartGrace(fresh, undefined);
         this.#armDeadline(fresh);
         this.#probeOnce(fresh);
         continue;
       }
-      const addressChanged = probed.target.address !== target.address;
+      const previous = probed.target;
       probed.target = target;
       // A node that gets its first (or a new) address: the detection time runs from now.
-      if (addressChanged) this.#armDeadline(probed);
+      if (previous.address !== target.address) {
+        probed.lastAnswerAt = this.#now();
+        this.#armDeadline(probed);
+      }
+      this.#restartGrace(probed, previous);
       if (probed.state.nodeReady !== target.ready) {
         this.#feed(probed, { kind: 'nodeReady', at: this.#now(), ready: target.ready });
         if (this.#options.intervalMs === 0 && target.ready)
@@ -192,21 +214,53 @@ export class HealthProber {
     probed.deadline = undefined;
   }
 
-  /** (Re)starts the node's silence deadline: the detection time from now. */
+  /** Opens a restart's grace window on its rising edge, or closes it when the node is cordoned. */
+  #restartGrace(probed: Probed, previous: ProbeTarget | undefined): void {
+    const graceMs = this.#options.restartGraceMs ?? 0;
+    const { agentRestarting, draining } = probed.target;
+    const at = this.#now();
+    if (draining && probed.state.graceUntil !== undefined) {
+      this.#options.logger?.info(
+        { node: probed.target.node },
+        'node cordoned: its agent restart gets no grace',
+      );
+      this.#feed(probed, { kind: 'graceEnded', at });
+      this.#armDeadline(probed);
+      return;
+    }
+    if (graceMs <= 0 || !agentRestarting || draining) return;
+    if (previous?.agentRestarting && !previous.draining) return;
+    this.#feed(probed, { kind: 'restartAnnounced', at, until: at + graceMs });
+    if (probed.state.graceUntil === undefined) return;
+    this.#options.logger?.info(
+      { node: probed.target.node, graceMs },
+      'agent restarting: its node keeps its egress IPs until the new agent answers or the grace ends',
+    );
+    this.#armDeadline(probed);
+  }
+
+  /**
+   * (Re)starts the node's silence deadline: the detection time after its last answer, or the end of a
+   * restart's grace window if later.
+   */
   #armDeadline(probed: Probed): void {
     if (probed.deadline) clearTimeout(probed.deadline);
     probed.deadline = undefined;
     if (this.#stopped || !this.#probed(probed)) return;
     const forMs = detectionMs(this.#options);
-    probed.deadline = setTimeout(() => {
-      probed.deadline = undefined;
-      this.#feed(probed, {
-        kind: 'silent',
-        at: this.#now(),
-        forMs,
-        ...(probed.lastError ? { error: probed.lastError } : {}),
-      });
-    }, forMs);
+    const due = Math.max(probed.lastAnswerAt + forMs, probed.state.graceUntil ?? 0);
+    probed.deadline = setTimeout(
+      () => {
+        probed.deadline = undefined;
+        this.#feed(probed, {
+          kind: 'silent',
+          at: this.#now(),
+          forMs: this.#now() - probed.lastAnswerAt,
+          ...(probed.lastError ? { error: probed.lastError } : {}),
+        });
+      },
+      Math.max(0, due - this.#now()),
+    );
     probed.deadline.unref?.();
   }
 
@@ -223,8 +277,13 @@ export class HealthProber {
         probed.inFlight--;
         probed.lastError = undefined;
         if (this.#nodes.get(probed.target.node) !== probed) return;
-        this.#armDeadline(probed);
+        probed.lastAnswerAt = this.#now();
+        if (probed.state.graceUntil !== undefined && !probed.target.agentRestarting) {
+          this.#options.logger?.info({ node: probed.target.node }, 'agent restarted: its node answers again');
+          this.#feed(probed, { kind: 'graceEnded', at: this.#now() });
+        }
         this.#feed(probed, { kind: 'probeOk', at: this.#now() });
+        this.#armDeadline(probed);
       },
       (err: unknown) => {
         probed.inFlight--;

@@ -69,6 +69,48 @@ describe('health state machine', () => {
     expect(back.status).toBe('recovering');
   });
 
+  it('given a planned agent restart, keeps the node through silence and misses until the grace ends', () => {
+    const silent = (at: number): HealthInput => ({ kind: 'silent', at, forMs: 300 });
+    const healthy = run(initialHealth(true, 0), [ok(0)]);
+    const restarting = run(healthy, [{ kind: 'restartAnnounced', at: 100, until: 30_100 }]);
+    const quiet = run(restarting, [silent(400), miss(500), miss(600), miss(700), miss(800)]);
+    expect(quiet).toMatchObject({ status: 'healthy', graceUntil: 30_100 });
+    expect(isHealthy(quiet)).toBe(true);
+    // Answers do not close the window (the old agent may answer until it stops); the prober closes it.
+    expect(run(quiet, [ok(900)]).graceUntil).toBe(30_100);
+    // The new agent answers: the window closes, and the next silence fails the node as usual.
+    const back = run(quiet, [ok(5000), { kind: 'graceEnded', at: 5000 }]);
+    expect(back.graceUntil).toBeUndefined();
+    expect(run(back, [silent(5300)]).status).toBe('failed');
+    // No answer by the end of the window: failed, and the reason says so.
+    expect(run(quiet, [silent(30_100)])).toMatchObject({
+      status: 'failed',
+      reason: 'agent health probe unanswered for 300 ms (the agent restart took longer than its grace)',
+    });
+  });
+
+  it('given a planned agent restart, still fails the node at once when it goes NotReady or is deleted', () => {
+    const restarting = run(initialHealth(true, 0), [
+      ok(0),
+      { kind: 'restartAnnounced', at: 1, until: 30_000 },
+    ]);
+    const notReady = nextHealth(restarting, { kind: 'nodeReady', at: 5, ready: false }, options);
+    expect(notReady).toMatchObject({ status: 'failed', reason: 'Node is NotReady' });
+    expect(notReady.graceUntil).toBeUndefined();
+    expect(nextHealth(restarting, { kind: 'nodeDeleted', at: 5 }, options).status).toBe('failed');
+    // A cancelled window (the Node was cordoned): silence fails it again.
+    const cancelled = run(restarting, [{ kind: 'graceEnded', at: 6 }]);
+    expect(run(cancelled, [{ kind: 'silent', at: 300, forMs: 300 }]).status).toBe('failed');
+  });
+
+  it('gives no grace to a node that does not hold IPs (failed or recovering)', () => {
+    const failed = run(initialHealth(true, 0), [ok(0), miss(1), miss(2), miss(3)]);
+    expect(run(failed, [{ kind: 'restartAnnounced', at: 4, until: 30_000 }]).graceUntil).toBeUndefined();
+    const recovering = run(failed, [ok(10)]);
+    const announced = run(recovering, [{ kind: 'restartAnnounced', at: 11, until: 30_000 }]);
+    expect(run(announced, [miss(12)]).status).toBe('failed');
+  });
+
   it('property: a node is never healthy within dampingMs after its last failure', () => {
     const input = fc.oneof(
       fc.constant<'ok'>('ok'),

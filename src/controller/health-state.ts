@@ -26,6 +26,19 @@
  * "Misses" are probes answered with an error (connection refused, HTTP 503): `misses` in a row fail it too.
  *
  * When probing is off, Node Ready counts as a successful probe and NotReady as a failure.
+ *
+ * A planned agent restart (its Pod deleted by a DaemonSet rollout while the Node stays schedulable) opens a
+ * grace window: until `graceUntil`, silence and failed probes do not fail the node, since the dataplane keeps
+ * forwarding without its agent. The prober closes it (`graceEnded`) when the new agent answers once the old
+ * Pod is gone, or when the Node is cordoned. NotReady and deletion still fail the node at once; silence at
+ * the window's end fails it.
+ *
+ * ```
+ * healthy ──restartAnnounced──► healthy, graceUntil = at + grace ──graceEnded──► healthy (window closed)
+ *                                     │ silent / miss: ignored until graceUntil
+ *                                     │ silent at or after graceUntil, NotReady, deleted
+ *                                     └──────────────────────────────────────────────► failed
+ * ```
  */
 
 /** Tunables of the state machine. */
@@ -50,6 +63,8 @@ export interface HealthState {
   readonly since: number;
   /** Why the node is failed, for status messages. */
   readonly reason?: string;
+  /** End of a planned agent restart's grace window (ms since the epoch); see the module comment. */
+  readonly graceUntil?: number;
 }
 
 /** An input of the state machine. */
@@ -59,7 +74,11 @@ export type HealthInput =
   /** No probe was answered for `forMs` (the detection time), whatever is still in flight. */
   | { readonly kind: 'silent'; readonly at: number; readonly forMs: number; readonly error?: string }
   | { readonly kind: 'nodeReady'; readonly at: number; readonly ready: boolean }
-  | { readonly kind: 'nodeDeleted'; readonly at: number };
+  | { readonly kind: 'nodeDeleted'; readonly at: number }
+  /** The node's agent is being restarted on purpose: silence is expected until `until`. */
+  | { readonly kind: 'restartAnnounced'; readonly at: number; readonly until: number }
+  /** The restart's grace window closes: the new agent answered, or the Node was cordoned. */
+  | { readonly kind: 'graceEnded'; readonly at: number };
 
 /** The state of a node not probed yet. */
 export function initialHealth(nodeReady: boolean, at: number): HealthState {
@@ -74,21 +93,41 @@ const to = (
 ): HealthState =>
   state.status === status ? { ...state, ...patch } : { ...state, ...patch, status, since: at };
 
+/** Whether a planned agent restart's grace window is open at `at`. */
+export function inGrace(state: HealthState, at: number): boolean {
+  return state.graceUntil !== undefined && at < state.graceUntil;
+}
+
+const withoutGrace = (state: HealthState): HealthState => {
+  if (state.graceUntil === undefined) return state;
+  const { graceUntil: _, ...rest } = state;
+  return rest;
+};
+
 /** The next state after `input`. */
 export function nextHealth(state: HealthState, input: HealthInput, options: HealthOptions): HealthState {
   switch (input.kind) {
     case 'nodeDeleted':
-      return to(state, 'failed', input.at, { nodeReady: false, reason: 'Node deleted' });
+      return to(withoutGrace(state), 'failed', input.at, { nodeReady: false, reason: 'Node deleted' });
     case 'nodeReady': {
       if (!input.ready)
-        return to(state, 'failed', input.at, { nodeReady: false, reason: 'Node is NotReady' });
+        return to(withoutGrace(state), 'failed', input.at, { nodeReady: false, reason: 'Node is NotReady' });
       return { ...state, nodeReady: true };
     }
-    case 'silent':
-      return to(state, 'failed', input.at, {
-        reason: `agent health probe unanswered for ${input.forMs} ms${input.error ? `: ${input.error}` : ''}`,
+    case 'restartAnnounced':
+      // Only a node that holds IPs keeps them through a restart; a failed one stays failed.
+      return isHealthy(state) ? { ...state, graceUntil: input.until } : state;
+    case 'graceEnded':
+      return withoutGrace(state);
+    case 'silent': {
+      if (inGrace(state, input.at)) return state;
+      const during = state.graceUntil !== undefined ? ' (the agent restart took longer than its grace)' : '';
+      return to(withoutGrace(state), 'failed', input.at, {
+        reason: `agent health probe unanswered for ${input.forMs} ms${input.error ? `: ${input.error}` : ''}${during}`,
       });
+    }
     case 'probeMiss': {
+      if (inGrace(state, input.at)) return state;
       const misses = state.misses + 1;
       if (state.status === 'recovering' || misses >= options.misses) {
         return to(state, 'failed', input.at, {
