@@ -24,7 +24,14 @@ describe('parseConfig', () => {
     expect(c.identity).toBe('pod-1');
     expect(c.settings.provider).toBe('inmemory');
     expect(c.settings.providerSettings).toEqual({ owner: 'cluster-a', region: 'eu-west-1' });
-    expect(c.settings.probe).toEqual({ intervalMs: 100, misses: 3, dampingMs: 2000, agentHealthPort: 9796 });
+    expect(c.settings.probe).toEqual({
+      intervalMs: 100,
+      misses: 3,
+      dampingMs: 2000,
+      agentHealthPort: 9796,
+      restartGraceMs: 30_000,
+    });
+    expect(c.settings).not.toHaveProperty('agentPods');
     expect(c.settings.leaderElection).toMatchObject({
       enabled: true,
       namespace: 'egress',
@@ -45,6 +52,22 @@ describe('parseConfig', () => {
     expect(probe([])).not.toHaveProperty('timeoutMs');
   });
 
+  it('takes the agent Pods from --agent-pod-selector, in POD_NAMESPACE unless --agent-pod-namespace', () => {
+    const settings = (argv: string[]) => {
+      const config = parseConfig(['controller', ...argv], { POD_NAMESPACE: 'egress' });
+      return config.command === 'controller' ? config.controller.settings : undefined;
+    };
+    const selector = 'app.kubernetes.io/name=cloud-egress,app.kubernetes.io/component=agent';
+    expect(settings(['--agent-pod-selector', selector])?.agentPods).toEqual({
+      namespace: 'egress',
+      labelSelector: selector,
+    });
+    expect(
+      settings(['--agent-pod-selector', 'app=agent', '--agent-pod-namespace', 'kube-system'])?.agentPods,
+    ).toEqual({ namespace: 'kube-system', labelSelector: 'app=agent' });
+    expect(settings(['--agent-restart-grace', '0'])?.probe.restartGraceMs).toBe(0);
+  });
+
   it('uses the in-cluster service account inside a pod', () => {
     const config = parseConfig(['controller'], { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
     expect(config.command === 'controller' && config.controller.kube).toEqual({ kind: 'in-cluster' });
@@ -56,6 +79,15 @@ describe('parseConfig', () => {
     [['controller', '--probe-interval', 'fast'], /--probe-interval: "fast" is not a duration/],
     [['controller', '--probe-timeout', 'soon'], /--probe-timeout: "soon" is not a duration/],
     [['controller', '--probe-timeout', '0'], /--probe-timeout: must be more than 0/],
+    [
+      ['controller', '--agent-pod-selector', 'app in (agent)'],
+      /--agent-pod-selector: "app in \(agent\)" is not/,
+    ],
+    [
+      ['controller', '--agent-pod-selector', 'app=agent,'],
+      /--agent-pod-selector: "" is not a label selector/,
+    ],
+    [['controller', '--agent-restart-grace', 'long'], /--agent-restart-grace: "long" is not a duration/],
     [['controller', '--lease-duration', '2s'], /lease duration > renew deadline/],
     [['controller', '--interface-tag', 'novalue'], /KEY=VALUE/],
     [['controller', '--bogus'], /Unknown option '--bogus'/],

@@ -92,6 +92,11 @@ Health:
   --probe-misses N              a node fails when no probe was answered for N × interval, or N failed in a row (default 3)
   --probe-damping DURATION      a failed node must answer this long before it takes IPs again (default 10s)
   --agent-health-port PORT      port of the agent's /healthz on the node's InternalIP (default ${DEFAULT_AGENT_HEALTH_PORT})
+  --agent-pod-selector LABELS   labels of the agent Pods, k=v[,k=v] (default none: no restart grace). With it, a
+                                node whose agent Pod is being deleted (a DaemonSet rollout) keeps its egress IPs
+                                until the new agent answers, unless the Node is cordoned or marked for removal
+  --agent-pod-namespace NS      namespace of the agent Pods (env POD_NAMESPACE; default cloud-egress)
+  --agent-restart-grace DURATION  how long such a node keeps its IPs without answering (default 30s; 0 = no grace)
 
 Leader election (coordination.k8s.io/v1 Lease):
   --leader-elect BOOL           true|false (default true)
@@ -123,6 +128,33 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(value * factor);
 }
 
+/** A Kubernetes label name or value part: alphanumerics, `-`, `_`, `.`, starting and ending alphanumeric. */
+const LABEL_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/**
+ * Checks an equality-based label selector (`k=v,k2=v2`, keys may have a DNS prefix) and returns its pairs.
+ * @throws ConfigError naming the flag and the bad term.
+ */
+export function parseEqualitySelector(text: string, flag: string): ReadonlyMap<string, string> {
+  const pairs = new Map<string, string>();
+  for (const term of text.split(',')) {
+    const match = /^\s*([^=!\s]+)\s*==?\s*([^=!\s]*)\s*$/.exec(term);
+    const key = match?.[1] ?? '';
+    const name = key.includes('/') ? key.slice(key.indexOf('/') + 1) : key;
+    const prefix = key.includes('/') ? key.slice(0, key.indexOf('/')) : '';
+    const value = match?.[2] ?? '';
+    const ok =
+      match !== null &&
+      LABEL_PART.test(name) &&
+      name.length <= 63 &&
+      (prefix === '' || /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(prefix)) &&
+      (value === '' || (LABEL_PART.test(value) && value.length <= 63));
+    if (!ok) throw new ConfigError(`${flag}: "${term}" is not a label selector term key=value`);
+    pairs.set(key, value);
+  }
+  return pairs;
+}
+
 function parseInteger(text: string, flag: string, min: number, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -150,6 +182,9 @@ const CONTROLLER_OPTIONS = {
   'probe-timeout': { type: 'string' },
   'probe-misses': { type: 'string' },
   'probe-damping': { type: 'string' },
+  'agent-pod-selector': { type: 'string' },
+  'agent-pod-namespace': { type: 'string' },
+  'agent-restart-grace': { type: 'string' },
   'agent-health-port': { type: 'string' },
   'leader-elect': { type: 'string' },
   'leader-election-name': { type: 'string' },
@@ -231,6 +266,9 @@ function parseController(args: readonly string[], env: Env): Config {
     probeTimeout === undefined ? undefined : parseDuration(probeTimeout, '--probe-timeout');
   if (probeTimeoutMs === 0) throw new ConfigError('--probe-timeout: must be more than 0');
   if (resyncPeriodMs < 1000) throw new ConfigError('--resync-period: must be at least 1s');
+  const agentPodSelector = str('agent-pod-selector');
+  if (agentPodSelector !== undefined) parseEqualitySelector(agentPodSelector, '--agent-pod-selector');
+  const podNamespace = env['POD_NAMESPACE'];
 
   const controller: ControllerConfig = {
     kube,
@@ -252,6 +290,7 @@ function parseController(args: readonly string[], env: Env): Config {
         ...(probeTimeoutMs !== undefined ? { timeoutMs: probeTimeoutMs } : {}),
         misses: parseInteger(str('probe-misses') ?? '3', '--probe-misses', 1, 100),
         dampingMs: duration('probe-damping', 10_000),
+        restartGraceMs: duration('agent-restart-grace', 30_000),
         agentHealthPort: parseInteger(
           str('agent-health-port') ?? String(DEFAULT_AGENT_HEALTH_PORT),
           '--agent-health-port',
@@ -262,10 +301,18 @@ function parseController(args: readonly string[], env: Env): Config {
       leaderElection: {
         enabled: parseBoolean(str('leader-elect') ?? 'true', '--leader-elect'),
         name: str('leader-election-name') ?? 'cloud-egress-controller',
-        namespace: str('leader-election-namespace') ?? env['POD_NAMESPACE'] ?? 'cloud-egress',
+        namespace: str('leader-election-namespace') ?? podNamespace ?? 'cloud-egress',
         releaseOnCancel: true,
         ...timings,
       },
+      ...(agentPodSelector
+        ? {
+            agentPods: {
+              namespace: str('agent-pod-namespace') ?? podNamespace ?? 'cloud-egress',
+              labelSelector: agentPodSelector,
+            },
+          }
+        : {}),
       resyncPeriodMs,
       concurrency: parseInteger(str('concurrency') ?? '4', '--concurrency', 1, 64),
     },

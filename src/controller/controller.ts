@@ -15,7 +15,7 @@
  * `ClusterEgressPolicy/<name>` (only to report a missing gateway; otherwise handed to the gateway).
  */
 import { randomUUID } from 'node:crypto';
-import type { KubeConfig, KubernetesObject, V1Namespace, V1Node } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { REASON } from '../api/conditions.ts';
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
@@ -30,7 +30,7 @@ import { createKubeApi, type KubeApi, type KubeLists, WATCH_PATHS } from './kube
 import { selectorMatches } from './label-selector.ts';
 import { type LeaderElectionTimings, LeaderElector } from './leader-election.ts';
 import { ControllerMetrics } from './metrics.ts';
-import { gatewayKey, nodeInternalIP, nodeReady, parseKey, policyKey } from './objects.ts';
+import { gatewayKey, nodeDraining, nodeInternalIP, nodeReady, parseKey, policyKey } from './objects.ts';
 import { reconcilePolicy } from './policy-reconciler.ts';
 import { type ProviderMaker, ProviderPool, registryProviderMaker } from './provider-pool.ts';
 import { TerminalError, WorkQueue } from './work-queue.ts';
@@ -48,7 +48,11 @@ export interface ControllerSettings {
     readonly misses: number;
     readonly dampingMs: number;
     readonly agentHealthPort: number;
+    /** `--agent-restart-grace`: how long a node whose agent Pod is being deleted keeps its IPs; 0 = none. */
+    readonly restartGraceMs?: number;
   };
+  /** Where the agent Pods are (`--agent-pod-namespace`, `--agent-pod-selector`); unset: no restart grace. */
+  readonly agentPods?: { readonly namespace: string; readonly labelSelector: string };
   readonly leaderElection: LeaderElectionTimings & {
     readonly enabled: boolean;
     readonly name: string;
@@ -106,6 +110,11 @@ export class Controller {
     nodes: ResilientInformer<V1Node>;
     namespaces: ResilientInformer<V1Namespace>;
   };
+  /**
+   * Only with `settings.agentPods`: tells a planned agent restart from a failure. Not needed to act, so the
+   * controller neither waits for it nor counts it in `ready` (without it, restarts get no grace).
+   */
+  readonly #agentPods: ResilientInformer<V1Pod> | undefined;
   readonly #seen = new Map<string, string>();
   /** Gateway last seen for each policy, so a change of `spec.gatewayName` requeues the old gateway too. */
   readonly #policyGateway = new Map<string, string>();
@@ -141,13 +150,18 @@ export class Controller {
       path: string,
       list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
       onEvent: (type: 'add' | 'update' | 'delete', obj: T) => void,
+      labelSelector?: string,
     ) =>
       new ResilientInformer<T>({
         name,
-        create: listWatchFactory<T>({ path, list: list as never }, { kubeConfig: options.kubeConfig }),
+        create: listWatchFactory<T>(
+          { path, list: list as never, ...(labelSelector ? { labelSelector } : {}) },
+          { kubeConfig: options.kubeConfig },
+        ),
         onEvent,
         logger: this.#log,
       });
+    const agentPods = options.settings.agentPods;
     this.#informers = {
       gateways: informer('gateways', WATCH_PATHS.gateways, lists.gateways, (t, o) => this.#onGateway(t, o)),
       policies: informer('policies', WATCH_PATHS.policies, lists.policies, (t, o) => this.#onPolicy(t, o)),
@@ -162,6 +176,15 @@ export class Controller {
         this.#onNamespace(t, o),
       ),
     };
+    this.#agentPods = agentPods
+      ? informer(
+          'agentPods',
+          WATCH_PATHS.pods(agentPods.namespace),
+          () => lists.agentPods(agentPods.namespace, agentPods.labelSelector),
+          (t, o) => this.#onAgentPod(t, o),
+          agentPods.labelSelector,
+        )
+      : undefined;
     const informers = this.#informers;
     this.#gatewayReconciler = new GatewayReconciler({
       caches: {
@@ -197,6 +220,11 @@ export class Controller {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
+    this.#agentPods
+      ?.start()
+      .catch((err: unknown) =>
+        this.#log.warn({ err }, 'agent Pods not watched: agent restarts get no grace'),
+      );
     await Promise.all(Object.values(this.#informers).map((i) => i.start()));
     this.#log.info('caches synced');
     const le = this.#o.settings.leaderElection;
@@ -224,7 +252,7 @@ export class Controller {
     this.#stop.abort();
     if (this.#electorRun) await this.#electorRun;
     else await this.#stopLeading();
-    await Promise.all(Object.values(this.#informers).map((i) => i.stop()));
+    await Promise.all([...Object.values(this.#informers), this.#agentPods].map((i) => i?.stop()));
     this.#log.info('stopped');
   }
 
@@ -241,7 +269,7 @@ export class Controller {
     if (this.#resync) clearInterval(this.#resync);
     this.#elector?.abandon();
     this.#stop.abort();
-    await Promise.all(Object.values(this.#informers).map((i) => i.stop()));
+    await Promise.all([...Object.values(this.#informers), this.#agentPods].map((i) => i?.stop()));
   }
 
   /** Resolves when no reconcile is queued or running (tests, benchmarks). */
@@ -269,6 +297,7 @@ export class Controller {
       port: settings.probe.agentHealthPort,
       misses: settings.probe.misses,
       dampingMs: settings.probe.dampingMs,
+      ...(settings.agentPods ? { restartGraceMs: settings.probe.restartGraceMs ?? 0 } : {}),
       ...(this.#o.probe ? { probe: this.#o.probe } : {}),
       onChange: (node, healthy, state) => this.#onHealth(node, healthy, state.reason),
       logger: this.#log,
@@ -399,6 +428,7 @@ export class Controller {
       nodeReady(node),
       nodeInternalIP(node),
       node.metadata?.deletionTimestamp,
+      nodeDraining(node),
     ];
     if (!this.#changed(`Node/${name}`, type, relevant)) return;
     this.#syncProber();
@@ -409,14 +439,39 @@ export class Controller {
     if (this.#changed(`Namespace/${ns.metadata?.name}`, type, ns.metadata?.labels)) this.#enqueueGateways();
   }
 
+  #onAgentPod(type: string, pod: V1Pod): void {
+    const relevant = [pod.spec?.nodeName, pod.metadata?.deletionTimestamp];
+    if (this.#changed(`Pod/${pod.metadata?.namespace}/${pod.metadata?.name}`, type, relevant))
+      this.#syncProber();
+  }
+
+  /** Nodes where an agent Pod is being deleted. */
+  #restartingAgents(): Set<string> {
+    const nodes = new Set<string>();
+    for (const pod of this.#agentPods?.list() ?? []) {
+      if (pod.metadata?.deletionTimestamp && pod.spec?.nodeName) nodes.add(pod.spec.nodeName);
+    }
+    return nodes;
+  }
+
   /** Probes every node some gateway selects. */
   #syncProber(): void {
     if (!this.#prober) return;
     const gateways = this.#informers.gateways.list() as unknown as EgressGateway[];
+    const restarting = this.#restartingAgents();
     const targets = this.#informers.nodes
       .list()
       .filter((n) => gateways.some((g) => matchesGateway(g, n)))
-      .map((n) => ({ node: n.metadata?.name ?? '', address: nodeInternalIP(n), ready: nodeReady(n) }));
+      .map((n) => {
+        const node = n.metadata?.name ?? '';
+        return {
+          node,
+          address: nodeInternalIP(n),
+          ready: nodeReady(n),
+          agentRestarting: restarting.has(node),
+          draining: nodeDraining(n),
+        };
+      });
     this.#prober.sync(targets);
   }
 

@@ -21,6 +21,7 @@ import {
   type V1Lease,
   type V1Namespace,
   type V1Node,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import type { EgressGateway, EgressGatewayStatus } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy, EgressPolicyStatus } from '../api/egress-policy.ts';
@@ -61,6 +62,8 @@ export interface KubeLists {
   clusterPolicies(): Promise<KubernetesListObject<KubernetesObject>>;
   nodes(): Promise<KubernetesListObject<V1Node>>;
   namespaces(): Promise<KubernetesListObject<V1Namespace>>;
+  /** The agent Pods: those of `namespace` that match `labelSelector`. */
+  agentPods(namespace: string, labelSelector: string): Promise<KubernetesListObject<V1Pod>>;
 }
 
 /** Watch paths of the watched resources. */
@@ -70,6 +73,8 @@ export const WATCH_PATHS = {
   clusterPolicies: `/apis/${GROUP}/${VERSION}/${CLUSTER_EGRESS_POLICY.plural}`,
   nodes: '/api/v1/nodes',
   namespaces: '/api/v1/namespaces',
+  /** Pods of one namespace (the agent Pods, with a label selector). */
+  pods: (namespace: string) => `/api/v1/namespaces/${namespace}/pods`,
 } as const;
 
 const namesOf = (obj: EgressObject): KindNames =>
@@ -150,6 +155,7 @@ export function createKubeApi(kubeConfig: KubeConfig): KubeApi & { lists: KubeLi
       clusterPolicies: () => listCustom(CLUSTER_EGRESS_POLICY),
       nodes: () => core.listNode(),
       namespaces: () => core.listNamespace(),
+      agentPods: (namespace, labelSelector) => core.listNamespacedPod({ namespace, labelSelector }),
     },
   };
 }

@@ -14,6 +14,29 @@ export function nodeReady(node: V1Node): boolean {
   return node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 }
 
+/**
+ * Taints that mark a Node on its way out: cordoned (`kubectl cordon`/`drain`), chosen for removal by the
+ * Cluster Autoscaler or Karpenter, shut down, or out of service.
+ */
+export const DRAINING_TAINTS: readonly string[] = [
+  'node.kubernetes.io/unschedulable',
+  'ToBeDeletedByClusterAutoscaler',
+  'karpenter.sh/disrupted',
+  'node.cloudprovider.kubernetes.io/shutdown',
+  'node.kubernetes.io/out-of-service',
+];
+
+/**
+ * The Node is cordoned or marked for removal ({@link DRAINING_TAINTS}): an agent leaving it is not
+ * coming back, so its restart gets no grace.
+ */
+export function nodeDraining(node: V1Node): boolean {
+  return (
+    node.spec?.unschedulable === true ||
+    (node.spec?.taints ?? []).some((t) => DRAINING_TAINTS.includes(t.key))
+  );
+}
+
 /** The Node's InternalIP (the first), where its agent answers health probes. */
 export function nodeInternalIP(node: V1Node): string | undefined {
   return node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;

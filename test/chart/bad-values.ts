@@ -26,6 +26,11 @@ export const BAD_VALUES: ReadonlyArray<{
     message: ["at '/controller/probe/interval': '-200ms' does not match pattern"],
   },
   {
+    what: 'an agent restart grace that is not a duration',
+    set: { 'controller.probe.agentRestartGrace': 'a while' },
+    message: ["at '/controller/probe/agentRestartGrace': 'a while' does not match pattern"],
+  },
+  {
     what: 'zero allowed misses',
     set: { 'controller.probe.misses': '0' },
     message: ["at '/controller/probe/misses': minimum: got 0, want 1"],

@@ -306,6 +306,9 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
       expect(await canI(sa, verb!, resource!), `${verb} ${resource}`).toBe(true);
     }
     expect(await canI(sa, 'create', 'leases.coordination.k8s.io', releaseNs)).toBe(true);
+    // The agent Pods, in the release namespace only (a restart is told from a failure).
+    expect(await canI(sa, 'watch', 'pods', releaseNs)).toBe(true);
+    expect(await canI(sa, 'list', 'pods', appNs)).toBe(false);
     for (const [verb, resource] of [
       ['create', 'egresspolicies.cloudegress.io'],
       ['delete', 'egressgateways.cloudegress.io'],

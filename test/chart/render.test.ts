@@ -60,6 +60,7 @@ describe.each(CI_VALUES)('values for provider $provider', ({ provider, file }) =
           misses: 4,
           dampingMs: 30_000,
           agentHealthPort: 9796,
+          restartGraceMs: 60_000,
         });
         expect(annotations).toEqual({
           'iam.gke.io/gcp-service-account': 'cloud-egress@my-project.iam.gserviceaccount.com',
@@ -111,7 +112,17 @@ describe('default values', () => {
       misses: 3,
       dampingMs: 10_000,
       agentHealthPort: 9796,
+      restartGraceMs: 30_000,
     });
+    // The controller watches exactly the agent DaemonSet's Pods, in the release namespace.
+    const agentPods = findOne(manifests, 'DaemonSet', '-agent');
+    const podLabels: Record<string, string> = agentPods.spec.template.metadata.labels;
+    const selector = new Map(
+      config.settings.agentPods!.labelSelector.split(',').map((t) => t.split('=') as [string, string]),
+    );
+    expect(selector.get('app.kubernetes.io/component')).toBe('agent');
+    for (const [key, value] of selector) expect(podLabels[key], key).toBe(value);
+    expect(config.settings.agentPods!.namespace).toBe(agentPods.metadata.namespace);
     expect(config.metricsAddress).toBe(':8080');
     expect(config.healthAddress).toBe(':8081');
 
@@ -227,6 +238,10 @@ describe('default values', () => {
         resourceNames: ['cloud-egress-controller'],
         verbs: ['get', 'update'],
       },
+    ]);
+    expect(findOne(manifests, 'Role', '-agent-pods').metadata.namespace).toBe('cloud-egress');
+    expect(rules('Role', '-agent-pods')).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
     ]);
     for (const rule of rules('ClusterRole', '-agent')) expect(rule.verbs).toEqual(['list', 'watch']);
   });

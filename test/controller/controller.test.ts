@@ -2,6 +2,7 @@
  * The controller against a real kube-apiserver, with the in-memory cloud: placement, failover, deletion,
  * drift repair and bad input, each checked on the API server's objects and on the cloud's own state.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import type { EgressPolicy } from '../../src/api/egress-policy.ts';
@@ -189,6 +190,57 @@ describe('failover', () => {
     );
     expect(recovered.type).toBe('Normal');
     expect(recovered.message).toBe(`node ${victim} answers again; it may hold egress IPs`);
+  });
+
+  it('given an agent Pod deleted by a rollout, then its node keeps its IPs while the agent restarts; cordoned, it does not', async () => {
+    await threeNodes({ agent: true });
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    const pods = new Map<string, string>();
+    for (const short of ['a1', 'a2', 'a3']) pods.set(short, await world.addAgentPod(short));
+    await world.startController({
+      settings: testSettings({
+        probe: {
+          intervalMs: 100,
+          misses: 3,
+          dampingMs: 0,
+          agentHealthPort: await world.agentPort(),
+          restartGraceMs: 30_000,
+        },
+        agentPods: { namespace: world.namespace, labelSelector: world.agentPodSelector },
+      }),
+    });
+    await world.createPolicy('p', { gatewayName: gw, count: 3 });
+    const before = await readyAssignments('p', 3);
+    const victim = before[0]!.node!;
+    const short = victim.slice(world.namespace.length + 1);
+    const agent = world.agents[['a1', 'a2', 'a3'].indexOf(short)]!;
+    const placement = () => JSON.stringify([...world.cloudPlacement()].sort());
+    const placed = placement();
+
+    // The DaemonSet deletes the Pod; the kubelet stops the agent; 2 s pass (the detection time is 300 ms);
+    // the kubelet removes the Pod and the new agent answers.
+    await world.deleteAgentPod(pods.get(short)!);
+    await sleep(300);
+    agent.up = false;
+    await sleep(2000);
+    await world.deleteAgentPod(pods.get(short)!, true);
+    pods.set(short, await world.addAgentPod(short));
+    agent.up = true;
+    await sleep(500);
+    expect((await world.getPolicy('p'))?.status?.assignments).toEqual(before);
+    expect(placement()).toBe(placed);
+    expect((await world.events(gw, 'default')).map((e) => e.reason)).not.toContain('NodeFailed');
+
+    // The same on a cordoned node (a drain, a scale-down): the agent is not coming back, its IPs move.
+    await world.cordon(short);
+    await world.deleteAgentPod(pods.get(short)!);
+    await sleep(300);
+    agent.up = false;
+    await eventually('IPs off the cordoned node whose agent left', async () => {
+      const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
+      return a.length === 3 && a.every((x) => x.state === 'Ready' && x.node !== victim) ? a : undefined;
+    });
+    expect([...world.cloudPlacement().values()]).not.toContain(victim);
   });
 
   it('given a node is deleted, then its IPs move', async () => {

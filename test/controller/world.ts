@@ -122,6 +122,7 @@ export class ControllerWorld {
   readonly controllers: Controller[] = [];
   readonly agents: FakeAgent[] = [];
   readonly #nodes: string[] = [];
+  readonly #agentPods: string[] = [];
   readonly #gateways: string[] = [];
   readonly #policies: { kind: 'EgressPolicy' | 'ClusterEgressPolicy'; name: string; namespace?: string }[] =
     [];
@@ -243,6 +244,45 @@ export class ControllerWorld {
 
   async deleteNode(short: string): Promise<void> {
     await this.core.deleteNode({ name: this.node(short) });
+  }
+
+  /** Cordons (or uncordons) a Node, as `kubectl cordon` does. */
+  async cordon(short: string, unschedulable = true): Promise<void> {
+    await this.core.patchNode(
+      { name: this.node(short), body: { spec: { unschedulable } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Labels of this world's agent Pods (the controller's `agentPods.labelSelector`). */
+  get agentPodSelector(): string {
+    return `app=agent-${this.namespace}`;
+  }
+
+  /** Creates an agent Pod bound to the node (as the DaemonSet would; no kubelet runs it). */
+  async addAgentPod(short: string): Promise<string> {
+    const name = `agent-${short}-${(this.#agentPods.length + 1).toString()}`;
+    await this.core.createNamespacedPod({
+      namespace: this.namespace,
+      body: {
+        metadata: { name, labels: { app: `agent-${this.namespace}` } },
+        spec: { nodeName: this.node(short), containers: [{ name: 'agent', image: 'cloud-egress:test' }] },
+      },
+    });
+    this.#agentPods.push(name);
+    return name;
+  }
+
+  /**
+   * Deletes an agent Pod. Bound to a node, it stays Terminating (deletionTimestamp set) until deleted with
+   * `force`, which is what the kubelet does once the container has stopped.
+   */
+  async deleteAgentPod(name: string, force = false): Promise<void> {
+    await this.core.deleteNamespacedPod({
+      namespace: this.namespace,
+      name,
+      ...(force ? { gracePeriodSeconds: 0 } : {}),
+    });
   }
 
   /** Creates an EgressGateway selecting this world's nodes. */
@@ -421,6 +461,7 @@ export class ControllerWorld {
       await quiet(() => this.custom.deleteClusterCustomObject(ref));
     }
     for (const name of this.#nodes) await quiet(() => this.core.deleteNode({ name }));
+    for (const name of this.#agentPods) await quiet(() => this.deleteAgentPod(name, true));
   }
 }
 
