@@ -13,6 +13,7 @@
  *   ├─ Nodes, Pods, EgressGateway "box", EgressPolicy shop/to-partner (egressIPs: one IP in zone a)
  *   └─ per node: ns-forward, agent;  on wk-a and wk-b: a controller replica
  * killNode(): NIC down + every process on the node SIGKILLed (a power cut)
+ * restartAgent(): a DaemonSet rollout: agent Pod deleted, agent SIGTERMed, a new Pod and agent later
  * recoverNode(): NIC up, forwarder and agent (and controller) started again
  * stop(): processes, bridge, network box, control plane — in that order, whatever failed before
  * ```
@@ -47,6 +48,9 @@ export const BOX_POLICY = {
 
 /** Where the leader election's Lease lives. */
 export const LEASE = { namespace: 'cloud-egress', name: 'cloud-egress-controller' } as const;
+
+/** The agent Pods (one per node, in the Lease's namespace), as the chart's DaemonSet labels them. */
+export const AGENT_PODS = { namespace: LEASE.namespace, labels: { app: 'cloud-egress-agent' } } as const;
 
 /** Pods of the box: one selected pod on each worker. */
 export const BOX_PODS: Record<string, readonly string[]> = { 'wk-a': ['api-a'], 'wk-b': ['api-b'] };
@@ -85,6 +89,10 @@ export const BOX_CONTROLLER_FLAGS = [
   '3s',
   '--resync-period',
   '5s',
+  '--agent-pod-selector',
+  'app=cloud-egress-agent',
+  '--agent-pod-namespace',
+  AGENT_PODS.namespace,
 ] as const;
 
 /** Why the box cannot run its agents and controllers yet, or undefined. */
@@ -116,6 +124,9 @@ export class CloudBox {
   readonly #bridge: HostBridge;
   readonly #options: CloudBoxOptions;
   readonly #processes = new Map<string, NodeProcesses>();
+  /** The agent Pod of each node. */
+  readonly #agentPods = new Map<string, string>();
+  #agentPodSerial = 0;
   readonly #controllerNodes: readonly string[];
   readonly #detections: { node: string; at: number }[] = [];
   #stopped: Promise<void> | undefined;
@@ -168,18 +179,46 @@ export class CloudBox {
   async startAgent(node: BoxNode): Promise<void> {
     const procs: NodeProcesses = {};
     this.#processes.set(node.name, procs);
-    const exec = process.execPath;
     procs.forward = new NsProcess({
       ns: node.ns,
-      command: exec,
+      command: process.execPath,
       args: [FORWARD, ...this.#bridge.forwardArgs],
       logPath: this.#log(`${node.name}-forward`),
     });
     await procs.forward.waitForLine((l) => l === 'listening', 60_000);
+    if (!this.#agentPods.has(node.name)) await this.#createAgentPod(node.name);
+    await this.#spawnAgent(node, procs);
+  }
+
+  async #createAgentPod(node: string): Promise<void> {
+    const name = `agent-${node}-${++this.#agentPodSerial}`;
+    await this.kube.createAgentPod(AGENT_PODS.namespace, name, node, { ...AGENT_PODS.labels });
+    this.#agentPods.set(node, name);
+  }
+
+  /**
+   * What a DaemonSet rollout does to one node: the agent Pod is deleted (Terminating), the kubelet stops the
+   * agent (SIGTERM), `downMs` pass (the new image is pulled), the old Pod goes, a new one starts its agent.
+   * Resolves when the new agent has started.
+   */
+  async restartAgent(name: string, downMs: number): Promise<void> {
+    const node = this.node(name);
+    const procs = this.#processes.get(name);
+    const pod = this.#agentPods.get(name);
+    if (!procs?.agent || !pod) throw new Error(`${name} runs no agent`);
+    await this.kube.deletePod(AGENT_PODS.namespace, pod);
+    await procs.agent.stop('SIGTERM', 10_000);
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.kube.deletePod(AGENT_PODS.namespace, pod, true);
+    await this.#createAgentPod(name);
+    await this.#spawnAgent(node, procs);
+  }
+
+  async #spawnAgent(node: BoxNode, procs: NodeProcesses): Promise<void> {
     const level = this.#options.logLevel ?? 'info';
     procs.agent = new NsProcess({
       ns: node.ns,
-      command: exec,
+      command: process.execPath,
       args: [
         CLI,
         'agent',

@@ -220,6 +220,22 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
       expect(proxy.injected().get('throttle')).toBe(3);
       expect(throttled.holderAfter).toBe(zoneA.find((n) => n !== holder6));
       expect(await box.holdersInCloud(IP)).toEqual([throttled.holderAfter]);
+
+      // 7. A DaemonSet rollout restarts the holder's agent, away for 3 s and more (detection takes 4 × 500 ms
+      //    here): the node keeps the IP, since its kernel forwards without the agent, and no request fails.
+      //    With --agent-restart-grace 0 the node is failed and the IP moves (checked by hand).
+      await waitForSteadyTraffic(probes, EGRESS, { after: Date.now(), timeoutMs: 30_000 });
+      const holder7 = box.deliveredTo(IP)!;
+      const rolloutAt = Date.now();
+      await box.restartAgent(holder7, 3000);
+      await waitForSteadyTraffic(probes, EGRESS, { after: Date.now(), consecutive: 20, timeoutMs: 10_000 });
+      expect(box.detectedAt(holder7, rolloutAt)).toBeUndefined();
+      expect(box.deliveredTo(IP)).toBe(holder7);
+      expect(await box.holdersInCloud(IP)).toEqual([holder7]);
+      const during = [...probes.samples.values()].flat().filter((x) => x.sentAt >= rolloutAt);
+      expect(during.length).toBeGreaterThan(80);
+      expect(during.filter((x) => x.source !== IP)).toEqual([]);
+      console.log(`rollout: ${during.length} requests during the agent restart, none failed`);
     });
   });
 

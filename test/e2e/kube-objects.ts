@@ -119,6 +119,25 @@ export class KubeObjects {
     await this.#core.replaceNamespacedPodStatus({ name: pod.name, namespace, body: current });
   }
 
+  /** Creates an agent Pod bound to `node`, as the DaemonSet would (no kubelet runs it). */
+  async createAgentPod(namespace: string, name: string, node: string, labels: Record<string, string>) {
+    await this.#core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name, namespace, labels },
+        spec: { nodeName: node, containers: [{ name: 'agent', image: 'registry.invalid/cloud-egress:box' }] },
+      },
+    });
+  }
+
+  /**
+   * Deletes a Pod. Bound to a node, it stays Terminating (deletionTimestamp set) until deleted with `force`,
+   * which is what the kubelet does once its containers have stopped.
+   */
+  async deletePod(namespace: string, name: string, force = false): Promise<void> {
+    await this.#core.deleteNamespacedPod({ namespace, name, ...(force ? { gracePeriodSeconds: 0 } : {}) });
+  }
+
   /** Creates an EgressGateway over the gateway-capable nodes. */
   async createGateway(
     name: string,
