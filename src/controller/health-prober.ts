@@ -255,7 +255,7 @@ export class HealthProber {
         this.#feed(probed, {
           kind: 'silent',
           at: this.#now(),
-          forMs: this.#now() - probed.lastAnswerAt,
+          forMs: due - probed.lastAnswerAt,
           ...(probed.lastError ? { error: probed.lastError } : {}),
         });
       },
