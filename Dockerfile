@@ -19,9 +19,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE}
-# The agent's tools: nft (nftables), ip (iproute2), arping -U (iputils-arping), sysctl (procps).
+# The agent's tools: nft (nftables), ip (iproute2), arping -U (iputils-arping), sysctl (procps),
+# conntrack -D (conntrack: flushes the connections of an egress IP this node starts or stops holding).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nftables iproute2 iputils-arping procps ca-certificates \
+ && apt-get install -y --no-install-recommends nftables iproute2 iputils-arping procps conntrack ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production

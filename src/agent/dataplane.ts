@@ -112,7 +112,12 @@ export type Change =
   | { readonly kind: 'rule.add'; readonly rule: RuleState }
   | { readonly kind: 'rule.delete'; readonly rule: RuleState }
   | { readonly kind: 'address.add'; readonly address: AddressState; readonly announce: boolean }
-  | { readonly kind: 'address.delete'; readonly address: AddressState };
+  | { readonly kind: 'address.delete'; readonly address: AddressState }
+  /**
+   * Deletes the conntrack entries of connections carrying mark `mark` (under the agent's mask): their NAT
+   * was settled for a role this node no longer has for that egress IP. Best effort.
+   */
+  | { readonly kind: 'conntrack.flush'; readonly mark: number };
 
 /** Reads and writes the agent's part of the kernel. */
 export interface Dataplane {

@@ -114,5 +114,7 @@ function step(s: DataplaneState, c: Change, announced: string[]): DataplaneState
       return { ...s, addresses: withAdded(s.addresses, c.address, 'address') };
     case 'address.delete':
       return { ...s, addresses: without(s.addresses, c.address, 'address') };
+    case 'conntrack.flush':
+      return s;
   }
 }

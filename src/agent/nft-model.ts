@@ -7,7 +7,8 @@
  * ```
  * prerouting (mangle)  ct original -> classify: cluster dst? return
  *                                   per policy: dst in p_dst, not in p_exc -> saddr vmap p_pods
- *                                               (pod -> goto m<id>: set mark id | drop)
+ *                                               (pod -> goto m<id>: set mark id, and on the
+ *                                                connection, so its entry can be flushed | drop)
  * forward (filter-10)  from tunnel to tunnel: drop | from tunnel with a mark not held here: drop
  *                      into tunnel: clamp TCP MSS to the route MTU
  * input (filter-10)    VXLAN port from a non-node: drop
@@ -115,7 +116,11 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
     lines.push(`\tcounter ${c.connections} {\n\t}`, `\tcounter ${c.packets} {\n\t}`);
   }
   for (const [id, value] of [...input.markChains].sort((a, b) => a[0] - b[0])) {
-    lines.push(`\tchain ${markChain(id)} {\n\t\tmeta mark set meta mark & ${keep} | ${hex(value)}\n\t}`);
+    lines.push(
+      `\tchain ${markChain(id)} {\n` +
+        `\t\tmeta mark set meta mark & ${keep} | ${hex(value)}\n` +
+        `\t\tct mark set ct mark & ${keep} | ${hex(value)}\n\t}`,
+    );
   }
   const classify = [`\t\tip daddr @${SETS.cluster} return`];
   for (const p of input.policies) {

@@ -56,3 +56,24 @@ describe('planChanges orders a source node to fail closed', () => {
     ]);
   });
 });
+
+describe('planChanges flushes the connections whose NAT no longer fits', () => {
+  it('flushes the egress IP’s connections, last, when this node starts or stops holding it', async () => {
+    for (const [from, to] of [
+      ['node-2', 'node-1'],
+      ['node-1', 'node-2'],
+    ] as const) {
+      const changes = await transition(on(from), on(to));
+      const flushes = changes.filter((c) => c.kind === 'conntrack.flush');
+      expect(flushes, `${from} -> ${to}`).toHaveLength(1);
+      expect(changes.at(-1)).toBe(flushes[0]);
+    }
+  });
+
+  it('flushes nothing when only the gateway of a tunnelled IP changes, or nothing changes', async () => {
+    expect((await transition(on('node-2'), on('node-3'))).map((c) => c.kind)).not.toContain(
+      'conntrack.flush',
+    );
+    expect(await transition(on('node-1'), on('node-1'))).toEqual([]);
+  });
+});

@@ -16,6 +16,9 @@
  *   6     rule.delete                 only once nft no longer marks packets for them
  *   7     route.delete, peer.delete   (a replaced default route is gone already: no delete)
  *   8     address.add (+ announce)    after nft records it as ours
+ *   9     conntrack.flush             per egress IP this node starts or stops holding, once the new
+ *                                     rules and routes are in: the next packet of each of its
+ *                                     connections starts a new entry, NATed (or not) for the new role
  * ```
  *
  * So every intermediate kernel state either tunnels a marked packet to a gateway or drops it. The nft
@@ -23,6 +26,7 @@
  * another device without the source address of an egress IP held here is dropped, whatever the rules
  * and routes say.
  */
+
 import type {
   AddressState,
   Change,
@@ -33,6 +37,7 @@ import type {
   RuleState,
   TunnelState,
 } from './dataplane.ts';
+import { SETS } from './nft-model.ts';
 
 /** Stable text keys so that states compare by value. */
 const peerKey = (p: PeerState) => `${p.nodeIp}|${p.mac}`;
@@ -145,6 +150,17 @@ export function planChanges(
   for (const address of minus(desired.addresses, observed.addresses, addressKey)) {
     out.push({ kind: 'address.add', address, announce: true });
   }
+  // A connection keeps the NAT decided at its first packet: tunnelled without NAT while another node held
+  // its egress IP, SNATed while this one did. When this node's role for an egress IP changes, those entries
+  // would send the rest of the flow with the wrong source (the guard drops it) until they expire.
+  const heldBefore = observed.nft?.sets[SETS.held] ?? new Map<string, string>();
+  const heldAfter = desired.nft.sets[SETS.held] ?? new Map<string, string>();
+  const changedRole = [
+    ...[...heldAfter.keys()].filter((k) => !heldBefore.has(k)),
+    ...[...heldBefore.keys()].filter((k) => !heldAfter.has(k)),
+  ];
+  for (const mark of changedRole.map(Number).sort((a, b) => a - b))
+    out.push({ kind: 'conntrack.flush', mark });
   return out;
 }
 

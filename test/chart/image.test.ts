@@ -48,7 +48,8 @@ test('the Dockerfile installs production dependencies and copies what the entry 
   expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\}/m);
   expect(dockerfile).toContain('ARG NODE_IMAGE=node:24-bookworm-slim');
   expect(dockerfile).toContain('npm ci --omit=dev');
-  for (const pkg of ['nftables', 'iproute2', 'iputils-arping', 'procps']) expect(dockerfile).toContain(pkg);
+  for (const pkg of ['nftables', 'iproute2', 'iputils-arping', 'procps', 'conntrack'])
+    expect(dockerfile).toContain(pkg);
   expect(dockerfile).toMatch(/^USER 65532:65532$/m);
   expect(dockerfile).toContain('ENTRYPOINT ["node", "/app/src/cli/main.ts"]');
   for (const part of ['src', 'providers']) expect(dockerfile).toContain(`COPY ${part} ./${part}`);

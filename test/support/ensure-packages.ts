@@ -30,6 +30,7 @@ export const AGENT_COMMANDS: readonly RequiredCommand[] = [
   { command: 'nft', pkg: 'nftables' },
   { command: 'arping', pkg: 'iputils-arping' },
   { command: 'sysctl', pkg: 'procps' },
+  { command: 'conntrack', pkg: 'conntrack' },
   { command: 'iperf3', pkg: 'iperf3' },
 ];
 

@@ -40,7 +40,7 @@ import {
   type SnatCounter,
 } from './nftables.ts';
 import { procSysWriter, rpFilterKey, type SysctlWriter } from './proc-sys.ts';
-import type { RunCommand } from './run-command.ts';
+import { CommandError, type RunCommand } from './run-command.ts';
 
 /** Options of a {@link LinuxDataplane}. */
 export interface LinuxDataplaneOptions {
@@ -135,6 +135,9 @@ export class LinuxDataplane implements Dataplane {
         case 'nft.delete':
           await deleteNft(run, s.nftTable);
           break;
+        case 'conntrack.flush':
+          await this.#flushConnections(c.mark);
+          break;
       }
     }
     await flushNft();
@@ -168,6 +171,33 @@ export class LinuxDataplane implements Dataplane {
         return [deleteAddressCommand(c.address)];
       default:
         return undefined;
+    }
+  }
+
+  /**
+   * `conntrack -D --mark <mark>/<mask>`. Best effort: a missing tool or a failure is logged, never fails
+   * the sync (the flows it would mend recover when their entries expire, as without it).
+   */
+  async #flushConnections(mark: number): Promise<void> {
+    const mask = this.#o.settings.markMask;
+    const args = ['-D', '--mark', `0x${mark.toString(16)}/0x${mask.toString(16)}`];
+    // conntrack says how many entries it deleted on stderr, and exits 1 when that is none.
+    const deleted = (stderr: string) => /(\d+) flow entries have been deleted/.exec(stderr)?.[1];
+    try {
+      const count = await this.#o.run('conntrack', args).then(
+        (out) => deleted(out.stderr),
+        (err: unknown) => {
+          const none = err instanceof CommandError && deleted(err.stderr) === '0';
+          if (!none) throw err;
+          return '0';
+        },
+      );
+      this.#o.logger?.debug({ mark, deleted: Number(count ?? 0) }, 'conntrack entries flushed');
+    } catch (err) {
+      this.#o.logger?.warn(
+        { err, mark },
+        'could not flush the conntrack entries of an egress IP that moved (is conntrack installed?)',
+      );
     }
   }
 
