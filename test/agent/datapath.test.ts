@@ -207,7 +207,7 @@ describe.skipIf(unavailable !== undefined)(
       // Datagrams sent while the nodes sync one after another may be lost (the new holder drops tunnelled
       // packets until its own sync); the flow goes on, always from the egress IP.
       expect(udp.sources).toEqual({ [EGRESS_IP]: udp.received });
-      expect(udp.received).toBeGreaterThan(340);
+      expect(udp.received).toBeGreaterThan(250);
       // The TCP connection survives every move: the new gateway takes it up mid-stream and SNATs it to the
       // same address and port, so the server sees one connection from the egress IP throughout.
       const [, tcp] = (await held.lines) as [unknown, { answers: string[] }];

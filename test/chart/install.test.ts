@@ -8,7 +8,6 @@
  * from the API server. A rule missing from the chart's RBAC fails these tests; a rule too many fails the
  * `auth can-i` checks.
  */
-import { Writable } from 'node:stream';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -22,9 +21,8 @@ import { runAgent } from '../../src/agent/run-agent.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/group.ts';
 import { runController } from '../../src/controller/run-controller.ts';
-import { createLogger } from '../../src/log.ts';
 import { netnsAvailable, netnsSysctl } from '../agent/netns-lab.ts';
-import { ControllerWorld, eventually, hasFinalizer } from '../controller/world.ts';
+import { ControllerWorld, capturingLogger, eventually, hasFinalizer } from '../controller/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
 import { BAD_VALUES } from './bad-values.ts';
@@ -39,18 +37,6 @@ let releaseNs = '';
 let appNs = '';
 let world: ControllerWorld;
 let manifests: Manifest[] = [];
-
-/** A logger whose lines the test can read. */
-function capturingLogger(name: string) {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'debug', name, destination }) };
-}
 
 /** `promise`, or a rejection with `message()` after `ms`. */
 async function within<T>(ms: number, message: () => string, promise: Promise<T>): Promise<T> {

@@ -9,7 +9,7 @@ import type { EgressPolicy } from '../../src/api/egress-policy.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { ControllerWorld, eventually, hasFinalizer, testSettings } from './world.ts';
+import { ControllerWorld, capturingLogger, eventually, hasFinalizer, testSettings } from './world.ts';
 
 const kube = useControlPlane();
 let world: ControllerWorld;
@@ -197,6 +197,7 @@ describe('failover', () => {
     const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
     const pods = new Map<string, string>();
     for (const short of ['a1', 'a2', 'a3']) pods.set(short, await world.addAgentPod(short));
+    const log = capturingLogger('controller');
     await world.startController({
       settings: testSettings({
         probe: {
@@ -208,7 +209,13 @@ describe('failover', () => {
         },
         agentPods: { namespace: world.namespace, labelSelector: world.agentPodSelector },
       }),
+      logger: log.logger,
     });
+    /** Waits until the leader has seen the restart of `node`'s agent (what the kubelet's SIGTERM follows). */
+    const restartSeen = (node: string) =>
+      eventually(`the controller saw ${node}'s agent restarting`, async () =>
+        log.lines.some((l) => l.includes('"agent restarting') && l.includes(`"node":"${node}"`)),
+      );
     await world.createPolicy('p', { gatewayName: gw, count: 3 });
     const before = await readyAssignments('p', 3);
     const victim = before[0]!.node!;
@@ -220,7 +227,7 @@ describe('failover', () => {
     // The DaemonSet deletes the Pod; the kubelet stops the agent; 2 s pass (the detection time is 300 ms);
     // the kubelet removes the Pod and the new agent answers.
     await world.deleteAgentPod(pods.get(short)!);
-    await sleep(300);
+    await restartSeen(victim);
     agent.up = false;
     await sleep(2000);
     await world.deleteAgentPod(pods.get(short)!, true);

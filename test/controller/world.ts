@@ -6,6 +6,7 @@
  * resources and Events.
  */
 import { createServer, type Server } from 'node:http';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CoreV1Api,
@@ -30,7 +31,7 @@ import {
 } from '../../src/api/group.ts';
 import { Controller, type ControllerSettings } from '../../src/controller/controller.ts';
 import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
-import { type Logger, silentLogger } from '../../src/log.ts';
+import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { freePorts } from '../harness/ports.ts';
 
@@ -83,6 +84,18 @@ export function testSettings(
     concurrency: 4,
     ...overrides,
   };
+}
+
+/** A logger whose JSON lines the test can read. */
+export function capturingLogger(name: string): { lines: string[]; logger: Logger } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ level: 'debug', name, destination }) };
 }
 
 /** A fake agent: answers GET /healthz with 200 while `up`. Bound on a loopback address. */
