@@ -10,7 +10,7 @@
  *       || ONE DescribeSubnets (filter subnet-id: the resolved subnets; one more if an ENI sits in another)
  *     -> ONE DescribeAddresses (filter network-interface-id: the ENIs holding IPs we own; none if no ENI does)
  *     -> per node: owned IPs (on the ENI and claimed on its subnet) with their Elastic IPs     (assignments.ts)
- *   a node whose ENI (or subnet) is not in the answer: resolved afresh and read alone (listOn); [] if gone
+ *   a node whose ENI (or subnet) is not in the answer: resolved afresh and read as a batch of one; [] if gone
  *   (filters take at most 200 values: more ids are read in parallel calls of 200)
  *
  * apply(plan)
@@ -100,20 +100,19 @@ export function createAwsProviderWith(
   }
 
   /**
-   * Runs `fn` on the node's resolution; when that was cached and `fn` meets a `notFound` (ENI or instance
-   * gone), resolves the node afresh and runs `fn` once more.
+   * Runs `fn` on a node's resolution `r` (possibly cached); when `fn` meets a `notFound` (the ENI or the
+   * instance is gone, e.g. the instance replaced its ENI), resolves the node afresh and runs `fn` once more.
    */
-  async function withNode<T>(
-    node: NodeRef,
+  async function withFresh<T>(
+    r: ResolvedNode,
     fn: (r: ResolvedNode) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const r = await resolve(node, signal);
     try {
       return await fn(r);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      return fn(await refresh(node, signal));
+      return fn(await refresh(r.node, signal));
     }
   }
 
@@ -323,20 +322,6 @@ export function createAwsProviderWith(
     return outcomes;
   }
 
-  /** The assignments on a resolved node's ENI, read for that node alone. */
-  function listOn(node: NodeRef, r: ResolvedNode, signal?: AbortSignal): Promise<CloudAssignment[]> {
-    return withRetry(
-      async () => {
-        const { eni, subnet } = await readEniAndSubnet(r, signal);
-        const state = { eni, claims: claimsOf(subnet) };
-        if (ownedIPs(eni, state.claims).length === 0) return [];
-        return assignmentsOn(node.name, state, await readAddresses(r.api, [eni.id], signal));
-      },
-      retry,
-      signal,
-    );
-  }
-
   /**
    * The assignments on the ENIs of resolved nodes that share one EC2 API (region), from batched reads: the ENIs
    * (by filter, so a missing one fails nothing) in parallel with their subnets as resolved (again for a subnet
@@ -376,14 +361,20 @@ export function createAwsProviderWith(
     );
   }
 
-  /** A node's assignments after its cached ENI was not found: resolved afresh and read alone; none if gone. */
+  /**
+   * A node's assignments after its cached ENI was not in the batched answer: resolved afresh and read as a
+   * batch of one; none if the instance or its ENI is gone.
+   */
   async function listAfresh(node: NodeRef, signal?: AbortSignal): Promise<CloudAssignment[]> {
+    let r: ResolvedNode;
     try {
-      return await listOn(node, await refresh(node, signal), signal);
+      r = await refresh(node, signal);
     } catch (err) {
       if (isNotFound(err)) return [];
       throw err;
     }
+    const [found] = await listBatch(r.api, [{ node, r }], signal);
+    return found ?? [];
   }
 
   /** Runs one ENI's step; every change of the step fails with the step's error if it cannot finish. */
@@ -399,16 +390,14 @@ export function createAwsProviderWith(
     signal?: AbortSignal,
   ) {
     try {
-      let done: Map<number, ChangeOutcome>;
-      try {
-        done = await locks.run(r.eniId, () => step(r, items, signal));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        // The node's cached ENI may be gone (the instance replaced it): resolve afresh and try once more.
-        const fresh = await refresh(r.node, signal);
-        r = fresh;
-        done = await locks.run(fresh.eniId, () => step(fresh, items, signal));
-      }
+      const done = await withFresh(
+        r,
+        (current) => {
+          r = current;
+          return locks.run(current.eniId, () => step(current, items, signal));
+        },
+        signal,
+      );
       for (const [i, o] of done) outcomes.set(i, o);
     } catch (err) {
       const error = toProviderError(err, `node ${r.node.name} (${r.eniId})`);
@@ -420,8 +409,8 @@ export function createAwsProviderWith(
     name: 'aws',
 
     async describeNode(node, signal) {
-      return withNode(
-        node,
+      return withFresh(
+        await resolve(node, signal),
         (r) =>
           withRetry(
             async () => {
