@@ -5,6 +5,8 @@
  * values, the security settings of both workloads, the identity annotations per cloud, the agent cleanup mode.
  */
 import { describe, expect, test } from 'vitest';
+import { parseEqualitySelector } from '../../src/config.ts';
+import { selectorMatches } from '../../src/controller/label-selector.ts';
 import { CHART_DIR, CI_VALUES, container, findOne, helm, type Manifest, renderChart } from './chart.ts';
 import { chartAgentConfig, chartControllerConfig } from './workloads.ts';
 
@@ -116,12 +118,13 @@ describe('default values', () => {
     });
     // The controller watches exactly the agent DaemonSet's Pods, in the release namespace.
     const agentPods = findOne(manifests, 'DaemonSet', '-agent');
-    const podLabels: Record<string, string> = agentPods.spec.template.metadata.labels;
-    const selector = new Map(
-      config.settings.agentPods!.labelSelector.split(',').map((t) => t.split('=') as [string, string]),
+    const matchLabels = Object.fromEntries(
+      parseEqualitySelector(config.settings.agentPods!.labelSelector, '--agent-pod-selector'),
     );
-    expect(selector.get('app.kubernetes.io/component')).toBe('agent');
-    for (const [key, value] of selector) expect(podLabels[key], key).toBe(value);
+    expect(matchLabels['app.kubernetes.io/component']).toBe('agent');
+    expect(selectorMatches({ matchLabels }, agentPods.spec.template.metadata.labels)).toBe(true);
+    // ... and not the controller's own Pods.
+    expect(selectorMatches({ matchLabels }, deployment.spec.template.metadata.labels)).toBe(false);
     expect(config.settings.agentPods!.namespace).toBe(agentPods.metadata.namespace);
     expect(config.metricsAddress).toBe(':8080');
     expect(config.healthAddress).toBe(':8081');

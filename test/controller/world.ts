@@ -34,6 +34,7 @@ import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
 import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { freePorts } from '../harness/ports.ts';
+import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function eventually<T>(
@@ -275,27 +276,20 @@ export class ControllerWorld {
   /** Creates an agent Pod bound to the node (as the DaemonSet would; no kubelet runs it). */
   async addAgentPod(short: string): Promise<string> {
     const name = `agent-${short}-${(this.#agentPods.length + 1).toString()}`;
-    await this.core.createNamespacedPod({
+    await createBoundPod(this.core, {
       namespace: this.namespace,
-      body: {
-        metadata: { name, labels: { app: `agent-${this.namespace}` } },
-        spec: { nodeName: this.node(short), containers: [{ name: 'agent', image: 'cloud-egress:test' }] },
-      },
+      name,
+      node: this.node(short),
+      labels: { app: `agent-${this.namespace}` },
+      image: 'cloud-egress:test',
     });
     this.#agentPods.push(name);
     return name;
   }
 
-  /**
-   * Deletes an agent Pod. Bound to a node, it stays Terminating (deletionTimestamp set) until deleted with
-   * `force`, which is what the kubelet does once the container has stopped.
-   */
+  /** Deletes an agent Pod: Terminating until `force` (see {@link deleteBoundPod}). */
   async deleteAgentPod(name: string, force = false): Promise<void> {
-    await this.core.deleteNamespacedPod({
-      namespace: this.namespace,
-      name,
-      ...(force ? { gracePeriodSeconds: 0 } : {}),
-    });
+    await deleteBoundPod(this.core, this.namespace, name, force);
   }
 
   /** Creates an EgressGateway selecting this world's nodes. */

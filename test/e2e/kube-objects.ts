@@ -15,6 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { LABELS } from '../../src/api/annotations.ts';
 import { API_VERSION, GROUP, VERSION } from '../../src/api/group.ts';
+import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
 import type { AwsWorld } from './aws-world.ts';
 import type { BoxNode, BoxPod } from './topology.ts';
 
@@ -100,12 +101,12 @@ export class KubeObjects {
 
   /** Creates a running Pod for a pod namespace. */
   async createPod(pod: BoxPod, namespace: string, labels: Record<string, string>): Promise<void> {
-    await this.#core.createNamespacedPod({
+    await createBoundPod(this.#core, {
       namespace,
-      body: {
-        metadata: { name: pod.name, namespace, labels },
-        spec: { nodeName: pod.node.name, containers: [{ name: 'app', image: 'registry.invalid/probe:1' }] },
-      },
+      name: pod.name,
+      node: pod.node.name,
+      labels,
+      image: 'registry.invalid/probe:1',
     });
     const current = await this.#core.readNamespacedPodStatus({ name: pod.name, namespace });
     current.status = {
@@ -121,21 +122,18 @@ export class KubeObjects {
 
   /** Creates an agent Pod bound to `node`, as the DaemonSet would (no kubelet runs it). */
   async createAgentPod(namespace: string, name: string, node: string, labels: Record<string, string>) {
-    await this.#core.createNamespacedPod({
+    await createBoundPod(this.#core, {
       namespace,
-      body: {
-        metadata: { name, namespace, labels },
-        spec: { nodeName: node, containers: [{ name: 'agent', image: 'registry.invalid/cloud-egress:box' }] },
-      },
+      name,
+      node,
+      labels,
+      image: 'registry.invalid/cloud-egress:box',
     });
   }
 
-  /**
-   * Deletes a Pod. Bound to a node, it stays Terminating (deletionTimestamp set) until deleted with `force`,
-   * which is what the kubelet does once its containers have stopped.
-   */
+  /** Deletes a Pod: Terminating until `force` (see {@link deleteBoundPod}). */
   async deletePod(namespace: string, name: string, force = false): Promise<void> {
-    await this.#core.deleteNamespacedPod({ namespace, name, ...(force ? { gracePeriodSeconds: 0 } : {}) });
+    await deleteBoundPod(this.#core, namespace, name, force);
   }
 
   /** Creates an EgressGateway over the gateway-capable nodes. */
