@@ -54,6 +54,7 @@ import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from '../../src/provider/retry.ts';
 import { assignmentsOn, eniStateOf } from './assignments.ts';
 import { type AssignRequest, decideAssigns, decideReleases } from './decide.ts';
+import { awsProvider } from './descriptor.ts';
 import type { Ec2Api } from './ec2-api.ts';
 import { createEc2Reader, type ResolvedNode, type SubnetView } from './ec2-reader.ts';
 import type { EniView } from './eni.ts';
@@ -406,7 +407,8 @@ export function createAwsProviderWith(
   }
 
   return {
-    name: 'aws',
+    name: awsProvider.name,
+    capabilities: awsProvider.capabilities,
 
     async describeNode(node, signal) {
       return withFresh(

@@ -35,6 +35,7 @@ import {
   type ProviderSettings,
 } from '../../src/provider/contract.ts';
 import type { AzureApi, AzureApiFactory } from './api.ts';
+import { azureProvider } from './descriptor.ts';
 import { classifyAzureError } from './errors.ts';
 import { allocationNames, IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
 import { describeTarget, type NicItem, type NicTarget, nicUpdater } from './nic-update.ts';
@@ -95,7 +96,8 @@ export function createAzureProviderWith(settings: ProviderSettings, deps: AzureP
   };
 
   return {
-    name: 'azure',
+    name: azureProvider.name,
+    capabilities: azureProvider.capabilities,
 
     async describeNode(node, signal) {
       const target = await resolve(node, signal);

@@ -34,6 +34,7 @@ import {
 import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import { withRetry } from '../../src/provider/retry.ts';
 import type { ComputeApi, GceNic, GceOperation, GceSubnetwork, InstanceKey } from './client.ts';
+import { gcpProvider } from './descriptor.ts';
 import { classifyGcpError, operationError } from './errors.ts';
 import {
   egressRangeCidr,
@@ -200,7 +201,8 @@ export function createGcpProviderFor(
   };
 
   return {
-    name: 'gcp',
+    name: gcpProvider.name,
+    capabilities: gcpProvider.capabilities,
 
     async describeNode(node, signal) {
       return retrying(async () => {

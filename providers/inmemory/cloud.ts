@@ -10,6 +10,8 @@ import { addressesIn, cidrRange } from '../../src/net/ip.ts';
 export interface InMemoryIp {
   readonly ip: string;
   readonly owner: string | undefined;
+  /** The public address paired with it, if any. */
+  readonly publicAddress?: string;
 }
 
 /** An instance with its single network interface. */
@@ -24,11 +26,35 @@ export interface InMemoryInstance {
   readonly secondary: Map<string, InMemoryIp>;
 }
 
-/** The in-memory cloud's state and its mutating-call counter. */
+/** One write of an interface, as the cloud logs it (what the conformance suite checks "batched" and "serialised" by). */
+export interface InMemoryWrite {
+  readonly interfaceId: string;
+  /** `performance.now()` when the call came in, and when it was done. */
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+/** The in-memory cloud's state, its mutating-call counter and its log of interface writes. */
 export class InMemoryCloud {
   readonly instances = new Map<string, InMemoryInstance>();
   /** Mutating calls made, one per interface write. */
   mutatingCalls = 0;
+  /** Every interface write, in the order they ended. */
+  readonly writes: InMemoryWrite[] = [];
+  /**
+   * How long a write takes, in ms (default 0: at once). With a latency, the change lands at the end of the call,
+   * as on a cloud, so two writes of one interface that overlap would act on a stale read.
+   */
+  writeLatencyMs = 0;
+
+  /** One mutating call on `interfaceId`: waits the write latency, then applies `change`, and logs the call. */
+  async write(interfaceId: string, change: () => void): Promise<void> {
+    const startedAt = performance.now();
+    if (this.writeLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.writeLatencyMs));
+    change();
+    this.mutatingCalls++;
+    this.writes.push({ interfaceId, startedAt, endedAt: performance.now() });
+  }
 
   /** Adds an instance; `limit` counts the primary IP too. */
   addInstance(spec: {

@@ -1,26 +1,32 @@
 /**
  * @module
- * The in-memory provider: the contract carried out on an {@link InMemoryCloud}. Used by unit tests of
- * the controller, by the benchmarks, and as the reference implementation of the conformance suite.
+ * The in-memory provider: the contract carried out on an {@link InMemoryCloud}, through the provider engine
+ * like every cloud. Used by unit tests of the controller, by the benchmarks, and as the reference driver of the
+ * conformance suite.
  *
- * Per interface, `apply` validates the whole batch first and then writes it at once (one "call"), so a
- * batch that would break a rule leaves nothing partial, as a cloud's single API call would.
+ * Per interface, a write validates the whole batch first and then applies it in one call, so a batch that
+ * would break a rule leaves nothing partial, as a cloud's single API call would:
+ *
+ * | edit                                      | outcome                                  |
+ * |-------------------------------------------|------------------------------------------|
+ * | remove: not on the interface              | ok, no call                              |
+ * | remove: primary, or another tool's IP     | terminal                                 |
+ * | remove: ours                              | removed                                  |
+ * | add: outside the interface's subnet       | terminal                                 |
+ * | add: here already (ours)                  | ok, no call                              |
+ * | add: primary or another tool's, anywhere  | terminal                                 |
+ * | add: ours on another interface            | moved here in the same call (atomic)     |
+ * | add/allocate past the interface limit     | capacity for every add and allocate      |
  */
 
 import { cidrContains } from '../../src/net/ip.ts';
-import {
-  type ApplyResult,
-  type Change,
-  type ChangeOutcome,
-  type CloudAssignment,
-  type CloudProvider,
-  type NodeNetwork,
-  type NodeRef,
-  type Plan,
-  ProviderError,
-  type ProviderSettings,
-} from '../../src/provider/contract.ts';
+import type { CloudProvider, NodeNetwork, NodeRef, ProviderSettings } from '../../src/provider/contract.ts';
+import { ProviderError } from '../../src/provider/contract.ts';
+import { createEngineProvider } from '../../src/provider/engine.ts';
+import type { BatchResult, Edit, InterfaceDriver } from '../../src/provider/interface-driver.ts';
+import { DEFAULT_RETRY } from '../../src/provider/retry.ts';
 import type { InMemoryCloud, InMemoryInstance } from './cloud.ts';
+import { inmemoryProvider } from './descriptor.ts';
 
 /** `inmemory:///<zone>/<name>` → instance name. */
 function instanceName(node: NodeRef): string {
@@ -34,9 +40,14 @@ function instanceName(node: NodeRef): string {
   return match[1]!;
 }
 
-/** Creates a provider over `cloud`. */
-export function createInMemoryProviderFor(cloud: InMemoryCloud, settings: ProviderSettings): CloudProvider {
+/** The driver of the in-memory cloud (interface-driver.ts). */
+export function inMemoryDriver(
+  cloud: InMemoryCloud,
+  settings: ProviderSettings,
+): InterfaceDriver<InMemoryInstance> {
   const owner = settings.owner;
+  const owned = (inst: InMemoryInstance): string[] =>
+    [...inst.secondary.values()].filter((s) => s.owner === owner).map((s) => s.ip);
 
   const instanceOf = (node: NodeRef): InMemoryInstance => {
     const inst = cloud.instances.get(instanceName(node));
@@ -45,13 +56,129 @@ export function createInMemoryProviderFor(cloud: InMemoryCloud, settings: Provid
     return inst;
   };
 
-  const owned = (inst: InMemoryInstance): string[] =>
-    [...inst.secondary.values()].filter((s) => s.owner === owner).map((s) => s.ip);
+  const removes = (inst: InMemoryInstance, edits: readonly Edit[]): BatchResult & { write?: () => void } => {
+    const failed = new Map<Edit, ProviderError>();
+    const gone: string[] = [];
+    for (const edit of edits) {
+      if (edit.kind !== 'remove') continue;
+      const held = inst.secondary.get(edit.ip);
+      if (inst.primaryIP === edit.ip || (held && held.owner !== owner)) {
+        failed.set(
+          edit,
+          new ProviderError(
+            'terminal',
+            `${edit.ip} on ${inst.interfaceId} is not owned by cloud-egress; not released`,
+          ),
+        );
+      } else if (held) gone.push(edit.ip);
+    }
+    return gone.length > 0
+      ? {
+          failed,
+          write: () => {
+            for (const ip of gone) inst.secondary.delete(ip);
+          },
+        }
+      : { failed };
+  };
+
+  const adds = (inst: InMemoryInstance, edits: readonly Edit[]): BatchResult & { write?: () => void } => {
+    const failed = new Map<Edit, ProviderError>();
+    const allocated = new Map<Edit, readonly string[]>();
+    const accepted: Edit[] = [];
+    const moving = new Map<string, InMemoryInstance | undefined>();
+    let count = 0;
+    for (const edit of edits) {
+      if (edit.kind === 'allocate') {
+        accepted.push(edit);
+        count += edit.count;
+        continue;
+      }
+      if (edit.kind !== 'add') continue;
+      if (!cidrContains(inst.subnet, edit.ip)) {
+        failed.set(
+          edit,
+          new ProviderError(
+            'terminal',
+            `${edit.ip} is outside subnet ${inst.subnet} of ${inst.interfaceId} (node ${inst.name})`,
+          ),
+        );
+        continue;
+      }
+      const holder = cloud.holderOf(edit.ip);
+      if (holder === inst) {
+        if (holder.secondary.get(edit.ip)?.owner !== owner) {
+          failed.set(
+            edit,
+            new ProviderError(
+              'terminal',
+              `${edit.ip} is on ${inst.interfaceId} but not owned by cloud-egress; not adopted`,
+            ),
+          );
+        } else if (
+          edit.publicAddress &&
+          holder.secondary.get(edit.ip)?.publicAddress !== edit.publicAddress
+        ) {
+          accepted.push(edit);
+          moving.set(edit.ip, undefined);
+        }
+        continue;
+      }
+      if (holder && (holder.primaryIP === edit.ip || holder.secondary.get(edit.ip)?.owner !== owner)) {
+        failed.set(
+          edit,
+          new ProviderError(
+            'terminal',
+            `${edit.ip} is in use by ${holder.interfaceId} and not owned by cloud-egress`,
+          ),
+        );
+        continue;
+      }
+      accepted.push(edit);
+      if (!moving.has(edit.ip)) count++;
+      moving.set(edit.ip, holder);
+    }
+    if (1 + inst.secondary.size + count > inst.limit) {
+      const error = new ProviderError(
+        'capacity',
+        `${inst.interfaceId} (node ${inst.name}) can hold ${inst.limit} IPs; it has ${1 + inst.secondary.size} and ${count} more were asked`,
+        { code: 'PrivateIpAddressLimitExceeded' },
+      );
+      for (const edit of accepted) failed.set(edit, error);
+      return { failed };
+    }
+    if (accepted.length === 0) return { failed };
+    const write = () => {
+      for (const edit of accepted) {
+        if (edit.kind === 'add') {
+          moving.get(edit.ip)?.secondary.delete(edit.ip);
+          inst.secondary.set(edit.ip, {
+            ip: edit.ip,
+            owner,
+            ...(edit.publicAddress ? { publicAddress: edit.publicAddress } : {}),
+          });
+        } else if (edit.kind === 'allocate') {
+          const ips = cloud.freeIPs(inst.subnet, edit.count);
+          for (const ip of ips) inst.secondary.set(ip, { ip, owner });
+          allocated.set(edit, ips);
+        }
+      }
+    };
+    return { failed, allocated, write };
+  };
 
   return {
-    name: 'inmemory',
-
-    async describeNode(node) {
+    resolve: async (node) => instanceOf(node),
+    key: (inst) => inst.interfaceId,
+    write: (target, edits) => async () => {
+      // Read the interface afresh (the instance may be gone), decide, then one call.
+      const inst = cloud.instances.get(target.name);
+      if (!inst) throw new ProviderError('notFound', `instance ${target.name} not found`);
+      const decision = edits.every((e) => e.kind === 'remove') ? removes(inst, edits) : adds(inst, edits);
+      if (decision.write) await cloud.write(inst.interfaceId, decision.write);
+      return decision;
+    },
+    describe: async ({ node }) => {
       const inst = instanceOf(node);
       const mine = owned(inst);
       const network: NodeNetwork = {
@@ -65,135 +192,32 @@ export function createInMemoryProviderFor(cloud: InMemoryCloud, settings: Provid
       };
       return network;
     },
-
-    async listAssignments(nodes) {
-      const out: CloudAssignment[] = [];
-      for (const node of nodes) {
-        const inst = cloud.instances.get(instanceName(node));
-        if (!inst) continue;
-        for (const ip of owned(inst).sort()) out.push({ ip, node: node.name, interfaceId: inst.interfaceId });
-      }
-      return out;
-    },
-
-    async apply(plan: Plan): Promise<ApplyResult> {
-      const outcomes = new Map<Change, ChangeOutcome>();
-      const fail = (change: Change, error: ProviderError) =>
-        outcomes.set(change, { change, ok: false, error });
-
-      // Releases first (including the release half of moves), then assignments, per interface.
-      const releases = new Map<InMemoryInstance, Change[]>();
-      const assigns = new Map<InMemoryInstance, Change[]>();
-      for (const change of plan.changes) {
-        try {
-          const inst = instanceOf(change.node);
-          const bucket = change.kind === 'release' ? releases : assigns;
-          bucket.set(inst, [...(bucket.get(inst) ?? []), change]);
-        } catch (err) {
-          fail(change, err as ProviderError);
-        }
-      }
-
-      for (const [inst, changes] of releases) {
-        let wrote = false;
-        for (const change of changes) {
-          if (change.kind !== 'release') continue;
-          const held = inst.secondary.get(change.ip);
-          if (inst.primaryIP === change.ip || (held && held.owner !== owner)) {
-            fail(
-              change,
-              new ProviderError(
-                'terminal',
-                `${change.ip} on ${inst.interfaceId} is not owned by cloud-egress; not released`,
-              ),
-            );
-            continue;
-          }
-          if (held) {
-            inst.secondary.delete(change.ip);
-            wrote = true;
-          }
-          outcomes.set(change, { change, ok: true });
-        }
-        if (wrote) cloud.mutatingCalls++;
-      }
-
-      for (const [inst, changes] of assigns) {
-        const toAdd: string[] = [];
-        const moves: InMemoryInstance[] = [];
-        const allocations: { change: Change; ips: string[] }[] = [];
-        let error: ProviderError | undefined;
-        const accepted: Change[] = [];
-        for (const change of changes) {
-          if (change.kind === 'allocate') {
-            allocations.push({ change, ips: [] });
-            accepted.push(change);
-            continue;
-          }
-          if (change.kind !== 'assign') continue;
-          if (!cidrContains(inst.subnet, change.ip)) {
-            fail(
-              change,
-              new ProviderError(
-                'terminal',
-                `${change.ip} is outside subnet ${inst.subnet} of ${inst.interfaceId} (node ${change.node.name})`,
-              ),
-            );
-            continue;
-          }
-          const holder = cloud.holderOf(change.ip);
-          if (holder === inst) {
-            outcomes.set(change, { change, ok: true });
-            continue;
-          }
-          if (
-            holder &&
-            (holder.primaryIP === change.ip || holder.secondary.get(change.ip)?.owner !== owner)
-          ) {
-            fail(
-              change,
-              new ProviderError(
-                'terminal',
-                `${change.ip} is in use by ${holder.interfaceId} and not owned by cloud-egress`,
-              ),
-            );
-            continue;
-          }
-          if (holder) moves.push(holder);
-          toAdd.push(change.ip);
-          accepted.push(change);
-        }
-        const wanted =
-          toAdd.length +
-          allocations.reduce((n, a) => n + (a.change.kind === 'allocate' ? a.change.count : 0), 0);
-        if (1 + inst.secondary.size + wanted > inst.limit) {
-          error = new ProviderError(
-            'capacity',
-            `${inst.interfaceId} (node ${inst.name}) can hold ${inst.limit} IPs; it has ${1 + inst.secondary.size} and ${wanted} more were asked`,
-            { code: 'PrivateIpAddressLimitExceeded' },
-          );
-        }
-        if (error) {
-          for (const change of accepted) fail(change, error);
-          continue;
-        }
-        if (accepted.length === 0) continue;
-        for (const ip of toAdd) {
-          for (const holder of moves) holder.secondary.delete(ip);
-          inst.secondary.set(ip, { ip, owner });
-        }
-        for (const allocation of allocations) {
-          if (allocation.change.kind !== 'allocate') continue;
-          const ips = cloud.freeIPs(inst.subnet, allocation.change.count);
-          for (const ip of ips) inst.secondary.set(ip, { ip, owner });
-          allocation.ips.push(...ips);
-          outcomes.set(allocation.change, { change: allocation.change, ok: true, allocated: ips });
-        }
-        for (const change of accepted) if (!outcomes.has(change)) outcomes.set(change, { change, ok: true });
-        cloud.mutatingCalls++;
-      }
-
-      return { outcomes: plan.changes.map((c) => outcomes.get(c)!) };
-    },
+    list: async (group) =>
+      group.map(({ node, target }) => {
+        const inst = cloud.instances.get(target.name);
+        if (!inst) return undefined;
+        return [...inst.secondary.values()]
+          .filter((s) => s.owner === owner)
+          .sort((x, y) => (x.ip < y.ip ? -1 : x.ip > y.ip ? 1 : 0))
+          .map((s) => ({
+            ip: s.ip,
+            node: node.name,
+            interfaceId: inst.interfaceId,
+            ...(s.publicAddress ? { publicAddress: s.publicAddress } : {}),
+          }));
+      }),
+    classify: (err, doing) =>
+      err instanceof ProviderError
+        ? err
+        : new ProviderError('terminal', `${doing}: ${String(err)}`, { cause: err }),
   };
+}
+
+/** Creates a provider over `cloud`. */
+export function createInMemoryProviderFor(cloud: InMemoryCloud, settings: ProviderSettings): CloudProvider {
+  return createEngineProvider(inMemoryDriver(cloud, settings), {
+    name: inmemoryProvider.name,
+    capabilities: inmemoryProvider.capabilities,
+    retry: { ...DEFAULT_RETRY, retries: 2, baseDelayMs: 1 },
+  });
 }

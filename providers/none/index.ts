@@ -17,6 +17,7 @@ import {
   ProviderError,
   type ProviderSettings,
 } from '../../src/provider/contract.ts';
+import { noneProvider } from './descriptor.ts';
 
 /** Subnets egress IPs may come from when none are configured: any address (the network decides). */
 export const ANY_SUBNET = ['0.0.0.0/0', '::/0'] as const;
@@ -43,7 +44,8 @@ export function createNoneProvider(
       .sort();
 
   return {
-    name: 'none',
+    name: noneProvider.name,
+    capabilities: noneProvider.capabilities,
     async describeNode(node) {
       const owned = ownedBy(node.name);
       return {

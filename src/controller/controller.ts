@@ -141,6 +141,7 @@ export class Controller {
     this.#events = new EventRecorder({ api: this.#api, instance: this.identity, logger: this.#log });
     this.#providers = new ProviderPool({
       make: options.providerMaker ?? registryProviderMaker,
+      context: { logger: this.#log.child({ component: 'provider' }) },
       wrap: (p) => this.metrics.instrument(p),
       describeTtlMs: Math.max(1000, options.settings.resyncPeriodMs),
     });

@@ -192,7 +192,8 @@ export class GatewayReconciler {
       }
     }
     const listed = await provider.listAssignments([...refs.values()]);
-    const current = provider.name === 'none' ? seedFromStatus(listed, mine) : listed;
+    // Without an ownership record in the cloud, the policies' status is the only record of the placement.
+    const current = provider.capabilities.ownershipRecord ? listed : seedFromStatus(listed, mine);
     let cloudAllocatedIPs = [...(gateway.status?.cloudAllocatedIPs ?? [])];
 
     const decision = decidePlan({

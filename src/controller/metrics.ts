@@ -97,6 +97,7 @@ export class ControllerMetrics {
     };
     return {
       name: provider.name,
+      capabilities: provider.capabilities,
       describeNode: (node, signal) =>
         timed(
           'describeNode',

@@ -8,6 +8,7 @@ import type {
   CloudProvider,
   NodeNetwork,
   NodeRef,
+  ProviderContext,
   ProviderName,
   ProviderSettings,
 } from '../provider/contract.ts';
@@ -17,15 +18,17 @@ import { providerFactory } from '../provider/registry.ts';
 export type ProviderMaker = (
   name: ProviderName,
   settings: ProviderSettings,
+  context: ProviderContext,
 ) => CloudProvider | Promise<CloudProvider>;
 
 /** The registry's factories. */
-export const registryProviderMaker: ProviderMaker = async (name, settings) =>
-  (await providerFactory(name))(settings);
+export const registryProviderMaker: ProviderMaker = async (name, settings, context) =>
+  (await providerFactory(name))(settings, context);
 
 /** See the module comment. */
 export class ProviderPool {
   readonly #make: ProviderMaker;
+  readonly #context: ProviderContext;
   readonly #wrap: (provider: CloudProvider) => CloudProvider;
   readonly #instances = new Map<string, Promise<CloudProvider>>();
   readonly #networks = new Map<string, { at: number; network: NodeNetwork }>();
@@ -33,10 +36,13 @@ export class ProviderPool {
 
   constructor(options: {
     make: ProviderMaker;
+    /** Handed to every provider made (its logger). */
+    context: ProviderContext;
     wrap?: (p: CloudProvider) => CloudProvider;
     describeTtlMs: number;
   }) {
     this.#make = options.make;
+    this.#context = options.context;
     this.#wrap = options.wrap ?? ((p) => p);
     this.#ttlMs = options.describeTtlMs;
   }
@@ -46,7 +52,11 @@ export class ProviderPool {
     const key = `${name}/${JSON.stringify(settings)}`;
     let instance = this.#instances.get(key);
     if (!instance) {
-      instance = Promise.resolve(this.#make(name, settings)).then((p) => this.#wrap(p));
+      instance = Promise.resolve(
+        this.#make(name, settings, {
+          logger: this.#context.logger.child({ provider: name }),
+        }),
+      ).then((p) => this.#wrap(p));
       instance.catch(() => this.#instances.delete(key));
       this.#instances.set(key, instance);
     }

@@ -14,16 +14,28 @@
  * | single owner    | after `apply`, an IP is on exactly one interface (a move never leaves two)      |
  * | ownership       | only IPs this project assigned are ever released or listed; primary IPs and     |
  * |                 | other tools' IPs are never touched                                               |
- * | batched         | one mutating call (or one read-modify-write) per interface per `apply`           |
- * | serialised      | read-modify-write of one interface never runs twice at once                      |
+ * | batched         | the IPs of one interface change in one write (one mutating call, or one         |
+ * |                 | read-modify-write) per phase of `apply` (releases, then assignments), never one |
+ * |                 | per IP                                                                           |
+ * | serialised      | writes of one interface never overlap, also across concurrent `apply` calls      |
  * | subnet          | an IP outside every subnet of the target interface fails `terminal`, not silently|
  * | capacity        | past the interface's limit fails `capacity`, and nothing partial is left         |
  * | classified      | every failure is a {@link ProviderError} with a {@link ProviderErrorKind}        |
  * | per change      | one failing interface does not fail the changes for other interfaces            |
+ * | unanswered      | a change the provider cannot report on fails `transient`: its effect is unknown, |
+ * |                 | so the caller re-reads the cloud and tries again                                 |
+ *
+ * The cloud providers keep these rules by running on one engine (engine.ts): a provider is an
+ * {@link InterfaceDriver} (resolve a node's interface, read it, write one batch, classify errors) plus its
+ * {@link ProviderCapabilities}.
  */
+import type { Logger } from '../log.ts';
+import type { ProviderCapabilities } from './capabilities.ts';
 
-/** Names under which providers are registered. */
-export type ProviderName = 'aws' | 'gcp' | 'azure' | 'none' | 'inmemory';
+export type { ProviderCapabilities } from './capabilities.ts';
+
+/** A name under which a provider is registered (registry.ts lists them: `aws`, `gcp`, `azure`, `none`, ...). */
+export type ProviderName = string;
 
 /** The node a provider is asked about: the Kubernetes Node's name and `spec.providerID`. */
 export interface NodeRef {
@@ -48,6 +60,12 @@ export interface ProviderSettings {
   readonly interface?: string;
   /** AWS: pick the ENI that carries this tag (`key=value`) instead of by device index. */
   readonly interfaceTag?: string;
+}
+
+/** What a provider is given besides its settings. */
+export interface ProviderContext {
+  /** Where the provider logs (retries, slow operations); a child of the controller's logger. */
+  readonly logger: Logger;
 }
 
 /** What the cloud says about the interface of a node that holds egress IPs. */
@@ -128,6 +146,8 @@ export interface ApplyResult {
 export interface CloudProvider {
   /** The registry name. */
   readonly name: ProviderName;
+  /** What the provider can do; the core reads these instead of comparing provider names. */
+  readonly capabilities: ProviderCapabilities;
   /**
    * Reads the node's egress interface: subnets, zone, owned and reserved IPs, free slots.
    * @throws ProviderError `notFound` when the instance or interface does not exist.

@@ -1,58 +1,60 @@
 /**
  * @module
- * The provider registry: the one file in `src/` that knows the providers (external-dns's factory).
- * Providers are loaded lazily, so a controller on AWS never loads the GCP or Azure SDKs.
+ * The provider registry: the one file in `src/` that knows the providers (external-dns's factory), as one
+ * list of descriptors. A descriptor loads its provider lazily, so a controller on AWS never loads the GCP or
+ * Azure SDKs. Adding a provider is a folder under `providers/` and one line here (docs/adding-a-provider.md).
  */
-import type { CloudProvider, ProviderName, ProviderSettings } from './contract.ts';
+import { awsProvider } from '../../providers/aws/descriptor.ts';
+import { azureProvider } from '../../providers/azure/descriptor.ts';
+import { gcpProvider } from '../../providers/gcp/descriptor.ts';
+import { inmemoryProvider } from '../../providers/inmemory/descriptor.ts';
+import { noneProvider } from '../../providers/none/descriptor.ts';
+import type { ProviderName } from './contract.ts';
+import type { ProviderDescriptor, ProviderFactory } from './descriptor.ts';
 
-/** Creates a provider instance from its settings. */
-export type ProviderFactory = (settings: ProviderSettings) => CloudProvider | Promise<CloudProvider>;
+export type { ProviderDescriptor, ProviderFactory } from './descriptor.ts';
 
-/** Every provider name, in a stable order. */
-export const PROVIDER_NAMES: readonly ProviderName[] = ['aws', 'gcp', 'azure', 'none', 'inmemory'];
+/** Every provider, in a stable order. */
+export const PROVIDERS: readonly ProviderDescriptor[] = [
+  awsProvider,
+  gcpProvider,
+  azureProvider,
+  noneProvider,
+  inmemoryProvider,
+];
 
-const loaders: Partial<Record<ProviderName, () => Promise<ProviderFactory>>> = {
-  aws: async () => (await import('../../providers/aws/index.ts')).createAwsProvider,
-  inmemory: async () => (await import('../../providers/inmemory/index.ts')).createInMemoryProvider,
-  none: async () => (await import('../../providers/none/index.ts')).createNoneProvider,
-  azure: async () => (await import('../../providers/azure/index.ts')).createAzureProvider,
-  gcp: async () => (await import('../../providers/gcp/index.ts')).createGcpProvider,
-};
+/** Every provider name, in the order of {@link PROVIDERS}. */
+export const PROVIDER_NAMES: readonly ProviderName[] = PROVIDERS.map((d) => d.name);
 
 /** True when `name` is a registered provider name. */
 export function isProviderName(name: string): name is ProviderName {
-  return (PROVIDER_NAMES as readonly string[]).includes(name);
+  return PROVIDERS.some((d) => d.name === name);
 }
 
-/** Thrown when a provider name is known but not built into this release. */
+/** The descriptor registered under `name`, if any. */
+export function providerDescriptor(name: ProviderName): ProviderDescriptor | undefined {
+  return PROVIDERS.find((d) => d.name === name);
+}
+
+/** Thrown when a provider name is not registered in this build. */
 export class ProviderUnavailableError extends Error {
   override readonly name = 'ProviderUnavailableError';
 }
 
 /** Loads the factory registered under `name`. @throws ProviderUnavailableError when none is registered. */
 export async function providerFactory(name: ProviderName): Promise<ProviderFactory> {
-  const load = loaders[name];
-  if (!load) throw new ProviderUnavailableError(`provider "${name}" is not available in this build`);
-  return load();
+  const descriptor = providerDescriptor(name);
+  if (!descriptor) throw new ProviderUnavailableError(`provider "${name}" is not available in this build`);
+  return descriptor.load();
 }
 
 /**
- * The provider a node's `spec.providerID` points to, or undefined when it names none we know
- * (`aws:///zone/i-…`, `gce://project/zone/name`, `azure:///subscriptions/…`).
+ * The provider a node's `spec.providerID` points to (by its scheme: `aws:///zone/i-…`, `gce://project/zone/name`,
+ * `azure:///subscriptions/…`), or undefined when it names none we know.
  */
 export function providerFromProviderID(providerID: string | undefined): ProviderName | undefined {
-  if (!providerID) return undefined;
-  const scheme = providerID.slice(0, providerID.indexOf('://'));
-  switch (scheme) {
-    case 'aws':
-      return 'aws';
-    case 'gce':
-      return 'gcp';
-    case 'azure':
-      return 'azure';
-    case 'inmemory':
-      return 'inmemory';
-    default:
-      return undefined;
-  }
+  const at = providerID?.indexOf('://') ?? -1;
+  if (!providerID || at < 0) return undefined;
+  const scheme = providerID.slice(0, at);
+  return PROVIDERS.find((d) => d.providerIDScheme === scheme)?.name;
 }

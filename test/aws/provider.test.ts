@@ -17,6 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
+import { silentLogger } from '../../src/log.ts';
 import { canonicalIp, cidrContains } from '../../src/net/ip.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { providerFactory } from '../../src/provider/registry.ts';
@@ -253,7 +254,10 @@ describe('AWS provider on LocalStack', () => {
     process.env['AWS_SECRET_ACCESS_KEY'] = ls.credentials.secretAccessKey;
     try {
       const factory = await providerFactory('aws');
-      const provider = await factory({ owner: 'registry', endpoint: ls.endpoint });
+      const provider = await factory(
+        { owner: 'registry', endpoint: ls.endpoint },
+        { logger: silentLogger() },
+      );
       expect(provider.name).toBe('aws');
       const [ip] = await freeIPsIn(ec2, vpc.vpcId, node.subnet, 1, 170);
       expect(

@@ -13,6 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cidrContains } from '../../src/net/ip.ts';
 import type { ApplyResult, Change, CloudProvider, NodeRef } from '../../src/provider/contract.ts';
 
+/**
+ * One write of an interface as the cloud saw it, from the call's arrival until its change was done (for clouds
+ * with long-running operations, until the operation was DONE), in `performance.now()` time.
+ */
+export interface InterfaceWrite {
+  readonly interfaceId: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
 /** A node of the conformance world. */
 export interface WorldNode {
   readonly ref: NodeRef;
@@ -44,7 +54,12 @@ export interface ConformanceWorld {
    * ownership is the egress secondary range itself, so another tool's alias IP comes from another range.
    */
   foreignIP?(node: WorldNode): Promise<string>;
-  /** Removes every secondary IP from every node (between cases). */
+  /**
+   * The interface writes the cloud saw since the last {@link reset}: calls that change an interface's IPs (AWS
+   * Assign/UnassignPrivateIpAddresses, GCP updateNetworkInterface, Azure NIC PUT), refused ones left out.
+   */
+  writes(): Promise<readonly InterfaceWrite[]>;
+  /** Removes every secondary IP from every node and clears the write log (between cases). */
   reset(): Promise<void>;
   /** Frees everything the world started. */
   close(): Promise<void>;
@@ -221,6 +236,46 @@ export function runProviderConformance(options: ConformanceOptions): void {
       expect(result.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'notFound' } });
       expect(result.outcomes[1]?.ok).toBe(true);
       expect(await world.cloudIPs(a)).toEqual([other]);
+    });
+
+    test('batched: one write per interface per phase, whatever the number of IPs', async () => {
+      const perInterface = async () => {
+        const counts = new Map<string, number>();
+        for (const w of await world.writes()) counts.set(w.interfaceId, (counts.get(w.interfaceId) ?? 0) + 1);
+        return [...counts.values()];
+      };
+      const ips = await world.freeIPs(a.subnet, 10);
+      expect(
+        failures(await world.provider.apply({ changes: ips.map((ip, i) => assign(ip, i % 2 ? b : a)) })),
+      ).toEqual([]);
+      expect(await perInterface()).toEqual([1, 1]);
+      await world.reset();
+      await world.provider.apply({ changes: ips.map((ip) => assign(ip, a)) });
+      const before = (await world.writes()).length;
+      const moved = await world.provider.apply({ changes: ips.slice(0, 6).map((ip) => assign(ip, b, a)) });
+      expect(failures(moved)).toEqual([]);
+      const moves = (await world.writes()).slice(before);
+      // An atomic move writes the target only; a two-step move writes the source once and the target once.
+      expect(moves.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(moves.map((w) => w.interfaceId)).size).toBe(moves.length);
+      const released = (await world.writes()).length;
+      expect(
+        failures(await world.provider.apply({ changes: ips.slice(6).map((ip) => release(ip, a)) })),
+      ).toEqual([]);
+      expect((await world.writes()).slice(released)).toHaveLength(1);
+      expect(await world.cloudIPs(a)).toEqual([]);
+      expect(await world.cloudIPs(b)).toEqual(ips.slice(0, 6).sort());
+    });
+
+    test('serialised: writes of one interface never overlap, also across concurrent applies', async () => {
+      const ips = await world.freeIPs(a.subnet, 4);
+      const results = await Promise.all(ips.map((ip) => world.provider.apply({ changes: [assign(ip, a)] })));
+      expect(results.flatMap(failures)).toEqual([]);
+      expect(await world.cloudIPs(a)).toEqual([...ips].sort());
+      const writes = [...(await world.writes())].sort((x, y) => x.startedAt - y.startedAt);
+      expect(writes.length).toBeGreaterThanOrEqual(1);
+      const overlaps = writes.filter((w, i) => i > 0 && w.startedAt < writes[i - 1]!.endedAt);
+      expect(overlaps).toEqual([]);
     });
 
     test('listAssignments skips nodes that no longer exist', async () => {

@@ -7,6 +7,8 @@ import { type ConformanceWorld, runProviderConformance } from './cloud-provider.
 
 async function inMemoryWorld(): Promise<ConformanceWorld> {
   const cloud = new InMemoryCloud();
+  // Writes take time, as on a cloud, so two writes of one interface that overlap would show in the log.
+  cloud.writeLatencyMs = 5;
   const add = (name: string, zone: string, subnet: string, primaryIP: string, limit?: number) => {
     cloud.addInstance({ name, zone, subnet, primaryIP, ...(limit ? { limit } : {}) });
     return { ref: { name, providerID: `inmemory:///${zone}/${name}` }, subnet };
@@ -28,8 +30,10 @@ async function inMemoryWorld(): Promise<ConformanceWorld> {
     addForeignIP: async (node, ip) => {
       instance(node.ref.name).secondary.set(ip, { ip, owner: undefined });
     },
+    writes: async () => [...cloud.writes],
     reset: async () => {
       for (const inst of cloud.instances.values()) inst.secondary.clear();
+      cloud.writes.length = 0;
     },
     close: async () => {},
   };

@@ -274,6 +274,7 @@ describe('deletion and drift', () => {
     const gated = (p: CloudProvider): CloudProvider => ({
       ...p,
       name: p.name,
+      capabilities: p.capabilities,
       describeNode: (n, s) => p.describeNode(n, s),
       listAssignments: (n, s) => p.listAssignments(n, s),
       async apply(plan, signal) {
@@ -433,6 +434,7 @@ describe('bad input shows as conditions and Warning events', () => {
     let broken = true;
     const flaky = (p: CloudProvider): CloudProvider => ({
       name: p.name,
+      capabilities: p.capabilities,
       describeNode: (n, s) => p.describeNode(n, s),
       listAssignments: (n, s) => p.listAssignments(n, s),
       async apply(plan, signal) {

@@ -73,6 +73,7 @@ it('given a controller killed between the cloud call and the status write, then 
   // The cloud carries the changes out, but the answer never comes back: the process "dies" right there.
   const dying = (p: CloudProvider): CloudProvider => ({
     name: p.name,
+    capabilities: p.capabilities,
     describeNode: (n, s) => p.describeNode(n, s),
     listAssignments: (n, s) => p.listAssignments(n, s),
     async apply(plan, signal) {

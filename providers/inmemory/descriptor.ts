@@ -1,0 +1,13 @@
+/**
+ * @module
+ * The in-memory provider's registry entry (for tests, benchmarks and development: a cloud in this process).
+ */
+import type { ProviderDescriptor } from '../../src/provider/descriptor.ts';
+
+/** `inmemory`: nodes `inmemory:///<zone>/<name>`. */
+export const inmemoryProvider: ProviderDescriptor = {
+  name: 'inmemory',
+  providerIDScheme: 'inmemory',
+  capabilities: { atomicMove: true, publicAddresses: true, cloudAllocatedIPs: true, ownershipRecord: true },
+  load: async () => (await import('./index.ts')).createInMemoryProvider,
+};

@@ -1,0 +1,20 @@
+/**
+ * @module
+ * The `none` provider's registry entry: on-prem clusters, where the node agent announces the IP itself.
+ */
+import type { ProviderDescriptor } from '../../src/provider/descriptor.ts';
+
+/** `none`: never detected from a providerID; chosen with `--provider none` or the gateway annotation. */
+export const noneProvider: ProviderDescriptor = {
+  name: 'none',
+  capabilities: {
+    atomicMove: true,
+    publicAddresses: false,
+    cloudAllocatedIPs: false,
+    ownershipRecord: false,
+  },
+  load: async () => {
+    const { createNoneProvider } = await import('./index.ts');
+    return (settings) => createNoneProvider(settings);
+  },
+};

@@ -1,0 +1,37 @@
+/**
+ * @module
+ * Capability flags: what a provider can do, declared once in its descriptor and read by the core (the engine,
+ * the controller) instead of comparing provider names.
+ *
+ * | flag                | true                                                   | false                                                  |
+ * |---------------------|--------------------------------------------------------|--------------------------------------------------------|
+ * | `atomicMove`        | one call takes an IP from its old interface (AWS       | a move is a release on the old interface, DONE, then   |
+ * |                     | `AllowReassignment`): the IP is never on no interface  | an add on the new one (GCP, Azure)                     |
+ * | `publicAddresses`   | a change may pair a public address with the IP (AWS    | a change naming one fails `terminal` with the          |
+ * |                     | Elastic IP, Azure public IP)                           | provider's {@link ProviderCapabilities.publicAddressHint} |
+ * | `cloudAllocatedIPs` | `allocate` lets the cloud pick free IPs                | gateways with `cloudAllocated` are refused             |
+ * | `ownershipRecord`   | the cloud records which IPs this installation owns     | nothing in the cloud says so (`none`): the controller   |
+ * |                     | (tags, ranges, names): `listAssignments` is the truth  | seeds the placement from the policies' status           |
+ *
+ * | provider   | atomicMove | publicAddresses | cloudAllocatedIPs | ownershipRecord |
+ * |------------|------------|-----------------|-------------------|-----------------|
+ * | `aws`      | yes        | yes             | yes               | yes             |
+ * | `gcp`      | no         | no              | yes               | yes             |
+ * | `azure`    | no         | yes             | yes               | yes             |
+ * | `none`     | yes        | no              | no                | no              |
+ * | `inmemory` | yes        | yes             | yes               | yes             |
+ */
+
+/** See the module table. */
+export interface ProviderCapabilities {
+  /** One cloud call moves an IP between interfaces, so it is never on none in between. */
+  readonly atomicMove: boolean;
+  /** A change may pair a public address (AWS Elastic IP, Azure public IP) with the egress IP. */
+  readonly publicAddresses: boolean;
+  /** Without `publicAddresses`: what to tell a user who asks for one (where to look instead). */
+  readonly publicAddressHint?: string;
+  /** `allocate` changes let the cloud pick free IPs in the node's subnet. */
+  readonly cloudAllocatedIPs: boolean;
+  /** The cloud records ownership, so `listAssignments` is the truth without the policies' status. */
+  readonly ownershipRecord: boolean;
+}
