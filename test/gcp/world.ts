@@ -156,6 +156,8 @@ export async function startGcpWorld(
         .filter((ip): ip is string => ip !== undefined)
         .sort(),
     primaryIP: async (node) => nic(node).networkIP,
+    // The emulator's log of accepted updateNetworkInterface calls, each until its operation was DONE.
+    writes: async () => emulator.writes.map((w) => ({ ...w })),
     addForeignIP: async (node, ip) => {
       const target = nic(node);
       const subnet = state.subnetworkOf(target)!;

@@ -187,6 +187,37 @@ describe('Compute Engine emulator', () => {
     await untilDone(first.json);
   });
 
+  it('logs each accepted updateNetworkInterface with its NIC, arrival and DONE time, and no refused one', async () => {
+    emulator.clearFaults();
+    const vm2 = (await rest('GET', instancePath('vm-2'))).json.networkInterfaces[0]!;
+    const sent = performance.now();
+    const accepted = await patch('vm-2', { fingerprint: vm2.fingerprint, aliasIpRanges: [] });
+    expect(accepted.status).toBe(200);
+    const stale = await patch('vm-2', { fingerprint: vm2.fingerprint, aliasIpRanges: [] });
+    expect(stale.status).toBe(412);
+    const invalid = await patch('vm-1', {
+      fingerprint: (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!.fingerprint,
+      aliasIpRanges: [{ ipCidrRange: '10.0.0.9/32', subnetworkRangeName: 'egress' }],
+    });
+    expect(invalid.status).toBe(400);
+    expect(emulator.writes).toEqual([
+      {
+        interfaceId: `projects/${P}/zones/${Z}/instances/vm-2#nic0`,
+        startedAt: expect.any(Number),
+        endedAt: Infinity,
+      },
+    ]);
+    const received = emulator.writes[0]!.startedAt;
+    expect(received).toBeGreaterThanOrEqual(sent);
+    await untilDone(accepted.json);
+    const done = performance.now();
+    const [write] = emulator.writes;
+    expect(write!.endedAt).toBeGreaterThan(received);
+    expect(write!.endedAt).toBeLessThanOrEqual(done);
+    emulator.clearFaults();
+    expect(emulator.writes).toEqual([]);
+  });
+
   it('serves subnetworks with their secondary ranges', async () => {
     const { json } = await rest('GET', `/compute/v1/projects/${P}/regions/us-central1/subnetworks/sub`);
     expect(json).toMatchObject({

@@ -10,6 +10,7 @@ export {
   type GcpEmulator,
   type GcpEmulatorOptions,
   type GcpFault,
+  type GcpWrite,
   startGcpEmulator,
 } from './server.ts';
 export * from './state.ts';

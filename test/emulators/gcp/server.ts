@@ -20,6 +20,12 @@
  * Fault knobs ({@link GcpEmulator.inject}) make the next matching calls fail the way GCP does: a concurrent
  * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`, or an
  * operation that ends DONE with an `error` (GCP reports some failures only there).
+ *
+ * The write log ({@link GcpEmulator.writes}) holds every accepted `updateNetworkInterface`: the NIC it wrote
+ * (`projects/P/zones/Z/instances/I#N`), when the call arrived and when its operation became DONE (in
+ * `performance.now()` time; `Infinity` while it runs). Refused calls (412, 400, 404, injected statuses) and a
+ * repeated `requestId` (no new write) are left out; an operation that ends DONE with an error is in it, since
+ * the NIC was being written until then.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -67,6 +73,15 @@ export interface GcpCall {
   readonly operationStatus?: string;
 }
 
+/** One accepted `updateNetworkInterface`, from the call's arrival until its operation was DONE. */
+export interface GcpWrite {
+  /** `projects/P/zones/Z/instances/I#N`. */
+  readonly interfaceId: string;
+  readonly startedAt: number;
+  /** When the operation became DONE; `Infinity` while it runs. */
+  readonly endedAt: number;
+}
+
 /** Options of {@link startGcpEmulator}. */
 export interface GcpEmulatorOptions {
   /** Polls (operations get or wait) an operation stays RUNNING before it is DONE; default 2. */
@@ -86,12 +101,14 @@ export interface GcpEmulator {
   readonly calls: GcpCall[];
   /** Calls of `updateNetworkInterface` (accepted or refused). */
   mutatingCalls(): number;
+  /** Accepted `updateNetworkInterface` calls, in order of arrival (see the module comment). */
+  readonly writes: readonly GcpWrite[];
   /** Polls an operation stays RUNNING; change between tests. */
   operationPolls: number;
   waitDelayMs: number;
   /** Queues a fault. */
   inject(fault: GcpFault): void;
-  /** Drops queued faults and the call log. */
+  /** Drops queued faults, the call log and the write log. */
   clearFaults(): void;
   /** Stops the server. */
   close(): Promise<void>;
@@ -101,6 +118,8 @@ type Route = { method: string; pattern: RegExp; handle: (m: string[], req: Parse
 interface Parsed {
   readonly query: URLSearchParams;
   readonly body: unknown;
+  /** `performance.now()` when the request arrived. */
+  readonly arrivedAt: number;
 }
 
 const PREFIX = '/compute/v1/projects/([^/]+)';
@@ -109,6 +128,7 @@ const PREFIX = '/compute/v1/projects/([^/]+)';
 export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promise<GcpEmulator> {
   const state = new GcpState();
   const calls: GcpCall[] = [];
+  const writes: { interfaceId: string; startedAt: number; endedAt: number }[] = [];
   const faults: (GcpFault & { left: number })[] = [];
   const pending = new Map<EmulatedNic, AliasIpRange[]>();
   const byRequestId = new Map<string, EmulatedOperation>();
@@ -199,6 +219,12 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     const added = next.filter((r) => !nic.aliasIpRanges.some((a) => a.ipCidrRange === r.ipCidrRange));
     pending.set(nic, [...(pending.get(nic) ?? []), ...added]);
     const failure = takeFault((f) => f.kind === 'operationError');
+    const write = {
+      interfaceId: `projects/${project}/zones/${zone}/instances/${name}#${nicName}`,
+      startedAt: req.arrivedAt,
+      endedAt: Number.POSITIVE_INFINITY,
+    };
+    writes.push(write);
     const op = state.addOperation({
       project: project!,
       zone: zone!,
@@ -206,6 +232,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       targetLink: `${COMPUTE_BASE}/projects/${project}/zones/${zone}/instances/${name}`,
       polls: emulator.operationPolls,
       effect: () => {
+        write.endedAt = performance.now();
         const left = (pending.get(nic) ?? []).filter((p) => !added.includes(p));
         if (left.length) pending.set(nic, left);
         else pending.delete(nic);
@@ -280,6 +307,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -303,7 +331,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
         throw new GcpApiError(400, 'parseError', 'Parse Error');
       }
       const match = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
-      payload = await route.handle(match, { query: url.searchParams, body });
+      payload = await route.handle(match, { query: url.searchParams, body, arrivedAt });
       if (url.pathname.includes('/operations/')) operationStatus = (payload as { status?: string }).status;
     } catch (err) {
       const apiError =
@@ -341,10 +369,12 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     operationPolls: options.operationPolls ?? 2,
     waitDelayMs: options.waitDelayMs ?? 0,
     mutatingCalls: () => calls.filter((c) => c.method === 'PATCH').length,
+    writes,
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
     clearFaults: () => {
       faults.length = 0;
       calls.length = 0;
+      writes.length = 0;
     },
     close: async () => {
       server.closeAllConnections();
