@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classifyGcpError, gcpErrorKind, operationError } from './errors.ts';
+import { ProviderError } from '../../src/provider/contract.ts';
+import type { Edit } from '../../src/provider/interface-driver.ts';
+import { blameAlias, classifyGcpError, gcpErrorKind, operationError } from './errors.ts';
 
 const body = (code: number, reason: string, message: string) => ({
   error: { code, message, errors: [{ message, domain: 'global', reason }] },
@@ -61,5 +63,28 @@ describe('classifyGcpError', () => {
       'terminal',
     );
     expect(gcpErrorKind({ status: 409, reason: 'resourceNotReady', message: '' })).toBe('conflict');
+  });
+});
+
+describe('blameAlias', () => {
+  const edits: Edit[] = [
+    { kind: 'remove', ip: '10.9.0.4' },
+    { kind: 'add', ip: '10.9.0.5' },
+    { kind: 'add', ip: '10.9.0.50' },
+    { kind: 'allocate', count: 1 },
+  ];
+  const refusal = (kind: 'terminal' | 'capacity', message: string) => new ProviderError(kind, message);
+
+  it("names the add whose '<ip>/32' a terminal refusal quotes", () => {
+    const quoted = "Invalid value for field 'resource.aliasIpRanges[1].ipCidrRange': '10.9.0.50/32'. In use.";
+    expect(blameAlias(refusal('terminal', quoted), edits)).toBe(edits[2]);
+    const spaced = 'IP address range 10.9.0.5/32 is already in use by vm-2 nic0.';
+    expect(blameAlias(refusal('terminal', spaced), edits)).toBe(edits[1]);
+  });
+
+  it('names nothing for a bare IP, a remove, or another kind', () => {
+    expect(blameAlias(refusal('terminal', "IP '10.9.0.5' is already being used"), edits)).toBeUndefined();
+    expect(blameAlias(refusal('terminal', "'10.9.0.4/32' is bad"), edits)).toBeUndefined();
+    expect(blameAlias(refusal('capacity', "'10.9.0.5/32' is past the limit"), edits)).toBeUndefined();
   });
 });

@@ -13,8 +13,12 @@
  * | 404 `notFound`                                                | notFound   |
  * | 400 on the alias-range limit, `limitExceeded`, `QUOTA_EXCEEDED` | capacity |
  * | any other 400 (`invalid`: range outside subnet, IP in use), 401, 403 | terminal |
+ *
+ * A `terminal` refusal of a whole write that quotes one added range as `'<ip>/32'` (or ` <ip>/32 `) names
+ * the IP to blame ({@link blameAlias}), so the rest of the batch can be written again.
  */
 import { ProviderError, type ProviderErrorKind } from '../../src/provider/contract.ts';
+import type { Edit } from '../../src/provider/interface-driver.ts';
 
 const RAW_PAYLOAD = Symbol.for('google-gax.rawHttpResponsePayload');
 
@@ -112,4 +116,13 @@ export function operationError(
   return new ProviderError(kind, `${doing}: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`, {
     ...(first ? { code: first.code } : {}),
   });
+}
+
+/** The `add` among `edits` whose `/32` a `terminal` refusal quotes, if any (see the module comment). */
+export function blameAlias(error: ProviderError, edits: readonly Edit[]): Edit | undefined {
+  if (error.kind !== 'terminal') return undefined;
+  return edits.find(
+    (e) =>
+      e.kind === 'add' && (error.message.includes(`'${e.ip}/32'`) || error.message.includes(` ${e.ip}/32 `)),
+  );
 }

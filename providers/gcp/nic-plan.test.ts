@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { Edit } from '../../src/provider/interface-driver.ts';
 import type { GceNic, GceSubnetwork } from './client.ts';
 import {
+  allocatedIPs,
   egressRangeName,
   isOwnedAlias,
   MAX_ALIAS_RANGES,
   planAssignments,
+  planEdits,
   planReleases,
 } from './nic-plan.ts';
 
@@ -144,6 +147,76 @@ describe('planAssignments', () => {
     expect(d.aliasIpRanges).toEqual([
       { ipCidrRange: '/32', subnetworkRangeName: RANGE },
       { ipCidrRange: '/32', subnetworkRangeName: RANGE },
+    ]);
+  });
+});
+
+describe('planEdits', () => {
+  const remove = (ip: string): Edit => ({ kind: 'remove', ip });
+  const add = (ip: string): Edit => ({ kind: 'add', ip });
+
+  it('decides removes without the subnetwork', () => {
+    const gone = remove('10.1.0.5');
+    const pod = remove('10.100.1.7');
+    const d = planEdits(ctx(nic([pods, mine('10.1.0.5')])), [gone, pod], undefined);
+    expect(d.aliasIpRanges).toEqual([pods]);
+    expect([...d.failed.keys()]).toEqual([pod]);
+  });
+
+  it('adds and allocates on what the removes leave, in one list', () => {
+    const alloc: Edit = { kind: 'allocate', count: 1 };
+    const outside = add('10.0.0.50');
+    const d = planEdits(
+      ctx(nic([pods, mine('10.1.0.5')])),
+      [remove('10.1.0.5'), add('10.1.0.6'), outside, alloc],
+      subnet,
+    );
+    expect(d.aliasIpRanges).toEqual([
+      pods,
+      mine('10.1.0.6'),
+      { ipCidrRange: '/32', subnetworkRangeName: RANGE },
+    ]);
+    expect([...d.failed.keys()]).toEqual([outside]);
+  });
+
+  it('keeps the removes when the additions fail capacity', () => {
+    const full = Array.from({ length: MAX_ALIAS_RANGES }, (_, i) => mine(`10.1.0.${i + 1}`));
+    const more = [add('10.1.0.201'), add('10.1.0.202')];
+    const d = planEdits(ctx(nic(full)), [remove('10.1.0.1'), ...more], subnet);
+    expect(d.aliasIpRanges).toEqual(full.slice(1));
+    expect(more.map((e) => d.failed.get(e)?.kind)).toEqual(['capacity', 'capacity']);
+  });
+
+  it('needs the subnetwork for additions', () => {
+    expect(() => planEdits(ctx(nic([])), [add('10.1.0.6')], undefined)).toThrow(/subnetwork/);
+  });
+});
+
+describe('allocatedIPs', () => {
+  it('gives each allocation, in order, the new owned IPs no add asked for', () => {
+    const first: Edit = { kind: 'allocate', count: 2 };
+    const refused: Edit = { kind: 'allocate', count: 1 };
+    const second: Edit = { kind: 'allocate', count: 1 };
+    const asked: Edit = { kind: 'add', ip: '10.1.0.9' };
+    const before = nic([pods, mine('10.1.0.5')]);
+    const after = nic([
+      pods,
+      mine('10.1.0.5'),
+      mine('10.1.0.9'),
+      mine('10.1.0.1'),
+      mine('10.1.0.2'),
+      mine('10.1.0.3'),
+    ]);
+    const got = allocatedIPs(
+      before,
+      after,
+      RANGE,
+      [first, refused, asked, second],
+      new Map([[refused, 'x']]),
+    );
+    expect([...got]).toEqual([
+      [first, ['10.1.0.1', '10.1.0.2']],
+      [second, ['10.1.0.3']],
     ]);
   });
 });

@@ -25,9 +25,13 @@
  * | primary IP or inside another range on the NIC         | terminal: not owned    | -       |
  * | otherwise                                             | ok after the write     | add /32 |
  * | more ranges than {@link MAX_ALIAS_RANGES} in all      | capacity for every add | nothing |
+ *
+ * {@link planEdits} decides one batch of the engine's edits with both tables (releases first), and
+ * {@link allocatedIPs} reads which addresses GCP picked for the allocations once the write is DONE.
  */
 import { canonicalIp, cidrContains, familyOf, isIp } from '../../src/net/ip.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
+import type { Edit } from '../../src/provider/interface-driver.ts';
 import type { GceAliasRange, GceNic, GceSubnetwork } from './client.ts';
 
 /** Most alias IP ranges per network interface (https://cloud.google.com/vpc/docs/quota#per_instance). */
@@ -196,4 +200,59 @@ export function planAssignments<K>(
     return { aliasIpRanges: undefined, failed };
   }
   return { aliasIpRanges: adds.length ? [...ctx.nic.aliasIpRanges, ...adds] : undefined, failed };
+}
+
+/**
+ * Decides a batch of edits on a NIC: its removes as {@link planReleases}, then its adds and allocations as
+ * {@link planAssignments} on what the removes leave (the subnetwork is needed only for those).
+ * @throws Error when `edits` add or allocate and no subnetwork is given (a caller's bug).
+ */
+export function planEdits(
+  ctx: NicContext,
+  edits: readonly Edit[],
+  subnet: GceSubnetwork | undefined,
+): NicDecision<Edit> {
+  const removes = new Map<Edit, string>();
+  const adds = new Map<Edit, string>();
+  const counts = new Map<Edit, number>();
+  for (const edit of edits) {
+    if (edit.kind === 'remove') removes.set(edit, edit.ip);
+    else if (edit.kind === 'add') adds.set(edit, edit.ip);
+    else counts.set(edit, edit.count);
+  }
+  const released = planReleases(ctx, removes);
+  if (adds.size + counts.size === 0) return released;
+  if (!subnet) throw new Error('planEdits: additions need the subnetwork');
+  const left = released.aliasIpRanges ?? ctx.nic.aliasIpRanges;
+  const assigned = planAssignments(
+    { ...ctx, nic: { ...ctx.nic, aliasIpRanges: left } },
+    subnet,
+    adds,
+    counts,
+  );
+  return {
+    aliasIpRanges: assigned.aliasIpRanges ?? released.aliasIpRanges,
+    failed: new Map([...released.failed, ...assigned.failed]),
+  };
+}
+
+/**
+ * The addresses GCP picked for each allocation of `edits` that did not fail, in order: the owned IPs on the
+ * NIC after the write that were neither there before nor asked for by an `add` of the batch.
+ */
+export function allocatedIPs(
+  before: GceNic,
+  after: GceNic,
+  rangeName: string,
+  edits: readonly Edit[],
+  failed: ReadonlyMap<Edit, unknown>,
+): Map<Edit, string[]> {
+  const old = new Set(ownedIPs(before, rangeName));
+  const asked = new Set(edits.flatMap((e) => (e.kind === 'add' ? [e.ip] : [])));
+  const fresh = ownedIPs(after, rangeName).filter((ip) => !old.has(ip) && !asked.has(ip));
+  const out = new Map<Edit, string[]>();
+  for (const edit of edits) {
+    if (edit.kind === 'allocate' && !failed.has(edit)) out.set(edit, fresh.splice(0, edit.count));
+  }
+  return out;
 }
