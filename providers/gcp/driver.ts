@@ -1,0 +1,129 @@
+/**
+ * @module
+ * The GCP provider's {@link InterfaceDriver}: what the engine (src/provider/engine.ts) needs to know about one
+ * GCE network interface. The engine groups, orders, locks, retries and maps outcomes; this file reads and
+ * writes one NIC.
+ *
+ * One write attempt (the engine runs it again after `conflict`, `throttled` or `transient`):
+ *
+ * ```
+ * readNic (aliasIpRanges + fingerprint) ─► [readSubnet, once per batch, when it adds or allocates]
+ *   ─► planEdits (pure, nic-plan.ts): the whole new aliasIpRanges, and the edits that cannot succeed
+ *   ─► nothing to write? done
+ *   ─► updateNetworkInterface with the fingerprint ─► wait until the operation is DONE
+ *        412 conditionNotMet (another writer) ─► conflict: the engine re-reads and decides again
+ *        an operation error ─► its kind (errors.ts); a refusal quoting '<ip>/32' blames that add
+ *   ─► allocations? readNic again: the addresses GCP picked are the new owned /32s
+ * ```
+ *
+ * Once a write is DONE, a later attempt (after the read-back failed) only reads the NIC again: writing the
+ * allocations twice would take twice the addresses.
+ *
+ * `resolve` makes no call: the interface is named by the providerID and the NIC name, so a gone instance
+ * shows as `notFound` in the attempt's read (the engine counts a remove there as done, an add as failed).
+ */
+import type { CloudAssignment, NodeNetwork, NodeRef, ProviderError } from '../../src/provider/contract.ts';
+import { isProviderError } from '../../src/provider/contract.ts';
+import type { BatchResult, Edit, InterfaceDriver } from '../../src/provider/interface-driver.ts';
+import type { GceNic, GceSubnetwork } from './client.ts';
+import { blameAlias, classifyGcpError } from './errors.ts';
+import type { NicIo, NicTarget } from './nic-io.ts';
+import {
+  allocatedIPs,
+  egressRangeCidr,
+  egressRangeName,
+  MAX_ALIAS_RANGES,
+  ownedIPs,
+  planEdits,
+  reservedIPs,
+} from './nic-plan.ts';
+import { instanceOf } from './provider-id.ts';
+
+/** What the driver needs of the settings. */
+export interface GcpDriverSettings {
+  /** Owner of the installation: the egress range is `cloud-egress-<owner>`. */
+  readonly owner: string;
+  /** NIC name (`nic1`) or index (`1`); default `nic0`. */
+  readonly interface?: string;
+}
+
+/** A write that is DONE: what the NIC was before it and which edits failed. */
+interface Written {
+  readonly before: GceNic;
+  readonly failed: ReadonlyMap<Edit, ProviderError>;
+  readonly wrote: boolean;
+}
+
+/** The GCP driver over one NIC's I/O; see the module diagram. */
+export function gcpDriver(io: NicIo, settings: GcpDriverSettings): InterfaceDriver<NicTarget> {
+  // `settings.interface` is a NIC name (`nic1`); a bare index (`1`) means the same NIC.
+  const nicName = settings.interface ? settings.interface.replace(/^(\d+)$/, 'nic$1') : 'nic0';
+  const rangeName = egressRangeName(settings.owner);
+
+  return {
+    async resolve(node: NodeRef): Promise<NicTarget> {
+      const key = instanceOf(node);
+      const id = `projects/${key.project}/zones/${key.zone}/instances/${key.instance}#${nicName}`;
+      return { ...key, nic: nicName, id, node: node.name };
+    },
+
+    key: (target) => target.id,
+
+    write(target, edits, signal) {
+      const adding = edits.some((e) => e.kind !== 'remove');
+      const allocating = edits.some((e) => e.kind === 'allocate');
+      let subnet: GceSubnetwork | undefined;
+      let written: Written | undefined;
+      return async (): Promise<BatchResult> => {
+        if (!written) {
+          const nic = await io.readNic(target, signal);
+          if (adding) subnet ??= await io.readSubnet(nic, signal);
+          const decision = planEdits({ nic, node: target.node, rangeName }, edits, subnet);
+          if (decision.aliasIpRanges) await io.writeAliases(target, nic, decision.aliasIpRanges, signal);
+          written = { before: nic, failed: decision.failed, wrote: decision.aliasIpRanges !== undefined };
+        }
+        if (!allocating || !written.wrote) return { failed: written.failed };
+        const after = await io.readNic(target, signal);
+        return {
+          failed: written.failed,
+          allocated: allocatedIPs(written.before, after, rangeName, edits, written.failed),
+        };
+      };
+    },
+
+    async describe({ node, target }, signal) {
+      const nic = await io.readNic(target, signal);
+      const subnet = await io.readSubnet(nic, signal);
+      const egress = egressRangeCidr(subnet, rangeName);
+      const network: NodeNetwork = {
+        node: node.name,
+        interfaceId: target.id,
+        zone: target.zone,
+        subnets: egress ? [egress] : [],
+        reservedIPs: reservedIPs(nic, rangeName),
+        ownedIPs: ownedIPs(nic, rangeName),
+        freeSlots: Math.max(0, MAX_ALIAS_RANGES - nic.aliasIpRanges.length),
+      };
+      return network;
+    },
+
+    list: (group, signal) =>
+      Promise.all(
+        group.map(async ({ node, target }) => {
+          try {
+            const nic = await io.readNic(target, signal);
+            return ownedIPs(nic, rangeName).map(
+              (ip): CloudAssignment => ({ ip, node: node.name, interfaceId: target.id }),
+            );
+          } catch (err) {
+            // A gone instance or NIC holds nothing: the engine skips it.
+            if (isProviderError(err, 'notFound')) return undefined;
+            throw err;
+          }
+        }),
+      ),
+
+    classify: classifyGcpError,
+    blame: blameAlias,
+  };
+}

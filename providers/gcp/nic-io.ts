@@ -1,0 +1,120 @@
+/**
+ * @module
+ * The I/O of one GCE network interface over the {@link ComputeApi}, each call once (the engine retries):
+ *
+ * ```
+ * readNic        instances.get ─► the NIC named in the target (notFound when the instance has no such NIC)
+ * readSubnet     subnetworks.get of the NIC's subnetwork (it may be in another project: Shared VPC)
+ * writeAliases   updateNetworkInterface {fingerprint, aliasIpRanges} ─► zoneOperations.wait until DONE
+ *                (wait may return before DONE: wait again after a pause, until a deadline) ─► the
+ *                operation's error, if any, thrown as a classified ProviderError
+ * ```
+ */
+import { ProviderError } from '../../src/provider/contract.ts';
+import type {
+  ComputeApi,
+  GceAliasRange,
+  GceNic,
+  GceOperation,
+  GceSubnetwork,
+  InstanceKey,
+} from './client.ts';
+import { classifyGcpError, operationError } from './errors.ts';
+import { parseSubnetworkUrl } from './provider-id.ts';
+
+/** One network interface of one instance, as the engine holds it between calls. */
+export interface NicTarget extends InstanceKey {
+  /** The NIC's name (`nic0`). */
+  readonly nic: string;
+  /** `projects/<p>/zones/<z>/instances/<i>#<nic>`: the interface ID the provider reports. */
+  readonly id: string;
+  /** The Kubernetes Node, for messages. */
+  readonly node: string;
+}
+
+/** Timing of {@link writeAliases}'s wait. */
+export interface OperationWait {
+  /** Pause after a `wait` that returned before DONE, in ms. */
+  readonly pollIntervalMs: number;
+  /** Give up waiting for one operation after this many ms (`transient`). */
+  readonly operationTimeoutMs: number;
+}
+
+/** The calls about one NIC; see the module diagram. */
+export interface NicIo {
+  /** The NIC as `instances.get` reports it. @throws ProviderError `notFound` when the instance or NIC is gone. */
+  readNic(target: NicTarget, signal?: AbortSignal): Promise<GceNic>;
+  /** The NIC's subnetwork. */
+  readSubnet(nic: GceNic, signal?: AbortSignal): Promise<GceSubnetwork>;
+  /** Writes the NIC's whole `aliasIpRanges` with the fingerprint `nic` was read with, and waits until DONE. */
+  writeAliases(
+    target: NicTarget,
+    nic: GceNic,
+    aliasIpRanges: readonly GceAliasRange[],
+    signal?: AbortSignal,
+  ): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const instancePath = (t: InstanceKey) => `${t.project}/${t.zone}/${t.instance}`;
+
+/** Runs one call; what it throws becomes a classified error that says what was being done. */
+async function call<T>(doing: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw classifyGcpError(err, doing);
+  }
+}
+
+/** The {@link NicIo} over `api`. */
+export function createNicIo(api: ComputeApi, wait: OperationWait): NicIo {
+  const waitDone = async (key: InstanceKey, first: GceOperation, doing: string, signal?: AbortSignal) => {
+    const deadline = Date.now() + wait.operationTimeoutMs;
+    let op = first;
+    while (op.status !== 'DONE') {
+      if (Date.now() > deadline) {
+        throw new ProviderError(
+          'transient',
+          `${doing}: operation ${op.name} not DONE after ${wait.operationTimeoutMs} ms`,
+        );
+      }
+      const name = op.name;
+      op = await call(`${doing}: waiting for operation ${name}`, () =>
+        api.waitOperation(key.project, key.zone, name, signal),
+      );
+      if (op.status !== 'DONE') await sleep(wait.pollIntervalMs);
+    }
+    if (op.errors.length) throw operationError(op.errors, doing);
+  };
+
+  return {
+    async readNic(target, signal) {
+      const inst = await call(`reading instance ${instancePath(target)} (node ${target.node})`, () =>
+        api.getInstance(target, signal),
+      );
+      const nic = inst.networkInterfaces.find((n) => n.name === target.nic);
+      if (!nic) {
+        throw new ProviderError(
+          'notFound',
+          `node ${target.node}: instance ${instancePath(target)} has no network interface ${target.nic}`,
+        );
+      }
+      return nic;
+    },
+
+    readSubnet(nic, signal) {
+      const { project, region, name } = parseSubnetworkUrl(nic.subnetwork);
+      return call(`reading subnetwork ${project}/${region}/${name}`, () =>
+        api.getSubnetwork(project, region, name, signal),
+      );
+    },
+
+    async writeAliases(target, nic, aliasIpRanges, signal) {
+      const doing = `updating alias IP ranges of ${instancePath(target)} ${target.nic} (node ${target.node})`;
+      const update = { fingerprint: nic.fingerprint, aliasIpRanges };
+      const op = await call(doing, () => api.updateAliasRanges(target, target.nic, update, signal));
+      await waitDone(target, op, doing, signal);
+    },
+  };
+}
