@@ -7,7 +7,8 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { DefaultAzureCredential } from '@azure/identity';
-import type { CloudProvider, ProviderSettings } from '../../src/provider/contract.ts';
+import type { Logger } from '../../src/log.ts';
+import type { CloudProvider, ProviderContext, ProviderSettings } from '../../src/provider/contract.ts';
 import { type AzureClients, type OperationOptions, sdkAzureApi } from './api.ts';
 import { createAzureProviderWith, type RetrySettings } from './provider.ts';
 
@@ -20,6 +21,8 @@ export { type AzureProviderDeps, createAzureProviderWith, type RetrySettings } f
 /** Options of {@link createAzureProviderFromClients}. */
 export interface AzureProviderOptions extends OperationOptions {
   readonly retry?: RetrySettings;
+  /** Where the engine logs retries. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -33,22 +36,28 @@ export function createAzureProviderFromClients(
   return createAzureProviderWith(settings, {
     api: (subscriptionId) => sdkAzureApi(clients(subscriptionId), options),
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
 }
 
 /**
  * Registry factory: SDK clients with `DefaultAzureCredential` (Workload Identity, managed identity, or the
  * environment), against `settings.endpoint` when set (sovereign clouds, private endpoints). The SDKs' own
- * retries are off: the provider retries every read-modify-write itself, re-reading the NIC each time.
+ * retries are off: the engine retries every read-modify-write, re-reading the NIC each time, and logs to
+ * `context.logger`.
  */
-export function createAzureProvider(settings: ProviderSettings): CloudProvider {
+export function createAzureProvider(settings: ProviderSettings, context: ProviderContext): CloudProvider {
   const credential = new DefaultAzureCredential();
   const clientOptions = {
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     retryOptions: { maxRetries: 0 },
   };
-  return createAzureProviderFromClients(settings, (subscriptionId) => ({
-    network: new NetworkManagementClient(credential, subscriptionId, clientOptions),
-    compute: new ComputeManagementClient(credential, subscriptionId, clientOptions),
-  }));
+  return createAzureProviderFromClients(
+    settings,
+    (subscriptionId) => ({
+      network: new NetworkManagementClient(credential, subscriptionId, clientOptions),
+      compute: new ComputeManagementClient(credential, subscriptionId, clientOptions),
+    }),
+    { logger: context.logger },
+  );
 }

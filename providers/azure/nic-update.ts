@@ -1,27 +1,31 @@
 /**
  * @module
- * One NIC's read-modify-write for a batch of edits: under the NIC's lock, GET the NIC, plan the edits
- * (ip-configs.ts), PUT it back with `If-Match` and wait for the operation, all retried (retry.ts).
+ * One attempt at a batch of edits on one NIC: the Azure driver's `write`. The engine runs it under the NIC's
+ * lock and calls it again after each retryable failure; every attempt reads the NIC afresh, so it is safe to
+ * repeat.
  *
  * ```
- *  lock(NIC) ─► GET ─► still Updating? ─ yes ─► conflict: back off, GET again
- *                 │ no
- *                 ├─► plan ─► nothing to change ─► done
- *                 └─► PUT If-Match ─► operation Succeeded ─► done
- *                        ├─ 412 / 409 / 429 / 5xx / operation failed ─► back off, GET again
- *                        └─ 400 naming one IP of the batch ─► that edit fails, plan the rest again
- *  allocations: the write adds Dynamic ipConfigurations (Azure picks the IPs); a second read-modify-write
- *  makes them Static, and the IPs are reported
+ *  GET NIC ─► still Updating? ─ yes ─► conflict (the engine backs off; the next attempt reads again)
+ *     │ no
+ *     ├─► plan the edits (pure, ip-configs.ts) ─► nothing to change ─► no PUT
+ *     └─► PUT If-Match: etag ─► poll Azure-AsyncOperation until Succeeded
+ *            412 / 409 / 429 / 5xx / operation failed or timed out ─► thrown, classified: the engine retries
+ *            400 naming one IP of the batch ─► thrown: the engine fails that edit (`blame`), writes the rest
+ *  allocations the plan accepted: GET again ─► pin their ipConfigurations Static (PUT only if one is still
+ *     Dynamic) ─► report the IPs Azure picked
  * ```
+ *
+ * Shared by the attempts of one batch (in the closure): the allocation names, so that a repeat finds the
+ * ipConfigurations an earlier attempt made instead of adding more, and the public IPs of removed
+ * ipConfigurations, which a repeat no longer sees.
  */
 import type { NetworkInterface } from '@azure/arm-network';
 import { type NodeRef, ProviderError } from '../../src/provider/contract.ts';
-import { KeyedLock } from '../../src/provider/keyed-lock.ts';
+import type { BatchResult, Edit } from '../../src/provider/interface-driver.ts';
 import type { AzureApi } from './api.ts';
 import { classifyAzureError } from './errors.ts';
-import { type NicEdit, planNicEdits, primaryOf } from './ip-configs.ts';
+import { allocationNames, type NicEdit, type NicEditPlan, planNicEdits, primaryOf } from './ip-configs.ts';
 import { type NicRef, parseSubnetId } from './resource-id.ts';
-import type { Retrying } from './retry.ts';
 
 /** A node resolved to the NIC that holds its egress IPs. */
 export interface NicTarget {
@@ -29,36 +33,6 @@ export interface NicTarget {
   readonly nic: NicRef;
   /** `<location>-<zone>`, or the location for a VM without a zone. */
   readonly zone: string;
-}
-
-/** One edit of a batch, with whatever the caller needs to tell the edits apart. */
-export interface NicItem<T> {
-  readonly tag: T;
-  readonly edit: NicEdit;
-}
-
-/** What a NIC update did. */
-export interface NicUpdateResult<T> {
-  /** The error of each edit that failed; an edit not listed is done. */
-  readonly errors: ReadonlyMap<NicItem<T>, ProviderError>;
-  /** Public IP resource IDs of removed ipConfigurations, by IP. */
-  readonly removedPublic: ReadonlyMap<string, string>;
-  /** The IPs Azure picked for each allocate edit that succeeded (now Static). */
-  readonly allocated: ReadonlyMap<NicItem<T>, string[]>;
-}
-
-/** NIC reads and read-modify-writes for the provider. */
-export interface NicUpdater {
-  /** Reads the NIC (retried). */
-  read(target: NicTarget, signal?: AbortSignal): Promise<NetworkInterface>;
-  /** The address prefixes of the NIC's primary subnet. */
-  subnetPrefixes(nic: NetworkInterface, where: string, signal?: AbortSignal): Promise<string[]>;
-  /** Carries out a batch of edits on one NIC (see the module diagram). */
-  update<T>(
-    target: NicTarget,
-    items: readonly NicItem<T>[],
-    signal?: AbortSignal,
-  ): Promise<NicUpdateResult<T>>;
 }
 
 /** Words naming a NIC in messages. */
@@ -70,140 +44,129 @@ export function mentions(message: string, ip: string): boolean {
   return new RegExp(`(^|[^0-9A-Za-z.:])${escaped}($|[^0-9A-Za-z:]|\\.(\\s|$))`).test(message);
 }
 
+/** `call`, its failure classified as `context` (which leads the message). */
+export async function step<R>(context: string, call: Promise<R>): Promise<R> {
+  try {
+    return await call;
+  } catch (err) {
+    throw classifyAzureError(err, context);
+  }
+}
+
+/** The address prefixes of the NIC's primary subnet. */
+export async function subnetPrefixes(
+  apiFor: (subscriptionId: string) => AzureApi,
+  nic: NetworkInterface,
+  where: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const subnetId = primaryOf(nic.ipConfigurations ?? []).subnet?.id;
+  const subnet = subnetId ? parseSubnetId(subnetId) : undefined;
+  if (!subnet) throw new ProviderError('terminal', `${where}: the primary ipConfiguration names no subnet`);
+  return step(`${where}: subnet get`, apiFor(subnet.subscriptionId).getSubnetPrefixes(subnet, signal));
+}
+
 /**
  * GETs the NIC; while another operation still runs on it (provisioningState `Updating`), fails `conflict`
- * so the caller backs off and reads again rather than be told 409 by the PUT.
+ * so the engine backs off and reads again rather than be told 409 by the PUT.
  */
 async function readSettled(
   api: AzureApi,
   target: NicTarget,
   signal?: AbortSignal,
 ): Promise<NetworkInterface> {
-  const nic = await api.getNic(target.nic, signal);
+  const where = describeTarget(target);
+  const nic = await step(`${where}: get`, api.getNic(target.nic, signal));
   if (nic.provisioningState === 'Updating') {
-    throw new ProviderError('conflict', `${describeTarget(target)}: the NIC is still updating`, {
-      code: 'NicUpdating',
-    });
+    throw new ProviderError('conflict', `${where}: the NIC is still updating`, { code: 'NicUpdating' });
   }
   return nic;
 }
 
-/** Makes the {@link NicUpdater} of one provider. */
-export function nicUpdater(options: {
+/** What {@link nicWrite} needs. */
+export interface NicWriteOptions {
   readonly owner: string;
   readonly apiFor: (subscriptionId: string) => AzureApi;
-  readonly retrying: Retrying;
-}): NicUpdater {
-  const { owner, apiFor, retrying } = options;
-  const locks = new KeyedLock();
+}
 
-  const subnetPrefixes = async (nic: NetworkInterface, where: string, signal?: AbortSignal) => {
-    const subnetId = primaryOf(nic.ipConfigurations ?? []).subnet?.id;
-    const subnet = subnetId ? parseSubnetId(subnetId) : undefined;
-    if (!subnet) throw new ProviderError('terminal', `${where}: the primary ipConfiguration names no subnet`);
-    return apiFor(subnet.subscriptionId).getSubnetPrefixes(subnet, signal);
+/** The write attempt of one batch of edits on the target's NIC (see the module diagram). */
+export function nicWrite(
+  options: NicWriteOptions,
+  target: NicTarget,
+  edits: readonly Edit[],
+  signal?: AbortSignal,
+): () => Promise<BatchResult> {
+  const { owner, apiFor } = options;
+  const api = apiFor(target.nic.subscriptionId);
+  const where = describeTarget(target);
+  const planned = new Map<Edit, NicEdit>(
+    edits.map((e) => [
+      e,
+      e.kind === 'allocate' ? { kind: 'allocate', names: allocationNames(owner, Math.max(0, e.count)) } : e,
+    ]),
+  );
+  const carried = new Map<string, string>();
+  /** PUTs the NIC as read with the plan's ipConfigurations, `If-Match` its etag; waits for the operation. */
+  const put = (context: string, nic: NetworkInterface, plan: NicEditPlan) =>
+    step(
+      context,
+      api.putNic(target.nic, { ...nic, ipConfigurations: plan.ipConfigurations }, nic.etag ?? '*', signal),
+    );
+
+  /** Makes the allocated ipConfigurations Static; the IPs of each allocation. */
+  const pin = async (allocating: readonly Edit[]) => {
+    const namesOf = (edit: Edit) => {
+      const nicEdit = planned.get(edit);
+      return nicEdit?.kind === 'allocate' ? nicEdit.names : [];
+    };
+    const nic = await readSettled(api, target, signal);
+    const plan = planNicEdits({
+      owner,
+      where,
+      ipConfigurations: nic.ipConfigurations ?? [],
+      subnetPrefixes: [],
+      edits: [{ kind: 'pin', names: allocating.flatMap(namesOf) }],
+    });
+    if (plan.changed) await put(`${where}: make allocated IPs static`, nic, plan);
+    return new Map(
+      allocating.map((edit) => {
+        const names = namesOf(edit);
+        const ips = plan.ipConfigurations
+          .filter((c) => names.includes(c.name ?? ''))
+          .flatMap((c) => c.privateIPAddress ?? []);
+        return [edit, ips] as const;
+      }),
+    );
   };
 
-  const update = <T>(target: NicTarget, items: readonly NicItem<T>[], signal?: AbortSignal) =>
-    locks.run(target.nic.id.toLowerCase(), async (): Promise<NicUpdateResult<T>> => {
-      const where = describeTarget(target);
-      const api = apiFor(target.nic.subscriptionId);
-      const errors = new Map<NicItem<T>, ProviderError>();
-      const removedPublic = new Map<string, string>();
-      const allocated = new Map<NicItem<T>, string[]>();
-      let pending = [...items];
-      while (pending.length > 0) {
-        let planned = new Map<NicItem<T>, ProviderError>();
-        try {
-          await retrying(
-            `${where}: update`,
-            async () => {
-              const nic = await readSettled(api, target, signal);
-              const adds = pending.some((i) => i.edit.kind === 'add');
-              const plan = planNicEdits({
-                owner,
-                where,
-                ipConfigurations: nic.ipConfigurations ?? [],
-                subnetPrefixes: adds ? await subnetPrefixes(nic, where, signal) : [],
-                edits: pending.map((i) => i.edit),
-              });
-              planned = new Map(
-                pending.flatMap((i) => {
-                  const e = plan.failed.get(i.edit);
-                  return e ? [[i, e] as const] : [];
-                }),
-              );
-              for (const [ip, id] of plan.removedPublicAddresses) removedPublic.set(ip, id);
-              if (!plan.changed) return;
-              const body = { ...nic, ipConfigurations: plan.ipConfigurations };
-              await api.putNic(target.nic, body, nic.etag ?? '*', signal);
-            },
-            signal,
-          );
-          for (const [item, error] of planned) errors.set(item, error);
-          break;
-        } catch (err) {
-          const error = classifyAzureError(err, `${where}: update`);
-          const written = pending.filter((i) => !planned.has(i));
-          // ARM refused the batch for one of its IPs: fail that edit and write the rest again.
-          const culprit =
-            error.kind === 'terminal' || error.kind === 'capacity'
-              ? written.find((i) => i.edit.kind === 'add' && mentions(error.message, i.edit.ip))
-              : undefined;
-          if (culprit && written.length > 1) {
-            errors.set(culprit, error);
-            pending = pending.filter((i) => i !== culprit);
-            continue;
-          }
-          for (const item of pending) errors.set(item, planned.get(item) ?? error);
-          break;
-        }
-      }
-
-      const allocating = items.filter((i) => i.edit.kind === 'allocate' && !errors.has(i));
-      if (allocating.length > 0) {
-        const names = allocating.flatMap((i) => (i.edit.kind === 'allocate' ? i.edit.names : []));
-        try {
-          const configs = await retrying(
-            `${where}: make allocated IPs static`,
-            async () => {
-              const nic = await readSettled(api, target, signal);
-              const plan = planNicEdits({
-                owner,
-                where,
-                ipConfigurations: nic.ipConfigurations ?? [],
-                subnetPrefixes: [],
-                edits: [{ kind: 'pin', names }],
-              });
-              if (!plan.changed) return plan.ipConfigurations;
-              const body = { ...nic, ipConfigurations: plan.ipConfigurations };
-              return (await api.putNic(target.nic, body, nic.etag ?? '*', signal)).ipConfigurations ?? [];
-            },
-            signal,
-          );
-          for (const item of allocating) {
-            const wanted = item.edit.kind === 'allocate' ? item.edit.names : [];
-            const ips = configs
-              .filter((c) => wanted.includes(c.name ?? ''))
-              .flatMap((c) => c.privateIPAddress ?? []);
-            allocated.set(item, ips);
-          }
-        } catch (err) {
-          const error = classifyAzureError(err, `${where}: make allocated IPs static`);
-          for (const item of allocating) errors.set(item, error);
-        }
-      }
-      return { errors, removedPublic, allocated };
+  return async () => {
+    const nic = await readSettled(api, target, signal);
+    const adding = edits.some((e) => e.kind === 'add');
+    const plan = planNicEdits({
+      owner,
+      where,
+      ipConfigurations: nic.ipConfigurations ?? [],
+      subnetPrefixes: adding ? await subnetPrefixes(apiFor, nic, where, signal) : [],
+      edits: [...planned.values()],
     });
+    for (const [ip, id] of plan.removedPublicAddresses) carried.set(ip, id);
+    if (plan.changed) await put(`${where}: update`, nic, plan);
 
-  return {
-    read: (target, signal) =>
-      retrying(
-        `${describeTarget(target)}: get`,
-        () => apiFor(target.nic.subscriptionId).getNic(target.nic, signal),
-        signal,
-      ),
-    subnetPrefixes,
-    update,
+    const failed = new Map<Edit, ProviderError>();
+    for (const [edit, nicEdit] of planned) {
+      const error = plan.failed.get(nicEdit);
+      if (error) failed.set(edit, error);
+    }
+    const allocating = edits.filter((e) => e.kind === 'allocate' && !failed.has(e));
+    if (allocating.length === 0) return { failed, carried };
+    try {
+      return { failed, carried, allocated: await pin(allocating) };
+    } catch (err) {
+      // The batch's other edits are written: a pin that cannot succeed fails the allocations alone.
+      const error = classifyAzureError(err, `${where}: make allocated IPs static`);
+      if (error.retryable) throw error;
+      for (const edit of allocating) failed.set(edit, error);
+      return { failed, carried };
+    }
   };
 }

@@ -1,11 +1,10 @@
 /**
  * @module
- * Retrying an Azure call: the shared provider retry policy ({@link withRetry}) with errors classified by
- * {@link classifyAzureError} (naming the call), and each retried attempt logged.
+ * The Azure provider's backoff: the settings of the engine's retry policy (src/provider/retry.ts), with the
+ * Azure provider's defaults (8 retries, 250 ms base, four times that after a 429, at most 10 s; a
+ * `Retry-After` up to 30 s is waited out). The engine retries and logs; this file only fills in numbers.
  */
-import type { Logger } from '../../src/log.ts';
-import { withRetry } from '../../src/provider/retry.ts';
-import { classifyAzureError } from './errors.ts';
+import type { RetryOptions } from '../../src/provider/retry.ts';
 
 /** Retry settings. */
 export interface RetrySettings {
@@ -19,23 +18,14 @@ export interface RetrySettings {
   readonly maxRetryAfterMs?: number;
 }
 
-/** Runs `fn` (as `context`, for messages), retried while it fails with a retryable kind. */
-export type Retrying = <T>(context: string, fn: () => Promise<T>, signal?: AbortSignal) => Promise<T>;
-
-/** Makes a {@link Retrying} with these settings. */
-export function retrying(settings: RetrySettings = {}, logger?: Logger): Retrying {
+/** The engine's {@link RetryOptions} for these settings, Azure's defaults filled in. */
+export function azureRetryOptions(settings: RetrySettings = {}): RetryOptions {
   const base = settings.minTimeoutMs ?? 250;
-  const options = {
+  return {
     retries: settings.retries ?? 8,
     baseDelayMs: base,
     throttledBaseDelayMs: base * 4,
     maxDelayMs: settings.maxTimeoutMs ?? 10_000,
     maxRetryAfterMs: settings.maxRetryAfterMs ?? 30_000,
   };
-  return (context, fn, signal) =>
-    withRetry(fn, options, signal, {
-      classify: (err) => classifyAzureError(err, context),
-      onRetry: (err, attemptNumber, retriesLeft) =>
-        logger?.debug({ err, kind: err.kind, attemptNumber, retriesLeft }, `${context}: attempt failed`),
-    });
 }

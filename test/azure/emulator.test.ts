@@ -2,7 +2,8 @@
  * @module
  * The ARM emulator's own semantics, driven through the real `@azure/arm-network` client over HTTPS (and
  * once through a bare HTTPS request): etag preconditions, 409 while an operation runs, operations that take
- * several polls, the 256 limit, subnet and reserved-range checks, IPs held elsewhere, authentication.
+ * several polls, the log of accepted writes, the 256 limit, subnet and reserved-range checks, IPs held
+ * elsewhere, authentication.
  */
 import { Agent, request } from 'node:https';
 import { type NetworkInterface, NetworkManagementClient } from '@azure/arm-network';
@@ -104,6 +105,37 @@ describe('ARM emulator through the real SDK', () => {
     const statuses = cloud.requests.filter((r) => r.path.includes('/operations/')).map((r) => r.status);
     expect(statuses).toEqual([200, 200, 200, 200]);
     expect(cloud.events.map((e) => e.kind)).toEqual(['put-accepted', 'operation-succeeded']);
+  });
+
+  it('logs each accepted NIC PUT from its arrival until its operation ended, and no refused one', async () => {
+    const { cloud } = emulator;
+    const nic = await network.networkInterfaces.get(RG, 'vm1-nic');
+    const before = performance.now();
+    await put(withIps(nic, '10.2.0.10'), nic.etag);
+    const after = performance.now();
+    expect(await failure(put(withIps(nic, '10.2.0.11'), nic.etag))).toMatchObject({ statusCode: 412 });
+    expect(cloud.writes).toHaveLength(1);
+    const [write] = cloud.writes;
+    expect(write?.interfaceId).toBe(nicId);
+    expect(write!.startedAt).toBeGreaterThanOrEqual(before);
+    expect(write!.endedAt).toBeGreaterThan(write!.startedAt);
+    expect(write!.endedAt).toBeLessThanOrEqual(after);
+
+    const poller = network.networkInterfaces.createOrUpdate(
+      RG,
+      'vm2-nic',
+      withIps(await network.networkInterfaces.get(RG, 'vm2-nic'), '10.2.0.12'),
+      { updateIntervalInMs: 50 },
+    );
+    await poller.submitted();
+    expect(cloud.writes.map((w) => [w.interfaceId, w.endedAt === undefined])).toEqual([
+      [nicId, false],
+      [otherNicId, true],
+    ]);
+    await poller.pollUntilDone();
+    expect(cloud.writes[1]?.endedAt).toBeGreaterThan(cloud.writes[1]!.startedAt);
+    cloud.reset();
+    expect(cloud.writes).toEqual([]);
   });
 
   it('refuses a 257th ipConfiguration with QuotaExceeded, which classifies as capacity', async () => {

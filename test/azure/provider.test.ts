@@ -199,6 +199,24 @@ describe('azure provider on the ARM emulator', () => {
     expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
   });
 
+  it('carries the public IP along when the removal outlived the operation timeout and was confirmed on a re-read', async () => {
+    const { a, b } = world.nodes;
+    const [ip] = cloud.freeIPs(a.subnetId, 1);
+    await provider.apply({ changes: [assign(ip!, 'a', { publicAddress: world.publicIpId })] });
+    // The removal from a is accepted but its operation outlives the timeout: the retry reads a NIC that no
+    // longer shows the public IP, so only the first attempt saw it.
+    cloud.operationPolls = 1_000_000;
+    cloud.operationMaxMs = 1_000;
+    const result = await impatientProvider().apply({ changes: [assign(ip!, 'b', { from: a.ref })] });
+    expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+    expect(nicPuts(a.nicId)).toHaveLength(2); // the assign, then the one removal
+    const onB = cloud
+      .nic(b.nicId)
+      .properties.ipConfigurations.find((c) => c.properties.privateIPAddress === ip);
+    expect(onB?.properties.publicIPAddress?.id).toBe(world.publicIpId);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
+  });
+
   it('keeps what it does not manage on the NIC (IP forwarding, tags, ASGs) through the whole-NIC PUT', async () => {
     const { a } = world.nodes;
     const [ip] = cloud.freeIPs(a.subnetId, 1);

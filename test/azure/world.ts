@@ -3,7 +3,8 @@
  * An Azure world on the local emulator, driven through the real SDK clients over HTTPS: three VMs (`a`, `b`
  * in one subnet, `c` in a larger one), an application security group on every primary ipConfiguration, a
  * public IP, and the Azure provider with its SDK clients pointed at the emulator (`endpoint`), trusting the
- * emulator's self-signed certificate through an `https.Agent`, with a fixed bearer token.
+ * emulator's self-signed certificate through an `https.Agent`, with a fixed bearer token. The world's
+ * `writes()` are the NIC PUTs the emulator accepted, each until its operation ended.
  */
 import { Agent } from 'node:https';
 import { ComputeManagementClient } from '@azure/arm-compute';
@@ -135,6 +136,13 @@ export async function startAzureWorld(options: AzureProviderOptions = FAST): Pro
     primaryIP: async (node) => cloud.primaryIP(nicOf(node)),
     addForeignIP: async (node, ip) =>
       cloud.addIpConfiguration(nicOf(node), `other-tool-${ip.replace(/\./g, '-')}`, ip),
+    // A write whose operation still runs has not ended: it overlaps every later one.
+    writes: async () =>
+      cloud.writes.map((w) => ({
+        interfaceId: w.interfaceId,
+        startedAt: w.startedAt,
+        endedAt: w.endedAt ?? Number.POSITIVE_INFINITY,
+      })),
     reset: async () => cloud.reset(),
     close: async () => {
       agent.destroy();

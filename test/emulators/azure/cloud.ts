@@ -13,10 +13,12 @@
  *      ├─► validate the whole NIC (count <= 256, one primary, subnets exist, static IPs inside their subnet
  *      │   and outside Azure's five reserved addresses, no IP held by another ipConfiguration, public IPs
  *      │   exist and are free, same ASGs on every ipConfiguration) ── fails ─► 400 <code>
- *      └─► store it (new etag, provisioningState Updating), start an operation ─► 200 + Azure-AsyncOperation
+ *      └─► store it (new etag, provisioningState Updating), start an operation, log the write (from the
+ *          request's arrival) ─► 200 + Azure-AsyncOperation
  *
  *  operation:  InProgress ──(after `operationPolls` polls, or `operationMaxMs`)──► Succeeded
  *                   └──(failNextOperation)──► Failed (the NIC goes back to what it was)
+ *              either way the write's log entry ends
  * ```
  */
 import { randomUUID } from 'node:crypto';
@@ -61,6 +63,8 @@ interface Operation {
   status: 'InProgress' | 'Succeeded' | 'Failed';
   readonly fail: boolean;
   readonly previous: WireNic;
+  /** The write log's entry of the PUT that started it, if a PUT did. */
+  readonly write?: NicWrite;
 }
 
 /** A fault the next matching request meets instead of its normal answer. */
@@ -90,6 +94,17 @@ export interface NicEvent {
   readonly secondaryIPs: readonly string[];
 }
 
+/**
+ * An accepted NIC PUT, from the request's arrival until its operation ended (Succeeded or Failed), in
+ * `performance.now()` time; `endedAt` is undefined while the operation runs.
+ */
+export interface NicWrite {
+  /** The NIC's resource ID as stored (as the provider reports it). */
+  readonly interfaceId: string;
+  readonly startedAt: number;
+  endedAt: number | undefined;
+}
+
 /** The emulated Azure subscription. */
 export class AzureCloud {
   readonly subscriptionId: string;
@@ -103,6 +118,8 @@ export class AzureCloud {
   readonly requests: RecordedRequest[] = [];
   /** NIC state changes, in order. */
   readonly events: NicEvent[] = [];
+  /** Accepted NIC PUTs, in order of acceptance (refused ones are not written, so not listed). */
+  readonly writes: NicWrite[] = [];
 
   readonly #subnets = new Map<string, Subnet>();
   readonly #vms = new Map<string, Vm>();
@@ -254,10 +271,11 @@ export class AzureCloud {
     this.clearLogs();
   }
 
-  /** Empties the request and event logs. */
+  /** Empties the request, event and write logs. */
   clearLogs(): void {
     this.requests.length = 0;
     this.events.length = 0;
+    this.writes.length = 0;
   }
 
   // ---- fault knobs -----------------------------------------------------------------------------------
@@ -390,10 +408,16 @@ export class AzureCloud {
   }
 
   /**
-   * PUT a NIC. Returns the stored body and the operation URL to poll.
+   * PUT a NIC that arrived at `arrivedAt` (`performance.now()`). Returns the stored body and the operation URL
+   * to poll; an accepted PUT is logged in {@link writes}.
    * @throws ArmError as ARM would answer.
    */
-  putNic(nicId: string, body: unknown, ifMatch: string | undefined): { nic: WireNic; operationUrl: string } {
+  putNic(
+    nicId: string,
+    body: unknown,
+    ifMatch: string | undefined,
+    arrivedAt = performance.now(),
+  ): { nic: WireNic; operationUrl: string } {
     this.#beforePut.shift()?.();
     const nic = this.#nic(nicId);
     this.#settleByTime(key(nicId));
@@ -409,7 +433,9 @@ export class AzureCloud {
     const fail = this.#failNext > 0;
     if (fail) this.#failNext--;
     Object.assign(nic, next);
-    const op = this.#startOperation(nic, previous, fail);
+    const write: NicWrite = { interfaceId: nic.id, startedAt: arrivedAt, endedAt: undefined };
+    this.writes.push(write);
+    const op = this.#startOperation(nic, previous, fail, write);
     this.#event('put-accepted', nic);
     return { nic: clone(nic), operationUrl: op.url };
   }
@@ -446,7 +472,7 @@ export class AzureCloud {
     this.events.push({ seq: ++this.#seq, kind, nic: nic.id, secondaryIPs: secondaryIPsOf(nic) });
   }
 
-  #startOperation(nic: WireNic, previous: WireNic, fail: boolean): Operation {
+  #startOperation(nic: WireNic, previous: WireNic, fail: boolean, write?: NicWrite): Operation {
     const id = randomUUID();
     const op: Operation = {
       id,
@@ -457,6 +483,7 @@ export class AzureCloud {
       status: 'InProgress',
       fail,
       previous,
+      ...(write ? { write } : {}),
     };
     this.#operations.set(id, op);
     nic.properties.provisioningState = 'Updating';
@@ -476,6 +503,7 @@ export class AzureCloud {
   }
 
   #complete(op: Operation): void {
+    if (op.write) op.write.endedAt = performance.now();
     const nic = this.#nics.get(op.nicKey);
     if (!nic) return;
     if (op.fail) {

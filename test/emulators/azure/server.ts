@@ -69,6 +69,7 @@ export async function startAzureEmulator(cloud = new AzureCloud()): Promise<Azur
   const { cert, key } = await makeLocalCertificate();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    const arrivedAt = performance.now();
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const method = req.method ?? 'GET';
     try {
@@ -110,6 +111,7 @@ export async function startAzureEmulator(cloud = new AzureCloud()): Promise<Azur
             path,
             body,
             Array.isArray(ifMatch) ? ifMatch[0] : ifMatch,
+            arrivedAt,
           );
           send(res, 200, nic, { 'Azure-AsyncOperation': operationUrl });
           return 200;
