@@ -19,10 +19,10 @@ import {
   AgentHelpRequested,
   parseAgentConfig,
 } from './agent/agent-config.ts';
-import { DEFAULT_AGENT_HEALTH_PORT } from './controller/agent-health-port.ts';
 import type { ControllerSettings } from './controller/controller.ts';
 import type { ProviderChoice } from './controller/decide-provider.ts';
 import { DEFAULT_LEADER_TIMINGS, validateTimings } from './controller/leader-election.ts';
+import { DEFAULT_AGENT_HEALTH_PORT } from './kube/agent-health-port.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 import { PROVIDER_NAMES } from './provider/registry.ts';
 
@@ -56,7 +56,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export { DEFAULT_AGENT_HEALTH_PORT } from './controller/agent-health-port.ts';
+export { DEFAULT_AGENT_HEALTH_PORT } from './kube/agent-health-port.ts';
 
 /** Provider choices of `--provider`. */
 export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', ...PROVIDER_NAMES];

@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE, type LabelSelector } from '../api/index.ts';
-import { selectorMatches } from '../controller/label-selector.ts';
+import { selectorMatches } from '../kube/label-selector.ts';
 import { familyOf } from '../net/ip.ts';
 import type {
   AddressState,

@@ -5,10 +5,10 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ControllerConfig } from '../config.ts';
+import { type HttpEndpoint, serveHttp } from '../kube/http-server.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
-import { type HttpEndpoint, serveHttp } from './http-server.ts';
 import { ControllerMetrics } from './metrics.ts';
 
 /** A running controller process. */
