@@ -1,7 +1,7 @@
 /**
  * @module
  * Reading Kubernetes objects the way the controller and the agent need them: Node readiness, address, zone
- * and draining taints; object keys (work queue, scheduler, status); finalizer
+ * and draining taints; object keys (work queue, scheduler, status, the agent's policy order); finalizer
  * helpers that say whether they changed anything (controller-runtime's `controllerutil`).
  */
 import type { V1Node } from '@kubernetes/client-node';
@@ -46,7 +46,10 @@ export function nodeZone(node: V1Node): string | undefined {
   return node.metadata?.labels?.[LABELS.zone];
 }
 
-/** Scheduler and status key of a policy: `EgressPolicy/<ns>/<name>` or `ClusterEgressPolicy/<name>`. */
+/**
+ * The one key of a policy: `EgressPolicy/<ns>/<name>` or `ClusterEgressPolicy/<name>`. The scheduler, status,
+ * the work queue and the agent (its first-match tie-break and set names) all use it.
+ */
 export function policyKey(policy: Pick<AnyEgressPolicy, 'kind' | 'metadata'>): string {
   return policy.kind === 'EgressPolicy'
     ? `EgressPolicy/${policy.metadata.namespace}/${policy.metadata.name}`
