@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { clusterPolicy, egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts';
 import type { AnyEgressPolicy } from '../api/index.ts';
 import { desiredState } from './desired-state.ts';
 import { markChain, policySets, SETS } from './nft-model.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
-import { clusterPolicy, egressPolicy, inputs, pod } from './test-fixtures.ts';
 
 const ready = (ip: string, node: string) => ({ ip, node, state: 'Ready' as const });
 const podsSet = (d: ReturnType<typeof desiredState>['desired']) => {
