@@ -18,9 +18,14 @@ import { LinuxDataplane } from '../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../src/agent/linux/nft-session.ts';
 import { commandLine } from '../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as settings } from '../src/agent/settings.ts';
-import { egressPolicy } from '../src/agent/test-fixtures.ts';
-import { EXTERNAL, NetnsLab, netnsAvailable, netnsSysctl } from '../test/agent/netns-lab.ts';
-import { ensurePackages } from '../test/support/ensure-packages.ts';
+import {
+  EXTERNAL,
+  egressPolicy,
+  ensurePackages,
+  NetnsLab,
+  netnsAvailable,
+  netnsSysctl,
+} from '../test/agent/index.ts';
 import { type BenchResult, median } from './types.ts';
 
 const PODS = 10_000;

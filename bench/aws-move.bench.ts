@@ -12,7 +12,6 @@ import { AssignPrivateIpAddressesCommand, UnassignPrivateIpAddressesCommand } fr
 import { startLocalStack } from '../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../providers/aws/index.ts';
 import type { Change } from '../src/provider/contract.ts';
-import { startFaultProxy } from '../test/aws/fault-proxy.ts';
 import {
   createVpc,
   freeIPsIn,
@@ -20,8 +19,9 @@ import {
   resetEnis,
   runInstance,
   secondaryIPs,
+  startFaultProxy,
   testEc2Client,
-} from '../test/aws/world.ts';
+} from '../test/aws/index.ts';
 import { type BenchResult, median } from './types.ts';
 
 const IPS = 50;

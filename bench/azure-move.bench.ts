@@ -10,7 +10,7 @@
  * (6-7 s on the new network control plane, a minute or more on the legacy one).
  */
 import type { Change, NodeRef } from '../src/provider/contract.ts';
-import { FAST, startAzureWorld } from '../test/azure/world.ts';
+import { FAST, startAzureWorld } from '../test/azure/index.ts';
 import { type Bench, type BenchResult, median } from './types.ts';
 
 const IPS = 50;

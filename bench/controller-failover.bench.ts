@@ -17,9 +17,14 @@ import { startLocalStack } from '../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../providers/aws/index.ts';
 import { ANNOTATIONS } from '../src/api/annotations.ts';
 import type { ProviderMaker } from '../src/controller/provider-pool.ts';
-import { createVpc, freeIPsIn, runInstance, testEc2Client } from '../test/aws/world.ts';
-import { ControllerWorld, eventually, testSettings } from '../test/controller/world.ts';
-import { type ControlPlane, startControlPlane } from '../test/harness/control-plane.ts';
+import { createVpc, freeIPsIn, runInstance, testEc2Client } from '../test/aws/index.ts';
+import {
+  ControllerWorld,
+  type ControlPlane,
+  eventually,
+  startControlPlane,
+  testSettings,
+} from '../test/controller/index.ts';
 import { type BenchResult, median } from './types.ts';
 
 const IPS = 50;

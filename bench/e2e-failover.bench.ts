@@ -11,16 +11,19 @@
  * probe interval (default the box's 100 ms, with 3 misses: a 300 ms detection time).
  */
 import {
+  AGENT_COMMANDS,
   BOX_POLICY,
   type CloudBox,
   cliUnavailable,
+  ensurePackages,
+  killAndMeasure,
+  netnsUnavailable,
   type ProbeRun,
   startCloudBox,
-} from '../test/e2e/cloud-box.ts';
-import { summarize } from '../test/e2e/outage.ts';
-import { killAndMeasure, waitForHolder, waitForSteadyTraffic } from '../test/e2e/scenario.ts';
-import { netnsUnavailable } from '../test/e2e/topology.ts';
-import { AGENT_COMMANDS, ensurePackages } from '../test/support/ensure-packages.ts';
+  summarize,
+  waitForHolder,
+  waitForSteadyTraffic,
+} from '../test/e2e/index.ts';
 import type { Bench, BenchResult } from './types.ts';
 
 const EXPECTED = new Set<string>(BOX_POLICY.egressIPs);

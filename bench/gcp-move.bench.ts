@@ -9,7 +9,7 @@
  * and the SDK's own cost over local HTTP, not GCP's operation latency (seconds on real GCP).
  */
 import type { Change, NodeRef } from '../src/provider/contract.ts';
-import { startGcpWorld } from '../test/gcp/world.ts';
+import { startGcpWorld } from '../test/gcp/index.ts';
 import { type Bench, type BenchResult, median } from './types.ts';
 
 const IPS = 50;

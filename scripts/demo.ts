@@ -6,18 +6,24 @@
  * server saw, the node the VPC delivers the egress IP to), cuts the power of the gateway node, shows the IP
  * moving, prints the measured outage, and removes everything. Needs root (network namespaces, nftables).
  */
-import { ensureControlPlaneBinaries } from '../test/control-plane/binaries.ts';
 import {
+  AGENT_COMMANDS,
   BOX_POLICY,
   type CloudBox,
   cliUnavailable,
+  ensureControlPlaneBinaries,
+  ensurePackages,
+  isGood,
+  namespacesWithPrefix,
+  netnsUnavailable,
+  outageWindows,
   type ProbeRun,
+  type ProbeSample,
   startCloudBox,
-} from '../test/e2e/cloud-box.ts';
-import { isGood, outageWindows, type ProbeSample, unexpectedSources } from '../test/e2e/outage.ts';
-import { waitForHolder, waitForSteadyTraffic } from '../test/e2e/scenario.ts';
-import { namespacesWithPrefix, netnsUnavailable } from '../test/e2e/topology.ts';
-import { AGENT_COMMANDS, ensurePackages } from '../test/support/ensure-packages.ts';
+  unexpectedSources,
+  waitForHolder,
+  waitForSteadyTraffic,
+} from '../test/e2e/index.ts';
 
 const tty = process.stdout.isTTY;
 const paint = (code: string) => (text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);

@@ -19,31 +19,13 @@ import {
   AgentHelpRequested,
   parseAgentConfig,
 } from './agent/agent-config.ts';
-import { DEFAULT_AGENT_HEALTH_PORT } from './controller/agent-health-port.ts';
-import type { ControllerSettings } from './controller/controller.ts';
+import type { ControllerConfig } from './controller/controller-settings.ts';
 import type { ProviderChoice } from './controller/decide-provider.ts';
 import { DEFAULT_LEADER_TIMINGS, validateTimings } from './controller/leader-election.ts';
+import { DEFAULT_AGENT_HEALTH_PORT } from './kube/agent-health-port.ts';
+import type { KubeSource } from './kube/kube-config.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 import { PROVIDER_NAMES } from './provider/registry.ts';
-
-/** Where the controller finds the API server. */
-export type KubeSource =
-  | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'in-cluster' }
-  | { readonly kind: 'default' };
-
-/** Configuration of the `controller` command. */
-export interface ControllerConfig {
-  readonly kube: KubeSource;
-  readonly logLevel: LogLevel;
-  /** `host:port` of `/metrics`. */
-  readonly metricsAddress: string;
-  /** `host:port` of `/healthz` and `/readyz` (may equal `metricsAddress`: one server). */
-  readonly healthAddress: string;
-  /** This replica's identity in the leader lease. */
-  readonly identity: string;
-  readonly settings: ControllerSettings;
-}
 
 /** The parsed command line. */
 export type Config =
@@ -55,8 +37,6 @@ export type Config =
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
-
-export { DEFAULT_AGENT_HEALTH_PORT } from './controller/agent-health-port.ts';
 
 /** Provider choices of `--provider`. */
 export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', ...PROVIDER_NAMES];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_AGENT_HEALTH_PORT } from '../controller/agent-health-port.ts';
+import { DEFAULT_AGENT_HEALTH_PORT } from '../kube/agent-health-port.ts';
 import { AgentConfigError, AgentHelpRequested, parseAgentConfig } from './agent-config.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from './settings.ts';
 

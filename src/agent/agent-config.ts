@@ -5,7 +5,7 @@
  * throws {@link AgentConfigError} naming the flag and what it accepts.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_AGENT_HEALTH_PORT } from '../controller/agent-health-port.ts';
+import { DEFAULT_AGENT_HEALTH_PORT } from '../kube/agent-health-port.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { familyOf, isCidr, isIp } from '../net/ip.ts';
 import { DEFAULT_PROC_SYS } from './linux/proc-sys.ts';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts';
 import { AgentSync, SyncError } from './agent-sync.ts';
 import { MemoryDataplane } from './memory-dataplane.ts';
 import { createAgentMetrics } from './metrics.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
-import { egressPolicy, inputs, pod } from './test-fixtures.ts';
 
 const ready = (ip: string, node: string) => ({ ip, node, state: 'Ready' as const });
 const base = (gateway = 'node-2') =>

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { clusterPolicy, egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts';
+import type { AnyEgressPolicy } from '../api/index.ts';
 import { desiredState } from './desired-state.ts';
 import { markChain, policySets, SETS } from './nft-model.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
-import { clusterPolicy, egressPolicy, inputs, pod } from './test-fixtures.ts';
 
 const ready = (ip: string, node: string) => ({ ip, node, state: 'Ready' as const });
 const podsSet = (d: ReturnType<typeof desiredState>['desired']) => {
@@ -185,6 +186,29 @@ describe('desiredState', () => {
     const pods = Array.from({ length: 20 }, (_, i) => pod(`p${i}`, `10.244.1.${i + 10}`));
     const { podsByIp } = desiredState(inputs({ policies: [policy], pods }), S);
     expect([...podsByIp]).toEqual([['10.0.1.17', 20]]);
+  });
+
+  it('matches a pod by the first policy: namespaced before cluster-wide, then oldest, then by name', () => {
+    const at = <P extends AnyEgressPolicy>(p: P, creationTimestamp: string, name = p.metadata.name): P => ({
+      ...p,
+      metadata: { ...p.metadata, name, creationTimestamp },
+    });
+    const namespacedNew = at(egressPolicy([ready('10.0.1.17', 'node-2')]), '2026-03-01T00:00:00Z');
+    const clusterOld = at(clusterPolicy([ready('10.0.1.18', 'node-2')]), '2026-01-01T00:00:00Z');
+    const clusterB = at(clusterPolicy([ready('10.0.1.19', 'node-2')]), '2026-02-01T00:00:00Z', 'b');
+    const clusterA = at(clusterPolicy([ready('10.0.1.20', 'node-2')]), '2026-02-01T00:00:00Z', 'a');
+    const pods = [pod('a', '10.244.1.10')];
+    const podsSetName = (p: AnyEgressPolicy) =>
+      Object.keys(desiredState(inputs({ policies: [p], pods }), S).desired.nft.sets).find((k) =>
+        k.endsWith('_pods4'),
+      );
+    // The classify chain tries the policies' pod maps in this order; the first that holds the pod decides.
+    const { desired } = desiredState(
+      inputs({ policies: [clusterB, clusterA, clusterOld, namespacedNew], pods }),
+      S,
+    );
+    const classifyOrder = [...desired.nftStructure.matchAll(/vmap @(\S+_pods4)/g)].map((m) => m[1]);
+    expect(classifyOrder).toEqual([namespacedNew, clusterOld, clusterA, clusterB].map(podsSetName));
   });
 
   it('is deterministic: the same inputs in any order give the same fingerprint and sets', () => {

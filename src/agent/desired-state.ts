@@ -25,7 +25,8 @@
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE, type LabelSelector } from '../api/index.ts';
-import { selectorMatches } from '../controller/label-selector.ts';
+import { selectorMatches } from '../kube/label-selector.ts';
+import { policyKey } from '../kube/objects.ts';
 import { familyOf } from '../net/ip.ts';
 import type {
   AddressState,
@@ -110,10 +111,6 @@ export interface DesiredResult {
  * a cloud call that fails turns the IP `Failed`.
  */
 const USABLE = new Set<string>([ASSIGNMENT_STATE.Pending, ASSIGNMENT_STATE.Assigned, ASSIGNMENT_STATE.Ready]);
-
-function policyKey(p: AnyEgressPolicy): string {
-  return `${p.kind}/${p.metadata.namespace ?? ''}/${p.metadata.name}`;
-}
 
 /** First-match order: namespaced before cluster-wide, then oldest first, then by key. */
 function comparePolicies(a: AnyEgressPolicy, b: AnyEgressPolicy): number {

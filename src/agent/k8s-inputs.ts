@@ -4,7 +4,7 @@
  * has not finished becomes a {@link LocalPod}; a Node with an InternalIP becomes a {@link NodeAddress}.
  */
 import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
-import { nodeInternalIP, nodeZone } from '../controller/objects.ts';
+import { nodeInternalIP, nodeZone } from '../kube/objects.ts';
 import type { LocalPod, NodeAddress } from './desired-state.ts';
 
 /** The pod as the agent needs it, or undefined when it sends no pod-network traffic. */

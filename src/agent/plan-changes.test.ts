@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts';
 import type { IpAssignmentStatus } from '../api/index.ts';
 import { AgentSync } from './agent-sync.ts';
 import type { Change } from './dataplane.ts';
 import { MemoryDataplane } from './memory-dataplane.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
-import { egressPolicy, inputs, pod } from './test-fixtures.ts';
 
 const IP = '10.0.1.17';
 const on = (node: string, state: IpAssignmentStatus['state'] = 'Ready') =>

@@ -23,10 +23,10 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { AnyEgressPolicy } from '../api/index.ts';
-import { backoffDelay } from '../controller/backoff.ts';
-import { type HttpEndpoint, serveHttp } from '../controller/http-server.ts';
-import { listWatchFactory, ResilientInformer } from '../controller/informer.ts';
-import { createKubeApi, WATCH_PATHS } from '../controller/kube-api.ts';
+import { backoffDelay } from '../kube/backoff.ts';
+import { type HttpEndpoint, serveHttp } from '../kube/http-server.ts';
+import { listWatchFactory, ResilientInformer } from '../kube/informer.ts';
+import { createKubeApi, WATCH_PATHS } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfig } from './agent-config.ts';

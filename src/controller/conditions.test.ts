@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONDITION, REASON } from '../api/conditions.ts';
+import { selectorMatches } from '../kube/label-selector.ts';
 import { findCondition, setCondition, setConditions } from './conditions.ts';
-import { selectorMatches } from './label-selector.ts';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T00:01:00Z');

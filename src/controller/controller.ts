@@ -18,52 +18,21 @@ import { randomUUID } from 'node:crypto';
 import type { KubeConfig, KubernetesObject, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { REASON } from '../api/conditions.ts';
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
+import { listWatchFactory, ResilientInformer } from '../kube/informer.ts';
+import { createKubeApi, type KubeApi, type KubeLists, WATCH_PATHS } from '../kube/kube-api.ts';
+import { selectorMatches } from '../kube/label-selector.ts';
+import { gatewayKey, nodeDraining, nodeInternalIP, nodeReady, parseKey, policyKey } from '../kube/objects.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import type { ProviderSettings } from '../provider/contract.ts';
-import type { ProviderChoice } from './decide-provider.ts';
+import type { ControllerSettings } from './controller-settings.ts';
 import { EventRecorder } from './events.ts';
 import { FreshObjects } from './fresh-objects.ts';
 import { GatewayReconciler } from './gateway-reconciler.ts';
 import { HealthProber } from './health-prober.ts';
-import { listWatchFactory, ResilientInformer } from './informer.ts';
-import { createKubeApi, type KubeApi, type KubeLists, WATCH_PATHS } from './kube-api.ts';
-import { selectorMatches } from './label-selector.ts';
-import { type LeaderElectionTimings, LeaderElector } from './leader-election.ts';
+import { LeaderElector } from './leader-election.ts';
 import { ControllerMetrics } from './metrics.ts';
-import { gatewayKey, nodeDraining, nodeInternalIP, nodeReady, parseKey, policyKey } from './objects.ts';
 import { reconcilePolicy } from './policy-reconciler.ts';
 import { type ProviderMaker, ProviderPool, registryProviderMaker } from './provider-pool.ts';
 import { TerminalError, WorkQueue } from './work-queue.ts';
-
-/** The controller's settings (the `controller` command's part of `Config`). */
-export interface ControllerSettings {
-  /** `--provider`. */
-  readonly provider: ProviderChoice;
-  /** Provider settings from flags (owner, region, endpoint, interface, interfaceTag). */
-  readonly providerSettings: ProviderSettings;
-  readonly probe: {
-    readonly intervalMs: number;
-    /** `--probe-timeout`; unset = the interval. */
-    readonly timeoutMs?: number;
-    readonly misses: number;
-    readonly dampingMs: number;
-    readonly agentHealthPort: number;
-    /** `--agent-restart-grace`: how long a node whose agent Pod is being deleted keeps its IPs; 0 = none. */
-    readonly restartGraceMs?: number;
-  };
-  /** Where the agent Pods are (`--agent-pod-namespace`, `--agent-pod-selector`); unset: no restart grace. */
-  readonly agentPods?: { readonly namespace: string; readonly labelSelector: string };
-  readonly leaderElection: LeaderElectionTimings & {
-    readonly enabled: boolean;
-    readonly name: string;
-    readonly namespace: string;
-    readonly releaseOnCancel: boolean;
-  };
-  /** Every gateway is reconciled against the cloud this often (drift repair). */
-  readonly resyncPeriodMs: number;
-  /** Gateways reconciled at once. */
-  readonly concurrency: number;
-}
 
 /** Options of a {@link Controller}. */
 export interface ControllerOptions {

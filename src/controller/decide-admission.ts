@@ -14,7 +14,7 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy } from '../api/egress-policy.ts';
-import { selectorMatches } from './label-selector.ts';
+import { selectorMatches } from '../kube/label-selector.ts';
 
 /** The outcome of {@link decideAdmission}. */
 export type Admission =

@@ -17,11 +17,11 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy } from '../api/egress-policy.ts';
+import { nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
 import { gatewaySlice, planChanges, schedule } from '../scheduler/index.ts';
 import type { NodeInput, PolicyInput, SchedulePlan, SchedulerInput } from '../scheduler/types.ts';
 import type { GatewayNodeView } from './decide-status.ts';
-import { nodeReady, nodeZone, policyKey } from './objects.ts';
 
 /** What the cloud said about one node: its network, or why it could not be read. */
 export type NodeNetworkResult =

@@ -6,8 +6,8 @@
  */
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { EVENT_TYPE, type Reason } from '../api/conditions.ts';
+import type { EgressObject, KubeApi } from '../kube/kube-api.ts';
 import type { Logger } from '../log.ts';
-import type { EgressObject, KubeApi } from './kube-api.ts';
 
 /** Who records the events (`source.component`, `reportingComponent`). */
 export const EVENT_SOURCE = 'cloud-egress-controller';

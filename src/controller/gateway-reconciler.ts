@@ -38,6 +38,9 @@ import { FINALIZER } from '../api/annotations.ts';
 import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE, type EgressPolicyStatus } from '../api/egress-policy.ts';
+import type { EgressObject, KubeApi } from '../kube/kube-api.ts';
+import { selectorMatches } from '../kube/label-selector.ts';
+import { deleting, policyKey, withFinalizer, withoutFinalizer } from '../kube/objects.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeOutcome, CloudProvider, NodeRef, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
@@ -55,10 +58,8 @@ import {
 } from './decide-status.ts';
 import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
-import type { EgressObject, KubeApi } from './kube-api.ts';
-import { selectorMatches } from './label-selector.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { deleting, nodeRef, policyKey, withFinalizer, withoutFinalizer } from './objects.ts';
+import { nodeRef } from './node-ref.ts';
 import type { ProviderPool } from './provider-pool.ts';
 import type { ReconcileResult } from './work-queue.ts';
 

@@ -1,6 +1,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { decideLease, LeaderElector, type LeaseApi, validateTimings } from './leader-election.ts';
+import type { LeaseApi } from '../kube/kube-api.ts';
+import { decideLease, LeaderElector, validateTimings } from './leader-election.ts';
 
 const lease = (holder: string, renew: string, seconds = 4): V1Lease => ({
   metadata: { name: 'l', namespace: 'ns', resourceVersion: '1' },

@@ -19,8 +19,9 @@
  * `leaseDuration > renewDeadline > retryPeriod` (client-go's rule).
  */
 import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { abortableDelay } from '../kube/informer.ts';
+import type { LeaseApi } from '../kube/kube-api.ts';
 import type { Logger } from '../log.ts';
-import { abortableDelay } from './informer.ts';
 
 /** Durations of the election. */
 export interface LeaderElectionTimings {
@@ -90,16 +91,6 @@ export function decideLease(input: {
   const expiresInMs = observed.at + durationMs - now;
   if (expiresInMs <= 0) return { decision: { action: 'takeOver', previousHolder: holder }, observed };
   return { decision: { action: 'wait', holder, expiresInMs }, observed };
-}
-
-/** The Lease calls the elector makes (narrow, so tests can use a real API server or a small store). */
-export interface LeaseApi {
-  /** The lease, or undefined when it does not exist. */
-  get(): Promise<V1Lease | undefined>;
-  /** Creates the lease. @throws on conflict (it exists). */
-  create(lease: V1Lease): Promise<V1Lease>;
-  /** Replaces the lease; `lease.metadata.resourceVersion` makes it conditional. @throws on conflict. */
-  replace(lease: V1Lease): Promise<V1Lease>;
 }
 
 /** Options of a {@link LeaderElector}. */

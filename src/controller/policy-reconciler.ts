@@ -12,11 +12,11 @@
 import { FINALIZER } from '../api/annotations.ts';
 import { REASON } from '../api/conditions.ts';
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
+import type { KubeApi } from '../kube/kube-api.ts';
+import { deleting, withoutFinalizer } from '../kube/objects.ts';
 import { rejectedPolicyStatus } from './decide-status.ts';
 import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
-import type { KubeApi } from './kube-api.ts';
-import { deleting, withoutFinalizer } from './objects.ts';
 
 /** What a policy reconcile needs. */
 export interface PolicyReconcilerDeps {

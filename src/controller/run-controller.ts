@@ -4,11 +4,11 @@
  * endpoints. The CLI calls it and wires SIGTERM/SIGINT to {@link RunningController.stop}.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ControllerConfig } from '../config.ts';
+import { type HttpEndpoint, serveHttp } from '../kube/http-server.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
-import { type HttpEndpoint, serveHttp } from './http-server.ts';
+import type { ControllerConfig } from './controller-settings.ts';
 import { ControllerMetrics } from './metrics.ts';
 
 /** A running controller process. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from '../kube/backoff.ts';
 import { TerminalError, WorkQueue } from './work-queue.ts';
 
 /** A deferred promise, to hold a reconcile in flight. */

@@ -24,7 +24,7 @@
  *     └── forget ─────┘  (add() while waiting: the timer is cancelled and the key queued now)
  * ```
  */
-import { type BackoffOptions, backoffDelay } from './backoff.ts';
+import { type BackoffOptions, backoffDelay } from '../kube/backoff.ts';
 
 /** What a reconcile may ask for besides success. */
 export interface ReconcileResult {

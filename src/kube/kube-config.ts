@@ -17,7 +17,6 @@
 import { createHash } from 'node:crypto';
 import type { RequestOptions } from 'node:https';
 import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
-import type { KubeSource } from '../config.ts';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -65,6 +64,12 @@ export class PooledKubeConfig extends KubeConfig {
     return hash.digest('hex');
   }
 }
+
+/** Where a process finds the API server. */
+export type KubeSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'in-cluster' }
+  | { readonly kind: 'default' };
 
 /** A pooled KubeConfig from the configured source. */
 export function loadKubeConfig(source: KubeSource): PooledKubeConfig {

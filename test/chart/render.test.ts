@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { parseEqualitySelector } from '../../src/config.ts';
-import { selectorMatches } from '../../src/controller/label-selector.ts';
+import { selectorMatches } from '../../src/kube/label-selector.ts';
 import { CHART_DIR, CI_VALUES, container, findOne, helm, type Manifest, renderChart } from './chart.ts';
 import { chartAgentConfig, chartControllerConfig } from './workloads.ts';
 

@@ -5,7 +5,8 @@
  * does, parsed by the CLI's own parser (`parseConfig`), as `cloud-egress <args>` in the image would.
  */
 import type { AgentConfig } from '../../src/agent/agent-config.ts';
-import { type ControllerConfig, parseConfig } from '../../src/config.ts';
+import { parseConfig } from '../../src/config.ts';
+import type { ControllerConfig } from '../../src/controller/controller-settings.ts';
 import { container, findOne, type Manifest } from './chart.ts';
 
 /** Expands `$(NAME)` in `arg` from `env`, as the kubelet does for container args (unknown names stay). */

@@ -29,7 +29,8 @@ import {
   GROUP,
   VERSION,
 } from '../../src/api/group.ts';
-import { Controller, type ControllerSettings } from '../../src/controller/controller.ts';
+import { Controller } from '../../src/controller/controller.ts';
+import type { ControllerSettings } from '../../src/controller/controller-settings.ts';
 import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
 import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';

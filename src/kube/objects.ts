@@ -1,13 +1,12 @@
 /**
  * @module
- * Reading Kubernetes objects the way the controller needs them: Node readiness, address, zone and
- * providerID; object keys for the work queue and the scheduler; finalizer helpers that say whether they
- * changed anything (controller-runtime's `controllerutil`).
+ * Reading Kubernetes objects the way the controller and the agent need them: Node readiness, address, zone
+ * and draining taints; object keys (work queue, scheduler, status, the agent's policy order); finalizer
+ * helpers that say whether they changed anything (controller-runtime's `controllerutil`).
  */
 import type { V1Node } from '@kubernetes/client-node';
 import { LABELS } from '../api/annotations.ts';
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
-import type { NodeRef } from '../provider/contract.ts';
 
 /** The Node's Ready condition is True. */
 export function nodeReady(node: V1Node): boolean {
@@ -48,15 +47,9 @@ export function nodeZone(node: V1Node): string | undefined {
 }
 
 /**
- * The provider's view of a Node (its providerID may be empty: on-prem nodes have none, and the `none`
- * provider needs none; cloud providers reject it with a clear error).
+ * The one key of a policy: `EgressPolicy/<ns>/<name>` or `ClusterEgressPolicy/<name>`. The scheduler, status,
+ * the work queue and the agent (its first-match tie-break and set names) all use it.
  */
-export function nodeRef(node: V1Node): NodeRef | undefined {
-  const name = node.metadata?.name;
-  return name ? { name, providerID: node.spec?.providerID ?? '' } : undefined;
-}
-
-/** Scheduler and status key of a policy: `EgressPolicy/<ns>/<name>` or `ClusterEgressPolicy/<name>`. */
 export function policyKey(policy: Pick<AnyEgressPolicy, 'kind' | 'metadata'>): string {
   return policy.kind === 'EgressPolicy'
     ? `EgressPolicy/${policy.metadata.namespace}/${policy.metadata.name}`

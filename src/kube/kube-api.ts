@@ -1,7 +1,8 @@
 /**
  * @module
- * The Kubernetes calls the controller makes, behind one narrow interface (external-dns's seam): status and
- * finalizer writes of the custom resources, Events, the Lease, and the list calls of the informers.
+ * The Kubernetes calls of the controller and the agent, behind one narrow interface (external-dns's seam):
+ * status and finalizer writes of the custom resources, Events and the Lease (the controller), and the list
+ * calls and watch paths of the informers (both).
  *
  * Status writes are JSON merge patches of `/status` (only the leader writes status, so last-writer-wins is
  * right and needs no retry on stale caches); finalizer writes carry `metadata.resourceVersion`, so they fail
@@ -33,7 +34,16 @@ import {
   type KindNames,
   VERSION,
 } from '../api/group.ts';
-import type { LeaseApi } from './leader-election.ts';
+
+/** The Lease calls leader election makes (narrow, so tests can use a real API server or a small store). */
+export interface LeaseApi {
+  /** The lease, or undefined when it does not exist. */
+  get(): Promise<V1Lease | undefined>;
+  /** Creates the lease. @throws on conflict (it exists). */
+  create(lease: V1Lease): Promise<V1Lease>;
+  /** Replaces the lease; `lease.metadata.resourceVersion` makes it conditional. @throws on conflict. */
+  replace(lease: V1Lease): Promise<V1Lease>;
+}
 
 /** A custom resource the controller writes. */
 export type EgressObject = EgressGateway | AnyEgressPolicy;

@@ -1,7 +1,8 @@
 /**
  * @module
- * The controller's HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process runs) and
- * `/readyz` (caches synced). Plain `node:http`: three fixed routes need no framework.
+ * The small HTTP server of both processes: a few fixed `GET` routes, such as the controller's `/metrics`,
+ * `/healthz` and `/readyz` and the agent's `/healthz` and `/metrics`. Plain `node:http`: a few fixed routes
+ * need no framework.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,9 +1,10 @@
 /**
  * @module
- * Builders of agent inputs for the unit tests: policies with assignments, nodes, local pods.
+ * Builders of the agent's inputs: policies with assignments, nodes, local pods. Used by the agent's unit tests
+ * (src/agent/*.test.ts) and the agent benchmark.
  */
-import type { ClusterEgressPolicy, EgressPolicy, IpAssignmentStatus } from '../api/index.ts';
-import type { AgentInputs, LocalPod } from './desired-state.ts';
+import type { AgentInputs, LocalPod } from '../../src/agent/desired-state.ts';
+import type { ClusterEgressPolicy, EgressPolicy, IpAssignmentStatus } from '../../src/api/index.ts';
 
 /** An EgressPolicy in namespace `shop` selecting `app=api`, with the given assignments. */
 export function egressPolicy(

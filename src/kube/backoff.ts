@@ -1,6 +1,7 @@
 /**
  * @module
- * Capped exponential backoff with jitter, shared by the work queue and the informer restarts.
+ * Capped exponential backoff with jitter, shared by the controller's work queue, the informer restarts and the
+ * agent's sync retries.
  *
  * ```
  * attempt:  1     2      3      4     ...   n

@@ -1,7 +1,7 @@
 /**
  * @module
  * The port of the node agent's `/healthz`, which the controller probes on each gateway node's InternalIP.
- * A leaf module, so both the controller's and the agent's configuration import it without a cycle.
+ * Shared by the controller's and the agent's configuration, so neither imports the other.
  */
 
 /** Default port of the node agent's health endpoint (`--agent-health-port`, agent `--health-port`). */

@@ -1,0 +1,55 @@
+/**
+ * @module
+ * What the controller is configured with: {@link ControllerConfig} (the process: API server, logging,
+ * endpoints, identity) and {@link ControllerSettings} (what the `Controller` itself runs with).
+ * `parseConfig` in src/config.ts builds them from the command line and the environment once and hands them
+ * down; nothing in src/controller reads flags or the environment itself.
+ */
+import type { KubeSource } from '../kube/kube-config.ts';
+import type { LogLevel } from '../log.ts';
+import type { ProviderSettings } from '../provider/contract.ts';
+import type { ProviderChoice } from './decide-provider.ts';
+import type { LeaderElectionTimings } from './leader-election.ts';
+
+/** Configuration of the `controller` command. */
+export interface ControllerConfig {
+  readonly kube: KubeSource;
+  readonly logLevel: LogLevel;
+  /** `host:port` of `/metrics`. */
+  readonly metricsAddress: string;
+  /** `host:port` of `/healthz` and `/readyz` (may equal `metricsAddress`: one server). */
+  readonly healthAddress: string;
+  /** This replica's identity in the leader lease. */
+  readonly identity: string;
+  readonly settings: ControllerSettings;
+}
+
+/** The settings a `Controller` runs with. */
+export interface ControllerSettings {
+  /** `--provider`. */
+  readonly provider: ProviderChoice;
+  /** Provider settings from flags (owner, region, endpoint, interface, interfaceTag). */
+  readonly providerSettings: ProviderSettings;
+  readonly probe: {
+    readonly intervalMs: number;
+    /** `--probe-timeout`; unset = the interval. */
+    readonly timeoutMs?: number;
+    readonly misses: number;
+    readonly dampingMs: number;
+    readonly agentHealthPort: number;
+    /** `--agent-restart-grace`: how long a node whose agent Pod is being deleted keeps its IPs; 0 = none. */
+    readonly restartGraceMs?: number;
+  };
+  /** Where the agent Pods are (`--agent-pod-namespace`, `--agent-pod-selector`); unset: no restart grace. */
+  readonly agentPods?: { readonly namespace: string; readonly labelSelector: string };
+  readonly leaderElection: LeaderElectionTimings & {
+    readonly enabled: boolean;
+    readonly name: string;
+    readonly namespace: string;
+    readonly releaseOnCancel: boolean;
+  };
+  /** Every gateway is reconciled against the cloud this often (drift repair). */
+  readonly resyncPeriodMs: number;
+  /** Gateways reconciled at once. */
+  readonly concurrency: number;
+}

@@ -1,0 +1,8 @@
+/**
+ * @module
+ * The controller's test world as the benchmarks use it: a real kube-apiserver (test/harness), the controller
+ * wired to it, its test settings and the polling helper. The deliberate public face of test/controller for
+ * code outside the suites.
+ */
+export { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
+export { ControllerWorld, eventually, testSettings } from './world.ts';

@@ -1,0 +1,18 @@
+/**
+ * @module
+ * The cloud in a box, as code outside the suites drives it (`npm run demo`, scripts/demo.ts; the
+ * `e2e-failover` benchmark): what the box needs on the machine, the box itself, its probes and the outage
+ * arithmetic. The deliberate public face of test/e2e; the files behind it may change with the suites.
+ */
+export { ensureControlPlaneBinaries } from '../control-plane/binaries.ts';
+export { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
+export {
+  BOX_POLICY,
+  type CloudBox,
+  cliUnavailable,
+  type ProbeRun,
+  startCloudBox,
+} from './cloud-box.ts';
+export { isGood, outageWindows, type ProbeSample, summarize, unexpectedSources } from './outage.ts';
+export { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
+export { namespacesWithPrefix, netnsUnavailable } from './topology.ts';
