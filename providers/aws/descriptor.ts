@@ -9,5 +9,4 @@ export const awsProvider: ProviderDescriptor = {
   name: 'aws',
   providerIDScheme: 'aws',
   capabilities: { atomicMove: true, publicAddresses: true, cloudAllocatedIPs: true, ownershipRecord: true },
-  load: async () => (await import('./index.ts')).createAwsProvider,
 };

@@ -9,5 +9,4 @@ export const azureProvider: ProviderDescriptor = {
   name: 'azure',
   providerIDScheme: 'azure',
   capabilities: { atomicMove: false, publicAddresses: true, cloudAllocatedIPs: true, ownershipRecord: true },
-  load: async () => (await import('./index.ts')).createAzureProvider,
 };

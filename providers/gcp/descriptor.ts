@@ -16,5 +16,4 @@ export const gcpProvider: ProviderDescriptor = {
     cloudAllocatedIPs: true,
     ownershipRecord: true,
   },
-  load: async () => (await import('./index.ts')).createGcpProvider,
 };

@@ -9,5 +9,4 @@ export const inmemoryProvider: ProviderDescriptor = {
   name: 'inmemory',
   providerIDScheme: 'inmemory',
   capabilities: { atomicMove: true, publicAddresses: true, cloudAllocatedIPs: true, ownershipRecord: true },
-  load: async () => (await import('./index.ts')).createInMemoryProvider,
 };

@@ -13,8 +13,4 @@ export const noneProvider: ProviderDescriptor = {
     cloudAllocatedIPs: false,
     ownershipRecord: false,
   },
-  load: async () => {
-    const { createNoneProvider } = await import('./index.ts');
-    return (settings) => createNoneProvider(settings);
-  },
 };

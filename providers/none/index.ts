@@ -17,6 +17,7 @@ import {
   ProviderError,
   type ProviderSettings,
 } from '../../src/provider/contract.ts';
+import type { ProviderFactory } from '../../src/provider/descriptor.ts';
 import { noneProvider } from './descriptor.ts';
 
 /** Subnets egress IPs may come from when none are configured: any address (the network decides). */
@@ -99,3 +100,6 @@ export function createNoneProvider(
     },
   };
 }
+
+/** Registry factory: the `none` provider with its defaults (any subnet). */
+export const noneProviderFactory: ProviderFactory = (settings) => createNoneProvider(settings);

@@ -1,7 +1,8 @@
 /**
  * @module
  * A provider descriptor: everything the core knows about a provider without loading it. Each provider folder
- * has a `descriptor.ts` (no cloud SDK imported there); the registry is the list of them.
+ * has a `descriptor.ts`, plain data that imports nothing of the provider (so the provider's own modules can read
+ * their name and capabilities from it); the registry lists each descriptor with the loader of its module.
  */
 import type { ProviderCapabilities } from './capabilities.ts';
 import type { CloudProvider, ProviderContext, ProviderName, ProviderSettings } from './contract.ts';
@@ -23,6 +24,4 @@ export interface ProviderDescriptor {
   readonly providerIDScheme?: string;
   /** What it can do (capabilities.ts). */
   readonly capabilities: ProviderCapabilities;
-  /** Loads the provider's module (and its SDKs) on first use. */
-  readonly load: () => Promise<ProviderFactory>;
 }

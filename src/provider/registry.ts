@@ -1,8 +1,9 @@
 /**
  * @module
  * The provider registry: the one file in `src/` that knows the providers (external-dns's factory), as one
- * list of descriptors. A descriptor loads its provider lazily, so a controller on AWS never loads the GCP or
- * Azure SDKs. Adding a provider is a folder under `providers/` and one line here (docs/adding-a-provider.md).
+ * list: each provider's descriptor and the loader of its module. Modules are loaded lazily, so a controller on
+ * AWS never loads the GCP or Azure SDKs. Adding a provider is a folder under `providers/` and one entry here
+ * (docs/adding-a-provider.md).
  */
 import { awsProvider } from '../../providers/aws/descriptor.ts';
 import { azureProvider } from '../../providers/azure/descriptor.ts';
@@ -14,13 +15,24 @@ import type { ProviderDescriptor, ProviderFactory } from './descriptor.ts';
 
 export type { ProviderDescriptor, ProviderFactory } from './descriptor.ts';
 
+/** A provider as registered: its descriptor, and how to load its factory (and its SDKs) on first use. */
+export interface RegisteredProvider extends ProviderDescriptor {
+  readonly load: () => Promise<ProviderFactory>;
+}
+
 /** Every provider, in a stable order. */
-export const PROVIDERS: readonly ProviderDescriptor[] = [
-  awsProvider,
-  gcpProvider,
-  azureProvider,
-  noneProvider,
-  inmemoryProvider,
+export const PROVIDERS: readonly RegisteredProvider[] = [
+  { ...awsProvider, load: async () => (await import('../../providers/aws/index.ts')).createAwsProvider },
+  { ...gcpProvider, load: async () => (await import('../../providers/gcp/index.ts')).createGcpProvider },
+  {
+    ...azureProvider,
+    load: async () => (await import('../../providers/azure/index.ts')).createAzureProvider,
+  },
+  { ...noneProvider, load: async () => (await import('../../providers/none/index.ts')).noneProviderFactory },
+  {
+    ...inmemoryProvider,
+    load: async () => (await import('../../providers/inmemory/index.ts')).createInMemoryProvider,
+  },
 ];
 
 /** Every provider name, in the order of {@link PROVIDERS}. */
@@ -32,7 +44,7 @@ export function isProviderName(name: string): name is ProviderName {
 }
 
 /** The descriptor registered under `name`, if any. */
-export function providerDescriptor(name: ProviderName): ProviderDescriptor | undefined {
+export function providerDescriptor(name: ProviderName): RegisteredProvider | undefined {
   return PROVIDERS.find((d) => d.name === name);
 }
 
