@@ -107,15 +107,19 @@ describe('ARM emulator through the real SDK', () => {
     expect(cloud.events.map((e) => e.kind)).toEqual(['put-accepted', 'operation-succeeded']);
   });
 
-  it('logs each accepted NIC PUT from its arrival until its operation ended, and no refused one', async () => {
+  it('logs each accepted NIC PUT from its arrival until its operation ended, and a PUT refused for concurrency until its answer', async () => {
     const { cloud } = emulator;
     const nic = await network.networkInterfaces.get(RG, 'vm1-nic');
     const before = performance.now();
     await put(withIps(nic, '10.2.0.10'), nic.etag);
     const after = performance.now();
     expect(await failure(put(withIps(nic, '10.2.0.11'), nic.etag))).toMatchObject({ statusCode: 412 });
-    expect(cloud.writes).toHaveLength(1);
-    const [write] = cloud.writes;
+    expect(cloud.writes).toHaveLength(2);
+    const [write, stale] = cloud.writes;
+    expect(stale?.interfaceId).toBe(nicId);
+    expect(stale!.endedAt).toBeGreaterThanOrEqual(stale!.startedAt);
+    expect(stale!.startedAt).toBeGreaterThanOrEqual(write!.endedAt!);
+    cloud.writes.splice(1);
     expect(write?.interfaceId).toBe(nicId);
     expect(write!.startedAt).toBeGreaterThanOrEqual(before);
     expect(write!.endedAt).toBeGreaterThan(write!.startedAt);

@@ -4,7 +4,7 @@
  * in one subnet, `c` in a larger one), an application security group on every primary ipConfiguration, a
  * public IP, and the Azure provider with its SDK clients pointed at the emulator (`endpoint`), trusting the
  * emulator's self-signed certificate through an `https.Agent`, with a fixed bearer token. The world's
- * `writes()` are the NIC PUTs the emulator accepted, each until its operation ended.
+ * `writes()` are the NIC PUTs the emulator accepted (each until its operation ended) or refused for concurrency.
  */
 import { Agent } from 'node:https';
 import { ComputeManagementClient } from '@azure/arm-compute';

@@ -56,7 +56,9 @@ export interface ConformanceWorld {
   foreignIP?(node: WorldNode): Promise<string>;
   /**
    * The interface writes the cloud saw since the last {@link reset}: calls that change an interface's IPs (AWS
-   * Assign/UnassignPrivateIpAddresses, GCP updateNetworkInterface, Azure NIC PUT), refused ones left out.
+   * Assign/UnassignPrivateIpAddresses, GCP updateNetworkInterface, Azure NIC PUT). Calls the cloud refused for
+   * concurrency (a stale fingerprint or etag, another operation in progress) are in the log too, ending with
+   * their answer, so that a write sent while another is in flight shows even where the cloud refuses it.
    */
   writes(): Promise<readonly InterfaceWrite[]>;
   /** Removes every secondary IP from every node and clears the write log (between cases). */

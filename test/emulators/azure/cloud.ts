@@ -95,8 +95,9 @@ export interface NicEvent {
 }
 
 /**
- * An accepted NIC PUT, from the request's arrival until its operation ended (Succeeded or Failed), in
- * `performance.now()` time; `endedAt` is undefined while the operation runs.
+ * A NIC PUT, from the request's arrival until its operation ended (Succeeded or Failed), in `performance.now()`
+ * time; `endedAt` is undefined while the operation runs. A PUT refused for concurrency (412 stale etag, 409
+ * another operation in progress) ends with its answer.
  */
 export interface NicWrite {
   /** The NIC's resource ID as stored (as the provider reports it). */
@@ -118,7 +119,7 @@ export class AzureCloud {
   readonly requests: RecordedRequest[] = [];
   /** NIC state changes, in order. */
   readonly events: NicEvent[] = [];
-  /** Accepted NIC PUTs, in order of acceptance (refused ones are not written, so not listed). */
+  /** NIC PUTs accepted or refused for concurrency, in order (other refusals write nothing and are not listed). */
   readonly writes: NicWrite[] = [];
 
   readonly #subnets = new Map<string, Subnet>();
@@ -409,7 +410,7 @@ export class AzureCloud {
 
   /**
    * PUT a NIC that arrived at `arrivedAt` (`performance.now()`). Returns the stored body and the operation URL
-   * to poll; an accepted PUT is logged in {@link writes}.
+   * to poll; an accepted PUT, or one refused for concurrency, is logged in {@link writes}.
    * @throws ArmError as ARM would answer.
    */
   putNic(
@@ -424,9 +425,15 @@ export class AzureCloud {
     const running = [...this.#operations.values()].find(
       (op) => op.nicKey === key(nicId) && op.status === 'InProgress',
     );
-    if (running) throw anotherOperationInProgress(running.url);
+    // A PUT refused for concurrency is logged too (it ends with its answer): a provider that sends a write while
+    // another is in flight must show in the log even though ARM refuses the second one.
+    const refused = (error: Error) => {
+      this.writes.push({ interfaceId: nic.id, startedAt: arrivedAt, endedAt: performance.now() });
+      return error;
+    };
+    if (running) throw refused(anotherOperationInProgress(running.url));
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== nic.etag) {
-      throw etagMismatch(ifMatch, nic.etag, nic.id);
+      throw refused(etagMismatch(ifMatch, nic.etag, nic.id));
     }
     const next = this.#validate(nic, body);
     const previous = clone(nic);

@@ -200,13 +200,20 @@ describe('Compute Engine emulator', () => {
       aliasIpRanges: [{ ipCidrRange: '10.0.0.9/32', subnetworkRangeName: 'egress' }],
     });
     expect(invalid.status).toBe(400);
+    // The stale write is logged (refused for concurrency, it ends with its answer); the invalid one is not.
     expect(emulator.writes).toEqual([
       {
         interfaceId: `projects/${P}/zones/${Z}/instances/vm-2#nic0`,
         startedAt: expect.any(Number),
         endedAt: Infinity,
       },
+      {
+        interfaceId: `projects/${P}/zones/${Z}/instances/vm-2#nic0`,
+        startedAt: expect.any(Number),
+        endedAt: expect.any(Number),
+      },
     ]);
+    expect(emulator.writes[1]!.endedAt).toBeLessThan(Infinity);
     const received = emulator.writes[0]!.startedAt;
     expect(received).toBeGreaterThanOrEqual(sent);
     await untilDone(accepted.json);

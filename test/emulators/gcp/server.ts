@@ -23,9 +23,10 @@
  *
  * The write log ({@link GcpEmulator.writes}) holds every accepted `updateNetworkInterface`: the NIC it wrote
  * (`projects/P/zones/Z/instances/I#N`), when the call arrived and when its operation became DONE (in
- * `performance.now()` time; `Infinity` while it runs). Refused calls (412, 400, 404, injected statuses) and a
- * repeated `requestId` (no new write) are left out; an operation that ends DONE with an error is in it, since
- * the NIC was being written until then.
+ * `performance.now()` time; `Infinity` while it runs), and every call refused for concurrency (412 stale
+ * fingerprint), ending with its answer. Other refusals (400, 404, injected statuses) and a repeated `requestId`
+ * (no new write) are left out; an operation that ends DONE with an error is in it, since the NIC was being
+ * written until then.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -101,7 +102,7 @@ export interface GcpEmulator {
   readonly calls: GcpCall[];
   /** Calls of `updateNetworkInterface` (accepted or refused). */
   mutatingCalls(): number;
-  /** Accepted `updateNetworkInterface` calls, in order of arrival (see the module comment). */
+  /** `updateNetworkInterface` calls accepted or refused for concurrency, in order (see the module comment). */
   readonly writes: readonly GcpWrite[];
   /** Polls an operation stays RUNNING; change between tests. */
   operationPolls: number;
@@ -207,7 +208,16 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
         'fingerprint',
       );
     }
-    if (body.fingerprint !== nic.fingerprint) throw staleFingerprint();
+    if (body.fingerprint !== nic.fingerprint) {
+      // Refused for concurrency, and logged too (it ends with its answer): a provider that writes while another
+      // write is in flight must show in the log even though GCP refuses the second one.
+      writes.push({
+        interfaceId: `projects/${project}/zones/${zone}/instances/${name}#${nicName}`,
+        startedAt: req.arrivedAt,
+        endedAt: performance.now(),
+      });
+      throw staleFingerprint();
+    }
     const subnet = state.subnetworkOf(nic);
     if (!subnet) throw notFound(nic.subnetwork);
     // PATCH semantics: a field that is absent stays as it is.
