@@ -58,7 +58,7 @@ Kubernetes:
   --in-cluster                  use the pod's service account even when KUBECONFIG is set
 
 Cloud:
-  --provider NAME               auto|aws|gcp|azure|none|inmemory (default auto: from annotation
+  --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto: from annotation
                                 cloudegress.io/provider, else from the nodes' spec.providerID)
   --owner ID                    ownership tag value of this installation (env CLOUD_EGRESS_OWNER; default "default")
   --region NAME                 cloud region (annotation cloudegress.io/region overrides)

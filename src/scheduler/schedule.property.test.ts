@@ -115,7 +115,8 @@ function carryOver(input: SchedulerInput, plan: SchedulePlan, nodes = input.node
 
 const placementMap = (plan: SchedulePlan) => new Map(plan.placements.map((p) => [p.ip, p.node]));
 
-describe('scheduler invariants', () => {
+// 1,000 runs per property take 1–4 s on a quiet machine; a loaded one must not fail them by the 5 s default.
+describe('scheduler invariants', { timeout: 60_000 }, () => {
   it('never plans an IP on two nodes, nor gives one IP to two policies', () => {
     fc.assert(
       fc.property(worldArb, (input) => {
