@@ -9,4 +9,5 @@ export const inmemoryProvider: ProviderDescriptor = {
   name: 'inmemory',
   providerIDScheme: 'inmemory',
   capabilities: { atomicMove: true, publicAddresses: true, cloudAllocatedIPs: true, ownershipRecord: true },
+  testOnly: true,
 };

@@ -24,4 +24,6 @@ export interface ProviderDescriptor {
   readonly providerIDScheme?: string;
   /** What it can do (capabilities.ts). */
   readonly capabilities: ProviderCapabilities;
+  /** For tests and benchmarks only (e.g. a cloud inside the controller's own process): the chart does not offer it. */
+  readonly testOnly?: boolean;
 }

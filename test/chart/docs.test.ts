@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { REASON } from '../../src/api/conditions.ts';
 import { ControllerMetrics } from '../../src/controller/metrics.ts';
+import { PROVIDERS } from '../../src/provider/registry.ts';
 import { CHART_DIR } from './chart.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -54,6 +55,14 @@ describe('metrics', () => {
       expect(used.has(name), `the dashboard shows ${name}`).toBe(true);
     }
   });
+});
+
+test("the chart's cloud.provider offers auto and every registered provider that is not test-only", async () => {
+  const schema = JSON.parse(await read('charts/cloud-egress/values.schema.json')) as {
+    properties: { cloud: { properties: { provider: { enum: string[] } } } };
+  };
+  const offered = PROVIDERS.filter((p) => !p.testOnly).map((p) => p.name);
+  expect(schema.properties.cloud.properties.provider.enum).toEqual(['auto', ...offered]);
 });
 
 test('docs/troubleshooting.md explains every condition and event reason', async () => {
