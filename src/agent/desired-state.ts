@@ -1,18 +1,21 @@
 /**
  * @module
- * The agent's one decision, pure: (this node, policies with their assignments, nodes, local pods, namespace
- * labels, cluster CIDRs) -> the dataplane this node must have. This module runs the steps in order; each
- * step's own module holds its rules and decision table.
+ * The agent's one decision: (this node, policies with their assignments, nodes, local pods, namespace
+ * labels, cluster CIDRs) -> the dataplane this node must have. Pure, but for the optional cache that keeps
+ * the pod maps between calls. This module runs the steps in order; each step's module holds its rules and
+ * decision table.
  *
  * ```
- * policies     -> first-match order (EgressPolicy before ClusterEgressPolicy,        policy-match.ts
- *                 then oldest first, then by key)
- * assignments  -> placement: egress IP -> node, cluster-wide (Pending|Assigned|Ready,  usable-ips.ts
- *                 IPv4, known node), and each policy's usable IPs (zone affinity)
- * placement    -> mark ids, the same on every node                                    mark-ids.ts
- * local pods   -> per selecting policy: rendezvous(pod uid, usable IPs) -> mark id      pod-steering.ts
- *                 of that IP (no usable IP -> drop), in pod maps kept incrementally     desired-cache.ts
- * all of these -> addresses, rules, routes, tunnel, peers, sets, chains                node-dataplane.ts
+ * policies     -> first-match order: EgressPolicy before ClusterEgressPolicy,      policy-match.ts
+ *                 then oldest first, then by key
+ * assignments  -> placement: egress IP -> node, cluster-wide (Pending|Assigned|    usable-ips.ts
+ *                 Ready, IPv4, known node), and each policy's usable IPs here
+ *                 (zone affinity)
+ * placement    -> mark ids, the same on every node                                 mark-ids.ts
+ * local pods   -> per selecting policy: rendezvous(pod uid, usable IPs) -> mark    pod-steering.ts
+ *                 id of that IP (no usable IP -> drop), in pod maps kept            desired-cache.ts
+ *                 incrementally
+ * all of these -> addresses, rules, routes, tunnel, peers, sets, chains             node-dataplane.ts
  * ```
  */
 import { policyKey } from '../kube/objects.ts';

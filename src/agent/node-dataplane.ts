@@ -118,7 +118,7 @@ export function nodeDataplane(input: NodeDataplaneInput): DesiredDataplane {
   };
 }
 
-/** Addresses, SNAT, rules, routes and peers of the placed egress IPs: the first three rows of the table. */
+/** Addresses, SNAT, rules, routes and peers of the placed egress IPs: the egress-IP rows of the table. */
 function egressRouting(input: NodeDataplaneInput) {
   const { settings } = input;
   const me = input.node;

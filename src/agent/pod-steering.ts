@@ -1,10 +1,10 @@
 /**
  * @module
  * Steering each local pod to an egress IP. For every policy that selects the pod, rendezvous hashing over
- * the policy's usable IPs pins the pod to one of them (by pod UID: a pod keeps its IP while that IP stays
- * usable, and only the pods of an IP that goes away move), and the pod's element in the policy's pod map
- * jumps to the mark chain of that IP's mark id. A policy without a usable IP drops its pods' traffic to its
- * destinations (fails closed: a stable source IP is the policy's promise). Pure.
+ * the policy's usable IPs pins the pod, by its UID, to one of them (when an IP goes, only its pods move;
+ * when one comes, it takes about 1/n of the pods and nobody else moves), and the pod's element in the
+ * policy's pod map jumps to the mark chain of that IP's mark id. A policy without a usable IP drops its
+ * pods' traffic to its destinations (fails closed: a stable source IP is the policy's promise). Pure.
  *
  * ```
  * policy selects the pod   its usable IPs   element in its pod map (one per IPv4 pod IP)
