@@ -12,8 +12,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism as availableCpus, loadavg } from 'node:os';
+import type { AgentInputs, LocalPod } from '../src/agent/agent-inputs.ts';
 import { AgentSync } from '../src/agent/agent-sync.ts';
-import type { AgentInputs, LocalPod } from '../src/agent/desired-state.ts';
 import { LinuxDataplane } from '../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../src/agent/linux/nft-session.ts';
 import { commandLine } from '../src/agent/linux/run-command.ts';

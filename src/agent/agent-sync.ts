@@ -15,8 +15,10 @@
  * ```
  */
 import type { Logger } from '../log.ts';
+import type { AgentInputs } from './agent-inputs.ts';
 import type { Change, Dataplane, DataplaneState } from './dataplane.ts';
-import { type AgentInputs, DesiredCache, type DesiredResult, desiredState } from './desired-state.ts';
+import { DesiredCache } from './desired-cache.ts';
+import { type DesiredResult, desiredState } from './desired-state.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { SETS } from './nft-model.ts';
 import { planChanges, planCleanup } from './plan-changes.ts';

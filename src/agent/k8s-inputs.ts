@@ -5,7 +5,7 @@
  */
 import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { nodeInternalIP, nodeZone } from '../kube/objects.ts';
-import type { LocalPod, NodeAddress } from './desired-state.ts';
+import type { LocalPod, NodeAddress } from './agent-inputs.ts';
 
 /** The pod as the agent needs it, or undefined when it sends no pod-network traffic. */
 export function toLocalPod(pod: V1Pod): LocalPod | undefined {

@@ -52,9 +52,21 @@ export const SETS = {
   held: 'held_marks',
 } as const;
 
+/** The set-name prefix of the policy with key `policyKey`: `p` and 10 hex digits of its SHA-256. */
+export function policyPrefix(policyKey: string): string {
+  return `p${createHash('sha256').update(policyKey).digest('hex').slice(0, 10)}`;
+}
+
+/** Set names of one policy: destinations, excluded destinations, and the pod map. */
+export interface PolicySetNames {
+  readonly dst: string;
+  readonly exc: string;
+  readonly pods: string;
+}
+
 /** Set names of one policy. */
-export function policySets(prefix: string) {
-  return { dst: `${prefix}_dst4`, exc: `${prefix}_exc4`, pods: `${prefix}_pods4` } as const;
+export function policySets(prefix: string): PolicySetNames {
+  return { dst: `${prefix}_dst4`, exc: `${prefix}_exc4`, pods: `${prefix}_pods4` };
 }
 
 /** Named counters of a held egress IP: connections SNATed to it, and packets/bytes sent with it. */

@@ -6,8 +6,8 @@
  * server saw and the kernel state read back. Needs root and `ip netns`; skipped with the reason otherwise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
-import type { AgentInputs } from '../../src/agent/desired-state.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import { commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';

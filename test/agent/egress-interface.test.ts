@@ -8,8 +8,8 @@
  * leaves the node as found. Needs root and `ip netns`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
-import type { AgentInputs } from '../../src/agent/desired-state.ts';
 import { gatewayOf } from '../../src/agent/linux/iproute.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';

@@ -10,8 +10,8 @@
  * and on a node that becomes the gateway of a flow it used to tunnel. Needs root and `ip netns`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
-import type { AgentInputs } from '../../src/agent/desired-state.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';

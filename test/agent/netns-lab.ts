@@ -24,7 +24,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LocalPod } from '../../src/agent/desired-state.ts';
+import type { LocalPod } from '../../src/agent/agent-inputs.ts';
 import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import type { AssignmentState, EgressPolicy } from '../../src/api/index.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentInputs } from '../../src/agent/desired-state.ts';
+import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import { labUnavailable } from './netns-lab.ts';

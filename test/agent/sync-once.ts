@@ -6,8 +6,8 @@
  * `{"error":"..."}` and exits 1. The proc-sys test runs it under `ip netns exec` + `unshare -m`.
  */
 import { parseAgentConfig } from '../../src/agent/agent-config.ts';
+import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
-import type { AgentInputs } from '../../src/agent/desired-state.ts';
 import { agentDataplane } from '../../src/agent/run-agent.ts';
 import { silentLogger } from '../../src/log.ts';
 

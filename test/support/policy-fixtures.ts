@@ -3,7 +3,7 @@
  * Builders of the agent's inputs: policies with assignments, nodes, local pods. Used by the agent's unit tests
  * (src/agent/*.test.ts) and the agent benchmark.
  */
-import type { AgentInputs, LocalPod } from '../../src/agent/desired-state.ts';
+import type { AgentInputs, LocalPod } from '../../src/agent/agent-inputs.ts';
 import type { ClusterEgressPolicy, EgressPolicy, IpAssignmentStatus } from '../../src/api/index.ts';
 
 /** An EgressPolicy in namespace `shop` selecting `app=api`, with the given assignments. */

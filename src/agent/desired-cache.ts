@@ -1,0 +1,184 @@
+/**
+ * @module
+ * The policies' pod maps, kept from one decision to the next so that pod churn costs what changed, not what
+ * is there: while the steering epoch stays the same (`steeringEpoch`: same policies, usable IPs, mark ids and
+ * namespace labels), only pods that are new, changed or gone are steered again, the maps are updated in
+ * place, and the element changes against the previous decision travel with the result (the planner uses
+ * them when the kernel is known to match that decision).
+ *
+ * ```
+ * epoch changed, or no previous decision  -> start over: every pod steered into fresh maps, no delta
+ * pod UID not cached                      -> steer it, add its elements
+ * same UID, same object or same content   -> keep its verdicts (content compared only for a new object)
+ * same UID, other content                 -> remove its old elements, add the new ones
+ * same UID twice in one decision          -> the first wins
+ * cached UID not among the pods           -> remove its elements (mark and sweep)
+ * removals before additions: a pod replaced by another with the same IP ends up present;
+ * an element removed and added back with the same value is no change
+ * ```
+ */
+import type { LocalPod } from './agent-inputs.ts';
+import type { DesiredDataplane } from './dataplane.ts';
+import type { PodVerdict } from './pod-steering.ts';
+
+/** Element changes of one set since the previous decision. */
+export interface SetDelta {
+  readonly add: Map<string, string>;
+  readonly remove: Map<string, string>;
+}
+
+/** The pod maps' element changes since `basis`, the decision they were updated in place from. */
+export interface PodMapsDelta {
+  readonly basis: DesiredDataplane;
+  /** By pod-map name. */
+  readonly sets: ReadonlyMap<string, SetDelta>;
+}
+
+/** The pod maps after one update, with their counts. */
+export interface PodMaps {
+  /** Per policy, in the order of the map names given: pod IP -> verdict. Updated in place by the next call. */
+  readonly maps: readonly Map<string, string>[];
+  /** Local pods steered to an egress IP, by IP (IPs with pods only). */
+  readonly podsByIp: ReadonlyMap<string, number>;
+  /** Local pods whose policy has no usable IP. */
+  readonly podsWithoutIp: number;
+  /** Set when the maps were updated in place from the decision last {@link DesiredCache.remember}ed. */
+  readonly delta?: PodMapsDelta;
+}
+
+/** A pod as last seen, with its verdicts. */
+interface CachedPod {
+  pod: LocalPod;
+  /** Content of `pod`, computed only when a different object with the same UID shows up. */
+  signature: string | undefined;
+  readonly verdicts: readonly PodVerdict[];
+  /** The update that last saw the pod (mark and sweep, no per-update map of all pods). */
+  seen: number;
+}
+
+const signature = (pod: LocalPod) =>
+  `${pod.namespace}\u0000${pod.ips.join(',')}\u0000${JSON.stringify(pod.labels)}`;
+
+/**
+ * Makes repeated decisions incremental (see the module comment). Pods are keyed by UID; an unchanged pod is
+ * recognised by object identity (cheap) or by its content. One cache serves one sequence of decisions.
+ */
+export class DesiredCache {
+  #epoch: string | undefined;
+  #pods = new Map<string, CachedPod>();
+  #maps: Map<string, string>[] = [];
+  /** Local pods per egress IP. */
+  #counts = new Map<string, number>();
+  #podsWithoutIp = 0;
+  #generation = 0;
+  /** The previous decision, which the maps now extend. */
+  #last: DesiredDataplane | undefined;
+
+  /** Forgets everything; the next decision starts from scratch. */
+  reset(): void {
+    this.#epoch = undefined;
+    this.#pods = new Map();
+    this.#maps = [];
+    this.#counts = new Map();
+    this.#podsWithoutIp = 0;
+    this.#last = undefined;
+  }
+
+  /**
+   * Brings the pod maps in line with `pods`. `mapNames` names each policy's pod map (first-match order);
+   * `steer` gives a pod's verdicts, whose `policy` indexes `mapNames`. Both must stay the same while
+   * `epoch` does.
+   */
+  update(
+    epoch: string,
+    mapNames: readonly string[],
+    pods: readonly LocalPod[],
+    steer: (pod: LocalPod) => readonly PodVerdict[],
+  ): PodMaps {
+    const incremental =
+      this.#epoch === epoch && this.#last !== undefined && this.#maps.length === mapNames.length;
+    if (!incremental) {
+      this.reset();
+      this.#epoch = epoch;
+      this.#maps = mapNames.map(() => new Map<string, string>());
+    }
+    const basis = this.#last;
+    const deltas = new Map<string, SetDelta>();
+    const deltaOf = (policy: number) => {
+      const name = mapNames[policy]!;
+      const d = deltas.get(name) ?? { add: new Map<string, string>(), remove: new Map<string, string>() };
+      deltas.set(name, d);
+      return d;
+    };
+    const apply = (verdicts: readonly PodVerdict[], add: boolean) => {
+      for (const v of verdicts) {
+        const map = this.#maps[v.policy]!;
+        if (v.egressIp === undefined) this.#podsWithoutIp += add ? 1 : -1;
+        else this.#counts.set(v.egressIp, (this.#counts.get(v.egressIp) ?? 0) + (add ? 1 : -1));
+        const d = deltaOf(v.policy);
+        for (const podIp of v.podIps) {
+          if (add) {
+            map.set(podIp, v.verdict);
+            d.add.set(podIp, v.verdict);
+          } else if (map.get(podIp) === v.verdict) {
+            map.delete(podIp);
+            d.remove.set(podIp, v.verdict);
+          }
+        }
+      }
+    };
+    const generation = ++this.#generation;
+    const gone: (readonly PodVerdict[])[] = [];
+    const added: (readonly PodVerdict[])[] = [];
+    let seenCount = 0;
+    for (const pod of pods) {
+      const known = this.#pods.get(pod.uid);
+      if (known?.seen === generation) continue; // the same UID twice: the first wins
+      if (known && known.pod !== pod) known.signature ??= signature(known.pod);
+      if (known && (known.pod === pod || known.signature === signature(pod))) {
+        known.pod = pod;
+        known.seen = generation;
+        seenCount++;
+        continue;
+      }
+      const verdicts = steer(pod);
+      this.#pods.set(pod.uid, { pod, signature: undefined, verdicts, seen: generation });
+      if (known) gone.push(known.verdicts);
+      added.push(verdicts);
+    }
+    // Sweep only when some cached pod was not seen (the count tells without a second pass).
+    if (this.#pods.size > seenCount + added.length) {
+      for (const [uid, known] of this.#pods) {
+        if (known.seen !== generation) {
+          gone.push(known.verdicts);
+          this.#pods.delete(uid);
+        }
+      }
+    }
+    // Gone pods first, so that a pod replaced by another with the same IP ends up present.
+    for (const verdicts of gone) apply(verdicts, false);
+    for (const verdicts of added) apply(verdicts, true);
+    // An IP removed and added back with the same verdict is no change.
+    for (const d of deltas.values()) {
+      for (const [ip, verdict] of d.remove) {
+        if (d.add.get(ip) === verdict) {
+          d.add.delete(ip);
+          d.remove.delete(ip);
+        }
+      }
+    }
+    const podsByIp = new Map<string, number>();
+    for (const [ip, n] of this.#counts) if (n > 0) podsByIp.set(ip, n);
+    return {
+      maps: this.#maps,
+      podsByIp,
+      podsWithoutIp: this.#podsWithoutIp,
+      ...(incremental && basis ? { delta: { basis, sets: deltas } } : {}),
+    };
+  }
+
+  /** Records the decision built on the maps of the last {@link update}: the basis of the next delta. */
+  remember(desired: DesiredDataplane): void {
+    this.#last = desired;
+  }
+}

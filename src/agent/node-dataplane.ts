@@ -1,0 +1,168 @@
+/**
+ * @module
+ * The dataplane this node must have, built from the decisions before it: where each egress IP is placed
+ * (`usable-ips.ts`), its mark id (`mark-ids.ts`), the steering and pod maps (`pod-steering.ts`,
+ * `desired-cache.ts`) and which IPs local pods use. Pure.
+ *
+ * ```
+ * egress IP held here        -> address on the interface, SNAT rule, held mark              (gateway side)
+ *                               dedicated egress interface: ip rule fwmark id and ip rule from ip -> table
+ *                               base+0: default via the egress gateway dev <egress interface> (SNATed traffic
+ *                               leaves there)
+ * egress IP elsewhere, used  -> ip rule fwmark id -> table base+id: default via gateway node IP dev tunnel
+ *   by a local pod              onlink, throw gatewayIP/32 (the tunnel's own outer packets), FDB + neighbour
+ *                               for the gateway
+ * egress IP elsewhere, idle  -> nothing but its mark chain
+ * always                     -> tunnel device, cluster bypass set (pod/service CIDRs, node IPs), node set
+ *                               (input guard), per policy its destination and excluded sets and pod map,
+ *                               a mark chain per usable IP (so pods coming and going only change map elements)
+ * ```
+ */
+import { isIPv4 } from 'node:net';
+import type { AnyEgressPolicy } from '../api/index.ts';
+import { familyOf } from '../net/ip.ts';
+import type { NodeAddress, NodeIdentity } from './agent-inputs.ts';
+import type {
+  AddressState,
+  DesiredDataplane,
+  PeerState,
+  RouteState,
+  RuleState,
+  TunnelState,
+} from './dataplane.ts';
+import { intervalKeys } from './ip-intervals.ts';
+import { type PolicySetNames, renderStructure, SETS, setKinds } from './nft-model.ts';
+import type { IpSteering } from './pod-steering.ts';
+import { type DataplaneSettings, markValue } from './settings.ts';
+import { tunnelMac } from './tunnel-mac.ts';
+
+/** A policy as the dataplane programs it: its destinations and the names of its sets. */
+export interface ProgrammedPolicy {
+  readonly policy: AnyEgressPolicy;
+  /** Set-name prefix (`policyPrefix`). */
+  readonly prefix: string;
+  readonly names: PolicySetNames;
+}
+
+/** What the dataplane is built from. */
+export interface NodeDataplaneInput {
+  readonly node: NodeIdentity;
+  /** Every node: their IPs bypass the gateways and may send VXLAN here. */
+  readonly nodes: readonly NodeAddress[];
+  /** Pod and service CIDRs: they bypass the gateways. */
+  readonly clusterCidrs: readonly string[];
+  readonly settings: DataplaneSettings;
+  /** The policies in first-match order. */
+  readonly policies: readonly ProgrammedPolicy[];
+  /** Their pod maps, in the same order; they go into the sets as they are (not copied). */
+  readonly podMaps: readonly Map<string, string>[];
+  /** Egress IP -> the node it is placed on. */
+  readonly placement: ReadonlyMap<string, string>;
+  /** Node name -> InternalIP, for every node a placed IP is on. */
+  readonly nodeIps: ReadonlyMap<string, string>;
+  /** Mark id of every placed egress IP. */
+  readonly markIds: ReadonlyMap<string, number>;
+  /** Steering of every usable egress IP: each gets a mark chain. */
+  readonly steering: ReadonlyMap<string, IpSteering>;
+  /** Local pods by the egress IP they are steered to (IPs with pods only; each one usable). */
+  readonly podsByIp: ReadonlyMap<string, number>;
+}
+
+/** Builds this node's desired dataplane; see the module comment. */
+export function nodeDataplane(input: NodeDataplaneInput): DesiredDataplane {
+  const { settings, policies } = input;
+  const me = input.node;
+  const sets: Record<string, Map<string, string>> = {};
+  policies.forEach((x, i) => {
+    sets[x.names.pods] = input.podMaps[i]!;
+  });
+  for (const x of policies) {
+    const dst = x.policy.spec.destinationCIDRs;
+    sets[x.names.dst] = keysOf(intervalKeys(dst ? v4Cidrs(dst) : ['0.0.0.0/0']));
+    sets[x.names.exc] = keysOf(intervalKeys(v4Cidrs(x.policy.spec.excludedCIDRs)));
+  }
+  const allNodeIps = [...new Set(input.nodes.map((n) => n.ip).filter((ip) => isIPv4(ip))), me.ip];
+  sets[SETS.cluster] = keysOf(intervalKeys([...v4Cidrs(input.clusterCidrs), ...allNodeIps]));
+  sets[SETS.nodes] = keysOf([...new Set(allNodeIps)]);
+
+  const routing = egressRouting(input);
+  sets[SETS.owned] = keysOf(routing.addresses.map((a) => a.ip));
+  sets[SETS.held] = keysOf([...routing.snat.keys()].map(String));
+
+  // A mark chain for every usable IP of every policy, used locally or not: pods coming and going then
+  // change only map elements, never the table's structure.
+  const markChains = new Map(
+    [...input.steering.values()].map((x) => [x.id, markValue(x.id, settings.markMask)]),
+  );
+  const nftPolicies = policies.map((x) => ({ prefix: x.prefix }));
+  const structure = renderStructure({ settings, policies: nftPolicies, markChains, snat: routing.snat });
+  const tunnel: TunnelState = {
+    name: settings.tunnelName,
+    vni: settings.vni,
+    port: settings.port,
+    localIp: me.ip,
+    parent: me.iface,
+    mac: tunnelMac(me.ip),
+    mtu: me.mtu - settings.tunnelOverhead,
+    address: settings.tunnelAddress,
+  };
+  return {
+    tunnel,
+    peers: routing.peers,
+    rules: routing.rules,
+    routes: routing.routes,
+    addresses: routing.addresses,
+    nft: { fingerprint: structure.fingerprint, sets },
+    nftStructure: structure.text,
+    nftSetKinds: setKinds(nftPolicies),
+  };
+}
+
+/** Addresses, SNAT, rules, routes and peers of the placed egress IPs: the egress-IP rows of the table. */
+function egressRouting(input: NodeDataplaneInput) {
+  const { settings } = input;
+  const me = input.node;
+  const usedIds = new Set<number>();
+  for (const ip of input.podsByIp.keys()) usedIds.add(input.steering.get(ip)!.id);
+  const addresses: AddressState[] = [];
+  const snat = new Map<number, string>();
+  const rules: RuleState[] = [];
+  const routes: RouteState[] = [];
+  const peers = new Map<string, PeerState>();
+  const egressTable = settings.tableBase; // mark ids start at 1: table base+0 is free
+  for (const [ip, node] of input.placement) {
+    const id = input.markIds.get(ip)!;
+    const value = markValue(id, settings.markMask);
+    if (node === me.name) {
+      addresses.push({ ip, dev: me.egress?.iface ?? me.iface });
+      snat.set(value, ip);
+      if (me.egress) {
+        const rule = {
+          mark: value,
+          mask: settings.markMask,
+          table: egressTable,
+          priority: settings.rulePriority,
+        };
+        rules.push(rule, { ...rule, mark: 0, mask: 0, from: ip });
+      }
+      continue;
+    }
+    if (!usedIds.has(id)) continue;
+    const gw = input.nodeIps.get(node)!;
+    const table = settings.tableBase + id;
+    rules.push({ mark: value, mask: settings.markMask, table, priority: settings.rulePriority });
+    routes.push({ table, kind: 'via', via: gw, dev: settings.tunnelName });
+    routes.push({ table, kind: 'throw', dst: gw });
+    peers.set(gw, { nodeIp: gw, mac: tunnelMac(gw) });
+  }
+  if (me.egress && addresses.length > 0) {
+    routes.push({ table: egressTable, kind: 'via', via: me.egress.gateway, dev: me.egress.iface });
+  }
+  return { addresses, snat, rules, routes, peers: [...peers.values()] };
+}
+
+const v4Cidrs = (items: readonly string[] | undefined) => (items ?? []).filter((c) => familyOf(c) === 4);
+
+function keysOf(keys: Iterable<string>): Map<string, string> {
+  return new Map([...keys].map((k) => [k, '']));
+}
