@@ -62,7 +62,8 @@ export interface FaultProxy {
   injected(): ReadonlyMap<Fault, number>;
   /**
    * The interface writes LocalStack carried out (answered 2xx; refused and faulted calls left out, a call whose
-   * answer was dropped after LocalStack did it kept), in order of arrival.
+   * answer was dropped after LocalStack did it kept), in order of arrival. LocalStack refuses no write of an
+   * ENI for concurrency (two writes of one ENI run side by side), so a write that overlaps another shows here.
    */
   interfaceWrites(): readonly InterfaceWrite[];
   /** Resets the counters and the log of interface writes. */
