@@ -1,19 +1,18 @@
 /**
  * @module
- * Reads what the AWS provider needs from EC2: a node's instance and egress ENI (by device index or by tag), the
- * ENI's state, its subnet (CIDRs and ownership tags), its instance type's per-ENI limits (cached), and which other ENIs
- * hold given IPs (the `addresses.private-ip-address` filter); for many nodes at once, their ENIs, subnets and
- * Elastic IPs in one filtered call each (per 200 ids). A node's resolution is retried here; the other reads are
- * retried by the provider's step that makes them, which re-reads everything it needs.
+ * Reads what the AWS driver needs from EC2 about one node: its instance and egress ENI (by device index or by
+ * tag), the ENI's state, its subnet (CIDRs and ownership tags), its instance type's per-ENI limits (cached), and
+ * which other ENIs hold given IPs (the `addresses.private-ip-address` filter). Nothing here retries: the engine
+ * retries each resolution and each write attempt or read, and every attempt re-reads what it needs.
+ * (list-reads.ts reads many nodes at once.)
  *
  * A node's resolution (instance, ENI id, the ENI's subnet and VPC) does not change while the instance runs, so
- * it is cached: a move reads no DescribeInstances. Whoever meets a `notFound` on a cached resolution (the ENI
- * or the instance is gone) calls {@link Ec2Reader.refresh}, which drops it and resolves the node again.
+ * it is cached: a move reads no DescribeInstances. After a `notFound` on a cached resolution (the ENI or the
+ * instance is gone) the engine calls {@link Ec2Reader.refresh}, which drops it and resolves the node again.
  */
-import type { Address, Instance, Subnet } from '@aws-sdk/client-ec2';
+import type { Instance, Subnet } from '@aws-sdk/client-ec2';
 import { familyOf } from '../../src/net/ip.ts';
 import { type NodeRef, ProviderError, type ProviderSettings } from '../../src/provider/contract.ts';
-import { type RetryOptions, withRetry } from '../../src/provider/retry.ts';
 import type { EniLimits } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
 import { type EniView, eniView } from './eni.ts';
@@ -22,6 +21,8 @@ import { parseAwsProviderID, regionOfZone } from './provider-id.ts';
 /** A node resolved to its instance and egress ENI. */
 export interface ResolvedNode {
   readonly node: NodeRef;
+  /** The EC2 region of the node (its zone's, unless the settings name one): nodes listed together share it. */
+  readonly region: string;
   readonly api: Ec2Api;
   readonly instanceId: string;
   readonly instanceType: string;
@@ -31,9 +32,11 @@ export interface ResolvedNode {
   readonly vpcId: string;
 }
 
-const MAX_FILTER_VALUES = 200;
+/** The most values one EC2 filter takes. */
+export const MAX_FILTER_VALUES = 200;
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
+/** `items` cut into runs of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
@@ -46,7 +49,8 @@ export interface SubnetView {
   readonly tags: ReadonlyMap<string, string>;
 }
 
-function subnetView(id: string, s: Subnet): SubnetView {
+/** Parses an SDK subnet. */
+export function subnetView(id: string, s: Subnet): SubnetView {
   return {
     id,
     cidrs: [
@@ -55,18 +59,6 @@ function subnetView(id: string, s: Subnet): SubnetView {
     ],
     tags: new Map((s.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
   };
-}
-
-/**
- * Runs `describe` on the distinct `values` in chunks of at most {@link MAX_FILTER_VALUES} (one call when they
- * fit), in parallel, and joins the answers; no call at all for no values.
- */
-async function describeChunked<T>(
-  values: Iterable<string>,
-  describe: (part: string[]) => Promise<readonly T[] | undefined>,
-): Promise<T[]> {
-  const parts = await Promise.all(chunks([...new Set(values)], MAX_FILTER_VALUES).map(describe));
-  return parts.flatMap((part) => part ?? []);
 }
 
 /** The reads of {@link createEc2Reader}. */
@@ -83,21 +75,10 @@ export interface Ec2Reader {
   /** A subnet: its IPv4 and IPv6 CIDRs and its tags (which carry the ownership claims). */
   readSubnet(r: ResolvedNode, subnetId: string, signal?: AbortSignal): Promise<SubnetView>;
   /**
-   * The ENIs of `eniIds` that exist, by id: one DescribeNetworkInterfaces with a `network-interface-id` filter
-   * (per 200 ids), so a missing ENI is left out of the answer instead of failing the call.
+   * The node's ENI and its subnet, read in parallel (the subnet id is known from the resolution); the subnet is
+   * read again only if the ENI turns out to sit in another one.
    */
-  readEnis(api: Ec2Api, eniIds: Iterable<string>, signal?: AbortSignal): Promise<Map<string, EniView>>;
-  /** The subnets of `subnetIds` that exist, by id: one DescribeSubnets with a `subnet-id` filter (per 200 ids). */
-  readSubnets(
-    api: Ec2Api,
-    subnetIds: Iterable<string>,
-    signal?: AbortSignal,
-  ): Promise<Map<string, SubnetView>>;
-  /**
-   * The Elastic IPs associated with any of `eniIds`: one DescribeAddresses with a `network-interface-id` filter
-   * (per 200 ids).
-   */
-  readAddresses(api: Ec2Api, eniIds: Iterable<string>, signal?: AbortSignal): Promise<Address[]>;
+  readEniAndSubnet(r: ResolvedNode, signal?: AbortSignal): Promise<{ eni: EniView; subnet: SubnetView }>;
   /** The per-ENI address limits of the node's instance type (cached). */
   limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits>;
   /** The ENIs other than `eni` that hold any of `ips`, by IP. */
@@ -110,18 +91,15 @@ export interface Ec2Reader {
 }
 
 /** Creates the reader for one provider instance. */
-export function createEc2Reader(
-  settings: ProviderSettings,
-  ec2For: (region: string) => Ec2Api,
-  retry: RetryOptions,
-): Ec2Reader {
+export function createEc2Reader(settings: ProviderSettings, ec2For: (region: string) => Ec2Api): Ec2Reader {
   const limitCache = new Map<string, Promise<EniLimits>>();
   /** Resolved nodes by providerID; only successes are kept. */
   const nodeCache = new Map<string, ResolvedNode>();
 
   const apiFor = (node: NodeRef) => {
     const { zone, instanceId } = parseAwsProviderID(node.name, node.providerID);
-    return { api: ec2For(settings.region ?? regionOfZone(zone)), instanceId };
+    const region = settings.region ?? regionOfZone(zone);
+    return { region, api: ec2For(region), instanceId };
   };
 
   async function pickEni(
@@ -179,31 +157,26 @@ export function createEc2Reader(
 
   async function refresh(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> {
     nodeCache.delete(node.providerID);
-    const { api, instanceId } = apiFor(node);
-    const resolved = await withRetry(
-      async () => {
-        const res = await api.describeInstances({ InstanceIds: [instanceId] }, signal);
-        const instance = res.Reservations?.flatMap((r) => r.Instances ?? []).find(
-          (i) => i.InstanceId === instanceId,
-        );
-        const state = instance?.State?.Name;
-        if (!instance || state === 'terminated' || state === 'shutting-down') {
-          throw new ProviderError(
-            'notFound',
-            `node ${node.name}: instance ${instanceId} not found (${state ?? 'absent'})`,
-          );
-        }
-        return {
-          node,
-          api,
-          instanceId,
-          instanceType: instance.InstanceType ?? '',
-          ...(await pickEni(api, node, instance, signal)),
-        };
-      },
-      retry,
-      signal,
+    const { region, api, instanceId } = apiFor(node);
+    const res = await api.describeInstances({ InstanceIds: [instanceId] }, signal);
+    const instance = res.Reservations?.flatMap((r) => r.Instances ?? []).find(
+      (i) => i.InstanceId === instanceId,
     );
+    const state = instance?.State?.Name;
+    if (!instance || state === 'terminated' || state === 'shutting-down') {
+      throw new ProviderError(
+        'notFound',
+        `node ${node.name}: instance ${instanceId} not found (${state ?? 'absent'})`,
+      );
+    }
+    const resolved: ResolvedNode = {
+      node,
+      region,
+      api,
+      instanceId,
+      instanceType: instance.InstanceType ?? '',
+      ...(await pickEni(api, node, instance, signal)),
+    };
     nodeCache.set(node.providerID, resolved);
     return resolved;
   }
@@ -222,38 +195,15 @@ export function createEc2Reader(
     return subnetView(subnetId, s);
   }
 
-  async function readEnis(api: Ec2Api, eniIds: Iterable<string>, signal?: AbortSignal) {
-    const found = await describeChunked(
-      eniIds,
-      async (part) =>
-        (
-          await api.describeNetworkInterfaces(
-            { Filters: [{ Name: 'network-interface-id', Values: part }] },
-            signal,
-          )
-        ).NetworkInterfaces,
-    );
-    return new Map(found.map((raw) => eniView(raw)).map((eni) => [eni.id, eni]));
-  }
-
-  async function readSubnets(api: Ec2Api, subnetIds: Iterable<string>, signal?: AbortSignal) {
-    const found = await describeChunked(
-      subnetIds,
-      async (part) =>
-        (await api.describeSubnets({ Filters: [{ Name: 'subnet-id', Values: part }] }, signal)).Subnets,
-    );
-    return new Map(
-      found.flatMap((s) => (s.SubnetId ? [[s.SubnetId, subnetView(s.SubnetId, s)] as const] : [])),
-    );
-  }
-
-  function readAddresses(api: Ec2Api, eniIds: Iterable<string>, signal?: AbortSignal) {
-    return describeChunked(
-      eniIds,
-      async (part) =>
-        (await api.describeAddresses({ Filters: [{ Name: 'network-interface-id', Values: part }] }, signal))
-          .Addresses,
-    );
+  async function readEniAndSubnet(r: ResolvedNode, signal?: AbortSignal) {
+    const [eni, subnet] = await Promise.all([
+      readEni(r, signal),
+      r.subnetId ? readSubnet(r, r.subnetId, signal) : undefined,
+    ]);
+    return {
+      eni,
+      subnet: subnet?.id === eni.subnetId ? subnet : await readSubnet(r, eni.subnetId, signal),
+    };
   }
 
   function limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits> {
@@ -318,5 +268,5 @@ export function createEc2Reader(
     return out;
   }
 
-  return { resolve, refresh, readEni, readSubnet, readEnis, readSubnets, readAddresses, limitsOf, holdersOf };
+  return { resolve, refresh, readEni, readSubnet, readEniAndSubnet, limitsOf, holdersOf };
 }

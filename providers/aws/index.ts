@@ -5,7 +5,8 @@
  * credentials, instance profile); `settings.endpoint` overrides the EC2 endpoint (LocalStack, VPC endpoints).
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
-import type { CloudProvider, ProviderSettings } from '../../src/provider/contract.ts';
+import type { Logger } from '../../src/log.ts';
+import type { CloudProvider, ProviderContext, ProviderSettings } from '../../src/provider/contract.ts';
 import type { RetryOptions } from '../../src/provider/retry.ts';
 import { limitedEc2Api, sdkEc2Api } from './ec2-api.ts';
 import { type AwsProviderOptions, createAwsProviderWith } from './provider.ts';
@@ -20,8 +21,10 @@ export { EC2_RATE_LIMITS } from './token-bucket.ts';
 export interface AwsTuning {
   /** Client-side request rates per bucket (default: EC2's documented limits). */
   readonly rateLimits?: Partial<Record<BucketName, BucketLimit>>;
-  /** Backoff of each ENI's step. */
+  /** Backoff of each node's resolution, each read and each ENI's write attempts. */
   readonly retry?: Partial<RetryOptions>;
+  /** Where the engine logs retries; default nowhere. */
+  readonly logger?: Logger;
   /** Static credentials (tests); default the SDK's credential chain. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Per-request timeout in ms (default 10 000). */
@@ -36,7 +39,7 @@ export function createAwsProviderTuned(settings: ProviderSettings, tuning: AwsTu
     if (!api) {
       const client = new EC2Client({
         region,
-        // The provider retries itself (full jitter, per ENI, re-reading state first); the SDK must not.
+        // The engine retries (full jitter, per ENI, re-reading state first); the SDK must not.
         maxAttempts: 1,
         requestHandler: { requestTimeout: tuning.requestTimeoutMs ?? 10_000 },
         ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -48,10 +51,14 @@ export function createAwsProviderTuned(settings: ProviderSettings, tuning: AwsTu
     }
     return api;
   };
-  return createAwsProviderWith(settings, { ec2For, ...(tuning.retry ? { retry: tuning.retry } : {}) });
+  return createAwsProviderWith(settings, {
+    ec2For,
+    ...(tuning.retry ? { retry: tuning.retry } : {}),
+    ...(tuning.logger ? { logger: tuning.logger } : {}),
+  });
 }
 
-/** Registry factory (`aws`). */
-export function createAwsProvider(settings: ProviderSettings): CloudProvider {
-  return createAwsProviderTuned(settings);
+/** Registry factory (`aws`): the engine logs through the controller's logger. */
+export function createAwsProvider(settings: ProviderSettings, context: ProviderContext): CloudProvider {
+  return createAwsProviderTuned(settings, { logger: context.logger });
 }

@@ -3,7 +3,9 @@
  * A local HTTP proxy in front of LocalStack's EC2 that counts calls per Action and injects faults on chosen
  * Actions: throttling (`RequestLimitExceeded` in EC2's XML error format, HTTP 503 as EC2 sends it), HTTP 500
  * `InternalError`, added latency, and dropped connections (before forwarding, or after LocalStack has
- * carried the call out, so the client never learns that it worked).
+ * carried the call out, so the client never learns that it worked). It also logs the interface writes
+ * LocalStack carried out (Assign/Unassign of private IPv4 and of IPv6 addresses, per ENI, from the call's
+ * arrival until its answer), for the conformance suite's `writes()`.
  *
  * ```ts
  * const proxy = await startFaultProxy(ls.endpoint);
@@ -17,6 +19,15 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { InterfaceWrite } from '../conformance/cloud-provider.case.ts';
+
+/** The Actions that change the IPs of an interface (`NetworkInterfaceId`). */
+export const INTERFACE_WRITES: ReadonlySet<string> = new Set([
+  'AssignPrivateIpAddresses',
+  'UnassignPrivateIpAddresses',
+  'AssignIpv6Addresses',
+  'UnassignIpv6Addresses',
+]);
 
 /** A fault kind. */
 export type Fault = 'throttle' | 'error500' | 'latency' | 'dropBefore' | 'dropAfter';
@@ -49,7 +60,13 @@ export interface FaultProxy {
   arrivals(action: string): readonly number[];
   /** Faults injected so far, per fault kind. */
   injected(): ReadonlyMap<Fault, number>;
-  /** Resets the counters. */
+  /**
+   * The interface writes LocalStack carried out (answered 2xx; refused and faulted calls left out, a call whose
+   * answer was dropped after LocalStack did it kept), in order of arrival. LocalStack refuses no write of an
+   * ENI for concurrency (two writes of one ENI run side by side), so a write that overlaps another shows here.
+   */
+  interfaceWrites(): readonly InterfaceWrite[];
+  /** Resets the counters and the log of interface writes. */
   resetCounts(): void;
   close(): Promise<void>;
 }
@@ -78,6 +95,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const counts = new Map<string, number>();
   const faults = new Map<Fault, number>();
   const times = new Map<string, number[]>();
+  const writes: InterfaceWrite[] = [];
 
   const forward = (
     req: IncomingMessage,
@@ -109,8 +127,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         req.method === 'POST' ? body.toString() : ((req.url ?? '').split('?')[1] ?? ''),
       );
       const action = params.get('Action') ?? '(none)';
+      const startedAt = performance.now();
       counts.set(action, (counts.get(action) ?? 0) + 1);
-      times.set(action, [...(times.get(action) ?? []), performance.now()]);
+      times.set(action, [...(times.get(action) ?? []), startedAt]);
       const matching = rules.filter(
         (r) =>
           r.left > 0 &&
@@ -140,6 +159,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         }
       }
       const reply = await forward(req, body);
+      const interfaceId = params.get('NetworkInterfaceId');
+      if (INTERFACE_WRITES.has(action) && interfaceId && reply.status >= 200 && reply.status < 300) {
+        writes.push({ interfaceId, startedAt, endedAt: performance.now() });
+      }
       if (dropAfter) {
         req.socket.destroy();
         return;
@@ -165,10 +188,12 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         .reduce((n, [, c]) => n + c, 0),
     injected: () => new Map(faults),
     arrivals: (action) => [...(times.get(action) ?? [])],
+    interfaceWrites: () => [...writes],
     resetCounts: () => {
       counts.clear();
       faults.clear();
       times.clear();
+      writes.length = 0;
     },
     close: async () => {
       server.closeAllConnections();

@@ -1,11 +1,14 @@
 /**
  * @module
  * The provider conformance suite against the AWS provider on LocalStack (EC2 fidelity patches on). The world:
- * a VPC with subnets in us-east-1a and us-east-1b; nodes `a` and `b` (m5.large, 10 IPv4 per ENI) in the first,
- * `c` (t3.micro, 2 per ENI) in the second. `cloudIPs` reads `DescribeNetworkInterfaces`.
+ * a VPC with subnets in us-east-1a and us-east-1b; nodes `a` and `b` (m5.xlarge, 15 IPv4 per ENI: the
+ * 'batched' case puts 10 egress IPs on one node) in the first, `c` (t3.micro, 2 per ENI) in the second.
+ * `cloudIPs` reads `DescribeNetworkInterfaces`; the provider reaches LocalStack through the proxy of
+ * test/aws/fault-proxy.ts, whose log of interface writes is `writes()` (each write delayed by 100 ms there).
  */
 import { startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
+import { INTERFACE_WRITES, startFaultProxy } from '../aws/fault-proxy.ts';
 import {
   assignAsOtherTool,
   createVpc,
@@ -20,18 +23,23 @@ import { type ConformanceWorld, runProviderConformance, type WorldNode } from '.
 
 async function awsWorld(): Promise<ConformanceWorld> {
   const ls = await startLocalStack();
+  const proxy = await startFaultProxy(ls.endpoint);
+  // Interface writes take time, as on EC2, so two writes of one ENI that overlap show in the log.
+  for (const action of INTERFACE_WRITES) {
+    proxy.inject({ action, fault: 'latency', latencyMs: 100, times: Number.POSITIVE_INFINITY });
+  }
   const ec2 = testEc2Client(ls);
   const vpc = await createVpc(ec2, ['us-east-1a', 'us-east-1b']);
   const [s1, s2] = vpc.subnets;
   const instances = {
-    a: await runInstance(ec2, s1!, 'node-a', 'm5.large'),
-    b: await runInstance(ec2, s1!, 'node-b', 'm5.large'),
+    a: await runInstance(ec2, s1!, 'node-a', 'm5.xlarge'),
+    b: await runInstance(ec2, s1!, 'node-b', 'm5.xlarge'),
     c: await runInstance(ec2, s2!, 'node-c', 't3.micro'),
   };
   const byName = new Map<string, WorldInstance>(Object.values(instances).map((i) => [i.ref.name, i]));
   const eniOf = (node: WorldNode) => byName.get(node.ref.name)!.eniId;
   const provider = createAwsProviderTuned(
-    { owner: 'conformance', endpoint: ls.endpoint },
+    { owner: 'conformance', endpoint: proxy.endpoint },
     { credentials: ls.credentials, retry: { retries: 2 } },
   );
   return {
@@ -43,13 +51,17 @@ async function awsWorld(): Promise<ConformanceWorld> {
     cloudIPs: (node) => secondaryIPs(ec2, eniOf(node)),
     primaryIP: async (node) => byName.get(node.ref.name)!.primaryIP,
     addForeignIP: (node, ip) => assignAsOtherTool(ec2, eniOf(node), [ip]),
-    reset: () =>
-      resetEnis(
+    writes: async () => proxy.interfaceWrites(),
+    reset: async () => {
+      await resetEnis(
         ec2,
         [...byName.values()].map((i) => i.eniId),
-      ),
+      );
+      proxy.resetCounts();
+    },
     close: async () => {
       ec2.destroy();
+      await proxy.close();
       await ls.stop();
     },
   };
