@@ -252,7 +252,7 @@ export function runProviderConformance(options: ConformanceOptions): void {
       ).toEqual([]);
       expect(await perInterface()).toEqual([1, 1]);
       await world.reset();
-      await world.provider.apply({ changes: ips.map((ip) => assign(ip, a)) });
+      expect(failures(await world.provider.apply({ changes: ips.map((ip) => assign(ip, a)) }))).toEqual([]);
       const before = (await world.writes()).length;
       const moved = await world.provider.apply({ changes: ips.slice(0, 6).map((ip) => assign(ip, b, a)) });
       expect(failures(moved)).toEqual([]);
