@@ -10,6 +10,10 @@
  * ```
  *
  * Flags win over environment variables; environment variables win over defaults.
+ *
+ * Longer than most files (about 340 lines) on purpose: the controller's help text, its flag table and the
+ * parsing of each flag sit together so that what `--help` says and what the parser accepts cannot drift apart
+ * (the agent's flags live in src/agent/agent-config.ts the same way).
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
