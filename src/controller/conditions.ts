@@ -3,7 +3,7 @@
  * Status conditions with apimachinery's semantics (`meta.SetStatusCondition`): `lastTransitionTime` changes
  * only when `status` changes; reason, message and observedGeneration are always copied.
  */
-import type { ConditionType, Reason } from '../api/conditions.ts';
+import { CONDITION, type ConditionType, type Reason } from '../api/conditions.ts';
 import type { Condition } from '../api/schema-common.ts';
 
 /** A condition to set; `lastTransitionTime` is managed by {@link setCondition}. */
@@ -56,4 +56,29 @@ export function findCondition(
   type: ConditionType,
 ): Condition | undefined {
   return conditions?.find((c) => c.type === type);
+}
+
+/** Why an object cannot be served at all: its conditions' reason and message. */
+export interface Rejection {
+  readonly reason: Reason;
+  readonly message: string;
+}
+
+/** Accepted=False and Ready=False, both with the rejection's reason and message. */
+export function rejectionConditions(
+  rejection: Rejection,
+  gen: { observedGeneration?: number },
+): ConditionInput[] {
+  return [CONDITION.Accepted, CONDITION.Ready].map((type) => ({
+    type,
+    status: 'False' as const,
+    reason: rejection.reason,
+    message: rejection.message,
+    ...gen,
+  }));
+}
+
+/** A message cut to `max` characters (an ellipsis marks the cut), so statuses stay small. */
+export function truncateMessage(text: string, max = 1000): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

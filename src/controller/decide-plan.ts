@@ -21,7 +21,7 @@ import { nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
 import { gatewaySlice, planChanges, schedule } from '../scheduler/index.ts';
 import type { NodeInput, PolicyInput, SchedulePlan, SchedulerInput } from '../scheduler/types.ts';
-import type { GatewayNodeView } from './decide-status.ts';
+import type { GatewayNodeView } from './decide-gateway-status.ts';
 
 /** What the cloud said about one node: its network, or why it could not be read. */
 export type NodeNetworkResult =

@@ -8,9 +8,10 @@ import type { AnyEgressPolicy, EgressPolicy } from '../api/egress-policy.ts';
 import type { CloudProvider, NodeRef } from '../provider/contract.ts';
 import { decideAdmission } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
+import { decideGatewayStatus } from './decide-gateway-status.ts';
 import { decidePlan, type NodeNetworkResult, seedFromStatus } from './decide-plan.ts';
+import { decidePolicyStatus } from './decide-policy-status.ts';
 import { decideProvider, decideSettings } from './decide-provider.ts';
-import { decidePolicyStatus } from './decide-status.ts';
 
 const node = (
   name: string,
@@ -330,6 +331,35 @@ describe('decidePolicyStatus', () => {
     expect(status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
       status: 'False',
       reason: 'IPsNotReady',
+    });
+  });
+});
+
+describe('decideGatewayStatus', () => {
+  const input = {
+    provider: 'inmemory',
+    nodes: [{ name: 'n1', healthy: true, network: undefined }],
+    held: new Map([['10.0.1.100', 'n1']]),
+    now: new Date('2026-01-01T00:00:00Z'),
+  };
+
+  it('counts the pool: spec.ips and the cloud-allocated IPs', () => {
+    const status = decideGatewayStatus({ ...input, gateway: gateway(), cloudAllocatedIPs: ['10.0.2.7'] });
+    expect(status).toMatchObject({ ipsTotal: 11, ipsUsed: 1, cloudAllocatedIPs: ['10.0.2.7'] });
+    expect(status.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True' });
+  });
+
+  it('names each spec.ips entry that does not parse in Accepted=False InvalidSpec', () => {
+    const status = decideGatewayStatus({
+      ...input,
+      gateway: gateway({ ips: ['10.0.1.100', 'ten', '10.0.1.300'] }),
+      cloudAllocatedIPs: [],
+    });
+    expect(status.ipsTotal).toBe(1);
+    expect(status.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({
+      status: 'False',
+      reason: REASON.InvalidSpec,
+      message: expect.stringMatching(/^spec\.ips "ten": .+; spec\.ips "10\.0\.1\.300": /),
     });
   });
 });

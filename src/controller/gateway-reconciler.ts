@@ -44,18 +44,12 @@ import { deleting, policyKey, withFinalizer, withoutFinalizer } from '../kube/ob
 import type { Logger } from '../log.ts';
 import type { ChangeOutcome, CloudProvider, NodeRef, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
-import { IpPool } from '../scheduler/index.ts';
 import { decideAdmission } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
+import { decideGatewayStatus, type GatewayNodeView, rejectedGatewayStatus } from './decide-gateway-status.ts';
 import { decidePlan, type NodeNetworkResult, seedFromStatus, statusIPs } from './decide-plan.ts';
+import { decidePolicyStatus, rejectedPolicyStatus } from './decide-policy-status.ts';
 import { decideProvider, decideSettings, type ProviderChoice } from './decide-provider.ts';
-import {
-  decideGatewayStatus,
-  decidePolicyStatus,
-  type GatewayNodeView,
-  rejectedGatewayStatus,
-  rejectedPolicyStatus,
-} from './decide-status.ts';
 import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
 import type { ControllerMetrics } from './metrics.ts';
@@ -324,17 +318,12 @@ export class GatewayReconciler {
       },
       { concurrency: STATUS_WRITES_AT_ONCE },
     );
-    const pool = new IpPool(gateway.spec.ips ?? [], cloudAllocatedIPs);
     const gatewayStatus = decideGatewayStatus({
       gateway,
       provider: provider.name,
       nodes: decision.nodes,
       held,
-      ipsTotal: Number(pool.size()),
       cloudAllocatedIPs,
-      ...(pool.invalid.length
-        ? { invalid: pool.invalid.map((i) => `spec.ips "${i.entry}": ${i.message}`).join('; ') }
-        : {}),
       now: d.now(),
     });
     gateway = (await this.#writeStatus(gateway, gatewayStatus)) ?? gateway;

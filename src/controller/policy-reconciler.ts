@@ -14,7 +14,7 @@ import { REASON } from '../api/conditions.ts';
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { deleting, withoutFinalizer } from '../kube/objects.ts';
-import { rejectedPolicyStatus } from './decide-status.ts';
+import { rejectedPolicyStatus } from './decide-policy-status.ts';
 import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
 

@@ -1,7 +1,7 @@
 /**
  * @module
- * Pure: the status of policies and gateways, from the scheduler's plan, the cloud's answers and the
- * previous status. Two phases per reconcile (CNCC: status before the cloud call):
+ * Pure: the status of policies, from the scheduler's plan, the cloud's answers and the previous status. Two
+ * phases per reconcile (CNCC: status before the cloud call):
  *
  * | IP                                  | phase `pending` | phase `final`, cloud ok     | phase `final`, cloud failed |
  * |-------------------------------------|-----------------|-----------------------------|-----------------------------|
@@ -13,7 +13,6 @@
  * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules.
  */
 import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
-import type { EgressGateway, EgressGatewayStatus, GatewayNodeStatus } from '../api/egress-gateway.ts';
 import {
   type AnyEgressPolicy,
   ASSIGNMENT_STATE,
@@ -21,9 +20,9 @@ import {
   type IpAssignmentStatus,
   summarizeAssignments,
 } from '../api/egress-policy.ts';
-import type { ChangeOutcome, NodeNetwork, ProviderError } from '../provider/contract.ts';
+import type { ChangeOutcome, ProviderError } from '../provider/contract.ts';
 import type { Placement, Unplaced } from '../scheduler/types.ts';
-import { type ConditionInput, setConditions } from './conditions.ts';
+import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
 
 /** The reason an IP failed in the cloud, from the error's kind. */
 export function reasonOfProviderError(error: ProviderError): Reason {
@@ -95,7 +94,7 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
           node: p.node,
           state: ASSIGNMENT_STATE.Failed,
           reason: reasonOfProviderError(outcome.error),
-          message: truncate(outcome.error.message),
+          message: truncateMessage(outcome.error.message),
         }),
       );
     } else {
@@ -108,7 +107,7 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
         ...(u.ip ? { ip: u.ip } : {}),
         state: ASSIGNMENT_STATE.Failed,
         reason: u.reason,
-        message: truncate(u.message),
+        message: truncateMessage(u.message),
       }),
     );
   }
@@ -159,24 +158,10 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
   };
 }
 
-/** Accepted=False and Ready=False, both with the rejection's reason and message. */
-function rejectionConditions(
-  rejection: { readonly reason: Reason; readonly message: string },
-  gen: { observedGeneration?: number },
-): ConditionInput[] {
-  return [CONDITION.Accepted, CONDITION.Ready].map((type) => ({
-    type,
-    status: 'False' as const,
-    reason: rejection.reason,
-    message: rejection.message,
-    ...gen,
-  }));
-}
-
 /** Status of a policy that cannot be served at all (gateway missing, namespace not admitted, provider unknown). */
 export function rejectedPolicyStatus(
   policy: AnyEgressPolicy,
-  rejection: { readonly reason: Reason; readonly message: string },
+  rejection: Rejection,
   now: Date,
 ): EgressPolicyStatus {
   const generation = policy.metadata.generation;
@@ -200,126 +185,4 @@ export function rejectedPolicyStatus(
       now,
     ),
   };
-}
-
-/** A node of the gateway as the status reports it. */
-export interface GatewayNodeView {
-  readonly name: string;
-  readonly healthy: boolean;
-  readonly network: NodeNetwork | undefined;
-  /** Why the node cannot hold IPs, if it cannot. */
-  readonly problem?: string;
-}
-
-/** Inputs of {@link decideGatewayStatus}. */
-export interface GatewayStatusInput {
-  readonly gateway: EgressGateway;
-  readonly provider: string;
-  readonly nodes: readonly GatewayNodeView[];
-  /** Final placements of this gateway's IPs (after the cloud call), IP -> node. */
-  readonly held: ReadonlyMap<string, string>;
-  /** Size of the gateway's pool (explicit IPs plus cloud-allocated). */
-  readonly ipsTotal: number;
-  /** Cloud-allocated IPs known now. */
-  readonly cloudAllocatedIPs: readonly string[];
-  /** Spec problem (invalid pool entries), if any. */
-  readonly invalid?: string;
-  readonly now: Date;
-}
-
-/** The gateway's new status. */
-export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewayStatus {
-  const { gateway, now } = input;
-  const gen =
-    gateway.metadata.generation !== undefined ? { observedGeneration: gateway.metadata.generation } : {};
-  const ipsByNode = new Map<string, string[]>();
-  for (const [ip, node] of input.held) ipsByNode.set(node, [...(ipsByNode.get(node) ?? []), ip]);
-  const nodes: GatewayNodeStatus[] = input.nodes.map((n) => ({
-    name: n.name,
-    ready: n.healthy,
-    ...(n.network
-      ? {
-          zone: n.network.zone,
-          interface: n.network.interfaceId,
-          subnets: [...n.network.subnets],
-          capacity: n.network.ownedIPs.length + n.network.freeSlots,
-        }
-      : {}),
-    ips: (ipsByNode.get(n.name) ?? []).sort(),
-    ...(n.problem ? { message: truncate(n.problem) } : {}),
-  }));
-  const readyNodes = nodes.filter((n) => n.ready).length;
-  const failedNodes = input.nodes.filter((n) => !n.healthy);
-  const accepted = input.invalid
-    ? { status: 'False' as const, reason: REASON.InvalidSpec, message: input.invalid }
-    : nodes.length === 0
-      ? { status: 'False' as const, reason: REASON.NoNodes, message: 'spec.nodeSelector selects no Node' }
-      : { status: 'True' as const, reason: REASON.Accepted, message: `provider ${input.provider}` };
-  return {
-    ...gen,
-    provider: input.provider,
-    nodes,
-    readyNodes,
-    ipsTotal: input.ipsTotal,
-    ipsUsed: input.held.size,
-    ...(input.cloudAllocatedIPs.length ? { cloudAllocatedIPs: [...input.cloudAllocatedIPs] } : {}),
-    conditions: setConditions(
-      gateway.status?.conditions,
-      [
-        { type: CONDITION.Accepted, ...accepted, ...gen },
-        readyNodes > 0
-          ? {
-              type: CONDITION.Ready,
-              status: 'True',
-              reason: REASON.Accepted,
-              message: `${readyNodes} of ${nodes.length} nodes ready`,
-              ...gen,
-            }
-          : {
-              type: CONDITION.Ready,
-              status: 'False',
-              reason: REASON.NoEligibleNode,
-              message: 'no node can hold egress IPs',
-              ...gen,
-            },
-        failedNodes.length > 0
-          ? {
-              type: CONDITION.Degraded,
-              status: 'True',
-              reason: REASON.NodeFailed,
-              message: truncate(
-                failedNodes.map((n) => `${n.name}: ${n.problem ?? 'not healthy'}`).join('; '),
-              ),
-              ...gen,
-            }
-          : {
-              type: CONDITION.Degraded,
-              status: 'False',
-              reason: REASON.AllIPsReady,
-              message: 'every node is healthy',
-              ...gen,
-            },
-      ],
-      now,
-    ),
-  };
-}
-
-/** Status of a gateway whose provider cannot be used. */
-export function rejectedGatewayStatus(
-  gateway: EgressGateway,
-  rejection: { readonly reason: Reason; readonly message: string },
-  now: Date,
-): EgressGatewayStatus {
-  const gen =
-    gateway.metadata.generation !== undefined ? { observedGeneration: gateway.metadata.generation } : {};
-  return {
-    ...gateway.status,
-    ...gen,
-    conditions: setConditions(gateway.status?.conditions, [...rejectionConditions(rejection, gen)], now),
-  };
-}
-
-function truncate(text: string, max = 1000): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

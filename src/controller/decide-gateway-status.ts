@@ -1,0 +1,132 @@
+/**
+ * @module
+ * Pure: the status of a gateway, from its nodes as the plan saw them, where the cloud holds its IPs after the
+ * reconcile, and its pool.
+ *
+ * | condition | status                                                                                      |
+ * |-----------|---------------------------------------------------------------------------------------------|
+ * | Accepted  | False InvalidSpec (a `spec.ips` entry does not parse), False NoNodes, else True (provider)  |
+ * | Ready     | True while some node may hold IPs, else False NoEligibleNode                                |
+ * | Degraded  | True NodeFailed naming each node that may not hold IPs and why, else False                  |
+ */
+import { CONDITION, REASON } from '../api/conditions.ts';
+import type { EgressGateway, EgressGatewayStatus, GatewayNodeStatus } from '../api/egress-gateway.ts';
+import type { NodeNetwork } from '../provider/contract.ts';
+import { IpPool } from '../scheduler/index.ts';
+import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
+
+/** A node of the gateway as the status reports it. */
+export interface GatewayNodeView {
+  readonly name: string;
+  readonly healthy: boolean;
+  readonly network: NodeNetwork | undefined;
+  /** Why the node cannot hold IPs, if it cannot. */
+  readonly problem?: string;
+}
+
+/** Inputs of {@link decideGatewayStatus}. */
+export interface GatewayStatusInput {
+  readonly gateway: EgressGateway;
+  readonly provider: string;
+  readonly nodes: readonly GatewayNodeView[];
+  /** Final placements of this gateway's IPs (after the cloud call), IP -> node. */
+  readonly held: ReadonlyMap<string, string>;
+  /** Cloud-allocated IPs known now (with `spec.ips`, the gateway's pool). */
+  readonly cloudAllocatedIPs: readonly string[];
+  readonly now: Date;
+}
+
+/** The gateway's new status; see the module table. */
+export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewayStatus {
+  const { gateway, now } = input;
+  const pool = new IpPool(gateway.spec.ips ?? [], input.cloudAllocatedIPs);
+  const invalid = pool.invalid.map((i) => `spec.ips "${i.entry}": ${i.message}`).join('; ');
+  const gen =
+    gateway.metadata.generation !== undefined ? { observedGeneration: gateway.metadata.generation } : {};
+  const ipsByNode = new Map<string, string[]>();
+  for (const [ip, node] of input.held) ipsByNode.set(node, [...(ipsByNode.get(node) ?? []), ip]);
+  const nodes: GatewayNodeStatus[] = input.nodes.map((n) => ({
+    name: n.name,
+    ready: n.healthy,
+    ...(n.network
+      ? {
+          zone: n.network.zone,
+          interface: n.network.interfaceId,
+          subnets: [...n.network.subnets],
+          capacity: n.network.ownedIPs.length + n.network.freeSlots,
+        }
+      : {}),
+    ips: (ipsByNode.get(n.name) ?? []).sort(),
+    ...(n.problem ? { message: truncateMessage(n.problem) } : {}),
+  }));
+  const readyNodes = nodes.filter((n) => n.ready).length;
+  const failedNodes = input.nodes.filter((n) => !n.healthy);
+  const accepted = invalid
+    ? { status: 'False' as const, reason: REASON.InvalidSpec, message: invalid }
+    : nodes.length === 0
+      ? { status: 'False' as const, reason: REASON.NoNodes, message: 'spec.nodeSelector selects no Node' }
+      : { status: 'True' as const, reason: REASON.Accepted, message: `provider ${input.provider}` };
+  return {
+    ...gen,
+    provider: input.provider,
+    nodes,
+    readyNodes,
+    ipsTotal: Number(pool.size()),
+    ipsUsed: input.held.size,
+    ...(input.cloudAllocatedIPs.length ? { cloudAllocatedIPs: [...input.cloudAllocatedIPs] } : {}),
+    conditions: setConditions(
+      gateway.status?.conditions,
+      [
+        { type: CONDITION.Accepted, ...accepted, ...gen },
+        readyNodes > 0
+          ? {
+              type: CONDITION.Ready,
+              status: 'True',
+              reason: REASON.Accepted,
+              message: `${readyNodes} of ${nodes.length} nodes ready`,
+              ...gen,
+            }
+          : {
+              type: CONDITION.Ready,
+              status: 'False',
+              reason: REASON.NoEligibleNode,
+              message: 'no node can hold egress IPs',
+              ...gen,
+            },
+        failedNodes.length > 0
+          ? {
+              type: CONDITION.Degraded,
+              status: 'True',
+              reason: REASON.NodeFailed,
+              message: truncateMessage(
+                failedNodes.map((n) => `${n.name}: ${n.problem ?? 'not healthy'}`).join('; '),
+              ),
+              ...gen,
+            }
+          : {
+              type: CONDITION.Degraded,
+              status: 'False',
+              reason: REASON.AllIPsReady,
+              message: 'every node is healthy',
+              ...gen,
+            },
+      ],
+      now,
+    ),
+  };
+}
+
+/** Status of a gateway whose provider cannot be used. */
+export function rejectedGatewayStatus(
+  gateway: EgressGateway,
+  rejection: Rejection,
+  now: Date,
+): EgressGatewayStatus {
+  const gen =
+    gateway.metadata.generation !== undefined ? { observedGeneration: gateway.metadata.generation } : {};
+  return {
+    ...gateway.status,
+    ...gen,
+    conditions: setConditions(gateway.status?.conditions, [...rejectionConditions(rejection, gen)], now),
+  };
+}
