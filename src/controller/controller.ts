@@ -30,6 +30,7 @@ import { GatewayReconciler } from './gateway-reconciler.ts';
 import { HealthProber } from './health-prober.ts';
 import { LeaderElector } from './leader-election.ts';
 import { ControllerMetrics } from './metrics.ts';
+import { ObjectWriter } from './object-writer.ts';
 import { reconcilePolicy } from './policy-reconciler.ts';
 import { type ProviderMaker, ProviderPool, registryProviderMaker } from './provider-pool.ts';
 import { TerminalError, WorkQueue } from './work-queue.ts';
@@ -67,6 +68,7 @@ export class Controller {
   readonly #log: Logger;
   readonly #api: KubeApi & { lists: KubeLists };
   readonly #fresh = new FreshObjects();
+  readonly #writer: ObjectWriter;
   readonly #events: EventRecorder;
   /** The Node being deleted while its health change is reported. */
   #deletedNode: V1Node | undefined;
@@ -107,6 +109,7 @@ export class Controller {
     });
     this.metrics = options.metrics ?? new ControllerMetrics();
     this.#api = options.kubeApi ?? createKubeApi(options.kubeConfig);
+    this.#writer = new ObjectWriter(this.#api, this.#fresh);
     this.#events = new EventRecorder({ api: this.#api, instance: this.identity, logger: this.#log });
     this.#providers = new ProviderPool({
       make: options.providerMaker ?? registryProviderMaker,
@@ -164,7 +167,7 @@ export class Controller {
         nodes: () => informers.nodes.list(),
         namespace: (name) => informers.namespaces.get(name),
       },
-      api: this.#api,
+      writer: this.#writer,
       events: this.#events,
       providers: this.#providers,
       fresh: this.#fresh,
@@ -324,7 +327,7 @@ export class Controller {
             : this.#informers.clusterPolicies.get(name)) as unknown as AnyEgressPolicy | undefined,
         gateway: (name) => this.#informers.gateways.get(name) as unknown as EgressGateway | undefined,
         enqueueGateway: (name) => this.#queue?.add(gatewayKey(name)),
-        api: this.#api,
+        writer: this.#writer,
         events: this.#events,
         fresh: this.#fresh,
         now: () => new Date(),

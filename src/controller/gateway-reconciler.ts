@@ -13,7 +13,8 @@
  *   ┌ changes? ── write Pending for the IPs that change (status BEFORE the cloud call)
  *   │            provider.apply(changes)
  *   └──────────► write Ready / Assigned / Failed per IP, conditions (policies first: agents route by
- *                them), then the gateway status; Events. Status writes run side by side (8 at once).
+ *                them), then the gateway status; Events. Status writes run side by side
+ *                (STATUS_WRITES_AT_ONCE).
  *   log "reconciled changes" with the phases' times (read, pending, apply, final, total)
  *   policies being deleted: none of their IPs left in the cloud ─► remove their finalizer
  *   gateway being deleted:  (it schedules nothing, so every IP is released) none left ─► remove its finalizer
@@ -33,14 +34,11 @@
  * | provider `none` (no record)   | -                         | placement seeded from the policies' status |
  */
 import type { V1Namespace, V1Node } from '@kubernetes/client-node';
-import pMap from 'p-map';
-import { FINALIZER } from '../api/annotations.ts';
 import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE, type EgressPolicyStatus } from '../api/egress-policy.ts';
-import type { EgressObject, KubeApi } from '../kube/kube-api.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
-import { deleting, policyKey, withFinalizer, withoutFinalizer } from '../kube/objects.ts';
+import { deleting, policyKey } from '../kube/objects.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeOutcome, CloudProvider, NodeRef, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
@@ -54,6 +52,7 @@ import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { nodeRef } from './node-ref.ts';
+import { type ObjectWriter, statusChanged } from './object-writer.ts';
 import type { ProviderPool } from './provider-pool.ts';
 import type { ReconcileResult } from './work-queue.ts';
 
@@ -68,7 +67,7 @@ export interface ObjectCaches {
 /** What a gateway reconcile needs. */
 export interface GatewayReconcilerDeps {
   readonly caches: ObjectCaches;
-  readonly api: KubeApi;
+  readonly writer: ObjectWriter;
   readonly events: EventRecorder;
   readonly providers: ProviderPool;
   readonly fresh: FreshObjects;
@@ -97,14 +96,6 @@ export interface GatewayOutcome {
 export class RetryableCloudError extends Error {
   override readonly name = 'RetryableCloudError';
 }
-
-const sameJSON = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-/**
- * Status writes in flight at once per reconcile: a failover that moves the IPs of many policies writes their
- * statuses side by side (one PATCH each), not one after the other.
- */
-export const STATUS_WRITES_AT_ONCE = 8;
 
 /** Reconciles gateways; see the module comment. */
 export class GatewayReconciler {
@@ -137,21 +128,21 @@ export class GatewayReconciler {
     const providerDecision = decideProvider(gateway, members, d.providerChoice);
     if (!providerDecision.ok) {
       log.warn({ reason: providerDecision.reason }, providerDecision.message);
-      await this.#writeStatus(gateway, rejectedGatewayStatus(gateway, providerDecision, d.now()));
+      await this.#d.writer.writeStatus(gateway, rejectedGatewayStatus(gateway, providerDecision, d.now()));
       void d.events.warning(gateway, providerDecision.reason, providerDecision.message);
       for (const policy of mine.filter((p) => !deleting(p))) {
-        await this.#writeStatus(policy, rejectedPolicyStatus(policy, providerDecision, d.now()));
+        await this.#d.writer.writeStatus(policy, rejectedPolicyStatus(policy, providerDecision, d.now()));
         void d.events.warning(policy, providerDecision.reason, providerDecision.message);
       }
       if (gatewayDeleting) {
         log.warn('gateway deleted while its provider is unknown: no cloud IP could be released');
-        await this.#removeFinalizer(gateway);
+        await this.#d.writer.removeFinalizer(gateway);
       }
       return undefined;
     }
     const provider = await d.providers.get(providerDecision.name, decideSettings(gateway, d.baseSettings));
     log = log.child({ provider: provider.name });
-    if (!gatewayDeleting) gateway = await this.#addFinalizer(gateway);
+    if (!gatewayDeleting) gateway = await this.#d.writer.addFinalizer(gateway);
 
     // Admission and liveness.
     const live: AnyEgressPolicy[] = [];
@@ -165,7 +156,7 @@ export class GatewayReconciler {
         if (deleting(policy)) continue;
         const ns = policy.metadata.namespace ? d.caches.namespace(policy.metadata.namespace) : undefined;
         const admission = decideAdmission(policy, gateway, ns);
-        if (admission.admitted) live.push(await this.#addFinalizer(policy));
+        if (admission.admitted) live.push(await this.#d.writer.addFinalizer(policy));
         else rejected.push({ policy, reason: admission.reason, message: admission.message });
       }
     }
@@ -231,14 +222,10 @@ export class GatewayReconciler {
     const phases: Record<string, number> = { readMs: Math.round(performance.now() - started) };
     if (decision.changes.length > 0) {
       let mark = performance.now();
-      await pMap(
-        live,
-        async (policy) => {
-          const pending = statusFor(policy, 'pending', outcomes);
-          written.set(policyKey(policy), (await this.#writeStatus(policy, pending)) ?? policy);
-        },
-        { concurrency: STATUS_WRITES_AT_ONCE },
-      );
+      await d.writer.sideBySide(live, async (policy) => {
+        const pending = statusFor(policy, 'pending', outcomes);
+        written.set(policyKey(policy), (await d.writer.writeStatus(policy, pending)) ?? policy);
+      });
       phases['pendingMs'] = Math.round(performance.now() - mark);
       log.info(
         {
@@ -300,24 +287,16 @@ export class GatewayReconciler {
       return { policy, base, status };
     });
     // The policies' statuses are what the agents route by: written first, side by side.
-    await pMap(
-      finals,
-      async ({ policy, base, status }) => {
-        await this.#writeStatus(base, status);
-        this.#emitAssignmentEvents(policy, status);
-      },
-      { concurrency: STATUS_WRITES_AT_ONCE },
-    );
+    await d.writer.sideBySide(finals, async ({ policy, base, status }) => {
+      await d.writer.writeStatus(base, status);
+      this.#emitAssignmentEvents(policy, status);
+    });
     if (decision.changes.length > 0) phases['finalMs'] = Math.round(performance.now() - started);
-    await pMap(
-      rejected,
-      async (r) => {
-        const status = rejectedPolicyStatus(r.policy, r, d.now());
-        if (!sameJSON(r.policy.status, status)) void d.events.warning(r.policy, r.reason, r.message);
-        await this.#writeStatus(r.policy, status);
-      },
-      { concurrency: STATUS_WRITES_AT_ONCE },
-    );
+    await d.writer.sideBySide(rejected, async (r) => {
+      const status = rejectedPolicyStatus(r.policy, r, d.now());
+      if (statusChanged(r.policy, status)) void d.events.warning(r.policy, r.reason, r.message);
+      await d.writer.writeStatus(r.policy, status);
+    });
     const gatewayStatus = decideGatewayStatus({
       gateway,
       provider: provider.name,
@@ -326,7 +305,7 @@ export class GatewayReconciler {
       cloudAllocatedIPs,
       now: d.now(),
     });
-    gateway = (await this.#writeStatus(gateway, gatewayStatus)) ?? gateway;
+    gateway = (await this.#d.writer.writeStatus(gateway, gatewayStatus)) ?? gateway;
     this.#recordMetrics(name, decision.nodes, held, states);
     if (decision.changes.length > 0) {
       log.info({ ...phases, totalMs: Math.round(performance.now() - started) }, 'reconciled changes');
@@ -337,7 +316,7 @@ export class GatewayReconciler {
     for (const policy of mine.filter(deleting)) {
       const left = statusIPs(policy).filter((ip) => held.has(ip) && !placed.has(ip));
       if (left.length === 0) {
-        await this.#removeFinalizer(policy);
+        await this.#d.writer.removeFinalizer(policy);
         log.info({ policy: policyKey(policy) }, 'policy deleted; its IPs are released');
       } else {
         log.info({ policy: policyKey(policy), left }, 'waiting for IP release before removing the finalizer');
@@ -346,7 +325,7 @@ export class GatewayReconciler {
     if (gatewayDeleting) {
       if (held.size === 0) {
         void d.events.normal(gateway, REASON.Released, 'every egress IP of the gateway is released');
-        await this.#removeFinalizer(gateway);
+        await this.#d.writer.removeFinalizer(gateway);
       } else {
         retryable ??= new RetryableCloudError(`${held.size} IPs of the deleted gateway are still held`);
       }
@@ -355,32 +334,6 @@ export class GatewayReconciler {
     const outcome: GatewayOutcome = { held, ready: readyIPs, droppedForeignIPs };
     const allocatedMore = cloudAllocatedIPs.length > (gateway.status?.cloudAllocatedIPs?.length ?? 0);
     return allocatedMore ? { requeueAfterMs: 0, outcome } : { outcome };
-  }
-
-  /** Writes status when it differs; returns the stored object. */
-  async #writeStatus<T extends EgressObject>(
-    obj: T,
-    status: NonNullable<T['status']>,
-  ): Promise<T | undefined> {
-    if (sameJSON(obj.status, status)) return obj;
-    const after = await this.#d.api.patchStatus(obj, status);
-    this.#d.fresh.remember(obj, after);
-    return after;
-  }
-
-  async #addFinalizer<T extends EgressObject>(obj: T): Promise<T> {
-    const { finalizers, changed } = withFinalizer(obj, FINALIZER);
-    if (!changed) return obj;
-    const after = await this.#d.api.setFinalizers(obj, finalizers);
-    this.#d.fresh.remember(obj, after);
-    return after ?? obj;
-  }
-
-  async #removeFinalizer<T extends EgressObject>(obj: T): Promise<void> {
-    const { finalizers, changed } = withoutFinalizer(obj, FINALIZER);
-    if (!changed) return;
-    const after = await this.#d.api.setFinalizers(obj, finalizers);
-    this.#d.fresh.remember(obj, after);
   }
 
   async #describe(

@@ -9,21 +9,20 @@
  * | missing   | live      | Accepted=False GatewayNotFound, no assignments, Warning event            |
  * | missing   | deleting  | remove the finalizer (a deleted gateway released its IPs before it went) |
  */
-import { FINALIZER } from '../api/annotations.ts';
 import { REASON } from '../api/conditions.ts';
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
-import type { KubeApi } from '../kube/kube-api.ts';
-import { deleting, withoutFinalizer } from '../kube/objects.ts';
+import { deleting } from '../kube/objects.ts';
 import { rejectedPolicyStatus } from './decide-policy-status.ts';
 import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
+import { type ObjectWriter, statusChanged } from './object-writer.ts';
 
 /** What a policy reconcile needs. */
 export interface PolicyReconcilerDeps {
   readonly policy: (kind: string, name: string, namespace?: string) => AnyEgressPolicy | undefined;
   readonly gateway: (name: string) => EgressGateway | undefined;
   readonly enqueueGateway: (name: string) => void;
-  readonly api: KubeApi;
+  readonly writer: ObjectWriter;
   readonly events: EventRecorder;
   readonly fresh: FreshObjects;
   readonly now: () => Date;
@@ -43,14 +42,13 @@ export async function reconcilePolicy(
     return;
   }
   if (deleting(policy)) {
-    const { finalizers, changed } = withoutFinalizer(policy, FINALIZER);
-    if (changed) deps.fresh.remember(policy, await deps.api.setFinalizers(policy, finalizers));
+    await deps.writer.removeFinalizer(policy);
     return;
   }
   const message = `EgressGateway "${gatewayName}" does not exist; create it or change spec.gatewayName`;
   const status = rejectedPolicyStatus(policy, { reason: REASON.GatewayNotFound, message }, deps.now());
-  if (JSON.stringify(status) !== JSON.stringify(policy.status)) {
+  if (statusChanged(policy, status)) {
     void deps.events.warning(policy, REASON.GatewayNotFound, message);
-    deps.fresh.remember(policy, await deps.api.patchStatus(policy, status));
+    await deps.writer.writeStatus(policy, status);
   }
 }
