@@ -17,6 +17,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy } from '../api/egress-policy.ts';
+import { selectorMatches } from '../kube/label-selector.ts';
 import { nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
 import { gatewaySlice, planChanges, schedule } from '../scheduler/index.ts';
@@ -76,6 +77,13 @@ export function seedFromStatus(
     }
   }
   return seeded;
+}
+
+/** The nodes `gateway` selects: its `nodeSelector` matches them and they are not being deleted. */
+export function selectedNodes(gateway: EgressGateway, nodes: readonly V1Node[]): V1Node[] {
+  return nodes.filter(
+    (n) => !n.metadata?.deletionTimestamp && selectorMatches(gateway.spec.nodeSelector, n.metadata?.labels),
+  );
 }
 
 /** IPs a policy holds according to its status (sticky allocation). */

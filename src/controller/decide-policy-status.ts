@@ -20,9 +20,11 @@ import {
   type IpAssignmentStatus,
   summarizeAssignments,
 } from '../api/egress-policy.ts';
+import { policyKey } from '../kube/objects.ts';
 import type { ChangeOutcome, ProviderError } from '../provider/contract.ts';
 import type { Placement, Unplaced } from '../scheduler/types.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
+import type { PlanDecision } from './decide-plan.ts';
 
 /** The reason an IP failed in the cloud, from the error's kind. */
 export function reasonOfProviderError(error: ProviderError): Reason {
@@ -156,6 +158,35 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
     ...summarizeAssignments(entries),
     conditions,
   };
+}
+
+/**
+ * The new status of each of `policies` (in order) in `phase`, from the plan `decision`: each policy gets its
+ * placements and unplaced entries; an IP changes when the plan assigns it; a node is healthy when the plan
+ * saw it so.
+ */
+export function decidePolicyStatuses(
+  decision: Pick<PlanDecision, 'plan' | 'changes' | 'nodes'>,
+  policies: readonly AnyEgressPolicy[],
+  phase: PolicyStatusInput['phase'],
+  outcomes: ReadonlyMap<string, ChangeOutcome>,
+  now: Date,
+): EgressPolicyStatus[] {
+  const healthyNodes = new Set(decision.nodes.filter((n) => n.healthy).map((n) => n.name));
+  const changing = new Set(decision.changes.flatMap((c) => (c.kind === 'assign' ? [c.ip] : [])));
+  return policies.map((policy) => {
+    const key = policyKey(policy);
+    return decidePolicyStatus({
+      policy,
+      placements: decision.plan.placements.filter((p) => p.policy === key),
+      unplaced: decision.plan.unplaced.filter((u) => u.policy === key),
+      phase,
+      outcomes,
+      changing,
+      healthy: (node) => healthyNodes.has(node),
+      now,
+    });
+  });
 }
 
 /** Status of a policy that cannot be served at all (gateway missing, namespace not admitted, provider unknown). */

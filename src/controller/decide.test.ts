@@ -1,3 +1,4 @@
+// Over 300 lines: the table tests of the decide-* modules that build API objects, over the builders below.
 import type { V1Namespace, V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createInMemoryProviderFor, InMemoryCloud } from '../../providers/inmemory/index.ts';
@@ -6,11 +7,11 @@ import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy, EgressPolicy } from '../api/egress-policy.ts';
 import type { CloudProvider, NodeRef } from '../provider/contract.ts';
-import { decideAdmission } from './decide-admission.ts';
+import { decideAdmission, decideAdmissions } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus } from './decide-gateway-status.ts';
-import { decidePlan, type NodeNetworkResult, seedFromStatus } from './decide-plan.ts';
-import { decidePolicyStatus } from './decide-policy-status.ts';
+import { decidePlan, type NodeNetworkResult, seedFromStatus, selectedNodes } from './decide-plan.ts';
+import { decidePolicyStatus, decidePolicyStatuses } from './decide-policy-status.ts';
 import { decideProvider, decideSettings } from './decide-provider.ts';
 
 const node = (
@@ -125,6 +126,53 @@ describe('decideAdmission', () => {
       spec: { gatewayName: 'gw', podSelector: {}, namespaceSelector: {} },
     };
     expect(decideAdmission(cluster, gateway(), undefined)).toEqual({ admitted: true });
+  });
+});
+
+describe('decideAdmissions', () => {
+  const ns = (name: string, labels: Record<string, string>): V1Namespace => ({ metadata: { name, labels } });
+  const namespaces = new Map([
+    ['team-a', ns('team-a', { team: 'a' })],
+    ['team-b', ns('team-b', { team: 'b' })],
+  ]);
+  const inNamespace = (name: string, namespace: string, deletionTimestamp?: string): EgressPolicy => {
+    const p = policy(name);
+    return {
+      ...p,
+      metadata: { ...p.metadata, namespace, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
+    };
+  };
+  const gw = gateway({ namespaceSelector: { matchLabels: { team: 'a' } } });
+  const a = inNamespace('a', 'team-a');
+  const b = inNamespace('b', 'team-b');
+  const gone = inNamespace('gone', 'team-a', '2026-01-01T00:00:00Z');
+
+  it('splits the live policies into admitted and rejected, in order, and leaves out those being deleted', () => {
+    const { admitted, rejected } = decideAdmissions({
+      gateway: gw,
+      gatewayDeleting: false,
+      policies: [b, gone, a],
+      namespace: (name) => namespaces.get(name),
+    });
+    expect(admitted).toEqual([a]);
+    expect(rejected).toEqual([
+      {
+        policy: b,
+        reason: REASON.NamespaceNotAdmitted,
+        message: expect.stringMatching(/namespace "team-b"/),
+      },
+    ]);
+  });
+
+  it('admits and rejects nothing while the gateway is being deleted (every IP is released)', () => {
+    expect(
+      decideAdmissions({
+        gateway: gw,
+        gatewayDeleting: true,
+        policies: [a, b],
+        namespace: (name) => namespaces.get(name),
+      }),
+    ).toEqual({ admitted: [], rejected: [] });
   });
 });
 
@@ -251,6 +299,15 @@ describe('decidePlan with the in-memory cloud', () => {
   });
 });
 
+describe('selectedNodes', () => {
+  it("keeps the nodes the gateway's nodeSelector matches that are not being deleted", () => {
+    const draining = node('d', '');
+    draining.metadata!.deletionTimestamp = new Date('2026-01-01T00:00:00Z');
+    const nodes = [node('a', ''), node('other', '', true, { egress: 'false' }), draining];
+    expect(selectedNodes(gateway(), nodes).map((n) => n.metadata?.name)).toEqual(['a']);
+  });
+});
+
 describe('decidePolicyStatus', () => {
   const t0 = new Date('2026-01-01T00:00:00Z');
   const t1 = new Date('2026-01-01T00:00:05Z');
@@ -332,6 +389,48 @@ describe('decidePolicyStatus', () => {
       status: 'False',
       reason: 'IPsNotReady',
     });
+  });
+});
+
+describe('decidePolicyStatuses', () => {
+  it("gives each policy its own placements, with the plan's changes and the nodes' health", () => {
+    const a = policy('a');
+    const b = policy('b');
+    const statuses = decidePolicyStatuses(
+      {
+        plan: {
+          allocations: [],
+          placements: [
+            { ip: '10.0.1.100', policy: 'EgressPolicy/team-a/a', gateway: 'gw', node: 'n1' },
+            { ip: '10.0.1.101', policy: 'EgressPolicy/team-a/b', gateway: 'gw', node: 'n2' },
+          ],
+          unplaced: [
+            {
+              policy: 'EgressPolicy/team-a/b',
+              gateway: 'gw',
+              reason: REASON.PoolExhausted,
+              message: 'no free IP',
+            },
+          ],
+        },
+        changes: [{ kind: 'assign', ip: '10.0.1.100', node: { name: 'n1', providerID: '' } }],
+        nodes: [
+          { name: 'n1', healthy: true, network: undefined },
+          { name: 'n2', healthy: false, network: undefined },
+        ],
+      },
+      [a, b],
+      'pending',
+      new Map(),
+      new Date('2026-01-01T00:00:00Z'),
+    );
+    expect(statuses.map((s) => s.assignments?.map((e) => [e.ip, e.node, e.state]))).toEqual([
+      [['10.0.1.100', 'n1', 'Pending']],
+      [
+        ['10.0.1.101', 'n2', 'Assigned'],
+        [undefined, undefined, 'Failed'],
+      ],
+    ]);
   });
 });
 

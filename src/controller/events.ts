@@ -8,6 +8,7 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { EVENT_TYPE, type Reason } from '../api/conditions.ts';
 import type { EgressObject, KubeApi } from '../kube/kube-api.ts';
 import type { Logger } from '../log.ts';
+import type { EventSpec } from './decide-events.ts';
 
 /** Who records the events (`source.component`, `reportingComponent`). */
 export const EVENT_SOURCE = 'cloud-egress-controller';
@@ -40,6 +41,15 @@ export class EventRecorder {
   /** A `Warning` event. */
   warning(obj: EgressObject, reason: Reason, message: string): Promise<void> {
     return this.#record(obj, EVENT_TYPE.Warning, reason, message);
+  }
+
+  /** Each of `events` about `obj`, in order. */
+  recordAll(obj: EgressObject, events: readonly EventSpec[]): void {
+    for (const e of events) {
+      void (e.type === EVENT_TYPE.Warning
+        ? this.warning(obj, e.reason, e.message)
+        : this.normal(obj, e.reason, e.message));
+    }
   }
 
   async #record(obj: EgressObject, type: string, reason: Reason, message: string): Promise<void> {

@@ -1,24 +1,30 @@
+// Over 300 lines: one pass's phases stay in one file, so the order of its writes reads top to bottom.
 /**
  * @module
  * The gateway reconciler: one level-triggered pass over one EgressGateway, its nodes and its policies.
- * Decisions come from the pure `decide-*` modules; this file only reads, calls and writes.
+ * Decisions come from the pure `decide-*` modules; this file only reads, calls and writes, in phases:
  *
  * ```
  * reconcile(EgressGateway/<name>)
- *   gateway gone ─────────────────────────────────────────────────────────────────► done
- *   provider unknown / mixed ──► Accepted=False on gateway and its policies, Warning ► done (no cloud call)
- *   add finalizers (gateway, live policies)
- *   read the cloud: describeNode (cached) per selected node, listAssignments
- *   decidePlan: admitted live policies ─► scheduler ─► changes
- *   ┌ changes? ── write Pending for the IPs that change (status BEFORE the cloud call)
- *   │            provider.apply(changes)
- *   └──────────► write Ready / Assigned / Failed per IP, conditions (policies first: agents route by
- *                them), then the gateway status; Events. Status writes run side by side
- *                (STATUS_WRITES_AT_ONCE).
- *   log "reconciled changes" with the phases' times (read, pending, apply, final, total)
- *   policies being deleted: none of their IPs left in the cloud ─► remove their finalizer
- *   gateway being deleted:  (it schedules nothing, so every IP is released) none left ─► remove its finalizer
- *   retryable cloud failure ─► throw (work queue backs off); terminal ─► status + Warning only
+ *   read      the caches (read-your-writes): the gateway (gone ─► done), its selected nodes, every policy
+ *   provider  decideProvider; unknown / mixed ─► Accepted=False on gateway and its policies, Warning ─► done
+ *             (no cloud call)
+ *   admit     add the gateway's finalizer; decideAdmissions: its live policies admitted (add their
+ *             finalizers) or rejected (none while the gateway is being deleted)
+ *   plan      describeNode (cached) per selected node, listAssignments (also on nodes the statuses name);
+ *             decidePlan: admitted live policies ─► scheduler ─► changes
+ *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call)
+ *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
+ *                         node descriptions to drop, the first retryable error
+ *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
+ *             then the rejected policies, then the gateway status; Events; metrics. Status writes run side
+ *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
+ *             pending, apply, final, total)
+ *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
+ *             finalizer; gateway being deleted (it schedules nothing, so every IP is released), none left
+ *             ─► Released, remove its finalizer
+ *   result    retryable cloud failure, or IPs of a deleted gateway still held ─► throw (work queue backs
+ *             off); terminal ─► status + Warning only; else the outcome (decideOutcome)
  * ```
  *
  * | object state                  | cloud                     | action                                     |
@@ -36,22 +42,36 @@
 import type { V1Namespace, V1Node } from '@kubernetes/client-node';
 import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
-import { type AnyEgressPolicy, ASSIGNMENT_STATE, type EgressPolicyStatus } from '../api/egress-policy.ts';
-import { selectorMatches } from '../kube/label-selector.ts';
+import type { AnyEgressPolicy, EgressPolicyStatus } from '../api/egress-policy.ts';
 import { deleting, policyKey } from '../kube/objects.ts';
 import type { Logger } from '../log.ts';
-import type { ChangeOutcome, CloudProvider, NodeRef, ProviderSettings } from '../provider/contract.ts';
+import type { CloudProvider, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
-import { decideAdmission } from './decide-admission.ts';
+import { decideAdmissions, type RejectedPolicy } from './decide-admission.ts';
+import {
+  type Applied,
+  applyRefused,
+  type BeforeApply,
+  countChanges,
+  foldApplyResult,
+  nothingApplied,
+} from './decide-apply.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
-import { decideGatewayStatus, type GatewayNodeView, rejectedGatewayStatus } from './decide-gateway-status.ts';
-import { decidePlan, type NodeNetworkResult, seedFromStatus, statusIPs } from './decide-plan.ts';
-import { decidePolicyStatus, rejectedPolicyStatus } from './decide-policy-status.ts';
-import { decideProvider, decideSettings, type ProviderChoice } from './decide-provider.ts';
+import { decideGatewayStatus, rejectedGatewayStatus } from './decide-gateway-status.ts';
+import { decideOutcome, type GatewayOutcome } from './decide-outcome.ts';
+import { decidePlan, type PlanDecision, seedFromStatus, selectedNodes } from './decide-plan.ts';
+import { decidePolicyStatuses, rejectedPolicyStatus } from './decide-policy-status.ts';
+import {
+  decideProvider,
+  decideSettings,
+  type ProviderChoice,
+  type ProviderDecision,
+} from './decide-provider.ts';
+import { decideRelease, type ReleaseDecision } from './decide-release.ts';
 import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { nodeRef } from './node-ref.ts';
+import { nodeRefs, withStatusNodes } from './node-ref.ts';
 import { type ObjectWriter, statusChanged } from './object-writer.ts';
 import type { ProviderPool } from './provider-pool.ts';
 import type { ReconcileResult } from './work-queue.ts';
@@ -79,23 +99,24 @@ export interface GatewayReconcilerDeps {
   readonly now: () => Date;
 }
 
-/** What one reconcile found, for failover tracking and for other gateways. */
-export interface GatewayOutcome {
-  /** IP -> node where the cloud holds the gateway's IPs after the reconcile. */
-  readonly held: ReadonlyMap<string, string>;
-  /** IPs Ready in the policies' statuses. */
-  readonly ready: ReadonlySet<string>;
-  /**
-   * A policy's status dropped IPs this gateway does not hold (e.g. the policy came from another gateway):
-   * the other gateways should look again, as they may hold them.
-   */
-  readonly droppedForeignIPs: boolean;
-}
-
 /** Thrown to retry with backoff after a retryable cloud failure (status already written). */
 export class RetryableCloudError extends Error {
   override readonly name = 'RetryableCloudError';
 }
+
+/** What the read phase found in the caches. */
+interface GatewayRead {
+  readonly gateway: EgressGateway;
+  readonly deleting: boolean;
+  /** The nodes it selects. */
+  readonly members: readonly V1Node[];
+  /** Its policies (live or being deleted). */
+  readonly mine: readonly AnyEgressPolicy[];
+  /** The live policies of other gateways. */
+  readonly others: readonly AnyEgressPolicy[];
+}
+
+const msSince = (mark: number) => Math.round(performance.now() - mark);
 
 /** Reconciles gateways; see the module comment. */
 export class GatewayReconciler {
@@ -112,269 +133,235 @@ export class GatewayReconciler {
   ): Promise<(ReconcileResult & { outcome?: GatewayOutcome }) | undefined> {
     const d = this.#d;
     const started = performance.now();
-    const cached = d.caches.gateway(name);
-    if (!cached) return undefined;
-    let gateway = d.fresh.resolve(cached);
-    const gatewayDeleting = deleting(gateway);
-    const members = d.caches
-      .nodes()
-      .filter(
-        (n) =>
-          !n.metadata?.deletionTimestamp && selectorMatches(gateway.spec.nodeSelector, n.metadata?.labels),
-      );
-    const all = d.caches.policies().map((p) => d.fresh.resolve(p));
-    const mine = all.filter((p) => p.spec.gatewayName === name);
-
-    const providerDecision = decideProvider(gateway, members, d.providerChoice);
-    if (!providerDecision.ok) {
-      log.warn({ reason: providerDecision.reason }, providerDecision.message);
-      await this.#d.writer.writeStatus(gateway, rejectedGatewayStatus(gateway, providerDecision, d.now()));
-      void d.events.warning(gateway, providerDecision.reason, providerDecision.message);
-      for (const policy of mine.filter((p) => !deleting(p))) {
-        await this.#d.writer.writeStatus(policy, rejectedPolicyStatus(policy, providerDecision, d.now()));
-        void d.events.warning(policy, providerDecision.reason, providerDecision.message);
-      }
-      if (gatewayDeleting) {
-        log.warn('gateway deleted while its provider is unknown: no cloud IP could be released');
-        await this.#d.writer.removeFinalizer(gateway);
-      }
-      return undefined;
-    }
-    const provider = await d.providers.get(providerDecision.name, decideSettings(gateway, d.baseSettings));
+    const read = this.#read(name);
+    if (!read) return undefined;
+    const choice = decideProvider(read.gateway, read.members, d.providerChoice);
+    if (!choice.ok) return this.#rejectAll(read, choice, log);
+    const provider = await d.providers.get(choice.name, decideSettings(read.gateway, d.baseSettings));
     log = log.child({ provider: provider.name });
-    if (!gatewayDeleting) gateway = await this.#d.writer.addFinalizer(gateway);
 
-    // Admission and liveness.
+    const { gateway, live, rejected } = await this.#admit(read);
+    const cloudAllocatedIPs = gateway.status?.cloudAllocatedIPs ?? [];
+    const decision = await this.#plan(provider, read, gateway, live, cloudAllocatedIPs);
+    const phases: Record<string, number> = { readMs: msSince(started) };
+    const before: BeforeApply = { held: decision.input.current, cloudAllocatedIPs };
+    const { policies, applied } = await this.#apply(provider, decision, live, before, phases, log);
+
+    const finals = decidePolicyStatuses(decision, policies, 'final', applied.outcomes, d.now());
+    const { outcome, states } = decideOutcome({
+      policies: live,
+      statuses: finals,
+      current: decision.input.current,
+      held: applied.held,
+    });
+    await this.#writeFinalStatuses(live, policies, finals);
+    if (decision.changes.length > 0) phases['finalMs'] = msSince(started);
+    await this.#writeRejected(rejected);
+    const stored = await this.#writeGatewayStatus(gateway, provider, decision, applied);
+    d.metrics.recordGateway(name, decision.nodes, applied.held, states);
+    if (decision.changes.length > 0) {
+      log.info({ ...phases, totalMs: msSince(started) }, 'reconciled changes');
+    }
+
+    const release = decideRelease({
+      policies: read.mine,
+      gatewayDeleting: read.deleting,
+      held: applied.held,
+      placements: decision.plan.placements,
+    });
+    await this.#removeFinalizers(release, stored, log);
+    const retryable =
+      applied.retryable ??
+      (release.gateway === 'waiting'
+        ? new RetryableCloudError(`${applied.held.size} IPs of the deleted gateway are still held`)
+        : undefined);
+    if (retryable) throw retryable;
+    const allocatedMore = applied.cloudAllocatedIPs.length > (stored.status?.cloudAllocatedIPs?.length ?? 0);
+    return allocatedMore ? { requeueAfterMs: 0, outcome } : { outcome };
+  }
+
+  /** Read: the gateway, its nodes and the policies, as last written (read-your-writes over the caches). */
+  #read(name: string): GatewayRead | undefined {
+    const { caches, fresh } = this.#d;
+    const cached = caches.gateway(name);
+    if (!cached) return undefined;
+    const gateway = fresh.resolve(cached);
+    const members = selectedNodes(gateway, caches.nodes());
+    const all = caches.policies().map((p) => fresh.resolve(p));
+    return {
+      gateway,
+      deleting: deleting(gateway),
+      members,
+      mine: all.filter((p) => p.spec.gatewayName === name),
+      others: all.filter((p) => p.spec.gatewayName !== name && !deleting(p)),
+    };
+  }
+
+  /** The provider cannot be used: every object says why; no cloud call. */
+  async #rejectAll(
+    read: GatewayRead,
+    rejection: ProviderDecision & { ok: false },
+    log: Logger,
+  ): Promise<undefined> {
+    const { writer, events, now } = this.#d;
+    log.warn({ reason: rejection.reason }, rejection.message);
+    await writer.writeStatus(read.gateway, rejectedGatewayStatus(read.gateway, rejection, now()));
+    void events.warning(read.gateway, rejection.reason, rejection.message);
+    for (const policy of read.mine.filter((p) => !deleting(p))) {
+      await writer.writeStatus(policy, rejectedPolicyStatus(policy, rejection, now()));
+      void events.warning(policy, rejection.reason, rejection.message);
+    }
+    if (read.deleting) {
+      log.warn('gateway deleted while its provider is unknown: no cloud IP could be released');
+      await writer.removeFinalizer(read.gateway);
+    }
+    return undefined;
+  }
+
+  /** Admit: finalizers on the gateway (unless deleting) and on each admitted policy, in order. */
+  async #admit(read: GatewayRead): Promise<{
+    gateway: EgressGateway;
+    live: AnyEgressPolicy[];
+    rejected: readonly RejectedPolicy[];
+  }> {
+    const { writer, caches } = this.#d;
+    const gateway = read.deleting ? read.gateway : await writer.addFinalizer(read.gateway);
+    const { admitted, rejected } = decideAdmissions({
+      gateway,
+      gatewayDeleting: read.deleting,
+      policies: read.mine,
+      namespace: (ns) => caches.namespace(ns),
+    });
     const live: AnyEgressPolicy[] = [];
-    const rejected: {
-      policy: AnyEgressPolicy;
-      reason: typeof REASON.NamespaceNotAdmitted;
-      message: string;
-    }[] = [];
-    if (!gatewayDeleting) {
-      for (const policy of mine) {
-        if (deleting(policy)) continue;
-        const ns = policy.metadata.namespace ? d.caches.namespace(policy.metadata.namespace) : undefined;
-        const admission = decideAdmission(policy, gateway, ns);
-        if (admission.admitted) live.push(await this.#d.writer.addFinalizer(policy));
-        else rejected.push({ policy, reason: admission.reason, message: admission.message });
-      }
-    }
-    const others = all.filter((p) => p.spec.gatewayName !== name && !deleting(p));
+    for (const policy of admitted) live.push(await writer.addFinalizer(policy));
+    return { gateway, live, rejected };
+  }
 
-    // The cloud's truth.
-    const refs = new Map<string, NodeRef>();
-    for (const node of members) {
-      const ref = nodeRef(node);
-      if (ref) refs.set(ref.name, ref);
-    }
-    const networks = await this.#describe(provider, [...refs.values()]);
-    const byName = new Map(d.caches.nodes().map((n) => [n.metadata?.name ?? '', n]));
-    for (const policy of mine) {
-      for (const a of policy.status?.assignments ?? []) {
-        const node = a.node ? byName.get(a.node) : undefined;
-        const ref = node ? nodeRef(node) : undefined;
-        if (ref && !refs.has(ref.name)) refs.set(ref.name, ref);
-      }
-    }
+  /** Plan: the cloud's truth about the gateway's nodes and IPs, then the scheduler's plan and changes. */
+  async #plan(
+    provider: CloudProvider,
+    read: GatewayRead,
+    gateway: EgressGateway,
+    live: readonly AnyEgressPolicy[],
+    cloudAllocatedIPs: readonly string[],
+  ): Promise<PlanDecision> {
+    const members = nodeRefs(read.members);
+    const networks = await this.#d.providers.describeAll(provider, [...members.values()]);
+    const refs = withStatusNodes(members, read.mine, this.#d.caches.nodes());
     const listed = await provider.listAssignments([...refs.values()]);
     // Without an ownership record in the cloud, the policies' status is the only record of the placement.
-    const current = provider.capabilities.ownershipRecord ? listed : seedFromStatus(listed, mine);
-    let cloudAllocatedIPs = [...(gateway.status?.cloudAllocatedIPs ?? [])];
-
-    const decision = decidePlan({
+    const current = provider.capabilities.ownershipRecord ? listed : seedFromStatus(listed, read.mine);
+    return decidePlan({
       gateway,
-      members,
+      members: read.members,
       networks,
-      healthy: d.healthy,
+      healthy: this.#d.healthy,
       policies: live,
-      otherPolicies: others,
+      otherPolicies: read.others,
       current,
       refs,
-      cloudAllocatedIPs,
+      cloudAllocatedIPs: [...cloudAllocatedIPs],
     });
-    const healthyNodes = new Set(decision.nodes.filter((n) => n.healthy).map((n) => n.name));
-    const healthy = (node: string) => healthyNodes.has(node);
-    const changing = new Set(decision.changes.flatMap((c) => (c.kind === 'assign' ? [c.ip] : [])));
-    const byPolicy = <T extends { policy: string }>(items: readonly T[], key: string) =>
-      items.filter((i) => i.policy === key);
-    const statusFor = (
-      policy: AnyEgressPolicy,
-      phase: 'pending' | 'final',
-      outcomes: Map<string, ChangeOutcome>,
-    ) =>
-      decidePolicyStatus({
-        policy,
-        placements: byPolicy(decision.plan.placements, policyKey(policy)),
-        unplaced: byPolicy(decision.plan.unplaced, policyKey(policy)),
-        phase,
-        outcomes,
-        changing,
-        healthy,
-        now: d.now(),
-      });
+  }
 
-    // Pending before the cloud call.
-    const written = new Map<string, AnyEgressPolicy>();
-    const outcomes = new Map<string, ChangeOutcome>();
-    let retryable: unknown;
-    const held = new Map(decision.input.current);
-    const phases: Record<string, number> = { readMs: Math.round(performance.now() - started) };
-    if (decision.changes.length > 0) {
-      let mark = performance.now();
-      await d.writer.sideBySide(live, async (policy) => {
-        const pending = statusFor(policy, 'pending', outcomes);
-        written.set(policyKey(policy), (await d.writer.writeStatus(policy, pending)) ?? policy);
-      });
-      phases['pendingMs'] = Math.round(performance.now() - mark);
-      log.info(
-        {
-          assign: decision.changes.filter((c) => c.kind === 'assign').length,
-          release: decision.changes.filter((c) => c.kind === 'release').length,
-          allocate: decision.changes.filter((c) => c.kind === 'allocate').length,
-          ...phases,
-        },
-        'applying changes in the cloud',
-      );
-      mark = performance.now();
-      try {
-        const result = await provider.apply({ changes: decision.changes });
-        phases['applyMs'] = Math.round(performance.now() - mark);
-        for (const outcome of result.outcomes) {
-          const change = outcome.change;
-          if (change.kind === 'allocate') {
-            if (outcome.ok && outcome.allocated) {
-              cloudAllocatedIPs = [...new Set([...cloudAllocatedIPs, ...outcome.allocated])];
-              for (const ip of outcome.allocated) held.set(ip, change.node.name);
-            }
-          } else {
-            outcomes.set(change.ip, outcome);
-            if (outcome.ok) {
-              if (change.kind === 'assign') held.set(change.ip, change.node.name);
-              else held.delete(change.ip);
-            }
-          }
-          if (!outcome.ok) {
-            log.warn({ change, err: outcome.error }, 'cloud change failed');
-            if (outcome.error.kind === 'capacity' || outcome.error.kind === 'notFound') {
-              d.providers.invalidate(change.node.name);
-            }
-            if (outcome.error.retryable) retryable ??= outcome.error;
-          }
-        }
-      } catch (err) {
-        if (!isProviderError(err) || err.retryable) throw err;
-        for (const change of decision.changes) {
-          if (change.kind !== 'allocate') outcomes.set(change.ip, { change, ok: false, error: err });
-        }
-      }
+  /**
+   * Apply: Pending for the changing IPs, then the cloud call. Returns the policies as stored after the
+   * Pending write (in the order of `live`) and what the call changed. A retryable or unclassified throw
+   * from the provider propagates (the work queue backs off).
+   */
+  async #apply(
+    provider: CloudProvider,
+    decision: PlanDecision,
+    live: readonly AnyEgressPolicy[],
+    before: BeforeApply,
+    phases: Record<string, number>,
+    log: Logger,
+  ): Promise<{ policies: readonly AnyEgressPolicy[]; applied: Applied }> {
+    if (decision.changes.length === 0) return { policies: live, applied: nothingApplied(before) };
+    const { writer, providers, now } = this.#d;
+    let mark = performance.now();
+    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now());
+    const policies = await writer.sideBySide(
+      live,
+      async (policy, i) => (await writer.writeStatus(policy, pending[i]!)) ?? policy,
+    );
+    phases['pendingMs'] = msSince(mark);
+    log.info({ ...countChanges(decision.changes), ...phases }, 'applying changes in the cloud');
+    mark = performance.now();
+    let applied: Applied;
+    try {
+      const result = await provider.apply({ changes: decision.changes });
+      phases['applyMs'] = msSince(mark);
+      applied = foldApplyResult(result, before);
+    } catch (err) {
+      if (!isProviderError(err) || err.retryable) throw err;
+      return { policies, applied: applyRefused(decision.changes, err, before) };
     }
+    for (const { change, error } of applied.failed) log.warn({ change, err: error }, 'cloud change failed');
+    for (const node of applied.invalidate) providers.invalidate(node);
+    return { policies, applied };
+  }
 
-    // Final status, events.
-    const readyIPs = new Set<string>();
-    let droppedForeignIPs = false;
-    const states: Record<string, number> = { Pending: 0, Assigned: 0, Ready: 0, Failed: 0 };
-    const finals = live.map((policy) => {
-      const base = written.get(policyKey(policy)) ?? policy;
-      const status = statusFor(base, 'final', outcomes);
-      for (const a of status.assignments ?? []) {
-        states[a.state] = (states[a.state] ?? 0) + 1;
-        if (a.ip && a.state === ASSIGNMENT_STATE.Ready) readyIPs.add(a.ip);
-      }
-      const kept = new Set((status.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : [])));
-      if (statusIPs(policy).some((ip) => !kept.has(ip) && !decision.input.current.has(ip)))
-        droppedForeignIPs = true;
-      return { policy, base, status };
+  /**
+   * The policies' final statuses, side by side (agents route by them, so they go before the gateway's),
+   * each followed by its Events. `live` are the policies as read (the Events compare with their status),
+   * `stored` as stored after the Pending write.
+   */
+  async #writeFinalStatuses(
+    live: readonly AnyEgressPolicy[],
+    stored: readonly AnyEgressPolicy[],
+    finals: readonly EgressPolicyStatus[],
+  ): Promise<void> {
+    const { writer } = this.#d;
+    await writer.sideBySide(live, async (policy, i) => {
+      const status = finals[i]!;
+      await writer.writeStatus(stored[i]!, status);
+      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, status));
     });
-    // The policies' statuses are what the agents route by: written first, side by side.
-    await d.writer.sideBySide(finals, async ({ policy, base, status }) => {
-      await d.writer.writeStatus(base, status);
-      this.#emitAssignmentEvents(policy, status);
+  }
+
+  /** The rejected policies' statuses, with a Warning when the status changes. */
+  async #writeRejected(rejected: readonly RejectedPolicy[]): Promise<void> {
+    const { writer, events, now } = this.#d;
+    await writer.sideBySide(rejected, async (r) => {
+      const status = rejectedPolicyStatus(r.policy, r, now());
+      if (statusChanged(r.policy, status)) void events.warning(r.policy, r.reason, r.message);
+      await writer.writeStatus(r.policy, status);
     });
-    if (decision.changes.length > 0) phases['finalMs'] = Math.round(performance.now() - started);
-    await d.writer.sideBySide(rejected, async (r) => {
-      const status = rejectedPolicyStatus(r.policy, r, d.now());
-      if (statusChanged(r.policy, status)) void d.events.warning(r.policy, r.reason, r.message);
-      await d.writer.writeStatus(r.policy, status);
-    });
-    const gatewayStatus = decideGatewayStatus({
+  }
+
+  /** The gateway's status; returns the gateway as stored. */
+  async #writeGatewayStatus(
+    gateway: EgressGateway,
+    provider: CloudProvider,
+    decision: PlanDecision,
+    applied: Applied,
+  ): Promise<EgressGateway> {
+    const status = decideGatewayStatus({
       gateway,
       provider: provider.name,
       nodes: decision.nodes,
-      held,
-      cloudAllocatedIPs,
-      now: d.now(),
+      held: applied.held,
+      cloudAllocatedIPs: applied.cloudAllocatedIPs,
+      now: this.#d.now(),
     });
-    gateway = (await this.#d.writer.writeStatus(gateway, gatewayStatus)) ?? gateway;
-    this.#recordMetrics(name, decision.nodes, held, states);
-    if (decision.changes.length > 0) {
-      log.info({ ...phases, totalMs: Math.round(performance.now() - started) }, 'reconciled changes');
-    }
+    return (await this.#d.writer.writeStatus(gateway, status)) ?? gateway;
+  }
 
-    // Finalizers of what is being deleted: only once none of its IPs is left in the cloud.
-    const placed = new Set(decision.plan.placements.map((p) => p.ip));
-    for (const policy of mine.filter(deleting)) {
-      const left = statusIPs(policy).filter((ip) => held.has(ip) && !placed.has(ip));
+  /** Release: the finalizers that {@link decideRelease} lets go. */
+  async #removeFinalizers(release: ReleaseDecision, gateway: EgressGateway, log: Logger): Promise<void> {
+    const { writer, events } = this.#d;
+    for (const { policy, left } of release.policies) {
       if (left.length === 0) {
-        await this.#d.writer.removeFinalizer(policy);
+        await writer.removeFinalizer(policy);
         log.info({ policy: policyKey(policy) }, 'policy deleted; its IPs are released');
       } else {
         log.info({ policy: policyKey(policy), left }, 'waiting for IP release before removing the finalizer');
       }
     }
-    if (gatewayDeleting) {
-      if (held.size === 0) {
-        void d.events.normal(gateway, REASON.Released, 'every egress IP of the gateway is released');
-        await this.#d.writer.removeFinalizer(gateway);
-      } else {
-        retryable ??= new RetryableCloudError(`${held.size} IPs of the deleted gateway are still held`);
-      }
+    if (release.gateway === 'released') {
+      void events.normal(gateway, REASON.Released, 'every egress IP of the gateway is released');
+      await writer.removeFinalizer(gateway);
     }
-    if (retryable) throw retryable;
-    const outcome: GatewayOutcome = { held, ready: readyIPs, droppedForeignIPs };
-    const allocatedMore = cloudAllocatedIPs.length > (gateway.status?.cloudAllocatedIPs?.length ?? 0);
-    return allocatedMore ? { requeueAfterMs: 0, outcome } : { outcome };
-  }
-
-  async #describe(
-    provider: CloudProvider,
-    refs: readonly NodeRef[],
-  ): Promise<Map<string, NodeNetworkResult>> {
-    const results = await Promise.all(
-      refs.map(async (ref): Promise<[string, NodeNetworkResult]> => {
-        try {
-          return [ref.name, { ok: true, network: await this.#d.providers.describe(provider, ref) }];
-        } catch (err) {
-          if (isProviderError(err) && err.retryable) throw err;
-          return [ref.name, { ok: false, message: err instanceof Error ? err.message : String(err) }];
-        }
-      }),
-    );
-    return new Map(results);
-  }
-
-  #emitAssignmentEvents(before: AnyEgressPolicy, after: EgressPolicyStatus): void {
-    for (const e of decideAssignmentEvents(before.status, after)) {
-      void (e.type === 'Warning'
-        ? this.#d.events.warning(before, e.reason, e.message)
-        : this.#d.events.normal(before, e.reason, e.message));
-    }
-  }
-
-  #recordMetrics(
-    name: string,
-    nodes: readonly GatewayNodeView[],
-    held: ReadonlyMap<string, string>,
-    states: Readonly<Record<string, number>>,
-  ): void {
-    const m = this.#d.metrics;
-    for (const [state, n] of Object.entries(states)) m.ips.set({ gateway: name, state }, n);
-    const healthy = nodes.filter((n) => n.healthy);
-    m.nodesHealthy.set({ gateway: name }, healthy.length);
-    m.capacity.set(
-      { gateway: name },
-      healthy.reduce((sum, n) => sum + (n.network ? n.network.ownedIPs.length + n.network.freeSlots : 0), 0),
-    );
-    m.used.set({ gateway: name }, held.size);
   }
 }

@@ -6,6 +6,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CloudProvider } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
+import type { GatewayNodeView } from './decide-gateway-status.ts';
 
 /** The metrics of one controller. */
 export class ControllerMetrics {
@@ -74,6 +75,26 @@ export class ControllerMetrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Sets the gauges of gateway `name` after its reconcile: its policies' IPs by `state`, its healthy
+   * nodes and what they can hold, and the IPs `held` on its nodes.
+   */
+  recordGateway(
+    name: string,
+    nodes: readonly GatewayNodeView[],
+    held: ReadonlyMap<string, string>,
+    states: Readonly<Record<string, number>>,
+  ): void {
+    for (const [state, n] of Object.entries(states)) this.ips.set({ gateway: name, state }, n);
+    const healthy = nodes.filter((n) => n.healthy);
+    this.nodesHealthy.set({ gateway: name }, healthy.length);
+    this.capacity.set(
+      { gateway: name },
+      healthy.reduce((sum, n) => sum + (n.network ? n.network.ownedIPs.length + n.network.freeSlots : 0), 0),
+    );
+    this.used.set({ gateway: name }, held.size);
   }
 
   /** Wraps `provider` so that every call is counted and timed. */

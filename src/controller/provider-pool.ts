@@ -12,7 +12,9 @@ import type {
   ProviderName,
   ProviderSettings,
 } from '../provider/contract.ts';
+import { isProviderError } from '../provider/contract.ts';
 import { providerFactory } from '../provider/registry.ts';
+import type { NodeNetworkResult } from './decide-plan.ts';
 
 /** Makes a provider. */
 export type ProviderMaker = (
@@ -76,6 +78,27 @@ export class ProviderPool {
       this.#networks.delete(key);
       throw err;
     }
+  }
+
+  /**
+   * {@link describe} for each of `nodes` at once: each node's network, or why the cloud could not describe
+   * it (the node then holds no IP). A retryable failure throws: the whole reconcile retries.
+   */
+  async describeAll(
+    provider: CloudProvider,
+    nodes: readonly NodeRef[],
+  ): Promise<Map<string, NodeNetworkResult>> {
+    const results = await Promise.all(
+      nodes.map(async (ref): Promise<[string, NodeNetworkResult]> => {
+        try {
+          return [ref.name, { ok: true, network: await this.describe(provider, ref) }];
+        } catch (err) {
+          if (isProviderError(err) && err.retryable) throw err;
+          return [ref.name, { ok: false, message: err instanceof Error ? err.message : String(err) }];
+        }
+      }),
+    );
+    return new Map(results);
   }
 
   /** Drops cached descriptions of `node` (after a capacity or not-found error). */
