@@ -25,6 +25,7 @@ import { gatewayKey, nodeDraining, nodeInternalIP, nodeReady, parseKey, policyKe
 import { type Logger, silentLogger } from '../log.ts';
 import type { ControllerSettings } from './controller-settings.ts';
 import { EventRecorder } from './events.ts';
+import { FailoverTracker } from './failover-tracker.ts';
 import { FreshObjects } from './fresh-objects.ts';
 import { GatewayReconciler } from './gateway-reconciler.ts';
 import { HealthProber } from './health-prober.ts';
@@ -51,11 +52,6 @@ export interface ControllerOptions {
   readonly logger?: Logger;
   /** Called when all IPs of a failed node are Ready elsewhere, with the time since the failure was detected. */
   readonly onFailover?: (node: string, ms: number) => void;
-}
-
-interface Failing {
-  readonly at: number;
-  readonly ips: readonly string[];
 }
 
 const fingerprint = (obj: unknown) => JSON.stringify(obj);
@@ -89,9 +85,7 @@ export class Controller {
   readonly #seen = new Map<string, string>();
   /** Gateway last seen for each policy, so a change of `spec.gatewayName` requeues the old gateway too. */
   readonly #policyGateway = new Map<string, string>();
-  /** Per gateway: where its IPs are, and whether Ready, after its last reconcile. */
-  readonly #ipLocation = new Map<string, Map<string, { node: string; ready: boolean }>>();
-  readonly #failing = new Map<string, Failing>();
+  readonly #failovers = new FailoverTracker();
   #queue: WorkQueue | undefined;
   #prober: HealthProber | undefined;
   #resync: ReturnType<typeof setInterval> | undefined;
@@ -299,6 +293,13 @@ export class Controller {
     }
   }
 
+  #policies(): AnyEgressPolicy[] {
+    return [
+      ...this.#informers.policies.list(),
+      ...this.#informers.clusterPolicies.list(),
+    ] as unknown as AnyEgressPolicy[];
+  }
+
   #enqueueGateways(): void {
     for (const gw of this.#informers.gateways.list()) this.#queue?.add(gatewayKey(gw.metadata?.name ?? ''));
   }
@@ -309,7 +310,11 @@ export class Controller {
     if (ref.kind === 'EgressGateway') {
       const result = await this.#gatewayReconciler.reconcile(ref.name, log);
       if (result?.outcome) {
-        this.#trackFailover(ref.name, result.outcome.held, result.outcome.ready);
+        for (const done of this.#failovers.reconciled(ref.name, result.outcome.held, result.outcome.ready)) {
+          this.metrics.failoverDuration.observe(done.ms / 1000);
+          this.#log.info({ node: done.node, ips: done.ips, ms: Math.round(done.ms) }, 'failover complete');
+          this.#o.onFailover?.(done.node, done.ms);
+        }
         // IPs a policy brought from another gateway are released by that gateway: queue the others now.
         if (result.outcome.droppedForeignIPs) {
           for (const gw of this.#informers.gateways.list()) {
@@ -463,48 +468,9 @@ export class Controller {
             `node ${node} failed (${reason ?? 'not healthy'}); its egress IPs move to other nodes`,
           ));
     }
-    if (!healthy) {
-      // The node's IPs: as the last reconciles left them, and as the policies' statuses say (a reconcile
-      // may still be finishing when the failure is detected).
-      const ips = new Set(
-        [...this.#ipLocation.values()].flatMap((m) =>
-          [...m].filter(([, loc]) => loc.node === node).map(([ip]) => ip),
-        ),
-      );
-      for (const p of [...this.#informers.policies.list(), ...this.#informers.clusterPolicies.list()]) {
-        for (const a of (p as unknown as AnyEgressPolicy).status?.assignments ?? []) {
-          if (a.ip && a.node === node) ips.add(a.ip);
-        }
-      }
-      this.#failing.set(node, { at: performance.now(), ips: [...ips] });
-    } else {
-      this.#failing.delete(node);
-    }
+    if (healthy) this.#failovers.nodeRecovered(node);
+    else this.#failovers.nodeFailed(node, this.#policies());
     this.#enqueueGateways();
-  }
-
-  #trackFailover(gateway: string, held: ReadonlyMap<string, string>, ready: ReadonlySet<string>): void {
-    this.#ipLocation.set(
-      gateway,
-      new Map([...held].map(([ip, node]) => [ip, { node, ready: ready.has(ip) }])),
-    );
-    const locate = (ip: string) => {
-      for (const m of this.#ipLocation.values()) if (m.has(ip)) return m.get(ip);
-      return undefined;
-    };
-    for (const [node, failing] of this.#failing) {
-      const done = failing.ips.every((ip) => {
-        const loc = locate(ip);
-        return loc !== undefined && loc.node !== node && loc.ready;
-      });
-      if (!done) continue;
-      this.#failing.delete(node);
-      if (failing.ips.length === 0) continue;
-      const ms = performance.now() - failing.at;
-      this.metrics.failoverDuration.observe(ms / 1000);
-      this.#log.info({ node, ips: failing.ips.length, ms: Math.round(ms) }, 'failover complete');
-      this.#o.onFailover?.(node, ms);
-    }
   }
 }
 
