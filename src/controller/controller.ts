@@ -1,40 +1,41 @@
 /**
  * @module
  * The controller: informers, leader election, the work queue, the health prober and the periodic resync,
- * wired to the gateway and policy reconcilers.
+ * wired to the gateway and policy reconcilers. Event routing (event-routing.ts), the leader's session
+ * (leader-session.ts) and failover timing (failover-tracker.ts) live in their own modules.
  *
  * ```
- *  informers (always, so a standby has warm caches) ──events──┐
+ *  informers (always, so a standby has warm caches) ──events──┐ EventRouter
  *  health prober (leader only) ──node failed/recovered────────┤
  *  resync timer (leader only) ──every gateway, every period───┼──► work queue (leader only) ──► reconcilers
- *  leader elector: started leading ─► queue + prober + resync, every object queued
+ *  leader elector: started leading ─► LeaderSession: queue + prober + resync, every object queued
  *                  stopped leading  ─► queue drained and stopped, prober stopped
+ *  gateway reconciled ─► FailoverTracker (failover timing); dropped foreign IPs ─► the other gateways queued
  * ```
  *
  * Keys: `EgressGateway/<name>` (the unit of scheduling), `EgressPolicy/<ns>/<name>` and
  * `ClusterEgressPolicy/<name>` (only to report a missing gateway; otherwise handed to the gateway).
  */
 import { randomUUID } from 'node:crypto';
-import type { KubeConfig, KubernetesObject, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Node } from '@kubernetes/client-node';
 import { REASON } from '../api/conditions.ts';
-import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
-import { listWatchFactory, ResilientInformer } from '../kube/informer.ts';
-import { createKubeApi, type KubeApi, type KubeLists, WATCH_PATHS } from '../kube/kube-api.ts';
-import { selectorMatches } from '../kube/label-selector.ts';
-import { gatewayKey, nodeDraining, nodeInternalIP, nodeReady, parseKey, policyKey } from '../kube/objects.ts';
+import { createKubeApi, type KubeApi, type KubeLists } from '../kube/kube-api.ts';
+import { gatewayKey, parseKey } from '../kube/objects.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { ControllerSettings } from './controller-settings.ts';
+import { EventRouter, gatewaySelects, probeTargets } from './event-routing.ts';
 import { EventRecorder } from './events.ts';
 import { FailoverTracker } from './failover-tracker.ts';
 import { FreshObjects } from './fresh-objects.ts';
 import { GatewayReconciler } from './gateway-reconciler.ts';
-import { HealthProber } from './health-prober.ts';
+import { InformerCaches } from './informer-caches.ts';
 import { LeaderElector } from './leader-election.ts';
+import { LeaderSession } from './leader-session.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { ObjectWriter } from './object-writer.ts';
 import { reconcilePolicy } from './policy-reconciler.ts';
 import { type ProviderMaker, ProviderPool, registryProviderMaker } from './provider-pool.ts';
-import { TerminalError, WorkQueue } from './work-queue.ts';
+import { TerminalError } from './work-queue.ts';
 
 /** Options of a {@link Controller}. */
 export interface ControllerOptions {
@@ -54,8 +55,6 @@ export interface ControllerOptions {
   readonly onFailover?: (node: string, ms: number) => void;
 }
 
-const fingerprint = (obj: unknown) => JSON.stringify(obj);
-
 /** See the module comment. */
 export class Controller {
   readonly metrics: ControllerMetrics;
@@ -70,25 +69,11 @@ export class Controller {
   #deletedNode: V1Node | undefined;
   readonly #providers: ProviderPool;
   readonly #gatewayReconciler: GatewayReconciler;
-  readonly #informers: {
-    gateways: ResilientInformer<KubernetesObject>;
-    policies: ResilientInformer<KubernetesObject>;
-    clusterPolicies: ResilientInformer<KubernetesObject>;
-    nodes: ResilientInformer<V1Node>;
-    namespaces: ResilientInformer<V1Namespace>;
-  };
-  /**
-   * Only with `settings.agentPods`: tells a planned agent restart from a failure. Not needed to act, so the
-   * controller neither waits for it nor counts it in `ready` (without it, restarts get no grace).
-   */
-  readonly #agentPods: ResilientInformer<V1Pod> | undefined;
-  readonly #seen = new Map<string, string>();
-  /** Gateway last seen for each policy, so a change of `spec.gatewayName` requeues the old gateway too. */
-  readonly #policyGateway = new Map<string, string>();
+  readonly #caches: InformerCaches;
+  readonly #router: EventRouter;
   readonly #failovers = new FailoverTracker();
-  #queue: WorkQueue | undefined;
-  #prober: HealthProber | undefined;
-  #resync: ReturnType<typeof setInterval> | undefined;
+  /** The queue, prober and resync timer, while this replica leads. */
+  #session: LeaderSession | undefined;
   #elector: LeaderElector | undefined;
   readonly #stop = new AbortController();
   #electorRun: Promise<void> | undefined;
@@ -111,56 +96,36 @@ export class Controller {
       wrap: (p) => this.metrics.instrument(p),
       describeTtlMs: Math.max(1000, options.settings.resyncPeriodMs),
     });
-    const lists = this.#api.lists;
-    const informer = <T extends KubernetesObject>(
-      name: string,
-      path: string,
-      list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
-      onEvent: (type: 'add' | 'update' | 'delete', obj: T) => void,
-      labelSelector?: string,
-    ) =>
-      new ResilientInformer<T>({
-        name,
-        create: listWatchFactory<T>(
-          { path, list: list as never, ...(labelSelector ? { labelSelector } : {}) },
-          { kubeConfig: options.kubeConfig },
-        ),
-        onEvent,
-        logger: this.#log,
-      });
-    const agentPods = options.settings.agentPods;
-    this.#informers = {
-      gateways: informer('gateways', WATCH_PATHS.gateways, lists.gateways, (t, o) => this.#onGateway(t, o)),
-      policies: informer('policies', WATCH_PATHS.policies, lists.policies, (t, o) => this.#onPolicy(t, o)),
-      clusterPolicies: informer(
-        'clusterPolicies',
-        WATCH_PATHS.clusterPolicies,
-        lists.clusterPolicies,
-        (t, o) => this.#onPolicy(t, o),
-      ),
-      nodes: informer('nodes', WATCH_PATHS.nodes, lists.nodes, (t, o) => this.#onNode(t, o)),
-      namespaces: informer('namespaces', WATCH_PATHS.namespaces, lists.namespaces, (t, o) =>
-        this.#onNamespace(t, o),
-      ),
-    };
-    this.#agentPods = agentPods
-      ? informer(
-          'agentPods',
-          WATCH_PATHS.pods(agentPods.namespace),
-          () => lists.agentPods(agentPods.namespace, agentPods.labelSelector),
-          (t, o) => this.#onAgentPod(t, o),
-          agentPods.labelSelector,
-        )
-      : undefined;
-    const informers = this.#informers;
-    this.#gatewayReconciler = new GatewayReconciler({
-      caches: {
-        gateway: (name) => informers.gateways.get(name) as unknown as EgressGateway | undefined,
-        policies: () =>
-          [...informers.policies.list(), ...informers.clusterPolicies.list()] as unknown as AnyEgressPolicy[],
-        nodes: () => informers.nodes.list(),
-        namespace: (name) => informers.namespaces.get(name),
+    this.#caches = new InformerCaches({
+      kubeConfig: options.kubeConfig,
+      lists: this.#api.lists,
+      agentPods: options.settings.agentPods,
+      handlers: {
+        onGateway: (t, o) => this.#router.onGateway(t, o),
+        onPolicy: (t, o) => this.#router.onPolicy(t, o),
+        onNode: (t, o) => this.#router.onNode(t, o),
+        onNamespace: (t, o) => this.#router.onNamespace(t, o),
+        onAgentPod: (t, o) => this.#router.onAgentPod(t, o),
       },
+      logger: this.#log,
+    });
+    const caches = this.#caches;
+    this.#router = new EventRouter({
+      gateways: () => caches.gateways(),
+      hasGateway: (name) => caches.gateway(name) !== undefined,
+      policies: () => caches.policies(),
+      enqueue: (key) => this.#session?.enqueue(key),
+      syncProber: () => this.#session?.syncProber(),
+      nodeDeleted: (node) => {
+        // The informer has dropped it already: the health change names the node from here.
+        this.#deletedNode = node;
+        this.#session?.nodeDeleted(node.metadata?.name ?? '');
+        this.#deletedNode = undefined;
+      },
+      forget: (obj) => this.#fresh.forget(obj),
+    });
+    this.#gatewayReconciler = new GatewayReconciler({
+      caches,
       writer: this.#writer,
       events: this.#events,
       providers: this.#providers,
@@ -168,31 +133,26 @@ export class Controller {
       metrics: this.metrics,
       providerChoice: options.settings.provider,
       baseSettings: options.settings.providerSettings,
-      healthy: (node, ready) => (this.#prober ? this.#prober.healthy(node, ready) : ready),
+      healthy: (node, ready) => this.#session?.healthy(node, ready) ?? ready,
       now: () => new Date(),
     });
   }
 
   /** True once every informer has listed (the controller can act on a complete picture). */
   get ready(): boolean {
-    return Object.values(this.#informers).every((i) => i.synced);
+    return this.#caches.synced;
   }
 
   /** True while this replica leads (always, with leader election off, once started). */
   get leading(): boolean {
-    return this.#queue !== undefined;
+    return this.#session !== undefined;
   }
 
   /** Starts informers, then campaigns for leadership (or leads at once when election is off). */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    this.#agentPods
-      ?.start()
-      .catch((err: unknown) =>
-        this.#log.warn({ err }, 'agent Pods not watched: agent restarts get no grace'),
-      );
-    await Promise.all(Object.values(this.#informers).map((i) => i.start()));
+    await this.#caches.start();
     this.#log.info('caches synced');
     const le = this.#o.settings.leaderElection;
     if (!le.enabled) {
@@ -219,7 +179,7 @@ export class Controller {
     this.#stop.abort();
     if (this.#electorRun) await this.#electorRun;
     else await this.#stopLeading();
-    await Promise.all([...Object.values(this.#informers), this.#agentPods].map((i) => i?.stop()));
+    await this.#caches.stop();
     this.#log.info('stopped');
   }
 
@@ -228,27 +188,23 @@ export class Controller {
    * (tests of failover and of crash recovery).
    */
   async kill(): Promise<void> {
-    const queue = this.#queue;
-    this.#queue = undefined;
-    void queue?.stop();
-    this.#prober?.stop();
-    this.#prober = undefined;
-    if (this.#resync) clearInterval(this.#resync);
+    const session = this.#session;
+    this.#session = undefined;
+    session?.kill();
     this.#elector?.abandon();
     this.#stop.abort();
-    await Promise.all([...Object.values(this.#informers), this.#agentPods].map((i) => i?.stop()));
+    await this.#caches.stop();
   }
 
   /** Resolves when no reconcile is queued or running (tests, benchmarks). */
   async idle(): Promise<void> {
-    await this.#queue?.idle();
+    await this.#session?.idle();
   }
 
   #startLeading(): void {
     this.metrics.leader.set(1);
-    const settings = this.#o.settings;
-    this.#queue = new WorkQueue({
-      concurrency: settings.concurrency,
+    this.#session = new LeaderSession({
+      settings: this.#o.settings,
       reconcile: (key) => this.#reconcile(key),
       onResult: ({ key, durationMs, error, retryInMs }) => {
         const kind = parseKey(key).kind;
@@ -257,51 +213,20 @@ export class Controller {
         this.metrics.reconcileDuration.observe({ kind }, durationMs / 1000);
         if (error !== undefined) this.#log.warn({ key, err: error, retryInMs }, 'reconcile failed');
       },
-    });
-    this.#prober = new HealthProber({
-      intervalMs: settings.probe.intervalMs,
-      ...(settings.probe.timeoutMs !== undefined ? { timeoutMs: settings.probe.timeoutMs } : {}),
-      port: settings.probe.agentHealthPort,
-      misses: settings.probe.misses,
-      dampingMs: settings.probe.dampingMs,
-      ...(settings.agentPods ? { restartGraceMs: settings.probe.restartGraceMs ?? 0 } : {}),
       ...(this.#o.probe ? { probe: this.#o.probe } : {}),
-      onChange: (node, healthy, state) => this.#onHealth(node, healthy, state.reason),
+      onHealth: (node, healthy, reason) => this.#onHealth(node, healthy, reason),
+      targets: () => probeTargets(this.#caches.gateways(), this.#caches.nodes(), this.#caches.agentPods()),
+      enqueueAll: () => this.#router.enqueueAll(),
       logger: this.#log,
     });
-    this.#syncProber();
-    this.#resync = setInterval(() => this.#enqueueAll(), settings.resyncPeriodMs);
-    this.#resync.unref?.();
-    this.#enqueueAll();
+    this.#session.start();
   }
 
   async #stopLeading(): Promise<void> {
     this.metrics.leader.set(0);
-    if (this.#resync) clearInterval(this.#resync);
-    this.#resync = undefined;
-    this.#prober?.stop();
-    this.#prober = undefined;
-    const queue = this.#queue;
-    this.#queue = undefined;
-    await queue?.stop();
-  }
-
-  #enqueueAll(): void {
-    for (const gw of this.#informers.gateways.list()) this.#queue?.add(gatewayKey(gw.metadata?.name ?? ''));
-    for (const p of [...this.#informers.policies.list(), ...this.#informers.clusterPolicies.list()]) {
-      this.#queue?.add(policyKey(p as unknown as AnyEgressPolicy));
-    }
-  }
-
-  #policies(): AnyEgressPolicy[] {
-    return [
-      ...this.#informers.policies.list(),
-      ...this.#informers.clusterPolicies.list(),
-    ] as unknown as AnyEgressPolicy[];
-  }
-
-  #enqueueGateways(): void {
-    for (const gw of this.#informers.gateways.list()) this.#queue?.add(gatewayKey(gw.metadata?.name ?? ''));
+    const session = this.#session;
+    this.#session = undefined;
+    await session?.stop();
   }
 
   async #reconcile(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
@@ -310,28 +235,22 @@ export class Controller {
     if (ref.kind === 'EgressGateway') {
       const result = await this.#gatewayReconciler.reconcile(ref.name, log);
       if (result?.outcome) {
-        for (const done of this.#failovers.reconciled(ref.name, result.outcome.held, result.outcome.ready)) {
+        const { held, ready, droppedForeignIPs } = result.outcome;
+        for (const done of this.#failovers.reconciled(ref.name, held, ready)) {
           this.metrics.failoverDuration.observe(done.ms / 1000);
           this.#log.info({ node: done.node, ips: done.ips, ms: Math.round(done.ms) }, 'failover complete');
           this.#o.onFailover?.(done.node, done.ms);
         }
         // IPs a policy brought from another gateway are released by that gateway: queue the others now.
-        if (result.outcome.droppedForeignIPs) {
-          for (const gw of this.#informers.gateways.list()) {
-            if (gw.metadata?.name !== ref.name) this.#queue?.add(gatewayKey(gw.metadata?.name ?? ''));
-          }
-        }
+        if (droppedForeignIPs) this.#router.enqueueGateways(ref.name);
       }
       return result?.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : undefined;
     }
     await reconcilePolicy(
       {
-        policy: (kind, name, namespace) =>
-          (kind === 'EgressPolicy'
-            ? this.#informers.policies.get(name, namespace)
-            : this.#informers.clusterPolicies.get(name)) as unknown as AnyEgressPolicy | undefined,
-        gateway: (name) => this.#informers.gateways.get(name) as unknown as EgressGateway | undefined,
-        enqueueGateway: (name) => this.#queue?.add(gatewayKey(name)),
+        policy: (kind, name, namespace) => this.#caches.policy(kind, name, namespace),
+        gateway: (name) => this.#caches.gateway(name),
+        enqueueGateway: (name) => this.#session?.enqueue(gatewayKey(name)),
         writer: this.#writer,
         events: this.#events,
         fresh: this.#fresh,
@@ -342,124 +261,13 @@ export class Controller {
     return undefined;
   }
 
-  /** Relevant parts only: status-only updates (our own writes) do not requeue. */
-  #changed(key: string, type: string, relevant: unknown): boolean {
-    if (type === 'delete') {
-      this.#seen.delete(key);
-      return true;
-    }
-    const fp = fingerprint(relevant);
-    if (this.#seen.get(key) === fp) return false;
-    this.#seen.set(key, fp);
-    return true;
-  }
-
-  #onGateway(type: string, obj: KubernetesObject): void {
-    const gw = obj as unknown as EgressGateway;
-    const key = gatewayKey(gw.metadata.name);
-    if (type === 'delete') {
-      this.#fresh.forget(obj);
-      for (const p of [...this.#informers.policies.list(), ...this.#informers.clusterPolicies.list()]) {
-        const policy = p as unknown as AnyEgressPolicy;
-        if (policy.spec.gatewayName === gw.metadata.name) this.#queue?.add(policyKey(policy));
-      }
-    }
-    const relevant = [
-      gw.metadata.generation,
-      gw.metadata.annotations,
-      gw.metadata.deletionTimestamp,
-      gw.metadata.finalizers,
-    ];
-    if (this.#changed(key, type, relevant)) this.#queue?.add(key);
-  }
-
-  #onPolicy(type: string, obj: KubernetesObject): void {
-    const policy = obj as unknown as AnyEgressPolicy;
-    const key = policyKey(policy);
-    if (type === 'delete') this.#fresh.forget(obj);
-    const relevant = [
-      policy.metadata.generation,
-      policy.metadata.deletionTimestamp,
-      policy.metadata.finalizers,
-    ];
-    if (!this.#changed(key, type, relevant)) return;
-    const previous = this.#policyGateway.get(key);
-    if (type === 'delete') this.#policyGateway.delete(key);
-    else this.#policyGateway.set(key, policy.spec.gatewayName);
-    if (previous && previous !== policy.spec.gatewayName) this.#queue?.add(gatewayKey(previous));
-    if (this.#informers.gateways.get(policy.spec.gatewayName))
-      this.#queue?.add(gatewayKey(policy.spec.gatewayName));
-    else if (type !== 'delete') this.#queue?.add(key);
-  }
-
-  #onNode(type: string, node: V1Node): void {
-    const name = node.metadata?.name ?? '';
-    if (type === 'delete') {
-      // The informer has dropped it already: the health change names the node from here.
-      this.#deletedNode = node;
-      this.#prober?.deleted(name);
-      this.#deletedNode = undefined;
-    }
-    const relevant = [
-      node.metadata?.labels,
-      node.spec?.providerID,
-      nodeReady(node),
-      nodeInternalIP(node),
-      node.metadata?.deletionTimestamp,
-      nodeDraining(node),
-    ];
-    if (!this.#changed(`Node/${name}`, type, relevant)) return;
-    this.#syncProber();
-    this.#enqueueGateways();
-  }
-
-  #onNamespace(type: string, ns: V1Namespace): void {
-    if (this.#changed(`Namespace/${ns.metadata?.name}`, type, ns.metadata?.labels)) this.#enqueueGateways();
-  }
-
-  #onAgentPod(type: string, pod: V1Pod): void {
-    const relevant = [pod.spec?.nodeName, pod.metadata?.deletionTimestamp];
-    if (this.#changed(`Pod/${pod.metadata?.namespace}/${pod.metadata?.name}`, type, relevant))
-      this.#syncProber();
-  }
-
-  /** Nodes where an agent Pod is being deleted. */
-  #restartingAgents(): Set<string> {
-    const nodes = new Set<string>();
-    for (const pod of this.#agentPods?.list() ?? []) {
-      if (pod.metadata?.deletionTimestamp && pod.spec?.nodeName) nodes.add(pod.spec.nodeName);
-    }
-    return nodes;
-  }
-
-  /** Probes every node some gateway selects. */
-  #syncProber(): void {
-    if (!this.#prober) return;
-    const gateways = this.#informers.gateways.list() as unknown as EgressGateway[];
-    const restarting = this.#restartingAgents();
-    const targets = this.#informers.nodes
-      .list()
-      .filter((n) => gateways.some((g) => matchesGateway(g, n)))
-      .map((n) => {
-        const node = n.metadata?.name ?? '';
-        return {
-          node,
-          address: nodeInternalIP(n),
-          ready: nodeReady(n),
-          agentRestarting: restarting.has(node),
-          draining: nodeDraining(n),
-        };
-      });
-    this.#prober.sync(targets);
-  }
-
+  /** A node's "may hold IPs" changed: Events on its gateways, failover timing, every gateway queued. */
   #onHealth(node: string, healthy: boolean, reason: string | undefined): void {
     this.#log.info({ node, healthy, reason }, healthy ? 'node may hold egress IPs again' : 'node failed');
     const nodeObject =
-      this.#informers.nodes.get(node) ??
-      (this.#deletedNode?.metadata?.name === node ? this.#deletedNode : undefined);
-    for (const gw of this.#informers.gateways.list() as unknown as EgressGateway[]) {
-      if (!nodeObject || !matchesGateway(gw, nodeObject)) continue;
+      this.#caches.node(node) ?? (this.#deletedNode?.metadata?.name === node ? this.#deletedNode : undefined);
+    for (const gw of this.#caches.gateways()) {
+      if (!nodeObject || !gatewaySelects(gw, nodeObject)) continue;
       void (healthy
         ? this.#events.normal(gw, REASON.NodeRecovered, `node ${node} answers again; it may hold egress IPs`)
         : this.#events.warning(
@@ -469,14 +277,7 @@ export class Controller {
           ));
     }
     if (healthy) this.#failovers.nodeRecovered(node);
-    else this.#failovers.nodeFailed(node, this.#policies());
-    this.#enqueueGateways();
+    else this.#failovers.nodeFailed(node, this.#caches.policies());
+    this.#router.enqueueGateways();
   }
-}
-
-function matchesGateway(gateway: EgressGateway, node: V1Node): boolean {
-  return (
-    gateway.spec?.nodeSelector !== undefined &&
-    selectorMatches(gateway.spec.nodeSelector, node.metadata?.labels)
-  );
 }

@@ -39,7 +39,7 @@
  * | IP removed in the cloud       | missing                   | assign again (drift repaired on resync)    |
  * | provider `none` (no record)   | -                         | placement seeded from the policies' status |
  */
-import type { V1Namespace, V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy, EgressPolicyStatus } from '../api/egress-policy.ts';
@@ -70,19 +70,12 @@ import {
 import { decideRelease, type ReleaseDecision } from './decide-release.ts';
 import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
+import type { ObjectCaches } from './informer-caches.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { nodeRefs, withStatusNodes } from './node-ref.ts';
 import { type ObjectWriter, statusChanged } from './object-writer.ts';
 import type { ProviderPool } from './provider-pool.ts';
 import type { ReconcileResult } from './work-queue.ts';
-
-/** Read access to the informer caches. */
-export interface ObjectCaches {
-  gateway(name: string): EgressGateway | undefined;
-  policies(): readonly AnyEgressPolicy[];
-  nodes(): readonly V1Node[];
-  namespace(name: string): V1Namespace | undefined;
-}
 
 /** What a gateway reconcile needs. */
 export interface GatewayReconcilerDeps {
