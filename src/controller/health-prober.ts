@@ -1,3 +1,4 @@
+// Over 300 lines: one class; each node's timers (interval, silence deadline, grace) share its state.
 /**
  * @module
  * Probes the node agents of gateway nodes (`GET http://<InternalIP>:<port>/healthz`) on a fixed interval
