@@ -37,7 +37,7 @@
  * | gateway deleting              | IPs held                  | release all, then remove finalizer         |
  * | node failed / deleted         | IPs on it                 | move them to healthy nodes (same subnet)   |
  * | IP removed in the cloud       | missing                   | assign again (drift repaired on resync)    |
- * | provider `none` (no record)   | -                         | placement seeded from the policies' status |
+ * | no ownership record (`none`)  | -                         | placement seeded from the policies' status |
  */
 import type { V1Node } from '@kubernetes/client-node';
 import { REASON } from '../api/conditions.ts';
