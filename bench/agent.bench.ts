@@ -18,14 +18,7 @@ import { LinuxDataplane } from '../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../src/agent/linux/nft-session.ts';
 import { commandLine } from '../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as settings } from '../src/agent/settings.ts';
-import {
-  EXTERNAL,
-  egressPolicy,
-  ensurePackages,
-  NetnsLab,
-  netnsAvailable,
-  netnsSysctl,
-} from '../test/agent/index.ts';
+import { EXTERNAL, egressPolicy, NetnsLab, netnsSysctl, netnsUnavailable } from '../test/agent/index.ts';
 import { type BenchResult, median } from './types.ts';
 
 const PODS = 10_000;
@@ -242,8 +235,7 @@ async function throughput(lab: NetnsLab): Promise<BenchResult[]> {
 }
 
 export default async function agentBench(): Promise<BenchResult[]> {
-  const missing = await ensurePackages();
-  const why = missing.length > 0 ? `missing ${missing.join(', ')}` : await netnsAvailable();
+  const why = await netnsUnavailable();
   if (why) {
     process.stderr.write(`agent.bench: skipped (${why})\n`);
     return [];

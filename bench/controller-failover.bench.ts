@@ -64,7 +64,7 @@ async function measure(controlPlane: ControlPlane, scenario: Scenario): Promise<
           const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
           return a.length === IPS && a.every((x) => x.state === 'Ready' && x.node === node);
         },
-        120_000,
+        { timeoutMs: 120_000 },
       );
     await allReadyOn(world.node('n0'));
     // The second node joins after the IPs are placed: nothing moves (no failback), so n0 holds all 50.

@@ -7,12 +7,10 @@
  * moving, prints the measured outage, and removes everything. Needs root (network namespaces, nftables).
  */
 import {
-  AGENT_COMMANDS,
   BOX_POLICY,
   type CloudBox,
   cliUnavailable,
   ensureControlPlaneBinaries,
-  ensurePackages,
   isGood,
   namespacesWithPrefix,
   netnsUnavailable,
@@ -70,11 +68,6 @@ async function requirements(): Promise<void> {
       'Run: sudo npm run demo',
     ]);
   }
-  const missing = await ensurePackages(AGENT_COMMANDS).catch((err: Error) => [
-    `apt-get failed: ${err.message}`,
-  ]);
-  if (missing.length > 0)
-    problems.push(`missing commands: ${missing.join(', ')} (apt-get install iproute2 nftables)`);
   const netns = await netnsUnavailable();
   if (netns) problems.push(netns);
   const cli = await cliUnavailable();

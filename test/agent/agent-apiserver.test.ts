@@ -22,15 +22,14 @@ import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
 import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { waitUntil } from '../harness/wait.ts';
-import { ensurePackages } from '../support/ensure-packages.ts';
-import { EXTERNAL, type LabNode, NetnsLab, netnsAvailable, netnsSysctl } from './netns-lab.ts';
+import { eventually } from '../support/eventually.ts';
+import { netnsUnavailable } from '../support/netns.ts';
+import { EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.200.50';
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
-const unavailable = missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
+const unavailable = await netnsUnavailable();
 
 describe.skipIf(unavailable !== undefined)(
   `agent against a real API server${unavailable ? ` (skipped: ${unavailable})` : ''}`,
@@ -144,8 +143,8 @@ describe.skipIf(unavailable !== undefined)(
 
       const sourceOf = async (pod: string) =>
         (await lab.sources(lab.pod(pod), [EXTERNAL.inPolicy]))[EXTERNAL.inPolicy];
-      await waitUntil(async () => (await sourceOf('n1a')) === EGRESS_IP, {
-        what: 'n1a via the egress IP',
+      await eventually('n1a via the egress IP', () => sourceOf('n1a'), {
+        until: (source) => source === EGRESS_IP,
         timeoutMs: 20_000,
       });
       expect(await sourceOf('n2a')).toBe(EGRESS_IP);
@@ -159,10 +158,14 @@ describe.skipIf(unavailable !== undefined)(
 
       // The controller moves the IP: the status changes, the agents follow.
       await assign('node-3');
-      await waitUntil(async () => (await hasEgressIp(lab.nodes[2]!)) && !(await hasEgressIp(lab.nodes[1]!)), {
-        what: 'the egress IP to move from node-2 to node-3',
-        timeoutMs: 20_000,
-      });
+      await eventually(
+        'the egress IP to move from node-2 to node-3',
+        async () => ({
+          'node-2': await hasEgressIp(lab.nodes[1]!),
+          'node-3': await hasEgressIp(lab.nodes[2]!),
+        }),
+        { until: (held) => held['node-3'] && !held['node-2'], timeoutMs: 20_000 },
+      );
       expect(await sourceOf('n1a')).toBe(EGRESS_IP);
       expect(await sourceOf('n2a')).toBe(EGRESS_IP);
 
@@ -171,8 +174,8 @@ describe.skipIf(unavailable !== undefined)(
         { name: 'n1b', namespace, body: { metadata: { labels: { app: 'api' } } } },
         merge,
       );
-      await waitUntil(async () => (await sourceOf('n1b')) === EGRESS_IP, {
-        what: 'n1b to be selected after its label changed',
+      await eventually('n1b to be selected after its label changed', () => sourceOf('n1b'), {
+        until: (source) => source === EGRESS_IP,
         timeoutMs: 20_000,
       });
     });

@@ -13,20 +13,13 @@ import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import { commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AssignmentState } from '../../src/api/index.ts';
-import {
-  ECHO_PORTS,
-  EXTERNAL,
-  type LabNode,
-  labPolicy,
-  labUnavailable,
-  NetnsLab,
-  netnsSysctl,
-} from './netns-lab.ts';
+import { netnsUnavailable } from '../support/netns.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, labPolicy, NetnsLab, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
 
-const unavailable = await labUnavailable();
+const unavailable = await netnsUnavailable();
 
 const policy = (node: string, state: AssignmentState) =>
   labPolicy(EGRESS_IP, node, [`${EXTERNAL.excluded}/32`], state);

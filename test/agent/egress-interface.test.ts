@@ -14,20 +14,13 @@ import { gatewayOf } from '../../src/agent/linux/iproute.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
-import {
-  EGRESS_SUBNET,
-  EXTERNAL,
-  type LabNode,
-  labPolicy,
-  labUnavailable,
-  NetnsLab,
-  netnsSysctl,
-} from './netns-lab.ts';
+import { netnsUnavailable } from '../support/netns.ts';
+import { EGRESS_SUBNET, EXTERNAL, type LabNode, labPolicy, NetnsLab, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.200.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
 
-const unavailable = await labUnavailable();
+const unavailable = await netnsUnavailable();
 
 const policy = labPolicy(EGRESS_IP, 'node-2');
 

@@ -16,21 +16,14 @@ import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AssignmentState } from '../../src/api/index.ts';
-import {
-  ECHO_PORTS,
-  EXTERNAL,
-  type LabNode,
-  labPolicy,
-  labUnavailable,
-  NetnsLab,
-  netnsSysctl,
-} from './netns-lab.ts';
+import { netnsUnavailable } from '../support/netns.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, labPolicy, NetnsLab, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const SPRAY_PORT = 8082;
 const settings = DEFAULT_DATAPLANE_SETTINGS;
 
-const unavailable = await labUnavailable();
+const unavailable = await netnsUnavailable();
 
 /** Records the source address of every UDP datagram to the echo server's address, with a count. */
 const RECORDER =

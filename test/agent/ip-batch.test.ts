@@ -19,10 +19,9 @@ import {
   readRules,
 } from '../../src/agent/linux/iproute.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
-import { createNamespace } from '../support/netns.ts';
-import { labUnavailable } from './netns-lab.ts';
+import { createNamespace, netnsUnavailable } from '../support/netns.ts';
 
-const unavailable = await labUnavailable();
+const unavailable = await netnsUnavailable();
 const PROTO = 199;
 
 describe.skipIf(unavailable !== undefined)(

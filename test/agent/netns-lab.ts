@@ -28,7 +28,6 @@ import type { LocalPod } from '../../src/agent/agent-inputs.ts';
 import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import type { AssignmentState, EgressPolicy } from '../../src/api/index.ts';
-import { ensurePackages } from '../support/ensure-packages.ts';
 import { createNamespace, createVethPair } from '../support/netns.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -73,12 +72,6 @@ export const EXTERNAL = {
 /** The subnet of dedicated egress interfaces (`build` option `egressNics`). */
 export const EGRESS_SUBNET = { cidr: '192.168.200.0/24', router: '192.168.200.1' } as const;
 
-/** Why the network-namespace tests cannot run here (installs the agent's tools first), or undefined. */
-export async function labUnavailable(): Promise<string | undefined> {
-  const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
-  return missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
-}
-
 /**
  * The labs' EgressPolicy: pods `app: api` of namespace `shop` to the echo server's /24 (`excluded` left
  * out), through `egressIp`, Ready on `node`.
@@ -105,19 +98,6 @@ export function labPolicy(
 
 /** TCP and UDP ports of the echo server. */
 export const ECHO_PORTS = { tcp: 8080, udp: 8081 } as const;
-
-/** True when this process can create network namespaces (root and `ip netns` available). */
-export async function netnsAvailable(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'not root';
-  const probe = `cenp${randomBytes(3).toString('hex')}`;
-  try {
-    await host('ip', ['netns', 'add', probe]);
-    await host('ip', ['netns', 'del', probe]);
-    return undefined;
-  } catch (err) {
-    return `ip netns unavailable: ${(err as Error).message}`;
-  }
-}
 
 /** The lab. */
 export class NetnsLab {

@@ -7,11 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import { CommandError, commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
-import { ensurePackages } from '../support/ensure-packages.ts';
-import { netnsAvailable } from './netns-lab.ts';
+import { netnsUnavailable } from '../support/netns.ts';
 
-const missing = await ensurePackages().catch((err: Error) => [`apt-get failed: ${err.message}`]);
-const unavailable = missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
+const unavailable = await netnsUnavailable();
 
 describe.skipIf(unavailable !== undefined)(
   `nft -i session${unavailable ? ` (skipped: ${unavailable})` : ''}`,

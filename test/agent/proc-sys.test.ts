@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
-import { labUnavailable } from './netns-lab.ts';
+import { netnsUnavailable } from '../support/netns.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const unavailable = await labUnavailable();
+const unavailable = await netnsUnavailable();
 
 describe.skipIf(unavailable !== undefined)(
   `the agent with a read-only /proc/sys${unavailable ? ` (skipped: ${unavailable})` : ''}`,

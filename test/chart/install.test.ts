@@ -21,10 +21,12 @@ import { runAgent } from '../../src/agent/run-agent.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/group.ts';
 import { runController } from '../../src/controller/run-controller.ts';
-import { netnsAvailable, netnsSysctl } from '../agent/netns-lab.ts';
-import { ControllerWorld, capturingLogger, eventually, hasFinalizer } from '../controller/world.ts';
+import { netnsSysctl } from '../agent/netns-lab.ts';
+import { ControllerWorld, capturingLogger, hasFinalizer } from '../controller/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
+import { AGENT_COMMANDS } from '../support/ensure-packages.ts';
+import { eventually } from '../support/eventually.ts';
+import { netnsUnavailable } from '../support/netns.ts';
 import { BAD_VALUES } from './bad-values.ts';
 import { CHART_DIR, container, findOne, type Manifest, parseManifests } from './chart.ts';
 import { chartAgentConfig, chartControllerConfig } from './workloads.ts';
@@ -311,10 +313,7 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
   });
 });
 
-const missing = await ensurePackages([...AGENT_COMMANDS, { command: 'setpriv', pkg: 'util-linux' }]).catch(
-  (err: Error) => [`apt-get failed: ${err.message}`],
-);
-const unavailable = missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsAvailable();
+const unavailable = await netnsUnavailable([...AGENT_COMMANDS, { command: 'setpriv', pkg: 'util-linux' }]);
 
 describe("the agent with the chart's ServiceAccount and flags", () => {
   it('may only read: policies, nodes, namespaces, pods', async () => {

@@ -18,7 +18,8 @@ import {
   type WorldInstance,
 } from '../aws/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { ControllerWorld, eventually, testSettings } from './world.ts';
+import { eventually } from '../support/eventually.ts';
+import { ControllerWorld, testSettings } from './world.ts';
 
 const kube = useControlPlane();
 let ls: LocalStack;
@@ -78,7 +79,7 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
       const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
       return a.length === 4 && a.every((x) => x.state === 'Ready') ? a : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   expect(endpoints[0]).toBe(ls.endpoint);
   expect(Object.fromEntries(await onEnis())).toEqual(Object.fromEntries(ready.map((a) => [a.ip, a.node])));
@@ -91,7 +92,7 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
       const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
       return a.length === 4 && a.every((x) => x.state === 'Ready' && x.node !== victim) ? a : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   const after = await onEnis();
   expect(Object.fromEntries(after)).toEqual(Object.fromEntries(moved.map((a) => [a.ip, a.node])));

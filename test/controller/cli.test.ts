@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, expect, it } from 'vitest';
 import { useControlPlane } from '../harness/vitest.ts';
-import { eventually } from './world.ts';
+import { eventually } from '../support/eventually.ts';
 
 const kube = useControlPlane();
 let child: ChildProcess | undefined;

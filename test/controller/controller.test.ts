@@ -9,7 +9,8 @@ import type { EgressPolicy } from '../../src/api/egress-policy.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { ControllerWorld, capturingLogger, eventually, hasFinalizer, testSettings } from './world.ts';
+import { eventually } from '../support/eventually.ts';
+import { ControllerWorld, capturingLogger, hasFinalizer, testSettings } from './world.ts';
 
 const kube = useControlPlane();
 let world: ControllerWorld;

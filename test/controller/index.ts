@@ -5,4 +5,5 @@
  * code outside the suites.
  */
 export { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
-export { ControllerWorld, eventually, testSettings } from './world.ts';
+export { eventually } from '../support/eventually.ts';
+export { ControllerWorld, testSettings } from './world.ts';

@@ -6,7 +6,8 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { ControllerWorld, eventually, testSettings } from './world.ts';
+import { eventually } from '../support/eventually.ts';
+import { ControllerWorld, testSettings } from './world.ts';
 
 const kube = useControlPlane();
 let world: ControllerWorld;
@@ -44,7 +45,7 @@ it('given two replicas, then one leads and acts; when it dies, the other takes o
 
   // The leader dies without releasing its lease (a crash); the standby waits out the lease and acts.
   await first.kill();
-  await eventually('replica-2 leads', async () => second.leading, 10_000);
+  await eventually('replica-2 leads', async () => second.leading, { timeoutMs: 10_000 });
   expect(await leaseHolder()).toBe('replica-2');
 
   await world.createPolicy('q', { gatewayName: gw, count: 2 });

@@ -37,33 +37,6 @@ import type { CloudProvider } from '../../src/provider/contract.ts';
 import { freePorts } from '../harness/ports.ts';
 import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-        {
-          cause: last,
-        },
-      );
-    }
-    await sleep(50);
-  }
-}
-
 /** Controller settings for tests: fast probes and leases, fast resync. */
 export function testSettings(
   overrides: Partial<ControllerSettings> = {},

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import type { LocalStack } from '../../localstack/localstack.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
+import { eventually } from '../support/eventually.ts';
 import { HostBridge } from './host-bridge.ts';
 import { KubeObjects } from './kube-objects.ts';
 import { FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
@@ -404,12 +405,11 @@ export class ProbeRun {
   /** Waits until every probe has recorded `n` samples more than now. */
   async waitForSamples(n: number, timeoutMs = 30_000): Promise<void> {
     const target = new Map([...this.samples].map(([k, v]) => [k, v.length + n]));
-    const deadline = Date.now() + timeoutMs;
-    while ([...this.samples].some(([k, v]) => v.length < target.get(k)!)) {
-      if (Date.now() > deadline)
-        throw new Error(`probes did not record ${n} more samples within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(
+      `every probe to record ${n} more samples (samples per pod)`,
+      async () => Object.fromEntries([...this.samples].map(([pod, s]) => [pod, s.length])),
+      { until: (counts) => Object.entries(counts).every(([pod, c]) => c >= target.get(pod)!), timeoutMs },
+    );
   }
 
   /** Stops the probes (each finishes its requests in flight) and returns the samples per pod. */

@@ -19,19 +19,14 @@ import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { type FaultProxy, startFaultProxy } from '../aws/fault-proxy.ts';
-import { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
+import { eventually } from '../support/eventually.ts';
+import { netnsUnavailable } from '../support/netns.ts';
 import { BOX_POLICY, type CloudBox, cliUnavailable, type ProbeRun, startCloudBox } from './cloud-box.ts';
 import { unexpectedSources } from './outage.ts';
 import { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
-import { hostLinksContaining, namespacesWithPrefix, netnsUnavailable } from './topology.ts';
+import { hostLinksContaining, namespacesWithPrefix } from './topology.ts';
 
-const missing = await ensurePackages(AGENT_COMMANDS).catch((err: Error) => [
-  `apt-get failed: ${err.message}`,
-]);
-const unavailable =
-  (missing.length > 0 ? `missing tools: ${missing.join(', ')}` : undefined) ??
-  (await netnsUnavailable()) ??
-  (await cliUnavailable());
+const unavailable = (await netnsUnavailable()) ?? (await cliUnavailable());
 const title = (name: string) => `${name}${unavailable ? ` (skipped: ${unavailable})` : ''}`;
 
 const EGRESS = new Set(BOX_POLICY.egressIPs);
@@ -66,17 +61,13 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
 
   /** Assigns the egress IP in LocalStack to the node the controller placed it on (what an operator would do). */
   async function assignByHand(box: CloudBox): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    let node: string | undefined;
-    while (!node) {
-      const placed = (await box.kube.assignments(BOX_POLICY.namespace, BOX_POLICY.name)).find(
-        (a) => a.ip === IP,
-      );
-      if (placed?.node && placed.state !== 'Failed') node = placed.node;
-      else if (Date.now() > deadline)
-        throw new Error(`the controller did not place ${IP}: ${JSON.stringify(placed)}`);
-      else await new Promise((r) => setTimeout(r, 200));
-    }
+    const placed = await eventually(
+      `the controller to place ${IP}`,
+      async () =>
+        (await box.kube.assignments(BOX_POLICY.namespace, BOX_POLICY.name)).find((a) => a.ip === IP),
+      { until: (a) => Boolean(a?.node) && a?.state !== 'Failed', timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const node = placed!.node!;
     await box.net.world.ec2.send(
       new AssignPrivateIpAddressesCommand({
         NetworkInterfaceId: box.net.world.enis.get(node),

@@ -5,7 +5,7 @@
  * arithmetic. The deliberate public face of test/e2e; the files behind it may change with the suites.
  */
 export { ensureControlPlaneBinaries } from '../control-plane/binaries.ts';
-export { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
+export { netnsUnavailable } from '../support/netns.ts';
 export {
   BOX_POLICY,
   type CloudBox,
@@ -15,4 +15,4 @@ export {
 } from './cloud-box.ts';
 export { isGood, outageWindows, type ProbeSample, summarize, unexpectedSources } from './outage.ts';
 export { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
-export { namespacesWithPrefix, netnsUnavailable } from './topology.ts';
+export { namespacesWithPrefix } from './topology.ts';

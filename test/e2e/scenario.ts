@@ -8,6 +8,7 @@
  * `consecutive` good samples in a row sent after killAt ─► outage windows of samples sent after killAt - 1 s
  * ```
  */
+import { EventuallyTimeoutError, eventually } from '../support/eventually.ts';
 import type { CloudBox, ProbeRun } from './cloud-box.ts';
 import { isGood, type OutageWindow, outageWindows, type ProbeSample } from './outage.ts';
 import type { AppliedEvent } from './vpc-sync.ts';
@@ -31,29 +32,16 @@ export async function waitForSteadyTraffic(
   options: { consecutive?: number; timeoutMs?: number; after?: number } = {},
 ): Promise<void> {
   const n = options.consecutive ?? 10;
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  while (!steady(probes, expected, n, options.after ?? 0)) {
-    if (Date.now() > deadline) {
-      const last = [...probes.samples].map(
-        ([pod, s]) => `${pod}: ${JSON.stringify(s.at(-1) ?? 'no samples')}`,
-      );
-      throw new Error(
-        `traffic did not flow steadily from ${[...expected].join(', ')}; last samples: ${last.join('; ')}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(
+    `traffic to flow steadily from ${[...expected].join(', ')} (the last sample of each pod)`,
+    async () => Object.fromEntries([...probes.samples].map(([pod, s]) => [pod, s.at(-1) ?? 'no samples'])),
+    { until: () => steady(probes, expected, n, options.after ?? 0), timeoutMs: options.timeoutMs ?? 60_000 },
+  );
 }
 
 /** The node the VPC delivers `ip` to, waiting until there is one. */
 export async function waitForHolder(box: CloudBox, ip: string, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const holder = box.deliveredTo(ip);
-    if (holder) return holder;
-    if (Date.now() > deadline) throw new Error(`no node holds ${ip} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return eventually(`a node to hold ${ip}`, async () => box.deliveredTo(ip), { timeoutMs });
 }
 
 /** What one failover did. */
@@ -102,15 +90,19 @@ export async function killAndMeasure(
   await Promise.all(victims.map((v) => box.killNode(v)));
   const watched = options.pods ?? [...probes.samples.keys()];
   const n = options.consecutive ?? 10;
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  const recovered = () =>
+  const recovered = async () =>
     watched.every((pod) => {
       const recent = samplesSince(probes.samples.get(pod) ?? [], killAt)
         .sort((a, b) => a.seq - b.seq)
         .slice(-n);
       return recent.length === n && recent.every((s) => isGood(s, expected));
     });
-  while (!recovered() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  // A probe that has not recovered by the timeout is measured as it is: its window stays open to the end.
+  await eventually('every probe to recover', recovered, { timeoutMs: options.timeoutMs ?? 30_000 }).catch(
+    (err: unknown) => {
+      if (!(err instanceof EventuallyTimeoutError)) throw err;
+    },
+  );
   // Let requests in flight land, so that no late failure is missed.
   await new Promise((r) => setTimeout(r, 1100));
   const windows = new Map<string, OutageWindow[]>();

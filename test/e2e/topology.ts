@@ -24,7 +24,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
-import { netnsAvailable } from '../agent/netns-lab.ts';
 import { createNamespace, createVethPair } from '../support/netns.ts';
 
 const host = commandRunner();
@@ -110,13 +109,6 @@ export interface BoxPod {
 /** Thrown when the box cannot be built; `cause` is the failing command. */
 export class TopologyError extends Error {
   override readonly name = 'TopologyError';
-}
-
-/** Why namespaces cannot be used here, or undefined when they can. */
-export async function netnsUnavailable(): Promise<string | undefined> {
-  return (await netnsAvailable()) === 'not root'
-    ? 'needs root (network namespaces, nftables)'
-    : netnsAvailable();
 }
 
 /** Namespaces on this machine whose name starts with `prefix`. */

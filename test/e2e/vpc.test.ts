@@ -12,23 +12,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
-import { AGENT_COMMANDS, ensurePackages } from '../support/ensure-packages.ts';
+import { netnsUnavailable } from '../support/netns.ts';
 import { type NetworkBox, startNetworkBox } from './network-box.ts';
 import { summarize } from './outage.ts';
-import {
-  CNI_RULESET,
-  hostLinksContaining,
-  namespacesWithPrefix,
-  netnsUnavailable,
-  Topology,
-  VPC,
-} from './topology.ts';
+import { CNI_RULESET, hostLinksContaining, namespacesWithPrefix, Topology, VPC } from './topology.ts';
 import { SOURCES_SET, VPC_TABLE } from './vpc-plan.ts';
 
-const missing = await ensurePackages(AGENT_COMMANDS).catch((err: Error) => [
-  `apt-get failed: ${err.message}`,
-]);
-const unavailable = missing.length > 0 ? `missing tools: ${missing.join(', ')}` : await netnsUnavailable();
+const unavailable = await netnsUnavailable();
 const title = (name: string) => `${name}${unavailable ? ` (skipped: ${unavailable})` : ''}`;
 
 const EGRESS_IP = '10.0.1.100';

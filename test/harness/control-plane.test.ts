@@ -12,12 +12,13 @@ import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { isAlive } from '../control-plane/file-lock.ts';
 import { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION } from '../control-plane/versions.ts';
+import { eventually } from '../support/eventually.ts';
 import { expectApiError } from './api-status.ts';
 import { runCommand } from './command.ts';
 import { type ServerInfo, startControlPlane } from './control-plane.ts';
 import { isListening } from './ports.ts';
+import { ServerExitedError } from './server-exited.ts';
 import { useControlPlane } from './vitest.ts';
-import { ServerExitedError, waitUntil } from './wait.ts';
 
 const kube = useControlPlane({ crds: false });
 
@@ -87,12 +88,13 @@ describe('identities', () => {
         subjects: [{ kind: 'ServiceAccount', name: 'restricted', namespace }],
       },
     });
-    await waitUntil(
+    await eventually(
+      'the RoleBinding to take effect',
       async () => {
         await asAccount.listNamespacedConfigMap({ namespace });
         return true;
       },
-      { what: 'the RoleBinding to take effect', timeoutMs: 10_000 },
+      { timeoutMs: 10_000, intervalMs: 100 },
     );
     const other = await controlPlane.newNamespace('other');
     expect((await expectApiError(() => asAccount.listNamespacedConfigMap({ namespace: other }))).code).toBe(
@@ -186,10 +188,11 @@ describe('no leftovers', () => {
 
       owner.kill('SIGKILL');
       await ownerExited;
-      await waitUntil(async () => servers.every((s) => !isAlive(s.pid)), {
-        what: 'etcd and kube-apiserver to die with their owner',
-        timeoutMs: 10_000,
-      });
+      await eventually(
+        'etcd and kube-apiserver to die with their owner',
+        async () => servers.every((s) => !isAlive(s.pid)),
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
       await expectGone(servers);
       await rm(started.dir, { recursive: true, force: true });
     } finally {

@@ -29,11 +29,12 @@ import {
 } from '@kubernetes/client-node';
 import { type ControlPlaneBinaries, ensureControlPlaneBinaries } from '../control-plane/binaries.ts';
 import { KUBERNETES_VERSION } from '../control-plane/versions.ts';
+import { eventually } from '../support/eventually.ts';
 import { type CommandResult, runCommand } from './command.ts';
 import { CRD_DIR, installCrds, readCrds } from './crds.ts';
 import { freePorts, LOOPBACK } from './ports.ts';
+import { ServerExitedError, whenExited } from './server-exited.ts';
 import { ServerProcess } from './server-process.ts';
-import { ServerExitedError, waitUntil } from './wait.ts';
 
 /** Options of {@link startControlPlane}. */
 export interface ControlPlaneOptions {
@@ -300,12 +301,13 @@ async function startEtcd(binary: string, dir: string): Promise<{ process: Server
       { logPath: join(dir, 'etcd.log') },
     );
     try {
-      await waitUntil(
+      await eventually(
+        'etcd to be healthy',
         async () => {
           const response = await fetch(`${clientUrl}/health`);
           return response.ok && ((await response.json()) as { health?: string }).health === 'true';
         },
-        { what: 'etcd to be healthy', timeoutMs: 30_000, process: etcd },
+        { timeoutMs: 30_000, intervalMs: 100, giveUp: whenExited(etcd) },
       );
     } catch (error) {
       await etcd.stop();
@@ -379,7 +381,8 @@ async function startApiserver(
     const certFile = join(certDir, 'apiserver.crt');
     let kubeConfig: KubeConfig | undefined;
     try {
-      await waitUntil(
+      await eventually(
+        'kube-apiserver /readyz',
         async () => {
           if (!kubeConfig) {
             if (!existsSync(certFile)) return false;
@@ -390,7 +393,7 @@ async function startApiserver(
           }
           return new Health(kubeConfig).readyz({});
         },
-        { what: 'kube-apiserver /readyz', timeoutMs: options.readyTimeoutMs ?? 90_000, process: apiserver },
+        { timeoutMs: options.readyTimeoutMs ?? 90_000, intervalMs: 100, giveUp: whenExited(apiserver) },
       );
     } catch (error) {
       await apiserver.stop();

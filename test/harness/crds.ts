@@ -14,7 +14,7 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { waitUntil } from './wait.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** The repository's generated CRDs. */
 export const CRD_DIR = fileURLToPath(new URL('../../crds/', import.meta.url));
@@ -71,10 +71,11 @@ export async function installCrds(
     names.push(name);
   }
   for (const name of names) {
-    await waitUntil(async () => isEstablished(await api.readCustomResourceDefinition({ name })), {
-      what: `CRD ${name} to be Established`,
-      timeoutMs,
-    });
+    await eventually(
+      `CRD ${name} to be Established`,
+      async () => isEstablished(await api.readCustomResourceDefinition({ name })),
+      { timeoutMs, intervalMs: 100 },
+    );
   }
   return names;
 }

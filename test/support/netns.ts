@@ -1,11 +1,36 @@
 /**
  * @module
- * Building blocks of the network-namespace test topologies (the agent's lab and the end-to-end box): a
- * namespace with loopback up and IPv6 off, and a veth pair between two namespaces.
+ * Network namespaces for the tests (the agent's lab, the end-to-end box, the chart's agent test, the
+ * benchmarks and the demo): whether this machine can make them ({@link netnsUnavailable}, the one check
+ * every such suite skips on), and the building blocks of the topologies: a namespace with loopback up and
+ * IPv6 off, and a veth pair between two namespaces.
  */
+import { randomBytes } from 'node:crypto';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
+import { AGENT_COMMANDS, ensurePackages, type RequiredCommand } from './ensure-packages.ts';
 
 const host = commandRunner();
+
+/**
+ * Why network-namespace tests cannot run here, or undefined when they can: not root, a command of
+ * `required` missing (installed first when root, see {@link ensurePackages}), or `ip netns add` refused.
+ * A suite skips with this text as its reason; the demo refuses with it.
+ */
+export async function netnsUnavailable(
+  required: readonly RequiredCommand[] = AGENT_COMMANDS,
+): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, nftables)';
+  const missing = await ensurePackages(required).catch((err: Error) => [`apt-get failed: ${err.message}`]);
+  if (missing.length > 0) return `missing tools: ${missing.join(', ')}`;
+  const probe = `cenp${randomBytes(3).toString('hex')}`;
+  try {
+    await host('ip', ['netns', 'add', probe]);
+    await host('ip', ['netns', 'del', probe]);
+    return undefined;
+  } catch (err) {
+    return `ip netns unavailable: ${(err as Error).message}`;
+  }
+}
 
 /** Creates network namespace `ns` with loopback up and IPv6 disabled (the topologies are IPv4). */
 export async function createNamespace(ns: string): Promise<void> {
