@@ -79,7 +79,7 @@ async function programming(lab: NetnsLab): Promise<BenchResult[]> {
   const agent = new AgentSync({ dataplane, settings });
   const inputs = (p: LocalPod[]): AgentInputs => ({
     node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
-    policies: [egressPolicy([{ ip: '192.168.100.50', node: 'node-2', state: 'Ready' }])],
+    policies: [egressPolicy({ assignments: [{ ip: '192.168.100.50', node: 'node-2', state: 'Ready' }] })],
     nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
     pods: p,
     namespaceLabels: new Map(),
@@ -180,7 +180,7 @@ async function throughput(lab: NetnsLab): Promise<BenchResult[]> {
     });
     await agent.sync({
       node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
-      policies: [egressPolicy([{ ip: '192.168.100.50', node: 'node-2', state: 'Ready' }])],
+      policies: [egressPolicy({ assignments: [{ ip: '192.168.100.50', node: 'node-2', state: 'Ready' }] })],
       nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
       pods: lab.pods
         .filter((p) => p.node === node)

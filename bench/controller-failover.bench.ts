@@ -76,13 +76,13 @@ async function measure(controlPlane: ControlPlane, scenario: Scenario): Promise<
     for (let trial = 0; trial < TRIALS + 1; trial++) {
       const before = detected.length;
       const start = performance.now();
-      await world.setNodeReady(holder, false);
+      await world.setNodeReady(holder, { ready: false });
       await allReadyOn(world.node(spare));
       const total = performance.now() - start;
       await eventually('failover recorded', async () => detected.length > before);
       if (trial > 0) endToEnd.push(total);
       else detected.pop(); // warm-up
-      await world.setNodeReady(holder, true);
+      await world.setNodeReady(holder, { ready: true });
       await sleep(300);
       await controller.idle();
       [holder, spare] = [spare, holder];
@@ -136,7 +136,12 @@ export default async function bench(): Promise<BenchResult[]> {
         addNode: async (world, short) => {
           // c8i.16xlarge takes 64 IPv4 addresses per ENI: room for all 50 on one node.
           const inst = await runInstance(ec2, subnet, world.node(short), 'c8i.16xlarge');
-          await world.addNodeObject(short, inst.ref.providerID, inst.zone, inst.primaryIP);
+          await world.addNodeObject({
+            name: short,
+            providerID: inst.ref.providerID,
+            zone: inst.zone,
+            address: inst.primaryIP,
+          });
         },
       };
       results.push(await measure(controlPlane, aws));

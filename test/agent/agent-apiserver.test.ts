@@ -8,22 +8,19 @@
  * subnet arriving by any other way, so the flag's whole path (gateway discovery, policy routing) is
  * exercised through `runAgent`. Needs root and `ip netns`.
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../src/agent/agent-config.ts';
 import { commandLine } from '../../src/agent/linux/run-command.ts';
 import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
-import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { useControlPlane } from '../harness/vitest.ts';
+import { createBoundPod } from '../support/bound-pods.ts';
+import { createCustomObject, patchCustomObject, refOf } from '../support/custom-objects.ts';
+import { egressPolicy } from '../support/egress-policies.ts';
 import { eventually } from '../support/eventually.ts';
 import { netnsUnavailable } from '../support/netns.ts';
+import { createNode } from '../support/nodes.ts';
 import { EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.200.50';
@@ -53,62 +50,24 @@ describe.skipIf(unavailable !== undefined)(
       const custom = kc.makeApiClient(CustomObjectsApi);
       const namespace = kube.namespace;
 
-      for (const node of lab.nodes) {
-        await core.createNode({ body: { metadata: { name: node.name } } });
-        await core.patchNodeStatus(
-          {
-            name: node.name,
-            body: { status: { addresses: [{ type: 'InternalIP', address: node.ip }] } },
-          },
-          merge,
-        );
-      }
+      for (const node of lab.nodes) await createNode(core, { name: node.name, address: node.ip });
       for (const pod of lab.pods) {
-        const body: V1Pod = {
-          metadata: {
-            name: pod.name,
-            namespace,
-            labels: pod.name.endsWith('b') ? { app: 'web' } : { app: 'api' },
-          },
-          spec: { nodeName: pod.node.name, containers: [{ name: 'c', image: 'registry.invalid/c:1' }] },
-        };
-        await core.createNamespacedPod({ namespace, body });
-        await core.patchNamespacedPodStatus(
-          {
-            name: pod.name,
-            namespace,
-            body: { status: { phase: 'Running', podIP: pod.ip, podIPs: [{ ip: pod.ip }] } },
-          },
-          merge,
-        );
+        await createBoundPod(core, {
+          namespace,
+          name: pod.name,
+          node: pod.node.name,
+          labels: pod.name.endsWith('b') ? { app: 'web' } : { app: 'api' },
+          ip: pod.ip,
+        });
       }
-      const policy = {
-        group: GROUP,
-        version: VERSION,
-        plural: EGRESS_POLICY.plural,
-        namespace,
-        name: 'to-partner',
-      };
-      await custom.createNamespacedCustomObject({
-        ...policy,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'EgressPolicy',
-          metadata: { name: 'to-partner', namespace },
-          spec: {
-            gatewayName: 'prod',
-            podSelector: { matchLabels: { app: 'api' } },
-            destinationCIDRs: ['198.51.100.0/24'],
-          },
-        },
-      });
+      const policy = egressPolicy({ namespace, spec: { destinationCIDRs: [EXTERNAL.destinations] } });
+      await createCustomObject(custom, policy);
       const assign = (node: string) =>
-        custom.patchNamespacedCustomObjectStatus(
-          {
-            ...policy,
-            body: { status: { assignments: [{ ip: EGRESS_IP, node, state: 'Ready' }] } },
-          },
-          merge,
+        patchCustomObject(
+          custom,
+          refOf(policy),
+          { status: { assignments: [{ ip: EGRESS_IP, node, state: 'Ready' }] } },
+          'status',
         );
       await assign('node-2');
 

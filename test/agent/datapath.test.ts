@@ -6,15 +6,15 @@
  * server saw and the kernel state read back. Needs root and `ip netns`; skipped with the reason otherwise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import { commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AssignmentState } from '../../src/api/index.ts';
+import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { ECHO_PORTS, EXTERNAL, type LabNode, labPolicy, NetnsLab, netnsSysctl } from './netns-lab.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
@@ -22,7 +22,10 @@ const settings = DEFAULT_DATAPLANE_SETTINGS;
 const unavailable = await netnsUnavailable();
 
 const policy = (node: string, state: AssignmentState) =>
-  labPolicy(EGRESS_IP, node, [`${EXTERNAL.excluded}/32`], state);
+  egressPolicy({
+    spec: { destinationCIDRs: [EXTERNAL.destinations], excludedCIDRs: [`${EXTERNAL.excluded}/32`] },
+    assignments: [{ ip: EGRESS_IP, node, state }],
+  });
 
 describe.skipIf(unavailable !== undefined)(
   `agent datapath in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
@@ -33,14 +36,7 @@ describe.skipIf(unavailable !== undefined)(
     let gateway = 'node-2';
     let state: AssignmentState = 'Ready';
 
-    const inputs = (node: LabNode, gatewayNode = gateway): AgentInputs => ({
-      node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
-      policies: [policy(gatewayNode, state)],
-      nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
-      pods: lab.localPods(node),
-      namespaceLabels: new Map([['shop', {}]]),
-      clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'],
-    });
+    const inputs = (node: LabNode, gatewayNode = gateway) => lab.inputs(node, [policy(gatewayNode, state)]);
 
     const dataplanes: LinuxDataplane[] = [];
     const newAgent = (node: LabNode) => {

@@ -14,15 +14,19 @@ import { gatewayOf } from '../../src/agent/linux/iproute.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
+import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { EGRESS_SUBNET, EXTERNAL, type LabNode, labPolicy, NetnsLab, netnsSysctl } from './netns-lab.ts';
+import { EGRESS_SUBNET, EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.200.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
 
 const unavailable = await netnsUnavailable();
 
-const policy = labPolicy(EGRESS_IP, 'node-2');
+const policy = egressPolicy({
+  spec: { destinationCIDRs: [EXTERNAL.destinations] },
+  assignments: [{ ip: EGRESS_IP, node: 'node-2', state: 'Ready' }],
+});
 
 describe.skipIf(unavailable !== undefined)(
   `egress IPs on a dedicated interface${unavailable ? ` (skipped: ${unavailable})` : ''}`,
@@ -32,20 +36,11 @@ describe.skipIf(unavailable !== undefined)(
     let before: Map<string, Record<string, string>>;
     let egressGateway: string | undefined;
 
-    const inputs = (node: LabNode): AgentInputs => ({
-      node: {
-        name: node.name,
-        ip: node.ip,
-        iface: 'eth0',
-        mtu: 1500,
+    const inputs = (node: LabNode): AgentInputs =>
+      lab.inputs(node, [policy], {
         ...(node.name === 'node-2' ? { egress: { iface: 'eth1', gateway: egressGateway! } } : {}),
-      },
-      policies: [policy],
-      nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
-      pods: lab.localPods(node),
-      namespaceLabels: new Map([['shop', {}]]),
-      clusterCidrs: ['10.244.0.0/16'],
-    });
+        clusterCidrs: ['10.244.0.0/16'],
+      });
     const newAgent = (node: LabNode) => {
       const dataplane = new LinuxDataplane({
         run: node.run,

@@ -16,8 +16,9 @@ import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AssignmentState } from '../../src/api/index.ts';
+import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { ECHO_PORTS, EXTERNAL, type LabNode, labPolicy, NetnsLab, netnsSysctl } from './netns-lab.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const SPRAY_PORT = 8082;
@@ -43,16 +44,13 @@ describe.skipIf(unavailable !== undefined)(
     const dataplanes: LinuxDataplane[] = [];
     const ext = () => commandRunner(lab.ext);
 
-    const inputs = (node: LabNode, gateway: string, state: AssignmentState): AgentInputs => {
-      return {
-        node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
-        policies: [labPolicy(EGRESS_IP, gateway, [], state)],
-        nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
-        pods: lab.localPods(node),
-        namespaceLabels: new Map([['shop', {}]]),
-        clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'],
-      };
-    };
+    const inputs = (node: LabNode, gateway: string, state: AssignmentState): AgentInputs =>
+      lab.inputs(node, [
+        egressPolicy({
+          spec: { destinationCIDRs: [EXTERNAL.destinations] },
+          assignments: [{ ip: EGRESS_IP, node: gateway, state }],
+        }),
+      ]);
     /** Programs every node, the new holder first, then the source node, then the rest. */
     const assign = async (gateway: string, state: AssignmentState) => {
       const order = [...lab.nodes].sort((a, b) => Number(b.name === gateway) - Number(a.name === gateway));

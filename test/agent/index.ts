@@ -4,6 +4,7 @@
  * routes), whether network namespaces can be used here, and a builder of the agent's policies. The deliberate public
  * face of test/agent for code outside the suites.
  */
+
+export { egressPolicy } from '../support/egress-policies.ts';
 export { netnsUnavailable } from '../support/netns.ts';
-export { egressPolicy } from '../support/policy-fixtures.ts';
 export { EXTERNAL, NetnsLab, netnsSysctl } from './netns-lab.ts';

@@ -24,10 +24,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LocalPod } from '../../src/agent/agent-inputs.ts';
+import type { AgentInputs, LocalPod, NodeIdentity } from '../../src/agent/agent-inputs.ts';
 import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
-import type { AssignmentState, EgressPolicy } from '../../src/api/index.ts';
+import type { AnyEgressPolicy } from '../../src/api/index.ts';
 import { createNamespace, createVethPair } from '../support/netns.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -67,34 +67,12 @@ export const EXTERNAL = {
   inPolicy: '198.51.100.10',
   excluded: '198.51.100.30',
   outside: '203.0.113.10',
+  /** The /24 of `inPolicy` and `excluded`: the labs' policies' `destinationCIDRs`. */
+  destinations: '198.51.100.0/24',
 } as const;
 
 /** The subnet of dedicated egress interfaces (`build` option `egressNics`). */
 export const EGRESS_SUBNET = { cidr: '192.168.200.0/24', router: '192.168.200.1' } as const;
-
-/**
- * The labs' EgressPolicy: pods `app: api` of namespace `shop` to the echo server's /24 (`excluded` left
- * out), through `egressIp`, Ready on `node`.
- */
-export function labPolicy(
-  egressIp: string,
-  node: string,
-  excluded: readonly string[] = [],
-  state: AssignmentState = 'Ready',
-): EgressPolicy {
-  return {
-    apiVersion: 'cloudegress.io/v1alpha1',
-    kind: 'EgressPolicy',
-    metadata: { name: 'to-partner', namespace: 'shop', creationTimestamp: '2026-01-01T00:00:00Z' },
-    spec: {
-      gatewayName: 'prod',
-      podSelector: { matchLabels: { app: 'api' } },
-      destinationCIDRs: ['198.51.100.0/24'],
-      ...(excluded.length > 0 ? { excludedCIDRs: [...excluded] } : {}),
-    },
-    status: { assignments: [{ ip: egressIp, node, state }] },
-  };
-}
 
 /** TCP and UDP ports of the echo server. */
 export const ECHO_PORTS = { tcp: 8080, udp: 8081 } as const;
@@ -220,6 +198,32 @@ export class NetnsLab {
         ips: [p.ip],
         labels: p.name.endsWith('b') ? { app: 'other' } : { app: 'api' },
       }));
+  }
+
+  /**
+   * What the agent of `node` reads, with `policies`: the node on eth0 (MTU 1500; its dedicated egress
+   * interface with `egress`), every lab node, its own {@link localPods}, namespace `shop` (no labels), and
+   * the pod and service CIDRs (`clusterCidrs`, default 10.244.0.0/16 and 10.96.0.0/12).
+   */
+  inputs(
+    node: LabNode,
+    policies: readonly AnyEgressPolicy[],
+    options: { readonly egress?: NodeIdentity['egress']; readonly clusterCidrs?: readonly string[] } = {},
+  ): AgentInputs {
+    return {
+      node: {
+        name: node.name,
+        ip: node.ip,
+        iface: 'eth0',
+        mtu: 1500,
+        ...(options.egress ? { egress: options.egress } : {}),
+      },
+      policies,
+      nodes: this.nodes.map((n) => ({ name: n.name, ip: n.ip })),
+      pods: this.localPods(node),
+      namespaceLabels: new Map([['shop', {}]]),
+      clusterCidrs: options.clusterCidrs ?? ['10.244.0.0/16', '10.96.0.0/12'],
+    };
   }
 
   /** The pod named `name`. */

@@ -8,25 +8,21 @@
  * from the API server. A rule missing from the chart's RBAC fails these tests; a rule too many fails the
  * `auth can-i` checks.
  */
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import { runAgent } from '../../src/agent/run-agent.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
-import { EGRESS_POLICY, GROUP, VERSION } from '../../src/api/group.ts';
 import { runController } from '../../src/controller/run-controller.ts';
 import { netnsSysctl } from '../agent/netns-lab.ts';
 import { ControllerWorld, capturingLogger, hasFinalizer } from '../controller/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
+import { createBoundPod } from '../support/bound-pods.ts';
+import { patchCustomObject } from '../support/custom-objects.ts';
 import { AGENT_COMMANDS } from '../support/ensure-packages.ts';
 import { eventually } from '../support/eventually.ts';
 import { netnsUnavailable } from '../support/netns.ts';
+import { createNode } from '../support/nodes.ts';
 import { BAD_VALUES } from './bad-values.ts';
 import { CHART_DIR, container, findOne, type Manifest, parseManifests } from './chart.ts';
 import { chartAgentConfig, chartControllerConfig } from './workloads.ts';
@@ -367,26 +363,9 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
         await run('ip', ['addr', 'add', `${nodeIp}/24`, 'dev', 'eth0']);
         await run('ip', ['link', 'set', 'eth0', 'up']);
 
-        await core.createNode({ body: { metadata: { name: nodeName } } });
-        const node = await core.readNode({ name: nodeName });
-        await core.replaceNodeStatus({
-          name: nodeName,
-          body: { ...node, status: { addresses: [{ type: 'InternalIP', address: nodeIp }] } },
-        });
-        const pod = async (name: string, onNode: string, ip: string) => {
-          const created: V1Pod = await core.createNamespacedPod({
-            namespace: appNs,
-            body: {
-              metadata: { name, labels: { app: 'api' } },
-              spec: { nodeName: onNode, containers: [{ name: 'app', image: 'app' }] },
-            },
-          });
-          await core.replaceNamespacedPodStatus({
-            name,
-            namespace: appNs,
-            body: { ...created, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } },
-          });
-        };
+        await createNode(core, { name: nodeName, address: nodeIp });
+        const pod = (name: string, onNode: string, ip: string) =>
+          createBoundPod(core, { namespace: appNs, name, node: onNode, labels: { app: 'api' }, ip });
         await pod('api-local', nodeName, '10.244.7.5');
         await pod('api-elsewhere', world.node('gw1'), '10.244.8.5');
         await world.createPolicy('via-agent-node', {
@@ -394,16 +373,11 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
           podSelector: { matchLabels: { app: 'api' } },
           destinationCIDRs: ['198.51.100.0/24'],
         });
-        await world.custom.patchNamespacedCustomObjectStatus(
-          {
-            group: GROUP,
-            version: VERSION,
-            plural: EGRESS_POLICY.plural,
-            namespace: appNs,
-            name: 'via-agent-node',
-            body: { status: { assignments: [{ ip: egressIp, node: nodeName, state: 'Ready' }] } },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        await patchCustomObject(
+          world.custom,
+          { kind: 'EgressPolicy', name: 'via-agent-node', namespace: appNs },
+          { status: { assignments: [{ ip: egressIp, node: nodeName, state: 'Ready' }] } },
+          'status',
         );
 
         const env = { NODE_NAME: nodeName, NODE_IP: nodeIp, POD_NAME: 'agent-x', POD_NAMESPACE: releaseNs };

@@ -9,17 +9,13 @@ import { join } from 'node:path';
 import { ApiextensionsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import {
-  API_VERSION,
-  CLUSTER_EGRESS_POLICY,
-  EGRESS_GATEWAY,
-  EGRESS_POLICY,
-  GROUP,
-  VERSION,
-} from '../../src/api/index.ts';
+import { CLUSTER_EGRESS_POLICY, EGRESS_GATEWAY, EGRESS_POLICY, GROUP, VERSION } from '../../src/api/index.ts';
 import { expectApiError } from '../harness/api-status.ts';
 import { CRD_DIR, readCrds } from '../harness/crds.ts';
 import { useControlPlane } from '../harness/vitest.ts';
+import { createCustomObject } from '../support/custom-objects.ts';
+import { egressGateway } from '../support/egress-gateways.ts';
+import { clusterEgressPolicy, egressPolicy } from '../support/egress-policies.ts';
 
 const kube = useControlPlane();
 
@@ -28,23 +24,14 @@ const uniqueName = (prefix: string) => `${prefix}-${++objects}-${Date.now().toSt
 
 const api = () => kube.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
 
+/** Creates a gateway with exactly `spec` (valid or not). */
 function createGateway(spec: Record<string, unknown>, name = uniqueName('gw')) {
-  return api().createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: EGRESS_GATEWAY.plural,
-    body: { apiVersion: API_VERSION, kind: EGRESS_GATEWAY.kind, metadata: { name }, spec },
-  });
+  return createCustomObject(api(), { ...egressGateway({ name }), spec });
 }
 
+/** Creates a policy with exactly `spec` (valid or not). */
 function createPolicy(spec: Record<string, unknown>, name = uniqueName('policy')) {
-  return api().createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace: kube.namespace,
-    plural: EGRESS_POLICY.plural,
-    body: { apiVersion: API_VERSION, kind: EGRESS_POLICY.kind, metadata: { name }, spec },
-  });
+  return createCustomObject(api(), { ...egressPolicy({ name, namespace: kube.namespace }), spec });
 }
 
 /** Rows of kubectl's table output, keyed by column header (cells cut at the headers' positions). */
@@ -141,16 +128,9 @@ describe('CEL validation refuses invalid objects with the API server message', (
 
   test('a ClusterEgressPolicy with both egressIPs and count', async () => {
     const status = await expectApiError(() =>
-      api().createClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: CLUSTER_EGRESS_POLICY.plural,
-        body: {
-          apiVersion: API_VERSION,
-          kind: CLUSTER_EGRESS_POLICY.kind,
-          metadata: { name: uniqueName('cluster-policy') },
-          spec: { ...policy({ egressIPs: ['10.0.1.10'], count: 1 }), namespaceSelector: {} },
-        },
+      createCustomObject(api(), {
+        ...clusterEgressPolicy({ name: uniqueName('cluster-policy') }),
+        spec: { ...policy({ egressIPs: ['10.0.1.10'], count: 1 }), namespaceSelector: {} },
       }),
     );
     expect(status.message).toContain('set either spec.egressIPs (explicit IPs) or spec.count');
@@ -226,13 +206,7 @@ describe('status subresource', () => {
       version: VERSION,
       namespace: kube.namespace,
       plural: EGRESS_POLICY.plural,
-      body: {
-        apiVersion: API_VERSION,
-        kind: EGRESS_POLICY.kind,
-        metadata: { name },
-        spec: policy({ count: 1 }),
-        status,
-      },
+      body: { ...egressPolicy({ name, namespace: kube.namespace }), spec: policy({ count: 1 }), status },
     })) as { status?: unknown };
     expect(created.status).toBeUndefined();
 

@@ -48,7 +48,12 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
   for (const short of ['a1', 'a2']) {
     const inst = await runInstance(ec2, vpc.subnets[0]!, world.node(short), 'm5.large');
     instances.push(inst);
-    await world.addNodeObject(short, inst.ref.providerID, inst.zone, inst.primaryIP);
+    await world.addNodeObject({
+      name: short,
+      providerID: inst.ref.providerID,
+      zone: inst.zone,
+      address: inst.primaryIP,
+    });
   }
   const pool = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 4, 100);
   const gw = await world.createGateway(
@@ -85,7 +90,7 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
   expect(Object.fromEntries(await onEnis())).toEqual(Object.fromEntries(ready.map((a) => [a.ip, a.node])));
 
   const victim = ready[0]!.node!;
-  await world.setNodeReady(victim.slice(world.namespace.length + 1), false);
+  await world.setNodeReady(victim.slice(world.namespace.length + 1), { ready: false });
   const moved = await eventually(
     'IPs moved off the failed node',
     async () => {

@@ -5,7 +5,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER } from '../../src/api/annotations.ts';
-import type { EgressPolicy } from '../../src/api/egress-policy.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
 import { useControlPlane } from '../harness/vitest.ts';
@@ -109,13 +108,8 @@ describe('placing egress IPs', () => {
     const name = await world.createClusterPolicy('cp', { gatewayName: gw, count: 2 });
     await eventually('cloud holds 2 IPs', async () => world.cloudPlacement().size === 2);
     const cp = await eventually('cluster policy Ready', async () => {
-      const obj = (await world.custom.getClusterCustomObject({
-        group: 'cloudegress.io',
-        version: 'v1alpha1',
-        plural: 'clusteregresspolicies',
-        name,
-      })) as EgressPolicy;
-      return obj.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? obj : undefined;
+      const obj = await world.getClusterPolicy(name);
+      return obj?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? obj : undefined;
     });
     expect(cp.status?.assignments?.map((a) => a.ip).sort()).toEqual(['10.1.1.100', '10.1.1.101']);
   });
@@ -133,7 +127,7 @@ describe('failover', () => {
     const staying = before.filter((a) => a.node !== victim);
     expect(moving.length).toBeGreaterThan(0);
 
-    await world.setNodeReady(victim.slice(world.namespace.length + 1), false);
+    await world.setNodeReady(victim.slice(world.namespace.length + 1), { ready: false });
     const after = await eventually('IPs off the failed node', async () => {
       const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
       return a.length === 6 && a.every((x) => x.state === 'Ready' && x.node !== victim) ? a : undefined;
@@ -231,7 +225,7 @@ describe('failover', () => {
     await restartSeen(victim);
     agent.up = false;
     await sleep(2000);
-    await world.deleteAgentPod(pods.get(short)!, true);
+    await world.deleteAgentPod(pods.get(short)!, { force: true });
     pods.set(short, await world.addAgentPod(short));
     agent.up = true;
     await sleep(500);
@@ -321,12 +315,7 @@ describe('deletion and drift', () => {
     await world.startController();
     await world.createPolicy('p', { gatewayName: gw, count: 2 });
     await readyAssignments('p', 2);
-    await world.custom.deleteClusterCustomObject({
-      group: 'cloudegress.io',
-      version: 'v1alpha1',
-      plural: 'egressgateways',
-      name: gw,
-    });
+    await world.deleteGateway(gw);
     await eventually('gateway gone', async () => {
       try {
         await world.getGateway(gw);

@@ -15,20 +15,11 @@ import {
   type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
-  type V1Node,
 } from '@kubernetes/client-node';
 import { createInMemoryProviderFor, InMemoryCloud } from '../../providers/inmemory/index.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import type { EgressGateway } from '../../src/api/egress-gateway.ts';
 import type { ClusterEgressPolicy, EgressPolicy } from '../../src/api/egress-policy.ts';
-import {
-  API_VERSION,
-  CLUSTER_EGRESS_POLICY,
-  EGRESS_GATEWAY,
-  EGRESS_POLICY,
-  GROUP,
-  VERSION,
-} from '../../src/api/group.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerSettings } from '../../src/controller/controller-settings.ts';
 import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
@@ -36,6 +27,16 @@ import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { freePorts } from '../harness/ports.ts';
 import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
+import {
+  type CustomObjectRef,
+  createCustomObject,
+  deleteCustomObject,
+  patchCustomObject,
+  readCustomObject,
+} from '../support/custom-objects.ts';
+import { egressGateway } from '../support/egress-gateways.ts';
+import { clusterEgressPolicy, egressPolicy } from '../support/egress-policies.ts';
+import { createNode, setNodeReady } from '../support/nodes.ts';
 
 /** Controller settings for tests: fast probes and leases, fast resync. */
 export function testSettings(
@@ -112,8 +113,7 @@ export class ControllerWorld {
   readonly #nodes: string[] = [];
   readonly #agentPods: string[] = [];
   readonly #gateways: string[] = [];
-  readonly #policies: { kind: 'EgressPolicy' | 'ClusterEgressPolicy'; name: string; namespace?: string }[] =
-    [];
+  readonly #policies: CustomObjectRef[] = [];
   #agentPort = 0;
   #nextAgentAddress = 2;
 
@@ -184,21 +184,33 @@ export class ControllerWorld {
       agent = await FakeAgent.start(address, await this.agentPort());
       this.agents.push(agent);
     }
-    await this.addNodeObject(spec.name, `inmemory:///${spec.zone}/${name}`, spec.zone, address);
+    await this.addNodeObject({
+      name: spec.name,
+      providerID: `inmemory:///${spec.zone}/${name}`,
+      zone: spec.zone,
+      address,
+    });
     return agent;
   }
 
-  /** Creates a Ready Node with any providerID (e.g. an instance in LocalStack). */
-  async addNodeObject(short: string, providerID: string, zone: string, address: string): Promise<void> {
-    const name = this.node(short);
-    await this.core.createNode({
-      body: {
-        metadata: { name, labels: { [this.label]: 'true', 'topology.kubernetes.io/zone': zone } },
-        spec: { providerID },
-      },
+  /**
+   * Creates a Ready Node (short `name`, carrying the world's label) with any providerID (e.g. an instance
+   * in LocalStack) and InternalIP `address`.
+   */
+  async addNodeObject(node: {
+    name: string;
+    providerID: string;
+    zone: string;
+    address: string;
+  }): Promise<void> {
+    const name = this.node(node.name);
+    await createNode(this.core, {
+      ...node,
+      name,
+      labels: { [this.label]: 'true' },
+      ready: true,
     });
     this.#nodes.push(name);
-    await this.setNodeReady(short, true, address);
   }
 
   /** Full Node name of a short name. */
@@ -207,27 +219,8 @@ export class ControllerWorld {
   }
 
   /** Sets the Node's Ready condition (and InternalIP) through the status subresource. */
-  async setNodeReady(short: string, ready: boolean, address?: string): Promise<void> {
-    const name = this.node(short);
-    const node = await this.core.readNode({ name });
-    const now = new Date();
-    const body: V1Node = {
-      ...node,
-      status: {
-        ...node.status,
-        conditions: [
-          {
-            type: 'Ready',
-            status: ready ? 'True' : 'False',
-            reason: ready ? 'KubeletReady' : 'NodeStatusUnknown',
-            lastHeartbeatTime: now,
-            lastTransitionTime: now,
-          },
-        ],
-        ...(address ? { addresses: [{ type: 'InternalIP', address }] } : {}),
-      },
-    };
-    await this.core.replaceNodeStatus({ name, body });
+  async setNodeReady(short: string, options: { ready: boolean; address?: string }): Promise<void> {
+    await setNodeReady(this.core, this.node(short), options);
   }
 
   async deleteNode(short: string): Promise<void> {
@@ -262,8 +255,8 @@ export class ControllerWorld {
   }
 
   /** Deletes an agent Pod: Terminating until `force` (see {@link deleteBoundPod}). */
-  async deleteAgentPod(name: string, force = false): Promise<void> {
-    await deleteBoundPod(this.core, this.namespace, name, force);
+  async deleteAgentPod(name: string, options: { force?: boolean } = {}): Promise<void> {
+    await deleteBoundPod(this.core, this.namespace, name, options);
   }
 
   /** Creates an EgressGateway selecting this world's nodes. */
@@ -273,104 +266,79 @@ export class ControllerWorld {
     annotations?: Record<string, string>,
   ): Promise<string> {
     const full = `${this.namespace}-${name}`;
-    await this.custom.createClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: EGRESS_GATEWAY.plural,
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'EgressGateway',
-        metadata: { name: full, ...(annotations ? { annotations } : {}) },
+    await createCustomObject(
+      this.custom,
+      egressGateway({
+        name: full,
         spec: { nodeSelector: { matchLabels: { [this.label]: 'true' } }, ...spec },
-      },
-    });
+        ...(annotations ? { annotations } : {}),
+      }),
+    );
     this.#gateways.push(full);
     return full;
   }
 
+  /** Creates an EgressPolicy (in the world's namespace unless told); `podSelector` defaults to all pods. */
   async createPolicy(
     name: string,
     spec: Partial<EgressPolicy['spec']> & { gatewayName: string },
     namespace = this.namespace,
   ): Promise<void> {
-    await this.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: EGRESS_POLICY.plural,
-      namespace,
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'EgressPolicy',
-        metadata: { name },
-        spec: { podSelector: {}, ...spec },
-      },
-    });
+    await createCustomObject(
+      this.custom,
+      egressPolicy({ name, namespace, spec: { podSelector: {}, ...spec } }),
+    );
     this.#policies.push({ kind: 'EgressPolicy', name, namespace });
   }
 
+  /** Creates a ClusterEgressPolicy over all pods of all namespaces unless told; returns its full name. */
   async createClusterPolicy(
     name: string,
     spec: Partial<ClusterEgressPolicy['spec']> & { gatewayName: string },
   ): Promise<string> {
     const full = `${this.namespace}-${name}`;
-    await this.custom.createClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: CLUSTER_EGRESS_POLICY.plural,
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'ClusterEgressPolicy',
-        metadata: { name: full },
-        spec: { podSelector: {}, namespaceSelector: {}, ...spec },
-      },
-    });
+    await createCustomObject(
+      this.custom,
+      clusterEgressPolicy({ name: full, spec: { podSelector: {}, namespaceSelector: {}, ...spec } }),
+    );
     this.#policies.push({ kind: 'ClusterEgressPolicy', name: full });
     return full;
   }
 
+  /** The EgressPolicy, or undefined when it is gone. */
   async getPolicy(name: string, namespace = this.namespace): Promise<EgressPolicy | undefined> {
-    try {
-      return (await this.custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: EGRESS_POLICY.plural,
-        namespace,
-        name,
-      })) as EgressPolicy;
-    } catch (err) {
-      if ((err as { code?: number }).code === 404) return undefined;
-      throw err;
-    }
+    return readCustomObject<EgressPolicy>(this.custom, { kind: 'EgressPolicy', name, namespace });
   }
 
+  /** The ClusterEgressPolicy (full name), or undefined when it is gone. */
+  async getClusterPolicy(name: string): Promise<ClusterEgressPolicy | undefined> {
+    return readCustomObject<ClusterEgressPolicy>(this.custom, { kind: 'ClusterEgressPolicy', name });
+  }
+
+  /** The EgressGateway (full name). @throws {Error} when there is none. */
   async getGateway(name: string): Promise<EgressGateway> {
-    return (await this.custom.getClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: EGRESS_GATEWAY.plural,
-      name,
-    })) as EgressGateway;
+    const gateway = await readCustomObject<EgressGateway>(this.custom, { kind: 'EgressGateway', name });
+    if (!gateway) throw new Error(`no EgressGateway ${name}`);
+    return gateway;
   }
 
+  /** Deletes the EgressGateway (full name), as a user would: its finalizer holds it until released. */
+  async deleteGateway(name: string): Promise<void> {
+    await deleteCustomObject(this.custom, { kind: 'EgressGateway', name });
+  }
+
+  /** Deletes the EgressPolicy, as a user would: its finalizer holds it until released. */
   async deletePolicy(name: string, namespace = this.namespace): Promise<void> {
-    await this.custom.deleteNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: EGRESS_POLICY.plural,
-      namespace,
-      name,
-    });
+    await deleteCustomObject(this.custom, { kind: 'EgressPolicy', name, namespace });
   }
 
+  /** Merge-patches the EgressPolicy's spec. */
   async patchPolicySpec(
     name: string,
     spec: Partial<EgressPolicy['spec']>,
     namespace = this.namespace,
   ): Promise<void> {
-    await this.custom.patchNamespacedCustomObject(
-      { group: GROUP, version: VERSION, plural: EGRESS_POLICY.plural, namespace, name, body: { spec } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    await patchCustomObject(this.custom, { kind: 'EgressPolicy', name, namespace }, { spec });
   }
 
   /** Events about an object (cluster-scoped objects' events are in `default`). */
@@ -410,8 +378,6 @@ export class ControllerWorld {
       }),
     );
     await Promise.all(this.agents.map((a) => a.stop()));
-    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-    const strip = { metadata: { finalizers: [] } };
     const quiet = async (call: () => Promise<unknown>) => {
       try {
         await call();
@@ -419,30 +385,12 @@ export class ControllerWorld {
         // already gone
       }
     };
-    for (const p of this.#policies) {
-      if (p.kind === 'EgressPolicy') {
-        const ref = {
-          group: GROUP,
-          version: VERSION,
-          plural: EGRESS_POLICY.plural,
-          namespace: p.namespace!,
-          name: p.name,
-        };
-        await quiet(() => this.custom.patchNamespacedCustomObject({ ...ref, body: strip }, merge));
-        await quiet(() => this.custom.deleteNamespacedCustomObject(ref));
-      } else {
-        const ref = { group: GROUP, version: VERSION, plural: CLUSTER_EGRESS_POLICY.plural, name: p.name };
-        await quiet(() => this.custom.patchClusterCustomObject({ ...ref, body: strip }, merge));
-        await quiet(() => this.custom.deleteClusterCustomObject(ref));
-      }
-    }
-    for (const name of this.#gateways) {
-      const ref = { group: GROUP, version: VERSION, plural: EGRESS_GATEWAY.plural, name };
-      await quiet(() => this.custom.patchClusterCustomObject({ ...ref, body: strip }, merge));
-      await quiet(() => this.custom.deleteClusterCustomObject(ref));
+    const gateways = this.#gateways.map((name): CustomObjectRef => ({ kind: 'EgressGateway', name }));
+    for (const ref of [...this.#policies, ...gateways]) {
+      await quiet(() => deleteCustomObject(this.custom, ref, { stripFinalizers: true }));
     }
     for (const name of this.#nodes) await quiet(() => this.core.deleteNode({ name }));
-    for (const name of this.#agentPods) await quiet(() => this.deleteAgentPod(name, true));
+    for (const name of this.#agentPods) await quiet(() => this.deleteAgentPod(name, { force: true }));
   }
 }
 

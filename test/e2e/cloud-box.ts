@@ -210,7 +210,7 @@ export class CloudBox {
     await this.kube.deletePod(AGENT_PODS.namespace, pod);
     await procs.agent.stop('SIGTERM', 10_000);
     await new Promise((r) => setTimeout(r, downMs));
-    await this.kube.deletePod(AGENT_PODS.namespace, pod, true);
+    await this.kube.deletePod(AGENT_PODS.namespace, pod, { force: true });
     await this.#createAgentPod(name);
     await this.#spawnAgent(node, procs);
   }

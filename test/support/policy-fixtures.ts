@@ -1,39 +1,30 @@
 /**
  * @module
- * Builders of the agent's inputs: policies with assignments, nodes, local pods. Used by the agent's unit tests
- * (src/agent/*.test.ts) and the agent benchmark.
+ * Builders of the agent's inputs: nodes, local pods, and the short forms of the policy builders
+ * (test/support/egress-policies.ts) that the agent's unit tests (src/agent/*.test.ts) call.
  */
 import type { AgentInputs, LocalPod } from '../../src/agent/agent-inputs.ts';
 import type { ClusterEgressPolicy, EgressPolicy, IpAssignmentStatus } from '../../src/api/index.ts';
+import { egressPolicy as buildEgressPolicy, clusterEgressPolicy } from './egress-policies.ts';
 
-/** An EgressPolicy in namespace `shop` selecting `app=api`, with the given assignments. */
+/**
+ * The agent unit tests' short form of {@link buildEgressPolicy}: policy `shop/<name>` selecting `app=api`,
+ * with the given assignments. New code calls the options form.
+ */
 export function egressPolicy(
   assignments: IpAssignmentStatus[],
   spec: Partial<EgressPolicy['spec']> = {},
   name = 'to-partner',
 ): EgressPolicy {
-  return {
-    apiVersion: 'cloudegress.io/v1alpha1',
-    kind: 'EgressPolicy',
-    metadata: { name, namespace: 'shop', creationTimestamp: '2026-01-01T00:00:00Z' },
-    spec: { gatewayName: 'prod', podSelector: { matchLabels: { app: 'api' } }, ...spec },
-    status: { assignments },
-  };
+  return buildEgressPolicy({ name, spec, assignments });
 }
 
-/** A ClusterEgressPolicy selecting `app=api` in namespaces labelled `team=pay`. */
+/**
+ * The agent unit tests' short form of {@link clusterEgressPolicy}: `app=api` in namespaces labelled
+ * `team=pay`, with the given assignments.
+ */
 export function clusterPolicy(assignments: IpAssignmentStatus[]): ClusterEgressPolicy {
-  return {
-    apiVersion: 'cloudegress.io/v1alpha1',
-    kind: 'ClusterEgressPolicy',
-    metadata: { name: 'all-pay', creationTimestamp: '2026-01-01T00:00:00Z' },
-    spec: {
-      gatewayName: 'prod',
-      podSelector: { matchLabels: { app: 'api' } },
-      namespaceSelector: { matchLabels: { team: 'pay' } },
-    },
-    status: { assignments },
-  };
+  return clusterEgressPolicy({ assignments });
 }
 
 /** A pod with one IP. */

@@ -1,0 +1,154 @@
+/**
+ * @module
+ * The project's custom resources on a real API server, by kind: where each kind lives (group, version,
+ * plural, scope), create (with the status written through the /status subresource, which a create
+ * ignores), read (undefined when absent), merge-patch the spec or the status, and delete (optionally
+ * stripping finalizers first, for teardown).
+ */
+import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CLUSTER_EGRESS_POLICY,
+  EGRESS_GATEWAY,
+  EGRESS_POLICY,
+  GROUP,
+  type KindNames,
+  VERSION,
+} from '../../src/api/group.ts';
+
+/** The kinds of custom resource the project defines. */
+export type CustomKind = 'EgressGateway' | 'EgressPolicy' | 'ClusterEgressPolicy';
+
+const NAMES: Readonly<Record<CustomKind, KindNames>> = {
+  EgressGateway: EGRESS_GATEWAY,
+  EgressPolicy: EGRESS_POLICY,
+  ClusterEgressPolicy: CLUSTER_EGRESS_POLICY,
+};
+
+/** One object of a custom kind: its kind, name and (namespaced kinds only) namespace. */
+export interface CustomObjectRef {
+  readonly kind: CustomKind;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+/**
+ * An object to create: any spec (the CRD tests send invalid ones on purpose) and, optionally, a status.
+ * The builders' objects ({@link egressPolicy}, {@link egressGateway}, ...) are such bodies.
+ */
+export interface CustomObjectBody {
+  readonly apiVersion: string;
+  readonly kind: CustomKind;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly spec: unknown;
+  readonly status?: unknown;
+}
+
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The reference of a body. */
+export function refOf(body: CustomObjectBody): CustomObjectRef {
+  const { name, namespace } = body.metadata;
+  return { kind: body.kind, name, ...(namespace ? { namespace } : {}) };
+}
+
+/** The client-node path of an object: group, version, plural and, for a namespaced kind, the namespace. */
+function pathOf(ref: CustomObjectRef): {
+  group: string;
+  version: string;
+  plural: string;
+  namespace?: string;
+} {
+  const names = NAMES[ref.kind];
+  if (names.scope === 'Cluster') return { group: GROUP, version: VERSION, plural: names.plural };
+  if (!ref.namespace) throw new Error(`${ref.kind} ${ref.name}: a namespaced kind needs a namespace`);
+  return { group: GROUP, version: VERSION, plural: names.plural, namespace: ref.namespace };
+}
+
+const namespacedPath = (ref: CustomObjectRef) => {
+  const path = pathOf(ref);
+  return path.namespace === undefined ? undefined : { ...path, namespace: path.namespace };
+};
+
+/**
+ * Creates `body`; when it has a status, writes that through the /status subresource afterwards (a create
+ * drops it). Resolves with the object as the API server stores it.
+ */
+export async function createCustomObject<T extends CustomObjectBody>(
+  custom: CustomObjectsApi,
+  body: T,
+): Promise<T> {
+  const ref = refOf(body);
+  const { status, ...rest } = body;
+  const ns = namespacedPath(ref);
+  const created = (
+    ns
+      ? await custom.createNamespacedCustomObject({ ...ns, body: rest })
+      : await custom.createClusterCustomObject({ ...pathOf(ref), body: rest })
+  ) as T;
+  return status === undefined ? created : ((await patchCustomObject(custom, ref, { status }, 'status')) as T);
+}
+
+/** The object, or undefined when the API server has none by that name. */
+export async function readCustomObject<T>(
+  custom: CustomObjectsApi,
+  ref: CustomObjectRef,
+): Promise<T | undefined> {
+  const ns = namespacedPath(ref);
+  try {
+    return (
+      ns
+        ? await custom.getNamespacedCustomObject({ ...ns, name: ref.name })
+        : await custom.getClusterCustomObject({ ...pathOf(ref), name: ref.name })
+    ) as T;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Merge-patches the object (`{ spec: ... }`, `{ metadata: ... }`), or with `subresource` `'status'` its
+ * status (`{ status: ... }`). Resolves with the stored object.
+ */
+export async function patchCustomObject(
+  custom: CustomObjectsApi,
+  ref: CustomObjectRef,
+  body: object,
+  subresource?: 'status',
+): Promise<unknown> {
+  const ns = namespacedPath(ref);
+  const call = { name: ref.name, body };
+  if (subresource === 'status') {
+    return ns
+      ? custom.patchNamespacedCustomObjectStatus({ ...ns, ...call }, merge)
+      : custom.patchClusterCustomObjectStatus({ ...pathOf(ref), ...call }, merge);
+  }
+  return ns
+    ? custom.patchNamespacedCustomObject({ ...ns, ...call }, merge)
+    : custom.patchClusterCustomObject({ ...pathOf(ref), ...call }, merge);
+}
+
+/**
+ * Deletes the object. With `stripFinalizers` (teardown), removes its finalizers first, so it goes at once
+ * even with no controller left to release it, and an object already gone is no error.
+ */
+export async function deleteCustomObject(
+  custom: CustomObjectsApi,
+  ref: CustomObjectRef,
+  options: { readonly stripFinalizers?: boolean } = {},
+): Promise<void> {
+  const ns = namespacedPath(ref);
+  const remove = () =>
+    ns
+      ? custom.deleteNamespacedCustomObject({ ...ns, name: ref.name })
+      : custom.deleteClusterCustomObject({ ...pathOf(ref), name: ref.name });
+  if (!options.stripFinalizers) {
+    await remove();
+    return;
+  }
+  const gone = (err: unknown) => {
+    if ((err as { code?: number }).code !== 404) throw err;
+  };
+  await patchCustomObject(custom, ref, { metadata: { finalizers: [] } }).catch(gone);
+  await remove().catch(gone);
+}
