@@ -14,11 +14,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism as availableCpus, loadavg } from 'node:os';
 import type { AgentInputs, LocalPod } from '../src/agent/agent-inputs.ts';
 import { AgentSync } from '../src/agent/agent-sync.ts';
-import { LinuxDataplane } from '../src/agent/linux/linux-dataplane.ts';
-import { NftSession } from '../src/agent/linux/nft-session.ts';
-import { commandLine } from '../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as settings } from '../src/agent/settings.ts';
-import { EXTERNAL, egressPolicy, NetnsLab, netnsSysctl, netnsUnavailable } from '../test/agent/index.ts';
+import { EXTERNAL, egressPolicy, NetnsLab, netnsUnavailable } from '../test/agent/index.ts';
 import { type BenchResult, median } from './types.ts';
 
 const PODS = 10_000;
@@ -69,13 +66,7 @@ function pods(count: number, offset = 0): LocalPod[] {
 
 async function programming(lab: NetnsLab): Promise<BenchResult[]> {
   const node = lab.nodes[0]!;
-  const dataplane = new LinuxDataplane({
-    run: node.run,
-    settings,
-    announce: false,
-    sysctl: netnsSysctl(node.run),
-    session: new NftSession({ line: commandLine(node.ns) }),
-  });
+  const dataplane = lab.dataplane(node, { announce: false, nftSession: true });
   const agent = new AgentSync({ dataplane, settings });
   const inputs = (p: LocalPod[]): AgentInputs => ({
     node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
@@ -170,30 +161,11 @@ async function throughput(lab: NetnsLab): Promise<BenchResult[]> {
   const TRIALS = 5;
   for (const node of lab.nodes) {
     const agent = new AgentSync({
-      dataplane: new LinuxDataplane({
-        run: node.run,
-        settings,
-        announce: true,
-        sysctl: netnsSysctl(node.run),
-      }),
+      dataplane: lab.dataplane(node),
       settings,
     });
-    await agent.sync({
-      node: { name: node.name, ip: node.ip, iface: 'eth0', mtu: 1500 },
-      policies: [egressPolicy({ assignments: [{ ip: '192.168.100.50', node: 'node-2', state: 'Ready' }] })],
-      nodes: lab.nodes.map((n) => ({ name: n.name, ip: n.ip })),
-      pods: lab.pods
-        .filter((p) => p.node === node)
-        .map((p) => ({
-          uid: p.name,
-          namespace: 'shop',
-          name: p.name,
-          ips: [p.ip],
-          labels: (p.name.endsWith('b') ? {} : { app: 'api' }) as Record<string, string>,
-        })),
-      namespaceLabels: new Map(),
-      clusterCidrs: ['10.244.0.0/16'],
-    });
+    const policy = egressPolicy({ assignments: [{ ip: '192.168.100.50', node: 'node-2', state: 'Ready' }] });
+    await agent.sync(lab.inputs(node, [policy], { clusterCidrs: ['10.244.0.0/16'] }));
   }
   const server = spawn('ip', ['netns', 'exec', lab.ext, 'iperf3', '-s', '-B', EXTERNAL.inPolicy], {
     stdio: 'ignore',

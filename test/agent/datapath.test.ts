@@ -7,14 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
-import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
-import { NftSession } from '../../src/agent/linux/nft-session.ts';
-import { commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
+import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
+import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AssignmentState } from '../../src/api/index.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
@@ -40,13 +39,7 @@ describe.skipIf(unavailable !== undefined)(
 
     const dataplanes: LinuxDataplane[] = [];
     const newAgent = (node: LabNode) => {
-      const dataplane = new LinuxDataplane({
-        run: node.run,
-        settings,
-        announce: true,
-        sysctl: netnsSysctl(node.run),
-        session: new NftSession({ line: commandLine(node.ns) }),
-      });
+      const dataplane = lab.dataplane(node, { nftSession: true });
       dataplanes.push(dataplane);
       return new AgentSync({ dataplane, settings });
     };

@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
 import { gatewayOf } from '../../src/agent/linux/iproute.ts';
-import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
+import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { EGRESS_SUBNET, EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
+import { EGRESS_SUBNET, EXTERNAL, type LabNode, NetnsLab, } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.200.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
@@ -42,12 +42,7 @@ describe.skipIf(unavailable !== undefined)(
         clusterCidrs: ['10.244.0.0/16'],
       });
     const newAgent = (node: LabNode) => {
-      const dataplane = new LinuxDataplane({
-        run: node.run,
-        settings,
-        announce: true,
-        sysctl: netnsSysctl(node.run),
-      });
+      const dataplane = lab.dataplane(node);
       dataplanes.push(dataplane);
       return { dataplane, sync: new AgentSync({ dataplane, settings }) };
     };

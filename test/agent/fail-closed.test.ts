@@ -12,13 +12,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
-import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
+import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AssignmentState } from '../../src/api/index.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const SPRAY_PORT = 8082;
@@ -69,12 +69,7 @@ describe.skipIf(unavailable !== undefined)(
       await lab.startEcho();
       await ext()('nft', ['-f', '-'], RECORDER);
       for (const node of lab.nodes) {
-        const dataplane = new LinuxDataplane({
-          run: node.run,
-          settings,
-          announce: true,
-          sysctl: netnsSysctl(node.run),
-        });
+        const dataplane = lab.dataplane(node);
         dataplanes.push(dataplane);
         agents.set(node.name, new AgentSync({ dataplane, settings }));
       }

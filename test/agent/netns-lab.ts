@@ -25,13 +25,15 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentInputs, LocalPod, NodeIdentity } from '../../src/agent/agent-inputs.ts';
+import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
+import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
-import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+import { commandLine, commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AnyEgressPolicy } from '../../src/api/index.ts';
-import { createNamespace, createVethPair } from '../support/netns.ts';
+import { createVethPair, NamespaceSet } from '../support/netns.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const host = commandRunner();
 
 /**
  * Kernel settings of the namespace `run` is bound to. An agent running inside this test process sees its
@@ -82,7 +84,7 @@ export class NetnsLab {
   readonly prefix = `ce${randomBytes(3).toString('hex')}`;
   readonly nodes: LabNode[] = [];
   readonly pods: LabPod[] = [];
-  readonly #namespaces: string[] = [];
+  readonly #namespaces = new NamespaceSet(this.prefix);
   readonly #children = new Set<ChildProcess>();
 
   get ext(): string {
@@ -90,10 +92,7 @@ export class NetnsLab {
   }
 
   async #ns(name: string): Promise<string> {
-    const ns = `${this.prefix}-${name}`;
-    this.#namespaces.push(ns);
-    await createNamespace(ns);
-    return ns;
+    return this.#namespaces.create(name);
   }
 
   /**
@@ -226,6 +225,21 @@ export class NetnsLab {
     };
   }
 
+  /**
+   * A Linux dataplane that programs `node` as the agent does, with the default settings: commands in the
+   * node's namespace, kernel settings through {@link netnsSysctl}, gratuitous ARP unless `announce` is
+   * false, and with `nftSession` nftables writes through one `nft -i` session. The caller closes it.
+   */
+  dataplane(node: LabNode, options: { readonly announce?: boolean; readonly nftSession?: boolean } = {}) {
+    return new LinuxDataplane({
+      run: node.run,
+      settings: DEFAULT_DATAPLANE_SETTINGS,
+      announce: options.announce ?? true,
+      sysctl: netnsSysctl(node.run),
+      ...(options.nftSession ? { session: new NftSession({ line: commandLine(node.ns) }) } : {}),
+    });
+  }
+
   /** The pod named `name`. */
   pod(name: string): LabPod {
     const pod = this.pods.find((p) => p.name === name);
@@ -343,18 +357,6 @@ export class NetnsLab {
   async destroy(): Promise<void> {
     for (const child of this.#children) child.kill('SIGKILL');
     this.#children.clear();
-    for (const ns of this.#namespaces.reverse()) {
-      await host('ip', ['netns', 'pids', ns])
-        .then(async ({ stdout }) => {
-          for (const pid of stdout.split('\n').filter(Boolean)) {
-            try {
-              process.kill(Number(pid), 'SIGKILL');
-            } catch {}
-          }
-        })
-        .catch(() => {});
-      await host('ip', ['netns', 'del', ns]).catch(() => {});
-    }
-    this.#namespaces.length = 0;
+    await this.#namespaces.destroy();
   }
 }

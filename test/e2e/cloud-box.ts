@@ -25,6 +25,7 @@ import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import type { LocalStack } from '../../localstack/localstack.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../support/eventually.ts';
+import { killProcessesIn } from '../support/netns.ts';
 import { HostBridge } from './host-bridge.ts';
 import { KubeObjects } from './kube-objects.ts';
 import { FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
@@ -310,7 +311,7 @@ export class CloudBox {
   async killNode(name: string): Promise<void> {
     const node = this.node(name);
     await this.net.topology.linkDown(node);
-    await this.net.topology.killProcessesIn(node.ns);
+    await killProcessesIn(node.ns);
     const procs = this.#processes.get(name);
     await Promise.all([procs?.forward, procs?.agent, procs?.controller].map((p) => p?.stop('SIGKILL')));
   }

@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
-import { createNamespace, createVethPair } from '../support/netns.ts';
+import { createVethPair, NamespaceSet } from '../support/netns.ts';
 
 const host = commandRunner();
 
@@ -135,7 +135,7 @@ export class Topology {
   readonly prefix = `cb${randomBytes(3).toString('hex')}`;
   readonly nodes: BoxNode[] = [];
   readonly pods: BoxPod[] = [];
-  readonly #namespaces: string[] = [];
+  readonly #namespaces = new NamespaceSet(this.prefix);
 
   /** The VPC router namespace. */
   get vpc(): string {
@@ -149,7 +149,7 @@ export class Topology {
 
   /** Every namespace created so far. */
   get namespaces(): readonly string[] {
-    return this.#namespaces;
+    return this.#namespaces.names;
   }
 
   /** The node called `name`. */
@@ -167,10 +167,7 @@ export class Topology {
   }
 
   async #ns(name: string): Promise<string> {
-    const ns = `${this.prefix}-${name}`;
-    this.#namespaces.push(ns);
-    await createNamespace(ns);
-    return ns;
+    return this.#namespaces.create(name);
   }
 
   /**
@@ -276,18 +273,6 @@ export class Topology {
     }
   }
 
-  /** Kills every process running in `ns` (SIGKILL). */
-  async killProcessesIn(ns: string): Promise<void> {
-    const { stdout } = await host('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }));
-    for (const pid of stdout.split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-
   /** Cuts a node off the VPC (its NIC goes dark, as when an instance loses power). */
   async linkDown(node: BoxNode): Promise<void> {
     await node.run('ip', ['link', 'set', 'eth0', 'down']);
@@ -301,10 +286,6 @@ export class Topology {
 
   /** Kills everything in every namespace and deletes the namespaces (idempotent, never throws). */
   async destroy(): Promise<void> {
-    for (const ns of [...this.#namespaces].reverse()) {
-      await this.killProcessesIn(ns);
-      await host('ip', ['netns', 'del', ns]).catch(() => {});
-    }
-    this.#namespaces.length = 0;
+    await this.#namespaces.destroy();
   }
 }

@@ -3,7 +3,7 @@
  * Network namespaces for the tests (the agent's lab, the end-to-end box, the chart's agent test, the
  * benchmarks and the demo): whether this machine can make them ({@link netnsUnavailable}, the one check
  * every such suite skips on), and the building blocks of the topologies: a namespace with loopback up and
- * IPv6 off, and a veth pair between two namespaces.
+ * IPv6 off, a veth pair between two namespaces, and the set of namespaces a topology creates and removes.
  */
 import { randomBytes } from 'node:crypto';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
@@ -50,4 +50,51 @@ export async function createVethPair(a: string, aName: string, b: string, bName:
   await host('ip', ['link', 'add', aName, 'netns', a, 'type', 'veth', 'peer', 'name', bName, 'netns', b]);
   await commandRunner(a)('ip', ['link', 'set', aName, 'up']);
   await commandRunner(b)('ip', ['link', 'set', bName, 'up']);
+}
+
+/** Kills every process in namespace `ns` (SIGKILL); a namespace already gone is no error. */
+export async function killProcessesIn(ns: string): Promise<void> {
+  const { stdout } = await host('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }));
+  for (const pid of stdout.split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * The namespaces of one topology, each named `<prefix>-<name>` so that runs never collide, removed
+ * together: {@link NamespaceSet.destroy} kills what runs inside and deletes them, also after a failed build.
+ */
+export class NamespaceSet {
+  readonly prefix: string;
+  readonly #names: string[] = [];
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+
+  /** Every namespace created so far, in creation order. */
+  get names(): readonly string[] {
+    return this.#names;
+  }
+
+  /** Creates namespace `<prefix>-<name>` (see {@link createNamespace}) and returns its full name. */
+  async create(name: string): Promise<string> {
+    const ns = `${this.prefix}-${name}`;
+    this.#names.push(ns);
+    await createNamespace(ns);
+    return ns;
+  }
+
+  /** Kills every process inside and deletes every namespace, the last created first (never throws). */
+  async destroy(): Promise<void> {
+    for (const ns of [...this.#names].reverse()) {
+      await killProcessesIn(ns);
+      await host('ip', ['netns', 'del', ns]).catch(() => {});
+    }
+    this.#names.length = 0;
+  }
 }
