@@ -5,11 +5,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER } from '../../src/api/annotations.ts';
-import type { CloudProvider } from '../../src/provider/contract.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { eventually } from '../support/eventually.ts';
-import { ControllerWorld, capturingLogger, hasFinalizer, testSettings } from './world.ts';
+import { ControllerWorld, capturingLogger, hasFinalizer, interceptApply, testSettings } from './world.ts';
 
 const kube = useControlPlane();
 let world: ControllerWorld;
@@ -266,20 +265,13 @@ describe('deletion and drift', () => {
     await threeNodes();
     const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
     let releaseGate: (() => void) | undefined;
-    const gated = (p: CloudProvider): CloudProvider => ({
-      ...p,
-      name: p.name,
-      capabilities: p.capabilities,
-      describeNode: (n, s) => p.describeNode(n, s),
-      listAssignments: (n, s) => p.listAssignments(n, s),
-      async apply(plan, signal) {
-        if (plan.changes.some((c) => c.kind === 'release')) {
-          await new Promise<void>((resolve) => {
-            releaseGate = resolve;
-          });
-        }
-        return p.apply(plan, signal);
-      },
+    const gated = interceptApply(async (plan, signal, p) => {
+      if (plan.changes.some((c) => c.kind === 'release')) {
+        await new Promise<void>((resolve) => {
+          releaseGate = resolve;
+        });
+      }
+      return p.apply(plan, signal);
     });
     await world.startController({ wrap: gated });
     await world.createPolicy('p', { gatewayName: gw, count: 2 });
@@ -422,21 +414,15 @@ describe('bad input shows as conditions and Warning events', () => {
     await threeNodes();
     const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
     let broken = true;
-    const flaky = (p: CloudProvider): CloudProvider => ({
-      name: p.name,
-      capabilities: p.capabilities,
-      describeNode: (n, s) => p.describeNode(n, s),
-      listAssignments: (n, s) => p.listAssignments(n, s),
-      async apply(plan, signal) {
-        if (!broken) return p.apply(plan, signal);
-        return {
-          outcomes: plan.changes.map((change) => ({
-            change,
-            ok: false as const,
-            error: new ProviderError('transient', 'InternalError: the cloud is having a bad day'),
-          })),
-        };
-      },
+    const flaky = interceptApply(async (plan, signal, p) => {
+      if (!broken) return p.apply(plan, signal);
+      return {
+        outcomes: plan.changes.map((change) => ({
+          change,
+          ok: false as const,
+          error: new ProviderError('transient', 'InternalError: the cloud is having a bad day'),
+        })),
+      };
     });
     await world.startController({ wrap: flaky });
     await world.createPolicy('p', { gatewayName: gw, count: 1 });

@@ -4,10 +4,9 @@
  */
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { CloudProvider } from '../../src/provider/contract.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { eventually } from '../support/eventually.ts';
-import { ControllerWorld, testSettings } from './world.ts';
+import { ControllerWorld, interceptApply, testSettings } from './world.ts';
 
 const kube = useControlPlane();
 let world: ControllerWorld;
@@ -72,16 +71,10 @@ it('given a controller killed between the cloud call and the status write, then 
   const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
   let applied = false;
   // The cloud carries the changes out, but the answer never comes back: the process "dies" right there.
-  const dying = (p: CloudProvider): CloudProvider => ({
-    name: p.name,
-    capabilities: p.capabilities,
-    describeNode: (n, s) => p.describeNode(n, s),
-    listAssignments: (n, s) => p.listAssignments(n, s),
-    async apply(plan, signal) {
-      await p.apply(plan, signal);
-      applied = true;
-      return new Promise(() => {});
-    },
+  const dying = interceptApply(async (plan, signal, p) => {
+    await p.apply(plan, signal);
+    applied = true;
+    return new Promise(() => {});
   });
   const doomed = await world.startController({ wrap: dying, identity: 'doomed' });
   await world.createPolicy('p', { gatewayName: gw, count: 3 });

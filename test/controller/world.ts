@@ -24,7 +24,7 @@ import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerSettings } from '../../src/controller/controller-settings.ts';
 import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
 import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
-import type { CloudProvider } from '../../src/provider/contract.ts';
+import type { ApplyResult, CloudProvider, Plan } from '../../src/provider/contract.ts';
 import { freePorts } from '../harness/ports.ts';
 import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
 import {
@@ -60,6 +60,22 @@ export function testSettings(
     concurrency: 4,
     ...overrides,
   };
+}
+
+/**
+ * Fault injection for {@link ControllerWorld.startController}'s `wrap`: the provider with its `apply`
+ * replaced by `apply`, which may call the provider's own (`inner.apply`) or not; reads pass through.
+ */
+export function interceptApply(
+  apply: (plan: Plan, signal: AbortSignal | undefined, inner: CloudProvider) => Promise<ApplyResult>,
+): (inner: CloudProvider) => CloudProvider {
+  return (inner) => ({
+    name: inner.name,
+    capabilities: inner.capabilities,
+    describeNode: (node, signal) => inner.describeNode(node, signal),
+    listAssignments: (nodes, signal) => inner.listAssignments(nodes, signal),
+    apply: (plan, signal) => apply(plan, signal, inner),
+  });
 }
 
 /** A logger whose JSON lines the test can read. */
