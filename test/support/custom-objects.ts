@@ -51,23 +51,22 @@ export function refOf(body: CustomObjectBody): CustomObjectRef {
   return { kind: body.kind, name, ...(namespace ? { namespace } : {}) };
 }
 
-/** The client-node path of an object: group, version, plural and, for a namespaced kind, the namespace. */
-function pathOf(ref: CustomObjectRef): {
-  group: string;
-  version: string;
-  plural: string;
-  namespace?: string;
-} {
-  const names = NAMES[ref.kind];
-  if (names.scope === 'Cluster') return { group: GROUP, version: VERSION, plural: names.plural };
-  if (!ref.namespace) throw new Error(`${ref.kind} ${ref.name}: a namespaced kind needs a namespace`);
-  return { group: GROUP, version: VERSION, plural: names.plural, namespace: ref.namespace };
+interface ApiPath {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
 }
 
-const namespacedPath = (ref: CustomObjectRef) => {
-  const path = pathOf(ref);
-  return path.namespace === undefined ? undefined : { ...path, namespace: path.namespace };
-};
+/** Where client-node finds the object: a cluster-scoped path, or a namespaced one with its namespace. */
+function locate(
+  ref: CustomObjectRef,
+): { readonly cluster: ApiPath } | { readonly namespaced: ApiPath & { readonly namespace: string } } {
+  const names = NAMES[ref.kind];
+  const path = { group: GROUP, version: VERSION, plural: names.plural };
+  if (names.scope === 'Cluster') return { cluster: path };
+  if (!ref.namespace) throw new Error(`${ref.kind} ${ref.name}: a namespaced kind needs a namespace`);
+  return { namespaced: { ...path, namespace: ref.namespace } };
+}
 
 /**
  * Creates `body`; when it has a status, writes that through the /status subresource afterwards (a create
@@ -79,11 +78,11 @@ export async function createCustomObject<T extends CustomObjectBody>(
 ): Promise<T> {
   const ref = refOf(body);
   const { status, ...rest } = body;
-  const ns = namespacedPath(ref);
+  const at = locate(ref);
   const created = (
-    ns
-      ? await custom.createNamespacedCustomObject({ ...ns, body: rest })
-      : await custom.createClusterCustomObject({ ...pathOf(ref), body: rest })
+    'namespaced' in at
+      ? await custom.createNamespacedCustomObject({ ...at.namespaced, body: rest })
+      : await custom.createClusterCustomObject({ ...at.cluster, body: rest })
   ) as T;
   return status === undefined ? created : ((await patchCustomObject(custom, ref, { status }, 'status')) as T);
 }
@@ -93,12 +92,12 @@ export async function readCustomObject<T>(
   custom: CustomObjectsApi,
   ref: CustomObjectRef,
 ): Promise<T | undefined> {
-  const ns = namespacedPath(ref);
+  const at = locate(ref);
   try {
     return (
-      ns
-        ? await custom.getNamespacedCustomObject({ ...ns, name: ref.name })
-        : await custom.getClusterCustomObject({ ...pathOf(ref), name: ref.name })
+      'namespaced' in at
+        ? await custom.getNamespacedCustomObject({ ...at.namespaced, name: ref.name })
+        : await custom.getClusterCustomObject({ ...at.cluster, name: ref.name })
     ) as T;
   } catch (err) {
     if ((err as { code?: number }).code === 404) return undefined;
@@ -116,16 +115,18 @@ export async function patchCustomObject(
   body: object,
   subresource?: 'status',
 ): Promise<unknown> {
-  const ns = namespacedPath(ref);
+  const at = locate(ref);
   const call = { name: ref.name, body };
-  if (subresource === 'status') {
-    return ns
-      ? custom.patchNamespacedCustomObjectStatus({ ...ns, ...call }, merge)
-      : custom.patchClusterCustomObjectStatus({ ...pathOf(ref), ...call }, merge);
+  if ('namespaced' in at) {
+    const req = { ...at.namespaced, ...call };
+    return subresource === 'status'
+      ? custom.patchNamespacedCustomObjectStatus(req, merge)
+      : custom.patchNamespacedCustomObject(req, merge);
   }
-  return ns
-    ? custom.patchNamespacedCustomObject({ ...ns, ...call }, merge)
-    : custom.patchClusterCustomObject({ ...pathOf(ref), ...call }, merge);
+  const req = { ...at.cluster, ...call };
+  return subresource === 'status'
+    ? custom.patchClusterCustomObjectStatus(req, merge)
+    : custom.patchClusterCustomObject(req, merge);
 }
 
 /**
@@ -137,11 +138,11 @@ export async function deleteCustomObject(
   ref: CustomObjectRef,
   options: { readonly stripFinalizers?: boolean } = {},
 ): Promise<void> {
-  const ns = namespacedPath(ref);
+  const at = locate(ref);
   const remove = () =>
-    ns
-      ? custom.deleteNamespacedCustomObject({ ...ns, name: ref.name })
-      : custom.deleteClusterCustomObject({ ...pathOf(ref), name: ref.name });
+    'namespaced' in at
+      ? custom.deleteNamespacedCustomObject({ ...at.namespaced, name: ref.name })
+      : custom.deleteClusterCustomObject({ ...at.cluster, name: ref.name });
   if (!options.stripFinalizers) {
     await remove();
     return;
