@@ -49,3 +49,13 @@ export const CLUSTER_EGRESS_POLICY: KindNames = {
   shortNames: ['cegp'],
   scope: 'Cluster',
 };
+
+/** The project's custom resource kinds. */
+export type CustomKind = 'EgressGateway' | 'EgressPolicy' | 'ClusterEgressPolicy';
+
+/** The names of each custom kind, by kind. */
+export const KIND_NAMES: Readonly<Record<CustomKind, KindNames>> = {
+  EgressGateway: EGRESS_GATEWAY,
+  EgressPolicy: EGRESS_POLICY,
+  ClusterEgressPolicy: CLUSTER_EGRESS_POLICY,
+};

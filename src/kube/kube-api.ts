@@ -31,6 +31,7 @@ import {
   EGRESS_GATEWAY,
   EGRESS_POLICY,
   GROUP,
+  KIND_NAMES,
   type KindNames,
   VERSION,
 } from '../api/group.ts';
@@ -87,12 +88,7 @@ export const WATCH_PATHS = {
   pods: (namespace: string) => `/api/v1/namespaces/${namespace}/pods`,
 } as const;
 
-const namesOf = (obj: EgressObject): KindNames =>
-  obj.kind === 'EgressGateway'
-    ? EGRESS_GATEWAY
-    : obj.kind === 'EgressPolicy'
-      ? EGRESS_POLICY
-      : CLUSTER_EGRESS_POLICY;
+const namesOf = (obj: EgressObject): KindNames => KIND_NAMES[obj.kind];
 
 const isNotFound = (err: unknown) => err instanceof ApiException && err.code === 404;
 

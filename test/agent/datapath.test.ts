@@ -13,7 +13,7 @@ import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AssignmentState } from '../../src/api/index.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, } from './netns-lab.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;

@@ -16,7 +16,7 @@ import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { EGRESS_SUBNET, EXTERNAL, type LabNode, NetnsLab, } from './netns-lab.ts';
+import { EGRESS_SUBNET, EXTERNAL, type LabNode, NetnsLab } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.200.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;

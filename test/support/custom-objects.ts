@@ -6,23 +6,9 @@
  * stripping finalizers first, for teardown).
  */
 import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import {
-  CLUSTER_EGRESS_POLICY,
-  EGRESS_GATEWAY,
-  EGRESS_POLICY,
-  GROUP,
-  type KindNames,
-  VERSION,
-} from '../../src/api/group.ts';
+import { type CustomKind, GROUP, KIND_NAMES as NAMES, VERSION } from '../../src/api/group.ts';
 
-/** The kinds of custom resource the project defines. */
-export type CustomKind = 'EgressGateway' | 'EgressPolicy' | 'ClusterEgressPolicy';
-
-const NAMES: Readonly<Record<CustomKind, KindNames>> = {
-  EgressGateway: EGRESS_GATEWAY,
-  EgressPolicy: EGRESS_POLICY,
-  ClusterEgressPolicy: CLUSTER_EGRESS_POLICY,
-};
+export type { CustomKind } from '../../src/api/group.ts';
 
 /** One object of a custom kind: its kind, name and (namespaced kinds only) namespace. */
 export interface CustomObjectRef {
