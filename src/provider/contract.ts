@@ -132,6 +132,22 @@ export type ChangeOutcome =
   | { readonly change: Change; readonly ok: true; readonly allocated?: readonly string[] }
   | { readonly change: Change; readonly ok: false; readonly error: ProviderError };
 
+/**
+ * One preflight check: something that will break a failover before it happens (a denied permission, a full
+ * interface, an interface another tool manages), checked with the cloud's own answers.
+ */
+export interface PreflightCheck {
+  /** What was checked, e.g. `permission Microsoft.Network/networkInterfaces/write`, `free IP slots`. */
+  readonly check: string;
+  /** The node it concerns, when it concerns one. */
+  readonly node?: string;
+  readonly ok: boolean;
+  /** What was found, in words a user understands. */
+  readonly message: string;
+  /** What to do about it, when not ok. */
+  readonly fix?: string;
+}
+
 /** The result of `apply`: one outcome per change, in the order of `plan.changes`. */
 export interface ApplyResult {
   readonly outcomes: readonly ChangeOutcome[];
@@ -163,6 +179,11 @@ export interface CloudProvider {
    * retrying can help. Releases first, then assignments (a move off a node precedes its reuse).
    */
   apply(plan: Plan, signal?: AbortSignal): Promise<ApplyResult>;
+  /**
+   * Checks, with the cloud's own answers and without changing anything, what would make a failover onto these
+   * nodes fail (permissions, free slots, ...). Optional: a provider without it has nothing to check.
+   */
+  preflight?(nodes: readonly NodeRef[], signal?: AbortSignal): Promise<PreflightCheck[]>;
 }
 
 /**

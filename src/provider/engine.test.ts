@@ -64,6 +64,13 @@ function scriptedCloud() {
     classify: (err, doing) =>
       err instanceof ProviderError ? err : new ProviderError('transient', `${doing}: ${String(err)}`),
     blame: (error, edits) => edits.find((e) => e.kind === 'add' && error.message.includes(`'${e.ip}'`)),
+    preflight: async (group) =>
+      group.map(({ node, target }) => ({
+        check: 'free IP slots',
+        node: node.name,
+        ok: true,
+        message: `${target} can take 10 more IPs`,
+      })),
   };
   const provider = createEngineProvider(driver, {
     name: 'scripted',
@@ -181,6 +188,21 @@ describe('provider engine', () => {
     expect(listed).toEqual([
       { ip: '10.0.0.5', node: 'a', interfaceId: 'nic-a2' },
       { ip: '10.0.0.8', node: 'b', interfaceId: 'nic-b' },
+    ]);
+  });
+
+  it('preflight: the driver checks the resolved nodes, and a node that cannot be resolved fails a check', async () => {
+    const { provider } = scriptedCloud();
+    const checks = await provider.preflight!([node('a'), node('gone')]);
+    expect(checks).toEqual([
+      {
+        check: 'interface found',
+        node: 'gone',
+        ok: false,
+        message: 'no such instance',
+        fix: 'check the Node spec.providerID and that the instance exists',
+      },
+      { check: 'free IP slots', node: 'a', ok: true, message: 'nic-a can take 10 more IPs' },
     ]);
   });
 

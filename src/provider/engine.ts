@@ -23,6 +23,8 @@
  * describeNode(node)     resolve ─► driver.describe, retried; notFound on a stale target ─► refresh once
  * listAssignments(nodes) resolve (gone nodes skipped) ─► driver.list per group, retried; an interface missing
  *                        from the answer ─► refresh that node, list it alone; gone ─► nothing
+ * preflight(nodes)       (when the driver has it) resolve ─► driver.preflight; a node that cannot be resolved
+ *                        ─► a failed `interface found` check
  * ```
  */
 import pMap from 'p-map';
@@ -35,6 +37,7 @@ import {
   isProviderError,
   type NodeRef,
   type Plan,
+  type PreflightCheck,
   ProviderError,
   type ProviderName,
 } from './contract.ts';
@@ -264,5 +267,31 @@ export function createEngineProvider<T>(driver: InterfaceDriver<T>, options: Eng
       }
       return { outcomes: changeOutcomes(plan.changes, batches, edits, done.outcomes) };
     },
+
+    ...(driver.preflight ? { preflight } : {}),
   };
+
+  /** The driver's checks of the nodes it can resolve, and a failed check for each node it cannot. */
+  async function preflight(nodes: readonly NodeRef[], signal?: AbortSignal): Promise<PreflightCheck[]> {
+    const unresolved: PreflightCheck[] = [];
+    const resolved: Resolved<T>[] = [];
+    await Promise.all(
+      nodes.map(async (node) => {
+        try {
+          resolved.push({ node, target: await resolve(node, signal) });
+        } catch (err) {
+          const error = isProviderError(err) ? err : driver.classify(err, `resolving node ${node.name}`);
+          unresolved.push({
+            check: 'interface found',
+            node: node.name,
+            ok: false,
+            message: error.message,
+            fix: 'check the Node spec.providerID and that the instance exists',
+          });
+        }
+      }),
+    );
+    const checks = resolved.length > 0 ? await driver.preflight!(resolved, signal) : [];
+    return [...unresolved, ...checks];
+  }
 }

@@ -18,8 +18,9 @@
  * | `list`      | the owned IPs of a group of interfaces                 | `undefined` for an interface missing from the answer |
  * | `classify`  | anything thrown -> a {@link ProviderError}              | map the cloud's codes through its errors.ts          |
  * | `blame`     | the edit a whole-batch refusal names                   | optional; only when the cloud names the IP           |
+ * | `preflight` | checks that would make a failover fail                 | optional; read-only (dry runs, permission listings)  |
  */
-import type { CloudAssignment, NodeNetwork, NodeRef, ProviderError } from './contract.ts';
+import type { CloudAssignment, NodeNetwork, NodeRef, PreflightCheck, ProviderError } from './contract.ts';
 
 /**
  * One edit of an interface's batch. IPs are in canonical form. An `add` of an IP another interface holds is a
@@ -80,4 +81,10 @@ export interface InterfaceDriver<T> {
   classify(err: unknown, doing: string): ProviderError;
   /** The edit a whole-batch `terminal` or `capacity` refusal names, so the others can be written again. */
   blame?(error: ProviderError, edits: readonly Edit[]): Edit | undefined;
+  /**
+   * Preflight checks of the resolved nodes' interfaces (contract.ts `preflight`): read-only, answered by the
+   * cloud (e.g. dry-run writes, permission listings). Nodes that could not be resolved are reported by the
+   * engine.
+   */
+  preflight?(nodes: readonly Resolved<T>[], signal?: AbortSignal): Promise<PreflightCheck[]>;
 }
