@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clusterPolicy, egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts';
 import type { AnyEgressPolicy } from '../api/index.ts';
+import { DesiredCache } from './desired-cache.ts';
 import { desiredState } from './desired-state.ts';
 import { markChain, policySets, SETS } from './nft-model.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
@@ -13,6 +14,19 @@ const podsSet = (d: ReturnType<typeof desiredState>['desired']) => {
 };
 
 describe('desiredState', () => {
+  it('given a cached pod, when its egress IP is replaced by another with the same mark id, then the pod follows the new IP', () => {
+    // Under the default mask 0x3fff, 10.0.1.17 and 10.0.65.16 both prefer mark id 1 + (ip mod 16383).
+    const [before, after] = ['10.0.1.17', '10.0.65.16'];
+    const id = (ip: string) => 1 + (Number(ip.split('.').reduce((n, o) => n * 256n + BigInt(o), 0n) % 16383n));
+    expect(id(before)).toBe(id(after));
+    const cache = new DesiredCache();
+    const pods = [pod('a', '10.244.1.10')];
+    const first = desiredState(inputs({ policies: [egressPolicy([ready(before, 'node-2')])], pods }), S, cache);
+    expect(first.podsByIp).toEqual(new Map([[before, 1]]));
+    const second = desiredState(inputs({ policies: [egressPolicy([ready(after, 'node-2')])], pods }), S, cache);
+    expect(second.podsByIp).toEqual(new Map([[after, 1]]));
+  });
+
   it('steers a selected pod on a source node into the tunnel towards the gateway node', () => {
     const { desired } = desiredState(
       inputs({ policies: [egressPolicy([ready('10.0.1.17', 'node-2')])], pods: [pod('a', '10.244.1.10')] }),

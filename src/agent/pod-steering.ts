@@ -85,7 +85,7 @@ export function steerPod(
 
 /**
  * A text that changes whenever a pod's verdicts could change for reasons other than the pod itself: the
- * policies in order (kind, namespace, spec), the mark ids of their usable IPs, namespace labels (when a
+ * policies in order (kind, namespace, spec), their usable IPs and those IPs' mark ids, namespace labels (when a
  * ClusterEgressPolicy reads them) and the mark mask. While it stays the same, verdicts computed earlier
  * stand (see `desired-cache.ts`).
  */
@@ -100,7 +100,9 @@ export function steeringEpoch(
       x.policy.kind,
       x.policy.metadata.namespace,
       x.policy.spec,
-      x.usable.map((ip) => markIds.get(ip)),
+      // The IPs themselves (rendezvous picks among them) and their mark ids (the verdicts jump to them): two IPs
+      // may share a mark id over time, so neither alone says the verdicts still stand.
+      x.usable.map((ip) => [ip, markIds.get(ip)]),
     ]),
     policies.some((x) => x.policy.kind === 'ClusterEgressPolicy') ? [...namespaceLabels] : [],
     markMask,
