@@ -17,13 +17,21 @@ describe('desiredState', () => {
   it('given a cached pod, when its egress IP is replaced by another with the same mark id, then the pod follows the new IP', () => {
     // Under the default mask 0x3fff, 10.0.1.17 and 10.0.65.16 both prefer mark id 1 + (ip mod 16383).
     const [before, after] = ['10.0.1.17', '10.0.65.16'];
-    const id = (ip: string) => 1 + (Number(ip.split('.').reduce((n, o) => n * 256n + BigInt(o), 0n) % 16383n));
+    const id = (ip: string) => 1 + Number(ip.split('.').reduce((n, o) => n * 256n + BigInt(o), 0n) % 16383n);
     expect(id(before)).toBe(id(after));
     const cache = new DesiredCache();
     const pods = [pod('a', '10.244.1.10')];
-    const first = desiredState(inputs({ policies: [egressPolicy([ready(before, 'node-2')])], pods }), S, cache);
+    const first = desiredState(
+      inputs({ policies: [egressPolicy([ready(before, 'node-2')])], pods }),
+      S,
+      cache,
+    );
     expect(first.podsByIp).toEqual(new Map([[before, 1]]));
-    const second = desiredState(inputs({ policies: [egressPolicy([ready(after, 'node-2')])], pods }), S, cache);
+    const second = desiredState(
+      inputs({ policies: [egressPolicy([ready(after, 'node-2')])], pods }),
+      S,
+      cache,
+    );
     expect(second.podsByIp).toEqual(new Map([[after, 1]]));
   });
 
