@@ -19,6 +19,14 @@ function googleError(code: number, reason: string, message: string): Error {
 describe('classifyGcpError', () => {
   it.each([
     [412, 'conditionNotMet', 'Invalid fingerprint.', 'conflict'],
+    // GoogleCloudPlatform/gke-migration-to-containers#63, opstrace/opstrace#1218: an HTTP 400, not a 409.
+    [
+      400,
+      'resourceNotReady',
+      "The resource 'projects/p/regions/r/subnetworks/default' is not ready",
+      'conflict',
+    ],
+    [400, 'resourceNotReady', "The resource 'projects/p/zones/z/instances/vm-1' is not ready", 'conflict'],
     [429, 'rateLimitExceeded', 'Rate Limit Exceeded', 'throttled'],
     [403, 'rateLimitExceeded', 'Rate Limit Exceeded', 'throttled'],
     [403, 'forbidden', "Required 'compute.instances.updateNetworkInterface' permission", 'terminal'],

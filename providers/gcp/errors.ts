@@ -5,14 +5,15 @@
  * from the one raw request in `client.ts`, as network errors without a status, or as the `error.errors[]`
  * of an operation that ended DONE with an error.
  *
- * | HTTP / reason / operation code                                | kind       |
- * |---------------------------------------------------------------|------------|
- * | 412 `conditionNotMet` (stale fingerprint), 409, `RESOURCE_NOT_READY` | conflict |
- * | 429, `rateLimitExceeded`, `userRateLimitExceeded` (also as 403) | throttled |
- * | 5xx `backendError`, no response (reset, refused, timeout)     | transient  |
- * | 404 `notFound`                                                | notFound   |
- * | 400 on the alias-range limit, `limitExceeded`, `QUOTA_EXCEEDED` | capacity |
- * | any other 400 (`invalid`: range outside subnet, IP in use), 401, 403 | terminal |
+ * | HTTP / reason / operation code                                         | kind      |
+ * |-------------------------------------------------------------------------|-----------|
+ * | 412 `conditionNotMet` (stale fingerprint), 409, 400 `resourceNotReady`  | conflict  |
+ * | (another operation on the instance or subnetwork in flight)             |           |
+ * | 429, `rateLimitExceeded`, `userRateLimitExceeded` (also as 403)         | throttled |
+ * | 5xx `backendError`, no response (reset, refused, timeout)               | transient |
+ * | 404 `notFound`                                                          | notFound  |
+ * | 400 on the alias-range limit, `limitExceeded`, `QUOTA_EXCEEDED`         | capacity  |
+ * | any other 400 (`invalid`: range outside subnet, IP in use), 401, 403    | terminal  |
  *
  * A `terminal` refusal of a whole write that quotes one added range as `'<ip>/32'` (or ` <ip>/32 `) names
  * the IP to blame ({@link blameAlias}), so the rest of the batch can be written again.
@@ -30,6 +31,8 @@ export interface GcpErrorInfo {
 }
 
 const THROTTLE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
+/** Reasons that mean another writer or operation got there first: re-read and retry soon. */
+const CONFLICT_REASONS = new Set(['conditionNotMet', 'resourceNotReady']);
 const CAPACITY_REASONS = new Set(['limitExceeded', 'quotaExceeded']);
 const LIMIT_MESSAGE = /maximum number of alias ip ranges|alias ip ranges? limit/i;
 
@@ -77,7 +80,7 @@ export function gcpErrorInfo(err: unknown): GcpErrorInfo {
 /** The kind of a Compute Engine error. */
 export function gcpErrorKind(info: GcpErrorInfo): ProviderErrorKind {
   const { status, reason, message } = info;
-  if (status === 412 || status === 409 || reason === 'conditionNotMet') return 'conflict';
+  if (status === 412 || status === 409 || (reason && CONFLICT_REASONS.has(reason))) return 'conflict';
   if (status === 429 || (reason && THROTTLE_REASONS.has(reason))) return 'throttled';
   if (status === undefined || status >= 500) return 'transient';
   if (status === 404) return 'notFound';

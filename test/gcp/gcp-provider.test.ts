@@ -193,6 +193,21 @@ describe('gcp provider on the Compute Engine emulator', () => {
     expect(patches().map((c) => c.status)).toEqual([429, 200]);
   });
 
+  it.each(['instance', 'subnetwork'] as const)(
+    'retries 400 resourceNotReady on the %s (another operation on it in flight), and wins',
+    async (resource) => {
+      // GCP answers this as an HTTP error, not only inside an operation (test/emulators/gcp/errors.ts cites the
+      // captured responses); it passes once the other operation is done.
+      const { a } = world.nodes;
+      const [ip] = await world.freeIPs(a.subnet, 1);
+      world.emulator.inject({ kind: 'resourceNotReady', resource, times: 2 });
+      const result = await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+      expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+      expect(await world.cloudIPs(a)).toEqual([ip]);
+      expect(patches().map((c) => c.status)).toEqual([400, 400, 200]);
+    },
+  );
+
   it('serialises writes to one NIC: concurrent applies never race into a 412', async () => {
     const { a } = world.nodes;
     const ips = await world.freeIPs(a.subnet, 4);

@@ -225,6 +225,27 @@ describe('Compute Engine emulator', () => {
     expect(emulator.writes).toEqual([]);
   });
 
+  it('answers 400 resourceNotReady for an instance or subnetwork busy with another operation, as GCP does', async () => {
+    // Shape and text captured from GCP: GoogleCloudPlatform/gke-migration-to-containers#63 (subnetwork),
+    // opstrace/opstrace#1218 (the JSON body: 400, reason resourceNotReady).
+    const nic = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    emulator.inject({ kind: 'resourceNotReady', resource: 'subnetwork' });
+    emulator.inject({ kind: 'resourceNotReady', resource: 'instance' });
+    const bySubnet = await patch('vm-1', { fingerprint: nic.fingerprint, aliasIpRanges: [] });
+    const byInstance = await patch('vm-1', { fingerprint: nic.fingerprint, aliasIpRanges: [] });
+    expect([bySubnet.status, byInstance.status]).toEqual([400, 400]);
+    expect(bySubnet.json.error).toMatchObject({
+      code: 400,
+      message: `The resource 'projects/${P}/regions/us-central1/subnetworks/sub' is not ready`,
+      errors: [{ reason: 'resourceNotReady', domain: 'global' }],
+    });
+    expect(byInstance.json.error.message).toBe(
+      `The resource 'projects/${P}/zones/${Z}/instances/vm-1' is not ready`,
+    );
+    const after = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    expect(after.fingerprint).toBe(nic.fingerprint);
+  });
+
   it('serves subnetworks with their secondary ranges', async () => {
     const { json } = await rest('GET', `/compute/v1/projects/${P}/regions/us-central1/subnetworks/sub`);
     expect(json).toMatchObject({

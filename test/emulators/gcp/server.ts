@@ -18,8 +18,9 @@
  * Query parameters the SDK adds (`$alt=json;enum-encoding=int`, `requestId`, `$prettyPrint`) and `x-goog-*`
  * headers are accepted; a repeated `requestId` returns the first operation (GCP's idempotency rule).
  * Fault knobs ({@link GcpEmulator.inject}) make the next matching calls fail the way GCP does: a concurrent
- * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`, or an
- * operation that ends DONE with an `error` (GCP reports some failures only there).
+ * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`, 400
+ * `resourceNotReady` (another operation on the instance or subnetwork in flight), or an operation that ends DONE
+ * with an `error` (GCP reports some failures only there).
  *
  * The write log ({@link GcpEmulator.writes}) holds every accepted `updateNetworkInterface`: the NIC it wrote
  * (`projects/P/zones/Z/instances/I#N`), when the call arrived and when its operation became DONE (in
@@ -31,7 +32,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkAliasRanges } from './alias-rules.ts';
-import { GcpApiError, notFound, staleFingerprint } from './errors.ts';
+import { GcpApiError, notFound, resourceNotReady, staleFingerprint } from './errors.ts';
 import {
   type AliasIpRange,
   COMPUTE_BASE,
@@ -52,6 +53,15 @@ export type GcpFault =
       readonly kind: 'operationError';
       readonly code: string;
       readonly message: string;
+      readonly times?: number;
+    }
+  /**
+   * The next writes answer 400 `resourceNotReady` naming the instance or its NIC's subnetwork: another
+   * operation on that resource is in flight (see {@link resourceNotReady}).
+   */
+  | {
+      readonly kind: 'resourceNotReady';
+      readonly resource: 'instance' | 'subnetwork';
       readonly times?: number;
     }
   /** The next calls of `on` answer `status` with `reason` (429 rateLimitExceeded, 503 backendError, ...). */
@@ -197,6 +207,14 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     const requestId = req.query.get('requestId');
     const seen = requestId ? byRequestId.get(requestId) : undefined;
     if (seen) return operationJson(seen);
+    const notReady = takeFault((f) => f.kind === 'resourceNotReady');
+    if (notReady?.kind === 'resourceNotReady') {
+      throw resourceNotReady(
+        notReady.resource === 'instance'
+          ? `projects/${project}/zones/${zone}/instances/${name}`
+          : nic.subnetwork.replace(`${COMPUTE_BASE}/`, ''),
+      );
+    }
     const body = (req.body ?? {}) as { fingerprint?: string; aliasIpRanges?: AliasIpRange[] };
     const concurrent = takeFault((f) => f.kind === 'concurrentWrite');
     if (concurrent) nic.fingerprint = newFingerprint();
