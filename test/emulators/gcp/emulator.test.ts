@@ -20,7 +20,7 @@ interface RestBody {
     fingerprint: string;
     aliasIpRanges?: { ipCidrRange: string; subnetworkRangeName?: string }[];
   }[];
-  error: { code: number; message: string; errors: { reason: string }[] };
+  error: { code: number; message: string; errors: { reason: string; code: string; message: string }[] };
 }
 
 async function rest(
@@ -117,29 +117,49 @@ describe('Compute Engine emulator', () => {
     expect(after.aliasIpRanges).toEqual(nic.aliasIpRanges);
   });
 
-  it('refuses an IP another NIC holds, also while that NIC’s update is still RUNNING', async () => {
-    const vm2 = (await rest('GET', instancePath('vm-2'))).json.networkInterfaces[0]!;
-    const held = await patch('vm-2', {
-      fingerprint: vm2.fingerprint,
-      aliasIpRanges: [{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }],
+  it('fails the operation with IP_IN_USE_BY_ANOTHER_RESOURCE for an IP another NIC holds, also while that NIC’s update is RUNNING', async () => {
+    // GCP accepts the request and reports the clash in the operation: `Code: IP_IN_USE_BY_ANOTHER_RESOURCE,
+    // Message: IP '10.128.3.140/31' is already being used by another resource.`
+    // (GoogleCloudPlatform/compute-image-tools#659), and for a single address `IP '10.0.0.2' is …`
+    // (hashicorp/terraform#18998).
+    const take = (fingerprint: string) =>
+      patch('vm-2', {
+        fingerprint,
+        aliasIpRanges: [{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }],
+      });
+    const vm2 = () => rest('GET', instancePath('vm-2')).then((r) => r.json.networkInterfaces[0]!);
+    const held = await take((await vm2()).fingerprint);
+    expect(held.status).toBe(200);
+    expect(await untilDone(held.json)).toMatchObject({
+      status: 'DONE',
+      error: {
+        errors: [
+          {
+            code: 'IP_IN_USE_BY_ANOTHER_RESOURCE',
+            message: "IP '10.9.0.4/32' is already being used by another resource.",
+          },
+        ],
+      },
     });
-    expect(held.status).toBe(400);
-    expect(held.json.error.message).toContain('already in use');
+    expect((await vm2()).aliasIpRanges).toBeUndefined();
+
+    emulator.inUseQuote = 'address';
+    const bare = await take((await vm2()).fingerprint);
+    expect((await untilDone(bare.json)).error.errors[0]).toMatchObject({
+      message: "IP '10.9.0.4' is already being used by another resource.",
+    });
+    emulator.inUseQuote = 'cidr';
 
     const vm1 = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
     const removal = await patch('vm-1', { fingerprint: vm1.fingerprint, aliasIpRanges: [] });
-    const early = await patch('vm-2', {
-      fingerprint: vm2.fingerprint,
-      aliasIpRanges: [{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }],
-    });
-    expect(early.status).toBe(400);
+    const early = await take((await vm2()).fingerprint);
+    expect((await untilDone(early.json)).error.errors[0]?.code).toBe('IP_IN_USE_BY_ANOTHER_RESOURCE');
     await untilDone(removal.json);
-    const now = await patch('vm-2', {
-      fingerprint: vm2.fingerprint,
-      aliasIpRanges: [{ ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' }],
-    });
-    expect(now.status).toBe(200);
-    await untilDone(now.json);
+    const now = await take((await vm2()).fingerprint);
+    expect((await untilDone(now.json)).error).toBeUndefined();
+    expect((await vm2()).aliasIpRanges).toEqual([
+      { ipCidrRange: '10.9.0.4/32', subnetworkRangeName: 'egress' },
+    ]);
   });
 
   it('checks ranges against the primary or the named secondary range, and allocates netmask-only entries', async () => {

@@ -31,7 +31,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkAliasRanges } from './alias-rules.ts';
+import { type AliasCheck, checkAliasRanges, type InUseQuote, inUseMessage } from './alias-rules.ts';
 import { GcpApiError, notFound, resourceNotReady, staleFingerprint } from './errors.ts';
 import {
   type AliasIpRange,
@@ -99,6 +99,8 @@ export interface GcpEmulatorOptions {
   readonly operationPolls?: number;
   /** How long one `wait` call blocks before answering (GCP blocks up to 2 minutes); default 0. */
   readonly waitDelayMs?: number;
+  /** How `IP_IN_USE_BY_ANOTHER_RESOURCE` quotes a single address (alias-rules.ts); default `cidr`. */
+  readonly inUseQuote?: InUseQuote;
 }
 
 /** A running emulator. */
@@ -117,6 +119,8 @@ export interface GcpEmulator {
   /** Polls an operation stays RUNNING; change between tests. */
   operationPolls: number;
   waitDelayMs: number;
+  /** How an address another NIC holds is quoted in the operation error; change between tests. */
+  inUseQuote: InUseQuote;
   /** Queues a fault. */
   inject(fault: GcpFault): void;
   /** Drops queued faults, the call log and the write log. */
@@ -239,14 +243,23 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     const subnet = state.subnetworkOf(nic);
     if (!subnet) throw notFound(nic.subnetwork);
     // PATCH semantics: a field that is absent stays as it is.
-    const next =
+    const check: AliasCheck =
       body.aliasIpRanges === undefined
-        ? nic.aliasIpRanges
+        ? { ranges: nic.aliasIpRanges, inUse: undefined }
         : checkAliasRanges(state, inst, nic, subnet, body.aliasIpRanges, pending);
+    const next = check.ranges;
     nic.fingerprint = newFingerprint();
-    const added = next.filter((r) => !nic.aliasIpRanges.some((a) => a.ipCidrRange === r.ipCidrRange));
+    // An address another NIC holds fails the operation, not the request (alias-rules.ts).
+    const injected = check.inUse ? undefined : takeFault((f) => f.kind === 'operationError');
+    const failure: { code: string; message: string } | undefined = check.inUse
+      ? { code: 'IP_IN_USE_BY_ANOTHER_RESOURCE', message: inUseMessage(check.inUse, emulator.inUseQuote) }
+      : injected?.kind === 'operationError'
+        ? { code: injected.code, message: injected.message }
+        : undefined;
+    const added = failure
+      ? []
+      : next.filter((r) => !nic.aliasIpRanges.some((a) => a.ipCidrRange === r.ipCidrRange));
     pending.set(nic, [...(pending.get(nic) ?? []), ...added]);
-    const failure = takeFault((f) => f.kind === 'operationError');
     const write = {
       interfaceId: `projects/${project}/zones/${zone}/instances/${name}#${nicName}`,
       startedAt: req.arrivedAt,
@@ -264,7 +277,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
         const left = (pending.get(nic) ?? []).filter((p) => !added.includes(p));
         if (left.length) pending.set(nic, left);
         else pending.delete(nic);
-        if (failure?.kind === 'operationError') {
+        if (failure) {
           op.error = { errors: [{ code: failure.code, message: failure.message }] };
           return;
         }
@@ -396,6 +409,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     calls,
     operationPolls: options.operationPolls ?? 2,
     waitDelayMs: options.waitDelayMs ?? 0,
+    inUseQuote: options.inUseQuote ?? 'cidr',
     mutatingCalls: () => calls.filter((c) => c.method === 'PATCH').length,
     writes,
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
