@@ -12,7 +12,7 @@
  *   ─► nothing to write? done
  *   ─► updateNetworkInterface with the fingerprint ─► wait until the operation is DONE
  *        412 conditionNotMet (another writer) ─► conflict: the engine re-reads and decides again
- *        an operation error ─► its kind (errors.ts); a refusal quoting '<ip>/32' blames that add
+ *        an operation error ─► its kind (errors.ts); a refusal quoting '<ip>/32' or '<ip>' blames that add
  *   ─► allocations? readNic again: the addresses GCP picked are the new owned /32s
  * ```
  *

@@ -15,8 +15,11 @@
  * | 400 on the alias-range limit, `limitExceeded`, `QUOTA_EXCEEDED`         | capacity  |
  * | any other 400 (`invalid`: range outside subnet, IP in use), 401, 403    | terminal  |
  *
- * A `terminal` refusal of a whole write that quotes one added range as `'<ip>/32'` (or ` <ip>/32 `) names
- * the IP to blame ({@link blameAlias}), so the rest of the batch can be written again.
+ * A `terminal` refusal of a whole write that quotes one added address names the IP to blame
+ * ({@link blameAlias}), so the rest of the batch can be written again. GCP quotes it as `'<ip>/32'` or as a bare
+ * `'<ip>'`: an address another resource holds fails the operation with `IP_IN_USE_BY_ANOTHER_RESOURCE`, `IP
+ * '10.128.3.140/31' is already being used by another resource.` (GoogleCloudPlatform/compute-image-tools#659)
+ * or `IP '10.0.0.2' is already being used by another resource.` (hashicorp/terraform#18998).
  */
 import { ProviderError, type ProviderErrorKind } from '../../src/provider/contract.ts';
 import type { Edit } from '../../src/provider/interface-driver.ts';
@@ -121,11 +124,11 @@ export function operationError(
   });
 }
 
-/** The `add` among `edits` whose `/32` a `terminal` refusal quotes, if any (see the module comment). */
+/** The ways a refusal names an added address: `'<ip>/32'`, ` <ip>/32 `, `'<ip>'` (see the module comment). */
+const quotings = (ip: string) => [`'${ip}/32'`, ` ${ip}/32 `, `'${ip}'`];
+
+/** The `add` among `edits` whose address a `terminal` refusal quotes, if any (see the module comment). */
 export function blameAlias(error: ProviderError, edits: readonly Edit[]): Edit | undefined {
   if (error.kind !== 'terminal') return undefined;
-  return edits.find(
-    (e) =>
-      e.kind === 'add' && (error.message.includes(`'${e.ip}/32'`) || error.message.includes(` ${e.ip}/32 `)),
-  );
+  return edits.find((e) => e.kind === 'add' && quotings(e.ip).some((q) => error.message.includes(q)));
 }

@@ -154,17 +154,26 @@ describe('gcp provider on the Compute Engine emulator', () => {
     expect(error.message).toContain('192.0.2.9/32');
   });
 
-  it('refuses an IP another NIC holds, and still writes the rest of the batch', async () => {
-    const { a, b } = world.nodes;
-    const [taken, good] = await world.freeIPs(a.subnet, 2);
-    await world.provider.apply({ changes: [assign(taken!, b.ref)] });
-    const result = await world.provider.apply({ changes: [assign(taken!, a.ref), assign(good!, a.ref)] });
-    expect(result.outcomes[0]).toMatchObject({ ok: false, error: { kind: 'terminal' } });
-    expect(result.outcomes[0]?.ok === false && result.outcomes[0].error.message).toContain(taken);
-    expect(result.outcomes[1]?.ok).toBe(true);
-    expect(await world.cloudIPs(a)).toEqual([good]);
-    expect(await world.cloudIPs(b)).toEqual([taken]);
-  });
+  it.each(['cidr', 'address'] as const)(
+    'refuses an IP another NIC holds (the operation quotes it as %s), and still writes the rest of the batch',
+    async (quote) => {
+      // GCP fails the operation with IP_IN_USE_BY_ANOTHER_RESOURCE and quotes the address as '<ip>/32' or as a
+      // bare '<ip>' (test/emulators/gcp/alias-rules.ts): either way only that IP fails.
+      const { a, b } = world.nodes;
+      const [taken, good] = await world.freeIPs(a.subnet, 2);
+      await world.provider.apply({ changes: [assign(taken!, b.ref)] });
+      world.emulator.inUseQuote = quote;
+      const result = await world.provider.apply({ changes: [assign(taken!, a.ref), assign(good!, a.ref)] });
+      expect(result.outcomes[0]).toMatchObject({
+        ok: false,
+        error: { kind: 'terminal', code: 'IP_IN_USE_BY_ANOTHER_RESOURCE' },
+      });
+      expect(result.outcomes[0]?.ok === false && result.outcomes[0].error.message).toContain(taken);
+      expect(result.outcomes[1]?.ok).toBe(true);
+      expect(await world.cloudIPs(a)).toEqual([good]);
+      expect(await world.cloudIPs(b)).toEqual([taken]);
+    },
+  );
 
   it('never touches alias ranges it does not own (GKE pod ranges stay)', async () => {
     const { a } = world.nodes;

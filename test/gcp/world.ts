@@ -173,6 +173,7 @@ export async function startGcpWorld(
       state.finishAll();
       emulator.clearFaults();
       emulator.operationPolls = emulatorOptions.operationPolls ?? 2;
+      emulator.inUseQuote = emulatorOptions.inUseQuote ?? 'cidr';
       for (const inst of state.instances.values()) {
         for (const n of inst.networkInterfaces) {
           n.aliasIpRanges = n.aliasIpRanges.filter((a) => single(a.ipCidrRange) === undefined);
