@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classifyGcpError, createComputeApi } from '../../providers/gcp/index.ts';
 import type { Change, NodeRef } from '../../src/provider/contract.ts';
-import { MAX_ALIAS_RANGES } from '../emulators/gcp/index.ts';
+import { type EmulatedOperation, MAX_ALIAS_RANGES } from '../emulators/gcp/index.ts';
+import { eventually } from '../support/eventually.ts';
 import { type GcpWorld, PROJECT, startGcpWorld } from './world.ts';
 
 let world: GcpWorld;
@@ -226,6 +227,55 @@ describe('gcp provider on the Compute Engine emulator', () => {
     expect(results.flatMap((r) => r.outcomes).every((o) => o.ok)).toBe(true);
     expect(await world.cloudIPs(a)).toEqual([...ips].sort());
     expect(patches().map((c) => c.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  describe('a write while another writer’s operation on the NIC is RUNNING loses neither update', () => {
+    // Another writer (an old leader, an operator with gcloud) updates node-a's NIC; its operation is still
+    // RUNNING when the provider writes. GCP fails whichever operation is DONE second with CONDITION_NOT_MET
+    // (test/emulators/gcp/server.ts); the provider re-reads and writes again when it is the one.
+    const a = () => world.nodes.a;
+    const key = { project: PROJECT, zone: 'europe-west1-b', instance: 'node-a' };
+    /** Starts the other writer's update adding `ip`; its operation runs until the test finishes it. */
+    async function otherWriter(ip: string): Promise<EmulatedOperation> {
+      const api = createComputeApi({ endpoint: world.emulator.url });
+      const nic = world.nic(a());
+      const op = await api.updateAliasRanges(key, 'nic0', {
+        fingerprint: nic.fingerprint,
+        aliasIpRanges: [
+          ...nic.aliasIpRanges,
+          { ipCidrRange: `${ip}/32`, subnetworkRangeName: 'cloud-egress-conformance' },
+        ],
+      });
+      await api.close();
+      return world.emulator.state.operations.get(`${PROJECT}/${key.zone}/${op.name}`)!;
+    }
+
+    it('the other writer is DONE last: its operation fails, the provider’s IP stays', async () => {
+      const [theirs, ours] = await world.freeIPs(a().subnet, 2);
+      const other = await otherWriter(theirs!);
+      const result = await world.provider.apply({ changes: [assign(ours!, a().ref)] });
+      expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+      world.emulator.state.finish(other);
+      expect(other.error?.errors[0]?.code).toBe('CONDITION_NOT_MET');
+      expect(await world.cloudIPs(a())).toEqual([ours]);
+    });
+
+    it('the other writer is DONE first: the provider’s operation fails, it re-reads and keeps both', async () => {
+      const [theirs, ours] = await world.freeIPs(a().subnet, 2);
+      world.emulator.operationPolls = 1_000_000;
+      const other = await otherWriter(theirs!);
+      const applying = world.provider.apply({ changes: [assign(ours!, a().ref)] });
+      const mine = await eventually('the provider’s operation', async () =>
+        [...world.emulator.state.operations.values()].find((op) => op !== other && op.status !== 'DONE'),
+      );
+      world.emulator.state.finish(other);
+      world.emulator.operationPolls = 2;
+      world.emulator.state.finish(mine);
+      expect(mine.error?.errors[0]?.code).toBe('CONDITION_NOT_MET');
+      const result = await applying;
+      expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+      expect(await world.cloudIPs(a())).toEqual([ours, theirs].sort());
+    });
   });
 
   it('refuses a public address pairing (not possible for alias IPs) without writing', async () => {

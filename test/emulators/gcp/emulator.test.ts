@@ -97,9 +97,10 @@ describe('Compute Engine emulator', () => {
       status: 'RUNNING',
       operationType: 'updateNetworkInterface',
     });
+    // Until DONE the NIC reads as before, fingerprint included (the write consumes it when it applies).
     const during = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
     expect(during.aliasIpRanges).toBeUndefined();
-    expect(during.fingerprint).not.toBe(before.fingerprint);
+    expect(during.fingerprint).toBe(before.fingerprint);
     const done = await untilDone(op.json);
     expect(done.status).toBe('DONE');
     const after = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
@@ -213,7 +214,7 @@ describe('Compute Engine emulator', () => {
     const sent = performance.now();
     const accepted = await patch('vm-2', { fingerprint: vm2.fingerprint, aliasIpRanges: [] });
     expect(accepted.status).toBe(200);
-    const stale = await patch('vm-2', { fingerprint: vm2.fingerprint, aliasIpRanges: [] });
+    const stale = await patch('vm-2', { fingerprint: 'b3V0ZGF0ZWQ=', aliasIpRanges: [] });
     expect(stale.status).toBe(412);
     const invalid = await patch('vm-1', {
       fingerprint: (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!.fingerprint,
@@ -244,6 +245,34 @@ describe('Compute Engine emulator', () => {
     emulator.clearFaults();
     expect(emulator.writes).toEqual([]);
   });
+
+  it.each(['first', 'second'] as const)(
+    'a write accepted while another on the NIC is RUNNING loses nothing when the %s is DONE first',
+    async (doneFirst) => {
+      // Both carry the fingerprint the NIC had; the one DONE second finds it consumed and fails CONDITION_NOT_MET
+      // (CloudVE/cloudbridge#349: GCP answers 200 and fails the operation), instead of overwriting the other.
+      const nic = (await rest('GET', instancePath('vm-2'))).json.networkInterfaces[0]!;
+      const first = await patch('vm-2', {
+        fingerprint: nic.fingerprint,
+        aliasIpRanges: [{ ipCidrRange: '10.9.0.7/32', subnetworkRangeName: 'egress' }],
+      });
+      const second = await patch('vm-2', {
+        fingerprint: nic.fingerprint,
+        aliasIpRanges: [{ ipCidrRange: '10.9.0.8/32', subnetworkRangeName: 'egress' }],
+      });
+      expect([first.status, second.status]).toEqual([200, 200]);
+      const [winner, loser] = doneFirst === 'first' ? [first, second] : [second, first];
+      expect((await untilDone(winner.json)).error).toBeUndefined();
+      expect((await untilDone(loser.json)).error).toEqual({
+        errors: [{ code: 'CONDITION_NOT_MET', message: 'Invalid fingerprint.' }],
+      });
+      const after = (await rest('GET', instancePath('vm-2'))).json.networkInterfaces[0]!;
+      const won = doneFirst === 'first' ? '10.9.0.7/32' : '10.9.0.8/32';
+      expect(after.aliasIpRanges).toEqual([{ ipCidrRange: won, subnetworkRangeName: 'egress' }]);
+      expect(after.fingerprint).not.toBe(nic.fingerprint);
+      await untilDone((await patch('vm-2', { fingerprint: after.fingerprint, aliasIpRanges: [] })).json);
+    },
+  );
 
   it('answers 400 resourceNotReady for an instance or subnetwork busy with another operation, as GCP does', async () => {
     // Shape and text captured from GCP: GoogleCloudPlatform/gke-migration-to-containers#63 (subnetwork),

@@ -9,7 +9,8 @@
  * | PATCH /compute/v1/projects/P/zones/Z/instances/I/updateNetworkInterface?networkInterface=N | PATCH semantics: |
  * |       only fields present change; `fingerprint` must be the NIC's current one (else 412          |
  * |       `conditionNotMet`); alias rules of `alias-rules.ts`; answers a RUNNING zonal operation; the  |
- * |       new ranges apply when the operation is DONE (until then they are reserved)                   |
+ * |       new ranges (and a new fingerprint) apply when the operation is DONE (until then the NIC      |
+ * |       reads as before and the added ranges are reserved)                                           |
  * | GET   /compute/v1/projects/P/zones/Z/operations/O                             | one poll of the operation     |
  * | POST  /compute/v1/projects/P/zones/Z/operations/O/wait                        | one poll; may return RUNNING, |
  * |       as zoneOperations.wait is documented to ("might return before DONE")                         |
@@ -21,6 +22,13 @@
  * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`, 400
  * `resourceNotReady` (another operation on the instance or subnetwork in flight), or an operation that ends DONE
  * with an `error` (GCP reports some failures only there).
+ *
+ * A write accepted while another write on the same NIC is still RUNNING carries the fingerprint that write will
+ * consume: whichever operation is DONE second ends DONE with `CONDITION_NOT_MET` and changes nothing, so neither
+ * update is silently lost. GCP checks the fingerprint again when the operation runs: a writer racing another on
+ * one fingerprinted document "returns 200 with an operation, the operation then completes with
+ * CONDITION_NOT_MET" (CloudVE/cloudbridge#349, `setCommonInstanceMetadata`); the NetworkInterface `fingerprint`
+ * field is the same optimistic lock ("412 Precondition Failed if the fingerprint is out of date", REST reference).
  *
  * The write log ({@link GcpEmulator.writes}) holds every accepted `updateNetworkInterface`: the NIC it wrote
  * (`projects/P/zones/Z/instances/I#N`), when the call arrived and when its operation became DONE (in
@@ -248,7 +256,6 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
         ? { ranges: nic.aliasIpRanges, inUse: undefined }
         : checkAliasRanges(state, inst, nic, subnet, body.aliasIpRanges, pending);
     const next = check.ranges;
-    nic.fingerprint = newFingerprint();
     // An address another NIC holds fails the operation, not the request (alias-rules.ts).
     const injected = check.inUse ? undefined : takeFault((f) => f.kind === 'operationError');
     const failure: { code: string; message: string } | undefined = check.inUse
@@ -281,7 +288,14 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
           op.error = { errors: [{ code: failure.code, message: failure.message }] };
           return;
         }
+        // The fingerprint this request was accepted with was consumed by a write that was DONE first: the
+        // operation fails instead of overwriting that write (see the module comment).
+        if (nic.fingerprint !== body.fingerprint) {
+          op.error = { errors: [{ code: 'CONDITION_NOT_MET', message: 'Invalid fingerprint.' }] };
+          return;
+        }
         nic.aliasIpRanges = next.map((r) => ({ ...r }));
+        nic.fingerprint = newFingerprint();
       },
     });
     if (requestId) byRequestId.set(requestId, op);
