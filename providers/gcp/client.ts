@@ -33,6 +33,8 @@ export interface GceNic {
 /** The fields of an `Instance` the provider reads. */
 export interface GceInstance {
   readonly name: string;
+  /** `RUNNING`, `STOPPING`, `TERMINATED`, `SUSPENDED`, ... (the REST reference's `Instance.status`). */
+  readonly status: string;
   readonly networkInterfaces: readonly GceNic[];
 }
 
@@ -110,6 +112,7 @@ function toOperation(op: SdkOperation | null | undefined): GceOperation {
 function toInstance(inst: protos.google.cloud.compute.v1.IInstance): GceInstance {
   return {
     name: inst.name ?? '',
+    status: inst.status ?? '',
     networkInterfaces: (inst.networkInterfaces ?? []).map((nic) => ({
       name: nic.name ?? '',
       networkIP: nic.networkIP ?? '',

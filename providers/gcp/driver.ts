@@ -21,6 +21,11 @@
  *
  * `resolve` makes no call: the interface is named by the providerID and the NIC name, so a gone instance
  * shows as `notFound` in the attempt's read (the engine counts a remove there as done, an add as failed).
+ *
+ * An instance that is not RUNNING (Instance.status) takes no new IP, and `describe` says so (`capacity`,
+ * `instanceNotRunning`): the scheduler places its IPs elsewhere. Its aliases are still listed and removed, since
+ * a stopped or suspended VM keeps them; while it is STOPPING or SUSPENDING, GCP answers a write with 400
+ * `resourceNotReady`, which the engine retries.
  */
 import type { CloudAssignment, NodeNetwork, NodeRef, ProviderError } from '../../src/provider/contract.ts';
 import { isProviderError } from '../../src/provider/contract.ts';
@@ -33,6 +38,7 @@ import {
   egressRangeCidr,
   egressRangeName,
   MAX_ALIAS_RANGES,
+  notRunning,
   ownedIPs,
   planEdits,
   reservedIPs,
@@ -76,14 +82,14 @@ export function gcpDriver(io: NicIo, settings: GcpDriverSettings): InterfaceDriv
       let written: Written | undefined;
       return async (): Promise<BatchResult> => {
         if (!written) {
-          const nic = await io.readNic(target, signal);
+          const { nic, status } = await io.readNic(target, signal);
           if (adding) subnet ??= await io.readSubnet(nic, signal);
-          const decision = planEdits({ nic, node: target.node, rangeName }, edits, subnet);
+          const decision = planEdits({ nic, node: target.node, rangeName, status }, edits, subnet);
           if (decision.aliasIpRanges) await io.writeAliases(target, nic, decision.aliasIpRanges, signal);
           written = { before: nic, failed: decision.failed, wrote: decision.aliasIpRanges !== undefined };
         }
         if (!allocating || !written.wrote) return { failed: written.failed };
-        const after = await io.readNic(target, signal);
+        const { nic: after } = await io.readNic(target, signal);
         return {
           failed: written.failed,
           allocated: allocatedIPs(written.before, after, rangeName, edits, written.failed),
@@ -92,7 +98,9 @@ export function gcpDriver(io: NicIo, settings: GcpDriverSettings): InterfaceDriv
     },
 
     async describe({ node, target }, signal) {
-      const nic = await io.readNic(target, signal);
+      const { nic, status } = await io.readNic(target, signal);
+      const stopped = notRunning(node.name, status);
+      if (stopped) throw stopped;
       const subnet = await io.readSubnet(nic, signal);
       const egress = egressRangeCidr(subnet, rangeName);
       const network: NodeNetwork = {
@@ -111,7 +119,7 @@ export function gcpDriver(io: NicIo, settings: GcpDriverSettings): InterfaceDriv
       Promise.all(
         group.map(async ({ node, target }) => {
           try {
-            const nic = await io.readNic(target, signal);
+            const { nic } = await io.readNic(target, signal);
             return ownedIPs(nic, rangeName).map(
               (ip): CloudAssignment => ({ ip, node: node.name, interfaceId: target.id }),
             );

@@ -3,7 +3,8 @@
  * The I/O of one GCE network interface over the {@link ComputeApi}, each call once (the engine retries):
  *
  * ```
- * readNic        instances.get ─► the NIC named in the target (notFound when the instance has no such NIC)
+ * readNic        instances.get ─► the NIC named in the target and the instance's status (notFound when the
+ *                instance has no such NIC)
  * readSubnet     subnetworks.get of the NIC's subnetwork (it may be in another project: Shared VPC)
  * writeAliases   updateNetworkInterface {fingerprint, aliasIpRanges} ─► zoneOperations.wait until DONE
  *                (wait may return before DONE: wait again after a pause, until a deadline) ─► the
@@ -32,6 +33,12 @@ export interface NicTarget extends InstanceKey {
   readonly node: string;
 }
 
+/** A NIC as read, with the status of its instance (`RUNNING`, `TERMINATED`, ...). */
+export interface NicRead {
+  readonly nic: GceNic;
+  readonly status: string;
+}
+
 /** Timing of {@link writeAliases}'s wait. */
 export interface OperationWait {
   /** Pause after a `wait` that returned before DONE, in ms. */
@@ -43,7 +50,7 @@ export interface OperationWait {
 /** The calls about one NIC; see the module diagram. */
 export interface NicIo {
   /** The NIC as `instances.get` reports it. @throws ProviderError `notFound` when the instance or NIC is gone. */
-  readNic(target: NicTarget, signal?: AbortSignal): Promise<GceNic>;
+  readNic(target: NicTarget, signal?: AbortSignal): Promise<NicRead>;
   /** The NIC's subnetwork. */
   readSubnet(nic: GceNic, signal?: AbortSignal): Promise<GceSubnetwork>;
   /** Writes the NIC's whole `aliasIpRanges` with the fingerprint `nic` was read with, and waits until DONE. */
@@ -100,7 +107,7 @@ export function createNicIo(api: ComputeApi, wait: OperationWait): NicIo {
           `node ${target.node}: instance ${instancePath(target)} has no network interface ${target.nic}`,
         );
       }
-      return nic;
+      return { nic, status: inst.status };
     },
 
     readSubnet(nic, signal) {

@@ -8,7 +8,7 @@ import { classifyGcpError, createComputeApi } from '../../providers/gcp/index.ts
 import type { Change, NodeRef } from '../../src/provider/contract.ts';
 import { type EmulatedOperation, MAX_ALIAS_RANGES } from '../emulators/gcp/index.ts';
 import { eventually } from '../support/eventually.ts';
-import { type GcpWorld, PROJECT, startGcpWorld } from './world.ts';
+import { FAST, type GcpWorld, PROJECT, startGcpWorld } from './world.ts';
 
 let world: GcpWorld;
 beforeAll(async () => {
@@ -275,6 +275,66 @@ describe('gcp provider on the Compute Engine emulator', () => {
       const result = await applying;
       expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
       expect(await world.cloudIPs(a())).toEqual([ours, theirs].sort());
+    });
+  });
+
+  describe('instances that are not RUNNING', () => {
+    // Instance.status (REST reference); the emulator's rules for each are in test/emulators/gcp/server.ts.
+    it.each(['STOPPING', 'TERMINATED', 'SUSPENDED'] as const)(
+      'a %s instance takes no new egress IP: capacity, nothing written, describeNode says why',
+      async (status) => {
+        const { a } = world.nodes;
+        const [ip] = await world.freeIPs(a.subnet, 1);
+        world.instance(a).status = status;
+        const result = await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+        expect(result.outcomes[0]).toMatchObject({
+          ok: false,
+          error: { kind: 'capacity', code: 'instanceNotRunning', message: expect.stringContaining(status) },
+        });
+        expect(patches()).toHaveLength(0);
+        expect(await world.cloudIPs(a)).toEqual([]);
+        await expect(world.provider.describeNode(a.ref)).rejects.toMatchObject({
+          kind: 'capacity',
+          message: expect.stringContaining(status),
+        });
+      },
+    );
+
+    it.each(['TERMINATED', 'SUSPENDED'] as const)(
+      'a move off a %s instance removes the IP it still holds there, then adds it on the target',
+      async (status) => {
+        const { a, b } = world.nodes;
+        const [ip] = await world.freeIPs(a.subnet, 1);
+        await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+        world.instance(a).status = status;
+        expect((await world.provider.listAssignments([a.ref])).map((l) => l.ip)).toEqual([ip]);
+        const result = await world.provider.apply({ changes: [assign(ip!, b.ref, a.ref)] });
+        expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+        expect(await world.cloudIPs(a)).toEqual([]);
+        expect(await world.cloudIPs(b)).toEqual([ip]);
+      },
+    );
+
+    it('a move off a STOPPING instance is retried (resourceNotReady) until it has stopped', async () => {
+      const { a, b } = world.nodes;
+      const [ip] = await world.freeIPs(a.subnet, 1);
+      await world.provider.apply({ changes: [assign(ip!, a.ref)] });
+      world.emulator.clearFaults();
+      world.instance(a).status = 'STOPPING';
+      const patient = world.newProvider({}, { ...FAST, retries: 30 });
+      const moving = patient.apply({ changes: [assign(ip!, b.ref, a.ref)] });
+      await eventually(
+        'a write refused while node-a stops',
+        async () => patches().some((c) => c.status === 400),
+        {
+          intervalMs: 1,
+        },
+      );
+      world.instance(a).status = 'TERMINATED';
+      const result = await moving;
+      expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
+      expect(await world.cloudIPs(a)).toEqual([]);
+      expect(await world.cloudIPs(b)).toEqual([ip]);
     });
   });
 

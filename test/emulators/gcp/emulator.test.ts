@@ -295,6 +295,36 @@ describe('Compute Engine emulator', () => {
     expect(after.fingerprint).toBe(nic.fingerprint);
   });
 
+  it('reports the instance status; a stopping instance is not ready, a stopped one keeps and updates its aliases', async () => {
+    const inst = emulator.state.instance(P, Z, 'vm-1')!;
+    const write = async (ranges: { ipCidrRange: string; subnetworkRangeName: string }[]) => {
+      const nic = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+      return patch('vm-1', { fingerprint: nic.fingerprint, aliasIpRanges: ranges });
+    };
+    await untilDone((await write([{ ipCidrRange: '10.9.0.9/32', subnetworkRangeName: 'egress' }])).json);
+    try {
+      inst.status = 'STOPPING';
+      expect((await rest('GET', instancePath('vm-1'))).json.status).toBe('STOPPING');
+      const stopping = await write([]);
+      expect(stopping.status).toBe(400);
+      expect(stopping.json.error.errors[0]?.reason).toBe('resourceNotReady');
+      inst.status = 'TERMINATED';
+      const stopped = (await rest('GET', instancePath('vm-1'))).json;
+      expect(stopped.status).toBe('TERMINATED');
+      expect(stopped.networkInterfaces[0]!.aliasIpRanges).toEqual([
+        { ipCidrRange: '10.9.0.9/32', subnetworkRangeName: 'egress' },
+      ]);
+      const removal = await write([]);
+      expect(removal.status).toBe(200);
+      expect((await untilDone(removal.json)).error).toBeUndefined();
+      expect(
+        (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!.aliasIpRanges,
+      ).toBeUndefined();
+    } finally {
+      inst.status = 'RUNNING';
+    }
+  });
+
   it('serves subnetworks with their secondary ranges', async () => {
     const { json } = await rest('GET', `/compute/v1/projects/${P}/regions/us-central1/subnetworks/sub`);
     expect(json).toMatchObject({

@@ -5,7 +5,7 @@
  *
  * | call                                                                          | behaviour                     |
  * |-------------------------------------------------------------------------------|-------------------------------|
- * | GET   /compute/v1/projects/P/zones/Z/instances/I                              | the instance, NIC fingerprints|
+ * | GET   /compute/v1/projects/P/zones/Z/instances/I                              | the instance (status, NICs)   |
  * | PATCH /compute/v1/projects/P/zones/Z/instances/I/updateNetworkInterface?networkInterface=N | PATCH semantics: |
  * |       only fields present change; `fingerprint` must be the NIC's current one (else 412          |
  * |       `conditionNotMet`); alias rules of `alias-rules.ts`; answers a RUNNING zonal operation; the  |
@@ -30,6 +30,14 @@
  * CONDITION_NOT_MET" (CloudVE/cloudbridge#349, `setCommonInstanceMetadata`); the NetworkInterface `fingerprint`
  * field is the same optimistic lock ("412 Precondition Failed if the fingerprint is out of date", REST reference).
  *
+ * An instance's `status` is the tests' to set (state.ts). While it changes state (STOPPING, SUSPENDING, STAGING,
+ * PROVISIONING, REPAIRING) an operation on the instance is in flight, and a write answers 400 `resourceNotReady`
+ * naming the instance (errors.ts). A TERMINATED or SUSPENDED instance is no obstacle: its NICs keep their alias
+ * ranges (a stopped VM keeps its internal addresses, and the other use of `updateNetworkInterface`, migrating
+ * an interface to another network, is made on stopped VMs: "Migrating a VM between networks", linked from the
+ * method's reference). That a stopped VM's alias ranges can be removed is this emulator's reading of those
+ * pages; GCP does not state it for alias ranges.
+ *
  * The write log ({@link GcpEmulator.writes}) holds every accepted `updateNetworkInterface`: the NIC it wrote
  * (`projects/P/zones/Z/instances/I#N`), when the call arrived and when its operation became DONE (in
  * `performance.now()` time; `Infinity` while it runs), and every call refused for concurrency (412 stale
@@ -50,6 +58,7 @@ import {
   GcpState,
   newFingerprint,
   subnetworkUrl,
+  TRANSITIONAL_STATUSES,
 } from './state.ts';
 
 /** A fault to inject into the next matching calls. */
@@ -166,7 +175,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     kind: 'compute#instance',
     id: inst.id,
     name: inst.name,
-    status: 'RUNNING',
+    status: inst.status,
     zone: `${COMPUTE_BASE}/projects/${inst.project}/zones/${inst.zone}`,
     selfLink: `${COMPUTE_BASE}/projects/${inst.project}/zones/${inst.zone}/instances/${inst.name}`,
     networkInterfaces: inst.networkInterfaces.map((nic) => ({
@@ -219,6 +228,11 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     const requestId = req.query.get('requestId');
     const seen = requestId ? byRequestId.get(requestId) : undefined;
     if (seen) return operationJson(seen);
+    // A stop, suspend or repair in flight: the instance is not ready (TERMINATED and SUSPENDED ones are: their
+    // NICs keep their alias ranges and can be changed).
+    if (TRANSITIONAL_STATUSES.has(inst.status)) {
+      throw resourceNotReady(`projects/${project}/zones/${zone}/instances/${name}`);
+    }
     const notReady = takeFault((f) => f.kind === 'resourceNotReady');
     if (notReady?.kind === 'resourceNotReady') {
       throw resourceNotReady(
