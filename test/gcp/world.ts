@@ -179,6 +179,7 @@ export async function startGcpWorld(
       emulator.clearFaults();
       emulator.operationPolls = emulatorOptions.operationPolls ?? 2;
       emulator.inUseQuote = emulatorOptions.inUseQuote ?? 'cidr';
+      emulator.latency = emulatorOptions.latency;
       for (const inst of state.instances.values()) {
         inst.status = 'RUNNING';
         for (const n of inst.networkInterfaces) {

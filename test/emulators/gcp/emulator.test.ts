@@ -191,21 +191,89 @@ describe('Compute Engine emulator', () => {
     ]);
   });
 
-  it('returns the first operation again for a repeated requestId', async () => {
+  it('returns the first operation again for a repeated requestId, and refuses one that is not a UUID', async () => {
+    // REST reference, requestId: a repeat "with the same request ID" is ignored; it "must be a valid UUID with
+    // the exception that zero UUID is not supported"; the operation's clientOperationId is "the value of
+    // requestId if you provided it".
     const vm1 = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    const id = '5f2c1b8e-1111-4c3a-9a51-0b7e5a3d2f10';
     const first = await patch(
       'vm-1',
       { fingerprint: vm1.fingerprint, aliasIpRanges: [] },
-      '&requestId=5f2c1b8e-1111-4c3a-9a51-0b7e5a3d2f10',
+      `&requestId=${id}`,
     );
     const again = await patch(
       'vm-1',
       { fingerprint: vm1.fingerprint, aliasIpRanges: [] },
-      '&requestId=5f2c1b8e-1111-4c3a-9a51-0b7e5a3d2f10',
+      `&requestId=${id}`,
     );
     expect(again.status).toBe(200);
     expect(again.json.name).toBe(first.json.name);
+    expect(again.json).toMatchObject({ clientOperationId: id });
     await untilDone(first.json);
+    // Ignored also after the first is DONE, and although the fingerprint it carries is no longer the NIC's.
+    const late = await patch('vm-1', { fingerprint: vm1.fingerprint, aliasIpRanges: [] }, `&requestId=${id}`);
+    expect([late.status, late.json.name]).toEqual([200, first.json.name]);
+    for (const bad of ['not-a-uuid', '00000000-0000-0000-0000-000000000000']) {
+      const refused = await patch('vm-1', { fingerprint: vm1.fingerprint }, `&requestId=${bad}`);
+      expect(refused.status).toBe(400);
+      expect(refused.json.error.errors[0]?.reason).toBe('invalid');
+    }
+  });
+
+  it('carries out a write whose answer it then drops (dropResponse)', async () => {
+    const vm1 = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    emulator.inject({ kind: 'dropResponse' });
+    const lost = await fetch(
+      `${emulator.url}${instancePath('vm-1')}/updateNetworkInterface?networkInterface=nic0`,
+      {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          fingerprint: vm1.fingerprint,
+          aliasIpRanges: [{ ipCidrRange: '10.9.0.11/32', subnetworkRangeName: 'egress' }],
+        }),
+      },
+    ).catch((err: unknown) => err);
+    expect(lost).toBeInstanceOf(Error);
+    expect(emulator.calls.at(-1)).toMatchObject({ method: 'PATCH', status: 0 });
+    emulator.state.finishAll();
+    const after = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+    expect(after.aliasIpRanges).toEqual([{ ipCidrRange: '10.9.0.11/32', subnetworkRangeName: 'egress' }]);
+    await untilDone((await patch('vm-1', { fingerprint: after.fingerprint, aliasIpRanges: [] })).json);
+  });
+
+  it('answers in time with a latency model: round trips, operations DONE by the clock, waits that block', async () => {
+    emulator.latency = { requestMs: 20, operationMs: 150, waitMs: 60 };
+    try {
+      const started = performance.now();
+      const vm1 = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+      expect(performance.now() - started).toBeGreaterThanOrEqual(19);
+      const op = await patch('vm-1', {
+        fingerprint: vm1.fingerprint,
+        aliasIpRanges: [{ ipCidrRange: '10.9.0.12/32', subnetworkRangeName: 'egress' }],
+      });
+      const sent = performance.now();
+      // A wait blocks for at most waitMs and may answer RUNNING (as GCP's wait may); nothing counts polls.
+      const opPath = `/compute/v1/projects/${P}/zones/${Z}/operations/${op.json.name}`;
+      const early = await rest('POST', `${opPath}/wait`);
+      expect(early.json.status).toBe('RUNNING');
+      expect(performance.now() - sent).toBeGreaterThanOrEqual(60);
+      await new Promise((r) => setTimeout(r, 150));
+      // DONE by the clock although nobody waited: the GET is no poll that finishes it.
+      expect((await rest('GET', opPath)).json.status).toBe('DONE');
+      const after = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+      expect(after.aliasIpRanges).toEqual([{ ipCidrRange: '10.9.0.12/32', subnetworkRangeName: 'egress' }]);
+      const removal = await patch('vm-1', { fingerprint: after.fingerprint, aliasIpRanges: [] });
+      const waited = await rest(
+        'POST',
+        `/compute/v1/projects/${P}/zones/${Z}/operations/${removal.json.name}/wait`,
+      );
+      expect(waited.json.status).toBe('RUNNING');
+      expect((await untilDone(removal.json)).status).toBe('DONE');
+    } finally {
+      emulator.latency = undefined;
+    }
   });
 
   it('logs each accepted updateNetworkInterface with its NIC, arrival and DONE time, and no refused one', async () => {

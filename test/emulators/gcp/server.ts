@@ -17,11 +17,17 @@
  * | GET   /compute/v1/projects/P/regions/R/subnetworks/S                          | primary + secondary ranges    |
  *
  * Query parameters the SDK adds (`$alt=json;enum-encoding=int`, `requestId`, `$prettyPrint`) and `x-goog-*`
- * headers are accepted; a repeated `requestId` returns the first operation (GCP's idempotency rule).
- * Fault knobs ({@link GcpEmulator.inject}) make the next matching calls fail the way GCP does: a concurrent
- * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`, 400
- * `resourceNotReady` (another operation on the instance or subnetwork in flight), or an operation that ends DONE
- * with an `error` (GCP reports some failures only there).
+ * headers are accepted. A `requestId` must be a UUID other than the zero UUID (else 400 `invalid`); a write
+ * repeated with the `requestId` of one received before is ignored and answered with that one's operation, which
+ * names it as `clientOperationId` (REST reference, `requestId`). Fault knobs ({@link GcpEmulator.inject}) make
+ * the next matching calls fail the way GCP does: a concurrent writer (real 412 through a changed fingerprint),
+ * 429 `rateLimitExceeded`, 5xx `backendError`, 400 `resourceNotReady` (another operation on the instance or
+ * subnetwork in flight), an operation that ends DONE with an `error` (GCP reports some failures only there), or
+ * an accepted write whose answer is lost.
+ *
+ * Operations are DONE after a number of polls ({@link GcpEmulator.operationPolls}), or, with a latency model
+ * (latency.ts: GCP's published timing, or a test's), by the clock: every answer takes `requestMs`, an operation
+ * runs `operationMs` whether anyone polls it or not, and a `wait` blocks until DONE or `waitMs`.
  *
  * A write accepted while another write on the same NIC is still RUNNING carries the fingerprint that write will
  * consume: whichever operation is DONE second ends DONE with `CONDITION_NOT_MET` and changes nothing, so neither
@@ -48,7 +54,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AliasCheck, checkAliasRanges, type InUseQuote, inUseMessage } from './alias-rules.ts';
-import { GcpApiError, notFound, resourceNotReady, staleFingerprint } from './errors.ts';
+import { GcpApiError, invalidField, notFound, resourceNotReady, staleFingerprint } from './errors.ts';
+import type { GcpLatency } from './latency.ts';
 import {
   type AliasIpRange,
   COMPUTE_BASE,
@@ -81,6 +88,11 @@ export type GcpFault =
       readonly resource: 'instance' | 'subnetwork';
       readonly times?: number;
     }
+  /**
+   * The next accepted writes are carried out (their operation runs) but their answer is lost: the connection
+   * closes without one, as after a timeout or a reset on the way back.
+   */
+  | { readonly kind: 'dropResponse'; readonly times?: number }
   /** The next calls of `on` answer `status` with `reason` (429 rateLimitExceeded, 503 backendError, ...). */
   | {
       readonly kind: 'status';
@@ -95,7 +107,10 @@ export type GcpFault =
 export interface GcpCall {
   readonly method: string;
   readonly path: string;
+  /** The HTTP status answered; 0 when the connection was closed without an answer (`dropResponse`). */
   readonly status: number;
+  /** For writes: the `requestId` sent, if any. */
+  readonly requestId?: string;
   readonly at: number;
   /** For operation polls: the operation's status in the answer. */
   readonly operationStatus?: string;
@@ -118,6 +133,11 @@ export interface GcpEmulatorOptions {
   readonly waitDelayMs?: number;
   /** How `IP_IN_USE_BY_ANOTHER_RESOURCE` quotes a single address (alias-rules.ts); default `cidr`. */
   readonly inUseQuote?: InUseQuote;
+  /**
+   * Answer in time rather than in polls (latency.ts): each answer takes `requestMs`, an operation is DONE
+   * `operationMs` after it began (polled or not), a `wait` blocks until then or `waitMs`. Default none.
+   */
+  readonly latency?: GcpLatency;
 }
 
 /** A running emulator. */
@@ -138,6 +158,8 @@ export interface GcpEmulator {
   waitDelayMs: number;
   /** How an address another NIC holds is quoted in the operation error; change between tests. */
   inUseQuote: InUseQuote;
+  /** The timing the emulator answers with, if any (see {@link GcpEmulatorOptions.latency}); change between runs. */
+  latency: GcpLatency | undefined;
   /** Queues a fault. */
   inject(fault: GcpFault): void;
   /** Drops queued faults, the call log and the write log. */
@@ -155,6 +177,9 @@ interface Parsed {
 }
 
 const PREFIX = '/compute/v1/projects/([^/]+)';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts the emulator on 127.0.0.1 and a free port. */
 export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promise<GcpEmulator> {
@@ -164,6 +189,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
   const faults: (GcpFault & { left: number })[] = [];
   const pending = new Map<EmulatedNic, AliasIpRange[]>();
   const byRequestId = new Map<string, EmulatedOperation>();
+  const timers = new Set<NodeJS.Timeout>();
 
   const instanceOr404 = (project: string, zone: string, name: string): EmulatedInstance => {
     const inst = state.instance(project, zone, name);
@@ -201,6 +227,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     insertTime: op.insertTime,
     ...(op.endTime ? { endTime: op.endTime } : {}),
     ...(op.error ? { error: op.error } : {}),
+    ...(op.clientOperationId ? { clientOperationId: op.clientOperationId } : {}),
     zone: `${COMPUTE_BASE}/projects/${op.project}/zones/${op.zone}`,
     selfLink: `${COMPUTE_BASE}/projects/${op.project}/zones/${op.zone}/operations/${op.name}`,
   });
@@ -225,7 +252,16 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     const nic = inst.networkInterfaces.find((n) => n.name === nicName);
     if (!nic)
       throw notFound(`projects/${project}/zones/${zone}/instances/${name}/networkInterfaces/${nicName}`);
+    // "The request ID must be a valid UUID with the exception that zero UUID is not supported"; a request
+    // repeated with the ID of one received before is ignored: its operation is the answer (REST reference).
     const requestId = req.query.get('requestId');
+    if (requestId !== null && (!UUID.test(requestId) || requestId === ZERO_UUID)) {
+      throw invalidField(
+        'requestId',
+        requestId,
+        'The request ID must be a valid UUID, and not the zero UUID.',
+      );
+    }
     const seen = requestId ? byRequestId.get(requestId) : undefined;
     if (seen) return operationJson(seen);
     // A stop, suspend or repair in flight: the instance is not ready (TERMINATED and SUSPENDED ones are: their
@@ -292,7 +328,8 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       zone: zone!,
       operationType: 'updateNetworkInterface',
       targetLink: `${COMPUTE_BASE}/projects/${project}/zones/${zone}/instances/${name}`,
-      polls: emulator.operationPolls,
+      polls: emulator.latency ? Number.POSITIVE_INFINITY : emulator.operationPolls,
+      ...(requestId ? { clientOperationId: requestId } : {}),
       effect: () => {
         write.endedAt = performance.now();
         const left = (pending.get(nic) ?? []).filter((p) => !added.includes(p));
@@ -313,6 +350,13 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       },
     });
     if (requestId) byRequestId.set(requestId, op);
+    if (emulator.latency) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        state.finish(op);
+      }, emulator.latency.operationMs);
+      timers.add(timer);
+    }
     return operationJson(op);
   };
 
@@ -341,7 +385,12 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/operations/([^/]+)/wait$`),
       handle: async ([p, z, o]) => {
         const op = operationOr404(p!, z!, o!);
-        if (emulator.waitDelayMs > 0) await new Promise((r) => setTimeout(r, emulator.waitDelayMs));
+        if (emulator.latency) {
+          const until = performance.now() + emulator.latency.waitMs;
+          while (op.status !== 'DONE' && performance.now() < until) await sleep(2);
+          return operationJson(op);
+        }
+        if (emulator.waitDelayMs > 0) await sleep(emulator.waitDelayMs);
         state.poll(op);
         return operationJson(op);
       },
@@ -384,6 +433,8 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     let status = 200;
     let payload: unknown;
     let operationStatus: string | undefined;
+    let dropped = false;
+    if (emulator.latency) await sleep(emulator.latency.requestMs);
     try {
       const route = routes.find((r) => r.method === method && r.pattern.test(url.pathname));
       if (!route) throw new GcpApiError(404, 'notFound', `No such method: ${method} ${url.pathname}`);
@@ -402,6 +453,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       const match = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
       payload = await route.handle(match, { query: url.searchParams, body, arrivedAt });
       if (url.pathname.includes('/operations/')) operationStatus = (payload as { status?: string }).status;
+      dropped = write && takeFault((f) => f.kind === 'dropResponse') !== undefined;
     } catch (err) {
       const apiError =
         err instanceof GcpApiError
@@ -410,13 +462,19 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       status = apiError.status;
       payload = apiError.toJSON();
     }
+    const requestId = method === 'PATCH' ? url.searchParams.get('requestId') : null;
     calls.push({
       method,
       path: url.pathname,
-      status,
+      status: dropped ? 0 : status,
       at: performance.now(),
+      ...(requestId ? { requestId } : {}),
       ...(operationStatus ? { operationStatus } : {}),
     });
+    if (dropped) {
+      res.destroy();
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
     res.end(JSON.stringify(payload));
   }
@@ -438,6 +496,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     operationPolls: options.operationPolls ?? 2,
     waitDelayMs: options.waitDelayMs ?? 0,
     inUseQuote: options.inUseQuote ?? 'cidr',
+    latency: options.latency,
     mutatingCalls: () => calls.filter((c) => c.method === 'PATCH').length,
     writes,
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
@@ -447,6 +506,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       writes.length = 0;
     },
     close: async () => {
+      for (const timer of timers) clearTimeout(timer);
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },

@@ -87,6 +87,8 @@ export interface EmulatedOperation {
   pollsLeft: number;
   insertTime: string;
   endTime?: string;
+  /** The `requestId` of the request that began it, if it had one. */
+  clientOperationId?: string;
   error?: { errors: { code: string; message: string }[] };
   effect?: () => void;
 }
@@ -198,6 +200,7 @@ export class GcpState {
     operationType: string;
     targetLink: string;
     polls: number;
+    clientOperationId?: string;
     effect?: () => void;
   }): EmulatedOperation {
     const id = String(this.#nextId++);
@@ -211,6 +214,7 @@ export class GcpState {
       status: spec.polls > 0 ? 'RUNNING' : 'PENDING',
       pollsLeft: spec.polls,
       insertTime: new Date().toISOString(),
+      ...(spec.clientOperationId ? { clientOperationId: spec.clientOperationId } : {}),
       ...(spec.effect ? { effect: spec.effect } : {}),
     };
     this.operations.set(`${spec.project}/${spec.zone}/${op.name}`, op);
