@@ -63,11 +63,18 @@ export interface InstanceKey {
 export interface ComputeApi {
   /** `instances.get`. */
   getInstance(key: InstanceKey, signal?: AbortSignal): Promise<GceInstance>;
-  /** `instances.updateNetworkInterface` with the NIC's fingerprint; the returned operation may still run. */
+  /**
+   * `instances.updateNetworkInterface` with the NIC's fingerprint and, when given, a `requestId` (a UUID; the
+   * same one again answers the first request's operation); the returned operation may still run.
+   */
   updateAliasRanges(
     key: InstanceKey,
     nic: string,
-    update: { readonly fingerprint: string; readonly aliasIpRanges: readonly GceAliasRange[] },
+    update: {
+      readonly fingerprint: string;
+      readonly aliasIpRanges: readonly GceAliasRange[];
+      readonly requestId?: string;
+    },
     signal?: AbortSignal,
   ): Promise<GceOperation>;
   /** `zoneOperations.wait`: may return before the operation is DONE. */
@@ -164,7 +171,7 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
         const response = await authClient.request<SdkOperation>({
           url: `${base}/projects/${path}/updateNetworkInterface`,
           method: 'PATCH',
-          params: { networkInterface: nic },
+          params: { networkInterface: nic, ...(update.requestId ? { requestId: update.requestId } : {}) },
           data: resource,
           ...(signal ? { signal } : {}),
         });
@@ -176,6 +183,7 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
         instance,
         networkInterface: nic,
         networkInterfaceResource: resource,
+        ...(update.requestId ? { requestId: update.requestId } : {}),
       });
       return toOperation(lro.latestResponse as SdkOperation);
     },

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classifyGcpError, createComputeApi } from '../../providers/gcp/index.ts';
-import type { Change, NodeRef } from '../../src/provider/contract.ts';
+import type { Change, CloudProvider, NodeRef } from '../../src/provider/contract.ts';
+import type { WorldNode } from '../conformance/cloud-provider.case.ts';
 import { type EmulatedOperation, MAX_ALIAS_RANGES } from '../emulators/gcp/index.ts';
 import { eventually } from '../support/eventually.ts';
 import { FAST, type GcpWorld, PROJECT, startGcpWorld } from './world.ts';
@@ -24,6 +25,18 @@ beforeEach(async () => {
 const assign = (ip: string, node: NodeRef, from?: NodeRef): Change =>
   from ? { kind: 'assign', ip, node, from } : { kind: 'assign', ip, node };
 const patches = () => world.emulator.calls.filter((c) => c.method === 'PATCH');
+
+/** Has `provider` allocate two IPs on `node`; checks the outcome and the NIC hold exactly those, and returns them. */
+async function allocateTwo(provider: CloudProvider, node: WorldNode): Promise<string[]> {
+  const result = await provider.apply({ changes: [{ kind: 'allocate', count: 2, node: node.ref }] });
+  const outcome = result.outcomes[0];
+  expect(outcome?.ok).toBe(true);
+  const allocated = outcome?.ok ? [...(outcome.allocated ?? [])].sort() : [];
+  expect(allocated).toHaveLength(2);
+  expect(await world.cloudIPs(node)).toEqual(allocated);
+  expect((await provider.listAssignments([node.ref])).map((l) => l.ip)).toEqual(allocated);
+  return allocated;
+}
 
 describe('gcp provider on the Compute Engine emulator', () => {
   it('retries a stale fingerprint (412 conditionNotMet) after re-reading, and wins', async () => {
@@ -278,6 +291,34 @@ describe('gcp provider on the Compute Engine emulator', () => {
     });
   });
 
+  describe('a write GCP carried out is never written again (requestId)', () => {
+    // A retried updateNetworkInterface carries the first attempt's requestId: GCP ignores the repeat and answers
+    // the first operation (REST reference). A second write would allocate a second set of addresses.
+
+    it('an allocation whose answer was lost takes its addresses once', async () => {
+      const { b } = world.nodes;
+      world.emulator.latency = { requestMs: 0, operationMs: 20, waitMs: 120_000 };
+      world.emulator.inject({ kind: 'dropResponse' });
+      await allocateTwo(world.provider, b);
+      const sent = patches();
+      expect(sent.map((c) => c.status)).toEqual([0, 200]);
+      expect(sent[1]?.requestId).toBe(sent[0]?.requestId);
+    });
+
+    it('an allocation whose wait ended before DONE waits on the same operation, and takes its addresses once', async () => {
+      const { b } = world.nodes;
+      // Each wait returns after 5 ms; the provider gives one operation 15 ms, then the engine tries again.
+      world.emulator.latency = { requestMs: 0, operationMs: 80, waitMs: 5 };
+      const impatient = world.newProvider({}, { ...FAST, retries: 20, operationTimeoutMs: 15 });
+      const operationsBefore = world.emulator.state.operations.size;
+      await allocateTwo(impatient, b);
+      const ids = new Set(patches().map((c) => c.requestId));
+      expect(patches().length).toBeGreaterThan(1);
+      expect(ids.size).toBe(1);
+      expect(world.emulator.state.operations.size - operationsBefore).toBe(1);
+    });
+  });
+
   describe('instances that are not RUNNING', () => {
     // Instance.status (REST reference); the emulator's rules for each are in test/emulators/gcp/server.ts.
     it.each(['STOPPING', 'TERMINATED', 'SUSPENDED'] as const)(
@@ -402,13 +443,6 @@ describe('gcp provider on the Compute Engine emulator', () => {
   });
 
   it('allocate lets GCP pick free addresses from the egress range', async () => {
-    const { b } = world.nodes;
-    const result = await world.provider.apply({ changes: [{ kind: 'allocate', count: 2, node: b.ref }] });
-    const outcome = result.outcomes[0];
-    expect(outcome?.ok).toBe(true);
-    const allocated = outcome?.ok ? [...(outcome.allocated ?? [])].sort() : [];
-    expect(allocated).toHaveLength(2);
-    expect(await world.cloudIPs(b)).toEqual(allocated);
-    expect((await world.provider.listAssignments([b.ref])).map((l) => l.ip)).toEqual(allocated);
+    await allocateTwo(world.provider, world.nodes.b);
   });
 });
