@@ -180,6 +180,7 @@ export async function startGcpWorld(
       emulator.operationPolls = emulatorOptions.operationPolls ?? 2;
       emulator.inUseQuote = emulatorOptions.inUseQuote ?? 'cidr';
       emulator.latency = emulatorOptions.latency;
+      emulator.iam.allowAll();
       for (const inst of state.instances.values()) {
         inst.status = 'RUNNING';
         for (const n of inst.networkInterfaces) {

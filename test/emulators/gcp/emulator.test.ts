@@ -393,6 +393,40 @@ describe('Compute Engine emulator', () => {
     }
   });
 
+  it('answers testIamPermissions with the permissions held there, and refuses a denied call with 403', async () => {
+    const vm1 = `projects/${P}/zones/${Z}/instances/vm-1`;
+    const asked = ['compute.instances.get', 'compute.instances.updateNetworkInterface'];
+    emulator.iam.deny('compute.instances.updateNetworkInterface', vm1);
+    emulator.iam.deny('compute.subnetworks.get');
+    try {
+      const onVm1 = await rest('POST', `${instancePath('vm-1')}/testIamPermissions`, { permissions: asked });
+      expect(onVm1).toEqual({ status: 200, json: { permissions: ['compute.instances.get'] } });
+      const onVm2 = await rest('POST', `${instancePath('vm-2')}/testIamPermissions`, { permissions: asked });
+      expect(onVm2.json).toEqual({ permissions: asked });
+      const subnet = `/compute/v1/projects/${P}/regions/us-central1/subnetworks/sub`;
+      const none = await rest('POST', `${subnet}/testIamPermissions`, {
+        permissions: ['compute.subnetworks.get'],
+      });
+      expect(none).toEqual({ status: 200, json: {} });
+      const wildcard = await rest('POST', `${subnet}/testIamPermissions`, { permissions: ['compute.*'] });
+      expect(wildcard.status).toBe(400);
+      const gone = await rest('POST', `${instancePath('nope')}/testIamPermissions`, { permissions: asked });
+      expect(gone.status).toBe(404);
+
+      const nic = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
+      const denied = await patch('vm-1', { fingerprint: nic.fingerprint, aliasIpRanges: [] });
+      expect(denied.status).toBe(403);
+      expect(denied.json.error).toMatchObject({
+        code: 403,
+        message: `Required 'compute.instances.updateNetworkInterface' permission for '${vm1}'`,
+        errors: [{ reason: 'forbidden' }],
+      });
+      expect((await rest('GET', subnet)).status).toBe(403);
+    } finally {
+      emulator.iam.allowAll();
+    }
+  });
+
   it('serves subnetworks with their secondary ranges', async () => {
     const { json } = await rest('GET', `/compute/v1/projects/${P}/regions/us-central1/subnetworks/sub`);
     expect(json).toMatchObject({

@@ -15,6 +15,8 @@
  * | POST  /compute/v1/projects/P/zones/Z/operations/O/wait                        | one poll; may return RUNNING, |
  * |       as zoneOperations.wait is documented to ("might return before DONE")                         |
  * | GET   /compute/v1/projects/P/regions/R/subnetworks/S                          | primary + secondary ranges    |
+ * | POST  …/zones/Z/instances/I/testIamPermissions, …/regions/R/subnetworks/S/testIamPermissions | the   |
+ * |       permissions asked that the caller holds there (iam.ts); each call above checks its own          |
  *
  * Query parameters the SDK adds (`$alt=json;enum-encoding=int`, `requestId`, `$prettyPrint`) and `x-goog-*`
  * headers are accepted. A `requestId` must be a UUID other than the zero UUID (else 400 `invalid`); a write
@@ -55,6 +57,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type AliasCheck, checkAliasRanges, type InUseQuote, inUseMessage } from './alias-rules.ts';
 import { GcpApiError, invalidField, notFound, resourceNotReady, staleFingerprint } from './errors.ts';
+import { GcpIam } from './iam.ts';
 import type { GcpLatency } from './latency.ts';
 import {
   type AliasIpRange,
@@ -147,6 +150,8 @@ export interface GcpEmulator {
   readonly port: number;
   /** The world, to seed and inspect. */
   readonly state: GcpState;
+  /** The caller's grants: everything unless a test denies it (iam.ts). */
+  readonly iam: GcpIam;
   /** Every call answered, in order. */
   readonly calls: GcpCall[];
   /** Calls of `updateNetworkInterface` (accepted or refused). */
@@ -184,6 +189,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Starts the emulator on 127.0.0.1 and a free port. */
 export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promise<GcpEmulator> {
   const state = new GcpState();
+  const iam = new GcpIam();
   const calls: GcpCall[] = [];
   const writes: { interfaceId: string; startedAt: number; endedAt: number }[] = [];
   const faults: (GcpFault & { left: number })[] = [];
@@ -239,6 +245,10 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
   };
 
   const updateNetworkInterface = ([project, zone, name]: string[], req: Parsed) => {
+    iam.check(
+      'compute.instances.updateNetworkInterface',
+      `projects/${project}/zones/${zone}/instances/${name}`,
+    );
     const inst = instanceOr404(project!, zone!, name!);
     const nicName = req.query.get('networkInterface');
     if (!nicName) {
@@ -364,7 +374,26 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     {
       method: 'GET',
       pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/instances/([^/]+)$`),
-      handle: ([p, z, i]) => instanceJson(instanceOr404(p!, z!, i!)),
+      handle: ([p, z, i]) => {
+        iam.check('compute.instances.get', `projects/${p}/zones/${z}/instances/${i}`);
+        return instanceJson(instanceOr404(p!, z!, i!));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/instances/([^/]+)/testIamPermissions$`),
+      handle: ([p, z, i], req) => {
+        instanceOr404(p!, z!, i!);
+        return testPermissions(`projects/${p}/zones/${z}/instances/${i}`, req.body);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${PREFIX}/regions/([^/]+)/subnetworks/([^/]+)/testIamPermissions$`),
+      handle: ([p, r, n], req) => {
+        if (!state.subnetwork(p!, r!, n!)) throw notFound(`projects/${p}/regions/${r}/subnetworks/${n}`);
+        return testPermissions(`projects/${p}/regions/${r}/subnetworks/${n}`, req.body);
+      },
     },
     {
       method: 'PATCH',
@@ -375,6 +404,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       method: 'GET',
       pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/operations/([^/]+)$`),
       handle: ([p, z, o]) => {
+        iam.check('compute.zoneOperations.get', `projects/${p}/zones/${z}/operations/${o}`);
         const op = operationOr404(p!, z!, o!);
         state.poll(op);
         return operationJson(op);
@@ -384,6 +414,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       method: 'POST',
       pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/operations/([^/]+)/wait$`),
       handle: async ([p, z, o]) => {
+        iam.check('compute.zoneOperations.get', `projects/${p}/zones/${z}/operations/${o}`);
         const op = operationOr404(p!, z!, o!);
         if (emulator.latency) {
           const until = performance.now() + emulator.latency.waitMs;
@@ -399,6 +430,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       method: 'GET',
       pattern: new RegExp(`^${PREFIX}/regions/([^/]+)/subnetworks/([^/]+)$`),
       handle: ([p, r, s]) => {
+        iam.check('compute.subnetworks.get', `projects/${p}/regions/${r}/subnetworks/${s}`);
         const subnet = state.subnetwork(p!, r!, s!);
         if (!subnet) throw notFound(`projects/${p}/regions/${r}/subnetworks/${s}`);
         return {
@@ -414,6 +446,23 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       },
     },
   ];
+
+  /**
+   * `testIamPermissions` (instances and subnetworks): "Returns permissions that a caller has on the specified
+   * resource", the subset of `permissions` granted; wildcards "are not allowed" (REST reference,
+   * TestPermissionsRequest). An empty answer is `{}`: JSON leaves out an empty list.
+   */
+  function testPermissions(resource: string, body: unknown) {
+    const asked = (body as { permissions?: unknown } | undefined)?.permissions;
+    if (asked !== undefined && (!Array.isArray(asked) || asked.some((p) => typeof p !== 'string'))) {
+      throw invalidField('permissions', String(asked), 'It must be a list of permission names.');
+    }
+    const permissions = (asked ?? []) as string[];
+    const wildcard = permissions.find((p) => p.includes('*'));
+    if (wildcard) throw invalidField('permissions', wildcard, 'Permissions with wildcards are not allowed.');
+    const granted = permissions.filter((p) => iam.allows(p, resource));
+    return granted.length ? { permissions: granted } : {};
+  }
 
   function takeFault(match: (f: GcpFault) => boolean): GcpFault | undefined {
     const i = faults.findIndex(match);
@@ -492,6 +541,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     url: `http://127.0.0.1:${port}`,
     port,
     state,
+    iam,
     calls,
     operationPolls: options.operationPolls ?? 2,
     waitDelayMs: options.waitDelayMs ?? 0,
