@@ -86,6 +86,20 @@ export interface ComputeApi {
   ): Promise<GceOperation>;
   /** `subnetworks.get`. */
   getSubnetwork(project: string, region: string, name: string, signal?: AbortSignal): Promise<GceSubnetwork>;
+  /** `instances.testIamPermissions`: which of `permissions` the caller holds on the instance. */
+  testInstancePermissions(
+    key: InstanceKey,
+    permissions: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]>;
+  /** `subnetworks.testIamPermissions`: which of `permissions` the caller holds on the subnetwork. */
+  testSubnetworkPermissions(
+    project: string,
+    region: string,
+    name: string,
+    permissions: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]>;
   /** Closes the clients. */
   close(): Promise<void>;
 }
@@ -148,7 +162,7 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
     ...(authClient instanceof GoogleAuth ? { auth: authClient } : { authClient }),
   };
   const instances = new InstancesClient(clientOptions);
-  const operations = new ZoneOperationsClient(clientOptions);
+  const zoneOperations = new ZoneOperationsClient(clientOptions);
   const subnetworks = new SubnetworksClient(clientOptions);
   const base = `${endpoint.protocol}//${endpoint.host}/compute/v1`;
 
@@ -190,7 +204,7 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
 
     async waitOperation(project, zone, operation, signal) {
       signal?.throwIfAborted();
-      const [op] = await operations.wait({ project, zone, operation });
+      const [op] = await zoneOperations.wait({ project, zone, operation });
       return toOperation(op);
     },
 
@@ -207,8 +221,27 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
       };
     },
 
+    async testInstancePermissions({ project, zone, instance }, permissions, signal) {
+      signal?.throwIfAborted();
+      const body = { testPermissionsRequestResource: { permissions: [...permissions] } };
+      const [answer] = await instances.testIamPermissions({ project, zone, resource: instance, ...body });
+      return answer.permissions ?? [];
+    },
+
+    async testSubnetworkPermissions(project, region, subnetwork, permissions, signal) {
+      signal?.throwIfAborted();
+      const body = { testPermissionsRequestResource: { permissions: [...permissions] } };
+      const [answer] = await subnetworks.testIamPermissions({
+        project,
+        region,
+        resource: subnetwork,
+        ...body,
+      });
+      return answer.permissions ?? [];
+    },
+
     async close() {
-      await Promise.all([instances.close(), operations.close(), subnetworks.close()]);
+      await Promise.all([instances.close(), zoneOperations.close(), subnetworks.close()]);
     },
   };
 }

@@ -49,6 +49,8 @@ function scriptedIo(sends: (() => GceOperation)[], waits: (() => GceOperation)[]
     },
     operationFailure: (_t, op) =>
       new ProviderError('conflict', op.errors[0]!.message, { code: op.errors[0]!.code }),
+    instancePermissions: async () => [],
+    subnetworkPermissions: async () => [],
   };
   return { io, seen };
 }

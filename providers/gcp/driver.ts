@@ -24,6 +24,8 @@
  * same request again is safe in every case: its fingerprint lets it apply only to the NIC it was decided on.
  * Once a write is DONE, a later attempt (after the read-back failed) only reads the NIC again.
  *
+ * `preflight` (preflight.ts) tests the permissions a failover needs on the nodes' instances and subnetworks.
+ *
  * `resolve` makes no call: the interface is named by the providerID and the NIC name, so a gone instance
  * shows as `notFound` in the attempt's read (the engine counts a remove there as done, an add as failed).
  *
@@ -49,6 +51,7 @@ import {
   planEdits,
   reservedIPs,
 } from './nic-plan.ts';
+import { gcpPreflight } from './preflight.ts';
 import { instanceOf } from './provider-id.ts';
 
 /** What the driver needs of the settings. */
@@ -180,5 +183,6 @@ export function gcpDriver(io: NicIo, settings: GcpDriverSettings): InterfaceDriv
 
     classify: classifyGcpError,
     blame: blameAlias,
+    preflight: (nodes, signal) => gcpPreflight(io, nodes, signal),
   };
 }

@@ -11,6 +11,8 @@
  * waitDone       zoneOperations.wait until DONE (wait may return before DONE: wait again after a pause,
  *                until a deadline, then `transient`) ─► the DONE operation; its error, if any, as a
  *                classified ProviderError through operationFailure
+ * instancePermissions, subnetworkPermissions
+ *                testIamPermissions on the instance / the subnetwork ─► the permissions held there
  * ```
  */
 import { ProviderError } from '../../src/provider/contract.ts';
@@ -74,6 +76,14 @@ export interface NicIo {
   waitDone(target: NicTarget, op: GceOperation, signal?: AbortSignal): Promise<GceOperation>;
   /** The error of an operation that ended DONE with `error.errors[]`, classified (errors.ts). */
   operationFailure(target: NicTarget, op: GceOperation): ProviderError;
+  /** Which of `permissions` the caller holds on the target's instance (`testIamPermissions`). */
+  instancePermissions(
+    target: NicTarget,
+    permissions: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]>;
+  /** Which of `permissions` the caller holds on the subnetwork at `url` (`testIamPermissions`). */
+  subnetworkPermissions(url: string, permissions: readonly string[], signal?: AbortSignal): Promise<string[]>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -142,5 +152,17 @@ export function createNicIo(api: ComputeApi, wait: OperationWait): NicIo {
     waitDone,
 
     operationFailure: (target, op) => operationError(op.errors, writing(target)),
+
+    instancePermissions: (target, permissions, signal) =>
+      call(`testing permissions on instance ${instancePath(target)} (node ${target.node})`, () =>
+        api.testInstancePermissions(target, permissions, signal),
+      ),
+
+    subnetworkPermissions(url, permissions, signal) {
+      const { project, region, name } = parseSubnetworkUrl(url);
+      return call(`testing permissions on subnetwork ${project}/${region}/${name}`, () =>
+        api.testSubnetworkPermissions(project, region, name, permissions, signal),
+      );
+    },
   };
 }

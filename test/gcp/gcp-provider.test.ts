@@ -379,6 +379,69 @@ describe('gcp provider on the Compute Engine emulator', () => {
     });
   });
 
+  describe('preflight: the permissions a failover needs, as GCP’s testIamPermissions answers them', () => {
+    const instancePath = (name: string, zone = 'europe-west1-b') =>
+      `projects/${PROJECT}/zones/${zone}/instances/${name}`;
+
+    it('all granted: every check passes and nothing is written', async () => {
+      const { a, b, c } = world.nodes;
+      const checks = await world.provider.preflight!([a.ref, b.ref, c.ref]);
+      expect(checks.every((check) => check.ok)).toBe(true);
+      expect(checks.map((check) => check.check).sort()).toEqual([
+        ...Array(3).fill('permission compute.instances.get'),
+        ...Array(3).fill('permission compute.instances.updateNetworkInterface'),
+        ...Array(2).fill('permission compute.subnetworks.get'),
+      ]);
+      expect(patches()).toHaveLength(0);
+    });
+
+    it('a permission denied on one instance fails that node’s check, and the write it predicts fails with 403', async () => {
+      const { a, b } = world.nodes;
+      world.emulator.iam.deny(
+        'compute.instances.updateNetworkInterface',
+        instancePath('node-b', 'europe-west1-c'),
+      );
+      world.emulator.iam.deny(
+        'compute.subnetworks.get',
+        `projects/${PROJECT}/regions/europe-west1/subnetworks/nodes-a`,
+      );
+      const checks = await world.provider.preflight!([a.ref, b.ref]);
+      expect(checks.filter((check) => !check.ok).map((check) => [check.check, check.node])).toEqual([
+        ['permission compute.instances.updateNetworkInterface', 'node-b'],
+        ['permission compute.subnetworks.get', undefined],
+      ]);
+      expect(checks.find((check) => check.check.endsWith('subnetworks.get'))?.message).toContain(
+        'subnetworks/nodes-a (nodes node-a, node-b)',
+      );
+      // What preflight predicted: a write to node-b's NIC is refused.
+      world.emulator.iam.allowAll();
+      world.emulator.iam.deny(
+        'compute.instances.updateNetworkInterface',
+        instancePath('node-b', 'europe-west1-c'),
+      );
+      const [ip] = await world.freeIPs(b.subnet, 1);
+      const result = await world.provider.apply({ changes: [assign(ip!, b.ref)] });
+      expect(result.outcomes[0]).toMatchObject({
+        ok: false,
+        error: {
+          kind: 'terminal',
+          message: expect.stringContaining("Required 'compute.instances.updateNetworkInterface'"),
+        },
+      });
+    });
+
+    it('a node whose instance is gone fails its check with GCP’s answer', async () => {
+      const checks = await world.provider.preflight!([world.missing]);
+      expect(checks).toEqual([
+        expect.objectContaining({
+          node: 'node-gone',
+          ok: false,
+          message: expect.stringContaining('was not found'),
+        }),
+      ]);
+    });
+  });
+
   it('refuses a public address pairing (not possible for alias IPs) without writing', async () => {
     const { a } = world.nodes;
     const [ip] = await world.freeIPs(a.subnet, 1);
