@@ -364,6 +364,9 @@ describe('Compute Engine emulator', () => {
   });
 
   it('reports the instance status; a stopping instance is not ready, a stopped one keeps and updates its aliases', async () => {
+    // Instance.status (REST reference; https://cloud.google.com/compute/docs/instances/instance-life-cycle:
+    // STOPPING "is a temporary status after which the VM enters the TERMINATED status"); a write during it
+    // meets the in-flight stop (resourceNotReady, as errors.ts cites); see server.ts for the stopped case.
     const inst = emulator.state.instance(P, Z, 'vm-1')!;
     const write = async (ranges: { ipCidrRange: string; subnetworkRangeName: string }[]) => {
       const nic = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
