@@ -308,8 +308,8 @@ describe('gcp provider on the Compute Engine emulator', () => {
     it('an allocation whose wait ended before DONE waits on the same operation, and takes its addresses once', async () => {
       const { b } = world.nodes;
       // Each wait returns after 5 ms; the provider gives one operation 15 ms, then the engine tries again.
-      world.emulator.latency = { requestMs: 0, operationMs: 80, waitMs: 5 };
-      const impatient = world.newProvider({}, { ...FAST, retries: 20, operationTimeoutMs: 15 });
+      world.emulator.latency = { requestMs: 0, operationMs: 200, waitMs: 5 };
+      const impatient = world.newProvider({}, { ...FAST, retries: 40, operationTimeoutMs: 15 });
       const operationsBefore = world.emulator.state.operations.size;
       await allocateTwo(impatient, b);
       const ids = new Set(patches().map((c) => c.requestId));

@@ -5,6 +5,7 @@
  * emulator that behaves as GCP does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../support/eventually.ts';
 import { type GcpEmulator, startGcpEmulator } from './index.ts';
 
 let emulator: GcpEmulator;
@@ -244,7 +245,7 @@ describe('Compute Engine emulator', () => {
   });
 
   it('answers in time with a latency model: round trips, operations DONE by the clock, waits that block', async () => {
-    emulator.latency = { requestMs: 20, operationMs: 150, waitMs: 60 };
+    emulator.latency = { requestMs: 20, operationMs: 1_000, waitMs: 50 };
     try {
       const started = performance.now();
       const vm1 = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
@@ -258,18 +259,19 @@ describe('Compute Engine emulator', () => {
       const opPath = `/compute/v1/projects/${P}/zones/${Z}/operations/${op.json.name}`;
       const early = await rest('POST', `${opPath}/wait`);
       expect(early.json.status).toBe('RUNNING');
-      expect(performance.now() - sent).toBeGreaterThanOrEqual(60);
-      await new Promise((r) => setTimeout(r, 150));
-      // DONE by the clock although nobody waited: the GET is no poll that finishes it.
-      expect((await rest('GET', opPath)).json.status).toBe('DONE');
+      expect(performance.now() - sent).toBeGreaterThanOrEqual(50);
+      expect((await rest('GET', opPath)).json.status).toBe('RUNNING');
+      // DONE by the clock, operationMs after it began, although nobody waited on it.
+      const status = async () => (await rest('GET', opPath)).json.status;
+      await eventually('the operation DONE by the clock', status, {
+        until: (s) => s === 'DONE',
+        intervalMs: 20,
+        timeoutMs: 10_000,
+      });
+      expect(performance.now() - sent).toBeGreaterThanOrEqual(950);
       const after = (await rest('GET', instancePath('vm-1'))).json.networkInterfaces[0]!;
       expect(after.aliasIpRanges).toEqual([{ ipCidrRange: '10.9.0.12/32', subnetworkRangeName: 'egress' }]);
       const removal = await patch('vm-1', { fingerprint: after.fingerprint, aliasIpRanges: [] });
-      const waited = await rest(
-        'POST',
-        `/compute/v1/projects/${P}/zones/${Z}/operations/${removal.json.name}/wait`,
-      );
-      expect(waited.json.status).toBe('RUNNING');
       expect((await untilDone(removal.json)).status).toBe('DONE');
     } finally {
       emulator.latency = undefined;
