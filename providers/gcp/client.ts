@@ -33,6 +33,8 @@ export interface GceNic {
 /** The fields of an `Instance` the provider reads. */
 export interface GceInstance {
   readonly name: string;
+  /** `RUNNING`, `STOPPING`, `TERMINATED`, `SUSPENDED`, ... (the REST reference's `Instance.status`). */
+  readonly status: string;
   readonly networkInterfaces: readonly GceNic[];
 }
 
@@ -61,11 +63,18 @@ export interface InstanceKey {
 export interface ComputeApi {
   /** `instances.get`. */
   getInstance(key: InstanceKey, signal?: AbortSignal): Promise<GceInstance>;
-  /** `instances.updateNetworkInterface` with the NIC's fingerprint; the returned operation may still run. */
+  /**
+   * `instances.updateNetworkInterface` with the NIC's fingerprint and, when given, a `requestId` (a UUID; the
+   * same one again answers the first request's operation); the returned operation may still run.
+   */
   updateAliasRanges(
     key: InstanceKey,
     nic: string,
-    update: { readonly fingerprint: string; readonly aliasIpRanges: readonly GceAliasRange[] },
+    update: {
+      readonly fingerprint: string;
+      readonly aliasIpRanges: readonly GceAliasRange[];
+      readonly requestId?: string;
+    },
     signal?: AbortSignal,
   ): Promise<GceOperation>;
   /** `zoneOperations.wait`: may return before the operation is DONE. */
@@ -77,6 +86,20 @@ export interface ComputeApi {
   ): Promise<GceOperation>;
   /** `subnetworks.get`. */
   getSubnetwork(project: string, region: string, name: string, signal?: AbortSignal): Promise<GceSubnetwork>;
+  /** `instances.testIamPermissions`: which of `permissions` the caller holds on the instance. */
+  testInstancePermissions(
+    key: InstanceKey,
+    permissions: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]>;
+  /** `subnetworks.testIamPermissions`: which of `permissions` the caller holds on the subnetwork. */
+  testSubnetworkPermissions(
+    project: string,
+    region: string,
+    name: string,
+    permissions: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]>;
   /** Closes the clients. */
   close(): Promise<void>;
 }
@@ -110,6 +133,7 @@ function toOperation(op: SdkOperation | null | undefined): GceOperation {
 function toInstance(inst: protos.google.cloud.compute.v1.IInstance): GceInstance {
   return {
     name: inst.name ?? '',
+    status: inst.status ?? '',
     networkInterfaces: (inst.networkInterfaces ?? []).map((nic) => ({
       name: nic.name ?? '',
       networkIP: nic.networkIP ?? '',
@@ -138,7 +162,7 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
     ...(authClient instanceof GoogleAuth ? { auth: authClient } : { authClient }),
   };
   const instances = new InstancesClient(clientOptions);
-  const operations = new ZoneOperationsClient(clientOptions);
+  const zoneOperations = new ZoneOperationsClient(clientOptions);
   const subnetworks = new SubnetworksClient(clientOptions);
   const base = `${endpoint.protocol}//${endpoint.host}/compute/v1`;
 
@@ -161,7 +185,7 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
         const response = await authClient.request<SdkOperation>({
           url: `${base}/projects/${path}/updateNetworkInterface`,
           method: 'PATCH',
-          params: { networkInterface: nic },
+          params: { networkInterface: nic, ...(update.requestId ? { requestId: update.requestId } : {}) },
           data: resource,
           ...(signal ? { signal } : {}),
         });
@@ -173,13 +197,14 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
         instance,
         networkInterface: nic,
         networkInterfaceResource: resource,
+        ...(update.requestId ? { requestId: update.requestId } : {}),
       });
       return toOperation(lro.latestResponse as SdkOperation);
     },
 
     async waitOperation(project, zone, operation, signal) {
       signal?.throwIfAborted();
-      const [op] = await operations.wait({ project, zone, operation });
+      const [op] = await zoneOperations.wait({ project, zone, operation });
       return toOperation(op);
     },
 
@@ -196,8 +221,27 @@ export function createComputeApi(options: ComputeApiOptions = {}): ComputeApi {
       };
     },
 
+    async testInstancePermissions({ project, zone, instance }, permissions, signal) {
+      signal?.throwIfAborted();
+      const body = { testPermissionsRequestResource: { permissions: [...permissions] } };
+      const [answer] = await instances.testIamPermissions({ project, zone, resource: instance, ...body });
+      return answer.permissions ?? [];
+    },
+
+    async testSubnetworkPermissions(project, region, subnetwork, permissions, signal) {
+      signal?.throwIfAborted();
+      const body = { testPermissionsRequestResource: { permissions: [...permissions] } };
+      const [answer] = await subnetworks.testIamPermissions({
+        project,
+        region,
+        resource: subnetwork,
+        ...body,
+      });
+      return answer.permissions ?? [];
+    },
+
     async close() {
-      await Promise.all([instances.close(), operations.close(), subnetworks.close()]);
+      await Promise.all([instances.close(), zoneOperations.close(), subnetworks.close()]);
     },
   };
 }

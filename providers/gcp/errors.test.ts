@@ -19,6 +19,14 @@ function googleError(code: number, reason: string, message: string): Error {
 describe('classifyGcpError', () => {
   it.each([
     [412, 'conditionNotMet', 'Invalid fingerprint.', 'conflict'],
+    // GoogleCloudPlatform/gke-migration-to-containers#63, opstrace/opstrace#1218: an HTTP 400, not a 409.
+    [
+      400,
+      'resourceNotReady',
+      "The resource 'projects/p/regions/r/subnetworks/default' is not ready",
+      'conflict',
+    ],
+    [400, 'resourceNotReady', "The resource 'projects/p/zones/z/instances/vm-1' is not ready", 'conflict'],
     [429, 'rateLimitExceeded', 'Rate Limit Exceeded', 'throttled'],
     [403, 'rateLimitExceeded', 'Rate Limit Exceeded', 'throttled'],
     [403, 'forbidden', "Required 'compute.instances.updateNetworkInterface' permission", 'terminal'],
@@ -82,8 +90,24 @@ describe('blameAlias', () => {
     expect(blameAlias(refusal('terminal', spaced), edits)).toBe(edits[1]);
   });
 
-  it('names nothing for a bare IP, a remove, or another kind', () => {
-    expect(blameAlias(refusal('terminal', "IP '10.9.0.5' is already being used"), edits)).toBeUndefined();
+  it("names the add whose bare '<ip>' an operation error quotes, and not one that only shares a prefix", () => {
+    // hashicorp/terraform#18998: GCP quotes a single address without a prefix length.
+    const opError = operationError(
+      [
+        {
+          code: 'IP_IN_USE_BY_ANOTHER_RESOURCE',
+          message: "IP '10.9.0.5' is already being used by another resource.",
+        },
+      ],
+      'updating nic0',
+    );
+    expect(blameAlias(opError, edits)).toBe(edits[1]);
+    const longer = refusal('terminal', "IP '10.9.0.50' is already being used by another resource.");
+    expect(blameAlias(longer, edits)).toBe(edits[2]);
+  });
+
+  it('names nothing for a remove, an IP it does not quote, or another kind', () => {
+    expect(blameAlias(refusal('terminal', 'IP 10.9.0.5 is already being used'), edits)).toBeUndefined();
     expect(blameAlias(refusal('terminal', "'10.9.0.4/32' is bad"), edits)).toBeUndefined();
     expect(blameAlias(refusal('capacity', "'10.9.0.5/32' is past the limit"), edits)).toBeUndefined();
   });

@@ -5,17 +5,21 @@
  * from the one raw request in `client.ts`, as network errors without a status, or as the `error.errors[]`
  * of an operation that ended DONE with an error.
  *
- * | HTTP / reason / operation code                                | kind       |
- * |---------------------------------------------------------------|------------|
- * | 412 `conditionNotMet` (stale fingerprint), 409, `RESOURCE_NOT_READY` | conflict |
- * | 429, `rateLimitExceeded`, `userRateLimitExceeded` (also as 403) | throttled |
- * | 5xx `backendError`, no response (reset, refused, timeout)     | transient  |
- * | 404 `notFound`                                                | notFound   |
- * | 400 on the alias-range limit, `limitExceeded`, `QUOTA_EXCEEDED` | capacity |
- * | any other 400 (`invalid`: range outside subnet, IP in use), 401, 403 | terminal |
+ * | HTTP / reason / operation code                                         | kind      |
+ * |-------------------------------------------------------------------------|-----------|
+ * | 412 `conditionNotMet` (stale fingerprint), 409, 400 `resourceNotReady`  | conflict  |
+ * | (another operation on the instance or subnetwork in flight)             |           |
+ * | 429, `rateLimitExceeded`, `userRateLimitExceeded` (also as 403)         | throttled |
+ * | 5xx `backendError`, no response (reset, refused, timeout)               | transient |
+ * | 404 `notFound`                                                          | notFound  |
+ * | 400 on the alias-range limit, `limitExceeded`, `QUOTA_EXCEEDED`         | capacity  |
+ * | any other 400 (`invalid`: range outside subnet, IP in use), 401, 403    | terminal  |
  *
- * A `terminal` refusal of a whole write that quotes one added range as `'<ip>/32'` (or ` <ip>/32 `) names
- * the IP to blame ({@link blameAlias}), so the rest of the batch can be written again.
+ * A `terminal` refusal of a whole write that quotes one added address names the IP to blame
+ * ({@link blameAlias}), so the rest of the batch can be written again. GCP quotes it as `'<ip>/32'` or as a bare
+ * `'<ip>'`: an address another resource holds fails the operation with `IP_IN_USE_BY_ANOTHER_RESOURCE`, `IP
+ * '10.128.3.140/31' is already being used by another resource.` (GoogleCloudPlatform/compute-image-tools#659)
+ * or `IP '10.0.0.2' is already being used by another resource.` (hashicorp/terraform#18998).
  */
 import { ProviderError, type ProviderErrorKind } from '../../src/provider/contract.ts';
 import type { Edit } from '../../src/provider/interface-driver.ts';
@@ -30,6 +34,8 @@ export interface GcpErrorInfo {
 }
 
 const THROTTLE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
+/** Reasons that mean another writer or operation got there first: re-read and retry soon. */
+const CONFLICT_REASONS = new Set(['conditionNotMet', 'resourceNotReady']);
 const CAPACITY_REASONS = new Set(['limitExceeded', 'quotaExceeded']);
 const LIMIT_MESSAGE = /maximum number of alias ip ranges|alias ip ranges? limit/i;
 
@@ -77,7 +83,7 @@ export function gcpErrorInfo(err: unknown): GcpErrorInfo {
 /** The kind of a Compute Engine error. */
 export function gcpErrorKind(info: GcpErrorInfo): ProviderErrorKind {
   const { status, reason, message } = info;
-  if (status === 412 || status === 409 || reason === 'conditionNotMet') return 'conflict';
+  if (status === 412 || status === 409 || (reason && CONFLICT_REASONS.has(reason))) return 'conflict';
   if (status === 429 || (reason && THROTTLE_REASONS.has(reason))) return 'throttled';
   if (status === undefined || status >= 500) return 'transient';
   if (status === 404) return 'notFound';
@@ -118,11 +124,11 @@ export function operationError(
   });
 }
 
-/** The `add` among `edits` whose `/32` a `terminal` refusal quotes, if any (see the module comment). */
+/** The ways a refusal names an added address: `'<ip>/32'`, ` <ip>/32 `, `'<ip>'` (see the module comment). */
+const quotings = (ip: string) => [`'${ip}/32'`, ` ${ip}/32 `, `'${ip}'`];
+
+/** The `add` among `edits` whose address a `terminal` refusal quotes, if any (see the module comment). */
 export function blameAlias(error: ProviderError, edits: readonly Edit[]): Edit | undefined {
   if (error.kind !== 'terminal') return undefined;
-  return edits.find(
-    (e) =>
-      e.kind === 'add' && (error.message.includes(`'${e.ip}/32'`) || error.message.includes(` ${e.ip}/32 `)),
-  );
+  return edits.find((e) => e.kind === 'add' && quotings(e.ip).some((q) => error.message.includes(q)));
 }

@@ -3,11 +3,16 @@
  * The I/O of one GCE network interface over the {@link ComputeApi}, each call once (the engine retries):
  *
  * ```
- * readNic        instances.get ─► the NIC named in the target (notFound when the instance has no such NIC)
+ * readNic        instances.get ─► the NIC named in the target and the instance's status (notFound when the
+ *                instance has no such NIC)
  * readSubnet     subnetworks.get of the NIC's subnetwork (it may be in another project: Shared VPC)
- * writeAliases   updateNetworkInterface {fingerprint, aliasIpRanges} ─► zoneOperations.wait until DONE
- *                (wait may return before DONE: wait again after a pause, until a deadline) ─► the
- *                operation's error, if any, thrown as a classified ProviderError
+ * sendAliases    updateNetworkInterface {fingerprint, aliasIpRanges} with a requestId ─► the operation
+ *                (the same requestId again answers the first request's operation: GCP ignores a repeat)
+ * waitDone       zoneOperations.wait until DONE (wait may return before DONE: wait again after a pause,
+ *                until a deadline, then `transient`) ─► the DONE operation; its error, if any, as a
+ *                classified ProviderError through operationFailure
+ * instancePermissions, subnetworkPermissions
+ *                testIamPermissions on the instance / the subnetwork ─► the permissions held there
  * ```
  */
 import { ProviderError } from '../../src/provider/contract.ts';
@@ -32,7 +37,13 @@ export interface NicTarget extends InstanceKey {
   readonly node: string;
 }
 
-/** Timing of {@link writeAliases}'s wait. */
+/** A NIC as read, with the status of its instance (`RUNNING`, `TERMINATED`, ...). */
+export interface NicRead {
+  readonly nic: GceNic;
+  readonly status: string;
+}
+
+/** Timing of {@link NicIo.waitDone}. */
 export interface OperationWait {
   /** Pause after a `wait` that returned before DONE, in ms. */
   readonly pollIntervalMs: number;
@@ -43,16 +54,36 @@ export interface OperationWait {
 /** The calls about one NIC; see the module diagram. */
 export interface NicIo {
   /** The NIC as `instances.get` reports it. @throws ProviderError `notFound` when the instance or NIC is gone. */
-  readNic(target: NicTarget, signal?: AbortSignal): Promise<GceNic>;
+  readNic(target: NicTarget, signal?: AbortSignal): Promise<NicRead>;
   /** The NIC's subnetwork. */
   readSubnet(nic: GceNic, signal?: AbortSignal): Promise<GceSubnetwork>;
-  /** Writes the NIC's whole `aliasIpRanges` with the fingerprint `nic` was read with, and waits until DONE. */
-  writeAliases(
+  /**
+   * Sends the NIC's whole `aliasIpRanges` with the fingerprint `nic` was read with, under `requestId` (a UUID):
+   * sent again with the same `requestId`, GCP answers the first request's operation instead of a second write.
+   * @returns the operation, possibly still running.
+   */
+  sendAliases(
     target: NicTarget,
     nic: GceNic,
     aliasIpRanges: readonly GceAliasRange[],
+    requestId: string,
     signal?: AbortSignal,
-  ): Promise<void>;
+  ): Promise<GceOperation>;
+  /**
+   * Waits until `op` is DONE and returns it, its errors untouched.
+   * @throws ProviderError `transient` when it is not DONE by the deadline (it may still finish).
+   */
+  waitDone(target: NicTarget, op: GceOperation, signal?: AbortSignal): Promise<GceOperation>;
+  /** The error of an operation that ended DONE with `error.errors[]`, classified (errors.ts). */
+  operationFailure(target: NicTarget, op: GceOperation): ProviderError;
+  /** Which of `permissions` the caller holds on the target's instance (`testIamPermissions`). */
+  instancePermissions(
+    target: NicTarget,
+    permissions: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]>;
+  /** Which of `permissions` the caller holds on the subnetwork at `url` (`testIamPermissions`). */
+  subnetworkPermissions(url: string, permissions: readonly string[], signal?: AbortSignal): Promise<string[]>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,9 +98,12 @@ async function call<T>(doing: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+const writing = (t: NicTarget) => `updating alias IP ranges of ${instancePath(t)} ${t.nic} (node ${t.node})`;
+
 /** The {@link NicIo} over `api`. */
 export function createNicIo(api: ComputeApi, wait: OperationWait): NicIo {
-  const waitDone = async (key: InstanceKey, first: GceOperation, doing: string, signal?: AbortSignal) => {
+  const waitDone = async (key: NicTarget, first: GceOperation, signal?: AbortSignal) => {
+    const doing = writing(key);
     const deadline = Date.now() + wait.operationTimeoutMs;
     let op = first;
     while (op.status !== 'DONE') {
@@ -85,7 +119,7 @@ export function createNicIo(api: ComputeApi, wait: OperationWait): NicIo {
       );
       if (op.status !== 'DONE') await sleep(wait.pollIntervalMs);
     }
-    if (op.errors.length) throw operationError(op.errors, doing);
+    return op;
   };
 
   return {
@@ -100,7 +134,7 @@ export function createNicIo(api: ComputeApi, wait: OperationWait): NicIo {
           `node ${target.node}: instance ${instancePath(target)} has no network interface ${target.nic}`,
         );
       }
-      return nic;
+      return { nic, status: inst.status };
     },
 
     readSubnet(nic, signal) {
@@ -110,11 +144,25 @@ export function createNicIo(api: ComputeApi, wait: OperationWait): NicIo {
       );
     },
 
-    async writeAliases(target, nic, aliasIpRanges, signal) {
-      const doing = `updating alias IP ranges of ${instancePath(target)} ${target.nic} (node ${target.node})`;
-      const update = { fingerprint: nic.fingerprint, aliasIpRanges };
-      const op = await call(doing, () => api.updateAliasRanges(target, target.nic, update, signal));
-      await waitDone(target, op, doing, signal);
+    sendAliases(target, nic, aliasIpRanges, requestId, signal) {
+      const update = { fingerprint: nic.fingerprint, aliasIpRanges, requestId };
+      return call(writing(target), () => api.updateAliasRanges(target, target.nic, update, signal));
+    },
+
+    waitDone,
+
+    operationFailure: (target, op) => operationError(op.errors, writing(target)),
+
+    instancePermissions: (target, permissions, signal) =>
+      call(`testing permissions on instance ${instancePath(target)} (node ${target.node})`, () =>
+        api.testInstancePermissions(target, permissions, signal),
+      ),
+
+    subnetworkPermissions(url, permissions, signal) {
+      const { project, region, name } = parseSubnetworkUrl(url);
+      return call(`testing permissions on subnetwork ${project}/${region}/${name}`, () =>
+        api.testSubnetworkPermissions(project, region, name, permissions, signal),
+      );
     },
   };
 }

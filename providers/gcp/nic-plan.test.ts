@@ -27,7 +27,7 @@ const nic = (aliases: GceNic['aliasIpRanges']): GceNic => ({
   subnetwork: 'projects/p/regions/r/subnetworks/nodes',
   aliasIpRanges: aliases,
 });
-const ctx = (n: GceNic) => ({ nic: n, node: 'gw-1', rangeName: RANGE });
+const ctx = (n: GceNic, status = 'RUNNING') => ({ nic: n, node: 'gw-1', rangeName: RANGE, status });
 const pods = { ipCidrRange: '10.100.1.0/24', subnetworkRangeName: 'pods' };
 const mine = (ip: string) => ({ ipCidrRange: `${ip}/32`, subnetworkRangeName: RANGE });
 
@@ -186,6 +186,23 @@ describe('planEdits', () => {
     expect(d.aliasIpRanges).toEqual(full.slice(1));
     expect(more.map((e) => d.failed.get(e)?.kind)).toEqual(['capacity', 'capacity']);
   });
+
+  it.each(['STOPPING', 'TERMINATED', 'SUSPENDED'])(
+    'on a %s instance: removes as usual, every add and allocation fails capacity',
+    (status) => {
+      const alloc: Edit = { kind: 'allocate', count: 1 };
+      const fresh = add('10.1.0.6');
+      const d = planEdits(
+        ctx(nic([pods, mine('10.1.0.5')]), status),
+        [remove('10.1.0.5'), fresh, alloc],
+        subnet,
+      );
+      expect(d.aliasIpRanges).toEqual([pods]);
+      expect([...d.failed.keys()]).toEqual([fresh, alloc]);
+      expect(d.failed.get(fresh)).toMatchObject({ kind: 'capacity', code: 'instanceNotRunning' });
+      expect(d.failed.get(fresh)?.message).toContain(status);
+    },
+  );
 
   it('needs the subnetwork for additions', () => {
     expect(() => planEdits(ctx(nic([])), [add('10.1.0.6')], undefined)).toThrow(/subnetwork/);

@@ -7,7 +7,8 @@
  * taken from the secondary range named {@link egressRangeName} (`subnetworkRangeName`). Everything else on
  * the NIC (GKE pod ranges, other tools' aliases, the primary IP) is reserved and never touched.
  *
- * Releases (phase 1 of `apply`, including the release half of moves):
+ * Releases (phase 1 of `apply`, including the release half of moves), whatever the instance's status (a stopped
+ * or suspended VM keeps its aliases, so a move must still remove them there):
  *
  * | IP on the NIC as                | outcome                       | write     |
  * |---------------------------------|-------------------------------|-----------|
@@ -19,6 +20,8 @@
  *
  * | IP                                                    | outcome                | write   |
  * |-------------------------------------------------------|------------------------|---------|
+ * | the instance is not RUNNING (stopping, stopped,       | capacity for every add | -       |
+ * | suspended, ...): an alias there carries no traffic    | (`instanceNotRunning`) |         |
  * | not IPv4, or subnetwork has no egress range           | terminal               | -       |
  * | outside the egress range                              | terminal, names IP+range| -      |
  * | already an owned /32 on the NIC                       | ok                     | -       |
@@ -93,11 +96,26 @@ export interface NicDecision<K> {
   readonly failed: Map<K, ProviderError>;
 }
 
-/** Where a NIC is, for messages. */
+/** A NIC, where it is (for messages) and the status of its instance. */
 export interface NicContext {
   readonly nic: GceNic;
   readonly node: string;
   readonly rangeName: string;
+  /** The instance's `status`: only a `RUNNING` one takes new egress IPs. */
+  readonly status: string;
+}
+
+/**
+ * Why the node can take no egress IP now: its instance is not `RUNNING` (an alias on a stopping, stopped or
+ * suspended VM carries no traffic), or undefined. The scheduler then places the node's IPs elsewhere.
+ */
+export function notRunning(node: string, status: string): ProviderError | undefined {
+  if (status === 'RUNNING') return undefined;
+  return new ProviderError(
+    'capacity',
+    `node ${node}: its instance is ${status || 'in an unknown state'}, not RUNNING, so it can take no egress IP now`,
+    { code: 'instanceNotRunning' },
+  );
 }
 
 const holds = (range: GceAliasRange, ip: string) => {
@@ -137,6 +155,11 @@ export function planAssignments<K>(
   counts: ReadonlyMap<K, number> = new Map(),
 ): NicDecision<K> {
   const failed = new Map<K, ProviderError>();
+  const stopped = notRunning(ctx.node, ctx.status);
+  if (stopped) {
+    for (const key of [...ips.keys(), ...counts.keys()]) failed.set(key, stopped);
+    return { aliasIpRanges: undefined, failed };
+  }
   const egress = egressRangeCidr(subnet, ctx.rangeName);
   const adds: GceAliasRange[] = [];
   const accepted: K[] = [];

@@ -3,13 +3,15 @@
  * The user docs against the code they describe, so they cannot drift: every metric the controller and the
  * agent register is in docs/metrics.md and the Grafana dashboard queries only metrics that exist; every
  * condition reason is in docs/troubleshooting.md; the EKS quick start's IAM policy grants every EC2 action the
- * AWS provider calls and no other; every `--set` in the quick starts is a value of the chart.
+ * AWS provider calls and no other, and the GKE custom role every permission of the GCP provider's calls and no
+ * other; every `--set` in the quick starts is a value of the chart.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { ALL_PERMISSIONS, CALL_PERMISSIONS } from '../../providers/gcp/permissions.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { REASON } from '../../src/api/conditions.ts';
 import { ControllerMetrics } from '../../src/controller/metrics.ts';
@@ -82,6 +84,35 @@ test('the EKS quick start grants exactly the EC2 actions the AWS provider calls'
   const granted = new Set([...policy.matchAll(/"(ec2:\w+)"(?!\s*:)/g)].map((m) => m[1])); // not condition keys
   expect([...granted].sort()).toEqual([...called].sort());
   for (const action of called) expect(doc, `${action} in the permissions table`).toContain(`\`${action}\``);
+});
+
+test('the GKE custom role grants exactly the permissions of the Compute Engine calls the GCP provider makes', async () => {
+  // Every SDK call of the narrow seam (`<collection>.<method>(`), each with its permission (permissions.ts).
+  const client = await read('providers/gcp/client.ts');
+  const calls = new Set(
+    [...client.matchAll(/\b(instances|zoneOperations|subnetworks)\.(\w+)\(/g)]
+      .map((m) => `${m[1]}.${m[2]}`)
+      .filter((call) => !call.endsWith('.close')),
+  );
+  expect(calls.size).toBeGreaterThan(4);
+  for (const call of calls) expect(CALL_PERMISSIONS, `${call} in permissions.ts`).toHaveProperty([call]);
+  const needed = [...new Set([...calls].flatMap((call) => CALL_PERMISSIONS[call] ?? []))].sort();
+  expect(needed).toEqual(ALL_PERMISSIONS);
+
+  const quickStart = await read('docs/quickstart-gke.md');
+  const role = quickStart.slice(
+    quickStart.indexOf('cat > cloud-egress-role.yaml'),
+    quickStart.indexOf('\nEOF\n'),
+  );
+  const granted = [...role.matchAll(/^- (compute\.\w+\.\w+)$/gm)].map((m) => m[1]).sort();
+  expect(granted).toEqual(needed);
+  const gcpDoc = await read('docs/gcp.md');
+  const flag = /--permissions=([\w.,]+)/.exec(gcpDoc)?.[1]?.split(',').sort();
+  expect(flag).toEqual(needed);
+  for (const permission of needed) {
+    expect(quickStart, `${permission} in the GKE quick start's table`).toContain(`| \`${permission}\` |`);
+    expect(gcpDoc, `${permission} in docs/gcp.md's table`).toContain(`| \`${permission}\` |`);
+  }
 });
 
 test('every --set in the quick starts is a value of the chart', async () => {

@@ -21,6 +21,7 @@ import { addressesIn, cidrContains, cidrRange, rangesOverlap } from '../../src/n
 import type { NodeRef, ProviderSettings } from '../../src/provider/contract.ts';
 import type { ConformanceWorld, WorldNode } from '../conformance/cloud-provider.case.ts';
 import {
+  type EmulatedInstance,
   type EmulatedNic,
   type GcpEmulator,
   type GcpEmulatorOptions,
@@ -42,6 +43,8 @@ export const FAST: GcpProviderOptions = { minRetryDelayMs: 5, maxRetryDelayMs: 2
 export interface GcpWorld extends ConformanceWorld {
   readonly provider: GcpProvider;
   readonly emulator: GcpEmulator;
+  /** The emulator's instance of a node (tests set its `status`). */
+  instance(node: WorldNode): EmulatedInstance;
   /** The emulator's NIC of a node. */
   nic(node: WorldNode): EmulatedNic;
   /** A new provider on the same emulator (own settings/options), closed with the world. */
@@ -99,12 +102,13 @@ export async function startGcpWorld(
     b: add('node-b', `${REGION}-c`, 'nodes-a', '10.0.1.11', '10.1.1.0/24', '10.100.2.0/24'),
     c: add('node-c', `${REGION}-b`, 'nodes-c', '10.0.2.10', '10.1.2.0/24'),
   };
-  const nic = (node: WorldNode): EmulatedNic => {
+  const instance = (node: WorldNode): EmulatedInstance => {
     const [, project, zone, name] = /^gce:\/\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(node.ref.providerID) ?? [];
     const inst = state.instance(project ?? '', zone ?? '', name ?? '');
     if (!inst) throw new Error(`no instance for ${node.ref.name}`);
-    return inst.networkInterfaces[0]!;
+    return inst;
   };
+  const nic = (node: WorldNode): EmulatedNic => instance(node).networkInterfaces[0]!;
   const held = (ip: string) =>
     [...state.instances.values()].some((inst) =>
       inst.networkInterfaces.some(
@@ -139,6 +143,7 @@ export async function startGcpWorld(
   return {
     provider: newProvider(),
     emulator,
+    instance,
     nic,
     newProvider,
     nodes,
@@ -173,7 +178,11 @@ export async function startGcpWorld(
       state.finishAll();
       emulator.clearFaults();
       emulator.operationPolls = emulatorOptions.operationPolls ?? 2;
+      emulator.inUseQuote = emulatorOptions.inUseQuote ?? 'cidr';
+      emulator.latency = emulatorOptions.latency;
+      emulator.iam.allowAll();
       for (const inst of state.instances.values()) {
+        inst.status = 'RUNNING';
         for (const n of inst.networkInterfaces) {
           n.aliasIpRanges = n.aliasIpRanges.filter((a) => single(a.ipCidrRange) === undefined);
           n.fingerprint = newFingerprint();

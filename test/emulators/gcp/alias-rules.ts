@@ -8,11 +8,21 @@
  * | `subnetworkRangeName` names no secondary range of the NIC's subnetwork   | 400 invalid             |
  * | range not inside the named secondary range (or the primary range if none)| 400 invalid             |
  * | more than {@link MAX_ALIAS_RANGES} ranges on the interface               | 400 invalid (limit)     |
- * | range overlaps the NIC's primary IP, another of its ranges, or any IP    | 400 invalid (in use)    |
- * | (primary or alias, pending included) of another NIC in the VPC network   |                         |
+ * | range overlaps the NIC's primary IP or another of its own ranges         | 400 invalid (in use)    |
+ * | range overlaps any IP (primary or alias, pending included) of another    | accepted; the operation |
+ * | NIC in the VPC network                                                   | ends DONE with          |
+ * |                                                                          | IP_IN_USE_BY_ANOTHER_…  |
  * | `ipCidrRange` is only a netmask (`/32`)                                  | GCP picks a free block  |
  *
- * Pure: takes the state and returns the ranges to store, or throws {@link GcpApiError}.
+ * Pure: takes the state and returns the ranges to store and the first range another NIC holds, or throws
+ * {@link GcpApiError}.
+ *
+ * An address another resource holds is refused inside the operation, not by the HTTP answer: captured operation
+ * errors read `Code: IP_IN_USE_BY_ANOTHER_RESOURCE, Message: IP '10.128.3.140/31' is already being used by
+ * another resource.` for alias ranges (GoogleCloudPlatform/compute-image-tools#659, F5Networks/f5-google-gdm-templates#78)
+ * and `IP '10.0.0.2' is already being used by another resource.` for a single address
+ * (hashicorp/terraform#18998). Which of the two forms GCP writes for a `/32` alias is not documented, so the
+ * server offers both ({@link InUseQuote}).
  *
  * Fidelity note: the REST reference documents the rules and the error format, not every message text. The
  * texts here follow GCP's `Invalid value for field '…': '…'. <why>` form; the limit message is the
@@ -25,6 +35,27 @@ import type { AliasIpRange, EmulatedInstance, EmulatedNic, EmulatedSubnetwork, G
 
 /** Most alias IP ranges per network interface (https://cloud.google.com/vpc/docs/quota#per_instance). */
 export const MAX_ALIAS_RANGES = 100;
+
+/**
+ * How an `IP_IN_USE_BY_ANOTHER_RESOURCE` message quotes a single address: `cidr` as `'10.0.0.5/32'`, `address`
+ * as `'10.0.0.5'` (both forms are in captured GCP messages; see the module comment). Wider ranges are always
+ * quoted as CIDRs.
+ */
+export type InUseQuote = 'cidr' | 'address';
+
+/** The result of {@link checkAliasRanges}. */
+export interface AliasCheck {
+  /** The new list, normalised (bare IPs as `/32`, netmask-only entries allocated). */
+  readonly ranges: AliasIpRange[];
+  /** The first range of the list that another NIC holds, as a CIDR: the operation fails on it. */
+  readonly inUse: string | undefined;
+}
+
+/** The message of the operation error for a range another resource holds (see the module comment). */
+export function inUseMessage(cidr: string, quote: InUseQuote): string {
+  const shown = quote === 'address' && cidr.endsWith('/32') ? cidr.slice(0, -3) : cidr;
+  return `IP '${shown}' is already being used by another resource.`;
+}
 
 /** A range somebody holds in the VPC. */
 interface Holding {
@@ -55,9 +86,9 @@ function holdings(
 }
 
 /**
- * Validates `ranges` as the new alias list of `nic` on `instance` and returns them normalised
- * (bare IPs as `/32`, netmask-only entries allocated).
- * @throws GcpApiError when a rule is broken.
+ * Validates `ranges` as the new alias list of `nic` on `instance`: the list normalised (bare IPs as `/32`,
+ * netmask-only entries allocated) and the first range another NIC holds.
+ * @throws GcpApiError when a rule the HTTP answer enforces is broken.
  */
 export function checkAliasRanges(
   state: GcpState,
@@ -66,7 +97,7 @@ export function checkAliasRanges(
   subnet: EmulatedSubnetwork,
   ranges: readonly AliasIpRange[],
   pending: ReadonlyMap<EmulatedNic, AliasIpRange[]>,
-): AliasIpRange[] {
+): AliasCheck {
   if (ranges.length > MAX_ALIAS_RANGES) {
     throw invalidField(
       'resource.aliasIpRanges',
@@ -75,11 +106,11 @@ export function checkAliasRanges(
     ) satisfies GcpApiError;
   }
   const taken = holdings(state, nic, pending);
-  taken.push({
-    range: cidrRange(`${nic.networkIP}/32`),
-    holder: `${instance.name} ${nic.name} (primary IP)`,
-  });
+  const own: Holding[] = [
+    { range: cidrRange(`${nic.networkIP}/32`), holder: `${instance.name} ${nic.name} (primary IP)` },
+  ];
   const out: AliasIpRange[] = [];
+  let inUse: string | undefined;
   ranges.forEach((alias, i) => {
     const field = `resource.aliasIpRanges[${i}].ipCidrRange`;
     const text = alias.ipCidrRange ?? '';
@@ -101,7 +132,7 @@ export function checkAliasRanges(
       const prefix = Number(text.slice(1));
       if (prefix !== 32) throw invalidField(field, text, 'Only /32 netmask allocations are supported here.');
       const used = (ip: string) =>
-        [...taken, ...out.map((o) => ({ range: cidrRange(o.ipCidrRange), holder: '' }))].some((h) =>
+        [...taken, ...own, ...out.map((o) => ({ range: cidrRange(o.ipCidrRange), holder: '' }))].some((h) =>
           rangesOverlap(h.range, cidrRange(`${ip}/32`)),
         );
       const [free] = addressesIn(
@@ -129,14 +160,15 @@ export function checkAliasRanges(
       );
     }
     const clash =
-      taken.find((h) => rangesOverlap(h.range, range)) ??
+      own.find((h) => rangesOverlap(h.range, range)) ??
       out
         .map((o) => ({ range: cidrRange(o.ipCidrRange), holder: `${instance.name} ${nic.name}` }))
         .find((h) => rangesOverlap(h.range, range));
     if (clash) {
       throw invalidField(field, text, `IP address range ${cidr} is already in use by ${clash.holder}.`);
     }
+    if (inUse === undefined && taken.some((h) => rangesOverlap(h.range, range))) inUse = cidr;
     out.push(name ? { ipCidrRange: cidr, subnetworkRangeName: name } : { ipCidrRange: cidr });
   });
-  return out;
+  return { ranges: out, inUse };
 }

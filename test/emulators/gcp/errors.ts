@@ -56,3 +56,15 @@ export function invalidField(field: string, value: string, why: string): GcpApiE
 export function staleFingerprint(): GcpApiError {
   return new GcpApiError(412, 'conditionNotMet', 'Invalid fingerprint.', 'If-Match');
 }
+
+/**
+ * 400 `resourceNotReady`: another operation on the resource (an instance, a subnetwork) is in flight. Shape and
+ * text as captured from Compute Engine: `Error 400: The resource 'projects/…/regions/us-central1/subnetworks/default'
+ * is not ready, resourceNotReady` (GoogleCloudPlatform/gke-migration-to-containers#63), the full JSON body with
+ * `"reason": "resourceNotReady"` and status 400 (opstrace/opstrace#1218); Google's Terraform provider retries it
+ * (hashicorp/terraform-provider-google `isSubnetworkUnreadyError`: "GCE Subnetworks are considered unready for a
+ * brief period when certain operations are performed on them").
+ */
+export function resourceNotReady(resource: string): GcpApiError {
+  return new GcpApiError(400, 'resourceNotReady', `The resource '${resource}' is not ready`);
+}

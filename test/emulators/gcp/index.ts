@@ -5,6 +5,8 @@
  */
 export { MAX_ALIAS_RANGES } from './alias-rules.ts';
 export { GcpApiError } from './errors.ts';
+export { GcpIam } from './iam.ts';
+export { GCP_PUBLISHED_LATENCY, type GcpLatency } from './latency.ts';
 export {
   type GcpCall,
   type GcpEmulator,

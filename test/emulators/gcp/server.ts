@@ -5,21 +5,46 @@
  *
  * | call                                                                          | behaviour                     |
  * |-------------------------------------------------------------------------------|-------------------------------|
- * | GET   /compute/v1/projects/P/zones/Z/instances/I                              | the instance, NIC fingerprints|
+ * | GET   /compute/v1/projects/P/zones/Z/instances/I                              | the instance (status, NICs)   |
  * | PATCH /compute/v1/projects/P/zones/Z/instances/I/updateNetworkInterface?networkInterface=N | PATCH semantics: |
  * |       only fields present change; `fingerprint` must be the NIC's current one (else 412          |
  * |       `conditionNotMet`); alias rules of `alias-rules.ts`; answers a RUNNING zonal operation; the  |
- * |       new ranges apply when the operation is DONE (until then they are reserved)                   |
+ * |       new ranges (and a new fingerprint) apply when the operation is DONE (until then the NIC      |
+ * |       reads as before and the added ranges are reserved)                                           |
  * | GET   /compute/v1/projects/P/zones/Z/operations/O                             | one poll of the operation     |
  * | POST  /compute/v1/projects/P/zones/Z/operations/O/wait                        | one poll; may return RUNNING, |
  * |       as zoneOperations.wait is documented to ("might return before DONE")                         |
  * | GET   /compute/v1/projects/P/regions/R/subnetworks/S                          | primary + secondary ranges    |
+ * | POST  …/zones/Z/instances/I/testIamPermissions, …/regions/R/subnetworks/S/testIamPermissions | the   |
+ * |       permissions asked that the caller holds there (iam.ts); each call above checks its own          |
  *
  * Query parameters the SDK adds (`$alt=json;enum-encoding=int`, `requestId`, `$prettyPrint`) and `x-goog-*`
- * headers are accepted; a repeated `requestId` returns the first operation (GCP's idempotency rule).
- * Fault knobs ({@link GcpEmulator.inject}) make the next matching calls fail the way GCP does: a concurrent
- * writer (real 412 through a changed fingerprint), 429 `rateLimitExceeded`, 5xx `backendError`, or an
- * operation that ends DONE with an `error` (GCP reports some failures only there).
+ * headers are accepted. A `requestId` must be a UUID other than the zero UUID (else 400 `invalid`); a write
+ * repeated with the `requestId` of one received before is ignored and answered with that one's operation, which
+ * names it as `clientOperationId` (REST reference, `requestId`). Fault knobs ({@link GcpEmulator.inject}) make
+ * the next matching calls fail the way GCP does: a concurrent writer (real 412 through a changed fingerprint),
+ * 429 `rateLimitExceeded`, 5xx `backendError`, 400 `resourceNotReady` (another operation on the instance or
+ * subnetwork in flight), an operation that ends DONE with an `error` (GCP reports some failures only there), or
+ * an accepted write whose answer is lost.
+ *
+ * Operations are DONE after a number of polls ({@link GcpEmulator.operationPolls}), or, with a latency model
+ * (latency.ts: GCP's published timing, or a test's), by the clock: every answer takes `requestMs`, an operation
+ * runs `operationMs` whether anyone polls it or not, and a `wait` blocks until DONE or `waitMs`.
+ *
+ * A write accepted while another write on the same NIC is still RUNNING carries the fingerprint that write will
+ * consume: whichever operation is DONE second ends DONE with `CONDITION_NOT_MET` and changes nothing, so neither
+ * update is silently lost. GCP checks the fingerprint again when the operation runs: a writer racing another on
+ * one fingerprinted document "returns 200 with an operation, the operation then completes with
+ * CONDITION_NOT_MET" (CloudVE/cloudbridge#349, `setCommonInstanceMetadata`); the NetworkInterface `fingerprint`
+ * field is the same optimistic lock ("412 Precondition Failed if the fingerprint is out of date", REST reference).
+ *
+ * An instance's `status` is the tests' to set (state.ts). While it changes state (STOPPING, SUSPENDING, STAGING,
+ * PROVISIONING, REPAIRING) an operation on the instance is in flight, and a write answers 400 `resourceNotReady`
+ * naming the instance (errors.ts). A TERMINATED or SUSPENDED instance is no obstacle: its NICs keep their alias
+ * ranges (a stopped VM keeps its internal addresses, and the other use of `updateNetworkInterface`, migrating
+ * an interface to another network, is made on stopped VMs: "Migrating a VM between networks", linked from the
+ * method's reference). That a stopped VM's alias ranges can be removed is this emulator's reading of those
+ * pages; GCP does not state it for alias ranges.
  *
  * The write log ({@link GcpEmulator.writes}) holds every accepted `updateNetworkInterface`: the NIC it wrote
  * (`projects/P/zones/Z/instances/I#N`), when the call arrived and when its operation became DONE (in
@@ -30,8 +55,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkAliasRanges } from './alias-rules.ts';
-import { GcpApiError, notFound, staleFingerprint } from './errors.ts';
+import { type AliasCheck, checkAliasRanges, type InUseQuote, inUseMessage } from './alias-rules.ts';
+import { GcpApiError, invalidField, notFound, resourceNotReady, staleFingerprint } from './errors.ts';
+import { GcpIam } from './iam.ts';
+import type { GcpLatency } from './latency.ts';
 import {
   type AliasIpRange,
   COMPUTE_BASE,
@@ -41,6 +68,7 @@ import {
   GcpState,
   newFingerprint,
   subnetworkUrl,
+  TRANSITIONAL_STATUSES,
 } from './state.ts';
 
 /** A fault to inject into the next matching calls. */
@@ -54,6 +82,20 @@ export type GcpFault =
       readonly message: string;
       readonly times?: number;
     }
+  /**
+   * The next writes answer 400 `resourceNotReady` naming the instance or its NIC's subnetwork: another
+   * operation on that resource is in flight (see {@link resourceNotReady}).
+   */
+  | {
+      readonly kind: 'resourceNotReady';
+      readonly resource: 'instance' | 'subnetwork';
+      readonly times?: number;
+    }
+  /**
+   * The next accepted writes are carried out (their operation runs) but their answer is lost: the connection
+   * closes without one, as after a timeout or a reset on the way back.
+   */
+  | { readonly kind: 'dropResponse'; readonly times?: number }
   /** The next calls of `on` answer `status` with `reason` (429 rateLimitExceeded, 503 backendError, ...). */
   | {
       readonly kind: 'status';
@@ -68,7 +110,10 @@ export type GcpFault =
 export interface GcpCall {
   readonly method: string;
   readonly path: string;
+  /** The HTTP status answered; 0 when the connection was closed without an answer (`dropResponse`). */
   readonly status: number;
+  /** For writes: the `requestId` sent, if any. */
+  readonly requestId?: string;
   readonly at: number;
   /** For operation polls: the operation's status in the answer. */
   readonly operationStatus?: string;
@@ -89,6 +134,13 @@ export interface GcpEmulatorOptions {
   readonly operationPolls?: number;
   /** How long one `wait` call blocks before answering (GCP blocks up to 2 minutes); default 0. */
   readonly waitDelayMs?: number;
+  /** How `IP_IN_USE_BY_ANOTHER_RESOURCE` quotes a single address (alias-rules.ts); default `cidr`. */
+  readonly inUseQuote?: InUseQuote;
+  /**
+   * Answer in time rather than in polls (latency.ts): each answer takes `requestMs`, an operation is DONE
+   * `operationMs` after it began (polled or not), a `wait` blocks until then or `waitMs`. Default none.
+   */
+  readonly latency?: GcpLatency;
 }
 
 /** A running emulator. */
@@ -98,6 +150,8 @@ export interface GcpEmulator {
   readonly port: number;
   /** The world, to seed and inspect. */
   readonly state: GcpState;
+  /** The caller's grants: everything unless a test denies it (iam.ts). */
+  readonly iam: GcpIam;
   /** Every call answered, in order. */
   readonly calls: GcpCall[];
   /** Calls of `updateNetworkInterface` (accepted or refused). */
@@ -107,6 +161,10 @@ export interface GcpEmulator {
   /** Polls an operation stays RUNNING; change between tests. */
   operationPolls: number;
   waitDelayMs: number;
+  /** How an address another NIC holds is quoted in the operation error; change between tests. */
+  inUseQuote: InUseQuote;
+  /** The timing the emulator answers with, if any (see {@link GcpEmulatorOptions.latency}); change between runs. */
+  latency: GcpLatency | undefined;
   /** Queues a fault. */
   inject(fault: GcpFault): void;
   /** Drops queued faults, the call log and the write log. */
@@ -124,15 +182,20 @@ interface Parsed {
 }
 
 const PREFIX = '/compute/v1/projects/([^/]+)';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts the emulator on 127.0.0.1 and a free port. */
 export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promise<GcpEmulator> {
   const state = new GcpState();
+  const iam = new GcpIam();
   const calls: GcpCall[] = [];
   const writes: { interfaceId: string; startedAt: number; endedAt: number }[] = [];
   const faults: (GcpFault & { left: number })[] = [];
   const pending = new Map<EmulatedNic, AliasIpRange[]>();
   const byRequestId = new Map<string, EmulatedOperation>();
+  const timers = new Set<NodeJS.Timeout>();
 
   const instanceOr404 = (project: string, zone: string, name: string): EmulatedInstance => {
     const inst = state.instance(project, zone, name);
@@ -144,7 +207,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     kind: 'compute#instance',
     id: inst.id,
     name: inst.name,
-    status: 'RUNNING',
+    status: inst.status,
     zone: `${COMPUTE_BASE}/projects/${inst.project}/zones/${inst.zone}`,
     selfLink: `${COMPUTE_BASE}/projects/${inst.project}/zones/${inst.zone}/instances/${inst.name}`,
     networkInterfaces: inst.networkInterfaces.map((nic) => ({
@@ -170,6 +233,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     insertTime: op.insertTime,
     ...(op.endTime ? { endTime: op.endTime } : {}),
     ...(op.error ? { error: op.error } : {}),
+    ...(op.clientOperationId ? { clientOperationId: op.clientOperationId } : {}),
     zone: `${COMPUTE_BASE}/projects/${op.project}/zones/${op.zone}`,
     selfLink: `${COMPUTE_BASE}/projects/${op.project}/zones/${op.zone}/operations/${op.name}`,
   });
@@ -181,6 +245,10 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
   };
 
   const updateNetworkInterface = ([project, zone, name]: string[], req: Parsed) => {
+    iam.check(
+      'compute.instances.updateNetworkInterface',
+      `projects/${project}/zones/${zone}/instances/${name}`,
+    );
     const inst = instanceOr404(project!, zone!, name!);
     const nicName = req.query.get('networkInterface');
     if (!nicName) {
@@ -194,9 +262,31 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     const nic = inst.networkInterfaces.find((n) => n.name === nicName);
     if (!nic)
       throw notFound(`projects/${project}/zones/${zone}/instances/${name}/networkInterfaces/${nicName}`);
+    // "The request ID must be a valid UUID with the exception that zero UUID is not supported"; a request
+    // repeated with the ID of one received before is ignored: its operation is the answer (REST reference).
     const requestId = req.query.get('requestId');
+    if (requestId !== null && (!UUID.test(requestId) || requestId === ZERO_UUID)) {
+      throw invalidField(
+        'requestId',
+        requestId,
+        'The request ID must be a valid UUID, and not the zero UUID.',
+      );
+    }
     const seen = requestId ? byRequestId.get(requestId) : undefined;
     if (seen) return operationJson(seen);
+    // A stop, suspend or repair in flight: the instance is not ready (TERMINATED and SUSPENDED ones are: their
+    // NICs keep their alias ranges and can be changed).
+    if (TRANSITIONAL_STATUSES.has(inst.status)) {
+      throw resourceNotReady(`projects/${project}/zones/${zone}/instances/${name}`);
+    }
+    const notReady = takeFault((f) => f.kind === 'resourceNotReady');
+    if (notReady?.kind === 'resourceNotReady') {
+      throw resourceNotReady(
+        notReady.resource === 'instance'
+          ? `projects/${project}/zones/${zone}/instances/${name}`
+          : nic.subnetwork.replace(`${COMPUTE_BASE}/`, ''),
+      );
+    }
     const body = (req.body ?? {}) as { fingerprint?: string; aliasIpRanges?: AliasIpRange[] };
     const concurrent = takeFault((f) => f.kind === 'concurrentWrite');
     if (concurrent) nic.fingerprint = newFingerprint();
@@ -221,14 +311,22 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     const subnet = state.subnetworkOf(nic);
     if (!subnet) throw notFound(nic.subnetwork);
     // PATCH semantics: a field that is absent stays as it is.
-    const next =
+    const check: AliasCheck =
       body.aliasIpRanges === undefined
-        ? nic.aliasIpRanges
+        ? { ranges: nic.aliasIpRanges, inUse: undefined }
         : checkAliasRanges(state, inst, nic, subnet, body.aliasIpRanges, pending);
-    nic.fingerprint = newFingerprint();
-    const added = next.filter((r) => !nic.aliasIpRanges.some((a) => a.ipCidrRange === r.ipCidrRange));
+    const next = check.ranges;
+    // An address another NIC holds fails the operation, not the request (alias-rules.ts).
+    const injected = check.inUse ? undefined : takeFault((f) => f.kind === 'operationError');
+    const failure: { code: string; message: string } | undefined = check.inUse
+      ? { code: 'IP_IN_USE_BY_ANOTHER_RESOURCE', message: inUseMessage(check.inUse, emulator.inUseQuote) }
+      : injected?.kind === 'operationError'
+        ? { code: injected.code, message: injected.message }
+        : undefined;
+    const added = failure
+      ? []
+      : next.filter((r) => !nic.aliasIpRanges.some((a) => a.ipCidrRange === r.ipCidrRange));
     pending.set(nic, [...(pending.get(nic) ?? []), ...added]);
-    const failure = takeFault((f) => f.kind === 'operationError');
     const write = {
       interfaceId: `projects/${project}/zones/${zone}/instances/${name}#${nicName}`,
       startedAt: req.arrivedAt,
@@ -240,20 +338,35 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       zone: zone!,
       operationType: 'updateNetworkInterface',
       targetLink: `${COMPUTE_BASE}/projects/${project}/zones/${zone}/instances/${name}`,
-      polls: emulator.operationPolls,
+      polls: emulator.latency ? Number.POSITIVE_INFINITY : emulator.operationPolls,
+      ...(requestId ? { clientOperationId: requestId } : {}),
       effect: () => {
         write.endedAt = performance.now();
         const left = (pending.get(nic) ?? []).filter((p) => !added.includes(p));
         if (left.length) pending.set(nic, left);
         else pending.delete(nic);
-        if (failure?.kind === 'operationError') {
+        if (failure) {
           op.error = { errors: [{ code: failure.code, message: failure.message }] };
           return;
         }
+        // The fingerprint this request was accepted with was consumed by a write that was DONE first: the
+        // operation fails instead of overwriting that write (see the module comment).
+        if (nic.fingerprint !== body.fingerprint) {
+          op.error = { errors: [{ code: 'CONDITION_NOT_MET', message: 'Invalid fingerprint.' }] };
+          return;
+        }
         nic.aliasIpRanges = next.map((r) => ({ ...r }));
+        nic.fingerprint = newFingerprint();
       },
     });
     if (requestId) byRequestId.set(requestId, op);
+    if (emulator.latency) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        state.finish(op);
+      }, emulator.latency.operationMs);
+      timers.add(timer);
+    }
     return operationJson(op);
   };
 
@@ -261,7 +374,26 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     {
       method: 'GET',
       pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/instances/([^/]+)$`),
-      handle: ([p, z, i]) => instanceJson(instanceOr404(p!, z!, i!)),
+      handle: ([p, z, i]) => {
+        iam.check('compute.instances.get', `projects/${p}/zones/${z}/instances/${i}`);
+        return instanceJson(instanceOr404(p!, z!, i!));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/instances/([^/]+)/testIamPermissions$`),
+      handle: ([p, z, i], req) => {
+        instanceOr404(p!, z!, i!);
+        return testPermissions(`projects/${p}/zones/${z}/instances/${i}`, req.body);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${PREFIX}/regions/([^/]+)/subnetworks/([^/]+)/testIamPermissions$`),
+      handle: ([p, r, n], req) => {
+        if (!state.subnetwork(p!, r!, n!)) throw notFound(`projects/${p}/regions/${r}/subnetworks/${n}`);
+        return testPermissions(`projects/${p}/regions/${r}/subnetworks/${n}`, req.body);
+      },
     },
     {
       method: 'PATCH',
@@ -272,6 +404,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       method: 'GET',
       pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/operations/([^/]+)$`),
       handle: ([p, z, o]) => {
+        iam.check('compute.zoneOperations.get', `projects/${p}/zones/${z}/operations/${o}`);
         const op = operationOr404(p!, z!, o!);
         state.poll(op);
         return operationJson(op);
@@ -281,8 +414,14 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       method: 'POST',
       pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/operations/([^/]+)/wait$`),
       handle: async ([p, z, o]) => {
+        iam.check('compute.zoneOperations.get', `projects/${p}/zones/${z}/operations/${o}`);
         const op = operationOr404(p!, z!, o!);
-        if (emulator.waitDelayMs > 0) await new Promise((r) => setTimeout(r, emulator.waitDelayMs));
+        if (emulator.latency) {
+          const until = performance.now() + emulator.latency.waitMs;
+          while (op.status !== 'DONE' && performance.now() < until) await sleep(2);
+          return operationJson(op);
+        }
+        if (emulator.waitDelayMs > 0) await sleep(emulator.waitDelayMs);
         state.poll(op);
         return operationJson(op);
       },
@@ -291,6 +430,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       method: 'GET',
       pattern: new RegExp(`^${PREFIX}/regions/([^/]+)/subnetworks/([^/]+)$`),
       handle: ([p, r, s]) => {
+        iam.check('compute.subnetworks.get', `projects/${p}/regions/${r}/subnetworks/${s}`);
         const subnet = state.subnetwork(p!, r!, s!);
         if (!subnet) throw notFound(`projects/${p}/regions/${r}/subnetworks/${s}`);
         return {
@@ -306,6 +446,23 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       },
     },
   ];
+
+  /**
+   * `testIamPermissions` (instances and subnetworks): "Returns permissions that a caller has on the specified
+   * resource", the subset of `permissions` granted; wildcards "are not allowed" (REST reference,
+   * TestPermissionsRequest). An empty answer is `{}`: JSON leaves out an empty list.
+   */
+  function testPermissions(resource: string, body: unknown) {
+    const asked = (body as { permissions?: unknown } | undefined)?.permissions;
+    if (asked !== undefined && (!Array.isArray(asked) || asked.some((p) => typeof p !== 'string'))) {
+      throw invalidField('permissions', String(asked), 'It must be a list of permission names.');
+    }
+    const permissions = (asked ?? []) as string[];
+    const wildcard = permissions.find((p) => p.includes('*'));
+    if (wildcard) throw invalidField('permissions', wildcard, 'Permissions with wildcards are not allowed.');
+    const granted = permissions.filter((p) => iam.allows(p, resource));
+    return granted.length ? { permissions: granted } : {};
+  }
 
   function takeFault(match: (f: GcpFault) => boolean): GcpFault | undefined {
     const i = faults.findIndex(match);
@@ -325,6 +482,8 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     let status = 200;
     let payload: unknown;
     let operationStatus: string | undefined;
+    let dropped = false;
+    if (emulator.latency) await sleep(emulator.latency.requestMs);
     try {
       const route = routes.find((r) => r.method === method && r.pattern.test(url.pathname));
       if (!route) throw new GcpApiError(404, 'notFound', `No such method: ${method} ${url.pathname}`);
@@ -343,6 +502,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       const match = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
       payload = await route.handle(match, { query: url.searchParams, body, arrivedAt });
       if (url.pathname.includes('/operations/')) operationStatus = (payload as { status?: string }).status;
+      dropped = write && takeFault((f) => f.kind === 'dropResponse') !== undefined;
     } catch (err) {
       const apiError =
         err instanceof GcpApiError
@@ -351,13 +511,19 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       status = apiError.status;
       payload = apiError.toJSON();
     }
+    const requestId = method === 'PATCH' ? url.searchParams.get('requestId') : null;
     calls.push({
       method,
       path: url.pathname,
-      status,
+      status: dropped ? 0 : status,
       at: performance.now(),
+      ...(requestId ? { requestId } : {}),
       ...(operationStatus ? { operationStatus } : {}),
     });
+    if (dropped) {
+      res.destroy();
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
     res.end(JSON.stringify(payload));
   }
@@ -375,9 +541,12 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     url: `http://127.0.0.1:${port}`,
     port,
     state,
+    iam,
     calls,
     operationPolls: options.operationPolls ?? 2,
     waitDelayMs: options.waitDelayMs ?? 0,
+    inUseQuote: options.inUseQuote ?? 'cidr',
+    latency: options.latency,
     mutatingCalls: () => calls.filter((c) => c.method === 'PATCH').length,
     writes,
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
@@ -387,6 +556,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       writes.length = 0;
     },
     close: async () => {
+      for (const timer of timers) clearTimeout(timer);
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },

@@ -27,12 +27,40 @@ export interface EmulatedNic {
   aliasIpRanges: AliasIpRange[];
 }
 
+/**
+ * `Instance.status` (REST reference, `Instance`; https://cloud.google.com/compute/docs/instances/instance-life-cycle):
+ * STOPPING and SUSPENDING are the transitions to TERMINATED (stopped) and SUSPENDED.
+ */
+export type InstanceStatus =
+  | 'PROVISIONING'
+  | 'STAGING'
+  | 'RUNNING'
+  | 'STOPPING'
+  | 'TERMINATED'
+  | 'SUSPENDING'
+  | 'SUSPENDED'
+  | 'REPAIRING';
+
+/**
+ * Statuses in which an operation on the instance (a start, stop, suspend, repair) is in flight, so a write
+ * answers 400 `resourceNotReady` naming the instance (errors.ts).
+ */
+export const TRANSITIONAL_STATUSES: ReadonlySet<InstanceStatus> = new Set([
+  'PROVISIONING',
+  'STAGING',
+  'STOPPING',
+  'SUSPENDING',
+  'REPAIRING',
+]);
+
 /** `Instance` (the fields the emulator keeps). */
 export interface EmulatedInstance {
   id: string;
   project: string;
   zone: string;
   name: string;
+  /** Tests set it to stop, suspend or repair the instance; its NICs keep their alias ranges meanwhile. */
+  status: InstanceStatus;
   networkInterfaces: EmulatedNic[];
 }
 
@@ -59,6 +87,8 @@ export interface EmulatedOperation {
   pollsLeft: number;
   insertTime: string;
   endTime?: string;
+  /** The `requestId` of the request that began it, if it had one. */
+  clientOperationId?: string;
   error?: { errors: { code: string; message: string }[] };
   effect?: () => void;
 }
@@ -122,6 +152,7 @@ export class GcpState {
     subnetwork: string;
     networkIP: string;
     aliasIpRanges?: AliasIpRange[];
+    status?: InstanceStatus;
   }): EmulatedInstance {
     const subnet = this.subnetwork(spec.project, regionOf(spec.zone), spec.subnetwork);
     if (!subnet) throw new Error(`no subnetwork ${spec.subnetwork} in ${regionOf(spec.zone)}`);
@@ -130,6 +161,7 @@ export class GcpState {
       project: spec.project,
       zone: spec.zone,
       name: spec.name,
+      status: spec.status ?? 'RUNNING',
       networkInterfaces: [
         {
           name: 'nic0',
@@ -168,6 +200,7 @@ export class GcpState {
     operationType: string;
     targetLink: string;
     polls: number;
+    clientOperationId?: string;
     effect?: () => void;
   }): EmulatedOperation {
     const id = String(this.#nextId++);
@@ -181,6 +214,7 @@ export class GcpState {
       status: spec.polls > 0 ? 'RUNNING' : 'PENDING',
       pollsLeft: spec.polls,
       insertTime: new Date().toISOString(),
+      ...(spec.clientOperationId ? { clientOperationId: spec.clientOperationId } : {}),
       ...(spec.effect ? { effect: spec.effect } : {}),
     };
     this.operations.set(`${spec.project}/${spec.zone}/${op.name}`, op);
