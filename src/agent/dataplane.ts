@@ -67,6 +67,8 @@ export interface AddressState {
 export interface NftState {
   readonly fingerprint: string;
   readonly sets: Readonly<Record<string, ReadonlyMap<string, string>>>;
+  /** A replace was interrupted: its handover table is still in the kernel (see `linux/nftables.ts`). */
+  readonly handover?: boolean;
 }
 
 /** Everything the agent owns in the kernel. Absent parts are `undefined` or empty. */

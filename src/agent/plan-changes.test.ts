@@ -3,7 +3,9 @@ import { egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts
 import type { IpAssignmentStatus } from '../api/index.ts';
 import { AgentSync } from './agent-sync.ts';
 import type { Change } from './dataplane.ts';
+import { desiredState } from './desired-state.ts';
 import { MemoryDataplane } from './memory-dataplane.ts';
+import { planChanges } from './plan-changes.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
 
 const IP = '10.0.1.17';
@@ -54,6 +56,18 @@ describe('planChanges orders a source node to fail closed', () => {
       'rule.add',
       'nft.replace',
     ]);
+  });
+});
+
+describe('planChanges finishes an interrupted replace', () => {
+  it('replaces the table again when the handover table of a replace is still there, and not otherwise', async () => {
+    const dp = new MemoryDataplane();
+    await new AgentSync({ dataplane: dp, settings: S }).sync(on('node-2'));
+    const observed = await dp.observe();
+    const { desired } = desiredState(on('node-2'), S);
+    expect(planChanges(observed, desired)).toEqual([]);
+    const interrupted = { ...observed, nft: { ...observed.nft!, handover: true } };
+    expect(planChanges(interrupted, desired).map((c) => c.kind)).toEqual(['nft.replace']);
   });
 });
 

@@ -7,9 +7,9 @@
  *   and records the source address the server saw (or `error: ...`).
  * - `echo-client.ts udp <port> <ip> <count> <intervalMs>`: sends `count` datagrams, one every
  *   `intervalMs`, and reports how many came back and from which source address.
- * - `echo-client.ts spray <port> <ip> <durationMs> <intervalMs>`: for `durationMs`, sends one datagram every
- *   `intervalMs`, each from a new socket (a new connection for conntrack and NAT each time); reports how
- *   many were sent. Who saw them is recorded on the receiving side.
+ * - `echo-client.ts spray <port> <ip> <durationMs> <intervalMs> [burst]`: for `durationMs`, sends `burst`
+ *   (default 1) datagrams every `intervalMs`, each from a new socket (a new connection for conntrack and NAT
+ *   each time); reports how many were sent. Who saw them is recorded on the receiving side.
  * - `echo-client.ts hold <port> <ip> <rounds> <intervalMs>`: one TCP connection kept open, a `ping` every
  *   `intervalMs`; reports the answers (the flow survives what happens meanwhile, or not).
  */
@@ -69,12 +69,14 @@ if (mode === 'tcp') {
   sock.close();
   console.log(JSON.stringify({ sent: count, received: got.size, sources }));
 } else if (mode === 'spray') {
-  const [ip, durationText, intervalText] = rest;
+  const [ip, durationText, intervalText, burstText = '1'] = rest;
   const end = Date.now() + Number(durationText);
   let sent = 0;
   while (Date.now() < end) {
-    const sock = createSocket('udp4');
-    sock.send(String(sent++), port, ip!, () => sock.close());
+    for (let i = 0; i < Number(burstText); i++) {
+      const sock = createSocket('udp4');
+      sock.send(String(sent++), port, ip!, () => sock.close());
+    }
     await new Promise((r) => setTimeout(r, Number(intervalText)));
   }
   console.log(JSON.stringify({ sent }));

@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
+import { desiredState } from '../../src/agent/desired-state.ts';
 import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
@@ -90,7 +91,7 @@ describe.skipIf(unavailable !== undefined)(
 
     it('shows the outside only the egress IP while the gateway moves (Pending, Ready) and the IP goes Failed and back', async () => {
       await seen();
-      const durationMs = 9000;
+      const durationMs = 15_000;
       const spray = lab.client(lab.pod('n1a'), [
         'spray',
         String(SPRAY_PORT),
@@ -132,6 +133,41 @@ describe.skipIf(unavailable !== undefined)(
       const sources = await seen();
       expect(sources).toEqual({ [EGRESS_IP]: expect.any(Number) });
       expect(sources[EGRESS_IP]).toBeGreaterThan(sent / 4);
+    });
+
+    it('never lets a packet out unmarked while the table is replaced (a structure change) under traffic', async () => {
+      await assign('node-2', 'Ready');
+      const node1 = lab.nodes[0]!;
+      const { desired } = desiredState(inputs(node1, 'node-2', 'Ready'), settings);
+      await seen();
+      const durationMs = 5000;
+      const spray = lab.client(lab.pod('n1a'), [
+        'spray',
+        String(SPRAY_PORT),
+        EXTERNAL.inPolicy,
+        String(durationMs),
+        '1',
+        '20',
+      ]);
+      const end = Date.now() + durationMs - 500;
+      let replaced = 0;
+      while (Date.now() < end) {
+        await dataplanes[0]!.apply([{ kind: 'nft.replace', desired }]);
+        replaced++;
+      }
+      const [{ sent }] = (await spray.lines) as [{ sent: number }];
+      const sources = await seen();
+      expect(replaced).toBeGreaterThan(10);
+      expect(sources).toEqual({ [EGRESS_IP]: expect.any(Number) });
+      expect(sources[EGRESS_IP]).toBeGreaterThan(sent / 2);
+      // An agent stopped half-way leaves the handover table: the next sync replaces again and removes it.
+      const handover = `${settings.nftTable}_handover`;
+      await node1.run('nft', ['add', 'table', 'inet', handover]);
+      agents.get(node1.name)!.resync();
+      await agents.get(node1.name)!.sync(inputs(node1, 'node-2', 'Ready'));
+      const tables = (await node1.run('nft', ['list', 'tables'])).stdout;
+      expect(tables).toContain(`inet ${settings.nftTable}\n`);
+      expect(tables).not.toContain(handover);
     });
 
     it('drops, never leaks, the packets of a mark whose rule is gone (the guard chain alone)', async () => {

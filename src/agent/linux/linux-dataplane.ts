@@ -33,10 +33,11 @@ import { type NftSession, SESSION_MAX_BYTES } from './nft-session.ts';
 import {
   deleteNft,
   elementsText,
+  handoverTable,
   nftTransaction,
   readNft,
   readSnatCounters,
-  replaceText,
+  replaceNft,
   type SnatCounter,
 } from './nftables.ts';
 import { procSysWriter, rpFilterKey, type SysctlWriter } from './proc-sys.ts';
@@ -130,9 +131,10 @@ export class LinuxDataplane implements Dataplane {
           await deleteLink(run, c.name);
           break;
         case 'nft.replace':
-          await nftTransaction(run, replaceText(s.nftTable, c.desired));
+          await replaceNft(run, s.nftTable, c.desired);
           break;
         case 'nft.delete':
+          await deleteNft(run, handoverTable(s.nftTable));
           await deleteNft(run, s.nftTable);
           break;
         case 'conntrack.flush':
