@@ -1,7 +1,7 @@
 /**
  * @module
  * The narrow seam between the Azure provider and the Azure SDKs (external-dns's "the subset of the API we
- * actually use"): four calls. {@link sdkAzureApi} carries them out on `@azure/arm-network` and
+ * actually use"): five calls. {@link sdkAzureApi} carries them out on `@azure/arm-network` and
  * `@azure/arm-compute` clients; tests build those clients against the local emulator.
  */
 import type { ComputeManagementClient } from '@azure/arm-compute';
@@ -30,6 +30,16 @@ export interface AzureApi {
   putNic(nic: NicRef, body: NetworkInterface, etag: string, signal?: AbortSignal): Promise<NetworkInterface>;
   /** GET the subnet's address prefixes. */
   getSubnetPrefixes(subnet: SubnetRef, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * POST `virtualNetworks/{vnet}/moveIpConfigurations`: each source ipConfiguration moves onto its target (a
+   * NIC's ipConfiguration ID, created by the move) in one operation, and waits until it is done.
+   * @throws ProviderError `transient` (code `OperationTimeout`) when the operation outlives the timeout.
+   */
+  moveIpConfigurations(
+    vnet: { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string },
+    items: readonly { readonly source: string; readonly target: string }[],
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 /** Makes the {@link AzureApi} of one subscription. */
@@ -49,10 +59,67 @@ export interface OperationOptions {
   readonly operationTimeoutMs?: number;
 }
 
+/** What the SDKs' long-running operation pollers offer (`PollerLike` of @azure/core-lro), as far as used here. */
+interface LroPoller<T> {
+  submitted(): Promise<void>;
+  readonly isDone: boolean;
+  poll(options: { abortSignal: AbortSignal }): Promise<unknown>;
+  pollUntilDone(options: { abortSignal: AbortSignal }): Promise<T>;
+}
+
+/**
+ * Waits until the long-running operation is done, polling every `intervalMs`. The SDK's own `pollUntilDone`
+ * waits the `Retry-After` NRP sends with every poll (10 s) instead of the asked interval, so an operation that
+ * ends after 6–7 s is seen done at 10 s; a failover cannot spare those seconds, and one poll a second per NIC
+ * being written is far inside ARM's read limits (docs/adr/0005).
+ */
+async function untilDone<T>(poller: LroPoller<T>, intervalMs: number, abortSignal: AbortSignal): Promise<T> {
+  await poller.submitted();
+  while (!poller.isDone) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, intervalMs);
+      abortSignal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(abortSignal.reason);
+        },
+        { once: true },
+      );
+    });
+    await poller.poll({ abortSignal });
+  }
+  return poller.pollUntilDone({ abortSignal });
+}
+
 /** {@link AzureApi} on the SDK clients. */
 export function sdkAzureApi(clients: AzureClients, options: OperationOptions = {}): AzureApi {
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const operationTimeoutMs = options.operationTimeoutMs ?? 120_000;
+  /** Runs `start`'s operation until done, or fails `transient` `OperationTimeout` after the timeout. */
+  const operation = async <T>(
+    what: string,
+    start: (abortSignal: AbortSignal) => LroPoller<T>,
+    signal?: AbortSignal,
+  ): Promise<T> => {
+    const timeout = AbortSignal.timeout(operationTimeoutMs);
+    const abortSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      return await untilDone(start(abortSignal), pollIntervalMs, abortSignal);
+    } catch (err) {
+      if (timeout.aborted && !signal?.aborted) {
+        throw new ProviderError(
+          'transient',
+          `${what}: the operation did not finish within ${operationTimeoutMs} ms`,
+          {
+            cause: err,
+            code: 'OperationTimeout',
+          },
+        );
+      }
+      throw err;
+    }
+  };
   return {
     async getVm(vm, signal) {
       const found =
@@ -79,28 +146,37 @@ export function sdkAzureApi(clients: AzureClients, options: OperationOptions = {
       return clients.network.networkInterfaces.get(nic.resourceGroup, nic.name, { abortSignal: signal });
     },
 
-    async putNic(nic, body, etag, signal) {
-      const timeout = AbortSignal.timeout(operationTimeoutMs);
-      const abortSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      try {
-        return await clients.network.networkInterfaces
-          .createOrUpdate(nic.resourceGroup, nic.name, body, {
+    putNic(nic, body, etag, signal) {
+      return operation(
+        `NIC ${nic.name}: update`,
+        (abortSignal) =>
+          clients.network.networkInterfaces.createOrUpdate(nic.resourceGroup, nic.name, body, {
             abortSignal,
             updateIntervalInMs: pollIntervalMs,
             // The generated options have no ifMatch; ARM reads the header.
             requestOptions: { headers: { 'If-Match': etag } },
-          })
-          .pollUntilDone({ abortSignal });
-      } catch (err) {
-        if (timeout.aborted && !signal?.aborted) {
-          throw new ProviderError(
-            'transient',
-            `NIC ${nic.name}: the update did not finish within ${operationTimeoutMs} ms`,
-            { cause: err, code: 'OperationTimeout' },
-          );
-        }
-        throw err;
-      }
+          }),
+        signal,
+      );
+    },
+
+    moveIpConfigurations(vnet, items, signal) {
+      return operation(
+        `virtual network ${vnet.name}: move IP configurations`,
+        (abortSignal) =>
+          clients.network.virtualNetworks.moveIpConfigurations(
+            vnet.resourceGroup,
+            vnet.name,
+            {
+              moveIpConfigurationItems: items.map((i) => ({
+                sourceIpConfiguration: { id: i.source },
+                targetIpConfiguration: { id: i.target },
+              })),
+            },
+            { abortSignal, updateIntervalInMs: pollIntervalMs },
+          ),
+        signal,
+      );
     },
 
     async getSubnetPrefixes(subnet, signal) {

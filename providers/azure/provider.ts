@@ -13,9 +13,11 @@
  *  classify  errors.ts                 blame a 400 naming one added IP of the batch ─► that edit
  * ```
  *
- * Azure has no reassign (`atomicMove: false`): the engine removes a moving IP from the old NIC before it adds
- * it to the new one, so it is never on two NICs. The public IP of a removed ipConfiguration is reported as
- * carried, and the engine pairs it with the IP on the new NIC unless the change names another.
+ * A move is one operation (`moveIpConfigurations`, ip-moves.ts) where the subscription has the feature
+ * `AllowMoveIpConfigurations`: the driver answers `atomicMove` per move, trying the call once per subscription
+ * and remembering a refusal. Elsewhere the engine removes a moving IP from the old NIC before it adds it to the
+ * new one, so it is never on two NICs; the public IP of a removed ipConfiguration is reported as carried, and
+ * the engine pairs it with the IP on the new NIC unless the change names another.
  */
 import type { Logger } from '../../src/log.ts';
 import type { CloudProvider, NodeNetwork, NodeRef, ProviderSettings } from '../../src/provider/contract.ts';
@@ -26,6 +28,7 @@ import type { AzureApi, AzureApiFactory } from './api.ts';
 import { azureProvider } from './descriptor.ts';
 import { classifyAzureError } from './errors.ts';
 import { IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
+import { MoveFeature } from './ip-moves.ts';
 import { describeTarget, mentions, type NicTarget, nicWrite, step, subnetPrefixes } from './nic-update.ts';
 import { parseNicId, parseProviderID } from './resource-id.ts';
 import { azureRetryOptions, type RetrySettings } from './retry.ts';
@@ -45,6 +48,7 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
     }
     return found;
   };
+  const feature = new MoveFeature();
   const readNic = (target: NicTarget, signal?: AbortSignal) =>
     step(`${describeTarget(target)}: get`, apiFor(target.nic.subscriptionId).getNic(target.nic, signal));
 
@@ -77,7 +81,12 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
 
     key: (target) => target.nic.id.toLowerCase(),
 
-    write: (target, edits, signal) => nicWrite({ owner, apiFor }, target, edits, signal),
+    write: (target, edits, signal) => nicWrite({ owner, apiFor, feature }, target, edits, signal),
+
+    // One operation (moveIpConfigurations) unless the subscription is known to lack it; tried once to find out.
+    atomicMove: (from, to) =>
+      from.nic.subscriptionId.toLowerCase() === to.nic.subscriptionId.toLowerCase() &&
+      feature.state(to.nic.subscriptionId) !== 'unavailable',
 
     async describe({ node, target }, signal) {
       const nic = await readNic(target, signal);

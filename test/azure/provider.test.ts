@@ -11,10 +11,24 @@ import { type AzureWorld, FAST, startAzureWorld } from './world.ts';
 let world: AzureWorld;
 let cloud: AzureCloud;
 let provider: CloudProvider;
+/**
+ * Lets `p` find out, with one throwaway move, that the subscription has no one-operation move (the emulator's
+ * default: `AllowMoveIpConfigurations` not registered), so later moves take the engine's two steps.
+ */
+async function learnNoOneOperationMove(p: CloudProvider): Promise<CloudProvider> {
+  const { a, b } = world.nodes;
+  const [ip] = cloud.freeIPs(a.subnetId, 1);
+  await p.apply({ changes: [{ kind: 'assign', ip: ip!, node: a.ref }] });
+  await p.apply({ changes: [{ kind: 'assign', ip: ip!, node: b.ref, from: a.ref }] });
+  await p.apply({ changes: [{ kind: 'release', ip: ip!, node: b.ref }] });
+  cloud.reset();
+  return p;
+}
+
 beforeAll(async () => {
   world = await startAzureWorld();
   cloud = world.emulator.cloud;
-  provider = world.provider;
+  provider = await learnNoOneOperationMove(world.provider);
 });
 afterAll(async () => world?.close());
 beforeEach(() => cloud.reset());
@@ -25,11 +39,13 @@ const nicPuts = (nicId: string) =>
   cloud.requests.filter((r) => r.method === 'PUT' && r.path.toLowerCase() === nicId.toLowerCase());
 /** A provider that stops waiting for an operation after 300 ms (and retries, re-reading the NIC). */
 const impatientProvider = () =>
-  world.newProvider({
-    pollIntervalMs: 5,
-    operationTimeoutMs: 300,
-    retry: { retries: 30, minTimeoutMs: 20, maxTimeoutMs: 100 },
-  });
+  learnNoOneOperationMove(
+    world.newProvider({
+      pollIntervalMs: 5,
+      operationTimeoutMs: 300,
+      retry: { retries: 30, minTimeoutMs: 20, maxTimeoutMs: 100 },
+    }),
+  );
 const polls = () => cloud.requests.filter((r) => r.method === 'GET' && r.path.includes('/operations/'));
 
 describe('azure provider on the ARM emulator', () => {
@@ -102,7 +118,7 @@ describe('azure provider on the ARM emulator', () => {
     const [ip] = cloud.freeIPs(a.subnetId, 1);
     cloud.operationPolls = 1_000_000;
     cloud.operationMaxMs = 1_000;
-    const impatient = impatientProvider();
+    const impatient = await impatientProvider();
     const result = await impatient.apply({ changes: [assign(ip!, 'a')] });
     expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
     expect(nicPuts(a.nicId)).toHaveLength(1);
@@ -201,13 +217,14 @@ describe('azure provider on the ARM emulator', () => {
 
   it('carries the public IP along when the removal outlived the operation timeout and was confirmed on a re-read', async () => {
     const { a, b } = world.nodes;
+    const impatient = await impatientProvider();
     const [ip] = cloud.freeIPs(a.subnetId, 1);
     await provider.apply({ changes: [assign(ip!, 'a', { publicAddress: world.publicIpId })] });
     // The removal from a is accepted but its operation outlives the timeout: the retry reads a NIC that no
     // longer shows the public IP, so only the first attempt saw it.
     cloud.operationPolls = 1_000_000;
     cloud.operationMaxMs = 1_000;
-    const result = await impatientProvider().apply({ changes: [assign(ip!, 'b', { from: a.ref })] });
+    const result = await impatient.apply({ changes: [assign(ip!, 'b', { from: a.ref })] });
     expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
     expect(nicPuts(a.nicId)).toHaveLength(2); // the assign, then the one removal
     const onB = cloud
@@ -259,7 +276,7 @@ describe('azure provider on the ARM emulator', () => {
     // ipConfigurations already there and not add three more.
     cloud.operationPolls = 1_000_000;
     cloud.operationMaxMs = 1_000;
-    const impatient = impatientProvider();
+    const impatient = await impatientProvider();
     const result = await impatient.apply({ changes: [{ kind: 'allocate', count: 3, node: a.ref }] });
     const [outcome] = result.outcomes;
     expect(outcome?.ok).toBe(true);

@@ -17,16 +17,29 @@
  *          request's arrival) ─► 200 + Azure-AsyncOperation
  *
  *  operation:  InProgress ──(after `operationPolls` polls, or `operationMaxMs`)──► Succeeded
- *                   └──(failNextOperation)──► Failed (the NIC goes back to what it was)
+ *                   └──(failNextOperation)──► Failed: the NIC goes back to what it was, provisioningState
+ *                      Failed, except IPs another NIC took meanwhile (an IP is never on two NICs)
  *              either way the write's log entry ends
+ *
+ *  POST vnet/moveIpConfigurations (feature AllowMoveIpConfigurations registered, else 400
+ *  SubscriptionNotRegisteredForFeature) ─► every source ipConfiguration leaves its NIC and lands on the target
+ *  NIC under the target's name, in one operation over both NICs ─► 202 + Azure-AsyncOperation
  * ```
+ *
+ * Timing: by default operations end after a few polls (fast tests). {@link AzureCloud.useAzureTiming} answers
+ * as Azure publishes it instead: an operation takes `operationMaxMs` (6.5 s, the 6–7 s of a NIC write on the new
+ * network control plane) and every accepted write and InProgress poll carries `Retry-After: 10`.
  */
 import { randomUUID } from 'node:crypto';
 import { addressesIn, cidrRange } from '../../../src/net/ip.ts';
 import {
   ArmError,
   anotherOperationInProgress,
+  badRequest,
   etagMismatch,
+  featureNotRegistered,
+  invalidReference,
+  preconditionOnMissing,
   resourceNotFound,
   serverError,
   throttled,
@@ -46,6 +59,8 @@ interface Vm {
   readonly location: string;
   readonly zones: string[];
   readonly nicIds: string[];
+  /** What happens to each NIC when the VM is deleted (Compute `NetworkInterfaceReference.deleteOption`). */
+  readonly nicDeleteOption: 'Delete' | 'Detach';
 }
 
 interface PublicIp {
@@ -56,23 +71,31 @@ interface PublicIp {
 
 interface Operation {
   readonly id: string;
+  /** The NIC it writes (for a move, the target NIC). */
   readonly nicKey: string;
+  /** Every NIC it holds busy and rolls back on failure, with each one's state before it. */
+  readonly nics: readonly { readonly nicKey: string; readonly previous: WireNic }[];
   readonly url: string;
   readonly startedAt: number;
   pollsLeft: number;
   status: 'InProgress' | 'Succeeded' | 'Failed';
-  readonly fail: boolean;
-  readonly previous: WireNic;
+  /** The error code it fails with, if it is to fail. */
+  readonly fail: string | undefined;
   /** The write log's entry of the PUT that started it, if a PUT did. */
   readonly write?: NicWrite;
 }
+
+/** How long a NIC write takes on Azure's new network control plane: 6–7 s (F5 CFE sizing notes). */
+export const AZURE_NIC_OPERATION_MS = 6_500;
+/** The `Retry-After` NRP answers on NIC writes and their operation polls, in seconds. */
+export const AZURE_RETRY_AFTER_SECONDS = 10;
 
 /** A fault the next matching request meets instead of its normal answer. */
 export interface Fault {
   /** HTTP status: 412, 409, 429 or 5xx. */
   readonly status: 412 | 409 | 429 | 500 | 502 | 503;
-  /** Only requests with this method (default PUT). */
-  readonly method?: 'GET' | 'PUT';
+  /** Only requests with this method (default PUT; POST is a move). */
+  readonly method?: 'GET' | 'PUT' | 'POST';
   /** For 429/503: the `Retry-After` seconds. */
   readonly retryAfterSeconds?: number;
 }
@@ -88,7 +111,7 @@ export interface RecordedRequest {
 /** A change of a NIC's state, in order: a PUT accepted, an operation finished. */
 export interface NicEvent {
   readonly seq: number;
-  readonly kind: 'put-accepted' | 'operation-succeeded' | 'operation-failed';
+  readonly kind: 'put-accepted' | 'move-accepted' | 'operation-succeeded' | 'operation-failed';
   readonly nic: string;
   /** Non-primary IPs of the NIC after the event. */
   readonly secondaryIPs: readonly string[];
@@ -115,6 +138,10 @@ export class AzureCloud {
   operationPolls = 2;
   /** An operation nobody polls still finishes after this long. */
   operationMaxMs = 2_000;
+  /** `Retry-After` seconds on accepted writes and InProgress polls (Azure sends 10); none when undefined. */
+  retryAfterSeconds: number | undefined;
+  /** Subscription features registered (`Microsoft.Network/<name>`), e.g. `AllowMoveIpConfigurations`. */
+  readonly features = new Set<string>();
   /** Requests served, in order. */
   readonly requests: RecordedRequest[] = [];
   /** NIC state changes, in order. */
@@ -129,7 +156,7 @@ export class AzureCloud {
   readonly #operations = new Map<string, Operation>();
   readonly #faults: Fault[] = [];
   readonly #beforePut: (() => void)[] = [];
-  #failNext = 0;
+  readonly #failNext: string[] = [];
   #seq = 0;
 
   constructor(subscriptionId = '00000000-0000-0000-0000-00000000c0de') {
@@ -170,6 +197,7 @@ export class AzureCloud {
     asgIds?: readonly string[];
     tags?: Record<string, string>;
     extraProperties?: Json;
+    nicDeleteOption?: 'Delete' | 'Detach';
   }): { vmId: string; nicId: string } {
     const vmId = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Compute/virtualMachines/${spec.name}`;
     const nicName = `${spec.name}-nic`;
@@ -210,6 +238,7 @@ export class AzureCloud {
       location: spec.location,
       zones: spec.zone ? [spec.zone] : [],
       nicIds: [nicId],
+      nicDeleteOption: spec.nicDeleteOption ?? 'Delete',
     });
     return { vmId, nicId };
   }
@@ -231,6 +260,7 @@ export class AzureCloud {
       location: spec.location,
       zones: [],
       nicIds: [`${vmId}/networkInterfaces/${spec.scaleSet}-nic`],
+      nicDeleteOption: 'Delete',
     });
     return vmId;
   }
@@ -256,10 +286,44 @@ export class AzureCloud {
     nic.etag = this.#etag();
   }
 
+  /**
+   * Deletes a VM as `az vm delete` does: each NIC is deleted with it, or, with `deleteOption: Detach` (Compute
+   * `NetworkInterfaceReference.properties.deleteOption`), survives with its ipConfigurations and no
+   * `virtualMachine` (a detached NIC).
+   */
+  deleteVm(vmId: string): void {
+    const vm = this.#vms.get(key(vmId));
+    if (!vm) throw new Error(`no VM ${vmId}`);
+    this.#vms.delete(key(vmId));
+    for (const nicId of vm.nicIds) {
+      const nic = this.#nics.get(key(nicId));
+      if (!nic) continue;
+      if (vm.nicDeleteOption === 'Delete') this.#nics.delete(key(nicId));
+      else {
+        delete nic.properties['virtualMachine'];
+        nic.etag = this.#etag();
+        this.#finish(nic);
+      }
+    }
+  }
+
+  /** Deletes a NIC (as `az network nic delete`). */
+  deleteNic(nicId: string): void {
+    this.#nics.delete(key(nicId));
+  }
+
+  /** Switches to the operation times Azure publishes (see the module comment); {@link reset} switches back. */
+  useAzureTiming(): void {
+    this.operationPolls = Number.POSITIVE_INFINITY;
+    this.operationMaxMs = AZURE_NIC_OPERATION_MS;
+    this.retryAfterSeconds = AZURE_RETRY_AFTER_SECONDS;
+  }
+
   /** Removes every non-primary ipConfiguration of every NIC, ends all operations, clears faults and logs. */
   reset(): void {
     this.operationPolls = 2;
     this.operationMaxMs = 2_000;
+    this.retryAfterSeconds = undefined;
     for (const nic of this.#nics.values()) {
       nic.properties.ipConfigurations = nic.properties.ipConfigurations.filter((c) => c.properties.primary);
       nic.properties.provisioningState = 'Succeeded';
@@ -268,7 +332,7 @@ export class AzureCloud {
     this.#operations.clear();
     this.#faults.length = 0;
     this.#beforePut.length = 0;
-    this.#failNext = 0;
+    this.#failNext.length = 0;
     this.clearLogs();
   }
 
@@ -286,9 +350,12 @@ export class AzureCloud {
     this.#faults.push(...faults);
   }
 
-  /** The next `count` NIC operations end Failed and roll the NIC back. */
-  failNextOperations(count = 1): void {
-    this.#failNext += count;
+  /**
+   * The next `count` NIC operations end Failed with `code` and roll the NIC back. `AnotherOperationInProgress`
+   * is how Azure often reports a concurrent write: the PUT is accepted and its operation fails.
+   */
+  failNextOperations(count = 1, code = 'InternalServerError'): void {
+    for (let i = 0; i < count; i++) this.#failNext.push(code);
   }
 
   /** Runs `fn` once, when the next NIC PUT arrives and before it is looked at (to stage a race). */
@@ -299,7 +366,7 @@ export class AzureCloud {
   /** Starts an operation on a NIC as another client would: the NIC is busy until it finishes. */
   startForeignOperation(nicId: string): void {
     const nic = this.#nic(nicId);
-    this.#startOperation(nic, clone(nic), false);
+    this.#startOperation(nic, [nic], undefined);
   }
 
   // ---- inspection ------------------------------------------------------------------------------------
@@ -331,9 +398,14 @@ export class AzureCloud {
     ];
   }
 
-  /** PUT requests received (accepted or not): the mutating calls made. */
+  /** PUT and POST requests received (accepted or not): the mutating calls made. */
   get mutatingCalls(): number {
-    return this.requests.filter((r) => r.method === 'PUT').length;
+    return this.requests.filter((r) => r.method === 'PUT' || r.method === 'POST').length;
+  }
+
+  /** True when the NIC exists. */
+  hasNic(nicId: string): boolean {
+    return this.#nics.has(key(nicId));
   }
 
   // ---- the REST semantics (called by the server) ------------------------------------------------------
@@ -344,7 +416,7 @@ export class AzureCloud {
   }
 
   /** Throws the next fault queued for `method`, if any. */
-  takeFault(method: 'GET' | 'PUT'): void {
+  takeFault(method: 'GET' | 'PUT' | 'POST'): void {
     const index = this.#faults.findIndex((f) => (f.method ?? 'PUT') === method);
     if (index < 0) return;
     const [fault] = this.#faults.splice(index, 1);
@@ -382,7 +454,10 @@ export class AzureCloud {
       properties: {
         provisioningState: 'Succeeded',
         networkProfile: {
-          networkInterfaces: vm.nicIds.map((id, i) => ({ id, properties: { primary: i === 0 } })),
+          networkInterfaces: vm.nicIds.map((id, i) => ({
+            id,
+            properties: { primary: i === 0, deleteOption: vm.nicDeleteOption },
+          })),
         },
       },
     };
@@ -420,11 +495,13 @@ export class AzureCloud {
     arrivedAt = performance.now(),
   ): { nic: WireNic; operationUrl: string } {
     this.#beforePut.shift()?.();
+    if (!this.#nics.has(key(nicId))) {
+      if (ifMatch !== undefined) throw preconditionOnMissing(nicId);
+      throw new ArmError(501, 'NotImplemented', 'The emulator does not create NICs; seed them with addVm.');
+    }
     const nic = this.#nic(nicId);
     this.#settleByTime(key(nicId));
-    const running = [...this.#operations.values()].find(
-      (op) => op.nicKey === key(nicId) && op.status === 'InProgress',
-    );
+    const running = this.#running(key(nicId));
     // A PUT refused for concurrency is logged too (it ends with its answer): a provider that sends a write while
     // another is in flight must show in the log even though ARM refuses the second one.
     const refused = (error: Error) => {
@@ -436,15 +513,84 @@ export class AzureCloud {
       throw refused(etagMismatch(ifMatch, nic.etag, nic.id));
     }
     const next = this.#validate(nic, body);
-    const previous = clone(nic);
-    const fail = this.#failNext > 0;
-    if (fail) this.#failNext--;
+    const before = clone(nic);
+    const fail = this.#failNext.shift();
     Object.assign(nic, next);
     const write: NicWrite = { interfaceId: nic.id, startedAt: arrivedAt, endedAt: undefined };
     this.writes.push(write);
-    const op = this.#startOperation(nic, previous, fail, write);
+    const op = this.#startOperation(nic, [nic], fail, write, [before]);
     this.#event('put-accepted', nic);
     return { nic: clone(nic), operationUrl: op.url };
+  }
+
+  /**
+   * POST `.../virtualNetworks/{vnet}/moveIpConfigurations` (Microsoft.Network 2026-01-01, as `@azure/arm-network`
+   * 39 sends it: body `{moveIpConfigurationItems: [{sourceIpConfiguration: {id}, targetIpConfiguration: {id}}]}`,
+   * 202 and Azure-AsyncOperation polling). Gated by the subscription feature `AllowMoveIpConfigurations`. Each
+   * source ipConfiguration (non-primary, in a subnet of this VNet) leaves its NIC and is created on the target NIC
+   * under the target's name, keeping its address and the rest of its properties; one operation holds both NICs
+   * busy. The REST spec says no more; the rules beyond the body's shape (same VNet, target name free, NICs not
+   * busy) are the ones NIC PUTs keep.
+   */
+  moveIpConfigurations(
+    vnetPath: string,
+    body: unknown,
+    arrivedAt = performance.now(),
+  ): { operationUrl: string } {
+    if (!this.features.has('AllowMoveIpConfigurations')) {
+      throw featureNotRegistered(this.subscriptionId, 'AllowMoveIpConfigurations');
+    }
+    const items = (body as { moveIpConfigurationItems?: unknown } | null)?.moveIpConfigurationItems;
+    if (!Array.isArray(items) || items.length === 0) {
+      throw badRequest('The request body must carry moveIpConfigurationItems.');
+    }
+    const vnetSubnets = `${key(vnetPath)}/subnets/`;
+    const IPCONFIG = /^(.*\/networkinterfaces\/[^/]+)\/ipconfigurations\/([^/]+)$/i;
+    const moves = items.map(
+      (item: { sourceIpConfiguration?: { id?: string }; targetIpConfiguration?: { id?: string } }) => {
+        const source = IPCONFIG.exec(item?.sourceIpConfiguration?.id ?? '');
+        const target = IPCONFIG.exec(item?.targetIpConfiguration?.id ?? '');
+        if (!source || !target)
+          throw badRequest('Each move item needs source and target ipConfiguration IDs.');
+        const from = this.#nics.get(key(source[1]!));
+        const config = from?.properties.ipConfigurations.find((c) => key(c.name) === key(source[2]!));
+        if (!from || !config) throw invalidReference(item.sourceIpConfiguration!.id!, vnetPath);
+        const to = this.#nics.get(key(target[1]!));
+        if (!to) throw invalidReference(item.targetIpConfiguration!.id!, vnetPath);
+        if (config.properties.primary)
+          throw badRequest(
+            `${item.sourceIpConfiguration!.id} is a primary IP configuration; it cannot be moved.`,
+          );
+        if (!key(config.properties.subnet?.id ?? '').startsWith(vnetSubnets)) {
+          throw badRequest(`${item.sourceIpConfiguration!.id} is not in virtual network ${vnetPath}.`);
+        }
+        if (to.properties.ipConfigurations.some((c) => key(c.name) === key(target[2]!))) {
+          throw badRequest(`${to.id} already has an IP configuration named ${target[2]}.`);
+        }
+        return { from, to, config, name: target[2]! };
+      },
+    );
+    const nics = [...new Set(moves.flatMap((m) => [m.from, m.to]))];
+    for (const nic of nics) {
+      this.#settleByTime(key(nic.id));
+      const running = this.#running(key(nic.id));
+      if (running) throw anotherOperationInProgress(running.url);
+    }
+    const before = nics.map((nic) => clone(nic));
+    for (const { from, to, config, name } of moves) {
+      from.properties.ipConfigurations = from.properties.ipConfigurations.filter((c) => c !== config);
+      to.properties.ipConfigurations.push({ ...clone(config), name });
+    }
+    for (const nic of nics) {
+      nic.etag = this.#etag();
+      this.#finish(nic);
+    }
+    const target = moves[0]!.to;
+    const write: NicWrite = { interfaceId: target.id, startedAt: arrivedAt, endedAt: undefined };
+    this.writes.push(write);
+    const op = this.#startOperation(target, nics, this.#failNext.shift(), write, before);
+    for (const nic of nics) this.#event('move-accepted', nic);
+    return { operationUrl: op.url };
   }
 
   /** GET an operation's status (each call is a poll). */
@@ -452,12 +598,30 @@ export class AzureCloud {
     const op = this.#operations.get(operationId);
     if (!op) throw resourceNotFound('Microsoft.Network/locations/operations', operationId, '');
     if (op.status === 'InProgress') {
-      if (op.pollsLeft > 0) op.pollsLeft--;
+      if (Date.now() - op.startedAt >= this.operationMaxMs) this.#complete(op);
+      else if (op.pollsLeft > 0) op.pollsLeft--;
       else this.#complete(op);
     }
     return op.status === 'Failed'
-      ? { status: 'Failed', error: { code: 'InternalServerError', message: 'The operation failed.' } }
+      ? {
+          status: 'Failed',
+          error: {
+            code: op.fail,
+            message:
+              op.fail === 'AnotherOperationInProgress'
+                ? `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${op.url}.`
+                : 'The operation failed.',
+          },
+        }
       : { status: op.status };
+  }
+
+  /** The headers an accepted write or an InProgress poll of `operationId` carries (`Retry-After`). */
+  pollHeaders(operationId?: string): Record<string, string> {
+    if (this.retryAfterSeconds === undefined) return {};
+    const op = operationId ? this.#operations.get(operationId) : undefined;
+    if (op && op.status !== 'InProgress') return {};
+    return { 'Retry-After': String(this.retryAfterSeconds) };
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
@@ -479,28 +643,40 @@ export class AzureCloud {
     this.events.push({ seq: ++this.#seq, kind, nic: nic.id, secondaryIPs: secondaryIPsOf(nic) });
   }
 
-  #startOperation(nic: WireNic, previous: WireNic, fail: boolean, write?: NicWrite): Operation {
+  #running(nicKey: string): Operation | undefined {
+    return [...this.#operations.values()].find(
+      (op) => op.status === 'InProgress' && op.nics.some((n) => n.nicKey === nicKey),
+    );
+  }
+
+  #startOperation(
+    nic: WireNic,
+    busy: readonly WireNic[],
+    fail: string | undefined,
+    write?: NicWrite,
+    previous: readonly WireNic[] = busy.map((n) => clone(n)),
+  ): Operation {
     const id = randomUUID();
     const op: Operation = {
       id,
       nicKey: key(nic.id),
+      nics: busy.map((n, i) => ({ nicKey: key(n.id), previous: previous[i]! })),
       url: `${this.baseUrl}/subscriptions/${this.subscriptionId}/providers/Microsoft.Network/locations/${nic.location}/operations/${id}?api-version=2026-01-01`,
       startedAt: Date.now(),
       pollsLeft: this.operationPolls,
       status: 'InProgress',
       fail,
-      previous,
       ...(write ? { write } : {}),
     };
     this.#operations.set(id, op);
-    nic.properties.provisioningState = 'Updating';
+    for (const n of busy) n.properties.provisioningState = 'Updating';
     return op;
   }
 
   #settleByTime(nicKey: string): void {
     for (const op of this.#operations.values()) {
       if (
-        op.nicKey === nicKey &&
+        op.nics.some((n) => n.nicKey === nicKey) &&
         op.status === 'InProgress' &&
         Date.now() - op.startedAt >= this.operationMaxMs
       ) {
@@ -511,18 +687,32 @@ export class AzureCloud {
 
   #complete(op: Operation): void {
     if (op.write) op.write.endedAt = performance.now();
-    const nic = this.#nics.get(op.nicKey);
-    if (!nic) return;
-    if (op.fail) {
-      op.status = 'Failed';
-      Object.assign(nic, op.previous, { etag: this.#etag() });
-      nic.properties.provisioningState = 'Succeeded';
-      this.#event('operation-failed', nic);
-      return;
+    op.status = op.fail ? 'Failed' : 'Succeeded';
+    // Addresses NICs outside the operation hold now: a failed operation does not take them back.
+    const mine = new Set(op.nics.map((n) => n.nicKey));
+    const held = new Set<string>();
+    for (const [k, nic] of this.#nics) {
+      if (mine.has(k)) continue;
+      for (const c of nic.properties.ipConfigurations) held.add(c.properties.privateIPAddress ?? '');
     }
-    op.status = 'Succeeded';
-    nic.properties.provisioningState = 'Succeeded';
-    this.#event('operation-succeeded', nic);
+    for (const { nicKey, previous } of op.nics) {
+      const nic = this.#nics.get(nicKey);
+      if (!nic) continue;
+      if (op.fail) {
+        // Back to what it was, except addresses another NIC took meanwhile: an IP is never on two NICs.
+        const restored = clone(previous);
+        restored.properties.ipConfigurations = restored.properties.ipConfigurations.filter(
+          (c) => c.properties.primary || !held.has(c.properties.privateIPAddress ?? ''),
+        );
+        Object.assign(nic, restored, { etag: this.#etag() });
+        this.#finish(nic);
+        nic.properties.provisioningState = 'Failed';
+        this.#event('operation-failed', nic);
+        continue;
+      }
+      nic.properties.provisioningState = 'Succeeded';
+      this.#event('operation-succeeded', nic);
+    }
   }
 
   #heldIPs(except?: WireNic): Map<string, string> {

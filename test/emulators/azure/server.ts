@@ -10,6 +10,7 @@
  * | GET    | .../Microsoft.Network/networkInterfaces/{nic}                                                 |
  * | PUT    | .../Microsoft.Network/networkInterfaces/{nic}   (`If-Match`; answers with Azure-AsyncOperation)|
  * | GET    | .../Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}                                 |
+ * | POST   | .../Microsoft.Network/virtualNetworks/{vnet}/moveIpConfigurations (202, Azure-AsyncOperation)  |
  * | GET    | /subscriptions/{s}/providers/Microsoft.Network/locations/{loc}/operations/{id}                |
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,6 +34,8 @@ export interface AzureEmulator {
 
 const RESOURCE =
   /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/(microsoft\.compute\/virtualmachines\/[^/]+|microsoft\.compute\/virtualmachinescalesets\/[^/]+\/virtualmachines\/[^/]+|microsoft\.network\/networkinterfaces\/[^/]+|microsoft\.network\/virtualnetworks\/[^/]+\/subnets\/[^/]+)$/;
+const MOVE =
+  /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/virtualnetworks\/[^/]+)\/moveipconfigurations$/;
 const OPERATION =
   /^\/subscriptions\/[^/]+\/providers\/microsoft\.network\/locations\/[^/]+\/operations\/([^/]+)$/;
 
@@ -91,8 +94,18 @@ export async function startAzureEmulator(cloud = new AzureCloud()): Promise<Azur
       const lower = path.toLowerCase();
       const op = OPERATION.exec(lower);
       if (op && method === 'GET') {
-        send(res, 200, cloud.pollOperation(path.split('/').at(-1)!));
+        const id = path.split('/').at(-1)!;
+        const body = cloud.pollOperation(id);
+        send(res, 200, body, cloud.pollHeaders(id));
         return 200;
+      }
+      const move = MOVE.exec(lower);
+      if (move && method === 'POST') {
+        const body = await readBody(req);
+        cloud.takeFault('POST');
+        const { operationUrl } = cloud.moveIpConfigurations(path.slice(0, move[1]!.length), body, arrivedAt);
+        send(res, 202, null, { 'Azure-AsyncOperation': operationUrl, ...cloud.pollHeaders() });
+        return 202;
       }
       const resource = RESOURCE.exec(lower);
       if (!resource) throw new ArmError(404, 'NotFound', `The emulator does not serve ${method} ${path}.`);
@@ -113,7 +126,7 @@ export async function startAzureEmulator(cloud = new AzureCloud()): Promise<Azur
             Array.isArray(ifMatch) ? ifMatch[0] : ifMatch,
             arrivedAt,
           );
-          send(res, 200, nic, { 'Azure-AsyncOperation': operationUrl });
+          send(res, 200, nic, { 'Azure-AsyncOperation': operationUrl, ...cloud.pollHeaders() });
           return 200;
         }
       } else if (method === 'GET' && kind.includes('/subnets/')) {
