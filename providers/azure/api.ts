@@ -1,13 +1,26 @@
 /**
  * @module
  * The narrow seam between the Azure provider and the Azure SDKs (external-dns's "the subset of the API we
- * actually use"): five calls. {@link sdkAzureApi} carries them out on `@azure/arm-network` and
+ * actually use"): the calls below, nothing else. {@link sdkAzureApi} carries them out on `@azure/arm-network` and
  * `@azure/arm-compute` clients; tests build those clients against the local emulator.
  */
 import type { ComputeManagementClient } from '@azure/arm-compute';
-import type { NetworkInterface, NetworkManagementClient } from '@azure/arm-network';
+import type { NetworkInterface, NetworkManagementClient, RouteTable } from '@azure/arm-network';
 import { ProviderError } from '../../src/provider/contract.ts';
-import type { AzureVmRef, NicRef, SubnetRef } from './resource-id.ts';
+import type { AzureVmRef, NicRef, RouteTableRef, ScaleSetNicRef, SubnetRef } from './resource-id.ts';
+
+/** What the provider needs of a subnet. */
+export interface SubnetView {
+  readonly prefixes: readonly string[];
+  /** The route table associated with the subnet, if any. */
+  readonly routeTableId?: string;
+}
+
+/** What the provider needs of a virtual network. */
+export interface VnetView {
+  readonly addressPrefixes: readonly string[];
+  readonly subnets: readonly { readonly id: string; readonly prefixes: readonly string[] }[];
+}
 
 /** What the provider needs of a VM. */
 export interface VmView {
@@ -30,6 +43,27 @@ export interface AzureApi {
   putNic(nic: NicRef, body: NetworkInterface, etag: string, signal?: AbortSignal): Promise<NetworkInterface>;
   /** GET the subnet's address prefixes. */
   getSubnetPrefixes(subnet: SubnetRef, signal?: AbortSignal): Promise<string[]>;
+  /** GET the subnet: prefixes and route table. */
+  getSubnet(subnet: SubnetRef, signal?: AbortSignal): Promise<SubnetView>;
+  /** GET the virtual network: its address space and subnets. */
+  getVnet(
+    vnet: { readonly resourceGroup: string; readonly name: string },
+    signal?: AbortSignal,
+  ): Promise<VnetView>;
+  /** GET a uniform scale-set instance's NIC (the Network RP's read-only view). */
+  getScaleSetNic(nic: ScaleSetNicRef, signal?: AbortSignal): Promise<NetworkInterface>;
+  /** GET the route table (with its etag). */
+  getRouteTable(table: RouteTableRef, signal?: AbortSignal): Promise<RouteTable>;
+  /**
+   * PUT the whole route table with `If-Match: etag` and wait until its operation is done.
+   * @throws ProviderError `transient` (code `OperationTimeout`) when the operation outlives the timeout.
+   */
+  putRouteTable(
+    table: RouteTableRef,
+    body: RouteTable,
+    etag: string,
+    signal?: AbortSignal,
+  ): Promise<RouteTable>;
   /**
    * POST `virtualNetworks/{vnet}/moveIpConfigurations`: each source ipConfiguration moves onto its target (a
    * NIC's ipConfiguration ID, created by the move) in one operation, and waits until it is done.
@@ -180,10 +214,63 @@ export function sdkAzureApi(clients: AzureClients, options: OperationOptions = {
     },
 
     async getSubnetPrefixes(subnet, signal) {
+      return [...(await this.getSubnet(subnet, signal)).prefixes];
+    },
+
+    async getSubnet(subnet, signal) {
       const found = await clients.network.subnets.get(subnet.resourceGroup, subnet.vnet, subnet.name, {
         abortSignal: signal,
       });
-      return [...(found.addressPrefix ? [found.addressPrefix] : []), ...(found.addressPrefixes ?? [])];
+      return {
+        prefixes: [...(found.addressPrefix ? [found.addressPrefix] : []), ...(found.addressPrefixes ?? [])],
+        ...(found.routeTable?.id ? { routeTableId: found.routeTable.id } : {}),
+      };
+    },
+
+    async getVnet(vnet, signal) {
+      const found = await clients.network.virtualNetworks.get(vnet.resourceGroup, vnet.name, {
+        abortSignal: signal,
+      });
+      return {
+        addressPrefixes: found.addressSpace?.addressPrefixes ?? [],
+        subnets: (found.subnets ?? []).flatMap((sn) =>
+          sn.id
+            ? [
+                {
+                  id: sn.id,
+                  prefixes: [...(sn.addressPrefix ? [sn.addressPrefix] : []), ...(sn.addressPrefixes ?? [])],
+                },
+              ]
+            : [],
+        ),
+      };
+    },
+
+    getScaleSetNic(nic, signal) {
+      return clients.network.networkInterfaces.getVirtualMachineScaleSetNetworkInterface(
+        nic.resourceGroup,
+        nic.scaleSet,
+        nic.instanceId,
+        nic.name,
+        { abortSignal: signal },
+      );
+    },
+
+    getRouteTable(table, signal) {
+      return clients.network.routeTables.get(table.resourceGroup, table.name, { abortSignal: signal });
+    },
+
+    putRouteTable(table, body, etag, signal) {
+      return operation(
+        `route table ${table.name}: update`,
+        (abortSignal) =>
+          clients.network.routeTables.createOrUpdate(table.resourceGroup, table.name, body, {
+            abortSignal,
+            updateIntervalInMs: pollIntervalMs,
+            requestOptions: { headers: { 'If-Match': etag } },
+          }),
+        signal,
+      );
     },
   };
 }

@@ -4,6 +4,12 @@ import type { Edit } from '../../src/provider/interface-driver.ts';
 import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import type { AzureApi } from './api.ts';
 import { MoveFeature } from './ip-moves.ts';
+
+/** An API call these tests never make. */
+const unused = async (): Promise<never> => {
+  throw new Error('not used');
+};
+
 import { mentions, type NicTarget, nicWrite } from './nic-update.ts';
 
 describe('mentions', () => {
@@ -65,9 +71,12 @@ function scriptedNic(refusals: ReadonlyMap<number, unknown> = new Map()) {
     getVm: async () => ({ location: 'westeurope', zones: [], nics: [] }),
     getNic: async () => structuredClone(nic),
     getSubnetPrefixes: async () => ['10.0.0.0/24'],
-    moveIpConfigurations: async () => {
-      throw new Error('not used');
-    },
+    moveIpConfigurations: unused,
+    getSubnet: unused,
+    getVnet: unused,
+    getScaleSetNic: unused,
+    getRouteTable: unused,
+    putRouteTable: unused,
     putNic: async (_ref, body, etag) => {
       puts++;
       const refusal = refusals.get(puts);
@@ -84,6 +93,7 @@ function scriptedNic(refusals: ReadonlyMap<number, unknown> = new Map()) {
     },
   };
   const target: NicTarget = {
+    kind: 'nic',
     node: { name: 'gw-1', providerID: 'azure:///x' },
     nic: { id: nic.id!, subscriptionId: 's', resourceGroup: 'rg', name: 'nic-1' },
     zone: 'westeurope',

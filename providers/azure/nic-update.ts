@@ -34,6 +34,7 @@ import { type NicRef, parseSubnetId } from './resource-id.ts';
 
 /** A node resolved to the NIC that holds its egress IPs. */
 export interface NicTarget {
+  readonly kind: 'nic';
   readonly node: NodeRef;
   readonly nic: NicRef;
   /** `<location>-<zone>`, or the location for a VM without a zone. */

@@ -6,9 +6,11 @@
  *
  * ```
  *  resolve   providerID ─► VM GET ─► NIC ID (the primary NIC, or settings.interface as an index);
- *            a uniform scale set's NIC ─► terminal (its ipConfigurations come from the scale set's model)
+ *            a uniform scale set's NIC ─► a route target (route-target.ts, docs/adr/0005): its egress IPs are
+ *            /32 routes to the node, since the scale set's model cannot pin a private IP on one instance
  *  key       the NIC's resource ID, lower case (ARM compares IDs case-insensitively)
- *  write     one attempt: GET ─► plan ─► one PUT with If-Match ─► poll the operation (nic-update.ts)
+ *  write     NIC: one attempt: GET ─► plan ─► one PUT with If-Match ─► poll the operation (nic-update.ts)
+ *            route: per route table, GET ─► plan ─► PUT with If-Match ─► poll (route-target.ts)
  *  describe  NIC GET + subnet GET      list  NIC GET per node; a NIC gone ─► nothing listed
  *  classify  errors.ts                 blame a 400 naming one added IP of the batch ─► that edit
  * ```
@@ -24,19 +26,32 @@ import type { CloudProvider, NodeNetwork, NodeRef, ProviderSettings } from '../.
 import { isProviderError, ProviderError } from '../../src/provider/contract.ts';
 import { createEngineProvider } from '../../src/provider/engine.ts';
 import type { InterfaceDriver } from '../../src/provider/interface-driver.ts';
+import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import type { AzureApi, AzureApiFactory } from './api.ts';
 import { azureProvider } from './descriptor.ts';
 import { classifyAzureError } from './errors.ts';
 import { IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
 import { MoveFeature } from './ip-moves.ts';
 import { describeTarget, mentions, type NicTarget, nicWrite, step, subnetPrefixes } from './nic-update.ts';
-import { parseNicId, parseProviderID } from './resource-id.ts';
+import { parseNicId, parseProviderID, parseScaleSetNicId } from './resource-id.ts';
 import { azureRetryOptions, type RetrySettings } from './retry.ts';
+import {
+  describeRouteNode,
+  listRouteNode,
+  parseRouteTables,
+  type RouteContext,
+  type RouteTarget,
+  resolveRoute,
+  routeWrite,
+} from './route-target.ts';
 
 export type { RetrySettings } from './retry.ts';
 
 /** The Azure driver over the calls of each subscription (`api`), for the installation `settings.owner`. */
-export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): InterfaceDriver<NicTarget> {
+/** A resolved Azure node: a NIC that takes ipConfigurations, or a scale-set node reached by routes. */
+export type AzureTarget = NicTarget | RouteTarget;
+
+export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): InterfaceDriver<AzureTarget> {
   const owner = settings.owner;
   const apis = new Map<string, AzureApi>();
   const apiFor = (subscriptionId: string) => {
@@ -49,11 +64,17 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
     return found;
   };
   const feature = new MoveFeature();
+  const routes: RouteContext = {
+    owner,
+    apiFor,
+    extraTables: parseRouteTables(settings.routeTables),
+    locks: new KeyedLock(),
+  };
   const readNic = (target: NicTarget, signal?: AbortSignal) =>
     step(`${describeTarget(target)}: get`, apiFor(target.nic.subscriptionId).getNic(target.nic, signal));
 
   return {
-    async resolve(node: NodeRef, signal?: AbortSignal): Promise<NicTarget> {
+    async resolve(node: NodeRef, signal?: AbortSignal): Promise<AzureTarget> {
       const vmRef = parseProviderID(node);
       const vm = await step(`node ${node.name}: VM get`, apiFor(vmRef.subscriptionId).getVm(vmRef, signal));
       const index = settings.interface ? Number(settings.interface) : undefined;
@@ -67,28 +88,47 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
           `node ${node.name}: the VM has no network interface${index !== undefined ? ` at index ${index}` : ''}`,
         );
       }
-      const nic = parseNicId(picked.id);
-      if (!nic) {
-        throw new ProviderError(
-          'terminal',
-          `node ${node.name}: NIC ${picked.id} belongs to a uniform scale set, whose ipConfigurations come from the scale set's model and cannot hold a chosen private IP; use standalone VMs or a Flexible scale set for gateway nodes`,
-          { code: 'UnsupportedNic' },
-        );
-      }
       const zone = vm.zones[0] ? `${vm.location}-${vm.zones[0]}` : vm.location;
-      return { node, nic, zone };
+      const nic = parseNicId(picked.id);
+      if (nic) return { kind: 'nic', node, nic, zone };
+      const scaleSetNic = parseScaleSetNicId(picked.id);
+      if (scaleSetNic) return resolveRoute(routes, node, scaleSetNic, zone, signal);
+      throw new ProviderError(
+        'terminal',
+        `node ${node.name}: NIC ${picked.id} is not a NIC ID the provider knows`,
+        {
+          code: 'UnsupportedNic',
+        },
+      );
     },
 
-    key: (target) => target.nic.id.toLowerCase(),
+    key: (target) =>
+      target.kind === 'route' ? `route:${target.nic.id.toLowerCase()}` : target.nic.id.toLowerCase(),
 
-    write: (target, edits, signal) => nicWrite({ owner, apiFor, feature }, target, edits, signal),
+    write: (target, edits, signal) =>
+      target.kind === 'route'
+        ? routeWrite(routes, target, edits, signal)
+        : nicWrite({ owner, apiFor, feature }, target, edits, signal),
 
-    // One operation (moveIpConfigurations) unless the subscription is known to lack it; tried once to find out.
-    atomicMove: (from, to) =>
-      from.nic.subscriptionId.toLowerCase() === to.nic.subscriptionId.toLowerCase() &&
-      feature.state(to.nic.subscriptionId) !== 'unavailable',
+    // NICs: one operation (moveIpConfigurations) unless the subscription is known to lack it (tried once to find
+    // out). Scale-set nodes: the route's next hop changes in one write per table. Between the two: two steps.
+    atomicMove: (from, to) => {
+      if (from.kind === 'route' || to.kind === 'route') {
+        return (
+          from.kind === 'route' &&
+          to.kind === 'route' &&
+          from.tables.map((t) => t.id.toLowerCase()).join() ===
+            to.tables.map((t) => t.id.toLowerCase()).join()
+        );
+      }
+      return (
+        from.nic.subscriptionId.toLowerCase() === to.nic.subscriptionId.toLowerCase() &&
+        feature.state(to.nic.subscriptionId) !== 'unavailable'
+      );
+    },
 
     async describe({ node, target }, signal) {
+      if (target.kind === 'route') return describeRouteNode(routes, target, signal);
       const nic = await readNic(target, signal);
       const configs = nic.ipConfigurations ?? [];
       const prefixes = await subnetPrefixes(apiFor, nic, describeTarget(target), signal);
@@ -108,6 +148,14 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
     list: (group, signal) =>
       Promise.all(
         group.map(async ({ node, target }) => {
+          if (target.kind === 'route') {
+            try {
+              return await listRouteNode(routes, target, signal);
+            } catch (err) {
+              if (isProviderError(err, 'notFound')) return undefined;
+              throw err;
+            }
+          }
           let nic: Awaited<ReturnType<typeof readNic>>;
           try {
             nic = await readNic(target, signal);

@@ -45,12 +45,22 @@ import {
   throttled,
 } from './arm-errors.ts';
 import { checkNicPut } from './nic-rules.ts';
+import { checkRouteTablePut, type WireRoute, type WireRouteTable } from './route-rules.ts';
 import { clone, ipVersion, type Json, key, secondaryIPsOf, type WireNic } from './wire.ts';
 
 interface Subnet {
   readonly id: string;
   readonly name: string;
   readonly prefix: string;
+  /** The route table associated with the subnet, if any. */
+  routeTableId?: string;
+}
+
+interface Vnet {
+  readonly id: string;
+  readonly name: string;
+  readonly location: string;
+  readonly addressPrefixes: readonly string[];
 }
 
 interface Vm {
@@ -81,8 +91,10 @@ interface Operation {
   status: 'InProgress' | 'Succeeded' | 'Failed';
   /** The error code it fails with, if it is to fail. */
   readonly fail: string | undefined;
-  /** The write log's entry of the PUT that started it, if a PUT did. */
-  readonly write?: NicWrite;
+  /** The write log's entry of the PUT (or move) that started it, if one did. */
+  readonly write?: { endedAt: number | undefined };
+  /** For a route table PUT: the table and its state before. */
+  readonly routeTable?: { readonly key: string; readonly previous: WireRouteTable };
 }
 
 /** How long a NIC write takes on Azure's new network control plane: 6–7 s (F5 CFE sizing notes). */
@@ -129,6 +141,17 @@ export interface NicWrite {
   endedAt: number | undefined;
 }
 
+/**
+ * A route table PUT, from its arrival until its operation ended, with the next hops whose routes it changed (a
+ * route added, removed, or pointed elsewhere: the nodes that gained or lost an egress IP).
+ */
+export interface RouteTableWrite {
+  readonly routeTableId: string;
+  readonly startedAt: number;
+  endedAt: number | undefined;
+  readonly nextHops: readonly string[];
+}
+
 /** The emulated Azure subscription. */
 export class AzureCloud {
   readonly subscriptionId: string;
@@ -148,8 +171,12 @@ export class AzureCloud {
   readonly events: NicEvent[] = [];
   /** NIC PUTs accepted or refused for concurrency, in order (other refusals write nothing and are not listed). */
   readonly writes: NicWrite[] = [];
+  /** Route table PUTs accepted, in order. */
+  readonly routeWrites: RouteTableWrite[] = [];
 
   readonly #subnets = new Map<string, Subnet>();
+  readonly #vnets = new Map<string, Vnet>();
+  readonly #routeTables = new Map<string, WireRouteTable>();
   readonly #vms = new Map<string, Vm>();
   readonly #nics = new Map<string, WireNic>();
   readonly #publicIps = new Map<string, PublicIp>();
@@ -174,6 +201,64 @@ export class AzureCloud {
     const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/virtualNetworks/${spec.vnet}/subnets/${spec.name}`;
     this.#subnets.set(key(id), { id, name: spec.name, prefix: spec.prefix });
     return id;
+  }
+
+  /** Adds a virtual network with its address space; returns its resource ID (add its subnets with addSubnet). */
+  addVnet(spec: {
+    resourceGroup: string;
+    name: string;
+    location: string;
+    addressPrefixes: string[];
+  }): string {
+    const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/virtualNetworks/${spec.name}`;
+    this.#vnets.set(key(id), {
+      id,
+      name: spec.name,
+      location: spec.location,
+      addressPrefixes: spec.addressPrefixes,
+    });
+    return id;
+  }
+
+  /** Adds an empty route table; returns its resource ID. */
+  addRouteTable(spec: { resourceGroup: string; name: string; location: string }): string {
+    const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/routeTables/${spec.name}`;
+    this.#routeTables.set(key(id), {
+      id,
+      name: spec.name,
+      type: 'Microsoft.Network/routeTables',
+      location: spec.location,
+      etag: this.#etag(),
+      properties: { routes: [], provisioningState: 'Succeeded', disableBgpRoutePropagation: false },
+    });
+    return id;
+  }
+
+  /** Associates a route table with a subnet (as `az network vnet subnet update --route-table`). */
+  associateRouteTable(subnetId: string, routeTableId: string): void {
+    const subnet = this.#subnets.get(key(subnetId));
+    if (!subnet) throw new Error(`no subnet ${subnetId}`);
+    subnet.routeTableId = routeTableId;
+  }
+
+  /** Puts a route into a table directly, as another tool would (no operation, new etag). */
+  addRoute(routeTableId: string, name: string, addressPrefix: string, nextHopIpAddress: string): void {
+    const table = this.#routeTable(routeTableId);
+    table.properties.routes.push({
+      name,
+      properties: { addressPrefix, nextHopType: 'VirtualAppliance', nextHopIpAddress },
+    });
+    table.etag = this.#etag();
+    this.#finishTable(table);
+  }
+
+  /** The routes of a table: name, prefix, next hop. */
+  routes(routeTableId: string): { name: string; prefix: string; nextHop: string | undefined }[] {
+    return this.#routeTable(routeTableId).properties.routes.map((r) => ({
+      name: r.name,
+      prefix: r.properties.addressPrefix ?? '',
+      nextHop: r.properties.nextHopIpAddress,
+    }));
   }
 
   /** Adds a public IP; returns its resource ID. */
@@ -252,17 +337,58 @@ export class AzureCloud {
     scaleSet: string;
     instanceId: string;
     location: string;
+    zone?: string;
+    /** With these, the instance's NIC exists (readable through the Network RP's scale-set NIC GET). */
+    subnetId?: string;
+    primaryIP?: string;
+    /** `enableIPForwarding` of the NIC (AKS node pools have it on). */
+    ipForwarding?: boolean;
   }): string {
     const vmId = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Compute/virtualMachineScaleSets/${spec.scaleSet}/virtualMachines/${spec.instanceId}`;
+    const nicId = `${vmId}/networkInterfaces/${spec.scaleSet}-nic`;
     this.#vms.set(key(vmId), {
       id: vmId,
       name: `${spec.scaleSet}_${spec.instanceId}`,
       location: spec.location,
-      zones: [],
-      nicIds: [`${vmId}/networkInterfaces/${spec.scaleSet}-nic`],
+      zones: spec.zone ? [spec.zone] : [],
+      nicIds: [nicId],
       nicDeleteOption: 'Delete',
     });
+    if (spec.subnetId && spec.primaryIP) {
+      const nic: WireNic = {
+        id: nicId,
+        name: `${spec.scaleSet}-nic`,
+        type: 'Microsoft.Network/networkInterfaces',
+        location: spec.location,
+        etag: this.#etag(),
+        properties: {
+          provisioningState: 'Succeeded',
+          virtualMachine: { id: vmId },
+          enableIPForwarding: spec.ipForwarding ?? true,
+          primary: true,
+          ipConfigurations: [
+            {
+              name: 'ipconfig1',
+              properties: {
+                privateIPAddress: spec.primaryIP,
+                privateIPAllocationMethod: 'Dynamic',
+                privateIPAddressVersion: ipVersion(spec.primaryIP),
+                primary: true,
+                subnet: { id: spec.subnetId },
+              },
+            },
+          ],
+        },
+      };
+      this.#finish(nic);
+      this.#nics.set(key(nicId), nic);
+    }
     return vmId;
+  }
+
+  /** Turns IP forwarding of a NIC on or off (as a node image upgrade may, per Calico's UDR-mode notes). */
+  setIpForwarding(nicId: string, on: boolean): void {
+    this.#nic(nicId).properties['enableIPForwarding'] = on;
   }
 
   /** Puts an ipConfiguration on a NIC directly, as another tool would (no operation, new etag). */
@@ -329,6 +455,11 @@ export class AzureCloud {
       nic.properties.provisioningState = 'Succeeded';
       nic.etag = this.#etag();
     }
+    for (const table of this.#routeTables.values()) {
+      table.properties.routes = [];
+      table.properties.provisioningState = 'Succeeded';
+      table.etag = this.#etag();
+    }
     this.#operations.clear();
     this.#faults.length = 0;
     this.#beforePut.length = 0;
@@ -341,6 +472,7 @@ export class AzureCloud {
     this.requests.length = 0;
     this.events.length = 0;
     this.writes.length = 0;
+    this.routeWrites.length = 0;
   }
 
   // ---- fault knobs -----------------------------------------------------------------------------------
@@ -472,8 +604,93 @@ export class AzureCloud {
       name: subnet.name,
       type: 'Microsoft.Network/virtualNetworks/subnets',
       etag: 'W/"subnet"',
-      properties: { addressPrefix: subnet.prefix, provisioningState: 'Succeeded' },
+      properties: {
+        addressPrefix: subnet.prefix,
+        provisioningState: 'Succeeded',
+        ...(subnet.routeTableId ? { routeTable: { id: subnet.routeTableId } } : {}),
+      },
     };
+  }
+
+  /** GET a virtual network (address space and subnets), by resource ID. */
+  getVnet(vnetId: string): Json {
+    const vnet = this.#vnets.get(key(vnetId));
+    if (!vnet)
+      throw resourceNotFound('Microsoft.Network/virtualNetworks', vnetId.split('/').at(-1) ?? vnetId, '');
+    const subnets = [...this.#subnets.values()].filter((s) =>
+      key(s.id).startsWith(`${key(vnet.id)}/subnets/`),
+    );
+    return {
+      id: vnet.id,
+      name: vnet.name,
+      type: 'Microsoft.Network/virtualNetworks',
+      location: vnet.location,
+      etag: 'W/"vnet"',
+      properties: {
+        provisioningState: 'Succeeded',
+        addressSpace: { addressPrefixes: [...vnet.addressPrefixes] },
+        subnets: subnets.map((s) => this.getSubnet(s.id)),
+      },
+    };
+  }
+
+  /** GET a route table, by resource ID. */
+  getRouteTable(routeTableId: string): WireRouteTable {
+    const table = this.#routeTable(routeTableId);
+    this.#settleByTime(key(routeTableId));
+    return clone(table);
+  }
+
+  /**
+   * PUT a route table (the whole `routes` list, `If-Match`), as for NICs: 409 while its operation runs, 412 for a
+   * stale etag, route-rules.ts, then an operation. Logged in {@link routeWrites}.
+   */
+  putRouteTable(
+    routeTableId: string,
+    body: unknown,
+    ifMatch: string | undefined,
+    arrivedAt = performance.now(),
+  ): { table: WireRouteTable; operationUrl: string } {
+    if (!this.#routeTables.has(key(routeTableId))) {
+      if (ifMatch !== undefined) throw preconditionOnMissing(routeTableId);
+      throw new ArmError(501, 'NotImplemented', 'The emulator does not create route tables; seed them.');
+    }
+    const table = this.#routeTable(routeTableId);
+    this.#settleByTime(key(routeTableId));
+    const running = this.#running(key(routeTableId));
+    if (running) throw anotherOperationInProgress(running.url);
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== table.etag) {
+      throw etagMismatch(ifMatch, table.etag, table.id);
+    }
+    const next = checkRouteTablePut(table, body);
+    const previous = clone(table);
+    const hops = (routes: readonly WireRoute[]) =>
+      new Map(
+        routes.map((r) => [key(r.name), `${r.properties.addressPrefix}>${r.properties.nextHopIpAddress}`]),
+      );
+    const before = hops(table.properties.routes);
+    const after = hops(next.properties.routes);
+    const changed = new Set<string>();
+    for (const route of [...table.properties.routes, ...next.properties.routes]) {
+      if (before.get(key(route.name)) !== after.get(key(route.name)) && route.properties.nextHopIpAddress) {
+        changed.add(route.properties.nextHopIpAddress);
+      }
+    }
+    Object.assign(table, next, { etag: this.#etag() });
+    this.#finishTable(table);
+    const write: RouteTableWrite = {
+      routeTableId: table.id,
+      startedAt: arrivedAt,
+      endedAt: undefined,
+      nextHops: [...changed].sort(),
+    };
+    this.routeWrites.push(write);
+    const op = this.#startOperation(table, [], this.#failNext.shift(), write, [], {
+      key: key(table.id),
+      previous,
+    });
+    table.properties.provisioningState = 'Updating';
+    return { table: clone(table), operationUrl: op.url };
   }
 
   /** GET a NIC, by resource ID. */
@@ -635,6 +852,25 @@ export class AzureCloud {
     return nic;
   }
 
+  #routeTable(routeTableId: string): WireRouteTable {
+    const table = this.#routeTables.get(key(routeTableId));
+    if (!table) {
+      const [, rg, name] = /resourceGroups\/([^/]+)\/.*\/([^/]+)$/.exec(routeTableId) ?? [];
+      throw resourceNotFound('Microsoft.Network/routeTables', name ?? routeTableId, rg ?? '');
+    }
+    return table;
+  }
+
+  /** Fills the read-only fields ARM adds to every route. */
+  #finishTable(table: WireRouteTable): void {
+    for (const r of table.properties.routes) {
+      r.id = `${table.id}/routes/${r.name}`;
+      r.etag = table.etag;
+      r.type = 'Microsoft.Network/routeTables/routes';
+      r.properties.provisioningState = 'Succeeded';
+    }
+  }
+
   #etag(): string {
     return `W/"${randomUUID()}"`;
   }
@@ -643,18 +879,21 @@ export class AzureCloud {
     this.events.push({ seq: ++this.#seq, kind, nic: nic.id, secondaryIPs: secondaryIPsOf(nic) });
   }
 
-  #running(nicKey: string): Operation | undefined {
+  #running(resourceKey: string): Operation | undefined {
     return [...this.#operations.values()].find(
-      (op) => op.status === 'InProgress' && op.nics.some((n) => n.nicKey === nicKey),
+      (op) =>
+        op.status === 'InProgress' &&
+        (op.nics.some((n) => n.nicKey === resourceKey) || op.routeTable?.key === resourceKey),
     );
   }
 
   #startOperation(
-    nic: WireNic,
+    nic: { readonly id: string; readonly location: string },
     busy: readonly WireNic[],
     fail: string | undefined,
-    write?: NicWrite,
+    write?: { endedAt: number | undefined },
     previous: readonly WireNic[] = busy.map((n) => clone(n)),
+    routeTable?: { key: string; previous: WireRouteTable },
   ): Operation {
     const id = randomUUID();
     const op: Operation = {
@@ -667,6 +906,7 @@ export class AzureCloud {
       status: 'InProgress',
       fail,
       ...(write ? { write } : {}),
+      ...(routeTable ? { routeTable } : {}),
     };
     this.#operations.set(id, op);
     for (const n of busy) n.properties.provisioningState = 'Updating';
@@ -676,7 +916,7 @@ export class AzureCloud {
   #settleByTime(nicKey: string): void {
     for (const op of this.#operations.values()) {
       if (
-        op.nics.some((n) => n.nicKey === nicKey) &&
+        (op.nics.some((n) => n.nicKey === nicKey) || op.routeTable?.key === nicKey) &&
         op.status === 'InProgress' &&
         Date.now() - op.startedAt >= this.operationMaxMs
       ) {
@@ -688,6 +928,11 @@ export class AzureCloud {
   #complete(op: Operation): void {
     if (op.write) op.write.endedAt = performance.now();
     op.status = op.fail ? 'Failed' : 'Succeeded';
+    if (op.routeTable) {
+      const table = this.#routeTables.get(op.routeTable.key);
+      if (table && op.fail) Object.assign(table, clone(op.routeTable.previous), { etag: this.#etag() });
+      if (table) table.properties.provisioningState = op.fail ? 'Failed' : 'Succeeded';
+    }
     // Addresses NICs outside the operation hold now: a failed operation does not take them back.
     const mine = new Set(op.nics.map((n) => n.nicKey));
     const held = new Set<string>();

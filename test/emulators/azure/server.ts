@@ -11,6 +11,11 @@
  * | PUT    | .../Microsoft.Network/networkInterfaces/{nic}   (`If-Match`; answers with Azure-AsyncOperation)|
  * | GET    | .../Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}                                 |
  * | POST   | .../Microsoft.Network/virtualNetworks/{vnet}/moveIpConfigurations (202, Azure-AsyncOperation)  |
+ * | GET    | .../Microsoft.Network/virtualNetworks/{vnet}                                                  |
+ * | GET    | .../Microsoft.Network/routeTables/{table}                                                     |
+ * | PUT    | .../Microsoft.Network/routeTables/{table}   (`If-Match`; answers with Azure-AsyncOperation)    |
+ * | GET    | .../Microsoft.Compute/virtualMachineScaleSets/{ss}/virtualMachines/{i}/networkInterfaces/{nic} |
+ * |        | (the Network RP's read-only view of a scale-set instance's NIC)                                |
  * | GET    | /subscriptions/{s}/providers/Microsoft.Network/locations/{loc}/operations/{id}                |
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,7 +38,7 @@ export interface AzureEmulator {
 }
 
 const RESOURCE =
-  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/(microsoft\.compute\/virtualmachines\/[^/]+|microsoft\.compute\/virtualmachinescalesets\/[^/]+\/virtualmachines\/[^/]+|microsoft\.network\/networkinterfaces\/[^/]+|microsoft\.network\/virtualnetworks\/[^/]+\/subnets\/[^/]+)$/;
+  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/(microsoft\.compute\/virtualmachines\/[^/]+|microsoft\.compute\/virtualmachinescalesets\/[^/]+\/virtualmachines\/[^/]+\/networkinterfaces\/[^/]+|microsoft\.compute\/virtualmachinescalesets\/[^/]+\/virtualmachines\/[^/]+|microsoft\.network\/networkinterfaces\/[^/]+|microsoft\.network\/virtualnetworks\/[^/]+\/subnets\/[^/]+|microsoft\.network\/virtualnetworks\/[^/]+|microsoft\.network\/routetables\/[^/]+)$/;
 const MOVE =
   /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/virtualnetworks\/[^/]+)\/moveipconfigurations$/;
 const OPERATION =
@@ -129,8 +134,33 @@ export async function startAzureEmulator(cloud = new AzureCloud()): Promise<Azur
           send(res, 200, nic, { 'Azure-AsyncOperation': operationUrl, ...cloud.pollHeaders() });
           return 200;
         }
+      } else if (kind.startsWith('microsoft.network/routetables/')) {
+        if (method === 'GET') {
+          cloud.takeFault('GET');
+          send(res, 200, cloud.getRouteTable(path));
+          return 200;
+        }
+        if (method === 'PUT') {
+          const body = await readBody(req);
+          cloud.takeFault('PUT');
+          const ifMatch = req.headers['if-match'];
+          const { table, operationUrl } = cloud.putRouteTable(
+            path,
+            body,
+            Array.isArray(ifMatch) ? ifMatch[0] : ifMatch,
+            arrivedAt,
+          );
+          send(res, 200, table, { 'Azure-AsyncOperation': operationUrl, ...cloud.pollHeaders() });
+          return 200;
+        }
+      } else if (method === 'GET' && kind.includes('/networkinterfaces/')) {
+        send(res, 200, cloud.getNic(path));
+        return 200;
       } else if (method === 'GET' && kind.includes('/subnets/')) {
         send(res, 200, cloud.getSubnet(path));
+        return 200;
+      } else if (method === 'GET' && kind.startsWith('microsoft.network/virtualnetworks/')) {
+        send(res, 200, cloud.getVnet(path));
         return 200;
       } else if (method === 'GET') {
         send(res, 200, cloud.getVm(path));
