@@ -4,9 +4,12 @@
  * actually use"): the calls below, nothing else. {@link sdkAzureApi} carries them out on `@azure/arm-network` and
  * `@azure/arm-compute` clients; tests build those clients against the local emulator.
  */
+
+import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { NetworkInterface, NetworkManagementClient, RouteTable } from '@azure/arm-network';
 import { ProviderError } from '../../src/provider/contract.ts';
+import type { PermissionEntry } from './permissions.ts';
 import type { AzureVmRef, NicRef, RouteTableRef, ScaleSetNicRef, SubnetRef } from './resource-id.ts';
 
 /** What the provider needs of a subnet. */
@@ -64,6 +67,8 @@ export interface AzureApi {
     etag: string,
     signal?: AbortSignal,
   ): Promise<RouteTable>;
+  /** The caller's permissions on a resource (Microsoft.Authorization permissions listing). */
+  listPermissions(resourceId: string, signal?: AbortSignal): Promise<PermissionEntry[]>;
   /**
    * POST `virtualNetworks/{vnet}/moveIpConfigurations`: each source ipConfiguration moves onto its target (a
    * NIC's ipConfiguration ID, created by the move) in one operation, and waits until it is done.
@@ -83,6 +88,24 @@ export type AzureApiFactory = (subscriptionId: string) => AzureApi;
 export interface AzureClients {
   readonly network: NetworkManagementClient;
   readonly compute: ComputeManagementClient;
+  /** For preflight's permissions listing. */
+  readonly authorization: AuthorizationManagementClient;
+}
+
+/** A resource ID cut the way the permissions listing takes it. */
+function resourceParts(id: string) {
+  const m = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/([^/]+)\/(.+)$/i.exec(id);
+  const segments = m?.[3]?.split('/') ?? [];
+  if (!m || segments.length < 2 || segments.length % 2 !== 0) {
+    throw new ProviderError('terminal', `"${id}" is not a resource ID`, { code: 'InvalidResourceId' });
+  }
+  return {
+    resourceGroup: m[1]!,
+    namespace: m[2]!,
+    parent: segments.slice(0, -2).join('/'),
+    type: segments.at(-2)!,
+    name: segments.at(-1)!,
+  };
 }
 
 /** Long-running operation settings. */
@@ -258,6 +281,22 @@ export function sdkAzureApi(clients: AzureClients, options: OperationOptions = {
 
     getRouteTable(table, signal) {
       return clients.network.routeTables.get(table.resourceGroup, table.name, { abortSignal: signal });
+    },
+
+    async listPermissions(resourceId, signal) {
+      const r = resourceParts(resourceId);
+      const entries: PermissionEntry[] = [];
+      for await (const p of clients.authorization.permissions.listForResource(
+        r.resourceGroup,
+        r.namespace,
+        r.parent,
+        r.type,
+        r.name,
+        { abortSignal: signal },
+      )) {
+        entries.push({ actions: p.actions ?? [], notActions: p.notActions ?? [] });
+      }
+      return entries;
     },
 
     putRouteTable(table, body, etag, signal) {

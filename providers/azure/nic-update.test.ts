@@ -77,6 +77,7 @@ function scriptedNic(refusals: ReadonlyMap<number, unknown> = new Map()) {
     getScaleSetNic: unused,
     getRouteTable: unused,
     putRouteTable: unused,
+    listPermissions: unused,
     putNic: async (_ref, body, etag) => {
       puts++;
       const refusal = refusals.get(puts);

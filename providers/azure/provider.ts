@@ -22,7 +22,13 @@
  * the engine pairs it with the IP on the new NIC unless the change names another.
  */
 import type { Logger } from '../../src/log.ts';
-import type { CloudProvider, NodeNetwork, NodeRef, ProviderSettings } from '../../src/provider/contract.ts';
+import type {
+  CloudProvider,
+  NodeNetwork,
+  NodeRef,
+  PreflightCheck,
+  ProviderSettings,
+} from '../../src/provider/contract.ts';
 import { isProviderError, ProviderError } from '../../src/provider/contract.ts';
 import { createEngineProvider } from '../../src/provider/engine.ts';
 import type { InterfaceDriver } from '../../src/provider/interface-driver.ts';
@@ -33,6 +39,7 @@ import { classifyAzureError } from './errors.ts';
 import { IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
 import { MoveFeature } from './ip-moves.ts';
 import { describeTarget, mentions, type NicTarget, nicWrite, step, subnetPrefixes } from './nic-update.ts';
+import { ACTIONS_BY_CALL, type PermissionScope, permissionChecks } from './permissions.ts';
 import { parseNicId, parseProviderID, parseScaleSetNicId } from './resource-id.ts';
 import { azureRetryOptions, type RetrySettings } from './retry.ts';
 import {
@@ -176,6 +183,114 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
       ),
 
     classify: classifyAzureError,
+
+    async preflight(nodes, signal) {
+      const scopes = new Map<string, PermissionScope & { subscriptionId: string }>();
+      const want = (
+        resource: string,
+        what: string,
+        actions: readonly string[],
+        subscriptionId: string,
+        node?: string,
+      ) => {
+        const k = resource.toLowerCase();
+        const known = scopes.get(k);
+        const merged = [...new Set([...(known?.actions ?? []), ...actions])];
+        scopes.set(k, {
+          resource,
+          what,
+          actions: merged,
+          subscriptionId,
+          ...((known?.node ?? node) ? { node: known?.node ?? node! } : {}),
+        });
+      };
+      const checks: PreflightCheck[] = [];
+      for (const { node, target } of nodes) {
+        const sub = target.nic.subscriptionId;
+        const network = await this.describe({ node, target }, signal).catch((err: unknown) => err as Error);
+        checks.push(
+          network instanceof Error
+            ? {
+                check: 'interface readable',
+                node: node.name,
+                ok: false,
+                message: network.message,
+                fix: 'see the message',
+              }
+            : {
+                check: 'free IP slots',
+                node: node.name,
+                ok: network.freeSlots > 0,
+                message: `${network.interfaceId} can take ${network.freeSlots} more egress IPs`,
+                ...(network.freeSlots > 0
+                  ? {}
+                  : { fix: 'add gateway nodes, or free IP configurations or routes' }),
+              },
+        );
+        if (target.kind === 'route') {
+          want(target.nic.id, `the NIC of ${node.name}`, ACTIONS_BY_CALL.getScaleSetNic, sub, node.name);
+          for (const table of target.tables) {
+            want(
+              table.id,
+              `route table ${table.name}`,
+              [...ACTIONS_BY_CALL.getRouteTable, ...ACTIONS_BY_CALL.putRouteTable],
+              table.subscriptionId,
+            );
+          }
+          const nic = await apiFor(sub)
+            .getScaleSetNic(target.nic, signal)
+            .catch(() => undefined);
+          const forwarding = nic?.enableIPForwarding === true;
+          checks.push({
+            check: 'IP forwarding',
+            node: node.name,
+            ok: forwarding,
+            message: forwarding
+              ? `on for ${target.nic.name}`
+              : `off for ${target.nic.name}: it cannot send from a routed egress IP`,
+            ...(forwarding ? {} : { fix: "turn on enableIPForwarding in the scale set's network profile" }),
+          });
+          continue;
+        }
+        want(
+          target.nic.id,
+          `NIC ${target.nic.name}`,
+          [...ACTIONS_BY_CALL.getNic, ...ACTIONS_BY_CALL.putNic],
+          sub,
+          node.name,
+        );
+        const nic = await readNic(target, signal).catch(() => undefined);
+        const subnetId = nic?.ipConfigurations?.find((c) => c.primary)?.subnet?.id;
+        if (subnetId) {
+          want(
+            subnetId,
+            `subnet ${subnetId.split('/').at(-1)}`,
+            ['Microsoft.Network/virtualNetworks/subnets/join/action', ...ACTIONS_BY_CALL.getSubnet],
+            sub,
+          );
+        }
+      }
+      for (const scope of scopes.values()) {
+        try {
+          checks.push(
+            ...permissionChecks(
+              scope,
+              await apiFor(scope.subscriptionId).listPermissions(scope.resource, signal),
+            ),
+          );
+        } catch (err) {
+          const error = classifyAzureError(err, `permissions of ${scope.what}`);
+          checks.push({
+            check: 'permissions readable',
+            ...(scope.node ? { node: scope.node } : {}),
+            ok: false,
+            message: error.message,
+            fix: 'grant Microsoft.Authorization/permissions/read (every role holds it through */read or the Reader role)',
+          });
+        }
+      }
+      return checks;
+    },
 
     // ARM refuses the whole PUT for one bad ipConfiguration and names its IP in the message.
     blame: (error, edits) => edits.find((e) => e.kind === 'add' && mentions(error.message, e.ip)),

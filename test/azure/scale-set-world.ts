@@ -8,6 +8,7 @@
  * The world's `writes()` are the route table PUTs, one entry per node whose routes a PUT changed.
  */
 import { Agent } from 'node:https';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { type AzureProviderOptions, createAzureProviderFromClients } from '../../providers/azure/index.ts';
@@ -98,6 +99,7 @@ export async function startScaleSetWorld(options: AzureProviderOptions = FAST): 
       (subscriptionId) => ({
         network: new NetworkManagementClient(emulatorCredential, subscriptionId, clientOptions),
         compute: new ComputeManagementClient(emulatorCredential, subscriptionId, clientOptions),
+        authorization: new AuthorizationManagementClient(emulatorCredential, subscriptionId, clientOptions),
       }),
       opts,
     );

@@ -165,6 +165,13 @@ export class AzureCloud {
   retryAfterSeconds: number | undefined;
   /** Subscription features registered (`Microsoft.Network/<name>`), e.g. `AllowMoveIpConfigurations`. */
   readonly features = new Set<string>();
+  /**
+   * The caller's role assignments: each grants `actions` minus `notActions` on every resource under `scope` (a
+   * resource ID prefix). Default: everything everywhere. The permissions listing answers from these.
+   */
+  readonly grants: { scope: string; actions: string[]; notActions: string[] }[] = [
+    { scope: '/', actions: ['*'], notActions: [] },
+  ];
   /** Requests served, in order. */
   readonly requests: RecordedRequest[] = [];
   /** NIC state changes, in order. */
@@ -450,6 +457,7 @@ export class AzureCloud {
     this.operationPolls = 2;
     this.operationMaxMs = 2_000;
     this.retryAfterSeconds = undefined;
+    this.grants.splice(0, this.grants.length, { scope: '/', actions: ['*'], notActions: [] });
     for (const nic of this.#nics.values()) {
       nic.properties.ipConfigurations = nic.properties.ipConfigurations.filter((c) => c.properties.primary);
       nic.properties.provisioningState = 'Succeeded';
@@ -567,6 +575,24 @@ export class AzureCloud {
         });
       }
     }
+  }
+
+  /**
+   * GET `{resource}/providers/Microsoft.Authorization/permissions` (api-version 2022-04-01): one entry per role
+   * assignment whose scope contains the resource, `{actions, notActions, dataActions, notDataActions}`.
+   */
+  permissionsFor(resourceId: string): Json {
+    const id = key(resourceId);
+    return {
+      value: this.grants
+        .filter((g) => g.scope === '/' || id.startsWith(key(g.scope)))
+        .map((g) => ({
+          actions: [...g.actions],
+          notActions: [...g.notActions],
+          dataActions: [],
+          notDataActions: [],
+        })),
+    };
   }
 
   /** GET a VM or a scale-set instance, by resource ID. */

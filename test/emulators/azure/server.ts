@@ -17,6 +17,7 @@
  * | GET    | .../Microsoft.Compute/virtualMachineScaleSets/{ss}/virtualMachines/{i}/networkInterfaces/{nic} |
  * |        | (the Network RP's read-only view of a scale-set instance's NIC)                                |
  * | GET    | /subscriptions/{s}/providers/Microsoft.Network/locations/{loc}/operations/{id}                |
+ * | GET    | {any resource}/providers/Microsoft.Authorization/permissions (the caller's permissions there)  |
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
@@ -95,8 +96,16 @@ export async function startAzureEmulator(cloud = new AzureCloud()): Promise<Azur
           'The api-version query parameter (?api-version=) is required for all requests.',
         );
       }
-      const path = decodeURIComponent(url.pathname).replace(/\/+$/, '');
+      const path = decodeURIComponent(url.pathname).replace(/\/+/g, '/').replace(/\/+$/, '');
       const lower = path.toLowerCase();
+      if (method === 'GET' && lower.endsWith('/providers/microsoft.authorization/permissions')) {
+        send(
+          res,
+          200,
+          cloud.permissionsFor(path.slice(0, -'/providers/Microsoft.Authorization/permissions'.length)),
+        );
+        return 200;
+      }
       const op = OPERATION.exec(lower);
       if (op && method === 'GET') {
         const id = path.split('/').at(-1)!;
