@@ -32,7 +32,6 @@ import type {
 import { isProviderError, ProviderError } from '../../src/provider/contract.ts';
 import { createEngineProvider } from '../../src/provider/engine.ts';
 import type { InterfaceDriver } from '../../src/provider/interface-driver.ts';
-import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import type { AzureApi, AzureApiFactory } from './api.ts';
 import { azureProvider } from './descriptor.ts';
 import { classifyAzureError } from './errors.ts';
@@ -47,6 +46,7 @@ import {
   listRouteNode,
   parseRouteTables,
   type RouteContext,
+  RouteTableWriter,
   type RouteTarget,
   resolveRoute,
   routeWrite,
@@ -75,7 +75,7 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
     owner,
     apiFor,
     extraTables: parseRouteTables(settings.routeTables),
-    locks: new KeyedLock(),
+    tables: new RouteTableWriter(),
   };
   const readNic = (target: NicTarget, signal?: AbortSignal) =>
     step(`${describeTarget(target)}: get`, apiFor(target.nic.subscriptionId).getNic(target.nic, signal));

@@ -8,9 +8,10 @@
  * ```
  *  resolve   VM GET (scale-set instance) ─► its NIC (Network RP's scale-set NIC GET): primary address = next hop,
  *            subnet, IP forwarding ─► subnet GET: its route table (none ─► terminal, saying what to associate)
- *  write     per route table, in order, under that table's lock (tables are shared by every node of the subnet):
- *            GET NIC again (IP forwarding off ─► adds fail terminal) ─► VNet GET (address space)
- *            ─► GET table ─► plan (route-plan.ts) ─► PUT with If-Match ─► wait for the operation
+ *  write     GET NIC again (IP forwarding off ─► adds fail terminal) ─► VNet GET (address space) ─► per route
+ *            table, in order: hand the plan to the table's writer, which coalesces the batches of every node
+ *            that arrive before its GET returns into one PUT (group commit; one write at a time per table):
+ *            GET table ─► each batch's plan (route-plan.ts) on the routes so far ─► one PUT with If-Match ─► wait
  *  describe  NIC + VNet + table: our routes to the node are its IPs; 400 routes a table
  *  list      our routes to the node in the first table
  * ```
@@ -18,7 +19,7 @@
  * A move between two such nodes is one write per table (the route's next hop changes), so the IP is never on no
  * node; the driver says so in `atomicMove`.
  */
-import type { NetworkInterface, RouteTable } from '@azure/arm-network';
+import type { NetworkInterface, Route, RouteTable } from '@azure/arm-network';
 import type { CloudAssignment, NodeNetwork, NodeRef } from '../../src/provider/contract.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
 import type { BatchResult, Edit } from '../../src/provider/interface-driver.ts';
@@ -33,7 +34,7 @@ import {
   type ScaleSetNicRef,
   type SubnetRef,
 } from './resource-id.ts';
-import { isOwnedRoute, planRouteEdits, ROUTES_PER_TABLE, routedIP } from './route-plan.ts';
+import { isOwnedRoute, planRouteEdits, ROUTES_PER_TABLE, type RoutePlan, routedIP } from './route-plan.ts';
 
 /** A scale-set node resolved: its NIC, next hop, subnet and the route tables that carry its egress IPs. */
 export interface RouteTarget {
@@ -51,14 +52,118 @@ export interface RouteTarget {
 /** Words naming a scale-set node in messages. */
 const describeRoute = (t: RouteTarget) => `scale-set node ${t.node.name}`;
 
+/** One batch's part of a route table write: its plan over the routes as the write found them. */
+type TableJob = {
+  readonly plan: (routes: readonly Route[]) => RoutePlan;
+  readonly done: (failed: ReadonlyMap<Edit, ProviderError>) => void;
+  readonly fail: (err: unknown) => void;
+};
+
+/** A table's queue: jobs waiting for the next write, batches that said they will submit one, a write running. */
+interface TableQueue {
+  pending: TableJob[];
+  expected: number;
+  running: boolean;
+  /** Wakes a write waiting for the expected batches. */
+  wake?: () => void;
+}
+
+/**
+ * Writes route tables for every node of a provider, one write at a time per table, coalescing batches into one
+ * PUT: a batch says at its start which tables it will write ({@link expect}), and a write waits until every
+ * batch that said so has handed in its plan (or given up), so a failover onto two nodes of one subnet is one
+ * write. Batches that start while a write runs go into the next one.
+ */
+export class RouteTableWriter {
+  readonly #queues = new Map<string, TableQueue>();
+
+  #queue(table: RouteTableRef): TableQueue {
+    const key = table.id.toLowerCase();
+    const queue = this.#queues.get(key) ?? { pending: [], expected: 0, running: false };
+    this.#queues.set(key, queue);
+    return queue;
+  }
+
+  /** Announces one plan for each table; the returned function withdraws what was not handed in (call it always). */
+  expect(tables: readonly RouteTableRef[]): (table?: RouteTableRef) => void {
+    const open = new Set(tables.map((t) => this.#queue(t)));
+    for (const queue of open) queue.expected++;
+    return (table) => {
+      for (const queue of table ? [this.#queue(table)] : [...open]) {
+        if (!open.delete(queue)) continue;
+        queue.expected--;
+        if (queue.expected === 0) queue.wake?.();
+      }
+    };
+  }
+
+  /** Plans `plan` into the next write of `table`; resolves with its failed edits once that write is done. */
+  submit(
+    api: AzureApi,
+    table: RouteTableRef,
+    where: string,
+    plan: TableJob['plan'],
+    handedIn: (table: RouteTableRef) => void,
+    signal?: AbortSignal,
+  ): Promise<ReadonlyMap<Edit, ProviderError>> {
+    const queue = this.#queue(table);
+    const result = new Promise<ReadonlyMap<Edit, ProviderError>>((done, fail) =>
+      queue.pending.push({ plan, done, fail }),
+    );
+    handedIn(table);
+    if (!queue.running) void this.#cycle(queue, api, table, where, signal);
+    return result;
+  }
+
+  async #cycle(queue: TableQueue, api: AzureApi, table: RouteTableRef, where: string, signal?: AbortSignal) {
+    queue.running = true;
+    while (queue.pending.length > 0) {
+      let jobs: TableJob[] = [];
+      try {
+        if (queue.expected > 0) {
+          await new Promise<void>((wake) => {
+            queue.wake = wake;
+          });
+          delete queue.wake;
+        }
+        const read = await step(`${where}: route table ${table.name} get`, api.getRouteTable(table, signal));
+        jobs = queue.pending.splice(0);
+        if (read.provisioningState === 'Updating') {
+          throw new ProviderError('conflict', `route table ${table.name} is still updating`, {
+            code: 'RouteTableUpdating',
+          });
+        }
+        let routes: readonly Route[] = read.routes ?? [];
+        let changed = false;
+        const failures = jobs.map((job) => {
+          const plan = job.plan(routes);
+          routes = plan.routes;
+          changed ||= plan.changed;
+          return plan.failed;
+        });
+        if (changed) {
+          await step(
+            `${where}: route table ${table.name} update`,
+            api.putRouteTable(table, { ...read, routes: [...routes] }, read.etag ?? '*', signal),
+          );
+        }
+        for (const [i, job] of jobs.entries()) job.done(failures[i]!);
+      } catch (err) {
+        for (const job of jobs.length > 0 ? jobs : queue.pending.splice(0)) job.fail(err);
+      }
+    }
+    queue.running = false;
+  }
+}
+
 /** What the route functions need. */
 export interface RouteContext {
   readonly owner: string;
   readonly apiFor: (subscriptionId: string) => AzureApi;
   /** Route tables besides the subnet's (settings `routeTables`, comma-separated IDs). */
   readonly extraTables: readonly RouteTableRef[];
-  /** One lock per route table, shared by every node of the provider. */
-  readonly locks: KeyedLock;
+  /** The route tables' writer, shared by every node of the provider. */
+  readonly tables: RouteTableWriter;
 }
 
 /** The route tables of `settings.routeTables`. @throws ProviderError `terminal` for an ID that is not one. */
@@ -195,6 +300,15 @@ export function routeWrite(
 ): () => Promise<BatchResult> {
   const where = describeRoute(target);
   return async () => {
+    const handIn = ctx.tables.expect(target.tables);
+    try {
+      return await attempt(handIn);
+    } finally {
+      handIn();
+    }
+  };
+
+  async function attempt(handIn: (table: RouteTableRef) => void): Promise<BatchResult> {
     const failed = new Map<Edit, ProviderError>();
     let pending = [...edits];
     if (edits.some((e) => e.kind === 'add')) {
@@ -213,33 +327,28 @@ export function routeWrite(
     const nodeSubnet =
       vnet?.subnets.find((s) => s.id.toLowerCase() === subnetIdOf(target).toLowerCase())?.prefixes ?? [];
     for (const table of target.tables) {
-      const api = ctx.apiFor(table.subscriptionId);
-      await ctx.locks.run(table.id.toLowerCase(), async () => {
-        const read = await readTable(ctx, target, table, signal);
-        if (read.provisioningState === 'Updating') {
-          throw new ProviderError('conflict', `route table ${table.name} is still updating`, {
-            code: 'RouteTableUpdating',
-          });
-        }
-        const plan = planRouteEdits({
-          owner: ctx.owner,
-          where,
-          routes: read.routes ?? [],
-          nextHop: target.nextHop,
-          nodeSubnet,
-          addressSpace: vnet?.addressPrefixes ?? [],
-          edits: pending.filter((e) => !failed.has(e)),
-        });
-        for (const [edit, error] of plan.failed) failed.set(edit, error);
-        if (!plan.changed) return;
-        await step(
-          `${where}: route table ${table.name} update`,
-          api.putRouteTable(table, { ...read, routes: plan.routes }, read.etag ?? '*', signal),
-        );
-      });
+      const edits = pending.filter((e) => !failed.has(e));
+      const tableFailed = await ctx.tables.submit(
+        ctx.apiFor(table.subscriptionId),
+        table,
+        where,
+        (routes) =>
+          planRouteEdits({
+            owner: ctx.owner,
+            where,
+            routes,
+            nextHop: target.nextHop,
+            nodeSubnet,
+            addressSpace: vnet?.addressPrefixes ?? [],
+            edits,
+          }),
+        handIn,
+        signal,
+      );
+      for (const [edit, error] of tableFailed) failed.set(edit, error);
     }
     return { failed };
-  };
+  }
 }
 
 function subnetIdOf(target: RouteTarget): string {

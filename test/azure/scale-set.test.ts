@@ -9,7 +9,7 @@ import { NetworkManagementClient } from '@azure/arm-network';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Change } from '../../src/provider/contract.ts';
 import type { AzureCloud } from '../emulators/azure/index.ts';
-import { type ScaleSetWorld, startScaleSetWorld } from './scale-set-world.ts';
+import { addPoolNode, type ScaleSetWorld, startScaleSetWorld } from './scale-set-world.ts';
 import { emulatorCredential, FAST } from './world.ts';
 
 let world: ScaleSetWorld;
@@ -49,6 +49,20 @@ describe('azure provider on scale-set nodes (routes)', () => {
     expect(cloud.routes(a.routeTableId).map((r) => r.name)).toEqual(
       ips.map((ip) => `cloudegress-conformance-${ip.replace(/\./g, '-')}`),
     );
+  });
+
+  it('a failover onto two nodes of the subnet is one route table write: their batches are coalesced', async () => {
+    const { a, b } = world.nodes;
+    const d = addPoolNode(world, '7', '10.2.0.7');
+    const ips = await world.freeIPs(a.subnet, 10);
+    await world.provider.apply({ changes: ips.map((ip) => assign(ip, 'a')) });
+    cloud.clearLogs();
+    const result = await world.provider.apply({
+      changes: ips.map((ip, i): Change => ({ kind: 'assign', ip, node: i % 2 ? b.ref : d, from: a.ref })),
+    });
+    expect(result.outcomes.every((o) => o.ok)).toBe(true);
+    expect(cloud.routeWrites.map((w) => w.nextHops)).toEqual([[a.nodeIP, b.nodeIP, '10.2.0.7']]);
+    expect(hops(a.routeTableId)).toEqual(ips.map((ip, i) => `${ip}/32>${i % 2 ? b.nodeIP : '10.2.0.7'}`));
   });
 
   it('writes the same routes into the further tables the gateway names (return traffic from a peered VNet)', async () => {
