@@ -8,9 +8,10 @@
  * ```
  *  resolve   VM GET (scale-set instance) ─► its NIC (Network RP's scale-set NIC GET): primary address = next hop,
  *            subnet, IP forwarding ─► subnet GET: its route table (none ─► terminal, saying what to associate)
- *  write     GET NIC again (IP forwarding off ─► adds fail terminal) ─► VNet GET (address space) ─► per route
- *            table, in order: hand the plan to the table's writer, which coalesces the batches of every node
- *            that arrive before its GET returns into one PUT (group commit; one write at a time per table):
+ *  write     announce the tables ─► GET NIC again (IP forwarding off ─► adds fail terminal) ─► VNet GET
+ *            (address space) ─► per route table, in ID order (one order for every node, so no two batches wait
+ *            for each other): hand the plan to the table's writer, which waits for every batch that announced
+ *            the table and writes their plans in one PUT (group commit; one write at a time per table):
  *            GET table ─► each batch's plan (route-plan.ts) on the routes so far ─► one PUT with If-Match ─► wait
  *  describe  NIC + VNet + table: our routes to the node are its IPs; 400 routes a table
  *  list      our routes to the node in the first table
@@ -326,7 +327,10 @@ export function routeWrite(
     const vnet = pending.some((e) => e.kind === 'add') ? await addressSpace(ctx, target, signal) : undefined;
     const nodeSubnet =
       vnet?.subnets.find((s) => s.id.toLowerCase() === subnetIdOf(target).toLowerCase())?.prefixes ?? [];
-    for (const table of target.tables) {
+    // One global order (by ID) across nodes: a write waits for every batch that announced the table, so two
+    // batches taking shared tables in different orders would wait for each other.
+    const ordered = [...target.tables].sort((x, y) => compareIds(x.id, y.id));
+    for (const table of ordered) {
       const edits = pending.filter((e) => !failed.has(e));
       const tableFailed = await ctx.tables.submit(
         ctx.apiFor(table.subscriptionId),
@@ -350,6 +354,11 @@ export function routeWrite(
     return { failed };
   }
 }
+
+const compareIds = (x: string, y: string) => {
+  const [l, r] = [x.toLowerCase(), y.toLowerCase()];
+  return l < r ? -1 : l > r ? 1 : 0;
+};
 
 function subnetIdOf(target: RouteTarget): string {
   const s = target.subnet;

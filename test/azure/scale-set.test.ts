@@ -76,6 +76,22 @@ describe('azure provider on scale-set nodes (routes)', () => {
     expect(hops(a.routeTableId)).toEqual([`${ip}/32>${world.nodes.b.nodeIP}`]);
   });
 
+  it('nodes of two subnets that each name the table of the other write both tables in one order (no deadlock)', async () => {
+    const { a, c } = world.nodes;
+    // a's tables are [rt-aks, rt-other], c's [rt-other, rt-aks]: written in each node's own order, a's batch would
+    // wait in rt-aks for c's plan while c's waits in rt-other for a's.
+    const provider = world.newProvider(FAST, { routeTables: `${a.routeTableId},${c.routeTableId}` });
+    const [ipA] = await world.freeIPs(a.subnet, 1);
+    const [ipC] = await world.freeIPs(c.subnet, 1);
+    const result = await Promise.race([
+      provider.apply({ changes: [assign(ipA!, 'a'), assign(ipC!, 'c')] }),
+      new Promise<never>((_, fail) => setTimeout(() => fail(new Error('the apply hung')), 10_000)),
+    ]);
+    expect(result.outcomes.map((o) => o.ok)).toEqual([true, true]);
+    expect(hops(a.routeTableId)).toEqual([`${ipA}/32>${a.nodeIP}`, `${ipC}/32>${c.nodeIP}`]);
+    expect(hops(c.routeTableId)).toEqual([`${ipA}/32>${a.nodeIP}`, `${ipC}/32>${c.nodeIP}`]);
+  });
+
   it('refuses to route to a node whose NIC does not forward (enableIPForwarding off), writing nothing', async () => {
     const { a } = world.nodes;
     cloud.setIpForwarding(a.nicId, false);
