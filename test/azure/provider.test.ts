@@ -37,15 +37,23 @@ const assign = (ip: string, node: keyof AzureWorld['nodes'], extra: Partial<Chan
   ({ kind: 'assign', ip, node: world.nodes[node].ref, ...extra }) as Change;
 const nicPuts = (nicId: string) =>
   cloud.requests.filter((r) => r.method === 'PUT' && r.path.toLowerCase() === nicId.toLowerCase());
-/** A provider that stops waiting for an operation after 300 ms (and retries, re-reading the NIC). */
+/**
+ * A provider that stops waiting for an operation after 300 ms (and retries, re-reading the NIC). Its retries
+ * are counted, the NIC's Updating time is not: an operation of 1 s keeps the NIC Updating for 700 ms after the
+ * timeout, and attempts 0-100 ms apart (full jitter) spend about 14 retries on each such wait; 80 leave room
+ * for the two waits of an allocation (add, then make Static) however fast the machine answers.
+ */
 const impatientProvider = () =>
   learnNoOneOperationMove(
     world.newProvider({
       pollIntervalMs: 5,
       operationTimeoutMs: 300,
-      retry: { retries: 30, minTimeoutMs: 20, maxTimeoutMs: 100 },
+      retry: { retries: 80, minTimeoutMs: 20, maxTimeoutMs: 100 },
     }),
   );
+/** The GETs of the NIC: an attempt that finds it still Updating is one more. */
+const nicGets = (nicId: string) =>
+  cloud.requests.filter((r) => r.method === 'GET' && r.path.toLowerCase() === nicId.toLowerCase());
 const polls = () => cloud.requests.filter((r) => r.method === 'GET' && r.path.includes('/operations/'));
 
 describe('azure provider on the ARM emulator', () => {
@@ -115,13 +123,15 @@ describe('azure provider on the ARM emulator', () => {
 
   it('gives up on an operation that outlives the timeout, then confirms it before reporting done', async () => {
     const { a } = world.nodes;
+    const impatient = await impatientProvider(); // first: its throwaway move resets the emulator's settings
     const [ip] = cloud.freeIPs(a.subnetId, 1);
     cloud.operationPolls = 1_000_000;
     cloud.operationMaxMs = 1_000;
-    const impatient = await impatientProvider();
     const result = await impatient.apply({ changes: [assign(ip!, 'a')] });
     expect(result.outcomes.map((o) => o.ok)).toEqual([true]);
     expect(nicPuts(a.nicId)).toHaveLength(1);
+    // More reads than a straight run's: attempts found the NIC Updating (the operation outlived the timeout).
+    expect(nicGets(a.nicId).length).toBeGreaterThan(2);
     expect(cloud.events.map((e) => e.kind)).toEqual(['put-accepted', 'operation-succeeded']);
   });
 
@@ -272,14 +282,15 @@ describe('azure provider on the ARM emulator', () => {
 
   it('allocates IPs Azure picks, makes them static, reports them, and retries without allocating twice', async () => {
     const { a } = world.nodes;
+    const impatient = await impatientProvider(); // first: its throwaway move resets the emulator's settings
     // The first write is accepted but its operation outlives the timeout: the retry must find the
     // ipConfigurations already there and not add three more.
     cloud.operationPolls = 1_000_000;
     cloud.operationMaxMs = 1_000;
-    const impatient = await impatientProvider();
     const result = await impatient.apply({ changes: [{ kind: 'allocate', count: 3, node: a.ref }] });
     const [outcome] = result.outcomes;
     expect(outcome?.ok).toBe(true);
+    expect(nicGets(a.nicId).length).toBeGreaterThan(4); // attempts found the NIC Updating: the timeout path
     const allocated = outcome?.ok ? [...(outcome.allocated ?? [])].sort() : [];
     expect(allocated).toHaveLength(3);
     expect(cloud.secondaryIPs(a.nicId)).toEqual(allocated);
