@@ -1,8 +1,9 @@
 /**
  * @module
  * `cloud-egress doctor` against a real kube-apiserver: it lists the gateways and their Nodes, runs each
- * gateway's provider preflight (here the Azure provider on the ARM emulator, AKS-shaped: scale-set nodes) and
- * prints every check with its fix; the exit code says whether one failed. And the CLI itself, as a process.
+ * gateway's provider preflight (the Azure provider on the ARM emulator, AKS-shaped: scale-set nodes; the GCP
+ * provider on the Compute Engine emulator) and prints every check with its fix; the exit code says whether one
+ * failed. And the CLI itself, as a process.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,6 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runDoctor } from '../../src/cli/doctor.ts';
 import { silentLogger } from '../../src/log.ts';
 import { type ScaleSetWorld, startScaleSetWorld } from '../azure/scale-set-world.ts';
+import type { WorldNode } from '../conformance/cloud-provider.case.ts';
+import { type GcpWorld, PROJECT, startGcpWorld } from '../gcp/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { createCustomObject } from '../support/custom-objects.ts';
 import { egressGateway } from '../support/egress-gateways.ts';
@@ -18,25 +21,25 @@ import { createNode } from '../support/nodes.ts';
 
 const kube = useControlPlane({ namespacePerTest: false });
 let azure: ScaleSetWorld;
+let gcp: GcpWorld;
 
 beforeAll(async () => {
   azure = await startScaleSetWorld();
+  gcp = await startGcpWorld();
   const core = kube.controlPlane.kubeConfig.makeApiClient(CoreV1Api);
   const custom = kube.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
-  for (const n of [azure.nodes.a, azure.nodes.b]) {
-    await createNode(core, {
-      name: n.ref.name,
-      providerID: n.ref.providerID,
-      labels: { pool: 'doctor-azure' },
-    });
-  }
-  await createCustomObject(
-    custom,
-    egressGateway({
-      name: 'doctor-azure',
-      spec: { nodeSelector: { matchLabels: { pool: 'doctor-azure' } }, ips: ['10.2.8.0/28'] },
-    }),
-  );
+  /** A gateway `name` over `nodes`, labelled `pool: <name>`. */
+  const gateway = async (name: string, nodes: readonly WorldNode[], ips: string) => {
+    for (const n of nodes) {
+      await createNode(core, { name: n.ref.name, providerID: n.ref.providerID, labels: { pool: name } });
+    }
+    await createCustomObject(
+      custom,
+      egressGateway({ name, spec: { nodeSelector: { matchLabels: { pool: name } }, ips: [ips] } }),
+    );
+  };
+  await gateway('doctor-azure', [azure.nodes.a, azure.nodes.b], '10.2.8.0/28');
+  await gateway('doctor-gcp', [gcp.nodes.a, gcp.nodes.b], '10.1.1.0/28');
   await createCustomObject(
     custom,
     egressGateway({
@@ -46,7 +49,10 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(async () => azure?.close());
+afterAll(async () => {
+  await azure?.close();
+  await gcp?.close();
+});
 
 const doctor = async (gateway: string) => {
   let text = '';
@@ -60,7 +66,7 @@ const doctor = async (gateway: string) => {
     },
     {
       logger: silentLogger(),
-      make: async () => azure.provider,
+      make: async (name) => (name === 'gcp' ? gcp.provider : azure.provider),
       write: (t) => {
         text += t;
       },
@@ -88,6 +94,22 @@ it('prints each failed check with its fix and exits 1; once fixed, exits 0', asy
   const fixed = await doctor('doctor-azure');
   expect(fixed.code).toBe(0);
   expect(fixed.text).not.toContain('FAIL');
+  expect(fixed.text).toMatch(/every check passed\n$/);
+});
+
+it("runs the GCP provider's checks the same way (testIamPermissions on the instances and subnetworks)", async () => {
+  gcp.emulator.iam.deny(
+    'compute.instances.updateNetworkInterface',
+    `projects/${PROJECT}/zones/europe-west1-c/instances/node-b`,
+  );
+  const broken = await doctor('doctor-gcp');
+  expect(broken.code).toBe(1);
+  expect(broken.text).toContain('gateway doctor-gcp (provider gcp, 2 nodes)');
+  expect(broken.text).toMatch(/FAIL +node-b +permission compute\.instances\.updateNetworkInterface/);
+  expect(broken.text).toMatch(/\n1 check\(s\) failed\n$/);
+  gcp.emulator.iam.allowAll();
+  const fixed = await doctor('doctor-gcp');
+  expect(fixed.code).toBe(0);
   expect(fixed.text).toMatch(/every check passed\n$/);
 });
 
