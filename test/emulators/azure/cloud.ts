@@ -127,6 +127,8 @@ export interface NicEvent {
   readonly nic: string;
   /** Non-primary IPs of the NIC after the event. */
   readonly secondaryIPs: readonly string[];
+  /** When it happened (`performance.now()`). */
+  readonly at: number;
 }
 
 /**
@@ -902,7 +904,13 @@ export class AzureCloud {
   }
 
   #event(kind: NicEvent['kind'], nic: WireNic): void {
-    this.events.push({ seq: ++this.#seq, kind, nic: nic.id, secondaryIPs: secondaryIPsOf(nic) });
+    this.events.push({
+      seq: ++this.#seq,
+      kind,
+      nic: nic.id,
+      secondaryIPs: secondaryIPsOf(nic),
+      at: performance.now(),
+    });
   }
 
   #running(resourceKey: string): Operation | undefined {
