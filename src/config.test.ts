@@ -68,6 +68,31 @@ describe('parseConfig', () => {
     expect(settings(['--agent-restart-grace', '0'])?.probe.restartGraceMs).toBe(0);
   });
 
+  it('parses doctor: its gateway, provider and settings, and refuses unknown flags', () => {
+    const config = parseConfig(
+      ['doctor', '--kubeconfig', '/k', '--gateway', 'prod', '--provider', 'azure', '--owner', 'o'],
+      {},
+    );
+    expect(config).toEqual({
+      command: 'doctor',
+      doctor: {
+        kube: { kind: 'file', path: '/k' },
+        provider: 'azure',
+        providerSettings: { owner: 'o' },
+        gateway: 'prod',
+        logLevel: 'warn',
+      },
+    });
+    expect(parseConfig(['doctor', '--help'], {})).toMatchObject({ command: 'help' });
+    expect(() => parseConfig(['doctor', '--bogus'], {})).toThrow(/bogus/);
+    expect(() => parseConfig(['doctor', '--provider', 'nope'], {})).toThrow(/--provider/);
+  });
+
+  it('takes --preflight-interval', () => {
+    const config = parseConfig(['controller', '--preflight-interval', '2m'], {});
+    expect(config.command === 'controller' && config.controller.settings.preflightIntervalMs).toBe(120_000);
+  });
+
   it('uses the in-cluster service account inside a pod', () => {
     const config = parseConfig(['controller'], { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
     expect(config.command === 'controller' && config.controller.kube).toEqual({ kind: 'in-cluster' });

@@ -6,6 +6,7 @@
  * ```
  * cloud-egress controller [flags]   the controller (see CONTROLLER_HELP)
  * cloud-egress agent [flags]        the node agent (src/agent/agent-config.ts)
+ * cloud-egress doctor [flags]       each gateway's preflight checks (see DOCTOR_HELP)
  * cloud-egress --help | help        usage
  * ```
  *
@@ -29,11 +30,25 @@ import { DEFAULT_LEADER_TIMINGS, validateTimings } from './controller/leader-ele
 import { DEFAULT_AGENT_HEALTH_PORT } from './kube/agent-health-port.ts';
 import type { KubeSource } from './kube/kube-config.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
+import type { ProviderSettings } from './provider/contract.ts';
 import { PROVIDER_NAMES } from './provider/registry.ts';
 
 /** The parsed command line. */
+/** What `cloud-egress doctor` runs on. */
+export interface DoctorConfig {
+  readonly kube: KubeSource;
+  /** `--provider`, as for the controller. */
+  readonly provider: ProviderChoice;
+  /** The controller's provider settings (annotations override them per gateway). */
+  readonly providerSettings: ProviderSettings;
+  /** Only this gateway; default every gateway. */
+  readonly gateway?: string;
+  readonly logLevel: LogLevel;
+}
+
 export type Config =
   | { readonly command: 'controller'; readonly controller: ControllerConfig }
+  | { readonly command: 'doctor'; readonly doctor: DoctorConfig }
   | { readonly command: 'agent'; readonly agent: AgentConfig }
   | { readonly command: 'help'; readonly text: string };
 
@@ -51,6 +66,7 @@ export const MAIN_HELP = `Usage: cloud-egress <command> [flags]
 Commands:
   controller   schedule egress IPs onto gateway nodes and move them in the cloud
   agent        program this node's egress datapath (DaemonSet)
+  doctor       run each gateway's preflight checks against the cloud and print them with their fixes
   help         show this text; "cloud-egress <command> --help" shows a command's flags
 `;
 
@@ -95,11 +111,30 @@ Operation:
   --metrics-bind-address ADDR   /metrics (default :8080)
   --health-probe-bind-address ADDR  /healthz and /readyz (default :8081)
   --resync-period DURATION      reconcile every gateway against the cloud this often (default 30s)
+  --preflight-interval DURATION run a gateway's preflight checks (Preflight condition) at most this often, and
+                                when its generation or nodes change, never while IPs move (default 10m)
   --concurrency N               gateways reconciled at once (default 4)
   --log-level LEVEL             ${LOG_LEVELS.join('|')} (env LOG_LEVEL; default info)
   -h, --help                    show this text
 
 Durations: 250ms, 3s, 1m, or a number of milliseconds.
+`;
+
+/** Usage of `cloud-egress doctor`. */
+export const DOCTOR_HELP = `Usage: cloud-egress doctor [flags]
+
+Lists the EgressGateways and their nodes from the API server, runs each gateway's provider preflight checks
+(permissions, free IP slots, what a failover needs) against the cloud, and prints every check with its fix.
+Exits 1 when a check failed, 2 on bad flags.
+
+  --kubeconfig PATH             kubeconfig file (env KUBECONFIG); default in-cluster, else ~/.kube/config
+  --in-cluster                  use the pod's service account even when KUBECONFIG is set
+  --gateway NAME                only this EgressGateway
+  --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto), as for the controller
+  --owner ID                    ownership tag value (env CLOUD_EGRESS_OWNER; default "default")
+  --region NAME, --endpoint URL, --interface ID, --interface-tag KEY=VALUE   as for the controller
+  --log-level LEVEL             ${LOG_LEVELS.join('|')} (env LOG_LEVEL; default warn)
+  -h, --help                    show this text
 `;
 
 /** Parses `250ms`, `3s`, `1.5s`, `1m` or a plain number of milliseconds. */
@@ -180,6 +215,7 @@ const CONTROLLER_OPTIONS = {
   'metrics-bind-address': { type: 'string' },
   'health-probe-bind-address': { type: 'string' },
   'resync-period': { type: 'string' },
+  'preflight-interval': { type: 'string' },
   concurrency: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -223,14 +259,7 @@ function parseController(args: readonly string[], env: Env): Config {
   if (interfaceTag !== undefined && !/^[^=]+=.*$/.test(interfaceTag)) {
     throw new ConfigError(`--interface-tag: "${interfaceTag}" is not KEY=VALUE`);
   }
-  const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
-  const kube: KubeSource = values['in-cluster']
-    ? { kind: 'in-cluster' }
-    : kubeconfig
-      ? { kind: 'file', path: kubeconfig }
-      : env['KUBERNETES_SERVICE_HOST']
-        ? { kind: 'in-cluster' }
-        : { kind: 'default' };
+  const kube = kubeSource(values, env);
   const timings = {
     leaseDurationMs: duration('lease-duration', DEFAULT_LEADER_TIMINGS.leaseDurationMs),
     renewDeadlineMs: duration('renew-deadline', DEFAULT_LEADER_TIMINGS.renewDeadlineMs),
@@ -299,9 +328,79 @@ function parseController(args: readonly string[], env: Env): Config {
         : {}),
       resyncPeriodMs,
       concurrency: parseInteger(str('concurrency') ?? '4', '--concurrency', 1, 64),
+      ...(str('preflight-interval') !== undefined
+        ? { preflightIntervalMs: duration('preflight-interval', 0) }
+        : {}),
     },
   };
   return deepFreeze({ command: 'controller', controller });
+}
+
+const DOCTOR_OPTIONS = {
+  kubeconfig: { type: 'string' },
+  'in-cluster': { type: 'boolean' },
+  gateway: { type: 'string' },
+  provider: { type: 'string' },
+  owner: { type: 'string' },
+  region: { type: 'string' },
+  endpoint: { type: 'string' },
+  interface: { type: 'string' },
+  'interface-tag': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The Kubernetes source of `--kubeconfig` / `--in-cluster` / the environment, as the controller reads it. */
+function kubeSource(values: Record<string, string | boolean | undefined>, env: Env): KubeSource {
+  const kubeconfig =
+    (typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined) ?? env['KUBECONFIG'];
+  if (values['in-cluster']) return { kind: 'in-cluster' };
+  if (kubeconfig) return { kind: 'file', path: kubeconfig };
+  return env['KUBERNETES_SERVICE_HOST'] ? { kind: 'in-cluster' } : { kind: 'default' };
+}
+
+function parseDoctor(args: readonly string[], env: Env): Config {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...args],
+      options: DOCTOR_OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new ConfigError(`${err instanceof Error ? err.message : String(err)}\n\n${DOCTOR_HELP}`, {
+      cause: err,
+    });
+  }
+  if (values['help']) return { command: 'help', text: DOCTOR_HELP };
+  const str = (name: keyof typeof DOCTOR_OPTIONS) => {
+    const v = values[name];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const provider = str('provider') ?? 'auto';
+  if (!(PROVIDER_CHOICES as readonly string[]).includes(provider)) {
+    throw new ConfigError(`--provider: "${provider}" is not one of ${PROVIDER_CHOICES.join(', ')}`);
+  }
+  const logLevel = str('log-level') ?? env['LOG_LEVEL'] ?? 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const optional = (key: string, value: string | undefined) => (value ? { [key]: value } : {});
+  const doctor: DoctorConfig = {
+    kube: kubeSource(values, env),
+    provider: provider as ProviderChoice,
+    providerSettings: {
+      owner: str('owner') ?? env['CLOUD_EGRESS_OWNER'] ?? 'default',
+      ...optional('region', str('region')),
+      ...optional('endpoint', str('endpoint')),
+      ...optional('interface', str('interface')),
+      ...optional('interfaceTag', str('interface-tag')),
+    },
+    ...optional('gateway', str('gateway')),
+    logLevel: logLevel as LogLevel,
+  };
+  return deepFreeze({ command: 'doctor', doctor });
 }
 
 function deepFreeze<T>(value: T): T {
@@ -327,6 +426,8 @@ export function parseConfig(argv: readonly string[], env: Env): Config {
       return { command: 'help', text: MAIN_HELP };
     case 'controller':
       return parseController(rest, env);
+    case 'doctor':
+      return parseDoctor(rest, env);
     case 'agent':
       try {
         return deepFreeze({ command: 'agent', agent: parseAgentConfig(rest, env) });

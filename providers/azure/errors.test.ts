@@ -38,6 +38,21 @@ describe('classifyAzureError', () => {
     expect(error.message).toBe(`NIC n: ${code} happened`);
   });
 
+  it('reads the code of a failed long-running operation: AnotherOperationInProgress is a conflict', () => {
+    const busy = classifyAzureError(
+      new Error(
+        'The long-running operation has failed. AnotherOperationInProgress. Another operation on this or dependent resource is in progress.',
+      ),
+      'c',
+    );
+    expect(busy).toMatchObject({ kind: 'conflict', code: 'AnotherOperationInProgress' });
+    const other = classifyAzureError(
+      new Error('The long-running operation has failed. InternalServerError. x'),
+      'c',
+    );
+    expect(other).toMatchObject({ kind: 'transient', code: 'InternalServerError' });
+  });
+
   it('reads Retry-After into retryAfterMs', () => {
     expect(classifyAzureError(rest(429, 'X', { 'retry-after': '7' }), 'c').retryAfterMs).toBe(7_000);
   });

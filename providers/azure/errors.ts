@@ -5,9 +5,12 @@
  *
  * | Azure answer                                                           | kind       |
  * |------------------------------------------------------------------------|------------|
- * | 412 PreconditionFailed (stale etag), 409 AnotherOperationInProgress    | conflict   |
+ * | 412 PreconditionFailedEtagMismatch (stale etag; also a PUT If-Match to | conflict   |
+ * | a NIC gone meanwhile: the retry's GET says 404), 409 AnotherOperation- |            |
+ * | InProgress, an operation that ended Failed AnotherOperationInProgress   |            |
  * | 429 (Retry-After honoured)                                             | throttled  |
  * | 5xx, 408, no response (connection reset, timeout), operation Failed    | transient  |
+ * | with another code                                                      |            |
  * | 404 ResourceNotFound                                                   | notFound   |
  * | 400 QuotaExceeded / ...LimitReached / ...LimitExceeded (256 per NIC)   | capacity   |
  * | 400 PrivateIPAddressNotInSubnet, ...IsAllocated, ...InUse, 401, 403... | terminal   |
@@ -21,6 +24,12 @@ export const CAPACITY_CODES: ReadonlySet<string> = new Set([
   'PrivateIPAddressLimitReached',
   'SubnetIsFull',
 ]);
+
+/**
+ * Codes of an operation that ended Failed because another write got there first: Azure often reports a
+ * concurrent write so (the PUT is accepted, its operation fails) instead of a 409.
+ */
+export const CONFLICT_OPERATION_CODES: ReadonlySet<string> = new Set(['AnotherOperationInProgress']);
 
 /** Shape of the errors the Azure SDKs throw (`RestError`), read defensively. */
 interface AzureErrorLike {
@@ -71,8 +80,12 @@ export function classifyAzureError(err: unknown, context: string): ProviderError
   }
   if (status !== undefined) return new ProviderError('terminal', message, opts);
   if (e.name === 'AbortError') return new ProviderError('transient', message, opts);
-  if (/long-running operation has failed/i.test(e.message ?? '')) {
-    return new ProviderError('transient', message, { ...opts, code: code ?? 'OperationFailed' });
+  // @azure/core-lro reports a Failed operation as a plain Error: "The long-running operation has failed. <code>. <message>".
+  const failed = /long-running operation has failed(?:\. (\w+)\.)?/i.exec(e.message ?? '');
+  if (failed) {
+    const opCode = failed[1] ?? code ?? 'OperationFailed';
+    const kind = CONFLICT_OPERATION_CODES.has(opCode) ? 'conflict' : 'transient';
+    return new ProviderError(kind, message, { ...opts, code: opCode });
   }
   // No HTTP status: the request never got an answer (connection refused or reset, DNS, TLS).
   if (code === 'REQUEST_SEND_ERROR' || /ECONN|ETIMEDOUT|EAI_AGAIN|socket/i.test(`${code} ${e.message}`)) {

@@ -4,6 +4,8 @@
  * NIC, through `@azure/arm-network` and `@azure/arm-compute`, authenticated with `@azure/identity`'s
  * `DefaultAzureCredential` (Azure Workload Identity in the cluster; see docs/azure.md).
  */
+
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { DefaultAzureCredential } from '@azure/identity';
@@ -57,6 +59,7 @@ export function createAzureProvider(settings: ProviderSettings, context: Provide
     (subscriptionId) => ({
       network: new NetworkManagementClient(credential, subscriptionId, clientOptions),
       compute: new ComputeManagementClient(credential, subscriptionId, clientOptions),
+      authorization: new AuthorizationManagementClient(credential, subscriptionId, clientOptions),
     }),
     { logger: context.logger },
   );

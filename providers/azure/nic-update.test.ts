@@ -3,6 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { Edit } from '../../src/provider/interface-driver.ts';
 import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import type { AzureApi } from './api.ts';
+import { MoveFeature } from './ip-moves.ts';
+
+/** An API call these tests never make. */
+const unused = async (): Promise<never> => {
+  throw new Error('not used');
+};
+
 import { mentions, type NicTarget, nicWrite } from './nic-update.ts';
 
 describe('mentions', () => {
@@ -64,6 +71,13 @@ function scriptedNic(refusals: ReadonlyMap<number, unknown> = new Map()) {
     getVm: async () => ({ location: 'westeurope', zones: [], nics: [] }),
     getNic: async () => structuredClone(nic),
     getSubnetPrefixes: async () => ['10.0.0.0/24'],
+    moveIpConfigurations: unused,
+    getSubnet: unused,
+    getVnet: unused,
+    getScaleSetNic: unused,
+    getRouteTable: unused,
+    putRouteTable: unused,
+    listPermissions: unused,
     putNic: async (_ref, body, etag) => {
       puts++;
       const refusal = refusals.get(puts);
@@ -80,6 +94,7 @@ function scriptedNic(refusals: ReadonlyMap<number, unknown> = new Map()) {
     },
   };
   const target: NicTarget = {
+    kind: 'nic',
     node: { name: 'gw-1', providerID: 'azure:///x' },
     nic: { id: nic.id!, subscriptionId: 's', resourceGroup: 'rg', name: 'nic-1' },
     zone: 'westeurope',
@@ -93,7 +108,11 @@ describe('nicWrite', () => {
 
   it('adds, allocates and pins in one attempt, and a repeat changes nothing more', async () => {
     const cloud = scriptedNic();
-    const attempt = nicWrite({ owner: 'o', apiFor: () => cloud.api }, cloud.target, [add, allocate]);
+    const attempt = nicWrite(
+      { owner: 'o', apiFor: () => cloud.api, feature: new MoveFeature() },
+      cloud.target,
+      [add, allocate],
+    );
     const first = await attempt();
     expect(first.failed?.size).toBe(0);
     expect(first.allocated?.get(allocate)).toEqual(['10.0.0.20', '10.0.0.21']);
@@ -116,14 +135,22 @@ describe('nicWrite', () => {
       code: 'InvalidRequest',
     });
     const cloud = scriptedNic(new Map([[2, refused]]));
-    const result = await nicWrite({ owner: 'o', apiFor: () => cloud.api }, cloud.target, [add, allocate])();
+    const result = await nicWrite(
+      { owner: 'o', apiFor: () => cloud.api, feature: new MoveFeature() },
+      cloud.target,
+      [add, allocate],
+    )();
     expect(result.failed?.get(add)).toBeUndefined();
     expect(result.failed?.get(allocate)).toMatchObject({ kind: 'terminal', code: 'InvalidRequest' });
     expect(cloud.nic().ipConfigurations?.map((c) => c.privateIPAddress)).toContain('10.0.0.10');
 
     const busy = Object.assign(new Error('busy'), { statusCode: 503 });
     const other = scriptedNic(new Map([[2, busy]]));
-    const attempt = nicWrite({ owner: 'o', apiFor: () => other.api }, other.target, [add, allocate]);
+    const attempt = nicWrite(
+      { owner: 'o', apiFor: () => other.api, feature: new MoveFeature() },
+      other.target,
+      [add, allocate],
+    );
     await expect(attempt()).rejects.toMatchObject({ kind: 'transient' });
     const repeat = await attempt();
     expect(repeat.allocated?.get(allocate)).toHaveLength(2);

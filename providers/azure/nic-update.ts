@@ -7,10 +7,14 @@
  * ```
  *  GET NIC ─► still Updating? ─ yes ─► conflict (the engine backs off; the next attempt reads again)
  *     │ no
+ *     ├─► adds the engine moves in one write (`from`), not here yet ─► moveIpConfigurations (ip-moves.ts),
+ *     │   then GET again
  *     ├─► plan the edits (pure, ip-configs.ts) ─► nothing to change ─► no PUT
  *     └─► PUT If-Match: etag ─► poll Azure-AsyncOperation until Succeeded
  *            412 / 409 / 429 / 5xx / operation failed or timed out ─► thrown, classified: the engine retries
  *            400 naming one IP of the batch ─► thrown: the engine fails that edit (`blame`), writes the rest
+ *            400 PrivateIPAddressIsAllocated by our ipConfiguration on a detached NIC ─► taken from there
+ *                (ip-moves.ts), conflict: the engine runs the attempt again
  *  allocations the plan accepted: GET again ─► pin their ipConfigurations Static (PUT only if one is still
  *     Dynamic) ─► report the IPs Azure picked
  * ```
@@ -25,10 +29,12 @@ import type { BatchResult, Edit } from '../../src/provider/interface-driver.ts';
 import type { AzureApi } from './api.ts';
 import { classifyAzureError } from './errors.ts';
 import { allocationNames, type NicEdit, type NicEditPlan, planNicEdits, primaryOf } from './ip-configs.ts';
+import { type MoveFeature, moveOnto, takeFromDetached } from './ip-moves.ts';
 import { type NicRef, parseSubnetId } from './resource-id.ts';
 
 /** A node resolved to the NIC that holds its egress IPs. */
 export interface NicTarget {
+  readonly kind: 'nic';
   readonly node: NodeRef;
   readonly nic: NicRef;
   /** `<location>-<zone>`, or the location for a VM without a zone. */
@@ -83,10 +89,22 @@ async function readSettled(
   return nic;
 }
 
+/** The added IP a `PrivateIPAddressIsAllocated` refusal names, unless it was already taken from a detached NIC. */
+function heldIP(
+  error: ProviderError,
+  edits: readonly Edit[],
+  freed: ReadonlySet<string>,
+): string | undefined {
+  const edit = edits.find((e) => e.kind === 'add' && !freed.has(e.ip) && mentions(error.message, e.ip));
+  return edit?.kind === 'add' ? edit.ip : undefined;
+}
+
 /** What {@link nicWrite} needs. */
 export interface NicWriteOptions {
   readonly owner: string;
   readonly apiFor: (subscriptionId: string) => AzureApi;
+  /** What is known of the one-operation move, per subscription. */
+  readonly feature: MoveFeature;
 }
 
 /** The write attempt of one batch of edits on the target's NIC (see the module diagram). */
@@ -96,16 +114,19 @@ export function nicWrite(
   edits: readonly Edit[],
   signal?: AbortSignal,
 ): () => Promise<BatchResult> {
-  const { owner, apiFor } = options;
+  const { owner, apiFor, feature } = options;
   const api = apiFor(target.nic.subscriptionId);
   const where = describeTarget(target);
+  const carried = new Map<string, string>();
+  const moves = { owner, api, feature, subscriptionId: target.nic.subscriptionId, where, signal, carried };
+  /** IPs already taken from a detached NIC in this batch (once each). */
+  const freed = new Set<string>();
   const planned = new Map<Edit, NicEdit>(
     edits.map((e) => [
       e,
       e.kind === 'allocate' ? { kind: 'allocate', names: allocationNames(owner, Math.max(0, e.count)) } : e,
     ]),
   );
-  const carried = new Map<string, string>();
   /** PUTs the NIC as read with the plan's ipConfigurations, `If-Match` its etag; waits for the operation. */
   const put = (context: string, nic: NetworkInterface, plan: NicEditPlan) =>
     step(
@@ -140,7 +161,20 @@ export function nicWrite(
   };
 
   return async () => {
-    const nic = await readSettled(api, target, signal);
+    let nic = await readSettled(api, target, signal);
+    const here = (ip: string) => (nic.ipConfigurations ?? []).some((c) => c.privateIPAddress === ip);
+    const moving = edits.filter(
+      (e): e is Edit & { kind: 'add' } => e.kind === 'add' && e.from !== undefined && !here(e.ip),
+    );
+    if (moving.length > 0) {
+      await moveOnto(moves, nic, moving);
+      for (const edit of moving) {
+        const publicAddress = carried.get(edit.ip);
+        if (publicAddress && !edit.publicAddress)
+          planned.set(edit, { kind: 'add', ip: edit.ip, publicAddress });
+      }
+      nic = await readSettled(api, target, signal);
+    }
     const adding = edits.some((e) => e.kind === 'add');
     const plan = planNicEdits({
       owner,
@@ -150,7 +184,26 @@ export function nicWrite(
       edits: [...planned.values()],
     });
     for (const [ip, id] of plan.removedPublicAddresses) carried.set(ip, id);
-    if (plan.changed) await put(`${where}: update`, nic, plan);
+    if (plan.changed) {
+      try {
+        await put(`${where}: update`, nic, plan);
+      } catch (err) {
+        const error = classifyAzureError(err, `${where}: update`);
+        const held = error.code === 'PrivateIPAddressIsAllocated' ? heldIP(error, edits, freed) : undefined;
+        if (held && (await takeFromDetached(moves, error, held, nic.id ?? target.nic.id))) {
+          freed.add(held);
+          throw new ProviderError(
+            'conflict',
+            `${where}: ${held} was taken from a detached NIC; writing again`,
+            {
+              cause: error,
+              code: 'TakenFromDetachedNic',
+            },
+          );
+        }
+        throw error;
+      }
+    }
 
     const failed = new Map<Edit, ProviderError>();
     for (const [edit, nicEdit] of planned) {

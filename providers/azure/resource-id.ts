@@ -8,6 +8,8 @@
  * | `azure:///subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachineScaleSets/<ss>/virtualMachines/<id>` | uniform VMSS instance |
  * | `/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Network/networkInterfaces/<nic>`            | standalone NIC        |
  * | `/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<sn>` | subnet                |
+ * | `.../Microsoft.Compute/virtualMachineScaleSets/<ss>/virtualMachines/<id>/networkInterfaces/<nic>`     | uniform VMSS NIC      |
+ * | `/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Network/routeTables/<table>`               | route table           |
  */
 import { type NodeRef, ProviderError } from '../../src/provider/contract.ts';
 
@@ -50,6 +52,11 @@ const SCALE_SET_VM = new RegExp(
   'i',
 );
 const NIC = new RegExp(`${PREFIX}Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i');
+const SCALE_SET_NIC = new RegExp(
+  `${PREFIX}Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces/([^/]+)$`,
+  'i',
+);
+const ROUTE_TABLE = new RegExp(`${PREFIX}Microsoft\\.Network/routeTables/([^/]+)$`, 'i');
 const SUBNET = new RegExp(`${PREFIX}Microsoft\\.Network/virtualNetworks/([^/]+)/subnets/([^/]+)$`, 'i');
 
 /**
@@ -81,6 +88,38 @@ export function parseProviderID(node: NodeRef): AzureVmRef {
 export function parseNicId(id: string): NicRef | undefined {
   const m = NIC.exec(id);
   return m ? { id, subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! } : undefined;
+}
+
+/** A uniform scale-set instance's NIC (read-only through the Network RP; its model belongs to the scale set). */
+export interface ScaleSetNicRef {
+  readonly id: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly scaleSet: string;
+  readonly instanceId: string;
+  readonly name: string;
+}
+
+/** A scale-set instance's NIC ID parsed, or undefined. */
+export function parseScaleSetNicId(id: string): ScaleSetNicRef | undefined {
+  const m = SCALE_SET_NIC.exec(id);
+  return m
+    ? { id, subscriptionId: m[1]!, resourceGroup: m[2]!, scaleSet: m[3]!, instanceId: m[4]!, name: m[5]! }
+    : undefined;
+}
+
+/** A route table. */
+export interface RouteTableRef {
+  readonly id: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly name: string;
+}
+
+/** A route table's ID parsed, or undefined. */
+export function parseRouteTableId(id: string): RouteTableRef | undefined {
+  const m = ROUTE_TABLE.exec(id.trim());
+  return m ? { id: id.trim(), subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! } : undefined;
 }
 
 /** A subnet's ID parsed, or undefined. */

@@ -20,6 +20,11 @@ export const ANNOTATIONS = {
   interfaceTag: `${GROUP}/interface-tag`,
   /** API endpoint override (LocalStack, emulators, private endpoints). */
   endpoint: `${GROUP}/endpoint`,
+  /**
+   * Azure scale-set nodes only: comma-separated route tables (resource IDs) that carry the egress IPs' /32 routes
+   * besides the one of the gateway nodes' subnet, e.g. a peered VNet's or the GatewaySubnet's (return traffic).
+   */
+  routeTables: `${GROUP}/route-tables`,
   /** Comma-separated public addresses (AWS Elastic IP allocation IDs, Azure public IP IDs) to pair with egress IPs. */
   publicAddresses: `${GROUP}/public-addresses`,
 } as const;

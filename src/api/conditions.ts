@@ -11,6 +11,11 @@ export const CONDITION = {
   Ready: 'Ready',
   /** Some IPs are not placed or some nodes failed; the object works partly. */
   Degraded: 'Degraded',
+  /**
+   * Gateways: the provider's preflight checks (permissions, free slots, what a failover needs) passed on the
+   * gateway's nodes; absent for providers without checks.
+   */
+  Preflight: 'Preflight',
 } as const;
 /** A condition type. */
 export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
@@ -47,6 +52,10 @@ export const REASON = {
   IPsNotReady: 'IPsNotReady',
   NodeFailed: 'NodeFailed',
   NodeRecovered: 'NodeRecovered',
+  // Preflight
+  PreflightPassed: 'PreflightPassed',
+  PreflightFailed: 'PreflightFailed',
+  PreflightError: 'PreflightError',
 } as const;
 /** A reason. */
 export type Reason = (typeof REASON)[keyof typeof REASON];

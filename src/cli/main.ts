@@ -8,6 +8,7 @@ import { runAgent } from '../agent/run-agent.ts';
 import { ConfigError, parseConfig } from '../config.ts';
 import { runController } from '../controller/run-controller.ts';
 import { createLogger } from '../log.ts';
+import { runDoctor } from './doctor.ts';
 
 /** Resolves on the first SIGTERM or SIGINT, after `stop` finished. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -42,6 +43,10 @@ async function main(): Promise<number> {
       await untilSignal(() => running.stop());
       return 0;
     }
+    case 'doctor':
+      return runDoctor(config.doctor, {
+        logger: createLogger({ level: config.doctor.logLevel, name: 'cloud-egress-doctor' }),
+      });
     case 'agent': {
       const logger = createLogger({ level: config.agent.logLevel, name: 'cloud-egress-agent' });
       const running = await runAgent(config.agent, { logger });

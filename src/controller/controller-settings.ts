@@ -52,4 +52,6 @@ export interface ControllerSettings {
   readonly resyncPeriodMs: number;
   /** Gateways reconciled at once. */
   readonly concurrency: number;
+  /** A gateway's preflight checks run at most this often (preflight-gate.ts); default 10 minutes. */
+  readonly preflightIntervalMs?: number;
 }

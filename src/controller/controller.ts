@@ -135,6 +135,9 @@ export class Controller {
       baseSettings: options.settings.providerSettings,
       healthy: (node, ready) => this.#session?.healthy(node, ready) ?? ready,
       now: () => new Date(),
+      ...(options.settings.preflightIntervalMs !== undefined
+        ? { preflightIntervalMs: options.settings.preflightIntervalMs }
+        : {}),
     });
   }
 

@@ -87,6 +87,7 @@ export function decideSettings(gateway: EgressGateway, base: ProviderSettings): 
     endpoint: pick(ANNOTATIONS.endpoint, base.endpoint),
     interface: pick(ANNOTATIONS.interface, base.interface),
     interfaceTag: pick(ANNOTATIONS.interfaceTag, base.interfaceTag),
+    routeTables: pick(ANNOTATIONS.routeTables, base.routeTables),
   };
   for (const [key, value] of Object.entries(fields))
     if (value !== undefined && value !== '') settings[key] = value;

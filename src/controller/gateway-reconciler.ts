@@ -17,7 +17,9 @@
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
- *             then the rejected policies, then the gateway status; Events; metrics. Status writes run side
+ *             then the rejected policies, then the gateway status (with its Preflight condition: the
+ *             provider's checks, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts);
+ *             Events; metrics. Status writes run side
  *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
  *             pending, apply, final, total)
  *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
@@ -47,6 +49,7 @@ import { deleting, policyKey } from '../kube/objects.ts';
 import type { Logger } from '../log.ts';
 import type { CloudProvider, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
+import { setConditions } from './conditions.ts';
 import { decideAdmissions, type RejectedPolicy } from './decide-admission.ts';
 import {
   type Applied,
@@ -74,6 +77,7 @@ import type { ObjectCaches } from './informer-caches.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { nodeRefs, withStatusNodes } from './node-ref.ts';
 import { type ObjectWriter, statusChanged } from './object-writer.ts';
+import { PreflightGate } from './preflight-gate.ts';
 import type { ProviderPool } from './provider-pool.ts';
 import type { ReconcileResult } from './work-queue.ts';
 
@@ -90,6 +94,8 @@ export interface GatewayReconcilerDeps {
   /** The health prober's verdict. */
   readonly healthy: (node: string, ready: boolean) => boolean;
   readonly now: () => Date;
+  /** A gateway's preflight runs at most this often (default preflight-gate.ts). */
+  readonly preflightIntervalMs?: number;
 }
 
 /** Thrown to retry with backoff after a retryable cloud failure (status already written). */
@@ -114,9 +120,11 @@ const msSince = (mark: number) => Math.round(performance.now() - mark);
 /** Reconciles gateways; see the module comment. */
 export class GatewayReconciler {
   readonly #d: GatewayReconcilerDeps;
+  readonly #preflight: PreflightGate;
 
   constructor(deps: GatewayReconcilerDeps) {
     this.#d = deps;
+    this.#preflight = new PreflightGate(deps.preflightIntervalMs);
   }
 
   /** One pass over gateway `name`. */
@@ -127,7 +135,10 @@ export class GatewayReconciler {
     const d = this.#d;
     const started = performance.now();
     const read = this.#read(name);
-    if (!read) return undefined;
+    if (!read) {
+      this.#preflight.forget(name);
+      return undefined;
+    }
     const choice = decideProvider(read.gateway, read.members, d.providerChoice);
     if (!choice.ok) return this.#rejectAll(read, choice, log);
     const provider = await d.providers.get(choice.name, decideSettings(read.gateway, d.baseSettings));
@@ -150,7 +161,7 @@ export class GatewayReconciler {
     await this.#writeFinalStatuses(live, policies, finals);
     if (decision.changes.length > 0) phases['finalMs'] = msSince(started);
     await this.#writeRejected(rejected);
-    const stored = await this.#writeGatewayStatus(gateway, provider, decision, applied);
+    const stored = await this.#writeGatewayStatus(gateway, provider, decision, applied, read.members);
     d.metrics.recordGateway(name, decision.nodes, applied.held, states);
     if (decision.changes.length > 0) {
       log.info({ ...phases, totalMs: msSince(started) }, 'reconciled changes');
@@ -323,12 +334,13 @@ export class GatewayReconciler {
     });
   }
 
-  /** The gateway's status; returns the gateway as stored. */
+  /** The gateway's status, with its Preflight condition when the provider has checks; returns it as stored. */
   async #writeGatewayStatus(
     gateway: EgressGateway,
     provider: CloudProvider,
     decision: PlanDecision,
     applied: Applied,
+    members: readonly V1Node[],
   ): Promise<EgressGateway> {
     const status = decideGatewayStatus({
       gateway,
@@ -338,7 +350,17 @@ export class GatewayReconciler {
       cloudAllocatedIPs: applied.cloudAllocatedIPs,
       now: this.#d.now(),
     });
-    return (await this.#d.writer.writeStatus(gateway, status)) ?? gateway;
+    const preflight = await this.#preflight.condition(
+      gateway.metadata.name,
+      gateway.metadata.generation,
+      provider,
+      [...nodeRefs(members).values()],
+      decision.changes.length === 0,
+    );
+    const withPreflight = preflight
+      ? { ...status, conditions: setConditions(status.conditions, [preflight], this.#d.now()) }
+      : status;
+    return (await this.#d.writer.writeStatus(gateway, withPreflight)) ?? gateway;
   }
 
   /** Release: the finalizers that {@link decideRelease} lets go. */

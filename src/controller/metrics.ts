@@ -140,6 +140,16 @@ export class ControllerMetrics {
             return failed && !failed.ok ? failed.error.kind : 'ok';
           },
         ),
+      ...(provider.preflight
+        ? {
+            preflight: (nodes, signal) =>
+              timed(
+                'preflight',
+                () => provider.preflight!(nodes, signal),
+                () => 'ok',
+              ),
+          }
+        : {}),
     };
   }
 }

@@ -20,6 +20,10 @@
  * | `azure`    | no         | yes             | yes               | yes             |
  * | `none`     | yes        | no              | no                | no              |
  * | `inmemory` | yes        | yes             | yes               | yes             |
+ *
+ * `atomicMove` is the provider's answer for every move unless its driver answers per move
+ * (interface-driver.ts `atomicMove(from, to)`): Azure's one-operation move (`moveIpConfigurations`) exists only
+ * where the subscription has the feature, and a route next hop (AKS scale-set nodes) always moves in one write.
  */
 
 /** See the module table. */

@@ -60,6 +60,11 @@ export interface ProviderSettings {
   readonly interface?: string;
   /** AWS: pick the ENI that carries this tag (`key=value`) instead of by device index. */
   readonly interfaceTag?: string;
+  /**
+   * Azure scale-set nodes: comma-separated resource IDs of route tables that get the egress IPs' routes too,
+   * besides the route table of the nodes' subnet.
+   */
+  readonly routeTables?: string;
 }
 
 /** What a provider is given besides its settings. */

@@ -8,7 +8,7 @@ import type { BatchResult, Edit, InterfaceDriver } from './interface-driver.ts';
  * A scripted cloud for the engine's own rules: interfaces are sets of IPs; `faults` make the next writes of an
  * interface throw; `replaced` interfaces moved to a new id (a cached resolution is stale until refreshed).
  */
-function scriptedCloud() {
+function scriptedCloud(options: { atomicMove?: InterfaceDriver<string>['atomicMove'] } = {}) {
   const nics = new Map<string, Set<string>>([
     ['nic-a', new Set()],
     ['nic-b', new Set()],
@@ -41,6 +41,7 @@ function scriptedCloud() {
       }
       for (const edit of edits) {
         if (failed.has(edit)) continue;
+        if (edit.kind === 'add' && edit.from) nics.get(edit.from)?.delete(edit.ip);
         if (edit.kind === 'add') nic.add(edit.ip);
         if (edit.kind === 'remove') nic.delete(edit.ip);
       }
@@ -64,6 +65,7 @@ function scriptedCloud() {
     classify: (err, doing) =>
       err instanceof ProviderError ? err : new ProviderError('transient', `${doing}: ${String(err)}`),
     blame: (error, edits) => edits.find((e) => e.kind === 'add' && error.message.includes(`'${e.ip}'`)),
+    ...(options.atomicMove ? { atomicMove: options.atomicMove } : {}),
     preflight: async (group) =>
       group.map(({ node, target }) => ({
         check: 'free IP slots',
@@ -174,6 +176,23 @@ describe('provider engine', () => {
       changes: [{ kind: 'assign', ip: '10.0.0.6', node: node('b'), from: node('a') }],
     });
     expect(summary(refused.outcomes)).toEqual(['terminal: 10.0.0.6: locked']);
+    expect([...nics.get('nic-a')!]).toEqual(['10.0.0.6']);
+    expect([...nics.get('nic-b')!]).toEqual(['10.0.0.5']);
+  });
+
+  it('given a driver that answers per move, a move it calls atomic is one write on the target, naming the source', async () => {
+    const { nics, log, provider } = scriptedCloud({ atomicMove: (_from, to) => to === 'nic-b' });
+    nics.get('nic-a')!.add('10.0.0.5');
+    nics.get('nic-b')!.add('10.0.0.6');
+    const result = await provider.apply({
+      changes: [
+        { kind: 'assign', ip: '10.0.0.5', node: node('b'), from: node('a') },
+        { kind: 'assign', ip: '10.0.0.6', node: node('a'), from: node('b') },
+      ],
+    });
+    expect(summary(result.outcomes)).toEqual(['ok', 'ok']);
+    // nic-b: the release half of the two-step move (phase 1), then the atomic move onto it (phase 2).
+    expect(log.writes.sort()).toEqual(['nic-a', 'nic-b', 'nic-b']);
     expect([...nics.get('nic-a')!]).toEqual(['10.0.0.6']);
     expect([...nics.get('nic-b')!]).toEqual(['10.0.0.5']);
   });

@@ -6,7 +6,8 @@
  *
  * ```
  * apply(plan)
- *   resolve every node once (retried) ─► planBatches (pure): edits per interface, per phase; outcomes known now
+ *   resolve every node once (retried) ─► planBatches (pure): edits per interface, per phase; outcomes known now;
+ *                                       a move is atomic by the driver's per-move answer, else by the capability
  *   phase 1, interfaces in parallel: releases and the release halves of two-step moves
  *   phase 2, interfaces in parallel: adds and allocations (assignBatches: a move whose half failed is dropped)
  *   changeOutcomes (pure): one outcome per change; a change nothing answered for fails `transient`
@@ -245,7 +246,7 @@ export function createEngineProvider<T>(driver: InterfaceDriver<T>, options: Eng
     async apply(plan: Plan, signal?: AbortSignal): Promise<ApplyResult> {
       const resolutions = new Map<string, Resolution<T>>();
       await Promise.all(
-        nodesToResolve(plan.changes, capabilities).map(async (node) => {
+        nodesToResolve(plan.changes, capabilities, driver.atomicMove !== undefined).map(async (node) => {
           try {
             const target = await resolve(node, signal);
             resolutions.set(nodeKey(node), { ok: true, target, key: driver.key(target) });
@@ -255,7 +256,12 @@ export function createEngineProvider<T>(driver: InterfaceDriver<T>, options: Eng
           }
         }),
       );
-      const batches = planBatches(plan.changes, (node) => resolutions.get(nodeKey(node))!, capabilities);
+      const batches = planBatches(
+        plan.changes,
+        (node) => resolutions.get(nodeKey(node))!,
+        capabilities,
+        driver.atomicMove ? (from, to) => driver.atomicMove!(from, to) : undefined,
+      );
       const done: BatchRun = { outcomes: new Map(), carried: new Map() };
       await runPhase(batches.releases, done, signal);
       const assigns = assignBatches(batches, done.outcomes, done.carried);

@@ -19,6 +19,9 @@
  * | `classify`  | anything thrown -> a {@link ProviderError}              | map the cloud's codes through its errors.ts          |
  * | `blame`     | the edit a whole-batch refusal names                   | optional; only when the cloud names the IP           |
  * | `preflight` | checks that would make a failover fail                 | optional; read-only (dry runs, permission listings)  |
+ * | `atomicMove`| whether one move is one write on its target            | optional, pure; overrides `capabilities.atomicMove`  |
+ * |             | (a per-move answer: Azure's one-operation move where   | per move; the engine then resolves every move's      |
+ * |             | the subscription has it, route next hops)              | source to ask it                                     |
  */
 import type { CloudAssignment, NodeNetwork, NodeRef, PreflightCheck, ProviderError } from './contract.ts';
 
@@ -28,7 +31,17 @@ import type { CloudAssignment, NodeNetwork, NodeRef, PreflightCheck, ProviderErr
  * it); for the others, the engine has released it there first.
  */
 export type Edit =
-  | { readonly kind: 'add'; readonly ip: string; readonly publicAddress?: string }
+  | {
+      readonly kind: 'add';
+      readonly ip: string;
+      readonly publicAddress?: string;
+      /**
+       * For a move done in one write (the driver's {@link InterfaceDriver.atomicMove} said so): the key of the
+       * interface the IP moves off, when the engine resolved it. Drivers that take an IP from wherever it is
+       * (AWS `AllowReassignment`) may ignore it.
+       */
+      readonly from?: string;
+    }
   | { readonly kind: 'remove'; readonly ip: string }
   | { readonly kind: 'allocate'; readonly count: number };
 
@@ -87,4 +100,12 @@ export interface InterfaceDriver<T> {
    * engine.
    */
   preflight?(nodes: readonly Resolved<T>[], signal?: AbortSignal): Promise<PreflightCheck[]>;
+  /**
+   * Whether moving an IP from the interface `from` onto `to` is one write on `to`'s batch (the driver takes the
+   * IP off `from` itself, so it is never on no interface), or a release on `from` first and then an add. A
+   * per-move answer where one flag for the provider is not enough (Azure: `moveIpConfigurations` only where the
+   * subscription has the feature, and only between NICs; route next hops always). Without it,
+   * `capabilities.atomicMove` decides every move. Pure and quick: answered from what the driver knows.
+   */
+  atomicMove?(from: T, to: T): boolean;
 }

@@ -49,6 +49,41 @@ describe('planBatches', () => {
     expect(nodesToResolve(changes, atomic).map((n) => n.name)).toEqual(['b']);
   });
 
+  it('given a per-move answer, a move it calls atomic is one add naming its source, the others take two steps', () => {
+    const changes: Change[] = [
+      { kind: 'assign', ip: '10.0.0.5', node: b, from: a },
+      { kind: 'assign', ip: '10.0.0.6', node: a, from: b },
+    ];
+    // One write for moves onto nic-b only (say, a feature of nic-b's subscription).
+    const plan = planBatches(changes, resolved, twoStep, (_from, to) => to === 'nic-b');
+    expect(edits(plan.releases)).toEqual({ 'nic-b': [{ kind: 'remove', ip: '10.0.0.6' }] });
+    expect(plan.halves.has(0)).toBe(false);
+    expect(edits(assignBatches(plan, new Map(), new Map()))).toEqual({
+      'nic-b': [{ kind: 'add', ip: '10.0.0.5', from: 'nic-a' }],
+    });
+    expect(nodesToResolve(changes, atomic, true).map((n) => n.name)).toEqual(['b', 'a']);
+  });
+
+  it('given a per-move answer and a source that cannot be resolved, the capability decides', () => {
+    const changes: Change[] = [
+      { kind: 'assign', ip: '10.0.0.5', node: b, from: gone },
+      { kind: 'assign', ip: '10.0.0.6', node: b, from: flaky },
+    ];
+    const asked: string[] = [];
+    const inOne = (from: string) => {
+      asked.push(from);
+      return true;
+    };
+    const plan = planBatches(changes, resolved, twoStep, inOne);
+    expect(asked).toEqual([]);
+    expect(plan.decided.get(1)).toMatchObject({ ok: false, error: { kind: 'throttled' } });
+    expect(edits(assignBatches(plan, new Map(), new Map()))).toEqual({
+      'nic-b': [{ kind: 'add', ip: '10.0.0.5' }],
+    });
+    const onAtomic = planBatches(changes, resolved, atomic, inOne);
+    expect(onAtomic.decided.size).toBe(0);
+  });
+
   it('groups edits per interface and phase, in plan order', () => {
     const plan = planBatches(
       [

@@ -13,7 +13,8 @@
  *                              N failed otherwise           -                         -   that error
  *                              N                            remove ip on N            -
  * assign ip to N               N failed (gone or otherwise) -                         -   that error
- *   (from F)                   atomic move                  -                         add ip on N
+ *   (from F)                   atomic move                  -                         add ip on N (from F's key,
+ *                                                                                     when F is resolved)
  *                              F gone                       -                         add ip on N
  *                              F failed otherwise           -                         -   that error
  *                              F's interface is N's         -                         add ip on N
@@ -23,6 +24,9 @@
  * allocate count on N          N failed                     -                         -   that error
  *                              N                            -                         allocate count on N
  * ```
+ *
+ * A move is atomic when the driver's per-move answer (`moveInOne`, for a resolved F) says so, else when the
+ * provider's `atomicMove` capability does.
  *
  * Outcome of a change: decided at once, else its half's error, else its edit's outcome; a change with none
  * (the apply was cut short) fails `transient`, since its effect is unknown.
@@ -69,12 +73,19 @@ export interface BatchPlan<T> {
 /** The key a node is resolved under (a node's name and providerID). */
 export const nodeKey = (node: NodeRef): string => `${node.name}\n${node.providerID}`;
 
-/** Every node the plan needs resolved: targets, and move sources where the move takes two steps. */
-export function nodesToResolve(changes: readonly Change[], capabilities: ProviderCapabilities): NodeRef[] {
+/**
+ * Every node the plan needs resolved: targets, and move sources where the move takes two steps, or every move
+ * source when the driver answers per move (`perMove`).
+ */
+export function nodesToResolve(
+  changes: readonly Change[],
+  capabilities: ProviderCapabilities,
+  perMove = false,
+): NodeRef[] {
   const nodes = new Map<string, NodeRef>();
   for (const change of changes) {
     nodes.set(nodeKey(change.node), change.node);
-    if (change.kind === 'assign' && change.from && !capabilities.atomicMove) {
+    if (change.kind === 'assign' && change.from && (perMove || !capabilities.atomicMove)) {
       nodes.set(nodeKey(change.from), change.from);
     }
   }
@@ -100,6 +111,7 @@ export function planBatches<T>(
   changes: readonly Change[],
   resolved: (node: NodeRef) => Resolution<T>,
   capabilities: ProviderCapabilities,
+  moveInOne?: (from: T, to: T) => boolean,
 ): BatchPlan<T> {
   const decided = new Map<number, ChangeOutcome>();
   const releases = new Map<string, Batch<T> & { items: { index: number; edit: Edit }[] }>();
@@ -148,8 +160,12 @@ export function planBatches<T>(
       return;
     }
     const ip = canonicalIp(change.ip);
-    if (change.from && !capabilities.atomicMove) {
-      const from = resolved(change.from);
+    const source = change.from && (moveInOne || !capabilities.atomicMove) ? resolved(change.from) : undefined;
+    const atomic = source?.ok && moveInOne ? moveInOne(source.target, to.target) : capabilities.atomicMove;
+    let movingFrom: string | undefined;
+    if (change.from && atomic && source?.ok && source.key !== to.key) movingFrom = source.key;
+    if (change.from && !atomic) {
+      const from = source!;
       if (!from.ok && from.error.kind !== 'notFound') {
         decided.set(index, failed(change, from.error));
         return;
@@ -160,9 +176,12 @@ export function planBatches<T>(
         group(releases, change.from, from, index, half);
       }
     }
-    const edit: Edit = change.publicAddress
-      ? { kind: 'add', ip, publicAddress: change.publicAddress }
-      : { kind: 'add', ip };
+    const edit: Edit = {
+      kind: 'add',
+      ip,
+      ...(change.publicAddress ? { publicAddress: change.publicAddress } : {}),
+      ...(movingFrom ? { from: movingFrom } : {}),
+    };
     assigns.set(index, { resolution: to, node: change.node, edit });
   });
 

@@ -80,11 +80,12 @@ const failure = async (p: Promise<unknown>) => {
 };
 
 describe('ARM emulator through the real SDK', () => {
-  it('answers a stale If-Match with 412 PreconditionFailed and a fresh one with success', async () => {
+  it('answers a stale If-Match with 412 PreconditionFailedEtagMismatch and a fresh one with success', async () => {
     const nic = await network.networkInterfaces.get(RG, 'vm1-nic');
     await put(withIps(nic, '10.2.0.10'), nic.etag);
     const stale = await failure(put(withIps(nic, '10.2.0.11'), nic.etag));
-    expect(stale).toMatchObject({ statusCode: 412, code: 'PreconditionFailed' });
+    // NRP's code (kubernetes-sigs/cloud-provider-azure#9729), not the generic PreconditionFailed.
+    expect(stale).toMatchObject({ statusCode: 412, code: 'PreconditionFailedEtagMismatch' });
     expect(classifyAzureError(stale, 'x').kind).toBe('conflict');
     expect(emulator.cloud.secondaryIPs(nicId)).toEqual(['10.2.0.10']);
   });

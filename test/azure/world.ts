@@ -7,6 +7,7 @@
  * `writes()` are the NIC PUTs the emulator accepted (each until its operation ended) or refused for concurrency.
  */
 import { Agent } from 'node:https';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { type AzureProviderOptions, createAzureProviderFromClients } from '../../providers/azure/index.ts';
@@ -113,6 +114,7 @@ export async function startAzureWorld(options: AzureProviderOptions = FAST): Pro
       (subscriptionId) => ({
         network: new NetworkManagementClient(emulatorCredential, subscriptionId, clientOptions),
         compute: new ComputeManagementClient(emulatorCredential, subscriptionId, clientOptions),
+        authorization: new AuthorizationManagementClient(emulatorCredential, subscriptionId, clientOptions),
       }),
       opts,
     );

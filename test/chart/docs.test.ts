@@ -3,14 +3,16 @@
  * The user docs against the code they describe, so they cannot drift: every metric the controller and the
  * agent register is in docs/metrics.md and the Grafana dashboard queries only metrics that exist; every
  * condition reason is in docs/troubleshooting.md; the EKS quick start's IAM policy grants every EC2 action the
- * AWS provider calls and no other, and the GKE custom role every permission of the GCP provider's calls and no
- * other; every `--set` in the quick starts is a value of the chart.
+ * AWS provider calls and no other, the GKE custom role every permission of the GCP provider's calls and no
+ * other, and the AKS quick start's role every Azure action of the calls the Azure provider makes and no other;
+ * every `--set` in the quick starts is a value of the chart.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { ACTIONS_BY_CALL, ALL_ACTIONS } from '../../providers/azure/permissions.ts';
 import { ALL_PERMISSIONS, CALL_PERMISSIONS } from '../../providers/gcp/permissions.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { REASON } from '../../src/api/conditions.ts';
@@ -113,6 +115,24 @@ test('the GKE custom role grants exactly the permissions of the Compute Engine c
     expect(quickStart, `${permission} in the GKE quick start's table`).toContain(`| \`${permission}\` |`);
     expect(gcpDoc, `${permission} in docs/gcp.md's table`).toContain(`| \`${permission}\` |`);
   }
+});
+
+test('the AKS quick start grants exactly the Azure actions of the calls the Azure provider makes', async () => {
+  // Every call of the SDK seam (the AzureApi interface) has its actions in permissions.ts, and no other call does.
+  const api = await read('providers/azure/api.ts');
+  const seam = api.slice(
+    api.indexOf('export interface AzureApi {'),
+    api.indexOf('\n}\n', api.indexOf('export interface AzureApi {')),
+  );
+  const calls = [...seam.matchAll(/^ {2}(\w+)\(/gm)].map((m) => m[1]!).sort();
+  expect(calls.length).toBeGreaterThan(8);
+  expect(Object.keys(ACTIONS_BY_CALL).sort()).toEqual(calls);
+  const doc = await read('docs/quickstart-aks.md');
+  const role = doc.slice(doc.indexOf('cat > cloud-egress-role.json <<EOF') + 35, doc.indexOf('\nEOF\n'));
+  const granted = (JSON.parse(role.replace('${SUB}', 'x')) as { Actions: string[] }).Actions;
+  expect([...granted].sort()).toEqual([...ALL_ACTIONS]);
+  for (const action of ALL_ACTIONS)
+    expect(doc, `${action} in the permissions table`).toContain(`\`${action}\``);
 });
 
 test('every --set in the quick starts is a value of the chart', async () => {

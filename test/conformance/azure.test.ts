@@ -1,9 +1,27 @@
 /**
  * @module
  * The conformance suite against the Azure provider: the real `@azure/arm-network` and `@azure/arm-compute`
- * clients over HTTPS to the local ARM emulator (test/emulators/azure). Every case reads the emulator's NICs.
+ * clients over HTTPS to the local ARM emulator (test/emulators/azure). Every case reads the emulator's NICs or
+ * route tables. Three paths: standalone VMs without the one-operation move (a move is remove-then-add), with it
+ * (`moveIpConfigurations`, subscription feature AllowMoveIpConfigurations), and AKS's uniform scale-set nodes
+ * (egress IPs as /32 routes, docs/adr/0005).
  */
+import { startScaleSetWorld } from '../azure/scale-set-world.ts';
 import { startAzureWorld } from '../azure/world.ts';
 import { runProviderConformance } from './cloud-provider.case.ts';
 
-runProviderConformance({ name: 'azure (ARM emulator)', setup: startAzureWorld });
+runProviderConformance({ name: 'azure (ARM emulator), remove-then-add', setup: startAzureWorld });
+
+runProviderConformance({
+  name: 'azure (ARM emulator), one-operation move',
+  setup: async () => {
+    const world = await startAzureWorld();
+    world.emulator.cloud.features.add('AllowMoveIpConfigurations');
+    return world;
+  },
+});
+
+runProviderConformance({
+  name: 'azure (ARM emulator), AKS scale-set nodes by routes',
+  setup: startScaleSetWorld,
+});

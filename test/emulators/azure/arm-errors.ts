@@ -11,17 +11,26 @@ export class ArmError extends Error {
   readonly code: string;
   /** Extra response headers (e.g. `Retry-After`). */
   readonly headers: Readonly<Record<string, string>>;
+  /** `error.details`: the causes ARM lists under a general code. */
+  readonly details: readonly { readonly code: string; readonly message: string }[];
 
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+    details: readonly { code: string; message: string }[] = [],
+  ) {
     super(message);
     this.status = status;
     this.code = code;
     this.headers = headers;
+    this.details = details;
   }
 
   /** The response body. */
-  body(): { error: { code: string; message: string; details: [] } } {
-    return { error: { code: this.code, message: this.message, details: [] } };
+  body(): { error: { code: string; message: string; details: { code: string; message: string }[] } } {
+    return { error: { code: this.code, message: this.message, details: [...this.details] } };
   }
 }
 
@@ -33,11 +42,14 @@ export const resourceNotFound = (type: string, name: string, resourceGroup: stri
     `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found.`,
   );
 
-/** 412 when `If-Match` names another etag (wording as cloud-provider-azure parses it). */
+/**
+ * 412 when `If-Match` names another etag. The code is `PreconditionFailedEtagMismatch` (the code NRP answers,
+ * kubernetes-sigs/cloud-provider-azure#9729); the wording is the one cloud-provider-azure parses.
+ */
 export const etagMismatch = (given: string, current: string, id: string) =>
   new ArmError(
     412,
-    'PreconditionFailed',
+    'PreconditionFailedEtagMismatch',
     `Etag provided in if-match header ${given} does not match etag ${current} of resource ${id} in NRP data store.`,
   );
 
@@ -128,6 +140,54 @@ export const primaryRequired = (nicId: string) =>
     400,
     'NetworkInterfaceMustHaveOnePrimaryIpConfiguration',
     `Network interface ${nicId} must have exactly one primary IP configuration.`,
+  );
+
+/**
+ * 412 for a conditional PUT (`If-Match`) to a NIC that does not exist: with no current representation the
+ * precondition fails (RFC 9110 §13.1.1; Microsoft REST API guidelines, conditional requests table), so such a
+ * PUT is never answered 404 and never creates the NIC again.
+ */
+export const preconditionOnMissing = (id: string) =>
+  new ArmError(
+    412,
+    'PreconditionFailedEtagMismatch',
+    `Precondition failed: resource ${id} does not exist, so the etag in the if-match header does not match.`,
+  );
+
+/**
+ * 400: two ipConfigurations of one NIC with the same name. NRP refuses the body as a whole with
+ * `InvalidRequestFormat` "Cannot parse the request." and a `DuplicateResourceName` detail (Azure/migAz#181
+ * shows the answer for a load balancer's child resources; NICs' ipConfigurations are child resources alike).
+ */
+export const duplicateChildName = (parentId: string, name: string) =>
+  new ArmError(400, 'InvalidRequestFormat', 'Cannot parse the request.', {}, [
+    {
+      code: 'DuplicateResourceName',
+      message: `Resource ${parentId} has two child resources with the same name (${name}).`,
+    },
+  ]);
+
+/**
+ * 400: a Static ipConfiguration without an address (hashicorp/terraform-provider-azurerm#15265 quotes the
+ * answer).
+ */
+export const staticWithoutAddress = (ipConfigId: string) =>
+  new ArmError(
+    400,
+    'PrivateIPAddressMissing',
+    `Private IP address is required when privateIPAllocationMethod is Static in IP configuration ${ipConfigId}.`,
+  );
+
+/**
+ * 400: a call behind a subscription feature that is not registered, e.g. `moveIpConfigurations` without
+ * `Microsoft.Network/AllowMoveIpConfigurations` (wording as quoted in hashicorp/terraform-provider-azurerm#429
+ * and MicrosoftDocs/azure-docs#85617 for other Microsoft.Network features).
+ */
+export const featureNotRegistered = (subscriptionId: string, feature: string) =>
+  new ArmError(
+    400,
+    'SubscriptionNotRegisteredForFeature',
+    `Subscription ${subscriptionId} is not registered for feature Microsoft.Network/${feature} required to carry out the requested operation.`,
   );
 
 /** 400: a malformed body. */

@@ -17,27 +17,50 @@
  *          request's arrival) ─► 200 + Azure-AsyncOperation
  *
  *  operation:  InProgress ──(after `operationPolls` polls, or `operationMaxMs`)──► Succeeded
- *                   └──(failNextOperation)──► Failed (the NIC goes back to what it was)
+ *                   └──(failNextOperation)──► Failed: the NIC goes back to what it was, provisioningState
+ *                      Failed, except IPs another NIC took meanwhile (an IP is never on two NICs)
  *              either way the write's log entry ends
+ *
+ *  POST vnet/moveIpConfigurations (feature AllowMoveIpConfigurations registered, else 400
+ *  SubscriptionNotRegisteredForFeature) ─► every source ipConfiguration leaves its NIC and lands on the target
+ *  NIC under the target's name, in one operation over both NICs ─► 202 + Azure-AsyncOperation
  * ```
+ *
+ * Timing: by default operations end after a few polls (fast tests). {@link AzureCloud.useAzureTiming} answers
+ * as Azure publishes it instead: an operation takes `operationMaxMs` (6.5 s, the 6–7 s of a NIC write on the new
+ * network control plane) and every accepted write and InProgress poll carries `Retry-After: 10`.
  */
 import { randomUUID } from 'node:crypto';
 import { addressesIn, cidrRange } from '../../../src/net/ip.ts';
 import {
   ArmError,
   anotherOperationInProgress,
+  badRequest,
   etagMismatch,
+  featureNotRegistered,
+  invalidReference,
+  preconditionOnMissing,
   resourceNotFound,
   serverError,
   throttled,
 } from './arm-errors.ts';
 import { checkNicPut } from './nic-rules.ts';
+import { checkRouteTablePut, type WireRoute, type WireRouteTable } from './route-rules.ts';
 import { clone, ipVersion, type Json, key, secondaryIPsOf, type WireNic } from './wire.ts';
 
 interface Subnet {
   readonly id: string;
   readonly name: string;
   readonly prefix: string;
+  /** The route table associated with the subnet, if any. */
+  routeTableId?: string;
+}
+
+interface Vnet {
+  readonly id: string;
+  readonly name: string;
+  readonly location: string;
+  readonly addressPrefixes: readonly string[];
 }
 
 interface Vm {
@@ -46,6 +69,8 @@ interface Vm {
   readonly location: string;
   readonly zones: string[];
   readonly nicIds: string[];
+  /** What happens to each NIC when the VM is deleted (Compute `NetworkInterfaceReference.deleteOption`). */
+  readonly nicDeleteOption: 'Delete' | 'Detach';
 }
 
 interface PublicIp {
@@ -56,23 +81,33 @@ interface PublicIp {
 
 interface Operation {
   readonly id: string;
+  /** The NIC it writes (for a move, the target NIC). */
   readonly nicKey: string;
+  /** Every NIC it holds busy and rolls back on failure, with each one's state before it. */
+  readonly nics: readonly { readonly nicKey: string; readonly previous: WireNic }[];
   readonly url: string;
   readonly startedAt: number;
   pollsLeft: number;
   status: 'InProgress' | 'Succeeded' | 'Failed';
-  readonly fail: boolean;
-  readonly previous: WireNic;
-  /** The write log's entry of the PUT that started it, if a PUT did. */
-  readonly write?: NicWrite;
+  /** The error code it fails with, if it is to fail. */
+  readonly fail: string | undefined;
+  /** The write log's entry of the PUT (or move) that started it, if one did. */
+  readonly write?: { endedAt: number | undefined };
+  /** For a route table PUT: the table and its state before. */
+  readonly routeTable?: { readonly key: string; readonly previous: WireRouteTable };
 }
+
+/** How long a NIC write takes on Azure's new network control plane: 6–7 s (F5 CFE sizing notes). */
+export const AZURE_NIC_OPERATION_MS = 6_500;
+/** The `Retry-After` NRP answers on NIC writes and their operation polls, in seconds. */
+export const AZURE_RETRY_AFTER_SECONDS = 10;
 
 /** A fault the next matching request meets instead of its normal answer. */
 export interface Fault {
   /** HTTP status: 412, 409, 429 or 5xx. */
   readonly status: 412 | 409 | 429 | 500 | 502 | 503;
-  /** Only requests with this method (default PUT). */
-  readonly method?: 'GET' | 'PUT';
+  /** Only requests with this method (default PUT; POST is a move). */
+  readonly method?: 'GET' | 'PUT' | 'POST';
   /** For 429/503: the `Retry-After` seconds. */
   readonly retryAfterSeconds?: number;
 }
@@ -88,10 +123,12 @@ export interface RecordedRequest {
 /** A change of a NIC's state, in order: a PUT accepted, an operation finished. */
 export interface NicEvent {
   readonly seq: number;
-  readonly kind: 'put-accepted' | 'operation-succeeded' | 'operation-failed';
+  readonly kind: 'put-accepted' | 'move-accepted' | 'operation-succeeded' | 'operation-failed';
   readonly nic: string;
   /** Non-primary IPs of the NIC after the event. */
   readonly secondaryIPs: readonly string[];
+  /** When it happened (`performance.now()`). */
+  readonly at: number;
 }
 
 /**
@@ -106,6 +143,17 @@ export interface NicWrite {
   endedAt: number | undefined;
 }
 
+/**
+ * A route table PUT, from its arrival until its operation ended, with the next hops whose routes it changed (a
+ * route added, removed, or pointed elsewhere: the nodes that gained or lost an egress IP).
+ */
+export interface RouteTableWrite {
+  readonly routeTableId: string;
+  readonly startedAt: number;
+  endedAt: number | undefined;
+  readonly nextHops: readonly string[];
+}
+
 /** The emulated Azure subscription. */
 export class AzureCloud {
   readonly subscriptionId: string;
@@ -115,21 +163,36 @@ export class AzureCloud {
   operationPolls = 2;
   /** An operation nobody polls still finishes after this long. */
   operationMaxMs = 2_000;
+  /** `Retry-After` seconds on accepted writes and InProgress polls (Azure sends 10); none when undefined. */
+  retryAfterSeconds: number | undefined;
+  /** Subscription features registered (`Microsoft.Network/<name>`), e.g. `AllowMoveIpConfigurations`. */
+  readonly features = new Set<string>();
+  /**
+   * The caller's role assignments: each grants `actions` minus `notActions` on every resource under `scope` (a
+   * resource ID prefix). Default: everything everywhere. The permissions listing answers from these.
+   */
+  readonly grants: { scope: string; actions: string[]; notActions: string[] }[] = [
+    { scope: '/', actions: ['*'], notActions: [] },
+  ];
   /** Requests served, in order. */
   readonly requests: RecordedRequest[] = [];
   /** NIC state changes, in order. */
   readonly events: NicEvent[] = [];
   /** NIC PUTs accepted or refused for concurrency, in order (other refusals write nothing and are not listed). */
   readonly writes: NicWrite[] = [];
+  /** Route table PUTs accepted, in order. */
+  readonly routeWrites: RouteTableWrite[] = [];
 
   readonly #subnets = new Map<string, Subnet>();
+  readonly #vnets = new Map<string, Vnet>();
+  readonly #routeTables = new Map<string, WireRouteTable>();
   readonly #vms = new Map<string, Vm>();
   readonly #nics = new Map<string, WireNic>();
   readonly #publicIps = new Map<string, PublicIp>();
   readonly #operations = new Map<string, Operation>();
   readonly #faults: Fault[] = [];
   readonly #beforePut: (() => void)[] = [];
-  #failNext = 0;
+  readonly #failNext: string[] = [];
   #seq = 0;
 
   constructor(subscriptionId = '00000000-0000-0000-0000-00000000c0de') {
@@ -147,6 +210,64 @@ export class AzureCloud {
     const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/virtualNetworks/${spec.vnet}/subnets/${spec.name}`;
     this.#subnets.set(key(id), { id, name: spec.name, prefix: spec.prefix });
     return id;
+  }
+
+  /** Adds a virtual network with its address space; returns its resource ID (add its subnets with addSubnet). */
+  addVnet(spec: {
+    resourceGroup: string;
+    name: string;
+    location: string;
+    addressPrefixes: string[];
+  }): string {
+    const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/virtualNetworks/${spec.name}`;
+    this.#vnets.set(key(id), {
+      id,
+      name: spec.name,
+      location: spec.location,
+      addressPrefixes: spec.addressPrefixes,
+    });
+    return id;
+  }
+
+  /** Adds an empty route table; returns its resource ID. */
+  addRouteTable(spec: { resourceGroup: string; name: string; location: string }): string {
+    const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/routeTables/${spec.name}`;
+    this.#routeTables.set(key(id), {
+      id,
+      name: spec.name,
+      type: 'Microsoft.Network/routeTables',
+      location: spec.location,
+      etag: this.#etag(),
+      properties: { routes: [], provisioningState: 'Succeeded', disableBgpRoutePropagation: false },
+    });
+    return id;
+  }
+
+  /** Associates a route table with a subnet (as `az network vnet subnet update --route-table`). */
+  associateRouteTable(subnetId: string, routeTableId: string): void {
+    const subnet = this.#subnets.get(key(subnetId));
+    if (!subnet) throw new Error(`no subnet ${subnetId}`);
+    subnet.routeTableId = routeTableId;
+  }
+
+  /** Puts a route into a table directly, as another tool would (no operation, new etag). */
+  addRoute(routeTableId: string, name: string, addressPrefix: string, nextHopIpAddress: string): void {
+    const table = this.#routeTable(routeTableId);
+    table.properties.routes.push({
+      name,
+      properties: { addressPrefix, nextHopType: 'VirtualAppliance', nextHopIpAddress },
+    });
+    table.etag = this.#etag();
+    this.#finishTable(table);
+  }
+
+  /** The routes of a table: name, prefix, next hop. */
+  routes(routeTableId: string): { name: string; prefix: string; nextHop: string | undefined }[] {
+    return this.#routeTable(routeTableId).properties.routes.map((r) => ({
+      name: r.name,
+      prefix: r.properties.addressPrefix ?? '',
+      nextHop: r.properties.nextHopIpAddress,
+    }));
   }
 
   /** Adds a public IP; returns its resource ID. */
@@ -170,6 +291,7 @@ export class AzureCloud {
     asgIds?: readonly string[];
     tags?: Record<string, string>;
     extraProperties?: Json;
+    nicDeleteOption?: 'Delete' | 'Detach';
   }): { vmId: string; nicId: string } {
     const vmId = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Compute/virtualMachines/${spec.name}`;
     const nicName = `${spec.name}-nic`;
@@ -210,6 +332,7 @@ export class AzureCloud {
       location: spec.location,
       zones: spec.zone ? [spec.zone] : [],
       nicIds: [nicId],
+      nicDeleteOption: spec.nicDeleteOption ?? 'Delete',
     });
     return { vmId, nicId };
   }
@@ -223,16 +346,58 @@ export class AzureCloud {
     scaleSet: string;
     instanceId: string;
     location: string;
+    zone?: string;
+    /** With these, the instance's NIC exists (readable through the Network RP's scale-set NIC GET). */
+    subnetId?: string;
+    primaryIP?: string;
+    /** `enableIPForwarding` of the NIC (AKS node pools have it on). */
+    ipForwarding?: boolean;
   }): string {
     const vmId = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Compute/virtualMachineScaleSets/${spec.scaleSet}/virtualMachines/${spec.instanceId}`;
+    const nicId = `${vmId}/networkInterfaces/${spec.scaleSet}-nic`;
     this.#vms.set(key(vmId), {
       id: vmId,
       name: `${spec.scaleSet}_${spec.instanceId}`,
       location: spec.location,
-      zones: [],
-      nicIds: [`${vmId}/networkInterfaces/${spec.scaleSet}-nic`],
+      zones: spec.zone ? [spec.zone] : [],
+      nicIds: [nicId],
+      nicDeleteOption: 'Delete',
     });
+    if (spec.subnetId && spec.primaryIP) {
+      const nic: WireNic = {
+        id: nicId,
+        name: `${spec.scaleSet}-nic`,
+        type: 'Microsoft.Network/networkInterfaces',
+        location: spec.location,
+        etag: this.#etag(),
+        properties: {
+          provisioningState: 'Succeeded',
+          virtualMachine: { id: vmId },
+          enableIPForwarding: spec.ipForwarding ?? true,
+          primary: true,
+          ipConfigurations: [
+            {
+              name: 'ipconfig1',
+              properties: {
+                privateIPAddress: spec.primaryIP,
+                privateIPAllocationMethod: 'Dynamic',
+                privateIPAddressVersion: ipVersion(spec.primaryIP),
+                primary: true,
+                subnet: { id: spec.subnetId },
+              },
+            },
+          ],
+        },
+      };
+      this.#finish(nic);
+      this.#nics.set(key(nicId), nic);
+    }
     return vmId;
+  }
+
+  /** Turns IP forwarding of a NIC on or off (as a node image upgrade may, per Calico's UDR-mode notes). */
+  setIpForwarding(nicId: string, on: boolean): void {
+    this.#nic(nicId).properties['enableIPForwarding'] = on;
   }
 
   /** Puts an ipConfiguration on a NIC directly, as another tool would (no operation, new etag). */
@@ -256,19 +421,59 @@ export class AzureCloud {
     nic.etag = this.#etag();
   }
 
+  /**
+   * Deletes a VM as `az vm delete` does: each NIC is deleted with it, or, with `deleteOption: Detach` (Compute
+   * `NetworkInterfaceReference.properties.deleteOption`), survives with its ipConfigurations and no
+   * `virtualMachine` (a detached NIC).
+   */
+  deleteVm(vmId: string): void {
+    const vm = this.#vms.get(key(vmId));
+    if (!vm) throw new Error(`no VM ${vmId}`);
+    this.#vms.delete(key(vmId));
+    for (const nicId of vm.nicIds) {
+      const nic = this.#nics.get(key(nicId));
+      if (!nic) continue;
+      if (vm.nicDeleteOption === 'Delete') this.#nics.delete(key(nicId));
+      else {
+        delete nic.properties['virtualMachine'];
+        nic.etag = this.#etag();
+        this.#finish(nic);
+      }
+    }
+  }
+
+  /** Deletes a NIC (as `az network nic delete`). */
+  deleteNic(nicId: string): void {
+    this.#nics.delete(key(nicId));
+  }
+
+  /** Switches to the operation times Azure publishes (see the module comment); {@link reset} switches back. */
+  useAzureTiming(): void {
+    this.operationPolls = Number.POSITIVE_INFINITY;
+    this.operationMaxMs = AZURE_NIC_OPERATION_MS;
+    this.retryAfterSeconds = AZURE_RETRY_AFTER_SECONDS;
+  }
+
   /** Removes every non-primary ipConfiguration of every NIC, ends all operations, clears faults and logs. */
   reset(): void {
     this.operationPolls = 2;
     this.operationMaxMs = 2_000;
+    this.retryAfterSeconds = undefined;
+    this.grants.splice(0, this.grants.length, { scope: '/', actions: ['*'], notActions: [] });
     for (const nic of this.#nics.values()) {
       nic.properties.ipConfigurations = nic.properties.ipConfigurations.filter((c) => c.properties.primary);
       nic.properties.provisioningState = 'Succeeded';
       nic.etag = this.#etag();
     }
+    for (const table of this.#routeTables.values()) {
+      table.properties.routes = [];
+      table.properties.provisioningState = 'Succeeded';
+      table.etag = this.#etag();
+    }
     this.#operations.clear();
     this.#faults.length = 0;
     this.#beforePut.length = 0;
-    this.#failNext = 0;
+    this.#failNext.length = 0;
     this.clearLogs();
   }
 
@@ -277,6 +482,7 @@ export class AzureCloud {
     this.requests.length = 0;
     this.events.length = 0;
     this.writes.length = 0;
+    this.routeWrites.length = 0;
   }
 
   // ---- fault knobs -----------------------------------------------------------------------------------
@@ -286,9 +492,12 @@ export class AzureCloud {
     this.#faults.push(...faults);
   }
 
-  /** The next `count` NIC operations end Failed and roll the NIC back. */
-  failNextOperations(count = 1): void {
-    this.#failNext += count;
+  /**
+   * The next `count` NIC operations end Failed with `code` and roll the NIC back. `AnotherOperationInProgress`
+   * is how Azure often reports a concurrent write: the PUT is accepted and its operation fails.
+   */
+  failNextOperations(count = 1, code = 'InternalServerError'): void {
+    for (let i = 0; i < count; i++) this.#failNext.push(code);
   }
 
   /** Runs `fn` once, when the next NIC PUT arrives and before it is looked at (to stage a race). */
@@ -299,7 +508,7 @@ export class AzureCloud {
   /** Starts an operation on a NIC as another client would: the NIC is busy until it finishes. */
   startForeignOperation(nicId: string): void {
     const nic = this.#nic(nicId);
-    this.#startOperation(nic, clone(nic), false);
+    this.#startOperation(nic, [nic], undefined);
   }
 
   // ---- inspection ------------------------------------------------------------------------------------
@@ -331,9 +540,14 @@ export class AzureCloud {
     ];
   }
 
-  /** PUT requests received (accepted or not): the mutating calls made. */
+  /** PUT and POST requests received (accepted or not): the mutating calls made. */
   get mutatingCalls(): number {
-    return this.requests.filter((r) => r.method === 'PUT').length;
+    return this.requests.filter((r) => r.method === 'PUT' || r.method === 'POST').length;
+  }
+
+  /** True when the NIC exists. */
+  hasNic(nicId: string): boolean {
+    return this.#nics.has(key(nicId));
   }
 
   // ---- the REST semantics (called by the server) ------------------------------------------------------
@@ -344,7 +558,7 @@ export class AzureCloud {
   }
 
   /** Throws the next fault queued for `method`, if any. */
-  takeFault(method: 'GET' | 'PUT'): void {
+  takeFault(method: 'GET' | 'PUT' | 'POST'): void {
     const index = this.#faults.findIndex((f) => (f.method ?? 'PUT') === method);
     if (index < 0) return;
     const [fault] = this.#faults.splice(index, 1);
@@ -365,6 +579,24 @@ export class AzureCloud {
     }
   }
 
+  /**
+   * GET `{resource}/providers/Microsoft.Authorization/permissions` (api-version 2022-04-01): one entry per role
+   * assignment whose scope contains the resource, `{actions, notActions, dataActions, notDataActions}`.
+   */
+  permissionsFor(resourceId: string): Json {
+    const id = key(resourceId);
+    return {
+      value: this.grants
+        .filter((g) => g.scope === '/' || id.startsWith(key(g.scope)))
+        .map((g) => ({
+          actions: [...g.actions],
+          notActions: [...g.notActions],
+          dataActions: [],
+          notDataActions: [],
+        })),
+    };
+  }
+
   /** GET a VM or a scale-set instance, by resource ID. */
   getVm(vmId: string): Json {
     const vm = this.#vms.get(key(vmId));
@@ -382,7 +614,10 @@ export class AzureCloud {
       properties: {
         provisioningState: 'Succeeded',
         networkProfile: {
-          networkInterfaces: vm.nicIds.map((id, i) => ({ id, properties: { primary: i === 0 } })),
+          networkInterfaces: vm.nicIds.map((id, i) => ({
+            id,
+            properties: { primary: i === 0, deleteOption: vm.nicDeleteOption },
+          })),
         },
       },
     };
@@ -397,8 +632,93 @@ export class AzureCloud {
       name: subnet.name,
       type: 'Microsoft.Network/virtualNetworks/subnets',
       etag: 'W/"subnet"',
-      properties: { addressPrefix: subnet.prefix, provisioningState: 'Succeeded' },
+      properties: {
+        addressPrefix: subnet.prefix,
+        provisioningState: 'Succeeded',
+        ...(subnet.routeTableId ? { routeTable: { id: subnet.routeTableId } } : {}),
+      },
     };
+  }
+
+  /** GET a virtual network (address space and subnets), by resource ID. */
+  getVnet(vnetId: string): Json {
+    const vnet = this.#vnets.get(key(vnetId));
+    if (!vnet)
+      throw resourceNotFound('Microsoft.Network/virtualNetworks', vnetId.split('/').at(-1) ?? vnetId, '');
+    const subnets = [...this.#subnets.values()].filter((s) =>
+      key(s.id).startsWith(`${key(vnet.id)}/subnets/`),
+    );
+    return {
+      id: vnet.id,
+      name: vnet.name,
+      type: 'Microsoft.Network/virtualNetworks',
+      location: vnet.location,
+      etag: 'W/"vnet"',
+      properties: {
+        provisioningState: 'Succeeded',
+        addressSpace: { addressPrefixes: [...vnet.addressPrefixes] },
+        subnets: subnets.map((s) => this.getSubnet(s.id)),
+      },
+    };
+  }
+
+  /** GET a route table, by resource ID. */
+  getRouteTable(routeTableId: string): WireRouteTable {
+    const table = this.#routeTable(routeTableId);
+    this.#settleByTime(key(routeTableId));
+    return clone(table);
+  }
+
+  /**
+   * PUT a route table (the whole `routes` list, `If-Match`), as for NICs: 409 while its operation runs, 412 for a
+   * stale etag, route-rules.ts, then an operation. Logged in {@link routeWrites}.
+   */
+  putRouteTable(
+    routeTableId: string,
+    body: unknown,
+    ifMatch: string | undefined,
+    arrivedAt = performance.now(),
+  ): { table: WireRouteTable; operationUrl: string } {
+    if (!this.#routeTables.has(key(routeTableId))) {
+      if (ifMatch !== undefined) throw preconditionOnMissing(routeTableId);
+      throw new ArmError(501, 'NotImplemented', 'The emulator does not create route tables; seed them.');
+    }
+    const table = this.#routeTable(routeTableId);
+    this.#settleByTime(key(routeTableId));
+    const running = this.#running(key(routeTableId));
+    if (running) throw anotherOperationInProgress(running.url);
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== table.etag) {
+      throw etagMismatch(ifMatch, table.etag, table.id);
+    }
+    const next = checkRouteTablePut(table, body);
+    const previous = clone(table);
+    const hops = (routes: readonly WireRoute[]) =>
+      new Map(
+        routes.map((r) => [key(r.name), `${r.properties.addressPrefix}>${r.properties.nextHopIpAddress}`]),
+      );
+    const before = hops(table.properties.routes);
+    const after = hops(next.properties.routes);
+    const changed = new Set<string>();
+    for (const route of [...table.properties.routes, ...next.properties.routes]) {
+      if (before.get(key(route.name)) !== after.get(key(route.name)) && route.properties.nextHopIpAddress) {
+        changed.add(route.properties.nextHopIpAddress);
+      }
+    }
+    Object.assign(table, next, { etag: this.#etag() });
+    this.#finishTable(table);
+    const write: RouteTableWrite = {
+      routeTableId: table.id,
+      startedAt: arrivedAt,
+      endedAt: undefined,
+      nextHops: [...changed].sort(),
+    };
+    this.routeWrites.push(write);
+    const op = this.#startOperation(table, [], this.#failNext.shift(), write, [], {
+      key: key(table.id),
+      previous,
+    });
+    table.properties.provisioningState = 'Updating';
+    return { table: clone(table), operationUrl: op.url };
   }
 
   /** GET a NIC, by resource ID. */
@@ -420,11 +740,13 @@ export class AzureCloud {
     arrivedAt = performance.now(),
   ): { nic: WireNic; operationUrl: string } {
     this.#beforePut.shift()?.();
+    if (!this.#nics.has(key(nicId))) {
+      if (ifMatch !== undefined) throw preconditionOnMissing(nicId);
+      throw new ArmError(501, 'NotImplemented', 'The emulator does not create NICs; seed them with addVm.');
+    }
     const nic = this.#nic(nicId);
     this.#settleByTime(key(nicId));
-    const running = [...this.#operations.values()].find(
-      (op) => op.nicKey === key(nicId) && op.status === 'InProgress',
-    );
+    const running = this.#running(key(nicId));
     // A PUT refused for concurrency is logged too (it ends with its answer): a provider that sends a write while
     // another is in flight must show in the log even though ARM refuses the second one.
     const refused = (error: Error) => {
@@ -436,15 +758,84 @@ export class AzureCloud {
       throw refused(etagMismatch(ifMatch, nic.etag, nic.id));
     }
     const next = this.#validate(nic, body);
-    const previous = clone(nic);
-    const fail = this.#failNext > 0;
-    if (fail) this.#failNext--;
+    const before = clone(nic);
+    const fail = this.#failNext.shift();
     Object.assign(nic, next);
     const write: NicWrite = { interfaceId: nic.id, startedAt: arrivedAt, endedAt: undefined };
     this.writes.push(write);
-    const op = this.#startOperation(nic, previous, fail, write);
+    const op = this.#startOperation(nic, [nic], fail, write, [before]);
     this.#event('put-accepted', nic);
     return { nic: clone(nic), operationUrl: op.url };
+  }
+
+  /**
+   * POST `.../virtualNetworks/{vnet}/moveIpConfigurations` (Microsoft.Network 2026-01-01, as `@azure/arm-network`
+   * 39 sends it: body `{moveIpConfigurationItems: [{sourceIpConfiguration: {id}, targetIpConfiguration: {id}}]}`,
+   * 202 and Azure-AsyncOperation polling). Gated by the subscription feature `AllowMoveIpConfigurations`. Each
+   * source ipConfiguration (non-primary, in a subnet of this VNet) leaves its NIC and is created on the target NIC
+   * under the target's name, keeping its address and the rest of its properties; one operation holds both NICs
+   * busy. The REST spec says no more; the rules beyond the body's shape (same VNet, target name free, NICs not
+   * busy) are the ones NIC PUTs keep.
+   */
+  moveIpConfigurations(
+    vnetPath: string,
+    body: unknown,
+    arrivedAt = performance.now(),
+  ): { operationUrl: string } {
+    if (!this.features.has('AllowMoveIpConfigurations')) {
+      throw featureNotRegistered(this.subscriptionId, 'AllowMoveIpConfigurations');
+    }
+    const items = (body as { moveIpConfigurationItems?: unknown } | null)?.moveIpConfigurationItems;
+    if (!Array.isArray(items) || items.length === 0) {
+      throw badRequest('The request body must carry moveIpConfigurationItems.');
+    }
+    const vnetSubnets = `${key(vnetPath)}/subnets/`;
+    const IPCONFIG = /^(.*\/networkinterfaces\/[^/]+)\/ipconfigurations\/([^/]+)$/i;
+    const moves = items.map(
+      (item: { sourceIpConfiguration?: { id?: string }; targetIpConfiguration?: { id?: string } }) => {
+        const source = IPCONFIG.exec(item?.sourceIpConfiguration?.id ?? '');
+        const target = IPCONFIG.exec(item?.targetIpConfiguration?.id ?? '');
+        if (!source || !target)
+          throw badRequest('Each move item needs source and target ipConfiguration IDs.');
+        const from = this.#nics.get(key(source[1]!));
+        const config = from?.properties.ipConfigurations.find((c) => key(c.name) === key(source[2]!));
+        if (!from || !config) throw invalidReference(item.sourceIpConfiguration!.id!, vnetPath);
+        const to = this.#nics.get(key(target[1]!));
+        if (!to) throw invalidReference(item.targetIpConfiguration!.id!, vnetPath);
+        if (config.properties.primary)
+          throw badRequest(
+            `${item.sourceIpConfiguration!.id} is a primary IP configuration; it cannot be moved.`,
+          );
+        if (!key(config.properties.subnet?.id ?? '').startsWith(vnetSubnets)) {
+          throw badRequest(`${item.sourceIpConfiguration!.id} is not in virtual network ${vnetPath}.`);
+        }
+        if (to.properties.ipConfigurations.some((c) => key(c.name) === key(target[2]!))) {
+          throw badRequest(`${to.id} already has an IP configuration named ${target[2]}.`);
+        }
+        return { from, to, config, name: target[2]! };
+      },
+    );
+    const nics = [...new Set(moves.flatMap((m) => [m.from, m.to]))];
+    for (const nic of nics) {
+      this.#settleByTime(key(nic.id));
+      const running = this.#running(key(nic.id));
+      if (running) throw anotherOperationInProgress(running.url);
+    }
+    const before = nics.map((nic) => clone(nic));
+    for (const { from, to, config, name } of moves) {
+      from.properties.ipConfigurations = from.properties.ipConfigurations.filter((c) => c !== config);
+      to.properties.ipConfigurations.push({ ...clone(config), name });
+    }
+    for (const nic of nics) {
+      nic.etag = this.#etag();
+      this.#finish(nic);
+    }
+    const target = moves[0]!.to;
+    const write: NicWrite = { interfaceId: target.id, startedAt: arrivedAt, endedAt: undefined };
+    this.writes.push(write);
+    const op = this.#startOperation(target, nics, this.#failNext.shift(), write, before);
+    for (const nic of nics) this.#event('move-accepted', nic);
+    return { operationUrl: op.url };
   }
 
   /** GET an operation's status (each call is a poll). */
@@ -452,12 +843,30 @@ export class AzureCloud {
     const op = this.#operations.get(operationId);
     if (!op) throw resourceNotFound('Microsoft.Network/locations/operations', operationId, '');
     if (op.status === 'InProgress') {
-      if (op.pollsLeft > 0) op.pollsLeft--;
+      if (Date.now() - op.startedAt >= this.operationMaxMs) this.#complete(op);
+      else if (op.pollsLeft > 0) op.pollsLeft--;
       else this.#complete(op);
     }
     return op.status === 'Failed'
-      ? { status: 'Failed', error: { code: 'InternalServerError', message: 'The operation failed.' } }
+      ? {
+          status: 'Failed',
+          error: {
+            code: op.fail,
+            message:
+              op.fail === 'AnotherOperationInProgress'
+                ? `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${op.url}.`
+                : 'The operation failed.',
+          },
+        }
       : { status: op.status };
+  }
+
+  /** The headers an accepted write or an InProgress poll of `operationId` carries (`Retry-After`). */
+  pollHeaders(operationId?: string): Record<string, string> {
+    if (this.retryAfterSeconds === undefined) return {};
+    const op = operationId ? this.#operations.get(operationId) : undefined;
+    if (op && op.status !== 'InProgress') return {};
+    return { 'Retry-After': String(this.retryAfterSeconds) };
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
@@ -471,36 +880,77 @@ export class AzureCloud {
     return nic;
   }
 
+  #routeTable(routeTableId: string): WireRouteTable {
+    const table = this.#routeTables.get(key(routeTableId));
+    if (!table) {
+      const [, rg, name] = /resourceGroups\/([^/]+)\/.*\/([^/]+)$/.exec(routeTableId) ?? [];
+      throw resourceNotFound('Microsoft.Network/routeTables', name ?? routeTableId, rg ?? '');
+    }
+    return table;
+  }
+
+  /** Fills the read-only fields ARM adds to every route. */
+  #finishTable(table: WireRouteTable): void {
+    for (const r of table.properties.routes) {
+      r.id = `${table.id}/routes/${r.name}`;
+      r.etag = table.etag;
+      r.type = 'Microsoft.Network/routeTables/routes';
+      r.properties.provisioningState = 'Succeeded';
+    }
+  }
+
   #etag(): string {
     return `W/"${randomUUID()}"`;
   }
 
   #event(kind: NicEvent['kind'], nic: WireNic): void {
-    this.events.push({ seq: ++this.#seq, kind, nic: nic.id, secondaryIPs: secondaryIPsOf(nic) });
+    this.events.push({
+      seq: ++this.#seq,
+      kind,
+      nic: nic.id,
+      secondaryIPs: secondaryIPsOf(nic),
+      at: performance.now(),
+    });
   }
 
-  #startOperation(nic: WireNic, previous: WireNic, fail: boolean, write?: NicWrite): Operation {
+  #running(resourceKey: string): Operation | undefined {
+    return [...this.#operations.values()].find(
+      (op) =>
+        op.status === 'InProgress' &&
+        (op.nics.some((n) => n.nicKey === resourceKey) || op.routeTable?.key === resourceKey),
+    );
+  }
+
+  #startOperation(
+    nic: { readonly id: string; readonly location: string },
+    busy: readonly WireNic[],
+    fail: string | undefined,
+    write?: { endedAt: number | undefined },
+    previous: readonly WireNic[] = busy.map((n) => clone(n)),
+    routeTable?: { key: string; previous: WireRouteTable },
+  ): Operation {
     const id = randomUUID();
     const op: Operation = {
       id,
       nicKey: key(nic.id),
+      nics: busy.map((n, i) => ({ nicKey: key(n.id), previous: previous[i]! })),
       url: `${this.baseUrl}/subscriptions/${this.subscriptionId}/providers/Microsoft.Network/locations/${nic.location}/operations/${id}?api-version=2026-01-01`,
       startedAt: Date.now(),
       pollsLeft: this.operationPolls,
       status: 'InProgress',
       fail,
-      previous,
       ...(write ? { write } : {}),
+      ...(routeTable ? { routeTable } : {}),
     };
     this.#operations.set(id, op);
-    nic.properties.provisioningState = 'Updating';
+    for (const n of busy) n.properties.provisioningState = 'Updating';
     return op;
   }
 
   #settleByTime(nicKey: string): void {
     for (const op of this.#operations.values()) {
       if (
-        op.nicKey === nicKey &&
+        (op.nics.some((n) => n.nicKey === nicKey) || op.routeTable?.key === nicKey) &&
         op.status === 'InProgress' &&
         Date.now() - op.startedAt >= this.operationMaxMs
       ) {
@@ -511,18 +961,37 @@ export class AzureCloud {
 
   #complete(op: Operation): void {
     if (op.write) op.write.endedAt = performance.now();
-    const nic = this.#nics.get(op.nicKey);
-    if (!nic) return;
-    if (op.fail) {
-      op.status = 'Failed';
-      Object.assign(nic, op.previous, { etag: this.#etag() });
-      nic.properties.provisioningState = 'Succeeded';
-      this.#event('operation-failed', nic);
-      return;
+    op.status = op.fail ? 'Failed' : 'Succeeded';
+    if (op.routeTable) {
+      const table = this.#routeTables.get(op.routeTable.key);
+      if (table && op.fail) Object.assign(table, clone(op.routeTable.previous), { etag: this.#etag() });
+      if (table) table.properties.provisioningState = op.fail ? 'Failed' : 'Succeeded';
     }
-    op.status = 'Succeeded';
-    nic.properties.provisioningState = 'Succeeded';
-    this.#event('operation-succeeded', nic);
+    // Addresses NICs outside the operation hold now: a failed operation does not take them back.
+    const mine = new Set(op.nics.map((n) => n.nicKey));
+    const held = new Set<string>();
+    for (const [k, nic] of this.#nics) {
+      if (mine.has(k)) continue;
+      for (const c of nic.properties.ipConfigurations) held.add(c.properties.privateIPAddress ?? '');
+    }
+    for (const { nicKey, previous } of op.nics) {
+      const nic = this.#nics.get(nicKey);
+      if (!nic) continue;
+      if (op.fail) {
+        // Back to what it was, except addresses another NIC took meanwhile: an IP is never on two NICs.
+        const restored = clone(previous);
+        restored.properties.ipConfigurations = restored.properties.ipConfigurations.filter(
+          (c) => c.properties.primary || !held.has(c.properties.privateIPAddress ?? ''),
+        );
+        Object.assign(nic, restored, { etag: this.#etag() });
+        this.#finish(nic);
+        nic.properties.provisioningState = 'Failed';
+        this.#event('operation-failed', nic);
+        continue;
+      }
+      nic.properties.provisioningState = 'Succeeded';
+      this.#event('operation-succeeded', nic);
+    }
   }
 
   #heldIPs(except?: WireNic): Map<string, string> {

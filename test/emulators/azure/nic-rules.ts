@@ -7,6 +7,8 @@
  * | rule                                                              | error                                  |
  * |-------------------------------------------------------------------|----------------------------------------|
  * | at most 256 ipConfigurations                                       | 400 QuotaExceeded                      |
+ * | ipConfiguration names unique                                       | 400 InvalidRequestFormat (DuplicateResourceName) |
+ * | a Static ipConfiguration names its address                         | 400 PrivateIPAddressMissing            |
  * | exactly one primary, the same one as before                        | 400 ...MustHaveOnePrimaryIpConfiguration |
  * | every subnet (and public IP) referenced exists                     | 400 InvalidResourceReference           |
  * | a static IP lies in its subnet                                     | 400 PrivateIPAddressNotInSubnet        |
@@ -22,12 +24,14 @@ import {
   ArmError,
   badRequest,
   differentAsgs,
+  duplicateChildName,
   inReservedRange,
   invalidReference,
   ipAllocated,
   notInSubnet,
   primaryRequired,
   publicIpInUse,
+  staticWithoutAddress,
   tooManyIpConfigurations,
 } from './arm-errors.ts';
 import {
@@ -95,6 +99,12 @@ export function checkNicPut(current: WireNic, body: unknown, ctx: NicRuleContext
   const newPrimary = configs.find((c) => c.properties.primary)!;
   if (newPrimary.name !== oldPrimary.name) throw primaryRequired(current.id);
 
+  const names = new Set<string>();
+  for (const c of configs) {
+    const name = typeof c?.name === 'string' ? c.name.toLowerCase() : undefined;
+    if (name !== undefined && names.has(name)) throw duplicateChildName(current.id, c.name);
+    if (name !== undefined) names.add(name);
+  }
   const others = ctx.heldIPs(current);
   const seen = new Map<string, string>();
   const publicSeen = new Map<string, string>();
@@ -107,6 +117,7 @@ export function checkNicPut(current: WireNic, body: unknown, ctx: NicRuleContext
     const subnet = subnetId ? ctx.subnet(subnetId) : undefined;
     if (!subnet) throw invalidReference(subnetId ?? '(none)', configId);
     let ip = c.properties.privateIPAddress;
+    if (!ip && c.properties.privateIPAllocationMethod === 'Static') throw staticWithoutAddress(configId);
     if (!ip || (c.properties.privateIPAllocationMethod ?? 'Dynamic') === 'Dynamic') {
       const wasHere = current.properties.ipConfigurations.find((o) => o.name === c.name)?.properties
         .privateIPAddress;

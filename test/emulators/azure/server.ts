@@ -10,7 +10,14 @@
  * | GET    | .../Microsoft.Network/networkInterfaces/{nic}                                                 |
  * | PUT    | .../Microsoft.Network/networkInterfaces/{nic}   (`If-Match`; answers with Azure-AsyncOperation)|
  * | GET    | .../Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}                                 |
+ * | POST   | .../Microsoft.Network/virtualNetworks/{vnet}/moveIpConfigurations (202, Azure-AsyncOperation)  |
+ * | GET    | .../Microsoft.Network/virtualNetworks/{vnet}                                                  |
+ * | GET    | .../Microsoft.Network/routeTables/{table}                                                     |
+ * | PUT    | .../Microsoft.Network/routeTables/{table}   (`If-Match`; answers with Azure-AsyncOperation)    |
+ * | GET    | .../Microsoft.Compute/virtualMachineScaleSets/{ss}/virtualMachines/{i}/networkInterfaces/{nic} |
+ * |        | (the Network RP's read-only view of a scale-set instance's NIC)                                |
  * | GET    | /subscriptions/{s}/providers/Microsoft.Network/locations/{loc}/operations/{id}                |
+ * | GET    | {any resource}/providers/Microsoft.Authorization/permissions (the caller's permissions there)  |
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
@@ -32,7 +39,9 @@ export interface AzureEmulator {
 }
 
 const RESOURCE =
-  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/(microsoft\.compute\/virtualmachines\/[^/]+|microsoft\.compute\/virtualmachinescalesets\/[^/]+\/virtualmachines\/[^/]+|microsoft\.network\/networkinterfaces\/[^/]+|microsoft\.network\/virtualnetworks\/[^/]+\/subnets\/[^/]+)$/;
+  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/(microsoft\.compute\/virtualmachines\/[^/]+|microsoft\.compute\/virtualmachinescalesets\/[^/]+\/virtualmachines\/[^/]+\/networkinterfaces\/[^/]+|microsoft\.compute\/virtualmachinescalesets\/[^/]+\/virtualmachines\/[^/]+|microsoft\.network\/networkinterfaces\/[^/]+|microsoft\.network\/virtualnetworks\/[^/]+\/subnets\/[^/]+|microsoft\.network\/virtualnetworks\/[^/]+|microsoft\.network\/routetables\/[^/]+)$/;
+const MOVE =
+  /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/virtualnetworks\/[^/]+)\/moveipconfigurations$/;
 const OPERATION =
   /^\/subscriptions\/[^/]+\/providers\/microsoft\.network\/locations\/[^/]+\/operations\/([^/]+)$/;
 
@@ -87,12 +96,30 @@ export async function startAzureEmulator(cloud = new AzureCloud()): Promise<Azur
           'The api-version query parameter (?api-version=) is required for all requests.',
         );
       }
-      const path = decodeURIComponent(url.pathname).replace(/\/+$/, '');
+      const path = decodeURIComponent(url.pathname).replace(/\/+/g, '/').replace(/\/+$/, '');
       const lower = path.toLowerCase();
+      if (method === 'GET' && lower.endsWith('/providers/microsoft.authorization/permissions')) {
+        send(
+          res,
+          200,
+          cloud.permissionsFor(path.slice(0, -'/providers/Microsoft.Authorization/permissions'.length)),
+        );
+        return 200;
+      }
       const op = OPERATION.exec(lower);
       if (op && method === 'GET') {
-        send(res, 200, cloud.pollOperation(path.split('/').at(-1)!));
+        const id = path.split('/').at(-1)!;
+        const body = cloud.pollOperation(id);
+        send(res, 200, body, cloud.pollHeaders(id));
         return 200;
+      }
+      const move = MOVE.exec(lower);
+      if (move && method === 'POST') {
+        const body = await readBody(req);
+        cloud.takeFault('POST');
+        const { operationUrl } = cloud.moveIpConfigurations(path.slice(0, move[1]!.length), body, arrivedAt);
+        send(res, 202, null, { 'Azure-AsyncOperation': operationUrl, ...cloud.pollHeaders() });
+        return 202;
       }
       const resource = RESOURCE.exec(lower);
       if (!resource) throw new ArmError(404, 'NotFound', `The emulator does not serve ${method} ${path}.`);
@@ -113,11 +140,36 @@ export async function startAzureEmulator(cloud = new AzureCloud()): Promise<Azur
             Array.isArray(ifMatch) ? ifMatch[0] : ifMatch,
             arrivedAt,
           );
-          send(res, 200, nic, { 'Azure-AsyncOperation': operationUrl });
+          send(res, 200, nic, { 'Azure-AsyncOperation': operationUrl, ...cloud.pollHeaders() });
           return 200;
         }
+      } else if (kind.startsWith('microsoft.network/routetables/')) {
+        if (method === 'GET') {
+          cloud.takeFault('GET');
+          send(res, 200, cloud.getRouteTable(path));
+          return 200;
+        }
+        if (method === 'PUT') {
+          const body = await readBody(req);
+          cloud.takeFault('PUT');
+          const ifMatch = req.headers['if-match'];
+          const { table, operationUrl } = cloud.putRouteTable(
+            path,
+            body,
+            Array.isArray(ifMatch) ? ifMatch[0] : ifMatch,
+            arrivedAt,
+          );
+          send(res, 200, table, { 'Azure-AsyncOperation': operationUrl, ...cloud.pollHeaders() });
+          return 200;
+        }
+      } else if (method === 'GET' && kind.includes('/networkinterfaces/')) {
+        send(res, 200, cloud.getNic(path));
+        return 200;
       } else if (method === 'GET' && kind.includes('/subnets/')) {
         send(res, 200, cloud.getSubnet(path));
+        return 200;
+      } else if (method === 'GET' && kind.startsWith('microsoft.network/virtualnetworks/')) {
+        send(res, 200, cloud.getVnet(path));
         return 200;
       } else if (method === 'GET') {
         send(res, 200, cloud.getVm(path));
