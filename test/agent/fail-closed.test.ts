@@ -135,31 +135,43 @@ describe.skipIf(unavailable !== undefined)(
       expect(sources[EGRESS_IP]).toBeGreaterThan(sent / 4);
     });
 
-    it('never lets a packet out unmarked while the table is replaced (a structure change) under traffic', async () => {
-      await assign('node-2', 'Ready');
+    it.each([
+      ['one nft process per transaction', false],
+      ['the agent’s nft -i session', true],
+    ])(
+      'never lets a packet out unmarked while the table is replaced under traffic (%s)',
+      async (_, nftSession) => {
+        await assign('node-2', 'Ready');
+        const node1 = lab.nodes[0]!;
+        const { desired } = desiredState(inputs(node1, 'node-2', 'Ready'), settings);
+        const dataplane = nftSession ? lab.dataplane(node1, { nftSession }) : dataplanes[0]!;
+        await seen();
+        const durationMs = 4000;
+        const spray = lab.client(lab.pod('n1a'), [
+          'spray',
+          String(SPRAY_PORT),
+          EXTERNAL.inPolicy,
+          String(durationMs),
+          '1',
+          '20',
+        ]);
+        const end = Date.now() + durationMs - 500;
+        let replaced = 0;
+        while (Date.now() < end) {
+          await dataplane.apply([{ kind: 'nft.replace', desired }]);
+          replaced++;
+        }
+        if (nftSession) await dataplane.close();
+        const [{ sent }] = (await spray.lines) as [{ sent: number }];
+        const sources = await seen();
+        expect(replaced).toBeGreaterThan(10);
+        expect(sources).toEqual({ [EGRESS_IP]: expect.any(Number) });
+        expect(sources[EGRESS_IP]).toBeGreaterThan(sent / 2);
+      },
+    );
+
+    it('finishes a replace an agent stopped half-way', async () => {
       const node1 = lab.nodes[0]!;
-      const { desired } = desiredState(inputs(node1, 'node-2', 'Ready'), settings);
-      await seen();
-      const durationMs = 5000;
-      const spray = lab.client(lab.pod('n1a'), [
-        'spray',
-        String(SPRAY_PORT),
-        EXTERNAL.inPolicy,
-        String(durationMs),
-        '1',
-        '20',
-      ]);
-      const end = Date.now() + durationMs - 500;
-      let replaced = 0;
-      while (Date.now() < end) {
-        await dataplanes[0]!.apply([{ kind: 'nft.replace', desired }]);
-        replaced++;
-      }
-      const [{ sent }] = (await spray.lines) as [{ sent: number }];
-      const sources = await seen();
-      expect(replaced).toBeGreaterThan(10);
-      expect(sources).toEqual({ [EGRESS_IP]: expect.any(Number) });
-      expect(sources[EGRESS_IP]).toBeGreaterThan(sent / 2);
       // An agent stopped half-way leaves the handover table: the next sync replaces again and removes it.
       const handover = `${settings.nftTable}_handover`;
       await node1.run('nft', ['add', 'table', 'inet', handover]);

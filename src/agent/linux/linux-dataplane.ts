@@ -37,7 +37,7 @@ import {
   nftTransaction,
   readNft,
   readSnatCounters,
-  replaceNft,
+  replaceSteps,
   type SnatCounter,
 } from './nftables.ts';
 import { procSysWriter, rpFilterKey, type SysctlWriter } from './proc-sys.ts';
@@ -95,9 +95,7 @@ export class LinuxDataplane implements Dataplane {
       if (nftBatch === '') return;
       const text = nftBatch;
       nftBatch = '';
-      const session = this.#o.session;
-      if (session && text.length <= SESSION_MAX_BYTES) await session.run(text);
-      else await nftTransaction(run, text);
+      await this.#nft(text);
     };
     const flushIp = async () => {
       if (ipBatch.length === 0) return;
@@ -131,7 +129,7 @@ export class LinuxDataplane implements Dataplane {
           await deleteLink(run, c.name);
           break;
         case 'nft.replace':
-          await replaceNft(run, s.nftTable, c.desired);
+          for (const text of replaceSteps(s.nftTable, c.desired)) await this.#nft(text);
           break;
         case 'nft.delete':
           await deleteNft(run, handoverTable(s.nftTable));
@@ -201,6 +199,13 @@ export class LinuxDataplane implements Dataplane {
         'could not flush the conntrack entries of an egress IP that moved (is conntrack installed?)',
       );
     }
+  }
+
+  /** One nft transaction: through the `nft -i` session when there is one and the text is small. */
+  async #nft(text: string): Promise<void> {
+    const session = this.#o.session;
+    if (session && text.length <= SESSION_MAX_BYTES) await session.run(text);
+    else await nftTransaction(this.#o.run, text);
   }
 
   /** Packets and bytes SNATed to each egress IP held here (the SNAT rules' counters), one `nft -j` read. */

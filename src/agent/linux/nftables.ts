@@ -129,11 +129,17 @@ export async function nftTransaction(run: RunCommand, text: string): Promise<voi
   await run('nft', ['-f', '-'], text);
 }
 
-/** Replaces `table` with `desired` through its handover table (see the module comment). */
-export async function replaceNft(run: RunCommand, table: string, desired: DesiredDataplane): Promise<void> {
-  await nftTransaction(run, replaceText(handoverTable(table), desired));
-  await nftTransaction(run, replaceText(table, desired));
-  await deleteNft(run, handoverTable(table));
+/**
+ * The transactions that replace `table` with `desired` through its handover table, in order (see the module
+ * comment). The last one removes the handover whether or not it exists (`add` then `delete`).
+ */
+export function replaceSteps(table: string, desired: DesiredDataplane): string[] {
+  const handover = handoverTable(table);
+  return [
+    replaceText(handover, desired),
+    replaceText(table, desired),
+    `add table inet ${handover}\ndelete table inet ${handover}\n`,
+  ];
 }
 
 /** Deletes the table; absent is fine. */
