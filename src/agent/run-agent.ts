@@ -44,9 +44,10 @@ import { createAgentMetrics } from './metrics.ts';
 /** What the agent needs from outside. */
 export interface AgentDeps {
   readonly logger: Logger;
-  /** Runs `ip`, `nft`...; default: in this process's network namespace. */
-  readonly run?: RunCommand;
-  /** How to start the long-lived `nft -i` (the same namespace as `run`); default: this one. */
+  /**
+   * How every command starts (`ip`, `nft`, `conntrack`, the long-lived `nft -i`): one line for all, so that no
+   * write can land in another namespace than the rest; default: as is, in this process's network namespace.
+   */
   readonly commandLine?: CommandLine;
   /** Writes kernel settings; default: files under `config.procSys` (this process's network namespace). */
   readonly sysctl?: SysctlWriter;
@@ -75,10 +76,10 @@ export class AgentStartError extends Error {
  */
 export function agentDataplane(
   config: Pick<AgentConfig, 'dataplane' | 'announce' | 'procSys'>,
-  deps: Pick<AgentDeps, 'logger' | 'run' | 'commandLine' | 'sysctl'>,
+  deps: Pick<AgentDeps, 'logger' | 'commandLine' | 'sysctl'>,
 ): LinuxDataplane {
   return new LinuxDataplane({
-    run: deps.run ?? commandRunner(),
+    run: commandRunner(deps.commandLine),
     settings: config.dataplane,
     announce: config.announce,
     logger: deps.logger,
@@ -89,7 +90,7 @@ export function agentDataplane(
 
 /** Runs the agent; see the module comment. */
 export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
-  const run = deps.run ?? commandRunner();
+  const run = commandRunner(deps.commandLine);
   const log = deps.logger;
 
   if (config.cleanup) {
@@ -166,7 +167,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     egress = { iface: config.egressIface, gateway };
   }
 
-  const dataplane = agentDataplane(config, { ...deps, run });
+  const dataplane = agentDataplane(config, deps);
   const metrics = createAgentMetrics({ snatCounters: () => dataplane.snatCounters() });
   const sync = new AgentSync({ dataplane, settings: config.dataplane, metrics, logger: log });
 

@@ -91,7 +91,6 @@ describe.skipIf(unavailable !== undefined)(
         agents.push(
           await runAgent(config, {
             logger: silentLogger(),
-            run: node.run,
             commandLine: commandLine(node.ns),
             sysctl: netnsSysctl(node.run),
             kubeConfig: kc,

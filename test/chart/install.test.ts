@@ -10,7 +10,12 @@
  */
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+import {
+  type CommandLine,
+  commandLine,
+  commandRunner,
+  type RunCommand,
+} from '../../src/agent/linux/run-command.ts';
 import { runAgent } from '../../src/agent/run-agent.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import { runController } from '../../src/controller/run-controller.ts';
@@ -348,9 +353,10 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
       const granted: string[] = container(findOne(manifests, 'DaemonSet', '-agent'), 'agent').securityContext
         .capabilities.add;
       const caps = `-all,${granted.map((c) => `+${c.toLowerCase()}`).join(',')}`;
-      const inNetns = commandRunner(netns);
-      const run: RunCommand = (file, args, stdin) =>
-        inNetns('setpriv', [`--bounding-set=${caps}`, `--inh-caps=${caps}`, '--', file, ...args], stdin);
+      const inNetns = commandLine(netns);
+      const line: CommandLine = (file, args) =>
+        inNetns('setpriv', [`--bounding-set=${caps}`, `--inh-caps=${caps}`, '--', file, ...args]);
+      const run = commandRunner(line);
       const nodeName = `${appNs}-agent-node`;
       const nodeIp = '192.168.251.1';
       const egressIp = '192.168.251.50';
@@ -401,7 +407,12 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
           () => `the agent did not start: ${(log.lines.at(-1) ?? '').slice(0, 600)}`,
           runAgent(
             { ...config, healthHost: '127.0.0.1', healthPort: 0 },
-            { logger: log.logger, run, kubeConfig: identity.kubeConfig, sysctl: netnsSysctl(run) },
+            {
+              logger: log.logger,
+              commandLine: line,
+              kubeConfig: identity.kubeConfig,
+              sysctl: netnsSysctl(run),
+            },
           ),
         );
         try {
@@ -437,7 +448,7 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
           ).stdout,
         );
         const cleanupConfig = chartAgentConfig(cleanupManifests, env, 'cleanup');
-        await runAgent(cleanupConfig, { logger: log.logger, run });
+        await runAgent(cleanupConfig, { logger: log.logger, commandLine: line });
         expect((await run('ip', ['-4', 'addr', 'show', 'dev', 'eth0'])).stdout).not.toContain(egressIp);
         const tables = (await run('nft', ['list', 'tables'])).stdout;
         expect(tables).not.toContain(config.dataplane.nftTable);

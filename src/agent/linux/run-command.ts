@@ -43,10 +43,11 @@ export function commandLine(netns?: string): CommandLine {
 }
 
 /**
- * Runs commands in the current network namespace, or in the named one (`ip netns add <netns>`) when given.
+ * Runs commands in the current network namespace, or in the named one (`ip netns add <netns>`) when given,
+ * or as `line` starts them.
  */
-export function commandRunner(netns?: string): RunCommand {
-  const line = commandLine(netns);
+export function commandRunner(target?: string | CommandLine): RunCommand {
+  const line = typeof target === 'function' ? target : commandLine(target);
   return (file, args, stdin) => {
     const { bin, argv } = line(file, args);
     const text = [file, ...args].join(' ');
