@@ -13,6 +13,8 @@
  * | remove: primary, or another tool's IP     | terminal                                 |
  * | remove: ours                              | removed                                  |
  * | add: outside the interface's subnet       | terminal                                 |
+ * | add: an address the cloud keeps (subnet's | terminal                                 |
+ * | first four and last, as on AWS)           |                                          |
  * | add: here already (ours)                  | ok, no call                              |
  * | add: primary or another tool's, anywhere  | terminal                                 |
  * | add: ours on another interface            | moved here in the same call (atomic)     |
@@ -102,6 +104,15 @@ export function inMemoryDriver(
             'terminal',
             `${edit.ip} is outside subnet ${inst.subnet} of ${inst.interfaceId} (node ${inst.name})`,
           ),
+        );
+        continue;
+      }
+      if (cloud.reserved(inst.subnet, edit.ip)) {
+        failed.set(
+          edit,
+          new ProviderError('terminal', `${edit.ip} is reserved by the cloud in subnet ${inst.subnet}`, {
+            code: 'InvalidParameterValue',
+          }),
         );
         continue;
       }

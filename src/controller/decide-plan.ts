@@ -12,16 +12,28 @@
  *                       ▼ schedule() ─► SchedulePlan ─► planChanges() ─► Change[]
  * ```
  *
- * A policy that is being deleted, or no longer admitted, is left out, so its IPs are released.
+ * A policy that is being deleted, or no longer admitted, is left out, so its IPs are released. The nodes' own
+ * addresses, the addresses the cloud keeps in each subnet, and IPs of families the agents do not program are
+ * never handed out.
  */
 import type { V1Node } from '@kubernetes/client-node';
+import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
-import type { AnyEgressPolicy } from '../api/egress-policy.ts';
+import { type AnyEgressPolicy, ASSIGNMENT_STATE } from '../api/egress-policy.ts';
+import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
 import { nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
-import { gatewaySlice, planChanges, schedule } from '../scheduler/index.ts';
-import type { NodeInput, PolicyInput, SchedulePlan, SchedulerInput } from '../scheduler/types.ts';
+import { gatewaySlice, planChanges, REFUSALS, schedule } from '../scheduler/index.ts';
+import type {
+  GatewayInput,
+  NodeInput,
+  PolicyInput,
+  SchedulePlan,
+  SchedulerInput,
+  SubnetReservation,
+  Unavailable,
+} from '../scheduler/types.ts';
 import type { GatewayNodeView } from './decide-gateway-status.ts';
 
 /** What the cloud said about one node: its network, or why it could not be read. */
@@ -40,8 +52,14 @@ export interface PlanInput {
   readonly healthy: (node: string, ready: boolean) => boolean;
   /** Admitted, live policies of this gateway. */
   readonly policies: readonly AnyEgressPolicy[];
-  /** Live policies of other gateways (their IPs are not this gateway's to hand out). */
+  /** Live policies of other gateways (the IPs they own are not this gateway's to hand out). */
   readonly otherPolicies: readonly AnyEgressPolicy[];
+  /** The other gateways (where their pools overlap this one's, the first by name hands out fresh IPs). */
+  readonly otherGateways: readonly EgressGateway[];
+  /** Addresses of the cluster's Nodes, address -> node name: never handed out. */
+  readonly nodeAddresses: ReadonlyMap<string, string>;
+  /** Addresses the cloud keeps at the start and end of each subnet (the provider's). */
+  readonly subnetReserved: SubnetReservation;
   /** The cloud's assignments on the member nodes and on nodes holding this gateway's IPs. */
   readonly current: readonly CloudAssignment[];
   /** Refs of every node in `current` (members and others). */
@@ -79,6 +97,18 @@ export function seedFromStatus(
   return seeded;
 }
 
+/** The addresses of `nodes` (every IP in their `status.addresses`), address -> node name. */
+export function nodeAddresses(nodes: readonly V1Node[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const node of nodes) {
+    for (const a of node.status?.addresses ?? []) {
+      if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && !out.has(a.address))
+        out.set(a.address, node.metadata?.name ?? '');
+    }
+  }
+  return out;
+}
+
 /** The nodes `gateway` selects: its `nodeSelector` matches them and they are not being deleted. */
 export function selectedNodes(gateway: EgressGateway, nodes: readonly V1Node[]): V1Node[] {
   return nodes.filter(
@@ -86,20 +116,77 @@ export function selectedNodes(gateway: EgressGateway, nodes: readonly V1Node[]):
   );
 }
 
-/** IPs a policy holds according to its status (sticky allocation). */
+/** Every IP a policy's status lists, held or refused. */
 export function statusIPs(policy: AnyEgressPolicy): string[] {
   return (policy.status?.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : []));
 }
 
+/**
+ * The IPs a policy holds according to its status (docs/adr/0005), with since when: every IP it lists but
+ * those of a refused request (Failed for one of the scheduler's `REFUSALS`).
+ */
+export function heldIPs(policy: AnyEgressPolicy): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const a of policy.status?.assignments ?? []) {
+    if (!a.ip || held.has(a.ip)) continue;
+    if (a.state === ASSIGNMENT_STATE.Failed && a.reason && REFUSALS.has(a.reason as never)) continue;
+    held.set(a.ip, a.since ?? '');
+  }
+  return held;
+}
+
 function policyInput(policy: AnyEgressPolicy): PolicyInput {
   const spec = policy.spec;
+  const held = heldIPs(policy);
   return {
     key: policyKey(policy),
     gateway: spec.gatewayName,
     ...(spec.egressIPs ? { egressIPs: spec.egressIPs } : { count: spec.count ?? 1 }),
     createdAt: String(policy.metadata.creationTimestamp ?? ''),
-    allocated: statusIPs(policy),
+    allocated: [...held.keys()],
+    heldSince: held,
   };
+}
+
+function gatewayInput(
+  gateway: EgressGateway,
+  cloudAllocatedIPs: readonly string[],
+  nodes: readonly string[],
+): GatewayInput {
+  return {
+    name: gateway.metadata.name,
+    pool: gateway.spec.ips ?? [],
+    cloudAllocatedIPs,
+    ...(gateway.spec.cloudAllocated ? { cloudAllocated: gateway.spec.cloudAllocated } : {}),
+    ...(gateway.spec.maxIPsPerNode ? { maxIPsPerNode: gateway.spec.maxIPsPerNode } : {}),
+    failback: gateway.spec.failback ?? false,
+    nodes,
+  };
+}
+
+/**
+ * The IPs no gateway may hand out because a node has them: the Nodes' own addresses, and the IPs on the
+ * gateway nodes' interfaces that this installation does not own (primary, secondary of other tools).
+ */
+function nodesIPs(input: PlanInput): Map<string, Unavailable> {
+  const out = new Map<string, Unavailable>();
+  for (const [ip, node] of input.nodeAddresses) {
+    out.set(ip, {
+      reason: REASON.IPReserved,
+      message: `${ip} is the address of node ${node}; choose another IP`,
+    });
+  }
+  for (const [node, result] of input.networks) {
+    if (!result.ok) continue;
+    for (const ip of result.network.reservedIPs) {
+      if (out.has(ip)) continue;
+      out.set(ip, {
+        reason: REASON.IPReserved,
+        message: `${ip} is on the interface ${result.network.interfaceId} of node ${node} and not an egress IP of this installation (its primary IP, or another tool's); choose another IP`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Builds the input, runs the scheduler and derives the changes; see the module comment. */
@@ -133,21 +220,22 @@ export function decidePlan(input: PlanInput): PlanDecision {
       capacity: network ? network.ownedIPs.length + network.freeSlots : 0,
     });
   }
+  const current = new Map(input.current.map((a) => [a.ip, a.node]));
   const full: SchedulerInput = {
     gateways: [
-      {
-        name,
-        pool: gateway.spec.ips ?? [],
-        cloudAllocatedIPs: input.cloudAllocatedIPs,
-        ...(gateway.spec.cloudAllocated ? { cloudAllocated: gateway.spec.cloudAllocated } : {}),
-        ...(gateway.spec.maxIPsPerNode ? { maxIPsPerNode: gateway.spec.maxIPsPerNode } : {}),
-        failback: gateway.spec.failback ?? false,
-        nodes: nodes.map((n) => n.name),
-      },
+      gatewayInput(
+        gateway,
+        input.cloudAllocatedIPs,
+        nodes.map((n) => n.name),
+      ),
+      ...input.otherGateways.map((g) => gatewayInput(g, g.status?.cloudAllocatedIPs ?? [], [])),
     ],
     nodes,
     policies: [...input.policies, ...input.otherPolicies].map(policyInput),
-    current: new Map(input.current.map((a) => [a.ip, a.node])),
+    current,
+    unavailableIPs: nodesIPs(input),
+    subnetReserved: input.subnetReserved,
+    families: DATAPLANE_FAMILIES,
   };
   const sliced = gatewaySlice(full, name);
   const plan = schedule(sliced);

@@ -10,7 +10,9 @@
  * |                                     |                 | is not healthy)             | error kind, cloud's message |
  * | allocated, not placed (`Unplaced`)  | Failed          | Failed                      | -                           |
  *
- * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules.
+ * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules. Conflicted is True
+ * while an IP it asks for is another policy's (IPInUse, the message names the owner). Destinations the agents do
+ * not steer (IPv6): all of them, Ready=False IPv6NotSupported; some, Degraded=True IPv6NotSupported.
  */
 import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import {
@@ -20,7 +22,9 @@ import {
   type IpAssignmentStatus,
   summarizeAssignments,
 } from '../api/egress-policy.ts';
+import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { policyKey } from '../kube/objects.ts';
+import { familyOf } from '../net/ip.ts';
 import type { ChangeOutcome, ProviderError } from '../provider/contract.ts';
 import type { Placement, Unplaced } from '../scheduler/types.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
@@ -36,6 +40,16 @@ export function reasonOfProviderError(error: ProviderError): Reason {
     default:
       return REASON.CloudError;
   }
+}
+
+/** The policy's `destinationCIDRs` of families the agents do not steer (their traffic keeps the node's address). */
+export function unsteeredDestinations(policy: AnyEgressPolicy): string[] {
+  return (policy.spec.destinationCIDRs ?? []).filter((c) => !DATAPLANE_FAMILIES.has(familyOf(c)));
+}
+
+function destinationsMessage(cidrs: readonly string[], all: boolean): string {
+  const list = cidrs.slice(0, 5).join(', ') + (cidrs.length > 5 ? `, and ${cidrs.length - 5} more` : '');
+  return `${all ? 'every destinationCIDRs entry is IPv6' : `destinationCIDRs ${list} are IPv6`}${all ? ` (${list})` : ''}: the node agent steers IPv4 traffic only, so traffic to ${all ? 'them' : 'those'} leaves with the node's own address, not an egress IP`;
 }
 
 /** Inputs of {@link decidePolicyStatus}. */
@@ -120,6 +134,35 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
   const wanted = policy.spec.egressIPs?.length ?? policy.spec.count ?? 1;
   const allReady = failed.length === 0 && ready === entries.length && ready >= wanted;
   const firstFailure = failed[0];
+  const conflicts = failed.filter((e) => e.reason === REASON.IPInUse);
+  const unsteered = unsteeredDestinations(policy);
+  const ipsReady = allReady
+    ? { reason: REASON.AllIPsReady, message: `${ready} of ${wanted} egress IPs are Ready` }
+    : {
+        reason: REASON.IPsNotReady,
+        message: `${ready} of ${wanted} egress IPs are Ready${firstFailure ? `; ${firstFailure.ip ?? 'an IP'}: ${firstFailure.message}` : ''}`,
+      };
+  const readyCondition =
+    unsteered.length > 0 && unsteered.length === policy.spec.destinationCIDRs?.length
+      ? {
+          status: 'False' as const,
+          reason: REASON.IPv6NotSupported,
+          message: destinationsMessage(unsteered, true),
+        }
+      : { status: allReady ? ('True' as const) : ('False' as const), ...ipsReady };
+  const degraded = firstFailure
+    ? {
+        status: 'True' as const,
+        reason: firstFailure.reason as Reason,
+        message: `${failed.length} egress IP(s) failed: ${firstFailure.message ?? ''}`,
+      }
+    : unsteered.length > 0
+      ? {
+          status: 'True' as const,
+          reason: REASON.IPv6NotSupported,
+          message: destinationsMessage(unsteered, false),
+        }
+      : { status: 'False' as const, reason: REASON.AllIPsReady, message: 'every egress IP is placed' };
   const conditions = setConditions(
     policy.status?.conditions,
     [
@@ -132,20 +175,24 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
       },
       {
         type: CONDITION.Ready,
-        status: allReady ? 'True' : 'False',
-        reason: allReady ? REASON.AllIPsReady : REASON.IPsNotReady,
-        message: allReady
-          ? `${ready} of ${wanted} egress IPs are Ready`
-          : `${ready} of ${wanted} egress IPs are Ready${firstFailure ? `; ${firstFailure.ip ?? 'an IP'}: ${firstFailure.message}` : ''}`,
+        ...readyCondition,
+        message: truncateMessage(readyCondition.message),
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       },
       {
         type: CONDITION.Degraded,
-        status: firstFailure ? 'True' : 'False',
-        reason: (firstFailure?.reason as Reason | undefined) ?? REASON.AllIPsReady,
-        message: firstFailure
-          ? `${failed.length} egress IP(s) failed: ${firstFailure.message ?? ''}`
-          : 'every egress IP is placed',
+        ...degraded,
+        message: truncateMessage(degraded.message),
+        ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      },
+      {
+        type: CONDITION.Conflicted,
+        status: conflicts.length > 0 ? 'True' : 'False',
+        reason: conflicts.length > 0 ? REASON.IPInUse : REASON.NoConflict,
+        message:
+          conflicts.length > 0
+            ? truncateMessage(conflicts.map((e) => e.message ?? '').join('; '))
+            : 'no other policy owns an IP it asks for',
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       },
     ],
@@ -209,6 +256,13 @@ export function rejectedPolicyStatus(
           type: CONDITION.Degraded,
           status: 'False',
           reason: rejection.reason,
+          message: 'not accepted',
+          ...gen,
+        },
+        {
+          type: CONDITION.Conflicted,
+          status: 'False',
+          reason: REASON.NoConflict,
           message: 'not accepted',
           ...gen,
         },

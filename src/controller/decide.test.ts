@@ -207,6 +207,9 @@ async function plan(
     healthy,
     policies,
     otherPolicies: [],
+    otherGateways: [],
+    nodeAddresses: new Map(),
+    subnetReserved: { first: 4, last: 1 },
     current,
     refs: w.refs,
     cloudAllocatedIPs: [],
@@ -287,6 +290,9 @@ describe('decidePlan with the in-memory cloud', () => {
       healthy: () => true,
       policies: [policy('p', { count: 3 })],
       otherPolicies: [],
+      otherGateways: [],
+      nodeAddresses: new Map(),
+      subnetReserved: { first: 4, last: 1 },
       current: [],
       refs: w.refs,
       cloudAllocatedIPs: [],
@@ -439,6 +445,7 @@ describe('decideGatewayStatus', () => {
     provider: 'inmemory',
     nodes: [{ name: 'n1', healthy: true, network: undefined }],
     held: new Map([['10.0.1.100', 'n1']]),
+    overlaps: [],
     now: new Date('2026-01-01T00:00:00Z'),
   };
 
@@ -460,6 +467,25 @@ describe('decideGatewayStatus', () => {
       reason: REASON.InvalidSpec,
       message: expect.stringMatching(/^spec\.ips "ten": .+; spec\.ips "10\.0\.1\.300": /),
     });
+  });
+
+  it('says on Conflicted which other gateways share its IPs, and which one hands out the shared ones', () => {
+    const status = decideGatewayStatus({
+      ...input,
+      gateway: gateway(),
+      cloudAllocatedIPs: [],
+      overlaps: [{ gateway: 'a-first', shared: ['10.0.1.105-10.0.1.109'] }],
+    });
+    expect(status.conditions?.find((c) => c.type === 'Conflicted')).toMatchObject({
+      status: 'True',
+      reason: REASON.PoolOverlap,
+      message: expect.stringContaining(
+        'spec.ips shares IPs with EgressGateway "a-first" (10.0.1.105-10.0.1.109): each shared IP stays with the policy that holds it',
+      ),
+    });
+    expect(status.conditions?.find((c) => c.type === 'Conflicted')?.message).toContain(
+      'only EgressGateway "a-first" hands out fresh ones',
+    );
   });
 });
 
@@ -519,6 +545,9 @@ describe('the none provider (no record across restarts)', () => {
         healthy: () => true,
         policies,
         otherPolicies: [],
+        otherGateways: [],
+        nodeAddresses: new Map(),
+        subnetReserved: { first: 4, last: 1 },
         current: seed ? seedFromStatus(listed, policies) : listed,
         refs,
         cloudAllocatedIPs: [],

@@ -42,14 +42,16 @@
  * | no ownership record (`none`)  | -                         | placement seeded from the policies' status |
  */
 import type { V1Node } from '@kubernetes/client-node';
-import { REASON } from '../api/conditions.ts';
+import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy, EgressPolicyStatus } from '../api/egress-policy.ts';
 import { deleting, policyKey } from '../kube/objects.ts';
 import type { Logger } from '../log.ts';
+import { DEFAULT_SUBNET_RESERVED } from '../provider/capabilities.ts';
 import type { CloudProvider, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
-import { setConditions } from './conditions.ts';
+import { type PoolOverlap, poolOverlaps } from '../scheduler/index.ts';
+import { findCondition, setConditions } from './conditions.ts';
 import { decideAdmissions, type RejectedPolicy } from './decide-admission.ts';
 import {
   type Applied,
@@ -62,7 +64,13 @@ import {
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus, rejectedGatewayStatus } from './decide-gateway-status.ts';
 import { decideOutcome, type GatewayOutcome } from './decide-outcome.ts';
-import { decidePlan, type PlanDecision, seedFromStatus, selectedNodes } from './decide-plan.ts';
+import {
+  decidePlan,
+  nodeAddresses,
+  type PlanDecision,
+  seedFromStatus,
+  selectedNodes,
+} from './decide-plan.ts';
 import { decidePolicyStatuses, rejectedPolicyStatus } from './decide-policy-status.ts';
 import {
   decideProvider,
@@ -113,6 +121,8 @@ interface GatewayRead {
   readonly mine: readonly AnyEgressPolicy[];
   /** The live policies of other gateways. */
   readonly others: readonly AnyEgressPolicy[];
+  /** The other gateways that are not being deleted. */
+  readonly otherGateways: readonly EgressGateway[];
 }
 
 const msSince = (mark: number) => Math.round(performance.now() - mark);
@@ -157,11 +167,23 @@ export class GatewayReconciler {
       statuses: finals,
       current: decision.input.current,
       held: applied.held,
+      leaving: [...read.mine.filter(deleting), ...rejected.map((r) => r.policy)],
     });
     await this.#writeFinalStatuses(live, policies, finals);
     if (decision.changes.length > 0) phases['finalMs'] = msSince(started);
     await this.#writeRejected(rejected);
-    const stored = await this.#writeGatewayStatus(gateway, provider, decision, applied, read.members);
+    const overlaps = poolOverlaps(
+      gateway.spec.ips ?? [],
+      read.otherGateways.map((g) => ({ name: g.metadata.name, pool: g.spec.ips ?? [] })),
+    );
+    const stored = await this.#writeGatewayStatus(
+      gateway,
+      provider,
+      decision,
+      applied,
+      read.members,
+      overlaps,
+    );
     d.metrics.recordGateway(name, decision.nodes, applied.held, states);
     if (decision.changes.length > 0) {
       log.info({ ...phases, totalMs: msSince(started) }, 'reconciled changes');
@@ -198,6 +220,10 @@ export class GatewayReconciler {
       members,
       mine: all.filter((p) => p.spec.gatewayName === name),
       others: all.filter((p) => p.spec.gatewayName !== name && !deleting(p)),
+      otherGateways: caches
+        .gateways()
+        .filter((g) => g.metadata.name !== name && !deleting(g))
+        .map((g) => fresh.resolve(g)),
     };
   }
 
@@ -262,6 +288,9 @@ export class GatewayReconciler {
       healthy: this.#d.healthy,
       policies: live,
       otherPolicies: read.others,
+      otherGateways: read.otherGateways,
+      nodeAddresses: nodeAddresses(this.#d.caches.nodes()),
+      subnetReserved: provider.capabilities.subnetReserved ?? DEFAULT_SUBNET_RESERVED,
       current,
       refs,
       cloudAllocatedIPs: [...cloudAllocatedIPs],
@@ -334,13 +363,17 @@ export class GatewayReconciler {
     });
   }
 
-  /** The gateway's status, with its Preflight condition when the provider has checks; returns it as stored. */
+  /**
+   * The gateway's status, with its Preflight condition when the provider has checks, and a Warning when its pool
+   * newly overlaps another's; returns the gateway as stored.
+   */
   async #writeGatewayStatus(
     gateway: EgressGateway,
     provider: CloudProvider,
     decision: PlanDecision,
     applied: Applied,
     members: readonly V1Node[],
+    overlaps: readonly PoolOverlap[],
   ): Promise<EgressGateway> {
     const status = decideGatewayStatus({
       gateway,
@@ -348,8 +381,13 @@ export class GatewayReconciler {
       nodes: decision.nodes,
       held: applied.held,
       cloudAllocatedIPs: applied.cloudAllocatedIPs,
+      overlaps,
       now: this.#d.now(),
     });
+    const before = findCondition(gateway.status?.conditions, CONDITION.Conflicted);
+    const after = findCondition(status.conditions, CONDITION.Conflicted);
+    if (after?.status === 'True' && (before?.status !== 'True' || before.message !== after.message))
+      void this.#d.events.warning(gateway, after.reason as Reason, after.message);
     const preflight = await this.#preflight.condition(
       gateway.metadata.name,
       gateway.metadata.generation,

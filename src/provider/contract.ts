@@ -32,7 +32,7 @@
 import type { Logger } from '../log.ts';
 import type { ProviderCapabilities } from './capabilities.ts';
 
-export type { ProviderCapabilities } from './capabilities.ts';
+export type { ProviderCapabilities, SubnetReservation } from './capabilities.ts';
 
 /** A name under which a provider is registered (registry.ts lists them: `aws`, `gcp`, `azure`, `none`, ...). */
 export type ProviderName = string;

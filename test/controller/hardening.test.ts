@@ -1,0 +1,97 @@
+/**
+ * Bad and hostile input against a real kube-apiserver and the in-memory cloud: addresses that are not the
+ * gateway's to hand out, what the agents cannot carry, providers that cannot be used, pools the status cannot
+ * count, cloud-allocated IPs nobody uses. Each case checks the API server's objects and the cloud's own state.
+ */
+import { describe, expect, it } from 'vitest';
+import type { EgressPolicy } from '../../src/api/egress-policy.ts';
+import { eventually } from '../support/eventually.ts';
+import { conditionOf as condition, useControllerWorld } from './world.ts';
+
+const t = useControllerWorld();
+
+/**
+ * The policy once `ok` holds for it; while waiting, the last status is what a timeout reports.
+ */
+const policyWhen = (name: string, what: string, ok: (p: EgressPolicy) => boolean) =>
+  eventually(`${name}: ${what}`, async () => {
+    const p = await t.world.getPolicy(name);
+    if (p && ok(p)) return p;
+    throw new Error(`status: ${JSON.stringify(p?.status ?? null)}`);
+  });
+
+async function twoNodes() {
+  await t.world.addNode({ name: 'a1', zone: 'zone-a', subnet: '10.1.1.0/24', primaryIP: '10.1.1.10' });
+  await t.world.addNode({ name: 'a2', zone: 'zone-a', subnet: '10.1.1.0/24', primaryIP: '10.1.1.11' });
+}
+
+describe('addresses that are not the gateway to hand out', () => {
+  it("given a pool that starts with a node's own IP, then a count policy gets the next free IP, and an explicit request for it says whose it is", async () => {
+    await twoNodes();
+    const gw = await t.world.createGateway('gw', { ips: ['10.1.1.10-10.1.1.13'], namespaceSelector: {} });
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const [a] =
+      (await policyWhen('p', 'one IP Ready', (x) => x.status?.assignments?.[0]?.state === 'Ready')).status
+        ?.assignments ?? [];
+    expect(a?.ip).toBe('10.1.1.12');
+    expect(t.world.cloudPlacement().get('10.1.1.12')).toBe(a?.node);
+
+    await t.world.createPolicy('q', { gatewayName: gw, egressIPs: ['10.1.1.11'] });
+    const q = await policyWhen('q', 'refused', (x) => x.status?.assignments?.[0]?.state === 'Failed');
+    expect(q.status?.assignments?.[0]).toMatchObject({ ip: '10.1.1.11', reason: 'IPReserved' });
+    expect(q.status?.assignments?.[0]?.message).toContain(
+      `10.1.1.11 is the address of node ${t.world.node('a2')}`,
+    );
+    expect(t.world.cloudPlacement().has('10.1.1.11')).toBe(false);
+  });
+
+  it('given a pool that is the whole subnet, then none of the addresses the cloud keeps is handed out', async () => {
+    await twoNodes();
+    const gw = await t.world.createGateway('gw', { ips: ['10.1.1.0/24'], namespaceSelector: {} });
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, count: 4 });
+    const ready =
+      (
+        await policyWhen('p', '4 Ready', (x) => {
+          const a = x.status?.assignments ?? [];
+          return a.length === 4 && a.every((y) => y.state === 'Ready');
+        })
+      ).status?.assignments ?? [];
+    // .0-.3 are the cloud's, .10 and .11 the nodes'.
+    expect(ready.map((x) => x.ip).sort()).toEqual(['10.1.1.4', '10.1.1.5', '10.1.1.6', '10.1.1.7']);
+    expect([...t.world.cloudPlacement().keys()].sort()).toEqual(ready.map((x) => x.ip).sort());
+  });
+});
+
+describe('what the agents cannot carry is never Ready', () => {
+  it('given an IPv6 egress IP, then it is not placed and the policy says the agents program IPv4 only', async () => {
+    await t.world.addNode({
+      name: 'v1',
+      zone: 'zone-a',
+      subnet: '2001:db8:5::/64',
+      primaryIP: '2001:db8:5::10',
+    });
+    const gw = await t.world.createGateway('gw', {
+      ips: ['2001:db8:5::100-2001:db8:5::1ff'],
+      namespaceSelector: {},
+    });
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, egressIPs: ['2001:db8:5::100'] });
+    const p = await policyWhen('p', 'Failed', (x) => x.status?.assignments?.[0]?.state === 'Failed');
+    expect(p.status?.assignments?.[0]).toMatchObject({ ip: '2001:db8:5::100', reason: 'IPv6NotSupported' });
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'False' });
+    expect(condition(p, 'Ready')?.message).toContain('programs IPv4 egress IPs only');
+    expect(t.world.cloudPlacement().size).toBe(0);
+  });
+
+  it('given only IPv6 destinations, then the policy is not Ready: its traffic would not use the egress IP', async () => {
+    await twoNodes();
+    const gw = await t.world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.109'], namespaceSelector: {} });
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1, destinationCIDRs: ['2001:db8::/32'] });
+    const p = await policyWhen('p', 'placed', (x) => x.status?.assignments?.[0]?.state === 'Ready');
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason: 'IPv6NotSupported' });
+    expect(condition(p, 'Ready')?.message).toContain('2001:db8::/32');
+  });
+});
