@@ -11,7 +11,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { renderCrds } from '../../scripts/render-crds.ts';
-import { familyOf, ipToBigInt, isCidr, isIp } from '../net/ip.ts';
+import { familyOf, ipToBigInt, isCidr, isIp, poolEntryRange } from '../net/ip.ts';
 import { allCrds } from './crd.ts';
 import { validateGatewaySpec } from './validate.ts';
 
@@ -27,6 +27,16 @@ function celMeaning(rule: string): (self: unknown) => boolean {
       if (parts.length !== 2 || !isIp(parts[0]!) || !isIp(parts[1]!)) return false;
       if (familyOf(parts[0]!) !== familyOf(parts[1]!)) return false;
       return familyOf(parts[0]!) === 6 || ipToBigInt(parts[0]!) <= ipToBigInt(parts[1]!);
+    };
+  }
+  if (rule.startsWith("!self.contains(':') ||")) {
+    return (self) => {
+      const s = self as string;
+      try {
+        return !s.includes(':') || poolEntryRange(s).end - poolEntryRange(s).start < 2n ** 32n;
+      } catch {
+        return true; // the syntax rule refuses it
+      }
     };
   }
   if (rule === '!(has(self.egressIPs) && has(self.count))') {

@@ -42,6 +42,11 @@ export const LIMITS = {
   statusItems: 1024,
   /** Nodes one gateway status may list. */
   statusNodes: 5000,
+  /**
+   * Addresses one pool entry may hold: 2^32 (an IPv4 /0, an IPv6 /96). 256 such entries count up to 2^40, well
+   * inside the status's integers and JavaScript's exact ones; an IPv6 /64 (2^64) would fit neither.
+   */
+  poolEntryAddresses: 2n ** 32n,
 } as const;
 
 /** An IPv4 or IPv6 address, written the usual way (no zone, no prefix). */
@@ -81,16 +86,36 @@ const ipRangeRule = [
   `) : (self.contains('/') ? isCIDR(self) : isIP(self))`,
 ].join('');
 
+/**
+ * CEL: an IPv6 entry holds at most 2^32 addresses ({@link LIMITS.poolEntryAddresses}): a CIDR of /96 or longer,
+ * or a range whose end lies in the /96 of its start. IPv4 entries always do. Entries that do not parse pass
+ * here (the rule above refuses them).
+ */
+const poolEntrySizeRule = [
+  `!self.contains(':') || (self.contains('-') ? (`,
+  `self.split('-').size() != 2 || !isIP(${rangeStart}) || !isIP(${rangeEnd}) || `,
+  `ip(${rangeStart}).family() != 6 || ip(${rangeEnd}).family() != 6 || `,
+  `cidr(${rangeStart} + '/96').containsIP(${rangeEnd})`,
+  `) : (!self.contains('/') || !isCIDR(self) || cidr(self).prefixLength() >= 96))`,
+].join('');
+
 /** An IP, a CIDR or a `start-end` range: one entry of a gateway's `ips`. */
 export const IpPoolEntry = Type.String({
   maxLength: LIMITS.rangeLength,
   description:
-    'An IP (10.0.1.10), a CIDR (10.0.1.16/28) or an inclusive range (10.0.1.20-10.0.1.29) of one address family.',
-  ...cel({
-    rule: ipRangeRule,
-    messageExpression:
-      "'\"' + self + '\" is not an IP, a CIDR (10.0.1.16/28) or a range start-end of one family with start <= end (10.0.1.20-10.0.1.29)'",
-  }),
+    'An IP (10.0.1.10), a CIDR (10.0.1.16/28) or an inclusive range (10.0.1.20-10.0.1.29) of one address family, of at most 2^32 addresses (an IPv6 CIDR of /96 or longer).',
+  ...cel(
+    {
+      rule: ipRangeRule,
+      messageExpression:
+        "'\"' + self + '\" is not an IP, a CIDR (10.0.1.16/28) or a range start-end of one family with start <= end (10.0.1.20-10.0.1.29)'",
+    },
+    {
+      rule: poolEntrySizeRule,
+      messageExpression:
+        "'\"' + self + '\" has more than 2^32 addresses, more than a gateway counts in one entry: use an IPv6 CIDR of /96 or longer (e.g. 2001:db8::/112), or a range within one /96'",
+    },
+  ),
 });
 
 /** A label selector requirement (`matchExpressions` entry), as in metav1.LabelSelectorRequirement. */

@@ -4,9 +4,18 @@
  * reason InvalidSpec`) and by the schema tests: IPv6 range order (CEL has no IPv6 ordering), overlapping
  * pool entries, and the same checks as the CEL rules as a second line of defence.
  */
-import { InvalidAddressError, type IpRange, isCidr, isIp, poolEntryRange, rangesOverlap } from '../net/ip.ts';
+import {
+  InvalidAddressError,
+  type IpRange,
+  isCidr,
+  isIp,
+  poolEntryRange,
+  rangeSize,
+  rangesOverlap,
+} from '../net/ip.ts';
 import type { EgressGatewaySpec } from './egress-gateway.ts';
 import type { ClusterEgressPolicySpec, EgressPolicySpec } from './egress-policy.ts';
+import { LIMITS } from './schema-common.ts';
 
 /** One problem in a spec: the field path and a message a person understands. */
 export interface SpecProblem {
@@ -28,6 +37,11 @@ export function validateGatewaySpec(spec: EgressGatewaySpec): SpecProblem[] {
   ips.forEach((entry, i) => {
     try {
       const range = poolEntryRange(entry);
+      const size = rangeSize(range);
+      if (size > LIMITS.poolEntryAddresses) {
+        problems.push({ field: `spec.ips[${i}]`, message: tooLarge(entry, size) });
+        return;
+      }
       const clash = ranges.find((r) => rangesOverlap(r.range, range));
       if (clash) problems.push({ field: `spec.ips[${i}]`, message: `"${entry}" overlaps "${clash.entry}"` });
       ranges.push({ entry, range });
@@ -37,6 +51,13 @@ export function validateGatewaySpec(spec: EgressGatewaySpec): SpecProblem[] {
     }
   });
   return problems;
+}
+
+/** The message for a pool entry of more than {@link LIMITS.poolEntryAddresses} addresses (as the CEL rule says). */
+function tooLarge(entry: string, size: bigint): string {
+  const bits = size.toString(2).length - 1;
+  const count = size === 1n << BigInt(bits) ? `2^${bits}` : size.toString();
+  return `"${entry}" has ${count} addresses; one entry may have at most 2^32 (status counts them): use an IPv6 CIDR of /96 or longer, or a range within one /96`;
 }
 
 /** Problems in an EgressPolicy or ClusterEgressPolicy spec; empty when valid. */

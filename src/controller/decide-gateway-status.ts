@@ -5,13 +5,19 @@
  *
  * | condition  | status                                                                                     |
  * |------------|--------------------------------------------------------------------------------------------|
- * | Accepted   | False InvalidSpec (a `spec.ips` entry does not parse), False NoNodes, else True (provider) |
+ * | Accepted   | False InvalidSpec (validateGatewaySpec's problems: an entry that does not parse, overlaps   |
+ * |            | another, or is too large to count), False NoNodes, else True (provider)                    |
  * | Ready      | True while some node may hold IPs, else False NoEligibleNode                               |
  * | Degraded   | True NodeFailed naming each node that may not hold IPs and why, else False                 |
  * | Conflicted | True PoolOverlap naming each gateway whose `spec.ips` shares IPs with this one's, else False |
+ *
+ * `ipsTotal` counts the IPs the gateway can hand out (of the families the agents program), at most
+ * `Number.MAX_SAFE_INTEGER`, so the status stays a valid integer whatever the spec holds.
  */
 import { CONDITION, REASON } from '../api/conditions.ts';
 import type { EgressGateway, EgressGatewayStatus, GatewayNodeStatus } from '../api/egress-gateway.ts';
+import { validateGatewaySpec } from '../api/validate.ts';
+import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import type { NodeNetwork } from '../provider/contract.ts';
 import { IpPool, type PoolOverlap } from '../scheduler/index.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
@@ -39,6 +45,14 @@ export interface GatewayStatusInput {
   readonly now: Date;
 }
 
+/** The IPs `pool` can hand out (families the agents program), as a safe integer. */
+export function countablePoolSize(pool: IpPool): number {
+  const size = pool.ranges
+    .filter((r) => DATAPLANE_FAMILIES.has(r.family))
+    .reduce((n, r) => n + (r.end - r.start + 1n), 0n);
+  return size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
+}
+
 /** The Conflicted condition's message for pool overlaps. */
 export function overlapMessage(gateway: string, overlaps: readonly PoolOverlap[]): string {
   const first = [gateway, ...overlaps.map((o) => o.gateway)].sort()[0];
@@ -53,7 +67,9 @@ export function overlapMessage(gateway: string, overlaps: readonly PoolOverlap[]
 export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewayStatus {
   const { gateway, now } = input;
   const pool = new IpPool(gateway.spec.ips ?? [], input.cloudAllocatedIPs);
-  const invalid = pool.invalid.map((i) => `spec.ips "${i.entry}": ${i.message}`).join('; ');
+  const invalid = validateGatewaySpec(gateway.spec)
+    .map((p) => `${p.field}: ${p.message}`)
+    .join('; ');
   const gen =
     gateway.metadata.generation !== undefined ? { observedGeneration: gateway.metadata.generation } : {};
   const ipsByNode = new Map<string, string[]>();
@@ -85,7 +101,7 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
     provider: input.provider,
     nodes,
     readyNodes,
-    ipsTotal: Number(pool.size()),
+    ipsTotal: countablePoolSize(pool),
     ipsUsed: input.held.size,
     ...(input.cloudAllocatedIPs.length ? { cloudAllocatedIPs: [...input.cloudAllocatedIPs] } : {}),
     conditions: setConditions(

@@ -465,8 +465,25 @@ describe('decideGatewayStatus', () => {
     expect(status.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({
       status: 'False',
       reason: REASON.InvalidSpec,
-      message: expect.stringMatching(/^spec\.ips "ten": .+; spec\.ips "10\.0\.1\.300": /),
+      message: expect.stringMatching(/^spec\.ips\[1\]: "ten" .+; spec\.ips\[2\]: "10\.0\.1\.300" /),
     });
+  });
+
+  it('counts a pool too large for the status as a safe integer, only in the families the agents program, and says why', () => {
+    for (const huge of ['2001:db8:1::/64', '::/0']) {
+      const status = decideGatewayStatus({
+        ...input,
+        gateway: gateway({ ips: [huge, '10.0.1.100-10.0.1.109', '10.0.0.0/8'] }),
+        cloudAllocatedIPs: [],
+      });
+      expect(status.ipsTotal).toBe(10 + 2 ** 24 - 2);
+      expect(Number.isSafeInteger(status.ipsTotal)).toBe(true);
+      expect(status.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({
+        status: 'False',
+        reason: REASON.InvalidSpec,
+        message: expect.stringContaining(`spec.ips[0]: "${huge}" has 2^`),
+      });
+    }
   });
 
   it('says on Conflicted which other gateways share its IPs, and which one hands out the shared ones', () => {

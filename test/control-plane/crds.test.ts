@@ -116,6 +116,17 @@ describe('CEL validation refuses invalid objects with the API server message', (
     expect(status.message).toContain('"10.0.1.1-2001:db8::1" is not an IP, a CIDR');
   });
 
+  test('a pool entry with more addresses than status can count (an IPv6 /64, ::/0, a range past a /96)', async () => {
+    for (const entry of ['2001:db8:1::/64', '::/0', '2001:db8::1-2001:db8::1:0:0']) {
+      const status = await expectApiError(() => createGateway(gateway({ ips: ['10.0.1.10', entry] })));
+      expect(status.code, entry).toBe(422);
+      expect(status.message).toContain('spec.ips[1]');
+      expect(status.message).toContain(
+        `"${entry}" has more than 2^32 addresses, more than a gateway counts in one entry: use an IPv6 CIDR of /96 or longer`,
+      );
+    }
+  });
+
   test('a gateway with neither ips nor cloudAllocated', async () => {
     for (const spec of [gateway(), gateway({ ips: [] }), gateway({ cloudAllocated: 0 })]) {
       const status = await expectApiError(() => createGateway(spec));
@@ -141,6 +152,7 @@ describe('valid objects are accepted', () => {
   test('gateways with IPs, CIDRs, IPv4 and IPv6 ranges, or cloud-allocated IPs', async () => {
     const specs = [
       gateway({ ips: ['10.0.1.10', '10.0.1.16/28', '10.0.1.20-10.0.1.29', '2001:db8::10-2001:db8::1f'] }),
+      gateway({ ips: ['0.0.0.0/0', '2001:db8::/96', '2001:db8::5-2001:db8::ffff:ffff'] }),
       gateway({ ips: ['10.0.2.5-10.0.2.5'], maxIPsPerNode: 4, failback: true }),
       gateway({ cloudAllocated: 3, namespaceSelector: { matchLabels: { team: 'payments' } } }),
     ];

@@ -3,6 +3,7 @@
  * gateway's to hand out, what the agents cannot carry, providers that cannot be used, pools the status cannot
  * count, cloud-allocated IPs nobody uses. Each case checks the API server's objects and the cloud's own state.
  */
+import { ApiextensionsV1Api, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { EgressPolicy } from '../../src/api/egress-policy.ts';
 import { eventually } from '../support/eventually.ts';
@@ -93,5 +94,75 @@ describe('what the agents cannot carry is never Ready', () => {
     const p = await policyWhen('p', 'placed', (x) => x.status?.assignments?.[0]?.state === 'Ready');
     expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason: 'IPv6NotSupported' });
     expect(condition(p, 'Ready')?.message).toContain('2001:db8::/32');
+  });
+});
+
+/**
+ * Runs `create` while the EgressGateway CRD lacks its pool-size rule, as a gateway created before that rule
+ * existed was stored; then puts the CRD back as generated.
+ */
+async function withPoolSizeRuleLifted<T>(create: () => Promise<T>): Promise<T> {
+  const api = t.kube.controlPlane.kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const name = 'egressgateways.cloudegress.io';
+  const original = await api.readCustomResourceDefinition({ name });
+  const lifted = structuredClone(original) as V1CustomResourceDefinition;
+  const items = lifted.spec.versions[0]!.schema!.openAPIV3Schema!.properties!['spec']!.properties!['ips']!
+    .items as {
+    'x-kubernetes-validations'?: { rule: string }[];
+  };
+  items['x-kubernetes-validations'] = (items['x-kubernetes-validations'] ?? []).filter(
+    (r) => !r.rule.includes('prefixLength'),
+  );
+  await api.replaceCustomResourceDefinition({ name, body: lifted });
+  try {
+    return await eventually('created without the pool-size rule', create);
+  } finally {
+    const now = await api.readCustomResourceDefinition({ name });
+    await api.replaceCustomResourceDefinition({
+      name,
+      body: {
+        ...original,
+        metadata: { ...original.metadata, resourceVersion: now.metadata?.resourceVersion },
+      },
+    });
+  }
+}
+
+describe('pools the status cannot count', () => {
+  it('given a gateway stored before pool sizes were checked (an IPv6 /64), then its status is written and says why, its IPv4 IPs work, and deleting it completes', async () => {
+    await twoNodes();
+    const gw = await withPoolSizeRuleLifted(() =>
+      t.world.createGateway('gw', {
+        ips: ['2001:db8:1::/64', '10.1.1.100-10.1.1.109'],
+        namespaceSelector: {},
+      }),
+    );
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const status = await eventually('gateway status written', async () => {
+      const g = await t.world.getGateway(gw);
+      if (g.status?.ipsTotal !== undefined) return g.status;
+      throw new Error(`status: ${JSON.stringify(g.status ?? null)}`);
+    });
+    expect(status.ipsTotal).toBe(10);
+    expect(condition({ status }, 'Accepted')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(condition({ status }, 'Accepted')?.message).toContain(
+      'spec.ips[0]: "2001:db8:1::/64" has 2^64 addresses',
+    );
+    const p = await policyWhen('p', 'Ready', (x) => x.status?.assignments?.[0]?.state === 'Ready');
+    expect(p.status?.assignments?.[0]?.ip).toBe('10.1.1.100');
+
+    await t.world.deletePolicy('p');
+    await eventually('policy gone', async () => (await t.world.getPolicy('p')) === undefined);
+    await t.world.deleteGateway(gw);
+    await eventually('gateway gone', async () => {
+      try {
+        await t.world.getGateway(gw);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(t.world.cloudPlacement().size).toBe(0);
   });
 });
