@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { renderCrds } from '../../scripts/render-crds.ts';
 import { familyOf, ipToBigInt, isCidr, isIp, poolEntryRange } from '../net/ip.ts';
 import { allCrds } from './crd.ts';
+import { LABEL_SYNTAX } from './schema-common.ts';
 import { validateGatewaySpec } from './validate.ts';
 
 /** What each CEL rule used in the schemas means. */
@@ -37,6 +38,22 @@ function celMeaning(rule: string): (self: unknown) => boolean {
       } catch {
         return true; // the syntax rule refuses it
       }
+    };
+  }
+  const key = (k: string) => new RegExp(LABEL_SYNTAX.key).test(k) && k.indexOf('/') <= 253;
+  if (rule.startsWith('self.key.matches(')) return (s) => key((s as { key: string }).key);
+  if (rule.startsWith('self.all(k, k.matches(')) return (s) => Object.keys(s as object).every(key);
+  if (rule.startsWith('self.matches(')) return (s) => new RegExp(LABEL_SYNTAX.value).test(s as string);
+  if (rule.startsWith("!(self.operator in ['In', 'NotIn'])")) {
+    return (s) => {
+      const r = s as { operator: string; values?: unknown[] };
+      return !['In', 'NotIn'].includes(r.operator) || (r.values?.length ?? 0) > 0;
+    };
+  }
+  if (rule.startsWith("!(self.operator in ['Exists', 'DoesNotExist'])")) {
+    return (s) => {
+      const r = s as { operator: string; values?: unknown[] };
+      return !['Exists', 'DoesNotExist'].includes(r.operator) || (r.values?.length ?? 0) === 0;
     };
   }
   if (rule === '!(has(self.egressIPs) && has(self.count))') {

@@ -118,24 +118,75 @@ export const IpPoolEntry = Type.String({
   ),
 });
 
-/** A label selector requirement (`matchExpressions` entry), as in metav1.LabelSelectorRequirement. */
-export const LabelSelectorRequirement = Type.Object({
-  key: Type.String({ minLength: 1, maxLength: 317 }),
-  operator: Type.Union([
-    Type.Literal('In'),
-    Type.Literal('NotIn'),
-    Type.Literal('Exists'),
-    Type.Literal('DoesNotExist'),
-  ]),
-  values: Type.Optional(Type.Array(Type.String({ maxLength: 63 }), { maxItems: 64 })),
+/**
+ * Label syntax as Kubernetes validates it (apimachinery `IsQualifiedName`, `IsValidLabelValue`), as RE2 for CEL:
+ * a key is a name of 1-63 letters, digits, `-`, `_` or `.` starting and ending alphanumeric, with an optional
+ * DNS subdomain prefix (at most 253 characters) and `/`; a value is empty or such a name.
+ */
+export const LABEL_SYNTAX = {
+  key: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$',
+  value: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+} as const;
+const keyOk = (expr: string) => `${expr}.matches('${LABEL_SYNTAX.key}') && ${expr}.indexOf('/') <= 253`;
+const KEY_HELP =
+  'a name of up to 63 letters, digits, -, _ or ., starting and ending with a letter or digit, with an optional DNS prefix and /';
+
+/** A label value (a `matchLabels` value, a `matchExpressions` value). */
+const LabelValue = Type.String({
+  maxLength: 63,
+  ...cel({
+    rule: `self.matches('${LABEL_SYNTAX.value}')`,
+    messageExpression:
+      "'\"' + self + '\" is not a label value (up to 63 letters, digits, -, _ or ., starting and ending with a letter or digit)'",
+  }),
 });
+
+/**
+ * A label selector requirement (`matchExpressions` entry), as in metav1.LabelSelectorRequirement and validated
+ * as Kubernetes validates it: `In` and `NotIn` need values (without, `NotIn` would select everything and `In`
+ * nothing), `Exists` and `DoesNotExist` take none.
+ */
+export const LabelSelectorRequirement = Type.Object(
+  {
+    key: Type.String({ minLength: 1, maxLength: 317 }),
+    operator: Type.Union([
+      Type.Literal('In'),
+      Type.Literal('NotIn'),
+      Type.Literal('Exists'),
+      Type.Literal('DoesNotExist'),
+    ]),
+    values: Type.Optional(Type.Array(LabelValue, { maxItems: 64 })),
+  },
+  cel(
+    {
+      rule: keyOk('self.key'),
+      messageExpression: `'key "' + self.key + '" is not a label key (${KEY_HELP})'`,
+    },
+    {
+      rule: "!(self.operator in ['In', 'NotIn']) || (has(self.values) && size(self.values) > 0)",
+      messageExpression:
+        "'operator ' + self.operator + ' needs at least one value (key \"' + self.key + '\"): without values NotIn would select everything and In nothing'",
+    },
+    {
+      rule: "!(self.operator in ['Exists', 'DoesNotExist']) || !has(self.values) || size(self.values) == 0",
+      messageExpression:
+        "'operator ' + self.operator + ' takes no values (key \"' + self.key + '\"): remove values, or use In or NotIn'",
+    },
+  ),
+);
 
 /** A Kubernetes label selector with a description. An empty selector (`{}`) selects everything. */
 export function labelSelector(description: string) {
   return Type.Object(
     {
       matchLabels: Type.Optional(
-        Type.Record(Type.String(), Type.String({ maxLength: 63 }), { maxProperties: 64 }),
+        Type.Record(Type.String(), LabelValue, {
+          maxProperties: 64,
+          ...cel({
+            rule: `self.all(k, ${keyOk('k')})`,
+            messageExpression: `'key "' + self.filter(k, !(${keyOk('k')}))[0] + '" is not a label key (${KEY_HELP})'`,
+          }),
+        }),
       ),
       matchExpressions: Type.Optional(Type.Array(LabelSelectorRequirement, { maxItems: 32 })),
     },

@@ -22,6 +22,7 @@ import {
   type IpAssignmentStatus,
   summarizeAssignments,
 } from '../api/egress-policy.ts';
+import { validatePolicySpec } from '../api/validate.ts';
 import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { policyKey } from '../kube/objects.ts';
 import { familyOf } from '../net/ip.ts';
@@ -136,6 +137,8 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
   const firstFailure = failed[0];
   const conflicts = failed.filter((e) => e.reason === REASON.IPInUse);
   const unsteered = unsteeredDestinations(policy);
+  // Problems the CRD refuses today, in a policy stored before: said, while what parses is served.
+  const problems = validatePolicySpec(policy.spec);
   const ipsReady = allReady
     ? { reason: REASON.AllIPsReady, message: `${ready} of ${wanted} egress IPs are Ready` }
     : {
@@ -168,9 +171,17 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
     [
       {
         type: CONDITION.Accepted,
-        status: 'True',
-        reason: REASON.Accepted,
-        message: `uses EgressGateway "${policy.spec.gatewayName}"`,
+        ...(problems.length > 0
+          ? {
+              status: 'False' as const,
+              reason: REASON.InvalidSpec,
+              message: truncateMessage(problems.map((p) => `${p.field}: ${p.message}`).join('; ')),
+            }
+          : {
+              status: 'True' as const,
+              reason: REASON.Accepted,
+              message: `uses EgressGateway "${policy.spec.gatewayName}"`,
+            }),
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       },
       {

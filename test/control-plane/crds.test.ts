@@ -148,6 +148,63 @@ describe('CEL validation refuses invalid objects with the API server message', (
   });
 });
 
+describe('label selectors are refused where Kubernetes would refuse them, naming the bad part', () => {
+  const expr = (operator: string, values?: string[], key = 'team') => ({
+    matchExpressions: [{ key, operator, ...(values ? { values } : {}) }],
+  });
+
+  test('In and NotIn without values (NotIn would select everything, In nothing)', async () => {
+    for (const [operator, values] of [
+      ['NotIn', undefined],
+      ['NotIn', []],
+      ['In', []],
+    ] as const) {
+      const status = await expectApiError(() =>
+        createPolicy(policy({ podSelector: expr(operator, values as string[] | undefined) })),
+      );
+      expect(status.code).toBe(422);
+      expect(status.message).toContain('spec.podSelector.matchExpressions[0]');
+      expect(status.message).toContain(`operator ${operator} needs at least one value (key "team")`);
+    }
+  });
+
+  test('Exists and DoesNotExist with values', async () => {
+    for (const operator of ['Exists', 'DoesNotExist']) {
+      const status = await expectApiError(() => createPolicy(policy({ podSelector: expr(operator, ['a']) })));
+      expect(status.message).toContain(`operator ${operator} takes no values (key "team")`);
+    }
+  });
+
+  test('keys and values that are not label syntax', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [expr('Exists', undefined, 'team name'), 'key "team name" is not a label key'],
+      [expr('In', ['a b']), '"a b" is not a label value'],
+      [{ matchLabels: { '-team': 'a' } }, 'key "-team" is not a label key'],
+      [{ matchLabels: { team: 'a/b' } }, '"a/b" is not a label value'],
+    ];
+    for (const [podSelector, words] of cases) {
+      const status = await expectApiError(() => createPolicy(policy({ podSelector })));
+      expect(status.code).toBe(422);
+      expect(status.message, JSON.stringify(podSelector)).toContain(words);
+    }
+  });
+
+  test("a gateway's namespaceSelector and a ClusterEgressPolicy's too (a tenant's admission)", async () => {
+    const gw = await expectApiError(() =>
+      createGateway(gateway({ ips: ['10.0.1.10'], namespaceSelector: expr('NotIn') })),
+    );
+    expect(gw.message).toContain('spec.namespaceSelector.matchExpressions[0]');
+    expect(gw.message).toContain('operator NotIn needs at least one value');
+    const cluster = await expectApiError(() =>
+      createCustomObject(api(), {
+        ...clusterEgressPolicy({ name: uniqueName('cluster-policy') }),
+        spec: { ...policy(), namespaceSelector: expr('Exists', ['x']) },
+      }),
+    );
+    expect(cluster.message).toContain('operator Exists takes no values');
+  });
+});
+
 describe('valid objects are accepted', () => {
   test('gateways with IPs, CIDRs, IPv4 and IPv6 ranges, or cloud-allocated IPs', async () => {
     const specs = [
@@ -171,6 +228,16 @@ describe('valid objects are accepted', () => {
       }),
       policy({ egressIPs: ['10.0.1.10', '2001:db8::10'], podSelector: { matchLabels: { app: 'api' } } }),
       policy(),
+      policy({
+        podSelector: {
+          matchLabels: { 'app.kubernetes.io/name': 'api', tier: '' },
+          matchExpressions: [
+            { key: 'example.com/team', operator: 'In', values: ['a', 'b-2'] },
+            { key: 'canary', operator: 'DoesNotExist' },
+            { key: 'zone', operator: 'Exists', values: [] },
+          ],
+        },
+      }),
     ];
     for (const spec of specs) {
       const created = (await createPolicy(spec)) as { spec: Record<string, unknown> };
