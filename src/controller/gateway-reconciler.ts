@@ -202,7 +202,8 @@ export class GatewayReconciler {
         ? new RetryableCloudError(`${applied.held.size} IPs of the deleted gateway are still held`)
         : undefined);
     if (retryable) throw retryable;
-    const allocatedMore = applied.cloudAllocatedIPs.length > (stored.status?.cloudAllocatedIPs?.length ?? 0);
+    // The cloud picked new IPs in this pass: they join the pool now, so plan again at once to hand them out.
+    const allocatedMore = applied.cloudAllocatedIPs.some((ip) => !cloudAllocatedIPs.includes(ip));
     return allocatedMore ? { requeueAfterMs: 0, outcome } : { outcome };
   }
 

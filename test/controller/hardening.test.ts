@@ -166,3 +166,30 @@ describe('pools the status cannot count', () => {
     expect(t.world.cloudPlacement().size).toBe(0);
   });
 });
+
+describe('cloud-allocated IPs', () => {
+  it('given a gateway asked for one more cloud-picked IP, then a waiting policy is served from it at once, not at the next resync', async () => {
+    await twoNodes();
+    const gw = await t.world.createGateway('gw', { cloudAllocated: 1, namespaceSelector: {} });
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1 });
+    await policyWhen('p', 'Ready', (x) => x.status?.assignments?.[0]?.state === 'Ready');
+    await t.world.createPolicy('q', { gatewayName: gw, count: 1 });
+    await policyWhen('q', 'waiting for an IP', (x) => x.status?.assignments?.[0]?.reason === 'PoolExhausted');
+
+    // One pass has the cloud pick the IP; only a requeue after it serves q before the 60 s resync.
+    await t.world.patchGateway(gw, { spec: { cloudAllocated: 2 } });
+    const q = await eventually(
+      'q Ready on the new cloud-picked IP',
+      async () => {
+        const x = await t.world.getPolicy('q');
+        if (x?.status?.assignments?.[0]?.state === 'Ready') return x;
+        throw new Error(`status: ${JSON.stringify(x?.status ?? null)}`);
+      },
+      { timeoutMs: 15_000 },
+    );
+    const ip = q.status?.assignments?.[0]?.ip ?? '';
+    expect((await t.world.getGateway(gw)).status?.cloudAllocatedIPs).toContain(ip);
+    expect(t.world.cloudPlacement().get(ip)).toBe(q.status?.assignments?.[0]?.node);
+  });
+});
