@@ -12,7 +12,10 @@
  *                       ▼ schedule() ─► SchedulePlan ─► planChanges() ─► Change[]
  * ```
  *
- * A policy that is being deleted, or no longer admitted, is left out, so its IPs are released. The nodes' own
+ * A policy that is being deleted, or no longer admitted, is left out, so its IPs are released. The IPs the cloud
+ * picked for `spec.cloudAllocated` that no policy uses are kept where the cloud holds them (up to
+ * `cloudAllocated`; all released once the gateway is being deleted): released, their numbers could go to anything
+ * else in the subnet while the status still lists them. The nodes' own
  * addresses, the addresses the cloud keeps in each subnet, and IPs of families the agents do not program are
  * never handed out.
  */
@@ -22,7 +25,7 @@ import type { EgressGateway } from '../api/egress-gateway.ts';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE } from '../api/egress-policy.ts';
 import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
-import { nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
+import { deleting, nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
 import { gatewaySlice, planChanges, REFUSALS, schedule } from '../scheduler/index.ts';
 import type {
@@ -74,6 +77,8 @@ export interface PlanDecision {
   readonly plan: SchedulePlan;
   readonly changes: readonly Change[];
   readonly nodes: readonly GatewayNodeView[];
+  /** Cloud-picked IPs no policy uses that stay in the cloud (see {@link spareCloudAllocated}). */
+  readonly spare: ReadonlySet<string>;
 }
 
 /**
@@ -189,6 +194,24 @@ function nodesIPs(input: PlanInput): Map<string, Unavailable> {
   return out;
 }
 
+/**
+ * The gateway's cloud-picked IPs that no placement uses and the cloud still holds, kept as the gateway's until a
+ * policy takes them: as many as `spec.cloudAllocated` leaves beside the used ones, none while the gateway is
+ * being deleted.
+ */
+export function spareCloudAllocated(
+  gateway: EgressGateway,
+  cloudAllocatedIPs: readonly string[],
+  plan: SchedulePlan,
+  current: ReadonlyMap<string, string>,
+): Set<string> {
+  if (deleting(gateway)) return new Set();
+  const placed = new Set(plan.placements.map((p) => p.ip));
+  const used = cloudAllocatedIPs.filter((ip) => placed.has(ip)).length;
+  const room = Math.max(0, (gateway.spec.cloudAllocated ?? 0) - used);
+  return new Set(cloudAllocatedIPs.filter((ip) => !placed.has(ip) && current.has(ip)).slice(0, room));
+}
+
 /** Builds the input, runs the scheduler and derives the changes; see the module comment. */
 export function decidePlan(input: PlanInput): PlanDecision {
   const { gateway } = input;
@@ -239,6 +262,7 @@ export function decidePlan(input: PlanInput): PlanDecision {
   };
   const sliced = gatewaySlice(full, name);
   const plan = schedule(sliced);
-  const changes = planChanges(plan, sliced.current, input.refs);
-  return { input: sliced, plan, changes, nodes: views };
+  const spare = spareCloudAllocated(gateway, input.cloudAllocatedIPs, plan, sliced.current);
+  const changes = planChanges(plan, sliced.current, input.refs, spare);
+  return { input: sliced, plan, changes, nodes: views, spare };
 }

@@ -10,7 +10,13 @@ import type { CloudProvider, NodeRef } from '../provider/contract.ts';
 import { decideAdmission, decideAdmissions } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus } from './decide-gateway-status.ts';
-import { decidePlan, type NodeNetworkResult, seedFromStatus, selectedNodes } from './decide-plan.ts';
+import {
+  decidePlan,
+  type NodeNetworkResult,
+  seedFromStatus,
+  selectedNodes,
+  spareCloudAllocated,
+} from './decide-plan.ts';
 import { decidePolicyStatus, decidePolicyStatuses } from './decide-policy-status.ts';
 import { decideProvider, decideSettings } from './decide-provider.ts';
 
@@ -584,5 +590,36 @@ describe('the none provider (no record across restarts)', () => {
     expect(restarted.plan.placements.map((p) => [p.ip, p.node])).toEqual(
       first.plan.placements.map((p) => [p.ip, p.node]),
     );
+  });
+});
+
+describe('spareCloudAllocated', () => {
+  const withAllocated = (cloudAllocated: number, deletionTimestamp?: string): EgressGateway => {
+    const g = gateway({ cloudAllocated });
+    return deletionTimestamp ? { ...g, metadata: { ...g.metadata, deletionTimestamp } } : g;
+  };
+  const plan = {
+    placements: [{ ip: '10.0.1.50', node: 'a', policy: 'p', gateway: 'gw' }],
+    unplaced: [],
+    allocations: [],
+  };
+  const current = new Map([
+    ['10.0.1.50', 'a'],
+    ['10.0.1.51', 'a'],
+    ['10.0.1.52', 'b'],
+  ]);
+  const picked = ['10.0.1.50', '10.0.1.51', '10.0.1.52', '10.0.1.53'];
+
+  it('keeps the unused picked IPs the cloud holds, as many as cloudAllocated leaves beside the used ones', () => {
+    expect([...spareCloudAllocated(withAllocated(4), picked, plan as never, current)]).toEqual([
+      '10.0.1.51',
+      '10.0.1.52',
+    ]);
+    expect([...spareCloudAllocated(withAllocated(2), picked, plan as never, current)]).toEqual(['10.0.1.51']);
+  });
+
+  it('keeps none once the gateway is being deleted', () => {
+    const gone = withAllocated(4, '2026-01-01T00:00:00Z');
+    expect(spareCloudAllocated(gone, picked, plan as never, current).size).toBe(0);
   });
 });

@@ -57,6 +57,7 @@ import {
   type Applied,
   applyRefused,
   type BeforeApply,
+  cloudAllocatedAfter,
   countChanges,
   foldApplyResult,
   nothingApplied,
@@ -194,6 +195,7 @@ export class GatewayReconciler {
       gatewayDeleting: read.deleting,
       held: applied.held,
       placements: decision.plan.placements,
+      spare: decision.spare,
     });
     await this.#removeFinalizers(release, stored, log);
     const retryable =
@@ -381,7 +383,7 @@ export class GatewayReconciler {
       provider: provider.name,
       nodes: decision.nodes,
       held: applied.held,
-      cloudAllocatedIPs: applied.cloudAllocatedIPs,
+      cloudAllocatedIPs: cloudAllocatedAfter(applied, new Set(decision.plan.placements.map((p) => p.ip))),
       overlaps,
       now: this.#d.now(),
     });

@@ -192,4 +192,49 @@ describe('cloud-allocated IPs', () => {
     expect((await t.world.getGateway(gw)).status?.cloudAllocatedIPs).toContain(ip);
     expect(t.world.cloudPlacement().get(ip)).toBe(q.status?.assignments?.[0]?.node);
   });
+
+  it('given more cloud-picked IPs than the policies use, then the unused ones stay in the cloud as the status says, and a later policy gets one of them', async () => {
+    await twoNodes();
+    const gw = await t.world.createGateway('gw', { cloudAllocated: 3, namespaceSelector: {} });
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1 });
+    await policyWhen('p', 'Ready', (x) => x.status?.assignments?.[0]?.state === 'Ready');
+    const picked = await eventually('3 IPs picked', async () => {
+      const g = await t.world.getGateway(gw);
+      return g.status?.cloudAllocatedIPs?.length === 3 ? [...g.status.cloudAllocatedIPs].sort() : undefined;
+    });
+    // A few passes later (a policy change queues the gateway), the cloud still holds what the status lists.
+    await t.world.createPolicy('q', { gatewayName: gw, count: 1 });
+    const q = await policyWhen('q', 'Ready', (x) => x.status?.assignments?.[0]?.state === 'Ready');
+    expect(picked).toContain(q.status?.assignments?.[0]?.ip);
+    await t.world.patchPolicySpec('q', { count: 1, destinationCIDRs: ['203.0.113.0/24'] });
+    await eventually('q observed', async () => {
+      const x = await t.world.getPolicy('q');
+      return x?.status?.observedGeneration === x?.metadata.generation;
+    });
+    const g = await t.world.getGateway(gw);
+    expect([...(g.status?.cloudAllocatedIPs ?? [])].sort()).toEqual(picked);
+    expect([...t.world.cloudPlacement().keys()].sort()).toEqual(picked);
+
+    // Asked for fewer, the gateway lets go of the unused one, in the cloud and in its status.
+    await t.world.patchGateway(gw, { spec: { cloudAllocated: 2 } });
+    const used = await eventually('the unused IP released and forgotten', async () => {
+      const st = (await t.world.getGateway(gw)).status;
+      return st?.cloudAllocatedIPs?.length === 2 && t.world.cloudPlacement().size === 2
+        ? [...st.cloudAllocatedIPs].sort()
+        : undefined;
+    });
+    expect([...t.world.cloudPlacement().keys()].sort()).toEqual(used);
+    const p = await t.world.getPolicy('p');
+    expect(used).toEqual([p?.status?.assignments?.[0]?.ip, q.status?.assignments?.[0]?.ip].sort());
+
+    await t.world.deletePolicy('p');
+    await t.world.deletePolicy('q');
+    await eventually(
+      'policies gone',
+      async () => !(await t.world.getPolicy('p')) && !(await t.world.getPolicy('q')),
+    );
+    await t.world.deleteGateway(gw);
+    await eventually('every picked IP released', async () => t.world.cloudPlacement().size === 0);
+  });
 });
