@@ -247,22 +247,37 @@ export function decidePolicyStatuses(
   });
 }
 
-/** Status of a policy that cannot be served at all (gateway missing, namespace not admitted, provider unknown). */
+/**
+ * Status of a policy that cannot be served at all (gateway missing, namespace not admitted, provider unknown).
+ * With `keep` (the gateway's provider cannot be used, so no cloud call was made), its assignments stay as they
+ * are: the cloud still holds them and the agents keep routing by them; the conditions say nothing moves them.
+ */
 export function rejectedPolicyStatus(
   policy: AnyEgressPolicy,
   rejection: Rejection,
   now: Date,
+  keep = false,
 ): EgressPolicyStatus {
   const generation = policy.metadata.generation;
   const gen = generation !== undefined ? { observedGeneration: generation } : {};
+  const entries = keep ? (policy.status?.assignments ?? []) : [];
+  const said =
+    entries.length > 0
+      ? {
+          ...rejection,
+          message: truncateMessage(
+            `${rejection.message}; its ${entries.length} egress IP(s) stay where they are, but nothing moves them (no failover) until then`,
+          ),
+        }
+      : rejection;
   return {
     ...gen,
-    assignments: [],
-    ...summarizeAssignments([]),
+    assignments: [...entries],
+    ...summarizeAssignments(entries),
     conditions: setConditions(
       policy.status?.conditions,
       [
-        ...rejectionConditions(rejection, gen),
+        ...rejectionConditions(said, gen),
         {
           type: CONDITION.Degraded,
           status: 'False',

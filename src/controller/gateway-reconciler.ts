@@ -71,6 +71,7 @@ import {
   type PlanDecision,
   seedFromStatus,
   selectedNodes,
+  statusIPs,
 } from './decide-plan.ts';
 import { decidePolicyStatuses, rejectedPolicyStatus } from './decide-policy-status.ts';
 import {
@@ -230,7 +231,11 @@ export class GatewayReconciler {
     };
   }
 
-  /** The provider cannot be used: every object says why; no cloud call. */
+  /**
+   * The provider cannot be used: every object says why; no cloud call. The policies keep their assignments (the
+   * cloud still holds them). A gateway being deleted keeps its finalizer while its policies or its status name
+   * IPs, since none can be released: fixing the annotation (or the nodes) lets the deletion complete.
+   */
   async #rejectAll(
     read: GatewayRead,
     rejection: ProviderDecision & { ok: false },
@@ -238,16 +243,26 @@ export class GatewayReconciler {
   ): Promise<undefined> {
     const { writer, events, now } = this.#d;
     log.warn({ reason: rejection.reason }, rejection.message);
-    await writer.writeStatus(read.gateway, rejectedGatewayStatus(read.gateway, rejection, now()));
-    void events.warning(read.gateway, rejection.reason, rejection.message);
     for (const policy of read.mine.filter((p) => !deleting(p))) {
-      await writer.writeStatus(policy, rejectedPolicyStatus(policy, rejection, now()));
+      await writer.writeStatus(policy, rejectedPolicyStatus(policy, rejection, now(), true));
       void events.warning(policy, rejection.reason, rejection.message);
     }
-    if (read.deleting) {
-      log.warn('gateway deleted while its provider is unknown: no cloud IP could be released');
-      await writer.removeFinalizer(read.gateway);
-    }
+    const held = new Set([
+      ...read.mine.flatMap(statusIPs),
+      ...(read.gateway.status?.cloudAllocatedIPs ?? []),
+    ]);
+    const stuck =
+      read.deleting && held.size > 0
+        ? {
+            ...rejection,
+            message: `${rejection.message}; being deleted, but cannot release its ${held.size} egress IP(s) in the cloud until then, so the deletion waits`,
+          }
+        : rejection;
+    await writer.writeStatus(read.gateway, rejectedGatewayStatus(read.gateway, stuck, now()));
+    void events.warning(read.gateway, stuck.reason, stuck.message);
+    if (read.deleting && held.size === 0) await writer.removeFinalizer(read.gateway);
+    else if (read.deleting)
+      log.warn({ ips: held.size }, 'gateway deleted while its provider is unknown: waiting');
     return undefined;
   }
 

@@ -14,11 +14,26 @@ const t = useControllerWorld();
 /**
  * The policy once `ok` holds for it; while waiting, the last status is what a timeout reports.
  */
-const policyWhen = (name: string, what: string, ok: (p: EgressPolicy) => boolean) =>
-  eventually(`${name}: ${what}`, async () => {
-    const p = await t.world.getPolicy(name);
-    if (p && ok(p)) return p;
-    throw new Error(`status: ${JSON.stringify(p?.status ?? null)}`);
+const policyWhen = (name: string, what: string, ok: (p: EgressPolicy) => boolean, timeoutMs?: number) =>
+  eventually(
+    `${name}: ${what}`,
+    async () => {
+      const p = await t.world.getPolicy(name);
+      if (p && ok(p)) return p;
+      throw new Error(`status: ${JSON.stringify(p?.status ?? null)}`);
+    },
+    timeoutMs ? { timeoutMs } : {},
+  );
+
+/** Waits until the gateway (full name) is gone from the API server. */
+const gatewayGone = (gw: string) =>
+  eventually(`${gw} gone`, async () => {
+    try {
+      await t.world.getGateway(gw);
+      return false;
+    } catch {
+      return true;
+    }
   });
 
 async function twoNodes() {
@@ -155,14 +170,7 @@ describe('pools the status cannot count', () => {
     await t.world.deletePolicy('p');
     await eventually('policy gone', async () => (await t.world.getPolicy('p')) === undefined);
     await t.world.deleteGateway(gw);
-    await eventually('gateway gone', async () => {
-      try {
-        await t.world.getGateway(gw);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await gatewayGone(gw);
     expect(t.world.cloudPlacement().size).toBe(0);
   });
 });
@@ -179,14 +187,11 @@ describe('cloud-allocated IPs', () => {
 
     // One pass has the cloud pick the IP; only a requeue after it serves q before the 60 s resync.
     await t.world.patchGateway(gw, { spec: { cloudAllocated: 2 } });
-    const q = await eventually(
-      'q Ready on the new cloud-picked IP',
-      async () => {
-        const x = await t.world.getPolicy('q');
-        if (x?.status?.assignments?.[0]?.state === 'Ready') return x;
-        throw new Error(`status: ${JSON.stringify(x?.status ?? null)}`);
-      },
-      { timeoutMs: 15_000 },
+    const q = await policyWhen(
+      'q',
+      'Ready on the new cloud-picked IP',
+      (x) => x.status?.assignments?.[0]?.state === 'Ready',
+      15_000,
     );
     const ip = q.status?.assignments?.[0]?.ip ?? '';
     expect((await t.world.getGateway(gw)).status?.cloudAllocatedIPs).toContain(ip);
@@ -236,5 +241,41 @@ describe('cloud-allocated IPs', () => {
     );
     await t.world.deleteGateway(gw);
     await eventually('every picked IP released', async () => t.world.cloudPlacement().size === 0);
+  });
+});
+
+describe('providers that cannot be used', () => {
+  it('given a gateway annotated with an unknown provider, then its policies keep their IPs, and deleting it waits until it can release them', async () => {
+    await twoNodes();
+    const gw = await t.world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.109'], namespaceSelector: {} });
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const ready = await policyWhen('p', 'Ready', (x) => x.status?.assignments?.[0]?.state === 'Ready');
+    const held = ready.status?.assignments ?? [];
+
+    await t.world.patchGateway(gw, { metadata: { annotations: { 'cloudegress.io/provider': 'awz' } } });
+    const p = await policyWhen(
+      'p',
+      'not accepted',
+      (x) => condition(x, 'Accepted')?.reason === 'ProviderUnknown',
+    );
+    // No cloud call was made: the IP is still on its node, so the agents keep routing by it and status says so.
+    expect(p.status?.assignments).toEqual(held);
+    expect(Object.fromEntries(t.world.cloudPlacement())).toEqual(
+      Object.fromEntries(held.map((a) => [a.ip, a.node])),
+    );
+
+    await t.world.deleteGateway(gw);
+    const deleting = await eventually('the deletion explained', async () => {
+      const g = await t.world.getGateway(gw);
+      return condition(g, 'Accepted')?.message?.includes('cannot release') ? g : undefined;
+    });
+    expect(deleting.metadata.finalizers?.length).toBeGreaterThan(0);
+    expect(t.world.cloudPlacement().size).toBe(1);
+
+    await t.world.patchGateway(gw, { metadata: { annotations: { 'cloudegress.io/provider': null } } });
+    await t.world.deletePolicy('p');
+    await gatewayGone(gw);
+    expect(t.world.cloudPlacement().size).toBe(0);
   });
 });
