@@ -132,6 +132,7 @@ export class Controller {
       fresh: this.#fresh,
       metrics: this.metrics,
       providerChoice: options.settings.provider,
+      testProviders: options.settings.testProviders ?? false,
       baseSettings: options.settings.providerSettings,
       healthy: (node, ready) => this.#session?.healthy(node, ready) ?? ready,
       now: () => new Date(),

@@ -95,6 +95,24 @@ describe('decideProvider', () => {
     }
   });
 
+  it('refuses a test-only provider (inmemory) unless test providers are enabled', () => {
+    const annotated = gateway({}, { [ANNOTATIONS.provider]: 'inmemory' });
+    const detected = [node('m', 'inmemory:///zone-a/m')];
+    for (const [gw, nodes, choice] of [
+      [annotated, [aws], 'auto'],
+      [gateway(), detected, 'auto'],
+      [gateway(), [aws], 'inmemory'],
+    ] as const) {
+      const decision = decideProvider(gw, nodes, choice);
+      expect(decision).toMatchObject({ ok: false, reason: REASON.ProviderUnknown });
+      if (!decision.ok) expect(decision.message).toMatch(/"inmemory" is for tests only/);
+      expect(decideProvider(gw, nodes, choice, { testProviders: true })).toEqual({
+        ok: true,
+        name: 'inmemory',
+      });
+    }
+  });
+
   it('settings: annotations override the flags', () => {
     const gw = gateway({}, { [ANNOTATIONS.region]: 'eu-west-1', [ANNOTATIONS.interface]: '1' });
     expect(

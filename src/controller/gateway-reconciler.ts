@@ -100,6 +100,8 @@ export interface GatewayReconcilerDeps {
   readonly fresh: FreshObjects;
   readonly metrics: ControllerMetrics;
   readonly providerChoice: ProviderChoice;
+  /** Whether test-only providers may serve gateways. */
+  readonly testProviders: boolean;
   readonly baseSettings: ProviderSettings;
   /** The health prober's verdict. */
   readonly healthy: (node: string, ready: boolean) => boolean;
@@ -151,7 +153,9 @@ export class GatewayReconciler {
       this.#preflight.forget(name);
       return undefined;
     }
-    const choice = decideProvider(read.gateway, read.members, d.providerChoice);
+    const choice = decideProvider(read.gateway, read.members, d.providerChoice, {
+      testProviders: d.testProviders,
+    });
     if (!choice.ok) return this.#rejectAll(read, choice, log);
     const provider = await d.providers.get(choice.name, decideSettings(read.gateway, d.baseSettings));
     log = log.child({ provider: provider.name });

@@ -7,7 +7,7 @@ import { ApiextensionsV1Api, type V1CustomResourceDefinition } from '@kubernetes
 import { describe, expect, it } from 'vitest';
 import type { EgressPolicy } from '../../src/api/egress-policy.ts';
 import { eventually } from '../support/eventually.ts';
-import { conditionOf as condition, useControllerWorld } from './world.ts';
+import { conditionOf as condition, testSettings, useControllerWorld } from './world.ts';
 
 const t = useControllerWorld();
 
@@ -276,6 +276,22 @@ describe('providers that cannot be used', () => {
     await t.world.patchGateway(gw, { metadata: { annotations: { 'cloudegress.io/provider': null } } });
     await t.world.deletePolicy('p');
     await gatewayGone(gw);
+    expect(t.world.cloudPlacement().size).toBe(0);
+  });
+});
+
+describe('a test-only provider in production', () => {
+  it('given a controller without --test-providers, then a gateway of in-memory nodes is refused and no IP is placed', async () => {
+    await twoNodes();
+    const gw = await t.world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.109'], namespaceSelector: {} });
+    await t.world.startController({ settings: testSettings({ testProviders: false }) });
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const p = await policyWhen('p', 'refused', (x) => condition(x, 'Accepted')?.reason === 'ProviderUnknown');
+    expect(condition(p, 'Accepted')?.message).toContain('"inmemory" is for tests only');
+    expect(condition(await t.world.getGateway(gw), 'Accepted')).toMatchObject({
+      status: 'False',
+      reason: 'ProviderUnknown',
+    });
     expect(t.world.cloudPlacement().size).toBe(0);
   });
 });

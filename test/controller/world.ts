@@ -48,6 +48,7 @@ export function testSettings(
 ): ControllerSettings {
   return {
     provider: 'auto',
+    testProviders: true,
     providerSettings: { owner: 'test-cluster' },
     probe: { intervalMs: 0, misses: 3, dampingMs: 0, agentHealthPort: 0 },
     leaderElection: {
