@@ -124,6 +124,7 @@ export function inMemoryDriver(
             new ProviderError(
               'terminal',
               `${edit.ip} is on ${inst.interfaceId} but not owned by cloud-egress; not adopted`,
+              { heldBy: inst.interfaceId },
             ),
           );
         } else if (
@@ -141,6 +142,7 @@ export function inMemoryDriver(
           new ProviderError(
             'terminal',
             `${edit.ip} is in use by ${holder.interfaceId} and not owned by cloud-egress`,
+            { heldBy: holder.interfaceId },
           ),
         );
         continue;

@@ -17,8 +17,9 @@ export const CONDITION = {
    */
   Preflight: 'Preflight',
   /**
-   * It asks for an IP another policy owns (policy), or its pool overlaps another gateway's (gateway); the
-   * holder keeps the IP (docs/adr/0005-the-holder-keeps-its-ip.md) and the message names it.
+   * It asks for an IP another policy owns, or one something outside this installation holds in the cloud
+   * (policy), or its pool overlaps another gateway's (gateway); the holder keeps the IP
+   * (docs/adr/0005-the-holder-keeps-its-ip.md) and the message names it.
    */
   Conflicted: 'Conflicted',
 } as const;
@@ -42,6 +43,8 @@ export const REASON = {
   PoolExhausted: 'PoolExhausted',
   IPOutsideGatewayPool: 'IPOutsideGatewayPool',
   IPInUse: 'IPInUse',
+  /** Something this installation does not own holds the IP in the cloud (another interface, another tool). */
+  IPHeldInCloud: 'IPHeldInCloud',
   IPReserved: 'IPReserved',
   IPv6NotSupported: 'IPv6NotSupported',
   NoEligibleNode: 'NoEligibleNode',

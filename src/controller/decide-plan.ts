@@ -69,6 +69,8 @@ export interface PlanInput {
   readonly refs: ReadonlyMap<string, NodeRef>;
   /** IPs the cloud picked for `spec.cloudAllocated` so far. */
   readonly cloudAllocatedIPs: readonly string[];
+  /** IPs the cloud said lately that something outside this installation holds (besides the statuses'). */
+  readonly heldInCloud?: ReadonlySet<string>;
 }
 
 /** The decision for one gateway. */
@@ -212,6 +214,18 @@ export function spareCloudAllocated(
   return new Set(cloudAllocatedIPs.filter((ip) => !placed.has(ip) && current.has(ip)).slice(0, room));
 }
 
+/** `known`, and the IPs some policy's status lists as Failed IPHeldInCloud: the cloud said something else has them. */
+function heldInCloud(
+  policies: readonly AnyEgressPolicy[],
+  known: ReadonlySet<string> = new Set(),
+): Set<string> {
+  const out = new Set<string>(known);
+  for (const p of policies)
+    for (const a of p.status?.assignments ?? [])
+      if (a.ip && a.state === ASSIGNMENT_STATE.Failed && a.reason === REASON.IPHeldInCloud) out.add(a.ip);
+  return out;
+}
+
 /** Builds the input, runs the scheduler and derives the changes; see the module comment. */
 export function decidePlan(input: PlanInput): PlanDecision {
   const { gateway } = input;
@@ -257,6 +271,7 @@ export function decidePlan(input: PlanInput): PlanDecision {
     policies: [...input.policies, ...input.otherPolicies].map(policyInput),
     current,
     unavailableIPs: nodesIPs(input),
+    heldInCloud: heldInCloud([...input.policies, ...input.otherPolicies], input.heldInCloud),
     subnetReserved: input.subnetReserved,
     families: DATAPLANE_FAMILIES,
   };

@@ -31,8 +31,12 @@ import type { Placement, Unplaced } from '../scheduler/types.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
 import type { PlanDecision } from './decide-plan.ts';
 
-/** The reason an IP failed in the cloud, from the error's kind. */
+/**
+ * The reason an IP failed in the cloud: IPHeldInCloud when something this installation does not own holds it
+ * (`heldBy`), else from the error's kind.
+ */
 export function reasonOfProviderError(error: ProviderError): Reason {
+  if (error.heldBy !== undefined) return REASON.IPHeldInCloud;
   switch (error.kind) {
     case 'throttled':
       return REASON.CloudThrottled;
@@ -111,7 +115,11 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
           node: p.node,
           state: ASSIGNMENT_STATE.Failed,
           reason: reasonOfProviderError(outcome.error),
-          message: truncateMessage(outcome.error.message),
+          message: truncateMessage(
+            outcome.error.heldBy !== undefined
+              ? `${outcome.error.message}: something outside this installation holds it in the cloud; free it there or pick another IP`
+              : outcome.error.message,
+          ),
         }),
       );
     } else {
@@ -135,7 +143,7 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
   const wanted = policy.spec.egressIPs?.length ?? policy.spec.count ?? 1;
   const allReady = failed.length === 0 && ready === entries.length && ready >= wanted;
   const firstFailure = failed[0];
-  const conflicts = failed.filter((e) => e.reason === REASON.IPInUse);
+  const conflicts = failed.filter((e) => e.reason === REASON.IPInUse || e.reason === REASON.IPHeldInCloud);
   const unsteered = unsteeredDestinations(policy);
   // Problems the CRD refuses today, in a policy stored before: said, while what parses is served.
   const problems = validatePolicySpec(policy.spec);
@@ -199,7 +207,12 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
       {
         type: CONDITION.Conflicted,
         status: conflicts.length > 0 ? 'True' : 'False',
-        reason: conflicts.length > 0 ? REASON.IPInUse : REASON.NoConflict,
+        reason:
+          conflicts.length === 0
+            ? REASON.NoConflict
+            : conflicts.some((e) => e.reason === REASON.IPInUse)
+              ? REASON.IPInUse
+              : REASON.IPHeldInCloud,
         message:
           conflicts.length > 0
             ? truncateMessage(conflicts.map((e) => e.message ?? '').join('; '))

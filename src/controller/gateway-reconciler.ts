@@ -131,10 +131,15 @@ interface GatewayRead {
 
 const msSince = (mark: number) => Math.round(performance.now() - mark);
 
+/** How long an IP the cloud said something else holds is skipped by fresh picks (explicit requests still try). */
+const HELD_IN_CLOUD_MS = 5 * 60_000;
+
 /** Reconciles gateways; see the module comment. */
 export class GatewayReconciler {
   readonly #d: GatewayReconcilerDeps;
   readonly #preflight: PreflightGate;
+  /** IPs the cloud refused because something outside this installation holds them, until when (ms). */
+  readonly #heldInCloud = new Map<string, number>();
 
   constructor(deps: GatewayReconcilerDeps) {
     this.#d = deps;
@@ -166,6 +171,7 @@ export class GatewayReconciler {
     const phases: Record<string, number> = { readMs: msSince(started) };
     const before: BeforeApply = { held: decision.input.current, cloudAllocatedIPs };
     const { policies, applied } = await this.#apply(provider, decision, live, before, phases, log);
+    const repick = this.#noteHeldInCloud(applied, decision, live);
 
     const finals = decidePolicyStatuses(decision, policies, 'final', applied.outcomes, d.now());
     const { outcome, states } = decideOutcome({
@@ -211,7 +217,31 @@ export class GatewayReconciler {
     if (retryable) throw retryable;
     // The cloud picked new IPs in this pass: they join the pool now, so plan again at once to hand them out.
     const allocatedMore = applied.cloudAllocatedIPs.some((ip) => !cloudAllocatedIPs.includes(ip));
-    return allocatedMore ? { requeueAfterMs: 0, outcome } : { outcome };
+    return allocatedMore || repick ? { requeueAfterMs: 0, outcome } : { outcome };
+  }
+
+  /**
+   * Remembers the IPs the cloud said something else holds, so that fresh picks skip them; true when a count
+   * policy got one (it takes another IP in a new pass at once; each pass skips one more, so this ends).
+   */
+  #noteHeldInCloud(applied: Applied, decision: PlanDecision, live: readonly AnyEgressPolicy[]): boolean {
+    const until = this.#d.now().getTime() + HELD_IN_CLOUD_MS;
+    const counting = new Set(live.filter((p) => !p.spec.egressIPs).map(policyKey));
+    const byIP = new Map(decision.plan.placements.map((p) => [p.ip, p.policy]));
+    let repick = false;
+    for (const { change, error } of applied.failed) {
+      if (error.heldBy === undefined || change.kind !== 'assign') continue;
+      this.#heldInCloud.set(change.ip, until);
+      if (counting.has(byIP.get(change.ip) ?? '')) repick = true;
+    }
+    return repick;
+  }
+
+  /** The IPs the cloud said lately that something else holds (forgetting those older than HELD_IN_CLOUD_MS). */
+  #recentlyHeldInCloud(): Set<string> {
+    const now = this.#d.now().getTime();
+    for (const [ip, until] of this.#heldInCloud) if (until <= now) this.#heldInCloud.delete(ip);
+    return new Set(this.#heldInCloud.keys());
   }
 
   /** Read: the gateway, its nodes and the policies, as last written (read-your-writes over the caches). */
@@ -316,6 +346,7 @@ export class GatewayReconciler {
       current,
       refs,
       cloudAllocatedIPs: [...cloudAllocatedIPs],
+      heldInCloud: this.#recentlyHeldInCloud(),
     });
   }
 

@@ -14,7 +14,8 @@
  * | else                                                       | the policy's                           |
  *
  * A count policy's IP that fails a row is not refused: the policy drops it and takes a fresh one. Fresh IPs
- * skip every IP a row would refuse, every IP another policy claims, and the `foreignPools`.
+ * skip every IP a row would refuse, every IP another policy claims, the `foreignPools`, and the IPs the cloud
+ * said something else holds (`heldInCloud`).
  */
 import { REASON } from '../api/conditions.ts';
 import { familyOfValidIp, ipToBigInt } from '../net/ip.ts';
@@ -100,6 +101,7 @@ export function allocate(
       given.has(ip) ||
       owner.has(ip) ||
       foreign.some((pool) => pool.contains(ip, value)) ||
+      input.heldInCloud?.has(ip) === true ||
       unusable(input, gateway, ip, value) !== undefined;
     const ranges = gateway.pool.ranges;
     let rangeHealthy = healthyRanges.get(gateway);

@@ -26,6 +26,7 @@ import type { PolicyInput } from './types.ts';
  */
 export const REFUSALS: ReadonlySet<Reason> = new Set<Reason>([
   REASON.IPInUse,
+  REASON.IPHeldInCloud,
   REASON.IPOutsideGatewayPool,
   REASON.IPReserved,
   REASON.IPv6NotSupported,

@@ -335,6 +335,14 @@ describe('schedule', () => {
     expect(plan.placements).toEqual([expect.objectContaining({ ip: '10.0.2.77', node: 'b1' })]);
   });
 
+  it('takes no fresh IP the cloud said something else holds, but still tries an explicit request for it', () => {
+    const heldInCloud = new Set(['10.0.1.10']);
+    const fresh = schedule(world({ policies: [policy('p')], heldInCloud }));
+    expect(fresh.placements.map((p) => p.ip)).toEqual(['10.0.1.11']);
+    const asked = schedule(world({ policies: [policy('q', { egressIPs: ['10.0.1.10'] })], heldInCloud }));
+    expect(asked.placements.map((p) => p.ip)).toEqual(['10.0.1.10']);
+  });
+
   it('handles IPv6 pools', () => {
     const nodes = [node('v1', 'za', '2600:1f18::/64'), node('v2', 'zb', '2600:1f18::/64')];
     const plan = schedule(

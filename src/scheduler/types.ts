@@ -91,6 +91,11 @@ export interface SchedulerInput {
    * not affected (ownership settles them).
    */
   readonly foreignPools?: readonly (readonly string[])[];
+  /**
+   * IPs the cloud said something outside this installation holds (a policy's status lists them Failed
+   * IPHeldInCloud): no fresh IP is taken from them. An explicit request still tries, since the holder may let go.
+   */
+  readonly heldInCloud?: ReadonlySet<string>;
 }
 
 /** An egress IP placed on a node. */

@@ -42,6 +42,18 @@ const warnings = (name: string, reason: string, namespace?: string) =>
     return e.length > 0 ? e : undefined;
   });
 
+/** Nodes a1 and a2 in zone-a, subnet 10.1.1.0/24 (primary IPs .10 and .11). */
+async function twoNodes(): Promise<void> {
+  for (const [i, short] of ['a1', 'a2'].entries()) {
+    await t.world.addNode({
+      name: short,
+      zone: 'zone-a',
+      subnet: '10.1.1.0/24',
+      primaryIP: `10.1.1.${10 + i}`,
+    });
+  }
+}
+
 describe('the holder keeps its IP', () => {
   it('given two gateways whose pools overlap, then a newer policy asking for an IP the other gateway holds is refused and the IP never moves', async () => {
     for (const side of ['a', 'b']) {
@@ -109,14 +121,7 @@ describe('the holder keeps its IP', () => {
   });
 
   it('given an older policy of another tenant edited to ask for a held IP, then it is refused naming the holder, and the holder keeps it', async () => {
-    for (const [i, short] of ['a1', 'a2'].entries()) {
-      await t.world.addNode({
-        name: short,
-        zone: 'zone-a',
-        subnet: '10.1.1.0/24',
-        primaryIP: `10.1.1.${10 + i}`,
-      });
-    }
+    await twoNodes();
     const gw = await t.world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
     await t.world.startController();
     const tenantC = await kube.controlPlane.newNamespace('tenant-c');
@@ -167,5 +172,49 @@ describe('the holder keeps its IP', () => {
     });
     expect(refused.status?.assignments?.[0]?.message).toContain(`EgressPolicy ${t.world.namespace}/p`);
     expect((await t.world.getPolicy('p'))?.status?.assignments).toEqual([held]);
+  });
+});
+
+describe('an IP something else holds in the cloud', () => {
+  it('given a pool IP that another interface holds, then a count policy takes the next one at once, and an explicit request is Conflicted naming the holder', async () => {
+    await twoNodes();
+    // An instance that is no Node of the cluster, with another tool's secondary IP from the gateway's pool.
+    const other = t.world.cloud.addInstance({
+      name: `${t.world.namespace}-other`,
+      zone: 'zone-a',
+      subnet: '10.1.1.0/24',
+      primaryIP: '10.1.1.50',
+    });
+    other.secondary.set('10.1.1.100', { ip: '10.1.1.100', owner: undefined });
+    const gw = await t.world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.109'], namespaceSelector: {} });
+    await t.world.startController();
+
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1 });
+    // The test controller resyncs every 60 s: only a new pass at once serves p within the wait.
+    const p = await eventually(
+      'p Ready',
+      async () => {
+        const x = await t.world.getPolicy('p');
+        const [a, ...more] = x?.status?.assignments ?? [];
+        if (a?.state === 'Ready' && more.length === 0) return a;
+        throw new Error(`status: ${JSON.stringify(x?.status ?? null)}`);
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(p.ip).toBe('10.1.1.101');
+
+    await t.world.createPolicy('q', { gatewayName: gw, egressIPs: ['10.1.1.100'] });
+    const q = await eventually('q refused', async () => {
+      const x = await t.world.getPolicy('q');
+      return x?.status?.assignments?.[0]?.reason === 'IPHeldInCloud' ? x : undefined;
+    });
+    expect(q.status?.assignments?.[0]).toMatchObject({ ip: '10.1.1.100', state: 'Failed' });
+    expect(q.status?.assignments?.[0]?.message).toContain(other.interfaceId);
+    expect(condition(q, 'Conflicted')).toMatchObject({ status: 'True', reason: 'IPHeldInCloud' });
+    expect(condition(q, 'Conflicted')?.message).toContain(other.interfaceId);
+    expect((await warnings('q', 'IPHeldInCloud'))[0]?.message).toContain(other.interfaceId);
+    // The cloud is unchanged: the other interface keeps its IP, p keeps its own.
+    expect(t.world.cloud.holderOf('10.1.1.100')).toBe(other);
+    expect(t.world.cloudPlacement().get('10.1.1.101')).toBe(p.node);
   });
 });
