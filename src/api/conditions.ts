@@ -19,7 +19,7 @@ export const CONDITION = {
   /**
    * It asks for an IP another policy owns, or one something outside this installation holds in the cloud
    * (policy), or its pool overlaps another gateway's (gateway); the holder keeps the IP
-   * (docs/adr/0005-the-holder-keeps-its-ip.md) and the message names it.
+   * (docs/adr/0006-the-holder-keeps-its-ip.md) and the message names it.
    */
   Conflicted: 'Conflicted',
 } as const;

@@ -129,7 +129,7 @@ export function statusIPs(policy: AnyEgressPolicy): string[] {
 }
 
 /**
- * The IPs a policy holds according to its status (docs/adr/0005), with since when: every IP it lists but
+ * The IPs a policy holds according to its status (docs/adr/0006), with since when: every IP it lists but
  * those of a refused request (Failed for one of the scheduler's `REFUSALS`).
  */
 export function heldIPs(policy: AnyEgressPolicy): Map<string, string> {

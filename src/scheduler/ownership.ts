@@ -1,6 +1,6 @@
 /**
  * @module
- * Who owns an egress IP: the holder keeps it (docs/adr/0005-the-holder-keeps-its-ip.md). Pure, and the same
+ * Who owns an egress IP: the holder keeps it (docs/adr/0006-the-holder-keeps-its-ip.md). Pure, and the same
  * answer for every gateway that reads the same policies, so two gateways whose pools overlap never both place
  * one IP.
  *

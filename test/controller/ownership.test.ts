@@ -1,5 +1,5 @@
 /**
- * Who owns an egress IP (docs/adr/0005-the-holder-keeps-its-ip.md), against a real kube-apiserver and the
+ * Who owns an egress IP (docs/adr/0006-the-holder-keeps-its-ip.md), against a real kube-apiserver and the
  * in-memory cloud: a request for an IP another policy holds is refused with a Conflicted condition and a
  * Warning naming the holder, whichever policy is older, whichever gateway asks; the cloud never moves the IP.
  */
