@@ -20,6 +20,10 @@ them and test/aws/fidelity.test.ts proves each is needed (it fails against unpat
 4. The per-interface IPv4 limit of the instance type (`Ipv4AddressesPerInterface`,
    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/AvailableIpPerENI.html) is enforced:
    AssignPrivateIpAddresses past it fails with PrivateIpAddressLimitExceeded.
+6. The addresses AWS reserves in every subnet, the first four and the last
+   (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html), are refused when asked for by name,
+   as they already are never picked: AssignPrivateIpAddresses fails with InvalidParameterValue (the code EC2
+   uses for an address it will not assign, as for one outside the subnet; the message is modelled).
 5. Address changes are atomic: LocalStack serves requests on many threads, and moto neither serialises an
    assignment against another (two callers taking one address could both keep it) nor snapshots what
    DescribeNetworkInterfaces returns (the answer is serialised after the handler returns, so an address moving
@@ -98,6 +102,12 @@ def _free_ips(backend, eni, count):
     )
 
 
+def _reserved(net, ip):
+    """True for the first four and the last address of `net`, which AWS keeps for itself."""
+    offset = int(ipaddress.ip_address(ip)) - int(net.network_address)
+    return offset < 4 or offset == net.num_addresses - 1
+
+
 def assign_private_ip_addresses(self, eni_id, private_ip_addresses=None, secondary_ips_count=None, allow_reassignment=False):
     with _addresses_lock:
         return _assign(self, eni_id, private_ip_addresses, secondary_ips_count, allow_reassignment)
@@ -122,6 +132,12 @@ def _assign(self, eni_id, private_ip_addresses, secondary_ips_count, allow_reass
                 f"Address {ip} does not fall within the subnet's address range",
             )
     moves = []
+    for ip in wanted:
+        if _reserved(net, ip):
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"Address {ip} is reserved by AWS in subnet {eni.subnet.cidr_block} (the first four and the last addresses)",
+            )
     for ip in wanted:
         holder = _holder(self, ip, eni)
         if holder is None:

@@ -2,12 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { CONTROLLER_HELP, ConfigError, parseConfig, parseDuration } from './config.ts';
 
 describe('parseConfig', () => {
+  it('refuses a test-only provider without --test-providers, naming the flag', () => {
+    expect(() => parseConfig(['controller', '--provider', 'inmemory'], {})).toThrow(
+      /--provider: "inmemory" is for tests only .*--test-providers/,
+    );
+    const config = parseConfig(['controller'], {});
+    if (config.command === 'controller') expect(config.controller.settings.testProviders).toBe(false);
+  });
+
   it('parses the controller flags, with env fallbacks and documented defaults', () => {
     const config = parseConfig(
       [
         'controller',
         '--provider',
         'inmemory',
+        '--test-providers',
         '--probe-interval',
         '100ms',
         '--probe-damping',
@@ -23,6 +32,7 @@ describe('parseConfig', () => {
     expect(c.kube).toEqual({ kind: 'file', path: '/tmp/kc' });
     expect(c.identity).toBe('pod-1');
     expect(c.settings.provider).toBe('inmemory');
+    expect(c.settings.testProviders).toBe(true);
     expect(c.settings.providerSettings).toEqual({ owner: 'cluster-a', region: 'eu-west-1' });
     expect(c.settings.probe).toEqual({
       intervalMs: 100,

@@ -31,7 +31,7 @@ import { DEFAULT_AGENT_HEALTH_PORT } from './kube/agent-health-port.ts';
 import type { KubeSource } from './kube/kube-config.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 import type { ProviderSettings } from './provider/contract.ts';
-import { PROVIDER_NAMES } from './provider/registry.ts';
+import { PROVIDER_NAMES, providerDescriptor } from './provider/registry.ts';
 
 /** The parsed command line. */
 /** What `cloud-egress doctor` runs on. */
@@ -80,6 +80,7 @@ Kubernetes:
 Cloud:
   --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto: from annotation
                                 cloudegress.io/provider, else from the nodes' spec.providerID)
+  --test-providers              allow providers made for tests (inmemory: a cloud inside this process)
   --owner ID                    ownership tag value of this installation (env CLOUD_EGRESS_OWNER; default "default")
   --region NAME                 cloud region (annotation cloudegress.io/region overrides)
   --endpoint URL                cloud API endpoint override, e.g. LocalStack (annotation cloudegress.io/endpoint)
@@ -192,6 +193,7 @@ const CONTROLLER_OPTIONS = {
   kubeconfig: { type: 'string' },
   'in-cluster': { type: 'boolean' },
   provider: { type: 'string' },
+  'test-providers': { type: 'boolean' },
   owner: { type: 'string' },
   region: { type: 'string' },
   endpoint: { type: 'string' },
@@ -251,6 +253,12 @@ function parseController(args: readonly string[], env: Env): Config {
   if (!(PROVIDER_CHOICES as readonly string[]).includes(provider)) {
     throw new ConfigError(`--provider: "${provider}" is not one of ${PROVIDER_CHOICES.join(', ')}`);
   }
+  const testProviders = values['test-providers'] === true;
+  if (!testProviders && providerDescriptor(provider)?.testOnly) {
+    throw new ConfigError(
+      `--provider: "${provider}" is for tests only (a cloud inside the controller's process); pass --test-providers to use it`,
+    );
+  }
   const logLevel = str('log-level') ?? env['LOG_LEVEL'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -291,6 +299,7 @@ function parseController(args: readonly string[], env: Env): Config {
     identity: str('identity') ?? env['POD_NAME'] ?? hostname(),
     settings: {
       provider: provider as ProviderChoice,
+      testProviders,
       providerSettings: {
         owner: str('owner') ?? env['CLOUD_EGRESS_OWNER'] ?? 'default',
         ...optional('region', str('region')),

@@ -99,7 +99,9 @@ export function decideAssigns(
       else
         failures.set(
           i,
-          new ProviderError('terminal', `${ip} is on ${eni.id} but not owned by cloud-egress; not adopted`),
+          new ProviderError('terminal', `${ip} is on ${eni.id} but not owned by cloud-egress; not adopted`, {
+            heldBy: eni.id,
+          }),
         );
       return;
     }
@@ -109,6 +111,7 @@ export function decideAssigns(
         i,
         new ProviderError('terminal', `${ip} is in use by ${holder.id} and not owned by cloud-egress`, {
           code: 'InvalidIPAddress.InUse',
+          heldBy: holder.id,
         }),
       );
       return;

@@ -155,6 +155,7 @@ export function planNicEdits(input: PlanInput): NicEditPlan {
         edit,
         new ProviderError('terminal', `${edit.ip} is in use on ${where} and not owned by cloud-egress`, {
           code: 'NotOwned',
+          heldBy: where,
         }),
       );
       continue;

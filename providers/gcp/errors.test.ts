@@ -72,6 +72,20 @@ describe('classifyGcpError', () => {
     );
     expect(gcpErrorKind({ status: 409, reason: 'resourceNotReady', message: '' })).toBe('conflict');
   });
+
+  it('says that another resource holds an IP refused with IP_IN_USE_BY_ANOTHER_RESOURCE (GCP does not name it)', () => {
+    const inUse = operationError(
+      [
+        {
+          code: 'IP_IN_USE_BY_ANOTHER_RESOURCE',
+          message: "IP '10.0.0.2' is already being used by another resource.",
+        },
+      ],
+      'x',
+    );
+    expect(inUse.heldBy).toBe('another resource');
+    expect(operationError([{ code: 'QUOTA_EXCEEDED', message: 'm' }], 'x').heldBy).toBeUndefined();
+  });
 });
 
 describe('blameAlias', () => {

@@ -112,7 +112,10 @@ const OPERATION_KINDS: Readonly<Record<string, ProviderErrorKind>> = {
   RESOURCE_NOT_FOUND: 'notFound',
 };
 
-/** The error of an operation that ended DONE with `error.errors[]`. */
+/**
+ * The error of an operation that ended DONE with `error.errors[]`. `IP_IN_USE_BY_ANOTHER_RESOURCE` says something
+ * outside this installation holds the address, without naming it: `heldBy` is "another resource".
+ */
 export function operationError(
   errors: readonly { readonly code: string; readonly message: string }[],
   doing: string,
@@ -121,6 +124,7 @@ export function operationError(
   const kind = (first && OPERATION_KINDS[first.code]) ?? 'terminal';
   return new ProviderError(kind, `${doing}: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`, {
     ...(first ? { code: first.code } : {}),
+    ...(first?.code === 'IP_IN_USE_BY_ANOTHER_RESOURCE' ? { heldBy: 'another resource' } : {}),
   });
 }
 

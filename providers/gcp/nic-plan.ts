@@ -189,8 +189,13 @@ export function planAssignments<K>(
     const held = ctx.nic.aliasIpRanges.find((r) => holds(r, ip));
     if (held && isOwnedAlias(held, ctx.rangeName)) continue;
     if (held || ip === ctx.nic.networkIP) {
-      fail(
-        `${ip} is in use on ${ctx.nic.name} of node ${ctx.node} and not owned by cloud-egress; not assigned`,
+      failed.set(
+        key,
+        new ProviderError(
+          'terminal',
+          `${ip} is in use on ${ctx.nic.name} of node ${ctx.node} and not owned by cloud-egress; not assigned`,
+          { heldBy: `${ctx.nic.name} of node ${ctx.node}` },
+        ),
       );
       continue;
     }

@@ -4,7 +4,7 @@
  * It enforces what real clouds enforce (an IP on one interface at a time, subnet membership, limits) so
  * that tests of the provider contract and of the controller can fail for the same reasons as on a cloud.
  */
-import { addressesIn, cidrRange } from '../../src/net/ip.ts';
+import { addressesIn, cidrRange, ipToBigInt } from '../../src/net/ip.ts';
 
 /** One secondary IP on an interface; `owner` is the ownership tag value, undefined for other tools' IPs. */
 export interface InMemoryIp {
@@ -82,7 +82,17 @@ export class InMemoryCloud {
     return undefined;
   }
 
-  /** The first `count` host addresses of `subnet` that no interface holds (the first four are reserved, as on AWS). */
+  /**
+   * True when `ip` is one of the addresses the cloud keeps in `subnet`: the first four and the last, as on AWS
+   * (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html); the descriptor declares the same.
+   */
+  reserved(subnet: string, ip: string): boolean {
+    const range = cidrRange(subnet);
+    const value = ipToBigInt(ip);
+    return value - range.start < 4n || range.end - value < 1n;
+  }
+
+  /** The first `count` host addresses of `subnet` that no interface holds and the cloud does not keep. */
   freeIPs(subnet: string, count: number): string[] {
     const range = cidrRange(subnet);
     return [

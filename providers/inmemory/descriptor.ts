@@ -8,6 +8,12 @@ import type { ProviderDescriptor } from '../../src/provider/descriptor.ts';
 export const inmemoryProvider: ProviderDescriptor = {
   name: 'inmemory',
   providerIDScheme: 'inmemory',
-  capabilities: { atomicMove: true, publicAddresses: true, cloudAllocatedIPs: true, ownershipRecord: true },
+  capabilities: {
+    atomicMove: true,
+    publicAddresses: true,
+    cloudAllocatedIPs: true,
+    ownershipRecord: true,
+    subnetReserved: { first: 4, last: 1 },
+  },
   testOnly: true,
 };

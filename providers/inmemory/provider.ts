@@ -13,6 +13,8 @@
  * | remove: primary, or another tool's IP     | terminal                                 |
  * | remove: ours                              | removed                                  |
  * | add: outside the interface's subnet       | terminal                                 |
+ * | add: an address the cloud keeps (subnet's | terminal                                 |
+ * | first four and last, as on AWS)           |                                          |
  * | add: here already (ours)                  | ok, no call                              |
  * | add: primary or another tool's, anywhere  | terminal                                 |
  * | add: ours on another interface            | moved here in the same call (atomic)     |
@@ -105,6 +107,15 @@ export function inMemoryDriver(
         );
         continue;
       }
+      if (cloud.reserved(inst.subnet, edit.ip)) {
+        failed.set(
+          edit,
+          new ProviderError('terminal', `${edit.ip} is reserved by the cloud in subnet ${inst.subnet}`, {
+            code: 'InvalidParameterValue',
+          }),
+        );
+        continue;
+      }
       const holder = cloud.holderOf(edit.ip);
       if (holder === inst) {
         if (holder.secondary.get(edit.ip)?.owner !== owner) {
@@ -113,6 +124,7 @@ export function inMemoryDriver(
             new ProviderError(
               'terminal',
               `${edit.ip} is on ${inst.interfaceId} but not owned by cloud-egress; not adopted`,
+              { heldBy: inst.interfaceId },
             ),
           );
         } else if (
@@ -130,6 +142,7 @@ export function inMemoryDriver(
           new ProviderError(
             'terminal',
             `${edit.ip} is in use by ${holder.interfaceId} and not owned by cloud-egress`,
+            { heldBy: holder.interfaceId },
           ),
         );
         continue;

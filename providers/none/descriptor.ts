@@ -12,5 +12,7 @@ export const noneProvider: ProviderDescriptor = {
     publicAddresses: false,
     cloudAllocatedIPs: false,
     ownershipRecord: false,
+    // On a plain LAN only the network and the broadcast address are no host's.
+    subnetReserved: { first: 1, last: 1 },
   },
 };

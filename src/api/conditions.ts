@@ -16,6 +16,12 @@ export const CONDITION = {
    * gateway's nodes; absent for providers without checks.
    */
   Preflight: 'Preflight',
+  /**
+   * It asks for an IP another policy owns, or one something outside this installation holds in the cloud
+   * (policy), or its pool overlaps another gateway's (gateway); the holder keeps the IP
+   * (docs/adr/0006-the-holder-keeps-its-ip.md) and the message names it.
+   */
+  Conflicted: 'Conflicted',
 } as const;
 /** A condition type. */
 export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
@@ -37,6 +43,10 @@ export const REASON = {
   PoolExhausted: 'PoolExhausted',
   IPOutsideGatewayPool: 'IPOutsideGatewayPool',
   IPInUse: 'IPInUse',
+  /** Something this installation does not own holds the IP in the cloud (another interface, another tool). */
+  IPHeldInCloud: 'IPHeldInCloud',
+  IPReserved: 'IPReserved',
+  IPv6NotSupported: 'IPv6NotSupported',
   NoEligibleNode: 'NoEligibleNode',
   NoSubnet: 'NoSubnet',
   CapacityExceeded: 'CapacityExceeded',
@@ -47,6 +57,9 @@ export const REASON = {
   CloudThrottled: 'CloudThrottled',
   Released: 'Released',
   Moved: 'Moved',
+  // Conflicted
+  PoolOverlap: 'PoolOverlap',
+  NoConflict: 'NoConflict',
   // Ready
   AllIPsReady: 'AllIPsReady',
   IPsNotReady: 'IPsNotReady',

@@ -11,8 +11,9 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { renderCrds } from '../../scripts/render-crds.ts';
-import { familyOf, ipToBigInt, isCidr, isIp } from '../net/ip.ts';
+import { familyOf, ipToBigInt, isCidr, isIp, poolEntryRange } from '../net/ip.ts';
 import { allCrds } from './crd.ts';
+import { LABEL_SYNTAX } from './schema-common.ts';
 import { validateGatewaySpec } from './validate.ts';
 
 /** What each CEL rule used in the schemas means. */
@@ -27,6 +28,32 @@ function celMeaning(rule: string): (self: unknown) => boolean {
       if (parts.length !== 2 || !isIp(parts[0]!) || !isIp(parts[1]!)) return false;
       if (familyOf(parts[0]!) !== familyOf(parts[1]!)) return false;
       return familyOf(parts[0]!) === 6 || ipToBigInt(parts[0]!) <= ipToBigInt(parts[1]!);
+    };
+  }
+  if (rule.startsWith("!self.contains(':') ||")) {
+    return (self) => {
+      const s = self as string;
+      try {
+        return !s.includes(':') || poolEntryRange(s).end - poolEntryRange(s).start < 2n ** 32n;
+      } catch {
+        return true; // the syntax rule refuses it
+      }
+    };
+  }
+  const key = (k: string) => new RegExp(LABEL_SYNTAX.key).test(k) && k.indexOf('/') <= 253;
+  if (rule.startsWith('self.key.matches(')) return (s) => key((s as { key: string }).key);
+  if (rule.startsWith('self.all(k, k.matches(')) return (s) => Object.keys(s as object).every(key);
+  if (rule.startsWith('self.matches(')) return (s) => new RegExp(LABEL_SYNTAX.value).test(s as string);
+  if (rule.startsWith("!(self.operator in ['In', 'NotIn'])")) {
+    return (s) => {
+      const r = s as { operator: string; values?: unknown[] };
+      return !['In', 'NotIn'].includes(r.operator) || (r.values?.length ?? 0) > 0;
+    };
+  }
+  if (rule.startsWith("!(self.operator in ['Exists', 'DoesNotExist'])")) {
+    return (s) => {
+      const r = s as { operator: string; values?: unknown[] };
+      return !['Exists', 'DoesNotExist'].includes(r.operator) || (r.values?.length ?? 0) === 0;
     };
   }
   if (rule === '!(has(self.egressIPs) && has(self.count))') {

@@ -42,6 +42,11 @@ export const LIMITS = {
   statusItems: 1024,
   /** Nodes one gateway status may list. */
   statusNodes: 5000,
+  /**
+   * Addresses one pool entry may hold: 2^32 (an IPv4 /0, an IPv6 /96). 256 such entries count up to 2^40, well
+   * inside the status's integers and JavaScript's exact ones; an IPv6 /64 (2^64) would fit neither.
+   */
+  poolEntryAddresses: 2n ** 32n,
 } as const;
 
 /** An IPv4 or IPv6 address, written the usual way (no zone, no prefix). */
@@ -81,36 +86,107 @@ const ipRangeRule = [
   `) : (self.contains('/') ? isCIDR(self) : isIP(self))`,
 ].join('');
 
+/**
+ * CEL: an IPv6 entry holds at most 2^32 addresses ({@link LIMITS.poolEntryAddresses}): a CIDR of /96 or longer,
+ * or a range whose end lies in the /96 of its start. IPv4 entries always do. Entries that do not parse pass
+ * here (the rule above refuses them).
+ */
+const poolEntrySizeRule = [
+  `!self.contains(':') || (self.contains('-') ? (`,
+  `self.split('-').size() != 2 || !isIP(${rangeStart}) || !isIP(${rangeEnd}) || `,
+  `ip(${rangeStart}).family() != 6 || ip(${rangeEnd}).family() != 6 || `,
+  `cidr(${rangeStart} + '/96').containsIP(${rangeEnd})`,
+  `) : (!self.contains('/') || !isCIDR(self) || cidr(self).prefixLength() >= 96))`,
+].join('');
+
 /** An IP, a CIDR or a `start-end` range: one entry of a gateway's `ips`. */
 export const IpPoolEntry = Type.String({
   maxLength: LIMITS.rangeLength,
   description:
-    'An IP (10.0.1.10), a CIDR (10.0.1.16/28) or an inclusive range (10.0.1.20-10.0.1.29) of one address family.',
+    'An IP (10.0.1.10), a CIDR (10.0.1.16/28) or an inclusive range (10.0.1.20-10.0.1.29) of one address family, of at most 2^32 addresses (an IPv6 CIDR of /96 or longer).',
+  ...cel(
+    {
+      rule: ipRangeRule,
+      messageExpression:
+        "'\"' + self + '\" is not an IP, a CIDR (10.0.1.16/28) or a range start-end of one family with start <= end (10.0.1.20-10.0.1.29)'",
+    },
+    {
+      rule: poolEntrySizeRule,
+      messageExpression:
+        "'\"' + self + '\" has more than 2^32 addresses, more than a gateway counts in one entry: use an IPv6 CIDR of /96 or longer (e.g. 2001:db8::/112), or a range within one /96'",
+    },
+  ),
+});
+
+/**
+ * Label syntax as Kubernetes validates it (apimachinery `IsQualifiedName`, `IsValidLabelValue`), as RE2 for CEL:
+ * a key is a name of 1-63 letters, digits, `-`, `_` or `.` starting and ending alphanumeric, with an optional
+ * DNS subdomain prefix (at most 253 characters) and `/`; a value is empty or such a name.
+ */
+export const LABEL_SYNTAX = {
+  key: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$',
+  value: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+} as const;
+const keyOk = (expr: string) => `${expr}.matches('${LABEL_SYNTAX.key}') && ${expr}.indexOf('/') <= 253`;
+const KEY_HELP =
+  'a name of up to 63 letters, digits, -, _ or ., starting and ending with a letter or digit, with an optional DNS prefix and /';
+
+/** A label value (a `matchLabels` value, a `matchExpressions` value). */
+const LabelValue = Type.String({
+  maxLength: 63,
   ...cel({
-    rule: ipRangeRule,
+    rule: `self.matches('${LABEL_SYNTAX.value}')`,
     messageExpression:
-      "'\"' + self + '\" is not an IP, a CIDR (10.0.1.16/28) or a range start-end of one family with start <= end (10.0.1.20-10.0.1.29)'",
+      "'\"' + self + '\" is not a label value (up to 63 letters, digits, -, _ or ., starting and ending with a letter or digit)'",
   }),
 });
 
-/** A label selector requirement (`matchExpressions` entry), as in metav1.LabelSelectorRequirement. */
-export const LabelSelectorRequirement = Type.Object({
-  key: Type.String({ minLength: 1, maxLength: 317 }),
-  operator: Type.Union([
-    Type.Literal('In'),
-    Type.Literal('NotIn'),
-    Type.Literal('Exists'),
-    Type.Literal('DoesNotExist'),
-  ]),
-  values: Type.Optional(Type.Array(Type.String({ maxLength: 63 }), { maxItems: 64 })),
-});
+/**
+ * A label selector requirement (`matchExpressions` entry), as in metav1.LabelSelectorRequirement and validated
+ * as Kubernetes validates it: `In` and `NotIn` need values (without, `NotIn` would select everything and `In`
+ * nothing), `Exists` and `DoesNotExist` take none.
+ */
+export const LabelSelectorRequirement = Type.Object(
+  {
+    key: Type.String({ minLength: 1, maxLength: 317 }),
+    operator: Type.Union([
+      Type.Literal('In'),
+      Type.Literal('NotIn'),
+      Type.Literal('Exists'),
+      Type.Literal('DoesNotExist'),
+    ]),
+    values: Type.Optional(Type.Array(LabelValue, { maxItems: 64 })),
+  },
+  cel(
+    {
+      rule: keyOk('self.key'),
+      messageExpression: `'key "' + self.key + '" is not a label key (${KEY_HELP})'`,
+    },
+    {
+      rule: "!(self.operator in ['In', 'NotIn']) || (has(self.values) && size(self.values) > 0)",
+      messageExpression:
+        "'operator ' + self.operator + ' needs at least one value (key \"' + self.key + '\"): without values NotIn would select everything and In nothing'",
+    },
+    {
+      rule: "!(self.operator in ['Exists', 'DoesNotExist']) || !has(self.values) || size(self.values) == 0",
+      messageExpression:
+        "'operator ' + self.operator + ' takes no values (key \"' + self.key + '\"): remove values, or use In or NotIn'",
+    },
+  ),
+);
 
 /** A Kubernetes label selector with a description. An empty selector (`{}`) selects everything. */
 export function labelSelector(description: string) {
   return Type.Object(
     {
       matchLabels: Type.Optional(
-        Type.Record(Type.String(), Type.String({ maxLength: 63 }), { maxProperties: 64 }),
+        Type.Record(Type.String(), LabelValue, {
+          maxProperties: 64,
+          ...cel({
+            rule: `self.all(k, ${keyOk('k')})`,
+            messageExpression: `'key "' + self.filter(k, !(${keyOk('k')}))[0] + '" is not a label key (${KEY_HELP})'`,
+          }),
+        }),
       ),
       matchExpressions: Type.Optional(Type.Array(LabelSelectorRequirement, { maxItems: 32 })),
     },

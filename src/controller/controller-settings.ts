@@ -28,6 +28,8 @@ export interface ControllerConfig {
 export interface ControllerSettings {
   /** `--provider`. */
   readonly provider: ProviderChoice;
+  /** `--test-providers`: allow test-only providers (`inmemory`); otherwise a gateway using one is ProviderUnknown. */
+  readonly testProviders?: boolean;
   /** Provider settings from flags (owner, region, endpoint, interface, interfaceTag). */
   readonly providerSettings: ProviderSettings;
   readonly probe: {

@@ -132,6 +132,7 @@ export class Controller {
       fresh: this.#fresh,
       metrics: this.metrics,
       providerChoice: options.settings.provider,
+      testProviders: options.settings.testProviders ?? false,
       baseSettings: options.settings.providerSettings,
       healthy: (node, ready) => this.#session?.healthy(node, ready) ?? ready,
       now: () => new Date(),
@@ -238,14 +239,15 @@ export class Controller {
     if (ref.kind === 'EgressGateway') {
       const result = await this.#gatewayReconciler.reconcile(ref.name, log);
       if (result?.outcome) {
-        const { held, ready, droppedForeignIPs } = result.outcome;
+        const { held, ready, droppedForeignIPs, freedIPs } = result.outcome;
         for (const done of this.#failovers.reconciled(ref.name, held, ready)) {
           this.metrics.failoverDuration.observe(done.ms / 1000);
           this.#log.info({ node: done.node, ips: done.ips, ms: Math.round(done.ms) }, 'failover complete');
           this.#o.onFailover?.(done.node, done.ms);
         }
-        // IPs a policy brought from another gateway are released by that gateway: queue the others now.
-        if (droppedForeignIPs) this.#router.enqueueGateways(ref.name);
+        // IPs a policy brought from another gateway are released by that gateway, and an IP a policy let go
+        // of may be what a policy of another gateway (overlapping pool) waits for: queue the others now.
+        if (droppedForeignIPs || freedIPs) this.#router.enqueueGateways(ref.name);
       }
       return result?.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : undefined;
     }

@@ -100,3 +100,12 @@ export function countChanges(changes: readonly Change[]): Record<Change['kind'],
   for (const change of changes) counts[change.kind]++;
   return counts;
 }
+
+/**
+ * The cloud-picked IPs the gateway still has after the pass (its `status.cloudAllocatedIPs`): those the cloud
+ * holds or a policy is placed on. The others (released, or gone from the cloud) are forgotten, so the gateway
+ * asks the cloud for new ones instead of handing out a number the subnet may have given to something else.
+ */
+export function cloudAllocatedAfter(applied: Applied, placed: ReadonlySet<string>): string[] {
+  return applied.cloudAllocatedIPs.filter((ip) => applied.held.has(ip) || placed.has(ip));
+}

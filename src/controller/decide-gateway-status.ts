@@ -3,16 +3,23 @@
  * Pure: the status of a gateway, from its nodes as the plan saw them, where the cloud holds its IPs after the
  * reconcile, and its pool.
  *
- * | condition | status                                                                                      |
- * |-----------|---------------------------------------------------------------------------------------------|
- * | Accepted  | False InvalidSpec (a `spec.ips` entry does not parse), False NoNodes, else True (provider)  |
- * | Ready     | True while some node may hold IPs, else False NoEligibleNode                                |
- * | Degraded  | True NodeFailed naming each node that may not hold IPs and why, else False                  |
+ * | condition  | status                                                                                     |
+ * |------------|--------------------------------------------------------------------------------------------|
+ * | Accepted   | False InvalidSpec (validateGatewaySpec's problems: an entry that does not parse, overlaps   |
+ * |            | another, or is too large to count), False NoNodes, else True (provider)                    |
+ * | Ready      | True while some node may hold IPs, else False NoEligibleNode                               |
+ * | Degraded   | True NodeFailed naming each node that may not hold IPs and why, else False                 |
+ * | Conflicted | True PoolOverlap naming each gateway whose `spec.ips` shares IPs with this one's, else False |
+ *
+ * `ipsTotal` counts the IPs the gateway can hand out (of the families the agents program), at most
+ * `Number.MAX_SAFE_INTEGER`, so the status stays a valid integer whatever the spec holds.
  */
 import { CONDITION, REASON } from '../api/conditions.ts';
 import type { EgressGateway, EgressGatewayStatus, GatewayNodeStatus } from '../api/egress-gateway.ts';
+import { validateGatewaySpec } from '../api/validate.ts';
+import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import type { NodeNetwork } from '../provider/contract.ts';
-import { IpPool } from '../scheduler/index.ts';
+import { IpPool, type PoolOverlap } from '../scheduler/index.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
 
 /** A node of the gateway as the status reports it. */
@@ -33,14 +40,36 @@ export interface GatewayStatusInput {
   readonly held: ReadonlyMap<string, string>;
   /** Cloud-allocated IPs known now (with `spec.ips`, the gateway's pool). */
   readonly cloudAllocatedIPs: readonly string[];
+  /** Other gateways whose pools share IPs with this one's. */
+  readonly overlaps: readonly PoolOverlap[];
   readonly now: Date;
+}
+
+/** The IPs `pool` can hand out (families the agents program), as a safe integer. */
+export function countablePoolSize(pool: IpPool): number {
+  const size = pool.ranges
+    .filter((r) => DATAPLANE_FAMILIES.has(r.family))
+    .reduce((n, r) => n + (r.end - r.start + 1n), 0n);
+  return size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
+}
+
+/** The Conflicted condition's message for pool overlaps. */
+export function overlapMessage(gateway: string, overlaps: readonly PoolOverlap[]): string {
+  const first = [gateway, ...overlaps.map((o) => o.gateway)].sort()[0];
+  const parts = overlaps.map(
+    (o) =>
+      `EgressGateway "${o.gateway}" (${o.shared.slice(0, 3).join(', ')}${o.shared.length > 3 ? ', …' : ''})`,
+  );
+  return `spec.ips shares IPs with ${parts.join('; ')}: each shared IP stays with the policy that holds it (another gateway's policies asking for it get IPInUse), and only EgressGateway "${first}" hands out fresh ones; give each gateway IPs of its own`;
 }
 
 /** The gateway's new status; see the module table. */
 export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewayStatus {
   const { gateway, now } = input;
   const pool = new IpPool(gateway.spec.ips ?? [], input.cloudAllocatedIPs);
-  const invalid = pool.invalid.map((i) => `spec.ips "${i.entry}": ${i.message}`).join('; ');
+  const invalid = validateGatewaySpec(gateway.spec)
+    .map((p) => `${p.field}: ${p.message}`)
+    .join('; ');
   const gen =
     gateway.metadata.generation !== undefined ? { observedGeneration: gateway.metadata.generation } : {};
   const ipsByNode = new Map<string, string[]>();
@@ -66,12 +95,13 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
     : nodes.length === 0
       ? { status: 'False' as const, reason: REASON.NoNodes, message: 'spec.nodeSelector selects no Node' }
       : { status: 'True' as const, reason: REASON.Accepted, message: `provider ${input.provider}` };
+  const name = gateway.metadata.name;
   return {
     ...gen,
     provider: input.provider,
     nodes,
     readyNodes,
-    ipsTotal: Number(pool.size()),
+    ipsTotal: countablePoolSize(pool),
     ipsUsed: input.held.size,
     ...(input.cloudAllocatedIPs.length ? { cloudAllocatedIPs: [...input.cloudAllocatedIPs] } : {}),
     conditions: setConditions(
@@ -108,6 +138,21 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
               status: 'False',
               reason: REASON.AllIPsReady,
               message: 'every node is healthy',
+              ...gen,
+            },
+        input.overlaps.length > 0
+          ? {
+              type: CONDITION.Conflicted,
+              status: 'True',
+              reason: REASON.PoolOverlap,
+              message: truncateMessage(overlapMessage(name, input.overlaps)),
+              ...gen,
+            }
+          : {
+              type: CONDITION.Conflicted,
+              status: 'False',
+              reason: REASON.NoConflict,
+              message: 'no other gateway shares its IPs',
               ...gen,
             },
       ],

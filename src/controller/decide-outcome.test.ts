@@ -26,8 +26,10 @@ describe('decideOutcome', () => {
       statuses,
       current: held,
       held,
+      leaving: [],
     });
     expect(outcome.held).toBe(held);
+    expect(outcome.freedIPs).toBe(false);
     expect([...outcome.ready]).toEqual(['10.0.1.100']);
     expect(outcome.droppedForeignIPs).toBe(false);
     expect(states).toEqual({ Pending: 0, Assigned: 1, Ready: 1, Failed: 1 });
@@ -40,8 +42,21 @@ describe('decideOutcome', () => {
       statuses: [{ assignments: [ready('10.0.1.100')] }],
       current: new Map(),
       held: new Map([['10.0.1.100', 'n1']]),
+      leaving: [],
     });
     expect(outcome.droppedForeignIPs).toBe(true);
+  });
+
+  it('says an IP was freed when a policy lets go of one it held, or a policy holding one leaves', () => {
+    const holder = withAssignments([ready('10.0.1.100')]);
+    const refused = { state: 'Failed' as const, ip: '10.0.1.101', reason: 'IPInUse', message: 'held' };
+    const freed = (statuses: EgressPolicyStatus[], leaving: EgressPolicy[] = []) =>
+      decideOutcome({ policies: [holder], statuses, current: new Map(), held: new Map(), leaving }).outcome
+        .freedIPs;
+    expect(freed([{ assignments: [ready('10.0.1.100')] }])).toBe(false);
+    expect(freed([{ assignments: [] }])).toBe(true);
+    expect(freed([{ assignments: [ready('10.0.1.100')] }], [holder])).toBe(true);
+    expect(freed([{ assignments: [ready('10.0.1.100')] }], [withAssignments([refused])])).toBe(false);
   });
 });
 

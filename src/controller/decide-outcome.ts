@@ -9,6 +9,8 @@
  * | `ready`             | the IPs Ready in the final statuses                                               |
  * | `droppedForeignIPs` | a final status dropped an IP of the previous status that this gateway did not   |
  * |                     | hold before the call (the policy came from another gateway, which may hold it)    |
+ * | `freedIPs`          | an IP a policy held is no longer held by it (dropped from its status, or the     |
+ * |                     | policy left the gateway): a policy of a gateway whose pool overlaps may take it   |
  * | `states`            | how many of the final statuses' entries are in each state                        |
  */
 import {
@@ -17,7 +19,7 @@ import {
   type AssignmentState,
   type EgressPolicyStatus,
 } from '../api/egress-policy.ts';
-import { statusIPs } from './decide-plan.ts';
+import { heldIPs, statusIPs } from './decide-plan.ts';
 
 /** What one reconcile found, for failover tracking and for other gateways. */
 export interface GatewayOutcome {
@@ -30,6 +32,8 @@ export interface GatewayOutcome {
    * the other gateways should look again, as they may hold them.
    */
   readonly droppedForeignIPs: boolean;
+  /** A policy of the gateway let go of an IP it held: gateways whose pools overlap should look again. */
+  readonly freedIPs: boolean;
 }
 
 /** Inputs of {@link decideOutcome}. */
@@ -42,6 +46,8 @@ export interface OutcomeInput {
   readonly current: ReadonlyMap<string, string>;
   /** The placement after the cloud call, reported as `held`. */
   readonly held: ReadonlyMap<string, string>;
+  /** The gateway's policies that leave it (being deleted, or not admitted), as read. */
+  readonly leaving: readonly AnyEgressPolicy[];
 }
 
 /** The outcome and the count of IPs by state; see the module table. */
@@ -52,6 +58,7 @@ export function decideOutcome(input: OutcomeInput): {
   const ready = new Set<string>();
   const states: Record<AssignmentState, number> = { Pending: 0, Assigned: 0, Ready: 0, Failed: 0 };
   let droppedForeignIPs = false;
+  let freedIPs = input.leaving.some((p) => heldIPs(p).size > 0);
   input.policies.forEach((policy, i) => {
     const status = input.statuses[i] ?? {};
     for (const a of status.assignments ?? []) {
@@ -59,8 +66,10 @@ export function decideOutcome(input: OutcomeInput): {
       if (a.ip && a.state === ASSIGNMENT_STATE.Ready) ready.add(a.ip);
     }
     if (dropsForeignIPs(policy, status, input.current)) droppedForeignIPs = true;
+    const after = heldIPs({ ...policy, status } as AnyEgressPolicy);
+    if ([...heldIPs(policy).keys()].some((ip) => !after.has(ip))) freedIPs = true;
   });
-  return { outcome: { held: input.held, ready, droppedForeignIPs }, states };
+  return { outcome: { held: input.held, ready, droppedForeignIPs, freedIPs }, states };
 }
 
 /**

@@ -12,16 +12,31 @@
  *                       ▼ schedule() ─► SchedulePlan ─► planChanges() ─► Change[]
  * ```
  *
- * A policy that is being deleted, or no longer admitted, is left out, so its IPs are released.
+ * A policy that is being deleted, or no longer admitted, is left out, so its IPs are released. The IPs the cloud
+ * picked for `spec.cloudAllocated` that no policy uses are kept where the cloud holds them (up to
+ * `cloudAllocated`; all released once the gateway is being deleted): released, their numbers could go to anything
+ * else in the subnet while the status still lists them. The nodes' own
+ * addresses, the addresses the cloud keeps in each subnet, and IPs of families the agents do not program are
+ * never handed out.
  */
 import type { V1Node } from '@kubernetes/client-node';
+import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
-import type { AnyEgressPolicy } from '../api/egress-policy.ts';
+import { type AnyEgressPolicy, ASSIGNMENT_STATE } from '../api/egress-policy.ts';
+import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
-import { nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
+import { deleting, nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
-import { gatewaySlice, planChanges, schedule } from '../scheduler/index.ts';
-import type { NodeInput, PolicyInput, SchedulePlan, SchedulerInput } from '../scheduler/types.ts';
+import { gatewaySlice, planChanges, REFUSALS, schedule } from '../scheduler/index.ts';
+import type {
+  GatewayInput,
+  NodeInput,
+  PolicyInput,
+  SchedulePlan,
+  SchedulerInput,
+  SubnetReservation,
+  Unavailable,
+} from '../scheduler/types.ts';
 import type { GatewayNodeView } from './decide-gateway-status.ts';
 
 /** What the cloud said about one node: its network, or why it could not be read. */
@@ -40,14 +55,22 @@ export interface PlanInput {
   readonly healthy: (node: string, ready: boolean) => boolean;
   /** Admitted, live policies of this gateway. */
   readonly policies: readonly AnyEgressPolicy[];
-  /** Live policies of other gateways (their IPs are not this gateway's to hand out). */
+  /** Live policies of other gateways (the IPs they own are not this gateway's to hand out). */
   readonly otherPolicies: readonly AnyEgressPolicy[];
+  /** The other gateways (where their pools overlap this one's, the first by name hands out fresh IPs). */
+  readonly otherGateways: readonly EgressGateway[];
+  /** Addresses of the cluster's Nodes, address -> node name: never handed out. */
+  readonly nodeAddresses: ReadonlyMap<string, string>;
+  /** Addresses the cloud keeps at the start and end of each subnet (the provider's). */
+  readonly subnetReserved: SubnetReservation;
   /** The cloud's assignments on the member nodes and on nodes holding this gateway's IPs. */
   readonly current: readonly CloudAssignment[];
   /** Refs of every node in `current` (members and others). */
   readonly refs: ReadonlyMap<string, NodeRef>;
   /** IPs the cloud picked for `spec.cloudAllocated` so far. */
   readonly cloudAllocatedIPs: readonly string[];
+  /** IPs the cloud said lately that something outside this installation holds (besides the statuses'). */
+  readonly heldInCloud?: ReadonlySet<string>;
 }
 
 /** The decision for one gateway. */
@@ -56,6 +79,8 @@ export interface PlanDecision {
   readonly plan: SchedulePlan;
   readonly changes: readonly Change[];
   readonly nodes: readonly GatewayNodeView[];
+  /** Cloud-picked IPs no policy uses that stay in the cloud (see {@link spareCloudAllocated}). */
+  readonly spare: ReadonlySet<string>;
 }
 
 /**
@@ -79,6 +104,18 @@ export function seedFromStatus(
   return seeded;
 }
 
+/** The addresses of `nodes` (every IP in their `status.addresses`), address -> node name. */
+export function nodeAddresses(nodes: readonly V1Node[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const node of nodes) {
+    for (const a of node.status?.addresses ?? []) {
+      if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && !out.has(a.address))
+        out.set(a.address, node.metadata?.name ?? '');
+    }
+  }
+  return out;
+}
+
 /** The nodes `gateway` selects: its `nodeSelector` matches them and they are not being deleted. */
 export function selectedNodes(gateway: EgressGateway, nodes: readonly V1Node[]): V1Node[] {
   return nodes.filter(
@@ -86,20 +123,107 @@ export function selectedNodes(gateway: EgressGateway, nodes: readonly V1Node[]):
   );
 }
 
-/** IPs a policy holds according to its status (sticky allocation). */
+/** Every IP a policy's status lists, held or refused. */
 export function statusIPs(policy: AnyEgressPolicy): string[] {
   return (policy.status?.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : []));
 }
 
+/**
+ * The IPs a policy holds according to its status (docs/adr/0006), with since when: every IP it lists but
+ * those of a refused request (Failed for one of the scheduler's `REFUSALS`).
+ */
+export function heldIPs(policy: AnyEgressPolicy): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const a of policy.status?.assignments ?? []) {
+    if (!a.ip || held.has(a.ip)) continue;
+    if (a.state === ASSIGNMENT_STATE.Failed && a.reason && REFUSALS.has(a.reason as never)) continue;
+    held.set(a.ip, a.since ?? '');
+  }
+  return held;
+}
+
 function policyInput(policy: AnyEgressPolicy): PolicyInput {
   const spec = policy.spec;
+  const held = heldIPs(policy);
   return {
     key: policyKey(policy),
     gateway: spec.gatewayName,
     ...(spec.egressIPs ? { egressIPs: spec.egressIPs } : { count: spec.count ?? 1 }),
     createdAt: String(policy.metadata.creationTimestamp ?? ''),
-    allocated: statusIPs(policy),
+    allocated: [...held.keys()],
+    heldSince: held,
   };
+}
+
+function gatewayInput(
+  gateway: EgressGateway,
+  cloudAllocatedIPs: readonly string[],
+  nodes: readonly string[],
+): GatewayInput {
+  return {
+    name: gateway.metadata.name,
+    pool: gateway.spec.ips ?? [],
+    cloudAllocatedIPs,
+    ...(gateway.spec.cloudAllocated ? { cloudAllocated: gateway.spec.cloudAllocated } : {}),
+    ...(gateway.spec.maxIPsPerNode ? { maxIPsPerNode: gateway.spec.maxIPsPerNode } : {}),
+    failback: gateway.spec.failback ?? false,
+    nodes,
+  };
+}
+
+/**
+ * The IPs no gateway may hand out because a node has them: the Nodes' own addresses, and the IPs on the
+ * gateway nodes' interfaces that this installation does not own (primary, secondary of other tools).
+ */
+function nodesIPs(input: PlanInput): Map<string, Unavailable> {
+  const out = new Map<string, Unavailable>();
+  for (const [ip, node] of input.nodeAddresses) {
+    out.set(ip, {
+      reason: REASON.IPReserved,
+      message: `${ip} is the address of node ${node}; choose another IP`,
+    });
+  }
+  for (const [node, result] of input.networks) {
+    if (!result.ok) continue;
+    for (const ip of result.network.reservedIPs) {
+      if (out.has(ip)) continue;
+      out.set(ip, {
+        reason: REASON.IPReserved,
+        message: `${ip} is on the interface ${result.network.interfaceId} of node ${node} and not an egress IP of this installation (its primary IP, or another tool's); choose another IP`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The gateway's cloud-picked IPs that no placement uses and the cloud still holds, kept as the gateway's until a
+ * policy takes them: as many as `spec.cloudAllocated` leaves beside the used ones, none while the gateway is
+ * being deleted.
+ */
+export function spareCloudAllocated(
+  gateway: EgressGateway,
+  cloudAllocatedIPs: readonly string[],
+  plan: SchedulePlan,
+  current: ReadonlyMap<string, string>,
+): Set<string> {
+  if (deleting(gateway)) return new Set();
+  const placed = new Set(plan.placements.map((p) => p.ip));
+  const used = cloudAllocatedIPs.filter((ip) => placed.has(ip)).length;
+  const room = Math.max(0, (gateway.spec.cloudAllocated ?? 0) - used);
+  return new Set(cloudAllocatedIPs.filter((ip) => !placed.has(ip) && current.has(ip)).slice(0, room));
+}
+
+/** `known`, and the IPs some policy's status lists as Failed IPHeldInCloud: the cloud said something else has them. */
+function heldInCloud(
+  policies: readonly AnyEgressPolicy[],
+  known: ReadonlySet<string> = new Set(),
+): Set<string> {
+  const out = new Set<string>(known);
+  for (const p of policies)
+    for (const a of p.status?.assignments ?? [])
+      if (a.ip && a.state === ASSIGNMENT_STATE.Failed && a.reason === REASON.IPHeldInCloud) out.add(a.ip);
+  return out;
 }
 
 /** Builds the input, runs the scheduler and derives the changes; see the module comment. */
@@ -133,24 +257,27 @@ export function decidePlan(input: PlanInput): PlanDecision {
       capacity: network ? network.ownedIPs.length + network.freeSlots : 0,
     });
   }
+  const current = new Map(input.current.map((a) => [a.ip, a.node]));
   const full: SchedulerInput = {
     gateways: [
-      {
-        name,
-        pool: gateway.spec.ips ?? [],
-        cloudAllocatedIPs: input.cloudAllocatedIPs,
-        ...(gateway.spec.cloudAllocated ? { cloudAllocated: gateway.spec.cloudAllocated } : {}),
-        ...(gateway.spec.maxIPsPerNode ? { maxIPsPerNode: gateway.spec.maxIPsPerNode } : {}),
-        failback: gateway.spec.failback ?? false,
-        nodes: nodes.map((n) => n.name),
-      },
+      gatewayInput(
+        gateway,
+        input.cloudAllocatedIPs,
+        nodes.map((n) => n.name),
+      ),
+      ...input.otherGateways.map((g) => gatewayInput(g, g.status?.cloudAllocatedIPs ?? [], [])),
     ],
     nodes,
     policies: [...input.policies, ...input.otherPolicies].map(policyInput),
-    current: new Map(input.current.map((a) => [a.ip, a.node])),
+    current,
+    unavailableIPs: nodesIPs(input),
+    heldInCloud: heldInCloud([...input.policies, ...input.otherPolicies], input.heldInCloud),
+    subnetReserved: input.subnetReserved,
+    families: DATAPLANE_FAMILIES,
   };
   const sliced = gatewaySlice(full, name);
   const plan = schedule(sliced);
-  const changes = planChanges(plan, sliced.current, input.refs);
-  return { input: sliced, plan, changes, nodes: views };
+  const spare = spareCloudAllocated(gateway, input.cloudAllocatedIPs, plan, sliced.current);
+  const changes = planChanges(plan, sliced.current, input.refs, spare);
+  return { input: sliced, plan, changes, nodes: views, spare };
 }

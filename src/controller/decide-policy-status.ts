@@ -10,7 +10,9 @@
  * |                                     |                 | is not healthy)             | error kind, cloud's message |
  * | allocated, not placed (`Unplaced`)  | Failed          | Failed                      | -                           |
  *
- * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules.
+ * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules. Conflicted is True
+ * while an IP it asks for is another policy's (IPInUse, the message names the owner). Destinations the agents do
+ * not steer (IPv6): all of them, Ready=False IPv6NotSupported; some, Degraded=True IPv6NotSupported.
  */
 import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import {
@@ -20,14 +22,21 @@ import {
   type IpAssignmentStatus,
   summarizeAssignments,
 } from '../api/egress-policy.ts';
+import { validatePolicySpec } from '../api/validate.ts';
+import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { policyKey } from '../kube/objects.ts';
+import { familyOf } from '../net/ip.ts';
 import type { ChangeOutcome, ProviderError } from '../provider/contract.ts';
 import type { Placement, Unplaced } from '../scheduler/types.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
 import type { PlanDecision } from './decide-plan.ts';
 
-/** The reason an IP failed in the cloud, from the error's kind. */
+/**
+ * The reason an IP failed in the cloud: IPHeldInCloud when something this installation does not own holds it
+ * (`heldBy`), else from the error's kind.
+ */
 export function reasonOfProviderError(error: ProviderError): Reason {
+  if (error.heldBy !== undefined) return REASON.IPHeldInCloud;
   switch (error.kind) {
     case 'throttled':
       return REASON.CloudThrottled;
@@ -36,6 +45,16 @@ export function reasonOfProviderError(error: ProviderError): Reason {
     default:
       return REASON.CloudError;
   }
+}
+
+/** The policy's `destinationCIDRs` of families the agents do not steer (their traffic keeps the node's address). */
+export function unsteeredDestinations(policy: AnyEgressPolicy): string[] {
+  return (policy.spec.destinationCIDRs ?? []).filter((c) => !DATAPLANE_FAMILIES.has(familyOf(c)));
+}
+
+function destinationsMessage(cidrs: readonly string[], all: boolean): string {
+  const list = cidrs.slice(0, 5).join(', ') + (cidrs.length > 5 ? `, and ${cidrs.length - 5} more` : '');
+  return `${all ? 'every destinationCIDRs entry is IPv6' : `destinationCIDRs ${list} are IPv6`}${all ? ` (${list})` : ''}: the node agent steers IPv4 traffic only, so traffic to ${all ? 'them' : 'those'} leaves with the node's own address, not an egress IP`;
 }
 
 /** Inputs of {@link decidePolicyStatus}. */
@@ -96,7 +115,11 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
           node: p.node,
           state: ASSIGNMENT_STATE.Failed,
           reason: reasonOfProviderError(outcome.error),
-          message: truncateMessage(outcome.error.message),
+          message: truncateMessage(
+            outcome.error.heldBy !== undefined
+              ? `${outcome.error.message}: something outside this installation holds it in the cloud; free it there or pick another IP`
+              : outcome.error.message,
+          ),
         }),
       );
     } else {
@@ -120,32 +143,80 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
   const wanted = policy.spec.egressIPs?.length ?? policy.spec.count ?? 1;
   const allReady = failed.length === 0 && ready === entries.length && ready >= wanted;
   const firstFailure = failed[0];
+  const conflicts = failed.filter((e) => e.reason === REASON.IPInUse || e.reason === REASON.IPHeldInCloud);
+  const unsteered = unsteeredDestinations(policy);
+  // Problems the CRD refuses today, in a policy stored before: said, while what parses is served.
+  const problems = validatePolicySpec(policy.spec);
+  const ipsReady = allReady
+    ? { reason: REASON.AllIPsReady, message: `${ready} of ${wanted} egress IPs are Ready` }
+    : {
+        reason: REASON.IPsNotReady,
+        message: `${ready} of ${wanted} egress IPs are Ready${firstFailure ? `; ${firstFailure.ip ?? 'an IP'}: ${firstFailure.message}` : ''}`,
+      };
+  const readyCondition =
+    unsteered.length > 0 && unsteered.length === policy.spec.destinationCIDRs?.length
+      ? {
+          status: 'False' as const,
+          reason: REASON.IPv6NotSupported,
+          message: destinationsMessage(unsteered, true),
+        }
+      : { status: allReady ? ('True' as const) : ('False' as const), ...ipsReady };
+  const degraded = firstFailure
+    ? {
+        status: 'True' as const,
+        reason: firstFailure.reason as Reason,
+        message: `${failed.length} egress IP(s) failed: ${firstFailure.message ?? ''}`,
+      }
+    : unsteered.length > 0
+      ? {
+          status: 'True' as const,
+          reason: REASON.IPv6NotSupported,
+          message: destinationsMessage(unsteered, false),
+        }
+      : { status: 'False' as const, reason: REASON.AllIPsReady, message: 'every egress IP is placed' };
   const conditions = setConditions(
     policy.status?.conditions,
     [
       {
         type: CONDITION.Accepted,
-        status: 'True',
-        reason: REASON.Accepted,
-        message: `uses EgressGateway "${policy.spec.gatewayName}"`,
+        ...(problems.length > 0
+          ? {
+              status: 'False' as const,
+              reason: REASON.InvalidSpec,
+              message: truncateMessage(problems.map((p) => `${p.field}: ${p.message}`).join('; ')),
+            }
+          : {
+              status: 'True' as const,
+              reason: REASON.Accepted,
+              message: `uses EgressGateway "${policy.spec.gatewayName}"`,
+            }),
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       },
       {
         type: CONDITION.Ready,
-        status: allReady ? 'True' : 'False',
-        reason: allReady ? REASON.AllIPsReady : REASON.IPsNotReady,
-        message: allReady
-          ? `${ready} of ${wanted} egress IPs are Ready`
-          : `${ready} of ${wanted} egress IPs are Ready${firstFailure ? `; ${firstFailure.ip ?? 'an IP'}: ${firstFailure.message}` : ''}`,
+        ...readyCondition,
+        message: truncateMessage(readyCondition.message),
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       },
       {
         type: CONDITION.Degraded,
-        status: firstFailure ? 'True' : 'False',
-        reason: (firstFailure?.reason as Reason | undefined) ?? REASON.AllIPsReady,
-        message: firstFailure
-          ? `${failed.length} egress IP(s) failed: ${firstFailure.message ?? ''}`
-          : 'every egress IP is placed',
+        ...degraded,
+        message: truncateMessage(degraded.message),
+        ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      },
+      {
+        type: CONDITION.Conflicted,
+        status: conflicts.length > 0 ? 'True' : 'False',
+        reason:
+          conflicts.length === 0
+            ? REASON.NoConflict
+            : conflicts.some((e) => e.reason === REASON.IPInUse)
+              ? REASON.IPInUse
+              : REASON.IPHeldInCloud,
+        message:
+          conflicts.length > 0
+            ? truncateMessage(conflicts.map((e) => e.message ?? '').join('; '))
+            : 'no other policy owns an IP it asks for',
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       },
     ],
@@ -189,26 +260,48 @@ export function decidePolicyStatuses(
   });
 }
 
-/** Status of a policy that cannot be served at all (gateway missing, namespace not admitted, provider unknown). */
+/**
+ * Status of a policy that cannot be served at all (gateway missing, namespace not admitted, provider unknown).
+ * With `keep` (the gateway's provider cannot be used, so no cloud call was made), its assignments stay as they
+ * are: the cloud still holds them and the agents keep routing by them; the conditions say nothing moves them.
+ */
 export function rejectedPolicyStatus(
   policy: AnyEgressPolicy,
   rejection: Rejection,
   now: Date,
+  keep = false,
 ): EgressPolicyStatus {
   const generation = policy.metadata.generation;
   const gen = generation !== undefined ? { observedGeneration: generation } : {};
+  const entries = keep ? (policy.status?.assignments ?? []) : [];
+  const said =
+    entries.length > 0
+      ? {
+          ...rejection,
+          message: truncateMessage(
+            `${rejection.message}; its ${entries.length} egress IP(s) stay where they are, but nothing moves them (no failover) until then`,
+          ),
+        }
+      : rejection;
   return {
     ...gen,
-    assignments: [],
-    ...summarizeAssignments([]),
+    assignments: [...entries],
+    ...summarizeAssignments(entries),
     conditions: setConditions(
       policy.status?.conditions,
       [
-        ...rejectionConditions(rejection, gen),
+        ...rejectionConditions(said, gen),
         {
           type: CONDITION.Degraded,
           status: 'False',
           reason: rejection.reason,
+          message: 'not accepted',
+          ...gen,
+        },
+        {
+          type: CONDITION.Conflicted,
+          status: 'False',
+          reason: REASON.NoConflict,
           message: 'not accepted',
           ...gen,
         },

@@ -12,6 +12,9 @@
  * | absent                    | auto         | an unknown scheme or none   | ProviderUnknown                 |
  * | absent                    | auto         | several schemes             | ProviderMixed                   |
  *
+ * A test-only provider (`inmemory`) chosen any of these ways is ProviderUnknown unless the controller runs with
+ * `--test-providers`, so a production controller never serves a gateway from a cloud inside its own process.
+ *
  * Settings: the controller's flags (Helm values), each overridden by the gateway's annotation when set.
  */
 import type { V1Node } from '@kubernetes/client-node';
@@ -19,7 +22,12 @@ import { ANNOTATIONS } from '../api/annotations.ts';
 import { REASON, type Reason } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { ProviderName, ProviderSettings } from '../provider/contract.ts';
-import { isProviderName, PROVIDER_NAMES, providerFromProviderID } from '../provider/registry.ts';
+import {
+  isProviderName,
+  PROVIDERS,
+  providerDescriptor,
+  providerFromProviderID,
+} from '../provider/registry.ts';
 
 /** `--provider`: a provider name, or `auto` to detect it from the nodes. */
 export type ProviderChoice = ProviderName | 'auto';
@@ -29,8 +37,38 @@ export type ProviderDecision =
   | { readonly ok: true; readonly name: ProviderName }
   | { readonly ok: false; readonly reason: Reason; readonly message: string };
 
+/** Providers a user may name: every registered one but those made for tests. */
+const OFFERED = PROVIDERS.filter((p) => !p.testOnly).map((p) => p.name);
+
+/** `name` unless it is test-only and test providers are not enabled. */
+function usable(name: ProviderName, testProviders: boolean, how: string): ProviderDecision {
+  if (testProviders || !providerDescriptor(name)?.testOnly) return { ok: true, name };
+  return {
+    ok: false,
+    reason: REASON.ProviderUnknown,
+    message: `${how} provider "${name}" is for tests only (a cloud inside the controller's process) and this controller runs without --test-providers; use one of ${OFFERED.join(', ')}`,
+  };
+}
+
 /** Picks the provider of `gateway`; see the module table. `nodes` are the gateway's selected nodes. */
 export function decideProvider(
+  gateway: EgressGateway,
+  nodes: readonly V1Node[],
+  choice: ProviderChoice,
+  options: { readonly testProviders?: boolean } = {},
+): ProviderDecision {
+  const decision = pickProvider(gateway, nodes, choice);
+  if (!decision.ok) return decision;
+  const annotated = gateway.metadata.annotations?.[ANNOTATIONS.provider] !== undefined;
+  const how = annotated
+    ? `annotation ${ANNOTATIONS.provider}: the`
+    : choice === 'auto'
+      ? "the nodes' spec.providerID: the"
+      : '--provider: the';
+  return usable(decision.name, options.testProviders ?? false, how);
+}
+
+function pickProvider(
   gateway: EgressGateway,
   nodes: readonly V1Node[],
   choice: ProviderChoice,
@@ -41,7 +79,7 @@ export function decideProvider(
     return {
       ok: false,
       reason: REASON.ProviderUnknown,
-      message: `annotation ${ANNOTATIONS.provider}="${annotated}" names no provider; use one of ${PROVIDER_NAMES.join(', ')}`,
+      message: `annotation ${ANNOTATIONS.provider}="${annotated}" names no provider; use one of ${OFFERED.join(', ')}`,
     };
   }
   if (choice !== 'auto') return { ok: true, name: choice };
@@ -73,7 +111,7 @@ export function decideProvider(
   return {
     ok: false,
     reason: REASON.ProviderUnknown,
-    message: `cannot tell the provider from the nodes' spec.providerID (${only}); set annotation ${ANNOTATIONS.provider} to one of ${PROVIDER_NAMES.join(', ')}`,
+    message: `cannot tell the provider from the nodes' spec.providerID (${only}); set annotation ${ANNOTATIONS.provider} to one of ${OFFERED.join(', ')}`,
   };
 }
 

@@ -5,7 +5,8 @@
  *
  * | being deleted | after the reconcile, in the cloud                               | finalizer                     |
  * |---------------|-----------------------------------------------------------------|-------------------------------|
- * | policy        | none of its status's IPs held (or held but placed for another)  | removed                       |
+ * | policy        | none of its status's IPs held (or held but placed for another,  | removed                       |
+ * |               | or kept as the gateway's spare cloud-picked IP)                 |                               |
  * | policy        | some held                                                       | kept until a later pass       |
  * | gateway       | none of its IPs held                                            | removed, Normal Released      |
  * | gateway       | some held                                                       | kept; the reconcile retries   |
@@ -25,6 +26,8 @@ export interface ReleaseInput {
   readonly held: ReadonlyMap<string, string>;
   /** The plan's placements (an IP placed for a live policy is no longer the deleted one's). */
   readonly placements: readonly Placement[];
+  /** Cloud-picked IPs kept for the gateway (no longer the deleted policy's either). */
+  readonly spare?: ReadonlySet<string>;
 }
 
 /** A policy being deleted, and its IPs still held in the cloud (none: its finalizer can go). */
@@ -43,7 +46,7 @@ export interface ReleaseDecision {
 
 /** See the module table. */
 export function decideRelease(input: ReleaseInput): ReleaseDecision {
-  const placed = new Set(input.placements.map((p) => p.ip));
+  const placed = new Set([...input.placements.map((p) => p.ip), ...(input.spare ?? [])]);
   const policies = input.policies.filter(deleting).map((policy) => ({
     policy,
     left: statusIPs(policy).filter((ip) => input.held.has(ip) && !placed.has(ip)),

@@ -10,7 +10,13 @@ import type { CloudProvider, NodeRef } from '../provider/contract.ts';
 import { decideAdmission, decideAdmissions } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus } from './decide-gateway-status.ts';
-import { decidePlan, type NodeNetworkResult, seedFromStatus, selectedNodes } from './decide-plan.ts';
+import {
+  decidePlan,
+  type NodeNetworkResult,
+  seedFromStatus,
+  selectedNodes,
+  spareCloudAllocated,
+} from './decide-plan.ts';
 import { decidePolicyStatus, decidePolicyStatuses } from './decide-policy-status.ts';
 import { decideProvider, decideSettings } from './decide-provider.ts';
 
@@ -86,6 +92,24 @@ describe('decideProvider', () => {
     if (!decision.ok) {
       expect(decision.reason).toBe(reason);
       expect(decision.message).toMatch(message);
+    }
+  });
+
+  it('refuses a test-only provider (inmemory) unless test providers are enabled', () => {
+    const annotated = gateway({}, { [ANNOTATIONS.provider]: 'inmemory' });
+    const detected = [node('m', 'inmemory:///zone-a/m')];
+    for (const [gw, nodes, choice] of [
+      [annotated, [aws], 'auto'],
+      [gateway(), detected, 'auto'],
+      [gateway(), [aws], 'inmemory'],
+    ] as const) {
+      const decision = decideProvider(gw, nodes, choice);
+      expect(decision).toMatchObject({ ok: false, reason: REASON.ProviderUnknown });
+      if (!decision.ok) expect(decision.message).toMatch(/"inmemory" is for tests only/);
+      expect(decideProvider(gw, nodes, choice, { testProviders: true })).toEqual({
+        ok: true,
+        name: 'inmemory',
+      });
     }
   });
 
@@ -207,6 +231,9 @@ async function plan(
     healthy,
     policies,
     otherPolicies: [],
+    otherGateways: [],
+    nodeAddresses: new Map(),
+    subnetReserved: { first: 4, last: 1 },
     current,
     refs: w.refs,
     cloudAllocatedIPs: [],
@@ -287,6 +314,9 @@ describe('decidePlan with the in-memory cloud', () => {
       healthy: () => true,
       policies: [policy('p', { count: 3 })],
       otherPolicies: [],
+      otherGateways: [],
+      nodeAddresses: new Map(),
+      subnetReserved: { first: 4, last: 1 },
       current: [],
       refs: w.refs,
       cloudAllocatedIPs: [],
@@ -439,6 +469,7 @@ describe('decideGatewayStatus', () => {
     provider: 'inmemory',
     nodes: [{ name: 'n1', healthy: true, network: undefined }],
     held: new Map([['10.0.1.100', 'n1']]),
+    overlaps: [],
     now: new Date('2026-01-01T00:00:00Z'),
   };
 
@@ -458,8 +489,44 @@ describe('decideGatewayStatus', () => {
     expect(status.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({
       status: 'False',
       reason: REASON.InvalidSpec,
-      message: expect.stringMatching(/^spec\.ips "ten": .+; spec\.ips "10\.0\.1\.300": /),
+      message: expect.stringMatching(/^spec\.ips\[1\]: "ten" .+; spec\.ips\[2\]: "10\.0\.1\.300" /),
     });
+  });
+
+  it('counts a pool too large for the status as a safe integer, only in the families the agents program, and says why', () => {
+    for (const huge of ['2001:db8:1::/64', '::/0']) {
+      const status = decideGatewayStatus({
+        ...input,
+        gateway: gateway({ ips: [huge, '10.0.1.100-10.0.1.109', '10.0.0.0/8'] }),
+        cloudAllocatedIPs: [],
+      });
+      expect(status.ipsTotal).toBe(10 + 2 ** 24 - 2);
+      expect(Number.isSafeInteger(status.ipsTotal)).toBe(true);
+      expect(status.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({
+        status: 'False',
+        reason: REASON.InvalidSpec,
+        message: expect.stringContaining(`spec.ips[0]: "${huge}" has 2^`),
+      });
+    }
+  });
+
+  it('says on Conflicted which other gateways share its IPs, and which one hands out the shared ones', () => {
+    const status = decideGatewayStatus({
+      ...input,
+      gateway: gateway(),
+      cloudAllocatedIPs: [],
+      overlaps: [{ gateway: 'a-first', shared: ['10.0.1.105-10.0.1.109'] }],
+    });
+    expect(status.conditions?.find((c) => c.type === 'Conflicted')).toMatchObject({
+      status: 'True',
+      reason: REASON.PoolOverlap,
+      message: expect.stringContaining(
+        'spec.ips shares IPs with EgressGateway "a-first" (10.0.1.105-10.0.1.109): each shared IP stays with the policy that holds it',
+      ),
+    });
+    expect(status.conditions?.find((c) => c.type === 'Conflicted')?.message).toContain(
+      'only EgressGateway "a-first" hands out fresh ones',
+    );
   });
 });
 
@@ -519,6 +586,9 @@ describe('the none provider (no record across restarts)', () => {
         healthy: () => true,
         policies,
         otherPolicies: [],
+        otherGateways: [],
+        nodeAddresses: new Map(),
+        subnetReserved: { first: 4, last: 1 },
         current: seed ? seedFromStatus(listed, policies) : listed,
         refs,
         cloudAllocatedIPs: [],
@@ -538,5 +608,36 @@ describe('the none provider (no record across restarts)', () => {
     expect(restarted.plan.placements.map((p) => [p.ip, p.node])).toEqual(
       first.plan.placements.map((p) => [p.ip, p.node]),
     );
+  });
+});
+
+describe('spareCloudAllocated', () => {
+  const withAllocated = (cloudAllocated: number, deletionTimestamp?: string): EgressGateway => {
+    const g = gateway({ cloudAllocated });
+    return deletionTimestamp ? { ...g, metadata: { ...g.metadata, deletionTimestamp } } : g;
+  };
+  const plan = {
+    placements: [{ ip: '10.0.1.50', node: 'a', policy: 'p', gateway: 'gw' }],
+    unplaced: [],
+    allocations: [],
+  };
+  const current = new Map([
+    ['10.0.1.50', 'a'],
+    ['10.0.1.51', 'a'],
+    ['10.0.1.52', 'b'],
+  ]);
+  const picked = ['10.0.1.50', '10.0.1.51', '10.0.1.52', '10.0.1.53'];
+
+  it('keeps the unused picked IPs the cloud holds, as many as cloudAllocated leaves beside the used ones', () => {
+    expect([...spareCloudAllocated(withAllocated(4), picked, plan as never, current)]).toEqual([
+      '10.0.1.51',
+      '10.0.1.52',
+    ]);
+    expect([...spareCloudAllocated(withAllocated(2), picked, plan as never, current)]).toEqual(['10.0.1.51']);
+  });
+
+  it('keeps none once the gateway is being deleted', () => {
+    const gone = withAllocated(4, '2026-01-01T00:00:00Z');
+    expect(spareCloudAllocated(gone, picked, plan as never, current).size).toBe(0);
   });
 });

@@ -53,6 +53,16 @@ describe('EventRouter', () => {
     expect(take()).toEqual(['EgressGateway/gw']);
   });
 
+  it('queues the other gateways when one is created, changes its spec or is deleted (their pools may overlap)', () => {
+    const { r, take } = router([gateway('a'), gateway('b')]);
+    r.onGateway('add', asObject(gateway('a')));
+    expect(take()).toEqual(['EgressGateway/a', 'EgressGateway/b']);
+    r.onGateway('update', asObject(gateway('a', 1, { readyNodes: 2 })));
+    expect(take()).toEqual([]);
+    r.onGateway('update', asObject(gateway('a', 2)));
+    expect(take()).toEqual(['EgressGateway/a', 'EgressGateway/b']);
+  });
+
   it("on a gateway's deletion, forgets it and queues its policies, then the gateway", () => {
     const { r, take } = router([], [policy('p', 'gw'), policy('q', 'other')]);
     r.onGateway('delete', asObject(gateway('gw')));

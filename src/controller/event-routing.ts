@@ -6,7 +6,9 @@
  * | event                  | relevant fields (a change of another requeues nothing) | queued / done                          |
  * |------------------------|--------------------------------------------------------|----------------------------------------|
  * | EgressGateway          | generation, annotations, deletionTimestamp, finalizers | the gateway; deleted: also its         |
- * |                        |                                                        | policies (they report GatewayNotFound) |
+ * |                        |                                                        | policies (they report GatewayNotFound);|
+ * |                        |                                                        | new, deleted or spec changed: the other|
+ * |                        |                                                        | gateways too (their pools may overlap) |
  * | (Cluster)EgressPolicy  | generation, deletionTimestamp, finalizers              | its gateway, and the one it named      |
  * |                        |                                                        | before; no such gateway: the policy    |
  * |                        |                                                        | (not once deleted)                     |
@@ -85,6 +87,8 @@ export class EventRouter {
   readonly #seen = new Map<string, string>();
   /** Gateway last seen for each policy, so a change of `spec.gatewayName` requeues the old gateway too. */
   readonly #policyGateway = new Map<string, string>();
+  /** Generation last seen of each gateway, so a change of its spec requeues the others (pool overlaps). */
+  readonly #gatewayGeneration = new Map<string, number | undefined>();
 
   constructor(deps: EventRoutingDeps) {
     this.#d = deps;
@@ -120,7 +124,16 @@ export class EventRouter {
       gw.metadata.deletionTimestamp,
       gw.metadata.finalizers,
     ];
-    if (this.#changed(key, type, relevant)) this.#d.enqueue(key);
+    if (!this.#changed(key, type, relevant)) return;
+    this.#d.enqueue(key);
+    const generation = gw.metadata.generation;
+    const specChanged =
+      type === 'delete' ||
+      !this.#gatewayGeneration.has(key) ||
+      this.#gatewayGeneration.get(key) !== generation;
+    if (type === 'delete') this.#gatewayGeneration.delete(key);
+    else this.#gatewayGeneration.set(key, generation);
+    if (specChanged) this.enqueueGateways(gw.metadata.name);
   }
 
   /** An EgressPolicy or ClusterEgressPolicy event. */

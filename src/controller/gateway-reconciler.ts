@@ -42,19 +42,22 @@
  * | no ownership record (`none`)  | -                         | placement seeded from the policies' status |
  */
 import type { V1Node } from '@kubernetes/client-node';
-import { REASON } from '../api/conditions.ts';
+import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy, EgressPolicyStatus } from '../api/egress-policy.ts';
 import { deleting, policyKey } from '../kube/objects.ts';
 import type { Logger } from '../log.ts';
+import { DEFAULT_SUBNET_RESERVED } from '../provider/capabilities.ts';
 import type { CloudProvider, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
-import { setConditions } from './conditions.ts';
+import { type PoolOverlap, poolOverlaps } from '../scheduler/index.ts';
+import { findCondition, setConditions } from './conditions.ts';
 import { decideAdmissions, type RejectedPolicy } from './decide-admission.ts';
 import {
   type Applied,
   applyRefused,
   type BeforeApply,
+  cloudAllocatedAfter,
   countChanges,
   foldApplyResult,
   nothingApplied,
@@ -62,7 +65,14 @@ import {
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus, rejectedGatewayStatus } from './decide-gateway-status.ts';
 import { decideOutcome, type GatewayOutcome } from './decide-outcome.ts';
-import { decidePlan, type PlanDecision, seedFromStatus, selectedNodes } from './decide-plan.ts';
+import {
+  decidePlan,
+  nodeAddresses,
+  type PlanDecision,
+  seedFromStatus,
+  selectedNodes,
+  statusIPs,
+} from './decide-plan.ts';
 import { decidePolicyStatuses, rejectedPolicyStatus } from './decide-policy-status.ts';
 import {
   decideProvider,
@@ -90,6 +100,8 @@ export interface GatewayReconcilerDeps {
   readonly fresh: FreshObjects;
   readonly metrics: ControllerMetrics;
   readonly providerChoice: ProviderChoice;
+  /** Whether test-only providers may serve gateways. */
+  readonly testProviders: boolean;
   readonly baseSettings: ProviderSettings;
   /** The health prober's verdict. */
   readonly healthy: (node: string, ready: boolean) => boolean;
@@ -113,14 +125,21 @@ interface GatewayRead {
   readonly mine: readonly AnyEgressPolicy[];
   /** The live policies of other gateways. */
   readonly others: readonly AnyEgressPolicy[];
+  /** The other gateways that are not being deleted. */
+  readonly otherGateways: readonly EgressGateway[];
 }
 
 const msSince = (mark: number) => Math.round(performance.now() - mark);
+
+/** How long an IP the cloud said something else holds is skipped by fresh picks (explicit requests still try). */
+const HELD_IN_CLOUD_MS = 5 * 60_000;
 
 /** Reconciles gateways; see the module comment. */
 export class GatewayReconciler {
   readonly #d: GatewayReconcilerDeps;
   readonly #preflight: PreflightGate;
+  /** IPs the cloud refused because something outside this installation holds them, until when (ms). */
+  readonly #heldInCloud = new Map<string, number>();
 
   constructor(deps: GatewayReconcilerDeps) {
     this.#d = deps;
@@ -139,7 +158,9 @@ export class GatewayReconciler {
       this.#preflight.forget(name);
       return undefined;
     }
-    const choice = decideProvider(read.gateway, read.members, d.providerChoice);
+    const choice = decideProvider(read.gateway, read.members, d.providerChoice, {
+      testProviders: d.testProviders,
+    });
     if (!choice.ok) return this.#rejectAll(read, choice, log);
     const provider = await d.providers.get(choice.name, decideSettings(read.gateway, d.baseSettings));
     log = log.child({ provider: provider.name });
@@ -150,6 +171,7 @@ export class GatewayReconciler {
     const phases: Record<string, number> = { readMs: msSince(started) };
     const before: BeforeApply = { held: decision.input.current, cloudAllocatedIPs };
     const { policies, applied } = await this.#apply(provider, decision, live, before, phases, log);
+    const repick = this.#noteHeldInCloud(applied, decision, live);
 
     const finals = decidePolicyStatuses(decision, policies, 'final', applied.outcomes, d.now());
     const { outcome, states } = decideOutcome({
@@ -157,11 +179,23 @@ export class GatewayReconciler {
       statuses: finals,
       current: decision.input.current,
       held: applied.held,
+      leaving: [...read.mine.filter(deleting), ...rejected.map((r) => r.policy)],
     });
     await this.#writeFinalStatuses(live, policies, finals);
     if (decision.changes.length > 0) phases['finalMs'] = msSince(started);
     await this.#writeRejected(rejected);
-    const stored = await this.#writeGatewayStatus(gateway, provider, decision, applied, read.members);
+    const overlaps = poolOverlaps(
+      gateway.spec.ips ?? [],
+      read.otherGateways.map((g) => ({ name: g.metadata.name, pool: g.spec.ips ?? [] })),
+    );
+    const stored = await this.#writeGatewayStatus(
+      gateway,
+      provider,
+      decision,
+      applied,
+      read.members,
+      overlaps,
+    );
     d.metrics.recordGateway(name, decision.nodes, applied.held, states);
     if (decision.changes.length > 0) {
       log.info({ ...phases, totalMs: msSince(started) }, 'reconciled changes');
@@ -172,6 +206,7 @@ export class GatewayReconciler {
       gatewayDeleting: read.deleting,
       held: applied.held,
       placements: decision.plan.placements,
+      spare: decision.spare,
     });
     await this.#removeFinalizers(release, stored, log);
     const retryable =
@@ -180,8 +215,33 @@ export class GatewayReconciler {
         ? new RetryableCloudError(`${applied.held.size} IPs of the deleted gateway are still held`)
         : undefined);
     if (retryable) throw retryable;
-    const allocatedMore = applied.cloudAllocatedIPs.length > (stored.status?.cloudAllocatedIPs?.length ?? 0);
-    return allocatedMore ? { requeueAfterMs: 0, outcome } : { outcome };
+    // The cloud picked new IPs in this pass: they join the pool now, so plan again at once to hand them out.
+    const allocatedMore = applied.cloudAllocatedIPs.some((ip) => !cloudAllocatedIPs.includes(ip));
+    return allocatedMore || repick ? { requeueAfterMs: 0, outcome } : { outcome };
+  }
+
+  /**
+   * Remembers the IPs the cloud said something else holds, so that fresh picks skip them; true when a count
+   * policy got one (it takes another IP in a new pass at once; each pass skips one more, so this ends).
+   */
+  #noteHeldInCloud(applied: Applied, decision: PlanDecision, live: readonly AnyEgressPolicy[]): boolean {
+    const until = this.#d.now().getTime() + HELD_IN_CLOUD_MS;
+    const counting = new Set(live.filter((p) => !p.spec.egressIPs).map(policyKey));
+    const byIP = new Map(decision.plan.placements.map((p) => [p.ip, p.policy]));
+    let repick = false;
+    for (const { change, error } of applied.failed) {
+      if (error.heldBy === undefined || change.kind !== 'assign') continue;
+      this.#heldInCloud.set(change.ip, until);
+      if (counting.has(byIP.get(change.ip) ?? '')) repick = true;
+    }
+    return repick;
+  }
+
+  /** The IPs the cloud said lately that something else holds (forgetting those older than HELD_IN_CLOUD_MS). */
+  #recentlyHeldInCloud(): Set<string> {
+    const now = this.#d.now().getTime();
+    for (const [ip, until] of this.#heldInCloud) if (until <= now) this.#heldInCloud.delete(ip);
+    return new Set(this.#heldInCloud.keys());
   }
 
   /** Read: the gateway, its nodes and the policies, as last written (read-your-writes over the caches). */
@@ -198,10 +258,18 @@ export class GatewayReconciler {
       members,
       mine: all.filter((p) => p.spec.gatewayName === name),
       others: all.filter((p) => p.spec.gatewayName !== name && !deleting(p)),
+      otherGateways: caches
+        .gateways()
+        .filter((g) => g.metadata.name !== name && !deleting(g))
+        .map((g) => fresh.resolve(g)),
     };
   }
 
-  /** The provider cannot be used: every object says why; no cloud call. */
+  /**
+   * The provider cannot be used: every object says why; no cloud call. The policies keep their assignments (the
+   * cloud still holds them). A gateway being deleted keeps its finalizer while its policies or its status name
+   * IPs, since none can be released: fixing the annotation (or the nodes) lets the deletion complete.
+   */
   async #rejectAll(
     read: GatewayRead,
     rejection: ProviderDecision & { ok: false },
@@ -209,16 +277,26 @@ export class GatewayReconciler {
   ): Promise<undefined> {
     const { writer, events, now } = this.#d;
     log.warn({ reason: rejection.reason }, rejection.message);
-    await writer.writeStatus(read.gateway, rejectedGatewayStatus(read.gateway, rejection, now()));
-    void events.warning(read.gateway, rejection.reason, rejection.message);
     for (const policy of read.mine.filter((p) => !deleting(p))) {
-      await writer.writeStatus(policy, rejectedPolicyStatus(policy, rejection, now()));
+      await writer.writeStatus(policy, rejectedPolicyStatus(policy, rejection, now(), true));
       void events.warning(policy, rejection.reason, rejection.message);
     }
-    if (read.deleting) {
-      log.warn('gateway deleted while its provider is unknown: no cloud IP could be released');
-      await writer.removeFinalizer(read.gateway);
-    }
+    const held = new Set([
+      ...read.mine.flatMap(statusIPs),
+      ...(read.gateway.status?.cloudAllocatedIPs ?? []),
+    ]);
+    const stuck =
+      read.deleting && held.size > 0
+        ? {
+            ...rejection,
+            message: `${rejection.message}; being deleted, but cannot release its ${held.size} egress IP(s) in the cloud until then, so the deletion waits`,
+          }
+        : rejection;
+    await writer.writeStatus(read.gateway, rejectedGatewayStatus(read.gateway, stuck, now()));
+    void events.warning(read.gateway, stuck.reason, stuck.message);
+    if (read.deleting && held.size === 0) await writer.removeFinalizer(read.gateway);
+    else if (read.deleting)
+      log.warn({ ips: held.size }, 'gateway deleted while its provider is unknown: waiting');
     return undefined;
   }
 
@@ -262,9 +340,13 @@ export class GatewayReconciler {
       healthy: this.#d.healthy,
       policies: live,
       otherPolicies: read.others,
+      otherGateways: read.otherGateways,
+      nodeAddresses: nodeAddresses(this.#d.caches.nodes()),
+      subnetReserved: provider.capabilities.subnetReserved ?? DEFAULT_SUBNET_RESERVED,
       current,
       refs,
       cloudAllocatedIPs: [...cloudAllocatedIPs],
+      heldInCloud: this.#recentlyHeldInCloud(),
     });
   }
 
@@ -334,22 +416,31 @@ export class GatewayReconciler {
     });
   }
 
-  /** The gateway's status, with its Preflight condition when the provider has checks; returns it as stored. */
+  /**
+   * The gateway's status, with its Preflight condition when the provider has checks, and a Warning when its pool
+   * newly overlaps another's; returns the gateway as stored.
+   */
   async #writeGatewayStatus(
     gateway: EgressGateway,
     provider: CloudProvider,
     decision: PlanDecision,
     applied: Applied,
     members: readonly V1Node[],
+    overlaps: readonly PoolOverlap[],
   ): Promise<EgressGateway> {
     const status = decideGatewayStatus({
       gateway,
       provider: provider.name,
       nodes: decision.nodes,
       held: applied.held,
-      cloudAllocatedIPs: applied.cloudAllocatedIPs,
+      cloudAllocatedIPs: cloudAllocatedAfter(applied, new Set(decision.plan.placements.map((p) => p.ip))),
+      overlaps,
       now: this.#d.now(),
     });
+    const before = findCondition(gateway.status?.conditions, CONDITION.Conflicted);
+    const after = findCondition(status.conditions, CONDITION.Conflicted);
+    if (after?.status === 'True' && (before?.status !== 'True' || before.message !== after.message))
+      void this.#d.events.warning(gateway, after.reason as Reason, after.message);
     const preflight = await this.#preflight.condition(
       gateway.metadata.name,
       gateway.metadata.generation,

@@ -14,6 +14,7 @@ import type { ControllerSettings } from './controller-settings.ts';
 /** Read access to the caches, as a gateway reconcile needs it. */
 export interface ObjectCaches {
   gateway(name: string): EgressGateway | undefined;
+  gateways(): readonly EgressGateway[];
   policies(): readonly AnyEgressPolicy[];
   nodes(): readonly V1Node[];
   namespace(name: string): V1Namespace | undefined;

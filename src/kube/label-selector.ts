@@ -2,6 +2,10 @@
  * @module
  * Label selector matching with metav1.LabelSelector semantics: `matchLabels` and `matchExpressions` are
  * ANDed; `{}` selects everything. An absent selector is the caller's choice (it may mean "none").
+ *
+ * A requirement Kubernetes refuses (`In`/`NotIn` without values, `Exists`/`DoesNotExist` with values; the
+ * CRDs refuse them too, but an object stored before may carry one) selects nothing, as `LabelSelectorAsSelector`
+ * fails on it: a gateway's `namespaceSelector` with `NotIn: []` must not admit every namespace.
  */
 import type { LabelSelector } from '../api/schema-common.ts';
 
@@ -18,6 +22,7 @@ export function selectorMatches(
     const present = Object.hasOwn(have, req.key);
     const value = have[req.key];
     const values = req.values ?? [];
+    if (!requirementValid(req)) return false;
     switch (req.operator) {
       case 'In':
         if (!present || !values.includes(value!)) return false;
@@ -34,4 +39,10 @@ export function selectorMatches(
     }
   }
   return true;
+}
+
+/** True when Kubernetes accepts the requirement: `In`/`NotIn` with values, `Exists`/`DoesNotExist` without. */
+export function requirementValid(req: { operator: string; values?: readonly string[] }): boolean {
+  const count = req.values?.length ?? 0;
+  return req.operator === 'In' || req.operator === 'NotIn' ? count > 0 : count === 0;
 }

@@ -24,7 +24,21 @@
  * `atomicMove` is the provider's answer for every move unless its driver answers per move
  * (interface-driver.ts `atomicMove(from, to)`): Azure's one-operation move (`moveIpConfigurations`) exists only
  * where the subscription has the feature, and a route next hop (AKS scale-set nodes) always moves in one write.
+ * `subnetReserved` (not a flag): how many addresses at the start and the end of each subnet the cloud keeps;
+ * `aws` and `inmemory` 4 and 1, `none` 1 and 1 (network and broadcast), others the default, 4 and 2.
  */
+
+/** Addresses at the start and at the end of every subnet that a cloud keeps for itself. */
+export interface SubnetReservation {
+  readonly first: number;
+  readonly last: number;
+}
+
+/**
+ * What the core assumes of a provider that declares no {@link ProviderCapabilities.subnetReserved}: the most
+ * any supported cloud keeps (AWS and Azure the first four, GCP the last two).
+ */
+export const DEFAULT_SUBNET_RESERVED: SubnetReservation = { first: 4, last: 2 };
 
 /** See the module table. */
 export interface ProviderCapabilities {
@@ -38,4 +52,10 @@ export interface ProviderCapabilities {
   readonly cloudAllocatedIPs: boolean;
   /** The cloud records ownership, so `listAssignments` is the truth without the policies' status. */
   readonly ownershipRecord: boolean;
+  /**
+   * Addresses at the start and the end of every subnet that the cloud refuses to assign (AWS: the first four
+   * and the last, https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html). The scheduler never
+   * hands them out. Absent: {@link DEFAULT_SUBNET_RESERVED}.
+   */
+  readonly subnetReserved?: SubnetReservation;
 }

@@ -32,7 +32,7 @@
 import type { Logger } from '../log.ts';
 import type { ProviderCapabilities } from './capabilities.ts';
 
-export type { ProviderCapabilities } from './capabilities.ts';
+export type { ProviderCapabilities, SubnetReservation } from './capabilities.ts';
 
 /** A name under which a provider is registered (registry.ts lists them: `aws`, `gcp`, `azure`, `none`, ...). */
 export type ProviderName = string;
@@ -221,16 +221,23 @@ export class ProviderError extends Error {
   readonly code: string | undefined;
   /** Server-suggested delay before retrying, if any. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * What holds the IP in the cloud when the failure is that something this installation does not own has it
+   * (another interface's or another tool's IP, a node's primary IP), as the cloud names it (`eni-0abc`, a
+   * resource path, or just "another resource"). The core reports such an IP as a conflict, not a cloud error.
+   */
+  readonly heldBy: string | undefined;
 
   constructor(
     kind: ProviderErrorKind,
     message: string,
-    options: { cause?: unknown; code?: string; retryAfterMs?: number } = {},
+    options: { cause?: unknown; code?: string; retryAfterMs?: number; heldBy?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.kind = kind;
     this.code = options.code;
     this.retryAfterMs = options.retryAfterMs;
+    this.heldBy = options.heldBy;
   }
 
   /** True when a retry with backoff may succeed. */

@@ -118,6 +118,26 @@ describe('provider engine', () => {
     expect([...nics.get('nic-a')!].sort()).toEqual(['10.0.0.5', '10.0.0.7']);
   });
 
+  it('given a whole-batch refusal saying something else holds an IP, then only the edit it names carries the holder', async () => {
+    const { faults, provider } = scriptedCloud();
+    const inUse = new ProviderError('terminal', 'the address is already being used by another resource', {
+      heldBy: 'another resource',
+    });
+    faults.push({ key: 'nic-a', error: inUse });
+    const single = await provider.apply({ changes: [{ kind: 'assign', ip: '10.0.0.5', node: node('a') }] });
+    expect(single.outcomes.map((o) => (o.ok ? 'ok' : o.error.heldBy))).toEqual([undefined]);
+    faults.push({
+      key: 'nic-a',
+      error: new ProviderError('terminal', "IP '10.0.0.6' is in use by another resource", {
+        heldBy: 'another resource',
+      }),
+    });
+    const named = await provider.apply({
+      changes: ['10.0.0.6', '10.0.0.7'].map((ip) => ({ kind: 'assign', ip, node: node('a') })),
+    });
+    expect(named.outcomes.map((o) => (o.ok ? 'ok' : o.error.heldBy))).toEqual(['another resource', 'ok']);
+  });
+
   it('given a whole-batch refusal naming no IP, then every change of that interface fails with it, naming its IP', async () => {
     const { faults, provider } = scriptedCloud();
     faults.push({ key: 'nic-a', error: new ProviderError('terminal', 'AuthorizationFailed') });

@@ -78,7 +78,10 @@ interface BatchRun {
 /** The IP an edit is about, for messages. */
 const ipOf = (edit: Edit) => (edit.kind === 'allocate' ? undefined : edit.ip);
 
-/** `error` for one edit: its message names the edit's IP. */
+/**
+ * `error` for one edit: its message names the edit's IP. An edit the message did not name gets a copy without
+ * `heldBy` (the holder the cloud reported is another IP's).
+ */
 function forEdit(error: ProviderError, edit: Edit): ProviderError {
   const ip = ipOf(edit);
   if (!ip || error.message.includes(ip)) return error;

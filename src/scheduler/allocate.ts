@@ -1,13 +1,28 @@
 /**
  * @module
- * Step 1 of the scheduler (schedule.ts): which IPs each policy gets. Sticky first: the IPs a policy's status
- * holds are kept, explicit IPs are checked against the pool and against older policies, then fresh IPs are
- * taken from the pool, spread over the gateway's subnets.
+ * Step 1 of the scheduler (schedule.ts): which IPs each policy gets. The holder keeps its IP (ownership.ts):
+ * every IP some policy claims goes to its owner, whatever the order of the policies; then fresh IPs are taken
+ * from the pool, spread over the gateway's subnets, for policies short of their count.
+ *
+ * | an IP a policy asks for or holds                           | result                                 |
+ * |------------------------------------------------------------|----------------------------------------|
+ * | of a family the dataplane does not program                 | Unplaced IPv6NotSupported (explicit)   |
+ * | not in the gateway's pool                                  | Unplaced IPOutsideGatewayPool          |
+ * | owned by a policy of another gateway, or a node's address  | Unplaced with the reason it was given  |
+ * | one the cloud reserves in its subnet                       | Unplaced IPReserved                    |
+ * | owned by another policy of this gateway                    | Unplaced IPInUse naming the owner      |
+ * | else                                                       | the policy's                           |
+ *
+ * A count policy's IP that fails a row is not refused: the policy drops it and takes a fresh one. Fresh IPs
+ * skip every IP a row would refuse, every IP another policy claims, the `foreignPools`, and the IPs the cloud
+ * said something else holds (`heldInCloud`).
  */
 import { REASON } from '../api/conditions.ts';
 import { familyOfValidIp, ipToBigInt } from '../net/ip.ts';
+import { IpPool } from './ip-pool.ts';
+import { inUseMessage, owners } from './ownership.ts';
 import { type Allocated, byPolicyOrder, type GatewayState } from './schedule-state.ts';
-import type { PolicyInput, SchedulerInput, Unplaced } from './types.ts';
+import type { PolicyInput, SchedulerInput, Unavailable, Unplaced } from './types.ts';
 
 /** Step 1: which IPs each policy gets. */
 export function allocate(
@@ -15,21 +30,30 @@ export function allocate(
   gateways: Map<string, GatewayState>,
   unplaced: Unplaced[],
 ): Allocated[] {
-  const owner = new Map<string, string>(); // ip -> policy key
-  for (const ip of input.unavailableIPs ?? []) owner.set(ip, 'a policy of another gateway');
+  const owner = owners(input.policies);
+  const given = new Set<string>();
   const result: Allocated[] = [];
   const policies = [...input.policies].sort(byPolicyOrder);
   const byPolicy = new Map<string, Allocated[]>();
   const take = (ip: string, value: bigint, policy: PolicyInput, gateway: GatewayState) => {
-    owner.set(ip, policy.key);
+    given.add(ip);
     const a: Allocated = { ip, value, policy: policy.key, gateway };
     result.push(a);
     const list = byPolicy.get(policy.key);
     if (list) list.push(a);
     else byPolicy.set(policy.key, [a]);
   };
+  /** Why `policy` may not have `ip` of its gateway's pool, or undefined when it may (the table's rows 1, 3-5). */
+  const refusal = (ip: string, value: bigint, policy: PolicyInput, gateway: GatewayState) =>
+    unusable(input, gateway, ip, value) ??
+    (() => {
+      const o = owner.get(ip);
+      return o && o.policy.key !== policy.key
+        ? { reason: REASON.IPInUse, message: inUseMessage(ip, o) }
+        : undefined;
+    })();
 
-  // Pass 1: explicit IPs, and IPs the policy already has (sticky), oldest policy first.
+  // Pass 1: explicit IPs, and the IPs count policies hold (sticky).
   const wanting: { policy: PolicyInput; gateway: GatewayState; missing: number }[] = [];
   for (const policy of policies) {
     const gateway = gateways.get(policy.gateway);
@@ -45,23 +69,14 @@ export function allocate(
     if (policy.egressIPs) {
       for (const ip of [...new Set(policy.egressIPs)]) {
         const value = ipToBigInt(ip);
-        if (!gateway.pool.contains(ip, value)) {
-          unplaced.push({
-            policy: policy.key,
-            gateway: policy.gateway,
-            ip,
-            reason: REASON.IPOutsideGatewayPool,
-            message: `${ip} is not in the IPs of EgressGateway "${policy.gateway}" (spec.ips: ${gateway.input.pool.join(', ') || 'none'})`,
-          });
-        } else if (owner.has(ip)) {
-          unplaced.push({
-            policy: policy.key,
-            gateway: policy.gateway,
-            ip,
-            reason: REASON.IPInUse,
-            message: `${ip} is already used by ${owner.get(ip)}, which is older`,
-          });
-        } else take(ip, value, policy, gateway);
+        const refused = !gateway.pool.contains(ip, value)
+          ? {
+              reason: REASON.IPOutsideGatewayPool,
+              message: `${ip} is not in the IPs of EgressGateway "${policy.gateway}" (spec.ips: ${gateway.input.pool.join(', ') || 'none'})`,
+            }
+          : refusal(ip, value, policy, gateway);
+        if (refused) unplaced.push({ policy: policy.key, gateway: policy.gateway, ip, ...refused });
+        else take(ip, value, policy, gateway);
       }
       continue;
     }
@@ -70,7 +85,7 @@ export function allocate(
     for (const ip of policy.allocated) {
       if (kept >= count) break;
       const value = ipToBigInt(ip);
-      if (owner.has(ip) || !gateway.pool.contains(ip, value)) continue;
+      if (given.has(ip) || !gateway.pool.contains(ip, value) || refusal(ip, value, policy, gateway)) continue;
       take(ip, value, policy, gateway);
       kept++;
     }
@@ -78,10 +93,16 @@ export function allocate(
   }
 
   // Pass 2: fresh IPs for policies short of their count, spread over the subnets that have healthy nodes.
-  const taken = (ip: string) => owner.has(ip);
   // Per gateway, once: which ranges lie in a subnet that has a healthy node (those are tried first).
   const healthyRanges = new Map<GatewayState, boolean[]>();
+  const foreign = (input.foreignPools ?? []).map((entries) => new IpPool(entries));
   for (const { policy, gateway, missing } of wanting) {
+    const taken = (ip: string, value: bigint) =>
+      given.has(ip) ||
+      owner.has(ip) ||
+      foreign.some((pool) => pool.contains(ip, value)) ||
+      input.heldInCloud?.has(ip) === true ||
+      unusable(input, gateway, ip, value) !== undefined;
     const ranges = gateway.pool.ranges;
     let rangeHealthy = healthyRanges.get(gateway);
     if (!rangeHealthy) {
@@ -104,7 +125,8 @@ export function allocate(
       );
       if (i >= 0) perRange[i]!++;
     }
-    const exhausted = ranges.map(() => false);
+    // Ranges of a family the dataplane does not program hand out nothing.
+    const exhausted = ranges.map((r) => input.families !== undefined && !input.families.has(r.family));
     let got = 0;
     while (got < missing) {
       let index = -1;
@@ -138,4 +160,40 @@ export function allocate(
     }
   }
   return result;
+}
+
+/**
+ * Why no policy of `gateway` may have `ip`, whoever asks: a family the dataplane does not program, an IP
+ * the input marks unavailable (another gateway's, a node's own), or one the cloud reserves in its subnet.
+ */
+export function unusable(
+  input: SchedulerInput,
+  gateway: GatewayState,
+  ip: string,
+  value: bigint,
+): Unavailable | undefined {
+  const family = familyOfValidIp(ip);
+  if (input.families && !input.families.has(family)) {
+    return {
+      reason: REASON.IPv6NotSupported,
+      message: `${ip}: the node agent programs IPv${[...input.families].join(' and IPv')} egress IPs only, so pods using it would lose their traffic; use an IPv${[...input.families][0]} address`,
+    };
+  }
+  const blocked = input.unavailableIPs?.get(ip);
+  if (blocked) return blocked;
+  const reservation = input.subnetReserved;
+  if (reservation && (reservation.first > 0 || reservation.last > 0)) {
+    for (const g of gateway.index.groupsOf(ip, value)) {
+      if (
+        value - g.range.start < BigInt(reservation.first) ||
+        g.range.end - value < BigInt(reservation.last)
+      ) {
+        return {
+          reason: REASON.IPReserved,
+          message: `${ip} is one of the addresses the cloud keeps for itself in subnet ${g.cidr} (its first ${reservation.first} and last ${reservation.last}); choose another IP`,
+        };
+      }
+    }
+  }
+  return undefined;
 }

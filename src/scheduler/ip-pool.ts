@@ -56,14 +56,17 @@ export class IpPool {
    * The next address of range `index` for which `taken` is false, or undefined when the range is used up.
    * Addresses skipped as taken stay skipped: callers only ever add to `taken` during one plan.
    */
-  nextFree(index: number, taken: (ip: string) => boolean): { ip: string; value: bigint } | undefined {
+  nextFree(
+    index: number,
+    taken: (ip: string, value: bigint) => boolean,
+  ): { ip: string; value: bigint } | undefined {
     const cursor = this.#cursors[index];
     if (!cursor) return undefined;
     while (cursor.next <= cursor.range.end) {
       const value = cursor.next;
       const ip = bigIntToIp(value, cursor.range.family);
       cursor.next++;
-      if (!taken(ip)) return { ip, value };
+      if (!taken(ip, value)) return { ip, value };
     }
     return undefined;
   }

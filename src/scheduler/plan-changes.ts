@@ -7,7 +7,7 @@
  * | ip on node A      | ip on node A        | none                                    |
  * | ip nowhere        | ip on node B        | assign ip -> B                          |
  * | ip on node A      | ip on node B        | assign ip -> B from A (a move)          |
- * | ip on node A      | not placed          | release ip from A                       |
+ * | ip on node A      | not placed          | release ip from A (unless kept)         |
  * | -                 | allocation on B (n) | allocate n on B                         |
  */
 import type { Change, NodeRef } from '../provider/contract.ts';
@@ -16,12 +16,14 @@ import type { SchedulePlan } from './types.ts';
 /**
  * The changes that turn `current` (IP -> node, the cloud's truth) into `plan`. `nodes` maps node names to
  * their refs; a node missing from it (deleted) is not the target of a release, and a move away from it is
- * an assign without `from`.
+ * an assign without `from`. IPs in `keep` that are not placed stay where the cloud has them (a gateway's unused
+ * cloud-picked IPs).
  */
 export function planChanges(
   plan: SchedulePlan,
   current: ReadonlyMap<string, string>,
   nodes: ReadonlyMap<string, NodeRef>,
+  keep: ReadonlySet<string> = new Set(),
 ): Change[] {
   const changes: Change[] = [];
   const desired = new Set<string>();
@@ -35,7 +37,7 @@ export function planChanges(
     changes.push(from ? { kind: 'assign', ip: p.ip, node, from } : { kind: 'assign', ip: p.ip, node });
   }
   for (const [ip, nodeName] of [...current.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (desired.has(ip)) continue;
+    if (desired.has(ip) || keep.has(ip)) continue;
     const node = nodes.get(nodeName);
     if (node) changes.push({ kind: 'release', ip, node });
   }

@@ -4,6 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cidrContains } from '../net/ip.ts';
+import { gatewaySlice } from './gateway-slice.ts';
+import { displayKey, REFUSALS } from './ownership.ts';
 import { schedule } from './schedule.ts';
 import type { GatewayInput, NodeInput, PolicyInput, SchedulePlan, SchedulerInput } from './types.ts';
 
@@ -99,18 +101,37 @@ const worldArb = fc
       }),
   );
 
-/** The next round's input: the plan becomes the cloud's truth and the policies' status. */
-function carryOver(input: SchedulerInput, plan: SchedulePlan, nodes = input.nodes): SchedulerInput {
+/**
+ * The next round's input, as the controller builds it: the plan becomes the cloud's truth and the policies'
+ * status, where an IP a policy holds (placed, or allocated but not placed; a refused request is no hold) keeps
+ * the `since` it had, or gets `round`.
+ */
+function carryOver(
+  input: SchedulerInput,
+  plan: Pick<SchedulePlan, 'placements' | 'unplaced'>,
+  nodes = input.nodes,
+  round = '2026-06-01T00:00:00Z',
+): SchedulerInput {
   const allocatedBy = new Map<string, string[]>();
-  for (const p of plan.placements) allocatedBy.set(p.policy, [...(allocatedBy.get(p.policy) ?? []), p.ip]);
-  for (const u of plan.unplaced)
-    if (u.ip) allocatedBy.set(u.policy, [...(allocatedBy.get(u.policy) ?? []), u.ip]);
+  const hold = (policy: string, ip: string) =>
+    allocatedBy.set(policy, [...(allocatedBy.get(policy) ?? []), ip]);
+  for (const p of plan.placements) hold(p.policy, p.ip);
+  for (const u of plan.unplaced) if (u.ip && !REFUSALS.has(u.reason)) hold(u.policy, u.ip);
   return {
     ...input,
     nodes,
-    policies: input.policies.map((p) => ({ ...p, allocated: allocatedBy.get(p.key) ?? [] })),
+    policies: input.policies.map((p) => {
+      const allocated = allocatedBy.get(p.key) ?? [];
+      const since = new Map(allocated.map((ip) => [ip, p.heldSince?.get(ip) ?? round]));
+      return { ...p, allocated, heldSince: since };
+    }),
     current: new Map(plan.placements.map((p) => [p.ip, p.node])),
   };
+}
+
+/** One round as the controller runs it: each gateway planned alone on its slice of the same input. */
+function sliced(input: SchedulerInput): Pick<SchedulePlan, 'placements' | 'unplaced'>[] {
+  return input.gateways.map((g) => schedule(gatewaySlice(input, g.name)));
 }
 
 const placementMap = (plan: SchedulePlan) => new Map(plan.placements.map((p) => [p.ip, p.node]));
@@ -281,6 +302,76 @@ describe('scheduler invariants', { timeout: 60_000 }, () => {
         const second = schedule(carryOver({ ...noFailback, nodes: down }, first, up));
         const after = placementMap(second);
         for (const p of first.placements) expect(after.get(p.ip)).toBe(p.node);
+      }),
+      RUNS,
+    );
+  });
+
+  it('leaves every held IP with its holder, whoever else asks for it (older, other gateway, other kind)', () => {
+    const newcomer = fc.record({
+      pick: fc.nat(),
+      gateway: fc.nat(),
+      cluster: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(worldArb, fc.array(newcomer, { maxLength: 4 }), (input, asks) => {
+        const first = schedule(input);
+        fc.pre(first.placements.length > 0);
+        const next = carryOver(input, first);
+        const newcomers: PolicyInput[] = asks.map((a, i) => ({
+          key: a.cluster ? `ClusterEgressPolicy/new-${i}` : `EgressPolicy/other/new-${i}`,
+          gateway: input.gateways[a.gateway % input.gateways.length]!.name,
+          egressIPs: [first.placements[a.pick % first.placements.length]!.ip],
+          createdAt: '2025-01-01T00:00:00Z', // older than every holder
+          allocated: [],
+        }));
+        const second = schedule({ ...next, policies: [...next.policies, ...newcomers] });
+        const after = new Map(second.placements.map((p) => [p.ip, p]));
+        for (const p of first.placements) {
+          expect(after.get(p.ip)?.policy, `${p.ip} stays with ${p.policy}`).toBe(p.policy);
+          if (!input.gateways.find((g) => g.name === p.gateway)!.failback)
+            expect(after.get(p.ip)?.node).toBe(p.node);
+        }
+        for (const n of newcomers) {
+          const ip = n.egressIPs![0]!;
+          const holder = first.placements.find((p) => p.ip === ip)!;
+          const refused = second.unplaced.find((u) => u.policy === n.key && u.ip === ip);
+          expect(refused?.reason).toMatch(/^(IPInUse|IPOutsideGatewayPool)$/);
+          if (refused?.reason === 'IPInUse') expect(refused.message).toContain(displayKey(holder.policy));
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('never places one IP twice when each gateway is planned alone (overlapping pools), round after round', () => {
+    fc.assert(
+      fc.property(worldArb, fc.nat(), (input, pick) => {
+        let state = input;
+        for (let round = 0; round < 3; round++) {
+          const plans = sliced(state);
+          const placed = plans.flatMap((p) => p.placements.map((x) => x.ip));
+          expect(new Set(placed).size, `round ${round}: ${placed.join(', ')}`).toBe(placed.length);
+          const merged = {
+            placements: plans.flatMap((p) => p.placements),
+            unplaced: plans.flatMap((p) => p.unplaced),
+          };
+          // Between rounds a node fails, so IPs move while the other gateways keep theirs.
+          const failed = state.nodes[pick % Math.max(1, state.nodes.length)]?.name;
+          const nodes = state.nodes.map((n) =>
+            round === 0 && n.name === failed ? { ...n, healthy: false } : n,
+          );
+          const next = carryOver(state, merged, nodes, `2026-06-0${round + 1}T00:00:00Z`);
+          // No gateway's changes touch an IP another gateway's policy holds.
+          for (const g of state.gateways) {
+            const slice = gatewaySlice(next, g.name);
+            for (const ip of slice.current.keys()) {
+              const holder = merged.placements.find((p) => p.ip === ip);
+              if (holder) expect(holder.gateway, `${g.name} sees ${ip} of ${holder.gateway}`).toBe(g.name);
+            }
+          }
+          state = next;
+        }
       }),
       RUNS,
     );

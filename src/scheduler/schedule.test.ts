@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NodeRef } from '../provider/contract.ts';
+import { gatewaySlice } from './gateway-slice.ts';
 import { planChanges } from './plan-changes.ts';
 import { schedule } from './schedule.ts';
 import type { GatewayInput, NodeInput, PolicyInput, SchedulerInput } from './types.ts';
@@ -62,7 +63,7 @@ describe('schedule', () => {
     ]);
   });
 
-  it('gives a contested explicit IP to the older policy', () => {
+  it('gives a contested explicit IP that neither policy holds to the older one', () => {
     const plan = schedule(
       world({
         policies: [
@@ -76,9 +77,129 @@ describe('schedule', () => {
       expect.objectContaining({
         policy: 'EgressPolicy/ns/young',
         reason: 'IPInUse',
-        message: expect.stringContaining('EgressPolicy/ns/old'),
+        message: expect.stringContaining(
+          'asked for by EgressPolicy ns/old of EgressGateway "gw", which is older',
+        ),
       }),
     ]);
+  });
+
+  it('leaves a held IP with its holder, even when an older policy asks for it', () => {
+    const held = { allocated: ['10.0.1.11'], heldSince: new Map([['10.0.1.11', '2026-03-01T00:00:00Z']]) };
+    for (const holder of [
+      policy('holder', {
+        count: undefined,
+        egressIPs: ['10.0.1.11'],
+        createdAt: '2026-02-01T00:00:00Z',
+        ...held,
+      }),
+      policy('holder', { count: 1, createdAt: '2026-02-01T00:00:00Z', ...held }),
+    ]) {
+      const plan = schedule(
+        world({
+          policies: [
+            holder,
+            policy('older', {
+              key: 'ClusterEgressPolicy/older',
+              count: undefined,
+              egressIPs: ['10.0.1.11'],
+              createdAt: '2026-01-01T00:00:00Z',
+            }),
+          ],
+          current: new Map([['10.0.1.11', 'a1']]),
+        }),
+      );
+      expect(plan.placements).toEqual([
+        { ip: '10.0.1.11', policy: 'EgressPolicy/ns/holder', gateway: 'gw', node: 'a1' },
+      ]);
+      expect(plan.unplaced).toEqual([
+        expect.objectContaining({
+          policy: 'ClusterEgressPolicy/older',
+          ip: '10.0.1.11',
+          reason: 'IPInUse',
+          message: expect.stringContaining(
+            'is held by EgressPolicy ns/holder of EgressGateway "gw" (since 2026-03-01T00:00:00Z)',
+          ),
+        }),
+      ]);
+    }
+  });
+
+  it('of two policies that both hold an IP, leaves it with the one that has held it longer', () => {
+    const holds = (since: string) => ({
+      count: undefined,
+      egressIPs: ['10.0.1.11'],
+      allocated: ['10.0.1.11'],
+      heldSince: new Map([['10.0.1.11', since]]),
+    });
+    const plan = schedule(
+      world({
+        policies: [
+          policy('first', { ...holds('2026-03-01T00:00:00Z'), createdAt: '2026-02-01T00:00:00Z' }),
+          policy('second', { ...holds('2026-03-02T00:00:00Z'), createdAt: '2026-01-01T00:00:00Z' }),
+        ],
+        current: new Map([['10.0.1.11', 'a2']]),
+      }),
+    );
+    expect(plan.placements.map((p) => [p.policy, p.node])).toEqual([['EgressPolicy/ns/first', 'a2']]);
+    expect(plan.unplaced.map((u) => [u.policy, u.reason])).toEqual([['EgressPolicy/ns/second', 'IPInUse']]);
+  });
+
+  it("hands out no IP the cloud reserves in its subnet, nor a node's own address; explicit ones say why", () => {
+    const input = world({
+      gateways: [gateway({ pool: ['10.0.1.0/24', '10.0.1.255'], nodes: ['a1', 'a2'] })],
+      subnetReserved: { first: 4, last: 1 },
+      unavailableIPs: new Map([
+        ['10.0.1.4', { reason: 'IPReserved' as const, message: '10.0.1.4 is the address of node a1' }],
+      ]),
+      policies: [
+        policy('count', { count: 3 }),
+        policy('edge', { count: undefined, egressIPs: ['10.0.1.2', '10.0.1.255', '10.0.1.254'] }),
+        policy('node', { count: undefined, egressIPs: ['10.0.1.4'] }),
+      ],
+    });
+    const plan = schedule(input);
+    expect(plan.placements.map((p) => p.ip)).toEqual(['10.0.1.254', '10.0.1.5', '10.0.1.6', '10.0.1.7']);
+    expect(plan.unplaced.map((u) => [u.ip, u.reason])).toEqual([
+      ['10.0.1.2', 'IPReserved'],
+      ['10.0.1.255', 'IPReserved'],
+      ['10.0.1.4', 'IPReserved'],
+    ]);
+    expect(plan.unplaced[0]?.message).toContain('in subnet 10.0.1.0/24 (its first 4 and last 1)');
+    expect(plan.unplaced[2]?.message).toBe('10.0.1.4 is the address of node a1');
+  });
+
+  it('drops a held IP that became unusable from a count policy and gives it a fresh one', () => {
+    const plan = schedule(
+      world({
+        gateways: [gateway({ pool: ['10.0.1.10-10.0.1.13'], nodes: ['a1', 'a2'] })],
+        unavailableIPs: new Map([['10.0.1.10', { reason: 'IPReserved' as const, message: 'a node' }]]),
+        policies: [policy('p', { allocated: ['10.0.1.10'] })],
+      }),
+    );
+    expect(plan.unplaced).toEqual([]);
+    expect(plan.placements.map((p) => p.ip)).toEqual(['10.0.1.11']);
+  });
+
+  it('hands out only the families the dataplane programs; an explicit IPv6 IP says why', () => {
+    const nodes = [node('v1', 'za', '2600:1f18::/64'), node('a1', 'za', '10.0.1.0/24')];
+    const plan = schedule(
+      world({
+        nodes,
+        families: new Set([4]),
+        gateways: [gateway({ pool: ['2600:1f18::100/120', '10.0.1.10'], nodes: ['v1', 'a1'] })],
+        policies: [
+          policy('p', { count: 2 }),
+          policy('v6', { count: undefined, egressIPs: ['2600:1f18::101'] }),
+        ],
+      }),
+    );
+    expect(plan.placements.map((p) => p.ip)).toEqual(['10.0.1.10']);
+    expect(plan.unplaced.map((u) => [u.policy, u.reason])).toEqual([
+      ['EgressPolicy/ns/v6', 'IPv6NotSupported'],
+      ['EgressPolicy/ns/p', 'PoolExhausted'],
+    ]);
+    expect(plan.unplaced[0]?.message).toContain('programs IPv4 egress IPs only');
   });
 
   it('says when the pool is exhausted', () => {
@@ -214,6 +335,14 @@ describe('schedule', () => {
     expect(plan.placements).toEqual([expect.objectContaining({ ip: '10.0.2.77', node: 'b1' })]);
   });
 
+  it('takes no fresh IP the cloud said something else holds, but still tries an explicit request for it', () => {
+    const heldInCloud = new Set(['10.0.1.10']);
+    const fresh = schedule(world({ policies: [policy('p')], heldInCloud }));
+    expect(fresh.placements.map((p) => p.ip)).toEqual(['10.0.1.11']);
+    const asked = schedule(world({ policies: [policy('q', { egressIPs: ['10.0.1.10'] })], heldInCloud }));
+    expect(asked.placements.map((p) => p.ip)).toEqual(['10.0.1.10']);
+  });
+
   it('handles IPv6 pools', () => {
     const nodes = [node('v1', 'za', '2600:1f18::/64'), node('v2', 'zb', '2600:1f18::/64')];
     const plan = schedule(
@@ -226,6 +355,62 @@ describe('schedule', () => {
     expect(plan.placements.map((p) => [p.ip, p.node])).toEqual([
       ['2600:1f18::100', 'v1'],
       ['2600:1f18::101', 'v2'],
+    ]);
+  });
+});
+
+describe('gatewaySlice', () => {
+  const twoGateways = (asking: Partial<PolicyInput>) =>
+    world({
+      gateways: [
+        gateway({ name: 'gw1', pool: ['10.0.1.10-10.0.1.13'], nodes: ['a1'] }),
+        gateway({ name: 'gw2', pool: ['10.0.1.12-10.0.1.15'], nodes: ['a2'] }),
+      ],
+      policies: [
+        policy('holder', {
+          gateway: 'gw1',
+          count: undefined,
+          egressIPs: ['10.0.1.12'],
+          allocated: ['10.0.1.12'],
+          heldSince: new Map([['10.0.1.12', '2026-03-01T00:00:00Z']]),
+          createdAt: '2026-02-01T00:00:00Z',
+        }),
+        policy('asking', { gateway: 'gw2', createdAt: '2026-01-01T00:00:00Z', ...asking }),
+      ],
+      current: new Map([['10.0.1.12', 'a1']]),
+    });
+
+  it("makes the IPs another gateway's policies own unavailable, naming the holder, and leaves them out of the cloud's placement", () => {
+    const slice = gatewaySlice(twoGateways({ count: undefined, egressIPs: ['10.0.1.12'] }), 'gw2');
+    expect(slice.unavailableIPs?.get('10.0.1.12')).toEqual({
+      reason: 'IPInUse',
+      message: expect.stringContaining('10.0.1.12 is held by EgressPolicy ns/holder of EgressGateway "gw1"'),
+    });
+    expect([...slice.current]).toEqual([]);
+    const plan = schedule(slice);
+    expect(plan.placements).toEqual([]);
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({ policy: 'EgressPolicy/ns/asking', ip: '10.0.1.12', reason: 'IPInUse' }),
+    ]);
+    expect(planChanges(plan, slice.current, new Map())).toEqual([]);
+
+    // The holder's own gateway keeps it where it is.
+    const own = gatewaySlice(twoGateways({ count: undefined, egressIPs: ['10.0.1.12'] }), 'gw1');
+    expect(schedule(own).placements).toEqual([
+      { ip: '10.0.1.12', policy: 'EgressPolicy/ns/holder', gateway: 'gw1', node: 'a1' },
+    ]);
+  });
+
+  it("gives another gateway's count policy none of the IPs the holder owns, nor fresh IPs of the shared part", () => {
+    // gw1 sorts first: of the IPs both pools hold (.12, .13), it alone hands out fresh ones.
+    const plan = schedule(gatewaySlice(twoGateways({ count: 4 }), 'gw2'));
+    expect(plan.placements.map((p) => p.ip)).toEqual(['10.0.1.14', '10.0.1.15']);
+    expect(plan.unplaced.map((u) => u.reason)).toEqual(['PoolExhausted']);
+    const first = twoGateways({ gateway: 'gw1', count: 2 });
+    expect(schedule(gatewaySlice(first, 'gw1')).placements.map((p) => p.ip)).toEqual([
+      '10.0.1.12',
+      '10.0.1.10',
+      '10.0.1.11',
     ]);
   });
 });

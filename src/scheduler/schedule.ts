@@ -5,8 +5,8 @@
  *
  * ```
  *  policies ──► 1. allocate ──► (policy, ip) ──► 2. place ──► (ip, node) ──► 3. cloud allocations
- *               sticky first:       │                sticky first:
- *               status IPs kept,    │                an IP stays on its node while the node is healthy,
+ *               the owner of each   │                sticky first:
+ *               claimed IP gets it, │                an IP stays on its node while the node is healthy,
  *               explicit IPs        │                in the gateway, in the IP's subnet and within limits;
  *               checked, then       │                the rest go to the eligible node with the fewest IPs
  *               fresh IPs spread    │                of the same policy (then zone, then gateway load)
@@ -17,7 +17,10 @@
  * | situation                              | result                                       |
  * |----------------------------------------|----------------------------------------------|
  * | explicit IP not in the gateway's pool  | Unplaced IPOutsideGatewayPool                |
- * | explicit IP held by an older policy    | Unplaced IPInUse (older policy wins)         |
+ * | explicit IP another policy owns        | Unplaced IPInUse naming the owner (the holder|
+ * |                                        | keeps its IP, ownership.ts)                  |
+ * | IP the cloud or a node keeps, or of a  | Unplaced IPReserved / IPv6NotSupported       |
+ * | family the dataplane does not program  | (explicit IPs; count policies skip them)     |
  * | pool has no free IP for `count`        | Unplaced PoolExhausted                       |
  * | IP in no subnet of the gateway's nodes | Unplaced NoSubnet                            |
  * | no healthy node in the IP's subnet     | Unplaced NoEligibleNode                      |

@@ -4,6 +4,8 @@
  * Plain data only; the controller builds the inputs from the API server and the cloud.
  */
 import type { Reason } from '../api/conditions.ts';
+import type { IpFamily } from '../net/ip.ts';
+import type { SubnetReservation } from '../provider/contract.ts';
 
 /** A gateway as the scheduler sees it. */
 export interface GatewayInput {
@@ -47,11 +49,25 @@ export interface PolicyInput {
   readonly egressIPs?: readonly string[];
   /** `spec.count` (default 1) when not explicit. */
   readonly count?: number;
-  /** `metadata.creationTimestamp`: the older policy wins a contested IP. */
+  /** `metadata.creationTimestamp`: of two policies asking for one IP that neither holds, the older gets it. */
   readonly createdAt: string;
-  /** IPs allocated to the policy now (from its status), kept when still valid (sticky). */
+  /**
+   * IPs the policy holds now, in status order: its status lists them, not as a refused request
+   * (`REFUSALS`). It keeps them while it still asks for them (sticky), and the holder keeps a contested IP.
+   */
   readonly allocated: readonly string[];
+  /** Since when it holds each of `allocated` (its status entry's `since`): of two holders, the earlier keeps it. */
+  readonly heldSince?: ReadonlyMap<string, string>;
 }
+
+/** Why an IP may not be handed out by a plan. */
+export interface Unavailable {
+  readonly reason: Reason;
+  /** For the user: who or what has the IP, and what to do. */
+  readonly message: string;
+}
+
+export type { SubnetReservation } from '../provider/contract.ts';
 
 /** Everything the scheduler decides from. */
 export interface SchedulerInput {
@@ -60,8 +76,26 @@ export interface SchedulerInput {
   readonly policies: readonly PolicyInput[];
   /** Where each egress IP is now (the cloud's truth): IP -> node name. */
   readonly current: ReadonlyMap<string, string>;
-  /** IPs that must not be handed out (held by policies outside this input, see `gatewaySlice`). */
-  readonly unavailableIPs?: ReadonlySet<string>;
+  /**
+   * IPs that must not be handed out, and why: owned by policies of other gateways (see `gatewaySlice`), or
+   * the addresses of nodes and of other tools on the nodes' interfaces.
+   */
+  readonly unavailableIPs?: ReadonlyMap<string, Unavailable>;
+  /** Addresses the cloud keeps at the start and end of each subnet of the gateway's nodes (default none). */
+  readonly subnetReserved?: SubnetReservation;
+  /** Address families the dataplane programs: IPs of other families are never handed out (default both). */
+  readonly families?: ReadonlySet<IpFamily>;
+  /**
+   * Pools (`spec.ips` and cloud-allocated IPs) of the gateways that hand out the IPs they share with this
+   * input's gateway (see `gatewaySlice`): no fresh IP is taken from them. Explicit requests and holds are
+   * not affected (ownership settles them).
+   */
+  readonly foreignPools?: readonly (readonly string[])[];
+  /**
+   * IPs the cloud said something outside this installation holds (a policy's status lists them Failed
+   * IPHeldInCloud): no fresh IP is taken from them. An explicit request still tries, since the holder may let go.
+   */
+  readonly heldInCloud?: ReadonlySet<string>;
 }
 
 /** An egress IP placed on a node. */
@@ -95,6 +129,7 @@ export interface Allocation {
 export interface SchedulePlan {
   /** Cloud allocations still needed for `cloudAllocated` gateways (their IPs join the pool once picked). */
   readonly allocations: readonly Allocation[];
+
   /** In allocation order: policies oldest first, each policy's IPs in the order they were allocated. */
   readonly placements: readonly Placement[];
   readonly unplaced: readonly Unplaced[];

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { bigIntToIp, cidrRange } from '../../src/net/ip.ts';
 import {
   createVpc,
   freeIPsIn,
@@ -176,6 +177,33 @@ const CASES: Record<string, Case> = {
       new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: a.eniId, PrivateIpAddresses: [ips[0]!] }),
     );
     expect(await secondaryIPs(ec2, a.eniId)).toEqual([ips[0]]);
+  },
+
+  /**
+   * subnet-sizing.html: "The first four IP addresses and the last IP address in each subnet CIDR block are not
+   * available for your use, and they cannot be assigned to a resource." Asked for by name, they are refused
+   * (InvalidParameterValue); the next address is assignable.
+   */
+  'the addresses AWS reserves in a subnet cannot be assigned': async (ec2, vpc) => {
+    const [a] = await pair(ec2, vpc);
+    const range = cidrRange(a.subnet);
+    const at = (offset: bigint) => bigIntToIp(range.start + offset, 4);
+    const last = bigIntToIp(range.end, 4);
+    for (const ip of [at(1n), at(2n), at(3n), last]) {
+      const refused = await ec2
+        .send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: a.eniId, PrivateIpAddresses: [ip] }))
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(await secondaryIPs(ec2, a.eniId), `${ip} assigned`).toEqual([]);
+      expect(refused).toMatchObject({ name: 'InvalidParameterValue' });
+    }
+    const [free] = await freeIPsIn(ec2, vpc.vpcId, a.subnet, 1);
+    await ec2.send(
+      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: a.eniId, PrivateIpAddresses: [free!] }),
+    );
+    expect(await secondaryIPs(ec2, a.eniId)).toEqual([free]);
   },
 };
 

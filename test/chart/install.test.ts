@@ -195,8 +195,15 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
       ips: ['10.1.1.100-10.1.1.109'],
       namespaceSelector: { matchLabels: { team: 'shop' } },
     });
+    // The chart runs without test providers; this test's cloud is the in-memory one, so it enables them.
+    expect(config.settings.testProviders).toBe(false);
     const running = await runController(
-      { ...config, metricsAddress: '127.0.0.1:0', healthAddress: '127.0.0.1:0' },
+      {
+        ...config,
+        settings: { ...config.settings, testProviders: true },
+        metricsAddress: '127.0.0.1:0',
+        healthAddress: '127.0.0.1:0',
+      },
       { kubeConfig: identity.kubeConfig, providerMaker: world.providerMaker(), logger: log.logger },
     );
     try {

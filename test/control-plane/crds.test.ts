@@ -116,6 +116,17 @@ describe('CEL validation refuses invalid objects with the API server message', (
     expect(status.message).toContain('"10.0.1.1-2001:db8::1" is not an IP, a CIDR');
   });
 
+  test('a pool entry with more addresses than status can count (an IPv6 /64, ::/0, a range past a /96)', async () => {
+    for (const entry of ['2001:db8:1::/64', '::/0', '2001:db8::1-2001:db8::1:0:0']) {
+      const status = await expectApiError(() => createGateway(gateway({ ips: ['10.0.1.10', entry] })));
+      expect(status.code, entry).toBe(422);
+      expect(status.message).toContain('spec.ips[1]');
+      expect(status.message).toContain(
+        `"${entry}" has more than 2^32 addresses, more than a gateway counts in one entry: use an IPv6 CIDR of /96 or longer`,
+      );
+    }
+  });
+
   test('a gateway with neither ips nor cloudAllocated', async () => {
     for (const spec of [gateway(), gateway({ ips: [] }), gateway({ cloudAllocated: 0 })]) {
       const status = await expectApiError(() => createGateway(spec));
@@ -137,10 +148,68 @@ describe('CEL validation refuses invalid objects with the API server message', (
   });
 });
 
+describe('label selectors are refused where Kubernetes would refuse them, naming the bad part', () => {
+  const expr = (operator: string, values?: string[], key = 'team') => ({
+    matchExpressions: [{ key, operator, ...(values ? { values } : {}) }],
+  });
+
+  test('In and NotIn without values (NotIn would select everything, In nothing)', async () => {
+    for (const [operator, values] of [
+      ['NotIn', undefined],
+      ['NotIn', []],
+      ['In', []],
+    ] as const) {
+      const status = await expectApiError(() =>
+        createPolicy(policy({ podSelector: expr(operator, values as string[] | undefined) })),
+      );
+      expect(status.code).toBe(422);
+      expect(status.message).toContain('spec.podSelector.matchExpressions[0]');
+      expect(status.message).toContain(`operator ${operator} needs at least one value (key "team")`);
+    }
+  });
+
+  test('Exists and DoesNotExist with values', async () => {
+    for (const operator of ['Exists', 'DoesNotExist']) {
+      const status = await expectApiError(() => createPolicy(policy({ podSelector: expr(operator, ['a']) })));
+      expect(status.message).toContain(`operator ${operator} takes no values (key "team")`);
+    }
+  });
+
+  test('keys and values that are not label syntax', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [expr('Exists', undefined, 'team name'), 'key "team name" is not a label key'],
+      [expr('In', ['a b']), '"a b" is not a label value'],
+      [{ matchLabels: { '-team': 'a' } }, 'key "-team" is not a label key'],
+      [{ matchLabels: { team: 'a/b' } }, '"a/b" is not a label value'],
+    ];
+    for (const [podSelector, words] of cases) {
+      const status = await expectApiError(() => createPolicy(policy({ podSelector })));
+      expect(status.code).toBe(422);
+      expect(status.message, JSON.stringify(podSelector)).toContain(words);
+    }
+  });
+
+  test("a gateway's namespaceSelector and a ClusterEgressPolicy's too (a tenant's admission)", async () => {
+    const gw = await expectApiError(() =>
+      createGateway(gateway({ ips: ['10.0.1.10'], namespaceSelector: expr('NotIn') })),
+    );
+    expect(gw.message).toContain('spec.namespaceSelector.matchExpressions[0]');
+    expect(gw.message).toContain('operator NotIn needs at least one value');
+    const cluster = await expectApiError(() =>
+      createCustomObject(api(), {
+        ...clusterEgressPolicy({ name: uniqueName('cluster-policy') }),
+        spec: { ...policy(), namespaceSelector: expr('Exists', ['x']) },
+      }),
+    );
+    expect(cluster.message).toContain('operator Exists takes no values');
+  });
+});
+
 describe('valid objects are accepted', () => {
   test('gateways with IPs, CIDRs, IPv4 and IPv6 ranges, or cloud-allocated IPs', async () => {
     const specs = [
       gateway({ ips: ['10.0.1.10', '10.0.1.16/28', '10.0.1.20-10.0.1.29', '2001:db8::10-2001:db8::1f'] }),
+      gateway({ ips: ['0.0.0.0/0', '2001:db8::/96', '2001:db8::5-2001:db8::ffff:ffff'] }),
       gateway({ ips: ['10.0.2.5-10.0.2.5'], maxIPsPerNode: 4, failback: true }),
       gateway({ cloudAllocated: 3, namespaceSelector: { matchLabels: { team: 'payments' } } }),
     ];
@@ -159,6 +228,16 @@ describe('valid objects are accepted', () => {
       }),
       policy({ egressIPs: ['10.0.1.10', '2001:db8::10'], podSelector: { matchLabels: { app: 'api' } } }),
       policy(),
+      policy({
+        podSelector: {
+          matchLabels: { 'app.kubernetes.io/name': 'api', tier: '' },
+          matchExpressions: [
+            { key: 'example.com/team', operator: 'In', values: ['a', 'b-2'] },
+            { key: 'canary', operator: 'DoesNotExist' },
+            { key: 'zone', operator: 'Exists', values: [] },
+          ],
+        },
+      }),
     ];
     for (const spec of specs) {
       const created = (await createPolicy(spec)) as { spec: Record<string, unknown> };

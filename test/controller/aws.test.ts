@@ -3,7 +3,7 @@
  * the policy's status reports, and after a node failure the IPs move between ENIs and EC2 agrees.
  * The provider's endpoint and region come from the gateway's annotations (the per-gateway settings path).
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { AssignPrivateIpAddressesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
@@ -43,10 +43,11 @@ afterEach(async () => {
   await world.close();
 });
 
-it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; EC2 agrees each time', async () => {
+/** Instances a1 and a2 in `subnet`, each with its Ready Node. */
+async function gatewayNodes(subnet: Vpc['subnets'][number]): Promise<WorldInstance[]> {
   const instances: WorldInstance[] = [];
   for (const short of ['a1', 'a2']) {
-    const inst = await runInstance(ec2, vpc.subnets[0]!, world.node(short), 'm5.large');
+    const inst = await runInstance(ec2, subnet, world.node(short), 'm5.large');
     instances.push(inst);
     await world.addNodeObject({
       name: short,
@@ -55,6 +56,30 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
       address: inst.primaryIP,
     });
   }
+  return instances;
+}
+
+/** The secondary IPs on the instances' ENIs, IP -> node, as EC2 has them. */
+async function secondariesOn(instances: readonly WorldInstance[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const inst of instances)
+    for (const ip of await secondaryIPs(ec2, inst.eniId)) out.set(ip, inst.ref.name);
+  return out;
+}
+
+/** The policy's assignments once it has `n`, all Ready. */
+const readyAssignments = (name: string, n: number) =>
+  eventually(
+    `${name}: ${n} IPs Ready`,
+    async () => {
+      const a = (await world.getPolicy(name))?.status?.assignments ?? [];
+      return a.length === n && a.every((x) => x.state === 'Ready') ? a : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+
+it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; EC2 agrees each time', async () => {
+  const instances = await gatewayNodes(vpc.subnets[0]!);
   const pool = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 4, 100);
   const gw = await world.createGateway(
     'gw',
@@ -72,20 +97,8 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
   });
   await world.createPolicy('p', { gatewayName: gw, count: 4 });
 
-  const onEnis = async () => {
-    const out = new Map<string, string>();
-    for (const inst of instances)
-      for (const ip of await secondaryIPs(ec2, inst.eniId)) out.set(ip, inst.ref.name);
-    return out;
-  };
-  const ready = await eventually(
-    '4 IPs Ready',
-    async () => {
-      const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
-      return a.length === 4 && a.every((x) => x.state === 'Ready') ? a : undefined;
-    },
-    { timeoutMs: 60_000 },
-  );
+  const onEnis = () => secondariesOn(instances);
+  const ready = await readyAssignments('p', 4);
   expect(endpoints[0]).toBe(ls.endpoint);
   expect(Object.fromEntries(await onEnis())).toEqual(Object.fromEntries(ready.map((a) => [a.ip, a.node])));
 
@@ -102,4 +115,60 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
   const after = await onEnis();
   expect(Object.fromEntries(after)).toEqual(Object.fromEntries(moved.map((a) => [a.ip, a.node])));
   expect([...after.values()]).not.toContain(victim);
+});
+
+it('hands out none of the addresses EC2 reserves, and an IP another ENI holds is a conflict naming that ENI', async () => {
+  const own = await createVpc(ec2, ['us-east-1a']);
+  const subnet = own.subnets[0]!;
+  const instances = await gatewayNodes(subnet);
+  // An instance that is no Node of the cluster, holding another tool's secondary IP (untagged) of the subnet.
+  const other = await runInstance(ec2, subnet, `${world.namespace}-other`, 'm5.large');
+  const [foreign] = await freeIPsIn(ec2, own.vpcId, subnet.cidr, 1, 200);
+  await ec2.send(
+    new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: other.eniId, PrivateIpAddresses: [foreign!] }),
+  );
+
+  const prefix = subnet.cidr.split('.').slice(0, 3).join('.');
+  const reserved = [0, 1, 2, 3, 255].map((h) => `${prefix}.${h}`);
+  const gw = await world.createGateway(
+    'gw',
+    { ips: [subnet.cidr], namespaceSelector: {} },
+    { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
+  );
+  await world.startController({
+    maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: ls.credentials }),
+  });
+  await world.createPolicy('p', { gatewayName: gw, count: 3 });
+  await world.createPolicy('r', { gatewayName: gw, egressIPs: [`${prefix}.1`] });
+  await world.createPolicy('q', { gatewayName: gw, egressIPs: [foreign!] });
+
+  const ready = await readyAssignments('p', 3);
+
+  const primaries = instances.map((i) => i.primaryIP);
+  for (const a of ready) {
+    expect(reserved).not.toContain(a.ip);
+    expect(primaries).not.toContain(a.ip);
+  }
+  const r = await eventually('r refused', async () => {
+    const a = (await world.getPolicy('r'))?.status?.assignments?.[0];
+    return a?.reason === 'IPReserved' ? a : undefined;
+  });
+  expect(r.state).toBe('Failed');
+  const q = await eventually(
+    'q refused naming the ENI that holds its IP',
+    async () => {
+      const p = await world.getPolicy('q');
+      return p?.status?.assignments?.[0]?.reason === 'IPHeldInCloud' ? p : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  expect(q.status?.assignments?.[0]?.message).toContain(other.eniId);
+  expect(q.status?.conditions?.find((c) => c.type === 'Conflicted')).toMatchObject({
+    status: 'True',
+    reason: 'IPHeldInCloud',
+  });
+  // EC2 agrees: p's IPs on the gateway ENIs, nothing else there; the other ENI keeps its IP.
+  const onEnis = await secondariesOn(instances);
+  expect(Object.fromEntries(onEnis)).toEqual(Object.fromEntries(ready.map((a) => [a.ip, a.node])));
+  expect(await secondaryIPs(ec2, other.eniId)).toEqual([foreign]);
 });

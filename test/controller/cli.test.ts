@@ -32,6 +32,7 @@ it('serves /healthz, /readyz and /metrics, and on SIGTERM releases the lease and
       kube.controlPlane.kubeconfigPath,
       '--provider',
       'inmemory',
+      '--test-providers',
       '--metrics-bind-address',
       '127.0.0.1:0',
       '--health-probe-bind-address',

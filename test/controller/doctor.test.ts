@@ -44,7 +44,7 @@ beforeAll(async () => {
     custom,
     egressGateway({
       name: 'doctor-none',
-      annotations: { 'cloudegress.io/provider': 'inmemory' },
+      annotations: { 'cloudegress.io/provider': 'none' },
       spec: { nodeSelector: { matchLabels: { pool: 'nobody' } }, ips: ['10.9.0.0/28'] },
     }),
   );
@@ -131,7 +131,7 @@ it('as a process: a provider without checks says so and exits 0; a gateway that 
   };
   const none = await run('--gateway', 'doctor-none');
   expect(none).toMatchObject({ code: 0 });
-  expect(none.out).toContain('provider inmemory has no preflight checks');
+  expect(none.out).toContain('provider none has no preflight checks');
   const missing = await run('--gateway', 'no-such-gateway');
   expect(missing.code).toBe(1);
   expect(missing.out).toContain('FAIL  no such EgressGateway');

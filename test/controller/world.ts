@@ -16,16 +16,19 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { afterEach, beforeEach } from 'vitest';
 import { createInMemoryProviderFor, InMemoryCloud } from '../../providers/inmemory/index.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import type { EgressGateway } from '../../src/api/egress-gateway.ts';
 import type { ClusterEgressPolicy, EgressPolicy } from '../../src/api/egress-policy.ts';
+import type { Condition } from '../../src/api/schema-common.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerSettings } from '../../src/controller/controller-settings.ts';
 import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
 import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
 import type { ApplyResult, CloudProvider, Plan } from '../../src/provider/contract.ts';
 import { freePorts } from '../harness/ports.ts';
+import { type ControlPlaneFixture, useControlPlane } from '../harness/vitest.ts';
 import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
 import {
   type CustomObjectRef,
@@ -45,6 +48,7 @@ export function testSettings(
 ): ControllerSettings {
   return {
     provider: 'auto',
+    testProviders: true,
     providerSettings: { owner: 'test-cluster' },
     probe: { intervalMs: 0, misses: 3, dampingMs: 0, agentHealthPort: 0 },
     leaderElection: {
@@ -190,6 +194,8 @@ export class ControllerWorld {
     primaryIP: string;
     limit?: number;
     agent?: boolean;
+    /** Labels of the Node besides the world's (e.g. to split the nodes between gateways). */
+    labels?: Record<string, string>;
   }): Promise<FakeAgent | undefined> {
     const name = `${this.namespace}-${spec.name}`;
     this.cloud.addInstance({ ...spec, name });
@@ -205,6 +211,7 @@ export class ControllerWorld {
       providerID: `inmemory:///${spec.zone}/${name}`,
       zone: spec.zone,
       address,
+      ...(spec.labels ? { labels: spec.labels } : {}),
     });
     return agent;
   }
@@ -218,12 +225,13 @@ export class ControllerWorld {
     providerID: string;
     zone: string;
     address: string;
+    labels?: Record<string, string>;
   }): Promise<void> {
     const name = this.node(node.name);
     await createNode(this.core, {
       ...node,
       name,
-      labels: { [this.label]: 'true' },
+      labels: { ...node.labels, [this.label]: 'true' },
       ready: true,
     });
     this.#nodes.push(name);
@@ -357,6 +365,16 @@ export class ControllerWorld {
     await patchCustomObject(this.custom, { kind: 'EgressPolicy', name, namespace }, { spec });
   }
 
+  /** Merge-patches the EgressGateway (full name): `{ spec: ... }` or `{ metadata: { annotations } }`. */
+  async patchGateway(name: string, body: object): Promise<void> {
+    await patchCustomObject(this.custom, { kind: 'EgressGateway', name }, body);
+  }
+
+  /** Merge-patches the ClusterEgressPolicy's spec (full name). */
+  async patchClusterPolicySpec(name: string, spec: Partial<ClusterEgressPolicy['spec']>): Promise<void> {
+    await patchCustomObject(this.custom, { kind: 'ClusterEgressPolicy', name }, { spec });
+  }
+
   /** Events about an object (cluster-scoped objects' events are in `default`). */
   async events(name: string, namespace = this.namespace): Promise<CoreV1Event[]> {
     const list = await this.core.listNamespacedEvent({
@@ -409,6 +427,37 @@ export class ControllerWorld {
     for (const name of this.#agentPods) await quiet(() => this.deleteAgentPod(name, { force: true }));
   }
 }
+
+/**
+ * A control plane for the test file and a fresh {@link ControllerWorld} for each test on it (closed after the
+ * test). Call at the top level of a test file; read `world` inside tests.
+ */
+export function useControllerWorld(): {
+  readonly kube: ControlPlaneFixture;
+  readonly world: ControllerWorld;
+} {
+  const kube = useControlPlane();
+  let world: ControllerWorld | undefined;
+  beforeEach(() => {
+    world = new ControllerWorld(kube.controlPlane.kubeConfig, kube.namespace);
+  });
+  afterEach(async () => {
+    await world?.close();
+  });
+  return {
+    kube,
+    get world(): ControllerWorld {
+      if (!world) throw new Error('no world outside a test');
+      return world;
+    },
+  };
+}
+
+/** The condition of `type` in an object's status, if any. */
+export const conditionOf = (
+  obj: { status?: { conditions?: { type: string }[] } } | undefined,
+  type: string,
+): Condition | undefined => obj?.status?.conditions?.find((c) => c.type === type) as Condition | undefined;
 
 /** Whether `obj` carries the project's finalizer. */
 export const hasFinalizer = (obj: { metadata: { finalizers?: string[] } } | undefined): boolean =>
