@@ -55,7 +55,6 @@ export class InMemoryCloud {
   /** The lies the cloud tells its callers (none unless set). */
   readonly lies = new Lies();
   readonly #answers = new AnswerHistory<ReadonlyMap<string, InMemoryIp>>({ equal: sameIps });
-  readonly #late = new Set<Promise<void>>();
 
   /**
    * One mutating call on `interfaceId`: waits the write latency, then applies `change` (at once; never, for a
@@ -66,11 +65,7 @@ export class InMemoryCloud {
     if (this.writeLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.writeLatencyMs));
     const lie = this.lies.nextWrite();
     if (lie.kind === 'honest') change();
-    else if (lie.kind === 'late') {
-      const landing = new Promise<void>((resolve) => setTimeout(resolve, lie.delayMs)).then(change);
-      this.#late.add(landing);
-      void landing.finally(() => this.#late.delete(landing));
-    }
+    else if (lie.kind === 'late') this.lies.land(lie.delayMs, change);
     this.mutatingCalls++;
     this.writes.push({ interfaceId, startedAt, endedAt: performance.now() });
   }
@@ -84,11 +79,6 @@ export class InMemoryCloud {
     const fresh = new Map(instance.secondary);
     if (this.lies.recording) this.#answers.record(instance.name, fresh);
     return (age > 0 ? this.#answers.stale(instance.name, age) : undefined) ?? fresh;
-  }
-
-  /** Resolves once every late write answered so far has landed. */
-  async settled(): Promise<void> {
-    while (this.#late.size > 0) await Promise.all([...this.#late]);
   }
 
   /** Adds an instance; `limit` counts the primary IP too. */

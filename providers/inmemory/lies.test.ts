@@ -92,7 +92,7 @@ describe('the in-memory cloud, lying', () => {
     // Meanwhile the IP goes to b; then the late write to a lands and takes it from b.
     await provider.apply({ changes: [{ kind: 'assign', ip: '10.0.0.50', node: b }] });
     expect(cloud.secondaryIPs('b')).toEqual(['10.0.0.50']);
-    await cloud.settled();
+    await cloud.lies.settled();
     expect(cloud.secondaryIPs('a')).toEqual(['10.0.0.50']);
     expect(cloud.secondaryIPs('b')).toEqual([]);
   });
@@ -104,7 +104,7 @@ describe('the in-memory cloud, lying', () => {
     const picked = result.outcomes[0]?.ok ? (result.outcomes[0].allocated ?? []) : [];
     expect(picked).toHaveLength(2);
     await provider.apply({ changes: [{ kind: 'assign', ip: picked[0]!, node: b }] });
-    await cloud.settled();
+    await cloud.lies.settled();
     expect(cloud.secondaryIPs('a')).toEqual([picked[1]]);
     expect(cloud.secondaryIPs('b')).toEqual([picked[0]]);
   });

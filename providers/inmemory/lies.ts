@@ -27,6 +27,7 @@ export class Lies {
   #late: { times: number; delayMs: number }[] = [];
   #stale: { times: number; ageMs: number }[] = [];
   #recording = false;
+  readonly #landing = new Set<Promise<void>>();
   /** Lies told so far, by kind. */
   readonly told = { lost: 0, late: 0, stale: 0 };
 
@@ -80,6 +81,18 @@ export class Lies {
     if (--late.times <= 0) this.#late.shift();
     this.told.late++;
     return { kind: 'late', delayMs: late.delayMs };
+  }
+
+  /** Runs `apply` (a late write landing) after `delayMs`; {@link settled} waits for it. */
+  land(delayMs: number, apply: () => void): void {
+    const landing = new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(apply);
+    this.#landing.add(landing);
+    void landing.catch(() => {}).finally(() => this.#landing.delete(landing));
+  }
+
+  /** Resolves once every late write told so far has landed. */
+  async settled(): Promise<void> {
+    while (this.#landing.size > 0) await Promise.allSettled([...this.#landing]);
   }
 
   /** How old the next read's answer is to be, in ms; 0 for a fresh one (counts it down). */

@@ -4,7 +4,8 @@
  * a VPC with subnets in us-east-1a and us-east-1b; nodes `a` and `b` (m5.xlarge, 15 IPv4 per ENI: the
  * 'batched' case puts 10 egress IPs on one node) in the first, `c` (t3.micro, 2 per ENI) in the second.
  * `cloudIPs` reads `DescribeNetworkInterfaces`; the provider reaches LocalStack through the proxy of
- * test/aws/fault-proxy.ts, whose log of interface writes is `writes()` (each write delayed by 100 ms there).
+ * test/aws/fault-proxy.ts, whose log of interface writes is `writes()` (each write delayed by 100 ms there), and
+ * whose lies the lying-cloud cases drive, on the same LocalStack.
  */
 import { startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
@@ -19,9 +20,10 @@ import {
   testEc2Client,
   type WorldInstance,
 } from '../aws/world.ts';
-import { type ConformanceWorld, runProviderConformance, type WorldNode } from './cloud-provider.case.ts';
+import { runProviderConformance, type WorldNode } from './cloud-provider.case.ts';
+import { type LyingWorld, runLyingCloudCases, shareWorld } from './lying-cloud.case.ts';
 
-async function awsWorld(): Promise<ConformanceWorld> {
+async function awsWorld(): Promise<LyingWorld> {
   const ls = await startLocalStack();
   const proxy = await startFaultProxy(ls.endpoint);
   // Interface writes take time, as on EC2, so two writes of one ENI that overlap show in the log.
@@ -44,6 +46,7 @@ async function awsWorld(): Promise<ConformanceWorld> {
   );
   return {
     provider,
+    lies: proxy.lies,
     nodes: instances,
     missing: { name: 'node-gone', providerID: 'aws:///us-east-1a/i-0123456789abcdef0' },
     outsideIP: '192.0.2.50',
@@ -67,4 +70,6 @@ async function awsWorld(): Promise<ConformanceWorld> {
   };
 }
 
-runProviderConformance({ name: 'aws (LocalStack)', setup: awsWorld });
+const world = shareWorld(awsWorld);
+runProviderConformance({ name: 'aws (LocalStack)', setup: world });
+runLyingCloudCases({ name: 'aws (LocalStack behind the fault proxy)', setup: world });

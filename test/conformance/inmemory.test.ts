@@ -3,9 +3,10 @@
  * The conformance suite against the in-memory provider.
  */
 import { createInMemoryProviderFor, InMemoryCloud } from '../../providers/inmemory/index.ts';
-import { type ConformanceWorld, runProviderConformance } from './cloud-provider.case.ts';
+import { runProviderConformance } from './cloud-provider.case.ts';
+import { type LyingWorld, runLyingCloudCases } from './lying-cloud.case.ts';
 
-async function inMemoryWorld(): Promise<ConformanceWorld> {
+async function inMemoryWorld(): Promise<LyingWorld> {
   const cloud = new InMemoryCloud();
   // Writes take time, as on a cloud, so two writes of one interface that overlap would show in the log.
   cloud.writeLatencyMs = 5;
@@ -21,6 +22,7 @@ async function inMemoryWorld(): Promise<ConformanceWorld> {
   const instance = (name: string) => cloud.instances.get(name)!;
   return {
     provider: createInMemoryProviderFor(cloud, { owner: 'conformance' }),
+    lies: cloud.lies,
     nodes,
     missing: { name: 'node-gone', providerID: 'inmemory:///zone-1/node-gone' },
     outsideIP: '192.0.2.50',
@@ -40,3 +42,4 @@ async function inMemoryWorld(): Promise<ConformanceWorld> {
 }
 
 runProviderConformance({ name: 'inmemory', setup: inMemoryWorld });
+runLyingCloudCases({ name: 'inmemory', setup: inMemoryWorld });
