@@ -15,6 +15,8 @@
  *             decidePlan: admitted live policies ─► scheduler ─► changes; verifyWrites: the read against the
  *             statuses; an IP missing where the cloud acknowledged it ─► planned there, written there again
  *             (reassert), Pending Verifying
+ *   verify    disagreements counted and logged; the next verification scheduled (verification-schedule.ts),
+ *             before the cloud call, so that a pass failing after it (a status write refused) is verified too
  *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call)
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
@@ -24,7 +26,6 @@
  *             Events; metrics. Status writes run side
  *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
  *             pending, apply, final, total)
- *   verify    disagreements counted and logged; the next verification scheduled (verification-schedule.ts)
  *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
  *             finalizer; gateway being deleted (it schedules nothing, so every IP is released), none left
  *             and its verification done ─► Released, remove its finalizer
@@ -173,6 +174,9 @@ export class GatewayReconciler {
       read: cloudRead,
     } = await this.#plan(provider, read, gateway, live, cloudAllocatedIPs);
     const phases: Record<string, number> = { readMs: msSince(started) };
+    // Scheduled before the cloud call: a pass that fails after it (a status write refused) still has its
+    // writes verified, by the passes that follow.
+    const verifyInMs = this.#verify(name, decision, verdict, log);
     const before: BeforeApply = { held: cloudRead, cloudAllocatedIPs };
     const verifying = unconfirmed(verdict);
     const { policies, applied } = await this.#apply(provider, decision, live, before, verifying, phases, log);
@@ -193,7 +197,6 @@ export class GatewayReconciler {
       log.info({ ...phases, totalMs: msSince(started) }, 'reconciled changes');
     }
 
-    const verifyInMs = this.#verify(name, decision, verdict, log);
     const release = decideRelease({
       policies: read.mine,
       gatewayDeleting: read.deleting,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { BOUNDED } from './bounded.ts';
+import { BOUNDED, REGRESSIONS } from './bounded.ts';
 import { inMemoryModelCloud, localStackModelCloud, type ModelCloud } from './clouds.ts';
 import { runModel } from './model-run.ts';
 
@@ -16,6 +16,13 @@ it(`in-memory cloud: ${BOUNDED.inmemory.runs} runs of up to ${BOUNDED.inmemory.s
   const result = await runModel(kube.controlPlane, inMemoryModelCloud(), BOUNDED.inmemory);
   expect(result.runs).toBe(BOUNDED.inmemory.runs);
 }, 600_000);
+
+for (const r of REGRESSIONS.filter((x) => x.cloud === 'inmemory')) {
+  it(`in-memory cloud, seed ${r.seed} path ${r.path} again: ${r.what}`, async () => {
+    const result = await runModel(kube.controlPlane, inMemoryModelCloud(), r);
+    expect(result.runs).toBe(1);
+  }, 120_000);
+}
 
 describe('on LocalStack', () => {
   let localstack: LocalStack;
