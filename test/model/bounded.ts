@@ -1,7 +1,8 @@
 /**
  * @module
  * The model-based test's bounded runs in `npm test` (model.test.ts): fixed seeds, so every run of the suite
- * tries the same sequences; `npm run soak` tries others (soak.ts). BENCHMARKS.md records what ran clean.
+ * tries the same sequences; `npm run soak` tries others (soak.ts). docs/model-based-test.md records what ran
+ * clean and what failed.
  */
 import type { ModelRunSettings } from './model-run.ts';
 
