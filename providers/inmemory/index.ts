@@ -9,6 +9,7 @@ import { InMemoryCloud } from './cloud.ts';
 import { createInMemoryProviderFor } from './provider.ts';
 
 export { InMemoryCloud } from './cloud.ts';
+export { AnswerHistory, Lies, type WriteLie } from './lies.ts';
 export { createInMemoryProviderFor } from './provider.ts';
 
 /** The process-wide in-memory cloud used by the registry's factory. */

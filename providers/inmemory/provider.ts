@@ -19,6 +19,9 @@
  * | add: primary or another tool's, anywhere  | terminal                                 |
  * | add: ours on another interface            | moved here in the same call (atomic)     |
  * | add/allocate past the interface limit     | capacity for every add and allocate      |
+ *
+ * A write decides on the cloud's real state; `describe` and `list` read through {@link InMemoryCloud.read}, so
+ * they answer stale while the cloud tells stale reads (cloud.ts).
  */
 
 import { cidrContains } from '../../src/net/ip.ts';
@@ -27,7 +30,7 @@ import { ProviderError } from '../../src/provider/contract.ts';
 import { createEngineProvider } from '../../src/provider/engine.ts';
 import type { BatchResult, Edit, InterfaceDriver } from '../../src/provider/interface-driver.ts';
 import { DEFAULT_RETRY } from '../../src/provider/retry.ts';
-import type { InMemoryCloud, InMemoryInstance } from './cloud.ts';
+import type { InMemoryCloud, InMemoryInstance, InMemoryIp } from './cloud.ts';
 import { inmemoryProvider } from './descriptor.ts';
 
 /** `inmemory:///<zone>/<name>` → instance name. */
@@ -48,8 +51,8 @@ export function inMemoryDriver(
   settings: ProviderSettings,
 ): InterfaceDriver<InMemoryInstance> {
   const owner = settings.owner;
-  const owned = (inst: InMemoryInstance): string[] =>
-    [...inst.secondary.values()].filter((s) => s.owner === owner).map((s) => s.ip);
+  const owned = (secondary: ReadonlyMap<string, InMemoryIp>): string[] =>
+    [...secondary.values()].filter((s) => s.owner === owner).map((s) => s.ip);
 
   const instanceOf = (node: NodeRef): InMemoryInstance => {
     const inst = cloud.instances.get(instanceName(node));
@@ -161,19 +164,33 @@ export function inMemoryDriver(
       return { failed };
     }
     if (accepted.length === 0) return { failed };
+    // The cloud picks the allocated IPs now (its answer names them); the write puts them on the interface.
+    const picked = new Set<string>();
+    for (const edit of accepted) {
+      if (edit.kind !== 'allocate') continue;
+      const ips = cloud.freeIPs(inst.subnet, edit.count, picked);
+      for (const ip of ips) picked.add(ip);
+      allocated.set(edit, ips);
+    }
+    // Applied on the state at the time it lands (a late write lands after other writes): an IP moves from
+    // wherever it is then, if it is still ours; an allocated IP another interface took meanwhile is skipped.
     const write = () => {
       for (const edit of accepted) {
         if (edit.kind === 'add') {
-          moving.get(edit.ip)?.secondary.delete(edit.ip);
+          const holder = cloud.holderOf(edit.ip);
+          if (holder && holder !== inst) {
+            if (holder.primaryIP === edit.ip || holder.secondary.get(edit.ip)?.owner !== owner) continue;
+            holder.secondary.delete(edit.ip);
+          }
           inst.secondary.set(edit.ip, {
             ip: edit.ip,
             owner,
             ...(edit.publicAddress ? { publicAddress: edit.publicAddress } : {}),
           });
         } else if (edit.kind === 'allocate') {
-          const ips = cloud.freeIPs(inst.subnet, edit.count);
-          for (const ip of ips) inst.secondary.set(ip, { ip, owner });
-          allocated.set(edit, ips);
+          for (const ip of allocated.get(edit) ?? []) {
+            if (!cloud.holderOf(ip)) inst.secondary.set(ip, { ip, owner });
+          }
         }
       }
     };
@@ -193,15 +210,16 @@ export function inMemoryDriver(
     },
     describe: async ({ node }) => {
       const inst = instanceOf(node);
-      const mine = owned(inst);
+      const secondary = cloud.read(inst);
+      const mine = owned(secondary);
       const network: NodeNetwork = {
         node: node.name,
         interfaceId: inst.interfaceId,
         zone: inst.zone,
         subnets: [inst.subnet],
-        reservedIPs: [inst.primaryIP, ...[...inst.secondary.keys()].filter((ip) => !mine.includes(ip))],
+        reservedIPs: [inst.primaryIP, ...[...secondary.keys()].filter((ip) => !mine.includes(ip))],
         ownedIPs: mine.sort(),
-        freeSlots: Math.max(0, inst.limit - 1 - inst.secondary.size),
+        freeSlots: Math.max(0, inst.limit - 1 - secondary.size),
       };
       return network;
     },
@@ -209,7 +227,7 @@ export function inMemoryDriver(
       group.map(({ node, target }) => {
         const inst = cloud.instances.get(target.name);
         if (!inst) return undefined;
-        return [...inst.secondary.values()]
+        return [...cloud.read(inst).values()]
           .filter((s) => s.owner === owner)
           .sort((x, y) => (x.ip < y.ip ? -1 : x.ip > y.ip ? 1 : 0))
           .map((s) => ({

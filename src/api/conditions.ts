@@ -52,6 +52,8 @@ export const REASON = {
   CapacityExceeded: 'CapacityExceeded',
   // Cloud
   Pending: 'Pending',
+  /** A read showed the IP missing where the cloud had acknowledged it; written again, not Ready until a read agrees. */
+  Verifying: 'Verifying',
   Assigned: 'Assigned',
   CloudError: 'CloudError',
   CloudThrottled: 'CloudThrottled',

@@ -10,6 +10,7 @@ import type { LogLevel } from '../log.ts';
 import type { ProviderSettings } from '../provider/contract.ts';
 import type { ProviderChoice } from './decide-provider.ts';
 import type { LeaderElectionTimings } from './leader-election.ts';
+import type { VerificationTimings } from './verification-schedule.ts';
 
 /** Configuration of the `controller` command. */
 export interface ControllerConfig {
@@ -52,6 +53,8 @@ export interface ControllerSettings {
   };
   /** Every gateway is reconciled against the cloud this often (drift repair). */
   readonly resyncPeriodMs: number;
+  /** When a gateway is read again after a write to verify it (verification-schedule.ts); default 250 ms to 4 s. */
+  readonly verification?: VerificationTimings;
   /** Gateways reconciled at once. */
   readonly concurrency: number;
   /** A gateway's preflight checks run at most this often (preflight-gate.ts); default 10 minutes. */

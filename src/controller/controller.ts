@@ -139,6 +139,7 @@ export class Controller {
       ...(options.settings.preflightIntervalMs !== undefined
         ? { preflightIntervalMs: options.settings.preflightIntervalMs }
         : {}),
+      ...(options.settings.verification ? { verification: options.settings.verification } : {}),
     });
   }
 

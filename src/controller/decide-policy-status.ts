@@ -9,6 +9,8 @@
  * | placed, to be assigned or moved     | Pending         | Ready (Assigned if the node | Failed, reason from the     |
  * |                                     |                 | is not healthy)             | error kind, cloud's message |
  * | allocated, not placed (`Unplaced`)  | Failed          | Failed                      | -                           |
+ * | placed where the cloud acknowledged | Pending,        | Pending, reason Verifying   | Failed, as above            |
+ * | it, but a read showed it missing    | reason Verifying| (verify-writes.ts)          |                             |
  *
  * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules. Conflicted is True
  * while an IP it asks for is another policy's (IPInUse, the message names the owner). Destinations the agents do
@@ -57,6 +59,15 @@ function destinationsMessage(cidrs: readonly string[], all: boolean): string {
   return `${all ? 'every destinationCIDRs entry is IPv6' : `destinationCIDRs ${list} are IPv6`}${all ? ` (${list})` : ''}: the node agent steers IPv4 traffic only, so traffic to ${all ? 'them' : 'those'} leaves with the node's own address, not an egress IP`;
 }
 
+/** The entry of an IP written again after a read showed it missing. */
+const verifying = (ip: string, node: string): IpAssignmentStatus => ({
+  ip,
+  node,
+  state: ASSIGNMENT_STATE.Pending,
+  reason: REASON.Verifying,
+  message: `a read of the cloud did not show it on ${node} after the cloud had acknowledged it; written again, Ready once a read shows it`,
+});
+
 /** Inputs of {@link decidePolicyStatus}. */
 export interface PolicyStatusInput {
   readonly policy: AnyEgressPolicy;
@@ -72,6 +83,11 @@ export interface PolicyStatusInput {
   readonly changing: ReadonlySet<string>;
   /** Whether a node may hold IPs now. */
   readonly healthy: (node: string) => boolean;
+  /**
+   * IPs a read showed missing where they were acknowledged, IP -> that node (verify-writes.ts): placed there
+   * and not failed, they are `Pending`, reason `Verifying`.
+   */
+  readonly unconfirmed?: ReadonlyMap<string, string>;
   readonly now: Date;
 }
 
@@ -90,6 +106,11 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
 
   for (const p of input.placements) {
     const settled = input.healthy(p.node) ? ASSIGNMENT_STATE.Ready : ASSIGNMENT_STATE.Assigned;
+    const failed = input.phase === 'final' && input.outcomes.get(p.ip)?.ok === false;
+    if (input.unconfirmed?.get(p.ip) === p.node && !failed) {
+      entries.push(withSince(verifying(p.ip, p.node)));
+      continue;
+    }
     if (!input.changing.has(p.ip)) {
       entries.push(withSince({ ip: p.ip, node: p.node, state: settled }));
       continue;
@@ -242,6 +263,7 @@ export function decidePolicyStatuses(
   phase: PolicyStatusInput['phase'],
   outcomes: ReadonlyMap<string, ChangeOutcome>,
   now: Date,
+  unconfirmed?: ReadonlyMap<string, string>,
 ): EgressPolicyStatus[] {
   const healthyNodes = new Set(decision.nodes.filter((n) => n.healthy).map((n) => n.name));
   const changing = new Set(decision.changes.flatMap((c) => (c.kind === 'assign' ? [c.ip] : [])));
@@ -255,6 +277,7 @@ export function decidePolicyStatuses(
       outcomes,
       changing,
       healthy: (node) => healthyNodes.has(node),
+      ...(unconfirmed ? { unconfirmed } : {}),
       now,
     });
   });

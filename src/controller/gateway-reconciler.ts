@@ -12,7 +12,11 @@
  *   admit     add the gateway's finalizer; decideAdmissions: its live policies admitted (add their
  *             finalizers) or rejected (none while the gateway is being deleted)
  *   plan      describeNode (cached) per selected node, listAssignments (also on nodes the statuses name);
- *             decidePlan: admitted live policies ─► scheduler ─► changes
+ *             decidePlan: admitted live policies ─► scheduler ─► changes; verifyWrites: the read against the
+ *             statuses; an IP missing where the cloud acknowledged it ─► planned there, written there again
+ *             (reassert), Pending Verifying
+ *   verify    disagreements counted and logged; the next verification scheduled (verification-schedule.ts),
+ *             before the cloud call, so that a pass failing after it (a status write refused) is verified too
  *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call)
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
@@ -24,9 +28,10 @@
  *             pending, apply, final, total)
  *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
  *             finalizer; gateway being deleted (it schedules nothing, so every IP is released), none left
- *             ─► Released, remove its finalizer
+ *             and its verification done ─► Released, remove its finalizer
  *   result    retryable cloud failure, or IPs of a deleted gateway still held ─► throw (work queue backs
- *             off); terminal ─► status + Warning only; else the outcome (decideOutcome)
+ *             off); terminal ─► status + Warning only; else the outcome (decideOutcome), requeued when a
+ *             verification is due
  * ```
  *
  * | object state                  | cloud                     | action                                     |
@@ -38,7 +43,9 @@
  * | policy deleting               | nothing held              | remove finalizer                           |
  * | gateway deleting              | IPs held                  | release all, then remove finalizer         |
  * | node failed / deleted         | IPs on it                 | move them to healthy nodes (same subnet)   |
- * | IP removed in the cloud       | missing                   | assign again (drift repaired on resync)    |
+ * | IP removed in the cloud       | missing                   | assign again (found by the verification    |
+ * |                               |                           | after a write, else on resync); Verifying  |
+ * | IP released, still there      | held                      | release again (verification or resync)     |
  * | no ownership record (`none`)  | -                         | placement seeded from the policies' status |
  */
 import type { V1Node } from '@kubernetes/client-node';
@@ -89,6 +96,8 @@ import { nodeRefs, withStatusNodes } from './node-ref.ts';
 import { type ObjectWriter, statusChanged } from './object-writer.ts';
 import { PreflightGate } from './preflight-gate.ts';
 import type { ProviderPool } from './provider-pool.ts';
+import { VerificationSchedule, type VerificationTimings } from './verification-schedule.ts';
+import { asWritten, reassert, unconfirmed, type Verdict, verifyWrites } from './verify-writes.ts';
 import type { ReconcileResult } from './work-queue.ts';
 
 /** What a gateway reconcile needs. */
@@ -108,6 +117,8 @@ export interface GatewayReconcilerDeps {
   readonly now: () => Date;
   /** A gateway's preflight runs at most this often (default preflight-gate.ts). */
   readonly preflightIntervalMs?: number;
+  /** When to read a gateway again after a write; default verification-schedule.ts's. */
+  readonly verification?: VerificationTimings;
 }
 
 /** Thrown to retry with backoff after a retryable cloud failure (status already written). */
@@ -134,16 +145,26 @@ const msSince = (mark: number) => Math.round(performance.now() - mark);
 /** How long an IP the cloud said something else holds is skipped by fresh picks (explicit requests still try). */
 const HELD_IN_CLOUD_MS = 5 * 60_000;
 
+/** The plan phase's result: the decision, and what the read showed against what was written. */
+interface Planned {
+  readonly decision: PlanDecision;
+  readonly verdict: Verdict;
+  /** The cloud's read of the gateway's IPs, IP -> node (the plan may see missing IPs elsewhere). */
+  readonly read: ReadonlyMap<string, string>;
+}
+
 /** Reconciles gateways; see the module comment. */
 export class GatewayReconciler {
   readonly #d: GatewayReconcilerDeps;
   readonly #preflight: PreflightGate;
   /** IPs the cloud refused because something outside this installation holds them, until when (ms). */
   readonly #heldInCloud = new Map<string, number>();
+  readonly #verification: VerificationSchedule;
 
   constructor(deps: GatewayReconcilerDeps) {
     this.#d = deps;
     this.#preflight = new PreflightGate(deps.preflightIntervalMs);
+    this.#verification = new VerificationSchedule(deps.verification);
   }
 
   /** One pass over gateway `name`. */
@@ -156,6 +177,7 @@ export class GatewayReconciler {
     const read = this.#read(name);
     if (!read) {
       this.#preflight.forget(name);
+      this.#verification.forget(name);
       return undefined;
     }
     const choice = decideProvider(read.gateway, read.members, d.providerChoice, {
@@ -167,17 +189,25 @@ export class GatewayReconciler {
 
     const { gateway, live, rejected } = await this.#admit(read);
     const cloudAllocatedIPs = gateway.status?.cloudAllocatedIPs ?? [];
-    const decision = await this.#plan(provider, read, gateway, live, cloudAllocatedIPs);
+    const {
+      decision,
+      verdict,
+      read: cloudRead,
+    } = await this.#plan(provider, read, gateway, live, cloudAllocatedIPs);
     const phases: Record<string, number> = { readMs: msSince(started) };
-    const before: BeforeApply = { held: decision.input.current, cloudAllocatedIPs };
-    const { policies, applied } = await this.#apply(provider, decision, live, before, phases, log);
+    // Scheduled before the cloud call: a pass that fails after it (a status write refused) still has its
+    // writes verified, by the passes that follow.
+    const verifyInMs = this.#verify(name, decision, verdict, log);
+    const before: BeforeApply = { held: cloudRead, cloudAllocatedIPs };
+    const verifying = unconfirmed(verdict);
+    const { policies, applied } = await this.#apply(provider, decision, live, before, verifying, phases, log);
     const repick = this.#noteHeldInCloud(applied, decision, live);
 
-    const finals = decidePolicyStatuses(decision, policies, 'final', applied.outcomes, d.now());
+    const finals = decidePolicyStatuses(decision, policies, 'final', applied.outcomes, d.now(), verifying);
     const { outcome, states } = decideOutcome({
       policies: live,
       statuses: finals,
-      current: decision.input.current,
+      current: cloudRead,
       held: applied.held,
       leaving: [...read.mine.filter(deleting), ...rejected.map((r) => r.policy)],
     });
@@ -208,7 +238,8 @@ export class GatewayReconciler {
       placements: decision.plan.placements,
       spare: decision.spare,
     });
-    await this.#removeFinalizers(release, stored, log);
+    // A deleted gateway goes only once its releases are verified: a late write found after that would leak.
+    await this.#removeFinalizers(release, stored, verifyInMs === undefined, log);
     const retryable =
       applied.retryable ??
       (release.gateway === 'waiting'
@@ -217,7 +248,8 @@ export class GatewayReconciler {
     if (retryable) throw retryable;
     // The cloud picked new IPs in this pass: they join the pool now, so plan again at once to hand them out.
     const allocatedMore = applied.cloudAllocatedIPs.some((ip) => !cloudAllocatedIPs.includes(ip));
-    return allocatedMore || repick ? { requeueAfterMs: 0, outcome } : { outcome };
+    const requeueAfterMs = allocatedMore || repick ? 0 : verifyInMs;
+    return requeueAfterMs === undefined ? { outcome } : { requeueAfterMs, outcome };
   }
 
   /**
@@ -242,6 +274,27 @@ export class GatewayReconciler {
     const now = this.#d.now().getTime();
     for (const [ip, until] of this.#heldInCloud) if (until <= now) this.#heldInCloud.delete(ip);
     return new Set(this.#heldInCloud.keys());
+  }
+
+  /** Verify: the disagreements counted and logged; when to read the gateway again (undefined: not due). */
+  #verify(name: string, decision: PlanDecision, verdict: Verdict, log: Logger): number | undefined {
+    const { missing, unexpected } = verdict;
+    if (missing.size > 0)
+      this.#d.metrics.cloudDisagreements.inc({ gateway: name, kind: 'missing' }, missing.size);
+    if (unexpected.size > 0) {
+      this.#d.metrics.cloudDisagreements.inc({ gateway: name, kind: 'unexpected' }, unexpected.size);
+    }
+    if (missing.size > 0 || unexpected.size > 0) {
+      log.warn(
+        { missing: [...missing.values()], unexpected: Object.fromEntries(unexpected) },
+        'the cloud does not hold what it acknowledged; repairing',
+      );
+    }
+    const repairs = new Set([...missing.keys(), ...unexpected.keys()]);
+    return this.#verification.after(name, {
+      wrote: decision.changes.some((c) => c.kind === 'allocate' || !repairs.has(c.ip)),
+      disagreed: repairs.size > 0,
+    });
   }
 
   /** Read: the gateway, its nodes and the policies, as last written (read-your-writes over the caches). */
@@ -319,21 +372,25 @@ export class GatewayReconciler {
     return { gateway, live, rejected };
   }
 
-  /** Plan: the cloud's truth about the gateway's nodes and IPs, then the scheduler's plan and changes. */
+  /**
+   * Plan: the cloud's truth about the gateway's nodes and IPs, then the scheduler's plan and changes; the read
+   * checked against the statuses (verify-writes.ts), and planned again with the missing IPs where they were
+   * written when some are.
+   */
   async #plan(
     provider: CloudProvider,
     read: GatewayRead,
     gateway: EgressGateway,
     live: readonly AnyEgressPolicy[],
     cloudAllocatedIPs: readonly string[],
-  ): Promise<PlanDecision> {
+  ): Promise<Planned> {
     const members = nodeRefs(read.members);
     const networks = await this.#d.providers.describeAll(provider, [...members.values()]);
     const refs = withStatusNodes(members, read.mine, this.#d.caches.nodes());
     const listed = await provider.listAssignments([...refs.values()]);
     // Without an ownership record in the cloud, the policies' status is the only record of the placement.
     const current = provider.capabilities.ownershipRecord ? listed : seedFromStatus(listed, read.mine);
-    return decidePlan({
+    const input = {
       gateway,
       members: read.members,
       networks,
@@ -347,7 +404,20 @@ export class GatewayReconciler {
       refs,
       cloudAllocatedIPs: [...cloudAllocatedIPs],
       heldInCloud: this.#recentlyHeldInCloud(),
+    };
+    const first = decidePlan(input);
+    const cloudRead = first.input.current;
+    const verdict = verifyWrites({
+      gateway,
+      live,
+      policies: read.mine,
+      read: cloudRead,
+      mayHold: new Set(first.nodes.filter((n) => n.healthy).map((n) => n.name)),
     });
+    if (verdict.missing.size === 0) return { decision: first, verdict, read: cloudRead };
+    const second = decidePlan({ ...input, current: asWritten(current, verdict) });
+    const changes = reassert(second.changes, second.plan, verdict, refs);
+    return { decision: { ...second, changes }, verdict, read: cloudRead };
   }
 
   /**
@@ -360,13 +430,14 @@ export class GatewayReconciler {
     decision: PlanDecision,
     live: readonly AnyEgressPolicy[],
     before: BeforeApply,
+    verifying: ReadonlyMap<string, string>,
     phases: Record<string, number>,
     log: Logger,
   ): Promise<{ policies: readonly AnyEgressPolicy[]; applied: Applied }> {
     if (decision.changes.length === 0) return { policies: live, applied: nothingApplied(before) };
     const { writer, providers, now } = this.#d;
     let mark = performance.now();
-    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now());
+    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying);
     const policies = await writer.sideBySide(
       live,
       async (policy, i) => (await writer.writeStatus(policy, pending[i]!)) ?? policy,
@@ -454,8 +525,16 @@ export class GatewayReconciler {
     return (await this.#d.writer.writeStatus(gateway, withPreflight)) ?? gateway;
   }
 
-  /** Release: the finalizers that {@link decideRelease} lets go. */
-  async #removeFinalizers(release: ReleaseDecision, gateway: EgressGateway, log: Logger): Promise<void> {
+  /**
+   * Release: the finalizers that {@link decideRelease} lets go; the gateway's only when `verified` (no
+   * verification of its releases is due).
+   */
+  async #removeFinalizers(
+    release: ReleaseDecision,
+    gateway: EgressGateway,
+    verified: boolean,
+    log: Logger,
+  ): Promise<void> {
     const { writer, events } = this.#d;
     for (const { policy, left } of release.policies) {
       if (left.length === 0) {
@@ -465,7 +544,9 @@ export class GatewayReconciler {
         log.info({ policy: policyKey(policy), left }, 'waiting for IP release before removing the finalizer');
       }
     }
-    if (release.gateway === 'released') {
+    if (release.gateway === 'released' && !verified) {
+      log.info('every egress IP of the deleted gateway is released; verifying before removing the finalizer');
+    } else if (release.gateway === 'released') {
       void events.normal(gateway, REASON.Released, 'every egress IP of the gateway is released');
       await writer.removeFinalizer(gateway);
     }

@@ -37,6 +37,12 @@ export class ControllerMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly cloudDisagreements = new Counter({
+    name: 'cloud_egress_cloud_disagreements_total',
+    help: 'IPs a read of the cloud showed otherwise than written, by gateway and kind (missing: not where the cloud had acknowledged it; unexpected: held where nothing placed it).',
+    labelNames: ['gateway', 'kind'] as const,
+    registers: [this.registry],
+  });
   readonly failoverDuration = new Histogram({
     name: 'cloud_egress_failover_duration_seconds',
     help: 'From a gateway node detected failed to all of its egress IPs Ready on other nodes.',

@@ -51,7 +51,11 @@ export type EgressObject = EgressGateway | AnyEgressPolicy;
 
 /** What the controller does with the API server besides watching. */
 export interface KubeApi {
-  /** Merge-patches `status`; returns the object as stored, or undefined when it no longer exists. */
+  /**
+   * Merge-patches `status`, conditionally on the object's resourceVersion (a status decided from an object
+   * that changed since is refused: 409, and the reconcile decides again); returns the object as stored, or
+   * undefined when it no longer exists. @throws on conflict.
+   */
   patchStatus<T extends EgressObject>(
     obj: T,
     status: EgressGatewayStatus | EgressPolicyStatus,
@@ -135,7 +139,8 @@ export function createKubeApi(kubeConfig: KubeConfig): KubeApi & { lists: KubeLi
     })) as KubernetesListObject<KubernetesObject>;
 
   return {
-    patchStatus: (obj, status) => patch(obj, { status }, true),
+    patchStatus: (obj, status) =>
+      patch(obj, { metadata: { resourceVersion: obj.metadata.resourceVersion }, status }, true),
     setFinalizers: (obj, finalizers) =>
       patch(obj, { metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion } }, false),
     async createEvent(event) {

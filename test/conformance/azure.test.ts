@@ -9,6 +9,7 @@
 import { startScaleSetWorld } from '../azure/scale-set-world.ts';
 import { startAzureWorld } from '../azure/world.ts';
 import { runProviderConformance } from './cloud-provider.case.ts';
+import { runLyingCloudCases } from './lying-cloud.case.ts';
 
 runProviderConformance({ name: 'azure (ARM emulator), remove-then-add', setup: startAzureWorld });
 
@@ -24,4 +25,11 @@ runProviderConformance({
 runProviderConformance({
   name: 'azure (ARM emulator), AKS scale-set nodes by routes',
   setup: startScaleSetWorld,
+});
+runLyingCloudCases({
+  name: 'azure (ARM emulator)',
+  setup: async () => {
+    const world = await startAzureWorld();
+    return { ...world, lies: world.emulator.cloud.lies };
+  },
 });

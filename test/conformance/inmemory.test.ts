@@ -1,42 +1,10 @@
 /**
  * @module
- * The conformance suite against the in-memory provider.
+ * The conformance suite and the lying-cloud cases against the in-memory provider.
  */
-import { createInMemoryProviderFor, InMemoryCloud } from '../../providers/inmemory/index.ts';
-import { type ConformanceWorld, runProviderConformance } from './cloud-provider.case.ts';
+import { runProviderConformance } from './cloud-provider.case.ts';
+import { startInMemoryWorld } from './inmemory-world.ts';
+import { runLyingCloudCases } from './lying-cloud.case.ts';
 
-async function inMemoryWorld(): Promise<ConformanceWorld> {
-  const cloud = new InMemoryCloud();
-  // Writes take time, as on a cloud, so two writes of one interface that overlap would show in the log.
-  cloud.writeLatencyMs = 5;
-  const add = (name: string, zone: string, subnet: string, primaryIP: string, limit?: number) => {
-    cloud.addInstance({ name, zone, subnet, primaryIP, ...(limit ? { limit } : {}) });
-    return { ref: { name, providerID: `inmemory:///${zone}/${name}` }, subnet };
-  };
-  const nodes = {
-    a: add('node-a', 'zone-1', '10.0.1.0/24', '10.0.1.10'),
-    b: add('node-b', 'zone-1', '10.0.1.0/24', '10.0.1.11'),
-    c: add('node-c', 'zone-2', '10.0.2.0/24', '10.0.2.10', 8),
-  };
-  const instance = (name: string) => cloud.instances.get(name)!;
-  return {
-    provider: createInMemoryProviderFor(cloud, { owner: 'conformance' }),
-    nodes,
-    missing: { name: 'node-gone', providerID: 'inmemory:///zone-1/node-gone' },
-    outsideIP: '192.0.2.50',
-    freeIPs: async (subnet, count) => cloud.freeIPs(subnet, count),
-    cloudIPs: async (node) => cloud.secondaryIPs(node.ref.name),
-    primaryIP: async (node) => instance(node.ref.name).primaryIP,
-    addForeignIP: async (node, ip) => {
-      instance(node.ref.name).secondary.set(ip, { ip, owner: undefined });
-    },
-    writes: async () => [...cloud.writes],
-    reset: async () => {
-      for (const inst of cloud.instances.values()) inst.secondary.clear();
-      cloud.writes.length = 0;
-    },
-    close: async () => {},
-  };
-}
-
-runProviderConformance({ name: 'inmemory', setup: inMemoryWorld });
+runProviderConformance({ name: 'inmemory', setup: startInMemoryWorld });
+runLyingCloudCases({ name: 'inmemory', setup: startInMemoryWorld });

@@ -2,12 +2,14 @@
  * The controller with the AWS provider on LocalStack and a real kube-apiserver: the ENIs hold exactly the IPs
  * the policy's status reports, and after a node failure the IPs move between ENIs and EC2 agrees.
  * The provider's endpoint and region come from the gateway's annotations (the per-gateway settings path).
+ * Then the lying-cloud cases (verification.case.ts) on the same LocalStack, through the fault proxy.
  */
 import { AssignPrivateIpAddressesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
 import { ANNOTATIONS } from '../../src/api/annotations.ts';
+import { startAwsWorld } from '../aws/conformance-world.ts';
 import {
   createVpc,
   freeIPsIn,
@@ -19,6 +21,7 @@ import {
 } from '../aws/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { eventually } from '../support/eventually.ts';
+import { runVerificationCases } from './verification.case.ts';
 import { ControllerWorld, testSettings } from './world.ts';
 
 const kube = useControlPlane();
@@ -171,4 +174,10 @@ it('hands out none of the addresses EC2 reserves, and an IP another ENI holds is
   const onEnis = await secondariesOn(instances);
   expect(Object.fromEntries(onEnis)).toEqual(Object.fromEntries(ready.map((a) => [a.ip, a.node])));
   expect(await secondaryIPs(ec2, other.eniId)).toEqual([foreign]);
+});
+
+runVerificationCases({
+  name: 'aws (LocalStack behind the fault proxy)',
+  kube,
+  setup: () => startAwsWorld({ localstack: ls }),
 });

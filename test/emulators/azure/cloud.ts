@@ -29,8 +29,15 @@
  * Timing: by default operations end after a few polls (fast tests). {@link AzureCloud.useAzureTiming} answers
  * as Azure publishes it instead: an operation takes `operationMaxMs` (6.5 s, the 6–7 s of a NIC write on the new
  * network control plane) and every accepted write and InProgress poll carries `Retry-After: 10`.
+ *
+ * Lies ({@link AzureCloud.lies}, providers/inmemory/lies.ts): a lost write is answered as accepted, its operation
+ * Succeeds and the NIC never changes; a late write is answered the same way and the NIC takes the PUT body
+ * `delayMs` after the answer, if ARM's rules still allow it then (else never); a stale read of a NIC answers what
+ * an earlier GET of it was answered (ipConfigurations and etag). Lies are told to NIC PUTs and GETs only (not to
+ * route tables or moveIpConfigurations).
  */
 import { randomUUID } from 'node:crypto';
+import { AnswerHistory, Lies, type WriteLie } from '../../../providers/inmemory/index.ts';
 import { addressesIn, cidrRange } from '../../../src/net/ip.ts';
 import {
   ArmError,
@@ -182,6 +189,11 @@ export class AzureCloud {
   readonly writes: NicWrite[] = [];
   /** Route table PUTs accepted, in order. */
   readonly routeWrites: RouteTableWrite[] = [];
+  /** Lost writes, late writes and stale reads to tell (see the module comment). */
+  readonly lies = new Lies();
+  readonly #answers = new AnswerHistory<WireNic>({
+    equal: (a, b) => JSON.stringify(a) === JSON.stringify(b),
+  });
 
   readonly #subnets = new Map<string, Subnet>();
   readonly #vnets = new Map<string, Vnet>();
@@ -474,6 +486,8 @@ export class AzureCloud {
     this.#faults.length = 0;
     this.#beforePut.length = 0;
     this.#failNext.length = 0;
+    this.lies.clear();
+    this.#answers.clear();
     this.clearLogs();
   }
 
@@ -725,7 +739,10 @@ export class AzureCloud {
   getNic(nicId: string): WireNic {
     const nic = this.#nic(nicId);
     this.#settleByTime(key(nicId));
-    return clone(nic);
+    const fresh = clone(nic);
+    if (this.lies.recording) this.#answers.record(key(nicId), fresh);
+    const age = this.lies.nextReadAge();
+    return (age > 0 ? this.#answers.stale(key(nicId), age) : undefined) ?? fresh;
   }
 
   /**
@@ -758,6 +775,8 @@ export class AzureCloud {
       throw refused(etagMismatch(ifMatch, nic.etag, nic.id));
     }
     const next = this.#validate(nic, body);
+    const lie = this.lies.nextWrite();
+    if (lie.kind !== 'honest') return this.#lie(nic, next, body, lie, arrivedAt);
     const before = clone(nic);
     const fail = this.#failNext.shift();
     Object.assign(nic, next);
@@ -870,6 +889,36 @@ export class AzureCloud {
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
+
+  /**
+   * A lost or late PUT: answered as accepted with an operation that holds the NIC busy and Succeeds, but the
+   * NIC's configurations are not touched; a late one's body is put on the NIC `delayMs` later, if ARM's rules
+   * allow it then.
+   */
+  #lie(
+    nic: WireNic,
+    next: WireNic,
+    body: unknown,
+    lie: WriteLie & { kind: 'lost' | 'late' },
+    arrivedAt: number,
+  ): { nic: WireNic; operationUrl: string } {
+    const write: NicWrite = { interfaceId: nic.id, startedAt: arrivedAt, endedAt: undefined };
+    this.writes.push(write);
+    const op = this.#startOperation(nic, [nic], undefined, write);
+    const answered = clone(next);
+    answered.properties.provisioningState = nic.properties.provisioningState;
+    if (lie.kind === 'late') {
+      this.lies.land(lie.delayMs, () => {
+        try {
+          Object.assign(nic, this.#validate(nic, body));
+          this.#event('put-accepted', nic);
+        } catch {
+          // ARM would refuse it now: it never lands.
+        }
+      });
+    }
+    return { nic: answered, operationUrl: op.url };
+  }
 
   #nic(nicId: string): WireNic {
     const nic = this.#nics.get(key(nicId));

@@ -46,6 +46,12 @@
  * method's reference). That a stopped VM's alias ranges can be removed is this emulator's reading of those
  * pages; GCP does not state it for alias ranges.
  *
+ * Lies ({@link GcpEmulator.lies}, providers/inmemory/lies.ts): a lost write's operation ends DONE without an
+ * error and changes no alias range (nor the fingerprint); a late write's operation ends DONE (its ranges no
+ * longer reserved) and the ranges land `delayMs` later with a new fingerprint, if GCP's rules still allow them
+ * then (else never); a stale read of an instance answers what an earlier GET of it was answered (ranges and
+ * fingerprint).
+ *
  * The write log ({@link GcpEmulator.writes}) holds every accepted `updateNetworkInterface`: the NIC it wrote
  * (`projects/P/zones/Z/instances/I#N`), when the call arrived and when its operation became DONE (in
  * `performance.now()` time; `Infinity` while it runs), and every call refused for concurrency (412 stale
@@ -55,6 +61,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AnswerHistory, Lies } from '../../../providers/inmemory/index.ts';
 import { type AliasCheck, checkAliasRanges, type InUseQuote, inUseMessage } from './alias-rules.ts';
 import { GcpApiError, invalidField, notFound, resourceNotReady, staleFingerprint } from './errors.ts';
 import { GcpIam } from './iam.ts';
@@ -65,6 +72,7 @@ import {
   type EmulatedInstance,
   type EmulatedNic,
   type EmulatedOperation,
+  type EmulatedSubnetwork,
   GcpState,
   newFingerprint,
   subnetworkUrl,
@@ -167,7 +175,9 @@ export interface GcpEmulator {
   latency: GcpLatency | undefined;
   /** Queues a fault. */
   inject(fault: GcpFault): void;
-  /** Drops queued faults, the call log and the write log. */
+  /** Lost writes, late writes and stale reads to tell (see the module comment). */
+  readonly lies: Lies;
+  /** Drops queued faults and lies, the call log and the write log. */
   clearFaults(): void;
   /** Stops the server. */
   close(): Promise<void>;
@@ -196,6 +206,10 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
   const pending = new Map<EmulatedNic, AliasIpRange[]>();
   const byRequestId = new Map<string, EmulatedOperation>();
   const timers = new Set<NodeJS.Timeout>();
+  const lies = new Lies();
+  const answers = new AnswerHistory<unknown>({
+    equal: (a, b) => JSON.stringify(a) === JSON.stringify(b),
+  });
 
   const instanceOr404 = (project: string, zone: string, name: string): EmulatedInstance => {
     const inst = state.instance(project, zone, name);
@@ -327,6 +341,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       ? []
       : next.filter((r) => !nic.aliasIpRanges.some((a) => a.ipCidrRange === r.ipCidrRange));
     pending.set(nic, [...(pending.get(nic) ?? []), ...added]);
+    const lie = lies.nextWrite();
     const write = {
       interfaceId: `projects/${project}/zones/${zone}/instances/${name}#${nicName}`,
       startedAt: req.arrivedAt,
@@ -355,8 +370,17 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
           op.error = { errors: [{ code: 'CONDITION_NOT_MET', message: 'Invalid fingerprint.' }] };
           return;
         }
-        nic.aliasIpRanges = next.map((r) => ({ ...r }));
-        nic.fingerprint = newFingerprint();
+        if (lie.kind === 'late') {
+          lies.land(lie.delayMs, () => {
+            const still = lateRanges(inst, nic, subnet, next);
+            if (!still) return;
+            nic.aliasIpRanges = still;
+            nic.fingerprint = newFingerprint();
+          });
+        } else if (lie.kind === 'honest') {
+          nic.aliasIpRanges = next.map((r) => ({ ...r }));
+          nic.fingerprint = newFingerprint();
+        }
       },
     });
     if (requestId) byRequestId.set(requestId, op);
@@ -370,14 +394,36 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     return operationJson(op);
   };
 
+  /** The ranges of a late write where GCP's rules still allow them when it lands, else undefined. */
+  const lateRanges = (
+    inst: EmulatedInstance,
+    nic: EmulatedNic,
+    subnet: EmulatedSubnetwork,
+    ranges: readonly AliasIpRange[],
+  ): AliasIpRange[] | undefined => {
+    try {
+      const check = checkAliasRanges(state, inst, nic, subnet, ranges, pending);
+      return check.inUse ? undefined : check.ranges;
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** GET instance: the instance now, or what an earlier GET was answered while a stale read is told. */
+  const getInstance = ([p, z, i]: string[]) => {
+    const key = `${p}/${z}/${i}`;
+    iam.check('compute.instances.get', `projects/${p}/zones/${z}/instances/${i}`);
+    const fresh = instanceJson(instanceOr404(p!, z!, i!));
+    if (lies.recording) answers.record(key, fresh);
+    const age = lies.nextReadAge();
+    return (age > 0 ? answers.stale(key, age) : undefined) ?? fresh;
+  };
+
   const routes: Route[] = [
     {
       method: 'GET',
       pattern: new RegExp(`^${PREFIX}/zones/([^/]+)/instances/([^/]+)$`),
-      handle: ([p, z, i]) => {
-        iam.check('compute.instances.get', `projects/${p}/zones/${z}/instances/${i}`);
-        return instanceJson(instanceOr404(p!, z!, i!));
-      },
+      handle: getInstance,
     },
     {
       method: 'POST',
@@ -550,8 +596,10 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     mutatingCalls: () => calls.filter((c) => c.method === 'PATCH').length,
     writes,
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+    lies,
     clearFaults: () => {
       faults.length = 0;
+      lies.clear();
       calls.length = 0;
       writes.length = 0;
     },
