@@ -1,6 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts';
+import type { AgentInputs } from './agent-inputs.ts';
 import { AgentSync, SyncError } from './agent-sync.ts';
+import { desiredState } from './desired-state.ts';
+import { LocalPodStore } from './local-pods.ts';
 import { MemoryDataplane } from './memory-dataplane.ts';
 import { createAgentMetrics } from './metrics.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
@@ -108,13 +112,20 @@ describe('AgentSync over the in-memory dataplane', () => {
 });
 
 describe('incremental decisions', () => {
+  const policies = [
+    egressPolicy([ready('10.0.1.17', 'node-2'), ready('10.0.1.18', 'node-3')], {}, 'a'),
+    egressPolicy([{ ip: '10.0.1.19', node: 'node-2', state: 'Pending' }], {}, 'b'),
+  ];
+  /** The dataplane holds what a decision from scratch over `now` builds. */
+  const expectFromScratch = (dp: MemoryDataplane, now: AgentInputs) => {
+    const fresh = desiredState(now, S).desired;
+    expect(dp.state.nft?.sets).toEqual(fresh.nft.sets);
+    expect(dp.state.nft?.fingerprint).toBe(fresh.nft.fingerprint);
+    const byMark = (a: { mark: number }, b: { mark: number }) => a.mark - b.mark;
+    expect([...dp.state.rules].sort(byMark)).toEqual([...fresh.rules].sort(byMark));
+  };
+
   it('leave the dataplane exactly where a from-scratch decision would, whatever the pod churn', async () => {
-    const { default: fc } = await import('fast-check');
-    const { desiredState } = await import('./desired-state.ts');
-    const policies = [
-      egressPolicy([ready('10.0.1.17', 'node-2'), ready('10.0.1.18', 'node-3')], {}, 'a'),
-      egressPolicy([{ ip: '10.0.1.19', node: 'node-2', state: 'Pending' }], {}, 'b'),
-    ];
     const step = fc.record({
       index: fc.integer({ min: 0, max: 15 }),
       action: fc.constantFrom('add', 'remove', 'relabel', 'readd'),
@@ -133,14 +144,48 @@ describe('incremental decisions', () => {
           else if (!pods.has(index)) pods.set(index, pod(`p${index}`, ip));
           const now = inputs({ policies, pods: [...pods.values()] });
           await agent.sync(now);
-          const fresh = desiredState(now, S).desired;
-          expect(dp.state.nft?.sets).toEqual(fresh.nft.sets);
-          expect(dp.state.nft?.fingerprint).toBe(fresh.nft.fingerprint);
-          const byMark = (a: { mark: number }, b: { mark: number }) => a.mark - b.mark;
-          expect([...dp.state.rules].sort(byMark)).toEqual([...fresh.rules].sort(byMark));
+          expectFromScratch(dp, now);
         }
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('from pod events (LocalPods), also leave it where a from-scratch decision over the same pods would', async () => {
+    // The same policies with other destinations: an edit that changes the steering epoch.
+    const edited = policies.map((p) => ({ ...p, spec: { ...p.spec, destinationCIDRs: ['192.0.2.0/24'] } }));
+    const step = fc.record({
+      index: fc.integer({ min: 0, max: 15 }),
+      action: fc.constantFrom('set', 'relabel', 'same', 'reborn', 'finished', 'delete', 'resync', 'edit'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
+        const dp = new MemoryDataplane();
+        const agent = new AgentSync({ dataplane: dp, settings: S });
+        const store = new LocalPodStore();
+        let now = policies;
+        let generation = 0;
+        for (const { index, action } of steps) {
+          const key = `shop/p${index}`;
+          const ip = `10.244.1.${10 + index}`;
+          const current = [...store].find((p) => p.name === `p${index}`);
+          if (action === 'set') store.set(key, pod(`p${index}`, ip));
+          else if (action === 'relabel' && current) store.set(key, { ...current, labels: { app: 'web' } });
+          else if (action === 'same' && current)
+            store.set(key, { ...current, labels: { ...current.labels } });
+          else if (action === 'reborn')
+            store.set(key, { ...pod(`p${index}`, ip), uid: `uid-${++generation}` });
+          else if (action === 'finished') store.set(key, undefined);
+          else if (action === 'delete') store.delete(key);
+          else if (action === 'resync') {
+            store.replace([...store].map((p) => [`shop/${p.name}`, { ...p }] as const));
+            agent.resync();
+          } else if (action === 'edit') now = now === policies ? edited : policies;
+          await agent.sync(inputs({ policies: now, pods: store }));
+          expectFromScratch(dp, inputs({ policies: now, pods: [...store] }));
+        }
+      }),
+      { numRuns: 80 },
     );
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { pod } from '../../test/support/policy-fixtures.ts';
-import type { LocalPod } from './agent-inputs.ts';
+import type { LocalPod, LocalPods } from './agent-inputs.ts';
 import type { DesiredDataplane } from './dataplane.ts';
 import { DesiredCache } from './desired-cache.ts';
+import { LocalPodStore } from './local-pods.ts';
 import type { PodVerdict } from './pod-steering.ts';
 
 const MAP = 'p1_pods4';
@@ -129,5 +130,96 @@ describe('DesiredCache', () => {
     cache.reset();
     expect(cache.update('e2', [MAP], pods, steer).delta).toBeUndefined();
     expect(steered).toEqual(['a', 'a', 'a', 'a']);
+  });
+
+  describe('given LocalPods', () => {
+    /** A store of `count` pods whose passes over all pods are counted. */
+    function store(count: number) {
+      const pods = new LocalPodStore();
+      for (let i = 0; i < count; i++) pods.set(`shop/p${i}`, pod(`p${i}`, `10.244.1.${i}`));
+      let passes = 0;
+      const iterate = pods[Symbol.iterator].bind(pods);
+      pods[Symbol.iterator] = () => {
+        passes++;
+        return iterate();
+      };
+      return { pods, passes: () => passes };
+    }
+
+    /** Updates that remember a decision each time, in one cache. */
+    function updates() {
+      const { steer } = steering();
+      const cache = new DesiredCache();
+      const next = (epoch: string, pods: LocalPods | LocalPod[]) => {
+        const out = cache.update(epoch, [MAP], pods, steer);
+        cache.remember(decision());
+        return out;
+      };
+      return Object.assign(next, { cache });
+    }
+
+    it('looks only at the UIDs changed since the last update, without a pass over the pods', () => {
+      const { steer, steered } = steering();
+      const { pods, passes } = store(200);
+      const cache = new DesiredCache();
+      const first = cache.update('e1', [MAP], pods, steer);
+      expect([passes(), steered.length]).toEqual([1, 200]);
+      cache.remember(decision());
+      pods.set('shop/new', pod('new', '10.244.2.1'));
+      pods.delete('shop/p0');
+      pods.set('shop/p1', pod('p1', '10.244.1.1', { app: 'web' }));
+      const out = cache.update('e1', [MAP], pods, steer);
+      expect(passes()).toBe(1);
+      expect(steered.slice(200)).toEqual(['new', 'p1']);
+      expect(out.maps[0]).toBe(first.maps[0]);
+      expect(out.delta?.sets.get(MAP)).toEqual({
+        add: new Map([
+          ['10.244.2.1', 'goto m1'],
+          ['10.244.1.1', 'drop'],
+        ]),
+        remove: new Map([
+          ['10.244.1.0', 'goto m1'],
+          ['10.244.1.1', 'goto m1'],
+        ]),
+      });
+      expect([out.podsByIp, out.podsWithoutIp]).toEqual([new Map([['10.0.1.17', 199]]), 1]);
+      cache.remember(decision());
+      expect(cache.update('e1', [MAP], pods, steer).delta?.sets).toEqual(new Map());
+      expect(passes()).toBe(1);
+    });
+
+    it('passes over every pod when the epoch changes, after reset(), for another store or a list', () => {
+      const { pods, passes } = store(3);
+      const next = updates();
+      next('e1', pods);
+      next('e2', pods);
+      expect(passes()).toBe(2);
+      next.cache.reset();
+      next('e2', pods);
+      expect(passes()).toBe(3);
+      const other = store(3);
+      next('e2', other.pods);
+      expect(other.passes()).toBe(1);
+      // After a list, the store is looked at in full again.
+      next('e2', [...other.pods]);
+      next('e2', other.pods);
+      expect(other.passes()).toBe(3);
+    });
+
+    it('passes over every pod when the store no longer knows what changed', () => {
+      const { pods, passes } = store(3);
+      const next = updates();
+      next('e1', pods);
+      for (let i = 0; i < 1100; i++) pods.set('shop/p0', pod('p0', '10.244.1.0', { n: String(i) }));
+      const out = next('e1', pods);
+      expect(passes()).toBe(2);
+      expect(out.maps[0]).toEqual(
+        new Map([
+          ['10.244.1.0', 'drop'],
+          ['10.244.1.1', 'goto m1'],
+          ['10.244.1.2', 'goto m1'],
+        ]),
+      );
+    });
   });
 });

@@ -4,21 +4,27 @@
  * is there: while the steering epoch stays the same (`steeringEpoch`: same policies, usable IPs, mark ids and
  * namespace labels), only pods that are new, changed or gone are steered again, the maps are updated in
  * place, and the element changes against the previous decision travel with the result (the planner uses
- * them when the kernel is known to match that decision).
+ * them when the kernel is known to match that decision). Given {@link LocalPods} (the agent's store, fed by
+ * the pod informer's events), the cache asks it which UIDs changed since the version it last saw and looks
+ * at those alone; given a list, it passes over the list.
  *
  * ```
  * epoch changed, or no previous decision  -> start over: every pod steered into fresh maps, no delta
+ * the same LocalPods, changes known       -> only its changed UIDs are looked at (no pass over the pods)
+ * a list, other LocalPods, or changes     -> every pod is looked at (mark and sweep)
+ *   no longer known
  * pod UID not cached                      -> steer it, add its elements
  * same UID, same object or same content   -> keep its verdicts (content compared only for a new object)
  * same UID, other content                 -> remove its old elements, add the new ones
- * same UID twice in one decision          -> the first wins
- * cached UID not among the pods           -> remove its elements (mark and sweep)
+ * same UID twice in one list              -> the first wins
+ * cached UID not among the pods           -> remove its elements
  * removals before additions: a pod replaced by another with the same IP ends up present;
  * an element removed and added back with the same value is no change
  * ```
  */
-import type { LocalPod } from './agent-inputs.ts';
+import type { LocalPod, LocalPods } from './agent-inputs.ts';
 import type { DesiredDataplane } from './dataplane.ts';
+import { sameSteeringInput } from './local-pods.ts';
 import type { PodVerdict } from './pod-steering.ts';
 
 /** Element changes of one set since the previous decision. */
@@ -49,15 +55,12 @@ export interface PodMaps {
 /** A pod as last seen, with its verdicts. */
 interface CachedPod {
   pod: LocalPod;
-  /** Content of `pod`, computed only when a different object with the same UID shows up. */
-  signature: string | undefined;
   readonly verdicts: readonly PodVerdict[];
-  /** The update that last saw the pod (mark and sweep, no per-update map of all pods). */
+  /** The update that last saw the pod in a pass over all pods (mark and sweep, no per-update map of them). */
   seen: number;
 }
 
-const signature = (pod: LocalPod) =>
-  `${pod.namespace}\u0000${pod.ips.join(',')}\u0000${JSON.stringify(pod.labels)}`;
+const isLocalPods = (pods: readonly LocalPod[] | LocalPods): pods is LocalPods => 'changedSince' in pods;
 
 /**
  * Makes repeated decisions incremental (see the module comment). Pods are keyed by UID; an unchanged pod is
@@ -73,6 +76,8 @@ export class DesiredCache {
   #generation = 0;
   /** The previous decision, which the maps now extend. */
   #last: DesiredDataplane | undefined;
+  /** The pods of the previous update when they were {@link LocalPods}, and their version then. */
+  #source: { readonly pods: LocalPods; readonly version: number } | undefined;
 
   /** Forgets everything; the next decision starts from scratch. */
   reset(): void {
@@ -82,17 +87,18 @@ export class DesiredCache {
     this.#counts = new Map();
     this.#podsWithoutIp = 0;
     this.#last = undefined;
+    this.#source = undefined;
   }
 
   /**
-   * Brings the pod maps in line with `pods`. `mapNames` names each policy's pod map (first-match order);
+   * Brings the pod maps in line with `pods` (see the module comment for when it looks at them all). `mapNames` names each policy's pod map (first-match order);
    * `steer` gives a pod's verdicts, whose `policy` indexes `mapNames`. Both must stay the same while
    * `epoch` does.
    */
   update(
     epoch: string,
     mapNames: readonly string[],
-    pods: readonly LocalPod[],
+    pods: readonly LocalPod[] | LocalPods,
     steer: (pod: LocalPod) => readonly PodVerdict[],
   ): PodMaps {
     const incremental =
@@ -130,31 +136,52 @@ export class DesiredCache {
     const generation = ++this.#generation;
     const gone: (readonly PodVerdict[])[] = [];
     const added: (readonly PodVerdict[])[] = [];
-    let seenCount = 0;
-    for (const pod of pods) {
-      const known = this.#pods.get(pod.uid);
-      if (known?.seen === generation) continue; // the same UID twice: the first wins
-      if (known && known.pod !== pod) known.signature ??= signature(known.pod);
-      if (known && (known.pod === pod || known.signature === signature(pod))) {
+    /** Looks at one pod that is there; true when its cached verdicts stand. */
+    const look = (pod: LocalPod, known: CachedPod | undefined): boolean => {
+      if (known && (known.pod === pod || sameSteeringInput(known.pod, pod))) {
         known.pod = pod;
         known.seen = generation;
-        seenCount++;
-        continue;
+        return true;
       }
       const verdicts = steer(pod);
-      this.#pods.set(pod.uid, { pod, signature: undefined, verdicts, seen: generation });
+      this.#pods.set(pod.uid, { pod, verdicts, seen: generation });
       if (known) gone.push(known.verdicts);
       added.push(verdicts);
-    }
-    // Sweep only when some cached pod was not seen (the count tells without a second pass).
-    if (this.#pods.size > seenCount + added.length) {
-      for (const [uid, known] of this.#pods) {
-        if (known.seen !== generation) {
+      return false;
+    };
+    const source = isLocalPods(pods) ? pods : undefined;
+    const changed =
+      incremental && source && this.#source?.pods === source
+        ? source.changedSince(this.#source.version)
+        : undefined;
+    if (source && changed) {
+      for (const uid of changed) {
+        const pod = source.get(uid);
+        const known = this.#pods.get(uid);
+        if (pod) look(pod, known);
+        else if (known) {
           gone.push(known.verdicts);
           this.#pods.delete(uid);
         }
       }
+    } else {
+      let seenCount = 0;
+      for (const pod of pods) {
+        const known = this.#pods.get(pod.uid);
+        if (known?.seen === generation) continue; // the same UID twice: the first wins
+        if (look(pod, known)) seenCount++;
+      }
+      // Sweep only when some cached pod was not seen (the count tells without a second pass).
+      if (this.#pods.size > seenCount + added.length) {
+        for (const [uid, known] of this.#pods) {
+          if (known.seen !== generation) {
+            gone.push(known.verdicts);
+            this.#pods.delete(uid);
+          }
+        }
+      }
     }
+    this.#source = source ? { pods: source, version: source.version } : undefined;
     // Gone pods first, so that a pod replaced by another with the same IP ends up present.
     for (const verdicts of gone) apply(verdicts, false);
     for (const verdicts of added) apply(verdicts, true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { namespaceLabels, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
+import { namespaceLabels, podKey, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
 
 describe('Kubernetes objects -> agent inputs', () => {
   const base = {
@@ -25,6 +25,11 @@ describe('Kubernetes objects -> agent inputs', () => {
     expect(toLocalPod({ ...base, spec: { containers: [], hostNetwork: true } })).toBeUndefined();
     expect(toLocalPod({ ...base, status: { ...base.status, phase: 'Succeeded' } })).toBeUndefined();
     expect(toLocalPod({ ...base, status: { phase: 'Pending' } })).toBeUndefined();
+  });
+
+  it('keys a pod as the informer does, by namespace/name (not UID)', () => {
+    expect(podKey(base)).toBe('shop/api-1');
+    expect(podKey({ ...base, metadata: { ...base.metadata, uid: 'u2' } })).toBe('shop/api-1');
   });
 
   it('reads a node InternalIP and zone, and namespace labels', () => {

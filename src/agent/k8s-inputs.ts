@@ -24,6 +24,11 @@ export function toLocalPod(pod: V1Pod): LocalPod | undefined {
   };
 }
 
+/** The pod informer's key of `pod`: namespace/name (a pod created again under its name keeps it). */
+export function podKey(pod: V1Pod): string {
+  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+}
+
 /** The node's name, InternalIP and zone, or undefined without an InternalIP. */
 export function toNodeAddress(node: V1Node): NodeAddress | undefined {
   const ip = nodeInternalIP(node);

@@ -8,9 +8,10 @@
  *
  * ```
  * informer event ─► kick (coalesced, 20 ms) ─► sync ─ok──► healthy
- *                                               │fail
- *                                               └─► unhealthy, retry after capped jittered backoff
- * every resyncMs ─► forget the cached kernel state, sync (repairs drift)
+ *   (a pod event first updates the pod store,   │fail
+ *    so the sync looks at that pod alone)       └─► unhealthy, retry after capped jittered backoff
+ * every resyncMs ─► pod store refilled from the informer's cache, cached kernel state and decision
+ *                   forgotten, sync (every pod looked at again; repairs drift)
  * stop ─► informers and server stop; the dataplane stays (a restart must not cut traffic)
  * ```
  */
@@ -25,7 +26,7 @@ import {
 import type { AnyEgressPolicy } from '../api/index.ts';
 import { backoffDelay } from '../kube/backoff.ts';
 import { type HttpEndpoint, serveHttp } from '../kube/http-server.ts';
-import { listWatchFactory, ResilientInformer } from '../kube/informer.ts';
+import { type InformerEventType, listWatchFactory, ResilientInformer } from '../kube/informer.ts';
 import { createKubeApi, WATCH_PATHS } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
 import type { Logger } from '../log.ts';
@@ -33,12 +34,13 @@ import type { AgentConfig } from './agent-config.ts';
 import type { AgentInputs } from './agent-inputs.ts';
 import { AgentSync } from './agent-sync.ts';
 import { cleanupAgent } from './cleanup-agent.ts';
-import { namespaceLabels, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
+import { namespaceLabels, podKey, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
 import { deviceOf, gatewayOf, readMtu } from './linux/iproute.ts';
 import { LinuxDataplane } from './linux/linux-dataplane.ts';
 import { NftSession } from './linux/nft-session.ts';
 import { procSysWriter, type SysctlWriter } from './linux/proc-sys.ts';
 import { type CommandLine, commandRunner, type RunCommand } from './linux/run-command.ts';
+import { LocalPodStore } from './local-pods.ts';
 import { createAgentMetrics } from './metrics.ts';
 
 /** What the agent needs from outside. */
@@ -105,19 +107,30 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   const core = kc.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${config.nodeName}`;
   let kick: () => void = () => {};
+  // The informer's events keep it, from the first list on: a sync after one pod event looks at that pod.
+  const pods = new LocalPodStore();
+  const onPodEvent = (type: InformerEventType, pod: V1Pod) =>
+    type === 'delete' ? pods.delete(podKey(pod)) : pods.set(podKey(pod), toLocalPod(pod));
   const informer = <T extends KubernetesObject>(
     name: string,
     path: string,
     list: () => Promise<unknown>,
-    fs?: string,
+    options: { fieldSelector?: string; onEvent?: (type: InformerEventType, obj: T) => void } = {},
   ) =>
     new ResilientInformer<T>({
       name,
       create: listWatchFactory<T>(
-        { path, list: list as never, ...(fs ? { fieldSelector: fs } : {}) },
+        {
+          path,
+          list: list as never,
+          ...(options.fieldSelector ? { fieldSelector: options.fieldSelector } : {}),
+        },
         { kubeConfig: kc },
       ),
-      onEvent: () => kick(),
+      onEvent: (type, obj) => {
+        options.onEvent?.(type, obj);
+        kick();
+      },
       logger: log,
     });
   const informers = {
@@ -129,12 +142,10 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     ),
     nodes: informer<V1Node>('nodes', WATCH_PATHS.nodes, lists.nodes),
     namespaces: informer<V1Namespace>('namespaces', WATCH_PATHS.namespaces, lists.namespaces),
-    pods: informer<V1Pod>(
-      'pods',
-      '/api/v1/pods',
-      () => core.listPodForAllNamespaces({ fieldSelector }),
+    pods: informer<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces({ fieldSelector }), {
       fieldSelector,
-    ),
+      onEvent: onPodEvent,
+    }),
   };
   await Promise.all(Object.values(informers).map((i) => i.start()));
 
@@ -171,21 +182,11 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   const metrics = createAgentMetrics({ snatCounters: () => dataplane.snatCounters() });
   const sync = new AgentSync({ dataplane, settings: config.dataplane, metrics, logger: log });
 
-  // The same V1Pod object (unchanged in the informer cache) maps to the same LocalPod, so the decision's
-  // per-pod cache applies and one more pod costs one pod's work.
-  const localPods = new WeakMap<V1Pod, ReturnType<typeof toLocalPod>>();
-  const localPod = (pod: V1Pod) => {
-    if (!localPods.has(pod)) localPods.set(pod, toLocalPod(pod));
-    return localPods.get(pod);
-  };
   const inputs = (): AgentInputs => ({
     node: { name: config.nodeName, ip: nodeIp, iface, mtu, ...(egress ? { egress } : {}) },
     policies: [...informers.policies.list(), ...informers.clusterPolicies.list()] as AnyEgressPolicy[],
     nodes: nodes(),
-    pods: informers.pods
-      .list()
-      .map(localPod)
-      .filter((p) => p !== undefined),
+    pods,
     namespaceLabels: namespaceLabels(informers.namespaces.list()),
     clusterCidrs: config.clusterCidrs,
   });
@@ -235,6 +236,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   };
   kick = () => schedule(20);
   const resync = setInterval(() => {
+    pods.replace(informers.pods.list().map((p) => [podKey(p), toLocalPod(p)] as const));
     sync.resync();
     kick();
   }, config.resyncMs);

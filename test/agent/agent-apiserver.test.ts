@@ -15,7 +15,7 @@ import { commandLine } from '../../src/agent/linux/run-command.ts';
 import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
 import { silentLogger } from '../../src/log.ts';
 import { useControlPlane } from '../harness/vitest.ts';
-import { createBoundPod } from '../support/bound-pods.ts';
+import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
 import { createCustomObject, patchCustomObject, refOf } from '../support/custom-objects.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { eventually } from '../support/eventually.ts';
@@ -133,6 +133,25 @@ describe.skipIf(unavailable !== undefined)(
         merge,
       );
       await eventually('n1b to be selected after its label changed', () => sourceOf('n1b'), {
+        until: (source) => source === EGRESS_IP,
+        timeoutMs: 20_000,
+      });
+
+      // Deleted, its element goes; created again under its name (a new UID, one watch update), it comes back.
+      await deleteBoundPod(core, namespace, 'n1b', { force: true });
+      await eventually('n1b to be unselected once its Pod is deleted', () => sourceOf('n1b'), {
+        until: (source) => source === '192.168.100.1',
+        timeoutMs: 20_000,
+      });
+      const n1b = lab.pod('n1b');
+      await createBoundPod(core, {
+        namespace,
+        name: 'n1b',
+        node: 'node-1',
+        labels: { app: 'api' },
+        ip: n1b.ip,
+      });
+      await eventually('n1b to be selected again once its Pod is created again', () => sourceOf('n1b'), {
         until: (source) => source === EGRESS_IP,
         timeoutMs: 20_000,
       });
