@@ -274,6 +274,15 @@ describe('operations as Azure runs them', () => {
       'operation-succeeded',
     ]);
     expect(cloud.secondaryIPs(a.nicId)).toEqual([ip]);
+    // When it persists beyond the retries, the outcome says what happened (another writer on the NIC): a
+    // conflict with Azure's code, not a generic failed operation.
+    const [other] = cloud.freeIPs(a.subnetId, 1);
+    cloud.failNextOperations(3, 'AnotherOperationInProgress');
+    const brief = world.newProvider({ ...FAST, retry: { ...FAST.retry, retries: 2 } }, 'brief');
+    expect((await brief.apply({ changes: [assign(other!, a.ref)] })).outcomes).toMatchObject([
+      { ok: false, error: { kind: 'conflict', code: 'AnotherOperationInProgress' } },
+    ]);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([ip]);
   });
 
   it('a failed operation does not take an IP back from a NIC that took it meanwhile: the NIC is left Failed without it', async () => {
@@ -295,6 +304,14 @@ describe('operations as Azure runs them', () => {
     expect((await failure(removal.pollUntilDone())).message).toContain('long-running operation has failed');
     expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
     expect(cloud.nic(a.nicId).properties.provisioningState).toBe('Failed');
+    expect(cloud.secondaryIPs(b.nicId)).toEqual([ip]);
+    // The provider waits out only an Updating NIC: its next write puts the Failed one right.
+    const [next] = cloud.freeIPs(a.subnetId, 1);
+    cloud.operationMaxMs = 2_000;
+    cloud.operationPolls = 1;
+    expect(await ok(world.provider.apply({ changes: [assign(next!, a.ref)] }))).toEqual([true]);
+    expect(cloud.nic(a.nicId).properties.provisioningState).toBe('Succeeded');
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([next]);
     expect(cloud.secondaryIPs(b.nicId)).toEqual([ip]);
   });
 
