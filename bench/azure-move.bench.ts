@@ -7,7 +7,7 @@
  * | path                  | nodes                           | a move is                                            |
  * |-----------------------|---------------------------------|------------------------------------------------------|
  * | remove-then-add       | standalone VMs, no feature      | a NIC PUT on the old NIC, then one per new NIC       |
- * | one-operation move    | standalone VMs, AllowMoveIpConfigurations | one moveIpConfigurations per new NIC         |
+ * | one-operation move    | standalone VMs, AllowMoveIpConfigurations | one moveIpConfigurations for both new NICs   |
  * | AKS scale-set routes  | uniform scale-set instances     | one route-table PUT (the batches are coalesced)      |
  *
  * Per path: the mutating calls the emulator received (PUT and POST), all requests, and the wall time with the

@@ -93,3 +93,9 @@ export function classifyAzureError(err: unknown, context: string): ProviderError
   }
   return new ProviderError('terminal', message, opts);
 }
+
+/** An IP, as a whole address, in a message (`10.0.0.5` is not found in `10.0.0.50`). */
+export function mentions(message: string, ip: string): boolean {
+  const escaped = ip.replace(/[.]/g, '\\.');
+  return new RegExp(`(^|[^0-9A-Za-z.:])${escaped}($|[^0-9A-Za-z:]|\\.(\\s|$))`).test(message);
+}

@@ -3,14 +3,15 @@ import { describe, expect, it } from 'vitest';
 import type { Edit } from '../../src/provider/interface-driver.ts';
 import { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import type { AzureApi } from './api.ts';
-import { MoveFeature } from './ip-moves.ts';
+import { MoveFeature, MoveWriter } from './ip-moves.ts';
 
 /** An API call these tests never make. */
 const unused = async (): Promise<never> => {
   throw new Error('not used');
 };
 
-import { mentions, type NicTarget, nicWrite } from './nic-update.ts';
+import { mentions } from './errors.ts';
+import { type NicTarget, nicWrite } from './nic-update.ts';
 
 describe('mentions', () => {
   it('finds an IP as a whole address only', () => {
@@ -102,17 +103,19 @@ function scriptedNic(refusals: ReadonlyMap<number, unknown> = new Map()) {
   return { api, target, nic: () => nic, puts: () => puts };
 }
 
+/** nicWrite's options over one NIC's calls. */
+const options = (api: AzureApi) => {
+  const feature = new MoveFeature();
+  return { owner: 'o', apiFor: () => api, feature, moves: new MoveWriter(feature) };
+};
+
 describe('nicWrite', () => {
   const add: Edit = { kind: 'add', ip: '10.0.0.10' };
   const allocate: Edit = { kind: 'allocate', count: 2 };
 
   it('adds, allocates and pins in one attempt, and a repeat changes nothing more', async () => {
     const cloud = scriptedNic();
-    const attempt = nicWrite(
-      { owner: 'o', apiFor: () => cloud.api, feature: new MoveFeature() },
-      cloud.target,
-      [add, allocate],
-    );
+    const attempt = nicWrite(options(cloud.api), cloud.target, [add, allocate]);
     const first = await attempt();
     expect(first.failed?.size).toBe(0);
     expect(first.allocated?.get(allocate)).toEqual(['10.0.0.20', '10.0.0.21']);
@@ -135,22 +138,14 @@ describe('nicWrite', () => {
       code: 'InvalidRequest',
     });
     const cloud = scriptedNic(new Map([[2, refused]]));
-    const result = await nicWrite(
-      { owner: 'o', apiFor: () => cloud.api, feature: new MoveFeature() },
-      cloud.target,
-      [add, allocate],
-    )();
+    const result = await nicWrite(options(cloud.api), cloud.target, [add, allocate])();
     expect(result.failed?.get(add)).toBeUndefined();
     expect(result.failed?.get(allocate)).toMatchObject({ kind: 'terminal', code: 'InvalidRequest' });
     expect(cloud.nic().ipConfigurations?.map((c) => c.privateIPAddress)).toContain('10.0.0.10');
 
     const busy = Object.assign(new Error('busy'), { statusCode: 503 });
     const other = scriptedNic(new Map([[2, busy]]));
-    const attempt = nicWrite(
-      { owner: 'o', apiFor: () => other.api, feature: new MoveFeature() },
-      other.target,
-      [add, allocate],
-    );
+    const attempt = nicWrite(options(other.api), other.target, [add, allocate]);
     await expect(attempt()).rejects.toMatchObject({ kind: 'transient' });
     const repeat = await attempt();
     expect(repeat.allocated?.get(allocate)).toHaveLength(2);

@@ -27,9 +27,9 @@ import type { NetworkInterface } from '@azure/arm-network';
 import { type NodeRef, ProviderError } from '../../src/provider/contract.ts';
 import type { BatchResult, Edit } from '../../src/provider/interface-driver.ts';
 import type { AzureApi } from './api.ts';
-import { classifyAzureError } from './errors.ts';
+import { classifyAzureError, mentions } from './errors.ts';
 import { allocationNames, type NicEdit, type NicEditPlan, planNicEdits, primaryOf } from './ip-configs.ts';
-import { type MoveFeature, moveOnto, takeFromDetached } from './ip-moves.ts';
+import { type MoveFeature, type MoveWriter, moveOnto, takeFromDetached } from './ip-moves.ts';
 import { type NicRef, parseSubnetId } from './resource-id.ts';
 
 /** A node resolved to the NIC that holds its egress IPs. */
@@ -43,12 +43,6 @@ export interface NicTarget {
 
 /** Words naming a NIC in messages. */
 export const describeTarget = (t: NicTarget) => `NIC ${t.nic.name} (node ${t.node.name})`;
-
-/** An IP, as a whole address, in a message (`10.0.0.5` is not found in `10.0.0.50`). */
-export function mentions(message: string, ip: string): boolean {
-  const escaped = ip.replace(/[.]/g, '\\.');
-  return new RegExp(`(^|[^0-9A-Za-z.:])${escaped}($|[^0-9A-Za-z:]|\\.(\\s|$))`).test(message);
-}
 
 /** `call`, its failure classified as `context` (which leads the message). */
 export async function step<R>(context: string, call: Promise<R>): Promise<R> {
@@ -105,6 +99,8 @@ export interface NicWriteOptions {
   readonly apiFor: (subscriptionId: string) => AzureApi;
   /** What is known of the one-operation move, per subscription. */
   readonly feature: MoveFeature;
+  /** Coalesces the moves of the batches of one failover into one call (shared by every NIC of the provider). */
+  readonly moves: MoveWriter;
 }
 
 /** The write attempt of one batch of edits on the target's NIC (see the module diagram). */
@@ -114,11 +110,20 @@ export function nicWrite(
   edits: readonly Edit[],
   signal?: AbortSignal,
 ): () => Promise<BatchResult> {
-  const { owner, apiFor, feature } = options;
+  const { owner, apiFor, feature, moves: writer } = options;
   const api = apiFor(target.nic.subscriptionId);
   const where = describeTarget(target);
   const carried = new Map<string, string>();
-  const moves = { owner, api, feature, subscriptionId: target.nic.subscriptionId, where, signal, carried };
+  const moves = {
+    owner,
+    api,
+    feature,
+    writer,
+    subscriptionId: target.nic.subscriptionId,
+    where,
+    signal,
+    carried,
+  };
   /** IPs already taken from a detached NIC in this batch (once each). */
   const freed = new Set<string>();
   const planned = new Map<Edit, NicEdit>(
@@ -161,13 +166,24 @@ export function nicWrite(
   };
 
   return async () => {
+    // A batch that may move announces it first, so that the move call waits for the other batches' moves.
+    const handIn = edits.some((e) => e.kind === 'add' && e.from !== undefined) ? writer.expect() : () => {};
+    try {
+      return await attempt(handIn);
+    } finally {
+      handIn();
+    }
+  };
+
+  async function attempt(handIn: () => void): Promise<BatchResult> {
     let nic = await readSettled(api, target, signal);
     const here = (ip: string) => (nic.ipConfigurations ?? []).some((c) => c.privateIPAddress === ip);
     const moving = edits.filter(
       (e): e is Edit & { kind: 'add' } => e.kind === 'add' && e.from !== undefined && !here(e.ip),
     );
-    if (moving.length > 0) {
-      await moveOnto(moves, nic, moving);
+    if (moving.length === 0) handIn();
+    else {
+      await moveOnto(moves, nic, moving, handIn);
       for (const edit of moving) {
         const publicAddress = carried.get(edit.ip);
         if (publicAddress && !edit.publicAddress)
@@ -221,5 +237,5 @@ export function nicWrite(
       for (const edit of allocating) failed.set(edit, error);
       return { failed, carried };
     }
-  };
+  }
 }

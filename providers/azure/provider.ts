@@ -34,10 +34,10 @@ import { createEngineProvider } from '../../src/provider/engine.ts';
 import type { InterfaceDriver } from '../../src/provider/interface-driver.ts';
 import type { AzureApi, AzureApiFactory } from './api.ts';
 import { azureProvider } from './descriptor.ts';
-import { classifyAzureError } from './errors.ts';
+import { classifyAzureError, mentions } from './errors.ts';
 import { IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
-import { MoveFeature } from './ip-moves.ts';
-import { describeTarget, mentions, type NicTarget, nicWrite, step, subnetPrefixes } from './nic-update.ts';
+import { MoveFeature, MoveWriter } from './ip-moves.ts';
+import { describeTarget, type NicTarget, nicWrite, step, subnetPrefixes } from './nic-update.ts';
 import { ACTIONS_BY_CALL, type PermissionScope, permissionChecks } from './permissions.ts';
 import { parseNicId, parseProviderID, parseScaleSetNicId } from './resource-id.ts';
 import { azureRetryOptions, type RetrySettings } from './retry.ts';
@@ -71,6 +71,7 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
     return found;
   };
   const feature = new MoveFeature();
+  const moves = new MoveWriter(feature);
   const routes: RouteContext = {
     owner,
     apiFor,
@@ -115,7 +116,7 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
     write: (target, edits, signal) =>
       target.kind === 'route'
         ? routeWrite(routes, target, edits, signal)
-        : nicWrite({ owner, apiFor, feature }, target, edits, signal),
+        : nicWrite({ owner, apiFor, feature, moves }, target, edits, signal),
 
     // NICs: one operation (moveIpConfigurations) unless the subscription is known to lack it (tried once to find
     // out). Scale-set nodes: the route's next hop changes in one write per table. Between the two: two steps.

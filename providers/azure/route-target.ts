@@ -24,7 +24,6 @@ import type { NetworkInterface, Route, RouteTable } from '@azure/arm-network';
 import type { CloudAssignment, NodeNetwork, NodeRef } from '../../src/provider/contract.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
 import type { BatchResult, Edit } from '../../src/provider/interface-driver.ts';
-import type { KeyedLock } from '../../src/provider/keyed-lock.ts';
 import type { AzureApi } from './api.ts';
 import { primaryOf } from './ip-configs.ts';
 import { step } from './nic-update.ts';

@@ -59,6 +59,21 @@ const failure = async (p: Promise<unknown>) => {
   }
   throw new Error('expected the call to fail');
 };
+/** A new gateway VM with one NIC in node a's subnet, as a node. */
+function gatewayVm(prefix: string, zone: string, nicDeleteOption?: 'Delete' | 'Detach') {
+  const { a } = world.nodes;
+  const { vmId, nicId } = cloud.addVm({
+    resourceGroup: RG,
+    name: `${prefix}${Math.random().toString(16).slice(2, 8)}`,
+    location: 'westeurope',
+    zone,
+    subnetId: a.subnetId,
+    primaryIP: cloud.freeIPs(a.subnetId, 1)[0]!,
+    ...(nicDeleteOption ? { nicDeleteOption } : {}),
+  });
+  const node: NodeRef = { name: vmId.split('/').at(-1)!, providerID: `azure://${vmId}` };
+  return { vmId, nicId, node };
+}
 const withConfigs = (nic: NetworkInterface, ...extra: NetworkInterface['ipConfigurations'] & {}) => ({
   ...nic,
   ipConfigurations: [...(nic.ipConfigurations ?? []), ...extra],
@@ -94,6 +109,35 @@ describe('one-operation move (moveIpConfigurations, @azure/arm-network 39, api-v
       .nic(b.nicId)
       .properties.ipConfigurations.find((c) => c.properties.privateIPAddress === ips[0]);
     expect(moved?.properties.publicIPAddress?.id).toBe(world.publicIpId);
+  });
+
+  it('a failover of one node onto two is one POST for both new NICs: Azure runs one operation per NIC, and each move holds the old one', async () => {
+    // The REST spec's own example (VirtualNetworkMoveIpConfigurations.json, 2025-09-01) moves nic1 -> nic2 and
+    // nic3 -> nic4 in one request: each item names its source and its target, so one call can fill several NICs.
+    const { a, b } = world.nodes;
+    const { nicId: dNic, node: d } = gatewayVm('gw-m', '3');
+    cloud.features.add('AllowMoveIpConfigurations');
+    const provider = world.newProvider(FAST, 'moves-two');
+    const ips = cloud.freeIPs(a.subnetId, 6);
+    await provider.apply({ changes: ips.map((ip) => assign(ip, a.ref)) });
+    cloud.clearLogs();
+    const onto = (i: number) => (i % 2 ? d : b.ref);
+    expect(await ok(provider.apply({ changes: ips.map((ip, i) => assign(ip, onto(i), a.ref)) }))).toEqual(
+      Array(6).fill(true),
+    );
+    expect(mutating()).toEqual(['POST moveIpConfigurations 202']);
+    const name = (nic: string) => (nic === a.nicId ? 'a' : nic === b.nicId ? 'b' : 'd');
+    expect(cloud.events.map((e) => `${e.kind} ${name(e.nic)} ${e.secondaryIPs.length}`).sort()).toEqual([
+      'move-accepted a 0',
+      'move-accepted b 3',
+      'move-accepted d 3',
+      'operation-succeeded a 0',
+      'operation-succeeded b 3',
+      'operation-succeeded d 3',
+    ]);
+    expect(cloud.secondaryIPs(b.nicId)).toEqual(ips.filter((_, i) => i % 2 === 0).sort());
+    expect(cloud.secondaryIPs(dNic)).toEqual(ips.filter((_, i) => i % 2 === 1).sort());
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
   });
 
   it('without the feature: the first move is refused SubscriptionNotRegisteredForFeature and done as remove-then-add in the same apply; later moves do not ask again', async () => {
@@ -137,21 +181,8 @@ describe('one-operation move (moveIpConfigurations, @azure/arm-network 39, api-v
 describe('a VM deleted while its NIC survives (Compute deleteOption: Detach)', () => {
   /** A gateway VM whose NIC outlives it, holding an egress IP. */
   async function detachedHolder(provider: CloudProvider) {
-    const { a } = world.nodes;
-    const { vmId, nicId } = cloud.addVm({
-      resourceGroup: RG,
-      name: `gw-d${Math.random().toString(16).slice(2, 8)}`,
-      location: 'westeurope',
-      zone: '1',
-      subnetId: a.subnetId,
-      primaryIP: cloud.freeIPs(a.subnetId, 1)[0]!,
-      nicDeleteOption: 'Detach',
-    });
-    const node: NodeRef = {
-      name: vmId.split('/').at(-1)!,
-      providerID: `azure://${vmId}`,
-    };
-    const [ip] = cloud.freeIPs(a.subnetId, 1);
+    const { vmId, nicId, node } = gatewayVm('gw-d', '1', 'Detach');
+    const [ip] = cloud.freeIPs(world.nodes.a.subnetId, 1);
     expect(await ok(provider.apply({ changes: [assign(ip!, node)] }))).toEqual([true]);
     cloud.deleteVm(vmId);
     cloud.clearLogs();
@@ -243,6 +274,15 @@ describe('operations as Azure runs them', () => {
       'operation-succeeded',
     ]);
     expect(cloud.secondaryIPs(a.nicId)).toEqual([ip]);
+    // When it persists beyond the retries, the outcome says what happened (another writer on the NIC): a
+    // conflict with Azure's code, not a generic failed operation.
+    const [other] = cloud.freeIPs(a.subnetId, 1);
+    cloud.failNextOperations(3, 'AnotherOperationInProgress');
+    const brief = world.newProvider({ ...FAST, retry: { ...FAST.retry, retries: 2 } }, 'brief');
+    expect((await brief.apply({ changes: [assign(other!, a.ref)] })).outcomes).toMatchObject([
+      { ok: false, error: { kind: 'conflict', code: 'AnotherOperationInProgress' } },
+    ]);
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([ip]);
   });
 
   it('a failed operation does not take an IP back from a NIC that took it meanwhile: the NIC is left Failed without it', async () => {
@@ -264,6 +304,14 @@ describe('operations as Azure runs them', () => {
     expect((await failure(removal.pollUntilDone())).message).toContain('long-running operation has failed');
     expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
     expect(cloud.nic(a.nicId).properties.provisioningState).toBe('Failed');
+    expect(cloud.secondaryIPs(b.nicId)).toEqual([ip]);
+    // The provider waits out only an Updating NIC: its next write puts the Failed one right.
+    const [next] = cloud.freeIPs(a.subnetId, 1);
+    cloud.operationMaxMs = 2_000;
+    cloud.operationPolls = 1;
+    expect(await ok(world.provider.apply({ changes: [assign(next!, a.ref)] }))).toEqual([true]);
+    expect(cloud.nic(a.nicId).properties.provisioningState).toBe('Succeeded');
+    expect(cloud.secondaryIPs(a.nicId)).toEqual([next]);
     expect(cloud.secondaryIPs(b.nicId)).toEqual([ip]);
   });
 

@@ -5,7 +5,8 @@
  * condition reason is in docs/troubleshooting.md; the EKS quick start's IAM policy grants every EC2 action the
  * AWS provider calls and no other, the GKE custom role every permission of the GCP provider's calls and no
  * other, and the AKS quick start's role every Azure action of the calls the Azure provider makes and no other;
- * every `--set` in the quick starts is a value of the chart.
+ * every `--set` in the quick starts is a value of the chart; every test the error-behaviour tables of
+ * docs/azure.md and docs/gcp.md name exists.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -150,4 +151,21 @@ test('every --set in the quick starts is a value of the chart', async () => {
     }
   }
   expect(count).toBeGreaterThan(10);
+});
+
+test('the error-behaviour tables of docs/azure.md and docs/gcp.md name tests that exist', async () => {
+  for (const doc of ['docs/azure.md', 'docs/gcp.md']) {
+    const rows = (await read(doc))
+      .split('\n')
+      .filter((l) => /^\| .+ \| `test\/[\w/.-]+\.test\.ts` › /.test(l));
+    expect(rows.length, `${doc}: rows naming a test`).toBeGreaterThanOrEqual(4);
+    for (const row of rows) {
+      const cell = row.split(' | ')[2]!;
+      const file = /`(test\/[\w/.-]+\.test\.ts)`/.exec(cell)![1]!;
+      const source = await read(file);
+      const names = [...cell.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+      expect(names.length, `${doc}: a test name in ${cell}`).toBeGreaterThan(0);
+      for (const name of names) expect(source, `${doc}: "${name}" in ${file}`).toContain(name);
+    }
+  }
 });

@@ -23,7 +23,7 @@
  *
  *  POST vnet/moveIpConfigurations (feature AllowMoveIpConfigurations registered, else 400
  *  SubscriptionNotRegisteredForFeature) ─► every source ipConfiguration leaves its NIC and lands on the target
- *  NIC under the target's name, in one operation over both NICs ─► 202 + Azure-AsyncOperation
+ *  NIC under the target's name, in one operation over every NIC named ─► 202 + Azure-AsyncOperation
  * ```
  *
  * Timing: by default operations end after a few polls (fast tests). {@link AzureCloud.useAzureTiming} answers
@@ -98,8 +98,8 @@ interface Operation {
   status: 'InProgress' | 'Succeeded' | 'Failed';
   /** The error code it fails with, if it is to fail. */
   readonly fail: string | undefined;
-  /** The write log's entry of the PUT (or move) that started it, if one did. */
-  readonly write?: { endedAt: number | undefined };
+  /** The write log's entries of the PUT (or of a move, one per target NIC) that started it. */
+  readonly writes: readonly { endedAt: number | undefined }[];
   /** For a route table PUT: the table and its state before. */
   readonly routeTable?: { readonly key: string; readonly previous: WireRouteTable };
 }
@@ -727,7 +727,7 @@ export class AzureCloud {
       nextHops: [...changed].sort(),
     };
     this.routeWrites.push(write);
-    const op = this.#startOperation(table, [], this.#failNext.shift(), write, [], {
+    const op = this.#startOperation(table, [], this.#failNext.shift(), [write], [], {
       key: key(table.id),
       previous,
     });
@@ -782,7 +782,7 @@ export class AzureCloud {
     Object.assign(nic, next);
     const write: NicWrite = { interfaceId: nic.id, startedAt: arrivedAt, endedAt: undefined };
     this.writes.push(write);
-    const op = this.#startOperation(nic, [nic], fail, write, [before]);
+    const op = this.#startOperation(nic, [nic], fail, [write], [before]);
     this.#event('put-accepted', nic);
     return { nic: clone(nic), operationUrl: op.url };
   }
@@ -792,9 +792,12 @@ export class AzureCloud {
    * 39 sends it: body `{moveIpConfigurationItems: [{sourceIpConfiguration: {id}, targetIpConfiguration: {id}}]}`,
    * 202 and Azure-AsyncOperation polling). Gated by the subscription feature `AllowMoveIpConfigurations`. Each
    * source ipConfiguration (non-primary, in a subnet of this VNet) leaves its NIC and is created on the target NIC
-   * under the target's name, keeping its address and the rest of its properties; one operation holds both NICs
-   * busy. The REST spec says no more; the rules beyond the body's shape (same VNet, target name free, NICs not
-   * busy) are the ones NIC PUTs keep.
+   * under the target's name, keeping its address and the rest of its properties. Items may name different source
+   * and target NICs: the spec's example (VirtualNetworkMoveIpConfigurations.json, 2025-09-01; generated into
+   * Azure/azure-sdk-for-js sdk/network/arm-network/samples-dev/virtualNetworksMoveIpConfigurationsSample.ts) moves
+   * nic1 to nic2 and nic3 to nic4 in one request. One operation holds every NIC it names busy. The REST spec says
+   * no more; the rules beyond the body's shape (same VNet, target name free, NICs not busy) are the ones NIC PUTs
+   * keep.
    */
   moveIpConfigurations(
     vnetPath: string,
@@ -849,10 +852,14 @@ export class AzureCloud {
       nic.etag = this.#etag();
       this.#finish(nic);
     }
-    const target = moves[0]!.to;
-    const write: NicWrite = { interfaceId: target.id, startedAt: arrivedAt, endedAt: undefined };
-    this.writes.push(write);
-    const op = this.#startOperation(target, nics, this.#failNext.shift(), write, before);
+    // One write per target NIC: the items may fill several NICs (the spec's example moves nic1 to nic2 and nic3
+    // to nic4 in one request).
+    const targets = [...new Set(moves.map((m) => m.to))];
+    const writes = targets.map(
+      (t): NicWrite => ({ interfaceId: t.id, startedAt: arrivedAt, endedAt: undefined }),
+    );
+    this.writes.push(...writes);
+    const op = this.#startOperation(targets[0]!, nics, this.#failNext.shift(), writes, before);
     for (const nic of nics) this.#event('move-accepted', nic);
     return { operationUrl: op.url };
   }
@@ -974,7 +981,7 @@ export class AzureCloud {
     nic: { readonly id: string; readonly location: string },
     busy: readonly WireNic[],
     fail: string | undefined,
-    write?: { endedAt: number | undefined },
+    writes: readonly { endedAt: number | undefined }[] = [],
     previous: readonly WireNic[] = busy.map((n) => clone(n)),
     routeTable?: { key: string; previous: WireRouteTable },
   ): Operation {
@@ -988,7 +995,7 @@ export class AzureCloud {
       pollsLeft: this.operationPolls,
       status: 'InProgress',
       fail,
-      ...(write ? { write } : {}),
+      writes,
       ...(routeTable ? { routeTable } : {}),
     };
     this.#operations.set(id, op);
@@ -1009,7 +1016,8 @@ export class AzureCloud {
   }
 
   #complete(op: Operation): void {
-    if (op.write) op.write.endedAt = performance.now();
+    const endedAt = performance.now();
+    for (const w of op.writes) w.endedAt = endedAt;
     op.status = op.fail ? 'Failed' : 'Succeeded';
     if (op.routeTable) {
       const table = this.#routeTables.get(op.routeTable.key);
