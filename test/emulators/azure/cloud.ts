@@ -911,7 +911,7 @@ export class AzureCloud {
   ): { nic: WireNic; operationUrl: string } {
     const write: NicWrite = { interfaceId: nic.id, startedAt: arrivedAt, endedAt: undefined };
     this.writes.push(write);
-    const op = this.#startOperation(nic, [nic], undefined, write);
+    const op = this.#startOperation(nic, [nic], undefined, [write]);
     const answered = clone(next);
     answered.properties.provisioningState = nic.properties.provisioningState;
     if (lie.kind === 'late') {
