@@ -2,7 +2,9 @@
  * @module
  * What the provider knows about one ENI, read from `DescribeNetworkInterfaces`, and the ownership record:
  * tags `cloudegress.io/owner/<owner>/<n>` on the **subnet**, whose values list the egress IPs the installation
- * `<owner>` claims in it (space-separated, packed into as few tags as AWS's 256-character values allow).
+ * `<owner>` claims in it (space-separated, packed into as few tags as AWS's 256-character values allow), and
+ * `cloudegress.io/owner/<owner>/version`, which names the claim write that the values are the outcome of (a read
+ * shows which of the installation's writes it has seen: subnet-claims.ts).
  *
  * A private IP belongs to its subnet for life, whichever ENI holds it, so the claim sits on the subnet: a move
  * between ENIs needs no tag write, and a claim survives the termination of the node (and ENI) that held the IP.
@@ -37,12 +39,22 @@ export function ownershipPrefix(owner: string): string {
   return `${OWNERSHIP_TAG}/${owner}/`;
 }
 
+/** The key of an owner's claims version tag: `cloudegress.io/owner/<owner>/version`. */
+export function claimsVersionKey(owner: string): string {
+  return `${ownershipPrefix(owner)}version`;
+}
+
+/** Whether `key` is one of the claim tags `<prefix><n>` (not the version tag). */
+function isClaimKey(key: string, prefix: string): boolean {
+  return key.startsWith(prefix) && /^\d+$/.test(key.slice(prefix.length));
+}
+
 /** The IPs an owner's ownership tags on a subnet claim (whether or not an ENI holds them now). */
 export function claimedIPs(tags: ReadonlyMap<string, string>, owner: string): Set<string> {
   const prefix = ownershipPrefix(owner);
   const out = new Set<string>();
   for (const [key, value] of tags) {
-    if (key.startsWith(prefix)) for (const ip of value.split(' ')) if (ip) out.add(ip);
+    if (isClaimKey(key, prefix)) for (const ip of value.split(' ')) if (ip) out.add(ip);
   }
   return out;
 }
@@ -65,7 +77,10 @@ export function ownershipTags(owner: string, ips: Iterable<string>): { Key: stri
   return out;
 }
 
-/** The tag writes that make a resource's ownership tags record exactly `ips`: keys to (over)write and to delete. */
+/**
+ * The tag writes that make a resource's ownership tags record exactly `ips`: keys to (over)write and to delete
+ * (the version tag is neither).
+ */
 export function ownershipTagUpdate(
   tags: ReadonlyMap<string, string>,
   owner: string,
@@ -75,7 +90,7 @@ export function ownershipTagUpdate(
   const prefix = ownershipPrefix(owner);
   const write = wanted.filter((t) => tags.get(t.Key) !== t.Value);
   const keep = new Set(wanted.map((t) => t.Key));
-  const remove = [...tags.keys()].filter((k) => k.startsWith(prefix) && !keep.has(k));
+  const remove = [...tags.keys()].filter((k) => isClaimKey(k, prefix) && !keep.has(k));
   return { write, remove };
 }
 

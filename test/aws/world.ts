@@ -191,7 +191,9 @@ export async function subnetTags(ec2: EC2Client, subnetId: string): Promise<Map<
 
 /**
  * Returns ENIs to their launch state: no secondary IPv4 addresses, and no cloud-egress ownership claims on them
- * or their subnets.
+ * or their subnets. The claims' version tags stay (`…/<owner>/version`, providers/aws/subnet-claims.ts): the
+ * reset edits the claims behind the provider's back, as a person would, and the provider takes a read whose
+ * version it wrote last as it is; a version gone would look to it like a read older than its first write.
  */
 export async function resetEnis(ec2: EC2Client, eniIds: readonly string[]): Promise<void> {
   const subnets = new Set<string>();
@@ -205,8 +207,8 @@ export async function resetEnis(ec2: EC2Client, eniIds: readonly string[]): Prom
     subnets.add((await describeEni(ec2, eniId)).SubnetId!);
   }
   for (const subnetId of subnets) {
-    const ours = [...(await subnetTags(ec2, subnetId)).keys()].filter((k) =>
-      k.startsWith(`${OWNERSHIP_TAG}/`),
+    const ours = [...(await subnetTags(ec2, subnetId)).keys()].filter(
+      (k) => k.startsWith(`${OWNERSHIP_TAG}/`) && !k.endsWith('/version'),
     );
     if (ours.length > 0) {
       await ec2.send(new DeleteTagsCommand({ Resources: [subnetId], Tags: ours.map((Key) => ({ Key })) }));

@@ -99,6 +99,22 @@ export function runLyingCloudCases(options: LyingCloudOptions): void {
       expect((await world.provider.listAssignments([a])).map((x) => x.ip)).toEqual([ip]);
       expect(await world.cloudIPs(world.nodes.a)).toEqual([ip]);
     });
+
+    it('a write made while reads are stale loses no earlier write: every IP assigned is listed once reads are honest', async () => {
+      const [first, second] = await world.freeIPs(world.nodes.a.subnet, 2);
+      world.lies.record();
+      const nodes = [world.nodes.a.ref, world.nodes.b.ref];
+      expect(await world.provider.listAssignments(nodes)).toEqual([]);
+      const assignedAt = performance.now();
+      expect((await assign(first!, 'a')).outcomes.map((o) => o.ok)).toEqual([true]);
+      // The next reads answer as before the first write: on AWS, every read of the next write's first attempt
+      // (ENI, subnet, the IP's holder, the subnet's claims before they are written).
+      world.lies.staleReads(4, performance.now() - assignedAt + 1);
+      expect((await assign(second!, 'b')).outcomes.map((o) => o.ok)).toEqual([true]);
+      world.lies.clear();
+      const listed = (await world.provider.listAssignments(nodes)).map((x) => `${x.ip} ${x.node}`).sort();
+      expect(listed).toEqual([`${first} ${nodes[0]!.name}`, `${second} ${nodes[1]!.name}`].sort());
+    });
   });
 }
 
