@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { egressPolicy, inputs } from '../../test/support/policy-fixtures.ts';
 import type { IpAssignmentStatus } from '../api/index.ts';
-import { placeEgressIps, USABLE_STATES, usableIps } from './usable-ips.ts';
+import { USABLE_STATES } from '../api/index.ts';
+import { placeEgressIps, usableIps } from './usable-ips.ts';
 
 const { nodes } = inputs(); // node-1, node-2 in zone a; node-3 in zone b
 const nodeIps = new Map(nodes.map((n) => [n.name, n.ip]));

@@ -15,22 +15,17 @@
  * ```
  */
 import { isIPv4 } from 'node:net';
-import { type AnyEgressPolicy, ASSIGNMENT_STATE } from '../api/index.ts';
+import { type AnyEgressPolicy, USABLE_STATES } from '../api/index.ts';
 import { policyKey } from '../kube/objects.ts';
 
-/**
- * States whose IP the agents program on the assignment's node. `Pending` is included: the controller writes it
- * right before the cloud call that moves the IP to that node, so the path is ready when the cloud delivers
- * (a failover is over as soon as the cloud moves the IP, not after the next status write), and the pods pinned
- * to the IP stay pinned to it rather than moving to the policy's other IPs and back. Until the cloud holds
- * the IP there, the cloud drops what the node sends from it (as it dropped while the IP was unusable);
- * a cloud call that fails turns the IP `Failed`.
+/*
+ * The agent programs an IP on its assignment's node in the USABLE_STATES (src/api/egress-policy.ts). `Pending`
+ * is included: the controller writes it right before the cloud call that moves the IP to that node, so the path
+ * is ready when the cloud delivers (a failover is over as soon as the cloud moves the IP, not after the next
+ * status write), and the pods pinned to the IP stay pinned to it rather than moving to the policy's other IPs
+ * and back. Until the cloud holds the IP there, the cloud drops what the node sends from it (as it dropped while
+ * the IP was unusable); a cloud call that fails turns the IP `Failed`.
  */
-export const USABLE_STATES: ReadonlySet<string> = new Set<string>([
-  ASSIGNMENT_STATE.Pending,
-  ASSIGNMENT_STATE.Assigned,
-  ASSIGNMENT_STATE.Ready,
-]);
 
 /** Where the cluster's egress IPs are programmed. */
 export interface EgressIpPlacement {

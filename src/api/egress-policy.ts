@@ -31,6 +31,16 @@ export const ASSIGNMENT_STATE = {
 /** State of one egress IP of a policy. */
 export type AssignmentState = (typeof ASSIGNMENT_STATE)[keyof typeof ASSIGNMENT_STATE];
 
+/**
+ * The states in which a status entry makes its IP usable for its policy: agents program it (src/agent/usable-ips.ts),
+ * and no other policy's status may name the same IP in one of them at the same time.
+ */
+export const USABLE_STATES: ReadonlySet<string> = new Set<string>([
+  ASSIGNMENT_STATE.Pending,
+  ASSIGNMENT_STATE.Assigned,
+  ASSIGNMENT_STATE.Ready,
+]);
+
 const policySpecFields = {
   gatewayName: Type.String({
     minLength: 1,

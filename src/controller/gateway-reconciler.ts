@@ -10,18 +10,21 @@
  *   provider  decideProvider; unknown / mixed ─► Accepted=False on gateway and its policies, Warning ─► done
  *             (no cloud call)
  *   admit     add the gateway's finalizer; decideAdmissions: its live policies admitted (add their
- *             finalizers) or rejected (none while the gateway is being deleted)
+ *             finalizers) or rejected (none while the gateway is being deleted); the rejected policies'
+ *             statuses written now, naming no IP, so that no IP is usable for two policies while a pass
+ *             hands a rejected policy's IPs to another (test/controller/tenant-change.test.ts)
  *   plan      describeNode (cached) per selected node, listAssignments (also on nodes the statuses name);
  *             decidePlan: admitted live policies ─► scheduler ─► changes; verifyWrites: the read against the
  *             statuses; an IP missing where the cloud acknowledged it ─► planned there, written there again
  *             (reassert), Pending Verifying
  *   verify    disagreements counted and logged; the next verification scheduled (verification-schedule.ts),
  *             before the cloud call, so that a pass failing after it (a status write refused) is verified too
- *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call)
+ *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call), in two
+ *                         rounds: IPs given up first, then IPs taken (decide-pending-rounds.ts)
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
- *             then the rejected policies, then the gateway status (with its Preflight condition: the
+ *             then the gateway status (with its Preflight condition: the
  *             provider's checks, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts);
  *             Events; metrics. Status writes run side
  *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
@@ -72,6 +75,7 @@ import {
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus, rejectedGatewayStatus } from './decide-gateway-status.ts';
 import { decideOutcome, type GatewayOutcome } from './decide-outcome.ts';
+import { decidePendingRounds } from './decide-pending-rounds.ts';
 import {
   decidePlan,
   nodeAddresses,
@@ -188,6 +192,8 @@ export class GatewayReconciler {
     log = log.child({ provider: provider.name });
 
     const { gateway, live, rejected } = await this.#admit(read);
+    // Before any Pending: a rejected policy's status stops naming its IPs before another policy's names them.
+    await this.#writeRejected(rejected);
     const cloudAllocatedIPs = gateway.status?.cloudAllocatedIPs ?? [];
     const {
       decision,
@@ -213,7 +219,6 @@ export class GatewayReconciler {
     });
     await this.#writeFinalStatuses(live, policies, finals);
     if (decision.changes.length > 0) phases['finalMs'] = msSince(started);
-    await this.#writeRejected(rejected);
     const overlaps = poolOverlaps(
       gateway.spec.ips ?? [],
       read.otherGateways.map((g) => ({ name: g.metadata.name, pool: g.spec.ips ?? [] })),
@@ -438,10 +443,13 @@ export class GatewayReconciler {
     const { writer, providers, now } = this.#d;
     let mark = performance.now();
     const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying);
-    const policies = await writer.sideBySide(
-      live,
-      async (policy, i) => (await writer.writeStatus(policy, pending[i]!)) ?? policy,
-    );
+    let policies: readonly AnyEgressPolicy[] = live;
+    for (const round of decidePendingRounds(live, pending)) {
+      policies = await writer.sideBySide(policies, async (policy, i) => {
+        const status = round[i];
+        return status ? ((await writer.writeStatus(policy, status)) ?? policy) : policy;
+      });
+    }
     phases['pendingMs'] = msSince(mark);
     log.info({ ...countChanges(decision.changes), ...phases }, 'applying changes in the cloud');
     mark = performance.now();
