@@ -81,12 +81,16 @@ export interface Ec2Reader {
   readEniAndSubnet(r: ResolvedNode, signal?: AbortSignal): Promise<{ eni: EniView; subnet: SubnetView }>;
   /** The per-ENI address limits of the node's instance type (cached). */
   limitsOf(r: ResolvedNode, signal?: AbortSignal): Promise<EniLimits>;
-  /** The ENIs other than `eni` that hold any of `ips`, by IP. */
+  /**
+   * The ENIs other than `eni` that hold any of `ips`, by IP; with `includeSelf`, `eni` too, as this read shows
+   * it (after a release: which IPs an ENI still holds although EC2 acknowledged their unassignment).
+   */
   holdersOf(
     r: ResolvedNode,
     eni: EniView,
     ips: readonly string[],
     signal?: AbortSignal,
+    options?: { readonly includeSelf?: boolean },
   ): Promise<Map<string, EniView>>;
 }
 
@@ -227,14 +231,16 @@ export function createEc2Reader(settings: ProviderSettings, ec2For: (region: str
     return cached;
   }
 
-  /** The ENIs (other than `except`) holding any of `ips`, by IP. */
+  /** The ENIs (other than `eni`, unless `includeSelf`) holding any of `ips`, by IP. */
   async function holdersOf(
     r: ResolvedNode,
     eni: EniView,
     ips: readonly string[],
     signal?: AbortSignal,
+    options: { readonly includeSelf?: boolean } = {},
   ): Promise<Map<string, EniView>> {
     const out = new Map<string, EniView>();
+    const skip = (view: EniView) => view.id === eni.id && !options.includeSelf;
     const v4 = ips.filter((ip) => familyOf(ip) === 4);
     const v6 = ips.filter((ip) => familyOf(ip) === 6);
     for (const part of chunks(v4, MAX_FILTER_VALUES)) {
@@ -250,7 +256,7 @@ export function createEc2Reader(settings: ProviderSettings, ec2For: (region: str
       );
       for (const raw of res.NetworkInterfaces ?? []) {
         const view = eniView(raw);
-        if (view.id === eni.id) continue;
+        if (skip(view)) continue;
         for (const ip of part) if (view.ipv4.includes(ip)) out.set(ip, view);
       }
     }
@@ -261,7 +267,7 @@ export function createEc2Reader(settings: ProviderSettings, ec2For: (region: str
       );
       for (const raw of res.NetworkInterfaces ?? []) {
         const view = eniView(raw);
-        if (view.id === eni.id) continue;
+        if (skip(view)) continue;
         for (const ip of v6) if (view.ipv6.includes(ip)) out.set(ip, view);
       }
     }

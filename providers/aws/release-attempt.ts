@@ -6,11 +6,15 @@
  * ```
  * read ENI || subnet claims ─► decideReleases (pure, decide.ts): IPs not here are done; IPs not ours fail
  *   ─► ONE UnassignPrivateIpAddresses (every IPv4 of ours asked) ─► ONE UnassignIpv6Addresses (IPv6 ones)
- *   ─► the released IPs that no other ENI holds lose their claim on the subnet (subnet-claims.ts)
+ *   ─► the released IPs that no ENI holds (a read after the unassign, this ENI included) lose their claim on
+ *      the subnet (subnet-claims.ts)
  * ```
  *
  * The claims are dropped after the unassign, and also when a retry finds the unassign already done, but never
- * for an IP that has moved on to another ENI meanwhile (that would orphan it there).
+ * for an IP that has moved on to another ENI meanwhile, nor for one this ENI still holds (an acknowledged
+ * unassignment that did not happen, or a read that does not show it yet): either would orphan the IP there,
+ * on an ENI, claimed by nobody. Such an IP stays listed, and the next release (the controller's next pass or
+ * its verification) drops the claim once a read shows the IP gone.
  */
 import type { ProviderError } from '../../src/provider/contract.ts';
 import type { BatchResult, Edit } from '../../src/provider/interface-driver.ts';
@@ -46,8 +50,11 @@ export function releaseAttempt(
       );
     }
     const done = ips.filter((_, i) => !decision.failures.has(i));
-    const elsewhere = await reader.holdersOf(r, eni, done, signal);
-    await claims.update(r, eni.subnetId, { remove: done.filter((ip) => !elsewhere.has(ip)) }, signal);
+    // A claim goes only when a read after the release shows no ENI holding its IP: not another's (a move),
+    // nor this one's (an unassignment EC2 acknowledged and did not make: the IP stays listed, so the next
+    // pass releases it again instead of leaving it on the ENI owned by nobody).
+    const holders = await reader.holdersOf(r, eni, done, signal, { includeSelf: true });
+    await claims.update(r, eni.subnetId, { remove: done.filter((ip) => !holders.has(ip)) }, signal);
     const failed = new Map<Edit, ProviderError>();
     for (const [i, error] of decision.failures) failed.set(edits[i]!, error);
     return { failed };

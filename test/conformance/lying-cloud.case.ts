@@ -86,6 +86,21 @@ export function runLyingCloudCases(options: LyingCloudOptions): void {
       expect(holders).toEqual([ip]);
     });
 
+    it('a lost release leaves the IP listed as held, and the next release frees it', async () => {
+      const ip = await oneFree();
+      const a = world.nodes.a.ref;
+      await assign(ip, 'a');
+      world.lies.loseWrites(1);
+      const release = () => world.provider.apply({ changes: [{ kind: 'release', ip, node: a }] });
+      expect((await release()).outcomes.map((o) => o.ok)).toEqual([true]);
+      expect(await world.cloudIPs(world.nodes.a)).toEqual([ip]);
+      // Still the installation's: listed, so the controller's next pass (or its verification) releases it again.
+      expect((await world.provider.listAssignments([a])).map((x) => x.ip)).toEqual([ip]);
+      expect((await release()).outcomes.map((o) => o.ok)).toEqual([true]);
+      expect(await world.cloudIPs(world.nodes.a)).toEqual([]);
+      expect(await world.provider.listAssignments([a])).toEqual([]);
+    });
+
     it('a stale read answers an earlier read; the next read the truth', async () => {
       const ip = await oneFree();
       world.lies.record();
