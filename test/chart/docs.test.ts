@@ -89,6 +89,20 @@ test('the EKS quick start grants exactly the EC2 actions the AWS provider calls'
   for (const action of called) expect(doc, `${action} in the permissions table`).toContain(`\`${action}\``);
 });
 
+test('the AWS policies let the ownership claims be written where the provider writes them: on subnets', async () => {
+  // providers/aws/subnet-claims.ts tags the subnet (`Resources: [subnetId]`), never the ENI.
+  const claims = await read('providers/aws/subnet-claims.ts');
+  expect(claims).toMatch(/createTags\(\s*\{\s*Resources: \[subnetId\]/);
+  for (const file of ['docs/quickstart-eks.md', 'docs/aws.md']) {
+    const doc = await read(file);
+    const tagging = [
+      ...doc.matchAll(/"Action": \["ec2:CreateTags", "ec2:DeleteTags"\],\s*"Resource": "([^"]+)"/g),
+    ];
+    expect(tagging.length, `a CreateTags/DeleteTags statement in ${file}`).toBeGreaterThan(0);
+    for (const [, resource] of tagging) expect(resource, file).toMatch(/:subnet\/\*$/);
+  }
+});
+
 test('the GKE custom role grants exactly the permissions of the Compute Engine calls the GCP provider makes', async () => {
   // Every SDK call of the narrow seam (`<collection>.<method>(`), each with its permission (permissions.ts).
   const client = await read('providers/gcp/client.ts');
