@@ -20,7 +20,8 @@
  *   verify    disagreements counted and logged; the next verification scheduled (verification-schedule.ts),
  *             before the cloud call, so that a pass failing after it (a status write refused) is verified too
  *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call), in two
- *                         rounds: IPs given up first, then IPs taken (decide-pending-rounds.ts)
+ *                         rounds: IPs given up first, then IPs taken (decide-write-rounds.ts; the final
+ *                         statuses too)
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
@@ -75,7 +76,6 @@ import {
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus, rejectedGatewayStatus } from './decide-gateway-status.ts';
 import { decideOutcome, type GatewayOutcome } from './decide-outcome.ts';
-import { decidePendingRounds } from './decide-pending-rounds.ts';
 import {
   decidePlan,
   nodeAddresses,
@@ -92,6 +92,7 @@ import {
   type ProviderDecision,
 } from './decide-provider.ts';
 import { decideRelease, type ReleaseDecision } from './decide-release.ts';
+import { decideWriteRounds } from './decide-write-rounds.ts';
 import type { EventRecorder } from './events.ts';
 import type { FreshObjects } from './fresh-objects.ts';
 import type { ObjectCaches } from './informer-caches.ts';
@@ -443,13 +444,7 @@ export class GatewayReconciler {
     const { writer, providers, now } = this.#d;
     let mark = performance.now();
     const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying);
-    let policies: readonly AnyEgressPolicy[] = live;
-    for (const round of decidePendingRounds(live, pending)) {
-      policies = await writer.sideBySide(policies, async (policy, i) => {
-        const status = round[i];
-        return status ? ((await writer.writeStatus(policy, status)) ?? policy) : policy;
-      });
-    }
+    const policies = await this.#writeInRounds(live, pending);
     phases['pendingMs'] = msSince(mark);
     log.info({ ...countChanges(decision.changes), ...phases }, 'applying changes in the cloud');
     mark = performance.now();
@@ -477,12 +472,29 @@ export class GatewayReconciler {
     stored: readonly AnyEgressPolicy[],
     finals: readonly EgressPolicyStatus[],
   ): Promise<void> {
-    const { writer } = this.#d;
-    await writer.sideBySide(live, async (policy, i) => {
-      const status = finals[i]!;
-      await writer.writeStatus(stored[i]!, status);
-      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, status));
+    await this.#writeInRounds(stored, finals);
+    live.forEach((policy, i) => {
+      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, finals[i]!));
     });
+  }
+
+  /**
+   * Writes `statuses[i]` on `policies[i]` in the rounds of {@link decideWriteRounds} (IPs given up before IPs
+   * taken), each round side by side; returns the policies as stored.
+   */
+  async #writeInRounds(
+    policies: readonly AnyEgressPolicy[],
+    statuses: readonly EgressPolicyStatus[],
+  ): Promise<readonly AnyEgressPolicy[]> {
+    const { writer } = this.#d;
+    let stored = policies;
+    for (const round of decideWriteRounds(policies, statuses)) {
+      stored = await writer.sideBySide(stored, async (policy, i) => {
+        const status = round[i];
+        return status ? ((await writer.writeStatus(policy, status)) ?? policy) : policy;
+      });
+    }
+    return stored;
   }
 
   /** The rejected policies' statuses, with a Warning when the status changes. */

@@ -6,7 +6,7 @@ import {
   type EgressPolicyStatus,
   USABLE_STATES,
 } from '../api/egress-policy.ts';
-import { decidePendingRounds } from './decide-pending-rounds.ts';
+import { decideWriteRounds } from './decide-write-rounds.ts';
 
 type Entry = readonly [ip: string, state: AssignmentState];
 
@@ -27,7 +27,7 @@ const policy = (name: string, entries: readonly Entry[]): EgressPolicy => ({
 const usable = (s: EgressPolicyStatus | undefined) =>
   (s?.assignments ?? []).filter((a) => USABLE_STATES.has(a.state)).map((a) => a.ip);
 
-describe('decidePendingRounds', () => {
+describe('decideWriteRounds', () => {
   it('writes what gives IPs up in the first round and what takes them in the second', () => {
     const shrinking = policy('shrinking', [
       ['10.0.1.100', 'Ready'],
@@ -35,7 +35,7 @@ describe('decidePendingRounds', () => {
     ]);
     const waiting = policy('waiting', [['', 'Failed']]);
     const unchanged = policy('unchanged', [['10.0.1.102', 'Ready']]);
-    const [first, second] = decidePendingRounds(
+    const [first, second] = decideWriteRounds(
       [shrinking, waiting, unchanged],
       [status([['10.0.1.100', 'Ready']]), status([['10.0.1.101', 'Pending']]), unchanged.status!],
     );
@@ -47,7 +47,7 @@ describe('decidePendingRounds', () => {
 
   it('writes a policy that gives up one IP and takes another twice: first without the IP it takes', () => {
     const swapping = policy('swapping', [['10.0.1.100', 'Ready']]);
-    const [first, second] = decidePendingRounds(
+    const [first, second] = decideWriteRounds(
       [swapping],
       [
         status([
@@ -87,7 +87,7 @@ describe('decidePendingRounds', () => {
           // The writes of a round go side by side: check after each, in the given order and in reverse.
           for (const reversed of [false, true]) {
             const stored = policies.map((p) => p.status);
-            for (const round of decidePendingRounds(policies, pending)) {
+            for (const round of decideWriteRounds(policies, pending)) {
               const order = round.map((_, i) => i);
               for (const i of reversed ? order.reverse() : order) {
                 if (!round[i]) continue;

@@ -1,6 +1,7 @@
 /**
  * @module
- * Pure: in which order a pass writes its policies' Pending statuses, so that no IP is ever usable (Pending,
+ * Pure: in which order a pass writes its policies' statuses (the Pending ones before the cloud call, and the
+ * final ones after it, or alone when the cloud needs no change), so that no IP is ever usable (Pending,
  * Assigned, Ready) for two policies at once while the pass hands IPs from one policy to another. The writes of
  * one round go side by side; a round starts when the one before it is stored.
  *
@@ -28,33 +29,34 @@ function usableIPs(status: EgressPolicyStatus | undefined): Set<string> {
 }
 
 /**
- * The rounds of Pending writes (see the module table): for each round, the status to write per policy (in the
- * order of `policies`), or undefined for none. `pending[i]` is the new status of `policies[i]`.
+ * The rounds of status writes (see the module table): for each round, the status to write per policy (in the
+ * order of `policies`), or undefined for none. `next[i]` is the new status of `policies[i]`.
  */
-export function decidePendingRounds(
+export function decideWriteRounds(
   policies: readonly AnyEgressPolicy[],
-  pending: readonly EgressPolicyStatus[],
+  next: readonly EgressPolicyStatus[],
 ): [readonly (EgressPolicyStatus | undefined)[], readonly (EgressPolicyStatus | undefined)[]] {
   const first: (EgressPolicyStatus | undefined)[] = [];
   const second: (EgressPolicyStatus | undefined)[] = [];
   policies.forEach((policy, i) => {
-    const next = pending[i]!;
+    const status = next[i]!;
     const before = usableIPs(policy.status);
-    const taken = [...usableIPs(next)].filter((ip) => !before.has(ip));
-    const givesUp = [...before].some((ip) => !usableIPs(next).has(ip));
+    const after = usableIPs(status);
+    const taken = [...after].filter((ip) => !before.has(ip));
+    const givesUp = [...before].some((ip) => !after.has(ip));
     if (taken.length === 0) {
-      first.push(next);
+      first.push(status);
       second.push(undefined);
       return;
     }
-    second.push(next);
+    second.push(status);
     if (!givesUp) {
       first.push(undefined);
       return;
     }
     const newIPs = new Set(taken);
-    const assignments = (next.assignments ?? []).filter((a) => !a.ip || !newIPs.has(a.ip));
-    first.push({ ...next, assignments, ...summarizeAssignments(assignments) });
+    const assignments = (status.assignments ?? []).filter((a) => !a.ip || !newIPs.has(a.ip));
+    first.push({ ...status, assignments, ...summarizeAssignments(assignments) });
   });
   return [first, second];
 }
