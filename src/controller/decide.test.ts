@@ -561,6 +561,22 @@ describe('decideAssignmentEvents', () => {
     ]);
   });
 
+  it('records one Moved Event per policy when its IPs go to many nodes (no Event per IP)', () => {
+    const ips = Array.from({ length: 8 }, (_, i) => `10.0.0.${i + 1}`);
+    const events = decideAssignmentEvents(
+      { assignments: ips.map((ip) => ({ ip, node: 'dead', state: 'Ready' as const })) },
+      { assignments: ips.map((ip, i) => ({ ip, node: `n${i}`, state: 'Ready' as const })) },
+    );
+    expect(events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'Moved',
+        message:
+          '10.0.0.1 moved from dead to n0; 10.0.0.2 moved from dead to n1; 10.0.0.3 moved from dead to n2; 10.0.0.4 moved from dead to n3; 10.0.0.5 moved from dead to n4; and 3 more',
+      },
+    ]);
+  });
+
   it('records nothing when nothing changed', () => {
     const status = { assignments: [{ ip: '10.0.0.1', node: 'a', state: 'Ready' as const }] };
     expect(decideAssignmentEvents(status, status)).toEqual([]);

@@ -3,6 +3,7 @@
  * The reconcilers' writes to the API server: status (only when it differs) and the finalizer. Each write is
  * remembered in {@link FreshObjects}, so the next reconcile reads it even while the informer cache lags.
  */
+import { isDeepStrictEqual } from 'node:util';
 import pMap from 'p-map';
 import { FINALIZER } from '../api/annotations.ts';
 import type { EgressObject, KubeApi } from '../kube/kube-api.ts';
@@ -15,9 +16,18 @@ import type { FreshObjects } from './fresh-objects.ts';
  */
 export const STATUS_WRITES_AT_ONCE = 8;
 
-/** True when `status` differs from the object's stored status (so writing it changes something). */
+/** `value` as JSON would carry it: undefined fields dropped, Dates as strings. */
+const asJson = (value: unknown): unknown =>
+  value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+
+/**
+ * True when `status` differs from the object's stored status (so writing it changes something). Compared as
+ * JSON values, whatever the order of their keys: the API server hands objects back with their keys sorted,
+ * the decide-* modules build them in their own order, and a write that changes nothing is still a request
+ * (every resync would write every status again).
+ */
 export function statusChanged<T extends EgressObject>(obj: T, status: NonNullable<T['status']>): boolean {
-  return JSON.stringify(obj.status) !== JSON.stringify(status);
+  return !isDeepStrictEqual(asJson(obj.status), asJson(status));
 }
 
 /** Writes status and finalizers; see the module comment. */
