@@ -23,7 +23,7 @@
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
  *             then the rejected policies, then the gateway status (with its Preflight condition: the
  *             provider's checks, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts);
- *             Events; metrics. Status writes run side
+ *             Events (after all the policies' statuses); metrics. Status writes run side
  *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
  *             pending, apply, final, total)
  *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
@@ -461,7 +461,7 @@ export class GatewayReconciler {
 
   /**
    * The policies' final statuses, side by side (agents route by them, so they go before the gateway's),
-   * each followed by its Events. `live` are the policies as read (the Events compare with their status),
+   * then their Events. `live` are the policies as read (the Events compare with their status),
    * `stored` as stored after the Pending write.
    */
   async #writeFinalStatuses(
@@ -470,11 +470,10 @@ export class GatewayReconciler {
     finals: readonly EgressPolicyStatus[],
   ): Promise<void> {
     const { writer } = this.#d;
-    await writer.sideBySide(live, async (policy, i) => {
-      const status = finals[i]!;
-      await writer.writeStatus(stored[i]!, status);
-      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, status));
-    });
+    await writer.sideBySide(stored, (policy, i) => writer.writeStatus(policy, finals[i]!));
+    // The Events after every status: on a failover they would compete with the status writes agents wait for.
+    for (const [i, policy] of live.entries())
+      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, finals[i]!));
   }
 
   /** The rejected policies' statuses, with a Warning when the status changes. */

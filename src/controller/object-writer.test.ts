@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { EgressPolicy } from '../api/egress-policy.ts';
-import { statusChanged } from './object-writer.ts';
+import { FreshObjects } from './fresh-objects.ts';
+import { ObjectWriter, STATUS_WRITES_AT_ONCE, statusChanged } from './object-writer.ts';
 
 const policy = (status: EgressPolicy['status']): EgressPolicy =>
   ({
@@ -59,5 +61,27 @@ describe('statusChanged', () => {
       }),
     ).toBe(true);
     expect(statusChanged(policy(undefined), { assignments: [] })).toBe(true);
+  });
+});
+
+describe('ObjectWriter.sideBySide', () => {
+  it("writes the statuses of 50 policies (a big gateway node's) in two rounds at most", async () => {
+    const writer = new ObjectWriter(
+      { patchStatus: async () => undefined, setFinalizers: async () => undefined },
+      new FreshObjects(),
+    );
+    let inFlight = 0;
+    let most = 0;
+    await writer.sideBySide(
+      Array.from({ length: 50 }, (_, i) => i),
+      async () => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await sleep(5);
+        inFlight--;
+      },
+    );
+    expect(most).toBe(STATUS_WRITES_AT_ONCE);
+    expect(Math.ceil(50 / most)).toBeLessThanOrEqual(2);
   });
 });
