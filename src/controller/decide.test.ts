@@ -11,6 +11,7 @@ import { decideAdmission, decideAdmissions } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus } from './decide-gateway-status.ts';
 import {
+  concerning,
   decidePlan,
   type NodeNetworkResult,
   seedFromStatus,
@@ -527,6 +528,40 @@ describe('decideGatewayStatus', () => {
     expect(status.conditions?.find((c) => c.type === 'Conflicted')?.message).toContain(
       'only EgressGateway "a-first" hands out fresh ones',
     );
+  });
+});
+
+describe('concerning', () => {
+  const other = (name: string, ips: string[], cloudAllocatedIPs?: string[]): EgressGateway => ({
+    ...gateway({ ips }),
+    metadata: { name, generation: 1 },
+    ...(cloudAllocatedIPs ? { status: { cloudAllocatedIPs } } : {}),
+  });
+  it('keeps the other policies and gateways that can change the plan, and only those', () => {
+    const mine = policy('mine', { egressIPs: ['10.9.0.7'] });
+    const result = concerning({
+      gateway: gateway(),
+      cloudAllocatedIPs: [],
+      policies: [mine],
+      current: [{ ip: '10.8.0.3', node: 'a', interfaceId: 'eni-a' }],
+      otherPolicies: [
+        policy('in-my-pool', { gatewayName: 'o1' }, { assignments: [{ ip: '10.0.1.105', state: 'Ready' }] }),
+        policy('wants-mine', { gatewayName: 'o1', egressIPs: ['10.9.0.7'] }),
+        policy('on-my-node', { gatewayName: 'o1' }, { assignments: [{ ip: '10.8.0.3', state: 'Ready' }] }),
+        policy('elsewhere', { gatewayName: 'o2' }, { assignments: [{ ip: '10.7.0.1', state: 'Ready' }] }),
+      ],
+      otherGateways: [
+        other('o1', ['10.0.1.108-10.0.1.120']),
+        other('o2', ['10.7.0.0/24']),
+        other('o3', ['10.6.0.0/24'], ['10.0.1.101']),
+      ],
+    });
+    expect(result.otherPolicies.map((p) => p.metadata.name)).toEqual([
+      'in-my-pool',
+      'wants-mine',
+      'on-my-node',
+    ]);
+    expect(result.otherGateways.map((g) => g.metadata.name)).toEqual(['o1', 'o3']);
   });
 });
 
