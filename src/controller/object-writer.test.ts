@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { EgressPolicy } from '../api/egress-policy.ts';
@@ -83,5 +84,10 @@ describe('ObjectWriter.sideBySide', () => {
     );
     expect(most).toBe(STATUS_WRITES_AT_ONCE);
     expect(Math.ceil(50 / most)).toBeLessThanOrEqual(2);
+  });
+
+  it('is what docs/controller.md says', async () => {
+    const doc = await readFile(new URL('../../docs/controller.md', import.meta.url), 'utf8');
+    expect(doc).toContain(`Up to ${STATUS_WRITES_AT_ONCE} status writes of one pass are in flight at once`);
   });
 });
