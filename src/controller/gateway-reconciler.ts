@@ -353,7 +353,7 @@ export class GatewayReconciler {
     return undefined;
   }
 
-  /** Admit: finalizers on the gateway (unless deleting) and on each admitted policy, in order. */
+  /** Admit: the finalizer on the gateway (unless deleting), then on the admitted policies, side by side. */
   async #admit(read: GatewayRead): Promise<{
     gateway: EgressGateway;
     live: AnyEgressPolicy[];
@@ -367,8 +367,7 @@ export class GatewayReconciler {
       policies: read.mine,
       namespace: (ns) => caches.namespace(ns),
     });
-    const live: AnyEgressPolicy[] = [];
-    for (const policy of admitted) live.push(await writer.addFinalizer(policy));
+    const live = await writer.addFinalizers(admitted);
     return { gateway, live, rejected };
   }
 

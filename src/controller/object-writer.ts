@@ -69,6 +69,15 @@ export class ObjectWriter {
     return after ?? obj;
   }
 
+  /**
+   * {@link addFinalizer} on each of `objs`, side by side ({@link STATUS_WRITES_AT_ONCE} at a time); the stored
+   * objects in the order of `objs`. A gateway admits all its policies on its first pass: one after the other,
+   * 25 of them took 25 round trips.
+   */
+  addFinalizers<T extends EgressObject>(objs: readonly T[]): Promise<T[]> {
+    return this.sideBySide(objs, (obj) => this.addFinalizer(obj));
+  }
+
   /** Removes the project's finalizer if present (the API server may then delete the object). */
   async removeFinalizer<T extends EgressObject>(obj: T): Promise<void> {
     const { finalizers, changed } = withoutFinalizer(obj, FINALIZER);
