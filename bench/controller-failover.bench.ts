@@ -135,13 +135,10 @@ export default async function bench(): Promise<BenchResult[]> {
         maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: ls.credentials }),
         addNode: async (world, short) => {
           // c8i.16xlarge takes 64 IPv4 addresses per ENI: room for all 50 on one node.
-          const inst = await runInstance(ec2, subnet, world.node(short), 'c8i.16xlarge');
-          await world.addNodeObject({
-            name: short,
-            providerID: inst.ref.providerID,
-            zone: inst.zone,
-            address: inst.primaryIP,
-          });
+          await world.addInstanceNode(
+            short,
+            await runInstance(ec2, subnet, world.node(short), 'c8i.16xlarge'),
+          );
         },
       };
       results.push(await measure(controlPlane, aws));

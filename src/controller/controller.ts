@@ -284,6 +284,8 @@ export class Controller {
     }
     if (healthy) this.#failovers.nodeRecovered(node);
     else this.#failovers.nodeFailed(node, this.#caches.policies());
-    this.#router.enqueueGateways();
+    // Only the node's gateways: on a failover, the other gateways' passes would hold up the queue.
+    if (nodeObject) this.#router.enqueueGatewaysOf(nodeObject);
+    else this.#router.enqueueGateways();
   }
 }

@@ -1,14 +1,15 @@
 /**
  * @module
- * Pure: the Events that tell a policy's story between two statuses, grouped so that moving 50 IPs is one
- * Event, not 50 (each Event is an API call, and they compete with status writes during a failover).
+ * Pure: the Events that tell a policy's story between two statuses: at most one Event per reason and policy,
+ * so that moving 50 IPs, even to 50 different nodes, is one Event, not 50 (each Event is an API call, and they
+ * compete with status writes during a failover).
  *
- * | before -> after                          | Event                                             |
- * |------------------------------------------|---------------------------------------------------|
- * | absent / Failed / no node -> Ready(node) | Normal Assigned  "<ips> assigned to <node>"       |
- * | Ready(A) -> Ready(B)                     | Normal Moved     "<ips> moved from <A> to <B>"    |
- * | present -> absent                        | Normal Released  "<ips> released from <node>"     |
- * | anything -> Failed(reason) (new reason)  | Warning <reason> "<message>" (+ how many more)    |
+ * | before -> after                          | Event (one per policy; its groups `; `-separated, 5 at most) |
+ * |------------------------------------------|--------------------------------------------------------------|
+ * | absent / Failed / no node -> Ready(node) | Normal Assigned  "<ips> assigned to <node>; ..."             |
+ * | Ready(A) -> Ready(B)                     | Normal Moved     "<ips> moved from <A> to <B>; ..."          |
+ * | present -> absent                        | Normal Released  "<ips> released from <node>; ..."           |
+ * | anything -> Failed(reason) (new reason)  | Warning <reason> "<message>" (+ how many more)               |
  */
 import { EVENT_TYPE, REASON, type Reason } from '../api/conditions.ts';
 import { ASSIGNMENT_STATE, type EgressPolicyStatus, type IpAssignmentStatus } from '../api/egress-policy.ts';
@@ -22,6 +23,12 @@ export interface EventSpec {
 
 const listIPs = (ips: readonly string[], max = 10): string =>
   ips.length <= max ? ips.join(', ') : `${ips.slice(0, max).join(', ')} and ${ips.length - max} more`;
+
+/** At most `max` phrases, `; `-separated, then how many more. */
+const joinPhrases = (phrases: readonly string[], max = 5): string =>
+  phrases.length <= max
+    ? phrases.join('; ')
+    : `${phrases.slice(0, max).join('; ')}; and ${phrases.length - max} more`;
 
 function grouped(map: Map<string, string[]>, key: string, ip: string): void {
   map.set(key, [...(map.get(key) ?? []), ip]);
@@ -57,28 +64,24 @@ export function decideAssignmentEvents(
   for (const [ip, a] of previous) if (!now.has(ip)) grouped(released, a.node ?? 'the cloud', ip);
 
   const events: EventSpec[] = [];
-  for (const [node, ips] of assigned) {
-    events.push({
-      type: EVENT_TYPE.Normal,
-      reason: REASON.Assigned,
-      message: `${listIPs(ips)} assigned to ${node}`,
-    });
-  }
-  for (const [key, ips] of moved) {
-    const [from, to] = key.split('\n');
-    events.push({
-      type: EVENT_TYPE.Normal,
-      reason: REASON.Moved,
-      message: `${listIPs(ips)} moved from ${from} to ${to}`,
-    });
-  }
-  for (const [node, ips] of released) {
-    events.push({
-      type: EVENT_TYPE.Normal,
-      reason: REASON.Released,
-      message: `${listIPs(ips)} released from ${node}`,
-    });
-  }
+  const once = (reason: Reason, phrases: readonly string[]) => {
+    if (phrases.length > 0) events.push({ type: EVENT_TYPE.Normal, reason, message: joinPhrases(phrases) });
+  };
+  once(
+    REASON.Assigned,
+    [...assigned].map(([node, ips]) => `${listIPs(ips)} assigned to ${node}`),
+  );
+  once(
+    REASON.Moved,
+    [...moved].map(([key, ips]) => {
+      const [from, to] = key.split('\n');
+      return `${listIPs(ips)} moved from ${from} to ${to}`;
+    }),
+  );
+  once(
+    REASON.Released,
+    [...released].map(([node, ips]) => `${listIPs(ips)} released from ${node}`),
+  );
   for (const [reason, list] of failures) {
     const first = list[0]!;
     const more = list.length > 1 ? ` (and ${list.length - 1} more IP(s) for the same reason)` : '';

@@ -27,7 +27,7 @@ import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
 import { deleting, nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
-import { gatewaySlice, planChanges, REFUSALS, schedule } from '../scheduler/index.ts';
+import { gatewaySlice, IpPool, planChanges, poolOverlaps, REFUSALS, schedule } from '../scheduler/index.ts';
 import type {
   GatewayInput,
   NodeInput,
@@ -226,8 +226,46 @@ function heldInCloud(
   return out;
 }
 
+/**
+ * The other gateways' policies and the other gateways that can change this gateway's plan: a policy that claims
+ * (in its status or `spec.egressIPs`) an IP of this gateway's pool, one its policies claim, or one the cloud
+ * holds on its nodes; a gateway whose pool overlaps its pool or whose cloud-picked IPs are in it. The rest only cost time: with 200 gateways and
+ * 20,000 IPs, every pass of a 50-IP gateway went through all of them (about 100 ms a pass).
+ */
+export function concerning(
+  input: Pick<
+    PlanInput,
+    'gateway' | 'policies' | 'otherPolicies' | 'otherGateways' | 'current' | 'cloudAllocatedIPs'
+  >,
+): { otherPolicies: AnyEgressPolicy[]; otherGateways: EgressGateway[] } {
+  const pool = new IpPool(input.gateway.spec.ips ?? [], input.cloudAllocatedIPs);
+  const claims = (p: AnyEgressPolicy) => [...statusIPs(p), ...(p.spec.egressIPs ?? [])];
+  const near = new Set([...input.policies.flatMap(claims), ...input.current.map((a) => a.ip)]);
+  const mayConcern = (ip: string) => {
+    if (near.has(ip)) return true;
+    try {
+      return pool.contains(ip);
+    } catch {
+      return true; // not an address the pool can compare: let the scheduler judge it
+    }
+  };
+  const overlapping = new Set(
+    poolOverlaps(
+      input.gateway.spec.ips ?? [],
+      input.otherGateways.map((g) => ({ name: g.metadata.name, pool: g.spec.ips ?? [] })),
+    ).map((o) => o.gateway),
+  );
+  return {
+    otherPolicies: input.otherPolicies.filter((p) => claims(p).some(mayConcern)),
+    otherGateways: input.otherGateways.filter(
+      (g) => overlapping.has(g.metadata.name) || (g.status?.cloudAllocatedIPs ?? []).some(mayConcern),
+    ),
+  };
+}
+
 /** Builds the input, runs the scheduler and derives the changes; see the module comment. */
-export function decidePlan(input: PlanInput): PlanDecision {
+export function decidePlan(planInput: PlanInput): PlanDecision {
+  const input = { ...planInput, ...concerning(planInput) };
   const { gateway } = input;
   const name = gateway.metadata.name;
   const views: GatewayNodeView[] = [];

@@ -11,6 +11,7 @@ import { decideAdmission, decideAdmissions } from './decide-admission.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
 import { decideGatewayStatus } from './decide-gateway-status.ts';
 import {
+  concerning,
   decidePlan,
   type NodeNetworkResult,
   seedFromStatus,
@@ -530,6 +531,40 @@ describe('decideGatewayStatus', () => {
   });
 });
 
+describe('concerning', () => {
+  const other = (name: string, ips: string[], cloudAllocatedIPs?: string[]): EgressGateway => ({
+    ...gateway({ ips }),
+    metadata: { name, generation: 1 },
+    ...(cloudAllocatedIPs ? { status: { cloudAllocatedIPs } } : {}),
+  });
+  it('keeps the other policies and gateways that can change the plan, and only those', () => {
+    const mine = policy('mine', { egressIPs: ['10.9.0.7'] });
+    const result = concerning({
+      gateway: gateway(),
+      cloudAllocatedIPs: [],
+      policies: [mine],
+      current: [{ ip: '10.8.0.3', node: 'a', interfaceId: 'eni-a' }],
+      otherPolicies: [
+        policy('in-my-pool', { gatewayName: 'o1' }, { assignments: [{ ip: '10.0.1.105', state: 'Ready' }] }),
+        policy('wants-mine', { gatewayName: 'o1', egressIPs: ['10.9.0.7'] }),
+        policy('on-my-node', { gatewayName: 'o1' }, { assignments: [{ ip: '10.8.0.3', state: 'Ready' }] }),
+        policy('elsewhere', { gatewayName: 'o2' }, { assignments: [{ ip: '10.7.0.1', state: 'Ready' }] }),
+      ],
+      otherGateways: [
+        other('o1', ['10.0.1.108-10.0.1.120']),
+        other('o2', ['10.7.0.0/24']),
+        other('o3', ['10.6.0.0/24'], ['10.0.1.101']),
+      ],
+    });
+    expect(result.otherPolicies.map((p) => p.metadata.name)).toEqual([
+      'in-my-pool',
+      'wants-mine',
+      'on-my-node',
+    ]);
+    expect(result.otherGateways.map((g) => g.metadata.name)).toEqual(['o1', 'o3']);
+  });
+});
+
 describe('decideAssignmentEvents', () => {
   it('groups IPs into one Event per node or move, and warns once per new failure reason', () => {
     const events = decideAssignmentEvents(
@@ -558,6 +593,22 @@ describe('decideAssignmentEvents', () => {
       { type: 'Normal', reason: 'Moved', message: '10.0.0.1, 10.0.0.2 moved from a to c' },
       { type: 'Normal', reason: 'Released', message: '10.0.0.9 released from b' },
       { type: 'Warning', reason: 'PoolExhausted', message: 'no free IP' },
+    ]);
+  });
+
+  it('records one Moved Event per policy when its IPs go to many nodes (no Event per IP)', () => {
+    const ips = Array.from({ length: 8 }, (_, i) => `10.0.0.${i + 1}`);
+    const events = decideAssignmentEvents(
+      { assignments: ips.map((ip) => ({ ip, node: 'dead', state: 'Ready' as const })) },
+      { assignments: ips.map((ip, i) => ({ ip, node: `n${i}`, state: 'Ready' as const })) },
+    );
+    expect(events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'Moved',
+        message:
+          '10.0.0.1 moved from dead to n0; 10.0.0.2 moved from dead to n1; 10.0.0.3 moved from dead to n2; 10.0.0.4 moved from dead to n3; 10.0.0.5 moved from dead to n4; and 3 more',
+      },
     ]);
   });
 

@@ -94,10 +94,26 @@ describe('EventRouter', () => {
     expect(take()).toEqual(['sync prober', 'EgressGateway/a', 'EgressGateway/b']);
     r.onNode('update', { ...n, metadata: { ...n.metadata, annotations: { unrelated: 'x' } } });
     expect(take()).toEqual([]);
-    r.onNode('update', node('n1', { egress: 'true' }, false));
+    r.onNode('update', node('n1', { egress: 'false' }));
     expect(take()).toEqual(['sync prober', 'EgressGateway/a', 'EgressGateway/b']);
     r.onNode('delete', n);
     expect(take()).toEqual(['deleted n1', 'sync prober', 'EgressGateway/a', 'EgressGateway/b']);
+  });
+
+  it("on a node's Ready change, queues only the gateways that select it or hold IPs on it", () => {
+    const other = (name: string): EgressGateway => ({
+      ...gateway(name),
+      spec: { nodeSelector: { matchLabels: { egress: 'other' } } },
+    });
+    const holder = {
+      ...policy('p', 'c'),
+      status: { assignments: [{ ip: '10.1.0.5', node: 'n1', state: 'Ready' as const }] },
+    };
+    const { r, take } = router([gateway('a'), other('b'), other('c')], [holder, policy('q', 'b')]);
+    r.onNode('add', node('n1', { egress: 'true' }));
+    take();
+    r.onNode('update', node('n1', { egress: 'true' }, false));
+    expect(take()).toEqual(['sync prober', 'EgressGateway/a', 'EgressGateway/c']);
   });
 
   it("queues every gateway on a namespace's label change; an agent Pod change only syncs the prober", () => {

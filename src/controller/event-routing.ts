@@ -12,8 +12,12 @@
  * | (Cluster)EgressPolicy  | generation, deletionTimestamp, finalizers              | its gateway, and the one it named      |
  * |                        |                                                        | before; no such gateway: the policy    |
  * |                        |                                                        | (not once deleted)                     |
- * | Node                   | labels, providerID, Ready, InternalIP,                 | prober targets synced; every gateway;  |
- * |                        | deletionTimestamp, draining                            | deleted: the prober fails it at once   |
+ * | Node                   | labels, providerID, Ready, InternalIP,                 | prober targets synced; new, deleted,   |
+ * |                        | deletionTimestamp, draining                            | labels, providerID or InternalIP       |
+ * |                        |                                                        | changed: every gateway (a pool may hold|
+ * |                        |                                                        | its address); else (Ready, draining,   |
+ * |                        |                                                        | deleting): only the gateways of the    |
+ * |                        |                                                        | node; deleted: the prober fails it     |
  * | Namespace              | labels                                                 | every gateway (admission)              |
  * | agent Pod              | nodeName, deletionTimestamp                            | prober targets synced (restart grace)  |
  *
@@ -80,6 +84,25 @@ export function probeTargets(
     });
 }
 
+/**
+ * The gateways a change of `node`'s health concerns: those that select it, and those with a policy whose status
+ * names it (the cloud may hold their IPs there although the gateway no longer selects it).
+ */
+export function gatewaysOfNode(
+  node: V1Node,
+  gateways: readonly EgressGateway[],
+  policies: readonly AnyEgressPolicy[],
+): Set<string> {
+  const name = node.metadata?.name;
+  const out = new Set<string>();
+  for (const gw of gateways) if (gatewaySelects(gw, node)) out.add(gw.metadata.name);
+  for (const p of policies) {
+    if (out.has(p.spec.gatewayName)) continue;
+    if (p.status?.assignments?.some((a) => a.node === name)) out.add(p.spec.gatewayName);
+  }
+  return out;
+}
+
 /** Routes informer events; see the module table. */
 export class EventRouter {
   readonly #d: EventRoutingDeps;
@@ -105,6 +128,13 @@ export class EventRouter {
     for (const gw of this.#d.gateways()) {
       if (except === undefined || gw.metadata?.name !== except)
         this.#d.enqueue(gatewayKey(gw.metadata?.name ?? ''));
+    }
+  }
+
+  /** Queues the gateways of `node` ({@link gatewaysOfNode}) that are in the cache. */
+  enqueueGatewaysOf(node: V1Node): void {
+    for (const name of gatewaysOfNode(node, this.#d.gateways(), this.#d.policies())) {
+      if (this.#d.hasGateway(name)) this.#d.enqueue(gatewayKey(name));
     }
   }
 
@@ -167,9 +197,16 @@ export class EventRouter {
       node.metadata?.deletionTimestamp,
       nodeDraining(node),
     ];
+    // Labels, providerID and address matter to every gateway (membership, the addresses no pool hands out).
+    const wide = this.#changed(`NodeWide/${name}`, type, [
+      node.metadata?.labels,
+      node.spec?.providerID,
+      nodeInternalIP(node),
+    ]);
     if (!this.#changed(`Node/${name}`, type, relevant)) return;
     this.#d.syncProber();
-    this.enqueueGateways();
+    if (wide || type !== 'update') this.enqueueGateways();
+    else this.enqueueGatewaysOf(node);
   }
 
   /** A Namespace event. */

@@ -27,7 +27,7 @@
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
  *             then the gateway status (with its Preflight condition: the
  *             provider's checks, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts);
- *             Events; metrics. Status writes run side
+ *             Events (after all the policies' statuses); metrics. Status writes run side
  *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
  *             pending, apply, final, total)
  *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
@@ -359,7 +359,7 @@ export class GatewayReconciler {
     return undefined;
   }
 
-  /** Admit: finalizers on the gateway (unless deleting) and on each admitted policy, in order. */
+  /** Admit: the finalizer on the gateway (unless deleting), then on the admitted policies, side by side. */
   async #admit(read: GatewayRead): Promise<{
     gateway: EgressGateway;
     live: AnyEgressPolicy[];
@@ -373,8 +373,7 @@ export class GatewayReconciler {
       policies: read.mine,
       namespace: (ns) => caches.namespace(ns),
     });
-    const live: AnyEgressPolicy[] = [];
-    for (const policy of admitted) live.push(await writer.addFinalizer(policy));
+    const live = await writer.addFinalizers(admitted);
     return { gateway, live, rejected };
   }
 
@@ -464,7 +463,7 @@ export class GatewayReconciler {
 
   /**
    * The policies' final statuses, side by side (agents route by them, so they go before the gateway's),
-   * each followed by its Events. `live` are the policies as read (the Events compare with their status),
+   * then their Events. `live` are the policies as read (the Events compare with their status),
    * `stored` as stored after the Pending write.
    */
   async #writeFinalStatuses(
@@ -473,9 +472,9 @@ export class GatewayReconciler {
     finals: readonly EgressPolicyStatus[],
   ): Promise<void> {
     await this.#writeInRounds(stored, finals);
-    live.forEach((policy, i) => {
+    // The Events after every status: on a failover they would compete with the status writes agents wait for.
+    for (const [i, policy] of live.entries())
       this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, finals[i]!));
-    });
   }
 
   /**

@@ -90,14 +90,13 @@ describe('placing egress IPs', () => {
     expect(gateway.status?.nodes?.map((n) => n.capacity)).toEqual([29, 29, 29]);
     expect(hasFinalizer(gateway)).toBe(true);
 
-    const events = await eventually('Assigned events', async () => {
+    // One Event for the policy, however many nodes its IPs went to (one per node would be an API write per IP).
+    const events = await eventually('the Assigned event', async () => {
       const e = (await world.events('p')).filter((x) => x.reason === 'Assigned');
-      return e.length === 3 ? e : undefined;
+      return e.length === 1 ? e : undefined;
     });
-    expect(events.every((e) => e.type === 'Normal')).toBe(true);
-    for (const a of assignments) {
-      expect(events.some((e) => e.message === `${a.ip} assigned to ${a.node}`)).toBe(true);
-    }
+    expect(events[0]?.type).toBe('Normal');
+    for (const a of assignments) expect(events[0]?.message).toContain(`${a.ip} assigned to ${a.node}`);
   });
 
   it('given a ClusterEgressPolicy, then it is placed whatever the namespaceSelector', async () => {

@@ -237,6 +237,19 @@ export class ControllerWorld {
     this.#nodes.push(name);
   }
 
+  /** Creates the Node (short `name`) of a cloud instance: its providerID, zone and primary IP as InternalIP. */
+  async addInstanceNode(
+    name: string,
+    instance: { ref: { providerID: string }; zone: string; primaryIP: string },
+  ): Promise<void> {
+    await this.addNodeObject({
+      name,
+      providerID: instance.ref.providerID,
+      zone: instance.zone,
+      address: instance.primaryIP,
+    });
+  }
+
   /** Full Node name of a short name. */
   node(short: string): string {
     return `${this.namespace}-${short}`;
