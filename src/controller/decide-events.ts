@@ -7,6 +7,8 @@
  * |------------------------------------------|---------------------------------------------------|
  * | absent / Failed / no node -> Ready(node) | Normal Assigned  "<ips> assigned to <node>"       |
  * | Ready(A) -> Ready(B)                     | Normal Moved     "<ips> moved from <A> to <B>"    |
+ * | Ready(A) -> Ready(B), A leaving (planned)| Normal Drained   "<ips> moved from <A> to <B>     |
+ * |                                          | before <A> leaves (<signal>)"                     |
  * | present -> absent                        | Normal Released  "<ips> released from <node>"     |
  * | anything -> Failed(reason) (new reason)  | Warning <reason> "<message>" (+ how many more)    |
  */
@@ -27,10 +29,14 @@ function grouped(map: Map<string, string[]>, key: string, ip: string): void {
   map.set(key, [...(map.get(key) ?? []), ip]);
 }
 
-/** The Events between `before` and `after`; see the module table. */
+/**
+ * The Events between `before` and `after`; see the module table. `leaving` maps each leaving node the moves
+ * planned off to the signal that makes it leave.
+ */
 export function decideAssignmentEvents(
   before: EgressPolicyStatus | undefined,
   after: EgressPolicyStatus,
+  leaving: ReadonlyMap<string, string> = new Map(),
 ): EventSpec[] {
   const previous = new Map<string, IpAssignmentStatus>();
   for (const a of before?.assignments ?? []) if (a.ip) previous.set(a.ip, a);
@@ -65,11 +71,12 @@ export function decideAssignmentEvents(
     });
   }
   for (const [key, ips] of moved) {
-    const [from, to] = key.split('\n');
+    const [from, to] = key.split('\n') as [string, string];
+    const signal = leaving.get(from);
     events.push({
       type: EVENT_TYPE.Normal,
-      reason: REASON.Moved,
-      message: `${listIPs(ips)} moved from ${from} to ${to}`,
+      reason: signal === undefined ? REASON.Moved : REASON.Drained,
+      message: `${listIPs(ips)} moved from ${from} to ${to}${signal === undefined ? '' : ` before ${from} leaves (${signal})`}`,
     });
   }
   for (const [node, ips] of released) {

@@ -8,9 +8,14 @@
  * | placed, already on its node         | Ready           | Ready                       | -                           |
  * | placed, to be assigned or moved     | Pending         | Ready (Assigned if the node | Failed, reason from the     |
  * |                                     |                 | is not healthy)             | error kind, cloud's message |
+ * | moved off a leaving node, planned   | as it was (the  | Ready on the new node       | Failed, as above            |
+ * | (make-before-break)                 | old node)       |                             |                             |
  * | allocated, not placed (`Unplaced`)  | Failed          | Failed                      | -                           |
  * | placed where the cloud acknowledged | Pending,        | Pending, reason Verifying   | Failed, as above            |
  * | it, but a read showed it missing    | reason Verifying| (verify-writes.ts)          |                             |
+ *
+ * A planned move keeps its old entry through the cloud call, so the agents keep sending through the old
+ * gateway, which still forwards, until the cloud has moved the IP; they switch on the final write.
  *
  * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules. Conflicted is True
  * while an IP it asks for is another policy's (IPInUse, the message names the owner). Destinations the agents do
@@ -81,6 +86,8 @@ export interface PolicyStatusInput {
   readonly outcomes: ReadonlyMap<string, ChangeOutcome>;
   /** IPs that need an assign change (absent: already on their node). */
   readonly changing: ReadonlySet<string>;
+  /** Changing IPs that move off a leaving node make-before-break: the pending phase keeps their old entry. */
+  readonly planned?: ReadonlySet<string>;
   /** Whether a node may hold IPs now. */
   readonly healthy: (node: string) => boolean;
   /**
@@ -113,6 +120,11 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
     }
     if (!input.changing.has(p.ip)) {
       entries.push(withSince({ ip: p.ip, node: p.node, state: settled }));
+      continue;
+    }
+    const kept = previous.get(p.ip);
+    if (input.phase === 'pending' && input.planned?.has(p.ip) && kept && kept.node === p.previousNode) {
+      entries.push(kept);
       continue;
     }
     if (input.phase === 'pending') {
@@ -264,6 +276,7 @@ export function decidePolicyStatuses(
   outcomes: ReadonlyMap<string, ChangeOutcome>,
   now: Date,
   unconfirmed?: ReadonlyMap<string, string>,
+  planned?: ReadonlySet<string>,
 ): EgressPolicyStatus[] {
   const healthyNodes = new Set(decision.nodes.filter((n) => n.healthy).map((n) => n.name));
   const changing = new Set(decision.changes.flatMap((c) => (c.kind === 'assign' ? [c.ip] : [])));
@@ -278,6 +291,7 @@ export function decidePolicyStatuses(
       changing,
       healthy: (node) => healthyNodes.has(node),
       ...(unconfirmed ? { unconfirmed } : {}),
+      ...(planned ? { planned } : {}),
       now,
     });
   });

@@ -20,11 +20,15 @@
  *   verify    disagreements counted and logged; the next verification scheduled (verification-schedule.ts),
  *             before the cloud call, so that a pass failing after it (a status write refused) is verified too
  *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call), in two
- *                         rounds: IPs given up first, then IPs taken (decide-pending-rounds.ts)
+ *                         rounds: IPs given up first, then IPs taken (decide-pending-rounds.ts), except
+ *                         planned moves off leaving nodes on a provider with an ownership record: they keep
+ *                         the old node until the cloud has moved them (make-before-break: the old gateway
+ *                         forwards until then, the agents switch on the final write)
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
- *             then the gateway status (with its Preflight condition: the
+ *             then the gateway status (with its Draining condition, a Warning when IPs newly cannot leave
+ *             a leaving node, and its Preflight condition: the
  *             provider's checks, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts);
  *             Events; metrics. Status writes run side
  *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
@@ -46,6 +50,9 @@
  * | policy deleting               | nothing held              | remove finalizer                           |
  * | gateway deleting              | IPs held                  | release all, then remove finalizer         |
  * | node failed / deleted         | IPs on it                 | move them to healthy nodes (same subnet)   |
+ * | node leaving (drain, taints)  | IPs on it                 | planned moves to nodes that stay, cloud    |
+ * |                               |                           | first; Drained Events; none fit: they stay,|
+ * |                               |                           | Draining=True DrainBlocked + Warning       |
  * | IP removed in the cloud       | missing                   | assign again (found by the verification    |
  * |                               |                           | after a write, else on resync); Verifying  |
  * | IP released, still there      | held                      | release again (verification or resync)     |
@@ -206,6 +213,7 @@ export class GatewayReconciler {
     const verifyInMs = this.#verify(name, decision, verdict, log);
     const before: BeforeApply = { held: cloudRead, cloudAllocatedIPs };
     const verifying = unconfirmed(verdict);
+    const applyStarted = performance.now();
     const { policies, applied } = await this.#apply(provider, decision, live, before, verifying, phases, log);
     const repick = this.#noteHeldInCloud(applied, decision, live);
 
@@ -217,8 +225,9 @@ export class GatewayReconciler {
       held: applied.held,
       leaving: [...read.mine.filter(deleting), ...rejected.map((r) => r.policy)],
     });
-    await this.#writeFinalStatuses(live, policies, finals);
+    await this.#writeFinalStatuses(live, policies, finals, decision);
     if (decision.changes.length > 0) phases['finalMs'] = msSince(started);
+    this.#recordPlannedMoves(name, decision, applied, applyStarted, log);
     const overlaps = poolOverlaps(
       gateway.spec.ips ?? [],
       read.otherGateways.map((g) => ({ name: g.metadata.name, pool: g.spec.ips ?? [] })),
@@ -231,7 +240,7 @@ export class GatewayReconciler {
       read.members,
       overlaps,
     );
-    d.metrics.recordGateway(name, decision.nodes, applied.held, states);
+    d.metrics.recordGateway(name, decision.nodes, applied.held, states, decision.plan.stranded.length);
     if (decision.changes.length > 0) {
       log.info({ ...phases, totalMs: msSince(started) }, 'reconciled changes');
     }
@@ -255,6 +264,26 @@ export class GatewayReconciler {
     const allocatedMore = applied.cloudAllocatedIPs.some((ip) => !cloudAllocatedIPs.includes(ip));
     const requeueAfterMs = allocatedMore || repick ? 0 : verifyInMs;
     return requeueAfterMs === undefined ? { outcome } : { requeueAfterMs, outcome };
+  }
+
+  /**
+   * Counts and times the planned moves that landed (the IP held where the plan put it): from the start of
+   * the apply phase to the final status written, when the agents switch.
+   */
+  #recordPlannedMoves(
+    name: string,
+    decision: PlanDecision,
+    applied: Applied,
+    since: number,
+    log: Logger,
+  ): void {
+    const landed = [...decision.planned].filter(([ip, move]) => applied.held.get(ip) === move.to);
+    if (landed.length === 0) return;
+    const ms = performance.now() - since;
+    this.#d.metrics.plannedMoves.inc({ gateway: name }, landed.length);
+    this.#d.metrics.plannedMoveDuration.observe({ gateway: name }, ms / 1000);
+    const from = [...new Set(landed.map(([, m]) => m.from))];
+    log.info({ ips: landed.length, from, ms: Math.round(ms) }, 'planned moves done');
   }
 
   /**
@@ -442,7 +471,9 @@ export class GatewayReconciler {
     if (decision.changes.length === 0) return { policies: live, applied: nothingApplied(before) };
     const { writer, providers, now } = this.#d;
     let mark = performance.now();
-    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying);
+    // Make-before-break needs the cloud to keep its own record: the status is the only one for `none`.
+    const planned = provider.capabilities.ownershipRecord ? new Set(decision.planned.keys()) : undefined;
+    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying, planned);
     let policies: readonly AnyEgressPolicy[] = live;
     for (const round of decidePendingRounds(live, pending)) {
       policies = await writer.sideBySide(policies, async (policy, i) => {
@@ -476,12 +507,14 @@ export class GatewayReconciler {
     live: readonly AnyEgressPolicy[],
     stored: readonly AnyEgressPolicy[],
     finals: readonly EgressPolicyStatus[],
+    decision: PlanDecision,
   ): Promise<void> {
     const { writer } = this.#d;
+    const leaving = new Map([...decision.planned.values()].map((m) => [m.from, m.signal]));
     await writer.sideBySide(live, async (policy, i) => {
       const status = finals[i]!;
       await writer.writeStatus(stored[i]!, status);
-      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, status));
+      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, status, leaving));
     });
   }
 
@@ -514,12 +547,19 @@ export class GatewayReconciler {
       held: applied.held,
       cloudAllocatedIPs: cloudAllocatedAfter(applied, new Set(decision.plan.placements.map((p) => p.ip))),
       overlaps,
+      stranded: decision.plan.stranded,
       now: this.#d.now(),
     });
-    const before = findCondition(gateway.status?.conditions, CONDITION.Conflicted);
-    const after = findCondition(status.conditions, CONDITION.Conflicted);
-    if (after?.status === 'True' && (before?.status !== 'True' || before.message !== after.message))
-      void this.#d.events.warning(gateway, after.reason as Reason, after.message);
+    for (const [type, reason] of [
+      [CONDITION.Conflicted, undefined],
+      [CONDITION.Draining, REASON.DrainBlocked],
+    ] as const) {
+      const before = findCondition(gateway.status?.conditions, type);
+      const after = findCondition(status.conditions, type);
+      if (after?.status !== 'True' || (reason !== undefined && after.reason !== reason)) continue;
+      if (before?.status !== 'True' || before.reason !== after.reason || before.message !== after.message)
+        void this.#d.events.warning(gateway, after.reason as Reason, after.message);
+    }
     const preflight = await this.#preflight.condition(
       gateway.metadata.name,
       gateway.metadata.generation,
