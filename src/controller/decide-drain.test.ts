@@ -37,7 +37,7 @@ describe('plannedMoves', () => {
 });
 
 describe('decidePolicyStatus, make-before-break', () => {
-  const input = (phase: 'pending' | 'final', planned?: Set<string>) => ({
+  const input = (phase: 'pending' | 'final', planned: Set<string> = new Set()) => ({
     policy: policy('a'),
     placements: moving,
     unplaced: [],
@@ -53,15 +53,28 @@ describe('decidePolicyStatus, make-before-break', () => {
     ]),
     changing: new Set([IP]),
     healthy: () => true,
-    ...(planned ? { planned } : {}),
+    handover: { planned, settleMs: 2000 },
     now,
   });
 
-  it('a planned move keeps the old node through the cloud call, then goes Ready on the new one', () => {
+  it('a planned move keeps the old node through the cloud call with handoverTo, then goes Ready on the new one with handoverFrom, dropped a settle later', () => {
     const pending = decidePolicyStatus(input('pending', new Set([IP])));
-    expect(pending.assignments).toEqual([policy('a').status!.assignments![0]]);
+    expect(pending.assignments).toEqual([{ ...policy('a').status!.assignments![0], handoverTo: 'b' }]);
     const final = decidePolicyStatus(input('final', new Set([IP])));
-    expect(final.assignments).toEqual([expect.objectContaining({ ip: IP, node: 'b', state: 'Ready' })]);
+    expect(final.assignments).toEqual([
+      { ip: IP, node: 'b', state: 'Ready', handoverFrom: 'a', since: now.toISOString() },
+    ]);
+    // Later passes: the IP is on b, nothing changes; handoverFrom stays for settleMs after since.
+    const later = (ms: number) =>
+      decidePolicyStatus({
+        ...input('final'),
+        policy: { ...policy('b'), status: final },
+        placements: [{ ip: IP, policy: 'EgressPolicy/ns/p', gateway: 'gw', node: 'b' }],
+        changing: new Set(),
+        now: new Date(now.getTime() + ms),
+      }).assignments;
+    expect(later(1000)).toEqual([expect.objectContaining({ node: 'b', handoverFrom: 'a' })]);
+    expect(later(2000)).toEqual([{ ip: IP, node: 'b', state: 'Ready', since: now.toISOString() }]);
   });
 
   it('a failover writes Pending on the new node first', () => {

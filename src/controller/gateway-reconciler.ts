@@ -22,8 +22,9 @@
  *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call), in two
  *                         rounds: IPs given up first, then IPs taken (decide-pending-rounds.ts), except
  *                         planned moves off leaving nodes on a provider with an ownership record: they keep
- *                         the old node until the cloud has moved them (make-before-break: the old gateway
- *                         forwards until then, the agents switch on the final write)
+ *                         the old node, with handoverTo the new one (both gateways hold the IP, the old one
+ *                         copies to the new one); wait the handover settle, cloud call, wait again, and the
+ *                         final write names the new node with handoverFrom (requeued to drop it a settle later)
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
@@ -58,6 +59,7 @@
  * | IP released, still there      | held                      | release again (verification or resync)     |
  * | no ownership record (`none`)  | -                         | placement seeded from the policies' status |
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Node } from '@kubernetes/client-node';
 import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
@@ -69,6 +71,7 @@ import type { CloudProvider, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
 import { type PoolOverlap, poolOverlaps } from '../scheduler/index.ts';
 import { findCondition, setConditions } from './conditions.ts';
+import { DEFAULT_HANDOVER_SETTLE_MS } from './controller-settings.ts';
 import { decideAdmissions, type RejectedPolicy } from './decide-admission.ts';
 import {
   type Applied,
@@ -91,7 +94,7 @@ import {
   selectedNodes,
   statusIPs,
 } from './decide-plan.ts';
-import { decidePolicyStatuses, rejectedPolicyStatus } from './decide-policy-status.ts';
+import { decidePolicyStatuses, type HandoverInput, rejectedPolicyStatus } from './decide-policy-status.ts';
 import {
   decideProvider,
   decideSettings,
@@ -130,6 +133,8 @@ export interface GatewayReconcilerDeps {
   readonly preflightIntervalMs?: number;
   /** When to read a gateway again after a write; default verification-schedule.ts's. */
   readonly verification?: VerificationTimings;
+  /** Planned moves: the wait before and after the cloud call (controller-settings.ts). */
+  readonly handoverSettleMs?: number;
 }
 
 /** Thrown to retry with backoff after a retryable cloud failure (status already written). */
@@ -211,13 +216,34 @@ export class GatewayReconciler {
     // Scheduled before the cloud call: a pass that fails after it (a status write refused) still has its
     // writes verified, by the passes that follow.
     const verifyInMs = this.#verify(name, decision, verdict, log);
+    const settleMs = d.handoverSettleMs ?? DEFAULT_HANDOVER_SETTLE_MS;
     const before: BeforeApply = { held: cloudRead, cloudAllocatedIPs };
     const verifying = unconfirmed(verdict);
     const applyStarted = performance.now();
-    const { policies, applied } = await this.#apply(provider, decision, live, before, verifying, phases, log);
+    // Make-before-break needs the cloud to keep its own record: the status is the only one for `none`.
+    const handover = {
+      planned: provider.capabilities.ownershipRecord ? new Set(decision.planned.keys()) : new Set<string>(),
+      settleMs,
+    };
+    const { policies, applied } = await this.#apply(
+      provider,
+      decision,
+      live,
+      { before, verifying, handover },
+      phases,
+      log,
+    );
     const repick = this.#noteHeldInCloud(applied, decision, live);
 
-    const finals = decidePolicyStatuses(decision, policies, 'final', applied.outcomes, d.now(), verifying);
+    const finals = decidePolicyStatuses(
+      decision,
+      policies,
+      'final',
+      applied.outcomes,
+      d.now(),
+      verifying,
+      handover,
+    );
     const { outcome, states } = decideOutcome({
       policies: live,
       statuses: finals,
@@ -262,7 +288,10 @@ export class GatewayReconciler {
     if (retryable) throw retryable;
     // The cloud picked new IPs in this pass: they join the pool now, so plan again at once to hand them out.
     const allocatedMore = applied.cloudAllocatedIPs.some((ip) => !cloudAllocatedIPs.includes(ip));
-    const requeueAfterMs = allocatedMore || repick ? 0 : verifyInMs;
+    // A handover's old gateway keeps copying until a pass a settle later drops handoverFrom.
+    const handingOver = finals.some((f) => f.assignments?.some((a) => a.handoverFrom !== undefined));
+    const afterHandover = handingOver ? Math.min(verifyInMs ?? settleMs, settleMs) : verifyInMs;
+    const requeueAfterMs = allocatedMore || repick ? 0 : afterHandover;
     return requeueAfterMs === undefined ? { outcome } : { requeueAfterMs, outcome };
   }
 
@@ -463,17 +492,15 @@ export class GatewayReconciler {
     provider: CloudProvider,
     decision: PlanDecision,
     live: readonly AnyEgressPolicy[],
-    before: BeforeApply,
-    verifying: ReadonlyMap<string, string>,
+    pass: { before: BeforeApply; verifying: ReadonlyMap<string, string>; handover: HandoverInput },
     phases: Record<string, number>,
     log: Logger,
   ): Promise<{ policies: readonly AnyEgressPolicy[]; applied: Applied }> {
+    const { before, verifying, handover } = pass;
     if (decision.changes.length === 0) return { policies: live, applied: nothingApplied(before) };
     const { writer, providers, now } = this.#d;
     let mark = performance.now();
-    // Make-before-break needs the cloud to keep its own record: the status is the only one for `none`.
-    const planned = provider.capabilities.ownershipRecord ? new Set(decision.planned.keys()) : undefined;
-    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying, planned);
+    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying, handover);
     let policies: readonly AnyEgressPolicy[] = live;
     for (const round of decidePendingRounds(live, pending)) {
       policies = await writer.sideBySide(policies, async (policy, i) => {
@@ -482,6 +509,9 @@ export class GatewayReconciler {
       });
     }
     phases['pendingMs'] = msSince(mark);
+    // Planned moves: the agents program both gateways (and the copy) before the cloud moves the IP.
+    const planned = handover.planned.size > 0;
+    if (planned) await sleep(handover.settleMs);
     log.info({ ...countChanges(decision.changes), ...phases }, 'applying changes in the cloud');
     mark = performance.now();
     let applied: Applied;
@@ -489,6 +519,8 @@ export class GatewayReconciler {
       const result = await provider.apply({ changes: decision.changes });
       phases['applyMs'] = msSince(mark);
       applied = foldApplyResult(result, before);
+      // ... and the cloud's data plane follows the move before the agents switch to the new gateway.
+      if (planned) await sleep(handover.settleMs);
     } catch (err) {
       if (!isProviderError(err) || err.retryable) throw err;
       return { policies, applied: applyRefused(decision.changes, err, before) };

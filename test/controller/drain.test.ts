@@ -1,7 +1,7 @@
 /**
  * Planned maintenance against a real kube-apiserver, with the in-memory cloud: a leaving node (cordoned, or
  * tainted and annotated exactly as `kubectl`, the Cluster Autoscaler and Karpenter write it) never receives
- * an egress IP, hands its IPs over cloud-first (the status keeps the old node until the cloud has moved
+ * an egress IP, hands its IPs over make-before-break (the status keeps the old node, with handoverTo, until the cloud has moved
  * them), says Drained, and a drain that would strand IPs says so before the node goes.
  */
 import type { V1Taint } from '@kubernetes/client-node';
@@ -107,7 +107,7 @@ const SIGNALS: [string, (short: string) => Promise<void>, string][] = [
 
 describe('a node leaving on purpose', () => {
   it.each(SIGNALS)(
-    '%s: its IPs move cloud-first to nodes that stay, with Drained Events',
+    '%s: its IPs move make-before-break to nodes that stay, with Drained Events',
     async (_, mark, signal) => {
       const { world } = fixture;
       await threeNodes();

@@ -63,6 +63,7 @@ export function testSettings(
     },
     resyncPeriodMs: 60_000,
     concurrency: 4,
+    handoverSettleMs: 100,
     ...overrides,
   };
 }
