@@ -7,7 +7,10 @@
  * as the comparison, without the drain (power off and delete: a failover per node, what a drain was before
  * planned moves). Needs root; prints a note and returns nothing otherwise.
  *
- * Trials: `E2E_TRIALS` (default 5) rolls per mode. The controllers run the box's fast probes (100 ms, 3 misses).
+ * Trials: `E2E_TRIALS` (default 5) rolls per mode. The controllers probe the agents every 500 ms with 4
+ * misses (as test/e2e/drain.test.ts): on a shared machine the box's fast probes (100 ms, 3 misses) fail agents
+ * that are only slow, and a replaced node then never comes back ready. Detection barely matters here: the
+ * failover mode deletes the Node with the power cut, and the controller moves its IPs on the deletion.
  */
 import { loadavg } from 'node:os';
 import {
@@ -30,6 +33,7 @@ import type { Bench, BenchResult } from './types.ts';
 import { median } from './types.ts';
 
 const EXPECTED = new Set<string>(ROLL_IPS);
+const ROBUST_PROBES = ['--probe-interval', '500ms', '--probe-misses', '4', '--probe-damping', '3s'];
 const range = (xs: readonly number[]) =>
   `min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}`;
 const load = () =>
@@ -49,7 +53,7 @@ const bench: Bench = async () => {
   const rolls: Record<RollMode, RollResult[]> = { drain: [], failover: [] };
   const loadBefore = load();
   try {
-    box = await startCloudBox({ provider: 'aws' });
+    box = await startCloudBox({ provider: 'aws', controllerFlags: ROBUST_PROBES });
     await box.kube.setPolicyIPs(BOX_POLICY.namespace, BOX_POLICY.name, ROLL_IPS);
     for (const ip of ROLL_IPS) await waitForHolder(box, ip);
     probes = box.startProbes();
@@ -96,7 +100,7 @@ const bench: Bench = async () => {
       unit: 'ms',
       trials: rs.length,
       ...(mode === 'drain' ? { target: '< 1000 ms', ok: slowest.every((s) => s < 1000) } : {}),
-      note: `${range(slowest)}; a request over 1 s counts as failed (the probe's timeout); hand-over per drained IP holder median ${median(rs.flatMap((r) => r.turns.filter((t) => t.held.length > 0).map((t) => t.handOverMs))).toFixed(0)} ms (turn start to the VPC delivering elsewhere)`,
+      note: `${range(slowest)}; a request over 1 s counts as failed (the probe's timeout); per node that held an IP, median ${median(rs.flatMap((r) => r.turns.filter((t) => t.held.length > 0).map((t) => t.handOverMs))).toFixed(0)} ms ${mode === 'drain' ? 'from the cordon to the handover over (the node may go)' : 'from the power cut to the VPC delivering its IP elsewhere'}`,
     });
   }
   return rows;
