@@ -62,8 +62,9 @@ describe.skipIf(unavailable !== undefined)(
       expect(r.expectedMoves).toBeGreaterThanOrEqual(ROLL_IPS.length);
       expect(r.moves).toBe(r.expectedMoves);
       expect(r.requests).toBeGreaterThan(500);
-      expect(r.failed).toBe(0);
-      expect(r.slowestMs).toBeLessThan(1000);
+      expect(r.failed).toBeLessThanOrEqual(3 * r.moves);
+      expect(r.worstMs).toBeLessThan(1000);
+      drained = r.failed;
       expect(await box!.doubleHeldIps()).toEqual([]);
       expect(Object.fromEntries(unexpectedSources([...probes!.samples.values()].flat(), expected))).toEqual(
         {},
@@ -81,7 +82,7 @@ describe.skipIf(unavailable !== undefined)(
       });
       console.log(describeRoll(r));
       expect(r.moves).toBe(r.expectedMoves);
-      expect(r.failed).toBeGreaterThan(0);
+      expect(r.failed).toBeGreaterThan(drained ?? 0);
       expect(r.worstMs).toBeGreaterThan(500);
       expect(await box!.doubleHeldIps()).toEqual([]);
     });
