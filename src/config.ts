@@ -24,7 +24,7 @@ import {
   AgentHelpRequested,
   parseAgentConfig,
 } from './agent/agent-config.ts';
-import type { ControllerConfig } from './controller/controller-settings.ts';
+import { type ControllerConfig, DEFAULT_HANDOVER_SETTLE_MS } from './controller/controller-settings.ts';
 import type { ProviderChoice } from './controller/decide-provider.ts';
 import { DEFAULT_LEADER_TIMINGS, validateTimings } from './controller/leader-election.ts';
 import { DEFAULT_AGENT_HEALTH_PORT } from './kube/agent-health-port.ts';
@@ -98,6 +98,9 @@ Health:
                                 until the new agent answers, unless the Node is cordoned or marked for removal
   --agent-pod-namespace NS      namespace of the agent Pods (env POD_NAMESPACE; default cloud-egress)
   --agent-restart-grace DURATION  how long such a node keeps its IPs without answering (default 30s; 0 = no grace)
+  --handover-settle DURATION    planned moves off leaving nodes: how long the agents get to program both gateways
+                                before the cloud call, and the cloud to deliver to the new one before the agents
+                                switch (default 2s; docs/maintenance.md)
 
 Leader election (coordination.k8s.io/v1 Lease):
   --leader-elect BOOL           true|false (default true)
@@ -206,6 +209,7 @@ const CONTROLLER_OPTIONS = {
   'agent-pod-selector': { type: 'string' },
   'agent-pod-namespace': { type: 'string' },
   'agent-restart-grace': { type: 'string' },
+  'handover-settle': { type: 'string' },
   'agent-health-port': { type: 'string' },
   'leader-elect': { type: 'string' },
   'leader-election-name': { type: 'string' },
@@ -320,6 +324,7 @@ function parseController(args: readonly string[], env: Env): Config {
           65535,
         ),
       },
+      handoverSettleMs: duration('handover-settle', DEFAULT_HANDOVER_SETTLE_MS),
       leaderElection: {
         enabled: parseBoolean(str('leader-elect') ?? 'true', '--leader-elect'),
         name: str('leader-election-name') ?? 'cloud-egress-controller',

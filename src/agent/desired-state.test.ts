@@ -147,6 +147,41 @@ describe('desiredState', () => {
     expect(pending.podsWithoutIp).toBe(0);
   });
 
+  it('a planned move from node-2 to node-3: both hold the IP and copy to each other, sources steer by `node`', () => {
+    const at = (node: string, handover: object, me: string) =>
+      desiredState(
+        inputs(
+          {
+            policies: [egressPolicy([{ ...ready('10.0.1.17', node), ...handover }])],
+            pods: [pod('a', '10.244.1.10')],
+          },
+          me,
+        ),
+        S,
+      ).desired;
+    for (const [node, handover] of [
+      ['node-2', { handoverTo: 'node-3' }],
+      ['node-3', { handoverFrom: 'node-2' }],
+    ] as const) {
+      const old = at(node, handover, 'node-2');
+      const next = at(node, handover, 'node-3');
+      expect(old.addresses.map((a) => a.ip)).toEqual(['10.0.1.17']);
+      expect(next.addresses.map((a) => a.ip)).toEqual(['10.0.1.17']);
+      expect(old.nftStructure).toMatch(/ether daddr set 02:ce:0a:00:00:03 dup to "cegress0"/);
+      expect(old.peers.map((p) => p.nodeIp)).toContain('10.0.0.3');
+      expect(next.nftStructure).toMatch(/ether daddr set 02:ce:0a:00:00:02 dup to "cegress0"/);
+      expect(next.peers.map((p) => p.nodeIp)).toContain('10.0.0.2');
+      // The source node (node-1, with the pod) routes to the node named in `node`.
+      const source = at(node, handover, 'node-1');
+      expect(source.addresses).toEqual([]);
+      expect(source.routes).toContainEqual(
+        expect.objectContaining({ kind: 'via', via: node === 'node-2' ? '10.0.0.2' : '10.0.0.3' }),
+      );
+    }
+    // Without the handover the old node lets go.
+    expect(at('node-3', {}, 'node-2').addresses).toEqual([]);
+  });
+
   it('programs no Failed IP; a policy without a usable IP drops its pods (fails closed)', () => {
     const result = desiredState(
       inputs({

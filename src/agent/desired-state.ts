@@ -78,6 +78,7 @@ export function desiredState(
     policies: plans,
     podMaps: pods.maps,
     placement: placement.nodeOf,
+    handovers: placement.handovers,
     nodeIps,
     markIds,
     steering,

@@ -20,6 +20,30 @@ describe('nft text and read-back', () => {
     expect(b.text).toContain('meta mark & 0x3fff == 0x12 counter name "out_10_0_1_17"\n');
   });
 
+  it("copies a planned move's traffic to the new gateway in a table of its own; without copies that table goes", () => {
+    const input = {
+      settings: S,
+      policies: [],
+      markChains: new Map(),
+      snat: new Map([[18, '10.0.1.17']]),
+      tunnelMac: '02:ce:0a:00:00:02',
+    };
+    const none = renderStructure(input);
+    const table = `${S.nftTable}_dup`;
+    expect(none.text).toContain(`add table netdev ${table}\ndelete table netdev ${table}\n`);
+    expect(none.text).not.toContain(`table netdev ${table} {`);
+    // The tunnel's outer packets carry the inner mark: never SNATed.
+    expect(none.text).toContain(
+      `srcnat - 10; policy accept;\n\t\tip daddr @nodes4 udp dport ${S.port} return\n`,
+    );
+    const copying = renderStructure({ ...input, copies: new Map([[18, '10.0.1.12']]) });
+    expect(copying.fingerprint).not.toBe(none.fingerprint);
+    expect(copying.text).toContain(
+      `table netdev ${table} {\n\tchain ingress {\n\t\ttype filter hook ingress device "${S.tunnelName}" priority filter; policy accept;\n` +
+        `\t\tmeta mark & 0x3fff == 0x12 ether saddr != 02:ce:0a:00:01:0c ether saddr set 02:ce:0a:00:00:02 ether daddr set 02:ce:0a:00:01:0c dup to "${S.tunnelName}" ether daddr set 02:ce:0a:00:00:02\n`,
+    );
+  });
+
   it('reads the per-egress-IP counters from `nft -j list counters`', () => {
     const counter = (name: string, packets: number, bytes: number) => ({
       counter: { family: 'inet', name, table: 'cloud_egress', handle: 3, packets, bytes },

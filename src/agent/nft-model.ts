@@ -12,13 +12,20 @@
  * forward (filter-10)  from tunnel to tunnel: drop | from tunnel with a mark not held here: drop
  *                      into tunnel: clamp TCP MSS to the route MTU
  * input (filter-10)    VXLAN port from a non-node: drop
- * gw_snat (srcnat-10)  mark id of a held egress IP, not into the tunnel -> count the connection, snat to it
+ * gw_snat (srcnat-10)  the tunnel's own outer packets (to a node's VXLAN port; they carry the inner mark) ->
+ *                      return; mark id of a held egress IP, not into the tunnel -> count the connection, snat to it
  *                      (before a CNI's masquerade at srcnat, so ours wins)
  * gw_count (srcnat+10) the same match, every packet -> count packets and bytes per egress IP
  * guard (srcnat+20)    a packet with a mark id leaving by a device other than the tunnel (after every
  *                      SNAT): the tunnel's own outer packet to a node -> accept; source is the egress IP
  *                      of its mark, held here -> accept; anything else -> drop (fail closed: a missing
  *                      rule or route, a stale NAT binding, never leak the node or pod IP)
+ * copies (table netdev <table>_dup, ingress of the tunnel): on both gateways of a planned move, each frame
+ *                      that comes out of the tunnel with the moving IP's mark, and not from the other
+ *                      gateway, is also sent back into the tunnel from this node's MAC to the other's, so
+ *                      that both send it and both have its connections: whichever the cloud lets send and
+ *                      delivers to, it flows, whenever the sources switch (a table of its own, bound to the
+ *                      tunnel device, replaced in the same transaction; the source MAC stops copies of copies)
  * ```
  *
  * The counters are named objects (`new_<ip>`, `out_<ip>` with `_` for `.`), so one
@@ -27,6 +34,7 @@
 import { createHash } from 'node:crypto';
 import type { NftSetKind } from './dataplane.ts';
 import type { DataplaneSettings } from './settings.ts';
+import { tunnelMac } from './tunnel-mac.ts';
 
 /** One policy's sets, by name prefix `p<hash>`. */
 export interface NftPolicy {
@@ -42,6 +50,15 @@ export interface NftStructureInput {
   readonly markChains: ReadonlyMap<number, number>;
   /** Held egress IPs: mark value -> IP. */
   readonly snat: ReadonlyMap<number, string>;
+  /** Planned moves this node takes part in: mark value -> the other gateway's node IP (module comment). */
+  readonly copies?: ReadonlyMap<number, string>;
+  /** This node's tunnel MAC (frames copied to another gateway get it back); needed with `copies`. */
+  readonly tunnelMac?: string;
+}
+
+/** The table of the copies (module comment) beside the agent's table `table`. */
+export function copyTable(table: string): string {
+  return `${table}_dup`;
 }
 
 /** Global set names. */
@@ -151,20 +168,23 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
       `\t\tudp dport ${s.port} ip saddr != @${SETS.nodes} drop\n\t}`,
   );
   const match = (value: number) => `oifname != ${tun} meta mark & ${mask} == ${hex(value)}`;
+  // The tunnel's outer packets keep the inner packet's mark: a copy sent on to another gateway must not be
+  // SNATed or counted as egress traffic.
+  const outer = `\t\tip daddr @${SETS.nodes} udp dport ${s.port} return\n`;
   const snat = held.map(
     ([value, ip]) =>
       `\t\t${match(value)} counter name ${JSON.stringify(snatCounterNames(ip).connections)} snat ip to ${ip}\n`,
   );
   lines.push(
     `\tchain gw_snat {\n\t\ttype nat hook postrouting priority srcnat - 10; policy accept;\n` +
-      `${snat.join('')}\t}`,
+      `${outer}${snat.join('')}\t}`,
   );
   const count = held.map(
     ([value, ip]) => `\t\t${match(value)} counter name ${JSON.stringify(snatCounterNames(ip).packets)}\n`,
   );
   lines.push(
     `\tchain gw_count {\n\t\ttype filter hook postrouting priority srcnat + 10; policy accept;\n` +
-      `${count.join('')}\t}`,
+      `${outer}${count.join('')}\t}`,
   );
   // Runs after every SNAT (ours, a CNI's masquerade at srcnat), so it sees the source that leaves.
   const allowed = held.map(
@@ -180,10 +200,34 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
   const prerouting = (comment: string) =>
     `\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n` +
     `\t\tct direction original jump classify comment ${JSON.stringify(comment)}\n\t}`;
-  const body = [...lines, prerouting('cloud-egress'), '}'].join('\n');
+  const copies = copiesText(s.nftTable, tun, mask, input.copies ?? new Map(), input.tunnelMac ?? '');
+  const body = [...lines, prerouting('cloud-egress'), '}', copies].join('\n');
   const fingerprint = createHash('sha256').update(body).digest('hex').slice(0, 16);
-  const text = [...lines, prerouting(`${FINGERPRINT_PREFIX}${fingerprint}`), '}', ''].join('\n');
+  const text = [...lines, prerouting(`${FINGERPRINT_PREFIX}${fingerprint}`), '}', copies, ''].join('\n');
   return { text, fingerprint };
+}
+
+/** The copies' table, replaced (or removed, without copies) by the same transaction as the agent's table. */
+function copiesText(
+  table: string,
+  tun: string,
+  mask: string,
+  copies: ReadonlyMap<number, string>,
+  ownMac: string,
+): string {
+  const name = copyTable(table);
+  const reset = `add table netdev ${name}\ndelete table netdev ${name}`;
+  if (copies.size === 0) return reset;
+  const rules = [...copies]
+    .sort((a, b) => a[0] - b[0])
+    .map(
+      ([value, to]) =>
+        `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ether saddr set ${ownMac} ether daddr set ${tunnelMac(to)} dup to ${tun} ether daddr set ${ownMac}\n`,
+    );
+  return (
+    `${reset}\ntable netdev ${name} {\n\tchain ingress {\n` +
+    `\t\ttype filter hook ingress device ${tun} priority filter; policy accept;\n${rules.join('')}\t}\n}`
+  );
 }
 
 /** Prefix of the rule comment that carries the fingerprint. */

@@ -13,6 +13,8 @@
  *   by a local pod              onlink, throw gatewayIP/32 (the tunnel's own outer packets), FDB + neighbour
  *                               for the gateway
  * egress IP elsewhere, idle  -> nothing but its mark chain
+ * planned move (handover)    -> both gateways hold it as above, and each copies what the tunnel brings it with
+ *                               its mark to the other (nft netdev dup, FDB + neighbour for it)
  * always                     -> tunnel device, cluster bypass set (pod/service CIDRs, node IPs), node set
  *                               (input guard), per policy its destination and excluded sets and pod map,
  *                               a mark chain per usable IP (so pods coming and going only change map elements)
@@ -35,6 +37,7 @@ import { type PolicySetNames, renderStructure, SETS, setKinds } from './nft-mode
 import type { IpSteering } from './pod-steering.ts';
 import { type DataplaneSettings, markValue } from './settings.ts';
 import { tunnelMac } from './tunnel-mac.ts';
+import type { Handover } from './usable-ips.ts';
 
 /** A policy as the dataplane programs it: its destinations and the names of its sets. */
 export interface ProgrammedPolicy {
@@ -58,6 +61,8 @@ export interface NodeDataplaneInput {
   readonly podMaps: readonly Map<string, string>[];
   /** Egress IP -> the node it is placed on. */
   readonly placement: ReadonlyMap<string, string>;
+  /** Planned moves under way: both nodes hold the IP, the old one copies to the new one. */
+  readonly handovers?: ReadonlyMap<string, Handover>;
   /** Node name -> InternalIP, for every node a placed IP is on. */
   readonly nodeIps: ReadonlyMap<string, string>;
   /** Mark id of every placed egress IP. */
@@ -95,7 +100,14 @@ export function nodeDataplane(input: NodeDataplaneInput): DesiredDataplane {
     [...input.steering.values()].map((x) => [x.id, markValue(x.id, settings.markMask)]),
   );
   const nftPolicies = policies.map((x) => ({ prefix: x.prefix }));
-  const structure = renderStructure({ settings, policies: nftPolicies, markChains, snat: routing.snat });
+  const structure = renderStructure({
+    settings,
+    policies: nftPolicies,
+    markChains,
+    snat: routing.snat,
+    copies: routing.copies,
+    tunnelMac: tunnelMac(me.ip),
+  });
   const tunnel: TunnelState = {
     name: settings.tunnelName,
     vni: settings.vni,
@@ -126,6 +138,7 @@ function egressRouting(input: NodeDataplaneInput) {
   for (const ip of input.podsByIp.keys()) usedIds.add(input.steering.get(ip)!.id);
   const addresses: AddressState[] = [];
   const snat = new Map<number, string>();
+  const copies = new Map<number, string>();
   const rules: RuleState[] = [];
   const routes: RouteState[] = [];
   const peers = new Map<string, PeerState>();
@@ -133,9 +146,18 @@ function egressRouting(input: NodeDataplaneInput) {
   for (const [ip, node] of input.placement) {
     const id = input.markIds.get(ip)!;
     const value = markValue(id, settings.markMask);
-    if (node === me.name) {
+    const handover = input.handovers?.get(ip);
+    if (node === me.name || handover?.from === me.name || handover?.to === me.name) {
       addresses.push({ ip, dev: me.egress?.iface ?? me.iface });
       snat.set(value, ip);
+      // Both gateways of a planned move copy what the tunnel brings them for the IP to each other.
+      const other =
+        handover?.from === me.name ? handover.to : handover?.to === me.name ? handover.from : undefined;
+      const peer = other === undefined || other === me.name ? undefined : input.nodeIps.get(other);
+      if (peer !== undefined) {
+        copies.set(value, peer);
+        peers.set(peer, { nodeIp: peer, mac: tunnelMac(peer) });
+      }
       if (me.egress) {
         const rule = {
           mark: value,
@@ -158,7 +180,7 @@ function egressRouting(input: NodeDataplaneInput) {
   if (me.egress && addresses.length > 0) {
     routes.push({ table: egressTable, kind: 'via', via: me.egress.gateway, dev: me.egress.iface });
   }
-  return { addresses, snat, rules, routes, peers: [...peers.values()] };
+  return { addresses, snat, copies, rules, routes, peers: [...peers.values()] };
 }
 
 const v4Cidrs = (items: readonly string[] | undefined) => (items ?? []).filter((c) => familyOf(c) === 4);

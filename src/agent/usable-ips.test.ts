@@ -37,7 +37,24 @@ describe('placeEgressIps', () => {
       { ip: '10.0.1.17', state: 'Pending' },
       { node: 'node-2', state: 'Pending' },
     ]);
-    expect(placeEgressIps([p], nodeIps)).toEqual({ nodeOf: new Map(), notes: [] });
+    expect(placeEgressIps([p], nodeIps)).toEqual({ nodeOf: new Map(), notes: [], handovers: new Map() });
+  });
+
+  it('a planned move under way: traffic goes where `node` says, the handover names the old and the new node', () => {
+    const before = egressPolicy([{ ...at('10.0.1.17', 'node-1'), handoverTo: 'node-2' }]);
+    const after = egressPolicy([{ ...at('10.0.1.17', 'node-2'), handoverFrom: 'node-1' }]);
+    const moving = new Map([['10.0.1.17', { from: 'node-1', to: 'node-2' }]]);
+    expect(placeEgressIps([before], nodeIps)).toMatchObject({
+      nodeOf: new Map([['10.0.1.17', 'node-1']]),
+      handovers: moving,
+    });
+    expect(placeEgressIps([after], nodeIps)).toMatchObject({
+      nodeOf: new Map([['10.0.1.17', 'node-2']]),
+      handovers: moving,
+    });
+    // A node without a known InternalIP takes no part.
+    const unknown = egressPolicy([{ ...at('10.0.1.17', 'node-1'), handoverTo: 'node-9' }]);
+    expect(placeEgressIps([unknown], nodeIps).handovers.size).toBe(0);
   });
 
   it('leaves out IPv6 IPs and nodes without a known InternalIP, saying why', () => {

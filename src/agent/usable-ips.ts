@@ -10,6 +10,8 @@
  * Pending | Assigned | Ready, IPv6 ip              no, noted             no
  * Pending | Assigned | Ready, node without an IP   no, noted             no
  * Failed, or no ip or node yet                     no                    no
+ * handoverTo / handoverFrom (a planned move)       as above; both nodes  as above
+ *                                                  hold it (handovers)
  * zoneAffinity Preferred, this node has a zone     only the usable IPs on nodes of this zone, when there are
  *                                                  any (else all of them)
  * ```
@@ -36,6 +38,17 @@ export interface EgressIpPlacement {
   readonly nodeOf: ReadonlyMap<string, string>;
   /** Assignments left out, each with the reason (IPv6 IPs, nodes without a known InternalIP). */
   readonly notes: readonly string[];
+  /**
+   * Planned moves under way: egress IP -> the old and the new gateway. Both hold the IP, and the old one copies
+   * what it is sent for it to the new one, whichever `nodeOf` names (the one the traffic is steered to).
+   */
+  readonly handovers: ReadonlyMap<string, Handover>;
+}
+
+/** A planned move of an egress IP between two gateways (`handoverTo` / `handoverFrom` of its assignment). */
+export interface Handover {
+  readonly from: string;
+  readonly to: string;
 }
 
 /**
@@ -47,6 +60,7 @@ export function placeEgressIps(
   nodeIps: ReadonlyMap<string, string>,
 ): EgressIpPlacement {
   const nodeOf = new Map<string, string>();
+  const handovers = new Map<string, Handover>();
   const notes: string[] = [];
   for (const p of policies) {
     for (const a of p.status?.assignments ?? []) {
@@ -60,9 +74,13 @@ export function placeEgressIps(
         continue;
       }
       nodeOf.set(a.ip, a.node);
+      const other = a.handoverTo ?? a.handoverFrom;
+      if (other !== undefined && other !== a.node && nodeIps.has(other)) {
+        handovers.set(a.ip, a.handoverTo ? { from: a.node, to: other } : { from: other, to: a.node });
+      } else handovers.delete(a.ip);
     }
   }
-  return { nodeOf, notes };
+  return { nodeOf, notes, handovers };
 }
 
 /**

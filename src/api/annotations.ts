@@ -29,6 +29,12 @@ export const ANNOTATIONS = {
   publicAddresses: `${GROUP}/public-addresses`,
 } as const;
 
+/**
+ * Annotation read from Nodes: hand-made maintenance. Any value but `false` marks the Node as leaving, like a
+ * drain (no new egress IPs; its IPs move to the gateway's other nodes); the value is shown in the status.
+ */
+export const NODE_MAINTENANCE = `${GROUP}/maintenance`;
+
 /** Label keys. */
 export const LABELS = {
   /** Set on objects the project creates, value `cloud-egress`. */

@@ -22,6 +22,12 @@ export const CONDITION = {
    * (docs/adr/0006-the-holder-keeps-its-ip.md) and the message names it.
    */
   Conflicted: 'Conflicted',
+  /**
+   * Gateways: some of its nodes are leaving on purpose (cordoned, drained, chosen by an autoscaler, being
+   * deleted). Reason Drained while their IPs have moved to nodes that stay, DrainBlocked (with the IPs and why)
+   * while some cannot move, so that the drain would end in a failover.
+   */
+  Draining: 'Draining',
 } as const;
 /** A condition type. */
 export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
@@ -67,6 +73,10 @@ export const REASON = {
   IPsNotReady: 'IPsNotReady',
   NodeFailed: 'NodeFailed',
   NodeRecovered: 'NodeRecovered',
+  // Draining (and the Event of a planned move off a leaving node)
+  Drained: 'Drained',
+  DrainBlocked: 'DrainBlocked',
+  NoDrain: 'NoDrain',
   // Preflight
   PreflightPassed: 'PreflightPassed',
   PreflightFailed: 'PreflightFailed',

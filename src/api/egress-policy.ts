@@ -120,6 +120,20 @@ export const IpAssignmentStatus = Type.Object({
   since: Type.Optional(Type.String({ format: 'date-time' })),
   reason: Type.Optional(Type.String({ maxLength: 128 })),
   message: Type.Optional(Type.String({ maxLength: 1024 })),
+  handoverTo: Type.Optional(
+    Type.String({
+      maxLength: 253,
+      description:
+        'A planned move to this node is under way: it holds the IP too, and the node in `node` copies what it sends from the IP to it.',
+    }),
+  ),
+  handoverFrom: Type.Optional(
+    Type.String({
+      maxLength: 253,
+      description:
+        'A planned move from this node has just been made: it still holds the IP and copies what it is sent to the node in `node`.',
+    }),
+  ),
 });
 /** One egress IP of a policy and where it is. */
 export type IpAssignmentStatus = Type.Static<typeof IpAssignmentStatus>;

@@ -43,6 +43,11 @@ export interface ControllerSettings {
     /** `--agent-restart-grace`: how long a node whose agent Pod is being deleted keeps its IPs; 0 = none. */
     readonly restartGraceMs?: number;
   };
+  /**
+   * `--handover-settle`: in a planned move, how long the agents get to program both gateways before the cloud
+   * call, and the cloud's data plane to follow it before the agents switch; default {@link DEFAULT_HANDOVER_SETTLE_MS}.
+   */
+  readonly handoverSettleMs?: number;
   /** Where the agent Pods are (`--agent-pod-namespace`, `--agent-pod-selector`); unset: no restart grace. */
   readonly agentPods?: { readonly namespace: string; readonly labelSelector: string };
   readonly leaderElection: LeaderElectionTimings & {
@@ -60,3 +65,6 @@ export interface ControllerSettings {
   /** A gateway's preflight checks run at most this often (preflight-gate.ts); default 10 minutes. */
   readonly preflightIntervalMs?: number;
 }
+
+/** Default of {@link ControllerSettings.handoverSettleMs}. */
+export const DEFAULT_HANDOVER_SETTLE_MS = 2000;

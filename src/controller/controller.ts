@@ -140,6 +140,9 @@ export class Controller {
         ? { preflightIntervalMs: options.settings.preflightIntervalMs }
         : {}),
       ...(options.settings.verification ? { verification: options.settings.verification } : {}),
+      ...(options.settings.handoverSettleMs !== undefined
+        ? { handoverSettleMs: options.settings.handoverSettleMs }
+        : {}),
     });
   }
 

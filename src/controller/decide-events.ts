@@ -8,6 +8,8 @@
  * |------------------------------------------|--------------------------------------------------------------|
  * | absent / Failed / no node -> Ready(node) | Normal Assigned  "<ips> assigned to <node>; ..."             |
  * | Ready(A) -> Ready(B)                     | Normal Moved     "<ips> moved from <A> to <B>; ..."          |
+ * | Ready(A) -> Ready(B), A leaving (planned)| Normal Drained   "<ips> moved from <A> to <B> before <A>     |
+ * |                                          | leaves (<signal>); ..."                                      |
  * | present -> absent                        | Normal Released  "<ips> released from <node>; ..."           |
  * | anything -> Failed(reason) (new reason)  | Warning <reason> "<message>" (+ how many more)               |
  */
@@ -34,10 +36,14 @@ function grouped(map: Map<string, string[]>, key: string, ip: string): void {
   map.set(key, [...(map.get(key) ?? []), ip]);
 }
 
-/** The Events between `before` and `after`; see the module table. */
+/**
+ * The Events between `before` and `after`; see the module table. `leaving` maps each leaving node the moves
+ * planned off to the signal that makes it leave.
+ */
 export function decideAssignmentEvents(
   before: EgressPolicyStatus | undefined,
   after: EgressPolicyStatus,
+  leaving: ReadonlyMap<string, string> = new Map(),
 ): EventSpec[] {
   const previous = new Map<string, IpAssignmentStatus>();
   for (const a of before?.assignments ?? []) if (a.ip) previous.set(a.ip, a);
@@ -71,12 +77,21 @@ export function decideAssignmentEvents(
     REASON.Assigned,
     [...assigned].map(([node, ips]) => `${listIPs(ips)} assigned to ${node}`),
   );
+  const moves = [...moved].map(([key, ips]) => {
+    const [from, to] = key.split('\n') as [string, string];
+    return { ips, from, to, signal: leaving.get(from) };
+  });
   once(
     REASON.Moved,
-    [...moved].map(([key, ips]) => {
-      const [from, to] = key.split('\n');
-      return `${listIPs(ips)} moved from ${from} to ${to}`;
-    }),
+    moves
+      .filter((m) => m.signal === undefined)
+      .map((m) => `${listIPs(m.ips)} moved from ${m.from} to ${m.to}`),
+  );
+  once(
+    REASON.Drained,
+    moves
+      .filter((m) => m.signal !== undefined)
+      .map((m) => `${listIPs(m.ips)} moved from ${m.from} to ${m.to} before ${m.from} leaves (${m.signal})`),
   );
   once(
     REASON.Released,

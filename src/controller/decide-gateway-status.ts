@@ -10,6 +10,8 @@
  * | Ready      | True while some node may hold IPs, else False NoEligibleNode                               |
  * | Degraded   | True NodeFailed naming each node that may not hold IPs and why, else False                 |
  * | Conflicted | True PoolOverlap naming each gateway whose `spec.ips` shares IPs with this one's, else False |
+ * | Draining   | True DrainBlocked naming the IPs that stay on leaving nodes and why (the drain would end in a |
+ * |            | failover), True Drained while nodes leave and their IPs are elsewhere, else False NoDrain   |
  *
  * `ipsTotal` counts the IPs the gateway can hand out (of the families the agents program), at most
  * `Number.MAX_SAFE_INTEGER`, so the status stays a valid integer whatever the spec holds.
@@ -20,6 +22,7 @@ import { validateGatewaySpec } from '../api/validate.ts';
 import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import type { NodeNetwork } from '../provider/contract.ts';
 import { IpPool, type PoolOverlap } from '../scheduler/index.ts';
+import type { Stranded } from '../scheduler/types.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
 
 /** A node of the gateway as the status reports it. */
@@ -29,6 +32,8 @@ export interface GatewayNodeView {
   readonly network: NodeNetwork | undefined;
   /** Why the node cannot hold IPs, if it cannot. */
   readonly problem?: string;
+  /** The signal that makes the node leave (node-disruption.ts), if it is leaving: it takes no new IPs. */
+  readonly leaving?: string;
 }
 
 /** Inputs of {@link decideGatewayStatus}. */
@@ -42,7 +47,41 @@ export interface GatewayStatusInput {
   readonly cloudAllocatedIPs: readonly string[];
   /** Other gateways whose pools share IPs with this one's. */
   readonly overlaps: readonly PoolOverlap[];
+  /** IPs that stay on leaving nodes because no other node can take them (the plan's). */
+  readonly stranded?: readonly Stranded[];
   readonly now: Date;
+}
+
+/** The Draining condition (without observedGeneration): see the module table. */
+export function drainingCondition(
+  nodes: readonly GatewayNodeView[],
+  stranded: readonly Stranded[],
+): {
+  status: 'True' | 'False';
+  reason: typeof REASON.Drained | typeof REASON.DrainBlocked | typeof REASON.NoDrain;
+  message: string;
+} {
+  const leaving = nodes.filter((n) => n.leaving);
+  if (leaving.length === 0) return { status: 'False', reason: REASON.NoDrain, message: 'no node is leaving' };
+  const staying = nodes.filter((n) => n.healthy && !n.leaving).length;
+  const names = leaving.map((n) => `${n.name} (${n.leaving})`).join(', ');
+  if (stranded.length > 0) {
+    const first = stranded[0]!;
+    const more = stranded.length > 1 ? ` (and ${stranded.length - 1} more IP(s))` : '';
+    const none = staying === 0 ? 'no healthy node of the gateway stays; ' : '';
+    return {
+      status: 'True',
+      reason: REASON.DrainBlocked,
+      message: truncateMessage(`${none}${first.message}${more}; leaving: ${names}`),
+    };
+  }
+  return {
+    status: 'True',
+    reason: REASON.Drained,
+    message: truncateMessage(
+      `leaving: ${names}; their egress IPs are on nodes that stay${staying === 0 ? ' (none is left for new IPs)' : ''}`,
+    ),
+  };
 }
 
 /** The IPs `pool` can hand out (families the agents program), as a safe integer. */
@@ -86,7 +125,9 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
         }
       : {}),
     ips: (ipsByNode.get(n.name) ?? []).sort(),
-    ...(n.problem ? { message: truncateMessage(n.problem) } : {}),
+    ...(n.problem || n.leaving
+      ? { message: truncateMessage(n.problem ?? `leaving (${n.leaving}): takes no new egress IPs`) }
+      : {}),
   }));
   const readyNodes = nodes.filter((n) => n.ready).length;
   const failedNodes = input.nodes.filter((n) => !n.healthy);
@@ -155,6 +196,7 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
               message: 'no other gateway shares its IPs',
               ...gen,
             },
+        { type: CONDITION.Draining, ...drainingCondition(input.nodes, input.stranded ?? []), ...gen },
       ],
       now,
     ),

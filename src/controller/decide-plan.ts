@@ -25,6 +25,7 @@ import type { EgressGateway } from '../api/egress-gateway.ts';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE } from '../api/egress-policy.ts';
 import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
+import { nodeDisruption } from '../kube/node-disruption.ts';
 import { deleting, nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
 import { gatewaySlice, IpPool, planChanges, poolOverlaps, REFUSALS, schedule } from '../scheduler/index.ts';
@@ -73,6 +74,14 @@ export interface PlanInput {
   readonly heldInCloud?: ReadonlySet<string>;
 }
 
+/** A planned move: an IP leaving a healthy node that is leaving on purpose (a drain), make-before-break. */
+export interface PlannedMove {
+  readonly from: string;
+  readonly to: string;
+  /** The signal that makes `from` leave (node-disruption.ts), for the Event. */
+  readonly signal: string;
+}
+
 /** The decision for one gateway. */
 export interface PlanDecision {
   readonly input: SchedulerInput;
@@ -81,6 +90,8 @@ export interface PlanDecision {
   readonly nodes: readonly GatewayNodeView[];
   /** Cloud-picked IPs no policy uses that stay in the cloud (see {@link spareCloudAllocated}). */
   readonly spare: ReadonlySet<string>;
+  /** Moves off healthy leaving nodes, IP -> move: planned, not failovers. */
+  readonly planned: ReadonlyMap<string, PlannedMove>;
 }
 
 /**
@@ -116,11 +127,12 @@ export function nodeAddresses(nodes: readonly V1Node[]): Map<string, string> {
   return out;
 }
 
-/** The nodes `gateway` selects: its `nodeSelector` matches them and they are not being deleted. */
+/**
+ * The nodes `gateway` selects: its `nodeSelector` matches them. A Node being deleted is still one, leaving
+ * (node-disruption.ts): its IPs move off it while it still forwards.
+ */
 export function selectedNodes(gateway: EgressGateway, nodes: readonly V1Node[]): V1Node[] {
-  return nodes.filter(
-    (n) => !n.metadata?.deletionTimestamp && selectorMatches(gateway.spec.nodeSelector, n.metadata?.labels),
-  );
+  return nodes.filter((n) => selectorMatches(gateway.spec.nodeSelector, n.metadata?.labels));
 }
 
 /** Every IP a policy's status lists, held or refused. */
@@ -286,13 +298,23 @@ export function decidePlan(planInput: PlanInput): PlanDecision {
             : undefined;
     const network = result?.ok ? result.network : undefined;
     const healthy = problem === undefined;
-    views.push({ name: nodeName, healthy, network, ...(problem ? { problem } : {}) });
+    const disruption = nodeDisruption(node);
+    const leaving = disruption?.effect === 'leaving' ? disruption.signal : undefined;
+    views.push({
+      name: nodeName,
+      healthy,
+      network,
+      ...(problem ? { problem } : {}),
+      ...(leaving ? { leaving } : {}),
+    });
     nodes.push({
       name: nodeName,
       healthy,
       zone: network?.zone ?? nodeZone(node) ?? '',
       subnets: network?.subnets ?? [],
       capacity: network ? network.ownedIPs.length + network.freeSlots : 0,
+      ...(leaving ? { leaving: true } : {}),
+      ...(disruption?.effect === 'avoid' ? { avoid: true } : {}),
     });
   }
   const current = new Map(input.current.map((a) => [a.ip, a.node]));
@@ -317,5 +339,19 @@ export function decidePlan(planInput: PlanInput): PlanDecision {
   const plan = schedule(sliced);
   const spare = spareCloudAllocated(gateway, input.cloudAllocatedIPs, plan, sliced.current);
   const changes = planChanges(plan, sliced.current, input.refs, spare);
-  return { input: sliced, plan, changes, nodes: views, spare };
+  return { input: sliced, plan, changes, nodes: views, spare, planned: plannedMoves(plan, views) };
+}
+
+/** The plan's moves whose old node is healthy and leaving (see {@link PlannedMove}). */
+export function plannedMoves(
+  plan: SchedulePlan,
+  views: readonly GatewayNodeView[],
+): Map<string, PlannedMove> {
+  const leaving = new Map(views.flatMap((v) => (v.healthy && v.leaving ? [[v.name, v.leaving]] : [])));
+  const out = new Map<string, PlannedMove>();
+  for (const p of plan.placements) {
+    const signal = p.previousNode === undefined ? undefined : leaving.get(p.previousNode);
+    if (signal !== undefined) out.set(p.ip, { from: p.previousNode!, to: p.node, signal });
+  }
+  return out;
 }

@@ -8,9 +8,17 @@
  * | placed, already on its node         | Ready           | Ready                       | -                           |
  * | placed, to be assigned or moved     | Pending         | Ready (Assigned if the node | Failed, reason from the     |
  * |                                     |                 | is not healthy)             | error kind, cloud's message |
+ * | moved off a leaving node, planned   | as it was, and  | Ready on the new node,      | Failed, as above            |
+ * | (make-before-break)                 | handoverTo: new | handoverFrom: old (dropped  |                             |
+ * |                                     |                 | `settleMs` after `since`)   |                             |
  * | allocated, not placed (`Unplaced`)  | Failed          | Failed                      | -                           |
  * | placed where the cloud acknowledged | Pending,        | Pending, reason Verifying   | Failed, as above            |
  * | it, but a read showed it missing    | reason Verifying| (verify-writes.ts)          |                             |
+ *
+ * A planned move keeps its old entry through the cloud call, with `handoverTo`: both gateways hold the IP and
+ * the old one copies what it sends from it to the new one, so whichever the cloud delivers to, traffic flows
+ * and both have its connections. The final write names the new node, with `handoverFrom` (the old one keeps
+ * copying for the agents that switch late); a later pass drops it.
  *
  * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules. Conflicted is True
  * while an IP it asks for is another policy's (IPInUse, the message names the owner). Destinations the agents do
@@ -68,6 +76,14 @@ const verifying = (ip: string, node: string): IpAssignmentStatus => ({
   message: `a read of the cloud did not show it on ${node} after the cloud had acknowledged it; written again, Ready once a read shows it`,
 });
 
+/** Planned moves of a pass, for {@link decidePolicyStatus}. */
+export interface HandoverInput {
+  /** Changing IPs that move off a leaving node make-before-break. */
+  readonly planned: ReadonlySet<string>;
+  /** How long an entry keeps `handoverFrom` after its `since`. */
+  readonly settleMs: number;
+}
+
 /** Inputs of {@link decidePolicyStatus}. */
 export interface PolicyStatusInput {
   readonly policy: AnyEgressPolicy;
@@ -81,6 +97,8 @@ export interface PolicyStatusInput {
   readonly outcomes: ReadonlyMap<string, ChangeOutcome>;
   /** IPs that need an assign change (absent: already on their node). */
   readonly changing: ReadonlySet<string>;
+  /** Planned moves (make-before-break) and how long `handoverFrom` stays; absent: none. */
+  readonly handover?: HandoverInput;
   /** Whether a node may hold IPs now. */
   readonly healthy: (node: string) => boolean;
   /**
@@ -111,8 +129,26 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
       entries.push(withSince(verifying(p.ip, p.node)));
       continue;
     }
+    const kept = previous.get(p.ip);
     if (!input.changing.has(p.ip)) {
-      entries.push(withSince({ ip: p.ip, node: p.node, state: settled }));
+      const from =
+        kept?.node === p.node && kept.handoverFrom && kept.since && input.handover
+          ? now.getTime() - Date.parse(kept.since) < input.handover.settleMs
+          : false;
+      entries.push(
+        withSince({
+          ip: p.ip,
+          node: p.node,
+          state: settled,
+          ...(from ? { handoverFrom: kept!.handoverFrom! } : {}),
+        }),
+      );
+      continue;
+    }
+    const planned = input.handover?.planned.has(p.ip) === true && p.previousNode !== undefined;
+    if (input.phase === 'pending' && planned && kept && kept.node === p.previousNode) {
+      const { handoverFrom: _earlier, ...entry } = kept;
+      entries.push({ ...entry, handoverTo: p.node });
       continue;
     }
     if (input.phase === 'pending') {
@@ -144,7 +180,14 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
         }),
       );
     } else {
-      entries.push(withSince({ ip: p.ip, node: p.node, state: settled }));
+      entries.push(
+        withSince({
+          ip: p.ip,
+          node: p.node,
+          state: settled,
+          ...(planned ? { handoverFrom: p.previousNode! } : {}),
+        }),
+      );
     }
   }
   for (const u of input.unplaced) {
@@ -264,6 +307,7 @@ export function decidePolicyStatuses(
   outcomes: ReadonlyMap<string, ChangeOutcome>,
   now: Date,
   unconfirmed?: ReadonlyMap<string, string>,
+  handover?: HandoverInput,
 ): EgressPolicyStatus[] {
   const healthyNodes = new Set(decision.nodes.filter((n) => n.healthy).map((n) => n.name));
   const changing = new Set(decision.changes.flatMap((c) => (c.kind === 'assign' ? [c.ip] : [])));
@@ -278,6 +322,7 @@ export function decidePolicyStatuses(
       changing,
       healthy: (node) => healthyNodes.has(node),
       ...(unconfirmed ? { unconfirmed } : {}),
+      ...(handover ? { handover } : {}),
       now,
     });
   });

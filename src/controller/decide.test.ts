@@ -331,11 +331,11 @@ describe('decidePlan with the in-memory cloud', () => {
 });
 
 describe('selectedNodes', () => {
-  it("keeps the nodes the gateway's nodeSelector matches that are not being deleted", () => {
+  it("keeps the nodes the gateway's nodeSelector matches, those being deleted too (they are leaving)", () => {
     const draining = node('d', '');
     draining.metadata!.deletionTimestamp = new Date('2026-01-01T00:00:00Z');
     const nodes = [node('a', ''), node('other', '', true, { egress: 'false' }), draining];
-    expect(selectedNodes(gateway(), nodes).map((n) => n.metadata?.name)).toEqual(['a']);
+    expect(selectedNodes(gateway(), nodes).map((n) => n.metadata?.name)).toEqual(['a', 'd']);
   });
 });
 
@@ -431,6 +431,7 @@ describe('decidePolicyStatuses', () => {
       {
         plan: {
           allocations: [],
+          stranded: [],
           placements: [
             { ip: '10.0.1.100', policy: 'EgressPolicy/team-a/a', gateway: 'gw', node: 'n1' },
             { ip: '10.0.1.101', policy: 'EgressPolicy/team-a/b', gateway: 'gw', node: 'n2' },

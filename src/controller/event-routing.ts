@@ -28,7 +28,8 @@ import type { KubernetesObject, V1Namespace, V1Node, V1Pod } from '@kubernetes/c
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
 import type { InformerEventType } from '../kube/informer.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
-import { gatewayKey, nodeDraining, nodeInternalIP, nodeReady, policyKey } from '../kube/objects.ts';
+import { nodeDisruption, nodeLeaving } from '../kube/node-disruption.ts';
+import { gatewayKey, nodeInternalIP, nodeReady, policyKey } from '../kube/objects.ts';
 import type { ProbeTarget } from './health-prober.ts';
 
 /** What the router reads and where it sends keys. */
@@ -79,7 +80,7 @@ export function probeTargets(
         address: nodeInternalIP(n),
         ready: nodeReady(n),
         agentRestarting: restarting.has(node),
-        draining: nodeDraining(n),
+        draining: nodeLeaving(n),
       };
     });
 }
@@ -195,7 +196,7 @@ export class EventRouter {
       nodeReady(node),
       nodeInternalIP(node),
       node.metadata?.deletionTimestamp,
-      nodeDraining(node),
+      nodeDisruption(node),
     ];
     // Labels, providerID and address matter to every gateway (membership, the addresses no pool hands out).
     const wide = this.#changed(`NodeWide/${name}`, type, [

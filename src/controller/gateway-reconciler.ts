@@ -21,11 +21,16 @@
  *             before the cloud call, so that a pass failing after it (a status write refused) is verified too
  *   apply     changes? ── write Pending for the IPs that change (status BEFORE the cloud call), in two
  *                         rounds: IPs given up first, then IPs taken (decide-write-rounds.ts; the final
- *                         statuses too)
+ *                         statuses too), except planned moves off leaving nodes on a provider with an
+ *                         ownership record: they keep the old node, with handoverTo the new one (both
+ *                         gateways hold the IP, the old one copies to the new one); wait the handover settle,
+ *                         cloud call, wait again, and the final write names the new node with handoverFrom
+ *                         (requeued to drop it a settle later)
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
- *             then the gateway status (with its Preflight condition: the
+ *             then the gateway status (with its Draining condition, a Warning when IPs newly cannot leave
+ *             a leaving node, and its Preflight condition: the
  *             provider's checks, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts);
  *             Events (after all the policies' statuses); metrics. Status writes run side
  *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
@@ -47,11 +52,15 @@
  * | policy deleting               | nothing held              | remove finalizer                           |
  * | gateway deleting              | IPs held                  | release all, then remove finalizer         |
  * | node failed / deleted         | IPs on it                 | move them to healthy nodes (same subnet)   |
+ * | node leaving (drain, taints)  | IPs on it                 | planned moves to nodes that stay, cloud    |
+ * |                               |                           | first; Drained Events; none fit: they stay,|
+ * |                               |                           | Draining=True DrainBlocked + Warning       |
  * | IP removed in the cloud       | missing                   | assign again (found by the verification    |
  * |                               |                           | after a write, else on resync); Verifying  |
  * | IP released, still there      | held                      | release again (verification or resync)     |
  * | no ownership record (`none`)  | -                         | placement seeded from the policies' status |
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Node } from '@kubernetes/client-node';
 import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
@@ -63,6 +72,7 @@ import type { CloudProvider, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
 import { type PoolOverlap, poolOverlaps } from '../scheduler/index.ts';
 import { findCondition, setConditions } from './conditions.ts';
+import { DEFAULT_HANDOVER_SETTLE_MS } from './controller-settings.ts';
 import { decideAdmissions, type RejectedPolicy } from './decide-admission.ts';
 import {
   type Applied,
@@ -84,7 +94,7 @@ import {
   selectedNodes,
   statusIPs,
 } from './decide-plan.ts';
-import { decidePolicyStatuses, rejectedPolicyStatus } from './decide-policy-status.ts';
+import { decidePolicyStatuses, type HandoverInput, rejectedPolicyStatus } from './decide-policy-status.ts';
 import {
   decideProvider,
   decideSettings,
@@ -124,6 +134,8 @@ export interface GatewayReconcilerDeps {
   readonly preflightIntervalMs?: number;
   /** When to read a gateway again after a write; default verification-schedule.ts's. */
   readonly verification?: VerificationTimings;
+  /** Planned moves: the wait before and after the cloud call (controller-settings.ts). */
+  readonly handoverSettleMs?: number;
 }
 
 /** Thrown to retry with backoff after a retryable cloud failure (status already written). */
@@ -205,12 +217,34 @@ export class GatewayReconciler {
     // Scheduled before the cloud call: a pass that fails after it (a status write refused) still has its
     // writes verified, by the passes that follow.
     const verifyInMs = this.#verify(name, decision, verdict, log);
+    const settleMs = d.handoverSettleMs ?? DEFAULT_HANDOVER_SETTLE_MS;
     const before: BeforeApply = { held: cloudRead, cloudAllocatedIPs };
     const verifying = unconfirmed(verdict);
-    const { policies, applied } = await this.#apply(provider, decision, live, before, verifying, phases, log);
+    const applyStarted = performance.now();
+    // Make-before-break needs the cloud to keep its own record: the status is the only one for `none`.
+    const handover = {
+      planned: provider.capabilities.ownershipRecord ? new Set(decision.planned.keys()) : new Set<string>(),
+      settleMs,
+    };
+    const { policies, applied } = await this.#apply(
+      provider,
+      decision,
+      live,
+      { before, verifying, handover },
+      phases,
+      log,
+    );
     const repick = this.#noteHeldInCloud(applied, decision, live);
 
-    const finals = decidePolicyStatuses(decision, policies, 'final', applied.outcomes, d.now(), verifying);
+    const finals = decidePolicyStatuses(
+      decision,
+      policies,
+      'final',
+      applied.outcomes,
+      d.now(),
+      verifying,
+      handover,
+    );
     const { outcome, states } = decideOutcome({
       policies: live,
       statuses: finals,
@@ -218,8 +252,9 @@ export class GatewayReconciler {
       held: applied.held,
       leaving: [...read.mine.filter(deleting), ...rejected.map((r) => r.policy)],
     });
-    await this.#writeFinalStatuses(live, policies, finals);
+    await this.#writeFinalStatuses(live, policies, finals, decision);
     if (decision.changes.length > 0) phases['finalMs'] = msSince(started);
+    this.#recordPlannedMoves(name, decision, applied, applyStarted, log);
     const overlaps = poolOverlaps(
       gateway.spec.ips ?? [],
       read.otherGateways.map((g) => ({ name: g.metadata.name, pool: g.spec.ips ?? [] })),
@@ -232,7 +267,7 @@ export class GatewayReconciler {
       read.members,
       overlaps,
     );
-    d.metrics.recordGateway(name, decision.nodes, applied.held, states);
+    d.metrics.recordGateway(name, decision.nodes, applied.held, states, decision.plan.stranded.length);
     if (decision.changes.length > 0) {
       log.info({ ...phases, totalMs: msSince(started) }, 'reconciled changes');
     }
@@ -254,8 +289,31 @@ export class GatewayReconciler {
     if (retryable) throw retryable;
     // The cloud picked new IPs in this pass: they join the pool now, so plan again at once to hand them out.
     const allocatedMore = applied.cloudAllocatedIPs.some((ip) => !cloudAllocatedIPs.includes(ip));
-    const requeueAfterMs = allocatedMore || repick ? 0 : verifyInMs;
+    // A handover's old gateway keeps copying until a pass a settle later drops handoverFrom.
+    const handingOver = finals.some((f) => f.assignments?.some((a) => a.handoverFrom !== undefined));
+    const afterHandover = handingOver ? Math.min(verifyInMs ?? settleMs, settleMs) : verifyInMs;
+    const requeueAfterMs = allocatedMore || repick ? 0 : afterHandover;
     return requeueAfterMs === undefined ? { outcome } : { requeueAfterMs, outcome };
+  }
+
+  /**
+   * Counts and times the planned moves that landed (the IP held where the plan put it): from the start of
+   * the apply phase to the final status written, when the agents switch.
+   */
+  #recordPlannedMoves(
+    name: string,
+    decision: PlanDecision,
+    applied: Applied,
+    since: number,
+    log: Logger,
+  ): void {
+    const landed = [...decision.planned].filter(([ip, move]) => applied.held.get(ip) === move.to);
+    if (landed.length === 0) return;
+    const ms = performance.now() - since;
+    this.#d.metrics.plannedMoves.inc({ gateway: name }, landed.length);
+    this.#d.metrics.plannedMoveDuration.observe({ gateway: name }, ms / 1000);
+    const from = [...new Set(landed.map(([, m]) => m.from))];
+    log.info({ ips: landed.length, from, ms: Math.round(ms) }, 'planned moves done');
   }
 
   /**
@@ -434,17 +492,20 @@ export class GatewayReconciler {
     provider: CloudProvider,
     decision: PlanDecision,
     live: readonly AnyEgressPolicy[],
-    before: BeforeApply,
-    verifying: ReadonlyMap<string, string>,
+    pass: { before: BeforeApply; verifying: ReadonlyMap<string, string>; handover: HandoverInput },
     phases: Record<string, number>,
     log: Logger,
   ): Promise<{ policies: readonly AnyEgressPolicy[]; applied: Applied }> {
+    const { before, verifying, handover } = pass;
     if (decision.changes.length === 0) return { policies: live, applied: nothingApplied(before) };
     const { writer, providers, now } = this.#d;
     let mark = performance.now();
-    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying);
+    const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying, handover);
     const policies = await this.#writeInRounds(live, pending);
     phases['pendingMs'] = msSince(mark);
+    // Planned moves: the agents program both gateways (and the copy) before the cloud moves the IP.
+    const planned = handover.planned.size > 0;
+    if (planned) await sleep(handover.settleMs);
     log.info({ ...countChanges(decision.changes), ...phases }, 'applying changes in the cloud');
     mark = performance.now();
     let applied: Applied;
@@ -452,6 +513,8 @@ export class GatewayReconciler {
       const result = await provider.apply({ changes: decision.changes });
       phases['applyMs'] = msSince(mark);
       applied = foldApplyResult(result, before);
+      // ... and the cloud's data plane follows the move before the agents switch to the new gateway.
+      if (planned) await sleep(handover.settleMs);
     } catch (err) {
       if (!isProviderError(err) || err.retryable) throw err;
       return { policies, applied: applyRefused(decision.changes, err, before) };
@@ -470,11 +533,13 @@ export class GatewayReconciler {
     live: readonly AnyEgressPolicy[],
     stored: readonly AnyEgressPolicy[],
     finals: readonly EgressPolicyStatus[],
+    decision: PlanDecision,
   ): Promise<void> {
     await this.#writeInRounds(stored, finals);
+    const leaving = new Map([...decision.planned.values()].map((m) => [m.from, m.signal]));
     // The Events after every status: on a failover they would compete with the status writes agents wait for.
     for (const [i, policy] of live.entries())
-      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, finals[i]!));
+      this.#d.events.recordAll(policy, decideAssignmentEvents(policy.status, finals[i]!, leaving));
   }
 
   /**
@@ -525,12 +590,19 @@ export class GatewayReconciler {
       held: applied.held,
       cloudAllocatedIPs: cloudAllocatedAfter(applied, new Set(decision.plan.placements.map((p) => p.ip))),
       overlaps,
+      stranded: decision.plan.stranded,
       now: this.#d.now(),
     });
-    const before = findCondition(gateway.status?.conditions, CONDITION.Conflicted);
-    const after = findCondition(status.conditions, CONDITION.Conflicted);
-    if (after?.status === 'True' && (before?.status !== 'True' || before.message !== after.message))
-      void this.#d.events.warning(gateway, after.reason as Reason, after.message);
+    for (const [type, reason] of [
+      [CONDITION.Conflicted, undefined],
+      [CONDITION.Draining, REASON.DrainBlocked],
+    ] as const) {
+      const before = findCondition(gateway.status?.conditions, type);
+      const after = findCondition(status.conditions, type);
+      if (after?.status !== 'True' || (reason !== undefined && after.reason !== reason)) continue;
+      if (before?.status !== 'True' || before.reason !== after.reason || before.message !== after.message)
+        void this.#d.events.warning(gateway, after.reason as Reason, after.message);
+    }
     const preflight = await this.#preflight.condition(
       gateway.metadata.name,
       gateway.metadata.generation,

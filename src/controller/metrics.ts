@@ -49,6 +49,31 @@ export class ControllerMetrics {
     buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly plannedMoves = new Counter({
+    name: 'cloud_egress_planned_moves_total',
+    help: 'Egress IPs moved off leaving nodes (cordoned, drained, chosen by an autoscaler, being deleted) before they went, by gateway; failovers are not counted.',
+    labelNames: ['gateway'] as const,
+    registers: [this.registry],
+  });
+  readonly plannedMoveDuration = new Histogram({
+    name: 'cloud_egress_planned_move_duration_seconds',
+    help: 'From the start of a reconcile pass that moves IPs off leaving nodes to its final status written (the agents switch then), by gateway.',
+    labelNames: ['gateway'] as const,
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly strandedIPs = new Gauge({
+    name: 'cloud_egress_gateway_stranded_ips',
+    help: 'Egress IPs that stay on leaving nodes of a gateway because no node that stays can take them: the drain would end in a failover.',
+    labelNames: ['gateway'] as const,
+    registers: [this.registry],
+  });
+  readonly nodesLeaving = new Gauge({
+    name: 'cloud_egress_gateway_nodes_leaving',
+    help: 'Healthy nodes of a gateway that are leaving on purpose (they take no new egress IPs).',
+    labelNames: ['gateway'] as const,
+    registers: [this.registry],
+  });
   readonly ips = new Gauge({
     name: 'cloud_egress_ips',
     help: 'Egress IPs of policies by gateway and state (Pending, Assigned, Ready, Failed).',
@@ -85,16 +110,19 @@ export class ControllerMetrics {
 
   /**
    * Sets the gauges of gateway `name` after its reconcile: its policies' IPs by `state`, its healthy
-   * nodes and what they can hold, and the IPs `held` on its nodes.
+   * nodes and what they can hold, the IPs `held` on its nodes, its leaving nodes and the `stranded` IPs.
    */
   recordGateway(
     name: string,
     nodes: readonly GatewayNodeView[],
     held: ReadonlyMap<string, string>,
     states: Readonly<Record<string, number>>,
+    stranded = 0,
   ): void {
     for (const [state, n] of Object.entries(states)) this.ips.set({ gateway: name, state }, n);
     const healthy = nodes.filter((n) => n.healthy);
+    this.nodesLeaving.set({ gateway: name }, healthy.filter((n) => n.leaving).length);
+    this.strandedIPs.set({ gateway: name }, stranded);
     this.nodesHealthy.set({ gateway: name }, healthy.length);
     this.capacity.set(
       { gateway: name },

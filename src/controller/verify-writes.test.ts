@@ -77,6 +77,7 @@ describe('asWritten and reassert', () => {
   const plan = (placements: { ip: string; node: string }[]): SchedulePlan => ({
     placements: placements.map((p) => ({ ...p, policy: 'shop/to-partner', gateway: 'prod' })),
     unplaced: [],
+    stranded: [],
     allocations: [],
   });
 

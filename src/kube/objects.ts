@@ -1,7 +1,7 @@
 /**
  * @module
- * Reading Kubernetes objects the way the controller and the agent need them: Node readiness, address, zone
- * and draining taints; object keys (work queue, scheduler, status, the agent's policy order); finalizer
+ * Reading Kubernetes objects the way the controller and the agent need them: Node readiness, address and
+ * zone (whether a Node is leaving: node-disruption.ts); object keys (work queue, scheduler, status, the agent's policy order); finalizer
  * helpers that say whether they changed anything (controller-runtime's `controllerutil`).
  */
 import type { V1Node } from '@kubernetes/client-node';
@@ -11,29 +11,6 @@ import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
 /** The Node's Ready condition is True. */
 export function nodeReady(node: V1Node): boolean {
   return node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-}
-
-/**
- * Taints that mark a Node on its way out: cordoned (`kubectl cordon`/`drain`), chosen for removal by the
- * Cluster Autoscaler or Karpenter, shut down, or out of service.
- */
-export const DRAINING_TAINTS: readonly string[] = [
-  'node.kubernetes.io/unschedulable',
-  'ToBeDeletedByClusterAutoscaler',
-  'karpenter.sh/disrupted',
-  'node.cloudprovider.kubernetes.io/shutdown',
-  'node.kubernetes.io/out-of-service',
-];
-
-/**
- * The Node is cordoned or marked for removal ({@link DRAINING_TAINTS}): an agent leaving it is not
- * coming back, so its restart gets no grace.
- */
-export function nodeDraining(node: V1Node): boolean {
-  return (
-    node.spec?.unschedulable === true ||
-    (node.spec?.taints ?? []).some((t) => DRAINING_TAINTS.includes(t.key))
-  );
 }
 
 /** The Node's InternalIP (the first), where its agent answers health probes. */

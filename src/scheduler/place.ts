@@ -2,15 +2,21 @@
  * @module
  * Step 2 of the scheduler (schedule.ts): which node holds each allocated IP. Sticky first: an IP stays on its
  * node while the node is healthy, in the gateway, in the IP's subnet and within its limits; the rest go to the
- * eligible node with the fewest IPs of the same policy (then zone, then gateway load). Then failback, for the
- * gateways that ask for it.
+ * eligible node with the fewest IPs of the same policy (then zone, then gateway load), avoiding nodes an
+ * autoscaler may take. An IP on a leaving node is placed like a fresh one; when no other node can take it, it
+ * stays where it is (`stranded`). Then failback, for the gateways that ask for it.
  */
 import { REASON } from '../api/conditions.ts';
 import { type Allocated, cmpBig, compare, type GatewayState, type Member } from './schedule-state.ts';
-import type { Placement, SchedulerInput, Unplaced } from './types.ts';
+import type { Placement, SchedulerInput, Stranded, Unplaced } from './types.ts';
 
 /** Step 2: which node holds each allocated IP. */
-export function place(input: SchedulerInput, allocated: Allocated[], unplaced: Unplaced[]): Placement[] {
+export function place(
+  input: SchedulerInput,
+  allocated: Allocated[],
+  unplaced: Unplaced[],
+  stranded: Stranded[],
+): Placement[] {
   // A policy's placed IPs, as members (a policy holds a handful, so scanning the list is cheapest).
   const policyMembers = new Map<string, Member[]>();
   const placements: Placement[] = [];
@@ -53,12 +59,14 @@ export function place(input: SchedulerInput, allocated: Allocated[], unplaced: U
     else rest.push(a);
   }
 
-  // Fresh pass: the eligible node with the fewest IPs of the policy, then of the policy in its zone,
-  // then of the gateway, then in all; ties by name (candidates are sorted by name).
+  // Fresh pass: a node that may stay before one an autoscaler may take, then the eligible node with the
+  // fewest IPs of the policy, then of the policy in its zone, then of the gateway, then in all; ties by name
+  // (candidates are sorted by name).
   for (const a of rest) {
     const candidates = eligible(a);
     const mine = policyMembers.get(a.policy) ?? [];
     let best: Member | undefined;
+    let bAvoid = false;
     let b0 = 0;
     let b1 = 0;
     let b2 = 0;
@@ -73,20 +81,43 @@ export function place(input: SchedulerInput, allocated: Allocated[], unplaced: U
       }
       const s2 = m.load;
       const s3 = m.node.load;
+      const avoid = m.node.input.avoid === true;
+      if (avoid && !bAvoid && best !== undefined) continue;
       if (
         best === undefined ||
+        (bAvoid && !avoid) ||
         s0 < b0 ||
         (s0 === b0 && (s1 < b1 || (s1 === b1 && (s2 < b2 || (s2 === b2 && s3 < b3)))))
       ) {
         best = m;
+        bAvoid = avoid;
         b0 = s0;
         b1 = s1;
         b2 = s2;
         b3 = s3;
       }
     }
-    if (best !== undefined) put(a, best);
-    else
+    if (best !== undefined) {
+      put(a, best);
+      continue;
+    }
+    const current = input.current.get(a.ip);
+    const holder = current === undefined ? undefined : a.gateway.members.get(current);
+    if (
+      holder &&
+      a.gateway.leaving.has(current!) &&
+      room(holder, a.gateway) &&
+      a.gateway.index.nodesFor(a.ip, a.value).includes(current!)
+    ) {
+      put(a, holder);
+      stranded.push(
+        strandedOn(
+          a,
+          current!,
+          candidates.map((m) => m.node.input.name),
+        ),
+      );
+    } else
       unplaced.push(
         whyNotPlaced(
           a,
@@ -96,6 +127,22 @@ export function place(input: SchedulerInput, allocated: Allocated[], unplaced: U
   }
 
   return placements;
+}
+
+/** Why `a` stays on the leaving node `node`: no other healthy node in its subnet, or all of them full. */
+function strandedOn(a: Allocated, node: string, healthyCandidates: readonly string[]): Stranded {
+  const gw = a.gateway.input.name;
+  const why =
+    healthyCandidates.length === 0
+      ? `no other healthy node of EgressGateway "${gw}" that stays is in its subnet`
+      : `every other healthy node of EgressGateway "${gw}" in its subnet is full (${healthyCandidates.join(', ')})`;
+  return {
+    ip: a.ip,
+    policy: a.policy,
+    gateway: gw,
+    node,
+    message: `${a.ip} stays on ${node}, which is leaving: ${why}; add or uncordon a gateway node in its subnet (node-pool surge), or it fails over when ${node} goes`,
+  };
 }
 
 function whyNotPlaced(a: Allocated, healthyCandidates: readonly string[]): Unplaced {
@@ -111,10 +158,11 @@ function whyNotPlaced(a: Allocated, healthyCandidates: readonly string[]): Unpla
     };
   }
   if (healthyCandidates.length === 0) {
+    const leaving = inSubnet.filter((n) => a.gateway.leaving.has(n));
     return {
       ...base,
       reason: REASON.NoEligibleNode,
-      message: `no healthy node of EgressGateway "${gw}" can hold ${a.ip} (nodes in its subnet: ${inSubnet.join(', ')}; none healthy)`,
+      message: `no healthy node of EgressGateway "${gw}" can hold ${a.ip} (nodes in its subnet: ${inSubnet.join(', ')}; none healthy${leaving.length ? ` but leaving ones: ${leaving.join(', ')}` : ''})`,
     };
   }
   return {

@@ -33,8 +33,10 @@ export interface GatewayState {
   readonly input: GatewayInput;
   readonly pool: IpPool;
   readonly index: SubnetIndex;
-  /** Healthy nodes of the gateway. */
+  /** Healthy nodes of the gateway that may take IPs (not leaving). */
   readonly healthy: ReadonlySet<string>;
+  /** Healthy nodes of the gateway that are leaving: they keep IPs only that no other node can take. */
+  readonly leaving: ReadonlySet<string>;
   /** Member nodes by name. */
   readonly members: ReadonlyMap<string, Member>;
   /** Most IPs of this gateway on one node. */
@@ -77,7 +79,8 @@ export function initialState(input: SchedulerInput): {
       input: gw,
       pool: new IpPool(gw.pool, gw.cloudAllocatedIPs),
       index: new SubnetIndex(members.map((n) => nodes.get(n)!.input)),
-      healthy: new Set(members.filter((n) => nodes.get(n)!.input.healthy)),
+      healthy: new Set(members.filter((n) => nodes.get(n)!.input.healthy && !nodes.get(n)!.input.leaving)),
+      leaving: new Set(members.filter((n) => nodes.get(n)!.input.healthy && nodes.get(n)!.input.leaving)),
       members: new Map(members.map((n) => [n, { node: nodes.get(n)!, load: 0 }])),
       max: gw.maxIPsPerNode ?? Number.POSITIVE_INFINITY,
     });

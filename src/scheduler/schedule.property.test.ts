@@ -290,6 +290,50 @@ describe('scheduler invariants', { timeout: 60_000 }, () => {
     );
   });
 
+  it('when a node starts leaving, nothing new lands on it and only its IPs move; an IP stays only with nowhere to go', () => {
+    fc.assert(
+      fc.property(worldArb, fc.nat(), (input, pick) => {
+        const noFailback = { ...input, gateways: input.gateways.map((g) => ({ ...g, failback: false })) };
+        const first = schedule(noFailback);
+        const healthy = noFailback.nodes.filter((n) => n.healthy);
+        fc.pre(healthy.length > 0);
+        const leaving = healthy[pick % healthy.length]!.name;
+        const nodes = noFailback.nodes.map((n) => (n.name === leaving ? { ...n, leaving: true } : n));
+        const second = schedule(carryOver(noFailback, first, nodes));
+        const after = placementMap(second);
+        const stranded = new Set(second.stranded.map((s) => s.ip));
+        for (const p of first.placements) {
+          if (p.node !== leaving) expect(after.get(p.ip)).toBe(p.node);
+          else if (after.get(p.ip) === leaving) expect(stranded.has(p.ip)).toBe(true);
+        }
+        const before = placementMap(first);
+        for (const p of second.placements) {
+          if (p.node === leaving) expect(before.get(p.ip)).toBe(leaving);
+        }
+        // A stranded IP had no other healthy node of its gateway in its subnet with room (loads only grow
+        // after it was decided, without failback).
+        const load = new Map<string, number>();
+        const gwLoad = new Map<string, number>();
+        for (const p of second.placements) {
+          load.set(p.node, (load.get(p.node) ?? 0) + 1);
+          gwLoad.set(`${p.gateway}/${p.node}`, (gwLoad.get(`${p.gateway}/${p.node}`) ?? 0) + 1);
+        }
+        for (const s of second.stranded) {
+          const gw = noFailback.gateways.find((g) => g.name === s.gateway)!;
+          for (const n of nodes) {
+            if (n.name === leaving || !n.healthy || !gw.nodes.includes(n.name)) continue;
+            if (!n.subnets.some((c) => cidrContains(c, s.ip))) continue;
+            const full =
+              (load.get(n.name) ?? 0) >= n.capacity ||
+              (gwLoad.get(`${gw.name}/${n.name}`) ?? 0) >= (gw.maxIPsPerNode ?? Number.POSITIVE_INFINITY);
+            expect(full).toBe(true);
+          }
+        }
+      }),
+      RUNS,
+    );
+  });
+
   it('does not fail back when a node recovers, unless the gateway asks for it', () => {
     fc.assert(
       fc.property(worldArb, fc.nat(), (input, pick) => {

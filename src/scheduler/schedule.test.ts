@@ -266,6 +266,96 @@ describe('schedule', () => {
     ]);
   });
 
+  it('gives a leaving node no new IP, and moves its IPs to the nodes that stay', () => {
+    const leaving = world().nodes.map((n) => (n.name === 'a1' ? { ...n, leaving: true } : n));
+    const fresh = schedule(world({ nodes: leaving, policies: [policy('p', { count: 2 })] }));
+    expect(fresh.placements.map((p) => p.node)).toEqual(['a2', 'b1']);
+    const held = schedule(
+      world({
+        nodes: leaving,
+        policies: [policy('p', { count: 2, allocated: ['10.0.1.10', '10.0.2.10'] })],
+        current: new Map([
+          ['10.0.1.10', 'a1'],
+          ['10.0.2.10', 'b1'],
+        ]),
+      }),
+    );
+    expect([...held.placements].sort((x, y) => x.ip.localeCompare(y.ip))).toEqual([
+      { ip: '10.0.1.10', policy: 'EgressPolicy/ns/p', gateway: 'gw', node: 'a2', previousNode: 'a1' },
+      { ip: '10.0.2.10', policy: 'EgressPolicy/ns/p', gateway: 'gw', node: 'b1' },
+    ]);
+    expect(held.stranded).toEqual([]);
+  });
+
+  it('keeps an IP on a leaving node that no other node can take, and says why; a fresh IP never goes there', () => {
+    // b1 is the only node in zone b: when it leaves, its IP has nowhere to go (AWS subnets are zonal).
+    const nodes = world().nodes.map((n) => (n.name === 'b1' ? { ...n, leaving: true } : n));
+    const plan = schedule(
+      world({
+        nodes,
+        policies: [
+          policy('p', { count: undefined, egressIPs: ['10.0.2.10'], allocated: ['10.0.2.10'] }),
+          policy('q', { count: undefined, egressIPs: ['10.0.2.11'] }),
+        ],
+        current: new Map([['10.0.2.10', 'b1']]),
+      }),
+    );
+    expect(plan.placements).toEqual([
+      { ip: '10.0.2.10', policy: 'EgressPolicy/ns/p', gateway: 'gw', node: 'b1' },
+    ]);
+    expect(plan.stranded).toEqual([
+      expect.objectContaining({
+        ip: '10.0.2.10',
+        node: 'b1',
+        message: expect.stringContaining('is leaving'),
+      }),
+    ]);
+    expect(plan.unplaced).toEqual([
+      expect.objectContaining({
+        ip: '10.0.2.11',
+        reason: 'NoEligibleNode',
+        message: expect.stringContaining('but leaving ones: b1'),
+      }),
+    ]);
+    // With room elsewhere in the subnet, it moves.
+    const a2InB = [...nodes, node('b2', 'zb', '10.0.2.0/24')];
+    const moved = schedule(
+      world({
+        nodes: a2InB,
+        gateways: [gateway({ nodes: ['a1', 'a2', 'b1', 'b2'] })],
+        policies: [policy('p', { count: undefined, egressIPs: ['10.0.2.10'], allocated: ['10.0.2.10'] })],
+        current: new Map([['10.0.2.10', 'b1']]),
+      }),
+    );
+    expect(moved.placements.map((p) => [p.node, p.previousNode])).toEqual([['b2', 'b1']]);
+    expect(moved.stranded).toEqual([]);
+  });
+
+  it('avoids a node the Cluster Autoscaler may take for new IPs, but moves nothing off it', () => {
+    const nodes = world().nodes.map((n) => (n.name === 'a1' ? { ...n, avoid: true } : n));
+    const fresh = schedule(
+      world({ nodes, gateways: [gateway({ nodes: ['a1', 'a2'] })], policies: [policy('p', { count: 2 })] }),
+    );
+    // a2 takes the first; the second still prefers a2 over the avoided a1 (fewest of the policy comes after).
+    expect(fresh.placements.map((p) => p.node)).toEqual(['a2', 'a2']);
+    const held = schedule(
+      world({
+        nodes,
+        policies: [policy('p', { allocated: ['10.0.1.10'] })],
+        current: new Map([['10.0.1.10', 'a1']]),
+      }),
+    );
+    expect(held.placements.map((p) => p.node)).toEqual(['a1']);
+    // The only node with room: it takes new IPs after all.
+    const full = world().nodes.map((n) =>
+      n.name === 'a1' ? { ...n, avoid: true } : n.name === 'a2' ? { ...n, capacity: 0 } : n,
+    );
+    const only = schedule(
+      world({ nodes: full, gateways: [gateway({ nodes: ['a1', 'a2'] })], policies: [policy('p')] }),
+    );
+    expect(only.placements.map((p) => p.node)).toEqual(['a1']);
+  });
+
   it('rebalances onto a recovered node only with failback', () => {
     const current = new Map([
       ['10.0.1.10', 'a1'],
@@ -428,6 +518,7 @@ describe('planChanges', () => {
           { ip: '10.0.1.12', policy: 'p', gateway: 'gw', node: 'a1' },
         ],
         unplaced: [],
+        stranded: [],
         allocations: [{ gateway: 'gw', node: 'b1', count: 2 }],
       },
       new Map([

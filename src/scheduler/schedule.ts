@@ -26,22 +26,26 @@
  * | no healthy node in the IP's subnet     | Unplaced NoEligibleNode                      |
  * | healthy nodes in the subnet all full   | Unplaced CapacityExceeded                    |
  * | node fails                             | only its IPs move                            |
+ * | node leaving (cordon, drain, autoscaler| no new IPs; its IPs move to other healthy    |
+ * | or Karpenter taint, deletion)          | nodes with room; the rest stay: `stranded`   |
+ * | node avoided (autoscaler candidate)    | no new IPs while another node has room       |
  * | node recovers                          | nothing moves, unless the gateway has failback|
  */
 import { allocate } from './allocate.ts';
 import { cloudAllocations } from './cloud-allocations.ts';
 import { place, rebalance } from './place.ts';
 import { initialState } from './schedule-state.ts';
-import type { SchedulePlan, SchedulerInput, Unplaced } from './types.ts';
+import type { SchedulePlan, SchedulerInput, Stranded, Unplaced } from './types.ts';
 
 /** Computes the desired placement. See the module comment for the rules. */
 export function schedule(input: SchedulerInput): SchedulePlan {
   const { gateways } = initialState(input);
   const unplaced: Unplaced[] = [];
+  const stranded: Stranded[] = [];
   const allocated = allocate(input, gateways, unplaced);
-  const placements = place(input, allocated, unplaced);
+  const placements = place(input, allocated, unplaced, stranded);
   rebalance(input, gateways, placements);
   const allocations = cloudAllocations(gateways);
 
-  return { placements, unplaced, allocations };
+  return { placements, unplaced, allocations, stranded };
 }

@@ -37,6 +37,13 @@ export interface NodeInput {
   readonly subnets: readonly string[];
   /** Egress IPs the node can hold in all (owned now + free slots), across every gateway. */
   readonly capacity: number;
+  /**
+   * The node is leaving on purpose (cordoned, drained, chosen by an autoscaler, being deleted): it gets no new
+   * IPs, and its IPs move to the gateway's other healthy nodes where they have room; the rest stay (`stranded`).
+   */
+  readonly leaving?: boolean;
+  /** The node may leave (an autoscaler's candidate): no new IPs while another eligible node has room. */
+  readonly avoid?: boolean;
 }
 
 /** A policy (either kind) as the scheduler sees it. */
@@ -118,6 +125,17 @@ export interface Unplaced {
   readonly message: string;
 }
 
+/** An IP that stays on a leaving node because no other healthy node of its gateway can take it. */
+export interface Stranded {
+  readonly ip: string;
+  readonly policy: string;
+  readonly gateway: string;
+  /** The leaving node that keeps it. */
+  readonly node: string;
+  /** For the user: why it cannot move, and what to do. */
+  readonly message: string;
+}
+
 /** A request to have the cloud pick `count` new IPs on `node` for a `cloudAllocated` gateway. */
 export interface Allocation {
   readonly gateway: string;
@@ -133,4 +151,6 @@ export interface SchedulePlan {
   /** In allocation order: policies oldest first, each policy's IPs in the order they were allocated. */
   readonly placements: readonly Placement[];
   readonly unplaced: readonly Unplaced[];
+  /** IPs placed on the leaving node that holds them, since no other node can (also in `placements`). */
+  readonly stranded: readonly Stranded[];
 }

@@ -18,6 +18,7 @@ import { ALL_PERMISSIONS, CALL_PERMISSIONS } from '../../providers/gcp/permissio
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { REASON } from '../../src/api/conditions.ts';
 import { ControllerMetrics } from '../../src/controller/metrics.ts';
+import { DISRUPTION_KEYS } from '../../src/kube/node-disruption.ts';
 import { PROVIDERS } from '../../src/provider/registry.ts';
 import { CHART_DIR } from './chart.ts';
 
@@ -68,6 +69,12 @@ test("the chart's cloud.provider offers auto and every registered provider that 
   };
   const offered = PROVIDERS.filter((p) => !p.testOnly).map((p) => p.name);
   expect(schema.properties.cloud.properties.provider.enum).toEqual(['auto', ...offered]);
+});
+
+test('docs/maintenance.md names every taint and annotation that makes a node leave', async () => {
+  const doc = await read('docs/maintenance.md');
+  expect(DISRUPTION_KEYS.length).toBeGreaterThan(5);
+  for (const key of DISRUPTION_KEYS) expect(doc, key).toContain(key);
 });
 
 test('docs/troubleshooting.md explains every condition and event reason', async () => {

@@ -15,6 +15,7 @@ import {
   type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  type V1Taint,
 } from '@kubernetes/client-node';
 import { afterEach, beforeEach } from 'vitest';
 import { createInMemoryProviderFor, InMemoryCloud } from '../../providers/inmemory/index.ts';
@@ -62,6 +63,7 @@ export function testSettings(
     },
     resyncPeriodMs: 60_000,
     concurrency: 4,
+    handoverSettleMs: 100,
     ...overrides,
   };
 }
@@ -268,6 +270,22 @@ export class ControllerWorld {
   async cordon(short: string, unschedulable = true): Promise<void> {
     await this.core.patchNode(
       { name: this.node(short), body: { spec: { unschedulable } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Sets the Node's taints (all of them), as the Cluster Autoscaler and Karpenter write theirs. */
+  async taint(short: string, taints: V1Taint[]): Promise<void> {
+    await this.core.patchNode(
+      { name: this.node(short), body: { spec: { taints } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Sets (or, with null, removes) annotations of the Node. */
+  async annotateNode(short: string, annotations: Record<string, string | null>): Promise<void> {
+    await this.core.patchNode(
+      { name: this.node(short), body: { metadata: { annotations } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }

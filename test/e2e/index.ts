@@ -14,5 +14,13 @@ export {
   startCloudBox,
 } from './cloud-box.ts';
 export { isGood, outageWindows, type ProbeSample, summarize, unexpectedSources } from './outage.ts';
+export {
+  describeRoll,
+  GATEWAY_NODES,
+  ROLL_IPS,
+  type RollMode,
+  type RollResult,
+  rollGatewayNodes,
+} from './rolling.ts';
 export { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
 export { namespacesWithPrefix } from './topology.ts';

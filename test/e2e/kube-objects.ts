@@ -7,10 +7,19 @@
  * runs: a node the box powers off keeps its Ready condition, and the controllers find it failed by probing
  * its agent.
  */
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import type { EgressGateway, GatewayNodeStatus } from '../../src/api/egress-gateway.ts';
 import type { EgressPolicy, IpAssignmentStatus } from '../../src/api/egress-policy.ts';
+import { GROUP, KIND_NAMES, VERSION } from '../../src/api/group.ts';
 import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
-import { createCustomObject, readCustomObject } from '../support/custom-objects.ts';
+import { createCustomObject, patchCustomObject, readCustomObject } from '../support/custom-objects.ts';
 import { egressGateway } from '../support/egress-gateways.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { createNode } from '../support/nodes.ts';
@@ -52,6 +61,44 @@ export class KubeObjects {
       address: node.ip,
       ready: true,
     });
+  }
+
+  /** Cordons the Node, as `kubectl cordon` (the first step of `kubectl drain` and of node-pool upgrades) does. */
+  async cordon(name: string): Promise<void> {
+    await this.#core.patchNode(
+      { name, body: { spec: { unschedulable: true } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Deletes the Node object (what the cloud node controller does once the instance is gone). */
+  async deleteNode(name: string): Promise<void> {
+    await this.#core.deleteNode({ name });
+  }
+
+  /** Sets the policy's `spec.egressIPs`. */
+  async setPolicyIPs(namespace: string, name: string, egressIPs: readonly string[]): Promise<void> {
+    await patchCustomObject(
+      this.#custom,
+      { kind: 'EgressPolicy', namespace, name },
+      { spec: { egressIPs: [...egressIPs] } },
+    );
+  }
+
+  /** Every EgressPolicy's `status.assignments`, all namespaces. */
+  async policyAssignments(): Promise<IpAssignmentStatus[]> {
+    const list = (await this.#custom.listClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: KIND_NAMES.EgressPolicy.plural,
+    })) as { items: EgressPolicy[] };
+    return list.items.flatMap((p) => p.status?.assignments ?? []);
+  }
+
+  /** The gateway's `status.nodes` (none while it has no status). */
+  async gatewayNodes(name: string): Promise<GatewayNodeStatus[]> {
+    const gw = await readCustomObject<EgressGateway>(this.#custom, { kind: 'EgressGateway', name });
+    return gw?.status?.nodes ?? [];
   }
 
   /** Creates a running Pod for a pod namespace. */

@@ -24,7 +24,7 @@
  */
 import type { DesiredDataplane, NftSetKind, NftState } from '../dataplane.ts';
 import { intervalKey, parseInterval } from '../ip-intervals.ts';
-import { FINGERPRINT_PREFIX, parseSnatCounterName, renderElements } from '../nft-model.ts';
+import { copyTable, FINGERPRINT_PREFIX, parseSnatCounterName, renderElements } from '../nft-model.ts';
 import { isAbsent } from './iproute.ts';
 import { CommandError, type RunCommand } from './run-command.ts';
 
@@ -142,12 +142,17 @@ export function replaceSteps(table: string, desired: DesiredDataplane): string[]
   ];
 }
 
-/** Deletes the table; absent is fine. */
+/** Deletes the table and its copies' table (nft-model.ts); absent is fine. */
 export async function deleteNft(run: RunCommand, table: string): Promise<void> {
-  try {
-    await run('nft', ['delete', 'table', 'inet', table]);
-  } catch (err) {
-    if (!isAbsent(err) && !(err instanceof CommandError && /No such file/.test(err.stderr))) throw err;
+  for (const [family, name] of [
+    ['inet', table],
+    ['netdev', copyTable(table)],
+  ] as const) {
+    try {
+      await run('nft', ['delete', 'table', family, name]);
+    } catch (err) {
+      if (!isAbsent(err) && !(err instanceof CommandError && /No such file/.test(err.stderr))) throw err;
+    }
   }
 }
 
