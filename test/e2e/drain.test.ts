@@ -16,7 +16,7 @@ import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts
 import { netnsUnavailable } from '../support/netns.ts';
 import { BOX_POLICY, type CloudBox, cliUnavailable, type ProbeRun, startCloudBox } from './cloud-box.ts';
 import { unexpectedSources } from './outage.ts';
-import { describeRoll, GATEWAY_NODES, ROLL_IPS, rollGatewayNodes } from './rolling.ts';
+import { describeRoll, GATEWAY_NODES, ROLL_IPS, type RollResult, rollGatewayNodes } from './rolling.ts';
 import { waitForHolder, waitForSteadyTraffic } from './scenario.ts';
 
 const unavailable = (await netnsUnavailable()) ?? (await cliUnavailable());
@@ -33,7 +33,7 @@ describe.skipIf(unavailable !== undefined)(
     let probes: ProbeRun | undefined;
     const expected = new Set<string>(ROLL_IPS);
     /** Failed requests of the drained roll, for the comparison. */
-    let drained: number | undefined;
+    let drained: RollResult | undefined;
 
     beforeAll(async () => {
       localStack = await startLocalStack();
@@ -64,7 +64,7 @@ describe.skipIf(unavailable !== undefined)(
       expect(r.requests).toBeGreaterThan(500);
       expect(r.failed).toBeLessThanOrEqual(3 * r.moves);
       expect(r.worstMs).toBeLessThan(1000);
-      drained = r.failed;
+      drained = r;
       expect(await box!.doubleHeldIps()).toEqual([]);
       expect(Object.fromEntries(unexpectedSources([...probes!.samples.values()].flat(), expected))).toEqual(
         {},
@@ -82,8 +82,10 @@ describe.skipIf(unavailable !== undefined)(
       });
       console.log(describeRoll(r));
       expect(r.moves).toBe(r.expectedMoves);
-      expect(r.failed).toBeGreaterThan(drained ?? 0);
-      expect(r.worstMs).toBeGreaterThan(500);
+      // What the drain removes: more failed requests and a longer window than the drained roll's (how long the
+      // failover's window is depends on the machine's load: 251 ms quiet, 552 ms median at load 15-24).
+      expect(r.failed).toBeGreaterThan(drained?.failed ?? 0);
+      expect(r.worstMs).toBeGreaterThan(drained?.worstMs ?? 0);
       expect(await box!.doubleHeldIps()).toEqual([]);
     });
   },
