@@ -10,7 +10,7 @@
 import { type KubernetesObject, Watch } from '@kubernetes/client-node';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { EgressPolicy } from '../../src/api/egress-policy.ts';
-import { API_VERSION } from '../../src/api/group.ts';
+import { WATCH_PATHS } from '../../src/kube/kube-api.ts';
 import { safetyViolations } from '../model/invariants.ts';
 import { eventually } from '../support/eventually.ts';
 import { useControllerWorld } from './world.ts';
@@ -40,7 +40,7 @@ async function watchPolicies(inNamespaces: readonly string[]) {
   const latest = new Map<string, EgressPolicy>();
   const violations: string[] = [];
   const request = await new Watch(t.kube.controlPlane.kubeConfig).watch(
-    `/apis/${API_VERSION}/egresspolicies`,
+    WATCH_PATHS.policies,
     {},
     (phase: string, obj: KubernetesObject) => {
       const policy = obj as EgressPolicy;
