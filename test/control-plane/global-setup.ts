@@ -1,12 +1,20 @@
 /**
  * @module
- * Vitest global set-up of the `integration` project: builds kube-apiserver, kubectl, etcd and helm on the
- * first run on a machine (minutes), so that no single test's timeout has to cover the build. Later runs find
- * them in the tool cache at once.
+ * Vitest global set-up of the `integration` project: builds kube-apiserver, kubectl, etcd and helm, the node
+ * binaries (kubelet, kube-proxy, kube-scheduler, kube-controller-manager) and, as root, the project's image
+ * and the pause image for the real-node box (test/cluster/) on the first run on a machine (minutes), so
+ * that no single test's timeout has to cover a build. Later runs find them in the tool cache at once.
  */
-import { ensureControlPlaneBinaries } from './binaries.ts';
+import { ensureImage, ensurePauseImage } from '../cluster/image.ts';
+import { ensureControlPlaneBinaries, ensureNodeBinaries } from './binaries.ts';
 
 /** Called once by vitest before the integration tests. */
 export default async function setup(): Promise<void> {
   await ensureControlPlaneBinaries();
+  await ensureNodeBinaries();
+  // Building images needs root (buildah's chroot, debootstrap); the suites that use them skip otherwise.
+  if (process.getuid?.() === 0) {
+    await ensurePauseImage();
+    await ensureImage();
+  }
 }
