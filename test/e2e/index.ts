@@ -22,5 +22,11 @@ export {
   type RollResult,
   rollGatewayNodes,
 } from './rolling.ts';
-export { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
+export {
+  type FailoverBox,
+  killAndMeasure,
+  type ProbeSamples,
+  waitForHolder,
+  waitForSteadyTraffic,
+} from './scenario.ts';
 export { namespacesWithPrefix } from './topology.ts';
