@@ -54,7 +54,9 @@ export interface ClusterOptions {
   readonly cp: { readonly ns: string; readonly address: string };
   /** Host loopback ports also offered at the control-plane address (e.g. LocalStack's). */
   readonly forwardPorts?: readonly number[];
-  /** Image archives to import into every node's containerd (the pause image first). */
+  /** A containerd root with the images in, each node's first boot starts from (node-template.ts). */
+  readonly template?: string;
+  /** Image archives to import into every node's containerd at each boot (the pause image first). */
   readonly images: readonly string[];
   readonly sandboxImage: string;
   /** Called after each start-up phase with its duration in ms. */
@@ -284,6 +286,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         pki,
         binaries,
         clusterCidr: CLUSTER_CIDR,
+        ...(options.template ? { template: options.template } : {}),
         images: options.images,
         sandboxImage: options.sandboxImage,
         prefix: options.prefix,

@@ -21,12 +21,13 @@
  * process. kubelet sets a few machine-wide kernel settings at start; {@link KernelTunables} puts them back.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeBinaries } from '../control-plane/binaries.ts';
 import { runCommand } from '../harness/command.ts';
 import { ServerProcess } from '../harness/server-process.ts';
+import { seedContainerdRoot } from './node-template.ts';
 import { type CertFiles, type Pki, writeCertKubeconfig } from './pki.ts';
 
 /** The cgroup v1 hierarchies of the machine. */
@@ -53,7 +54,9 @@ export interface NodeClusterSettings {
   readonly binaries: NodeBinaries;
   /** Pod CIDR of the cluster (kube-proxy's clusterCIDR). */
   readonly clusterCidr: string;
-  /** Image archives to import into containerd at every boot. */
+  /** A containerd root with the images already in (node-template.ts) that a node's first boot starts from. */
+  readonly template?: string;
+  /** Image archives to import into containerd at every boot (those not in the template). */
   readonly images: readonly string[];
   /** The sandbox image reference (the pause image). */
   readonly sandboxImage: string;
@@ -349,6 +352,7 @@ conntrack:
         }
       }
     }
+    if (this.#cluster.template) await seedContainerdRoot(this.#cluster.template, this.paths.containerdRoot);
     // A boot starts with an empty /run: containerd's state (sockets, shim bundles) does not survive.
     await rm(this.paths.containerdState, { recursive: true, force: true });
     await rm(this.paths.containerdSock, { force: true });
@@ -356,12 +360,18 @@ conntrack:
       ...hierarchies.map((h) => `echo $$ > ${join(CGROUP_ROOT, h, this.cgroup, 'system', 'cgroup.procs')}`),
       `exec nsenter --net=/run/netns/${this.spec.netns} -- unshare --mount --propagation private -- /bin/sh -c 'mount -t tmpfs -o size=4m,mode=755 tmpfs /run/netns && echo ready && exec sleep infinity'`,
     ].join('\n');
+    // One log per boot: a `ready` from an earlier boot must not let a daemon join the namespace too early.
+    const holderLog = join(this.paths.logs, `holder-${this.#boots}.log`);
     this.#holder = await ServerProcess.start('holder', '/bin/sh', ['-c', holderScript], {
-      logPath: join(this.paths.logs, 'holder.log'),
+      logPath: holderLog,
     });
     this.#daemons.push(this.#holder);
-    await this.#waitFor('the mount namespace', async () =>
-      (await readFile(join(this.paths.logs, 'holder.log'), 'utf8')).includes('ready'),
+    const own = await readlink('/proc/self/ns/mnt');
+    await this.#waitFor(
+      'the mount namespace',
+      async () =>
+        (await readFile(holderLog, 'utf8')).includes('ready') &&
+        (await readlink(`/proc/${this.#holder!.pid}/ns/mnt`)) !== own,
     );
     const containerd = await this.#start('containerd', 'containerd', [
       '--config',
@@ -440,6 +450,14 @@ conntrack:
   /** Stops the node (a power cut: nothing here needs a graceful stop) and removes its cgroups. */
   async destroy(): Promise<void> {
     await this.powerCut();
+    // Nothing of the node should be mounted in the machine's own mount namespace; if something is (a daemon
+    // that ran outside the node's), it goes now, deepest first.
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+      .split('\n')
+      .map((line) => line.split(' ')[4] ?? '')
+      .filter((point) => point.startsWith(`${this.paths.dir}/`))
+      .sort((a, b) => b.length - a.length);
+    for (const point of mounts) await runCommand('umount', ['-l', point], { check: false });
     // kubelet also makes its cgroup root in the cgroup2 hierarchy of a hybrid host (unified/).
     const all = await readdir(CGROUP_ROOT).catch(() => [] as string[]);
     for (const h of all) {
@@ -504,6 +522,11 @@ export class KernelTunables {
   /** Unregisters this box; the last live box writes the recorded values back. */
   async restore(): Promise<void> {
     await rm(this.#registration, { force: true });
+    await KernelTunables.restoreIfUnused();
+  }
+
+  /** Writes the recorded values back when no live box is registered (also after a killed run). */
+  static async restoreIfUnused(): Promise<void> {
     if ((await KernelTunables.#liveBoxes()).length > 0) return;
     const saved = join(KernelTunables.dir, 'values.json');
     const values = JSON.parse(await readFile(saved, 'utf8').catch(() => '{}')) as Record<string, string>;

@@ -23,10 +23,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import { AppsV1Api, CoreV1Api, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { LocalStack } from '../../localstack/localstack.ts';
+import { deliveredTo, doubleHeldIps, holdersInCloud } from '../e2e/cloud-state.ts';
 import { GATEWAY_LABEL, KubeObjects } from '../e2e/kube-objects.ts';
 import { type NetworkBox, startNetworkBox } from '../e2e/network-box.ts';
 import type { ProbeSample } from '../e2e/outage.ts';
@@ -37,6 +37,7 @@ import type { ControlPlane } from '../harness/control-plane.ts';
 import { SERVICE_CIDR } from '../harness/control-plane.ts';
 import { CLUSTER_CIDR, type Cluster, startCluster } from './cluster.ts';
 import { type BuiltImage, ensureImage, ensurePauseImage, PAUSE_IMAGE } from './image.ts';
+import { ensureNodeTemplate } from './node-template.ts';
 import { PodLogTail } from './pod-logs.ts';
 import { reapDeadBoxes, registerBox } from './reaper.ts';
 
@@ -99,7 +100,10 @@ export function boxValues(image: BuiltImage, endpoint: string, region: string): 
     controller: {
       replicas: 2,
       nodeSelector: { [ROLE_LABEL]: 'worker' },
+      // One replica per worker, so a worker's death takes at most one; with two workers a rollout must stop
+      // a replica before it starts one (the chart's default surges first).
       podAntiAffinity: 'hard',
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
       leaderElection: { leaseDuration: '2s', renewDeadline: '1500ms', retryPeriod: '250ms' },
       probe: { ...ROBUST_PROBE_VALUES },
       resyncPeriod: '5s',
@@ -136,6 +140,7 @@ export class RealBox {
   /** Probe samples per probe pod, from the pods' logs on the nodes' disks. */
   readonly samples = new Map<string, ProbeSample[]>();
   readonly #detections: { node: string; at: number }[] = [];
+  readonly #reboots: { node: string; from: number; to: number }[] = [];
   readonly #tails: PodLogTail[] = [];
   readonly #valuesFile: string;
   readonly #unregister: () => Promise<void>;
@@ -228,10 +233,21 @@ export class RealBox {
 
   /** The node comes back: NIC up, it boots, and its agent Pod is Ready again. */
   async recoverNode(name: string): Promise<void> {
+    const from = Date.now();
     const node = this.net.topology.node(name);
     await this.net.topology.linkUp(node);
     await this.cluster.bootNode(name);
-    await this.waitForAgents([name]);
+    // The Pod's status still says Ready from before the power cut until the kubelet reports again.
+    await this.waitForAgents([name], { startedAfter: from });
+    this.#reboots.push({ node: name, from, to: Date.now() });
+  }
+
+  /**
+   * Boots of killed nodes: from the NIC coming up until the node's agent Pod was Ready. A pod on the node
+   * may start before its agent does (kubelet restarts both in no order).
+   */
+  get reboots(): readonly { node: string; from: number; to: number }[] {
+    return this.#reboots;
   }
 
   /** Pods of the agent DaemonSet, by node. */
@@ -244,21 +260,25 @@ export class RealBox {
     return new Map(pods.items.filter((p) => p.spec?.nodeName).map((p) => [p.spec!.nodeName!, p]));
   }
 
-  /** Waits until the agent Pod on each of `nodes` (default all) is Ready and not terminating. */
+  /**
+   * Waits until the agent Pod on each of `nodes` (default all) is Ready and not terminating, its agent
+   * container started after `startedAfter` (epoch ms; one second of slack, the resolution of startedAt).
+   */
   async waitForAgents(
     nodes: readonly string[] = [...this.cluster.nodes.keys()],
-    timeoutMs = 120_000,
+    options: { startedAfter?: number; timeoutMs?: number } = {},
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     for (;;) {
       const pods = await this.agentPods();
       const pending = nodes.filter((n) => {
         const pod = pods.get(n);
-        return (
-          !pod ||
-          pod.metadata?.deletionTimestamp ||
-          !pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-        );
+        const agent = pod?.status?.containerStatuses?.find((c) => c.name === 'agent');
+        const started = agent?.state?.running?.startedAt;
+        const fresh =
+          options.startedAfter === undefined ||
+          (started !== undefined && new Date(started).getTime() >= options.startedAfter - 1000);
+        return !pod || pod.metadata?.deletionTimestamp || !agent?.ready || !fresh;
       });
       if (pending.length === 0) return;
       if (Date.now() > deadline) throw new Error(`agents not Ready on ${pending.join(', ')}`);
@@ -290,35 +310,19 @@ export class RealBox {
     return new Map(pods.items.map((p) => [p.spec!.nodeName!, p.metadata!.name!]));
   }
 
-  /** The node whose ENI holds `ip` in LocalStack, per ENI; more than one entry is a bug. */
-  async holdersInCloud(ip: string): Promise<string[]> {
-    const out = await this.net.world.ec2.send(
-      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [this.net.world.vpcId] }] }),
-    );
-    const byEni = new Map([...this.net.world.enis].map(([node, eni]) => [eni, node]));
-    return (out.NetworkInterfaces ?? [])
-      .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
-      .map((n) => byEni.get(n.NetworkInterfaceId!) ?? n.NetworkInterfaceId!);
+  /** The nodes whose ENI holds `ip` in LocalStack; more than one entry is a bug. */
+  holdersInCloud(ip: string): Promise<string[]> {
+    return holdersInCloud(this.net, ip);
   }
 
   /** Every IP held by two or more ENIs (must stay empty). */
-  async doubleHeldIps(): Promise<string[]> {
-    const out = await this.net.world.ec2.send(
-      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [this.net.world.vpcId] }] }),
-    );
-    const count = new Map<string, number>();
-    for (const eni of out.NetworkInterfaces ?? []) {
-      for (const a of eni.PrivateIpAddresses ?? []) {
-        count.set(a.PrivateIpAddress!, (count.get(a.PrivateIpAddress!) ?? 0) + 1);
-      }
-    }
-    return [...count].filter(([, n]) => n > 1).map(([ip]) => ip);
+  doubleHeldIps(): Promise<string[]> {
+    return doubleHeldIps(this.net);
   }
 
   /** The node the VPC delivers `ip` to right now. */
   deliveredTo(ip: string): string | undefined {
-    const link = this.net.vpc.delivery.get(ip);
-    return this.net.topology.nodes.find((n) => n.vpcLink === link)?.name;
+    return deliveredTo(this.net, ip);
   }
 
   /** Tags an image already in every node's containerd with another tag (a "new release" of the same bits). */
@@ -430,6 +434,7 @@ export async function startRealBox(options: RealBoxOptions = {}): Promise<RealBo
   };
   const image = await ensureImage();
   const pause = await ensurePauseImage();
+  const template = await ensureNodeTemplate([pause, image.archive]);
   const reaped = await reapDeadBoxes();
   if (reaped.length > 0)
     process.stderr.write(`[real-box] removed what killed runs left: ${reaped.join(', ')}\n`);
@@ -443,7 +448,7 @@ export async function startRealBox(options: RealBoxOptions = {}): Promise<RealBo
   report('network box');
   let cluster: Cluster | undefined;
   let box: RealBox | undefined;
-  const unregister = await registerBox(net.topology.prefix);
+  const unregister = await registerBox(net.topology.prefix, net.dir);
   try {
     const lsPort = Number(new URL(net.localStack.endpoint).port);
     cluster = await startCluster({
@@ -463,7 +468,8 @@ export async function startRealBox(options: RealBoxOptions = {}): Promise<RealBo
       })),
       cp: { ns: net.topology.uplink(CP_UPLINK.name), address: CP_UPLINK.address },
       forwardPorts: [lsPort],
-      images: [pause, image.archive],
+      template,
+      images: [],
       sandboxImage: PAUSE_IMAGE,
       onPhase: options.onPhase,
     });
@@ -504,6 +510,8 @@ export async function startRealBox(options: RealBoxOptions = {}): Promise<RealBo
       '--timeout',
       '5m',
     ]);
+    // helm's --wait counts a DaemonSet ready with maxUnavailable of its pods still starting.
+    await box.waitForAgents();
     report('helm install (controller Deployment, agent DaemonSet Ready)');
     await kube.createGateway(BOX_POLICY.gateway, BOX_POLICY.gatewayIps);
     await kube.createPolicy(BOX_POLICY.namespace, BOX_POLICY.name, {

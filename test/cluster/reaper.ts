@@ -2,8 +2,9 @@
  * @module
  * What a killed test run leaves behind: node processes outside the test process's tree (containerd's shims
  * and the pods' containers are reparented to init), their cgroups, the box's namespaces and CNI cache
- * entries. Each real-node box registers its prefix with its pid; the next box removes the leftovers of
- * every registered box whose process is gone, and only those.
+ * entries, mounts of its folder, kubelet's kernel settings. Each real-node box registers its prefix with its
+ * pid and folder; the next box removes the leftovers of every registered box whose process is gone, and
+ * only those.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -12,16 +13,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { isAlive } from '../control-plane/file-lock.ts';
 import { namespacesWithPrefix } from '../e2e/topology.ts';
-import { removeCniCache } from './kubelet-node.ts';
+import { runCommand } from '../harness/command.ts';
+import { KernelTunables, removeCniCache } from './kubelet-node.ts';
 
 const REGISTRY = '/run/cloud-egress-real-boxes';
 const CGROUPS = '/sys/fs/cgroup';
 
-/** Records that this process runs the box `prefix`; returns the function that unregisters it. */
-export async function registerBox(prefix: string): Promise<() => Promise<void>> {
+/** Records that this process runs the box `prefix` with its files in `dir`; returns the function that unregisters it. */
+export async function registerBox(prefix: string, dir: string): Promise<() => Promise<void>> {
   await mkdir(REGISTRY, { recursive: true });
   const entry = join(REGISTRY, prefix);
-  await writeFile(entry, String(process.pid));
+  await writeFile(entry, `${process.pid}\n${dir}\n`);
   return () => rm(entry, { force: true });
 }
 
@@ -48,7 +50,8 @@ async function tree(dir: string): Promise<string[]> {
 export async function reapDeadBoxes(): Promise<string[]> {
   const reaped: string[] = [];
   for (const prefix of await readdir(REGISTRY).catch(() => [] as string[])) {
-    const pid = Number(await readFile(join(REGISTRY, prefix), 'utf8').catch(() => '0'));
+    const [pidText, dir] = (await readFile(join(REGISTRY, prefix), 'utf8').catch(() => '0')).split('\n');
+    const pid = Number(pidText);
     if (pid > 0 && isAlive(pid)) continue;
     const dirs = await cgroupDirs(prefix);
     for (let round = 0; round < 20; round++) {
@@ -75,8 +78,17 @@ export async function reapDeadBoxes(): Promise<string[]> {
       await commandRunner()('ip', ['netns', 'del', ns]).catch(() => {});
     }
     await removeCniCache(`${prefix}-pods`);
+    if (dir) {
+      const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+        .split('\n')
+        .map((line) => line.split(' ')[4] ?? '')
+        .filter((point) => point.startsWith(`${dir}/`))
+        .sort((a, b) => b.length - a.length);
+      for (const point of mounts) await runCommand('umount', ['-l', point], { check: false });
+    }
     await rm(join(REGISTRY, prefix), { force: true });
     reaped.push(prefix);
   }
+  await KernelTunables.restoreIfUnused();
   return reaped;
 }
