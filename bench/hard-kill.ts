@@ -12,6 +12,7 @@ import {
   killAndMeasure,
   type ProbeSamples,
   summarize,
+  waitForHolder,
   waitForSteadyTraffic,
 } from '../test/e2e/index.ts';
 import type { BenchResult } from './types.ts';
@@ -50,7 +51,7 @@ export async function hardKillTrials(
     load: [],
   };
   for (let i = 0; i < trials; i++) {
-    const holder = box.deliveredTo(ip)!;
+    const holder = await waitForHolder(box, ip, 60_000);
     r.load.push(loadavg()[0]!);
     const result = await killAndMeasure(box, probes, [holder], expected, { timeoutMs: 30_000 });
     const windows = [...result.windows.values()].flat();
