@@ -46,6 +46,7 @@ const bench: Bench = async () => {
     });
     await waitForHolder(box, IP, 120_000);
     await waitForSteadyTraffic(box, EXPECTED, { timeoutMs: 120_000 });
+    await box.settle();
     // Idle cost of the nodes first: 10 s with traffic flowing and nothing failing.
     const idleFrom = await nodesCpuNs(box);
     await new Promise((r) => setTimeout(r, 10_000));

@@ -4,5 +4,6 @@
  * `real-node-failover` benchmark): what it needs on the machine and the box itself. The deliberate public
  * face of test/cluster; the files behind it may change with the suites.
  */
+export { ensureNodeBinaries } from '../control-plane/binaries.ts';
 export { BOX_POLICY, type RealBox, startRealBox } from './real-box.ts';
 export { realNodeUnavailable } from './requirements.ts';

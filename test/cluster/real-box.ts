@@ -303,6 +303,27 @@ export class RealBox {
     return pod?.spec?.nodeName;
   }
 
+  /**
+   * Waits until the same controller replica has led for `stableMs`. A new leader starts with no health
+   * history: it fails every gateway its first probes miss and damps them (3 s here) before they may take an
+   * IP, so a kill right after a leader change finds no eligible gateway for a few seconds. Under load the
+   * box's short Lease (2 s) can change hands at start-up.
+   */
+  async settle(stableMs = 6000, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let leader = await this.leader();
+    let since = Date.now();
+    while (Date.now() - since < stableMs || leader === undefined) {
+      if (Date.now() > deadline) throw new Error(`no controller kept the lease for ${stableMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+      const now = await this.leader();
+      if (now !== leader) {
+        leader = now;
+        since = Date.now();
+      }
+    }
+  }
+
   /** The probe pod on each worker node. */
   async probePods(): Promise<Map<string, string>> {
     const core = this.controlPlane.kubeConfig.makeApiClient(CoreV1Api);
