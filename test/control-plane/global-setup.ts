@@ -6,6 +6,7 @@
  * that no single test's timeout has to cover a build. Later runs find them in the tool cache at once.
  */
 import { ensureImage, ensurePauseImage } from '../cluster/image.ts';
+import { ensureNodeTemplate } from '../cluster/node-template.ts';
 import { ensureControlPlaneBinaries, ensureNodeBinaries } from './binaries.ts';
 
 /** Called once by vitest before the integration tests. */
@@ -14,7 +15,8 @@ export default async function setup(): Promise<void> {
   await ensureNodeBinaries();
   // Building images needs root (buildah's chroot, debootstrap); the suites that use them skip otherwise.
   if (process.getuid?.() === 0) {
-    await ensurePauseImage();
-    await ensureImage();
+    const pause = await ensurePauseImage();
+    const image = await ensureImage();
+    await ensureNodeTemplate([pause, image.archive]);
   }
 }

@@ -56,7 +56,11 @@ export async function waitForSteadyTraffic(
 }
 
 /** The node the VPC delivers `ip` to, waiting until there is one. */
-export async function waitForHolder(box: FailoverBox, ip: string, timeoutMs = 60_000): Promise<string> {
+export async function waitForHolder(
+  box: Pick<FailoverBox, 'deliveredTo'>,
+  ip: string,
+  timeoutMs = 60_000,
+): Promise<string> {
   return eventually(`a node to hold ${ip}`, async () => box.deliveredTo(ip), { timeoutMs });
 }
 
