@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import { waitForHolder, waitForSteadyTraffic } from '../e2e/scenario.ts';
+import { eventually } from '../support/eventually.ts';
 import { ensureImageWithout } from './image.ts';
 import { BOX_POLICY, CHART_DIR, RELEASE, type RealBox, startRealBox } from './real-box.ts';
 import { realNodeUnavailable } from './requirements.ts';
@@ -61,16 +62,16 @@ describe.skipIf(unavailable !== undefined)(
 
     /** Waits until some agent Pod is not Ready. */
     async function waitForUnreadyAgent(timeoutMs: number): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const pods = await box.agentPods();
-        const unready = [...pods.values()].some(
-          (p) => !p.status?.containerStatuses?.find((c) => c.name === 'agent')?.ready,
-        );
-        if (unready) return;
-        if (Date.now() > deadline) throw new Error(`every agent stayed Ready for ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await eventually(
+        'some agent Pod to be not Ready',
+        async () => {
+          const pods = await box.agentPods();
+          return [...pods.values()].some(
+            (p) => !p.status?.containerStatuses?.find((c) => c.name === 'agent')?.ready,
+          );
+        },
+        { timeoutMs, intervalMs: 500 },
+      );
     }
 
     /** `helm upgrade` of `chart` with the box's values and `set`; `--wait` bounded by `timeout`. */

@@ -31,6 +31,7 @@ import {
   startControlPlane,
 } from '../harness/control-plane.ts';
 import { ServerProcess } from '../harness/server-process.ts';
+import { eventually } from '../support/eventually.ts';
 import { KernelTunables, KubeletNode, type KubeletNodeSpec, removeCniCache } from './kubelet-node.ts';
 import { Pki, writeCertKubeconfig } from './pki.ts';
 
@@ -118,12 +119,11 @@ async function waitForNodes(
   timeoutMs: number,
 ): Promise<void> {
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
-  const deadline = Date.now() + timeoutMs;
   const cniWritten = new Set<string>();
-  for (;;) {
+  const pendingNodes = async () => {
     const list = await core.listNode();
     const byName = new Map(list.items.map((n) => [n.metadata!.name!, n]));
-    let pending: string[] = [];
+    const pending: string[] = [];
     for (const node of nodes) {
       const object = byName.get(node.spec.name);
       const podCidr = object?.spec?.podCIDR;
@@ -131,18 +131,18 @@ async function waitForNodes(
         await node.writeCni(podCidr);
         cniWritten.add(node.spec.name);
       }
-      if (!ready(object)) pending.push(node.spec.name);
+      if (!ready(object)) {
+        const condition = object?.status?.conditions?.find((c) => c.type === 'Ready');
+        pending.push(`${node.spec.name} (${JSON.stringify(condition ?? 'not registered')})`);
+      }
     }
-    if (pending.length === 0) return;
-    if (Date.now() > deadline) {
-      pending = pending.map(
-        (n) =>
-          `${n} (${JSON.stringify(byName.get(n)?.status?.conditions?.find((c) => c.type === 'Ready') ?? 'not registered')})`,
-      );
-      throw new Error(`nodes not Ready after ${timeoutMs} ms: ${pending.join(', ')}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return pending;
+  };
+  await eventually('every node to be Ready (the nodes still pending)', pendingNodes, {
+    until: (pending) => pending.length === 0,
+    timeoutMs,
+    intervalMs: 250,
+  });
 }
 
 /** Starts the cluster (see the module comment); on failure removes what it had started. */

@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeBinaries } from '../control-plane/binaries.ts';
 import { runCommand } from '../harness/command.ts';
 import { ServerProcess } from '../harness/server-process.ts';
+import { eventually } from '../support/eventually.ts';
 import { seedContainerdRoot } from './node-template.ts';
 import { type CertFiles, type Pki, writeCertKubeconfig } from './pki.ts';
 
@@ -414,12 +415,7 @@ conntrack:
   }
 
   async #waitFor(what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await ready().catch(() => false))) {
-      if (Date.now() > deadline)
-        throw new Error(`${this.spec.name}: ${what} did not start within ${timeoutMs} ms`);
-      await sleep(100);
-    }
+    await eventually(`${this.spec.name}: ${what} to start`, ready, { timeoutMs, intervalMs: 100 });
   }
 
   /** The node loses power: every process in its cgroups (daemons, shims, containers) dies at once. */

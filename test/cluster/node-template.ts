@@ -15,11 +15,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type BuildLog, ensureCachedBuild } from '../control-plane/cached-build.ts';
 import { runCommand } from '../harness/command.ts';
+import { whenExited } from '../harness/server-exited.ts';
 import { ServerProcess } from '../harness/server-process.ts';
 import { toolCacheDir } from '../support/cache-dir.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** Raise when the recipe below changes. */
 const RECIPE = 1;
@@ -76,15 +77,12 @@ export async function ensureNodeTemplate(
           logPath: join(out, 'containerd.log'),
         });
         try {
-          const deadline = Date.now() + 60_000;
-          while ((await runCommand('ctr', ['--address', sock, 'version'], { check: false })).code !== 0) {
-            if (containerd.exitStatus || Date.now() > deadline) {
-              throw new Error(
-                `containerd for the node template did not start: ${await containerd.logTail()}`,
-              );
-            }
-            await sleep(100);
-          }
+          await eventually(
+            'containerd for the node template to answer',
+            async () =>
+              (await runCommand('ctr', ['--address', sock, 'version'], { check: false })).code === 0,
+            { timeoutMs: 60_000, intervalMs: 100, giveUp: whenExited(containerd) },
+          );
           for (const image of images) {
             await runCommand('ctr', ['--address', sock, '-n', 'k8s.io', 'images', 'import', image], {
               timeoutMs: 600_000,

@@ -35,6 +35,7 @@ import type { CommandResult } from '../harness/command.ts';
 import { runCommand } from '../harness/command.ts';
 import type { ControlPlane } from '../harness/control-plane.ts';
 import { SERVICE_CIDR } from '../harness/control-plane.ts';
+import { eventually } from '../support/eventually.ts';
 import { CLUSTER_CIDR, type Cluster, startCluster } from './cluster.ts';
 import { type BuiltImage, ensureImage, ensurePauseImage, PAUSE_IMAGE } from './image.ts';
 import { ensureNodeTemplate } from './node-template.ts';
@@ -268,10 +269,9 @@ export class RealBox {
     nodes: readonly string[] = [...this.cluster.nodes.keys()],
     options: { startedAfter?: number; timeoutMs?: number } = {},
   ): Promise<void> {
-    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-    for (;;) {
+    const pendingAgents = async () => {
       const pods = await this.agentPods();
-      const pending = nodes.filter((n) => {
+      return nodes.filter((n) => {
         const pod = pods.get(n);
         const agent = pod?.status?.containerStatuses?.find((c) => c.name === 'agent');
         const started = agent?.state?.running?.startedAt;
@@ -280,10 +280,12 @@ export class RealBox {
           (started !== undefined && new Date(started).getTime() >= options.startedAfter - 1000);
         return !pod || pod.metadata?.deletionTimestamp || !agent?.ready || !fresh;
       });
-      if (pending.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`agents not Ready on ${pending.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    };
+    await eventually('the agent Pods to be Ready (the nodes still pending)', pendingAgents, {
+      until: (pending) => pending.length === 0,
+      timeoutMs: options.timeoutMs ?? 120_000,
+      intervalMs: 250,
+    });
   }
 
   /** The agent DaemonSet. */
@@ -310,18 +312,20 @@ export class RealBox {
    * box's short Lease (2 s) can change hands at start-up.
    */
   async settle(stableMs = 6000, timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let leader = await this.leader();
+    let leader: string | undefined;
     let since = Date.now();
-    while (Date.now() - since < stableMs || leader === undefined) {
-      if (Date.now() > deadline) throw new Error(`no controller kept the lease for ${stableMs} ms`);
-      await new Promise((r) => setTimeout(r, 250));
-      const now = await this.leader();
-      if (now !== leader) {
-        leader = now;
-        since = Date.now();
-      }
-    }
+    await eventually(
+      `a controller replica to keep the lease for ${stableMs} ms (the leader's node)`,
+      async () => {
+        const now = await this.leader();
+        if (now !== leader) {
+          leader = now;
+          since = Date.now();
+        }
+        return now;
+      },
+      { until: (now) => now !== undefined && Date.now() - since >= stableMs, timeoutMs, intervalMs: 250 },
+    );
   }
 
   /** The probe pod on each worker node. */

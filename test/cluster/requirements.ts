@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { cliUnavailable } from '../e2e/cloud-box.ts';
-import { netnsUnavailable } from '../e2e/topology.ts';
 import { AGENT_COMMANDS, ensurePackages, type RequiredCommand } from '../support/ensure-packages.ts';
+import { netnsUnavailable } from '../support/netns.ts';
 
 /** The commands the real-node box runs besides the agent's. */
 export const NODE_COMMANDS: readonly RequiredCommand[] = [
