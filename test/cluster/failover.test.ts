@@ -61,7 +61,15 @@ describe.skipIf(unavailable !== undefined)(title('real nodes: gateway failover, 
   }, 300_000);
 
   const zoneA = ['gw-a1', 'gw-a2'];
-  const check = (label: string, r: Awaited<ReturnType<typeof killAndMeasure>>) => {
+  const check = async (label: string, r: Awaited<ReturnType<typeof killAndMeasure>>) => {
+    const stuck = [...r.windows].filter(([, windows]) => windows.some((w) => w.open)).map(([pod]) => pod);
+    if (stuck.length > 0) {
+      // A post-mortem of the dead pods' nodes and of the new holder, before anything recovers.
+      const probes = await box.probePods();
+      const nodes = [...probes].filter(([, pod]) => stuck.includes(pod)).map(([node]) => node);
+      if (r.holderAfter) nodes.push(r.holderAfter);
+      for (const node of nodes) console.log(await box.dataplaneReport(node));
+    }
     for (const [pod, windows] of r.windows) {
       expect(
         windows.filter((w) => w.open),
@@ -86,7 +94,7 @@ describe.skipIf(unavailable !== undefined)(title('real nodes: gateway failover, 
     let recovered = false;
     try {
       const kill = await killAndMeasure(box, box, [first], EGRESS);
-      check('hard kill', kill);
+      await check('hard kill', kill);
       expect(kill.holderAfter).toBe(other);
       expect(await box.holdersInCloud(IP)).toEqual([other]);
       expect([...kill.windows.values()].flat().length).toBeGreaterThan(0);
@@ -116,7 +124,7 @@ describe.skipIf(unavailable !== undefined)(title('real nodes: gateway failover, 
         pods: [survivorPod],
         timeoutMs: 60_000,
       });
-      check('leader + gateway', result);
+      await check('leader + gateway', result);
       expect(result.holderAfter).toBe(zoneA.find((n) => n !== holder));
     } finally {
       await recover([leader, holder]);

@@ -26,11 +26,12 @@ import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { LocalStack } from '../../localstack/localstack.ts';
+import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import { deliveredTo, doubleHeldIps, holdersInCloud } from '../e2e/cloud-state.ts';
 import { GATEWAY_LABEL, KubeObjects } from '../e2e/kube-objects.ts';
 import { type NetworkBox, startNetworkBox } from '../e2e/network-box.ts';
 import type { ProbeSample } from '../e2e/outage.ts';
-import { DEFAULT_NODES, type NodeSpec, type UplinkSpec, VPC } from '../e2e/topology.ts';
+import { CNI_OVERLAY, DEFAULT_NODES, type NodeSpec, type UplinkSpec, VPC } from '../e2e/topology.ts';
 import type { CommandResult } from '../harness/command.ts';
 import { runCommand } from '../harness/command.ts';
 import type { ControlPlane } from '../harness/control-plane.ts';
@@ -249,6 +250,36 @@ export class RealBox {
    */
   get reboots(): readonly { node: string; from: number; to: number }[] {
     return this.#reboots;
+  }
+
+  /**
+   * What the kernel of `name` does with pod egress right now, for a post-mortem: the agent's rules, routes,
+   * tunnel peers and nftables table, the pod overlay's peers, and conntrack's entries towards the echo
+   * server. Each command's failure is reported in its place.
+   */
+  async dataplaneReport(name: string): Promise<string> {
+    const node = this.net.topology.node(name);
+    const { nftTable, tunnelName } = DEFAULT_DATAPLANE_SETTINGS;
+    const commands: [string, string[]][] = [
+      ['ip', ['rule']],
+      ['ip', ['route', 'show', 'table', 'all', 'proto', 'static']],
+      ['ip', ['route']],
+      ['ip', ['-d', 'link', 'show', tunnelName]],
+      ['ip', ['neigh', 'show', 'dev', tunnelName]],
+      ['bridge', ['fdb', 'show', 'dev', tunnelName]],
+      ['bridge', ['fdb', 'show', 'dev', CNI_OVERLAY.device]],
+      ['nft', ['list', 'table', 'inet', nftTable]],
+      ['conntrack', ['-L', '-d', VPC.echoIp]],
+    ];
+    const out: string[] = [`--- dataplane of ${name}`];
+    for (const [cmd, args] of commands) {
+      const r = await node.run(cmd, args).catch((err: unknown) => ({
+        stdout: '',
+        stderr: err instanceof Error ? err.message : String(err),
+      }));
+      out.push(`$ ${cmd} ${args.join(' ')}`, r.stdout.trimEnd(), r.stderr.trimEnd());
+    }
+    return out.filter((l) => l !== '').join('\n');
   }
 
   /** Pods of the agent DaemonSet, by node. */
