@@ -5,7 +5,8 @@
  * batched into one transaction, consecutive route, rule, address and peer changes into one `ip -batch` (and
  * one `bridge -batch`). New egress IPs are announced with a gratuitous ARP (`arping -U`) so that neighbours
  * on an L2 segment (the on-prem `none` provider) move to this node at once. Kernel settings are written as
- * files under a `/proc/sys` mount (see `proc-sys.ts`).
+ * files under a `/proc/sys` mount (see `proc-sys.ts`); the tunnel's `rp_filter` on every observation (the
+ * first sync, after a failure, every resync), so drift is repaired and a read-only mount fails everywhere.
  */
 import type { Logger } from '../../log.ts';
 import type { AddressState, Change, Dataplane, DataplaneState } from '../dataplane.ts';
@@ -75,6 +76,10 @@ export class LinuxDataplane implements Dataplane {
       readRules(run, s.routeProtocol),
       readRoutes(run, s.routeProtocol),
     ]);
+    // The tunnel's loose reverse-path filtering is written on every observation, not only when the tunnel
+    // is made: drift is repaired, and a `/proc/sys` that cannot be written (a chart without the mount)
+    // fails the sync on every node, not only on nodes that still need the tunnel.
+    if (tunnel) await this.#sysctl(rpFilterKey(tunnel.name), '2');
     const owned = new Set(nft?.sets[SETS.owned]?.keys() ?? []);
     const [peers, addresses] = await Promise.all([
       tunnel ? readPeers(run, s.tunnelName) : Promise.resolve([]),
