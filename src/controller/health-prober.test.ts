@@ -111,6 +111,37 @@ describe('HealthProber', () => {
     prober.stop();
   });
 
+  it('after a stall of its own (the deadline fires late), gives a node one more detection time, and still fails a dead one', async () => {
+    vi.useFakeTimers();
+    const changes: number[] = [];
+    let answer = true;
+    const prober = new HealthProber({
+      ...FAST,
+      // Answers take 50 ms; a dead node's probes never end.
+      probe: () => new Promise<void>((resolve) => (answer ? setTimeout(resolve, 50) : undefined)),
+      onChange: (_node, healthy) => changes.push(healthy ? 1 : 0),
+    });
+    prober.sync([{ node: 'n1', address: '127.0.0.2', ready: true }]);
+    // The process does not run for 1 s (the clock moves, no timer fires), then runs again.
+    vi.setSystemTime(Date.now() + 1000);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(changes, 'answers read after the stall keep the node healthy').toEqual([]);
+    expect(prober.state('n1')?.status).toBe('healthy');
+    answer = false;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(changes).toEqual([0]);
+    // Another stall while the node is dead: forgiven once, then it fails.
+    prober.sync([]);
+    prober.sync([{ node: 'n2', address: '127.0.0.3', ready: true }]);
+    const n2At = Date.now();
+    vi.setSystemTime(n2At + 1000);
+    await vi.advanceTimersByTimeAsync(FAST.intervalMs * FAST.misses + 50);
+    expect(prober.state('n2')?.status).not.toBe('failed');
+    await vi.advanceTimersByTimeAsync(FAST.intervalMs * FAST.misses);
+    expect(prober.state('n2')?.status).toBe('failed');
+    prober.stop();
+  });
+
   it('keeps at most 3 probes in flight towards a silent node, however many misses are allowed', async () => {
     vi.useFakeTimers();
     let inFlight = 0;

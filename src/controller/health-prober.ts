@@ -16,6 +16,12 @@
  * its last answer (BFD's detection time), however long one probe may take; the probe timeout only bounds
  * the sockets held towards a dead node.
  *
+ * A deadline that fires more than an interval late means this process did not run meanwhile (its event
+ * loop stalled: a new leader loading its cloud SDK on a busy node), so answers may be waiting unread. The
+ * controller's stall is not the node's silence: the node gets one more detection time from then, once per
+ * silence (an answer resets it). Without this, a leader that stalls as it takes over fails every gateway
+ * (and damps it) although every agent answered.
+ *
  * A planned agent restart (`agentRestarting` on a node that is not `draining`) moves the deadline to the end
  * of the grace window, `restartGraceMs` after the controller saw it. The window ends with the first answer
  * once the old Pod is gone (the old agent may answer until it stops, so earlier answers do not end it). A
@@ -111,6 +117,8 @@ interface Probed {
   lastAnswerAt: number;
   inFlight: number;
   lastError: string | undefined;
+  /** A late deadline was already given another detection time since the last answer (see #armDeadline). */
+  stallForgiven: boolean;
 }
 
 /** Keeps the health of every gateway node; see the module comment. */
@@ -162,6 +170,7 @@ export class HealthProber {
           lastAnswerAt: this.#now(),
           inFlight: 0,
           lastError: undefined,
+          stallForgiven: false,
         };
         this.#nodes.set(target.node, fresh);
         const interval = this.#options.intervalMs > 0 ? this.#options.intervalMs : READY_ONLY_TICK_MS;
@@ -244,15 +253,29 @@ export class HealthProber {
    * (Re)starts the node's silence deadline: the detection time after its last answer, or the end of a
    * restart's grace window if later.
    */
-  #armDeadline(probed: Probed): void {
+  #armDeadline(probed: Probed, stallDue?: number): void {
     if (probed.deadline) clearTimeout(probed.deadline);
     probed.deadline = undefined;
     if (this.#stopped || !this.#probed(probed)) return;
     const forMs = detectionMs(this.#options);
-    const due = Math.max(probed.lastAnswerAt + forMs, probed.state.graceUntil ?? 0);
+    const due = Math.max(probed.lastAnswerAt + forMs, probed.state.graceUntil ?? 0, stallDue ?? 0);
+    const firesAt = Math.max(due, this.#now());
     probed.deadline = setTimeout(
       () => {
         probed.deadline = undefined;
+        const now = this.#now();
+        // Fired more than an interval late: this process did not run (a stall, e.g. a cloud SDK loading as a
+        // new leader takes over), and answers may be waiting unread. Its own stall is not the node's
+        // silence: once per silence, the node gets a whole detection time from now.
+        if (now - firesAt > this.#options.intervalMs && !probed.stallForgiven) {
+          probed.stallForgiven = true;
+          this.#options.logger?.info(
+            { node: probed.target.node, lateMs: now - firesAt },
+            'health deadline fired late (this controller stalled): the node gets another detection time',
+          );
+          this.#armDeadline(probed, now + forMs);
+          return;
+        }
         this.#feed(probed, {
           kind: 'silent',
           at: this.#now(),
@@ -260,7 +283,7 @@ export class HealthProber {
           ...(probed.lastError ? { error: probed.lastError } : {}),
         });
       },
-      Math.max(0, due - this.#now()),
+      firesAt - this.#now(),
     );
     probed.deadline.unref?.();
   }
@@ -279,6 +302,7 @@ export class HealthProber {
         probed.lastError = undefined;
         if (this.#nodes.get(probed.target.node) !== probed) return;
         probed.lastAnswerAt = this.#now();
+        probed.stallForgiven = false;
         if (probed.state.graceUntil !== undefined && !probed.target.agentRestarting) {
           this.#options.logger?.info({ node: probed.target.node }, 'agent restarted: its node answers again');
           this.#feed(probed, { kind: 'graceEnded', at: this.#now() });

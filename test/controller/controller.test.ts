@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER } from '../../src/api/annotations.ts';
-import { ProviderError } from '../../src/provider/contract.ts';
+import { type CloudProvider, ProviderError } from '../../src/provider/contract.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { eventually } from '../support/eventually.ts';
 import { ControllerWorld, capturingLogger, hasFinalizer, interceptApply, testSettings } from './world.ts';
@@ -183,6 +183,54 @@ describe('failover', () => {
     );
     expect(recovered.type).toBe('Normal');
     expect(recovered.message).toBe(`node ${victim} answers again; it may hold egress IPs`);
+  });
+
+  it('given a new leader whose process stalls as it takes over, then it fails no gateway that answers and no IP moves', async () => {
+    await threeNodes({ agent: true });
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    const settings = testSettings(
+      { probe: { intervalMs: 200, misses: 3, dampingMs: 3000, agentHealthPort: await world.agentPort() } },
+      { namespace: world.namespace },
+    );
+    const first = await world.startController({ settings, identity: 'replica-1' });
+    await eventually('replica-1 leads', async () => first.leading);
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    await readyAssignments('p', 1);
+    // The standby's first cloud call (it makes none before it leads) blocks its event loop for 1.5 s, as
+    // loading a cloud SDK does on a busy node: the probes it sent as it took over are answered while it
+    // cannot read the answers.
+    let stalled = false;
+    const stallOnce = (inner: CloudProvider): CloudProvider => ({
+      ...interceptApply((plan, signal, p) => p.apply(plan, signal))(inner),
+      listAssignments: (nodes, signal) => {
+        if (!stalled) {
+          stalled = true;
+          const until = Date.now() + 1500;
+          while (Date.now() < until) {
+            // busy: the event loop does not run
+          }
+        }
+        return inner.listAssignments(nodes, signal);
+      },
+    });
+    const log = capturingLogger('replica-2');
+    const second = await world.startController({
+      settings,
+      identity: 'replica-2',
+      wrap: stallOnce,
+      logger: log.logger,
+    });
+    await first.kill();
+    const [atKill] = await readyAssignments('p', 1);
+    await eventually('replica-2 leads', async () => second.leading, { timeoutMs: 10_000 });
+    await eventually('replica-2 stalled on its first cloud call', async () => stalled);
+    // Well past the detection time (600 ms) after the stall.
+    await sleep(2000);
+    const failed = log.lines.filter((l) => l.includes('"node failed"'));
+    expect(failed, 'nodes replica-2 failed').toEqual([]);
+    const [after] = await readyAssignments('p', 1);
+    expect(after).toEqual(atKill);
+    expect(world.cloudPlacement().get(atKill!.ip!)).toBe(atKill!.node);
   });
 
   it('given an agent Pod deleted by a rollout, then its node keeps its IPs while the agent restarts; cordoned, it does not', async () => {
