@@ -20,6 +20,7 @@
  * stop(): the cluster, the network box — whatever failed before
  * ```
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,9 +174,24 @@ export class RealBox {
     return this.#valuesFile;
   }
 
-  /** Follows the probe pods' and the controllers' logs on every node's disk. */
+  /**
+   * Follows the probe pods' and the controllers' logs on every node's disk. With `CLOUD_EGRESS_E2E_KEEP_LOGS`
+   * set, every line of cloud-egress's own Pods (controllers, agents, cleanup) is also copied to
+   * `<box dir>/pods/<pod>_<container>.log`, since the kubelet deletes a Pod's logs with the Pod.
+   */
   followLogs(): void {
     const dirs = [...this.cluster.nodes.values()].map((n) => n.podLogsDir);
+    if (process.env['CLOUD_EGRESS_E2E_KEEP_LOGS'] !== undefined) {
+      const out = join(this.net.dir, 'pods');
+      mkdirSync(out, { recursive: true });
+      this.#tails.push(
+        new PodLogTail(
+          dirs,
+          (s) => s.namespace === RELEASE.namespace,
+          (s, line) => appendFileSync(join(out, `${s.pod}_${s.container}.log`), `${line}\n`),
+        ).start(250),
+      );
+    }
     this.#tails.push(
       new PodLogTail(
         dirs,
