@@ -282,6 +282,73 @@ describe('HealthProber', () => {
     });
   });
 
+  describe('given a new leader (a fresh prober) that takes over during an agent restart whose old Pod is gone', () => {
+    /** A fresh prober over `nodes`; each node's agent answers as `agents[node]` says. */
+    const takeover = (agents: Record<string, 'ok' | 'refused' | '503' | 'silent'>) => {
+      const changes: string[] = [];
+      const start = Date.now();
+      const addresses = new Map(Object.keys(agents).map((n, i) => [`127.0.0.${i + 2}`, n]));
+      const prober = new HealthProber({
+        ...FAST,
+        restartGraceMs: 5000,
+        probe: async (address) => {
+          const answer = agents[addresses.get(address)!];
+          if (answer === 'refused')
+            throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') });
+          if (answer === '503') throw new Error('HTTP 503');
+          if (answer === 'silent') throw new Error('The operation was aborted due to timeout');
+        },
+        onChange: (node, healthy) => changes.push(`${node}:${healthy}@${Date.now() - start}`),
+      });
+      const target = (node: string) => ({
+        node,
+        address: [...addresses].find(([, n]) => n === node)![0],
+        ready: true,
+      });
+      return { changes, prober, target };
+    };
+
+    it('keeps a node whose new agent refuses connections, then answers 503, then ready: no failure', async () => {
+      vi.useFakeTimers();
+      const agents: Record<string, 'ok' | 'refused' | '503' | 'silent'> = { n1: 'refused' };
+      const { changes, prober, target } = takeover(agents);
+      prober.sync([target('n1')]);
+      await vi.advanceTimersByTimeAsync(1500);
+      agents['n1'] = '503';
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(changes).toEqual([]);
+      expect(prober.state('n1')?.graceUntil).toBeDefined();
+      agents['n1'] = 'ok';
+      await vi.advanceTimersByTimeAsync(200);
+      expect(prober.state('n1')?.graceUntil).toBeUndefined();
+      // The grace was the inherited restart's only: a later refusal is a failure as fast as ever.
+      agents['n1'] = 'refused';
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(changes).toEqual(['n1:false@3500']);
+      prober.stop();
+    });
+
+    it('fails a silent node (a dead one) at the detection time, and one that stays not ready when the grace ends', async () => {
+      vi.useFakeTimers();
+      const { changes, prober, target } = takeover({ dead: 'silent', stuck: '503' });
+      prober.sync([target('dead'), target('stuck')]);
+      await vi.advanceTimersByTimeAsync(6000);
+      expect(changes).toEqual(['dead:false@200', 'stuck:false@5000']);
+      prober.stop();
+    });
+
+    it('gives no such grace to a node that joins after the first sync', async () => {
+      vi.useFakeTimers();
+      const { changes, prober, target } = takeover({ n1: 'ok', late: 'refused' });
+      prober.sync([target('n1')]);
+      await vi.advanceTimersByTimeAsync(500);
+      prober.sync([target('n1'), target('late')]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(changes).toEqual(['late:false@700']);
+      prober.stop();
+    });
+  });
+
   it('fails a node at once when it goes NotReady, without waiting for probes', () => {
     const changes: boolean[] = [];
     const prober = new HealthProber({

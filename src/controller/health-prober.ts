@@ -22,6 +22,10 @@
  * silence (an answer resets it). Without this, a leader that stalls as it takes over fails every gateway
  * (and damps it) although every agent answered.
  *
+ * A new leader inherits no grace: a restart whose old Pod is already gone shows only as a new agent that
+ * refuses connections or answers 503. On the nodes of its first sync that have not answered it yet, such an
+ * answer opens the restart grace once (see `#inheritedRestart`).
+ *
  * A planned agent restart (`agentRestarting` on a node that is not `draining`) moves the deadline to the end
  * of the grace window, `restartGraceMs` after the controller saw it. The window ends with the first answer
  * once the old Pod is gone (the old agent may answer until it stops, so earlier answers do not end it). A
@@ -84,6 +88,21 @@ export async function httpProbe(address: string, port: number, timeoutMs: number
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
 }
 
+/**
+ * Whether a failed probe still reached a running host: an HTTP error status (the agent answered, not
+ * ready) or a refused connection (the host answered, nothing listens yet). A timeout or an unreachable
+ * host is not.
+ */
+export function agentAnswered(err: unknown): boolean {
+  const codes: unknown[] = [];
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    codes.push((e as NodeJS.ErrnoException).code);
+    messages.push(e.message);
+  }
+  return codes.includes('ECONNREFUSED') || messages.some((m) => /^HTTP \d{3}$|ECONNREFUSED/.test(m));
+}
+
 /** The shortest probe timeout used when the timeout defaults to the detection time. */
 export const MIN_PROBE_TIMEOUT_MS = 50;
 
@@ -119,6 +138,10 @@ interface Probed {
   lastError: string | undefined;
   /** A late deadline was already given another detection time since the last answer (see #armDeadline). */
   stallForgiven: boolean;
+  /** A target of this prober's first sync: a node the previous leader knew (see #inheritedRestart). */
+  inherited: boolean;
+  /** Its agent has answered a probe of this prober. */
+  answered: boolean;
 }
 
 /** Keeps the health of every gateway node; see the module comment. */
@@ -128,6 +151,8 @@ export class HealthProber {
   readonly #probe: NonNullable<HealthProberOptions['probe']>;
   readonly #now: () => number;
   #stopped = false;
+  /** The first sync is done: later nodes are new to the cluster, not inherited from a previous leader. */
+  #synced = false;
 
   constructor(options: HealthProberOptions) {
     this.#options = options;
@@ -171,6 +196,8 @@ export class HealthProber {
           inFlight: 0,
           lastError: undefined,
           stallForgiven: false,
+          inherited: !this.#synced,
+          answered: false,
         };
         this.#nodes.set(target.node, fresh);
         const interval = this.#options.intervalMs > 0 ? this.#options.intervalMs : READY_ONLY_TICK_MS;
@@ -195,6 +222,7 @@ export class HealthProber {
           this.#feed(probed, { kind: 'probeOk', at: this.#now() });
       }
     }
+    this.#synced = true;
   }
 
   /** Marks a node deleted: it fails at once and is no longer probed. */
@@ -245,6 +273,29 @@ export class HealthProber {
     this.#options.logger?.info(
       { node: probed.target.node, graceMs },
       'agent restarting: its node keeps its egress IPs until the new agent answers or the grace ends',
+    );
+    this.#armDeadline(probed);
+  }
+
+  /**
+   * A new leader cannot see a restart that began before it led: once the old agent Pod is gone, nothing says
+   * "restarting" but the new agent, which refuses connections until it listens and answers 503 until its
+   * first sync. So on a node of its first sync that has not answered it yet, an agent that is up but not
+   * ready (a refused connection or an HTTP error: the host answers; a dead one stays silent) opens the
+   * restart grace, once, as the previous leader would have. The first good answer closes it; a node that
+   * stays that way fails when the grace ends. Nodes that join later get no such grace.
+   */
+  #inheritedRestart(probed: Probed, err: unknown): void {
+    const graceMs = this.#options.restartGraceMs ?? 0;
+    if (graceMs <= 0 || !probed.inherited || probed.answered || probed.target.draining) return;
+    if (probed.state.graceUntil !== undefined || !agentAnswered(err)) return;
+    probed.inherited = false;
+    const at = this.#now();
+    this.#feed(probed, { kind: 'restartAnnounced', at, until: at + graceMs });
+    if (probed.state.graceUntil === undefined) return;
+    this.#options.logger?.info(
+      { node: probed.target.node, graceMs },
+      'agent up but not ready on a node this leader has not heard from: treated as a restart in progress',
     );
     this.#armDeadline(probed);
   }
@@ -303,6 +354,7 @@ export class HealthProber {
         if (this.#nodes.get(probed.target.node) !== probed) return;
         probed.lastAnswerAt = this.#now();
         probed.stallForgiven = false;
+        probed.answered = true;
         if (probed.state.graceUntil !== undefined && !probed.target.agentRestarting) {
           this.#options.logger?.info({ node: probed.target.node }, 'agent restarted: its node answers again');
           this.#feed(probed, { kind: 'graceEnded', at: this.#now() });
@@ -315,6 +367,7 @@ export class HealthProber {
         const error =
           err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
         probed.lastError = error;
+        this.#inheritedRestart(probed, err);
         this.#feed(probed, { kind: 'probeMiss', at: this.#now(), error });
       },
     );

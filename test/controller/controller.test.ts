@@ -233,6 +233,43 @@ describe('failover', () => {
     expect(world.cloudPlacement().get(atKill!.ip!)).toBe(atKill!.node);
   });
 
+  it("given a new leader that takes over while the holder's agent restarts (its old Pod already gone), then the holder keeps its IPs", async () => {
+    await threeNodes({ agent: true });
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    for (const short of ['a1', 'a2', 'a3']) await world.addAgentPod(short);
+    const settings = testSettings(
+      {
+        probe: {
+          intervalMs: 200,
+          misses: 3,
+          dampingMs: 3000,
+          agentHealthPort: await world.agentPort(),
+          restartGraceMs: 30_000,
+        },
+        agentPods: { namespace: world.namespace, labelSelector: world.agentPodSelector },
+      },
+      { namespace: world.namespace },
+    );
+    const first = await world.startController({ settings, identity: 'replica-1' });
+    await eventually('replica-1 leads', async () => first.leading);
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const [before] = await readyAssignments('p', 1);
+    const holder = world.agents[['a1', 'a2', 'a3'].indexOf(before!.node!.slice(world.namespace.length + 1))]!;
+    const log = capturingLogger('replica-2');
+    const second = await world.startController({ settings, identity: 'replica-2', logger: log.logger });
+    // A helm upgrade rolls both: the leader goes, and the holder's new agent (its old Pod is gone, so no
+    // restart is visible to the new leader) answers 503 until its first sync.
+    holder.up = false;
+    await first.kill();
+    await eventually('replica-2 leads', async () => second.leading, { timeoutMs: 10_000 });
+    await sleep(2000);
+    holder.up = true;
+    await sleep(1000);
+    expect(log.lines.filter((l) => l.includes('"node failed"'))).toEqual([]);
+    expect((await readyAssignments('p', 1))[0]).toEqual(before);
+    expect(world.cloudPlacement().get(before!.ip!)).toBe(before!.node);
+  });
+
   it('given an agent Pod deleted by a rollout, then its node keeps its IPs while the agent restarts; cordoned, it does not', async () => {
     await threeNodes({ agent: true });
     const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
