@@ -185,6 +185,31 @@ describe('failover', () => {
     expect(recovered.message).toBe(`node ${victim} answers again; it may hold egress IPs`);
   });
 
+  it('given a gateway created after the controller leads (the order of a helm install), then a node whose agent stops answering still fails and its IPs move', async () => {
+    await threeNodes({ agent: true });
+    const controller = await world.startController({
+      settings: testSettings({
+        probe: { intervalMs: 100, misses: 3, dampingMs: 3000, agentHealthPort: await world.agentPort() },
+      }),
+    });
+    await eventually('the controller leads', async () => controller.leading);
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const [before] = await readyAssignments('p', 1);
+    const victim = before!.node!;
+    world.agents[['a1', 'a2', 'a3'].indexOf(victim.slice(world.namespace.length + 1))]!.up = false;
+    // Nothing else changes: no Node event, no leader change; the Node stays Ready.
+    const [after] = await eventually(
+      'the IP moved off the node whose agent is silent',
+      async () => {
+        const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
+        return a.length === 1 && a[0]!.state === 'Ready' && a[0]!.node !== victim ? a : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(world.cloudPlacement().get(after!.ip!)).toBe(after!.node);
+  });
+
   it('given a new leader whose process stalls as it takes over, then it fails no gateway that answers and no IP moves', async () => {
     await threeNodes({ agent: true });
     const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
