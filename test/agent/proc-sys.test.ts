@@ -123,5 +123,12 @@ describe.skipIf(unavailable !== undefined)(
       expect(await syncInContainer([`--proc-sys=${dir}/proc/sys`])).toEqual({ changes: [] });
       expect(await rpFilter()).toBe('2');
     });
+
+    it("cleans up without --proc-sys, as the chart's cleanup container runs (it removes the tunnel, it writes no setting)", async () => {
+      const result = await syncInContainer(['--cleanup']);
+      expect(result.error).toBeUndefined();
+      expect(result.changes).toContain('tunnel.delete');
+      await expect(run('ip', ['link', 'show', DEFAULT_DATAPLANE_SETTINGS.tunnelName])).rejects.toThrow();
+    });
   },
 );
