@@ -335,6 +335,21 @@ export class RealBox {
     });
   }
 
+  /**
+   * Waits until the agent DaemonSet's rollout is done, as docs/upgrade-uninstall.md does: helm's `--wait`
+   * returns with `maxUnavailable` agent Pods still rolling.
+   */
+  async agentRollout(timeoutS = 300): Promise<void> {
+    await this.kubectl([
+      '-n',
+      RELEASE.namespace,
+      'rollout',
+      'status',
+      `daemonset/${RELEASE.name}-agent`,
+      `--timeout=${timeoutS}s`,
+    ]);
+  }
+
   /** The agent DaemonSet. */
   async agentDaemonSet(): Promise<V1DaemonSet> {
     const apps = this.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
