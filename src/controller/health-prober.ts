@@ -311,31 +311,28 @@ export class HealthProber {
     const forMs = detectionMs(this.#options);
     const due = Math.max(probed.lastAnswerAt + forMs, probed.state.graceUntil ?? 0, stallDue ?? 0);
     const firesAt = Math.max(due, this.#now());
-    probed.deadline = setTimeout(
-      () => {
-        probed.deadline = undefined;
-        const now = this.#now();
-        // Fired more than an interval late: this process did not run (a stall, e.g. a cloud SDK loading as a
-        // new leader takes over), and answers may be waiting unread. Its own stall is not the node's
-        // silence: once per silence, the node gets a whole detection time from now.
-        if (now - firesAt > this.#options.intervalMs && !probed.stallForgiven) {
-          probed.stallForgiven = true;
-          this.#options.logger?.info(
-            { node: probed.target.node, lateMs: now - firesAt },
-            'health deadline fired late (this controller stalled): the node gets another detection time',
-          );
-          this.#armDeadline(probed, now + forMs);
-          return;
-        }
-        this.#feed(probed, {
-          kind: 'silent',
-          at: this.#now(),
-          forMs: due - probed.lastAnswerAt,
-          ...(probed.lastError ? { error: probed.lastError } : {}),
-        });
-      },
-      firesAt - this.#now(),
-    );
+    probed.deadline = setTimeout(() => {
+      probed.deadline = undefined;
+      const now = this.#now();
+      // Fired more than an interval late: this process did not run (a stall, e.g. a cloud SDK loading as a
+      // new leader takes over), and answers may be waiting unread. Its own stall is not the node's
+      // silence: once per silence, the node gets a whole detection time from now.
+      if (now - firesAt > this.#options.intervalMs && !probed.stallForgiven) {
+        probed.stallForgiven = true;
+        this.#options.logger?.info(
+          { node: probed.target.node, lateMs: now - firesAt },
+          'health deadline fired late (this controller stalled): the node gets another detection time',
+        );
+        this.#armDeadline(probed, now + forMs);
+        return;
+      }
+      this.#feed(probed, {
+        kind: 'silent',
+        at: this.#now(),
+        forMs: due - probed.lastAnswerAt,
+        ...(probed.lastError ? { error: probed.lastError } : {}),
+      });
+    }, firesAt - this.#now());
     probed.deadline.unref?.();
   }
 
