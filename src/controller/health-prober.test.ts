@@ -142,6 +142,40 @@ describe('HealthProber', () => {
     prober.stop();
   });
 
+  it('after a stall that ends just past the deadline (its interval timer ran late), reads the waiting answers before failing the node', async () => {
+    vi.useFakeTimers();
+    const changes: number[] = [];
+    const pending: (() => void)[] = [];
+    // While the process stalls nothing runs; when it ends, every timer due meanwhile runs at once (they all
+    // see the stall's end as now), and only then does Node read the answers waiting on the sockets.
+    let stallEnd: number | undefined;
+    // 500 ms × 4, as the chart's robust values: a new leader that stalls 2.4 s as it takes over; its
+    // deadline fires only 400 ms late, less than an interval.
+    const prober = new HealthProber({
+      intervalMs: 500,
+      port: 9000,
+      misses: 4,
+      dampingMs: 3000,
+      probe: () => new Promise<void>((resolve) => pending.push(resolve)),
+      onChange: (_node, healthy) => changes.push(healthy ? 1 : 0),
+      now: () => stallEnd ?? Date.now(),
+    });
+    prober.sync([{ node: 'n1', address: '127.0.0.2', ready: true }]);
+    stallEnd = Date.now() + 2400;
+    await vi.advanceTimersByTimeAsync(2400);
+    stallEnd = undefined;
+    for (const answer of pending.splice(0)) answer();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(changes, 'the answers read after the stall keep the node healthy').toEqual([]);
+    expect(prober.state('n1')?.status).toBe('healthy');
+    // A node that stops answering still fails, a detection time after its last answer.
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(changes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(changes).toEqual([0]);
+    prober.stop();
+  });
+
   it('keeps at most 3 probes in flight towards a silent node, however many misses are allowed', async () => {
     vi.useFakeTimers();
     let inFlight = 0;

@@ -16,8 +16,9 @@
  * its last answer (BFD's detection time), however long one probe may take; the probe timeout only bounds
  * the sockets held towards a dead node.
  *
- * A deadline that fires more than an interval late means this process did not run meanwhile (its event
- * loop stalled: a new leader loading its cloud SDK on a busy node), so answers may be waiting unread. The
+ * A deadline that fires more than an interval late, or a silence during which the node's interval timer ran
+ * more than an interval late, means this process did not run meanwhile (its event loop stalled: a new
+ * leader loading its cloud SDK on a busy node), so answers may be waiting unread. The
  * controller's stall is not the node's silence: the node gets one more detection time from then, once per
  * silence (an answer resets it). Without this, a leader that stalls as it takes over fails every gateway
  * (and damps it) although every agent answered.
@@ -138,6 +139,10 @@ interface Probed {
   lastError: string | undefined;
   /** A late deadline was already given another detection time since the last answer (see #armDeadline). */
   stallForgiven: boolean;
+  /** When this node's interval timer last ran (or its first probe was sent). */
+  lastTickAt: number;
+  /** When this node's interval timer last ran more than an interval late: the end of this process's stall. */
+  stalledAt: number | undefined;
   /** A target of this prober's first sync: a node the previous leader knew (see #inheritedRestart). */
   inherited: boolean;
   /** Its agent has answered a probe of this prober. */
@@ -196,12 +201,14 @@ export class HealthProber {
           inFlight: 0,
           lastError: undefined,
           stallForgiven: false,
+          lastTickAt: this.#now(),
+          stalledAt: undefined,
           inherited: !this.#synced,
           answered: false,
         };
         this.#nodes.set(target.node, fresh);
         const interval = this.#options.intervalMs > 0 ? this.#options.intervalMs : READY_ONLY_TICK_MS;
-        fresh.timer = setInterval(() => this.#probeOnce(fresh), interval);
+        fresh.timer = setInterval(() => this.#tick(fresh, interval), interval);
         fresh.timer.unref?.();
         this.#restartGrace(fresh, undefined);
         this.#armDeadline(fresh);
@@ -314,13 +321,16 @@ export class HealthProber {
     probed.deadline = setTimeout(() => {
       probed.deadline = undefined;
       const now = this.#now();
-      // Fired more than an interval late: this process did not run (a stall, e.g. a cloud SDK loading as a
-      // new leader takes over), and answers may be waiting unread. Its own stall is not the node's
-      // silence: once per silence, the node gets a whole detection time from now.
-      if (now - firesAt > this.#options.intervalMs && !probed.stallForgiven) {
+      // Fired more than an interval late, or the node's interval timer did since its last answer: this
+      // process did not run for a while (a stall, e.g. a cloud SDK loading as a new leader takes over), and
+      // answers may be waiting unread (after a stall, Node runs the due timers before it reads sockets). Its
+      // own stall is not the node's silence: once per silence, the node gets a whole detection time from now.
+      const late = now - firesAt > this.#options.intervalMs;
+      const stalled = probed.stalledAt !== undefined && probed.stalledAt > probed.lastAnswerAt;
+      if ((late || stalled) && !probed.stallForgiven) {
         probed.stallForgiven = true;
         this.#options.logger?.info(
-          { node: probed.target.node, lateMs: now - firesAt },
+          { node: probed.target.node, lateMs: now - firesAt, stalledAt: probed.stalledAt },
           'health deadline fired late (this controller stalled): the node gets another detection time',
         );
         this.#armDeadline(probed, now + forMs);
@@ -334,6 +344,14 @@ export class HealthProber {
       });
     }, firesAt - this.#now());
     probed.deadline.unref?.();
+  }
+
+  /** The node's interval timer: notes a stall of this process (a tick more than an interval late), probes. */
+  #tick(probed: Probed, intervalMs: number): void {
+    const now = this.#now();
+    if (now - probed.lastTickAt > 2 * intervalMs) probed.stalledAt = now;
+    probed.lastTickAt = now;
+    this.#probeOnce(probed);
   }
 
   #probeOnce(probed: Probed): void {
