@@ -9,6 +9,9 @@
  *   then traffic flows again from the same egress IP; the node that comes back takes nothing back.
  * - The leader controller's node dies together with the gateway: the other replica takes over and moves it.
  * - `helm upgrade` to a changed image tag rolls the DaemonSet (and the Deployment) and moves no egress IP.
+ * - `kubectl drain` of each gateway node in turn, as a node-pool upgrade: its IP is handed over before the node
+ *   is stopped and its Node deleted (no outage as long as a failure's detection), and the booted kubelet
+ *   registers a new Node that the gateway takes back as ready.
  * - `helm uninstall` with the documented steps (docs/upgrade-uninstall.md) leaves no nftables table, link,
  *   rule, route or address on any node and no egress IP in the cloud.
  *
@@ -19,10 +22,12 @@ import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { unexpectedSources } from '../e2e/outage.ts';
+import { describeRoll, rollGatewayNodes } from '../e2e/rolling.ts';
 import { killAndMeasure, waitForHolder, waitForSteadyTraffic } from '../e2e/scenario.ts';
 import { hostLinksContaining, namespacesWithPrefix } from '../e2e/topology.ts';
 import { nodeLeftovers } from './leftovers.ts';
 import { BOX_POLICY, CHART_DIR, RELEASE, type RealBox, startRealBox } from './real-box.ts';
+import { realBoxRoll } from './real-roll.ts';
 import { realNodeUnavailable } from './requirements.ts';
 
 const unavailable = await realNodeUnavailable();
@@ -34,6 +39,8 @@ const IP = BOX_POLICY.egressIPs[0];
 const OUTAGE_BOUND_MS = 8000;
 /** Requests of the helm upgrade step that may go unanswered (a stall of the loaded machine, not a move). */
 const MAX_UNANSWERED = 3;
+/** The box's detection time (ROBUST_PROBE_VALUES: 500 ms × 4 misses), the least a failover costs. */
+const DETECTION_MS = 2000;
 
 describe.skipIf(unavailable !== undefined)(title('real nodes: gateway failover, upgrade, uninstall'), () => {
   let localStack: LocalStack;
@@ -184,6 +191,29 @@ describe.skipIf(unavailable !== undefined)(title('real nodes: gateway failover, 
     );
     expect(wrongSource).toEqual([]);
     expect(unanswered.length).toBeLessThanOrEqual(MAX_UNANSWERED);
+  });
+
+  it('kubectl drain of each gateway node in turn hands its IP over before the node goes, a new Node joins', {
+    timeout: 600_000,
+  }, async () => {
+    await waitForSteadyTraffic(box, EGRESS, { after: Date.now(), timeoutMs: 60_000 });
+    const r = await rollGatewayNodes(realBoxRoll(box), box, {
+      mode: 'drain',
+      nodes: zoneA,
+      expected: EGRESS,
+      gateway: BOX_POLICY.gateway,
+      timeoutMs: 180_000,
+    });
+    console.log(`kubectl drain roll: ${describeRoll(r)}`);
+    // Every IP a drained node held moved once, on the VPC's delivery, and to the other node.
+    expect(r.expectedMoves).toBeGreaterThan(0);
+    expect(r.moves).toBe(r.expectedMoves);
+    expect(await box.doubleHeldIps()).toEqual([]);
+    // Planned, not a failover: no outage reaches the time the controllers need to even detect a failure
+    // (the box's probes: interval × misses), let alone move the IP after it.
+    expect(r.worstMs).toBeLessThan(DETECTION_MS);
+    const during = [...box.samples.values()].flat().filter((s) => s.sentAt >= Date.now() - r.tookMs);
+    expect(during.filter((s) => s.source !== undefined && !EGRESS.has(s.source))).toEqual([]);
   });
 
   // Over every scenario above. A pod is steered once its node's agent has seen its IP: a new pod's first

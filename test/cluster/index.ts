@@ -6,4 +6,5 @@
  */
 export { ensureNodeBinaries } from '../control-plane/binaries.ts';
 export { BOX_POLICY, type RealBox, startRealBox } from './real-box.ts';
+export { realBoxRoll } from './real-roll.ts';
 export { realNodeUnavailable } from './requirements.ts';

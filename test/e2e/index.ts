@@ -18,10 +18,14 @@ export { isGood, outageWindows, type ProbeSample, summarize, unexpectedSources }
 export {
   describeRoll,
   GATEWAY_NODES,
+  processBoxRoll,
   ROLL_IPS,
   type RollMode,
+  type RollOptions,
   type RollResult,
+  type RollTarget,
   rollGatewayNodes,
+  waitForGatewayNodeReady,
 } from './rolling.ts';
 export {
   type FailoverBox,
