@@ -1,22 +1,26 @@
 /**
  * @module
- * `npm run demo`: the cloud in a box, live. Builds the box (LocalStack as AWS, a real kube-apiserver, six
- * instances as network namespaces, two controller replicas and six agents), sends 20 requests per second
- * from two pods to an echo server "on the internet", prints one line per second (the source IP the echo
- * server saw, the node the VPC delivers the egress IP to), cuts the power of the gateway node, shows the IP
- * moving, prints the measured outage, and removes everything. Needs root (network namespaces, nftables).
+ * `npm run demo`: the cloud in a box, live. By default on real nodes (test/cluster/): four instances as
+ * network namespaces, each a kubelet node with containerd and kube-proxy, cloud-egress installed with
+ * `helm install charts/cloud-egress` from the image built from the Dockerfile, and a Deployment of two probe
+ * pods; `npm run demo -- --process-box` runs the faster process box instead (test/e2e/: six instances, the
+ * controllers and agents as plain processes). Sends 20 requests per second from two pods to an echo server
+ * "on the internet", prints one line per second (the source IP the echo server saw, the node the VPC
+ * delivers the egress IP to), cuts the power of the gateway node, shows the IP moving, prints the measured
+ * outage, and removes everything. Needs root (network namespaces, nftables, containerd).
  */
+import { ensureNodeBinaries, realNodeUnavailable, startRealBox } from '../test/cluster/index.ts';
 import {
   BOX_POLICY,
-  type CloudBox,
   cliUnavailable,
   ensureControlPlaneBinaries,
   isGood,
+  type NetworkBox,
   namespacesWithPrefix,
   netnsUnavailable,
   outageWindows,
-  type ProbeRun,
   type ProbeSample,
+  type ProbeSamples,
   startCloudBox,
   unexpectedSources,
   waitForHolder,
@@ -33,6 +37,56 @@ const yellow = paint('33');
 const cyan = paint('36');
 
 const IP = BOX_POLICY.egressIPs[0];
+const PROCESS_BOX = process.argv.includes('--process-box');
+
+/** What the demo needs of either box. */
+interface DemoBox {
+  readonly net: NetworkBox;
+  readonly server: string;
+  readonly probes: ProbeSamples;
+  leader(): Promise<string | undefined>;
+  killNode(name: string): Promise<void>;
+  deliveredTo(ip: string): string | undefined;
+  holdersInCloud(ip: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** The real-node box (default) or the process box, behind one face. */
+async function startBox(): Promise<DemoBox> {
+  if (PROCESS_BOX) {
+    const box = await startCloudBox({ provider: 'aws' });
+    const probes = box.startProbes();
+    return {
+      net: box.net,
+      server: box.controlPlane.server,
+      probes,
+      leader: () => box.leader(),
+      killNode: (n) => box.killNode(n),
+      deliveredTo: (ip) => box.deliveredTo(ip),
+      holdersInCloud: (ip) => box.holdersInCloud(ip),
+      stop: async () => {
+        await probes.stop();
+        await box.stop();
+      },
+    };
+  }
+  // The process box's probe timings (100 ms, 3 misses): the demo shows the fast path.
+  const box = await startRealBox({
+    values: { controller: { probe: { interval: '100ms', misses: 3, damping: '3s' } } },
+  });
+  // A new leader damps every gateway its first probes missed: start once the lease has settled.
+  await box.settle();
+  return {
+    net: box.net,
+    server: box.controlPlane.server,
+    probes: box,
+    leader: () => box.leader(),
+    killNode: (n) => box.killNode(n),
+    deliveredTo: (ip) => box.deliveredTo(ip),
+    holdersInCloud: (ip) => box.holdersInCloud(ip),
+    stop: () => box.stop(),
+  };
+}
 const EXPECTED = new Set<string>(BOX_POLICY.egressIPs);
 const started = Date.now();
 const clock = (at = Date.now()) => {
@@ -72,6 +126,10 @@ async function requirements(): Promise<void> {
   if (netns) problems.push(netns);
   const cli = await cliUnavailable();
   if (cli) problems.push(cli);
+  if (!PROCESS_BOX && !netns && !cli) {
+    const nodes = await realNodeUnavailable();
+    if (nodes) problems.push(`${nodes} (or run the process box: npm run demo -- --process-box)`);
+  }
   if (problems.length > 0) refuse(problems);
 }
 
@@ -80,7 +138,7 @@ async function requirements(): Promise<void> {
 const holders: { at: number; node: string | undefined }[] = [];
 const holderAt = (at: number) => holders.filter((h) => h.at <= at).at(-1)?.node;
 
-function liveLine(probes: ProbeRun, from: number, to: number, lastHolder: { name?: string }): string {
+function liveLine(probes: ProbeSamples, from: number, to: number, lastHolder: { name?: string }): string {
   const window: ProbeSample[] = [];
   for (const list of probes.samples.values())
     window.push(...list.filter((s) => s.sentAt >= from && s.sentAt < to));
@@ -106,21 +164,30 @@ function liveLine(probes: ProbeRun, from: number, to: number, lastHolder: { name
 
 async function main(): Promise<void> {
   say(bold('cloud-egress demo: a cloud in a box'));
-  say(dim('  AWS = LocalStack, Kubernetes = kube-apiserver + etcd, nodes and pods = network namespaces\n'));
+  say(
+    dim(
+      PROCESS_BOX
+        ? '  AWS = LocalStack, Kubernetes = kube-apiserver + etcd, nodes and pods = network namespaces\n'
+        : '  AWS = LocalStack, Kubernetes = kubelet nodes in network namespaces, cloud-egress = helm install of the chart\n',
+    ),
+  );
   await requirements();
-  say(`  ${green('✓')} root, network namespaces, nftables`);
+  say(`  ${green('✓')} root, network namespaces, nftables${PROCESS_BOX ? '' : ', containerd, buildah'}`);
   await step(
-    'kube-apiserver and etcd binaries',
-    () => ensureControlPlaneBinaries(() => {}),
+    PROCESS_BOX
+      ? 'kube-apiserver and etcd binaries'
+      : 'kube-apiserver, etcd, kubelet, kube-proxy, helm binaries',
+    async () => {
+      await ensureControlPlaneBinaries(() => {});
+      if (!PROCESS_BOX) await ensureNodeBinaries(() => {});
+    },
     () => 'built once, cached',
   );
 
-  let box: CloudBox | undefined;
-  let probes: ProbeRun | undefined;
+  let box: DemoBox | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = () => {
     cleaning ??= (async () => {
-      await probes?.stop().catch(() => {});
       if (box) {
         const prefix = box.net.topology.prefix;
         await box.stop();
@@ -141,9 +208,11 @@ async function main(): Promise<void> {
 
   try {
     box = await step(
-      'LocalStack (EC2), kube-apiserver, VPC with 2 subnets, 6 instances, 2 controllers, 6 agents',
-      () => startCloudBox({ provider: 'aws' }),
-      (b) => `LocalStack ${b.net.localStack.endpoint}, API ${b.controlPlane.server}`,
+      PROCESS_BOX
+        ? 'LocalStack (EC2), kube-apiserver, VPC with 2 subnets, 6 instances, 2 controllers, 6 agents'
+        : 'image from the Dockerfile, LocalStack (EC2), VPC, 4 kubelet nodes, helm install, probe Deployment',
+      () => startBox(),
+      (b) => `LocalStack ${b.net.localStack.endpoint}, API ${b.server}`,
     );
     const holder = await step(
       `EgressPolicy ${BOX_POLICY.namespace}/${BOX_POLICY.name}: pods app=api leave from ${IP}`,
@@ -160,15 +229,15 @@ async function main(): Promise<void> {
     vpcBox.net.vpc.on('applied', (event) => {
       holders.push({ at: performance.timeOrigin + event.appliedAt, node: vpcBox.deliveredTo(IP) });
     });
-    probes = box.startProbes();
-    await waitForSteadyTraffic(probes, EXPECTED, { timeoutMs: 60_000 });
+    const probes = box.probes;
+    await waitForSteadyTraffic(probes, EXPECTED, { timeoutMs: 120_000 });
     say(bold('  time   egress IP held by       requests  source IPs the echo server (198.51.100.10) saw'));
     const state: { name?: string } = { name: holder };
     let tick = Date.now();
     const live = async (seconds: number) => {
       for (let i = 0; i < seconds; i++) {
         await new Promise((r) => setTimeout(r, tick + 1000 + 1100 - Date.now()));
-        say(liveLine(probes!, tick, tick + 1000, state));
+        say(liveLine(probes, tick, tick + 1000, state));
         tick += 1000;
       }
     };
@@ -179,6 +248,14 @@ async function main(): Promise<void> {
     const killAt = Date.now();
     await box.killNode(victim);
     await live(6);
+    // Keep watching while traffic has not come back, up to 30 s after the power cut.
+    const back = () =>
+      [...probes.samples.values()].every((list) => {
+        const last = list.filter((s) => s.sentAt >= killAt).slice(-10);
+        return last.length === 10 && last.every((s) => isGood(s, EXPECTED));
+      });
+    while (!back() && Date.now() - killAt < 30_000) await live(1);
+    if (!back()) await live(1);
 
     const samples = [...probes.samples.values()].map((list) => list.filter((s) => s.sentAt >= killAt - 1000));
     const strays = unexpectedSources(samples.flat(), EXPECTED);

@@ -73,7 +73,7 @@ export class AgentSync {
     const start = performance.now();
     try {
       const result = desiredState(inputs, this.#settings, this.#cache);
-      const base = this.#known ?? (await this.#dataplane.observe());
+      const base = this.#known ?? (await this.#dataplane.observe({ repairSettings: true }));
       const changes = planChanges(base, result.desired, result.delta);
       this.#known = undefined;
       await this.#dataplane.apply(changes);
@@ -96,7 +96,7 @@ export class AgentSync {
     }
   }
 
-  /** Removes everything the agent owns (reads the kernel first). */
+  /** Removes everything the agent owns (reads the kernel first; writes no kernel setting). */
   async cleanup(): Promise<readonly Change[]> {
     const changes = planCleanup(await this.#dataplane.observe());
     await this.#dataplane.apply(changes);

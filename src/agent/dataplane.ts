@@ -122,9 +122,19 @@ export type Change =
   | { readonly kind: 'conntrack.flush'; readonly mark: number };
 
 /** Reads and writes the agent's part of the kernel. */
+/** Options of {@link Dataplane.observe}. */
+export interface ObserveOptions {
+  /**
+   * Also write again the kernel settings the agent owns that are not part of the state (the tunnel's
+   * reverse-path filter), so drift is repaired and a setting that cannot be written fails the read. The
+   * sync asks for it; the cleanup does not (it removes the tunnel and needs no setting).
+   */
+  readonly repairSettings?: boolean;
+}
+
 export interface Dataplane {
   /** Reads what the agent owns from the kernel (or memory). */
-  observe(): Promise<DataplaneState>;
+  observe(options?: ObserveOptions): Promise<DataplaneState>;
   /** Applies changes in order; stops at the first failure (the next sync observes and retries). */
   apply(changes: readonly Change[]): Promise<void>;
 }

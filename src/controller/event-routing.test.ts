@@ -43,30 +43,30 @@ function router(gateways: EgressGateway[], policies: AnyEgressPolicy[] = []) {
 }
 
 describe('EventRouter', () => {
-  it('queues a gateway when a relevant field changes, not for a status-only update', () => {
+  it('queues a gateway and syncs the prober (its nodes are the targets) when a relevant field changes, not for a status-only update', () => {
     const { r, take } = router([gateway('gw')]);
     r.onGateway('add', asObject(gateway('gw')));
-    expect(take()).toEqual(['EgressGateway/gw']);
+    expect(take()).toEqual(['sync prober', 'EgressGateway/gw']);
     r.onGateway('update', asObject(gateway('gw', 1, { readyNodes: 2 })));
     expect(take()).toEqual([]);
     r.onGateway('update', asObject(gateway('gw', 2)));
-    expect(take()).toEqual(['EgressGateway/gw']);
+    expect(take()).toEqual(['sync prober', 'EgressGateway/gw']);
   });
 
   it('queues the other gateways when one is created, changes its spec or is deleted (their pools may overlap)', () => {
     const { r, take } = router([gateway('a'), gateway('b')]);
     r.onGateway('add', asObject(gateway('a')));
-    expect(take()).toEqual(['EgressGateway/a', 'EgressGateway/b']);
+    expect(take()).toEqual(['sync prober', 'EgressGateway/a', 'EgressGateway/b']);
     r.onGateway('update', asObject(gateway('a', 1, { readyNodes: 2 })));
     expect(take()).toEqual([]);
     r.onGateway('update', asObject(gateway('a', 2)));
-    expect(take()).toEqual(['EgressGateway/a', 'EgressGateway/b']);
+    expect(take()).toEqual(['sync prober', 'EgressGateway/a', 'EgressGateway/b']);
   });
 
   it("on a gateway's deletion, forgets it and queues its policies, then the gateway", () => {
     const { r, take } = router([], [policy('p', 'gw'), policy('q', 'other')]);
     r.onGateway('delete', asObject(gateway('gw')));
-    expect(take()).toEqual(['forget gw', 'EgressPolicy/team-a/p', 'EgressGateway/gw']);
+    expect(take()).toEqual(['forget gw', 'EgressPolicy/team-a/p', 'sync prober', 'EgressGateway/gw']);
   });
 
   it('hands a policy to its gateway, and to the gateway it named before when that changes', () => {

@@ -5,10 +5,11 @@
  *
  * | event                  | relevant fields (a change of another requeues nothing) | queued / done                          |
  * |------------------------|--------------------------------------------------------|----------------------------------------|
- * | EgressGateway          | generation, annotations, deletionTimestamp, finalizers | the gateway; deleted: also its         |
- * |                        |                                                        | policies (they report GatewayNotFound);|
- * |                        |                                                        | new, deleted or spec changed: the other|
- * |                        |                                                        | gateways too (their pools may overlap) |
+ * | EgressGateway          | generation, annotations, deletionTimestamp, finalizers | prober targets synced; the gateway;    |
+ * |                        |                                                        | deleted: also its policies (they       |
+ * |                        |                                                        | report GatewayNotFound); new, deleted  |
+ * |                        |                                                        | or spec changed: the other gateways    |
+ * |                        |                                                        | too (their pools may overlap)          |
  * | (Cluster)EgressPolicy  | generation, deletionTimestamp, finalizers              | its gateway, and the one it named      |
  * |                        |                                                        | before; no such gateway: the policy    |
  * |                        |                                                        | (not once deleted)                     |
@@ -156,6 +157,9 @@ export class EventRouter {
       gw.metadata.finalizers,
     ];
     if (!this.#changed(key, type, relevant)) return;
+    // The prober's targets are the nodes some gateway selects: a gateway made (or re-pointed) after this
+    // replica started to lead must be probed too, or its nodes count as healthy while they are Ready.
+    this.#d.syncProber();
     this.#d.enqueue(key);
     const generation = gw.metadata.generation;
     const specChanged =

@@ -111,6 +111,71 @@ describe('HealthProber', () => {
     prober.stop();
   });
 
+  it('after a stall of its own (the deadline fires late), gives a node one more detection time, and still fails a dead one', async () => {
+    vi.useFakeTimers();
+    const changes: number[] = [];
+    let answer = true;
+    const prober = new HealthProber({
+      ...FAST,
+      // Answers take 50 ms; a dead node's probes never end.
+      probe: () => new Promise<void>((resolve) => (answer ? setTimeout(resolve, 50) : undefined)),
+      onChange: (_node, healthy) => changes.push(healthy ? 1 : 0),
+    });
+    prober.sync([{ node: 'n1', address: '127.0.0.2', ready: true }]);
+    // The process does not run for 1 s (the clock moves, no timer fires), then runs again.
+    vi.setSystemTime(Date.now() + 1000);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(changes, 'answers read after the stall keep the node healthy').toEqual([]);
+    expect(prober.state('n1')?.status).toBe('healthy');
+    answer = false;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(changes).toEqual([0]);
+    // Another stall while the node is dead: forgiven once, then it fails.
+    prober.sync([]);
+    prober.sync([{ node: 'n2', address: '127.0.0.3', ready: true }]);
+    const n2At = Date.now();
+    vi.setSystemTime(n2At + 1000);
+    await vi.advanceTimersByTimeAsync(FAST.intervalMs * FAST.misses + 50);
+    expect(prober.state('n2')?.status).not.toBe('failed');
+    await vi.advanceTimersByTimeAsync(FAST.intervalMs * FAST.misses);
+    expect(prober.state('n2')?.status).toBe('failed');
+    prober.stop();
+  });
+
+  it('after a stall that ends just past the deadline (its interval timer ran late), reads the waiting answers before failing the node', async () => {
+    vi.useFakeTimers();
+    const changes: number[] = [];
+    const pending: (() => void)[] = [];
+    // While the process stalls nothing runs; when it ends, every timer due meanwhile runs at once (they all
+    // see the stall's end as now), and only then does Node read the answers waiting on the sockets.
+    let stallEnd: number | undefined;
+    // 500 ms × 4, as the chart's robust values: a new leader that stalls 2.4 s as it takes over; its
+    // deadline fires only 400 ms late, less than an interval.
+    const prober = new HealthProber({
+      intervalMs: 500,
+      port: 9000,
+      misses: 4,
+      dampingMs: 3000,
+      probe: () => new Promise<void>((resolve) => pending.push(resolve)),
+      onChange: (_node, healthy) => changes.push(healthy ? 1 : 0),
+      now: () => stallEnd ?? Date.now(),
+    });
+    prober.sync([{ node: 'n1', address: '127.0.0.2', ready: true }]);
+    stallEnd = Date.now() + 2400;
+    await vi.advanceTimersByTimeAsync(2400);
+    stallEnd = undefined;
+    for (const answer of pending.splice(0)) answer();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(changes, 'the answers read after the stall keep the node healthy').toEqual([]);
+    expect(prober.state('n1')?.status).toBe('healthy');
+    // A node that stops answering still fails, a detection time after its last answer.
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(changes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(changes).toEqual([0]);
+    prober.stop();
+  });
+
   it('keeps at most 3 probes in flight towards a silent node, however many misses are allowed', async () => {
     vi.useFakeTimers();
     let inFlight = 0;
@@ -247,6 +312,73 @@ describe('HealthProber', () => {
       prober.sync([{ ...target, agentRestarting: true, draining: true }]);
       await vi.advanceTimersByTimeAsync(0);
       expect(changes).toEqual(['false@2000']);
+      prober.stop();
+    });
+  });
+
+  describe('given a new leader (a fresh prober) that takes over during an agent restart whose old Pod is gone', () => {
+    /** A fresh prober over `nodes`; each node's agent answers as `agents[node]` says. */
+    const takeover = (agents: Record<string, 'ok' | 'refused' | '503' | 'silent'>) => {
+      const changes: string[] = [];
+      const start = Date.now();
+      const addresses = new Map(Object.keys(agents).map((n, i) => [`127.0.0.${i + 2}`, n]));
+      const prober = new HealthProber({
+        ...FAST,
+        restartGraceMs: 5000,
+        probe: async (address) => {
+          const answer = agents[addresses.get(address)!];
+          if (answer === 'refused')
+            throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') });
+          if (answer === '503') throw new Error('HTTP 503');
+          if (answer === 'silent') throw new Error('The operation was aborted due to timeout');
+        },
+        onChange: (node, healthy) => changes.push(`${node}:${healthy}@${Date.now() - start}`),
+      });
+      const target = (node: string) => ({
+        node,
+        address: [...addresses].find(([, n]) => n === node)![0],
+        ready: true,
+      });
+      return { changes, prober, target };
+    };
+
+    it('keeps a node whose new agent refuses connections, then answers 503, then ready: no failure', async () => {
+      vi.useFakeTimers();
+      const agents: Record<string, 'ok' | 'refused' | '503' | 'silent'> = { n1: 'refused' };
+      const { changes, prober, target } = takeover(agents);
+      prober.sync([target('n1')]);
+      await vi.advanceTimersByTimeAsync(1500);
+      agents['n1'] = '503';
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(changes).toEqual([]);
+      expect(prober.state('n1')?.graceUntil).toBeDefined();
+      agents['n1'] = 'ok';
+      await vi.advanceTimersByTimeAsync(200);
+      expect(prober.state('n1')?.graceUntil).toBeUndefined();
+      // The grace was the inherited restart's only: a later refusal is a failure as fast as ever.
+      agents['n1'] = 'refused';
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(changes).toEqual(['n1:false@3500']);
+      prober.stop();
+    });
+
+    it('fails a silent node (a dead one) at the detection time, and one that stays not ready when the grace ends', async () => {
+      vi.useFakeTimers();
+      const { changes, prober, target } = takeover({ dead: 'silent', stuck: '503' });
+      prober.sync([target('dead'), target('stuck')]);
+      await vi.advanceTimersByTimeAsync(6000);
+      expect(changes).toEqual(['dead:false@200', 'stuck:false@5000']);
+      prober.stop();
+    });
+
+    it('gives no such grace to a node that joins after the first sync', async () => {
+      vi.useFakeTimers();
+      const { changes, prober, target } = takeover({ n1: 'ok', late: 'refused' });
+      prober.sync([target('n1')]);
+      await vi.advanceTimersByTimeAsync(500);
+      prober.sync([target('n1'), target('late')]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(changes).toEqual(['late:false@700']);
       prober.stop();
     });
   });

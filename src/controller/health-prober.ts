@@ -16,6 +16,17 @@
  * its last answer (BFD's detection time), however long one probe may take; the probe timeout only bounds
  * the sockets held towards a dead node.
  *
+ * A deadline that fires more than an interval late, or a silence during which the node's interval timer ran
+ * more than an interval late, means this process did not run meanwhile (its event loop stalled: a new
+ * leader loading its cloud SDK on a busy node), so answers may be waiting unread. The
+ * controller's stall is not the node's silence: the node gets one more detection time from then, once per
+ * silence (an answer resets it). Without this, a leader that stalls as it takes over fails every gateway
+ * (and damps it) although every agent answered.
+ *
+ * A new leader inherits no grace: a restart whose old Pod is already gone shows only as a new agent that
+ * refuses connections or answers 503. On the nodes of its first sync that have not answered it yet, such an
+ * answer opens the restart grace once (see `#inheritedRestart`).
+ *
  * A planned agent restart (`agentRestarting` on a node that is not `draining`) moves the deadline to the end
  * of the grace window, `restartGraceMs` after the controller saw it. The window ends with the first answer
  * once the old Pod is gone (the old agent may answer until it stops, so earlier answers do not end it). A
@@ -78,6 +89,21 @@ export async function httpProbe(address: string, port: number, timeoutMs: number
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
 }
 
+/**
+ * Whether a failed probe still reached a running host: an HTTP error status (the agent answered, not
+ * ready) or a refused connection (the host answered, nothing listens yet). A timeout or an unreachable
+ * host is not.
+ */
+export function agentAnswered(err: unknown): boolean {
+  const codes: unknown[] = [];
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    codes.push((e as NodeJS.ErrnoException).code);
+    messages.push(e.message);
+  }
+  return codes.includes('ECONNREFUSED') || messages.some((m) => /^HTTP \d{3}$|ECONNREFUSED/.test(m));
+}
+
 /** The shortest probe timeout used when the timeout defaults to the detection time. */
 export const MIN_PROBE_TIMEOUT_MS = 50;
 
@@ -111,6 +137,16 @@ interface Probed {
   lastAnswerAt: number;
   inFlight: number;
   lastError: string | undefined;
+  /** A late deadline was already given another detection time since the last answer (see #armDeadline). */
+  stallForgiven: boolean;
+  /** When this node's interval timer last ran (or its first probe was sent). */
+  lastTickAt: number;
+  /** When this node's interval timer last ran more than an interval late: the end of this process's stall. */
+  stalledAt: number | undefined;
+  /** A target of this prober's first sync: a node the previous leader knew (see #inheritedRestart). */
+  inherited: boolean;
+  /** Its agent has answered a probe of this prober. */
+  answered: boolean;
 }
 
 /** Keeps the health of every gateway node; see the module comment. */
@@ -120,6 +156,8 @@ export class HealthProber {
   readonly #probe: NonNullable<HealthProberOptions['probe']>;
   readonly #now: () => number;
   #stopped = false;
+  /** The first sync is done: later nodes are new to the cluster, not inherited from a previous leader. */
+  #synced = false;
 
   constructor(options: HealthProberOptions) {
     this.#options = options;
@@ -162,10 +200,15 @@ export class HealthProber {
           lastAnswerAt: this.#now(),
           inFlight: 0,
           lastError: undefined,
+          stallForgiven: false,
+          lastTickAt: this.#now(),
+          stalledAt: undefined,
+          inherited: !this.#synced,
+          answered: false,
         };
         this.#nodes.set(target.node, fresh);
         const interval = this.#options.intervalMs > 0 ? this.#options.intervalMs : READY_ONLY_TICK_MS;
-        fresh.timer = setInterval(() => this.#probeOnce(fresh), interval);
+        fresh.timer = setInterval(() => this.#tick(fresh, interval), interval);
         fresh.timer.unref?.();
         this.#restartGrace(fresh, undefined);
         this.#armDeadline(fresh);
@@ -186,6 +229,7 @@ export class HealthProber {
           this.#feed(probed, { kind: 'probeOk', at: this.#now() });
       }
     }
+    this.#synced = true;
   }
 
   /** Marks a node deleted: it fails at once and is no longer probed. */
@@ -241,28 +285,73 @@ export class HealthProber {
   }
 
   /**
+   * A new leader cannot see a restart that began before it led: once the old agent Pod is gone, nothing says
+   * "restarting" but the new agent, which refuses connections until it listens and answers 503 until its
+   * first sync. So on a node of its first sync that has not answered it yet, an agent that is up but not
+   * ready (a refused connection or an HTTP error: the host answers; a dead one stays silent) opens the
+   * restart grace, once, as the previous leader would have. The first good answer closes it; a node that
+   * stays that way fails when the grace ends. Nodes that join later get no such grace.
+   */
+  #inheritedRestart(probed: Probed, err: unknown): void {
+    const graceMs = this.#options.restartGraceMs ?? 0;
+    if (graceMs <= 0 || !probed.inherited || probed.answered || probed.target.draining) return;
+    if (probed.state.graceUntil !== undefined || !agentAnswered(err)) return;
+    probed.inherited = false;
+    const at = this.#now();
+    this.#feed(probed, { kind: 'restartAnnounced', at, until: at + graceMs });
+    if (probed.state.graceUntil === undefined) return;
+    this.#options.logger?.info(
+      { node: probed.target.node, graceMs },
+      'agent up but not ready on a node this leader has not heard from: treated as a restart in progress',
+    );
+    this.#armDeadline(probed);
+  }
+
+  /**
    * (Re)starts the node's silence deadline: the detection time after its last answer, or the end of a
    * restart's grace window if later.
    */
-  #armDeadline(probed: Probed): void {
+  #armDeadline(probed: Probed, stallDue?: number): void {
     if (probed.deadline) clearTimeout(probed.deadline);
     probed.deadline = undefined;
     if (this.#stopped || !this.#probed(probed)) return;
     const forMs = detectionMs(this.#options);
-    const due = Math.max(probed.lastAnswerAt + forMs, probed.state.graceUntil ?? 0);
-    probed.deadline = setTimeout(
-      () => {
-        probed.deadline = undefined;
-        this.#feed(probed, {
-          kind: 'silent',
-          at: this.#now(),
-          forMs: due - probed.lastAnswerAt,
-          ...(probed.lastError ? { error: probed.lastError } : {}),
-        });
-      },
-      Math.max(0, due - this.#now()),
-    );
+    const due = Math.max(probed.lastAnswerAt + forMs, probed.state.graceUntil ?? 0, stallDue ?? 0);
+    const firesAt = Math.max(due, this.#now());
+    probed.deadline = setTimeout(() => {
+      probed.deadline = undefined;
+      const now = this.#now();
+      // Fired more than an interval late, or the node's interval timer did since its last answer: this
+      // process did not run for a while (a stall, e.g. a cloud SDK loading as a new leader takes over), and
+      // answers may be waiting unread (after a stall, Node runs the due timers before it reads sockets). Its
+      // own stall is not the node's silence: once per silence, the node gets a whole detection time from now.
+      const late = now - firesAt > this.#options.intervalMs;
+      const stalled = probed.stalledAt !== undefined && probed.stalledAt > probed.lastAnswerAt;
+      if ((late || stalled) && !probed.stallForgiven) {
+        probed.stallForgiven = true;
+        this.#options.logger?.info(
+          { node: probed.target.node, lateMs: now - firesAt, stalledAt: probed.stalledAt },
+          'health deadline fired late (this controller stalled): the node gets another detection time',
+        );
+        this.#armDeadline(probed, now + forMs);
+        return;
+      }
+      this.#feed(probed, {
+        kind: 'silent',
+        at: this.#now(),
+        forMs: due - probed.lastAnswerAt,
+        ...(probed.lastError ? { error: probed.lastError } : {}),
+      });
+    }, firesAt - this.#now());
     probed.deadline.unref?.();
+  }
+
+  /** The node's interval timer: notes a stall of this process (a tick more than an interval late), probes. */
+  #tick(probed: Probed, intervalMs: number): void {
+    const now = this.#now();
+    if (now - probed.lastTickAt > 2 * intervalMs) probed.stalledAt = now;
+    probed.lastTickAt = now;
+    this.#probeOnce(probed);
   }
 
   #probeOnce(probed: Probed): void {
@@ -279,6 +368,8 @@ export class HealthProber {
         probed.lastError = undefined;
         if (this.#nodes.get(probed.target.node) !== probed) return;
         probed.lastAnswerAt = this.#now();
+        probed.stallForgiven = false;
+        probed.answered = true;
         if (probed.state.graceUntil !== undefined && !probed.target.agentRestarting) {
           this.#options.logger?.info({ node: probed.target.node }, 'agent restarted: its node answers again');
           this.#feed(probed, { kind: 'graceEnded', at: this.#now() });
@@ -291,6 +382,7 @@ export class HealthProber {
         const error =
           err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
         probed.lastError = error;
+        this.#inheritedRestart(probed, err);
         this.#feed(probed, { kind: 'probeMiss', at: this.#now(), error });
       },
     );

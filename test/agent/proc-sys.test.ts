@@ -105,5 +105,30 @@ describe.skipIf(unavailable !== undefined)(
       // A second sync finds everything in place.
       expect(await syncInContainer([`--proc-sys=${dir}/proc/sys`])).toEqual({ changes: [] });
     });
+
+    it('on a node that already has the tunnel, still fails without --proc-sys (a chart without the mount fails on every node, not only on new ones)', async () => {
+      expect(await run('ip', ['link', 'show', DEFAULT_DATAPLANE_SETTINGS.tunnelName])).toBeDefined();
+      const result = await syncInContainer([]);
+      expect(result.error).toMatch(
+        /cannot write \/proc\/sys\/net\/ipv4\/conf\/cegress0\/rp_filter \(EROFS\)/,
+      );
+    });
+
+    it("repairs the tunnel's reverse-path setting when something else changed it", async () => {
+      await run('sh', [
+        '-c',
+        `echo 1 > /proc/sys/net/ipv4/conf/${DEFAULT_DATAPLANE_SETTINGS.tunnelName}/rp_filter`,
+      ]);
+      expect(await rpFilter()).toBe('1');
+      expect(await syncInContainer([`--proc-sys=${dir}/proc/sys`])).toEqual({ changes: [] });
+      expect(await rpFilter()).toBe('2');
+    });
+
+    it("cleans up without --proc-sys, as the chart's cleanup container runs (it removes the tunnel, it writes no setting)", async () => {
+      const result = await syncInContainer(['--cleanup']);
+      expect(result.error).toBeUndefined();
+      expect(result.changes).toContain('tunnel.delete');
+      await expect(run('ip', ['link', 'show', DEFAULT_DATAPLANE_SETTINGS.tunnelName])).rejects.toThrow();
+    });
   },
 );

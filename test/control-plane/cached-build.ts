@@ -19,12 +19,23 @@ export interface CachedBuild {
   readonly stamp: string;
   /** Executables the folder must contain. */
   readonly files: readonly string[];
+  /** Other files (archives, data) the folder must contain. */
+  readonly data?: readonly string[];
   /** Builds the files into `outDir` (an empty temporary folder). */
   readonly build: (outDir: string) => Promise<void>;
 }
 
 /** Progress reporting of {@link ensureCachedBuild}. */
 export type BuildLog = (line: string) => void;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function isExecutable(path: string): Promise<boolean> {
   try {
@@ -36,10 +47,13 @@ async function isExecutable(path: string): Promise<boolean> {
 }
 
 /** Whether `dir` holds a finished build with this stamp and all its files. */
-export async function isBuilt(build: Pick<CachedBuild, 'dir' | 'stamp' | 'files'>): Promise<boolean> {
+export async function isBuilt(
+  build: Pick<CachedBuild, 'dir' | 'stamp' | 'files' | 'data'>,
+): Promise<boolean> {
   const stamp = await readFile(join(build.dir, STAMP_FILE), 'utf8').catch(() => undefined);
   if (stamp !== build.stamp) return false;
   for (const file of build.files) if (!(await isExecutable(join(build.dir, file)))) return false;
+  for (const file of build.data ?? []) if (!(await exists(join(build.dir, file)))) return false;
   return true;
 }
 

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER } from '../../src/api/annotations.ts';
-import { ProviderError } from '../../src/provider/contract.ts';
+import { type CloudProvider, ProviderError } from '../../src/provider/contract.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { eventually } from '../support/eventually.ts';
 import { ControllerWorld, capturingLogger, hasFinalizer, interceptApply, testSettings } from './world.ts';
@@ -183,6 +183,116 @@ describe('failover', () => {
     );
     expect(recovered.type).toBe('Normal');
     expect(recovered.message).toBe(`node ${victim} answers again; it may hold egress IPs`);
+  });
+
+  it('given a gateway created after the controller leads (the order of a helm install), then a node whose agent stops answering still fails and its IPs move', async () => {
+    await threeNodes({ agent: true });
+    const controller = await world.startController({
+      settings: testSettings({
+        probe: { intervalMs: 100, misses: 3, dampingMs: 3000, agentHealthPort: await world.agentPort() },
+      }),
+    });
+    await eventually('the controller leads', async () => controller.leading);
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const [before] = await readyAssignments('p', 1);
+    const victim = before!.node!;
+    world.agents[['a1', 'a2', 'a3'].indexOf(victim.slice(world.namespace.length + 1))]!.up = false;
+    // Nothing else changes: no Node event, no leader change; the Node stays Ready.
+    const [after] = await eventually(
+      'the IP moved off the node whose agent is silent',
+      async () => {
+        const a = (await world.getPolicy('p'))?.status?.assignments ?? [];
+        return a.length === 1 && a[0]!.state === 'Ready' && a[0]!.node !== victim ? a : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(world.cloudPlacement().get(after!.ip!)).toBe(after!.node);
+  });
+
+  it('given a new leader whose process stalls as it takes over, then it fails no gateway that answers and no IP moves', async () => {
+    await threeNodes({ agent: true });
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    const settings = testSettings(
+      { probe: { intervalMs: 200, misses: 3, dampingMs: 3000, agentHealthPort: await world.agentPort() } },
+      { namespace: world.namespace },
+    );
+    const first = await world.startController({ settings, identity: 'replica-1' });
+    await eventually('replica-1 leads', async () => first.leading);
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    await readyAssignments('p', 1);
+    // The standby's first cloud call (it makes none before it leads) blocks its event loop for 1.5 s, as
+    // loading a cloud SDK does on a busy node: the probes it sent as it took over are answered while it
+    // cannot read the answers.
+    let stalled = false;
+    const stallOnce = (inner: CloudProvider): CloudProvider => ({
+      ...interceptApply((plan, signal, p) => p.apply(plan, signal))(inner),
+      listAssignments: (nodes, signal) => {
+        if (!stalled) {
+          stalled = true;
+          const until = Date.now() + 1500;
+          while (Date.now() < until) {
+            // busy: the event loop does not run
+          }
+        }
+        return inner.listAssignments(nodes, signal);
+      },
+    });
+    const log = capturingLogger('replica-2');
+    const second = await world.startController({
+      settings,
+      identity: 'replica-2',
+      wrap: stallOnce,
+      logger: log.logger,
+    });
+    await first.kill();
+    const [atKill] = await readyAssignments('p', 1);
+    await eventually('replica-2 leads', async () => second.leading, { timeoutMs: 10_000 });
+    await eventually('replica-2 stalled on its first cloud call', async () => stalled);
+    // Well past the detection time (600 ms) after the stall.
+    await sleep(2000);
+    const failed = log.lines.filter((l) => l.includes('"node failed"'));
+    expect(failed, 'nodes replica-2 failed').toEqual([]);
+    const [after] = await readyAssignments('p', 1);
+    expect(after).toEqual(atKill);
+    expect(world.cloudPlacement().get(atKill!.ip!)).toBe(atKill!.node);
+  });
+
+  it("given a new leader that takes over while the holder's agent restarts (its old Pod already gone), then the holder keeps its IPs", async () => {
+    await threeNodes({ agent: true });
+    const gw = await world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.119'], namespaceSelector: {} });
+    for (const short of ['a1', 'a2', 'a3']) await world.addAgentPod(short);
+    const settings = testSettings(
+      {
+        probe: {
+          intervalMs: 200,
+          misses: 3,
+          dampingMs: 3000,
+          agentHealthPort: await world.agentPort(),
+          restartGraceMs: 30_000,
+        },
+        agentPods: { namespace: world.namespace, labelSelector: world.agentPodSelector },
+      },
+      { namespace: world.namespace },
+    );
+    const first = await world.startController({ settings, identity: 'replica-1' });
+    await eventually('replica-1 leads', async () => first.leading);
+    await world.createPolicy('p', { gatewayName: gw, count: 1 });
+    const [before] = await readyAssignments('p', 1);
+    const holder = world.agents[['a1', 'a2', 'a3'].indexOf(before!.node!.slice(world.namespace.length + 1))]!;
+    const log = capturingLogger('replica-2');
+    const second = await world.startController({ settings, identity: 'replica-2', logger: log.logger });
+    // A helm upgrade rolls both: the leader goes, and the holder's new agent (its old Pod is gone, so no
+    // restart is visible to the new leader) answers 503 until its first sync.
+    holder.up = false;
+    await first.kill();
+    await eventually('replica-2 leads', async () => second.leading, { timeoutMs: 10_000 });
+    await sleep(2000);
+    holder.up = true;
+    await sleep(1000);
+    expect(log.lines.filter((l) => l.includes('"node failed"'))).toEqual([]);
+    expect((await readyAssignments('p', 1))[0]).toEqual(before);
+    expect(world.cloudPlacement().get(before!.ip!)).toBe(before!.node);
   });
 
   it('given an agent Pod deleted by a rollout, then its node keeps its IPs while the agent restarts; cordoned, it does not', async () => {

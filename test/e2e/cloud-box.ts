@@ -21,11 +21,11 @@
 import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import type { LocalStack } from '../../localstack/localstack.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../support/eventually.ts';
 import { killProcessesIn } from '../support/netns.ts';
+import { deliveredTo, doubleHeldIps, holdersInCloud } from './cloud-state.ts';
 import { HostBridge } from './host-bridge.ts';
 import { KubeObjects } from './kube-objects.ts';
 import { FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
@@ -328,35 +328,19 @@ export class CloudBox {
     return this.kube.leaseHolder(LEASE.namespace, LEASE.name);
   }
 
-  /** The node whose ENI holds `ip` in LocalStack, per ENI; more than one entry is a bug. */
-  async holdersInCloud(ip: string): Promise<string[]> {
-    const out = await this.net.world.ec2.send(
-      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [this.net.world.vpcId] }] }),
-    );
-    const byEni = new Map([...this.net.world.enis].map(([node, eni]) => [eni, node]));
-    return (out.NetworkInterfaces ?? [])
-      .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
-      .map((n) => byEni.get(n.NetworkInterfaceId!) ?? n.NetworkInterfaceId!);
+  /** The nodes whose ENI holds `ip` in LocalStack; more than one entry is a bug. */
+  holdersInCloud(ip: string): Promise<string[]> {
+    return holdersInCloud(this.net, ip);
   }
 
   /** Every IP held by two or more ENIs (must stay empty). */
-  async doubleHeldIps(): Promise<string[]> {
-    const out = await this.net.world.ec2.send(
-      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [this.net.world.vpcId] }] }),
-    );
-    const count = new Map<string, number>();
-    for (const eni of out.NetworkInterfaces ?? []) {
-      for (const a of eni.PrivateIpAddresses ?? []) {
-        count.set(a.PrivateIpAddress!, (count.get(a.PrivateIpAddress!) ?? 0) + 1);
-      }
-    }
-    return [...count].filter(([, n]) => n > 1).map(([ip]) => ip);
+  doubleHeldIps(): Promise<string[]> {
+    return doubleHeldIps(this.net);
   }
 
   /** The node the VPC delivers `ip` to right now. */
   deliveredTo(ip: string): string | undefined {
-    const link = this.net.vpc.delivery.get(ip);
-    return this.net.topology.nodes.find((n) => n.vpcLink === link)?.name;
+    return deliveredTo(this.net, ip);
   }
 
   /** Starts a 20 req/s probe in each pod; `stop()` returns every pod's samples. */

@@ -16,7 +16,14 @@ import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts
 import { netnsUnavailable } from '../support/netns.ts';
 import { BOX_POLICY, type CloudBox, cliUnavailable, type ProbeRun, startCloudBox } from './cloud-box.ts';
 import { unexpectedSources } from './outage.ts';
-import { describeRoll, GATEWAY_NODES, ROLL_IPS, type RollResult, rollGatewayNodes } from './rolling.ts';
+import {
+  describeRoll,
+  GATEWAY_NODES,
+  processBoxRoll,
+  ROLL_IPS,
+  type RollResult,
+  rollGatewayNodes,
+} from './rolling.ts';
 import { waitForHolder, waitForSteadyTraffic } from './scenario.ts';
 
 const unavailable = (await netnsUnavailable()) ?? (await cliUnavailable());
@@ -52,7 +59,7 @@ describe.skipIf(unavailable !== undefined)(
     it('drained first: one move per IP a replaced node held, no outage window of 1 s, at most 3 failed requests a move', {
       timeout: 600_000,
     }, async () => {
-      const r = await rollGatewayNodes(box!, probes!, {
+      const r = await rollGatewayNodes(processBoxRoll(box!), probes!, {
         mode: 'drain',
         nodes: GATEWAY_NODES,
         expected,
@@ -74,7 +81,7 @@ describe.skipIf(unavailable !== undefined)(
     it('the same roll without the drain (power off, a failover per node) loses more requests', {
       timeout: 600_000,
     }, async () => {
-      const r = await rollGatewayNodes(box!, probes!, {
+      const r = await rollGatewayNodes(processBoxRoll(box!), probes!, {
         mode: 'failover',
         nodes: GATEWAY_NODES,
         expected,

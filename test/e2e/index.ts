@@ -13,14 +13,25 @@ export {
   type ProbeRun,
   startCloudBox,
 } from './cloud-box.ts';
+export type { NetworkBox } from './network-box.ts';
 export { isGood, outageWindows, type ProbeSample, summarize, unexpectedSources } from './outage.ts';
 export {
   describeRoll,
   GATEWAY_NODES,
+  processBoxRoll,
   ROLL_IPS,
   type RollMode,
+  type RollOptions,
   type RollResult,
+  type RollTarget,
   rollGatewayNodes,
+  waitForGatewayNodeReady,
 } from './rolling.ts';
-export { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
+export {
+  type FailoverBox,
+  killAndMeasure,
+  type ProbeSamples,
+  waitForHolder,
+  waitForSteadyTraffic,
+} from './scenario.ts';
 export { namespacesWithPrefix } from './topology.ts';

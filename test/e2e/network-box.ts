@@ -16,7 +16,15 @@ import { fileURLToPath } from 'node:url';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { type AwsWorld, createAwsWorld, destroyAwsWorld } from './aws-world.ts';
 import { NsProcess } from './ns-process.ts';
-import { type BoxNode, DEFAULT_NODES, type NodeSpec, Topology, VPC } from './topology.ts';
+import {
+  type BoxNode,
+  DEFAULT_NODES,
+  type NodeSpec,
+  type PodNetwork,
+  Topology,
+  type UplinkSpec,
+  VPC,
+} from './topology.ts';
 import { VpcSync } from './vpc-sync.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,6 +54,10 @@ export interface NetworkBoxOptions {
   readonly vpcIntervalMs?: number;
   /** Use this LocalStack instead of starting one (it is then not stopped). */
   readonly localStack?: LocalStack;
+  /** Who builds the pods' network (default `box`: the topology's own pod namespaces). */
+  readonly podNetwork?: PodNetwork;
+  /** Networks outside the VPC attached to its router besides the echo server's. */
+  readonly uplinks?: readonly UplinkSpec[];
 }
 
 /** The running network box. */
@@ -109,7 +121,10 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
   };
   try {
     localStack ??= await startLocalStack();
-    await topology.build(nodes, options.pods ?? {});
+    await topology.build(nodes, options.pods ?? {}, {
+      podNetwork: options.podNetwork ?? 'box',
+      uplinks: options.uplinks ?? [],
+    });
     world = await createAwsWorld(localStack, nodes);
     const linkOfInstance = new Map<string, string>();
     for (const node of topology.nodes) linkOfInstance.set(world.instances.get(node.name)!, node.vpcLink);
@@ -118,7 +133,7 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
       vpcId: world.vpcId,
       ns: topology.vpc,
       linkOfInstance,
-      uplink: 'echo',
+      uplink: ['echo', ...(options.uplinks ?? []).map((u) => u.name)],
       intervalMs: options.vpcIntervalMs ?? 50,
     });
     await vpc.start();

@@ -16,14 +16,18 @@
  *
  * Moves are counted from the VPC's delivery (the world's state): every change of the node an egress IP is
  * delivered to. The expected count is the sum, over the nodes replaced, of the IPs each held when its turn came.
- * No kubelet runs in the box, so "drain" evicts nothing but the cordon: the gateway nodes carry no Pods but
- * the agent's, which a drain leaves to the end (DaemonSet). The same steps on the real-node box would run
- * `kubectl drain` and stop the instance.
+ * A box plays its part through a {@link RollTarget}: in the process box ({@link processBoxRoll}) no kubelet
+ * runs, so "drain" is the cordon alone (the gateway nodes carry no Pods but the agent's, which a drain leaves
+ * to the end, a DaemonSet's) and the test writes the new Node; the real-node box (test/cluster/real-roll.ts)
+ * runs `kubectl drain` on a kubelet and the booted kubelet registers the new Node itself.
  */
+
+import type { IpAssignmentStatus } from '../../src/api/egress-policy.ts';
 import { eventually } from '../support/eventually.ts';
-import type { CloudBox, ProbeRun } from './cloud-box.ts';
+import type { CloudBox } from './cloud-box.ts';
+import type { NetworkBox } from './network-box.ts';
 import { isGood, type OutageWindow, outageWindows, type ProbeSample } from './outage.ts';
-import { waitForSteadyTraffic } from './scenario.ts';
+import { type ProbeSamples, waitForSteadyTraffic } from './scenario.ts';
 import type { AppliedEvent } from './vpc-sync.ts';
 
 /** One egress IP per zone of the box, so that both zones' gateway nodes hold one in turn. */
@@ -65,6 +69,57 @@ export interface RollResult {
   readonly tookMs: number;
 }
 
+/** What a roll needs of a box: the process box ({@link processBoxRoll}) and the real-node box. */
+export interface RollTarget {
+  readonly net: Pick<NetworkBox, 'topology' | 'vpc'>;
+  /** The node the VPC delivers `ip` to right now. */
+  deliveredTo(ip: string): string | undefined;
+  /** The nodes whose interfaces hold `ip` in the cloud. */
+  holdersInCloud(ip: string): Promise<string[]>;
+  /** The policies' assignments as their status says (what the agents steer by). */
+  policyAssignments(): Promise<IpAssignmentStatus[]>;
+  /** What a node-pool upgrade does first: cordon, and evict what a drain evicts. */
+  drain(name: string): Promise<void>;
+  /** The instance stops (a power cut) and its Node object is deleted. */
+  removeNode(name: string): Promise<void>;
+  /** The instance starts again and joins as a new Node; returns once `gateway`'s status has it ready. */
+  replaceNode(name: string, gateway: string, timeoutMs: number): Promise<void>;
+}
+
+/** The process box's part in a roll: the cordon alone, and the test writes the new Node. */
+export function processBoxRoll(box: CloudBox): RollTarget {
+  return {
+    net: box.net,
+    deliveredTo: (ip) => box.deliveredTo(ip),
+    holdersInCloud: (ip) => box.holdersInCloud(ip),
+    policyAssignments: () => box.kube.policyAssignments(),
+    drain: (name) => box.kube.cordon(name),
+    removeNode: async (name) => {
+      await box.killNode(name);
+      await box.kube.deleteNode(name);
+    },
+    replaceNode: async (name, gateway, timeoutMs) => {
+      await box.recoverNode(name);
+      await box.kube.createNode(box.node(name), box.net.world);
+      await waitForGatewayNodeReady(box.kube, name, gateway, timeoutMs);
+    },
+  };
+}
+
+/** Waits until `gateway`'s status lists `name` as ready with nothing to say about it. */
+export async function waitForGatewayNodeReady(
+  kube: Pick<CloudBox['kube'], 'gatewayNodes'>,
+  name: string,
+  gateway: string,
+  timeoutMs: number,
+): Promise<void> {
+  await eventually(
+    `${name} ready again in EgressGateway ${gateway}'s status`,
+    async () => (await kube.gatewayNodes(gateway)).find((n) => n.name === name),
+    { until: (n) => n?.ready === true && n.message === undefined, timeoutMs, intervalMs: 200 },
+  );
+}
+
 /** Options of {@link rollGatewayNodes}. */
 export interface RollOptions {
   readonly mode: RollMode;
@@ -80,8 +135,8 @@ export interface RollOptions {
 
 /** Replaces `nodes` one after the other (see the module comment) and measures what the probes saw. */
 export async function rollGatewayNodes(
-  box: CloudBox,
-  probes: ProbeRun,
+  box: RollTarget,
+  probes: ProbeSamples,
   options: RollOptions,
 ): Promise<RollResult> {
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -110,14 +165,14 @@ export async function rollGatewayNodes(
       const held: string[] = [];
       for (const ip of options.expected) if ((await box.holdersInCloud(ip)).includes(name)) held.push(ip);
       if (options.mode === 'drain') {
-        await box.kube.cordon(name);
+        await box.drain(name);
         // Handed over: the cloud holds none of its IPs, the VPC delivers none to it, and the policies' status
         // (what the agents steer by) names another node for each and no longer a handover from it (the
         // controller ends the handover a settle after the agents were told to switch).
         await eventually(
           `${name}'s IPs handed over before it goes`,
           async () => {
-            const status = await box.kube.policyAssignments();
+            const status = await box.policyAssignments();
             for (const ip of held) {
               if (box.deliveredTo(ip) === name) return undefined;
               if ((await box.holdersInCloud(ip)).includes(name)) return undefined;
@@ -129,8 +184,7 @@ export async function rollGatewayNodes(
           { timeoutMs, intervalMs: 50 },
         );
       }
-      await box.killNode(name);
-      await box.kube.deleteNode(name);
+      await box.removeNode(name);
       await eventually(
         `${name}'s IPs delivered elsewhere`,
         async () =>
@@ -140,7 +194,7 @@ export async function rollGatewayNodes(
         { timeoutMs, intervalMs: 50 },
       );
       turns.push({ node: name, held, handOverMs: Date.now() - turnAt });
-      await replaceNode(box, name, options.gateway, timeoutMs);
+      await box.replaceNode(name, options.gateway, timeoutMs);
       await waitForSteadyTraffic(probes, options.expected, { after: Date.now(), consecutive: 20, timeoutMs });
     }
     // Let the requests in flight land.
@@ -151,20 +205,9 @@ export async function rollGatewayNodes(
   return measure(options, probes, turns, moves, started);
 }
 
-/** The instance starts again as a new node: NIC up, its processes, a fresh Node; ready in the gateway's status. */
-async function replaceNode(box: CloudBox, name: string, gateway: string, timeoutMs: number): Promise<void> {
-  await box.recoverNode(name);
-  await box.kube.createNode(box.node(name), box.net.world);
-  await eventually(
-    `${name} ready again in EgressGateway ${gateway}'s status`,
-    async () => (await box.kube.gatewayNodes(gateway)).find((n) => n.name === name),
-    { until: (n) => n?.ready === true && n.message === undefined, timeoutMs, intervalMs: 200 },
-  );
-}
-
 function measure(
   options: RollOptions,
-  probes: ProbeRun,
+  probes: ProbeSamples,
   turns: readonly NodeTurn[],
   moves: number,
   started: number,
@@ -202,5 +245,11 @@ function measure(
 /** One line about a roll, for logs. */
 export function describeRoll(r: RollResult): string {
   const turns = r.turns.map((t) => `${t.node}: [${t.held.join(', ')}] ${t.handOverMs} ms`).join('; ');
-  return `${r.mode}: ${r.failed} of ${r.requests} requests failed, slowest ${r.slowestMs.toFixed(0)} ms, worst window ${r.worstMs.toFixed(0)} ms, moves ${r.moves} (expected ${r.expectedMoves}), ${(r.tookMs / 1000).toFixed(0)} s; ${turns}`;
+  const causes = new Map<string, number>();
+  for (const list of r.windows.values()) {
+    for (const w of list)
+      for (const [c, n] of Object.entries(w.causes)) causes.set(c, (causes.get(c) ?? 0) + n);
+  }
+  const why = [...causes].map(([c, n]) => `${n}× ${c}`).join(', ');
+  return `${r.mode}: ${r.failed} of ${r.requests} requests failed${why ? ` (${why})` : ''}, slowest ${r.slowestMs.toFixed(0)} ms, worst window ${r.worstMs.toFixed(0)} ms, moves ${r.moves} (expected ${r.expectedMoves}), ${(r.tookMs / 1000).toFixed(0)} s; ${turns}`;
 }

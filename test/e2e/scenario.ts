@@ -9,12 +9,28 @@
  * ```
  */
 import { EventuallyTimeoutError, eventually } from '../support/eventually.ts';
-import type { CloudBox, ProbeRun } from './cloud-box.ts';
+import type { NetworkBox } from './network-box.ts';
 import { isGood, type OutageWindow, outageWindows, type ProbeSample } from './outage.ts';
 import type { AppliedEvent } from './vpc-sync.ts';
 
+/** What the scenarios need of a box: the process box (cloud-box.ts) and the real-node box (test/cluster/). */
+export interface FailoverBox {
+  readonly net: NetworkBox;
+  /** A power cut of the node. */
+  killNode(name: string): Promise<void>;
+  /** When a controller replica first logged `node` as failed at or after `since` (epoch ms). */
+  detectedAt(node: string, since: number): number | undefined;
+  /** The node the VPC delivers `ip` to right now. */
+  deliveredTo(ip: string): string | undefined;
+}
+
+/** Probe samples per pod, as they arrive. */
+export interface ProbeSamples {
+  readonly samples: ReadonlyMap<string, ProbeSample[]>;
+}
+
 /** True when the last `n` samples of every pod are good. */
-export function steady(probes: ProbeRun, expected: ReadonlySet<string>, n: number, after = 0): boolean {
+export function steady(probes: ProbeSamples, expected: ReadonlySet<string>, n: number, after = 0): boolean {
   for (const samples of probes.samples.values()) {
     const recent = samples
       .filter((s) => s.sentAt >= after)
@@ -27,7 +43,7 @@ export function steady(probes: ProbeRun, expected: ReadonlySet<string>, n: numbe
 
 /** Waits until every probe's last `consecutive` samples (sent after `after`) answered from an egress IP. */
 export async function waitForSteadyTraffic(
-  probes: ProbeRun,
+  probes: ProbeSamples,
   expected: ReadonlySet<string>,
   options: { consecutive?: number; timeoutMs?: number; after?: number } = {},
 ): Promise<void> {
@@ -40,7 +56,11 @@ export async function waitForSteadyTraffic(
 }
 
 /** The node the VPC delivers `ip` to, waiting until there is one. */
-export async function waitForHolder(box: CloudBox, ip: string, timeoutMs = 60_000): Promise<string> {
+export async function waitForHolder(
+  box: Pick<FailoverBox, 'deliveredTo'>,
+  ip: string,
+  timeoutMs = 60_000,
+): Promise<string> {
   return eventually(`a node to hold ${ip}`, async () => box.deliveredTo(ip), { timeoutMs });
 }
 
@@ -70,8 +90,8 @@ export function samplesSince(samples: readonly ProbeSample[], from: number): Pro
  * returns the windows. `pods` limits the measurement to surviving pods (default every probed pod).
  */
 export async function killAndMeasure(
-  box: CloudBox,
-  probes: ProbeRun,
+  box: FailoverBox,
+  probes: ProbeSamples,
   victims: readonly string[],
   expected: ReadonlySet<string>,
   options: { consecutive?: number; timeoutMs?: number; pods?: readonly string[] } = {},

@@ -98,6 +98,13 @@ export interface BoxNode extends NodeSpec {
   readonly run: RunCommand;
 }
 
+/** One node's place in the pod overlay. */
+interface OverlayEntry {
+  readonly node: BoxNode;
+  readonly index: number;
+  readonly podCidr: string;
+}
+
 /** A pod namespace. */
 export interface BoxPod {
   readonly name: string;
@@ -127,6 +134,24 @@ export async function hostLinksContaining(text: string): Promise<string[]> {
     .split('\n')
     .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
     .filter((name) => name.includes(text));
+}
+
+/**
+ * How pods get their network: `box` builds pod namespaces behind a `cni0` bridge and a VXLAN overlay itself
+ * (the process box's pods); `cni` leaves that to a real CNI plugin chain run by the nodes' container runtime
+ * (test/cluster/), keeping only the node's uplink masquerade.
+ */
+export type PodNetwork = 'box' | 'cni';
+
+/** A network outside the VPC attached to its router (e.g. the control plane's), exempt from the source check. */
+export interface UplinkSpec {
+  /** Namespace suffix and router link name. */
+  readonly name: string;
+  /** The namespace's address, e.g. 192.0.2.10. */
+  readonly address: string;
+  /** The router's address on the link, e.g. 192.0.2.1. */
+  readonly router: string;
+  readonly prefixLength: number;
 }
 
 /** The box. Build with {@link Topology.build}; always {@link Topology.destroy}. */
@@ -177,16 +202,42 @@ export class Topology {
   async build(
     nodes: readonly NodeSpec[] = DEFAULT_NODES,
     pods: Record<string, readonly string[]> = {},
+    options: { podNetwork?: PodNetwork; uplinks?: readonly UplinkSpec[] } = {},
   ): Promise<void> {
     try {
-      await this.#build(nodes, pods);
+      await this.#build(nodes, pods, options.podNetwork ?? 'box');
+      for (const uplink of options.uplinks ?? []) await this.#attach(uplink);
     } catch (err) {
       await this.destroy();
       throw new TopologyError(`building the box failed: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  async #build(nodes: readonly NodeSpec[], pods: Record<string, readonly string[]>): Promise<void> {
+  /** The namespace of an attached uplink network. */
+  uplink(name: string): string {
+    return `${this.prefix}-${name}`;
+  }
+
+  async #attach(uplink: UplinkSpec): Promise<void> {
+    const ns = await this.#ns(uplink.name);
+    await createVethPair(ns, 'eth0', this.vpc, uplink.name);
+    await commandRunner(this.vpc)('ip', [
+      'addr',
+      'add',
+      `${uplink.router}/${uplink.prefixLength}`,
+      'dev',
+      uplink.name,
+    ]);
+    const run = commandRunner(ns);
+    await run('ip', ['addr', 'add', `${uplink.address}/${uplink.prefixLength}`, 'dev', 'eth0']);
+    await run('ip', ['route', 'add', 'default', 'via', uplink.router]);
+  }
+
+  async #build(
+    nodes: readonly NodeSpec[],
+    pods: Record<string, readonly string[]>,
+    podNetwork: PodNetwork,
+  ): Promise<void> {
     const vpc = await this.#ns('vpc');
     const vpcRun = commandRunner(vpc);
     await vpcRun('sysctl', [
@@ -222,6 +273,15 @@ export class Topology {
       // Loose reverse-path filtering, as overlay CNIs (Calico, Flannel) require: replies to pods arrive on
       // the overlay device from outside addresses.
       await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=2']);
+      if (podNetwork === 'cni') {
+        await run(
+          'ip',
+          ['-batch', '-'],
+          `addr add ${spec.ip}/24 dev eth0\nroute add default via ${spec.zone.router}\n`,
+        );
+        await run('nft', ['-f', '-'], CNI_RULESET);
+        continue;
+      }
       await run(
         'ip',
         ['-batch', '-'],
@@ -253,21 +313,52 @@ export class Topology {
         host++;
       }
     }
-    await this.#overlay();
+    if (podNetwork === 'box') await this.#overlay();
+  }
+
+  /**
+   * The pod network between nodes whose pod CIDRs a controller-manager allocated (the `cni` pod network):
+   * the same VXLAN overlay as the box's own, with each node's index taken from its /24 (10.244.<index>.0/24).
+   */
+  async podOverlay(podCidrs: ReadonlyMap<string, string>): Promise<void> {
+    const entries: OverlayEntry[] = [];
+    for (const [name, podCidr] of podCidrs) {
+      const index = Number(podCidr.split('.')[2]);
+      const node = this.node(name);
+      entries.push({ node, index, podCidr });
+      await node.run(
+        'ip',
+        ['-batch', '-'],
+        [
+          `link add ${CNI_OVERLAY.device} type vxlan id ${CNI_OVERLAY.vni} dstport ${CNI_OVERLAY.port} local ${node.ip} dev eth0 nolearning`,
+          `link set ${CNI_OVERLAY.device} address ${overlayMac(index)} mtu 1450`,
+          `addr add 10.244.${index}.0/32 dev ${CNI_OVERLAY.device}`,
+          `link set ${CNI_OVERLAY.device} up`,
+          '',
+        ].join('\n'),
+      );
+    }
+    await this.#overlay(entries);
   }
 
   /** The CNI's overlay between nodes (Flannel's VXLAN scheme): static FDB, neighbour and route per peer. */
-  async #overlay(): Promise<void> {
-    for (const node of this.nodes) {
+  async #overlay(
+    entries: readonly OverlayEntry[] = this.nodes.map((node) => ({
+      node,
+      index: node.index,
+      podCidr: node.podCidr,
+    })),
+  ): Promise<void> {
+    for (const { node } of entries) {
       const lines: string[] = [];
-      for (const peer of this.nodes) {
-        if (peer === node) continue;
+      for (const peer of entries) {
+        if (peer.node === node) continue;
         const mac = overlayMac(peer.index);
         lines.push(
           `neigh replace 10.244.${peer.index}.0 lladdr ${mac} dev ${CNI_OVERLAY.device} nud permanent`,
           `route add ${peer.podCidr} via 10.244.${peer.index}.0 dev ${CNI_OVERLAY.device} onlink`,
         );
-        await node.run('bridge', ['fdb', 'append', mac, 'dev', CNI_OVERLAY.device, 'dst', peer.ip]);
+        await node.run('bridge', ['fdb', 'append', mac, 'dev', CNI_OVERLAY.device, 'dst', peer.node.ip]);
       }
       await node.run('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
     }

@@ -76,14 +76,16 @@ export const VPC_TABLE = 'vpc';
 export const SOURCES_SET = 'eni_sources';
 
 /** The router's static ruleset: forwarded packets from a node link must carry a source its ENI holds. */
-export function vpcRuleset(uplink: string): string {
+export function vpcRuleset(uplink: string | readonly string[]): string {
+  const uplinks = (typeof uplink === 'string' ? [uplink] : uplink).map((u) => `"${u}"`);
+  const exempt = uplinks.length === 1 ? uplinks[0] : `{ ${uplinks.join(', ')} }`;
   return [
     `table inet ${VPC_TABLE} {`,
     '\tcounter spoofed { }',
     `\tset ${SOURCES_SET} { type ifname . ipv4_addr; }`,
     '\tchain forward {',
     '\t\ttype filter hook forward priority filter; policy accept;',
-    `\t\tmeta nfproto ipv4 iifname != "${uplink}" iifname . ip saddr != @${SOURCES_SET} counter name "spoofed" drop`,
+    `\t\tmeta nfproto ipv4 iifname != ${exempt} iifname . ip saddr != @${SOURCES_SET} counter name "spoofed" drop`,
     '\t}',
     '}',
     '',

@@ -27,8 +27,8 @@ export interface VpcSyncOptions {
   readonly ns: string;
   /** Instance id -> router link of that node. */
   readonly linkOfInstance: ReadonlyMap<string, string>;
-  /** The router link towards the internet (exempt from the source check). */
-  readonly uplink: string;
+  /** The router links towards the internet and other networks outside the VPC (exempt from the source check). */
+  readonly uplink: string | readonly string[];
   /** Poll interval (default 50 ms). */
   readonly intervalMs?: number;
 }

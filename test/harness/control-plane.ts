@@ -49,6 +49,17 @@ export interface ControlPlaneOptions {
   readonly keepDir?: boolean;
   /** How long to wait for the API server to become ready. Default 90 s. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Serve with this certificate (signed by `caFile`, valid for 127.0.0.1) instead of a self-signed one, and
+   * accept client certificates signed by the same CA.
+   */
+  readonly pki?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
+  /**
+   * For a cluster with kubelets (test/cluster/): ServiceAccount admission on, the Node authorizer and
+   * NodeRestriction, and the `kubernetes` Service's endpoints kept (the advertised address comes from
+   * `apiserverFlags`). Default false: a bare API server with nothing that needs nodes.
+   */
+  readonly realNodes?: boolean;
 }
 
 /** A ServiceAccount, the usual restricted identity. */
@@ -97,6 +108,10 @@ export interface ServerInfo {
 }
 
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+/** The Service CIDR; the `kubernetes` Service is its first address. */
+export const SERVICE_CIDR = '10.96.0.0/24';
+/** Where the ServiceAccount signing key lives inside {@link ControlPlane.dir} (kube-controller-manager needs it). */
+export const SERVICE_ACCOUNT_KEY = join('pki', 'sa.key');
 const ADMIN_USER = 'test-admin';
 
 /** A running etcd + kube-apiserver pair. Create with {@link startControlPlane}. */
@@ -335,24 +350,45 @@ async function startApiserver(
   etcdUrl: string,
   options: ControlPlaneOptions,
 ): Promise<{ process: ServerProcess; port: number; kubeConfig: KubeConfig }> {
-  const pki = join(dir, 'pki');
-  await mkdir(pki, { recursive: true });
+  const keys = join(dir, 'pki');
+  await mkdir(keys, { recursive: true });
   const serviceAccountKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   await writeFile(
-    join(pki, 'sa.key'),
+    join(keys, 'sa.key'),
     serviceAccountKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }),
     {
       mode: 0o600,
     },
   );
-  await writeFile(join(pki, 'sa.pub'), serviceAccountKeys.publicKey.export({ type: 'spki', format: 'pem' }));
+  await writeFile(join(keys, 'sa.pub'), serviceAccountKeys.publicKey.export({ type: 'spki', format: 'pem' }));
   const adminToken = randomBytes(24).toString('hex');
-  await writeFile(join(pki, 'tokens.csv'), `${adminToken},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`, {
+  await writeFile(join(keys, 'tokens.csv'), `${adminToken},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`, {
     mode: 0o600,
   });
 
   return startOnFreePorts(async ([port]) => {
     const certDir = join(dir, `serving-${port}`);
+    const pki = options.pki;
+    const serving = pki
+      ? [
+          `--tls-cert-file=${pki.certFile}`,
+          `--tls-private-key-file=${pki.keyFile}`,
+          `--client-ca-file=${pki.caFile}`,
+        ]
+      : [`--cert-dir=${certDir}`];
+    const nodes = options.realNodes
+      ? [
+          '--authorization-mode=Node,RBAC',
+          '--enable-admission-plugins=NodeRestriction',
+          '--endpoint-reconciler-type=lease',
+        ]
+      : [
+          '--authorization-mode=RBAC',
+          // No controller-manager runs: nothing would create the `default` ServiceAccount pods need.
+          '--disable-admission-plugins=ServiceAccount',
+          // The built-in `kubernetes` Service cannot point at a loopback address.
+          '--endpoint-reconciler-type=none',
+        ];
     const apiserver = await ServerProcess.start(
       'kube-apiserver',
       binary,
@@ -361,24 +397,20 @@ async function startApiserver(
         `--bind-address=${LOOPBACK}`,
         `--advertise-address=${LOOPBACK}`,
         `--secure-port=${port}`,
-        `--cert-dir=${certDir}`,
-        '--authorization-mode=RBAC',
-        `--token-auth-file=${join(pki, 'tokens.csv')}`,
+        ...serving,
+        ...nodes,
+        `--token-auth-file=${join(keys, 'tokens.csv')}`,
         `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
-        `--service-account-key-file=${join(pki, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-        '--service-cluster-ip-range=10.96.0.0/24',
+        `--service-account-key-file=${join(keys, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(keys, 'sa.key')}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--allow-privileged=true',
-        // No controller-manager runs: nothing would create the `default` ServiceAccount pods need.
-        '--disable-admission-plugins=ServiceAccount',
-        // The built-in `kubernetes` Service cannot point at a loopback address.
-        '--endpoint-reconciler-type=none',
         '--profiling=false',
         ...(options.apiserverFlags ?? []),
       ],
       { logPath: join(dir, 'kube-apiserver.log') },
     );
-    const certFile = join(certDir, 'apiserver.crt');
+    const certFile = pki?.caFile ?? join(certDir, 'apiserver.crt');
     let kubeConfig: KubeConfig | undefined;
     try {
       await eventually(

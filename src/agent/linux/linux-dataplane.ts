@@ -5,10 +5,12 @@
  * batched into one transaction, consecutive route, rule, address and peer changes into one `ip -batch` (and
  * one `bridge -batch`). New egress IPs are announced with a gratuitous ARP (`arping -U`) so that neighbours
  * on an L2 segment (the on-prem `none` provider) move to this node at once. Kernel settings are written as
- * files under a `/proc/sys` mount (see `proc-sys.ts`).
+ * files under a `/proc/sys` mount (see `proc-sys.ts`); the tunnel's `rp_filter` on every observation of a
+ * sync (the first, after a failure, every resync), so drift is repaired and a read-only mount fails
+ * everywhere; a cleanup's observation writes nothing.
  */
 import type { Logger } from '../../log.ts';
-import type { AddressState, Change, Dataplane, DataplaneState } from '../dataplane.ts';
+import type { AddressState, Change, Dataplane, DataplaneState, ObserveOptions } from '../dataplane.ts';
 import { SETS } from '../nft-model.ts';
 import type { DataplaneSettings } from '../settings.ts';
 import { type IpCommand, runIpBatch } from './ip-batch.ts';
@@ -67,7 +69,7 @@ export class LinuxDataplane implements Dataplane {
     this.#o = options;
   }
 
-  async observe(): Promise<DataplaneState> {
+  async observe(options: ObserveOptions = {}): Promise<DataplaneState> {
     const { run, settings: s } = this.#o;
     const [tunnel, nft, rules, routes] = await Promise.all([
       readTunnel(run, s.tunnelName),
@@ -75,6 +77,10 @@ export class LinuxDataplane implements Dataplane {
       readRules(run, s.routeProtocol),
       readRoutes(run, s.routeProtocol),
     ]);
+    // The tunnel's loose reverse-path filtering is written on every observation of a sync, not only when
+    // the tunnel is made: drift is repaired, and a `/proc/sys` that cannot be written (a chart without the
+    // mount) fails the sync on every node, not only on nodes that still need the tunnel. Not for a cleanup.
+    if (tunnel && options.repairSettings) await this.#sysctl(rpFilterKey(tunnel.name), '2');
     const owned = new Set(nft?.sets[SETS.owned]?.keys() ?? []);
     const [peers, addresses] = await Promise.all([
       tunnel ? readPeers(run, s.tunnelName) : Promise.resolve([]),

@@ -1,0 +1,40 @@
+/**
+ * @module
+ * Where an egress IP is, as the cloud and the VPC see it, for both boxes (cloud-box.ts, test/cluster/):
+ * which ENIs hold it in LocalStack, which IPs two ENIs hold at once (never allowed), and which node the VPC
+ * router delivers it to right now.
+ */
+import { DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sdk/client-ec2';
+import type { NetworkBox } from './network-box.ts';
+
+async function vpcEnis(net: NetworkBox): Promise<NetworkInterface[]> {
+  const out = await net.world.ec2.send(
+    new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [net.world.vpcId] }] }),
+  );
+  return out.NetworkInterfaces ?? [];
+}
+
+/** The nodes whose ENI holds `ip` in LocalStack (ENI ids for ENIs of no node); more than one is a bug. */
+export async function holdersInCloud(net: NetworkBox, ip: string): Promise<string[]> {
+  const byEni = new Map([...net.world.enis].map(([node, eni]) => [eni, node]));
+  return (await vpcEnis(net))
+    .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
+    .map((n) => byEni.get(n.NetworkInterfaceId!) ?? n.NetworkInterfaceId!);
+}
+
+/** Every IP held by two or more ENIs (must stay empty). */
+export async function doubleHeldIps(net: NetworkBox): Promise<string[]> {
+  const count = new Map<string, number>();
+  for (const eni of await vpcEnis(net)) {
+    for (const a of eni.PrivateIpAddresses ?? []) {
+      count.set(a.PrivateIpAddress!, (count.get(a.PrivateIpAddress!) ?? 0) + 1);
+    }
+  }
+  return [...count].filter(([, n]) => n > 1).map(([ip]) => ip);
+}
+
+/** The node the VPC router delivers `ip` to right now. */
+export function deliveredTo(net: NetworkBox, ip: string): string | undefined {
+  const link = net.vpc.delivery.get(ip);
+  return net.topology.nodes.find((n) => n.vpcLink === link)?.name;
+}
