@@ -17,7 +17,37 @@ describe('nft text and read-back', () => {
     const b = renderStructure({ ...input, snat: new Map([[18, '10.0.1.17']]) });
     expect(b.fingerprint).not.toBe(a.fingerprint);
     expect(b.text).toContain('meta mark & 0x3fff == 0x12 counter name "new_10_0_1_17" snat ip to 10.0.1.17');
-    expect(b.text).toContain('meta mark & 0x3fff == 0x12 counter name "out_10_0_1_17"\n');
+    expect(b.text).toContain(
+      'oifname != "cegress0" counter name meta mark & 0x3fff map { 0x12 : "out_10_0_1_17" }\n',
+    );
+  });
+
+  it('looks up the held IPs once per packet in the count and guard chains, however many there are', () => {
+    const { text } = renderStructure({
+      settings: S,
+      policies: [],
+      markChains: new Map(),
+      snat: new Map([
+        [18, '10.0.1.17'],
+        [19, '10.0.1.18'],
+      ]),
+    });
+    expect(text).toContain(
+      'counter name meta mark & 0x3fff map { 0x12 : "out_10_0_1_17", 0x13 : "out_10_0_1_18" }\n',
+    );
+    expect(text).toContain('meta mark & 0x3fff . ip saddr { 0x12 . 10.0.1.17, 0x13 . 10.0.1.18 } return\n');
+    expect(text).not.toContain('== 0x13 counter name "out_');
+  });
+
+  it("does not track the tunnel's outer packets between nodes, nor classify what comes out of the tunnel", () => {
+    const { text } = renderStructure({ settings: S, policies: [], markChains: new Map(), snat: new Map() });
+    expect(text).toContain(
+      'type filter hook prerouting priority raw; policy accept;\n\t\tudp dport 4796 ip saddr @nodes4 notrack',
+    );
+    expect(text).toContain(
+      'type filter hook output priority raw; policy accept;\n\t\tudp dport 4796 ip daddr @nodes4 notrack',
+    );
+    expect(text).toContain('\t\tiifname "cegress0" return\n\t\tct direction original jump classify');
   });
 
   it("copies a planned move's traffic to the new gateway in a table of its own; without copies that table goes", () => {

@@ -5,7 +5,7 @@
  * agent can tell, from `nft -j list table`, whether only elements need updating.
  *
  * ```
- * prerouting (mangle)  ct original -> classify: cluster dst? return
+ * prerouting (mangle)  from the tunnel: return; ct original -> classify: cluster dst? return
  *                                   per policy: dst in p_dst, not in p_exc -> saddr vmap p_pods
  *                                               (pod -> goto m<id>: set mark id, and on the
  *                                                connection, so its entry can be flushed | drop)
@@ -15,11 +15,14 @@
  * gw_snat (srcnat-10)  the tunnel's own outer packets (to a node's VXLAN port; they carry the inner mark) ->
  *                      return; mark id of a held egress IP, not into the tunnel -> count the connection, snat to it
  *                      (before a CNI's masquerade at srcnat, so ours wins)
- * gw_count (srcnat+10) the same match, every packet -> count packets and bytes per egress IP
+ * gw_count (srcnat+10) every packet not into the tunnel -> the counter of its mark (one map lookup):
+ *                      packets and bytes per egress IP
  * guard (srcnat+20)    a packet with a mark id leaving by a device other than the tunnel (after every
  *                      SNAT): the tunnel's own outer packet to a node -> accept; source is the egress IP
  *                      of its mark, held here -> accept; anything else -> drop (fail closed: a missing
  *                      rule or route, a stale NAT binding, never leak the node or pod IP)
+ * tunnel_in (raw),     UDP to the VXLAN port from / to a node: notrack (the outer packets take no conntrack
+ * tunnel_out (raw)     lookup and no NAT hook, and skip the classification)
  * copies (table netdev <table>_dup, ingress of the tunnel): on both gateways of a planned move, each frame
  *                      that comes out of the tunnel with the moving IP's mark, and not from the other
  *                      gateway, is also sent back into the tunnel from this node's MAC to the other's, so
@@ -179,26 +182,42 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
     `\tchain gw_snat {\n\t\ttype nat hook postrouting priority srcnat - 10; policy accept;\n` +
       `${outer}${snat.join('')}\t}`,
   );
-  const count = held.map(
-    ([value, ip]) => `\t\t${match(value)} counter name ${JSON.stringify(snatCounterNames(ip).packets)}\n`,
-  );
+  // One map lookup per packet, whatever the number of held IPs (a rule per IP costs one match per IP).
+  const count =
+    held.length === 0
+      ? ''
+      : `\t\toifname != ${tun} counter name meta mark & ${mask} map { ${held
+          .map(([value, ip]) => `${hex(value)} : ${JSON.stringify(snatCounterNames(ip).packets)}`)
+          .join(', ')} }\n`;
   lines.push(
     `\tchain gw_count {\n\t\ttype filter hook postrouting priority srcnat + 10; policy accept;\n` +
-      `${outer}${count.join('')}\t}`,
+      `${outer}${count}\t}`,
   );
   // Runs after every SNAT (ours, a CNI's masquerade at srcnat), so it sees the source that leaves.
-  const allowed = held.map(
-    ([value, ip]) => `\t\tmeta mark & ${mask} == ${hex(value)} ip saddr ${ip} return\n`,
-  );
+  const allowed =
+    held.length === 0
+      ? ''
+      : `\t\tmeta mark & ${mask} . ip saddr { ${held.map(([value, ip]) => `${hex(value)} . ${ip}`).join(', ')} } return\n`;
   lines.push(
     `\tchain guard {\n\t\ttype filter hook postrouting priority srcnat + 20; policy accept;\n` +
       `\t\tmeta mark & ${mask} == 0 return\n` +
       `\t\toifname ${tun} return\n` +
       `\t\tip daddr @${SETS.nodes} udp dport ${s.port} return\n` +
-      `${allowed.join('')}\t\tcounter drop\n\t}`,
+      `${allowed}\t\tcounter drop\n\t}`,
   );
+  // The tunnel's outer packets between nodes are not tracked: conntrack and NAT would look each one up
+  // on both nodes for nothing (the input chain's node check is stateless), and untracked packets skip
+  // the classification below (`ct direction` does not match them).
+  lines.push(
+    `\tchain tunnel_in {\n\t\ttype filter hook prerouting priority raw; policy accept;\n` +
+      `\t\tudp dport ${s.port} ip saddr @${SETS.nodes} notrack\n\t}`,
+    `\tchain tunnel_out {\n\t\ttype filter hook output priority raw; policy accept;\n` +
+      `\t\tudp dport ${s.port} ip daddr @${SETS.nodes} notrack\n\t}`,
+  );
+  // Packets out of the tunnel come from other nodes' pods, never in this node's pod maps: not classified.
   const prerouting = (comment: string) =>
     `\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n` +
+    `\t\tiifname ${tun} return\n` +
     `\t\tct direction original jump classify comment ${JSON.stringify(comment)}\n\t}`;
   const copies = copiesText(s.nftTable, tun, mask, input.copies ?? new Map(), input.tunnelMac ?? '');
   const body = [...lines, prerouting('cloud-egress'), '}', copies].join('\n');
