@@ -29,11 +29,11 @@
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them;
- *             once stored, `statusesWritten` reports the outcome: failover timing), then the gateway status (with its Draining condition, a Warning when IPs newly cannot leave
- *             a leaving node, and its Preflight condition: the
- *             provider's checks, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts);
- *             Events (after all the policies' statuses); metrics. Status writes run side
- *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
+ *             once stored, `statusesWritten` reports the outcome: failover timing), then the gateway status
+ *             (with its Draining condition, a Warning when IPs newly cannot leave a leaving node, and its
+ *             Preflight condition: the provider's checks, rate-limited, never run in a pass that changed the
+ *             cloud, preflight-gate.ts); Events (after all the policies' statuses); metrics. Status writes run
+ *             side by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
  *             pending, apply, final, total)
  *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
  *             finalizer; gateway being deleted (it schedules nothing, so every IP is released), none left
