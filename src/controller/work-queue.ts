@@ -11,11 +11,11 @@
  * | per-key backoff      | a failing key is retried after `backoffDelay(failures)`, capped at `maxDelayMs` |
  * | never drop           | failures retry forever (capped); only a {@link TerminalError} stops retries    |
  * | requeue after        | a result `{ requeueAfterMs }` adds the key again after that delay              |
- * | fair                 | keys of one priority run in the order they were first added, up to            |
+ * | fair                 | keys of one priority run in the order they were first added, up to             |
  * |                      | `concurrency` at once                                                          |
  * | urgent first         | an `urgent` key (a node failed: failover) runs before every `normal` one (a    |
  * |                      | resync, an edit); added urgent while queued normal, it moves behind the urgent |
- * |                      | keys; added urgent while running, it runs again urgent; nothing in flight stops |
+ * |                      | keys; added urgent while running, it runs again urgent; none in flight stops   |
  *
  * State of one key (queued and dirty carry the key's priority, the higher one of the adds):
  *
