@@ -6,11 +6,13 @@
  *
  * ```
  *  informers (always, so a standby has warm caches) ──events──┐ EventRouter
- *  health prober (leader only) ──node failed/recovered────────┤
+ *  health prober (leader only) ──node failed/recovered────────┤ (a failed node's gateways: urgent)
  *  resync timer (leader only) ──every gateway, every period───┼──► work queue (leader only) ──► reconcilers
+ *                                                             │    (urgent keys before normal ones)
  *  leader elector: started leading ─► LeaderSession: queue + prober + resync, every object queued
  *                  stopped leading  ─► queue drained and stopped, prober stopped
- *  gateway reconciled ─► FailoverTracker (failover timing); dropped foreign IPs ─► the other gateways queued
+ *  a gateway's policy statuses stored ─► FailoverTracker (failover timing)
+ *  gateway reconciled ─► dropped foreign IPs ─► the other gateways queued
  * ```
  *
  * Keys: `EgressGateway/<name>` (the unit of scheduling), `EgressPolicy/<ns>/<name>` and
@@ -114,7 +116,7 @@ export class Controller {
       gateways: () => caches.gateways(),
       hasGateway: (name) => caches.gateway(name) !== undefined,
       policies: () => caches.policies(),
-      enqueue: (key) => this.#session?.enqueue(key),
+      enqueue: (key, priority) => this.#session?.enqueue(key, priority),
       syncProber: () => this.#session?.syncProber(),
       nodeDeleted: (node) => {
         // The informer has dropped it already: the health change names the node from here.
@@ -140,6 +142,7 @@ export class Controller {
         ? { preflightIntervalMs: options.settings.preflightIntervalMs }
         : {}),
       ...(options.settings.verification ? { verification: options.settings.verification } : {}),
+      statusesWritten: (gateway, { held, ready }) => this.#timeFailovers(gateway, held, ready),
       ...(options.settings.handoverSettleMs !== undefined
         ? { handoverSettleMs: options.settings.handoverSettleMs }
         : {}),
@@ -243,12 +246,7 @@ export class Controller {
     if (ref.kind === 'EgressGateway') {
       const result = await this.#gatewayReconciler.reconcile(ref.name, log);
       if (result?.outcome) {
-        const { held, ready, droppedForeignIPs, freedIPs } = result.outcome;
-        for (const done of this.#failovers.reconciled(ref.name, held, ready)) {
-          this.metrics.failoverDuration.observe(done.ms / 1000);
-          this.#log.info({ node: done.node, ips: done.ips, ms: Math.round(done.ms) }, 'failover complete');
-          this.#o.onFailover?.(done.node, done.ms);
-        }
+        const { droppedForeignIPs, freedIPs } = result.outcome;
         // IPs a policy brought from another gateway are released by that gateway, and an IP a policy let go
         // of may be what a policy of another gateway (overlapping pool) waits for: queue the others now.
         if (droppedForeignIPs || freedIPs) this.#router.enqueueGateways(ref.name);
@@ -270,6 +268,15 @@ export class Controller {
     return undefined;
   }
 
+  /** A gateway's policies' final statuses are stored: the failovers this completes are reported. */
+  #timeFailovers(gateway: string, held: ReadonlyMap<string, string>, ready: ReadonlySet<string>): void {
+    for (const done of this.#failovers.reconciled(gateway, held, ready)) {
+      this.metrics.failoverDuration.observe(done.ms / 1000);
+      this.#log.info({ node: done.node, ips: done.ips, ms: Math.round(done.ms) }, 'failover complete');
+      this.#o.onFailover?.(done.node, done.ms);
+    }
+  }
+
   /** A node's "may hold IPs" changed: Events on its gateways, failover timing, every gateway queued. */
   #onHealth(node: string, healthy: boolean, reason: string | undefined): void {
     this.#log.info({ node, healthy, reason }, healthy ? 'node may hold egress IPs again' : 'node failed');
@@ -287,8 +294,9 @@ export class Controller {
     }
     if (healthy) this.#failovers.nodeRecovered(node);
     else this.#failovers.nodeFailed(node, this.#caches.policies());
-    // Only the node's gateways: on a failover, the other gateways' passes would hold up the queue.
-    if (nodeObject) this.#router.enqueueGatewaysOf(nodeObject);
+    // Only the node's gateways, and a failed node's ahead of a resync: the other gateways' passes would hold
+    // up the failover.
+    if (nodeObject) this.#router.enqueueGatewaysOf(nodeObject, healthy ? 'normal' : 'urgent');
     else this.#router.enqueueGateways();
   }
 }

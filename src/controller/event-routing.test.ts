@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { AnyEgressPolicy, EgressGateway } from '../api/index.ts';
-import { EventRouter, probeTargets } from './event-routing.ts';
+import { EventRouter, nodeChangePriority, probeTargets } from './event-routing.ts';
 
 const gateway = (name: string, generation = 1, status?: object): EgressGateway => ({
   apiVersion: 'cloudegress.io/v1alpha1',
@@ -33,7 +33,7 @@ function router(gateways: EgressGateway[], policies: AnyEgressPolicy[] = []) {
     gateways: () => gateways,
     hasGateway: (name) => gateways.some((g) => g.metadata.name === name),
     policies: () => policies,
-    enqueue: (key) => calls.push(key),
+    enqueue: (key, priority) => calls.push(priority === 'urgent' ? `${key} (urgent)` : key),
     syncProber: () => calls.push('sync prober'),
     nodeDeleted: (n) => calls.push(`deleted ${n.metadata?.name}`),
     forget: (o) => calls.push(`forget ${o.metadata?.name}`),
@@ -100,7 +100,7 @@ describe('EventRouter', () => {
     expect(take()).toEqual(['deleted n1', 'sync prober', 'EgressGateway/a', 'EgressGateway/b']);
   });
 
-  it("on a node's Ready change, queues only the gateways that select it or hold IPs on it", () => {
+  it("on a node's Ready change, queues only the gateways that select it or hold IPs on it, urgent when it fails", () => {
     const other = (name: string): EgressGateway => ({
       ...gateway(name),
       spec: { nodeSelector: { matchLabels: { egress: 'other' } } },
@@ -113,7 +113,19 @@ describe('EventRouter', () => {
     r.onNode('add', node('n1', { egress: 'true' }));
     take();
     r.onNode('update', node('n1', { egress: 'true' }, false));
+    expect(take()).toEqual(['sync prober', 'EgressGateway/a (urgent)', 'EgressGateway/c (urgent)']);
+    r.onNode('update', node('n1', { egress: 'true' }, true));
     expect(take()).toEqual(['sync prober', 'EgressGateway/a', 'EgressGateway/c']);
+  });
+
+  it('queues the gateways of a node urgent when it may no longer hold IPs: not Ready, draining, deleting', () => {
+    const ready = node('n1', { egress: 'true' });
+    expect(nodeChangePriority(ready)).toBe('normal');
+    expect(nodeChangePriority(node('n1', { egress: 'true' }, false))).toBe('urgent');
+    expect(nodeChangePriority({ ...ready, spec: { unschedulable: true } })).toBe('urgent');
+    expect(
+      nodeChangePriority({ ...ready, metadata: { ...ready.metadata, deletionTimestamp: new Date() } }),
+    ).toBe('urgent');
   });
 
   it("queues every gateway on a namespace's label change; an agent Pod change only syncs the prober", () => {

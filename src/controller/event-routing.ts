@@ -18,10 +18,13 @@
  * |                        |                                                        | changed: every gateway (a pool may hold|
  * |                        |                                                        | its address); else (Ready, draining,   |
  * |                        |                                                        | deleting): only the gateways of the    |
- * |                        |                                                        | node; deleted: the prober fails it     |
+ * |                        |                                                        | node, urgent when it may no longer     |
+ * |                        |                                                        | hold IPs ({@link nodeChangePriority}); |
+ * |                        |                                                        | deleted: the prober fails it           |
  * | Namespace              | labels                                                 | every gateway (admission)              |
  * | agent Pod              | nodeName, deletionTimestamp                            | prober targets synced (restart grace)  |
  *
+ * Every key is queued `normal` but those of a node that may no longer hold IPs: its IPs move, ahead of a resync.
  * A deletion always counts as a change. Status-only updates (the controller's own writes) change no relevant
  * field, so they requeue nothing.
  */
@@ -32,6 +35,7 @@ import { selectorMatches } from '../kube/label-selector.ts';
 import { nodeDisruption, nodeLeaving } from '../kube/node-disruption.ts';
 import { gatewayKey, nodeInternalIP, nodeReady, policyKey } from '../kube/objects.ts';
 import type { ProbeTarget } from './health-prober.ts';
+import type { Priority } from './work-queue.ts';
 
 /** What the router reads and where it sends keys. */
 export interface EventRoutingDeps {
@@ -41,8 +45,8 @@ export interface EventRoutingDeps {
   readonly hasGateway: (name: string) => boolean;
   /** The (Cluster)EgressPolicies in the cache. */
   readonly policies: () => readonly AnyEgressPolicy[];
-  /** Queues a key (a no-op while this replica does not lead). */
-  readonly enqueue: (key: string) => void;
+  /** Queues a key (a no-op while this replica does not lead), `normal` unless told. */
+  readonly enqueue: (key: string, priority?: Priority) => void;
   /** Hands the prober its targets afresh. */
   readonly syncProber: () => void;
   /** A Node was deleted (the informer has dropped it already). */
@@ -84,6 +88,15 @@ export function probeTargets(
         draining: nodeLeaving(n),
       };
     });
+}
+
+/**
+ * The priority of the gateways of a node whose Ready, draining or deleting changed: `urgent` when the node may
+ * no longer hold IPs (not Ready, draining, being deleted), so its IPs move before a resync's passes run;
+ * `normal` when it may again.
+ */
+export function nodeChangePriority(node: V1Node): Priority {
+  return nodeReady(node) && !nodeLeaving(node) ? 'normal' : 'urgent';
 }
 
 /**
@@ -133,10 +146,10 @@ export class EventRouter {
     }
   }
 
-  /** Queues the gateways of `node` ({@link gatewaysOfNode}) that are in the cache. */
-  enqueueGatewaysOf(node: V1Node): void {
+  /** Queues the gateways of `node` ({@link gatewaysOfNode}) that are in the cache, with `priority`. */
+  enqueueGatewaysOf(node: V1Node, priority: Priority = 'normal'): void {
     for (const name of gatewaysOfNode(node, this.#d.gateways(), this.#d.policies())) {
-      if (this.#d.hasGateway(name)) this.#d.enqueue(gatewayKey(name));
+      if (this.#d.hasGateway(name)) this.#d.enqueue(gatewayKey(name), priority);
     }
   }
 
@@ -211,7 +224,7 @@ export class EventRouter {
     if (!this.#changed(`Node/${name}`, type, relevant)) return;
     this.#d.syncProber();
     if (wide || type !== 'update') this.enqueueGateways();
-    else this.enqueueGatewaysOf(node);
+    else this.enqueueGatewaysOf(node, nodeChangePriority(node));
   }
 
   /** A Namespace event. */

@@ -2,13 +2,15 @@
  * @module
  * Failover timing: from a gateway node detected failed to every one of its IPs Ready on another node (the
  * `cloud_egress_failover_duration_seconds` metric and the `onFailover` hook). Fed by the health prober's
- * verdicts and by each gateway reconcile's outcome; it decides nothing about placement.
+ * verdicts and by each gateway pass's outcome once its policies' statuses are stored; it decides nothing
+ * about placement.
  *
  * ```
  * node failed        ─► remember when, and its IPs: as the last reconciles left them, and as the policies'
  *                       statuses say (a reconcile may still be finishing when the failure is detected)
  * node recovered     ─► forget it (no failover to time)
- * gateway reconciled ─► remember where its IPs are and whether Ready; every failing node whose IPs are all
+ * statuses stored    ─► (a gateway pass stored its policies' final statuses; its own status comes after)
+ *                       remember where its IPs are and whether Ready; every failing node whose IPs are all
  *                       Ready elsewhere is done: reported with the time since its failure (a node that held
  *                       no IP is dropped unreported)
  * ```

@@ -28,12 +28,12 @@
  *                         (requeued to drop it a settle later)
  *                         provider.apply(changes) ─► foldApplyResult: outcomes, held IPs, allocated IPs,
  *                         node descriptions to drop, the first retryable error
- *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them),
- *             then the gateway status (with its Draining condition, a Warning when IPs newly cannot leave
- *             a leaving node, and its Preflight condition: the
- *             provider's checks, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts);
- *             Events (after all the policies' statuses); metrics. Status writes run side
- *             by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
+ *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them;
+ *             once stored, `statusesWritten` reports the outcome: failover timing), then the gateway status
+ *             (with its Draining condition, a Warning when IPs newly cannot leave a leaving node, and its
+ *             Preflight condition: the provider's checks, rate-limited, never run in a pass that changed the
+ *             cloud, preflight-gate.ts); Events (after all the policies' statuses); metrics. Status writes run
+ *             side by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
  *             pending, apply, final, total)
  *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
  *             finalizer; gateway being deleted (it schedules nothing, so every IP is released), none left
@@ -136,6 +136,11 @@ export interface GatewayReconcilerDeps {
   readonly verification?: VerificationTimings;
   /** Planned moves: the wait before and after the cloud call (controller-settings.ts). */
   readonly handoverSettleMs?: number;
+  /**
+   * Called in every pass once the policies' final statuses are stored (what agents route by), before the
+   * gateway's own status: failover timing ends here.
+   */
+  readonly statusesWritten?: (gateway: string, outcome: GatewayOutcome) => void;
 }
 
 /** Thrown to retry with backoff after a retryable cloud failure (status already written). */
@@ -253,6 +258,7 @@ export class GatewayReconciler {
       leaving: [...read.mine.filter(deleting), ...rejected.map((r) => r.policy)],
     });
     await this.#writeFinalStatuses(live, policies, finals, decision);
+    d.statusesWritten?.(name, outcome);
     if (decision.changes.length > 0) phases['finalMs'] = msSince(started);
     this.#recordPlannedMoves(name, decision, applied, applyStarted, log);
     const overlaps = poolOverlaps(

@@ -13,7 +13,7 @@
 import type { Logger } from '../log.ts';
 import type { ControllerSettings } from './controller-settings.ts';
 import { HealthProber, type HealthProberOptions, type ProbeTarget } from './health-prober.ts';
-import { type ReconcileFn, WorkQueue, type WorkQueueOptions } from './work-queue.ts';
+import { type Priority, type ReconcileFn, WorkQueue, type WorkQueueOptions } from './work-queue.ts';
 
 /** Options of a {@link LeaderSession}. */
 export interface LeaderSessionOptions {
@@ -68,9 +68,9 @@ export class LeaderSession {
     this.#o.enqueueAll();
   }
 
-  /** Queues `key`. */
-  enqueue(key: string): void {
-    this.#queue.add(key);
+  /** Queues `key` with `priority` (default `normal`). */
+  enqueue(key: string, priority?: Priority): void {
+    this.#queue.add(key, priority);
   }
 
   /** The prober's verdict on `node` (unknown nodes: whether they are Ready). */

@@ -13,6 +13,20 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
+/** A queue running one key at a time that records the keys it runs; the first run of `held` waits for `gate`. */
+function oneAtATime(held = 'busy') {
+  const gate = deferred();
+  const seen: string[] = [];
+  const queue = new WorkQueue({
+    concurrency: 1,
+    reconcile: async (key) => {
+      seen.push(key);
+      if (key === held && seen.filter((k) => k === held).length === 1) await gate.promise;
+    },
+  });
+  return { gate, seen, queue };
+}
+
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('backoffDelay', () => {
@@ -37,15 +51,7 @@ describe('WorkQueue', () => {
   });
 
   it('given a key added many times while queued, when it runs, then it reconciles once', async () => {
-    const gate = deferred();
-    const seen: string[] = [];
-    const queue = new WorkQueue({
-      concurrency: 1,
-      reconcile: async (key) => {
-        seen.push(key);
-        if (key === 'busy') await gate.promise;
-      },
-    });
+    const { gate, seen, queue } = oneAtATime();
     queue.add('busy');
     queue.add('a');
     queue.add('a');
@@ -81,6 +87,32 @@ describe('WorkQueue', () => {
     await queue.idle();
     expect(runs).toBe(2);
     expect(maxInFlight).toBe(1);
+  });
+
+  it('given a resync queued ahead, when a key is added urgent, then it runs before every normal key', async () => {
+    const { gate, seen, queue } = oneAtATime();
+    queue.add('busy');
+    for (const key of ['a', 'b', 'failed', 'c']) queue.add(key);
+    queue.add('d', 'urgent');
+    queue.add('failed', 'urgent');
+    queue.add('failed');
+    queue.add('e');
+    expect(queue.length).toBe(6);
+    gate.resolve();
+    await queue.idle();
+    expect(seen).toEqual(['busy', 'd', 'failed', 'a', 'b', 'c', 'e']);
+  });
+
+  it('given a key running, when it is added urgent, then its next run goes before the normal keys', async () => {
+    const { gate, seen, queue } = oneAtATime('gw');
+    queue.add('gw');
+    await tick();
+    queue.add('a');
+    queue.add('gw', 'urgent');
+    queue.add('gw');
+    gate.resolve();
+    await queue.idle();
+    expect(seen).toEqual(['gw', 'gw', 'a']);
   });
 
   it('runs different keys in parallel up to the concurrency', async () => {

@@ -11,15 +11,19 @@
  * | per-key backoff      | a failing key is retried after `backoffDelay(failures)`, capped at `maxDelayMs` |
  * | never drop           | failures retry forever (capped); only a {@link TerminalError} stops retries    |
  * | requeue after        | a result `{ requeueAfterMs }` adds the key again after that delay              |
- * | fair                 | keys run in the order they were first added, up to `concurrency` at once       |
+ * | fair                 | keys of one priority run in the order they were first added, up to             |
+ * |                      | `concurrency` at once                                                          |
+ * | urgent first         | an `urgent` key (a node failed: failover) runs before every `normal` one (a    |
+ * |                      | resync, an edit); added urgent while queued normal, it moves behind the urgent |
+ * |                      | keys; added urgent while running, it runs again urgent; none in flight stops   |
  *
- * State of one key:
+ * State of one key (queued and dirty carry the key's priority, the higher one of the adds):
  *
  * ```
  *            add                  worker picks             reconcile ok / terminal
  *   (idle) ───────► queued ────────────────────► running ─────────────────────────► idle
- *     ▲               ▲                           │  │ add() while running: dirty
- *     │               │ timer fires                │  ▼
+ *     ▲            (urgent│normal)                │  │ add() while running: dirty
+ *     │               ▲ timer fires (normal)      │  ▼
  *     │            waiting ◄──── error: backoff ───┘  running(dirty) ── done ──► queued
  *     └── forget ─────┘  (add() while waiting: the timer is cancelled and the key queued now)
  * ```
@@ -31,6 +35,13 @@ export interface ReconcileResult {
   /** Reconcile the key again after this many ms (e.g. to poll), without counting a failure. */
   readonly requeueAfterMs?: number;
 }
+
+/**
+ * How soon a queued key runs: `urgent` keys before every `normal` one. Urgent is for work a user waits on
+ * within a second (a node failed and its IPs move); everything else is normal, so a resync of every gateway
+ * does not queue ahead of a failover.
+ */
+export type Priority = 'urgent' | 'normal';
 
 /** A reconcile function: the key only; it reads the current state itself. */
 export type ReconcileFn = (key: string) => Promise<ReconcileResult | undefined>;
@@ -65,10 +76,11 @@ export class WorkQueue {
   readonly #concurrency: number;
   readonly #backoff: BackoffOptions;
   readonly #onResult: WorkQueueOptions['onResult'];
-  /** Keys ready to run, in order (a Set keeps insertion order and dedupes). */
-  readonly #queued = new Set<string>();
+  /** Keys ready to run, urgent ones first; each in order (a Set keeps insertion order and dedupes). */
+  readonly #queued = { urgent: new Set<string>(), normal: new Set<string>() };
   readonly #running = new Map<string, Promise<void>>();
-  readonly #dirty = new Set<string>();
+  /** Keys added while running, with the priority to queue them with when they finish. */
+  readonly #dirty = new Map<string, Priority>();
   readonly #failures = new Map<string, number>();
   readonly #timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
   #stopped = false;
@@ -81,8 +93,11 @@ export class WorkQueue {
     this.#onResult = options.onResult;
   }
 
-  /** Queues `key` now (deduplicated; marked dirty when it is running). */
-  add(key: string): void {
+  /**
+   * Queues `key` now (deduplicated; marked dirty when it is running), `urgent` keys before every `normal` one;
+   * a key keeps the higher priority of its adds until it runs.
+   */
+  add(key: string, priority: Priority = 'normal'): void {
     if (this.#stopped) return;
     const pending = this.#timers.get(key);
     if (pending) {
@@ -90,10 +105,16 @@ export class WorkQueue {
       this.#timers.delete(key);
     }
     if (this.#running.has(key)) {
-      this.#dirty.add(key);
+      if (this.#dirty.get(key) !== 'urgent') this.#dirty.set(key, priority);
       return;
     }
-    this.#queued.add(key);
+    if (this.#queued.urgent.has(key)) return;
+    if (priority === 'urgent') {
+      this.#queued.normal.delete(key);
+      this.#queued.urgent.add(key);
+    } else {
+      this.#queued.normal.add(key);
+    }
     this.#pump();
   }
 
@@ -120,7 +141,7 @@ export class WorkQueue {
 
   /** Keys waiting to run (not running, not in backoff). */
   get length(): number {
-    return this.#queued.size;
+    return this.#queued.urgent.size + this.#queued.normal.size;
   }
 
   /** Keys reconciling now. */
@@ -130,14 +151,15 @@ export class WorkQueue {
 
   /** Resolves when nothing is queued or running (timers may still be pending). */
   async idle(): Promise<void> {
-    if (this.#queued.size === 0 && this.#running.size === 0) return;
+    if (this.length === 0 && this.#running.size === 0) return;
     await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Stops taking work, cancels timers and waits for the reconciles in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#queued.clear();
+    this.#queued.urgent.clear();
+    this.#queued.normal.clear();
     this.#dirty.clear();
     for (const { timer } of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
@@ -146,10 +168,12 @@ export class WorkQueue {
   }
 
   #pump(): void {
-    for (const key of this.#queued) {
-      if (this.#running.size >= this.#concurrency) return;
-      this.#queued.delete(key);
-      this.#running.set(key, this.#run(key));
+    for (const queued of [this.#queued.urgent, this.#queued.normal]) {
+      for (const key of queued) {
+        if (this.#running.size >= this.#concurrency) return;
+        queued.delete(key);
+        this.#running.set(key, this.#run(key));
+      }
     }
   }
 
@@ -175,7 +199,11 @@ export class WorkQueue {
     }
     this.#running.delete(key);
     if (retryInMs !== undefined) this.addAfter(key, retryInMs);
-    if (this.#dirty.delete(key)) this.add(key);
+    const dirty = this.#dirty.get(key);
+    if (dirty) {
+      this.#dirty.delete(key);
+      this.add(key, dirty);
+    }
     const durationMs = performance.now() - start;
     this.#onResult?.(
       error === undefined
@@ -187,7 +215,7 @@ export class WorkQueue {
   }
 
   #notifyIdle(): void {
-    if (this.#queued.size !== 0 || this.#running.size !== 0) return;
+    if (this.length !== 0 || this.#running.size !== 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
