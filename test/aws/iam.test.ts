@@ -3,7 +3,7 @@
  * IAM proven, not listed: the AWS provider runs every kind of write it makes against LocalStack (IPv4 and IPv6
  * assignment, move, release, an Elastic IP paired and carried along), a recorder on its EC2 client keeps each
  * request, and the IAM simulator judges each against the policies docs/aws.md and the EKS quick start print
- * (parsed from the Markdown). Every request is allowed; without any one statement a named request is denied;
+ * (parsed from the Markdown), the preflight's CreateTags(DryRun) included. Every request is allowed; without any one statement a named request is denied;
  * the quick start's former policy (claim tags granted on ENIs, not subnets) is denied.
  */
 
@@ -66,6 +66,8 @@ describe('IAM: the documented policies allow every EC2 request the provider make
       { kind: 'release', ip: v4, node: b.ref },
       { kind: 'release', ip: v6, node: b.ref },
     ]);
+    // The preflight's CreateTags(DryRun) needs the same permission as the claim writes.
+    expect((await provider.preflight!([a.ref, b.ref])).every((c) => c.ok)).toBe(true);
     facts = await readEc2Facts(ec2, ls.region);
   });
   afterAll(async () => {
