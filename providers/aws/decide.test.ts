@@ -5,6 +5,7 @@ import type { EniView } from './eni.ts';
 const view = (id: string, ipv4: string[]): EniView => ({
   id,
   subnetId: 'subnet-1',
+  sourceDestCheck: true,
   vpcId: 'vpc-1',
   zone: 'us-east-1a',
   primary: ipv4[0]!,

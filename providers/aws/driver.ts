@@ -13,6 +13,7 @@
  * | `list`      | a few batched, filtered reads per region (list-reads.ts)                                    |
  * | `listGroup` | the region: nodes of one region are listed together                                         |
  * | `classify`  | EC2 codes to kinds (errors.ts)                                                              |
+ * | `preflight` | the egress ENI's slots, VPC CNI and source/destination check; CreateTags(DryRun) (preflight.ts) |
  *
  * Ownership claims live in the subnet's tags (eni.ts, subnet-claims.ts): a private IP belongs to its subnet
  * whichever ENI holds it, so a failover move writes no tag and a claim outlives the node that held the IP. A
@@ -28,6 +29,7 @@ import { createEc2Reader, type ResolvedNode } from './ec2-reader.ts';
 import { ownedIPs, reservedIPs } from './eni.ts';
 import { toProviderError } from './errors.ts';
 import { listAssignmentsOnce } from './list-reads.ts';
+import { awsPreflight } from './preflight.ts';
 import { type RemoveEdit, releaseAttempt } from './release-attempt.ts';
 import { subnetClaims } from './subnet-claims.ts';
 
@@ -91,6 +93,7 @@ export function awsDriver(
     },
 
     list: (group, signal) => listAssignmentsOnce(group, owner, signal),
+    preflight: (nodes, signal, cluster) => awsPreflight(reader, owner, nodes, signal, cluster),
     classify: toProviderError,
   };
 }

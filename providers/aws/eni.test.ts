@@ -13,6 +13,7 @@ import {
 const eni = (tags: Record<string, string>, ipv4 = ['10.0.1.5', '10.0.1.20', '10.0.1.21']): EniView => ({
   id: 'eni-1',
   subnetId: 'subnet-1',
+  sourceDestCheck: true,
   vpcId: 'vpc-1',
   zone: 'us-east-1a',
   primary: ipv4[0]!,

@@ -29,6 +29,8 @@ export interface EniView {
   readonly ipv6: readonly string[];
   /** The ENI's tags. */
   readonly tags: ReadonlyMap<string, string>;
+  /** EC2's source/destination check (on unless turned off). */
+  readonly sourceDestCheck: boolean;
 }
 
 /** Longest AWS tag value. */
@@ -114,6 +116,7 @@ export function eniView(eni: NetworkInterface): EniView {
     ipv4: ipv4.includes(primary) || !primary ? ipv4 : [primary, ...ipv4],
     ipv6,
     tags: new Map((eni.TagSet ?? []).map((t: Tag) => [t.Key ?? '', t.Value ?? ''])),
+    sourceDestCheck: eni.SourceDestCheck ?? true,
   };
 }
 

@@ -29,7 +29,15 @@ export interface AwsTuning {
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Per-request timeout in ms (default 10 000). */
   readonly requestTimeoutMs?: number;
+  /**
+   * SDK plugins added to every EC2 client's middleware stack (request logging; the tests record each request
+   * to prove the documented IAM policies allow it).
+   */
+  readonly plugins?: readonly Ec2Plugin[];
 }
+
+/** An AWS SDK plugin of the EC2 client (`client.middlewareStack.use`). */
+export type Ec2Plugin = Parameters<EC2Client['middlewareStack']['use']>[0];
 
 /** Creates the AWS provider with real EC2 clients. */
 export function createAwsProviderTuned(settings: ProviderSettings, tuning: AwsTuning = {}): CloudProvider {
@@ -45,6 +53,7 @@ export function createAwsProviderTuned(settings: ProviderSettings, tuning: AwsTu
         ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
         ...(tuning.credentials ? { credentials: tuning.credentials } : {}),
       });
+      for (const plugin of tuning.plugins ?? []) client.middlewareStack.use(plugin);
       // EC2 throttles per account and region, so each region gets its own buckets.
       api = limitedEc2Api(sdkEc2Api(client), createBuckets(tuning.rateLimits));
       apis.set(region, api);

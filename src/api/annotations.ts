@@ -25,8 +25,6 @@ export const ANNOTATIONS = {
    * besides the one of the gateway nodes' subnet, e.g. a peered VNet's or the GatewaySubnet's (return traffic).
    */
   routeTables: `${GROUP}/route-tables`,
-  /** Comma-separated public addresses (AWS Elastic IP allocation IDs, Azure public IP IDs) to pair with egress IPs. */
-  publicAddresses: `${GROUP}/public-addresses`,
 } as const;
 
 /**

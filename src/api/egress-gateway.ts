@@ -10,6 +10,7 @@
  *   nodeSelector: { matchLabels: { egress: "true" } }
  *   ips: ["10.0.1.16/28", "10.0.2.16/28"]   # one range per zone's subnet on AWS
  *   namespaceSelector: { matchLabels: { team: payments } }
+ *   publicAddresses: [{ ip: 10.0.1.17, address: eipalloc-0123456789abcdef0 }]   # optional
  * ```
  */
 import Type from 'typebox';
@@ -54,6 +55,31 @@ export const EgressGatewaySpec = Type.Object(
     namespaceSelector: Type.Optional(
       labelSelector(
         'Namespaces whose EgressPolicies may use this gateway. Absent: none (only ClusterEgressPolicies). {}: all namespaces.',
+      ),
+    ),
+    publicAddresses: Type.Optional(
+      Type.Array(
+        Type.Object({
+          ip: IpAddress,
+          address: Type.String({
+            minLength: 1,
+            maxLength: 512,
+            description:
+              'The public address to pair with it: an AWS Elastic IP allocation ID (eipalloc-...) or an Azure public IP resource ID.',
+          }),
+        }),
+        {
+          // Elastic IPs are few (5 per region by default); 64 keeps the CEL uniqueness rule within its cost budget.
+          maxItems: 64,
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['ip'],
+          description:
+            'Public addresses paired with egress IPs of spec.ips, one per IP: the cloud associates each with its IP on the node that holds it, and the pairing follows the IP when it moves.',
+          ...cel({
+            rule: 'self.all(x, self.exists_one(y, y.address == x.address))',
+            message: 'each public address may be paired with one egress IP only',
+          }),
+        },
       ),
     ),
     failback: Type.Optional(
@@ -103,6 +129,13 @@ export const EgressGatewayStatus = Type.Object({
   ipsUsed: Type.Optional(Type.Integer({ minimum: 0 })),
   cloudAllocatedIPs: Type.Optional(
     Type.Array(IpAddress, { maxItems: 1024, description: 'IPs the cloud picked for spec.cloudAllocated.' }),
+  ),
+  publicAddresses: Type.Optional(
+    Type.Array(Type.Object({ ip: IpAddress, address: Type.String({ maxLength: 512 }) }), {
+      maxItems: LIMITS.statusItems,
+      description:
+        'Public addresses the cloud has paired with egress IPs of this gateway, as the cloud shows them.',
+    }),
   ),
   conditions: Type.Optional(Conditions),
 });

@@ -51,6 +51,21 @@ describe('selectorProblems (the CRDs refuse the same; for objects stored before)
     ]);
   });
 
+  it('pairs public addresses only with egress IPs of spec.ips', () => {
+    const spec = (ip: string) => ({
+      nodeSelector: {},
+      ips: ['10.0.1.16/28'],
+      publicAddresses: [{ ip, address: 'eipalloc-1' }],
+    });
+    expect(validateGatewaySpec(spec('10.0.1.17'))).toEqual([]);
+    expect(validateGatewaySpec(spec('10.0.2.17'))).toEqual([
+      {
+        field: 'spec.publicAddresses[0].ip',
+        message: '"10.0.2.17" is not one of spec.ips: pair public addresses with egress IPs of this gateway',
+      },
+    ]);
+  });
+
   it('names a pool entry with more than 2^32 addresses', () => {
     expect(validateGatewaySpec({ nodeSelector: {}, ips: ['10.0.0.0/8', '2001:db8::/95'] })).toEqual([
       {

@@ -86,6 +86,21 @@ export function validateGatewaySpec(spec: EgressGatewaySpec): SpecProblem[] {
       problems.push({ field: `spec.ips[${i}]`, message: err.message });
     }
   });
+  (spec.publicAddresses ?? []).forEach((pair, i) => {
+    const field = `spec.publicAddresses[${i}].ip`;
+    try {
+      const own = poolEntryRange(pair.ip);
+      if (!ranges.some((r) => rangesOverlap(r.range, own))) {
+        problems.push({
+          field,
+          message: `"${pair.ip}" is not one of spec.ips: pair public addresses with egress IPs of this gateway`,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof InvalidAddressError)) throw err;
+      problems.push({ field, message: err.message });
+    }
+  });
   return problems;
 }
 

@@ -37,4 +37,23 @@ describe('formatDoctorReport', () => {
     expect(bad.failed).toBe(true);
     expect(bad.text).toContain('  FAIL  ProviderUnknown: no provider');
   });
+
+  it('prints the cluster checks first and counts their failures', () => {
+    const report = formatDoctorReport(
+      [],
+      [{ check: 'cluster CIDRs', ok: false, message: 'not found', fix: 'set agent.clusterCIDRs' }],
+    );
+    expect(report.failed).toBe(true);
+    expect(report.text).toBe(
+      [
+        'cluster',
+        '  FAIL    cluster CIDRs: not found',
+        '          fix: set agent.clusterCIDRs',
+        'no EgressGateway found',
+        '',
+        '1 check(s) failed',
+        '',
+      ].join('\n'),
+    );
+  });
 });

@@ -23,10 +23,25 @@ export type GatewayPreflight =
   /** The gateway could not be checked at all (no provider, the preflight threw). */
   | { readonly gateway: string; readonly problem: string; readonly fix?: string };
 
-/** The report's text and whether a check failed (the exit code). */
-export function formatDoctorReport(results: readonly GatewayPreflight[]): { text: string; failed: boolean } {
+/** The lines of `checks`, node names aligned, each failure followed by its fix. */
+function checkLines(checks: readonly PreflightCheck[]): string[] {
   const lines: string[] = [];
-  let failed = false;
+  const width = Math.max(0, ...checks.map((c) => (c.node ?? '').length));
+  for (const c of checks) {
+    lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${(c.node ?? '').padEnd(width)}  ${c.check}: ${c.message}`);
+    if (!c.ok && c.fix) lines.push(`        ${' '.repeat(width)}  fix: ${c.fix}`);
+  }
+  return lines;
+}
+
+/** The report's text and whether a check failed (the exit code); `cluster` checks come first. */
+export function formatDoctorReport(
+  results: readonly GatewayPreflight[],
+  cluster: readonly PreflightCheck[] = [],
+): { text: string; failed: boolean } {
+  const lines: string[] = [];
+  let failed = cluster.some((c) => !c.ok);
+  if (cluster.length > 0) lines.push('cluster', ...checkLines(cluster));
   if (results.length === 0) lines.push('no EgressGateway found');
   for (const r of results) {
     if ('problem' in r) {
@@ -39,16 +54,12 @@ export function formatDoctorReport(results: readonly GatewayPreflight[]): { text
       lines.push(`  -     provider ${r.provider} has no preflight checks`);
       continue;
     }
-    const width = Math.max(0, ...r.checks.map((c) => (c.node ?? '').length));
-    for (const c of r.checks) {
-      if (!c.ok) failed = true;
-      lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${(c.node ?? '').padEnd(width)}  ${c.check}: ${c.message}`);
-      if (!c.ok && c.fix) lines.push(`        ${' '.repeat(width)}  fix: ${c.fix}`);
-    }
+    if (r.checks.some((c) => !c.ok)) failed = true;
+    lines.push(...checkLines(r.checks));
   }
   const failures = results.reduce(
     (n, r) => n + ('problem' in r ? 1 : (r.checks ?? []).filter((c) => !c.ok).length),
-    0,
+    cluster.filter((c) => !c.ok).length,
   );
   lines.push('', failed ? `${failures} check(s) failed` : 'every check passed');
   return { text: `${lines.join('\n')}\n`, failed };

@@ -1,6 +1,7 @@
 /**
  * @module
- * `cloud-egress doctor`: lists the EgressGateways and their nodes from the API server, picks each gateway's
+ * `cloud-egress doctor`: checks the cluster's networks (cluster-checks.ts: pod and Service CIDRs, whether the
+ * Amazon VPC CNI runs), lists the EgressGateways and their nodes from the API server, picks each gateway's
  * provider and settings as the controller does (decide-provider.ts), runs the provider's preflight checks on the
  * gateway's nodes (contract.ts `preflight`; providers without checks say so) and prints every check with its fix
  * (doctor-report.ts). Provider-neutral: it reads only the contract.
@@ -15,6 +16,7 @@ import { type ProviderMaker, registryProviderMaker } from '../controller/provide
 import { createKubeApi } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
 import type { Logger } from '../log.ts';
+import { type ClusterFacts, clusterChecks } from './cluster-checks.ts';
 import { formatDoctorReport, type GatewayPreflight } from './doctor-report.ts';
 
 /** What the doctor reads and writes; tests replace the provider maker and the output. */
@@ -29,8 +31,20 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
   const make = deps.make ?? registryProviderMaker;
   const write = deps.write ?? ((text: string) => process.stdout.write(text));
   const { lists } = createKubeApi(loadKubeConfig(config.kube));
-  const [gatewayList, nodeList] = await Promise.all([lists.gateways(), lists.nodes()]);
+  const [gatewayList, nodeList, serviceCIDRList, awsNode] = await Promise.all([
+    lists.gateways(),
+    lists.nodes(),
+    lists.serviceCIDRs(),
+    lists.agentPods('kube-system', 'k8s-app=aws-node'),
+  ]);
   const nodes = nodeList.items as V1Node[];
+  const cluster: ClusterFacts = {
+    podCIDRs: [
+      ...new Set(nodes.flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []))),
+    ].sort(),
+    serviceCIDRs: [...new Set(serviceCIDRList.items.flatMap((c) => c.spec?.cidrs ?? []))].sort(),
+    vpcCni: awsNode.items.length > 0,
+  };
   const gateways = (gatewayList.items as unknown as EgressGateway[])
     .filter((g) => config.gateway === undefined || g.metadata.name === config.gateway)
     .sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
@@ -59,7 +73,9 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
         gateway: name,
         provider: provider.name,
         nodes: refs.length,
-        checks: provider.preflight ? await provider.preflight(refs) : undefined,
+        checks: provider.preflight
+          ? await provider.preflight(refs, undefined, { vpcCni: cluster.vpcCni })
+          : undefined,
       });
     } catch (err) {
       results.push({
@@ -68,7 +84,7 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
       });
     }
   }
-  const report = formatDoctorReport(results);
+  const report = formatDoctorReport(results, clusterChecks(cluster));
   write(report.text);
   return report.failed ? 1 : 0;
 }

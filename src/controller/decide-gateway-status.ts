@@ -20,7 +20,7 @@ import { CONDITION, REASON } from '../api/conditions.ts';
 import type { EgressGateway, EgressGatewayStatus, GatewayNodeStatus } from '../api/egress-gateway.ts';
 import { validateGatewaySpec } from '../api/validate.ts';
 import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
-import type { NodeNetwork } from '../provider/contract.ts';
+import type { ChangeOutcome, NodeNetwork } from '../provider/contract.ts';
 import { IpPool, type PoolOverlap } from '../scheduler/index.ts';
 import type { Stranded } from '../scheduler/types.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
@@ -49,7 +49,29 @@ export interface GatewayStatusInput {
   readonly overlaps: readonly PoolOverlap[];
   /** IPs that stay on leaving nodes because no other node can take them (the plan's). */
   readonly stranded?: readonly Stranded[];
+  /** Public addresses paired with held IPs after the cloud call (see {@link publicAddressesAfter}). */
+  readonly publicAddresses?: ReadonlyMap<string, string>;
   readonly now: Date;
+}
+
+/**
+ * The public addresses paired with the gateway's IPs after the cloud call: those the cloud showed before, each
+ * successful assign's `publicAddress` (the provider associated it where the IP landed), none for a released IP,
+ * only for IPs still held.
+ */
+export function publicAddressesAfter(
+  before: ReadonlyMap<string, string>,
+  outcomes: ReadonlyMap<string, ChangeOutcome>,
+  held: ReadonlyMap<string, string>,
+): Map<string, string> {
+  const out = new Map(before);
+  for (const [ip, o] of outcomes) {
+    if (!o.ok) continue;
+    if (o.change.kind === 'assign' && o.change.publicAddress) out.set(ip, o.change.publicAddress);
+    if (o.change.kind === 'release') out.delete(ip);
+  }
+  for (const ip of out.keys()) if (!held.has(ip)) out.delete(ip);
+  return out;
 }
 
 /** The Draining condition (without observedGeneration): see the module table. */
@@ -145,6 +167,13 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
     ipsTotal: countablePoolSize(pool),
     ipsUsed: input.held.size,
     ...(input.cloudAllocatedIPs.length ? { cloudAllocatedIPs: [...input.cloudAllocatedIPs] } : {}),
+    ...(input.publicAddresses?.size
+      ? {
+          publicAddresses: [...input.publicAddresses]
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([ip, address]) => ({ ip, address })),
+        }
+      : {}),
     conditions: setConditions(
       gateway.status?.conditions,
       [

@@ -27,6 +27,7 @@ import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
 import { nodeDisruption } from '../kube/node-disruption.ts';
 import { deleting, nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
+import { canonicalIp } from '../net/ip.ts';
 import type { Change, CloudAssignment, NodeNetwork, NodeRef } from '../provider/contract.ts';
 import { gatewaySlice, IpPool, planChanges, poolOverlaps, REFUSALS, schedule } from '../scheduler/index.ts';
 import type {
@@ -92,6 +93,8 @@ export interface PlanDecision {
   readonly spare: ReadonlySet<string>;
   /** Moves off healthy leaving nodes, IP -> move: planned, not failovers. */
   readonly planned: ReadonlyMap<string, PlannedMove>;
+  /** The public addresses the cloud shows paired with the gateway's IPs before the changes, IP -> address. */
+  readonly publicBefore: ReadonlyMap<string, string>;
 }
 
 /**
@@ -338,8 +341,24 @@ export function decidePlan(planInput: PlanInput): PlanDecision {
   const sliced = gatewaySlice(full, name);
   const plan = schedule(sliced);
   const spare = spareCloudAllocated(gateway, input.cloudAllocatedIPs, plan, sliced.current);
-  const changes = planChanges(plan, sliced.current, input.refs, spare);
-  return { input: sliced, plan, changes, nodes: views, spare, planned: plannedMoves(plan, views) };
+  const publicBefore = new Map(
+    input.current.flatMap((a) =>
+      a.publicAddress && sliced.current.has(a.ip) ? [[a.ip, a.publicAddress]] : [],
+    ),
+  );
+  const changes = planChanges(plan, sliced.current, input.refs, spare, {
+    wanted: new Map((gateway.spec.publicAddresses ?? []).map((p) => [canonicalIp(p.ip), p.address])),
+    current: publicBefore,
+  });
+  return {
+    input: sliced,
+    plan,
+    changes,
+    nodes: views,
+    spare,
+    planned: plannedMoves(plan, views),
+    publicBefore,
+  };
 }
 
 /** The plan's moves whose old node is healthy and leaving (see {@link PlannedMove}). */

@@ -84,7 +84,7 @@ import {
   nothingApplied,
 } from './decide-apply.ts';
 import { decideAssignmentEvents } from './decide-events.ts';
-import { decideGatewayStatus, rejectedGatewayStatus } from './decide-gateway-status.ts';
+import { decideGatewayStatus, publicAddressesAfter, rejectedGatewayStatus } from './decide-gateway-status.ts';
 import { decideOutcome, type GatewayOutcome } from './decide-outcome.ts';
 import {
   decidePlan,
@@ -597,6 +597,7 @@ export class GatewayReconciler {
       cloudAllocatedIPs: cloudAllocatedAfter(applied, new Set(decision.plan.placements.map((p) => p.ip))),
       overlaps,
       stranded: decision.plan.stranded,
+      publicAddresses: publicAddressesAfter(decision.publicBefore, applied.outcomes, applied.held),
       now: this.#d.now(),
     });
     for (const [type, reason] of [

@@ -17,12 +17,14 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
+  NetworkingV1Api,
   PatchStrategy,
   setHeaderOptions,
   type V1Lease,
   type V1Namespace,
   type V1Node,
   type V1Pod,
+  type V1ServiceCIDR,
 } from '@kubernetes/client-node';
 import type { EgressGateway, EgressGatewayStatus } from '../api/egress-gateway.ts';
 import type { AnyEgressPolicy, EgressPolicyStatus } from '../api/egress-policy.ts';
@@ -79,6 +81,8 @@ export interface KubeLists {
   namespaces(): Promise<KubernetesListObject<V1Namespace>>;
   /** The agent Pods: those of `namespace` that match `labelSelector`. */
   agentPods(namespace: string, labelSelector: string): Promise<KubernetesListObject<V1Pod>>;
+  /** The cluster's Service CIDRs (`networking.k8s.io/v1` ServiceCIDR objects). */
+  serviceCIDRs(): Promise<KubernetesListObject<V1ServiceCIDR>>;
 }
 
 /** Watch paths of the watched resources. */
@@ -106,6 +110,7 @@ export function createKubeApi(kubeConfig: KubeConfig): KubeApi & { lists: KubeLi
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  const networking = kubeConfig.makeApiClient(NetworkingV1Api);
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   const patch = async <T extends EgressObject>(
@@ -167,6 +172,7 @@ export function createKubeApi(kubeConfig: KubeConfig): KubeApi & { lists: KubeLi
       nodes: () => core.listNode(),
       namespaces: () => core.listNamespace(),
       agentPods: (namespace, labelSelector) => core.listNamespacedPod({ namespace, labelSelector }),
+      serviceCIDRs: () => networking.listServiceCIDR(),
     },
   };
 }

@@ -153,6 +153,15 @@ export interface PreflightCheck {
   readonly fix?: string;
 }
 
+/**
+ * What the caller of a preflight knows of the cluster that the cloud does not say (`cloud-egress doctor` reads it
+ * from the API server); checks that depend on it are made only when it is given.
+ */
+export interface PreflightCluster {
+  /** Whether the Amazon VPC CNI runs (DaemonSet `kube-system/aws-node`). */
+  readonly vpcCni: boolean;
+}
+
 /** The result of `apply`: one outcome per change, in the order of `plan.changes`. */
 export interface ApplyResult {
   readonly outcomes: readonly ChangeOutcome[];
@@ -188,7 +197,11 @@ export interface CloudProvider {
    * Checks, with the cloud's own answers and without changing anything, what would make a failover onto these
    * nodes fail (permissions, free slots, ...). Optional: a provider without it has nothing to check.
    */
-  preflight?(nodes: readonly NodeRef[], signal?: AbortSignal): Promise<PreflightCheck[]>;
+  preflight?(
+    nodes: readonly NodeRef[],
+    signal?: AbortSignal,
+    cluster?: PreflightCluster,
+  ): Promise<PreflightCheck[]>;
 }
 
 /**

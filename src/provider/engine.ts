@@ -39,6 +39,7 @@ import {
   type NodeRef,
   type Plan,
   type PreflightCheck,
+  type PreflightCluster,
   ProviderError,
   type ProviderName,
 } from './contract.ts';
@@ -281,7 +282,11 @@ export function createEngineProvider<T>(driver: InterfaceDriver<T>, options: Eng
   };
 
   /** The driver's checks of the nodes it can resolve, and a failed check for each node it cannot. */
-  async function preflight(nodes: readonly NodeRef[], signal?: AbortSignal): Promise<PreflightCheck[]> {
+  async function preflight(
+    nodes: readonly NodeRef[],
+    signal?: AbortSignal,
+    cluster?: PreflightCluster,
+  ): Promise<PreflightCheck[]> {
     const unresolved: PreflightCheck[] = [];
     const resolved: Resolved<T>[] = [];
     await Promise.all(
@@ -300,7 +305,7 @@ export function createEngineProvider<T>(driver: InterfaceDriver<T>, options: Eng
         }
       }),
     );
-    const checks = resolved.length > 0 ? await driver.preflight!(resolved, signal) : [];
+    const checks = resolved.length > 0 ? await driver.preflight!(resolved, signal, cluster) : [];
     return [...unresolved, ...checks];
   }
 }

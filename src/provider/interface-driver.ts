@@ -23,7 +23,14 @@
  * |             | (a per-move answer: Azure's one-operation move where   | per move; the engine then resolves every move's      |
  * |             | the subscription has it, route next hops)              | source to ask it                                     |
  */
-import type { CloudAssignment, NodeNetwork, NodeRef, PreflightCheck, ProviderError } from './contract.ts';
+import type {
+  CloudAssignment,
+  NodeNetwork,
+  NodeRef,
+  PreflightCheck,
+  PreflightCluster,
+  ProviderError,
+} from './contract.ts';
 
 /**
  * One edit of an interface's batch. IPs are in canonical form. An `add` of an IP another interface holds is a
@@ -99,7 +106,11 @@ export interface InterfaceDriver<T> {
    * cloud (e.g. dry-run writes, permission listings). Nodes that could not be resolved are reported by the
    * engine.
    */
-  preflight?(nodes: readonly Resolved<T>[], signal?: AbortSignal): Promise<PreflightCheck[]>;
+  preflight?(
+    nodes: readonly Resolved<T>[],
+    signal?: AbortSignal,
+    cluster?: PreflightCluster,
+  ): Promise<PreflightCheck[]>;
   /**
    * Whether moving an IP from the interface `from` onto `to` is one write on `to`'s batch (the driver takes the
    * IP off `from` itself, so it is never on no interface), or a release on `from` first and then an add. A

@@ -535,4 +535,46 @@ describe('planChanges', () => {
       { kind: 'allocate', count: 2, node: refs.get('b1') },
     ]);
   });
+
+  it('carries the paired public address on every assign, and pairs an IP in place whose pairing the cloud lacks', () => {
+    const placements = [
+      { ip: '10.0.1.10', policy: 'p', gateway: 'gw', node: 'a1' },
+      { ip: '10.0.1.11', policy: 'p', gateway: 'gw', node: 'a2', previousNode: 'a1' },
+      { ip: '10.0.1.12', policy: 'p', gateway: 'gw', node: 'a1' },
+      { ip: '10.0.1.13', policy: 'p', gateway: 'gw', node: 'a1' },
+    ];
+    const changes = planChanges(
+      { placements, unplaced: [], stranded: [], allocations: [] },
+      new Map([
+        ['10.0.1.10', 'a1'],
+        ['10.0.1.11', 'a1'],
+        ['10.0.1.13', 'a1'],
+      ]),
+      refs,
+      new Set(),
+      {
+        wanted: new Map([
+          ['10.0.1.10', 'eipalloc-10'],
+          ['10.0.1.11', 'eipalloc-11'],
+          ['10.0.1.12', 'eipalloc-12'],
+          ['10.0.1.13', 'eipalloc-13'],
+        ]),
+        current: new Map([
+          ['10.0.1.11', 'eipalloc-11'],
+          ['10.0.1.13', 'eipalloc-13'],
+        ]),
+      },
+    );
+    expect(changes).toEqual([
+      { kind: 'assign', ip: '10.0.1.10', node: refs.get('a1'), publicAddress: 'eipalloc-10' },
+      {
+        kind: 'assign',
+        ip: '10.0.1.11',
+        node: refs.get('a2'),
+        from: refs.get('a1'),
+        publicAddress: 'eipalloc-11',
+      },
+      { kind: 'assign', ip: '10.0.1.12', node: refs.get('a1'), publicAddress: 'eipalloc-12' },
+    ]);
+  });
 });

@@ -2,7 +2,7 @@
  * @module
  * A local HTTP proxy in front of LocalStack's EC2 that counts calls per Action and injects faults on chosen
  * Actions: throttling (`RequestLimitExceeded` in EC2's XML error format, HTTP 503 as EC2 sends it), HTTP 500
- * `InternalError`, added latency, and dropped connections (before forwarding, or after LocalStack has
+ * `InternalError`, an IAM denial (`UnauthorizedOperation`, HTTP 403), added latency, and dropped connections (before forwarding, or after LocalStack has
  * carried the call out, so the client never learns that it worked), and the lies of a cloud (providers/inmemory/
  * lies.ts): lost writes (EC2's success answer, nothing forwarded), late writes (the success answer at once, the
  * call forwarded `delayMs` later) and stale reads (a Describe* call answered with what LocalStack answered for
@@ -40,6 +40,7 @@ export const INTERFACE_WRITES: ReadonlySet<string> = new Set([
 export type Fault =
   | 'throttle'
   | 'error500'
+  | 'unauthorized'
   | 'latency'
   | 'dropBefore'
   | 'dropAfter'
@@ -221,6 +222,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
             return;
           case 'error500':
             ec2Error(res, 500, 'InternalError', 'An internal error has occurred');
+            return;
+          case 'unauthorized':
+            // What EC2 answers a caller whose IAM policy does not allow the call, DryRun or not (LocalStack
+            // enforces no IAM): https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+            ec2Error(res, 403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.');
             return;
           case 'dropBefore':
             req.socket.destroy();

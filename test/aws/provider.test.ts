@@ -7,7 +7,6 @@
 import {
   AllocateAddressCommand,
   AssignPrivateIpAddressesCommand,
-  AssociateVpcCidrBlockCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   DescribeAddressesCommand,
@@ -21,8 +20,12 @@ import { silentLogger } from '../../src/log.ts';
 import { canonicalIp, cidrContains } from '../../src/net/ip.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { providerFactory } from '../../src/provider/registry.ts';
+import { deniedByDocumentedPolicies } from './iam/documented-policies.ts';
+import { documentedGatewayTag, readEc2Facts } from './iam/ec2-facts.ts';
+import { ec2Recorder } from './iam/ec2-recorder.ts';
 import {
   attachTaggedEni,
+  createDualStackSubnet,
   createVpc,
   deleteAttachedEni,
   describeEni,
@@ -37,8 +40,13 @@ describe('AWS provider on LocalStack', () => {
   let ls: LocalStack;
   let ec2: EC2Client;
   let vpc: Vpc;
+  // Every request the providers send is judged against the documented IAM policies at the end.
+  const recorder = ec2Recorder();
   const make = (owner: string, extra: { interfaceTag?: string } = {}): CloudProvider =>
-    createAwsProviderTuned({ owner, endpoint: ls.endpoint, ...extra }, { credentials: ls.credentials });
+    createAwsProviderTuned(
+      { owner, endpoint: ls.endpoint, ...extra },
+      { credentials: ls.credentials, plugins: recorder.plugins(owner) },
+    );
 
   beforeAll(async () => {
     ls = await startLocalStack();
@@ -148,22 +156,8 @@ describe('AWS provider on LocalStack', () => {
   });
 
   it('moves an IPv6 egress address by releasing it on the old ENI, then assigning it on the new one', async () => {
-    const v6 = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.250.0.0/16' }));
-    const vpcId = v6.Vpc!.VpcId!;
-    const assoc = await ec2.send(
-      new AssociateVpcCidrBlockCommand({ VpcId: vpcId, AmazonProvidedIpv6CidrBlock: true }),
-    );
-    const block = assoc.Ipv6CidrBlockAssociation!.Ipv6CidrBlock!;
-    const subnet64 = block.replace(/::\/56$/, '::/64');
-    const s = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpcId,
-        CidrBlock: '10.250.1.0/24',
-        Ipv6CidrBlock: subnet64,
-        AvailabilityZone: 'us-east-1a',
-      }),
-    );
-    const subnet = { id: s.Subnet!.SubnetId!, cidr: '10.250.1.0/24', zone: 'us-east-1a' };
+    const subnet = await createDualStackSubnet(ec2, 250);
+    const subnet64 = subnet.ipv6;
     const a = await runInstance(ec2, subnet, 'v6-a', 'm5.large');
     const b = await runInstance(ec2, subnet, 'v6-b', 'm5.large');
     const provider = make('v6');
@@ -273,5 +267,11 @@ describe('AWS provider on LocalStack', () => {
         else process.env[key] = value;
       }
     }
+  });
+
+  it('made only requests the documented IAM policies allow (this world tags no ENI: the tag is assumed)', async () => {
+    expect(recorder.requests.length).toBeGreaterThan(0);
+    const facts = await readEc2Facts(ec2, ls.region, documentedGatewayTag);
+    expect(await deniedByDocumentedPolicies(recorder.requests, facts)).toEqual([]);
   });
 });

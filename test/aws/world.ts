@@ -6,6 +6,7 @@
 import {
   type _InstanceType,
   AssignPrivateIpAddressesCommand,
+  AssociateVpcCidrBlockCommand,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
   CreateSubnetCommand,
@@ -77,6 +78,28 @@ export async function createVpc(ec2: EC2Client, zones: readonly string[]): Promi
     subnets.push({ id: s.Subnet!.SubnetId!, cidr, zone });
   }
   return { vpcId, subnets };
+}
+
+/**
+ * Creates a dual-stack VPC `10.<second>.0.0/16` with an Amazon-provided IPv6 /56 and one subnet
+ * `10.<second>.1.0/24` plus the first /64 of the block in us-east-1a.
+ */
+export async function createDualStackSubnet(
+  ec2: EC2Client,
+  second: number,
+): Promise<Vpc['subnets'][number] & { readonly vpcId: string; readonly ipv6: string }> {
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: `10.${second}.0.0/16` }));
+  const vpcId = vpc.Vpc!.VpcId!;
+  const assoc = await ec2.send(
+    new AssociateVpcCidrBlockCommand({ VpcId: vpcId, AmazonProvidedIpv6CidrBlock: true }),
+  );
+  const ipv6 = assoc.Ipv6CidrBlockAssociation!.Ipv6CidrBlock!.replace(/::\/56$/, '::/64');
+  const cidr = `10.${second}.1.0/24`;
+  const zone = 'us-east-1a';
+  const s = await ec2.send(
+    new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, Ipv6CidrBlock: ipv6, AvailabilityZone: zone }),
+  );
+  return { id: s.Subnet!.SubnetId!, cidr, zone, vpcId, ipv6 };
 }
 
 /** LocalStack does not validate AMI IDs (and loads no AMI catalogue, see localstack/README.md). */

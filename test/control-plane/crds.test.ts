@@ -111,6 +111,33 @@ describe('CEL validation refuses invalid objects with the API server message', (
     expect(status.message).toContain('"10.0.1.29-10.0.1.20" is not an IP, a CIDR (10.0.1.16/28) or a range');
   });
 
+  test('one Elastic IP paired with two egress IPs, and an IP paired twice, in a gateway', async () => {
+    const pair = (ip: string, address: string) => ({ ip, address });
+    const twice = await expectApiError(() =>
+      createGateway(
+        gateway({
+          ips: ['10.0.1.16/28'],
+          publicAddresses: [pair('10.0.1.17', 'eipalloc-1'), pair('10.0.1.18', 'eipalloc-1')],
+        }),
+      ),
+    );
+    expect(twice.code).toBe(422);
+    expect(twice.message).toContain('each public address may be paired with one egress IP only');
+    const sameIp = await expectApiError(() =>
+      createGateway(
+        gateway({
+          ips: ['10.0.1.16/28'],
+          publicAddresses: [pair('10.0.1.17', 'eipalloc-1'), pair('10.0.1.17', 'eipalloc-2')],
+        }),
+      ),
+    );
+    expect(sameIp.message).toContain('spec.publicAddresses[1]: Duplicate value');
+    const notAnIp = await expectApiError(() =>
+      createGateway(gateway({ ips: ['10.0.1.16/28'], publicAddresses: [pair('10.0.1', 'eipalloc-1')] })),
+    );
+    expect(notAnIp.message).toContain('"10.0.1" is not an IP address');
+  });
+
   test('a range mixing address families in a gateway', async () => {
     const status = await expectApiError(() => createGateway(gateway({ ips: ['10.0.1.1-2001:db8::1'] })));
     expect(status.message).toContain('"10.0.1.1-2001:db8::1" is not an IP, a CIDR');

@@ -4,7 +4,12 @@
  * The provider's endpoint and region come from the gateway's annotations (the per-gateway settings path).
  * Then the lying-cloud cases (verification.case.ts) on the same LocalStack, through the fault proxy.
  */
-import { AssignPrivateIpAddressesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AllocateAddressCommand,
+  AssignPrivateIpAddressesCommand,
+  DescribeAddressesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
@@ -118,6 +123,53 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
   const after = await onEnis();
   expect(Object.fromEntries(after)).toEqual(Object.fromEntries(moved.map((a) => [a.ip, a.node])));
   expect([...after.values()]).not.toContain(victim);
+});
+
+it('pairs an Elastic IP from spec.publicAddresses with its egress IP, shows it in the status, and carries it on a failover', async () => {
+  const instances = await gatewayNodes(vpc.subnets[0]!);
+  const [ip] = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 1, 200);
+  const eip = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+  const allocationId = eip.AllocationId!;
+  const gw = await world.createGateway(
+    'gw',
+    { ips: [ip!], namespaceSelector: {}, publicAddresses: [{ ip: ip!, address: allocationId }] },
+    { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
+  );
+  await world.startController({
+    settings: testSettings({ provider: 'auto' }),
+    maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: ls.credentials }),
+  });
+  await world.createPolicy('p', { gatewayName: gw, count: 1 });
+  const eipOn = async () =>
+    (await ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }))).Addresses![0]!;
+  const eniOf = (node: string) => instances.find((i) => i.ref.name === node)!.eniId;
+
+  const [first] = await readyAssignments('p', 1);
+  const paired = await eventually('the EIP on the egress IP', async () => {
+    const a = await eipOn();
+    return a.PrivateIpAddress === ip ? a : undefined;
+  });
+  expect(paired.NetworkInterfaceId).toBe(eniOf(first!.node!));
+  const status = await eventually('the gateway status shows the pairing', async () => {
+    const s = (await world.getGateway(gw)).status?.publicAddresses;
+    return s?.length ? s : undefined;
+  });
+  expect(status).toEqual([{ ip, address: allocationId }]);
+
+  await world.setNodeReady(first!.node!.slice(world.namespace.length + 1), { ready: false });
+  const moved = await eventually(
+    'the IP moved off the failed node',
+    async () => {
+      const [a] = (await world.getPolicy('p'))?.status?.assignments ?? [];
+      return a?.state === 'Ready' && a.node !== first!.node ? a : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  const after = await eipOn();
+  expect({ eni: after.NetworkInterfaceId, ip: after.PrivateIpAddress }).toEqual({
+    eni: eniOf(moved.node!),
+    ip,
+  });
 });
 
 it('hands out none of the addresses EC2 reserves, and an IP another ENI holds is a conflict naming that ENI', async () => {

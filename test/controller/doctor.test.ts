@@ -28,10 +28,16 @@ beforeAll(async () => {
   gcp = await startGcpWorld();
   const core = kube.controlPlane.kubeConfig.makeApiClient(CoreV1Api);
   const custom = kube.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
-  /** A gateway `name` over `nodes`, labelled `pool: <name>`. */
+  let podCIDRs = 0;
+  /** A gateway `name` over `nodes`, labelled `pool: <name>`, each node with a pod CIDR. */
   const gateway = async (name: string, nodes: readonly WorldNode[], ips: string) => {
     for (const n of nodes) {
-      await createNode(core, { name: n.ref.name, providerID: n.ref.providerID, labels: { pool: name } });
+      await createNode(core, {
+        name: n.ref.name,
+        providerID: n.ref.providerID,
+        labels: { pool: name },
+        podCIDR: `10.244.${podCIDRs++}.0/24`,
+      });
     }
     await createCustomObject(
       custom,

@@ -1,0 +1,46 @@
+/**
+ * @module
+ * Pure: the doctor's checks of the cluster itself, from what the API server shows.
+ *
+ * ```
+ * check          ok when                                            fails when
+ * cluster CIDRs  pod CIDRs (Node spec.podCIDRs; with the VPC CNI     no pod CIDRs (and no VPC CNI) or no Service CIDRs:
+ *                pods take VPC addresses) and Service CIDRs          traffic to them would go through the gateway
+ *                (ServiceCIDR objects) are found                     unless agent.clusterCIDRs lists them
+ * ```
+ */
+import type { PreflightCheck } from '../provider/contract.ts';
+
+/** What the API server shows of the cluster's networks. */
+export interface ClusterFacts {
+  readonly podCIDRs: readonly string[];
+  readonly serviceCIDRs: readonly string[];
+  /** Whether the Amazon VPC CNI runs (pods of `kube-system/aws-node`). */
+  readonly vpcCni: boolean;
+}
+
+/** The cluster checks. */
+export function clusterChecks(f: ClusterFacts): PreflightCheck[] {
+  const missing = [
+    ...(f.podCIDRs.length === 0 && !f.vpcCni ? ['pod CIDRs (no Node has spec.podCIDRs)'] : []),
+    ...(f.serviceCIDRs.length === 0 ? ['Service CIDRs (no ServiceCIDR object)'] : []),
+  ];
+  const pods = f.vpcCni ? "the VPC's CIDRs (the VPC CNI gives pods VPC addresses)" : f.podCIDRs.join(', ');
+  if (missing.length === 0) {
+    return [
+      {
+        check: 'cluster CIDRs',
+        ok: true,
+        message: `pods: ${pods}; Services: ${f.serviceCIDRs.join(', ')}`,
+      },
+    ];
+  }
+  return [
+    {
+      check: 'cluster CIDRs',
+      ok: false,
+      message: `not found: ${missing.join(' and ')}; a policy with destinations such as 0.0.0.0/0 would send pod-to-pod, Service and DNS traffic through the gateway`,
+      fix: `set the chart's agent.clusterCIDRs to the pod and Service CIDRs (on EKS: the VPC's CIDRs, aws ec2 describe-vpcs --vpc-ids <vpc> --query 'Vpcs[0].CidrBlockAssociationSet[].CidrBlock', and aws eks describe-cluster --name <cluster> --query cluster.kubernetesNetworkConfig.serviceIpv4Cidr)`,
+    },
+  ];
+}

@@ -1,0 +1,177 @@
+/**
+ * @module
+ * `cloud-egress doctor` on EKS-shaped gateways: the AWS provider on LocalStack (through the fault proxy, which
+ * answers an IAM denial as EC2 does) and a real kube-apiserver. Each case breaks one thing and asserts the doctor
+ * names it with its fix: cluster CIDRs not found, a denied permission (CreateTags DryRun on the subnet), a full
+ * ENI, an ENI the VPC CNI manages and the source/destination check it needs off; then each is mended.
+ */
+import {
+  CreateTagsCommand,
+  type EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
+} from '@aws-sdk/client-ec2';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { createAwsProviderTuned } from '../../providers/aws/index.ts';
+import { runDoctor } from '../../src/cli/doctor.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { CloudProvider } from '../../src/provider/contract.ts';
+import { type FaultProxy, startFaultProxy } from '../aws/fault-proxy.ts';
+import {
+  assignAsOtherTool,
+  createVpc,
+  freeIPsIn,
+  runInstance,
+  testEc2Client,
+  type Vpc,
+  type WorldInstance,
+} from '../aws/world.ts';
+import { useControlPlane } from '../harness/vitest.ts';
+import { createCustomObject } from '../support/custom-objects.ts';
+import { egressGateway } from '../support/egress-gateways.ts';
+import { createNode } from '../support/nodes.ts';
+
+const kube = useControlPlane({ namespacePerTest: false });
+let ls: LocalStack;
+let proxy: FaultProxy;
+let ec2: EC2Client;
+let vpc: Vpc;
+let provider: CloudProvider;
+let core: CoreV1Api;
+let roomy: WorldInstance;
+let small: WorldInstance;
+
+beforeAll(async () => {
+  ls = await startLocalStack();
+  proxy = await startFaultProxy(ls.endpoint);
+  ec2 = testEc2Client(ls);
+  vpc = await createVpc(ec2, ['us-east-1a']);
+  roomy = await runInstance(ec2, vpc.subnets[0]!, 'gw-roomy', 'm5.large');
+  // t3.micro: 2 IPv4 addresses per ENI, the primary included.
+  small = await runInstance(ec2, vpc.subnets[0]!, 'gw-small', 't3.micro');
+  provider = createAwsProviderTuned(
+    { owner: 'doctor', endpoint: proxy.endpoint },
+    { credentials: ls.credentials, retry: { retries: 0 } },
+  );
+  core = kube.controlPlane.kubeConfig.makeApiClient(CoreV1Api);
+  const custom = kube.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
+  for (const n of [roomy, small]) {
+    await createNode(core, { name: n.ref.name, providerID: n.ref.providerID, labels: { pool: 'eks' } });
+  }
+  await createCustomObject(
+    custom,
+    egressGateway({
+      name: 'eks',
+      spec: { nodeSelector: { matchLabels: { pool: 'eks' } }, ips: ['10.0.1.0/28'] },
+    }),
+  );
+});
+afterAll(async () => {
+  ec2?.destroy();
+  await proxy?.close();
+  await ls?.stop();
+});
+
+const doctor = async () => {
+  let text = '';
+  const code = await runDoctor(
+    {
+      kube: { kind: 'file', path: kube.controlPlane.kubeconfigPath },
+      provider: 'auto',
+      providerSettings: { owner: 'doctor' },
+      gateway: 'eks',
+      logLevel: 'warn',
+    },
+    {
+      logger: silentLogger(),
+      make: async () => provider,
+      write: (t) => {
+        text += t;
+      },
+    },
+  );
+  return { code, text };
+};
+
+it('names missing cluster CIDRs with the fix; a Node with a pod CIDR (and the default ServiceCIDR) mends it', async () => {
+  const before = await doctor();
+  expect(before.code).toBe(1);
+  expect(before.text).toMatch(/FAIL +cluster CIDRs: not found: pod CIDRs \(no Node has spec.podCIDRs\)/);
+  expect(before.text).toContain("fix: set the chart's agent.clusterCIDRs to the pod and Service CIDRs");
+  // A Node the kubelet registered with a pod CIDR (not a gateway node).
+  await createNode(core, { name: 'worker', podCIDR: '10.244.0.0/24' });
+  const after = await doctor();
+  expect(after.text).toMatch(/ok +cluster CIDRs: pods: 10\.244\.0\.0\/24; Services: \S+/);
+  expect(after.text).toContain('gateway eks (provider aws, 2 nodes)');
+  expect(after.text).toMatch(/ok +gw-roomy +free IP slots: 9 of 10 IPv4 addresses free/);
+  expect(after.text).toMatch(/ok +permission ec2:CreateTags: granted on subnet/);
+  expect(after.code).toBe(0);
+});
+
+it('names a denied permission: CreateTags(DryRun) of the claim tags on the subnet answered UnauthorizedOperation', async () => {
+  proxy.inject({ action: 'CreateTags', fault: 'unauthorized', times: 1, withParam: 'DryRun' });
+  const denied = await doctor();
+  expect(denied.code).toBe(1);
+  expect(denied.text).toMatch(
+    /FAIL +permission ec2:CreateTags: denied on subnet subnet-\S+ \(nodes gw-roomy, gw-small\)/,
+  );
+  expect(denied.text).toContain(
+    'fix: grant ec2:CreateTags and ec2:DeleteTags on arn:aws:ec2:<region>:<account>:subnet/* for tag keys cloudegress.io/owner/*',
+  );
+  expect((await doctor()).code).toBe(0);
+});
+
+it('names a full ENI with the fix', async () => {
+  const [ip] = await freeIPsIn(ec2, vpc.vpcId, small.subnet, 1, 60);
+  await assignAsOtherTool(ec2, small.eniId, [ip!]);
+  const full = await doctor();
+  expect(full.code).toBe(1);
+  expect(full.text).toMatch(
+    new RegExp(
+      `FAIL +gw-small +free IP slots: ${small.eniId} holds 2 of the 2 IPv4 addresses a t3.micro ENI can`,
+    ),
+  );
+  expect(full.text).toContain(`fix: free secondary IPs on ${small.eniId}`);
+});
+
+it('with aws-node running: names the ENI the VPC CNI manages and the source/destination check; the tag and the check off mend them', async () => {
+  await core.createNamespacedPod({
+    namespace: 'kube-system',
+    body: {
+      metadata: { name: 'aws-node-x', labels: { 'k8s-app': 'aws-node' } },
+      spec: { containers: [{ name: 'aws-node', image: 'amazon-k8s-cni' }] },
+    },
+  });
+  const managed = await doctor();
+  expect(managed.text).toMatch(
+    new RegExp(`FAIL +gw-roomy +VPC CNI: ${roomy.eniId} is managed by the Amazon VPC CNI`),
+  );
+  expect(managed.text).toContain(
+    'fix: put egress IPs on a second ENI tagged node.k8s.amazonaws.com/no_manage=true',
+  );
+  expect(managed.text).toMatch(
+    new RegExp(`FAIL +gw-roomy +source/destination check: on for ${roomy.eniId} while`),
+  );
+  expect(managed.text).toContain(
+    `fix: turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute --network-interface-id ${roomy.eniId} --no-source-dest-check`,
+  );
+  await ec2.send(
+    new CreateTagsCommand({
+      Resources: [roomy.eniId],
+      Tags: [{ Key: 'node.k8s.amazonaws.com/no_manage', Value: 'true' }],
+    }),
+  );
+  await ec2.send(
+    new ModifyNetworkInterfaceAttributeCommand({
+      NetworkInterfaceId: roomy.eniId,
+      SourceDestCheck: { Value: false },
+    }),
+  );
+  const mended = await doctor();
+  expect(mended.text).toMatch(
+    /ok +gw-roomy +VPC CNI: eni-\S+ is tagged node.k8s.amazonaws.com\/no_manage=true/,
+  );
+  expect(mended.text).toMatch(/ok +gw-roomy +source\/destination check: off/);
+  expect(mended.text).toMatch(/FAIL +gw-small +VPC CNI/);
+});
