@@ -15,9 +15,9 @@ import {
   type RealBox,
   realBoxRoll,
   realNodeUnavailable,
-  startRealBox,
+  startSettledRealBox,
 } from '../test/cluster/index.ts';
-import { type RollMode, type RollResult, waitForHolder, waitForSteadyTraffic } from '../test/e2e/index.ts';
+import type { RollMode, RollResult } from '../test/e2e/index.ts';
 import { loadNote, rollRows, rollsPerMode } from './roll-rows.ts';
 import type { Bench } from './types.ts';
 
@@ -35,10 +35,7 @@ const bench: Bench = async () => {
   let box: RealBox | undefined;
   const loadBefore = loadNote();
   try {
-    box = await startRealBox();
-    await waitForHolder(box, BOX_POLICY.egressIPs[0], 120_000);
-    await waitForSteadyTraffic(box, EXPECTED, { timeoutMs: 120_000 });
-    await box.settle();
+    box = await startSettledRealBox();
     rolls = await rollsPerMode(
       realBoxRoll(box),
       box,

@@ -11,13 +11,11 @@
  * Trials: `E2E_TRIALS` (default 10). Needs root; prints a note and returns nothing otherwise.
  */
 import { readFile } from 'node:fs/promises';
-import { BOX_POLICY, type RealBox, realNodeUnavailable, startRealBox } from '../test/cluster/index.ts';
-import { waitForHolder, waitForSteadyTraffic } from '../test/e2e/index.ts';
+import { BOX_POLICY, type RealBox, realNodeUnavailable, startSettledRealBox } from '../test/cluster/index.ts';
 import { hardKillRows, hardKillTrials } from './hard-kill.ts';
 import type { Bench, BenchResult } from './types.ts';
 
 const EXPECTED = new Set<string>(BOX_POLICY.egressIPs);
-const IP = BOX_POLICY.egressIPs[0];
 
 /** CPU time (ns) the box's nodes used so far: every process in their cgroups, daemons and pods. */
 async function nodesCpuNs(box: RealBox): Promise<number> {
@@ -41,12 +39,9 @@ const bench: Bench = async () => {
   let box: RealBox | undefined;
   let rows: BenchResult[] = [];
   try {
-    box = await startRealBox({
+    box = await startSettledRealBox({
       values: { controller: { probe: { interval: '100ms', misses: 3, damping: '3s' } } },
     });
-    await waitForHolder(box, IP, 120_000);
-    await waitForSteadyTraffic(box, EXPECTED, { timeoutMs: 120_000 });
-    await box.settle();
     // Idle cost of the nodes first: 10 s with traffic flowing and nothing failing.
     const idleFrom = await nodesCpuNs(box);
     await new Promise((r) => setTimeout(r, 10_000));

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { waitForHolder, waitForSteadyTraffic } from '../e2e/scenario.ts';
 import { ensureImageWithout } from './image.ts';
-import { BOX_POLICY, CHART_DIR, RELEASE, type RealBox, startRealBox } from './real-box.ts';
+import { BOX_POLICY, CHART_DIR, RELEASE, type RealBox, startSettledRealBox } from './real-box.ts';
 import { realNodeUnavailable } from './requirements.ts';
 
 const unavailable = await realNodeUnavailable();
@@ -34,11 +34,7 @@ describe.skipIf(unavailable !== undefined)(
     beforeAll(async () => {
       localStack = await startLocalStack();
       scratch = await mkdtemp(join(tmpdir(), 'cloud-egress-broken-chart-'));
-      box = await startRealBox({ localStack });
-      await waitForHolder(box, BOX_POLICY.egressIPs[0], 120_000);
-      await waitForSteadyTraffic(box, EGRESS, { timeoutMs: 120_000 });
-      // A new leader damps every gateway its first probes missed (see RealBox.settle).
-      await box.settle();
+      box = await startSettledRealBox({ localStack });
     }, 900_000);
 
     afterAll(async () => {

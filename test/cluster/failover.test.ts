@@ -23,10 +23,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { unexpectedSources } from '../e2e/outage.ts';
 import { describeRoll, rollGatewayNodes } from '../e2e/rolling.ts';
-import { killAndMeasure, waitForHolder, waitForSteadyTraffic } from '../e2e/scenario.ts';
+import { killAndMeasure, waitForSteadyTraffic } from '../e2e/scenario.ts';
 import { hostLinksContaining, namespacesWithPrefix } from '../e2e/topology.ts';
 import { nodeLeftovers } from './leftovers.ts';
-import { BOX_POLICY, CHART_DIR, RELEASE, type RealBox, startRealBox } from './real-box.ts';
+import { BOX_POLICY, CHART_DIR, RELEASE, type RealBox, startSettledRealBox } from './real-box.ts';
 import { realBoxRoll } from './real-roll.ts';
 import { realNodeUnavailable } from './requirements.ts';
 
@@ -49,15 +49,11 @@ describe.skipIf(unavailable !== undefined)(title('real nodes: gateway failover, 
 
   beforeAll(async () => {
     localStack = await startLocalStack();
-    box = await startRealBox({
+    box = await startSettledRealBox({
       localStack,
       onPhase: (phase, ms) => process.stderr.write(`[real-box] ${phase}: ${(ms / 1000).toFixed(1)} s\n`),
     });
     prefix = box.net.topology.prefix;
-    await waitForHolder(box, IP, 120_000);
-    await waitForSteadyTraffic(box, EGRESS, { timeoutMs: 120_000 });
-    // A new leader damps every gateway its first probes missed (see RealBox.settle).
-    await box.settle();
   }, 900_000);
 
   afterAll(async () => {

@@ -5,6 +5,6 @@
  * face of test/cluster; the files behind it may change with the suites.
  */
 export { ensureNodeBinaries } from '../control-plane/binaries.ts';
-export { BOX_POLICY, type RealBox, startRealBox } from './real-box.ts';
+export { BOX_POLICY, type RealBox, startRealBox, startSettledRealBox } from './real-box.ts';
 export { realBoxRoll } from './real-roll.ts';
 export { realNodeUnavailable } from './requirements.ts';

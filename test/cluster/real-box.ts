@@ -32,6 +32,7 @@ import { deliveredTo, doubleHeldIps, holdersInCloud } from '../e2e/cloud-state.t
 import { GATEWAY_LABEL, KubeObjects } from '../e2e/kube-objects.ts';
 import { type NetworkBox, startNetworkBox } from '../e2e/network-box.ts';
 import type { ProbeSample } from '../e2e/outage.ts';
+import { waitForHolder, waitForSteadyTraffic } from '../e2e/scenario.ts';
 import { CNI_OVERLAY, DEFAULT_NODES, type NodeSpec, type UplinkSpec, VPC } from '../e2e/topology.ts';
 import type { CommandResult } from '../harness/command.ts';
 import { runCommand } from '../harness/command.ts';
@@ -509,6 +510,25 @@ async function probeManifests(image: BuiltImage): Promise<string> {
     },
   ];
   return docs.map((d) => stringify(d)).join('---\n');
+}
+
+/**
+ * {@link startRealBox}, then what every suite and benchmark waits for before its first step: the box's egress
+ * IP held, both probes answered steadily from it, and the controllers settled (see {@link RealBox.settle}).
+ * On failure the box is stopped.
+ */
+export async function startSettledRealBox(options: RealBoxOptions = {}): Promise<RealBox> {
+  const box = await startRealBox(options);
+  try {
+    await waitForHolder(box, BOX_POLICY.egressIPs[0], 120_000);
+    await waitForSteadyTraffic(box, new Set<string>(BOX_POLICY.egressIPs), { timeoutMs: 120_000 });
+    // A new leader damps every gateway its first probes missed.
+    await box.settle();
+    return box;
+  } catch (err) {
+    await box.stop();
+    throw err;
+  }
 }
 
 /** Builds the box (see the module comment); on failure removes whatever was built. */

@@ -20,9 +20,7 @@ const DRAIN_TIMEOUT = '50s';
 export function realBoxRoll(box: RealBox): RollTarget {
   return {
     net: box.net,
-    deliveredTo: (ip) => box.deliveredTo(ip),
-    holdersInCloud: (ip) => box.holdersInCloud(ip),
-    policyAssignments: () => box.kube.policyAssignments(),
+    kube: box.kube,
     drain: async (name) => {
       await box.kubectl([
         'drain',

@@ -22,9 +22,10 @@
  * runs `kubectl drain` on a kubelet and the booted kubelet registers the new Node itself.
  */
 
-import type { IpAssignmentStatus } from '../../src/api/egress-policy.ts';
 import { eventually } from '../support/eventually.ts';
 import type { CloudBox } from './cloud-box.ts';
+import { deliveredTo, holdersInCloud } from './cloud-state.ts';
+import type { KubeObjects } from './kube-objects.ts';
 import type { NetworkBox } from './network-box.ts';
 import { isGood, type OutageWindow, outageWindows, type ProbeSample } from './outage.ts';
 import { type ProbeSamples, waitForSteadyTraffic } from './scenario.ts';
@@ -69,15 +70,14 @@ export interface RollResult {
   readonly tookMs: number;
 }
 
-/** What a roll needs of a box: the process box ({@link processBoxRoll}) and the real-node box. */
+/**
+ * What a roll needs of a box: the process box ({@link processBoxRoll}) and the real-node box. The cloud's and
+ * the VPC's state come from `net` (cloud-state.ts), the policies' status from `kube`; the box itself says how a
+ * node leaves and comes back.
+ */
 export interface RollTarget {
-  readonly net: Pick<NetworkBox, 'topology' | 'vpc'>;
-  /** The node the VPC delivers `ip` to right now. */
-  deliveredTo(ip: string): string | undefined;
-  /** The nodes whose interfaces hold `ip` in the cloud. */
-  holdersInCloud(ip: string): Promise<string[]>;
-  /** The policies' assignments as their status says (what the agents steer by). */
-  policyAssignments(): Promise<IpAssignmentStatus[]>;
+  readonly net: NetworkBox;
+  readonly kube: Pick<KubeObjects, 'policyAssignments' | 'gatewayNodes'>;
   /** What a node-pool upgrade does first: cordon, and evict what a drain evicts. */
   drain(name: string): Promise<void>;
   /** The instance stops (a power cut) and its Node object is deleted. */
@@ -90,9 +90,7 @@ export interface RollTarget {
 export function processBoxRoll(box: CloudBox): RollTarget {
   return {
     net: box.net,
-    deliveredTo: (ip) => box.deliveredTo(ip),
-    holdersInCloud: (ip) => box.holdersInCloud(ip),
-    policyAssignments: () => box.kube.policyAssignments(),
+    kube: box.kube,
     drain: (name) => box.kube.cordon(name),
     removeNode: async (name) => {
       await box.killNode(name);
@@ -108,7 +106,7 @@ export function processBoxRoll(box: CloudBox): RollTarget {
 
 /** Waits until `gateway`'s status lists `name` as ready with nothing to say about it. */
 export async function waitForGatewayNodeReady(
-  kube: Pick<CloudBox['kube'], 'gatewayNodes'>,
+  kube: Pick<KubeObjects, 'gatewayNodes'>,
   name: string,
   gateway: string,
   timeoutMs: number,
@@ -144,7 +142,7 @@ export async function rollGatewayNodes(
   const linkNode = new Map(box.net.topology.nodes.map((n) => [n.vpcLink, n.name]));
   const last = new Map<string, string>();
   for (const ip of options.expected) {
-    const node = box.deliveredTo(ip);
+    const node = deliveredTo(box.net, ip);
     if (node) last.set(ip, node);
   }
   let moves = 0;
@@ -163,7 +161,8 @@ export async function rollGatewayNodes(
     for (const name of options.nodes) {
       const turnAt = Date.now();
       const held: string[] = [];
-      for (const ip of options.expected) if ((await box.holdersInCloud(ip)).includes(name)) held.push(ip);
+      for (const ip of options.expected)
+        if ((await holdersInCloud(box.net, ip)).includes(name)) held.push(ip);
       if (options.mode === 'drain') {
         await box.drain(name);
         // Handed over: the cloud holds none of its IPs, the VPC delivers none to it, and the policies' status
@@ -172,10 +171,10 @@ export async function rollGatewayNodes(
         await eventually(
           `${name}'s IPs handed over before it goes`,
           async () => {
-            const status = await box.policyAssignments();
+            const status = await box.kube.policyAssignments();
             for (const ip of held) {
-              if (box.deliveredTo(ip) === name) return undefined;
-              if ((await box.holdersInCloud(ip)).includes(name)) return undefined;
+              if (deliveredTo(box.net, ip) === name) return undefined;
+              if ((await holdersInCloud(box.net, ip)).includes(name)) return undefined;
               const a = status.find((x) => x.ip === ip);
               if (a?.node === name || a?.handoverFrom === name) return undefined;
             }
@@ -188,7 +187,7 @@ export async function rollGatewayNodes(
       await eventually(
         `${name}'s IPs delivered elsewhere`,
         async () =>
-          held.every((ip) => box.deliveredTo(ip) !== undefined && box.deliveredTo(ip) !== name)
+          held.every((ip) => deliveredTo(box.net, ip) !== undefined && deliveredTo(box.net, ip) !== name)
             ? true
             : undefined,
         { timeoutMs, intervalMs: 50 },
