@@ -58,7 +58,11 @@ describe('ClusterCidrWatch', () => {
     await t.watch.start();
     expect(t.started()).toBe(1);
     expect(t.watch.current()).toEqual(['10.0.0.0/16', '10.244.1.0/24', '10.96.0.0/12']);
+    const before = t.watch.current();
     t.nodes.push(node('c', '10.244.3.0/24'));
+    // Computed again only after a Node event: a pod's sync does not pass over every Node.
+    expect(t.watch.current()).toBe(before);
+    t.watch.invalidate();
     expect(t.watch.current()).toContain('10.244.3.0/24');
     expect(await t.gauge('cloud_egress_agent_cluster_cidrs')).toEqual({
       configured: 1,

@@ -3,7 +3,8 @@
  * The agent's cluster CIDRs, kept level-triggered: the configured ones, plus (with discovery on) every Node's
  * pod CIDRs from the Node informer the agent already runs and every ServiceCIDR's CIDRs from an informer of
  * its own. Each sync reads {@link ClusterCidrWatch.current} from the informers' caches, so a Node or
- * ServiceCIDR event (which kicks a sync) is followed without a restart.
+ * ServiceCIDR event (which kicks a sync) is followed without a restart. The union is computed again only after
+ * such an event ({@link ClusterCidrWatch.invalidate}; thousands of Nodes take milliseconds), not for every pod.
  *
  * ```
  * start ─► discovery off ─────────────────────────────► configured only          servicecidr_api{state="off"}
@@ -42,8 +43,8 @@ export interface ClusterCidrWatchOptions {
   readonly nodes: () => readonly V1Node[];
   /** Lists ServiceCIDRs once (the probe). */
   readonly probe: () => ReturnType<typeof probeServiceCidrs>;
-  /** A ServiceCIDR informer whose events kick a sync (not started). */
-  readonly informer: () => ResilientInformer<V1ServiceCIDR>;
+  /** A ServiceCIDR informer (not started) whose events call `onEvent` and kick a sync. */
+  readonly informer: (onEvent: () => void) => ResilientInformer<V1ServiceCIDR>;
   /** Called when the informer started after a later probe (the caller kicks a sync). */
   readonly onChange: () => void;
   readonly metrics: Pick<AgentMetrics, 'clusterCidrs' | 'serviceCidrApi'>;
@@ -58,6 +59,8 @@ export class ClusterCidrWatch {
   #probing = false;
   #stopped = false;
   #last: string | undefined;
+  #current: readonly string[] = [];
+  #dirty = true;
 
   constructor(options: ClusterCidrWatchOptions) {
     this.#o = options;
@@ -87,8 +90,18 @@ export class ClusterCidrWatch {
     if (await this.#probeAndWatch()) this.#o.onChange();
   }
 
-  /** The cluster CIDRs now (configured plus discovered); sets the gauge, logs a changed union. */
+  /** Makes the next {@link current} compute the union again: call it on every Node event. */
+  invalidate(): void {
+    this.#dirty = true;
+  }
+
+  /**
+   * The cluster CIDRs (configured plus discovered) as of the last Node or ServiceCIDR event; sets the gauge and
+   * logs the union when it changed. The same array while nothing changed.
+   */
   current(): readonly string[] {
+    if (!this.#dirty) return this.#current;
+    this.#dirty = false;
     const result: ClusterCidrs = this.#o.discover
       ? clusterCidrs({
           configured: this.#o.configured,
@@ -96,13 +109,14 @@ export class ClusterCidrWatch {
           serviceCidrs: this.#informer?.list() ?? [],
         })
       : clusterCidrs({ configured: this.#o.configured, nodes: [], serviceCidrs: [] });
-    const key = result.cidrs.join(',');
+    const key = JSON.stringify(result.bySource);
     if (key !== this.#last) {
       this.#last = key;
+      this.#current = result.cidrs;
       this.#record(result.bySource);
       this.#o.logger.info({ cidrs: result.cidrs, bySource: result.bySource }, 'cluster CIDRs');
     }
-    return result.cidrs;
+    return this.#current;
   }
 
   /** Stops the ServiceCIDR informer. */
@@ -131,10 +145,11 @@ export class ClusterCidrWatch {
         return false;
       }
       if (this.#stopped) return false;
-      const informer = this.#o.informer();
+      const informer = this.#o.informer(() => this.invalidate());
       this.#informer = informer; // stop() stops it even while it starts
       await informer.start();
       this.#setState('served');
+      this.invalidate();
       this.#o.logger.info({ serviceCidrs: informer.list().length }, 'watching ServiceCIDRs');
       return true;
     } finally {

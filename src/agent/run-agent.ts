@@ -112,6 +112,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   const core = kc.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${config.nodeName}`;
   let kick: () => void = () => {};
+  // Node events also change the discovered pod CIDRs (set once the watch exists; it starts out to compute).
+  let onNodeEvent: () => void = () => {};
   // The informer's events keep it, from the first list on: a sync after one pod event looks at that pod.
   const pods = new LocalPodStore();
   const onPodEvent = (type: InformerEventType, pod: V1Pod) =>
@@ -145,7 +147,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
       WATCH_PATHS.clusterPolicies,
       lists.clusterPolicies,
     ),
-    nodes: informer<V1Node>('nodes', WATCH_PATHS.nodes, lists.nodes),
+    nodes: informer<V1Node>('nodes', WATCH_PATHS.nodes, lists.nodes, { onEvent: () => onNodeEvent() }),
     namespaces: informer<V1Namespace>('namespaces', WATCH_PATHS.namespaces, lists.namespaces),
     pods: informer<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces({ fieldSelector }), {
       fieldSelector,
@@ -191,11 +193,13 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     discover: config.discoverClusterCidrs,
     nodes: () => informers.nodes.list(),
     probe: () => probeServiceCidrs(lists.serviceCIDRs),
-    informer: () => informer<V1ServiceCIDR>('servicecidrs', WATCH_PATHS.serviceCIDRs, lists.serviceCIDRs),
+    informer: (onEvent) =>
+      informer<V1ServiceCIDR>('servicecidrs', WATCH_PATHS.serviceCIDRs, lists.serviceCIDRs, { onEvent }),
     onChange: () => kick(),
     metrics,
     logger: log,
   });
+  onNodeEvent = () => cidrs.invalidate();
   await cidrs.start();
 
   const inputs = (): AgentInputs => ({
@@ -255,6 +259,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     pods.replace(informers.pods.list().map((p) => [podKey(p), toLocalPod(p)] as const));
     sync.resync();
     kick();
+    cidrs.invalidate();
     cidrs.retry().catch((err: unknown) => log.warn({ err }, 'ServiceCIDR discovery retry failed'));
   }, config.resyncMs);
   kick();
