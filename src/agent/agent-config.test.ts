@@ -16,6 +16,7 @@ describe('parseAgentConfig', () => {
       nodeIp: '10.0.0.1',
       iface: 'ens5',
       clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'],
+      discoverClusterCidrs: true,
       healthPort: DEFAULT_AGENT_HEALTH_PORT,
       kubeconfig: '/k',
       announce: true,
@@ -43,6 +44,14 @@ describe('parseAgentConfig', () => {
     expect(c.dataplane.port).toBe(5000);
     expect(c.announce).toBe(false);
     expect(c.healthPort).toBe(0);
+  });
+
+  it('discovers cluster CIDRs unless --no-cluster-cidr-discovery', () => {
+    const env = { NODE_NAME: 'n' };
+    expect(parseAgentConfig(['--no-cluster-cidr-discovery'], env)).toMatchObject({
+      clusterCidrs: [],
+      discoverClusterCidrs: false,
+    });
   });
 
   it('needs no node name for --cleanup', () => {

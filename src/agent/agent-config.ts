@@ -27,8 +27,13 @@ export interface AgentConfig {
   readonly egressGateway: string | undefined;
   /** Where the kernel settings are mounted (read-write); default `/proc/sys`. */
   readonly procSys: string;
-  /** Pod and service CIDRs, never sent through a gateway. */
+  /** Pod and service CIDRs, never sent through a gateway (with discovery on, joined by those discovered). */
   readonly clusterCidrs: readonly string[];
+  /**
+   * Add the Nodes' pod CIDRs and the ServiceCIDR objects' CIDRs to `clusterCidrs` as they change
+   * (`src/kube/cluster-cidrs.ts`); default true, `--no-cluster-cidr-discovery` turns it off.
+   */
+  readonly discoverClusterCidrs: boolean;
   /** Address of `/healthz` and `/metrics`; default host: the node IP. */
   readonly healthHost: string | undefined;
   readonly healthPort: number;
@@ -62,7 +67,10 @@ Flags:
                             the first address of its subnet, as on AWS, GCP and Azure)
   --proc-sys PATH           where /proc/sys is mounted read-write (default ${DEFAULT_PROC_SYS}; the chart mounts
                             the host's /proc/sys/net at /host/proc/sys/net)
-  --cluster-cidr CIDR       pod or service CIDR never sent through a gateway; repeatable or comma-separated
+  --cluster-cidr CIDR       pod or service CIDR never sent through a gateway; repeatable or comma-separated;
+                            joined by the discovered ones (every Node's spec.podCIDRs, every ServiceCIDR)
+  --no-cluster-cidr-discovery
+                            only the --cluster-cidr CIDRs (and the node IPs) bypass the gateways
   --health-port PORT        /healthz and /metrics port on the node IP (default ${DEFAULT_AGENT_HEALTH_PORT})
   --health-host HOST        address to serve on (default: the node IP)
   --kubeconfig FILE         kubeconfig (default $KUBECONFIG, else in-cluster)
@@ -164,6 +172,7 @@ export function parseAgentConfig(
     egressGateway,
     procSys: procSys.length > 1 ? procSys.replace(/\/+$/, '') : procSys,
     clusterCidrs,
+    discoverClusterCidrs: !(v['no-cluster-cidr-discovery'] ?? false),
     healthHost: v['health-host'],
     healthPort:
       v['health-port'] === undefined
@@ -192,6 +201,7 @@ function parse(args: readonly string[]) {
       'egress-gateway': { type: 'string' },
       'proc-sys': { type: 'string' },
       'cluster-cidr': { type: 'string', multiple: true },
+      'no-cluster-cidr-discovery': { type: 'boolean' },
       'health-port': { type: 'string' },
       'health-host': { type: 'string' },
       kubeconfig: { type: 'string' },

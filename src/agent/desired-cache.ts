@@ -21,10 +21,14 @@
  * removals before additions: a pod replaced by another with the same IP ends up present;
  * an element removed and added back with the same value is no change
  * ```
+ *
+ * It also keeps the cluster set's elements ({@link DesiredCache.clusterSet}): the same cluster CIDRs and node
+ * IPs as last time give the same map, without merging them again.
  */
 import type { LocalPod, LocalPods } from './agent-inputs.ts';
 import type { DesiredDataplane } from './dataplane.ts';
 import { sameSteeringInput } from './local-pods.ts';
+import { clusterSetElements } from './node-dataplane.ts';
 import type { PodVerdict } from './pod-steering.ts';
 
 /** Element changes of one set since the previous decision. */
@@ -78,6 +82,7 @@ export class DesiredCache {
   #last: DesiredDataplane | undefined;
   /** The pods of the previous update when they were {@link LocalPods}, and their version then. */
   #source: { readonly pods: LocalPods; readonly version: number } | undefined;
+  #clusterSet: { readonly key: string; readonly elements: Map<string, string> } | undefined;
 
   /** Forgets everything; the next decision starts from scratch. */
   reset(): void {
@@ -202,6 +207,18 @@ export class DesiredCache {
       podsWithoutIp: this.#podsWithoutIp,
       ...(incremental && basis ? { delta: { basis, sets: deltas } } : {}),
     };
+  }
+
+  /**
+   * The cluster set's elements for `cidrs` and `nodeIps` ({@link clusterSetElements}): the map of the previous
+   * call when both are the same (compared as text, which costs far less than merging them), else a new one.
+   * Not forgotten by {@link reset}: it depends on nothing else.
+   */
+  clusterSet(cidrs: readonly string[], nodeIps: readonly string[]): Map<string, string> {
+    const key = `${cidrs.join(',')}|${nodeIps.join(',')}`;
+    if (this.#clusterSet?.key !== key)
+      this.#clusterSet = { key, elements: clusterSetElements(cidrs, nodeIps) };
+    return this.#clusterSet.elements;
   }
 
   /** Records the decision built on the maps of the last {@link update}: the basis of the next delta. */

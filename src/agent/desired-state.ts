@@ -74,6 +74,7 @@ export function desiredState(
     node: inputs.node,
     nodes: inputs.nodes,
     clusterCidrs: inputs.clusterCidrs,
+    clusterSet: (cidrs, nodeIps) => cache.clusterSet(cidrs, nodeIps),
     settings,
     policies: plans,
     podMaps: pods.maps,

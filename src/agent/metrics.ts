@@ -27,6 +27,10 @@ export interface AgentMetrics {
   readonly podsWithoutIp: Gauge;
   /** Unix time of the last successful sync. */
   readonly lastSuccess: Gauge;
+  /** Cluster CIDRs (never sent through a gateway) by where they came from (`src/kube/cluster-cidrs.ts`). */
+  readonly clusterCidrs: Gauge<'source'>;
+  /** 1 for what listing ServiceCIDRs answered (`src/kube/service-cidr-api.ts`), 0 for the other states. */
+  readonly serviceCidrApi: Gauge<'state'>;
   /** Connections, packets and bytes SNATed to each egress IP held here (read on scrape). */
   readonly snatConnections: Counter<'egress_ip'>;
   readonly snatPackets: Counter<'egress_ip'>;
@@ -147,6 +151,18 @@ export function createAgentMetrics(sources: AgentMetricsSources = {}): AgentMetr
     lastSuccess: new Gauge({
       name: 'cloud_egress_agent_last_sync_success_timestamp_seconds',
       help: 'Unix time of the last successful sync',
+      registers,
+    }),
+    clusterCidrs: new Gauge({
+      name: 'cloud_egress_agent_cluster_cidrs',
+      help: 'Cluster CIDRs that never go through a gateway, by source (configured, node-podcidr, servicecidr)',
+      labelNames: ['source'],
+      registers,
+    }),
+    serviceCidrApi: new Gauge({
+      name: 'cloud_egress_agent_servicecidr_api',
+      help: 'What listing networking.k8s.io/v1 ServiceCIDRs answered: 1 for the state (served, not-served, forbidden, off)',
+      labelNames: ['state'],
       registers,
     }),
   };

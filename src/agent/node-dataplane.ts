@@ -54,6 +54,11 @@ export interface NodeDataplaneInput {
   readonly nodes: readonly NodeAddress[];
   /** Pod and service CIDRs: they bypass the gateways. */
   readonly clusterCidrs: readonly string[];
+  /**
+   * The cluster set's elements ({@link clusterSetElements} of `clusterCidrs` and the node IPs), when the caller
+   * keeps them from an earlier decision (merging thousands of CIDRs costs milliseconds); default: computed.
+   */
+  readonly clusterSet?: (cidrs: readonly string[], nodeIps: readonly string[]) => Map<string, string>;
   readonly settings: DataplaneSettings;
   /** The policies in first-match order. */
   readonly policies: readonly ProgrammedPolicy[];
@@ -87,7 +92,7 @@ export function nodeDataplane(input: NodeDataplaneInput): DesiredDataplane {
     sets[x.names.exc] = keysOf(intervalKeys(v4Cidrs(x.policy.spec.excludedCIDRs)));
   }
   const allNodeIps = [...new Set(input.nodes.map((n) => n.ip).filter((ip) => isIPv4(ip))), me.ip];
-  sets[SETS.cluster] = keysOf(intervalKeys([...v4Cidrs(input.clusterCidrs), ...allNodeIps]));
+  sets[SETS.cluster] = (input.clusterSet ?? clusterSetElements)(input.clusterCidrs, allNodeIps);
   sets[SETS.nodes] = keysOf([...new Set(allNodeIps)]);
 
   const routing = egressRouting(input);
@@ -181,6 +186,14 @@ function egressRouting(input: NodeDataplaneInput) {
     routes.push({ table: egressTable, kind: 'via', via: me.egress.gateway, dev: me.egress.iface });
   }
   return { addresses, snat, copies, rules, routes, peers: [...peers.values()] };
+}
+
+/** The cluster set's elements: the IPv4 ones of `cidrs` and `nodeIps`, merged into intervals. */
+export function clusterSetElements(
+  cidrs: readonly string[],
+  nodeIps: readonly string[],
+): Map<string, string> {
+  return keysOf(intervalKeys([...v4Cidrs(cidrs), ...nodeIps.filter((ip) => isIPv4(ip))]));
 }
 
 const v4Cidrs = (items: readonly string[] | undefined) => (items ?? []).filter((c) => familyOf(c) === 4);

@@ -1,7 +1,8 @@
 /**
  * @module
- * `cloud-egress agent`: watches policies, nodes, namespaces and this node's pods (field selector
- * `spec.nodeName`, never a cluster-wide pod list), and keeps the kernel in line through {@link AgentSync}.
+ * `cloud-egress agent`: watches policies, nodes, namespaces, ServiceCIDRs (cluster-cidr-watch.ts) and this
+ * node's pods (field selector `spec.nodeName`, never a cluster-wide pod list), and keeps the kernel in line
+ * through {@link AgentSync}.
  * Serves `/healthz` (200 once the caches are synced and the last sync succeeded; the controller probes it
  * to decide whether a gateway node is healthy) and `/metrics`. With `--cleanup` it removes everything the
  * agent added on this node and returns.
@@ -11,7 +12,8 @@
  *   (a pod event first updates the pod store,   │fail
  *    so the sync looks at that pod alone)       └─► unhealthy, retry after capped jittered backoff
  * every resyncMs ─► pod store refilled from the informer's cache, cached kernel state and decision
- *                   forgotten, sync (every pod looked at again; repairs drift)
+ *                   forgotten, sync (every pod looked at again; repairs drift); an unserved ServiceCIDR
+ *                   API asked again
  * stop ─► informers and server stop; the dataplane stays (a restart must not cut traffic)
  * ```
  */
@@ -22,6 +24,7 @@ import {
   type V1Namespace,
   type V1Node,
   type V1Pod,
+  type V1ServiceCIDR,
 } from '@kubernetes/client-node';
 import type { AnyEgressPolicy } from '../api/index.ts';
 import { backoffDelay } from '../kube/backoff.ts';
@@ -29,11 +32,13 @@ import { type HttpEndpoint, serveHttp } from '../kube/http-server.ts';
 import { type InformerEventType, listWatchFactory, ResilientInformer } from '../kube/informer.ts';
 import { createKubeApi, WATCH_PATHS } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
+import { probeServiceCidrs } from '../kube/service-cidr-api.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfig } from './agent-config.ts';
 import type { AgentInputs } from './agent-inputs.ts';
 import { AgentSync } from './agent-sync.ts';
 import { cleanupAgent } from './cleanup-agent.ts';
+import { ClusterCidrWatch } from './cluster-cidr-watch.ts';
 import { namespaceLabels, podKey, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
 import { deviceOf, gatewayOf, readMtu } from './linux/iproute.ts';
 import { LinuxDataplane } from './linux/linux-dataplane.ts';
@@ -107,6 +112,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   const core = kc.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${config.nodeName}`;
   let kick: () => void = () => {};
+  // Node events also change the discovered pod CIDRs (set once the watch exists; it starts out to compute).
+  let onNodeEvent: () => void = () => {};
   // The informer's events keep it, from the first list on: a sync after one pod event looks at that pod.
   const pods = new LocalPodStore();
   const onPodEvent = (type: InformerEventType, pod: V1Pod) =>
@@ -140,7 +147,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
       WATCH_PATHS.clusterPolicies,
       lists.clusterPolicies,
     ),
-    nodes: informer<V1Node>('nodes', WATCH_PATHS.nodes, lists.nodes),
+    nodes: informer<V1Node>('nodes', WATCH_PATHS.nodes, lists.nodes, { onEvent: () => onNodeEvent() }),
     namespaces: informer<V1Namespace>('namespaces', WATCH_PATHS.namespaces, lists.namespaces),
     pods: informer<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces({ fieldSelector }), {
       fieldSelector,
@@ -181,6 +188,19 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   const dataplane = agentDataplane(config, deps);
   const metrics = createAgentMetrics({ snatCounters: () => dataplane.snatCounters() });
   const sync = new AgentSync({ dataplane, settings: config.dataplane, metrics, logger: log });
+  const cidrs = new ClusterCidrWatch({
+    configured: config.clusterCidrs,
+    discover: config.discoverClusterCidrs,
+    nodes: () => informers.nodes.list(),
+    probe: () => probeServiceCidrs(lists.serviceCIDRs),
+    informer: (onEvent) =>
+      informer<V1ServiceCIDR>('servicecidrs', WATCH_PATHS.serviceCIDRs, lists.serviceCIDRs, { onEvent }),
+    onChange: () => kick(),
+    metrics,
+    logger: log,
+  });
+  onNodeEvent = () => cidrs.invalidate();
+  await cidrs.start();
 
   const inputs = (): AgentInputs => ({
     node: { name: config.nodeName, ip: nodeIp, iface, mtu, ...(egress ? { egress } : {}) },
@@ -188,7 +208,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     nodes: nodes(),
     pods,
     namespaceLabels: namespaceLabels(informers.namespaces.list()),
-    clusterCidrs: config.clusterCidrs,
+    clusterCidrs: cidrs.current(),
   });
 
   let healthy = false;
@@ -239,6 +259,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     pods.replace(informers.pods.list().map((p) => [podKey(p), toLocalPod(p)] as const));
     sync.resync();
     kick();
+    cidrs.invalidate();
+    cidrs.retry().catch((err: unknown) => log.warn({ err }, 'ServiceCIDR discovery retry failed'));
   }, config.resyncMs);
   kick();
 
@@ -258,7 +280,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   } catch (err) {
     stopped = true;
     clearInterval(resync);
-    await Promise.all(Object.values(informers).map((i) => i.stop()));
+    await Promise.all([...Object.values(informers), cidrs].map((i) => i.stop()));
     throw new AgentStartError(`cannot serve /healthz: ${(err as Error).message}`, { cause: err });
   }
   log.info({ node: config.nodeName, nodeIp, iface, egress, health: server.address }, 'agent started');
@@ -270,7 +292,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
       stopped = true;
       clearInterval(resync);
       if (timer) clearTimeout(timer);
-      await Promise.all(Object.values(informers).map((i) => i.stop()));
+      await Promise.all([...Object.values(informers), cidrs].map((i) => i.stop()));
       await server.close();
       await dataplane.close();
     },

@@ -9,7 +9,20 @@ describe('clusterChecks', () => {
   });
 
   it('with the VPC CNI, pods need no podCIDRs (they take VPC addresses)', () => {
-    expect(clusterChecks({ podCIDRs: [], serviceCIDRs: ['172.20.0.0/16'], vpcCni: true })[0]?.ok).toBe(true);
+    const [check] = clusterChecks({ podCIDRs: [], serviceCIDRs: ['172.20.0.0/16'], vpcCni: true });
+    expect(check?.ok).toBe(true);
+    expect(check?.message).toContain('agent.clusterCIDRs must list them');
+  });
+
+  it('says why no Service CIDRs were found when the API server does not serve them', () => {
+    const [check] = clusterChecks({
+      podCIDRs: ['10.244.0.0/24'],
+      serviceCIDRs: [],
+      serviceCIDRsUnavailable: 'not served',
+      vpcCni: false,
+    });
+    expect(check?.ok).toBe(false);
+    expect(check?.message).toContain('not found: Service CIDRs (not served)');
   });
 
   it('names what is missing, with the fix', () => {

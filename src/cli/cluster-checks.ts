@@ -1,12 +1,14 @@
 /**
  * @module
- * Pure: the doctor's checks of the cluster itself, from what the API server shows.
+ * Pure: the doctor's checks of the cluster itself, from what the API server shows. The pod and Service CIDRs
+ * are what the agents discover themselves (the same code: `src/kube/cluster-cidrs.ts`).
  *
  * ```
  * check          ok when                                            fails when
- * cluster CIDRs  pod CIDRs (Node spec.podCIDRs; with the VPC CNI     no pod CIDRs (and no VPC CNI) or no Service CIDRs:
- *                pods take VPC addresses) and Service CIDRs          traffic to them would go through the gateway
- *                (ServiceCIDR objects) are found                     unless agent.clusterCIDRs lists them
+ * cluster CIDRs  pod CIDRs (Node spec.podCIDRs; with the VPC CNI     no pod CIDRs (and no VPC CNI) or no Service CIDRs
+ *                pods take VPC addresses, which the agents cannot    (none, or the ServiceCIDR API not served): traffic
+ *                discover) and Service CIDRs (ServiceCIDR objects)   to them would go through the gateway unless
+ *                are found                                           agent.clusterCIDRs lists them
  * ```
  */
 import type { PreflightCheck } from '../provider/contract.ts';
@@ -15,6 +17,8 @@ import type { PreflightCheck } from '../provider/contract.ts';
 export interface ClusterFacts {
   readonly podCIDRs: readonly string[];
   readonly serviceCIDRs: readonly string[];
+  /** Why ServiceCIDRs could not be listed (`src/kube/service-cidr-api.ts`); absent when they could. */
+  readonly serviceCIDRsUnavailable?: string;
   /** Whether the Amazon VPC CNI runs (pods of `kube-system/aws-node`). */
   readonly vpcCni: boolean;
 }
@@ -23,9 +27,13 @@ export interface ClusterFacts {
 export function clusterChecks(f: ClusterFacts): PreflightCheck[] {
   const missing = [
     ...(f.podCIDRs.length === 0 && !f.vpcCni ? ['pod CIDRs (no Node has spec.podCIDRs)'] : []),
-    ...(f.serviceCIDRs.length === 0 ? ['Service CIDRs (no ServiceCIDR object)'] : []),
+    ...(f.serviceCIDRs.length === 0
+      ? [`Service CIDRs (${f.serviceCIDRsUnavailable ?? 'no ServiceCIDR object'})`]
+      : []),
   ];
-  const pods = f.vpcCni ? "the VPC's CIDRs (the VPC CNI gives pods VPC addresses)" : f.podCIDRs.join(', ');
+  const pods = f.vpcCni
+    ? "the VPC's CIDRs (the VPC CNI gives pods VPC addresses; the agents do not discover them: agent.clusterCIDRs must list them)"
+    : f.podCIDRs.join(', ');
   if (missing.length === 0) {
     return [
       {
@@ -39,7 +47,7 @@ export function clusterChecks(f: ClusterFacts): PreflightCheck[] {
     {
       check: 'cluster CIDRs',
       ok: false,
-      message: `not found: ${missing.join(' and ')}; a policy with destinations such as 0.0.0.0/0 would send pod-to-pod, Service and DNS traffic through the gateway`,
+      message: `not found: ${missing.join(' and ')}; the agents cannot discover them, so a policy with destinations such as 0.0.0.0/0 would send pod-to-pod, Service and DNS traffic through the gateway`,
       fix: `set the chart's agent.clusterCIDRs to the pod and Service CIDRs (on EKS: the VPC's CIDRs, aws ec2 describe-vpcs --vpc-ids <vpc> --query 'Vpcs[0].CidrBlockAssociationSet[].CidrBlock', and aws eks describe-cluster --name <cluster> --query cluster.kubernetesNetworkConfig.serviceIpv4Cidr)`,
     },
   ];

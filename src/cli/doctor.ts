@@ -1,10 +1,11 @@
 /**
  * @module
- * `cloud-egress doctor`: checks the cluster's networks (cluster-checks.ts: pod and Service CIDRs, whether the
- * Amazon VPC CNI runs), lists the EgressGateways and their nodes from the API server, picks each gateway's
- * provider and settings as the controller does (decide-provider.ts), runs the provider's preflight checks on the
- * gateway's nodes (contract.ts `preflight`; providers without checks say so) and prints every check with its fix
- * (doctor-report.ts). Provider-neutral: it reads only the contract.
+ * `cloud-egress doctor`: checks the cluster's networks (cluster-checks.ts: the pod and Service CIDRs the agents
+ * discover, found with their code in src/kube/cluster-cidrs.ts, and whether the Amazon VPC CNI runs), lists the
+ * EgressGateways and their nodes from the API server, picks each gateway's provider and settings as the
+ * controller does (decide-provider.ts), runs the provider's preflight checks on the gateway's nodes (contract.ts
+ * `preflight`; providers without checks say so) and prints every check with its fix (doctor-report.ts).
+ * Provider-neutral: it reads only the contract.
  */
 import type { V1Node } from '@kubernetes/client-node';
 import type { EgressGateway } from '../api/egress-gateway.ts';
@@ -13,8 +14,10 @@ import { selectedNodes } from '../controller/decide-plan.ts';
 import { decideProvider, decideSettings } from '../controller/decide-provider.ts';
 import { nodeRefs } from '../controller/node-ref.ts';
 import { type ProviderMaker, registryProviderMaker } from '../controller/provider-pool.ts';
+import { clusterCidrs } from '../kube/cluster-cidrs.ts';
 import { createKubeApi } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
+import { probeServiceCidrs } from '../kube/service-cidr-api.ts';
 import type { Logger } from '../log.ts';
 import { type ClusterFacts, clusterChecks } from './cluster-checks.ts';
 import { formatDoctorReport, type GatewayPreflight } from './doctor-report.ts';
@@ -31,18 +34,23 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
   const make = deps.make ?? registryProviderMaker;
   const write = deps.write ?? ((text: string) => process.stdout.write(text));
   const { lists } = createKubeApi(loadKubeConfig(config.kube));
-  const [gatewayList, nodeList, serviceCIDRList, awsNode] = await Promise.all([
+  const [gatewayList, nodeList, serviceCidrList, awsNode] = await Promise.all([
     lists.gateways(),
     lists.nodes(),
-    lists.serviceCIDRs(),
+    probeServiceCidrs(lists.serviceCIDRs),
     lists.agentPods('kube-system', 'k8s-app=aws-node'),
   ]);
   const nodes = nodeList.items as V1Node[];
+  // What an agent without --cluster-cidr would discover: the same code as the agent's.
+  const discovered = clusterCidrs({
+    configured: [],
+    nodes,
+    serviceCidrs: serviceCidrList.state === 'served' ? serviceCidrList.items : [],
+  }).bySource;
   const cluster: ClusterFacts = {
-    podCIDRs: [
-      ...new Set(nodes.flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []))),
-    ].sort(),
-    serviceCIDRs: [...new Set(serviceCIDRList.items.flatMap((c) => c.spec?.cidrs ?? []))].sort(),
+    podCIDRs: discovered['node-podcidr'],
+    serviceCIDRs: discovered.servicecidr,
+    ...(serviceCidrList.state === 'served' ? {} : { serviceCIDRsUnavailable: serviceCidrList.message }),
     vpcCni: awsNode.items.length > 0,
   };
   const gateways = (gatewayList.items as unknown as EgressGateway[])

@@ -92,6 +92,7 @@ export const WATCH_PATHS = {
   clusterPolicies: `/apis/${GROUP}/${VERSION}/${CLUSTER_EGRESS_POLICY.plural}`,
   nodes: '/api/v1/nodes',
   namespaces: '/api/v1/namespaces',
+  serviceCIDRs: '/apis/networking.k8s.io/v1/servicecidrs',
   /** Pods of one namespace (the agent Pods, with a label selector). */
   pods: (namespace: string) => `/api/v1/namespaces/${namespace}/pods`,
 } as const;

@@ -10,10 +10,6 @@
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAgentConfig } from '../../src/agent/agent-config.ts';
-import { commandLine } from '../../src/agent/linux/run-command.ts';
-import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
-import { silentLogger } from '../../src/log.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
 import { createCustomObject, patchCustomObject, refOf } from '../support/custom-objects.ts';
@@ -21,7 +17,7 @@ import { egressPolicy } from '../support/egress-policies.ts';
 import { eventually } from '../support/eventually.ts';
 import { netnsUnavailable } from '../support/netns.ts';
 import { createNode } from '../support/nodes.ts';
-import { EXTERNAL, type LabNode, NetnsLab, netnsSysctl } from './netns-lab.ts';
+import { EXTERNAL, type LabNode, NetnsLab } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.200.50';
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -33,11 +29,7 @@ describe.skipIf(unavailable !== undefined)(
   () => {
     const kube = useControlPlane({ namespacePrefix: 'agent' });
     const lab = new NetnsLab();
-    const agents: RunningAgent[] = [];
-    afterAll(async () => {
-      for (const a of agents) await a.stop();
-      await lab.destroy();
-    });
+    afterAll(() => lab.destroy());
 
     const hasEgressIp = async (node: LabNode) =>
       (await node.run('ip', ['-4', 'addr', 'show', 'dev', 'eth1'])).stdout.includes(`${EGRESS_IP}/32`);
@@ -71,32 +63,19 @@ describe.skipIf(unavailable !== undefined)(
         );
       await assign('node-2');
 
-      for (const node of lab.nodes) {
-        const config = parseAgentConfig(
-          [
-            '--node-name',
-            node.name,
-            '--interface',
-            'eth0',
-            '--cluster-cidr',
-            '10.244.0.0/16',
-            '--health-host',
-            '127.0.0.1',
-            '--health-port',
-            '0',
-            ...(node.name === 'node-1' ? [] : ['--egress-interface', 'eth1']),
-          ],
-          {},
-        );
-        agents.push(
-          await runAgent(config, {
-            logger: silentLogger(),
-            commandLine: commandLine(node.ns),
-            sysctl: netnsSysctl(node.run),
-            kubeConfig: kc,
-          }),
-        );
-      }
+      const agents = await Promise.all(
+        lab.nodes.map((node) =>
+          lab.runAgent(
+            node,
+            [
+              '--cluster-cidr',
+              '10.244.0.0/16',
+              ...(node.name === 'node-1' ? [] : ['--egress-interface', 'eth1']),
+            ],
+            kc,
+          ),
+        ),
+      );
       await Promise.all(agents.map((a) => a.firstSync));
 
       const sourceOf = async (pod: string) =>

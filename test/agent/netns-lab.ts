@@ -22,15 +22,20 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { parseAgentConfig } from '../../src/agent/agent-config.ts';
 import type { AgentInputs, LocalPod, NodeIdentity } from '../../src/agent/agent-inputs.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandLine, commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AnyEgressPolicy } from '../../src/api/index.ts';
+import { silentLogger } from '../../src/log.ts';
 import { createVethPair, NamespaceSet } from '../support/netns.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -353,10 +358,56 @@ export class NetnsLab {
     };
   }
 
-  /** Stops every process and deletes every namespace the lab created. */
+  /** Stops every agent and process and deletes every namespace the lab created. */
   async destroy(): Promise<void> {
+    for (const agent of this.#agents.splice(0)) await agent.stop();
     for (const child of this.#children) child.kill('SIGKILL');
     this.#children.clear();
     await this.#namespaces.destroy();
+  }
+
+  readonly #agents: RunningAgent[] = [];
+
+  /**
+   * `runAgent` for `node` against the API server of `kubeConfig`: the node's name, `--interface eth0`, `/healthz`
+   * on a free loopback port (this process is outside the node's namespace), then the flags `args`; every command
+   * and kernel setting bound to the node's namespace. {@link destroy} stops it.
+   */
+  async runAgent(node: LabNode, args: readonly string[], kubeConfig: KubeConfig): Promise<RunningAgent> {
+    const lab = [
+      '--node-name',
+      node.name,
+      '--interface',
+      'eth0',
+      '--health-host',
+      '127.0.0.1',
+      '--health-port',
+      '0',
+    ];
+    const agent = await runAgent(parseAgentConfig([...lab, ...args], {}), {
+      logger: silentLogger(),
+      commandLine: commandLine(node.ns),
+      sysctl: netnsSysctl(node.run),
+      kubeConfig,
+    });
+    this.#agents.push(agent);
+    return agent;
+  }
+
+  /** Starts the echo server in `pod` (TCP on every address of it), for pod-to-pod checks with {@link sources}. */
+  async startPodEcho(pod: LabPod): Promise<void> {
+    const server = join(here, 'echo-server.ts');
+    const args = [
+      'netns',
+      'exec',
+      pod.ns,
+      process.execPath,
+      server,
+      String(ECHO_PORTS.tcp),
+      String(ECHO_PORTS.udp),
+    ];
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.#children.add(child);
+    await once(child.stdout!, 'data'); // "listening"
   }
 }

@@ -9,7 +9,7 @@
  * `auth can-i` checks.
  */
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import {
   type CommandLine,
   commandLine,
@@ -322,10 +322,32 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
   });
 });
 
+test('NOTES suggest destinations 0.0.0.0/0 only where the agents keep the cluster off the gateways', async () => {
+  const notes = async (...set: string[]) => {
+    const args = ['install', 'notes', CHART_DIR, '--namespace', releaseNs, '--dry-run'];
+    const { stdout } = await kube.controlPlane.helm([...args, ...set.flatMap((s) => ['--set', s])]);
+    return stdout.slice(stdout.indexOf('NOTES:'));
+  };
+  const everywhere = 'destinationCIDRs: ["0.0.0.0/0"]';
+  const discovered = await notes();
+  expect(discovered).toContain(everywhere);
+  expect(discovered).toContain("every Node's\n  spec.podCIDRs and every ServiceCIDR object's CIDRs");
+  expect(discovered).toContain('list those in agent.clusterCIDRs');
+  const typed = await notes(
+    'agent.discoverClusterCIDRs=false',
+    'agent.clusterCIDRs={10.244.0.0/16,10.96.0.0/12}',
+  );
+  expect(typed).toContain(everywhere);
+  expect(typed).toContain('agent.clusterCIDRs ["10.244.0.0/16","10.96.0.0/12"]');
+  const neither = await notes('agent.discoverClusterCIDRs=false');
+  expect(neither).not.toContain(everywhere);
+  expect(neither).toContain('List the pod\n  and Service CIDRs in agent.clusterCIDRs first');
+});
+
 const unavailable = await netnsUnavailable([...AGENT_COMMANDS, { command: 'setpriv', pkg: 'util-linux' }]);
 
 describe("the agent with the chart's ServiceAccount and flags", () => {
-  it('may only read: policies, nodes, namespaces, pods', async () => {
+  it('may only read: policies, nodes, namespaces, pods, ServiceCIDRs', async () => {
     const sa = `${RELEASE}-agent`;
     for (const resource of [
       'egresspolicies.cloudegress.io',
@@ -333,6 +355,7 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
       'nodes',
       'namespaces',
       'pods',
+      'servicecidrs.networking.k8s.io',
     ]) {
       for (const verb of ['list', 'watch'])
         expect(await canI(sa, verb, resource), `${verb} ${resource}`).toBe(true);
@@ -345,6 +368,7 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
       ['get', 'secrets'],
       ['patch', 'nodes'],
       ['delete', 'pods'],
+      ['create', 'servicecidrs.networking.k8s.io'],
     ]) {
       expect(await canI(sa, verb!, resource!), `${verb} ${resource}`).toBe(false);
     }
@@ -433,6 +457,10 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
           expect(table).toContain('10.244.0.0/16');
           const health = await fetch(`http://${agent.healthAddress}/healthz`);
           expect(health.status).toBe(200);
+          // The chart's RBAC lets it watch ServiceCIDRs: the API server's own is in the cluster set.
+          const metrics = await (await fetch(`http://${agent.healthAddress}/metrics`)).text();
+          expect(metrics).toContain('cloud_egress_agent_servicecidr_api{state="served"} 1');
+          expect(metrics).toContain('cloud_egress_agent_cluster_cidrs{source="servicecidr"} 1');
         } finally {
           await agent.stop();
         }

@@ -171,6 +171,7 @@ describe('default values', () => {
       healthPort: 9796,
       announce: true,
       clusterCidrs: [],
+      discoverClusterCidrs: true,
       iface: undefined,
       egressIface: undefined,
       healthHost: undefined,
@@ -247,6 +248,11 @@ describe('default values', () => {
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
     ]);
     for (const rule of rules('ClusterRole', '-agent')) expect(rule.verbs).toEqual(['list', 'watch']);
+    expect(rules('ClusterRole', '-agent')).toContainEqual({
+      apiGroups: ['networking.k8s.io'],
+      resources: ['servicecidrs'],
+      verbs: ['list', 'watch'],
+    });
   });
 
   test('CRDs ship in the chart (helm installs them before the templates)', async () => {
@@ -261,6 +267,16 @@ describe('default values', () => {
       'egressgateways.cloudegress.io',
       'egresspolicies.cloudegress.io',
     ]);
+  });
+});
+
+test('agent.discoverClusterCIDRs=false: only agent.clusterCIDRs (and the node IPs) bypass the gateways', async () => {
+  const manifests = await renderChart({
+    set: { 'agent.discoverClusterCIDRs': 'false', 'agent.clusterCIDRs': '{10.42.0.0/16}' },
+  });
+  expect(chartAgentConfig(manifests, NODE_ENV)).toMatchObject({
+    clusterCidrs: ['10.42.0.0/16'],
+    discoverClusterCidrs: false,
   });
 });
 
