@@ -24,12 +24,13 @@ describe('DesiredCache', () => {
   it('keeps the cluster set for the same CIDRs and node IPs, through reset(), and merges again for others', () => {
     const cache = new DesiredCache();
     const first = cache.clusterSet(['10.244.1.0/24', '10.244.2.0/24'], ['192.168.100.1']);
-    expect([...first.keys()]).toEqual(['10.244.1.0-10.244.2.255', '192.168.100.1-192.168.100.1']);
+    const linkLocal = '169.254.0.0-169.254.255.255';
+    expect([...first.keys()]).toEqual(['10.244.1.0-10.244.2.255', linkLocal, '192.168.100.1-192.168.100.1']);
     cache.reset();
     expect(cache.clusterSet(['10.244.1.0/24', '10.244.2.0/24'], ['192.168.100.1'])).toBe(first);
     const other = cache.clusterSet(['10.244.1.0/24'], ['192.168.100.1']);
     expect(other).not.toBe(first);
-    expect([...other.keys()]).toEqual(['10.244.1.0-10.244.1.255', '192.168.100.1-192.168.100.1']);
+    expect([...other.keys()]).toEqual(['10.244.1.0-10.244.1.255', linkLocal, '192.168.100.1-192.168.100.1']);
   });
 
   it('fills fresh maps on the first update, with counts and no delta', () => {

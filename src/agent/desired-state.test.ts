@@ -111,6 +111,8 @@ describe('desiredState', () => {
       '10.0.0.1-10.0.0.3',
       '10.96.0.0-10.111.255.255',
       '10.244.0.0-10.244.255.255',
+      // Link-local (instance metadata, NodeLocal DNSCache) is the node's own, never a gateway's.
+      '169.254.0.0-169.254.255.255',
     ]);
   });
 

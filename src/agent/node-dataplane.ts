@@ -188,12 +188,22 @@ function egressRouting(input: NodeDataplaneInput) {
   return { addresses, snat, copies, rules, routes, peers: [...peers.values()] };
 }
 
-/** The cluster set's elements: the IPv4 ones of `cidrs` and `nodeIps`, merged into intervals. */
+/**
+ * IPv4 link-local: never through a gateway, whatever a policy's destinations say. It is the node's own
+ * (instance metadata at 169.254.169.254, which would answer a tunnelled request with the gateway node's
+ * credentials; NodeLocal DNSCache at 169.254.20.10) and is not routed off the link anyway.
+ */
+export const LINK_LOCAL_V4 = '169.254.0.0/16';
+
+/**
+ * The cluster set's elements: the IPv4 ones of `cidrs` and `nodeIps`, and {@link LINK_LOCAL_V4}, merged into
+ * intervals.
+ */
 export function clusterSetElements(
   cidrs: readonly string[],
   nodeIps: readonly string[],
 ): Map<string, string> {
-  return keysOf(intervalKeys([...v4Cidrs(cidrs), ...nodeIps.filter((ip) => isIPv4(ip))]));
+  return keysOf(intervalKeys([...v4Cidrs(cidrs), LINK_LOCAL_V4, ...nodeIps.filter((ip) => isIPv4(ip))]));
 }
 
 const v4Cidrs = (items: readonly string[] | undefined) => (items ?? []).filter((c) => familyOf(c) === 4);

@@ -97,11 +97,15 @@ describe.skipIf(unavailable !== undefined)(
       await Promise.all(agents.map((a) => a.firstSync));
 
       // Discovered: node-1's and node-gone's pod CIDRs, the API server's own ServiceCIDR; node IPs as always.
-      expect(await bypassedAll(node1, [node1.podCidr, GONE.podCIDR, SERVICE_CIDR, node2.ip])).toEqual({
+      // Link-local (the instance metadata service) always.
+      expect(
+        await bypassedAll(node1, [node1.podCidr, GONE.podCIDR, SERVICE_CIDR, node2.ip, '169.254.169.254']),
+      ).toEqual({
         [node1.podCidr]: true,
         [GONE.podCIDR]: true,
         [SERVICE_CIDR]: true,
         [node2.ip]: true,
+        '169.254.169.254': true,
       });
       expect(await bypassed(node1, node2.podCidr)).toBe(false);
       const sourceSeenBy = async (ip: string) => (await lab.sources(n1a, [ip]))[ip];
