@@ -21,8 +21,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
+import { HandoverAdopter } from '../../src/agent/handover-adopter.ts';
 import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
+import { HANDOVER_ADOPT_INTERVAL_MS } from '../../src/agent/run-agent.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { IpAssignmentStatus } from '../../src/api/index.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
@@ -38,7 +40,7 @@ describe.skipIf(unavailable !== undefined)(
   `planned move of an egress IP in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
   () => {
     const lab = new NetnsLab();
-    const agents = new Map<string, AgentSync>();
+    const agents = new Map<string, { sync: AgentSync; adopter: HandoverAdopter }>();
     const dataplanes: LinuxDataplane[] = [];
     let assignment: IpAssignmentStatus = { ip: EGRESS_IP, node: 'node-2', state: 'Ready' };
 
@@ -46,7 +48,12 @@ describe.skipIf(unavailable !== undefined)(
     const policy = () =>
       egressPolicy({ spec: { destinationCIDRs: [EXTERNAL.destinations] }, assignments: [assignment] });
     const syncAll = async () => {
-      for (const n of lab.nodes) await agents.get(n.name)!.sync(lab.inputs(n, [policy()]));
+      // As the agent does: each sync tells the adopter which moves are under way here.
+      for (const n of lab.nodes) {
+        const agent = agents.get(n.name)!;
+        const outcome = await agent.sync.sync(lab.inputs(n, [policy()]));
+        agent.adopter.update(outcome.result.handingOver);
+      }
       await Promise.all(dataplanes.map((d) => d.settle()));
     };
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,12 +82,19 @@ describe.skipIf(unavailable !== undefined)(
       for (const n of lab.nodes) {
         const dataplane = lab.dataplane(n, { nftSession: true, announce: false });
         dataplanes.push(dataplane);
-        agents.set(n.name, new AgentSync({ dataplane, settings }));
+        agents.set(n.name, {
+          sync: new AgentSync({ dataplane, settings }),
+          adopter: new HandoverAdopter({
+            adopt: (ips) => dataplane.adoptHandoverFlows(ips),
+            intervalMs: HANDOVER_ADOPT_INTERVAL_MS,
+          }),
+        });
       }
       await cloudHolds(node('node-2'));
       await syncAll();
     });
     afterAll(async () => {
+      for (const a of agents.values()) await a.adopter.stop();
       for (const d of dataplanes) await d.close();
       await lab.destroy();
     });
@@ -127,6 +141,44 @@ describe.skipIf(unavailable !== undefined)(
       // The move is over: the old gateway no longer holds the IP.
       const old = await node('node-2').run('ip', ['-4', 'addr', 'show', 'dev', 'eth0']);
       expect(old.stdout).not.toContain(`${EGRESS_IP}/32`);
+    });
+
+    it('a connection adopted at the cloud holder before its handshake answer arrives still connects', async () => {
+      // The cloud holds the IP on node-3; a move to node-2 begins. The server's handshake answers are held
+      // back until node-3 has adopted the connection's entry, then let through.
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverTo: 'node-2' };
+      await syncAll();
+      const ext = commandRunner(lab.ext);
+      await ext(
+        'nft',
+        ['-f', '-'],
+        'table ip holdback {\n\tchain out {\n\t\ttype filter hook output priority filter; policy accept;\n' +
+          `\t\tip daddr ${EGRESS_IP} tcp flags & (syn | ack) == syn | ack counter drop\n\t}\n}\n`,
+      );
+      const pod = lab.pod('n1a');
+      const entries = async (state: string) =>
+        (await node('node-3').run('conntrack', ['-L', '-p', 'tcp', '-s', pod.ip, '--state', state])).stdout
+          .split('\n')
+          .filter((l) => l.includes('[UNREPLIED]'))
+          .map((l) => /sport=(\d+)/.exec(l)![1]!);
+      const known = new Set(await entries('ESTABLISHED'));
+      const client = lab.client(pod, ['hold', String(ECHO_PORTS.tcp), EXTERNAL.inPolicy, '0', '100']);
+      // Its entry on node-3 becomes ESTABLISHED with no answer seen: adopted (the answers are held back).
+      let adopted: string[] = [];
+      for (let i = 0; i < 50 && adopted.length === 0; i++) {
+        await pause(100);
+        adopted = (await entries('ESTABLISHED')).filter((port) => !known.has(port));
+      }
+      expect(adopted).toHaveLength(1);
+      await ext('nft', ['delete', 'table', 'ip', 'holdback']);
+      await client.first;
+      await pause(500);
+      client.stop();
+      const [, report] = (await client.lines) as [unknown, { answers: string[] }];
+      expect(report.answers.length).toBeGreaterThan(2);
+      expect(report.answers).toEqual(Array(report.answers.length).fill(EGRESS_IP));
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
+      await syncAll();
     });
   },
 );

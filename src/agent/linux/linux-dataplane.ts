@@ -9,8 +9,12 @@
  * sync (the first, after a failure, every resync), so drift is repaired and a read-only mount fails
  * everywhere; a cleanup's observation writes nothing.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '../../log.ts';
 import type { AddressState, Change, Dataplane, DataplaneState, ObserveOptions } from '../dataplane.ts';
+import { adoptBatch, flowsToAdopt, parseTcpFlows } from '../handover-flows.ts';
 import { SETS } from '../nft-model.ts';
 import type { DataplaneSettings } from '../settings.ts';
 import { type IpCommand, runIpBatch } from './ip-batch.ts';
@@ -56,6 +60,8 @@ export interface LinuxDataplaneOptions {
   readonly session?: NftSession;
   /** Writes kernel settings; default: files under `/proc/sys` of this process's network namespace. */
   readonly sysctl?: SysctlWriter;
+  /** Where `conntrack` batch files are written for a moment (default: the OS's; the chart mounts `/tmp`). */
+  readonly tmpDir?: string;
 }
 
 const defaultSysctl = procSysWriter();
@@ -212,6 +218,27 @@ export class LinuxDataplane implements Dataplane {
     const session = this.#o.session;
     if (session && text.length <= SESSION_MAX_BYTES) await session.run(text);
     else await nftTransaction(this.#o.run, text);
+  }
+
+  /**
+   * Adopts the half-open TCP connections SNATed to `egressIps` (see `handover-flows.ts`): one
+   * `conntrack -L` of the SYN_SENT entries, one `conntrack -R` batch for those to adopt. Resolves with how
+   * many it adopted.
+   */
+  async adoptHandoverFlows(egressIps: readonly string[]): Promise<number> {
+    const listed = await this.#o.run('conntrack', ['-L', '-p', 'tcp', '--state', 'SYN_SENT']);
+    const flows = flowsToAdopt(parseTcpFlows(listed.stdout), new Set(egressIps));
+    if (flows.length === 0) return 0;
+    // conntrack reads a batch from a file only (not from a socket, which a child's stdin is).
+    const dir = await mkdtemp(join(this.#o.tmpDir ?? tmpdir(), 'cloud-egress-adopt-'));
+    try {
+      const file = join(dir, 'batch');
+      await writeFile(file, adoptBatch(flows));
+      await this.#o.run('conntrack', ['-R', file]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return flows.length;
   }
 
   /** Packets and bytes SNATed to each egress IP held here (the SNAT rules' counters), one `nft -j` read. */
