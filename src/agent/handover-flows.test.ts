@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADOPTED_TIMEOUT_SECONDS, adoptBatch, flowsToAdopt, parseTcpFlows } from './handover-flows.ts';
+import { ADOPTED_TIMEOUT_SECONDS, adoptCommands, flowsToAdopt, parseTcpFlows } from './handover-flows.ts';
 
 // `conntrack -L` as conntrack-tools 1.4.7 prints it (the summary goes to stderr).
 const LISTED = [
@@ -56,13 +56,27 @@ describe('flowsToAdopt', () => {
   });
 });
 
-describe('adoptBatch', () => {
+describe('adoptCommands', () => {
   it('updates each entry by its original tuple to ESTABLISHED with a short timeout', () => {
     const [flow] = parseTcpFlows(LISTED);
-    expect(adoptBatch([flow!])).toBe(
-      '-U -p tcp -s 10.244.1.10 -d 198.51.100.10 --sport 48718 --dport 8080 ' +
-        `--state ESTABLISHED -t ${ADOPTED_TIMEOUT_SECONDS}\n`,
-    );
-    expect(adoptBatch([])).toBe('');
+    expect(adoptCommands([flow!])).toEqual([
+      [
+        ...[
+          '-U',
+          '-p',
+          'tcp',
+          '-s',
+          '10.244.1.10',
+          '-d',
+          '198.51.100.10',
+          '--sport',
+          '48718',
+          '--dport',
+          '8080',
+        ],
+        ...['--state', 'ESTABLISHED', '-t', String(ADOPTED_TIMEOUT_SECONDS)],
+      ],
+    ]);
+    expect(adoptCommands([])).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * @module
  * Which tracked connections a gateway adopts during a planned move of an egress IP (a handover), and the
- * `conntrack` batch that does it. Pure.
+ * `conntrack` commands that do it. Pure.
  *
  * During a handover both gateways SNAT what the tunnel brings them for the IP (one copies it to the other),
  * but the cloud delivers the IP to one of them at a time. A connection opened meanwhile is tracked on both;
@@ -74,16 +74,23 @@ export function flowsToAdopt(flows: readonly TrackedFlow[], movingIps: ReadonlyS
   return flows.filter((f) => f.state === 'SYN_SENT' && movingIps.has(f.replyDst));
 }
 
-/**
- * The `conntrack -R` batch that adopts `flows`: one update per entry, by its original tuple (an entry gone
- * meanwhile is no error).
- */
-export function adoptBatch(flows: readonly TrackedFlow[]): string {
-  return flows
-    .map(
-      (f) =>
-        `-U -p tcp -s ${f.src} -d ${f.dst} --sport ${f.sport} --dport ${f.dport} ` +
-        `--state ESTABLISHED -t ${ADOPTED_TIMEOUT_SECONDS}\n`,
-    )
-    .join('');
+/** The `conntrack` arguments that adopt each of `flows`: an update by its original tuple. */
+export function adoptCommands(flows: readonly TrackedFlow[]): string[][] {
+  return flows.map((f) => [
+    '-U',
+    '-p',
+    'tcp',
+    '-s',
+    f.src,
+    '-d',
+    f.dst,
+    '--sport',
+    String(f.sport),
+    '--dport',
+    String(f.dport),
+    '--state',
+    'ESTABLISHED',
+    '-t',
+    String(ADOPTED_TIMEOUT_SECONDS),
+  ]);
 }

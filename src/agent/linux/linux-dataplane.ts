@@ -9,12 +9,9 @@
  * sync (the first, after a failure, every resync), so drift is repaired and a read-only mount fails
  * everywhere; a cleanup's observation writes nothing.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from '../../log.ts';
 import type { AddressState, Change, Dataplane, DataplaneState, ObserveOptions } from '../dataplane.ts';
-import { adoptBatch, flowsToAdopt, parseTcpFlows } from '../handover-flows.ts';
+import { adoptCommands, flowsToAdopt, parseTcpFlows } from '../handover-flows.ts';
 import { SETS } from '../nft-model.ts';
 import type { DataplaneSettings } from '../settings.ts';
 import { type IpCommand, runIpBatch } from './ip-batch.ts';
@@ -60,8 +57,6 @@ export interface LinuxDataplaneOptions {
   readonly session?: NftSession;
   /** Writes kernel settings; default: files under `/proc/sys` of this process's network namespace. */
   readonly sysctl?: SysctlWriter;
-  /** Where `conntrack` batch files are written for a moment (default: the OS's; the chart mounts `/tmp`). */
-  readonly tmpDir?: string;
 }
 
 const defaultSysctl = procSysWriter();
@@ -222,23 +217,25 @@ export class LinuxDataplane implements Dataplane {
 
   /**
    * Adopts the half-open TCP connections SNATed to `egressIps` (see `handover-flows.ts`): one
-   * `conntrack -L` of the SYN_SENT entries, one `conntrack -R` batch for those to adopt. Resolves with how
-   * many it adopted.
+   * `conntrack -L` of the SYN_SENT entries, then one `conntrack -U` per entry to adopt (a batch through
+   * `conntrack -R` stops half-way with "Protocol error" on some lines, conntrack-tools 1.4.7). An entry gone
+   * meanwhile is skipped. Resolves with how many it adopted.
    */
   async adoptHandoverFlows(egressIps: readonly string[]): Promise<number> {
     const listed = await this.#o.run('conntrack', ['-L', '-p', 'tcp', '--state', 'SYN_SENT']);
-    const flows = flowsToAdopt(parseTcpFlows(listed.stdout), new Set(egressIps));
-    if (flows.length === 0) return 0;
-    // conntrack reads a batch from a file only (not from a socket, which a child's stdin is).
-    const dir = await mkdtemp(join(this.#o.tmpDir ?? tmpdir(), 'cloud-egress-adopt-'));
-    try {
-      const file = join(dir, 'batch');
-      await writeFile(file, adoptBatch(flows));
-      await this.#o.run('conntrack', ['-R', file]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    let adopted = 0;
+    for (const args of adoptCommands(flowsToAdopt(parseTcpFlows(listed.stdout), new Set(egressIps)))) {
+      // conntrack exits 1 when no entry matched (the connection went on or ended meanwhile).
+      const ok = await this.#o.run('conntrack', args).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof CommandError && err.exitCode === 1) return false;
+          throw err;
+        },
+      );
+      if (ok) adopted++;
     }
-    return flows.length;
+    return adopted;
   }
 
   /** Packets and bytes SNATed to each egress IP held here (the SNAT rules' counters), one `nft -j` read. */
