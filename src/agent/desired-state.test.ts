@@ -150,7 +150,7 @@ describe('desiredState', () => {
   });
 
   it('a planned move from node-2 to node-3: both hold the IP and copy to each other, sources steer by `node`', () => {
-    const at = (node: string, handover: object, me: string) =>
+    const result = (node: string, handover: object, me: string) =>
       desiredState(
         inputs(
           {
@@ -160,7 +160,8 @@ describe('desiredState', () => {
           me,
         ),
         S,
-      ).desired;
+      );
+    const at = (node: string, handover: object, me: string) => result(node, handover, me).desired;
     for (const [node, handover] of [
       ['node-2', { handoverTo: 'node-3' }],
       ['node-3', { handoverFrom: 'node-2' }],
@@ -173,6 +174,10 @@ describe('desiredState', () => {
       expect(old.peers.map((p) => p.nodeIp)).toContain('10.0.0.3');
       expect(next.nftStructure).toMatch(/ether daddr set 02:ce:0a:00:00:02 dup to "cegress0"/);
       expect(next.peers.map((p) => p.nodeIp)).toContain('10.0.0.2');
+      // The two gateways adopt the move's half-open connections meanwhile; the source node has none.
+      expect(result(node, handover, 'node-2').handingOver).toEqual(['10.0.1.17']);
+      expect(result(node, handover, 'node-3').handingOver).toEqual(['10.0.1.17']);
+      expect(result(node, handover, 'node-1').handingOver).toEqual([]);
       // The source node (node-1, with the pod) routes to the node named in `node`.
       const source = at(node, handover, 'node-1');
       expect(source.addresses).toEqual([]);
@@ -182,6 +187,7 @@ describe('desiredState', () => {
     }
     // Without the handover the old node lets go.
     expect(at('node-3', {}, 'node-2').addresses).toEqual([]);
+    expect(result('node-3', {}, 'node-3').handingOver).toEqual([]);
   });
 
   it('programs no Failed IP; a policy without a usable IP drops its pods (fails closed)', () => {

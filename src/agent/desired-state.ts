@@ -28,7 +28,7 @@ import { nodeDataplane } from './node-dataplane.ts';
 import { steeringByIp, steeringEpoch, steerPod } from './pod-steering.ts';
 import { firstMatchOrder } from './policy-match.ts';
 import { type DataplaneSettings, maxMarkId } from './settings.ts';
-import { placeEgressIps, usableIps } from './usable-ips.ts';
+import { handoversOf, placeEgressIps, usableIps } from './usable-ips.ts';
 
 /** The decision: the dataplane, plus numbers and notes for logs and metrics. */
 export interface DesiredResult {
@@ -39,6 +39,11 @@ export interface DesiredResult {
   readonly podsWithoutIp: number;
   /** Things skipped, each with the reason (IPv6 IPs, unknown gateway nodes...). */
   readonly notes: readonly string[];
+  /**
+   * Egress IPs in a planned move of which this node is one of the two gateways: while there are any, the
+   * agent adopts their half-open connections (`handover-adopter.ts`).
+   */
+  readonly handingOver: readonly string[];
   /**
    * Set when the pod maps were updated in place from the previous result `basis` (same cache): their
    * element changes since then. The planner uses it when the kernel is known to match `basis`.
@@ -91,6 +96,7 @@ export function desiredState(
     podsByIp: pods.podsByIp,
     podsWithoutIp: pods.podsWithoutIp,
     notes: placement.notes,
+    handingOver: handoversOf(placement.handovers, inputs.node.name),
     ...(pods.delta ? { delta: pods.delta } : {}),
   };
 }

@@ -31,6 +31,8 @@ export interface AgentMetrics {
   readonly clusterCidrs: Gauge<'source'>;
   /** 1 for what listing ServiceCIDRs answered (`src/kube/service-cidr-api.ts`), 0 for the other states. */
   readonly serviceCidrApi: Gauge<'state'>;
+  /** Half-open connections adopted during planned moves (`handover-flows.ts`). */
+  readonly handoverFlowsAdopted: Counter;
   /** Connections, packets and bytes SNATed to each egress IP held here (read on scrape). */
   readonly snatConnections: Counter<'egress_ip'>;
   readonly snatPackets: Counter<'egress_ip'>;
@@ -113,6 +115,11 @@ export function createAgentMetrics(sources: AgentMetricsSources = {}): AgentMetr
       help: 'Time to compute and program the dataplane, by result',
       labelNames: ['result'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    handoverFlowsAdopted: new Counter({
+      name: 'cloud_egress_agent_handover_connections_adopted_total',
+      help: 'Half-open TCP connections adopted during planned moves of an egress IP',
       registers,
     }),
     syncErrors: new Counter({

@@ -14,7 +14,8 @@
  *                               for the gateway
  * egress IP elsewhere, idle  -> nothing but its mark chain
  * planned move (handover)    -> both gateways hold it as above, and each copies what the tunnel brings it with
- *                               its mark to the other (nft netdev dup, FDB + neighbour for it)
+ *                               its mark to the other (nft netdev dup, FDB + neighbour for it); the agent
+ *                               adopts the half-open connections meanwhile (handover-flows.ts)
  * always                     -> tunnel device, cluster bypass set (pod/service CIDRs, node IPs), node set
  *                               (input guard), per policy its destination and excluded sets and pod map,
  *                               a mark chain per usable IP (so pods coming and going only change map elements)

@@ -11,6 +11,7 @@
  * informer event ─► kick (coalesced, 20 ms) ─► sync ─ok──► healthy
  *   (a pod event first updates the pod store,   │fail
  *    so the sync looks at that pod alone)       └─► unhealthy, retry after capped jittered backoff
+ * a planned move under way here (handingOver) ─► half-open connections adopted every 100 ms until it ends
  * every resyncMs ─► pod store refilled from the informer's cache, cached kernel state and decision
  *                   forgotten, sync (every pod looked at again; repairs drift); an unserved ServiceCIDR
  *                   API asked again
@@ -39,6 +40,7 @@ import type { AgentInputs } from './agent-inputs.ts';
 import { AgentSync } from './agent-sync.ts';
 import { cleanupAgent } from './cleanup-agent.ts';
 import { ClusterCidrWatch } from './cluster-cidr-watch.ts';
+import { HandoverAdopter } from './handover-adopter.ts';
 import { namespaceLabels, podKey, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
 import { deviceOf, gatewayOf, readMtu } from './linux/iproute.ts';
 import { LinuxDataplane } from './linux/linux-dataplane.ts';
@@ -71,6 +73,12 @@ export interface RunningAgent {
   /** Stops watching and serving; the dataplane is left in place. */
   stop(): Promise<void>;
 }
+
+/**
+ * How often the half-open connections of a planned move are adopted while it is under way: a connection
+ * opened during the move waits at most this long, after the cloud moves the IP, to flow again.
+ */
+export const HANDOVER_ADOPT_INTERVAL_MS = 100;
 
 /** Thrown when the agent cannot start (no node IP, no interface...). */
 export class AgentStartError extends Error {
@@ -188,6 +196,12 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
   const dataplane = agentDataplane(config, deps);
   const metrics = createAgentMetrics({ snatCounters: () => dataplane.snatCounters() });
   const sync = new AgentSync({ dataplane, settings: config.dataplane, metrics, logger: log });
+  const adopter = new HandoverAdopter({
+    adopt: (ips) => dataplane.adoptHandoverFlows(ips),
+    intervalMs: HANDOVER_ADOPT_INTERVAL_MS,
+    logger: log,
+    onAdopted: (count) => metrics.handoverFlowsAdopted.inc(count),
+  });
   const cidrs = new ClusterCidrWatch({
     configured: config.clusterCidrs,
     discover: config.discoverClusterCidrs,
@@ -235,7 +249,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     }
     running = true;
     try {
-      await sync.sync(inputs());
+      const outcome = await sync.sync(inputs());
+      adopter.update(outcome.result.handingOver);
       healthy = true;
       failures = 0;
       resolveFirst();
@@ -281,6 +296,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     stopped = true;
     clearInterval(resync);
     await Promise.all([...Object.values(informers), cidrs].map((i) => i.stop()));
+    await adopter.stop();
     throw new AgentStartError(`cannot serve /healthz: ${(err as Error).message}`, { cause: err });
   }
   log.info({ node: config.nodeName, nodeIp, iface, egress, health: server.address }, 'agent started');
@@ -293,6 +309,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
       clearInterval(resync);
       if (timer) clearTimeout(timer);
       await Promise.all([...Object.values(informers), cidrs].map((i) => i.stop()));
+      await adopter.stop();
       await server.close();
       await dataplane.close();
     },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { egressPolicy, inputs } from '../../test/support/policy-fixtures.ts';
 import type { IpAssignmentStatus } from '../api/index.ts';
 import { USABLE_STATES } from '../api/index.ts';
-import { placeEgressIps, usableIps } from './usable-ips.ts';
+import { handoversOf, placeEgressIps, usableIps } from './usable-ips.ts';
 
 const { nodes } = inputs(); // node-1, node-2 in zone a; node-3 in zone b
 const nodeIps = new Map(nodes.map((n) => [n.name, n.ip]));
@@ -55,6 +55,16 @@ describe('placeEgressIps', () => {
     // A node without a known InternalIP takes no part.
     const unknown = egressPolicy([{ ...at('10.0.1.17', 'node-1'), handoverTo: 'node-9' }]);
     expect(placeEgressIps([unknown], nodeIps).handovers.size).toBe(0);
+  });
+
+  it('names the moves a node is one of the two gateways of', () => {
+    const moves = new Map([
+      ['10.0.1.17', { from: 'node-1', to: 'node-2' }],
+      ['10.0.1.18', { from: 'node-2', to: 'node-3' }],
+    ]);
+    expect(handoversOf(moves, 'node-2')).toEqual(['10.0.1.17', '10.0.1.18']);
+    expect(handoversOf(moves, 'node-1')).toEqual(['10.0.1.17']);
+    expect(handoversOf(moves, 'node-4')).toEqual([]);
   });
 
   it('leaves out IPv6 IPs and nodes without a known InternalIP, saying why', () => {

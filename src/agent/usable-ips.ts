@@ -103,3 +103,8 @@ export function usableIps(
   }
   return usable;
 }
+
+/** The egress IPs of the planned moves in which `node` is one of the two gateways. */
+export function handoversOf(handovers: ReadonlyMap<string, Handover>, node: string): string[] {
+  return [...handovers].filter(([, h]) => h.from === node || h.to === node).map(([ip]) => ip);
+}

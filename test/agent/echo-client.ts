@@ -11,7 +11,8 @@
  *   (default 1) datagrams every `intervalMs`, each from a new socket (a new connection for conntrack and NAT
  *   each time); reports how many were sent. Who saw them is recorded on the receiving side.
  * - `echo-client.ts hold <port> <ip> <rounds> <intervalMs>`: one TCP connection kept open, a `ping` every
- *   `intervalMs`; reports the answers (the flow survives what happens meanwhile, or not).
+ *   `intervalMs`; reports the answers (the flow survives what happens meanwhile, or not). With `rounds` 0 it
+ *   pings until SIGTERM, then reports.
  */
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -87,9 +88,14 @@ if (mode === 'tcp') {
   let pending: ((line: string) => void) | undefined;
   sock.on('data', (d: Buffer) => pending?.(d.toString().trim()));
   sock.on('error', () => {});
+  let stop = false;
+  process.on('SIGTERM', () => {
+    stop = true;
+  });
   await new Promise((r) => sock.once('connect', r));
   console.log(JSON.stringify({ connected: true }));
-  for (let i = 0; i < Number(roundsText); i++) {
+  const rounds = Number(roundsText) || Number.POSITIVE_INFINITY;
+  for (let i = 0; i < rounds && !stop; i++) {
     const answer = await new Promise<string>((resolve) => {
       const t = setTimeout(() => resolve('timeout'), 2000);
       pending = (line) => {

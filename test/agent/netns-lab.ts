@@ -279,8 +279,14 @@ export class NetnsLab {
     });
   }
 
-  /** Runs the echo client in `pod` and parses its JSON output lines. */
-  client(pod: LabPod, args: readonly string[]): { lines: Promise<unknown[]>; first: Promise<unknown> } {
+  /**
+   * Runs the echo client in `pod` and parses its JSON output lines; `stop` sends it SIGTERM (a `hold` with 0
+   * rounds then reports).
+   */
+  client(
+    pod: LabPod,
+    args: readonly string[],
+  ): { lines: Promise<unknown[]>; first: Promise<unknown>; stop: () => void } {
     const child = spawn(
       'ip',
       ['netns', 'exec', pod.ns, process.execPath, join(here, 'echo-client.ts'), ...args],
@@ -312,7 +318,7 @@ export class NetnsLab {
           );
       });
     });
-    return { lines, first };
+    return { lines, first, stop: () => child.kill('SIGTERM') };
   }
 
   /** Source address the echo server saw for a TCP connection from `pod` to each of `ips`. */

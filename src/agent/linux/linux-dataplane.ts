@@ -11,6 +11,7 @@
  */
 import type { Logger } from '../../log.ts';
 import type { AddressState, Change, Dataplane, DataplaneState, ObserveOptions } from '../dataplane.ts';
+import { adoptCommands, flowsToAdopt, parseTcpFlows } from '../handover-flows.ts';
 import { SETS } from '../nft-model.ts';
 import type { DataplaneSettings } from '../settings.ts';
 import { type IpCommand, runIpBatch } from './ip-batch.ts';
@@ -212,6 +213,29 @@ export class LinuxDataplane implements Dataplane {
     const session = this.#o.session;
     if (session && text.length <= SESSION_MAX_BYTES) await session.run(text);
     else await nftTransaction(this.#o.run, text);
+  }
+
+  /**
+   * Adopts the half-open TCP connections SNATed to `egressIps` (see `handover-flows.ts`): one
+   * `conntrack -L` of the SYN_SENT entries, then one `conntrack -U` per entry to adopt (a batch through
+   * `conntrack -R` stops half-way with "Protocol error" on some lines, conntrack-tools 1.4.7). An entry gone
+   * meanwhile is skipped. Resolves with how many it adopted.
+   */
+  async adoptHandoverFlows(egressIps: readonly string[]): Promise<number> {
+    const listed = await this.#o.run('conntrack', ['-L', '-p', 'tcp', '--state', 'SYN_SENT']);
+    let adopted = 0;
+    for (const args of adoptCommands(flowsToAdopt(parseTcpFlows(listed.stdout), new Set(egressIps)))) {
+      // conntrack exits 1 when no entry matched (the connection went on or ended meanwhile).
+      const ok = await this.#o.run('conntrack', args).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof CommandError && err.exitCode === 1) return false;
+          throw err;
+        },
+      );
+      if (ok) adopted++;
+    }
+    return adopted;
   }
 
   /** Packets and bytes SNATed to each egress IP held here (the SNAT rules' counters), one `nft -j` read. */

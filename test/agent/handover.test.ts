@@ -1,0 +1,184 @@
+/**
+ * @module
+ * A planned move (handover) of an egress IP between two gateway nodes on a real kernel, with the cloud's
+ * delivery modelled: the external namespace plays the VPC, which delivers the egress IP only to the node
+ * whose interface the cloud has it on and drops what another node sends from it (a source check), so the
+ * cloud's move is a step of its own between the agents' steps, as in a cloud.
+ *
+ * ```
+ *   step                                  node-2 (old)            node-3 (new)            cloud
+ *   1  node-2 Ready                        holds, SNATs            -                       node-2
+ *   2  node-2 handoverTo node-3            holds, copies to node-3 holds, copies to node-2 node-2
+ *   3  the cloud moves the IP              "                       "                       node-3
+ *   4  node-3 handoverFrom node-2          holds, copies to node-3 holds, copies to node-2 node-3
+ *   5  node-3 Ready                        -                       holds, SNATs            node-3
+ * ```
+ *
+ * Three connections from a pod on node-1, kept open from before the move, opened during it (step 2: its
+ * handshake answer reaches node-2 alone) and opened after the cloud's move (step 3: node-3 alone), must each
+ * go on answering from the egress IP to the end. Needs root and `ip netns`; skipped with the reason
+ * otherwise.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentSync } from '../../src/agent/agent-sync.ts';
+import { HandoverAdopter } from '../../src/agent/handover-adopter.ts';
+import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
+import { commandRunner } from '../../src/agent/linux/run-command.ts';
+import { HANDOVER_ADOPT_INTERVAL_MS } from '../../src/agent/run-agent.ts';
+import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
+import type { IpAssignmentStatus } from '../../src/api/index.ts';
+import { egressPolicy } from '../support/egress-policies.ts';
+import { netnsUnavailable } from '../support/netns.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab } from './netns-lab.ts';
+
+const EGRESS_IP = '192.168.100.50';
+const settings = DEFAULT_DATAPLANE_SETTINGS;
+
+const unavailable = await netnsUnavailable();
+
+describe.skipIf(unavailable !== undefined)(
+  `planned move of an egress IP in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    const lab = new NetnsLab();
+    const agents = new Map<string, { sync: AgentSync; adopter: HandoverAdopter }>();
+    const dataplanes: LinuxDataplane[] = [];
+    let assignment: IpAssignmentStatus = { ip: EGRESS_IP, node: 'node-2', state: 'Ready' };
+
+    const node = (name: string) => lab.nodes.find((n) => n.name === name)!;
+    const policy = () =>
+      egressPolicy({ spec: { destinationCIDRs: [EXTERNAL.destinations] }, assignments: [assignment] });
+    const syncAll = async () => {
+      // As the agent does: each sync tells the adopter which moves are under way here.
+      for (const n of lab.nodes) {
+        const agent = agents.get(n.name)!;
+        const outcome = await agent.sync.sync(lab.inputs(n, [policy()]));
+        agent.adopter.update(outcome.result.handingOver);
+      }
+      await Promise.all(dataplanes.map((d) => d.settle()));
+    };
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    /**
+     * The cloud puts the egress IP on `holder`'s interface: the VPC (the external namespace) delivers it to
+     * that node's MAC alone and drops packets from the IP that another node sends.
+     */
+    const cloudHolds = async (holder: LabNode) => {
+      const { stdout } = await holder.run('ip', ['-j', 'link', 'show', 'dev', 'eth0']);
+      const [{ address: mac }] = JSON.parse(stdout) as [{ address: string }];
+      const ext = commandRunner(lab.ext);
+      await ext('ip', ['neigh', 'replace', EGRESS_IP, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent']);
+      await ext(
+        'nft',
+        ['-f', '-'],
+        'table ip vpc\ndelete table ip vpc\ntable ip vpc {\n\tchain pre {\n' +
+          '\t\ttype filter hook prerouting priority raw; policy accept;\n' +
+          `\t\tip saddr ${EGRESS_IP} ether saddr != ${mac} counter drop\n\t}\n}\n`,
+      );
+    };
+
+    beforeAll(async () => {
+      await lab.build(3, { 1: ['n1a'] });
+      await lab.startEcho();
+      for (const n of lab.nodes) {
+        const dataplane = lab.dataplane(n, { nftSession: true, announce: false });
+        dataplanes.push(dataplane);
+        agents.set(n.name, {
+          sync: new AgentSync({ dataplane, settings }),
+          adopter: new HandoverAdopter({
+            adopt: (ips) => dataplane.adoptHandoverFlows(ips),
+            intervalMs: HANDOVER_ADOPT_INTERVAL_MS,
+          }),
+        });
+      }
+      await cloudHolds(node('node-2'));
+      await syncAll();
+    });
+    afterAll(async () => {
+      for (const a of agents.values()) await a.adopter.stop();
+      for (const d of dataplanes) await d.close();
+      await lab.destroy();
+    });
+
+    it('keeps connections opened before, during and after the cloud move answering from the egress IP', async () => {
+      const pod = lab.pod('n1a');
+      const hold = () => lab.client(pod, ['hold', String(ECHO_PORTS.tcp), EXTERNAL.inPolicy, '0', '100']);
+      const before = hold();
+      await before.first;
+      await pause(300);
+
+      assignment = { ip: EGRESS_IP, node: 'node-2', state: 'Ready', handoverTo: 'node-3' };
+      await syncAll();
+      const during = hold();
+      await during.first;
+      await pause(300);
+
+      await cloudHolds(node('node-3'));
+      const after = hold();
+      await after.first;
+      await pause(500);
+
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverFrom: 'node-2' };
+      await syncAll();
+      await pause(500);
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
+      await syncAll();
+      await pause(1000);
+
+      const answers = async (client: ReturnType<typeof hold>) => {
+        client.stop();
+        const [, report] = (await client.lines) as [unknown, { answers: string[] }];
+        return report.answers;
+      };
+      const got = {
+        before: await answers(before),
+        during: await answers(during),
+        after: await answers(after),
+      };
+      for (const [name, list] of Object.entries(got)) {
+        expect(list.length, name).toBeGreaterThan(5);
+        expect(list, name).toEqual(Array(list.length).fill(EGRESS_IP));
+      }
+      // The move is over: the old gateway no longer holds the IP.
+      const old = await node('node-2').run('ip', ['-4', 'addr', 'show', 'dev', 'eth0']);
+      expect(old.stdout).not.toContain(`${EGRESS_IP}/32`);
+    });
+
+    it('a connection adopted at the cloud holder before its handshake answer arrives still connects', async () => {
+      // The cloud holds the IP on node-3; a move to node-2 begins. The server's handshake answers are held
+      // back until node-3 has adopted the connection's entry, then let through.
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverTo: 'node-2' };
+      await syncAll();
+      const ext = commandRunner(lab.ext);
+      await ext(
+        'nft',
+        ['-f', '-'],
+        'table ip holdback {\n\tchain out {\n\t\ttype filter hook output priority filter; policy accept;\n' +
+          `\t\tip daddr ${EGRESS_IP} tcp flags & (syn | ack) == syn | ack counter drop\n\t}\n}\n`,
+      );
+      const pod = lab.pod('n1a');
+      const entries = async (state: string) =>
+        (await node('node-3').run('conntrack', ['-L', '-p', 'tcp', '-s', pod.ip, '--state', state])).stdout
+          .split('\n')
+          .filter((l) => l.includes('[UNREPLIED]'))
+          .map((l) => /sport=(\d+)/.exec(l)![1]!);
+      const known = new Set(await entries('ESTABLISHED'));
+      const client = lab.client(pod, ['hold', String(ECHO_PORTS.tcp), EXTERNAL.inPolicy, '0', '100']);
+      // Its entry on node-3 becomes ESTABLISHED with no answer seen: adopted (the answers are held back).
+      let adopted: string[] = [];
+      for (let i = 0; i < 50 && adopted.length === 0; i++) {
+        await pause(100);
+        adopted = (await entries('ESTABLISHED')).filter((port) => !known.has(port));
+      }
+      expect(adopted).toHaveLength(1);
+      await ext('nft', ['delete', 'table', 'ip', 'holdback']);
+      await client.first;
+      await pause(500);
+      client.stop();
+      const [, report] = (await client.lines) as [unknown, { answers: string[] }];
+      expect(report.answers.length).toBeGreaterThan(2);
+      expect(report.answers).toEqual(Array(report.answers.length).fill(EGRESS_IP));
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
+      await syncAll();
+    });
+  },
+);
