@@ -144,10 +144,12 @@ describe('a node leaving on purpose', () => {
       expect(events[0]!.message).toBe(
         `${before[0]!.ip} moved from ${leaving} to ${after.find((a) => a.ip === before[0]!.ip)!.node} before ${leaving} leaves (${signal})`,
       );
-      expect(conditionOf(await world.getGateway(gw), CONDITION.Draining)).toMatchObject({
-        status: 'True',
-        reason: REASON.Drained,
+      // The gateway's status is written by its own reconcile, which may come after the policy's Event.
+      const draining = await eventually('Draining=True on the gateway', async () => {
+        const c = conditionOf(await world.getGateway(gw), CONDITION.Draining);
+        return c?.status === 'True' ? c : undefined;
       });
+      expect(draining).toMatchObject({ status: 'True', reason: REASON.Drained });
       const metrics = await world.controllers[0]!.metrics.registry.getSingleMetricAsString(
         'cloud_egress_planned_moves_total',
       );
