@@ -187,25 +187,34 @@ export class LinuxDataplane implements Dataplane {
    */
   async #flushConnections(mark: number): Promise<void> {
     const mask = this.#o.settings.markMask;
-    const args = ['-D', '--mark', `0x${mark.toString(16)}/0x${mask.toString(16)}`];
-    // conntrack says how many entries it deleted on stderr, and exits 1 when that is none.
-    const deleted = (stderr: string) => /(\d+) flow entries have been deleted/.exec(stderr)?.[1];
     try {
-      const count = await this.#o.run('conntrack', args).then(
-        (out) => deleted(out.stderr),
-        (err: unknown) => {
-          const none = err instanceof CommandError && deleted(err.stderr) === '0';
-          if (!none) throw err;
-          return '0';
-        },
-      );
-      this.#o.logger?.debug({ mark, deleted: Number(count ?? 0) }, 'conntrack entries flushed');
+      const deleted = await this.#conntrack([
+        '-D',
+        '--mark',
+        `0x${mark.toString(16)}/0x${mask.toString(16)}`,
+      ]);
+      this.#o.logger?.debug({ mark, deleted }, 'conntrack entries flushed');
     } catch (err) {
       this.#o.logger?.warn(
         { err, mark },
         'could not flush the conntrack entries of an egress IP that moved (is conntrack installed?)',
       );
     }
+  }
+
+  /**
+   * Runs a `conntrack` delete or update and resolves with how many entries it changed: conntrack says so on
+   * stderr (`N flow entries have been deleted|updated`) and exits 1 when that is none, which is no error here.
+   */
+  async #conntrack(args: readonly string[]): Promise<number> {
+    const changed = (stderr: string) => /(\d+) flow entries have been (?:deleted|updated)/.exec(stderr)?.[1];
+    return this.#o.run('conntrack', args).then(
+      (out) => Number(changed(out.stderr) ?? 0),
+      (err: unknown) => {
+        if (err instanceof CommandError && changed(err.stderr) === '0') return 0;
+        throw err;
+      },
+    );
   }
 
   /** One nft transaction: through the `nft -i` session when there is one and the text is small. */
@@ -225,15 +234,7 @@ export class LinuxDataplane implements Dataplane {
     const listed = await this.#o.run('conntrack', ['-L', '-p', 'tcp', '--state', 'SYN_SENT']);
     let adopted = 0;
     for (const args of adoptCommands(flowsToAdopt(parseTcpFlows(listed.stdout), new Set(egressIps)))) {
-      // conntrack exits 1 when no entry matched (the connection went on or ended meanwhile).
-      const ok = await this.#o.run('conntrack', args).then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof CommandError && err.exitCode === 1) return false;
-          throw err;
-        },
-      );
-      if (ok) adopted++;
+      adopted += await this.#conntrack(args);
     }
     return adopted;
   }
