@@ -138,11 +138,18 @@ async function waitForNodes(
     }
     return pending;
   };
-  await eventually('every node to be Ready (the nodes still pending)', pendingNodes, {
-    until: (pending) => pending.length === 0,
-    timeoutMs,
-    intervalMs: 250,
-  });
+  let pending: string[] = [];
+  try {
+    await eventually(
+      'every node to be Ready (the nodes still pending)',
+      async () => (pending = await pendingNodes()),
+      { until: (names) => names.length === 0, timeoutMs, intervalMs: 250 },
+    );
+  } catch (err) {
+    const stuck = nodes.filter((n) => pending.some((p) => p.startsWith(`${n.spec.name} `)));
+    const diagnoses = await Promise.all(stuck.map((n) => n.diagnosis()));
+    throw new Error(`${(err as Error).message}\n${diagnoses.join('\n')}`, { cause: err });
+  }
 }
 
 /** Starts the cluster (see the module comment); on failure removes what it had started. */

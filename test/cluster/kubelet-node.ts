@@ -414,6 +414,21 @@ conntrack:
     ]);
   }
 
+  /**
+   * What a node that did not come up was doing: each daemon that exited (with its status) and the end of
+   * kubelet's log, for the message of a cluster that timed out waiting for it.
+   */
+  async diagnosis(maxLogChars = 1500): Promise<string> {
+    const exited = this.#daemons
+      .filter((d) => d.exitStatus)
+      .map((d) => `${d.name} exited ${JSON.stringify(d.exitStatus)}`);
+    const kubelet = this.#daemons.findLast((d) => d.name === 'kubelet');
+    const tail = kubelet ? await kubelet.logTail(maxLogChars) : 'kubelet never started';
+    return [`${this.spec.name}: ${exited.length ? exited.join('; ') : 'every daemon running'}`, tail].join(
+      '\n',
+    );
+  }
+
   async #waitFor(what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
     await eventually(`${this.spec.name}: ${what} to start`, ready, { timeoutMs, intervalMs: 100 });
   }
