@@ -26,15 +26,15 @@ async function transition(from: ReturnType<typeof on>, to: ReturnType<typeof on>
 }
 
 describe('planChanges orders a source node to fail closed', () => {
-  it('replaces the default route in one step when the gateway moves, and removes the old path last', async () => {
+  it('replaces the default route in one step when the gateway moves, after the throw of the new gateway, and removes the old path last', async () => {
     const changes = await transition(on('node-2'), on('node-3'));
     const kinds = changes.map((c) =>
       `${c.kind} ${'route' in c ? `${c.route.kind} ${c.route.kind === 'via' ? c.route.via : c.route.dst}` : ''}`.trim(),
     );
     expect(kinds).toEqual([
       'peer.add',
-      'route.add via 10.0.0.3',
       'route.add throw 10.0.0.3',
+      'route.add via 10.0.0.3',
       'route.delete throw 10.0.0.2',
       'peer.delete',
     ]);

@@ -109,7 +109,11 @@ export function planChanges(
   for (const peer of minus(desired.peers, obsPeers, peerKey)) {
     out.push({ kind: 'peer.add', peer, dev: desired.tunnel.name });
   }
-  const added = minus(desired.routes, obsRoutes, routeKey);
+  // A table's `throw` of its gateway before its default route: the tunnel's outer packets keep the inner
+  // mark, and without the throw the new default route would send them to the gateway back into the tunnel.
+  const added = minus(desired.routes, obsRoutes, routeKey).sort(
+    (a, b) => Number(a.kind === 'via') - Number(b.kind === 'via'),
+  );
   for (const route of added) out.push({ kind: 'route.add', route });
   for (const rule of minus(desired.rules, observed.rules, ruleKey)) out.push({ kind: 'rule.add', rule });
 

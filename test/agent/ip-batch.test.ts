@@ -77,5 +77,42 @@ describe.skipIf(unavailable !== undefined)(
       const neigh = await run('ip', ['neigh', 'show', 'dev', 'vx0']);
       expect(neigh.stdout).not.toContain(peer.nodeIp);
     });
+
+    it('given a route via one peer, when one batch moves it to another peer and removes the first, then after every process of the batch the route leads to a peer with both its FDB and neighbour entries', async () => {
+      // The batch a source node runs when the controller names the new gateway of a planned move (plan-changes.ts
+      // steps 3 and 7 with no nft change between them). Between two processes a packet routed to a next hop
+      // whose FDB entry is gone is dropped by the VXLAN device (nolearning, no default entry).
+      const next = { nodeIp: '192.168.77.3', mac: '02:00:00:00:77:03' };
+      const throwOf = (dst: string) => ({ table: 1001, kind: 'throw', dst }) as const;
+      await runIpBatch(run, [
+        ...addPeerCommands('vx0', peer),
+        addRouteCommand(route, PROTO),
+        addRouteCommand(throwOf(peer.nodeIp), PROTO),
+      ]);
+      const nextHops: { via: string | undefined; peers: string[] }[] = [];
+      const watched: typeof run = async (file, args, stdin) => {
+        const out = await run(file, args, stdin);
+        if (args.includes('-batch')) {
+          const via = (await readRoutes(run, PROTO)).find((r) => r.kind === 'via')?.via;
+          nextHops.push({ via, peers: (await readPeers(run, 'vx0')).map((p) => p.nodeIp) });
+        }
+        return out;
+      };
+      await runIpBatch(watched, [
+        ...addPeerCommands('vx0', next),
+        addRouteCommand({ ...route, via: next.nodeIp }, PROTO),
+        addRouteCommand(throwOf(next.nodeIp), PROTO),
+        deleteRouteCommand(throwOf(peer.nodeIp), PROTO),
+        ...deletePeerCommands('vx0', peer),
+      ]);
+      expect(nextHops.length).toBeGreaterThan(1);
+      for (const hop of nextHops) expect(hop.peers).toContain(hop.via);
+      expect(nextHops.at(-1)).toEqual({ via: next.nodeIp, peers: [next.nodeIp] });
+      await runIpBatch(run, [
+        deleteRouteCommand({ ...route, via: next.nodeIp }, PROTO),
+        deleteRouteCommand(throwOf(next.nodeIp), PROTO),
+        ...deletePeerCommands('vx0', next),
+      ]);
+    });
   },
 );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchFailures, isAbsentText } from './ip-batch.ts';
+import { batchFailures, batchPhases, isAbsentText } from './ip-batch.ts';
 
 describe('batchFailures', () => {
   it('maps each "Command failed -:N" to the error printed before it (iproute2 6.1 output)', () => {
@@ -30,5 +30,33 @@ describe('batchFailures', () => {
     expect(isAbsentText('Error: FIB table does not exist.')).toBe(true);
     expect(isAbsentText('RTNETLINK answers: File exists')).toBe(false);
     expect(isAbsentText('Error: either "to" is duplicate, or "bogus" is a garbage.')).toBe(false);
+  });
+});
+
+describe('batchPhases', () => {
+  const fdbAdd = {
+    tool: 'bridge',
+    args: ['fdb', 'replace', '02:ce:0a:00:00:03', 'dev', 'cegress0'],
+  } as const;
+  const fdbDel = { tool: 'bridge', args: ['fdb', 'del', '02:ce:0a:00:00:02', 'dev', 'cegress0'] } as const;
+  const neigh = { tool: 'ip', args: ['neigh', 'replace', '10.0.0.3'] } as const;
+  const route = { tool: 'ip', args: ['route', 'replace', 'default', 'via', '10.0.0.3'] } as const;
+  const flush = { tool: 'ip', args: ['neigh', 'flush', 'to', '10.0.0.2'] } as const;
+
+  it('runs the FDB entries added first, every ip line next, and the FDB entries deleted last', () => {
+    expect(batchPhases([fdbAdd, neigh, route, flush, fdbDel])).toEqual([
+      { tool: 'bridge', lines: [fdbAdd] },
+      { tool: 'ip', lines: [neigh, route, flush] },
+      { tool: 'bridge', lines: [fdbDel] },
+    ]);
+  });
+
+  it('leaves out empty phases', () => {
+    expect(batchPhases([route])).toEqual([{ tool: 'ip', lines: [route] }]);
+    expect(batchPhases([flush, fdbDel])).toEqual([
+      { tool: 'ip', lines: [flush] },
+      { tool: 'bridge', lines: [fdbDel] },
+    ]);
+    expect(batchPhases([])).toEqual([]);
   });
 });

@@ -5,8 +5,9 @@
  * commands, and on a busy node every process start costs milliseconds.
  *
  * ```
- * commands ─► bridge lines ─► bridge -force -batch -   (FDB first: a route's next hop is reachable first)
- *          └► ip lines     ─► ip -4 -force -batch -
+ * commands ─► bridge adds    ─► bridge -force -batch -   (a new next hop's FDB entry before its route)
+ *          ├► ip lines       ─► ip -4 -force -batch -
+ *          └► bridge deletes ─► bridge -force -batch -   (an old next hop's FDB entry after its route left)
  * a failed line ─► "Command failed -:N" in stderr ─► absent and `absentOk` (an idempotent delete)? fine
  *                                                  └► else BatchError naming every failed command
  * ```
@@ -59,11 +60,32 @@ export function batchFailures(stderr: string): Map<number, string> | undefined {
   return out.size > 0 ? out : undefined;
 }
 
-/** Runs `commands`: the `bridge` ones in one process, then the `ip` ones in another; see the module comment. */
+/** One process of a batch: a tool and its lines, in the order given. */
+export interface BatchPhase {
+  readonly tool: IpCommand['tool'];
+  readonly lines: readonly IpCommand[];
+}
+
+/**
+ * The processes that run `commands`, in order: the FDB entries added, then every `ip` line, then the FDB
+ * entries deleted. A peer's FDB entry is there before a neighbour or route leads to it and stays until none
+ * does: when one batch moves a route from an old peer to a new one and removes the old peer (a source node
+ * switching gateways), no packet between two processes meets a next hop that the tunnel cannot reach.
+ * Empty phases are left out. Pure.
+ */
+export function batchPhases(commands: readonly IpCommand[]): BatchPhase[] {
+  const isFdbDelete = (c: IpCommand) => c.tool === 'bridge' && c.args[1] === 'del';
+  const phases: BatchPhase[] = [
+    { tool: 'bridge', lines: commands.filter((c) => c.tool === 'bridge' && !isFdbDelete(c)) },
+    { tool: 'ip', lines: commands.filter((c) => c.tool === 'ip') },
+    { tool: 'bridge', lines: commands.filter(isFdbDelete) },
+  ];
+  return phases.filter((p) => p.lines.length > 0);
+}
+
+/** Runs `commands` in the processes of {@link batchPhases}; see the module comment. */
 export async function runIpBatch(run: RunCommand, commands: readonly IpCommand[]): Promise<void> {
-  for (const tool of ['bridge', 'ip'] as const) {
-    const lines = commands.filter((c) => c.tool === tool);
-    if (lines.length === 0) continue;
+  for (const { tool, lines } of batchPhases(commands)) {
     const argv = tool === 'ip' ? ['-4', '-force', '-batch', '-'] : ['-force', '-batch', '-'];
     try {
       await run(tool, argv, `${lines.map((c) => c.args.join(' ')).join('\n')}\n`);
