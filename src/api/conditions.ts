@@ -12,8 +12,9 @@ export const CONDITION = {
   /** Some IPs are not placed or some nodes failed; the object works partly. */
   Degraded: 'Degraded',
   /**
-   * Gateways: the provider's preflight checks (permissions, free slots, what a failover needs) passed on the
-   * gateway's nodes; absent for providers without checks.
+   * Gateways: the checks `cloud-egress doctor` makes passed on the gateway's nodes: cluster CIDRs found, and the
+   * provider's preflight checks (permissions, free slots, what a failover needs, given whether the Amazon VPC CNI
+   * runs); absent for providers without checks.
    */
   Preflight: 'Preflight',
   /**

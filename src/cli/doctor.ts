@@ -1,25 +1,25 @@
 /**
  * @module
- * `cloud-egress doctor`: checks the cluster's networks (cluster-checks.ts: the pod and Service CIDRs the agents
- * discover, found with their code in src/kube/cluster-cidrs.ts, and whether the Amazon VPC CNI runs), lists the
- * EgressGateways and their nodes from the API server, picks each gateway's provider and settings as the
- * controller does (decide-provider.ts), runs the provider's preflight checks on the gateway's nodes (contract.ts
- * `preflight`; providers without checks say so) and prints every check with its fix (doctor-report.ts).
- * Provider-neutral: it reads only the contract.
+ * `cloud-egress doctor`: checks the cluster's networks (src/controller/cluster-checks.ts: the pod and Service CIDRs
+ * the agents discover, found with their code in src/kube/cluster-cidrs.ts, and whether the Amazon VPC CNI runs; read
+ * by src/controller/cluster-facts.ts), lists the EgressGateways and their nodes from the API server, picks each
+ * gateway's provider and settings as the controller does (decide-provider.ts), runs the provider's preflight checks
+ * on the gateway's nodes with the cluster's facts (contract.ts `preflight`; providers without checks say so) and
+ * prints every check with its fix (doctor-report.ts). The controller's `Preflight` condition runs the same checks
+ * (src/controller/preflight-gate.ts). Provider-neutral: it reads only the contract.
  */
 import type { V1Node } from '@kubernetes/client-node';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import type { DoctorConfig } from '../config.ts';
+import { clusterChecks } from '../controller/cluster-checks.ts';
+import { readClusterFacts } from '../controller/cluster-facts.ts';
 import { selectedNodes } from '../controller/decide-plan.ts';
 import { decideProvider, decideSettings } from '../controller/decide-provider.ts';
 import { nodeRefs } from '../controller/node-ref.ts';
 import { type ProviderMaker, registryProviderMaker } from '../controller/provider-pool.ts';
-import { clusterCidrs } from '../kube/cluster-cidrs.ts';
 import { createKubeApi } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
-import { probeServiceCidrs } from '../kube/service-cidr-api.ts';
 import type { Logger } from '../log.ts';
-import { type ClusterFacts, clusterChecks } from './cluster-checks.ts';
 import { formatDoctorReport, type GatewayPreflight } from './doctor-report.ts';
 
 /** What the doctor reads and writes; tests replace the provider maker and the output. */
@@ -34,25 +34,9 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
   const make = deps.make ?? registryProviderMaker;
   const write = deps.write ?? ((text: string) => process.stdout.write(text));
   const { lists } = createKubeApi(loadKubeConfig(config.kube));
-  const [gatewayList, nodeList, serviceCidrList, awsNode] = await Promise.all([
-    lists.gateways(),
-    lists.nodes(),
-    probeServiceCidrs(lists.serviceCIDRs),
-    lists.agentPods('kube-system', 'k8s-app=aws-node'),
-  ]);
+  const [gatewayList, nodeList] = await Promise.all([lists.gateways(), lists.nodes()]);
   const nodes = nodeList.items as V1Node[];
-  // What an agent without --cluster-cidr would discover: the same code as the agent's.
-  const discovered = clusterCidrs({
-    configured: [],
-    nodes,
-    serviceCidrs: serviceCidrList.state === 'served' ? serviceCidrList.items : [],
-  }).bySource;
-  const cluster: ClusterFacts = {
-    podCIDRs: discovered['node-podcidr'],
-    serviceCIDRs: discovered.servicecidr,
-    ...(serviceCidrList.state === 'served' ? {} : { serviceCIDRsUnavailable: serviceCidrList.message }),
-    vpcCni: awsNode.items.length > 0,
-  };
+  const cluster = await readClusterFacts(nodes, lists);
   const gateways = (gatewayList.items as unknown as EgressGateway[])
     .filter((g) => config.gateway === undefined || g.metadata.name === config.gateway)
     .sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
@@ -81,9 +65,7 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
         gateway: name,
         provider: provider.name,
         nodes: refs.length,
-        checks: provider.preflight
-          ? await provider.preflight(refs, undefined, { vpcCni: cluster.vpcCni })
-          : undefined,
+        checks: provider.preflight ? await provider.preflight(refs, undefined, cluster) : undefined,
       });
     } catch (err) {
       results.push({

@@ -24,6 +24,7 @@ import { REASON } from '../api/conditions.ts';
 import { createKubeApi, type KubeApi, type KubeLists } from '../kube/kube-api.ts';
 import { gatewayKey, parseKey } from '../kube/objects.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { readClusterFacts } from './cluster-facts.ts';
 import type { ControllerSettings } from './controller-settings.ts';
 import { EventRouter, gatewaySelects, probeTargets } from './event-routing.ts';
 import { EventRecorder } from './events.ts';
@@ -141,6 +142,7 @@ export class Controller {
       ...(options.settings.preflightIntervalMs !== undefined
         ? { preflightIntervalMs: options.settings.preflightIntervalMs }
         : {}),
+      clusterFacts: () => readClusterFacts(caches.nodes(), this.#api.lists),
       ...(options.settings.verification ? { verification: options.settings.verification } : {}),
       statusesWritten: (gateway, { held, ready }) => this.#timeFailovers(gateway, held, ready),
       ...(options.settings.handoverSettleMs !== undefined

@@ -31,10 +31,10 @@
  *   final     write Ready / Assigned / Failed per IP, conditions (policies first: agents route by them;
  *             once stored, `statusesWritten` reports the outcome: failover timing), then the gateway status
  *             (with its Draining condition, a Warning when IPs newly cannot leave a leaving node, and its
- *             Preflight condition: the provider's checks, rate-limited, never run in a pass that changed the
- *             cloud, preflight-gate.ts); Events (after all the policies' statuses); metrics. Status writes run
- *             side by side (STATUS_WRITES_AT_ONCE). Log "reconciled changes" with the phases' times (read,
- *             pending, apply, final, total)
+ *             Preflight condition: the doctor's checks, the cluster's and the provider's with the cluster's
+ *             facts, rate-limited, never run in a pass that changed the cloud, preflight-gate.ts); Events (after
+ *             all the policies' statuses); metrics. Status writes run side by side (STATUS_WRITES_AT_ONCE).
+ *             Log "reconciled changes" with the phases' times (read, pending, apply, final, total)
  *   release   decideRelease: policies being deleted, none of their IPs left in the cloud ─► remove their
  *             finalizer; gateway being deleted (it schedules nothing, so every IP is released), none left
  *             and its verification done ─► Released, remove its finalizer
@@ -71,6 +71,7 @@ import { DEFAULT_SUBNET_RESERVED } from '../provider/capabilities.ts';
 import type { CloudProvider, ProviderSettings } from '../provider/contract.ts';
 import { isProviderError } from '../provider/contract.ts';
 import { type PoolOverlap, poolOverlaps } from '../scheduler/index.ts';
+import type { ClusterFacts } from './cluster-checks.ts';
 import { findCondition, setConditions } from './conditions.ts';
 import { DEFAULT_HANDOVER_SETTLE_MS } from './controller-settings.ts';
 import { decideAdmissions, type RejectedPolicy } from './decide-admission.ts';
@@ -132,6 +133,8 @@ export interface GatewayReconcilerDeps {
   readonly now: () => Date;
   /** A gateway's preflight runs at most this often (default preflight-gate.ts). */
   readonly preflightIntervalMs?: number;
+  /** Reads the cluster's facts for a preflight run (cluster-facts.ts); called only when one is due. */
+  readonly clusterFacts: () => Promise<ClusterFacts>;
   /** When to read a gateway again after a write; default verification-schedule.ts's. */
   readonly verification?: VerificationTimings;
   /** Planned moves: the wait before and after the cloud call (controller-settings.ts). */
@@ -616,6 +619,7 @@ export class GatewayReconciler {
       provider,
       [...nodeRefs(members).values()],
       decision.changes.length === 0,
+      this.#d.clusterFacts,
     );
     const withPreflight = preflight
       ? { ...status, conditions: setConditions(status.conditions, [preflight], this.#d.now()) }

@@ -176,10 +176,10 @@ export class ControllerMetrics {
         ),
       ...(provider.preflight
         ? {
-            preflight: (nodes, signal) =>
+            preflight: (nodes, signal, cluster) =>
               timed(
                 'preflight',
-                () => provider.preflight!(nodes, signal),
+                () => provider.preflight!(nodes, signal, cluster),
                 () => 'ok',
               ),
           }

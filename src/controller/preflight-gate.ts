@@ -1,14 +1,18 @@
 /**
  * @module
- * The gateway's `Preflight` condition: the provider's preflight checks (contract.ts `preflight`), run on the
- * gateway's nodes at most once per interval, and again when the gateway's generation or its set of nodes
- * changes, never in a pass that changes IPs in the cloud (a failover does not wait for permission listings).
- * The checks cost the cloud reads (Azure: a permissions listing per NIC, subnet and route table), so they are
- * not run on every reconcile; between runs the condition keeps the last answer.
+ * The gateway's `Preflight` condition: the checks `cloud-egress doctor` makes, for the gateway's nodes: the
+ * cluster's own (cluster-checks.ts: cluster CIDRs found), then the provider's preflight (contract.ts `preflight`)
+ * given the cluster's facts (whether the Amazon VPC CNI runs, which the AWS checks of a managed ENI and of the
+ * source/destination check depend on). They run at most once per interval, and again when the gateway's
+ * generation or its set of nodes changes, never in a pass that changes IPs in the cloud (a failover does not wait
+ * for permission listings). The checks cost the cloud reads (Azure: a permissions listing per NIC, subnet and
+ * route table) and two API list calls (cluster-facts.ts), so they are not run on every reconcile; between runs the
+ * condition keeps the last answer. A provider without checks gets no condition (and no list calls).
  *
  * ```
  * pass without cloud changes ─► due? (never run / interval passed / generation or nodes changed)
- *        │ no ─► last answer                 │ yes ─► provider.preflight(nodes)
+ *        │ no ─► last answer                 │ yes ─► the cluster's facts (cluster-facts.ts), then
+ *        │                                   │        clusterChecks(facts) + provider.preflight(nodes, facts)
  *        │                                   │         ├─ checks ─► Preflight True PreflightPassed
  *        │                                   │         │            or False PreflightFailed (each failed check, fix)
  *        │                                   │         └─ throws ─► Preflight Unknown PreflightError
@@ -17,10 +21,17 @@
  */
 import { CONDITION, REASON } from '../api/conditions.ts';
 import type { CloudProvider, NodeRef, PreflightCheck } from '../provider/contract.ts';
+import { type ClusterFacts, clusterChecks } from './cluster-checks.ts';
 import { type ConditionInput, truncateMessage } from './conditions.ts';
 
 /** How often a gateway's preflight runs at most, by default: 10 minutes. */
 export const DEFAULT_PREFLIGHT_INTERVAL_MS = 10 * 60_000;
+
+/**
+ * The longest `Preflight` message: each failed check with its fix takes some 300 characters, so a few nodes' fit
+ * (the schema allows 32768; `cloud-egress doctor` prints every check in full).
+ */
+export const PREFLIGHT_MESSAGE_MAX = 4096;
 
 /** One failed check in one line: `node: check: message (fix: ...)`. */
 export function describeCheck(check: PreflightCheck): string {
@@ -57,6 +68,7 @@ export function preflightCondition(
         reason: REASON.PreflightFailed,
         message: truncateMessage(
           `${failed.length} of ${result.checks.length} checks failed: ${failed.map(describeCheck).join('; ')}`,
+          PREFLIGHT_MESSAGE_MAX,
         ),
         ...gen,
       };
@@ -81,7 +93,7 @@ export class PreflightGate {
 
   /**
    * The gateway's `Preflight` condition: run now when due and `mayRun`, else the last one (undefined when it
-   * never ran, or the provider has no checks).
+   * never ran, or the provider has no checks). `cluster` reads the cluster's facts; it is called only for a run.
    */
   async condition(
     gateway: string,
@@ -89,6 +101,7 @@ export class PreflightGate {
     provider: CloudProvider,
     nodes: readonly NodeRef[],
     mayRun: boolean,
+    cluster: () => Promise<ClusterFacts>,
   ): Promise<ConditionInput | undefined> {
     const gen = generation !== undefined ? { observedGeneration: generation } : {};
     if (!provider.preflight) return undefined;
@@ -101,7 +114,9 @@ export class PreflightGate {
     if (!due || !mayRun) return last ? { ...last.condition, ...gen } : undefined;
     let condition: ConditionInput;
     try {
-      condition = preflightCondition({ checks: await provider.preflight(nodes) }, gen);
+      const facts = await cluster();
+      const checks = [...clusterChecks(facts), ...(await provider.preflight(nodes, undefined, facts))];
+      condition = preflightCondition({ checks }, gen);
     } catch (err) {
       condition = preflightCondition({ error: err instanceof Error ? err.message : String(err) }, gen);
     }

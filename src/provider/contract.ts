@@ -154,8 +154,9 @@ export interface PreflightCheck {
 }
 
 /**
- * What the caller of a preflight knows of the cluster that the cloud does not say (`cloud-egress doctor` reads it
- * from the API server); checks that depend on it are made only when it is given.
+ * What the caller of a preflight knows of the cluster that the cloud does not say (`cloud-egress doctor` and the
+ * controller's `Preflight` condition read it from the API server: src/controller/cluster-facts.ts); checks that
+ * depend on it are made only when it is given.
  */
 export interface PreflightCluster {
   /** Whether the Amazon VPC CNI runs (DaemonSet `kube-system/aws-node`). */

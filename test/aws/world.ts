@@ -18,6 +18,7 @@ import {
   DescribeSubnetsCommand,
   DetachNetworkInterfaceCommand,
   EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
   type NetworkInterface,
   RunInstancesCommand,
   UnassignPrivateIpAddressesCommand,
@@ -237,6 +238,25 @@ export async function resetEnis(ec2: EC2Client, eniIds: readonly string[]): Prom
       await ec2.send(new DeleteTagsCommand({ Resources: [subnetId], Tags: ours.map((Key) => ({ Key })) }));
     }
   }
+}
+
+/**
+ * The preflight's two fixes for an egress ENI where the Amazon VPC CNI runs, made as a person would: the tag
+ * `node.k8s.amazonaws.com/no_manage=true` (ipamd leaves the ENI alone) and the source/destination check off.
+ */
+export async function mendForVpcCni(ec2: EC2Client, eniId: string): Promise<void> {
+  await ec2.send(
+    new CreateTagsCommand({
+      Resources: [eniId],
+      Tags: [{ Key: 'node.k8s.amazonaws.com/no_manage', Value: 'true' }],
+    }),
+  );
+  await ec2.send(
+    new ModifyNetworkInterfaceAttributeCommand({
+      NetworkInterfaceId: eniId,
+      SourceDestCheck: { Value: false },
+    }),
+  );
 }
 
 /** `count` addresses of `cidr` (a /24) from host `.from` on that no ENI of the VPC holds. */

@@ -2,7 +2,7 @@
  * @module
  * The user docs against the code they describe, so they cannot drift: every metric the controller and the
  * agent register is in docs/metrics.md and the Grafana dashboard queries only metrics that exist; every
- * condition reason is in docs/troubleshooting.md; the EKS quick start's IAM policy grants every EC2 action the
+ * condition reason is in docs/troubleshooting.md, with what the Preflight condition reads of the cluster; the EKS quick start's IAM policy grants every EC2 action the
  * AWS provider calls and no other, the GKE custom role every permission of the GCP provider's calls and no
  * other, and the AKS quick start's role every Azure action of the calls the Azure provider makes and no other;
  * every `--set` in the quick starts is a value of the chart; every test the error-behaviour tables of
@@ -17,7 +17,9 @@ import { ACTIONS_BY_CALL, ALL_ACTIONS } from '../../providers/azure/permissions.
 import { ALL_PERMISSIONS, CALL_PERMISSIONS } from '../../providers/gcp/permissions.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { REASON } from '../../src/api/conditions.ts';
+import { AWS_NODE_PODS } from '../../src/controller/cluster-facts.ts';
 import { ControllerMetrics } from '../../src/controller/metrics.ts';
+import { PREFLIGHT_MESSAGE_MAX } from '../../src/controller/preflight-gate.ts';
 import { DISRUPTION_KEYS } from '../../src/kube/node-disruption.ts';
 import { PROVIDERS } from '../../src/provider/registry.ts';
 import { CHART_DIR } from './chart.ts';
@@ -80,6 +82,17 @@ test('docs/maintenance.md names every taint and annotation that makes a node lea
 test('docs/troubleshooting.md explains every condition and event reason', async () => {
   const doc = await read('docs/troubleshooting.md');
   for (const reason of Object.values(REASON)) expect(doc, reason).toContain(`\`${reason}\``);
+});
+
+test('docs/troubleshooting.md says what the Preflight condition reads of the cluster and where its message is cut', async () => {
+  const doc = await read('docs/troubleshooting.md');
+  const section = doc.slice(doc.indexOf('## Preflight'), doc.indexOf('## Common problems'));
+  expect(section).toContain(`\`${AWS_NODE_PODS.labelSelector}\` pods of \`${AWS_NODE_PODS.namespace}\``);
+  expect(section).toContain(`cut at ${PREFLIGHT_MESSAGE_MAX} characters`);
+  // The chart grants those lists (test/chart/render.test.ts checks the rules themselves).
+  const rbac = await readFile(join(CHART_DIR, 'templates/controller-rbac.yaml'), 'utf8');
+  expect(rbac).toContain(`namespace: ${AWS_NODE_PODS.namespace}`);
+  expect(rbac).toContain(AWS_NODE_PODS.labelSelector);
 });
 
 test('the EKS quick start grants exactly the EC2 actions the AWS provider calls', async () => {

@@ -204,7 +204,15 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
         metricsAddress: '127.0.0.1:0',
         healthAddress: '127.0.0.1:0',
       },
-      { kubeConfig: identity.kubeConfig, providerMaker: world.providerMaker(), logger: log.logger },
+      // A preflight check, so that the Preflight condition lists what it reads (the chart's RBAC must allow it).
+      {
+        kubeConfig: identity.kubeConfig,
+        providerMaker: world.providerMaker((p) => ({
+          ...p,
+          preflight: async () => [{ check: 'example', ok: true, message: 'fine' }],
+        })),
+        logger: log.logger,
+      },
     );
     try {
       await world.createPolicy('to-partner', {
@@ -232,6 +240,15 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
       });
       expect(hasFinalizer(gw)).toBe(true);
       expect(gw.status).toMatchObject({ provider: 'inmemory', readyNodes: 3, ipsTotal: 10 });
+      // The Preflight condition read the ServiceCIDRs and kube-system's aws-node pods (else it would be Unknown,
+      // or name the ServiceCIDR list forbidden); this world's Nodes have no pod CIDRs.
+      const preflight = await eventually('the Preflight condition', async () =>
+        (await world.getGateway(gateway)).status?.conditions?.find((c) => c.type === 'Preflight'),
+      );
+      expect(preflight).toMatchObject({ status: 'False', reason: 'PreflightFailed' });
+      expect(preflight?.message).toMatch(
+        /^1 of 2 checks failed: cluster CIDRs: not found: pod CIDRs \(no Node has spec.podCIDRs\);/,
+      );
 
       // Events (create) in the policy's namespace.
       // One Assigned Event for the policy, however many nodes its IPs went to.
@@ -306,6 +323,11 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
     // The agent Pods, in the release namespace only (a restart is told from a failure).
     expect(await canI(sa, 'watch', 'pods', releaseNs)).toBe(true);
     expect(await canI(sa, 'list', 'pods', appNs)).toBe(false);
+    // The Preflight condition's cluster checks: the Service CIDRs, and the aws-node pods (listed, not watched).
+    expect(await canI(sa, 'list', 'servicecidrs.networking.k8s.io')).toBe(true);
+    expect(await canI(sa, 'list', 'pods', 'kube-system')).toBe(true);
+    expect(await canI(sa, 'watch', 'pods', 'kube-system')).toBe(false);
+    expect(await canI(sa, 'watch', 'servicecidrs.networking.k8s.io')).toBe(false);
     for (const [verb, resource] of [
       ['create', 'egresspolicies.cloudegress.io'],
       ['delete', 'egressgateways.cloudegress.io'],

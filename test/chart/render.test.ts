@@ -231,6 +231,8 @@ describe('default values', () => {
       },
       { apiGroups: [''], resources: ['nodes', 'namespaces'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      // The Preflight condition's cluster checks (src/controller/cluster-facts.ts): the Service CIDRs.
+      { apiGroups: ['networking.k8s.io'], resources: ['servicecidrs'], verbs: ['list'] },
     ]);
     const leaseRole = findOne(manifests, 'Role', '-leader-election');
     expect(leaseRole.metadata.namespace).toBe('cloud-egress');
@@ -246,6 +248,20 @@ describe('default values', () => {
     expect(findOne(manifests, 'Role', '-agent-pods').metadata.namespace).toBe('cloud-egress');
     expect(rules('Role', '-agent-pods')).toEqual([
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+    ]);
+    // ... and whether the Amazon VPC CNI runs: its pods, in kube-system only, listed (never watched).
+    expect(findOne(manifests, 'Role', '-vpc-cni-pods').metadata.namespace).toBe('kube-system');
+    expect(rules('Role', '-vpc-cni-pods')).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    ]);
+    const binding = findOne(manifests, 'RoleBinding', '-vpc-cni-pods');
+    expect(binding.metadata.namespace).toBe('kube-system');
+    expect(binding.subjects).toEqual([
+      {
+        kind: 'ServiceAccount',
+        name: findOne(manifests, 'ServiceAccount', '-controller').metadata.name,
+        namespace: 'cloud-egress',
+      },
     ]);
     for (const rule of rules('ClusterRole', '-agent')) expect(rule.verbs).toEqual(['list', 'watch']);
     expect(rules('ClusterRole', '-agent')).toContainEqual({

@@ -8,19 +8,17 @@ import {
   AllocateAddressCommand,
   AssignPrivateIpAddressesCommand,
   DescribeAddressesCommand,
-  type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
 import { ANNOTATIONS } from '../../src/api/annotations.ts';
 import { startAwsWorld } from '../aws/conformance-world.ts';
+import { useLocalStackVpc } from '../aws/use-localstack.ts';
 import {
   createVpc,
   freeIPsIn,
   runInstance,
   secondaryIPs,
-  testEc2Client,
   type Vpc,
   type WorldInstance,
 } from '../aws/world.ts';
@@ -30,20 +28,8 @@ import { runVerificationCases } from './verification.case.ts';
 import { ControllerWorld, testSettings } from './world.ts';
 
 const kube = useControlPlane();
-let ls: LocalStack;
-let ec2: EC2Client;
-let vpc: Vpc;
+const aws = useLocalStackVpc();
 let world: ControllerWorld;
-
-beforeAll(async () => {
-  ls = await startLocalStack();
-  ec2 = testEc2Client(ls);
-  vpc = await createVpc(ec2, ['us-east-1a']);
-}, 900_000);
-afterAll(async () => {
-  ec2?.destroy();
-  await ls?.stop();
-});
 beforeEach(() => {
   world = new ControllerWorld(kube.controlPlane.kubeConfig, kube.namespace);
 });
@@ -55,7 +41,7 @@ afterEach(async () => {
 async function gatewayNodes(subnet: Vpc['subnets'][number]): Promise<WorldInstance[]> {
   const instances: WorldInstance[] = [];
   for (const short of ['a1', 'a2']) {
-    const inst = await runInstance(ec2, subnet, world.node(short), 'm5.large');
+    const inst = await runInstance(aws.ec2, subnet, world.node(short), 'm5.large');
     instances.push(inst);
     await world.addNodeObject({
       name: short,
@@ -71,7 +57,7 @@ async function gatewayNodes(subnet: Vpc['subnets'][number]): Promise<WorldInstan
 async function secondariesOn(instances: readonly WorldInstance[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const inst of instances)
-    for (const ip of await secondaryIPs(ec2, inst.eniId)) out.set(ip, inst.ref.name);
+    for (const ip of await secondaryIPs(aws.ec2, inst.eniId)) out.set(ip, inst.ref.name);
   return out;
 }
 
@@ -87,12 +73,12 @@ const readyAssignments = (name: string, n: number) =>
   );
 
 it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; EC2 agrees each time', async () => {
-  const instances = await gatewayNodes(vpc.subnets[0]!);
-  const pool = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 4, 100);
+  const instances = await gatewayNodes(aws.vpc.subnets[0]!);
+  const pool = await freeIPsIn(aws.ec2, aws.vpc.vpcId, aws.vpc.subnets[0]!.cidr, 4, 100);
   const gw = await world.createGateway(
     'gw',
     { ips: pool, namespaceSelector: {} },
-    { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
+    { [ANNOTATIONS.endpoint]: aws.ls.endpoint, [ANNOTATIONS.region]: aws.ls.region },
   );
   const endpoints: (string | undefined)[] = [];
   await world.startController({
@@ -100,14 +86,14 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
     maker: (name, settings) => {
       endpoints.push(settings.endpoint);
       expect(name).toBe('aws');
-      return createAwsProviderTuned(settings, { credentials: ls.credentials });
+      return createAwsProviderTuned(settings, { credentials: aws.ls.credentials });
     },
   });
   await world.createPolicy('p', { gatewayName: gw, count: 4 });
 
   const onEnis = () => secondariesOn(instances);
   const ready = await readyAssignments('p', 4);
-  expect(endpoints[0]).toBe(ls.endpoint);
+  expect(endpoints[0]).toBe(aws.ls.endpoint);
   expect(Object.fromEntries(await onEnis())).toEqual(Object.fromEntries(ready.map((a) => [a.ip, a.node])));
 
   const victim = ready[0]!.node!;
@@ -126,22 +112,22 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
 });
 
 it('pairs an Elastic IP from spec.publicAddresses with its egress IP, shows it in the status, and carries it on a failover', async () => {
-  const instances = await gatewayNodes(vpc.subnets[0]!);
-  const [ip] = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 1, 200);
-  const eip = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+  const instances = await gatewayNodes(aws.vpc.subnets[0]!);
+  const [ip] = await freeIPsIn(aws.ec2, aws.vpc.vpcId, aws.vpc.subnets[0]!.cidr, 1, 200);
+  const eip = await aws.ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
   const allocationId = eip.AllocationId!;
   const gw = await world.createGateway(
     'gw',
     { ips: [ip!], namespaceSelector: {}, publicAddresses: [{ ip: ip!, address: allocationId }] },
-    { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
+    { [ANNOTATIONS.endpoint]: aws.ls.endpoint, [ANNOTATIONS.region]: aws.ls.region },
   );
   await world.startController({
     settings: testSettings({ provider: 'auto' }),
-    maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: ls.credentials }),
+    maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: aws.ls.credentials }),
   });
   await world.createPolicy('p', { gatewayName: gw, count: 1 });
   const eipOn = async () =>
-    (await ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }))).Addresses![0]!;
+    (await aws.ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }))).Addresses![0]!;
   const eniOf = (node: string) => instances.find((i) => i.ref.name === node)!.eniId;
 
   const [first] = await readyAssignments('p', 1);
@@ -173,13 +159,13 @@ it('pairs an Elastic IP from spec.publicAddresses with its egress IP, shows it i
 });
 
 it('hands out none of the addresses EC2 reserves, and an IP another ENI holds is a conflict naming that ENI', async () => {
-  const own = await createVpc(ec2, ['us-east-1a']);
+  const own = await createVpc(aws.ec2, ['us-east-1a']);
   const subnet = own.subnets[0]!;
   const instances = await gatewayNodes(subnet);
   // An instance that is no Node of the cluster, holding another tool's secondary IP (untagged) of the subnet.
-  const other = await runInstance(ec2, subnet, `${world.namespace}-other`, 'm5.large');
-  const [foreign] = await freeIPsIn(ec2, own.vpcId, subnet.cidr, 1, 200);
-  await ec2.send(
+  const other = await runInstance(aws.ec2, subnet, `${world.namespace}-other`, 'm5.large');
+  const [foreign] = await freeIPsIn(aws.ec2, own.vpcId, subnet.cidr, 1, 200);
+  await aws.ec2.send(
     new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: other.eniId, PrivateIpAddresses: [foreign!] }),
   );
 
@@ -188,10 +174,10 @@ it('hands out none of the addresses EC2 reserves, and an IP another ENI holds is
   const gw = await world.createGateway(
     'gw',
     { ips: [subnet.cidr], namespaceSelector: {} },
-    { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
+    { [ANNOTATIONS.endpoint]: aws.ls.endpoint, [ANNOTATIONS.region]: aws.ls.region },
   );
   await world.startController({
-    maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: ls.credentials }),
+    maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: aws.ls.credentials }),
   });
   await world.createPolicy('p', { gatewayName: gw, count: 3 });
   await world.createPolicy('r', { gatewayName: gw, egressIPs: [`${prefix}.1`] });
@@ -225,11 +211,11 @@ it('hands out none of the addresses EC2 reserves, and an IP another ENI holds is
   // EC2 agrees: p's IPs on the gateway ENIs, nothing else there; the other ENI keeps its IP.
   const onEnis = await secondariesOn(instances);
   expect(Object.fromEntries(onEnis)).toEqual(Object.fromEntries(ready.map((a) => [a.ip, a.node])));
-  expect(await secondaryIPs(ec2, other.eniId)).toEqual([foreign]);
+  expect(await secondaryIPs(aws.ec2, other.eniId)).toEqual([foreign]);
 });
 
 runVerificationCases({
   name: 'aws (LocalStack behind the fault proxy)',
   kube,
-  setup: () => startAwsWorld({ localstack: ls }),
+  setup: () => startAwsWorld({ localstack: aws.ls }),
 });

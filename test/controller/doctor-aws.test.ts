@@ -5,11 +5,7 @@
  * names it with its fix: cluster CIDRs not found, a denied permission (CreateTags DryRun on the subnet), a full
  * ENI, an ENI the VPC CNI manages and the source/destination check it needs off; then each is mended.
  */
-import {
-  CreateTagsCommand,
-  type EC2Client,
-  ModifyNetworkInterfaceAttributeCommand,
-} from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
@@ -22,6 +18,7 @@ import {
   assignAsOtherTool,
   createVpc,
   freeIPsIn,
+  mendForVpcCni,
   runInstance,
   testEc2Client,
   type Vpc,
@@ -156,18 +153,7 @@ it('with aws-node running: names the ENI the VPC CNI manages and the source/dest
   expect(managed.text).toContain(
     `fix: turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute --network-interface-id ${roomy.eniId} --no-source-dest-check`,
   );
-  await ec2.send(
-    new CreateTagsCommand({
-      Resources: [roomy.eniId],
-      Tags: [{ Key: 'node.k8s.amazonaws.com/no_manage', Value: 'true' }],
-    }),
-  );
-  await ec2.send(
-    new ModifyNetworkInterfaceAttributeCommand({
-      NetworkInterfaceId: roomy.eniId,
-      SourceDestCheck: { Value: false },
-    }),
-  );
+  await mendForVpcCni(ec2, roomy.eniId);
   const mended = await doctor();
   expect(mended.text).toMatch(
     /ok +gw-roomy +VPC CNI: eni-\S+ is tagged node.k8s.amazonaws.com\/no_manage=true/,

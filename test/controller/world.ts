@@ -198,6 +198,8 @@ export class ControllerWorld {
     agent?: boolean;
     /** Labels of the Node besides the world's (e.g. to split the nodes between gateways). */
     labels?: Record<string, string>;
+    /** The Node's `spec.podCIDR`. */
+    podCIDR?: string;
   }): Promise<FakeAgent | undefined> {
     const name = `${this.namespace}-${spec.name}`;
     this.cloud.addInstance({ ...spec, name });
@@ -214,6 +216,7 @@ export class ControllerWorld {
       zone: spec.zone,
       address,
       ...(spec.labels ? { labels: spec.labels } : {}),
+      ...(spec.podCIDR ? { podCIDR: spec.podCIDR } : {}),
     });
     return agent;
   }
@@ -228,6 +231,7 @@ export class ControllerWorld {
     zone: string;
     address: string;
     labels?: Record<string, string>;
+    podCIDR?: string;
   }): Promise<void> {
     const name = this.node(node.name);
     await createNode(this.core, {

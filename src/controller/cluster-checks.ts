@@ -1,7 +1,8 @@
 /**
  * @module
- * Pure: the doctor's checks of the cluster itself, from what the API server shows. The pod and Service CIDRs
- * are what the agents discover themselves (the same code: `src/kube/cluster-cidrs.ts`).
+ * Pure: the checks of the cluster itself, from what the API server shows, shared by `cloud-egress doctor` and the
+ * gateway's `Preflight` condition (preflight-gate.ts); cluster-facts.ts reads the facts for both. The pod and
+ * Service CIDRs are what the agents discover themselves (the same code: `src/kube/cluster-cidrs.ts`).
  *
  * ```
  * check          ok when                                            fails when
@@ -11,16 +12,43 @@
  *                are found                                           agent.clusterCIDRs lists them
  * ```
  */
-import type { PreflightCheck } from '../provider/contract.ts';
+import type { V1Node } from '@kubernetes/client-node';
+import { clusterCidrs } from '../kube/cluster-cidrs.ts';
+import type { ServiceCidrProbe } from '../kube/service-cidr-api.ts';
+import type { PreflightCheck, PreflightCluster } from '../provider/contract.ts';
 
-/** What the API server shows of the cluster's networks. */
-export interface ClusterFacts {
+/**
+ * What the API server shows of the cluster's networks; also what a provider's preflight is given of the cluster
+ * (it is a {@link PreflightCluster}).
+ */
+export interface ClusterFacts extends PreflightCluster {
   readonly podCIDRs: readonly string[];
   readonly serviceCIDRs: readonly string[];
   /** Why ServiceCIDRs could not be listed (`src/kube/service-cidr-api.ts`); absent when they could. */
   readonly serviceCIDRsUnavailable?: string;
-  /** Whether the Amazon VPC CNI runs (pods of `kube-system/aws-node`). */
-  readonly vpcCni: boolean;
+}
+
+/**
+ * The facts from what was read: every Node, the ServiceCIDR listing, and how many aws-node pods run. The CIDRs
+ * are what an agent without `--cluster-cidr` would discover (the agent's own code).
+ */
+export function clusterFacts(read: {
+  readonly nodes: Iterable<V1Node>;
+  readonly serviceCidrs: ServiceCidrProbe;
+  readonly awsNodePods: number;
+}): ClusterFacts {
+  const probe = read.serviceCidrs;
+  const discovered = clusterCidrs({
+    configured: [],
+    nodes: read.nodes,
+    serviceCidrs: probe.state === 'served' ? probe.items : [],
+  }).bySource;
+  return {
+    podCIDRs: discovered['node-podcidr'],
+    serviceCIDRs: discovered.servicecidr,
+    ...(probe.state === 'served' ? {} : { serviceCIDRsUnavailable: probe.message }),
+    vpcCni: read.awsNodePods > 0,
+  };
 }
 
 /** The cluster checks. */

@@ -1,0 +1,50 @@
+/**
+ * @module
+ * Reads the cluster's facts (cluster-checks.ts `ClusterFacts`) from the API server, for `cloud-egress doctor` and
+ * the gateway's `Preflight` condition alike:
+ *
+ * ```
+ * Nodes (the caller's: the doctor lists them, the controller has its informer's) ─► pod CIDRs
+ * list ServiceCIDRs (probeServiceCidrs: 404 not served, 403 forbidden are answers) ─► Service CIDRs
+ * list pods kube-system, k8s-app=aws-node                                         ─► whether the VPC CNI runs
+ * ```
+ *
+ * Two list calls, side by side; the controller makes them only when a gateway's preflight is due.
+ */
+import type { V1Node } from '@kubernetes/client-node';
+import type { KubeLists } from '../kube/kube-api.ts';
+import { probeServiceCidrs } from '../kube/service-cidr-api.ts';
+import { type ClusterFacts, clusterFacts } from './cluster-checks.ts';
+
+/** Where the Amazon VPC CNI's pods run: its DaemonSet `kube-system/aws-node` labels them so. */
+export const AWS_NODE_PODS = { namespace: 'kube-system', labelSelector: 'k8s-app=aws-node' } as const;
+
+/** The lists {@link readClusterFacts} makes. */
+export type ClusterFactLists = Pick<KubeLists, 'serviceCIDRs' | 'agentPods'>;
+
+/** Listing the aws-node pods failed (cause: the API error). */
+export class ClusterFactsError extends Error {
+  override readonly name = 'ClusterFactsError';
+}
+
+/**
+ * The cluster's facts, with `nodes` as the caller has them.
+ * @throws ClusterFactsError, or ServiceCidrApiError (service-cidr-api.ts) when a list fails
+ */
+export async function readClusterFacts(
+  nodes: Iterable<V1Node>,
+  lists: ClusterFactLists,
+): Promise<ClusterFacts> {
+  const pods = async () => {
+    try {
+      return (await lists.agentPods(AWS_NODE_PODS.namespace, AWS_NODE_PODS.labelSelector)).items.length;
+    } catch (err) {
+      throw new ClusterFactsError(
+        `listing the pods ${AWS_NODE_PODS.labelSelector} in ${AWS_NODE_PODS.namespace} (whether the Amazon VPC CNI runs) failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  };
+  const [serviceCidrs, awsNodePods] = await Promise.all([probeServiceCidrs(lists.serviceCIDRs), pods()]);
+  return clusterFacts({ nodes, serviceCidrs, awsNodePods });
+}
