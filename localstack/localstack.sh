@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # LocalStack for cloud-egress: installs localstack-core 4.14.0 (the last release that runs without an
-# auth token) into a Python venv under the user's cache folder, and runs it on the host with EC2 only.
+# auth token) into a Python venv under the user's cache folder, and runs it on the host with EC2 (and the
+# services --services adds).
 #
 #   localstack/localstack.sh install                 # idempotent; safe to run from several processes at once
 #   localstack/localstack.sh run [--port N] [--no-patches] [--services ec2,iam,sts]
@@ -115,7 +116,7 @@ main() {
     install) install ;;
     run) shift; run "$@" ;;
     path) echo "$VENV/bin/python" ;;
-    *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
   esac
 }
 

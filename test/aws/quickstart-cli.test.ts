@@ -149,7 +149,9 @@ describe.each(SCENARIOS)('docs/quickstart-eks.md with $name, against LocalStack'
       }
       expect(result.code, `${step.text}\n${result.stderr}`).toBe(0);
       expect(result.awsArgs).toHaveLength(1);
-      const check = CHECKS[step.operation]!;
+      const check = CHECKS[step.operation];
+      if (!check)
+        throw new Error(`aws ${step.operation} is neither checked (checks.ts) nor listed (not-run.ts)`);
       await check({ command: step, args: parseCliArgs(result.awsArgs[0]!), stdout: result.stdout }, ctx);
       if (step.assigns) sh.vars[step.assigns] = result.stdout.replace(/\n+$/, '');
     });
