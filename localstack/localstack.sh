@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # LocalStack for cloud-egress: installs localstack-core 4.14.0 (the last release that runs without an
-# auth token) into a Python venv under the user's cache folder, and runs it on the host with EC2 only.
+# auth token) into a Python venv under the user's cache folder, and runs it on the host with EC2 (and the
+# services --services adds).
 #
 #   localstack/localstack.sh install                 # idempotent; safe to run from several processes at once
-#   localstack/localstack.sh run [--port N] [--no-patches]
+#   localstack/localstack.sh run [--port N] [--no-patches] [--services ec2,iam,sts]
 #                                                    # installs if needed, runs in the foreground on 127.0.0.1:N
+#                                                    # (--services: LocalStack's SERVICES; default ec2)
 #   localstack/localstack.sh path                    # prints the venv's python
 #
 # Environment: LOCALSTACK_PYTHON (the interpreter the venv is made from; default python3.11, else python3),
@@ -70,11 +72,12 @@ free_port() {
 }
 
 run() {
-  local port="" patches=1
+  local port="" patches=1 services=ec2
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --port) port="$2"; shift 2 ;;
       --no-patches) patches=0; shift ;;
+      --services) services="$2"; shift 2 ;;
       *) log "unknown option $1"; exit 2 ;;
     esac
   done
@@ -84,8 +87,8 @@ run() {
   # LocalStack is killed when this script dies, even by SIGKILL (a stop below asks it nicely first).
   local PDEATH=()
   if command -v setpriv >/dev/null 2>&1; then PDEATH=(setpriv --pdeathsig KILL --); fi
-  log "starting on http://127.0.0.1:$port (EC2 fidelity patches: $([[ $patches == 1 ]] && echo on || echo off))"
-  SERVICES=ec2 \
+  log "starting $services on http://127.0.0.1:$port (EC2 fidelity patches: $([[ $patches == 1 ]] && echo on || echo off))"
+  SERVICES="$services" \
     GATEWAY_LISTEN="127.0.0.1:$port" \
     DNS_ADDRESS=0 \
     DISABLE_EVENTS=1 \
@@ -113,7 +116,7 @@ main() {
     install) install ;;
     run) shift; run "$@" ;;
     path) echo "$VENV/bin/python" ;;
-    *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
   esac
 }
 

@@ -26,6 +26,11 @@ export const LOCALSTACK_VERSION = '4.14.0';
 export interface LocalStackOptions {
   /** Load the EC2 fidelity patches (default true). Tests that prove a patch is needed turn them off. */
   readonly patches?: boolean;
+  /**
+   * The services LocalStack starts (its `SERVICES`; default `['ec2']`). EC2 is always among them: readiness
+   * waits for it.
+   */
+  readonly services?: readonly string[];
   /** How long to wait for install plus start-up (default 15 minutes: the first run installs). */
   readonly timeoutMs?: number;
 }
@@ -107,13 +112,25 @@ export async function installLocalStack(): Promise<void> {
 /** util-linux's setpriv, for a parent-death signal (absent on some systems; then none is set). */
 const SETPRIV = '/usr/bin/setpriv';
 
-/** Starts LocalStack with EC2 on a free port of 127.0.0.1 and waits until EC2 is available. */
+/**
+ * Starts LocalStack with EC2 (and any further `services`) on a free port of 127.0.0.1 and waits until EC2 is
+ * available.
+ */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const patched = options.patches ?? true;
+  const services = [...new Set(['ec2', ...(options.services ?? [])])].join(',');
   await installLocalStack();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const args = [LOCALSTACK_SCRIPT, 'run', '--port', String(port), ...(patched ? [] : ['--no-patches'])];
+  const args = [
+    LOCALSTACK_SCRIPT,
+    'run',
+    '--port',
+    String(port),
+    '--services',
+    services,
+    ...(patched ? [] : ['--no-patches']),
+  ];
   // With setpriv, the script gets SIGTERM when this process dies (even by SIGKILL) and stops LocalStack.
   const [command, commandArgs] = existsSync(SETPRIV)
     ? [SETPRIV, ['--pdeathsig', 'TERM', '--', 'bash', ...args]]
