@@ -6,7 +6,10 @@ import type { Change } from './dataplane.ts';
 import { desiredState } from './desired-state.ts';
 import { MemoryDataplane } from './memory-dataplane.ts';
 import { planChanges } from './plan-changes.ts';
-import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS } from './settings.ts';
+
+/** The egress rows alone: the return path `tunnel` adds its own (tested in node-dataplane.test.ts). */
+const S: DataplaneSettings = { ...DEFAULT_DATAPLANE_SETTINGS, returnPath: 'podNetwork' };
 
 const IP = '10.0.1.17';
 const on = (node: string, state: IpAssignmentStatus['state'] = 'Ready') =>
