@@ -175,7 +175,7 @@ export function parseAgentConfig(
     rulePriority:
       v['rule-priority'] === undefined
         ? d.rulePriority
-        : integer(v['rule-priority'], '--rule-priority', 1, 32765),
+        : integer(v['rule-priority'], '--rule-priority', 1, 32764),
   };
   return {
     cleanup,

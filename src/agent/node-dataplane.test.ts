@@ -2,12 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { egressPolicy, inputs } from '../../test/support/policy-fixtures.ts';
 import { policySets, SETS } from './nft-model.ts';
 import { type NodeDataplaneInput, nodeDataplane } from './node-dataplane.ts';
-import {
-  type DataplaneSettings,
-  DEFAULT_DATAPLANE_SETTINGS,
-  markValue,
-  returnMarkId,
-} from './settings.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS, markValue, returnMarkId } from './settings.ts';
 import { tunnelMac } from './tunnel-mac.ts';
 
 /** The egress rows alone (the return path `podNetwork` adds nothing to them); `tunnel` is tested below. */
@@ -114,7 +109,7 @@ describe('nodeDataplane', () => {
     // The egress rows as with podNetwork, plus one rule and one route for the replies.
     expect(d.rules).toEqual([
       { mark: markValue(5, T.markMask), mask: T.markMask, table: T.tableBase + 5, priority: T.rulePriority },
-      { mark: T.markMask, mask: T.markMask, table, priority: T.rulePriority },
+      { mark: T.markMask, mask: T.markMask, table, priority: T.rulePriority + 1 },
     ]);
     expect(d.routes).toContainEqual({ table, kind: 'via', via: T.returnHop, dev: T.tunnelName });
     // Every other node is in the FDB (a reply may go back to any of them), and the return hop's neighbour.

@@ -39,9 +39,9 @@ import type {
   TunnelState,
 } from './dataplane.ts';
 import { intervalKeys } from './ip-intervals.ts';
+import { assignMarkIds } from './mark-ids.ts';
 import { type PolicySetNames, renderStructure, SETS, setKinds } from './nft-model.ts';
 import type { IpSteering } from './pod-steering.ts';
-import { assignMarkIds } from './mark-ids.ts';
 import { type DataplaneSettings, markValue, maskIds, returnMarkId } from './settings.ts';
 import { tunnelMac } from './tunnel-mac.ts';
 import type { Handover } from './usable-ips.ts';
@@ -217,10 +217,14 @@ function returnRouting(input: NodeDataplaneInput, nodeIps: readonly string[]) {
     mark: markValue(id, settings.markMask),
     mask: settings.markMask,
     table,
-    priority: settings.rulePriority,
+    // A priority of its own, after the egress rules (their marks never match it): the two kinds stay apart.
+    priority: settings.rulePriority + 1,
   };
   const route: RouteState = { table, kind: 'via', via: settings.returnHop, dev: settings.tunnelName };
-  const peers: PeerState[] = [settings.returnHop, ...others].map((ip) => ({ nodeIp: ip, mac: tunnelMac(ip) }));
+  const peers: PeerState[] = [settings.returnHop, ...others].map((ip) => ({
+    nodeIp: ip,
+    mac: tunnelMac(ip),
+  }));
   return { nodeIds, rules: [rule], routes: [route], peers };
 }
 

@@ -74,6 +74,20 @@ describe('planChanges finishes an interrupted replace', () => {
   });
 });
 
+describe('planChanges after the tunnel is made again', () => {
+  it('replaces the table too: its netdev hooks are bound to the device', async () => {
+    const dp = new MemoryDataplane();
+    await new AgentSync({ dataplane: dp, settings: DEFAULT_DATAPLANE_SETTINGS }).sync(on('node-2'));
+    const observed = await dp.observe();
+    const { desired } = desiredState(on('node-2'), DEFAULT_DATAPLANE_SETTINGS);
+    expect(planChanges(observed, desired)).toEqual([]);
+    const changed = { ...observed, tunnel: { ...observed.tunnel!, mtu: observed.tunnel!.mtu - 1 } };
+    const kinds = planChanges(changed, desired).map((c) => c.kind);
+    expect(kinds.slice(0, 2)).toEqual(['tunnel.delete', 'tunnel.create']);
+    expect(kinds).toContain('nft.replace');
+  });
+});
+
 describe('planChanges flushes the connections whose NAT no longer fits', () => {
   it('flushes the egress IP’s connections, last, when this node starts or stops holding it', async () => {
     for (const [from, to] of [

@@ -32,7 +32,10 @@ export interface DataplaneSettings {
   readonly markMask: number;
   /** Route table of mark id `n` is `tableBase + n`. */
   readonly tableBase: number;
-  /** Priority of the agent's `ip rule`s (before `main` at 32766 and the AWS VPC CNI's 1536). */
+  /**
+   * Priority of the agent's `ip rule`s (before `main` at 32766 and the AWS VPC CNI's 1536); the return path's
+   * rule takes the next one.
+   */
   readonly rulePriority: number;
   /** Route/rule protocol number that tags what the agent adds. */
   readonly routeProtocol: number;
