@@ -242,7 +242,14 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
     `\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n` +
     `${record}\t\tiifname ${tun} return\n${replies}` +
     `\t\tct direction original jump classify comment ${JSON.stringify(comment)}\n\t}`;
-  const copies = copiesText(s.nftTable, tun, mask, input.copies ?? new Map(), input.tunnelMac ?? '');
+  const copies = copiesText(
+    s.nftTable,
+    tun,
+    mask,
+    input.copies ?? new Map(),
+    input.tunnelMac ?? '',
+    input.returnPath?.nodeIds,
+  );
   const back = returnText(input, tun);
   const body = [...lines, prerouting('cloud-egress'), '}', copies, back].join('\n');
   const fingerprint = createHash('sha256').update(body).digest('hex').slice(0, 16);
@@ -296,25 +303,46 @@ function returnText(input: NftStructureInput, tun: string): string {
   );
 }
 
-/** The copies' table, replaced (or removed, without copies) by the same transaction as the agent's table. */
+/**
+ * The copies' table, replaced (or removed, without copies) by the same transaction as the agent's table. With the
+ * return path `tunnel` (`nodeIds` given), the frame that goes on here gets its source MAC back after the copy
+ * leaves (a chain per node sets it as a constant): the record rule reads it to know the pod's node.
+ */
 function copiesText(
   table: string,
   tun: string,
   mask: string,
   copies: ReadonlyMap<number, string>,
   ownMac: string,
+  nodeIds?: ReadonlyMap<string, number>,
 ): string {
   const name = copyTable(table);
   const reset = `add table netdev ${name}\ndelete table netdev ${name}`;
   if (copies.size === 0) return reset;
-  const rules = [...copies]
-    .sort((a, b) => a[0] - b[0])
-    .map(
+  const sorted = [...copies].sort((a, b) => a[0] - b[0]);
+  const copy = (to: string) =>
+    `ether saddr set ${ownMac} ether daddr set ${to} dup to ${tun} ether daddr set ${ownMac}`;
+  let chains = '';
+  let rules: string[];
+  if (nodeIds === undefined) {
+    rules = sorted.map(
       ([value, to]) =>
-        `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ether saddr set ${ownMac} ether daddr set ${tunnelMac(to)} dup to ${tun} ether daddr set ${ownMac}\n`,
+        `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ${copy(tunnelMac(to))}\n`,
     );
+  } else {
+    const nodes = [...nodeIds].filter(([mac]) => mac !== ownMac).sort((a, b) => a[1] - b[1]);
+    const chain = (value: number) => `from_${(value >>> 0).toString(16)}`;
+    const others = `meta mark & ${mask} map { ${sorted.map(([v, to]) => `${hex(v)} : ${tunnelMac(to)}`).join(', ')} }`;
+    for (const [mac, value] of nodes) {
+      chains += `\tchain ${chain(value)} {\n\t\t${copy(others)} ether saddr set ${mac}\n\t}\n`;
+    }
+    const dispatch = `ether saddr vmap { ${nodes.map(([mac, value]) => `${mac} : jump ${chain(value)}`).join(', ')} }`;
+    rules = sorted.map(
+      ([value, to]) => `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ${dispatch}\n`,
+    );
+  }
   return (
-    `${reset}\ntable netdev ${name} {\n\tchain ingress {\n` +
+    `${reset}\ntable netdev ${name} {\n${chains}\tchain ingress {\n` +
     `\t\ttype filter hook ingress device ${tun} priority filter; policy accept;\n${rules.join('')}\t}\n}`
   );
 }
