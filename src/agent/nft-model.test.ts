@@ -89,6 +89,14 @@ describe('nft text and read-back', () => {
     expect(copying.text).toContain(
       'ct mark 0 ether saddr != { 02:ce:0a:00:00:03 } ct mark set ether saddr map',
     );
+    // The frame that goes on here gets its source MAC back after the copy leaves, so it records its own node.
+    expect(copying.text).toContain(
+      'meta mark & 0x3fff == 0x12 ether saddr != 02:ce:0a:00:00:03 ether saddr vmap { 02:ce:0a:00:00:03 : jump from_20000 }',
+    );
+    expect(copying.text).toContain(
+      '\tchain from_20000 {\n\t\tether saddr set 02:ce:0a:00:00:01 ether daddr set meta mark & 0x3fff map ' +
+        '{ 0x12 : 02:ce:0a:00:00:03 } dup to "cegress0" ether daddr set 02:ce:0a:00:00:01 ether saddr set 02:ce:0a:00:00:03\n',
+    );
     // Without it (podNetwork), none of this, and the return table goes.
     const off = renderStructure(base).text;
     expect(off).not.toContain('ct direction reply');
