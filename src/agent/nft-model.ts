@@ -338,7 +338,8 @@ function copiesText(
     }
     const dispatch = `ether saddr vmap { ${nodes.map(([mac, value]) => `${mac} : jump ${chain(value)}`).join(', ')} }`;
     rules = sorted.map(
-      ([value, to]) => `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ${dispatch}\n`,
+      ([value, to]) =>
+        `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ${dispatch}\n`,
     );
   }
   return (
