@@ -187,7 +187,7 @@ test('the AKS quick start grants exactly the Azure actions of the calls the Azur
   expect(Object.keys(ACTIONS_BY_CALL).sort()).toEqual(calls);
   const doc = await read('docs/quickstart-aks.md');
   const role = doc.slice(doc.indexOf('cat > cloud-egress-role.json <<EOF') + 35, doc.indexOf('\nEOF\n'));
-  const granted = (JSON.parse(role.replace('${SUB}', 'x')) as { Actions: string[] }).Actions;
+  const granted = (JSON.parse(role.replace(/\$\{SUB\}/, 'x')) as { Actions: string[] }).Actions;
   expect([...granted].sort()).toEqual([...ALL_ACTIONS]);
   for (const action of ALL_ACTIONS)
     expect(doc, `${action} in the permissions table`).toContain(`\`${action}\``);

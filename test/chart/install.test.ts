@@ -10,12 +10,7 @@
  */
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
-import {
-  type CommandLine,
-  commandLine,
-  commandRunner,
-  type RunCommand,
-} from '../../src/agent/linux/run-command.ts';
+import { type CommandLine, commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
 import { runAgent } from '../../src/agent/run-agent.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import { runController } from '../../src/controller/run-controller.ts';
