@@ -98,6 +98,28 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['doctor', '--provider', 'nope'], {})).toThrow(/--provider/);
   });
 
+  it('takes repeatable or comma-separated --cluster-cidr for the controller and the doctor, as the agent does', () => {
+    const argv = ['--cluster-cidr', '10.0.0.0/16', '--cluster-cidr=172.20.0.0/16, fd00::/108'];
+    const controller = parseConfig(['controller', ...argv], {});
+    const agent = parseConfig(['agent', '--node-name', 'n', ...argv], {});
+    const doctor = parseConfig(['doctor', ...argv], {});
+    const typed = ['10.0.0.0/16', '172.20.0.0/16', 'fd00::/108'];
+    expect(controller.command === 'controller' && controller.controller.settings.clusterCidrs).toEqual(typed);
+    expect(agent.command === 'agent' && agent.agent.clusterCidrs).toEqual(typed);
+    expect(doctor.command === 'doctor' && doctor.doctor.clusterCidrs).toEqual(typed);
+    const none = parseConfig(['controller'], {});
+    expect(none.command === 'controller' && none.controller.settings).not.toHaveProperty('clusterCidrs');
+  });
+
+  it.each([['controller'], ['doctor'], ['agent', '--node-name', 'n']])(
+    "%s refuses a --cluster-cidr that is not a CIDR, with the agent's words",
+    (...command) => {
+      const run = () => parseConfig([...command, '--cluster-cidr', '10.0.0.0/16,10.96.0.1'], {});
+      expect(run).toThrow(ConfigError);
+      expect(run).toThrow('--cluster-cidr: "10.96.0.1" is not a CIDR (e.g. 10.244.0.0/16)');
+    },
+  );
+
   it('takes --preflight-interval', () => {
     const config = parseConfig(['controller', '--preflight-interval', '2m'], {});
     expect(config.command === 'controller' && config.controller.settings.preflightIntervalMs).toBe(120_000);

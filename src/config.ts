@@ -12,7 +12,7 @@
  *
  * Flags win over environment variables; environment variables win over defaults.
  *
- * Longer than most files (about 340 lines) on purpose: the controller's help text, its flag table and the
+ * Longer than most files (about 490 lines) on purpose: the controller's help text, its flag table and the
  * parsing of each flag sit together so that what `--help` says and what the parser accepts cannot drift apart
  * (the agent's flags live in src/agent/agent-config.ts the same way).
  */
@@ -33,7 +33,6 @@ import { LOG_LEVELS, type LogLevel } from './log.ts';
 import type { ProviderSettings } from './provider/contract.ts';
 import { PROVIDER_NAMES, providerDescriptor } from './provider/registry.ts';
 
-/** The parsed command line. */
 /** What `cloud-egress doctor` runs on. */
 export interface DoctorConfig {
   readonly kube: KubeSource;
@@ -43,9 +42,15 @@ export interface DoctorConfig {
   readonly providerSettings: ProviderSettings;
   /** Only this gateway; default every gateway. */
   readonly gateway?: string;
+  /**
+   * `--cluster-cidr`: the CIDRs the agents are given (the chart's `agent.clusterCIDRs`), which the cluster CIDRs
+   * check counts with the discovered ones; default none.
+   */
+  readonly clusterCidrs?: readonly string[];
   readonly logLevel: LogLevel;
 }
 
+/** The parsed command line. */
 export type Config =
   | { readonly command: 'controller'; readonly controller: ControllerConfig }
   | { readonly command: 'doctor'; readonly doctor: DoctorConfig }
@@ -76,6 +81,9 @@ export const CONTROLLER_HELP = `Usage: cloud-egress controller [flags]
 Kubernetes:
   --kubeconfig PATH             kubeconfig file (env KUBECONFIG); default in-cluster, else ~/.kube/config
   --in-cluster                  use the pod's service account even when KUBECONFIG is set
+  --cluster-cidr CIDR           a pod or Service CIDR the agents are given (the chart's agent.clusterCIDRs; the
+                                agent's flag); repeatable or comma-separated. The cluster CIDRs check of the
+                                Preflight condition counts them with the discovered ones
 
 Cloud:
   --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto: from annotation
@@ -134,6 +142,9 @@ Exits 1 when a check failed, 2 on bad flags.
   --kubeconfig PATH             kubeconfig file (env KUBECONFIG); default in-cluster, else ~/.kube/config
   --in-cluster                  use the pod's service account even when KUBECONFIG is set
   --gateway NAME                only this EgressGateway
+  --cluster-cidr CIDR           a pod or Service CIDR the agents are given (the chart's agent.clusterCIDRs);
+                                repeatable or comma-separated; the cluster CIDRs check counts them with the
+                                discovered ones
   --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto), as for the controller
   --owner ID                    ownership tag value (env CLOUD_EGRESS_OWNER; default "default")
   --region NAME, --endpoint URL, --interface ID, --interface-tag KEY=VALUE   as for the controller
@@ -192,9 +203,28 @@ function parseBoolean(text: string, flag: string): boolean {
   throw new ConfigError(`${flag}: "${text}" is not true or false`);
 }
 
+/**
+ * The `--cluster-cidr` values, split and checked by the agent's own parser (`parseAgentConfig`), so that the
+ * controller, the doctor and the agent accept the same CIDRs and say the same about a bad one.
+ * @throws ConfigError naming the flag and the bad CIDR.
+ */
+function parseClusterCidrs(values: readonly string[] | undefined): readonly string[] {
+  try {
+    return parseAgentConfig(['--cleanup', ...(values ?? []).map((v) => `--cluster-cidr=${v}`)], {})
+      .clusterCidrs;
+  } catch (err) {
+    if (err instanceof AgentConfigError) throw new ConfigError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+/** Parsed flag values: strings, booleans, and the lists of repeatable flags. */
+type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
 const CONTROLLER_OPTIONS = {
   kubeconfig: { type: 'string' },
   'in-cluster': { type: 'boolean' },
+  'cluster-cidr': { type: 'string', multiple: true },
   provider: { type: 'string' },
   'test-providers': { type: 'boolean' },
   owner: { type: 'string' },
@@ -230,7 +260,7 @@ const CONTROLLER_OPTIONS = {
 type Env = Readonly<Record<string, string | undefined>>;
 
 function parseController(args: readonly string[], env: Env): Config {
-  let values: Record<string, string | boolean | undefined>;
+  let values: FlagValues;
   try {
     values = parseArgs({
       args: [...args],
@@ -294,6 +324,7 @@ function parseController(args: readonly string[], env: Env): Config {
   const agentPodSelector = str('agent-pod-selector');
   if (agentPodSelector !== undefined) parseEqualitySelector(agentPodSelector, '--agent-pod-selector');
   const podNamespace = env['POD_NAMESPACE'];
+  const clusterCidrs = parseClusterCidrs(values['cluster-cidr'] as string[] | undefined);
 
   const controller: ControllerConfig = {
     kube,
@@ -342,6 +373,7 @@ function parseController(args: readonly string[], env: Env): Config {
         : {}),
       resyncPeriodMs,
       concurrency: parseInteger(str('concurrency') ?? '4', '--concurrency', 1, 64),
+      ...(clusterCidrs.length > 0 ? { clusterCidrs } : {}),
       ...(str('preflight-interval') !== undefined
         ? { preflightIntervalMs: duration('preflight-interval', 0) }
         : {}),
@@ -353,6 +385,7 @@ function parseController(args: readonly string[], env: Env): Config {
 const DOCTOR_OPTIONS = {
   kubeconfig: { type: 'string' },
   'in-cluster': { type: 'boolean' },
+  'cluster-cidr': { type: 'string', multiple: true },
   gateway: { type: 'string' },
   provider: { type: 'string' },
   owner: { type: 'string' },
@@ -365,7 +398,7 @@ const DOCTOR_OPTIONS = {
 } as const;
 
 /** The Kubernetes source of `--kubeconfig` / `--in-cluster` / the environment, as the controller reads it. */
-function kubeSource(values: Record<string, string | boolean | undefined>, env: Env): KubeSource {
+function kubeSource(values: FlagValues, env: Env): KubeSource {
   const kubeconfig =
     (typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined) ?? env['KUBECONFIG'];
   if (values['in-cluster']) return { kind: 'in-cluster' };
@@ -374,7 +407,7 @@ function kubeSource(values: Record<string, string | boolean | undefined>, env: E
 }
 
 function parseDoctor(args: readonly string[], env: Env): Config {
-  let values: Record<string, string | boolean | undefined>;
+  let values: FlagValues;
   try {
     values = parseArgs({
       args: [...args],
@@ -401,6 +434,7 @@ function parseDoctor(args: readonly string[], env: Env): Config {
     throw new ConfigError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
   const optional = (key: string, value: string | undefined) => (value ? { [key]: value } : {});
+  const clusterCidrs = parseClusterCidrs(values['cluster-cidr'] as string[] | undefined);
   const doctor: DoctorConfig = {
     kube: kubeSource(values, env),
     provider: provider as ProviderChoice,
@@ -412,6 +446,7 @@ function parseDoctor(args: readonly string[], env: Env): Config {
       ...optional('interfaceTag', str('interface-tag')),
     },
     ...optional('gateway', str('gateway')),
+    ...(clusterCidrs.length > 0 ? { clusterCidrs } : {}),
     logLevel: logLevel as LogLevel,
   };
   return deepFreeze({ command: 'doctor', doctor });

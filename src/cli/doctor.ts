@@ -1,8 +1,8 @@
 /**
  * @module
  * `cloud-egress doctor`: checks the cluster's networks (src/controller/cluster-checks.ts: the pod and Service CIDRs
- * the agents discover, found with their code in src/kube/cluster-cidrs.ts, and whether the Amazon VPC CNI runs; read
- * by src/controller/cluster-facts.ts), lists the EgressGateways and their nodes from the API server, picks each
+ * the agents discover, found with their code in src/kube/cluster-cidrs.ts, the CIDRs they are given (`--cluster-cidr`,
+ * as the chart's agent.clusterCIDRs) and whether the Amazon VPC CNI runs; read by src/controller/cluster-facts.ts), lists the EgressGateways and their nodes from the API server, picks each
  * gateway's provider and settings as the controller does (decide-provider.ts), runs the provider's preflight checks
  * on the gateway's nodes with the cluster's facts (contract.ts `preflight`; providers without checks say so) and
  * prints every check with its fix (doctor-report.ts). The controller's `Preflight` condition runs the same checks
@@ -36,7 +36,7 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
   const { lists } = createKubeApi(loadKubeConfig(config.kube));
   const [gatewayList, nodeList] = await Promise.all([lists.gateways(), lists.nodes()]);
   const nodes = nodeList.items as V1Node[];
-  const cluster = await readClusterFacts(nodes, lists);
+  const cluster = await readClusterFacts(nodes, lists, config.clusterCidrs ?? []);
   const gateways = (gatewayList.items as unknown as EgressGateway[])
     .filter((g) => config.gateway === undefined || g.metadata.name === config.gateway)
     .sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));

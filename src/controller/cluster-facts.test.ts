@@ -9,7 +9,7 @@ const list = <T extends KubernetesObject>(items: T[]): KubernetesListObject<T> =
 });
 
 describe('readClusterFacts', () => {
-  it('lists the aws-node pods of kube-system and the ServiceCIDRs, and takes the pod CIDRs from the Nodes given', async () => {
+  it('lists the aws-node pods of kube-system and the ServiceCIDRs, and takes the pod CIDRs from the Nodes given and the typed CIDRs', async () => {
     const asked: string[] = [];
     const lists: ClusterFactLists = {
       agentPods: async (namespace, selector) => {
@@ -22,9 +22,15 @@ describe('readClusterFacts', () => {
     const facts = await readClusterFacts(
       [{ metadata: { name: 'n' }, spec: { podCIDR: '10.244.0.0/24' } }],
       lists,
+      ['10.0.0.0/16'],
     );
     expect(asked).toEqual(['kube-system k8s-app=aws-node']);
-    expect(facts).toEqual({ podCIDRs: ['10.244.0.0/24'], serviceCIDRs: ['172.20.0.0/16'], vpcCni: true });
+    expect(facts).toEqual({
+      podCIDRs: ['10.244.0.0/24'],
+      serviceCIDRs: ['172.20.0.0/16'],
+      typedCIDRs: ['10.0.0.0/16'],
+      vpcCni: true,
+    });
   });
 
   it('throws a ClusterFactsError with the API error as cause when the pods cannot be listed', async () => {
@@ -35,7 +41,7 @@ describe('readClusterFacts', () => {
       },
       serviceCIDRs: async () => list<V1ServiceCIDR>([]),
     };
-    const err = await readClusterFacts([], lists).catch((e: unknown) => e);
+    const err = await readClusterFacts([], lists, []).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterFactsError);
     expect((err as Error).message).toContain('k8s-app=aws-node in kube-system');
     expect((err as Error).message).toContain('pods is forbidden');

@@ -7,6 +7,7 @@
  * Nodes (the caller's: the doctor lists them, the controller has its informer's) ─► pod CIDRs
  * list ServiceCIDRs (probeServiceCidrs: 404 not served, 403 forbidden are answers) ─► Service CIDRs
  * list pods kube-system, k8s-app=aws-node                                         ─► whether the VPC CNI runs
+ * the caller's --cluster-cidr (the chart's agent.clusterCIDRs)                   ─► the typed CIDRs
  * ```
  *
  * Two list calls, side by side; the controller makes them only when a gateway's preflight is due.
@@ -28,12 +29,13 @@ export class ClusterFactsError extends Error {
 }
 
 /**
- * The cluster's facts, with `nodes` as the caller has them.
+ * The cluster's facts, with `nodes` as the caller has them and the typed CIDRs it was given (`--cluster-cidr`).
  * @throws ClusterFactsError, or ServiceCidrApiError (service-cidr-api.ts) when a list fails
  */
 export async function readClusterFacts(
   nodes: Iterable<V1Node>,
   lists: ClusterFactLists,
+  typedCIDRs: readonly string[],
 ): Promise<ClusterFacts> {
   const pods = async () => {
     try {
@@ -46,5 +48,5 @@ export async function readClusterFacts(
     }
   };
   const [serviceCidrs, awsNodePods] = await Promise.all([probeServiceCidrs(lists.serviceCIDRs), pods()]);
-  return clusterFacts({ nodes, serviceCidrs, awsNodePods });
+  return clusterFacts({ nodes, serviceCidrs, awsNodePods, typedCIDRs });
 }

@@ -64,6 +64,11 @@ export interface ControllerSettings {
   readonly concurrency: number;
   /** A gateway's preflight checks run at most this often (preflight-gate.ts); default 10 minutes. */
   readonly preflightIntervalMs?: number;
+  /**
+   * `--cluster-cidr`: the CIDRs the agents are given (the chart's `agent.clusterCIDRs`); the cluster CIDRs check of
+   * the `Preflight` condition counts them with the discovered ones (cluster-checks.ts). Default none.
+   */
+  readonly clusterCidrs?: readonly string[];
 }
 
 /** Default of {@link ControllerSettings.handoverSettleMs}. */

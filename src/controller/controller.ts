@@ -142,7 +142,8 @@ export class Controller {
       ...(options.settings.preflightIntervalMs !== undefined
         ? { preflightIntervalMs: options.settings.preflightIntervalMs }
         : {}),
-      clusterFacts: () => readClusterFacts(caches.nodes(), this.#api.lists),
+      clusterFacts: () =>
+        readClusterFacts(caches.nodes(), this.#api.lists, options.settings.clusterCidrs ?? []),
       ...(options.settings.verification ? { verification: options.settings.verification } : {}),
       statusesWritten: (gateway, { held, ready }) => this.#timeFailovers(gateway, held, ready),
       ...(options.settings.handoverSettleMs !== undefined

@@ -507,7 +507,7 @@ export class GatewayReconciler {
   ): Promise<{ policies: readonly AnyEgressPolicy[]; applied: Applied }> {
     const { before, verifying, handover } = pass;
     if (decision.changes.length === 0) return { policies: live, applied: nothingApplied(before) };
-    const { writer, providers, now } = this.#d;
+    const { providers, now } = this.#d;
     let mark = performance.now();
     const pending = decidePolicyStatuses(decision, live, 'pending', new Map(), now(), verifying, handover);
     const policies = await this.#writeInRounds(live, pending);

@@ -4,7 +4,12 @@ import type { ClusterFacts } from './cluster-checks.ts';
 import { PREFLIGHT_MESSAGE_MAX, PreflightGate, preflightCondition } from './preflight-gate.ts';
 
 const node = (name: string): NodeRef => ({ name, providerID: `x:///${name}` });
-const fine: ClusterFacts = { podCIDRs: ['10.244.0.0/24'], serviceCIDRs: ['10.96.0.0/12'], vpcCni: false };
+const fine: ClusterFacts = {
+  podCIDRs: ['10.244.0.0/24'],
+  serviceCIDRs: ['10.96.0.0/12'],
+  typedCIDRs: [],
+  vpcCni: false,
+};
 function provider(answer: () => PreflightCheck[] | Promise<PreflightCheck[]>) {
   const calls: string[][] = [];
   const clusters: (PreflightCluster | undefined)[] = [];
@@ -63,7 +68,7 @@ describe('PreflightGate', () => {
     const { p, clusters } = provider(() => [
       { check: 'VPC CNI', node: 'a', ok: false, message: 'eni-1 is managed', fix: 'tag it' },
     ]);
-    const missing: ClusterFacts = { podCIDRs: [], serviceCIDRs: ['10.96.0.0/12'], vpcCni: false };
+    const missing: ClusterFacts = { ...fine, podCIDRs: [] };
     const failed = await gate.condition('g', 1, p, [node('a')], true, facts(missing).read);
     expect(failed).toMatchObject({ status: 'False', reason: 'PreflightFailed' });
     expect(failed?.message).toMatch(

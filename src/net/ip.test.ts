@@ -63,6 +63,10 @@ describe('ip helpers', () => {
     expect(cidrContains('10.0.0.0/16', '10.0.200.1')).toBe(true);
     expect(cidrContains('10.0.0.0/16', '10.1.0.1')).toBe(false);
     expect(cidrContains('::/0', '10.0.0.1')).toBe(false);
+    expect(cidrContains('10.244.0.0/16', '10.244.1.0/24')).toBe(true);
+    expect(cidrContains('10.244.0.0/16', '10.244.0.0/16')).toBe(true);
+    expect(cidrContains('10.244.1.0/24', '10.244.0.0/16')).toBe(false);
+    expect(cidrContains('10.0.0.0/8', 'fd00::/64')).toBe(false);
     expect(rangesOverlap(cidrRange('10.0.0.0/24'), poolEntryRange('10.0.0.255-10.0.1.3'))).toBe(true);
     expect(rangesOverlap(cidrRange('10.0.0.0/24'), cidrRange('2600::/64'))).toBe(false);
   });

@@ -130,7 +130,7 @@ export function poolEntryRange(entry: string): IpRange {
   throw new InvalidAddressError(`"${entry}" is not an IP, a CIDR or a range start-end`);
 }
 
-/** True when `ip` lies inside `cidr` (false across families). */
+/** True when `ip` (an address, or a whole CIDR) lies inside `cidr` (false across families). */
 export function cidrContains(cidr: string, ip: string): boolean {
   const net = parseAddress(cidr);
   const addr = parseAddress(ip);

@@ -2,7 +2,8 @@
  * @module
  * The user docs against the code they describe, so they cannot drift: every metric the controller and the
  * agent register is in docs/metrics.md and the Grafana dashboard queries only metrics that exist; every
- * condition reason is in docs/troubleshooting.md, with what the Preflight condition reads of the cluster; the EKS quick start's IAM policy grants every EC2 action the
+ * condition reason is in docs/troubleshooting.md, with what the Preflight condition reads of the cluster; every flag of
+ * the controller's and the doctor's `--help` is in their docs' tables; the EKS quick start's IAM policy grants every EC2 action the
  * AWS provider calls and no other, the GKE custom role every permission of the GCP provider's calls and no
  * other, and the AKS quick start's role every Azure action of the calls the Azure provider makes and no other;
  * every `--set` in the quick starts is a value of the chart; every test the error-behaviour tables of
@@ -17,6 +18,7 @@ import { ACTIONS_BY_CALL, ALL_ACTIONS } from '../../providers/azure/permissions.
 import { ALL_PERMISSIONS, CALL_PERMISSIONS } from '../../providers/gcp/permissions.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { REASON } from '../../src/api/conditions.ts';
+import { CONTROLLER_HELP, DOCTOR_HELP } from '../../src/config.ts';
 import { AWS_NODE_PODS } from '../../src/controller/cluster-facts.ts';
 import { ControllerMetrics } from '../../src/controller/metrics.ts';
 import { PREFLIGHT_MESSAGE_MAX } from '../../src/controller/preflight-gate.ts';
@@ -82,6 +84,27 @@ test('docs/maintenance.md names every taint and annotation that makes a node lea
 test('docs/troubleshooting.md explains every condition and event reason', async () => {
   const doc = await read('docs/troubleshooting.md');
   for (const reason of Object.values(REASON)) expect(doc, reason).toContain(`\`${reason}\``);
+});
+
+/** The flags a help text names (`--name`), `--help` left out. */
+const flagsOf = (help: string) =>
+  [...new Set([...help.matchAll(/--[a-z][a-z-]+/g)].map((m) => m[0]))].filter((f) => f !== '--help');
+
+test("docs/controller.md's table has every flag of `cloud-egress controller --help`", async () => {
+  const doc = await read('docs/controller.md');
+  const table = doc.slice(doc.indexOf('## Flags'), doc.indexOf('## Metrics'));
+  const flags = flagsOf(CONTROLLER_HELP);
+  expect(flags.length).toBeGreaterThan(25);
+  for (const flag of flags) expect(table, flag).toMatch(new RegExp(`^\\| \`${flag}[ \`]`, 'm'));
+});
+
+test("docs/troubleshooting.md's doctor table has every flag of `cloud-egress doctor --help`", async () => {
+  const doc = await read('docs/troubleshooting.md');
+  const section = doc.slice(doc.indexOf('## Preflight'), doc.indexOf('## Common problems'));
+  const table = section.split('\n').filter((l) => l.startsWith('| `--'));
+  const flags = flagsOf(DOCTOR_HELP);
+  expect(flags).toContain('--cluster-cidr');
+  for (const flag of flags) expect(table.join('\n'), flag).toMatch(new RegExp(`\`${flag}[ \`]`));
 });
 
 test('docs/troubleshooting.md says what the Preflight condition reads of the cluster and where its message is cut', async () => {
@@ -164,7 +187,7 @@ test('the AKS quick start grants exactly the Azure actions of the calls the Azur
   expect(Object.keys(ACTIONS_BY_CALL).sort()).toEqual(calls);
   const doc = await read('docs/quickstart-aks.md');
   const role = doc.slice(doc.indexOf('cat > cloud-egress-role.json <<EOF') + 35, doc.indexOf('\nEOF\n'));
-  const granted = (JSON.parse(role.replace('${SUB}', 'x')) as { Actions: string[] }).Actions;
+  const granted = (JSON.parse(role.replace(/\$\{SUB\}/, 'x')) as { Actions: string[] }).Actions;
   expect([...granted].sort()).toEqual([...ALL_ACTIONS]);
   for (const action of ALL_ACTIONS)
     expect(doc, `${action} in the permissions table`).toContain(`\`${action}\``);

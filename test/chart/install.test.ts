@@ -10,17 +10,13 @@
  */
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
-import {
-  type CommandLine,
-  commandLine,
-  commandRunner,
-  type RunCommand,
-} from '../../src/agent/linux/run-command.ts';
+import { type CommandLine, commandLine, commandRunner } from '../../src/agent/linux/run-command.ts';
 import { runAgent } from '../../src/agent/run-agent.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import { runController } from '../../src/controller/run-controller.ts';
 import { netnsSysctl } from '../agent/netns-lab.ts';
 import { ControllerWorld, capturingLogger, hasFinalizer } from '../controller/world.ts';
+import { SERVICE_CIDR } from '../harness/control-plane.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { createBoundPod } from '../support/bound-pods.ts';
 import { patchCustomObject } from '../support/custom-objects.ts';
@@ -197,6 +193,7 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
     });
     // The chart runs without test providers; this test's cloud is the in-memory one, so it enables them.
     expect(config.settings.testProviders).toBe(false);
+    let cluster: unknown;
     const running = await runController(
       {
         ...config,
@@ -204,12 +201,16 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
         metricsAddress: '127.0.0.1:0',
         healthAddress: '127.0.0.1:0',
       },
-      // A preflight check, so that the Preflight condition lists what it reads (the chart's RBAC must allow it).
+      // A preflight check, so that the Preflight condition runs the cluster checks on what the controller reads
+      // (the chart's RBAC must allow it); the provider is given those facts, which the test keeps.
       {
         kubeConfig: identity.kubeConfig,
         providerMaker: world.providerMaker((p) => ({
           ...p,
-          preflight: async () => [{ check: 'example', ok: true, message: 'fine' }],
+          preflight: async (_nodes, _signal, facts) => {
+            cluster = facts;
+            return [{ check: 'example', ok: true, message: 'fine' }];
+          },
         })),
         logger: log.logger,
       },
@@ -240,15 +241,22 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
       });
       expect(hasFinalizer(gw)).toBe(true);
       expect(gw.status).toMatchObject({ provider: 'inmemory', readyNodes: 3, ipsTotal: 10 });
-      // The Preflight condition read the ServiceCIDRs and kube-system's aws-node pods (else it would be Unknown,
-      // or name the ServiceCIDR list forbidden); this world's Nodes have no pod CIDRs.
+      // The Preflight condition read the ServiceCIDRs and kube-system's aws-node pods (else it would be Unknown);
+      // this world's Nodes have no pod CIDRs, and the chart's agent.clusterCIDRs stand for them: it passes.
       const preflight = await eventually('the Preflight condition', async () =>
         (await world.getGateway(gateway)).status?.conditions?.find((c) => c.type === 'Preflight'),
       );
-      expect(preflight).toMatchObject({ status: 'False', reason: 'PreflightFailed' });
-      expect(preflight?.message).toMatch(
-        /^1 of 2 checks failed: cluster CIDRs: not found: pod CIDRs \(no Node has spec.podCIDRs\);/,
-      );
+      expect(preflight).toMatchObject({
+        status: 'True',
+        reason: 'PreflightPassed',
+        message: '2 checks passed',
+      });
+      expect(cluster).toEqual({
+        podCIDRs: [],
+        serviceCIDRs: [SERVICE_CIDR],
+        typedCIDRs: ['10.244.0.0/16', '10.96.0.0/12'],
+        vpcCni: false,
+      });
 
       // Events (create) in the policy's namespace.
       // One Assigned Event for the policy, however many nodes its IPs went to.

@@ -36,6 +36,8 @@ describe.each(CI_VALUES)('values for provider $provider', ({ provider, file }) =
       namespace: 'cloud-egress',
       name: 'cloud-egress-controller',
     });
+    // The controller is given the agents' typed cluster CIDRs (its cluster CIDRs check counts them).
+    expect(config.settings.clusterCidrs ?? []).toEqual(chartAgentConfig(manifests, NODE_ENV).clusterCidrs);
     const sa = findOne(manifests, 'ServiceAccount', '-controller');
     const annotations = sa.metadata.annotations ?? {};
     const deployment = findOne(manifests, 'Deployment', '-controller');
@@ -43,6 +45,7 @@ describe.each(CI_VALUES)('values for provider $provider', ({ provider, file }) =
     switch (provider) {
       case 'aws':
         expect(chartAgentConfig(manifests, NODE_ENV).clusterCidrs).toEqual(['10.0.0.0/16', '172.20.0.0/16']);
+        expect(config.settings.clusterCidrs).toEqual(['10.0.0.0/16', '172.20.0.0/16']);
         expect(config.settings.providerSettings).toEqual({
           owner: 'prod-eks',
           region: 'eu-west-1',
@@ -128,6 +131,7 @@ describe('default values', () => {
     expect(config.settings.agentPods!.namespace).toBe(agentPods.metadata.namespace);
     expect(config.metricsAddress).toBe(':8080');
     expect(config.healthAddress).toBe(':8081');
+    expect(config.settings).not.toHaveProperty('clusterCidrs'); // agent.clusterCIDRs is empty
 
     const pdb = findOne(manifests, 'PodDisruptionBudget', '-controller');
     expect(pdb.spec.maxUnavailable).toBe(1);
@@ -294,6 +298,7 @@ test('agent.discoverClusterCIDRs=false: only agent.clusterCIDRs (and the node IP
     clusterCidrs: ['10.42.0.0/16'],
     discoverClusterCidrs: false,
   });
+  expect(controllerConfig(manifests).settings.clusterCidrs).toEqual(['10.42.0.0/16']);
 });
 
 test('agent.egressInterface and agent.egressGateway: egress IPs on a dedicated device', async () => {

@@ -2,8 +2,9 @@
  * @module
  * `cloud-egress doctor` on EKS-shaped gateways: the AWS provider on LocalStack (through the fault proxy, which
  * answers an IAM denial as EC2 does) and a real kube-apiserver. Each case breaks one thing and asserts the doctor
- * names it with its fix: cluster CIDRs not found, a denied permission (CreateTags DryRun on the subnet), a full
- * ENI, an ENI the VPC CNI manages and the source/destination check it needs off; then each is mended.
+ * names it with its fix: cluster CIDRs not found (typed ones, `--cluster-cidr`, stand for them), a denied permission
+ * (CreateTags DryRun on the subnet), a full ENI, an ENI the VPC CNI manages and the source/destination check it
+ * needs off; then each is mended.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
 import { runDoctor } from '../../src/cli/doctor.ts';
+import { parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { type FaultProxy, startFaultProxy } from '../aws/fault-proxy.ts';
@@ -70,24 +72,30 @@ afterAll(async () => {
   await ls?.stop();
 });
 
-const doctor = async () => {
-  let text = '';
-  const code = await runDoctor(
-    {
-      kube: { kind: 'file', path: kube.controlPlane.kubeconfigPath },
-      provider: 'auto',
-      providerSettings: { owner: 'doctor' },
-      gateway: 'eks',
-      logLevel: 'warn',
-    },
-    {
-      logger: silentLogger(),
-      make: async () => provider,
-      write: (t) => {
-        text += t;
-      },
-    },
+/** The doctor on gateway `eks`, configured from its command line (`parseConfig`) with `flags` added. */
+const doctor = async (...flags: string[]) => {
+  const config = parseConfig(
+    [
+      'doctor',
+      '--kubeconfig',
+      kube.controlPlane.kubeconfigPath,
+      '--owner',
+      'doctor',
+      '--gateway',
+      'eks',
+      ...flags,
+    ],
+    {},
   );
+  if (config.command !== 'doctor') throw new Error(`parsed as ${config.command}`);
+  let text = '';
+  const code = await runDoctor(config.doctor, {
+    logger: silentLogger(),
+    make: async () => provider,
+    write: (t) => {
+      text += t;
+    },
+  });
   return { code, text };
 };
 
@@ -96,10 +104,18 @@ it('names missing cluster CIDRs with the fix; a Node with a pod CIDR (and the de
   expect(before.code).toBe(1);
   expect(before.text).toMatch(/FAIL +cluster CIDRs: not found: pod CIDRs \(no Node has spec.podCIDRs\)/);
   expect(before.text).toContain("fix: set the chart's agent.clusterCIDRs to the pod and Service CIDRs");
+  // Typed, as the fix says (the doctor's --cluster-cidr): they may stand for the pod CIDRs no Node lists.
+  const typed = await doctor('--cluster-cidr', '10.244.0.0/16');
+  expect(typed.text).toMatch(
+    /ok +cluster CIDRs: pods: none discovered \(no Node has spec.podCIDRs\); Services: \S+ \(discovered\); typed: 10\.244\.0\.0\/16 \(these must include the pod CIDRs\)\n/,
+  );
+  expect(typed.code).toBe(0);
   // A Node the kubelet registered with a pod CIDR (not a gateway node).
   await createNode(core, { name: 'worker', podCIDR: '10.244.0.0/24' });
   const after = await doctor();
-  expect(after.text).toMatch(/ok +cluster CIDRs: pods: 10\.244\.0\.0\/24; Services: \S+/);
+  expect(after.text).toMatch(
+    /ok +cluster CIDRs: pods: 10\.244\.0\.0\/24 \(discovered\); Services: \S+ \(discovered\); typed: none/,
+  );
   expect(after.text).toContain('gateway eks (provider aws, 2 nodes)');
   expect(after.text).toMatch(/ok +gw-roomy +free IP slots: 9 of 10 IPv4 addresses free/);
   expect(after.text).toMatch(/ok +permission ec2:CreateTags: granted on subnet/);
@@ -160,4 +176,12 @@ it('with aws-node running: names the ENI the VPC CNI manages and the source/dest
   );
   expect(mended.text).toMatch(/ok +gw-roomy +source\/destination check: off/);
   expect(mended.text).toMatch(/FAIL +gw-small +VPC CNI/);
+  // Pods take the VPC's addresses: untyped, the doctor says to list the VPC's CIDRs; typed, that they must be there.
+  expect(mended.text).toMatch(
+    /ok +cluster CIDRs: pods: the VPC's CIDRs \(the VPC CNI gives pods VPC addresses; the agents do not discover them: agent\.clusterCIDRs must list them\); Services: \S+ \(discovered\); typed: none\n/,
+  );
+  const typed = await doctor('--cluster-cidr=10.0.0.0/16');
+  expect(typed.text).toMatch(
+    /ok +cluster CIDRs: pods: the VPC's CIDRs \(the VPC CNI gives pods VPC addresses; the agents do not discover them\); Services: \S+ \(discovered\); typed: 10\.0\.0\.0\/16 \(with the VPC CNI these must include the VPC's CIDRs\)\n/,
+  );
 });

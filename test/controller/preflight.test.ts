@@ -4,14 +4,17 @@
  * most once per interval (not on every reconcile), again when the gateway's generation changes. With the inmemory
  * provider (a wrapper adds a check): the rate limit. With the AWS provider on LocalStack: the cluster's facts read
  * from the API server reach the condition (cluster CIDRs not found; with aws-node running, the ENI the VPC CNI
- * manages and the source/destination check), each with its fix, until they are mended.
+ * manages and the source/destination check), each with its fix, until they are mended; and the typed cluster CIDRs
+ * (`--cluster-cidr`, as the chart passes agent.clusterCIDRs) stand for the CIDRs the agents cannot discover.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import { NetworkingV1Api } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
 import { ANNOTATIONS } from '../../src/api/annotations.ts';
 import { CONDITION, REASON } from '../../src/api/conditions.ts';
+import { parseConfig } from '../../src/config.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { useLocalStackVpc } from '../aws/use-localstack.ts';
 import { freeIPsIn, mendForVpcCni, runInstance } from '../aws/world.ts';
@@ -195,7 +198,8 @@ describe('the AWS provider on LocalStack, with the cluster read from the API ser
         '0.0.0.0/0 would send pod-to-pod, Service and DNS traffic through the gateway ' +
         "(fix: set the chart's agent.clusterCIDRs to the pod and Service CIDRs (on EKS: the VPC's CIDRs, " +
         "aws ec2 describe-vpcs --vpc-ids <vpc> --query 'Vpcs[0].CidrBlockAssociationSet[].CidrBlock', and " +
-        'aws eks describe-cluster --name <cluster> --query cluster.kubernetesNetworkConfig.serviceIpv4Cidr))',
+        'aws eks describe-cluster --name <cluster> --query cluster.kubernetesNetworkConfig.serviceIpv4Cidr); ' +
+        'the chart gives them to the controller too, and cloud-egress doctor takes them as --cluster-cidr)',
     );
 
     // The VPC CNI starts; a Node with a pod CIDR (no gateway node), the API server's ServiceCIDR back.
@@ -229,6 +233,64 @@ describe('the AWS provider on LocalStack, with the cluster read from the API ser
       expect(passed).toMatchObject({ reason: REASON.PreflightPassed, message: '5 checks passed' });
     } finally {
       await world.core.deleteNode({ name: worker }).catch(() => undefined);
+      await world.core
+        .deleteNamespacedPod({ namespace: 'kube-system', name: awsNode })
+        .catch(() => undefined);
+    }
+  });
+
+  it('EKS before 1.33 with the VPC CNI: names the Service CIDRs missing; True once the controller is started with --cluster-cidr for the VPC and the Services', async () => {
+    const { ls, ec2, vpc } = aws;
+    const inst = await runInstance(ec2, vpc.subnets[0]!, world.node('gw'), 'm5.large');
+    await world.addInstanceNode('gw', inst);
+    await mendForVpcCni(ec2, inst.eniId); // the ENI's checks pass: only the cluster CIDRs are left
+    const ips = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 2, 120);
+    const gw = await world.createGateway(
+      'gw',
+      { ips, namespaceSelector: {} },
+      { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
+    );
+    // The VPC CNI runs (pods take VPC addresses: no Node has a pod CIDR), and no ServiceCIDR, as before 1.33.
+    const awsNode = `aws-node-${world.namespace}`;
+    await world.core.createNamespacedPod({
+      namespace: 'kube-system',
+      body: {
+        metadata: { name: awsNode, labels: { 'k8s-app': 'aws-node' } },
+        spec: { containers: [{ name: 'aws-node', image: 'amazon-k8s-cni' }] },
+      },
+    });
+    const mendServiceCidrs = await withoutServiceCidrs();
+    /** A controller with the cluster CIDRs of its command line (`parseConfig`) and this test's timings. */
+    const started = (...flags: string[]) => {
+      const config = parseConfig(['controller', ...flags], {});
+      if (config.command !== 'controller') throw new Error(`parsed as ${config.command}`);
+      const { clusterCidrs } = config.controller.settings;
+      return world.startController({
+        settings: testSettings({
+          resyncPeriodMs: 500,
+          preflightIntervalMs: 500,
+          ...(clusterCidrs ? { clusterCidrs } : {}),
+        }),
+        maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: ls.credentials }),
+      });
+    };
+    try {
+      const untyped = await started();
+      const missing = await preflight(gw, 'False');
+      expect(missing.message).toMatch(
+        /^1 of 5 checks failed: cluster CIDRs: not found: Service CIDRs \(no ServiceCIDR object\); the agents cannot discover them, .*\(fix: set the chart's agent\.clusterCIDRs /,
+      );
+      await untyped.stop();
+
+      // The fix: the VPC's CIDRs (as `aws ec2 describe-vpcs` gives them) and the Service CIDR, typed.
+      const described = await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpc.vpcId] }));
+      const vpcCidrs = (described.Vpcs?.[0]?.CidrBlockAssociationSet ?? []).map((a) => a.CidrBlock!);
+      expect(vpcCidrs).toHaveLength(1);
+      await started(...vpcCidrs.map((c) => `--cluster-cidr=${c}`), '--cluster-cidr', '172.20.0.0/16');
+      const passed = await preflight(gw, 'True');
+      expect(passed).toMatchObject({ reason: REASON.PreflightPassed, message: '5 checks passed' });
+    } finally {
+      await mendServiceCidrs();
       await world.core
         .deleteNamespacedPod({ namespace: 'kube-system', name: awsNode })
         .catch(() => undefined);

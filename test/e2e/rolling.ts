@@ -46,6 +46,10 @@ export interface NodeTurn {
   readonly held: readonly string[];
   /** From the start of its turn until the VPC delivered none of its IPs to it, ms. */
   readonly handOverMs: number;
+  /** When its turn started (epoch ms). */
+  readonly startedAt: number;
+  /** When the VPC first delivered one of its IPs elsewhere in its turn (epoch ms), if it did. */
+  readonly movedAt?: number;
 }
 
 /** What one rolling replacement did. */
@@ -146,12 +150,16 @@ export async function rollGatewayNodes(
     if (node) last.set(ip, node);
   }
   let moves = 0;
+  let movedAt: number | undefined;
   const onApplied = (event: AppliedEvent) => {
     for (const ip of options.expected) {
       const link = event.delivery.get(ip);
       const node = link === undefined ? undefined : linkNode.get(link);
       if (node === undefined) continue;
-      if (last.has(ip) && last.get(ip) !== node) moves++;
+      if (last.has(ip) && last.get(ip) !== node) {
+        moves++;
+        movedAt ??= Date.now();
+      }
       last.set(ip, node);
     }
   };
@@ -160,6 +168,7 @@ export async function rollGatewayNodes(
   try {
     for (const name of options.nodes) {
       const turnAt = Date.now();
+      movedAt = undefined;
       const held: string[] = [];
       for (const ip of options.expected)
         if ((await holdersInCloud(box.net, ip)).includes(name)) held.push(ip);
@@ -192,7 +201,13 @@ export async function rollGatewayNodes(
             : undefined,
         { timeoutMs, intervalMs: 50 },
       );
-      turns.push({ node: name, held, handOverMs: Date.now() - turnAt });
+      turns.push({
+        node: name,
+        held,
+        handOverMs: Date.now() - turnAt,
+        startedAt: turnAt,
+        ...(movedAt === undefined ? {} : { movedAt }),
+      });
       await box.replaceNode(name, options.gateway, timeoutMs);
       await waitForSteadyTraffic(probes, options.expected, { after: Date.now(), consecutive: 20, timeoutMs });
     }
@@ -250,5 +265,27 @@ export function describeRoll(r: RollResult): string {
       for (const [c, n] of Object.entries(w.causes)) causes.set(c, (causes.get(c) ?? 0) + n);
   }
   const why = [...causes].map(([c, n]) => `${n}× ${c}`).join(', ');
-  return `${r.mode}: ${r.failed} of ${r.requests} requests failed${why ? ` (${why})` : ''}, slowest ${r.slowestMs.toFixed(0)} ms, worst window ${r.worstMs.toFixed(0)} ms, moves ${r.moves} (expected ${r.expectedMoves}), ${(r.tookMs / 1000).toFixed(0)} s; ${turns}`;
+  const when = windowTimes(r);
+  return `${r.mode}: ${r.failed} of ${r.requests} requests failed${why ? ` (${why})` : ''}${when ? ` [${when}]` : ''}, slowest ${r.slowestMs.toFixed(0)} ms, worst window ${r.worstMs.toFixed(0)} ms, moves ${r.moves} (expected ${r.expectedMoves}), ${(r.tookMs / 1000).toFixed(0)} s; ${turns}`;
+}
+
+/**
+ * Where each outage window fell in its node's turn: `gw-a1 +4.31 s (VPC +2.40 s) 15:52:10.123Z`, the window's
+ * first bad request after the turn's start, beside the VPC's first move of the turn; the first eight (pure).
+ */
+export function windowTimes(r: Pick<RollResult, 'turns' | 'windows'>): string {
+  const sec = (ms: number) => `+${(ms / 1000).toFixed(2)} s`;
+  const out: string[] = [];
+  for (const list of r.windows.values()) {
+    for (const w of list) {
+      const turn = r.turns.findLast((t) => t.startedAt <= w.from);
+      if (!turn) continue;
+      const moved = turn.movedAt === undefined ? '' : ` (VPC ${sec(turn.movedAt - turn.startedAt)})`;
+      out.push(
+        `${turn.node} ${sec(w.from - turn.startedAt)}${moved} ${new Date(w.from).toISOString().slice(11)}`,
+      );
+    }
+  }
+  const shown = out.slice(0, 8).join('; ');
+  return out.length > 8 ? `${shown}; and ${out.length - 8} more` : shown;
 }
