@@ -24,6 +24,15 @@ describe('parseAgentConfig', () => {
     });
   });
 
+  it('takes the return path: tunnel by default, podNetwork, and refuses anything else', () => {
+    expect(parseAgentConfig(['--node-name', 'x'], {}).dataplane.returnPath).toBe('tunnel');
+    const c = parseAgentConfig(['--node-name', 'x', '--return-path', 'podNetwork'], {});
+    expect(c.dataplane.returnPath).toBe('podNetwork');
+    expect(() => parseAgentConfig(['--node-name', 'x', '--return-path', 'vpc'], {})).toThrow(
+      /--return-path: "vpc" is not one of tunnel, podNetwork/,
+    );
+  });
+
   it('takes datapath constants, and flags win over the environment', () => {
     const c = parseAgentConfig(
       [

@@ -9,7 +9,13 @@ import { DEFAULT_AGENT_HEALTH_PORT } from '../kube/agent-health-port.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { familyOf, isCidr, isIp } from '../net/ip.ts';
 import { DEFAULT_PROC_SYS } from './linux/proc-sys.ts';
-import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS, validateMarkMask } from './settings.ts';
+import {
+  type DataplaneSettings,
+  DEFAULT_DATAPLANE_SETTINGS,
+  RETURN_PATHS,
+  type ReturnPath,
+  validateMarkMask,
+} from './settings.ts';
 
 /** Configuration of the node agent. */
 export interface AgentConfig {
@@ -77,6 +83,9 @@ Flags:
   --no-announce             do not send gratuitous ARP for new egress IPs
   --resync DURATION_MS      full kernel re-read interval in ms (default 60000)
   --log-level LEVEL         ${LOG_LEVELS.join('|')} (default info)
+  --return-path MODE        how replies reach tunnelled pods, the same on every node: tunnel (default; back
+                            through the tunnel to the pod's node, the cloud's source/destination check stays
+                            on) or podNetwork (routed by the gateway over the pod network)
   --vxlan-vni N, --vxlan-port N, --mark-mask HEX, --route-table-base N, --rule-priority N
                             datapath constants; must be equal on all nodes (defaults ${DEFAULT_DATAPLANE_SETTINGS.vni}, ${DEFAULT_DATAPLANE_SETTINGS.port}, 0x${DEFAULT_DATAPLANE_SETTINGS.markMask.toString(16)}, 0x${DEFAULT_DATAPLANE_SETTINGS.tableBase.toString(16)}, ${DEFAULT_DATAPLANE_SETTINGS.rulePriority})
   --cleanup                 remove everything the agent added on this node and exit
@@ -149,8 +158,13 @@ export function parseAgentConfig(
     v['mark-mask'] === undefined ? d.markMask : integer(v['mark-mask'], '--mark-mask', 1, 0xffff);
   const maskProblem = validateMarkMask(markMask);
   if (maskProblem) throw new AgentConfigError(`--mark-mask: ${maskProblem}`);
+  const returnPath = v['return-path'] ?? d.returnPath;
+  if (!(RETURN_PATHS as readonly string[]).includes(returnPath)) {
+    throw new AgentConfigError(`--return-path: "${returnPath}" is not one of ${RETURN_PATHS.join(', ')}`);
+  }
   const dataplane: DataplaneSettings = {
     ...d,
+    returnPath: returnPath as ReturnPath,
     vni: v['vxlan-vni'] === undefined ? d.vni : integer(v['vxlan-vni'], '--vxlan-vni', 1, 0xffffff),
     port: v['vxlan-port'] === undefined ? d.port : integer(v['vxlan-port'], '--vxlan-port', 1, 65535),
     markMask,
@@ -161,7 +175,7 @@ export function parseAgentConfig(
     rulePriority:
       v['rule-priority'] === undefined
         ? d.rulePriority
-        : integer(v['rule-priority'], '--rule-priority', 1, 32765),
+        : integer(v['rule-priority'], '--rule-priority', 1, 32764),
   };
   return {
     cleanup,
@@ -213,6 +227,7 @@ function parse(args: readonly string[]) {
       'mark-mask': { type: 'string' },
       'route-table-base': { type: 'string' },
       'rule-priority': { type: 'string' },
+      'return-path': { type: 'string' },
     },
   });
 }

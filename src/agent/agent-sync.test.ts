@@ -7,7 +7,10 @@ import { desiredState } from './desired-state.ts';
 import { LocalPodStore } from './local-pods.ts';
 import { MemoryDataplane } from './memory-dataplane.ts';
 import { createAgentMetrics } from './metrics.ts';
-import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS } from './settings.ts';
+
+/** The egress rows alone: the return path `tunnel` adds its own (tested in node-dataplane.test.ts). */
+const S: DataplaneSettings = { ...DEFAULT_DATAPLANE_SETTINGS, returnPath: 'podNetwork' };
 
 const ready = (ip: string, node: string) => ({ ip, node, state: 'Ready' as const });
 const base = (gateway = 'node-2') =>

@@ -5,7 +5,10 @@ import type { AnyEgressPolicy } from '../api/index.ts';
 import { DesiredCache } from './desired-cache.ts';
 import { desiredState } from './desired-state.ts';
 import { markChain, policySets, SETS } from './nft-model.ts';
-import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS } from './settings.ts';
+
+/** The egress rows alone: the return path `tunnel` adds its own (tested in node-dataplane.test.ts). */
+const S: DataplaneSettings = { ...DEFAULT_DATAPLANE_SETTINGS, returnPath: 'podNetwork' };
 
 const ready = (ip: string, node: string) => ({ ip, node, state: 'Ready' as const });
 const podsSet = (d: ReturnType<typeof desiredState>['desired']) => {

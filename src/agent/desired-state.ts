@@ -27,7 +27,7 @@ import { policyPrefix, policySets } from './nft-model.ts';
 import { nodeDataplane } from './node-dataplane.ts';
 import { steeringByIp, steeringEpoch, steerPod } from './pod-steering.ts';
 import { firstMatchOrder } from './policy-match.ts';
-import { type DataplaneSettings, maxMarkId } from './settings.ts';
+import { type DataplaneSettings, maxMarkId, returnMarkId } from './settings.ts';
 import { handoversOf, placeEgressIps, usableIps } from './usable-ips.ts';
 
 /** The decision: the dataplane, plus numbers and notes for logs and metrics. */
@@ -62,7 +62,8 @@ export function desiredState(
   const zoneOf = new Map(inputs.nodes.map((n) => [n.name, n.zone]));
   const zone = zoneOf.get(inputs.node.name);
   const placement = placeEgressIps(policies, nodeIps);
-  const markIds = assignMarkIds(placement.nodeOf.keys(), maxMarkId(settings.markMask));
+  const reserved = settings.returnPath === 'tunnel' ? [returnMarkId(settings.markMask)] : [];
+  const markIds = assignMarkIds(placement.nodeOf.keys(), maxMarkId(settings.markMask), new Set(reserved));
   const plans = policies.map((policy) => {
     const prefix = policyPrefix(policyKey(policy));
     const usable = usableIps(policy, placement.nodeOf, zoneOf, zone);

@@ -31,6 +31,19 @@ describe('assignMarkIds', () => {
     );
   });
 
+  it('never gives out a reserved id (the return path), and counts it as taken', () => {
+    // 10.0.0.1 prefers id 1 + 167772161 mod 7 = 5.
+    expect(assignMarkIds(['10.0.0.1'], 7).get('10.0.0.1')).toBe(5);
+    expect(assignMarkIds(['10.0.0.1'], 7, new Set([5])).get('10.0.0.1')).toBe(6);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.ipV4(), { minLength: 1, maxLength: 49 }), (ips) => {
+        const ids = assignMarkIds(ips, 50, new Set([50]));
+        for (const id of ids.values()) expect(id).not.toBe(50);
+      }),
+    );
+    expect(() => assignMarkIds(['10.0.0.1', '10.0.0.2'], 2, new Set([2]))).toThrow(MarkIdsExhaustedError);
+  });
+
   it('refuses more IPs than ids', () => {
     expect(() => assignMarkIds(['10.0.0.1', '10.0.0.2'], 1)).toThrow(MarkIdsExhaustedError);
   });

@@ -50,6 +50,60 @@ describe('nft text and read-back', () => {
     expect(text).toContain('\t\tiifname "cegress0" return\n\t\tct direction original jump classify');
   });
 
+  it('return path tunnel: records the source node, routes its replies by mark, addresses them in the egress hook', () => {
+    const returnPath = {
+      nodeIds: new Map([
+        ['02:ce:0a:00:00:01', 0x10000],
+        ['02:ce:0a:00:00:03', 0x20000],
+      ]),
+      hopMac: '02:ce:a9:fe:ce:02',
+    };
+    const base = { settings: S, policies: [], markChains: new Map(), snat: new Map() };
+    const { text } = renderStructure({ ...base, returnPath });
+    // Recorded once per connection (connection mark still 0) from what comes out of the tunnel, before the
+    // return that skips the classification.
+    expect(text).toContain(
+      '\t\tiifname "cegress0" ct direction original ct mark 0 ct mark set ether saddr map ' +
+        '{ 02:ce:0a:00:00:01 : 0x10000, 02:ce:0a:00:00:03 : 0x20000 }\n\t\tiifname "cegress0" return\n' +
+        '\t\tct direction reply ct mark & 0x3fff0000 != 0 meta mark set ct mark & 0x3fff0000 | 0x3fff\n',
+    );
+    // The source node accepts the replies that come out of the tunnel, whatever their mark.
+    expect(text).toContain(
+      '\t\tiifname "cegress0" oifname "cegress0" drop\n\t\tiifname "cegress0" ct direction reply return\n' +
+        '\t\tiifname "cegress0" meta mark & 0x3fff != @held_marks drop\n',
+    );
+    expect(text).toContain(
+      'type filter hook egress device "cegress0" priority filter; policy accept;\n' +
+        '\t\tmeta mark & 0x3fff == 0x3fff ether daddr set meta mark & 0x3fff0000 map ' +
+        '{ 0x10000 : 02:ce:0a:00:00:01, 0x20000 : 02:ce:0a:00:00:03 } meta mark set meta mark & 0xc000c000\n' +
+        '\t\tether daddr 02:ce:a9:fe:ce:02 drop\n',
+    );
+    // A copy of a planned move comes from the other gateway: it records nothing.
+    const copying = renderStructure({
+      ...base,
+      snat: new Map([[18, '10.0.1.17']]),
+      copies: new Map([[18, '10.0.0.3']]),
+      tunnelMac: '02:ce:0a:00:00:01',
+      returnPath,
+    });
+    expect(copying.text).toContain(
+      'ct mark 0 ether saddr != { 02:ce:0a:00:00:03 } ct mark set ether saddr map',
+    );
+    // The frame that goes on here gets its source MAC back after the copy leaves, so it records its own node.
+    expect(copying.text).toContain(
+      'meta mark & 0x3fff == 0x12 ether saddr != 02:ce:0a:00:00:03 ether saddr vmap { 02:ce:0a:00:00:03 : jump from_20000 }',
+    );
+    expect(copying.text).toContain(
+      '\tchain from_20000 {\n\t\tether saddr set 02:ce:0a:00:00:01 ether daddr set meta mark & 0x3fff map ' +
+        '{ 0x12 : 02:ce:0a:00:00:03 } dup to "cegress0" ether daddr set 02:ce:0a:00:00:01 ether saddr set 02:ce:0a:00:00:03\n',
+    );
+    // Without it (podNetwork), none of this, and the return table goes.
+    const off = renderStructure(base).text;
+    expect(off).not.toContain('ct direction reply');
+    expect(off).toContain('add table netdev cloud_egress_return\ndelete table netdev cloud_egress_return');
+    expect(off).not.toContain('table netdev cloud_egress_return {');
+  });
+
   it("copies a planned move's traffic to the new gateway in a table of its own; without copies that table goes", () => {
     const input = {
       settings: S,

@@ -5,11 +5,16 @@
  * agent can tell, from `nft -j list table`, whether only elements need updating.
  *
  * ```
- * prerouting (mangle)  from the tunnel: return; ct original -> classify: cluster dst? return
+ * prerouting (mangle)  return path `tunnel`: from the tunnel, original direction, connection mark 0, not a copy
+ *                      of a planned move -> connection mark := id of the inner source MAC (the source node);
+ *                      a reply of such a connection -> packet mark := its node id | the reserved return id
+ *                      (an ip rule routes it into the tunnel)
+ *                      from the tunnel: return; ct original -> classify: cluster dst? return
  *                                   per policy: dst in p_dst, not in p_exc -> saddr vmap p_pods
  *                                               (pod -> goto m<id>: set mark id, and on the
  *                                                connection, so its entry can be flushed | drop)
- * forward (filter-10)  from tunnel to tunnel: drop | from tunnel with a mark not held here: drop
+ * forward (filter-10)  from tunnel to tunnel: drop | (return path `tunnel`) a reply from the tunnel: accept |
+ *                      from tunnel with a mark not held here: drop
  *                      into tunnel: clamp TCP MSS to the route MTU
  * input (filter-10)    VXLAN port from a non-node: drop
  * gw_snat (srcnat-10)  the tunnel's own outer packets (to a node's VXLAN port; they carry the inner mark) ->
@@ -29,6 +34,10 @@
  *                      that both send it and both have its connections: whichever the cloud lets send and
  *                      delivers to, it flows, whenever the sources switch (a table of its own, bound to the
  *                      tunnel device, replaced in the same transaction; the source MAC stops copies of copies)
+ * return (table netdev <table>_return, egress of the tunnel; return path `tunnel`): a packet with the reserved
+ *                      return id gets the tunnel MAC of the node id in its mark as destination, and the agent's
+ *                      bits of its mark cleared (VXLAN-GBP would carry them); one still addressed to the
+ *                      return hop (no such node) is dropped
  * ```
  *
  * The counters are named objects (`new_<ip>`, `out_<ip>` with `_` for `.`), so one
@@ -57,6 +66,17 @@ export interface NftStructureInput {
   readonly copies?: ReadonlyMap<number, string>;
   /** This node's tunnel MAC (frames copied to another gateway get it back); needed with `copies`. */
   readonly tunnelMac?: string;
+  /** Return path `tunnel` (module comment): every node's id value (in `nodeIdMask`) by its tunnel MAC. */
+  readonly returnPath?: {
+    readonly nodeIds: ReadonlyMap<string, number>;
+    /** MAC of the return route's next hop, rewritten by the egress hook. */
+    readonly hopMac: string;
+  };
+}
+
+/** The table of the return path's egress hook (module comment) beside the agent's table `table`. */
+export function returnTable(table: string): string {
+  return `${table}_return`;
 }
 
 /** The table of the copies (module comment) beside the agent's table `table`. */
@@ -163,6 +183,8 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
   lines.push(
     `\tchain forward {\n\t\ttype filter hook forward priority filter - 10; policy accept;\n` +
       `\t\tiifname ${tun} oifname ${tun} drop\n` +
+      // A reply the gateway sent back through the tunnel, to a connection this node's conntrack knows.
+      (input.returnPath ? `\t\tiifname ${tun} ct direction reply return\n` : '') +
       `\t\tiifname ${tun} meta mark & ${mask} != @${SETS.held} drop\n` +
       `\t\toifname ${tun} tcp flags syn / syn,rst tcp option maxseg size set rt mtu\n\t}`,
   );
@@ -215,36 +237,113 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
       `\t\tudp dport ${s.port} ip daddr @${SETS.nodes} notrack\n\t}`,
   );
   // Packets out of the tunnel come from other nodes' pods, never in this node's pod maps: not classified.
+  const [record, replies] = returnRules(input, tun);
   const prerouting = (comment: string) =>
     `\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n` +
-    `\t\tiifname ${tun} return\n` +
+    `${record}\t\tiifname ${tun} return\n${replies}` +
     `\t\tct direction original jump classify comment ${JSON.stringify(comment)}\n\t}`;
-  const copies = copiesText(s.nftTable, tun, mask, input.copies ?? new Map(), input.tunnelMac ?? '');
-  const body = [...lines, prerouting('cloud-egress'), '}', copies].join('\n');
+  const copies = copiesText(
+    s.nftTable,
+    tun,
+    mask,
+    input.copies ?? new Map(),
+    input.tunnelMac ?? '',
+    input.returnPath?.nodeIds,
+  );
+  const back = returnText(input, tun);
+  const body = [...lines, prerouting('cloud-egress'), '}', copies, back].join('\n');
   const fingerprint = createHash('sha256').update(body).digest('hex').slice(0, 16);
-  const text = [...lines, prerouting(`${FINGERPRINT_PREFIX}${fingerprint}`), '}', copies, ''].join('\n');
+  const text = [...lines, prerouting(`${FINGERPRINT_PREFIX}${fingerprint}`), '}', copies, back, ''].join(
+    '\n',
+  );
   return { text, fingerprint };
 }
 
-/** The copies' table, replaced (or removed, without copies) by the same transaction as the agent's table. */
+/**
+ * The prerouting rules of the return path `tunnel`: the one that records a tunnelled connection's source node
+ * in its connection mark, and the one that marks its replies for the route into the tunnel; '' otherwise.
+ */
+function returnRules(input: NftStructureInput, tun: string): [string, string] {
+  const back = input.returnPath;
+  if (!back) return ['', ''];
+  const s = input.settings;
+  const nodes = hex(s.nodeIdMask);
+  // A copy of a planned move comes from the other gateway, not from the pod's node: it records nothing.
+  const copyPeers = [...new Set(input.copies?.values() ?? [])].map(tunnelMac).sort();
+  const notCopy = copyPeers.length === 0 ? '' : ` ether saddr != { ${copyPeers.join(', ')} }`;
+  const ids = [...back.nodeIds]
+    .sort((a, b) => a[1] - b[1])
+    .map(([mac, value]) => `${mac} : ${hex(value)}`)
+    .join(', ');
+  return [
+    `\t\tiifname ${tun} ct direction original ct mark 0${notCopy} ct mark set ether saddr map { ${ids} }\n`,
+    `\t\tct direction reply ct mark & ${nodes} != 0 meta mark set ct mark & ${nodes} | ${hex(s.markMask)}\n`,
+  ];
+}
+
+/** The return path's table (module comment), replaced with the agent's table; removed for `podNetwork`. */
+function returnText(input: NftStructureInput, tun: string): string {
+  const s = input.settings;
+  const name = returnTable(s.nftTable);
+  const reset = `add table netdev ${name}\ndelete table netdev ${name}`;
+  const back = input.returnPath;
+  if (!back) return reset;
+  const mask = hex(s.markMask);
+  const nodes = hex(s.nodeIdMask);
+  const macs = [...back.nodeIds]
+    .sort((a, b) => a[1] - b[1])
+    .map(([mac, value]) => `${hex(value)} : ${mac}`)
+    .join(', ');
+  return (
+    `${reset}\ntable netdev ${name} {\n\tchain egress {\n` +
+    `\t\ttype filter hook egress device ${tun} priority filter; policy accept;\n` +
+    `\t\tmeta mark & ${mask} == ${mask} ether daddr set meta mark & ${nodes} map { ${macs} } ` +
+    `meta mark set meta mark & ${hex(~(s.markMask | s.nodeIdMask))}\n` +
+    `\t\tether daddr ${back.hopMac} drop\n\t}\n}`
+  );
+}
+
+/**
+ * The copies' table, replaced (or removed, without copies) by the same transaction as the agent's table. With the
+ * return path `tunnel` (`nodeIds` given), the frame that goes on here gets its source MAC back after the copy
+ * leaves (a chain per node sets it as a constant): the record rule reads it to know the pod's node.
+ */
 function copiesText(
   table: string,
   tun: string,
   mask: string,
   copies: ReadonlyMap<number, string>,
   ownMac: string,
+  nodeIds?: ReadonlyMap<string, number>,
 ): string {
   const name = copyTable(table);
   const reset = `add table netdev ${name}\ndelete table netdev ${name}`;
   if (copies.size === 0) return reset;
-  const rules = [...copies]
-    .sort((a, b) => a[0] - b[0])
-    .map(
+  const sorted = [...copies].sort((a, b) => a[0] - b[0]);
+  const copy = (to: string) =>
+    `ether saddr set ${ownMac} ether daddr set ${to} dup to ${tun} ether daddr set ${ownMac}`;
+  let chains = '';
+  let rules: string[];
+  if (nodeIds === undefined) {
+    rules = sorted.map(
       ([value, to]) =>
-        `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ether saddr set ${ownMac} ether daddr set ${tunnelMac(to)} dup to ${tun} ether daddr set ${ownMac}\n`,
+        `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ${copy(tunnelMac(to))}\n`,
     );
+  } else {
+    const nodes = [...nodeIds].filter(([mac]) => mac !== ownMac).sort((a, b) => a[1] - b[1]);
+    const chain = (value: number) => `from_${(value >>> 0).toString(16)}`;
+    const others = `meta mark & ${mask} map { ${sorted.map(([v, to]) => `${hex(v)} : ${tunnelMac(to)}`).join(', ')} }`;
+    for (const [mac, value] of nodes) {
+      chains += `\tchain ${chain(value)} {\n\t\t${copy(others)} ether saddr set ${mac}\n\t}\n`;
+    }
+    const dispatch = `ether saddr vmap { ${nodes.map(([mac, value]) => `${mac} : jump ${chain(value)}`).join(', ')} }`;
+    rules = sorted.map(
+      ([value, to]) =>
+        `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ${dispatch}\n`,
+    );
+  }
   return (
-    `${reset}\ntable netdev ${name} {\n\tchain ingress {\n` +
+    `${reset}\ntable netdev ${name} {\n${chains}\tchain ingress {\n` +
     `\t\ttype filter hook ingress device ${tun} priority filter; policy accept;\n${rules.join('')}\t}\n}`
   );
 }

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { egressPolicy, inputs } from '../../test/support/policy-fixtures.ts';
 import { policySets, SETS } from './nft-model.ts';
 import { type NodeDataplaneInput, nodeDataplane } from './node-dataplane.ts';
-import { markValue, DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS, markValue, returnMarkId } from './settings.ts';
+import { tunnelMac } from './tunnel-mac.ts';
+
+/** The egress rows alone (the return path `podNetwork` adds nothing to them); `tunnel` is tested below. */
+const S: DataplaneSettings = { ...DEFAULT_DATAPLANE_SETTINGS, returnPath: 'podNetwork' };
+const T = DEFAULT_DATAPLANE_SETTINGS;
 
 const { node, nodes, clusterCidrs } = inputs(); // node-1; node-2 10.0.0.2, node-3 10.0.0.3
 const USED = '10.0.1.17'; // on node-2, a local pod uses it
@@ -94,5 +99,42 @@ describe('nodeDataplane', () => {
       mtu: 9001 - S.tunnelOverhead,
       address: S.tunnelAddress,
     });
+  });
+
+  it('with the return path tunnel (the default), routes the reserved mark into the tunnel and knows every node', () => {
+    expect(T.returnPath).toBe('tunnel');
+    const d = build({ settings: T });
+    const id = returnMarkId(T.markMask);
+    const table = T.tableBase + id;
+    // The egress rows as with podNetwork, plus one rule and one route for the replies.
+    expect(d.rules).toEqual([
+      { mark: markValue(5, T.markMask), mask: T.markMask, table: T.tableBase + 5, priority: T.rulePriority },
+      { mark: T.markMask, mask: T.markMask, table, priority: T.rulePriority + 1 },
+    ]);
+    expect(d.routes).toContainEqual({ table, kind: 'via', via: T.returnHop, dev: T.tunnelName });
+    // Every other node is in the FDB (a reply may go back to any of them), and the return hop's neighbour.
+    expect(d.peers.map((p) => p.nodeIp).sort()).toEqual(['10.0.0.2', '10.0.0.3', T.returnHop].sort());
+    for (const p of d.peers) expect(p.mac).toBe(tunnelMac(p.nodeIp));
+    // The nft side: the record rule maps each node's MAC to an id in nodeIdMask, the egress hook maps back.
+    const idsRule = /ct mark set ether saddr map \{ ([^}]+) \}/.exec(d.nftStructure)?.[1] ?? '';
+    const ids = new Map(idsRule.split(', ').map((e) => e.split(' : ') as [string, string]));
+    expect([...ids.keys()].sort()).toEqual(nodes.map((n) => tunnelMac(n.ip)).sort());
+    for (const value of ids.values()) {
+      expect(Number(value) & ~T.nodeIdMask).toBe(0);
+      expect(d.nftStructure).toContain(`${value} : `);
+    }
+    expect(new Set(ids.values()).size).toBe(nodes.length);
+    expect(d.nftStructure).toContain(`table netdev ${T.nftTable}_return {`);
+    expect(d.nftStructure).toContain('type filter hook egress device "cegress0"');
+  });
+
+  it('with the return path podNetwork, adds no rule, route, peer or return table', () => {
+    const d = build();
+    expect(d.rules.some((r) => r.table === S.tableBase + returnMarkId(S.markMask))).toBe(false);
+    expect(d.peers.map((p) => p.nodeIp)).toEqual(['10.0.0.2']);
+    expect(d.nftStructure).not.toContain('ether saddr map');
+    expect(d.nftStructure).not.toContain(`table netdev ${S.nftTable}_return {`);
+    // The table of an earlier tunnel mode goes with the replace.
+    expect(d.nftStructure).toContain(`delete table netdev ${S.nftTable}_return`);
   });
 });

@@ -16,6 +16,11 @@
  * planned move (handover)    -> both gateways hold it as above, and each copies what the tunnel brings it with
  *                               its mark to the other (nft netdev dup, FDB + neighbour for it); the agent
  *                               adopts the half-open connections meanwhile (handover-flows.ts)
+ * return path `tunnel`       -> every other node in the FDB (a reply may go back to any of them), the id of each
+ *                               node's tunnel MAC in the nft table (recorded on a gateway in its connections'
+ *                               mark), ip rule fwmark <reserved id> -> table base+<reserved id>: default via the
+ *                               return hop dev tunnel onlink (a permanent neighbour; the tunnel's egress hook
+ *                               sets the real MAC)
  * always                     -> tunnel device, cluster bypass set (pod/service CIDRs, node IPs), node set
  *                               (input guard), per policy its destination and excluded sets and pod map,
  *                               a mark chain per usable IP (so pods coming and going only change map elements)
@@ -34,9 +39,10 @@ import type {
   TunnelState,
 } from './dataplane.ts';
 import { intervalKeys } from './ip-intervals.ts';
+import { assignMarkIds } from './mark-ids.ts';
 import { type PolicySetNames, renderStructure, SETS, setKinds } from './nft-model.ts';
 import type { IpSteering } from './pod-steering.ts';
-import { type DataplaneSettings, markValue } from './settings.ts';
+import { type DataplaneSettings, markValue, maskIds, returnMarkId } from './settings.ts';
 import { tunnelMac } from './tunnel-mac.ts';
 import type { Handover } from './usable-ips.ts';
 
@@ -97,6 +103,7 @@ export function nodeDataplane(input: NodeDataplaneInput): DesiredDataplane {
   sets[SETS.nodes] = keysOf([...new Set(allNodeIps)]);
 
   const routing = egressRouting(input);
+  const back = returnRouting(input, allNodeIps);
   sets[SETS.owned] = keysOf(routing.addresses.map((a) => a.ip));
   sets[SETS.held] = keysOf([...routing.snat.keys()].map(String));
 
@@ -113,6 +120,7 @@ export function nodeDataplane(input: NodeDataplaneInput): DesiredDataplane {
     snat: routing.snat,
     copies: routing.copies,
     tunnelMac: tunnelMac(me.ip),
+    ...(back ? { returnPath: { nodeIds: back.nodeIds, hopMac: tunnelMac(settings.returnHop) } } : {}),
   });
   const tunnel: TunnelState = {
     name: settings.tunnelName,
@@ -124,11 +132,13 @@ export function nodeDataplane(input: NodeDataplaneInput): DesiredDataplane {
     mtu: me.mtu - settings.tunnelOverhead,
     address: settings.tunnelAddress,
   };
+  const peers = new Map(routing.peers.map((p) => [p.nodeIp, p]));
+  for (const p of back?.peers ?? []) peers.set(p.nodeIp, p);
   return {
     tunnel,
-    peers: routing.peers,
-    rules: routing.rules,
-    routes: routing.routes,
+    peers: [...peers.values()],
+    rules: [...routing.rules, ...(back?.rules ?? [])],
+    routes: [...routing.routes, ...(back?.routes ?? [])],
     addresses: routing.addresses,
     nft: { fingerprint: structure.fingerprint, sets },
     nftStructure: structure.text,
@@ -187,6 +197,35 @@ function egressRouting(input: NodeDataplaneInput) {
     routes.push({ table: egressTable, kind: 'via', via: me.egress.gateway, dev: me.egress.iface });
   }
   return { addresses, snat, copies, rules, routes, peers: [...peers.values()] };
+}
+
+/**
+ * The return path `tunnel` (module comment): the rule and route that send a marked reply into the tunnel, the
+ * FDB entries of every other node and the return hop's neighbour, and each node's id by its tunnel MAC.
+ * Undefined for the return path `podNetwork`.
+ */
+function returnRouting(input: NodeDataplaneInput, nodeIps: readonly string[]) {
+  const { settings } = input;
+  if (settings.returnPath !== 'tunnel') return undefined;
+  const ids = maskIds(settings.nodeIdMask);
+  const others = [...new Set(nodeIps)].filter((ip) => ip !== input.node.ip);
+  const nodeIds = new Map<string, number>();
+  for (const [ip, id] of assignMarkIds(nodeIps, ids.max)) nodeIds.set(tunnelMac(ip), ids.value(id));
+  const id = returnMarkId(settings.markMask);
+  const table = settings.tableBase + id;
+  const rule: RuleState = {
+    mark: markValue(id, settings.markMask),
+    mask: settings.markMask,
+    table,
+    // A priority of its own, after the egress rules (their marks never match it): the two kinds stay apart.
+    priority: settings.rulePriority + 1,
+  };
+  const route: RouteState = { table, kind: 'via', via: settings.returnHop, dev: settings.tunnelName };
+  const peers: PeerState[] = [settings.returnHop, ...others].map((ip) => ({
+    nodeIp: ip,
+    mac: tunnelMac(ip),
+  }));
+  return { nodeIds, rules: [rule], routes: [route], peers };
 }
 
 /**

@@ -6,7 +6,10 @@ import type { Change } from './dataplane.ts';
 import { desiredState } from './desired-state.ts';
 import { MemoryDataplane } from './memory-dataplane.ts';
 import { planChanges } from './plan-changes.ts';
-import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS } from './settings.ts';
+
+/** The egress rows alone: the return path `tunnel` adds its own (tested in node-dataplane.test.ts). */
+const S: DataplaneSettings = { ...DEFAULT_DATAPLANE_SETTINGS, returnPath: 'podNetwork' };
 
 const IP = '10.0.1.17';
 const on = (node: string, state: IpAssignmentStatus['state'] = 'Ready') =>
@@ -68,6 +71,20 @@ describe('planChanges finishes an interrupted replace', () => {
     expect(planChanges(observed, desired)).toEqual([]);
     const interrupted = { ...observed, nft: { ...observed.nft!, handover: true } };
     expect(planChanges(interrupted, desired).map((c) => c.kind)).toEqual(['nft.replace']);
+  });
+});
+
+describe('planChanges after the tunnel is made again', () => {
+  it('replaces the table too: its netdev hooks are bound to the device', async () => {
+    const dp = new MemoryDataplane();
+    await new AgentSync({ dataplane: dp, settings: DEFAULT_DATAPLANE_SETTINGS }).sync(on('node-2'));
+    const observed = await dp.observe();
+    const { desired } = desiredState(on('node-2'), DEFAULT_DATAPLANE_SETTINGS);
+    expect(planChanges(observed, desired)).toEqual([]);
+    const changed = { ...observed, tunnel: { ...observed.tunnel!, mtu: observed.tunnel!.mtu - 1 } };
+    const kinds = planChanges(changed, desired).map((c) => c.kind);
+    expect(kinds.slice(0, 2)).toEqual(['tunnel.delete', 'tunnel.create']);
+    expect(kinds).toContain('nft.replace');
   });
 });
 

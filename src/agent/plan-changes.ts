@@ -11,7 +11,8 @@
  *   3     peer.add, route.add         new paths are complete before anything steers into them;
  *                                     a changed gateway is `ip route replace`d in one step
  *   4     rule.add                    (a mark without its rule would take the main table)
- *   5     nft.replace | nft.elements  structure changed (or a replace was interrupted) -> the whole
+ *   5     nft.replace | nft.elements  structure changed, the tunnel was made again (the netdev hooks
+ *                                     bind to it) or a replace was interrupted -> the whole
  *                                     table, through a handover table that classifies meanwhile;
  *                                     else only the set/map elements that differ
  *   6     rule.delete                 only once nft no longer marks packets for them
@@ -117,7 +118,8 @@ export function planChanges(
   for (const route of added) out.push({ kind: 'route.add', route });
   for (const rule of minus(desired.rules, observed.rules, ruleKey)) out.push({ kind: 'rule.add', rule });
 
-  if (observed.nft?.fingerprint !== desired.nft.fingerprint || observed.nft.handover) {
+  // The netdev tables' hooks are bound to the tunnel device: a new device needs them again.
+  if (tunnelRecreated || observed.nft?.fingerprint !== desired.nft.fingerprint || observed.nft.handover) {
     out.push({ kind: 'nft.replace', desired });
   } else {
     const hinted = hint !== undefined && hint.basis === observed ? hint.sets : undefined;

@@ -6,6 +6,16 @@
  * tables from `0x63650000` up.
  */
 
+/**
+ * How replies to tunnelled pods reach them (docs/agent.md, "The return path"): `tunnel`, back through the tunnel
+ * to the pod's node (no change to the cloud network); `podNetwork`, routed by the gateway over the pod network
+ * (a native-routing CNI such as the Amazon VPC CNI then needs the cloud's source/destination check off).
+ */
+export type ReturnPath = 'tunnel' | 'podNetwork';
+
+/** The values of {@link ReturnPath}. */
+export const RETURN_PATHS: readonly ReturnPath[] = ['tunnel', 'podNetwork'];
+
 /** Datapath parameters shared by all nodes. */
 export interface DataplaneSettings {
   /** The agent's nftables table (family inet). */
@@ -22,12 +32,25 @@ export interface DataplaneSettings {
   readonly markMask: number;
   /** Route table of mark id `n` is `tableBase + n`. */
   readonly tableBase: number;
-  /** Priority of the agent's `ip rule`s (before `main` at 32766 and the AWS VPC CNI's 1536). */
+  /**
+   * Priority of the agent's `ip rule`s (before `main` at 32766 and the AWS VPC CNI's 1536); the return path's
+   * rule takes the next one.
+   */
   readonly rulePriority: number;
   /** Route/rule protocol number that tags what the agent adds. */
   readonly routeProtocol: number;
   /** Bytes VXLAN over IPv4 adds: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
   readonly tunnelOverhead: number;
+  /** How replies to tunnelled pods return; the same on every node. */
+  readonly returnPath: ReturnPath;
+  /**
+   * Connection-mark bits of the source node's id on a gateway (return path `tunnel`), and the packet-mark bits
+   * that carry it from prerouting to the tunnel device there. Outside `markMask` and outside the 16 bits VXLAN-GBP
+   * carries.
+   */
+  readonly nodeIdMask: number;
+  /** Next hop of the return route into the tunnel (a permanent neighbour whose MAC the egress hook rewrites). */
+  readonly returnHop: string;
 }
 
 /** The defaults. */
@@ -42,7 +65,18 @@ export const DEFAULT_DATAPLANE_SETTINGS: DataplaneSettings = {
   rulePriority: 1000,
   routeProtocol: 206,
   tunnelOverhead: 50,
+  returnPath: 'tunnel',
+  nodeIdMask: 0x3fff0000,
+  returnHop: '169.254.206.2',
 };
+
+/**
+ * The mark id reserved for replies routed into the tunnel (return path `tunnel`): the largest id, whose value is
+ * the whole mask. Egress IPs never get it.
+ */
+export function returnMarkId(mask: number): number {
+  return maxMarkId(mask);
+}
 
 /** Lowest set bit position of a mask. */
 export function maskShift(mask: number): number {
@@ -51,9 +85,22 @@ export function maskShift(mask: number): number {
   return shift;
 }
 
+/** Lowest set bit position of a 32-bit mask. */
+function maskShift32(mask: number): number {
+  let shift = 0;
+  while (shift < 32 && ((mask >>> shift) & 1) === 0) shift++;
+  return shift;
+}
+
 /** Largest mark id the mask holds. */
 export function maxMarkId(mask: number): number {
   return mask >>> maskShift(mask);
+}
+
+/** Largest id a 32-bit mask (e.g. `nodeIdMask`) holds, and the value of id `n` in it. */
+export function maskIds(mask: number): { readonly max: number; readonly value: (n: number) => number } {
+  const shift = maskShift32(mask);
+  return { max: mask >>> shift, value: (n) => (n << shift) >>> 0 };
 }
 
 /** The mark value (inside the mask) of id `n`. */

@@ -15,6 +15,15 @@
  * those nodes a dedicated egress interface `eth1` (192.168.200.10+i); like a cloud's source check, the
  * external namespace drops packets from that subnet that arrive on its other interface.
  *
+ * With `vpcCni`, the pods are wired as the Amazon VPC CNI wires them instead: each pod takes a "VPC" address
+ * `10.0.<node>.10+` (`VPC.pods`), a `/32` on its eth0 with its default route via `169.254.1.1` (a permanent
+ * neighbour: the host side of its veth), and its node routes the `/32` to that veth; there is no cni0 and no route
+ * between nodes' pods: the external namespace, which plays the VPC router, routes each pod address to its node.
+ * The bridge enforces the VPC's source/destination check: a frame a node sends whose IPv4 source is not one of
+ * that node's addresses (its node IP, its pods, the egress IPs the test gives it with {@link NetnsLab.vpcAllow})
+ * is dropped and counted ({@link NetnsLab.vpcDrops}); the node masquerades pod traffic to non-VPC destinations
+ * to its node IP, as the CNI does.
+ *
  * Each node forwards, masquerades pod traffic leaving eth0 (like a CNI, in its own `ip testcni` table),
  * routes the other nodes' pod CIDRs through their node IPs, and has strict reverse-path filtering
  * (`all.rp_filter=1`) and IPv6 off. Every name carries a random prefix; {@link NetnsLab.destroy} removes
@@ -33,7 +42,7 @@ import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandLine, commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
-import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AnyEgressPolicy } from '../../src/api/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createVethPair, NamespaceSet } from '../support/netns.ts';
@@ -81,6 +90,9 @@ export const EXTERNAL = {
 /** The subnet of dedicated egress interfaces (`build` option `egressNics`). */
 export const EGRESS_SUBNET = { cidr: '192.168.200.0/24', router: '192.168.200.1' } as const;
 
+/** The "VPC" of the `vpcCni` shape: where its pods take their addresses. */
+export const VPC = { pods: '10.0.0.0/16', nodes: '192.168.100.0/24' } as const;
+
 /** TCP and UDP ports of the echo server. */
 export const ECHO_PORTS = { tcp: 8080, udp: 8081 } as const;
 
@@ -96,6 +108,30 @@ export class NetnsLab {
     return `${this.prefix}-ext`;
   }
 
+  /** The bridge's namespace, where the `vpcCni` shape checks sources. */
+  get #br(): string {
+    return `${this.prefix}-br`;
+  }
+
+  /** The `vpcCni` shape: lets `node` send from `ip` as well (the cloud has put it on the node's interface). */
+  async vpcAllow(node: LabNode, ip: string): Promise<void> {
+    await commandRunner(this.#br)('nft', [
+      'add',
+      'element',
+      'bridge',
+      'vpc',
+      'eni_sources',
+      `{ "p-${node.name.replace('node-', 'n')}" . ${ip} }`,
+    ]);
+  }
+
+  /** The `vpcCni` shape: how many frames the source/destination check has dropped. */
+  async vpcDrops(): Promise<number> {
+    const out = await commandRunner(this.#br)('nft', ['-j', 'list', 'counter', 'bridge', 'vpc', 'drops']);
+    const items = (JSON.parse(out.stdout) as { nftables: { counter?: { packets: number } }[] }).nftables;
+    return items.find((i) => i.counter)?.counter?.packets ?? 0;
+  }
+
   async #ns(name: string): Promise<string> {
     return this.#namespaces.create(name);
   }
@@ -107,8 +143,9 @@ export class NetnsLab {
   async build(
     nodeCount: number,
     pods: Record<number, string[]>,
-    options: { readonly egressNics?: readonly number[] } = {},
+    options: { readonly egressNics?: readonly number[]; readonly vpcCni?: boolean } = {},
   ): Promise<void> {
+    const vpc = options.vpcCni ?? false;
     const br = await this.#ns('br');
     const brRun = commandRunner(br);
     for (const bridge of ['br0', 'br1']) {
@@ -139,6 +176,7 @@ export class NetnsLab {
       );
     }
 
+    const sources: string[] = [];
     for (let i = 1; i <= nodeCount; i++) {
       const ns = await this.#ns(`n${i}`);
       const run = commandRunner(ns);
@@ -158,6 +196,11 @@ export class NetnsLab {
         await run('ip', ['addr', 'add', `192.168.200.${10 + i}/24`, 'dev', 'eth1']);
       }
       await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=1']);
+      sources.push(`"p-n${i}" . ${node.ip}`);
+      if (vpc) {
+        sources.push(...(await this.#vpcPods(node, i, pods[i] ?? [])));
+        continue;
+      }
       await run('ip', ['link', 'add', 'cni0', 'type', 'bridge']);
       await run('ip', ['addr', 'add', `10.244.${i}.1/24`, 'dev', 'cni0']);
       await run('ip', ['link', 'set', 'cni0', 'up']);
@@ -181,11 +224,64 @@ export class NetnsLab {
         podIndex++;
       }
     }
+    if (vpc) {
+      await this.#vpcRouter(sources);
+      return;
+    }
     for (const a of this.nodes) {
       for (const b of this.nodes) {
         if (a !== b) await a.run('ip', ['route', 'add', b.podCidr, 'via', b.ip]);
       }
     }
+  }
+
+  /** The `vpcCni` shape's pods of node `i` (module comment); resolves with their source-check elements. */
+  async #vpcPods(node: LabNode, i: number, names: readonly string[]): Promise<string[]> {
+    const run = node.run;
+    await run(
+      'nft',
+      ['-f', '-'],
+      'table ip testcni {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n' +
+        `\t\toifname "eth0" ip saddr ${VPC.pods} ip daddr != { ${VPC.pods}, ${VPC.nodes} } masquerade\n\t}\n}\n`,
+    );
+    const out: string[] = [];
+    let podIndex = 10;
+    for (const podName of names) {
+      const podNs = await this.#ns(podName);
+      const ip = `10.0.${i}.${podIndex}`;
+      const hostSide = `veth${podIndex}`;
+      await createVethPair(podNs, 'eth0', node.ns, hostSide);
+      const mac = JSON.parse((await run('ip', ['-j', 'link', 'show', 'dev', hostSide])).stdout)[0].address;
+      await run('ip', ['route', 'add', `${ip}/32`, 'dev', hostSide, 'scope', 'link']);
+      const podRun = commandRunner(podNs);
+      await podRun('ip', ['addr', 'add', `${ip}/32`, 'dev', 'eth0']);
+      await podRun('ip', ['route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+      await podRun('ip', ['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+      await podRun('ip', ['neigh', 'add', '169.254.1.1', 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent']);
+      this.pods.push({ name: podName, ns: podNs, ip, node });
+      out.push(`"p-n${i}" . ${ip}`);
+      podIndex++;
+    }
+    return out;
+  }
+
+  /**
+   * The `vpcCni` shape's VPC: the external namespace routes every pod address to its node; the bridge drops (and
+   * counts) a frame from a node whose source is not among `sources` (`"<port>" . <ip>`).
+   */
+  async #vpcRouter(sources: readonly string[]): Promise<void> {
+    const extRun = commandRunner(this.ext);
+    await extRun('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    for (const pod of this.pods) await extRun('ip', ['route', 'add', `${pod.ip}/32`, 'via', pod.node.ip]);
+    await commandRunner(this.#br)(
+      'nft',
+      ['-f', '-'],
+      'table bridge vpc {\n\tcounter drops {\n\t}\n' +
+        `\tset eni_sources {\n\t\ttype ifname . ipv4_addr\n\t\telements = { ${sources.join(', ')} }\n\t}\n` +
+        '\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n' +
+        '\t\tiifname != "p-ext" ether type ip iifname . ip saddr != @eni_sources counter name "drops" drop\n' +
+        '\t}\n}\n',
+    );
   }
 
   /**
@@ -231,14 +327,21 @@ export class NetnsLab {
   }
 
   /**
-   * A Linux dataplane that programs `node` as the agent does, with the default settings: commands in the
+   * A Linux dataplane that programs `node` as the agent does, with the default settings (or `settings`): commands in the
    * node's namespace, kernel settings through {@link netnsSysctl}, gratuitous ARP unless `announce` is
    * false, and with `nftSession` nftables writes through one `nft -i` session. The caller closes it.
    */
-  dataplane(node: LabNode, options: { readonly announce?: boolean; readonly nftSession?: boolean } = {}) {
+  dataplane(
+    node: LabNode,
+    options: {
+      readonly announce?: boolean;
+      readonly nftSession?: boolean;
+      readonly settings?: DataplaneSettings;
+    } = {},
+  ) {
     return new LinuxDataplane({
       run: node.run,
-      settings: DEFAULT_DATAPLANE_SETTINGS,
+      settings: options.settings ?? DEFAULT_DATAPLANE_SETTINGS,
       announce: options.announce ?? true,
       sysctl: netnsSysctl(node.run),
       ...(options.nftSession ? { session: new NftSession({ line: commandLine(node.ns) }) } : {}),

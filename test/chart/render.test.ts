@@ -312,6 +312,14 @@ test('agent.egressInterface and agent.egressGateway: egress IPs on a dedicated d
   });
 });
 
+test('agent.returnPath: tunnel by default, podNetwork when set, anything else refused', async () => {
+  const byDefault = chartAgentConfig(await renderChart({}), NODE_ENV);
+  expect(byDefault.dataplane.returnPath).toBe('tunnel');
+  const podNetwork = await renderChart({ set: { 'agent.returnPath': 'podNetwork' } });
+  expect(chartAgentConfig(podNetwork, NODE_ENV).dataplane.returnPath).toBe('podNetwork');
+  await expect(renderChart({ set: { 'agent.returnPath': 'vpc' } })).rejects.toThrow(/returnPath/);
+});
+
 describe('uninstall aid: agent.cleanup=true', () => {
   test('every node runs `cloud-egress agent --cleanup` once, then idles', async () => {
     const manifests = await renderChart({

@@ -24,7 +24,13 @@
  */
 import type { DesiredDataplane, NftSetKind, NftState } from '../dataplane.ts';
 import { intervalKey, parseInterval } from '../ip-intervals.ts';
-import { copyTable, FINGERPRINT_PREFIX, parseSnatCounterName, renderElements } from '../nft-model.ts';
+import {
+  copyTable,
+  FINGERPRINT_PREFIX,
+  parseSnatCounterName,
+  renderElements,
+  returnTable,
+} from '../nft-model.ts';
 import { isAbsent } from './iproute.ts';
 import { CommandError, type RunCommand } from './run-command.ts';
 
@@ -142,11 +148,12 @@ export function replaceSteps(table: string, desired: DesiredDataplane): string[]
   ];
 }
 
-/** Deletes the table and its copies' table (nft-model.ts); absent is fine. */
+/** Deletes the table, its copies' table and its return path's table (nft-model.ts); absent is fine. */
 export async function deleteNft(run: RunCommand, table: string): Promise<void> {
   for (const [family, name] of [
     ['inet', table],
     ['netdev', copyTable(table)],
+    ['netdev', returnTable(table)],
   ] as const) {
     try {
       await run('nft', ['delete', 'table', family, name]);
