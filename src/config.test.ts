@@ -90,12 +90,36 @@ describe('parseConfig', () => {
         provider: 'azure',
         providerSettings: { owner: 'o' },
         gateway: 'prod',
+        agentReturnPath: 'tunnel',
         logLevel: 'warn',
       },
     });
     expect(parseConfig(['doctor', '--help'], {})).toMatchObject({ command: 'help' });
     expect(() => parseConfig(['doctor', '--bogus'], {})).toThrow(/bogus/);
     expect(() => parseConfig(['doctor', '--provider', 'nope'], {})).toThrow(/--provider/);
+  });
+
+  it("takes --agent-return-path for the controller and the doctor, by default the agent's, and refuses what the agent refuses", () => {
+    const agentDefault = parseConfig(['agent', '--node-name', 'n'], {});
+    expect(agentDefault.command === 'agent' && agentDefault.agent.dataplane.returnPath).toBe('tunnel');
+    const controller = parseConfig(['controller'], {});
+    const doctor = parseConfig(['doctor'], {});
+    expect(controller.command === 'controller' && controller.controller.settings.agentReturnPath).toBe(
+      'tunnel',
+    );
+    expect(doctor.command === 'doctor' && doctor.doctor.agentReturnPath).toBe('tunnel');
+    const set = parseConfig(['controller', '--agent-return-path', 'podNetwork'], {});
+    expect(set.command === 'controller' && set.controller.settings.agentReturnPath).toBe('podNetwork');
+    const doctorSet = parseConfig(['doctor', '--agent-return-path=podNetwork'], {});
+    expect(doctorSet.command === 'doctor' && doctorSet.doctor.agentReturnPath).toBe('podNetwork');
+    for (const command of ['controller', 'doctor']) {
+      const run = () => parseConfig([command, '--agent-return-path', 'vpc'], {});
+      expect(run).toThrow(ConfigError);
+      expect(run).toThrow('--agent-return-path: "vpc" is not one of tunnel, podNetwork');
+    }
+    expect(() => parseConfig(['agent', '--node-name', 'n', '--return-path', 'vpc'], {})).toThrow(
+      '"vpc" is not one of tunnel, podNetwork',
+    );
   });
 
   it('takes repeatable or comma-separated --cluster-cidr for the controller and the doctor, as the agent does', () => {

@@ -12,7 +12,7 @@
  *
  * Flags win over environment variables; environment variables win over defaults.
  *
- * Longer than most files (about 490 lines) on purpose: the controller's help text, its flag table and the
+ * Longer than most files (about 520 lines) on purpose: the controller's help text, its flag table and the
  * parsing of each flag sit together so that what `--help` says and what the parser accepts cannot drift apart
  * (the agent's flags live in src/agent/agent-config.ts the same way).
  */
@@ -29,6 +29,7 @@ import type { ProviderChoice } from './controller/decide-provider.ts';
 import { DEFAULT_LEADER_TIMINGS, validateTimings } from './controller/leader-election.ts';
 import { DEFAULT_AGENT_HEALTH_PORT } from './kube/agent-health-port.ts';
 import type { KubeSource } from './kube/kube-config.ts';
+import { DEFAULT_RETURN_PATH, RETURN_PATHS, type ReturnPath } from './kube/return-path.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 import type { ProviderSettings } from './provider/contract.ts';
 import { PROVIDER_NAMES, providerDescriptor } from './provider/registry.ts';
@@ -47,6 +48,8 @@ export interface DoctorConfig {
    * check counts with the discovered ones; default none.
    */
   readonly clusterCidrs?: readonly string[];
+  /** `--agent-return-path`: the agents' return path (the chart's `agent.returnPath`); default the agent's. */
+  readonly agentReturnPath: ReturnPath;
   readonly logLevel: LogLevel;
 }
 
@@ -84,6 +87,9 @@ Kubernetes:
   --cluster-cidr CIDR           a pod or Service CIDR the agents are given (the chart's agent.clusterCIDRs; the
                                 agent's flag); repeatable or comma-separated. The cluster CIDRs check of the
                                 Preflight condition counts them with the discovered ones
+  --agent-return-path MODE      ${RETURN_PATHS.join('|')}: how the agents return replies to tunnelled pods (the
+                                chart's agent.returnPath, as the agents are given it; default ${DEFAULT_RETURN_PATH}).
+                                The AWS source/destination check of the Preflight condition judges with it
 
 Cloud:
   --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto: from annotation
@@ -145,6 +151,9 @@ Exits 1 when a check failed, 2 on bad flags.
   --cluster-cidr CIDR           a pod or Service CIDR the agents are given (the chart's agent.clusterCIDRs);
                                 repeatable or comma-separated; the cluster CIDRs check counts them with the
                                 discovered ones
+  --agent-return-path MODE      ${RETURN_PATHS.join('|')}: how the agents return replies to tunnelled pods (the
+                                chart's agent.returnPath; default ${DEFAULT_RETURN_PATH}); the AWS source/destination
+                                check judges with it
   --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto), as for the controller
   --owner ID                    ownership tag value (env CLOUD_EGRESS_OWNER; default "default")
   --region NAME, --endpoint URL, --interface ID, --interface-tag KEY=VALUE   as for the controller
@@ -218,6 +227,18 @@ function parseClusterCidrs(values: readonly string[] | undefined): readonly stri
   }
 }
 
+/**
+ * The `--agent-return-path` value, one of the agent's own {@link RETURN_PATHS}; default the agent's.
+ * @throws ConfigError naming the flag and the values it takes.
+ */
+function parseAgentReturnPath(value: string | undefined): ReturnPath {
+  const path = value ?? DEFAULT_RETURN_PATH;
+  if (!(RETURN_PATHS as readonly string[]).includes(path)) {
+    throw new ConfigError(`--agent-return-path: "${path}" is not one of ${RETURN_PATHS.join(', ')}`);
+  }
+  return path as ReturnPath;
+}
+
 /** Parsed flag values: strings, booleans, and the lists of repeatable flags. */
 type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -225,6 +246,7 @@ const CONTROLLER_OPTIONS = {
   kubeconfig: { type: 'string' },
   'in-cluster': { type: 'boolean' },
   'cluster-cidr': { type: 'string', multiple: true },
+  'agent-return-path': { type: 'string' },
   provider: { type: 'string' },
   'test-providers': { type: 'boolean' },
   owner: { type: 'string' },
@@ -374,6 +396,7 @@ function parseController(args: readonly string[], env: Env): Config {
       resyncPeriodMs,
       concurrency: parseInteger(str('concurrency') ?? '4', '--concurrency', 1, 64),
       ...(clusterCidrs.length > 0 ? { clusterCidrs } : {}),
+      agentReturnPath: parseAgentReturnPath(values['agent-return-path'] as string | undefined),
       ...(str('preflight-interval') !== undefined
         ? { preflightIntervalMs: duration('preflight-interval', 0) }
         : {}),
@@ -386,6 +409,7 @@ const DOCTOR_OPTIONS = {
   kubeconfig: { type: 'string' },
   'in-cluster': { type: 'boolean' },
   'cluster-cidr': { type: 'string', multiple: true },
+  'agent-return-path': { type: 'string' },
   gateway: { type: 'string' },
   provider: { type: 'string' },
   owner: { type: 'string' },
@@ -447,6 +471,7 @@ function parseDoctor(args: readonly string[], env: Env): Config {
     },
     ...optional('gateway', str('gateway')),
     ...(clusterCidrs.length > 0 ? { clusterCidrs } : {}),
+    agentReturnPath: parseAgentReturnPath(values['agent-return-path'] as string | undefined),
     logLevel: logLevel as LogLevel,
   };
   return deepFreeze({ command: 'doctor', doctor });

@@ -24,24 +24,51 @@ describe('eniChecks', () => {
     expect(full[0]).toMatchObject({ ok: false, fix: expect.stringContaining('free secondary IPs on eni-1') });
   });
 
-  it("without the VPC CNI: the ENI is nobody else's and the check may stay on", () => {
-    expect(verdicts(eniChecks(facts(eni()), { vpcCni: false }))).toEqual([
+  it.each(['tunnel', 'podNetwork'] as const)(
+    "without the VPC CNI: the ENI is nobody else's and the check may stay on (return path %s)",
+    (agentReturnPath) => {
+      expect(verdicts(eniChecks(facts(eni()), { vpcCni: false, agentReturnPath }))).toEqual([
+        ['free IP slots', true],
+        ['VPC CNI', true],
+        ['source/destination check', true],
+      ]);
+    },
+  );
+
+  it('with the VPC CNI and the return path tunnel: the check may stay on, replies return through the tunnel', () => {
+    const checks = eniChecks(facts(eni()), { vpcCni: true, agentReturnPath: 'tunnel' });
+    expect(verdicts(checks)).toEqual([
       ['free IP slots', true],
-      ['VPC CNI', true],
+      ['VPC CNI', false],
       ['source/destination check', true],
     ]);
+    expect(checks[2]).toEqual({
+      check: 'source/destination check',
+      node: 'gw',
+      ok: true,
+      message:
+        "on for eni-1: the agents' return path is tunnel, so replies to pods return through the tunnel to the " +
+        "pod's node, which the check allows",
+    });
   });
 
-  it('with the VPC CNI: an untagged ENI and the check on both fail, with fixes; the tag and the check off pass', () => {
-    const broken = eniChecks(facts(eni()), { vpcCni: true });
+  it('with the VPC CNI and the return path podNetwork: an untagged ENI and the check on both fail, with fixes; the tag and the check off pass', () => {
+    const broken = eniChecks(facts(eni()), { vpcCni: true, agentReturnPath: 'podNetwork' });
     expect(verdicts(broken)).toEqual([
       ['free IP slots', true],
       ['VPC CNI', false],
       ['source/destination check', false],
     ]);
-    expect(broken[2]?.fix).toContain('--network-interface-id eni-1 --no-source-dest-check');
+    expect(broken[2]?.message).toContain("the agents' return path is podNetwork");
+    expect(broken[2]?.fix).toBe(
+      "turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute " +
+        "--network-interface-id eni-1 --no-source-dest-check; or use the chart's agent.returnPath=tunnel, so that " +
+        "replies return through the tunnel to the pod's node, which the check allows",
+    );
     const mended = eni({ tags: new Map([[NO_MANAGE_TAG, 'true']]), sourceDestCheck: false });
-    expect(eniChecks(facts(mended), { vpcCni: true }).every((c) => c.ok)).toBe(true);
+    expect(eniChecks(facts(mended), { vpcCni: true, agentReturnPath: 'podNetwork' }).every((c) => c.ok)).toBe(
+      true,
+    );
   });
 });
 

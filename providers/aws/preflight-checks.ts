@@ -8,8 +8,10 @@
  * free IP slots             the ENI has room for one more IPv4 address           every slot of the instance type is used
  * VPC CNI                   aws-node does not run, or the ENI is tagged          aws-node runs and the ENI lacks the
  *                           node.k8s.amazonaws.com/no_manage=true                tag: ipamd may hand its IPs to pods
- * source/destination check  on without the VPC CNI (egress leaves by the ENI     on with the VPC CNI: replies to pods go
- *                           holding each egress IP), or off                      back over the VPC from partner IPs
+ * source/destination check  off; on without the VPC CNI (egress leaves by the   on with the VPC CNI and the agents'
+ *                           ENI holding each egress IP); on with the VPC CNI     return path podNetwork: replies to pods
+ *                           and the agents' return path tunnel (replies to       go back over the VPC from partner IPs
+ *                           pods return through the tunnel to the pod's node)
  * permission ec2:CreateTags DryRun answered DryRunOperation                      UnauthorizedOperation (or another error)
  * ```
  */
@@ -83,13 +85,20 @@ export function eniChecks(f: EniFacts, cluster?: PreflightCluster): PreflightChe
             ok: true,
             message: `on for ${eni.id}: egress leaves by the ENI that holds each egress IP, which the check allows`,
           }
-        : {
-            check: 'source/destination check',
-            node,
-            ok: false,
-            message: `on for ${eni.id} while the VPC CNI routes pod traffic over the VPC: replies from the gateway to pods carry the partner's address as source and EC2 drops them`,
-            fix: `turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute --network-interface-id ${eni.id} --no-source-dest-check`,
-          },
+        : cluster.agentReturnPath === 'tunnel'
+          ? {
+              check: 'source/destination check',
+              node,
+              ok: true,
+              message: `on for ${eni.id}: the agents' return path is tunnel, so replies to pods return through the tunnel to the pod's node, which the check allows`,
+            }
+          : {
+              check: 'source/destination check',
+              node,
+              ok: false,
+              message: `on for ${eni.id} while the VPC CNI routes pod traffic over the VPC and the agents' return path is ${cluster.agentReturnPath}: replies from the gateway to pods carry the partner's address as source and EC2 drops them`,
+              fix: `turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute --network-interface-id ${eni.id} --no-source-dest-check; or use the chart's agent.returnPath=tunnel, so that replies return through the tunnel to the pod's node, which the check allows`,
+            },
   );
   return out;
 }

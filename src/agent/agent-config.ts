@@ -6,16 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_AGENT_HEALTH_PORT } from '../kube/agent-health-port.ts';
+import { RETURN_PATHS, type ReturnPath } from '../kube/return-path.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { familyOf, isCidr, isIp } from '../net/ip.ts';
 import { DEFAULT_PROC_SYS } from './linux/proc-sys.ts';
-import {
-  type DataplaneSettings,
-  DEFAULT_DATAPLANE_SETTINGS,
-  RETURN_PATHS,
-  type ReturnPath,
-  validateMarkMask,
-} from './settings.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS, validateMarkMask } from './settings.ts';
 
 /** Configuration of the node agent. */
 export interface AgentConfig {

@@ -5,16 +5,7 @@
  * and Cilium), mark bits `0x3fff` (not kube-proxy's `0x4000`/`0x8000`, not Calico's upper 16 bits), route
  * tables from `0x63650000` up.
  */
-
-/**
- * How replies to tunnelled pods reach them (docs/agent.md, "The return path"): `tunnel`, back through the tunnel
- * to the pod's node (no change to the cloud network); `podNetwork`, routed by the gateway over the pod network
- * (a native-routing CNI such as the Amazon VPC CNI then needs the cloud's source/destination check off).
- */
-export type ReturnPath = 'tunnel' | 'podNetwork';
-
-/** The values of {@link ReturnPath}. */
-export const RETURN_PATHS: readonly ReturnPath[] = ['tunnel', 'podNetwork'];
+import { DEFAULT_RETURN_PATH, type ReturnPath } from '../kube/return-path.ts';
 
 /** Datapath parameters shared by all nodes. */
 export interface DataplaneSettings {
@@ -65,7 +56,7 @@ export const DEFAULT_DATAPLANE_SETTINGS: DataplaneSettings = {
   rulePriority: 1000,
   routeProtocol: 206,
   tunnelOverhead: 50,
-  returnPath: 'tunnel',
+  returnPath: DEFAULT_RETURN_PATH,
   nodeIdMask: 0x3fff0000,
   returnHop: '169.254.206.2',
 };

@@ -19,6 +19,7 @@ const facts = (f: Partial<ClusterFacts>): ClusterFacts => ({
   serviceCIDRs: [],
   typedCIDRs: [],
   vpcCni: false,
+  agentReturnPath: 'tunnel',
   ...f,
 });
 
@@ -40,12 +41,14 @@ describe('clusterFacts', () => {
         },
         awsNodePods: 0,
         typedCIDRs: ['172.20.0.0/16', '10.0.0.0/16', '172.20.0.0/16'],
+        agentReturnPath: 'podNetwork',
       }),
     ).toEqual({
       podCIDRs: ['10.244.0.0/24', '10.244.1.0/24'],
       serviceCIDRs: ['10.96.0.0/12'],
       typedCIDRs: ['10.0.0.0/16', '172.20.0.0/16'],
       vpcCni: false,
+      agentReturnPath: 'podNetwork',
     });
   });
 
@@ -56,6 +59,7 @@ describe('clusterFacts', () => {
         serviceCidrs: { state: 'not-served', message: 'not served here' },
         awsNodePods: 3,
         typedCIDRs: [],
+        agentReturnPath: 'tunnel',
       }),
     ).toEqual({
       podCIDRs: [],
@@ -63,6 +67,7 @@ describe('clusterFacts', () => {
       typedCIDRs: [],
       serviceCIDRsUnavailable: 'not served here',
       vpcCni: true,
+      agentReturnPath: 'tunnel',
     });
   });
 });

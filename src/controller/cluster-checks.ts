@@ -23,6 +23,7 @@
  */
 import type { V1Node } from '@kubernetes/client-node';
 import { clusterCidrs } from '../kube/cluster-cidrs.ts';
+import type { ReturnPath } from '../kube/return-path.ts';
 import type { ServiceCidrProbe } from '../kube/service-cidr-api.ts';
 import { cidrContains } from '../net/ip.ts';
 import type { PreflightCheck, PreflightCluster } from '../provider/contract.ts';
@@ -41,8 +42,8 @@ export interface ClusterFacts extends PreflightCluster {
 }
 
 /**
- * The facts from what was read: every Node, the ServiceCIDR listing, how many aws-node pods run, and the typed
- * CIDRs. The pod and Service CIDRs are what an agent discovers, the typed ones what it is given (the agent's own
+ * The facts from what was read: every Node, the ServiceCIDR listing, how many aws-node pods run, the typed
+ * CIDRs and the agents' return path. The pod and Service CIDRs are what an agent discovers, the typed ones what it is given (the agent's own
  * code: its sources `node-podcidr`, `servicecidr` and `configured`).
  */
 export function clusterFacts(read: {
@@ -50,6 +51,7 @@ export function clusterFacts(read: {
   readonly serviceCidrs: ServiceCidrProbe;
   readonly awsNodePods: number;
   readonly typedCIDRs: readonly string[];
+  readonly agentReturnPath: ReturnPath;
 }): ClusterFacts {
   const probe = read.serviceCidrs;
   const bySource = clusterCidrs({
@@ -63,6 +65,7 @@ export function clusterFacts(read: {
     typedCIDRs: bySource.configured,
     ...(probe.state === 'served' ? {} : { serviceCIDRsUnavailable: probe.message }),
     vpcCni: read.awsNodePods > 0,
+    agentReturnPath: read.agentReturnPath,
   };
 }
 

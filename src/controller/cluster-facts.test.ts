@@ -23,6 +23,7 @@ describe('readClusterFacts', () => {
       [{ metadata: { name: 'n' }, spec: { podCIDR: '10.244.0.0/24' } }],
       lists,
       ['10.0.0.0/16'],
+      'podNetwork',
     );
     expect(asked).toEqual(['kube-system k8s-app=aws-node']);
     expect(facts).toEqual({
@@ -30,6 +31,7 @@ describe('readClusterFacts', () => {
       serviceCIDRs: ['172.20.0.0/16'],
       typedCIDRs: ['10.0.0.0/16'],
       vpcCni: true,
+      agentReturnPath: 'podNetwork',
     });
   });
 
@@ -41,7 +43,7 @@ describe('readClusterFacts', () => {
       },
       serviceCIDRs: async () => list<V1ServiceCIDR>([]),
     };
-    const err = await readClusterFacts([], lists, []).catch((e: unknown) => e);
+    const err = await readClusterFacts([], lists, [], 'tunnel').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterFactsError);
     expect((err as Error).message).toContain('k8s-app=aws-node in kube-system');
     expect((err as Error).message).toContain('pods is forbidden');

@@ -8,12 +8,14 @@
  * list ServiceCIDRs (probeServiceCidrs: 404 not served, 403 forbidden are answers) ─► Service CIDRs
  * list pods kube-system, k8s-app=aws-node                                         ─► whether the VPC CNI runs
  * the caller's --cluster-cidr (the chart's agent.clusterCIDRs)                   ─► the typed CIDRs
+ * the caller's --agent-return-path (the chart's agent.returnPath)                ─► the agents' return path
  * ```
  *
  * Two list calls, side by side; the controller makes them only when a gateway's preflight is due.
  */
 import type { V1Node } from '@kubernetes/client-node';
 import type { KubeLists } from '../kube/kube-api.ts';
+import type { ReturnPath } from '../kube/return-path.ts';
 import { probeServiceCidrs } from '../kube/service-cidr-api.ts';
 import { type ClusterFacts, clusterFacts } from './cluster-checks.ts';
 
@@ -29,13 +31,15 @@ export class ClusterFactsError extends Error {
 }
 
 /**
- * The cluster's facts, with `nodes` as the caller has them and the typed CIDRs it was given (`--cluster-cidr`).
+ * The cluster's facts, with `nodes` as the caller has them, and the typed CIDRs (`--cluster-cidr`) and the agents'
+ * return path (`--agent-return-path`) it was given.
  * @throws ClusterFactsError, or ServiceCidrApiError (service-cidr-api.ts) when a list fails
  */
 export async function readClusterFacts(
   nodes: Iterable<V1Node>,
   lists: ClusterFactLists,
   typedCIDRs: readonly string[],
+  agentReturnPath: ReturnPath,
 ): Promise<ClusterFacts> {
   const pods = async () => {
     try {
@@ -48,5 +52,5 @@ export async function readClusterFacts(
     }
   };
   const [serviceCidrs, awsNodePods] = await Promise.all([probeServiceCidrs(lists.serviceCIDRs), pods()]);
-  return clusterFacts({ nodes, serviceCidrs, awsNodePods, typedCIDRs });
+  return clusterFacts({ nodes, serviceCidrs, awsNodePods, typedCIDRs, agentReturnPath });
 }

@@ -6,6 +6,7 @@
  * down; nothing in src/controller reads flags or the environment itself.
  */
 import type { KubeSource } from '../kube/kube-config.ts';
+import type { ReturnPath } from '../kube/return-path.ts';
 import type { LogLevel } from '../log.ts';
 import type { ProviderSettings } from '../provider/contract.ts';
 import type { ProviderChoice } from './decide-provider.ts';
@@ -69,6 +70,11 @@ export interface ControllerSettings {
    * the `Preflight` condition counts them with the discovered ones (cluster-checks.ts). Default none.
    */
   readonly clusterCidrs?: readonly string[];
+  /**
+   * `--agent-return-path`: how the agents return replies to tunnelled pods (the chart's `agent.returnPath`); the
+   * provider's preflight judges with it (the AWS source/destination check). Default the agent's, `tunnel`.
+   */
+  readonly agentReturnPath: ReturnPath;
 }
 
 /** Default of {@link ControllerSettings.handoverSettleMs}. */

@@ -143,7 +143,12 @@ export class Controller {
         ? { preflightIntervalMs: options.settings.preflightIntervalMs }
         : {}),
       clusterFacts: () =>
-        readClusterFacts(caches.nodes(), this.#api.lists, options.settings.clusterCidrs ?? []),
+        readClusterFacts(
+          caches.nodes(),
+          this.#api.lists,
+          options.settings.clusterCidrs ?? [],
+          options.settings.agentReturnPath,
+        ),
       ...(options.settings.verification ? { verification: options.settings.verification } : {}),
       statusesWritten: (gateway, { held, ready }) => this.#timeFailovers(gateway, held, ready),
       ...(options.settings.handoverSettleMs !== undefined

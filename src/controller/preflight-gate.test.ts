@@ -9,6 +9,7 @@ const fine: ClusterFacts = {
   serviceCIDRs: ['10.96.0.0/12'],
   typedCIDRs: [],
   vpcCni: false,
+  agentReturnPath: 'tunnel',
 };
 function provider(answer: () => PreflightCheck[] | Promise<PreflightCheck[]>) {
   const calls: string[][] = [];

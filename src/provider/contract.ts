@@ -29,6 +29,7 @@
  * {@link InterfaceDriver} (resolve a node's interface, read it, write one batch, classify errors) plus its
  * {@link ProviderCapabilities}.
  */
+import type { ReturnPath } from '../kube/return-path.ts';
 import type { Logger } from '../log.ts';
 import type { ProviderCapabilities } from './capabilities.ts';
 
@@ -161,6 +162,11 @@ export interface PreflightCheck {
 export interface PreflightCluster {
   /** Whether the Amazon VPC CNI runs (DaemonSet `kube-system/aws-node`). */
   readonly vpcCni: boolean;
+  /**
+   * How the agents return replies to tunnelled pods (their `--return-path`, the chart's `agent.returnPath`; the
+   * caller's `--agent-return-path`).
+   */
+  readonly agentReturnPath: ReturnPath;
 }
 
 /** The result of `apply`: one outcome per change, in the order of `plan.changes`. */

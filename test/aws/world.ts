@@ -240,17 +240,23 @@ export async function resetEnis(ec2: EC2Client, eniIds: readonly string[]): Prom
   }
 }
 
-/**
- * The preflight's two fixes for an egress ENI where the Amazon VPC CNI runs, made as a person would: the tag
- * `node.k8s.amazonaws.com/no_manage=true` (ipamd leaves the ENI alone) and the source/destination check off.
- */
-export async function mendForVpcCni(ec2: EC2Client, eniId: string): Promise<void> {
+/** The preflight's fix for an egress ENI the Amazon VPC CNI manages: the tag `node.k8s.amazonaws.com/no_manage=true`. */
+export async function tagNoManage(ec2: EC2Client, eniId: string): Promise<void> {
   await ec2.send(
     new CreateTagsCommand({
       Resources: [eniId],
       Tags: [{ Key: 'node.k8s.amazonaws.com/no_manage', Value: 'true' }],
     }),
   );
+}
+
+/**
+ * The preflight's two fixes for an egress ENI where the Amazon VPC CNI runs and the agents' return path is
+ * podNetwork, made as a person would: the tag `node.k8s.amazonaws.com/no_manage=true` (ipamd leaves the ENI alone)
+ * and the source/destination check off.
+ */
+export async function mendForVpcCni(ec2: EC2Client, eniId: string): Promise<void> {
+  await tagNoManage(ec2, eniId);
   await ec2.send(
     new ModifyNetworkInterfaceAttributeCommand({
       NetworkInterfaceId: eniId,

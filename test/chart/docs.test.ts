@@ -104,6 +104,7 @@ test("docs/troubleshooting.md's doctor table has every flag of `cloud-egress doc
   const table = section.split('\n').filter((l) => l.startsWith('| `--'));
   const flags = flagsOf(DOCTOR_HELP);
   expect(flags).toContain('--cluster-cidr');
+  expect(flags).toContain('--agent-return-path');
   for (const flag of flags) expect(table.join('\n'), flag).toMatch(new RegExp(`\`${flag}[ \`]`));
 });
 

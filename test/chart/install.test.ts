@@ -256,6 +256,7 @@ describe("the controller with the chart's ServiceAccount and flags", () => {
         serviceCIDRs: [SERVICE_CIDR],
         typedCIDRs: ['10.244.0.0/16', '10.96.0.0/12'],
         vpcCni: false,
+        agentReturnPath: 'tunnel',
       });
 
       // Events (create) in the policy's namespace.

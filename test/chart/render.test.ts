@@ -312,11 +312,14 @@ test('agent.egressInterface and agent.egressGateway: egress IPs on a dedicated d
   });
 });
 
-test('agent.returnPath: tunnel by default, podNetwork when set, anything else refused', async () => {
-  const byDefault = chartAgentConfig(await renderChart({}), NODE_ENV);
+test("agent.returnPath: tunnel by default, podNetwork when set, anything else refused; the controller's is the agents'", async () => {
+  const defaults = await renderChart({});
+  const byDefault = chartAgentConfig(defaults, NODE_ENV);
   expect(byDefault.dataplane.returnPath).toBe('tunnel');
+  expect(controllerConfig(defaults).settings.agentReturnPath).toBe('tunnel');
   const podNetwork = await renderChart({ set: { 'agent.returnPath': 'podNetwork' } });
   expect(chartAgentConfig(podNetwork, NODE_ENV).dataplane.returnPath).toBe('podNetwork');
+  expect(controllerConfig(podNetwork).settings.agentReturnPath).toBe('podNetwork');
   await expect(renderChart({ set: { 'agent.returnPath': 'vpc' } })).rejects.toThrow(/returnPath/);
 });
 

@@ -4,7 +4,8 @@
  * answers an IAM denial as EC2 does) and a real kube-apiserver. Each case breaks one thing and asserts the doctor
  * names it with its fix: cluster CIDRs not found (typed ones, `--cluster-cidr`, stand for them), a denied permission
  * (CreateTags DryRun on the subnet), a full ENI, an ENI the VPC CNI manages and the source/destination check it
- * needs off; then each is mended.
+ * needs off when the agents' return path is podNetwork (`--agent-return-path`; with the default, tunnel, the check
+ * may stay on); then each is mended.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -148,7 +149,7 @@ it('names a full ENI with the fix', async () => {
   expect(full.text).toContain(`fix: free secondary IPs on ${small.eniId}`);
 });
 
-it('with aws-node running: names the ENI the VPC CNI manages and the source/destination check; the tag and the check off mend them', async () => {
+it('with aws-node running: names the ENI the VPC CNI manages, and the source/destination check with --agent-return-path podNetwork only; the tag and the check off mend them', async () => {
   await core.createNamespacedPod({
     namespace: 'kube-system',
     body: {
@@ -163,11 +164,22 @@ it('with aws-node running: names the ENI the VPC CNI manages and the source/dest
   expect(managed.text).toContain(
     'fix: put egress IPs on a second ENI tagged node.k8s.amazonaws.com/no_manage=true',
   );
+  // The default return path, tunnel: the check on is no fault.
   expect(managed.text).toMatch(
-    new RegExp(`FAIL +gw-roomy +source/destination check: on for ${roomy.eniId} while`),
+    new RegExp(
+      `ok +gw-roomy +source/destination check: on for ${roomy.eniId}: the agents' return path is tunnel, so replies to pods return through the tunnel to the pod's node, which the check allows\n`,
+    ),
   );
-  expect(managed.text).toContain(
-    `fix: turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute --network-interface-id ${roomy.eniId} --no-source-dest-check`,
+  expect(managed.text).not.toMatch(/FAIL +gw-\S+ +source\/destination check/);
+  const podNetwork = await doctor('--agent-return-path', 'podNetwork');
+  expect(podNetwork.code).toBe(1);
+  expect(podNetwork.text).toMatch(
+    new RegExp(
+      `FAIL +gw-roomy +source/destination check: on for ${roomy.eniId} while the VPC CNI routes pod traffic over the VPC and the agents' return path is podNetwork`,
+    ),
+  );
+  expect(podNetwork.text).toContain(
+    `fix: turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute --network-interface-id ${roomy.eniId} --no-source-dest-check; or use the chart's agent.returnPath=tunnel`,
   );
   await mendForVpcCni(ec2, roomy.eniId);
   const mended = await doctor();
@@ -175,6 +187,9 @@ it('with aws-node running: names the ENI the VPC CNI manages and the source/dest
     /ok +gw-roomy +VPC CNI: eni-\S+ is tagged node.k8s.amazonaws.com\/no_manage=true/,
   );
   expect(mended.text).toMatch(/ok +gw-roomy +source\/destination check: off/);
+  expect((await doctor('--agent-return-path=podNetwork')).text).toMatch(
+    /ok +gw-roomy +source\/destination check: off/,
+  );
   expect(mended.text).toMatch(/FAIL +gw-small +VPC CNI/);
   // Pods take the VPC's addresses: untyped, the doctor says to list the VPC's CIDRs; typed, that they must be there.
   expect(mended.text).toMatch(

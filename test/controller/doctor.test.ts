@@ -68,6 +68,7 @@ const doctor = async (gateway: string) => {
       provider: 'auto',
       providerSettings: { owner: 'conformance' },
       gateway,
+      agentReturnPath: 'tunnel',
       logLevel: 'warn',
     },
     {

@@ -4,11 +4,13 @@
  * most once per interval (not on every reconcile), again when the gateway's generation changes. With the inmemory
  * provider (a wrapper adds a check): the rate limit. With the AWS provider on LocalStack: the cluster's facts read
  * from the API server reach the condition (cluster CIDRs not found; with aws-node running, the ENI the VPC CNI
- * manages and the source/destination check), each with its fix, until they are mended; and the typed cluster CIDRs
- * (`--cluster-cidr`, as the chart passes agent.clusterCIDRs) stand for the CIDRs the agents cannot discover.
+ * manages, and the source/destination check when the agents' return path is podNetwork), each with its fix, until
+ * they are mended; the typed cluster CIDRs (`--cluster-cidr`, as the chart passes agent.clusterCIDRs) stand for the
+ * CIDRs the agents cannot discover; and `--agent-return-path` (as the chart passes agent.returnPath) decides whether
+ * the source/destination check may stay on.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import { DescribeNetworkInterfacesCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import { NetworkingV1Api } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
@@ -17,7 +19,7 @@ import { CONDITION, REASON } from '../../src/api/conditions.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { useLocalStackVpc } from '../aws/use-localstack.ts';
-import { freeIPsIn, mendForVpcCni, runInstance } from '../aws/world.ts';
+import { freeIPsIn, mendForVpcCni, runInstance, tagNoManage } from '../aws/world.ts';
 import { useControlPlane } from '../harness/vitest.ts';
 import { patchCustomObject } from '../support/custom-objects.ts';
 import { eventually } from '../support/eventually.ts';
@@ -105,6 +107,62 @@ describe('the AWS provider on LocalStack, with the cluster read from the API ser
   const aws = useLocalStackVpc();
 
   /**
+   * A controller with the AWS provider on LocalStack, the cluster CIDRs and the agents' return path of its command
+   * line (`parseConfig`), and this test's timings.
+   */
+  const started = (...flags: string[]) => {
+    const config = parseConfig(['controller', ...flags], {});
+    if (config.command !== 'controller') throw new Error(`parsed as ${config.command}`);
+    const { clusterCidrs, agentReturnPath } = config.controller.settings;
+    return world.startController({
+      settings: testSettings({
+        resyncPeriodMs: 500,
+        preflightIntervalMs: 500,
+        agentReturnPath,
+        ...(clusterCidrs ? { clusterCidrs } : {}),
+      }),
+      maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: aws.ls.credentials }),
+    });
+  };
+
+  /** Runs the Amazon VPC CNI's DaemonSet pod (what the preflight looks for) in kube-system; returns its removal. */
+  async function runAwsNode(): Promise<() => Promise<void>> {
+    const name = `aws-node-${world.namespace}`;
+    await world.core.createNamespacedPod({
+      namespace: 'kube-system',
+      body: {
+        metadata: { name, labels: { 'k8s-app': 'aws-node' } },
+        spec: { containers: [{ name: 'aws-node', image: 'amazon-k8s-cni' }] },
+      },
+    });
+    return async () => {
+      await world.core.deleteNamespacedPod({ namespace: 'kube-system', name }).catch(() => undefined);
+    };
+  }
+
+  /**
+   * The gateway `gw` on one m5.large instance in the VPC's first subnet (its Node registered), with two free egress
+   * IPs from host `.from` on, and the AWS provider pointed at LocalStack.
+   */
+  async function gatewayOnInstance(from: number) {
+    const { ls, ec2, vpc } = aws;
+    const inst = await runInstance(ec2, vpc.subnets[0]!, world.node('gw'), 'm5.large');
+    await world.addInstanceNode('gw', inst);
+    const ips = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 2, from);
+    const gw = await world.createGateway(
+      'gw',
+      { ips, namespaceSelector: {} },
+      { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
+    );
+    return { inst, gw, node: world.node('gw') };
+  }
+
+  /** Whether EC2's source/destination check is on for `eniId`, as LocalStack has it. */
+  const sourceDestCheck = async (eniId: string) =>
+    (await aws.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })))
+      .NetworkInterfaces?.[0]?.SourceDestCheck;
+
+  /**
    * Keeps every ServiceCIDR out of the cluster, as on an API server that has none: a ValidatingAdmissionPolicy
    * refuses their creation (the API server recreates its own `kubernetes` one every 10 s), and the existing ones
    * are deleted. Returns the mend: the policy removed, the API server's own one back.
@@ -171,23 +229,12 @@ describe('the AWS provider on LocalStack, with the cluster read from the API ser
     };
   }
 
-  it('names missing cluster CIDRs, then the ENI the VPC CNI manages and the source/destination check, each with the fix; True once mended', async () => {
-    const { ls, ec2, vpc } = aws;
-    const inst = await runInstance(ec2, vpc.subnets[0]!, world.node('gw'), 'm5.large');
-    await world.addInstanceNode('gw', inst);
-    const node = world.node('gw');
-    const ips = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 2, 100);
-    const gw = await world.createGateway(
-      'gw',
-      { ips, namespaceSelector: {} },
-      { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
-    );
+  it('names missing cluster CIDRs, then the ENI the VPC CNI manages, each with the fix; True once mended, the source/destination check on (return path tunnel)', async () => {
+    const { ec2 } = aws;
+    const { inst, gw, node } = await gatewayOnInstance(100);
     // No Node with a pod CIDR (this one is the only Node), no ServiceCIDR, no aws-node pod.
     const mendServiceCidrs = await withoutServiceCidrs();
-    await world.startController({
-      settings: testSettings({ resyncPeriodMs: 500, preflightIntervalMs: 500 }),
-      maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: ls.credentials }),
-    });
+    await started(); // the default return path: tunnel, as the chart's agent.returnPath
 
     // 5 checks: cluster CIDRs; free IP slots, VPC CNI, source/destination check (the ENI); CreateTags (the subnet).
     const missing = await preflight(gw, 'False');
@@ -204,76 +251,68 @@ describe('the AWS provider on LocalStack, with the cluster read from the API ser
 
     // The VPC CNI starts; a Node with a pod CIDR (no gateway node), the API server's ServiceCIDR back.
     const worker = `${world.namespace}-worker`;
-    const awsNode = `aws-node-${world.namespace}`;
+    const stopAwsNode = await runAwsNode();
     try {
-      await world.core.createNamespacedPod({
-        namespace: 'kube-system',
-        body: {
-          metadata: { name: awsNode, labels: { 'k8s-app': 'aws-node' } },
-          spec: { containers: [{ name: 'aws-node', image: 'amazon-k8s-cni' }] },
-        },
-      });
       await createNode(world.core, { name: worker, podCIDR: '10.244.0.0/24' });
       await mendServiceCidrs();
-      const managed = await preflight(gw, 'False', (m) => m.startsWith('2 of 5 checks failed'));
+      // Only the managed ENI fails: replies to pods return through the tunnel, so the check on is no fault.
+      expect(await sourceDestCheck(inst.eniId)).toBe(true);
+      const managed = await preflight(gw, 'False', (m) => m.startsWith(`1 of 5 checks failed: ${node}: `));
       expect(managed.message).toBe(
-        `2 of 5 checks failed: ${node}: VPC CNI: ${inst.eniId} is managed by the Amazon VPC CNI (aws-node runs, ` +
+        `1 of 5 checks failed: ${node}: VPC CNI: ${inst.eniId} is managed by the Amazon VPC CNI (aws-node runs, ` +
           'the ENI has no node.k8s.amazonaws.com/no_manage=true tag): ipamd adds its secondary IPs to the pod IP ' +
           'pool and may give an egress IP to a pod or release it (fix: put egress IPs on a second ENI tagged ' +
-          'node.k8s.amazonaws.com/no_manage=true and select it with cloud.interfaceTag (docs/quickstart-eks.md §2)); ' +
-          `${node}: source/destination check: on for ${inst.eniId} while the VPC CNI routes pod traffic over the ` +
-          "VPC: replies from the gateway to pods carry the partner's address as source and EC2 drops them (fix: " +
-          "turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute " +
-          `--network-interface-id ${inst.eniId} --no-source-dest-check)`,
+          'node.k8s.amazonaws.com/no_manage=true and select it with cloud.interfaceTag (docs/quickstart-eks.md §2))',
       );
 
-      // Mended in the cloud as the fixes say: the ENI tagged, the check off.
+      // Mended in the cloud as the fix says: the ENI tagged; the source/destination check stays on.
+      await tagNoManage(ec2, inst.eniId);
+      const passed = await preflight(gw, 'True');
+      expect(passed).toMatchObject({ reason: REASON.PreflightPassed, message: '5 checks passed' });
+      expect(await sourceDestCheck(inst.eniId)).toBe(true);
+    } finally {
+      await world.core.deleteNode({ name: worker }).catch(() => undefined);
+      await stopAwsNode();
+    }
+  });
+
+  it('with the VPC CNI and --agent-return-path podNetwork: names the source/destination check with both fixes; True once it is off', async () => {
+    const { ec2 } = aws;
+    const { inst, gw, node } = await gatewayOnInstance(140);
+    await tagNoManage(ec2, inst.eniId); // ipamd leaves the ENI alone: only the source/destination check is left
+    // The VPC CNI runs (pods take VPC addresses) beside the API server's own ServiceCIDR.
+    const stopAwsNode = await runAwsNode();
+    try {
+      await started('--agent-return-path', 'podNetwork');
+      const dropped = await preflight(gw, 'False');
+      expect(dropped.message).toBe(
+        `1 of 5 checks failed: ${node}: source/destination check: on for ${inst.eniId} while the VPC CNI routes ` +
+          "pod traffic over the VPC and the agents' return path is podNetwork: replies from the gateway to pods " +
+          "carry the partner's address as source and EC2 drops them (fix: turn the check off on the gateway " +
+          `nodes' ENIs: aws ec2 modify-network-interface-attribute --network-interface-id ${inst.eniId} ` +
+          "--no-source-dest-check; or use the chart's agent.returnPath=tunnel, so that replies return through " +
+          "the tunnel to the pod's node, which the check allows)",
+      );
+
+      // Mended in the cloud as the first fix says: the check off.
       await mendForVpcCni(ec2, inst.eniId);
+      expect(await sourceDestCheck(inst.eniId)).toBe(false);
       const passed = await preflight(gw, 'True');
       expect(passed).toMatchObject({ reason: REASON.PreflightPassed, message: '5 checks passed' });
     } finally {
-      await world.core.deleteNode({ name: worker }).catch(() => undefined);
-      await world.core
-        .deleteNamespacedPod({ namespace: 'kube-system', name: awsNode })
-        .catch(() => undefined);
+      await stopAwsNode();
     }
   });
 
   it('EKS before 1.33 with the VPC CNI: names the Service CIDRs missing; True once the controller is started with --cluster-cidr for the VPC and the Services', async () => {
-    const { ls, ec2, vpc } = aws;
-    const inst = await runInstance(ec2, vpc.subnets[0]!, world.node('gw'), 'm5.large');
-    await world.addInstanceNode('gw', inst);
-    await mendForVpcCni(ec2, inst.eniId); // the ENI's checks pass: only the cluster CIDRs are left
-    const ips = await freeIPsIn(ec2, vpc.vpcId, vpc.subnets[0]!.cidr, 2, 120);
-    const gw = await world.createGateway(
-      'gw',
-      { ips, namespaceSelector: {} },
-      { [ANNOTATIONS.endpoint]: ls.endpoint, [ANNOTATIONS.region]: ls.region },
-    );
+    const { ec2, vpc } = aws;
+    const { inst, gw } = await gatewayOnInstance(120);
+    // The ENI's checks pass (the return path tunnel lets the source/destination check stay on): only the cluster
+    // CIDRs are left.
+    await tagNoManage(ec2, inst.eniId);
     // The VPC CNI runs (pods take VPC addresses: no Node has a pod CIDR), and no ServiceCIDR, as before 1.33.
-    const awsNode = `aws-node-${world.namespace}`;
-    await world.core.createNamespacedPod({
-      namespace: 'kube-system',
-      body: {
-        metadata: { name: awsNode, labels: { 'k8s-app': 'aws-node' } },
-        spec: { containers: [{ name: 'aws-node', image: 'amazon-k8s-cni' }] },
-      },
-    });
+    const stopAwsNode = await runAwsNode();
     const mendServiceCidrs = await withoutServiceCidrs();
-    /** A controller with the cluster CIDRs of its command line (`parseConfig`) and this test's timings. */
-    const started = (...flags: string[]) => {
-      const config = parseConfig(['controller', ...flags], {});
-      if (config.command !== 'controller') throw new Error(`parsed as ${config.command}`);
-      const { clusterCidrs } = config.controller.settings;
-      return world.startController({
-        settings: testSettings({
-          resyncPeriodMs: 500,
-          preflightIntervalMs: 500,
-          ...(clusterCidrs ? { clusterCidrs } : {}),
-        }),
-        maker: (_name, settings) => createAwsProviderTuned(settings, { credentials: ls.credentials }),
-      });
-    };
     try {
       const untyped = await started();
       const missing = await preflight(gw, 'False');
@@ -291,9 +330,7 @@ describe('the AWS provider on LocalStack, with the cluster read from the API ser
       expect(passed).toMatchObject({ reason: REASON.PreflightPassed, message: '5 checks passed' });
     } finally {
       await mendServiceCidrs();
-      await world.core
-        .deleteNamespacedPod({ namespace: 'kube-system', name: awsNode })
-        .catch(() => undefined);
+      await stopAwsNode();
     }
   });
 });

@@ -26,6 +26,7 @@ import type { Condition } from '../../src/api/schema-common.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerSettings } from '../../src/controller/controller-settings.ts';
 import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
+import { DEFAULT_RETURN_PATH } from '../../src/kube/return-path.ts';
 import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
 import type { ApplyResult, CloudProvider, Plan } from '../../src/provider/contract.ts';
 import { freePorts } from '../harness/ports.ts';
@@ -64,6 +65,7 @@ export function testSettings(
     resyncPeriodMs: 60_000,
     concurrency: 4,
     handoverSettleMs: 100,
+    agentReturnPath: DEFAULT_RETURN_PATH,
     ...overrides,
   };
 }
