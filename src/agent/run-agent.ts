@@ -46,7 +46,7 @@ import { deviceOf, gatewayOf, readMtu } from './linux/iproute.ts';
 import { LinuxDataplane } from './linux/linux-dataplane.ts';
 import { NftSession } from './linux/nft-session.ts';
 import { procSysWriter, type SysctlWriter } from './linux/proc-sys.ts';
-import { type CommandLine, commandRunner, type RunCommand } from './linux/run-command.ts';
+import { type CommandLine, commandRunner } from './linux/run-command.ts';
 import { LocalPodStore } from './local-pods.ts';
 import { createAgentMetrics } from './metrics.ts';
 
