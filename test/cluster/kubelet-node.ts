@@ -120,6 +120,8 @@ export class KubeletNode {
   readonly cgroup: string;
   #holder: ServerProcess | undefined;
   #daemons: ServerProcess[] = [];
+  /** Kubelet restarts per boot (see `#startKubelet`). */
+  readonly #kubeletRestarts = new Map<number, number>();
   #boots = 0;
 
   private constructor(spec: KubeletNodeSpec, dir: string, cluster: NodeClusterSettings) {
@@ -398,7 +400,7 @@ conntrack:
     const labels = Object.entries(this.spec.labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    await this.#start('kubelet', this.#cluster.binaries.kubelet, [
+    await this.#startKubelet([
       `--config=${this.paths.kubeletConfig}`,
       `--kubeconfig=${this.paths.kubeletKubeconfig}`,
       `--root-dir=${this.paths.kubeletRoot}`,
@@ -412,6 +414,27 @@ conntrack:
       `--config=${this.paths.proxyConfig}`,
       '--v=1',
     ]);
+  }
+
+  /**
+   * Starts kubelet and restarts it, as systemd's `Restart=always` does on a real node, when it exits at once because
+   * containerd's CRI is still initialising ("server is not initialized yet": `ctr version` answers before the CRI
+   * plugin has restored its state, which a loaded machine shows). At most five restarts, a second apart, and none
+   * once the node lost power or booted again; any other exit is left for the cluster's wait to report.
+   */
+  async #startKubelet(args: readonly string[]): Promise<void> {
+    const boot = this.#boots;
+    const startedAt = Date.now();
+    const kubelet = await this.#start('kubelet', this.#cluster.binaries.kubelet, args);
+    void kubelet.exited.then(async (status) => {
+      const restarts = this.#kubeletRestarts.get(boot) ?? 0;
+      if (status.code !== 1 || Date.now() - startedAt > 30_000 || restarts >= 5) return;
+      if (!/server is not initialized yet/.test(await kubelet.logTail())) return;
+      await sleep(1000);
+      if (this.#boots !== boot || !this.#holder) return;
+      this.#kubeletRestarts.set(boot, restarts + 1);
+      await this.#startKubelet(args).catch(() => undefined);
+    });
   }
 
   /**
