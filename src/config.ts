@@ -23,6 +23,7 @@ import {
   AgentConfigError,
   AgentHelpRequested,
   parseAgentConfig,
+  parseClusterCidrValues,
 } from './agent/agent-config.ts';
 import { type ControllerConfig, DEFAULT_HANDOVER_SETTLE_MS } from './controller/controller-settings.ts';
 import type { ProviderChoice } from './controller/decide-provider.ts';
@@ -213,14 +214,13 @@ function parseBoolean(text: string, flag: string): boolean {
 }
 
 /**
- * The `--cluster-cidr` values, split and checked by the agent's own parser (`parseAgentConfig`), so that the
+ * The `--cluster-cidr` values, split and checked by the agent's own parser (`parseClusterCidrValues`), so that the
  * controller, the doctor and the agent accept the same CIDRs and say the same about a bad one.
  * @throws ConfigError naming the flag and the bad CIDR.
  */
 function parseClusterCidrs(values: readonly string[] | undefined): readonly string[] {
   try {
-    return parseAgentConfig(['--cleanup', ...(values ?? []).map((v) => `--cluster-cidr=${v}`)], {})
-      .clusterCidrs;
+    return parseClusterCidrValues(values);
   } catch (err) {
     if (err instanceof AgentConfigError) throw new ConfigError(err.message, { cause: err });
     throw err;

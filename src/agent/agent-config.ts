@@ -137,13 +137,7 @@ export function parseAgentConfig(
   if (!procSys.startsWith('/')) {
     throw new AgentConfigError(`--proc-sys: "${procSys}" is not an absolute path (e.g. /host/proc/sys)`);
   }
-  const clusterCidrs = (v['cluster-cidr'] ?? [])
-    .flatMap((c) => c.split(','))
-    .map((c) => c.trim())
-    .filter(Boolean);
-  for (const c of clusterCidrs) {
-    if (!isCidr(c)) throw new AgentConfigError(`--cluster-cidr: "${c}" is not a CIDR (e.g. 10.244.0.0/16)`);
-  }
+  const clusterCidrs = parseClusterCidrValues(v['cluster-cidr']);
   const logLevel = v['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new AgentConfigError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -225,4 +219,20 @@ function parse(args: readonly string[]) {
       'return-path': { type: 'string' },
     },
   });
+}
+
+/**
+ * `--cluster-cidr` values (repeatable or comma-separated), split, trimmed and checked; the controller and the doctor
+ * parse theirs with it too.
+ * @throws AgentConfigError naming the bad CIDR.
+ */
+export function parseClusterCidrValues(values: readonly string[] | undefined): string[] {
+  const cidrs = (values ?? [])
+    .flatMap((c) => c.split(','))
+    .map((c) => c.trim())
+    .filter(Boolean);
+  for (const c of cidrs) {
+    if (!isCidr(c)) throw new AgentConfigError(`--cluster-cidr: "${c}" is not a CIDR (e.g. 10.244.0.0/16)`);
+  }
+  return cidrs;
 }
