@@ -177,6 +177,16 @@ describe('desiredState', () => {
       expect(old.peers.map((p) => p.nodeIp)).toContain('10.0.0.3');
       expect(next.nftStructure).toMatch(/ether daddr set 02:ce:0a:00:00:02 dup to "cegress0"/);
       expect(next.peers.map((p) => p.nodeIp)).toContain('10.0.0.2');
+      // Each gateway sends the answers it has no connection for on to the other, through the egress IP's own
+      // neighbour entry on the tunnel (its MAC readdressed by the tunnel's egress hook).
+      for (const [gw, other] of [
+        [old, '10.0.0.3'],
+        [next, '10.0.0.2'],
+      ] as const) {
+        expect(gw.peers).toContainEqual({ nodeIp: '10.0.1.17', mac: '02:ce:0a:00:01:11' });
+        expect(gw.nftStructure).toContain(`dup to ip daddr map { 10.0.1.17 : ${other} } device "cegress0"`);
+      }
+      expect(at(node, handover, 'node-1').peers.map((p) => p.nodeIp)).not.toContain('10.0.1.17');
       // The two gateways adopt the move's half-open connections meanwhile; the source node has none.
       expect(result(node, handover, 'node-2').handingOver).toEqual(['10.0.1.17']);
       expect(result(node, handover, 'node-3').handingOver).toEqual(['10.0.1.17']);

@@ -3,6 +3,17 @@ import { parseNftTable, parseSnatCounters } from './linux/nftables.ts';
 import { renderElements, renderStructure } from './nft-model.ts';
 import { DEFAULT_DATAPLANE_SETTINGS as S } from './settings.ts';
 
+/** A node holding two egress IPs (mark values 18 and 19), no policies. */
+const twoHeld = {
+  settings: S,
+  policies: [],
+  markChains: new Map<number, number>(),
+  snat: new Map([
+    [18, '10.0.1.17'],
+    [19, '10.0.1.18'],
+  ]),
+};
+
 describe('nft text and read-back', () => {
   it('fingerprints the structure: equal inputs, equal text; a held IP changes it', () => {
     const input = {
@@ -23,15 +34,7 @@ describe('nft text and read-back', () => {
   });
 
   it('looks up the held IPs once per packet in the count and guard chains, however many there are', () => {
-    const { text } = renderStructure({
-      settings: S,
-      policies: [],
-      markChains: new Map(),
-      snat: new Map([
-        [18, '10.0.1.17'],
-        [19, '10.0.1.18'],
-      ]),
-    });
+    const { text } = renderStructure(twoHeld);
     expect(text).toContain(
       'counter name meta mark & 0x3fff map { 0x12 : "out_10_0_1_17", 0x13 : "out_10_0_1_18" }\n',
     );
@@ -60,12 +63,14 @@ describe('nft text and read-back', () => {
     };
     const base = { settings: S, policies: [], markChains: new Map(), snat: new Map() };
     const { text } = renderStructure({ ...base, returnPath });
-    // Recorded once per connection (connection mark still 0) from what comes out of the tunnel, before the
-    // return that skips the classification.
+    // Recorded once per connection (connection mark still 0) from what comes out of the tunnel; replies marked
+    // for the route back (also those the other gateway of a planned move sends on through the tunnel), before
+    // the return that skips the classification.
     expect(text).toContain(
       '\t\tiifname "cegress0" ct direction original ct mark 0 ct mark set ether saddr map ' +
-        '{ 02:ce:0a:00:00:01 : 0x10000, 02:ce:0a:00:00:03 : 0x20000 }\n\t\tiifname "cegress0" return\n' +
-        '\t\tct direction reply ct mark & 0x3fff0000 != 0 meta mark set ct mark & 0x3fff0000 | 0x3fff\n',
+        '{ 02:ce:0a:00:00:01 : 0x10000, 02:ce:0a:00:00:03 : 0x20000 }\n' +
+        '\t\tct direction reply ct mark & 0x3fff0000 != 0 meta mark set ct mark & 0x3fff0000 | 0x3fff\n' +
+        '\t\tiifname "cegress0" return\n',
     );
     // The source node accepts the replies that come out of the tunnel, whatever their mark.
     expect(text).toContain(
@@ -123,8 +128,34 @@ describe('nft text and read-back', () => {
     const copying = renderStructure({ ...input, copies: new Map([[18, '10.0.1.12']]) });
     expect(copying.fingerprint).not.toBe(none.fingerprint);
     expect(copying.text).toContain(
-      `table netdev ${table} {\n\tchain ingress {\n\t\ttype filter hook ingress device "${S.tunnelName}" priority filter; policy accept;\n` +
+      `\tchain ingress {\n\t\ttype filter hook ingress device "${S.tunnelName}" priority filter; policy accept;\n` +
         `\t\tmeta mark & 0x3fff == 0x12 ether saddr != 02:ce:0a:00:01:0c ether saddr set 02:ce:0a:00:00:02 ether daddr set 02:ce:0a:00:01:0c dup to "${S.tunnelName}" ether daddr set 02:ce:0a:00:00:02\n`,
+    );
+  });
+
+  it("sends an answer it has no connection for on to a planned move's other gateway; without moves that table goes", () => {
+    const input = { ...twoHeld, tunnelMac: '02:ce:0a:00:00:02' };
+    const table = `${S.nftTable}_answers`;
+    const none = renderStructure(input).text;
+    expect(none).toContain(`add table ip ${table}\ndelete table ip ${table}\n`);
+    expect(none).not.toContain(`table ip ${table} {`);
+    expect(none).not.toContain('ether daddr set ether daddr map');
+    // One of the two held IPs is moving, to or from the node 10.0.1.12.
+    const moving = renderStructure({ ...input, copies: new Map([[18, '10.0.1.12']]) }).text;
+    const unknown = 'iifname != "cegress0" ct state new,invalid ip daddr { 10.0.1.17 }';
+    expect(moving).toContain(
+      `table ip ${table} {\n\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle - 10; policy accept;\n` +
+        `\t\t${unknown} counter dup to ip daddr map { 10.0.1.17 : 10.0.1.12 } device "cegress0"\n\t\t${unknown} drop\n`,
+    );
+    // It leaves for the egress IP's own neighbour entry, and the tunnel's egress hook addresses it to the other
+    // gateway; there it is forwarded like an answer that came from outside, not dropped as tunnel-to-tunnel.
+    expect(moving).toContain(
+      'type filter hook egress device "cegress0" priority filter; policy accept;\n' +
+        '\t\tether daddr set ether daddr map { 02:ce:0a:00:01:11 : 02:ce:0a:00:01:0c }\n',
+    );
+    expect(moving).toContain(
+      '\t\tiifname "cegress0" ct direction reply ether saddr { 02:ce:0a:00:01:0c } accept\n' +
+        '\t\tiifname "cegress0" oifname "cegress0" drop\n',
     );
   });
 

@@ -13,7 +13,8 @@
  *                                   per policy: dst in p_dst, not in p_exc -> saddr vmap p_pods
  *                                               (pod -> goto m<id>: set mark id, and on the
  *                                                connection, so its entry can be flushed | drop)
- * forward (filter-10)  from tunnel to tunnel: drop | (return path `tunnel`) a reply from the tunnel: accept |
+ * forward (filter-10)  (planned move) a reply from the tunnel sent on by the move's other gateway: accept |
+ *                      from tunnel to tunnel: drop | (return path `tunnel`) a reply from the tunnel: accept |
  *                      from tunnel with a mark not held here: drop
  *                      into tunnel: clamp TCP MSS to the route MTU
  * input (filter-10)    VXLAN port from a non-node: drop
@@ -34,6 +35,14 @@
  *                      that both send it and both have its connections: whichever the cloud lets send and
  *                      delivers to, it flows, whenever the sources switch (a table of its own, bound to the
  *                      tunnel device, replaced in the same transaction; the source MAC stops copies of copies)
+ * answers (table ip <table>_answers, prerouting after conntrack; egress of the tunnel in the copies' table): on
+ *                      both gateways of a planned move, a packet from outside the tunnel to the moving IP that
+ *                      conntrack has no entry for (new or invalid: a handshake answer that beat the copy of its
+ *                      connection's first segment, a reply to a connection this node never saw) is not answered
+ *                      here (a RST would end the connection at the server) but sent through the tunnel to the
+ *                      other gateway, which has the entry (`dup` then drop; it leaves for the IP's own neighbour
+ *                      entry on the tunnel, and the egress hook sets the other gateway's MAC); the other
+ *                      forwards it as a reply
  * return (table netdev <table>_return, egress of the tunnel; return path `tunnel`): a packet with the reserved
  *                      return id gets the tunnel MAC of the node id in its mark as destination, and the agent's
  *                      bits of its mark cleared (VXLAN-GBP would carry them); one still addressed to the
@@ -77,6 +86,11 @@ export interface NftStructureInput {
 /** The table of the return path's egress hook (module comment) beside the agent's table `table`. */
 export function returnTable(table: string): string {
   return `${table}_return`;
+}
+
+/** The table of the answers sent on to the other gateway (module comment) beside the agent's table `table`. */
+export function answersTable(table: string): string {
+  return `${table}_answers`;
 }
 
 /** The table of the copies (module comment) beside the agent's table `table`. */
@@ -174,6 +188,7 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
         `\t\tct mark set ct mark & ${keep} | ${hex(value)}\n\t}`,
     );
   }
+  const peerMacs = copyPeerMacs(input);
   const classify = [`\t\tip daddr @${SETS.cluster} return`];
   for (const p of input.policies) {
     const n = policySets(p.prefix);
@@ -182,6 +197,10 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
   lines.push(`\tchain classify {\n${classify.join('\n')}\n\t}`);
   lines.push(
     `\tchain forward {\n\t\ttype filter hook forward priority filter - 10; policy accept;\n` +
+      // An answer the other gateway of a planned move sent on (see the answers' table), to a connection known here.
+      (peerMacs.length > 0
+        ? `\t\tiifname ${tun} ct direction reply ether saddr { ${peerMacs.join(', ')} } accept\n`
+        : '') +
       `\t\tiifname ${tun} oifname ${tun} drop\n` +
       // A reply the gateway sent back through the tunnel, to a connection this node's conntrack knows.
       (input.returnPath ? `\t\tiifname ${tun} ct direction reply return\n` : '') +
@@ -240,23 +259,45 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
   const [record, replies] = returnRules(input, tun);
   const prerouting = (comment: string) =>
     `\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n` +
-    `${record}\t\tiifname ${tun} return\n${replies}` +
+    `${record}${replies}\t\tiifname ${tun} return\n` +
     `\t\tct direction original jump classify comment ${JSON.stringify(comment)}\n\t}`;
+  const moves = movingIps(input);
   const copies = copiesText(
     s.nftTable,
     tun,
     mask,
     input.copies ?? new Map(),
     input.tunnelMac ?? '',
+    moves,
     input.returnPath?.nodeIds,
   );
   const back = returnText(input, tun);
-  const body = [...lines, prerouting('cloud-egress'), '}', copies, back].join('\n');
+  const answers = answersText(s.nftTable, tun, moves);
+  const body = [...lines, prerouting('cloud-egress'), '}', copies, back, answers].join('\n');
   const fingerprint = createHash('sha256').update(body).digest('hex').slice(0, 16);
-  const text = [...lines, prerouting(`${FINGERPRINT_PREFIX}${fingerprint}`), '}', copies, back, ''].join(
-    '\n',
-  );
+  const text = [
+    ...lines,
+    prerouting(`${FINGERPRINT_PREFIX}${fingerprint}`),
+    '}',
+    copies,
+    back,
+    answers,
+    '',
+  ].join('\n');
   return { text, fingerprint };
+}
+
+/** The egress IPs of this node's planned moves with the other gateway's node IP, by IP. */
+function movingIps(input: NftStructureInput): (readonly [string, string])[] {
+  return [...(input.copies ?? [])]
+    .map(([value, peer]) => [input.snat.get(value), peer] as const)
+    .filter((x): x is readonly [string, string] => x[0] !== undefined)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** Tunnel MACs of the other gateways of this node's planned moves, sorted. */
+function copyPeerMacs(input: NftStructureInput): string[] {
+  return [...new Set(input.copies?.values() ?? [])].map(tunnelMac).sort();
 }
 
 /**
@@ -269,7 +310,7 @@ function returnRules(input: NftStructureInput, tun: string): [string, string] {
   const s = input.settings;
   const nodes = hex(s.nodeIdMask);
   // A copy of a planned move comes from the other gateway, not from the pod's node: it records nothing.
-  const copyPeers = [...new Set(input.copies?.values() ?? [])].map(tunnelMac).sort();
+  const copyPeers = copyPeerMacs(input);
   const notCopy = copyPeers.length === 0 ? '' : ` ether saddr != { ${copyPeers.join(', ')} }`;
   const ids = [...back.nodeIds]
     .sort((a, b) => a[1] - b[1])
@@ -314,6 +355,7 @@ function copiesText(
   mask: string,
   copies: ReadonlyMap<number, string>,
   ownMac: string,
+  moving: readonly (readonly [string, string])[],
   nodeIds?: ReadonlyMap<string, number>,
 ): string {
   const name = copyTable(table);
@@ -342,9 +384,35 @@ function copiesText(
         `\t\tmeta mark & ${mask} == ${hex(value)} ether saddr != ${tunnelMac(to)} ${dispatch}\n`,
     );
   }
+  // An answer sent on to the other gateway leaves for the egress IP's own neighbour entry (the route into the
+  // tunnel is on-link): it gets the other gateway's MAC here.
+  const answers = `{ ${moving.map(([ip, peer]) => `${tunnelMac(ip)} : ${tunnelMac(peer)}`).join(', ')} }`;
+  const out =
+    moving.length === 0
+      ? ''
+      : `\tchain egress {\n\t\ttype filter hook egress device ${tun} priority filter; policy accept;\n` +
+        `\t\tether daddr set ether daddr map ${answers}\n\t}\n`;
   return (
-    `${reset}\ntable netdev ${name} {\n${chains}\tchain ingress {\n` +
+    `${reset}\ntable netdev ${name} {\n${chains}${out}\tchain ingress {\n` +
     `\t\ttype filter hook ingress device ${tun} priority filter; policy accept;\n${rules.join('')}\t}\n}`
+  );
+}
+
+/**
+ * The answers' table (module comment), replaced (or removed, without planned moves) by the same transaction as
+ * the agent's table: a packet from outside the tunnel to an egress IP of a planned move that this node's
+ * conntrack has no entry for is sent to the move's other gateway through the tunnel, and not answered here.
+ */
+function answersText(table: string, tun: string, moving: readonly (readonly [string, string])[]): string {
+  const name = answersTable(table);
+  const reset = `add table ip ${name}\ndelete table ip ${name}`;
+  if (moving.length === 0) return reset;
+  const unknown = `iifname != ${tun} ct state new,invalid ip daddr { ${moving.map(([ip]) => ip).join(', ')} }`;
+  const to = `ip daddr map { ${moving.map(([ip, peer]) => `${ip} : ${peer}`).join(', ')} }`;
+  return (
+    `${reset}\ntable ip ${name} {\n\tchain prerouting {\n` +
+    `\t\ttype filter hook prerouting priority mangle - 10; policy accept;\n` +
+    `\t\t${unknown} counter dup to ${to} device ${tun}\n\t\t${unknown} drop\n\t}\n}`
   );
 }
 

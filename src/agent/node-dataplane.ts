@@ -173,6 +173,8 @@ function egressRouting(input: NodeDataplaneInput) {
       if (peer !== undefined) {
         copies.set(value, peer);
         peers.set(peer, { nodeIp: peer, mac: tunnelMac(peer) });
+        // The neighbour an answer sent on to the other gateway leaves for (nft-model.ts, the answers' table).
+        peers.set(ip, { nodeIp: ip, mac: tunnelMac(ip) });
       }
       if (me.egress) {
         const rule = {

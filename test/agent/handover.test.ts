@@ -24,6 +24,7 @@ import { AgentSync } from '../../src/agent/agent-sync.ts';
 import { HandoverAdopter } from '../../src/agent/handover-adopter.ts';
 import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
+import { answersTable } from '../../src/agent/nft-model.ts';
 import { HANDOVER_ADOPT_INTERVAL_MS } from '../../src/agent/run-agent.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { IpAssignmentStatus } from '../../src/api/index.ts';
@@ -62,17 +63,35 @@ describe.skipIf(unavailable !== undefined)(
      * The cloud puts the egress IP on `holder`'s interface: the VPC (the external namespace) delivers it to
      * that node's MAC alone and drops packets from the IP that another node sends.
      */
-    const cloudHolds = async (holder: LabNode) => {
-      const { stdout } = await holder.run('ip', ['-j', 'link', 'show', 'dev', 'eth0']);
-      const [{ address: mac }] = JSON.parse(stdout) as [{ address: string }];
+    const cloudHolds = (holder: LabNode) => cloudStep(holder, [holder]);
+    /**
+     * One instant of the cloud's move as its data plane applies it: the VPC delivers the egress IP to
+     * `deliverTo` and lets through what the nodes in `sendFrom` send from it (both switch, not at once).
+     */
+    const cloudStep = async (deliverTo: LabNode, sendFrom: readonly LabNode[]) => {
+      const mac = async (n: LabNode) => {
+        const { stdout } = await n.run('ip', ['-j', 'link', 'show', 'dev', 'eth0']);
+        return (JSON.parse(stdout) as [{ address: string }])[0].address;
+      };
+      const senders = await Promise.all(sendFrom.map(mac));
       const ext = commandRunner(lab.ext);
-      await ext('ip', ['neigh', 'replace', EGRESS_IP, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent']);
+      await ext('ip', [
+        'neigh',
+        'replace',
+        EGRESS_IP,
+        'lladdr',
+        await mac(deliverTo),
+        'dev',
+        'eth0',
+        'nud',
+        'permanent',
+      ]);
       await ext(
         'nft',
         ['-f', '-'],
         'table ip vpc\ndelete table ip vpc\ntable ip vpc {\n\tchain pre {\n' +
           '\t\ttype filter hook prerouting priority raw; policy accept;\n' +
-          `\t\tip saddr ${EGRESS_IP} ether saddr != ${mac} counter drop\n\t}\n}\n`,
+          `\t\tip saddr ${EGRESS_IP} ether saddr != { ${senders.join(', ')} } counter drop\n\t}\n}\n`,
       );
     };
 
@@ -177,6 +196,37 @@ describe.skipIf(unavailable !== undefined)(
       const [, report] = (await client.lines) as [unknown, { answers: string[] }];
       expect(report.answers.length).toBeGreaterThan(2);
       expect(report.answers).toEqual(Array(report.answers.length).fill(EGRESS_IP));
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
+      await syncAll();
+    });
+
+    it('an answer that reaches a gateway before the connection does goes through the tunnel to the other gateway', async () => {
+      // A move from node-3 to node-2 begins; the sources still send to node-3. The cloud's data plane has
+      // switched the delivery to node-2 but still lets node-3 send. node-2 never gets the copies of the
+      // connection's opening segments (as when a copy is slower than the server's answer).
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverTo: 'node-2' };
+      await syncAll();
+      await cloudStep(node('node-2'), [node('node-3')]);
+      const pod = lab.pod('n1a');
+      const n2 = commandRunner(node('node-2').ns);
+      await n2(
+        'nft',
+        ['-f', '-'],
+        'table ip late {\n\tchain pre {\n\t\ttype filter hook prerouting priority raw - 10; policy accept;\n' +
+          `\t\tiifname "${settings.tunnelName}" ip saddr ${pod.ip} tcp flags syn / syn,ack counter drop\n\t}\n}\n`,
+      );
+      try {
+        // node-2 has no entry for the answers; node-3, which sent the connection's packets, has.
+        expect(await lab.sources(pod, [EXTERNAL.inPolicy])).toEqual({ [EXTERNAL.inPolicy]: EGRESS_IP });
+        // It did: node-2 never saw the connection open, and sent its answers on.
+        const late = await n2('nft', ['list', 'table', 'ip', 'late']);
+        expect(late.stdout).not.toMatch(/packets 0 /);
+        const sentOn = await n2('nft', ['list', 'table', 'ip', answersTable(settings.nftTable)]);
+        expect(sentOn.stdout).toMatch(/counter packets [1-9]\d* .* dup to/);
+      } finally {
+        await n2('nft', ['delete', 'table', 'ip', 'late']);
+      }
+      await cloudHolds(node('node-3'));
       assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
       await syncAll();
     });

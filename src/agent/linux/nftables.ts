@@ -25,6 +25,7 @@
 import type { DesiredDataplane, NftSetKind, NftState } from '../dataplane.ts';
 import { intervalKey, parseInterval } from '../ip-intervals.ts';
 import {
+  answersTable,
   copyTable,
   FINGERPRINT_PREFIX,
   parseSnatCounterName,
@@ -154,6 +155,7 @@ export async function deleteNft(run: RunCommand, table: string): Promise<void> {
     ['inet', table],
     ['netdev', copyTable(table)],
     ['netdev', returnTable(table)],
+    ['ip', answersTable(table)],
   ] as const) {
     try {
       await run('nft', ['delete', 'table', family, name]);
