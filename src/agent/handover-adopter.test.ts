@@ -62,6 +62,36 @@ describe('HandoverAdopter', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('turns the handover tracking on when a move begins and off when it ends or the adopter stops, in order', async () => {
+    vi.useFakeTimers();
+    const switched: boolean[] = [];
+    const adopter = new HandoverAdopter({
+      adopt: async () => 0,
+      intervalMs: 100,
+      tracking: async (on) => {
+        await new Promise((r) => setTimeout(r, on ? 30 : 1));
+        switched.push(on);
+      },
+    });
+    adopter.update(['10.0.1.17']);
+    adopter.update(['10.0.1.17', '10.0.1.18']);
+    adopter.update([]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(switched).toEqual([true, false]);
+    adopter.update(['10.0.1.17']);
+    const stopped = adopter.stop();
+    await vi.advanceTimersByTimeAsync(100);
+    await stopped;
+    expect(switched).toEqual([true, false, true, false]);
+    // Not adopting: stopping switches nothing.
+    await new HandoverAdopter({
+      adopt: async () => 0,
+      intervalMs: 100,
+      tracking: async (on) => void switched.push(on),
+    }).stop();
+    expect(switched).toHaveLength(4);
+  });
+
   it('a repeated update while a move goes on does not start a second loop', async () => {
     vi.useFakeTimers();
     const { adopter, calls } = recorded();

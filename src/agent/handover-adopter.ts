@@ -7,10 +7,13 @@
  * ```
  *            update(ips ≠ ∅)                      update(∅) or stop()
  *   idle ───────────────────► adopting ──────────────────────────────► idle
- *                              │  ▲   adopt(ips) now, then every intervalMs (one run at a time;
- *                              └──┘   a failure is logged and the next tick tries again)
+ *        tracking(true)        │  ▲   adopt(ips) now, then every intervalMs     tracking(false)
+ *                              └──┘   (one run at a time; a failure is logged and the next tick tries again)
  *                          update(ips') replaces the IPs
  * ```
+ *
+ * `tracking` (the dataplane's liberal TCP window tracking, `handoverTracking`) is called in order, one call at a
+ * time; `stop()` waits for the last.
  */
 import type { Logger } from '../log.ts';
 
@@ -23,6 +26,8 @@ export interface HandoverAdopterOptions {
   readonly logger?: Logger;
   /** Called with the count of each adoption that adopted some. */
   readonly onAdopted?: (count: number) => void;
+  /** Turns the node's handover tracking on when adopting starts and off when it ends. */
+  readonly tracking?: (on: boolean) => Promise<void>;
 }
 
 /** See the module comment. */
@@ -32,6 +37,7 @@ export class HandoverAdopter {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  #tracking: Promise<void> = Promise.resolve();
 
   constructor(options: HandoverAdopterOptions) {
     this.#o = options;
@@ -41,17 +47,33 @@ export class HandoverAdopter {
   update(ips: readonly string[]): void {
     if (this.#stopped) return;
     const starting = this.#ips.length === 0 && ips.length > 0;
+    const ending = this.#ips.length > 0 && ips.length === 0;
     this.#ips = [...ips];
+    if (starting) this.#track(true);
+    if (ending) this.#track(false);
     if (ips.length === 0) this.#clear();
     else if (starting) void this.#tick();
   }
 
   /** Stops adopting and waits for a run under way. */
   async stop(): Promise<void> {
+    const wasAdopting = this.#ips.length > 0;
     this.#stopped = true;
     this.#ips = [];
     this.#clear();
     await this.#running;
+    if (wasAdopting) this.#track(false);
+    await this.#tracking;
+  }
+
+  #track(on: boolean): void {
+    const tracking = this.#o.tracking;
+    if (!tracking) return;
+    this.#tracking = this.#tracking
+      .then(() => tracking(on))
+      .catch((err: unknown) => {
+        this.#o.logger?.warn({ err, on }, 'could not switch the handover tracking of TCP windows');
+      });
   }
 
   #clear(): void {

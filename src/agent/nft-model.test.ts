@@ -147,6 +147,13 @@ describe('nft text and read-back', () => {
       `table ip ${table} {\n\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle - 10; policy accept;\n` +
         `\t\t${unknown} counter dup to ip daddr map { 10.0.1.17 : 10.0.1.12 } device "cegress0"\n\t\t${unknown} drop\n`,
     );
+    // A handshake answer it knows is copied to the other gateway too; what the other sends that it has no entry
+    // for is dropped, not answered.
+    expect(moving).toContain(
+      '\t\tiifname != "cegress0" ct direction reply tcp flags & (syn | ack) == syn | ack ip daddr { 10.0.1.17 } ' +
+        'counter dup to ip daddr map { 10.0.1.17 : 10.0.1.12 } device "cegress0"\n' +
+        '\t\tiifname "cegress0" ether saddr { 02:ce:0a:00:01:0c } ct state new,invalid ip daddr { 10.0.1.17 } counter drop\n',
+    );
     // It leaves for the egress IP's own neighbour entry, and the tunnel's egress hook addresses it to the other
     // gateway; there it is forwarded like an answer that came from outside, not dropped as tunnel-to-tunnel.
     expect(moving).toContain(

@@ -42,7 +42,10 @@
  *                      here (a RST would end the connection at the server) but sent through the tunnel to the
  *                      other gateway, which has the entry (`dup` then drop; it leaves for the IP's own neighbour
  *                      entry on the tunnel, and the egress hook sets the other gateway's MAC); the other
- *                      forwards it as a reply
+ *                      forwards it as a reply. A handshake answer (SYN-ACK) this node knows is copied there
+ *                      too, so the other gateway's entry sees the server's side of the handshake as well (it
+ *                      then passes the client's next segments whichever gateway the cloud lets send). From the
+ *                      other gateway, what conntrack has no entry for is dropped, not answered
  * return (table netdev <table>_return, egress of the tunnel; return path `tunnel`): a packet with the reserved
  *                      return id gets the tunnel MAC of the node id in its mark as destination, and the agent's
  *                      bits of its mark cleared (VXLAN-GBP would carry them); one still addressed to the
@@ -272,7 +275,7 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
     input.returnPath?.nodeIds,
   );
   const back = returnText(input, tun);
-  const answers = answersText(s.nftTable, tun, moves);
+  const answers = answersText(s.nftTable, tun, moves, peerMacs);
   const body = [...lines, prerouting('cloud-egress'), '}', copies, back, answers].join('\n');
   const fingerprint = createHash('sha256').update(body).digest('hex').slice(0, 16);
   const text = [
@@ -400,19 +403,31 @@ function copiesText(
 
 /**
  * The answers' table (module comment), replaced (or removed, without planned moves) by the same transaction as
- * the agent's table: a packet from outside the tunnel to an egress IP of a planned move that this node's
- * conntrack has no entry for is sent to the move's other gateway through the tunnel, and not answered here.
+ * the agent's table. From outside the tunnel: an answer to the moving IP that this node's conntrack has no entry
+ * for is sent to the move's other gateway through the tunnel and not answered here; a handshake answer (SYN-ACK)
+ * of a connection it knows is also copied to the other gateway, which saw the connection's first segment too.
+ * From the other gateway: what this node's conntrack has no entry for is dropped (never answered with a RST).
  */
-function answersText(table: string, tun: string, moving: readonly (readonly [string, string])[]): string {
+function answersText(
+  table: string,
+  tun: string,
+  moving: readonly (readonly [string, string])[],
+  peerMacs: readonly string[],
+): string {
   const name = answersTable(table);
   const reset = `add table ip ${name}\ndelete table ip ${name}`;
   if (moving.length === 0) return reset;
-  const unknown = `iifname != ${tun} ct state new,invalid ip daddr { ${moving.map(([ip]) => ip).join(', ')} }`;
-  const to = `ip daddr map { ${moving.map(([ip, peer]) => `${ip} : ${peer}`).join(', ')} }`;
+  const ips = `ip daddr { ${moving.map(([ip]) => ip).join(', ')} }`;
+  const unknown = `iifname != ${tun} ct state new,invalid ${ips}`;
+  const to = `dup to ip daddr map { ${moving.map(([ip, peer]) => `${ip} : ${peer}`).join(', ')} } device ${tun}`;
+  const handshake = `iifname != ${tun} ct direction reply tcp flags & (syn | ack) == syn | ack ${ips}`;
+  const fromPeer = `iifname ${tun} ether saddr { ${peerMacs.join(', ')} } ct state new,invalid ${ips}`;
   return (
     `${reset}\ntable ip ${name} {\n\tchain prerouting {\n` +
     `\t\ttype filter hook prerouting priority mangle - 10; policy accept;\n` +
-    `\t\t${unknown} counter dup to ${to} device ${tun}\n\t\t${unknown} drop\n\t}\n}`
+    `\t\t${unknown} counter ${to}\n\t\t${unknown} drop\n` +
+    `\t\t${handshake} counter ${to}\n` +
+    `\t\t${fromPeer} counter drop\n\t}\n}`
   );
 }
 

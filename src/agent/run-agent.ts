@@ -45,7 +45,7 @@ import { namespaceLabels, podKey, toLocalPod, toNodeAddress } from './k8s-inputs
 import { deviceOf, gatewayOf, readMtu } from './linux/iproute.ts';
 import { LinuxDataplane } from './linux/linux-dataplane.ts';
 import { NftSession } from './linux/nft-session.ts';
-import { procSysWriter, type SysctlWriter } from './linux/proc-sys.ts';
+import { procSysReader, procSysWriter, type SysctlReader, type SysctlWriter } from './linux/proc-sys.ts';
 import { type CommandLine, commandRunner } from './linux/run-command.ts';
 import { LocalPodStore } from './local-pods.ts';
 import { createAgentMetrics } from './metrics.ts';
@@ -60,6 +60,8 @@ export interface AgentDeps {
   readonly commandLine?: CommandLine;
   /** Writes kernel settings; default: files under `config.procSys` (this process's network namespace). */
   readonly sysctl?: SysctlWriter;
+  /** Reads kernel settings; default as {@link sysctl}. */
+  readonly sysctlRead?: SysctlReader;
   /** Default: from `config.kubeconfig`, else in-cluster, else `~/.kube/config`. */
   readonly kubeConfig?: KubeConfig;
 }
@@ -91,7 +93,7 @@ export class AgentStartError extends Error {
  */
 export function agentDataplane(
   config: Pick<AgentConfig, 'dataplane' | 'announce' | 'procSys'>,
-  deps: Pick<AgentDeps, 'logger' | 'commandLine' | 'sysctl'>,
+  deps: Pick<AgentDeps, 'logger' | 'commandLine' | 'sysctl' | 'sysctlRead'>,
 ): LinuxDataplane {
   return new LinuxDataplane({
     run: commandRunner(deps.commandLine),
@@ -100,6 +102,7 @@ export function agentDataplane(
     logger: deps.logger,
     session: new NftSession(deps.commandLine ? { line: deps.commandLine } : {}),
     sysctl: deps.sysctl ?? procSysWriter(config.procSys),
+    sysctlRead: deps.sysctlRead ?? procSysReader(config.procSys),
   });
 }
 
@@ -201,6 +204,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     intervalMs: HANDOVER_ADOPT_INTERVAL_MS,
     logger: log,
     onAdopted: (count) => metrics.handoverFlowsAdopted.inc(count),
+    tracking: (on) => dataplane.handoverTracking(on),
   });
   const cidrs = new ClusterCidrWatch({
     configured: config.clusterCidrs,

@@ -106,6 +106,7 @@ describe.skipIf(unavailable !== undefined)(
           adopter: new HandoverAdopter({
             adopt: (ips) => dataplane.adoptHandoverFlows(ips),
             intervalMs: HANDOVER_ADOPT_INTERVAL_MS,
+            tracking: (on) => dataplane.handoverTracking(on),
           }),
         });
       }
@@ -229,6 +230,61 @@ describe.skipIf(unavailable !== undefined)(
       await cloudHolds(node('node-3'));
       assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
       await syncAll();
+    });
+
+    it("the old gateway copies a handshake answer to the new one, whose entry then knows the server's side", async () => {
+      // A move from node-3 to node-2 begins; the sources still send to node-3. The cloud's data plane already lets
+      // node-2 alone send from the IP but still delivers to node-3: node-2's copy of the opening segment is what
+      // reaches the server, and the answer reaches node-3.
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverTo: 'node-2' };
+      await syncAll();
+      await cloudStep(node('node-3'), [node('node-2')]);
+      const pod = lab.pod('n1a');
+      const entries = async () =>
+        (await node('node-2').run('conntrack', ['-L', '-p', 'tcp', '-s', pod.ip])).stdout
+          .split('\n')
+          .filter((l) => l.includes(`dst=${EGRESS_IP}`));
+      const sport = (line: string) => /sport=(\d+)/.exec(line)?.[1];
+      const known = new Set((await entries()).map(sport));
+      const client = lab.client(pod, ['hold', String(ECHO_PORTS.tcp), EXTERNAL.inPolicy, '0', '100']);
+      try {
+        await client.first;
+        // node-2 saw the answer (a copy from node-3): its entry is not left waiting for one, so the client's next
+        // segments pass it without an adoption (on node-3's answers alone it stayed SYN_SENT, [UNREPLIED]).
+        const opened = (await entries()).filter((l) => !known.has(sport(l)));
+        expect(opened).toHaveLength(1);
+        expect(opened[0]).not.toContain('[UNREPLIED]');
+        const copied = await node('node-3').run('nft', [
+          'list',
+          'table',
+          'ip',
+          answersTable(settings.nftTable),
+        ]);
+        expect(copied.stdout).toMatch(/tcp flags syn,ack \/ syn,ack .*counter packets [1-9]/);
+        await pause(500);
+      } finally {
+        client.stop();
+      }
+      const [, report] = (await client.lines) as [unknown, { answers: string[] }];
+      // The server's answers reach node-3 alone, so node-2 has seen none of the data the client acknowledges:
+      // the client's segments pass node-2 because both gateways track TCP windows liberally during the move.
+      expect(report.answers.length).toBeGreaterThan(2);
+      expect(report.answers).toEqual(Array(report.answers.length).fill(EGRESS_IP));
+      const liberal = (n: string) =>
+        node(n)
+          .run('cat', ['/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal'])
+          .then((r) => r.stdout.trim());
+      expect([await liberal('node-2'), await liberal('node-3'), await liberal('node-1')]).toEqual([
+        '1',
+        '1',
+        '0',
+      ]);
+      await cloudHolds(node('node-3'));
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
+      await syncAll();
+      // The move is over: each gateway's setting is back to what it was.
+      for (let i = 0; i < 20 && (await liberal('node-2')) !== '0'; i++) await pause(50);
+      expect([await liberal('node-2'), await liberal('node-3')]).toEqual(['0', '0']);
     });
   },
 );

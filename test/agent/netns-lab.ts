@@ -39,7 +39,7 @@ import { parseAgentConfig } from '../../src/agent/agent-config.ts';
 import type { AgentInputs, LocalPod, NodeIdentity } from '../../src/agent/agent-inputs.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../../src/agent/linux/nft-session.ts';
-import type { SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
+import type { SysctlReader, SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
 import { commandLine, commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import { type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
 import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
@@ -58,6 +58,11 @@ export function netnsSysctl(run: RunCommand, root = '/proc/sys'): SysctlWriter {
   return async (key, value) => {
     await run('tee', [`${root}/${key}`], `${value}\n`);
   };
+}
+
+/** Reads the kernel settings of the namespace `run` is bound to (see {@link netnsSysctl}). */
+export function netnsSysctlRead(run: RunCommand, root = '/proc/sys'): SysctlReader {
+  return async (key) => (await run('cat', [`${root}/${key}`])).stdout.trim();
 }
 
 /** A simulated node. */
@@ -344,6 +349,7 @@ export class NetnsLab {
       settings: options.settings ?? DEFAULT_DATAPLANE_SETTINGS,
       announce: options.announce ?? true,
       sysctl: netnsSysctl(node.run),
+      sysctlRead: netnsSysctlRead(node.run),
       ...(options.nftSession ? { session: new NftSession({ line: commandLine(node.ns) }) } : {}),
     });
   }
@@ -497,6 +503,7 @@ export class NetnsLab {
       logger: silentLogger(),
       commandLine: commandLine(node.ns),
       sysctl: netnsSysctl(node.run),
+      sysctlRead: netnsSysctlRead(node.run),
       kubeConfig,
     });
     this.#agents.push(agent);

@@ -14,7 +14,7 @@ import { type CommandLine, commandLine, commandRunner } from '../../src/agent/li
 import { runAgent } from '../../src/agent/run-agent.ts';
 import { FINALIZER } from '../../src/api/annotations.ts';
 import { runController } from '../../src/controller/run-controller.ts';
-import { netnsSysctl } from '../agent/netns-lab.ts';
+import { netnsSysctl, netnsSysctlRead } from '../agent/netns-lab.ts';
 import { ControllerWorld, capturingLogger, hasFinalizer } from '../controller/world.ts';
 import { SERVICE_CIDR } from '../harness/control-plane.ts';
 import { useControlPlane } from '../harness/vitest.ts';
@@ -475,6 +475,7 @@ describe("the agent with the chart's ServiceAccount and flags", () => {
               commandLine: line,
               kubeConfig: identity.kubeConfig,
               sysctl: netnsSysctl(run),
+              sysctlRead: netnsSysctlRead(run),
             },
           ),
         );

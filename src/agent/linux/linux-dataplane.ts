@@ -43,7 +43,14 @@ import {
   replaceSteps,
   type SnatCounter,
 } from './nftables.ts';
-import { procSysWriter, rpFilterKey, type SysctlWriter } from './proc-sys.ts';
+import {
+  procSysReader,
+  procSysWriter,
+  rpFilterKey,
+  type SysctlReader,
+  type SysctlWriter,
+  TCP_BE_LIBERAL_KEY,
+} from './proc-sys.ts';
 import { CommandError, type RunCommand } from './run-command.ts';
 
 /** Options of a {@link LinuxDataplane}. */
@@ -57,14 +64,19 @@ export interface LinuxDataplaneOptions {
   readonly session?: NftSession;
   /** Writes kernel settings; default: files under `/proc/sys` of this process's network namespace. */
   readonly sysctl?: SysctlWriter;
+  /** Reads kernel settings; default as {@link sysctl}. */
+  readonly sysctlRead?: SysctlReader;
 }
 
 const defaultSysctl = procSysWriter();
+const defaultSysctlRead = procSysReader();
 
 /** The Linux dataplane. */
 export class LinuxDataplane implements Dataplane {
   readonly #o: LinuxDataplaneOptions;
   readonly #announcing = new Set<Promise<void>>();
+  /** The liberal tracking setting as it was before {@link handoverTracking} turned it on. */
+  #liberalBefore: string | undefined;
 
   constructor(options: LinuxDataplaneOptions) {
     this.#o = options;
@@ -237,6 +249,23 @@ export class LinuxDataplane implements Dataplane {
       adopted += await this.#conntrack(args);
     }
     return adopted;
+  }
+
+  /**
+   * conntrack's liberal TCP window tracking on (a planned move begins here) or back to what it was (it is over).
+   * During a move each of the two gateways sees only part of a connection's segments (the cloud delivers the
+   * server's to one of them), so strict tracking would mark the client's next segments invalid on the other
+   * ("ACK is over upper bound": it acknowledges data that gateway never saw) and drop them.
+   */
+  async handoverTracking(on: boolean): Promise<void> {
+    if (on) {
+      this.#liberalBefore ??= await (this.#o.sysctlRead ?? defaultSysctlRead)(TCP_BE_LIBERAL_KEY);
+      await this.#sysctl(TCP_BE_LIBERAL_KEY, '1');
+      return;
+    }
+    if (this.#liberalBefore === undefined) return;
+    await this.#sysctl(TCP_BE_LIBERAL_KEY, this.#liberalBefore);
+    this.#liberalBefore = undefined;
   }
 
   /** Packets and bytes SNATed to each egress IP held here (the SNAT rules' counters), one `nft -j` read. */

@@ -6,11 +6,14 @@
  * network namespace of the process that reads it, so the mount serves the host's namespace to a
  * `hostNetwork` pod.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Writes one setting, `key` as a path below `/proc/sys` (e.g. `net/ipv4/conf/cegress0/rp_filter`). */
 export type SysctlWriter = (key: string, value: string) => Promise<void>;
+
+/** Reads one setting, `key` as for {@link SysctlWriter}; resolves with its value, trimmed. */
+export type SysctlReader = (key: string) => Promise<string>;
 
 /** The default root of the kernel settings. */
 export const DEFAULT_PROC_SYS = '/proc/sys';
@@ -42,3 +45,26 @@ export function procSysWriter(root: string = DEFAULT_PROC_SYS): SysctlWriter {
     }
   };
 }
+
+/** Reads settings below `root` (default `/proc/sys`) with `node:fs`. */
+export function procSysReader(root: string = DEFAULT_PROC_SYS): SysctlReader {
+  return async (key) => {
+    const file = join(root, key);
+    try {
+      return (await readFile(file, 'utf8')).trim();
+    } catch (err) {
+      throw new SysctlError(
+        `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        {
+          cause: err,
+        },
+      );
+    }
+  };
+}
+
+/**
+ * conntrack's liberal TCP window tracking (`nf_conntrack_tcp_be_liberal`): out-of-window segments pass instead of
+ * being marked invalid. Per network namespace: the node's, for a `hostNetwork` agent.
+ */
+export const TCP_BE_LIBERAL_KEY = 'net/netfilter/nf_conntrack_tcp_be_liberal';
