@@ -91,12 +91,26 @@ describe('parseConfig', () => {
         providerSettings: { owner: 'o' },
         gateway: 'prod',
         agentReturnPath: 'tunnel',
+        agentClusterCidrDiscovery: true,
         logLevel: 'warn',
       },
     });
     expect(parseConfig(['doctor', '--help'], {})).toMatchObject({ command: 'help' });
     expect(() => parseConfig(['doctor', '--bogus'], {})).toThrow(/bogus/);
     expect(() => parseConfig(['doctor', '--provider', 'nope'], {})).toThrow(/--provider/);
+  });
+
+  it('takes --agent-no-cluster-cidr-discovery for the controller and the doctor; discovery is on by default', () => {
+    for (const command of ['controller', 'doctor'] as const) {
+      const discovery = (flags: string[]) => {
+        const config = parseConfig([command, ...flags], {});
+        if (config.command === 'controller') return config.controller.settings.agentClusterCidrDiscovery;
+        if (config.command === 'doctor') return config.doctor.agentClusterCidrDiscovery;
+        throw new Error(`parsed as ${config.command}`);
+      };
+      expect(discovery([])).toBe(true);
+      expect(discovery(['--agent-no-cluster-cidr-discovery'])).toBe(false);
+    }
   });
 
   it("takes --agent-return-path for the controller and the doctor, by default the agent's, and refuses what the agent refuses", () => {

@@ -51,6 +51,8 @@ export interface DoctorConfig {
   readonly clusterCidrs?: readonly string[];
   /** `--agent-return-path`: the agents' return path (the chart's `agent.returnPath`); default the agent's. */
   readonly agentReturnPath: ReturnPath;
+  /** False with `--agent-no-cluster-cidr-discovery`: only the typed CIDRs count in the cluster CIDRs check. */
+  readonly agentClusterCidrDiscovery: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -91,6 +93,8 @@ Kubernetes:
   --agent-return-path MODE      ${RETURN_PATHS.join('|')}: how the agents return replies to tunnelled pods (the
                                 chart's agent.returnPath, as the agents are given it; default ${DEFAULT_RETURN_PATH}).
                                 The AWS source/destination check of the Preflight condition judges with it
+  --agent-no-cluster-cidr-discovery   the agents do not discover cluster CIDRs (the chart's
+                                agent.discoverClusterCIDRs: false): the cluster CIDRs check counts only --cluster-cidr
 
 Cloud:
   --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto: from annotation
@@ -155,6 +159,8 @@ Exits 1 when a check failed, 2 on bad flags.
   --agent-return-path MODE      ${RETURN_PATHS.join('|')}: how the agents return replies to tunnelled pods (the
                                 chart's agent.returnPath; default ${DEFAULT_RETURN_PATH}); the AWS source/destination
                                 check judges with it
+  --agent-no-cluster-cidr-discovery   the agents do not discover cluster CIDRs (agent.discoverClusterCIDRs:
+                                false): the cluster CIDRs check counts only --cluster-cidr
   --provider NAME               ${PROVIDER_CHOICES.join('|')} (default auto), as for the controller
   --owner ID                    ownership tag value (env CLOUD_EGRESS_OWNER; default "default")
   --region NAME, --endpoint URL, --interface ID, --interface-tag KEY=VALUE   as for the controller
@@ -247,6 +253,7 @@ const CONTROLLER_OPTIONS = {
   'in-cluster': { type: 'boolean' },
   'cluster-cidr': { type: 'string', multiple: true },
   'agent-return-path': { type: 'string' },
+  'agent-no-cluster-cidr-discovery': { type: 'boolean' },
   provider: { type: 'string' },
   'test-providers': { type: 'boolean' },
   owner: { type: 'string' },
@@ -397,6 +404,7 @@ function parseController(args: readonly string[], env: Env): Config {
       concurrency: parseInteger(str('concurrency') ?? '4', '--concurrency', 1, 64),
       ...(clusterCidrs.length > 0 ? { clusterCidrs } : {}),
       agentReturnPath: parseAgentReturnPath(values['agent-return-path'] as string | undefined),
+      agentClusterCidrDiscovery: values['agent-no-cluster-cidr-discovery'] !== true,
       ...(str('preflight-interval') !== undefined
         ? { preflightIntervalMs: duration('preflight-interval', 0) }
         : {}),
@@ -410,6 +418,7 @@ const DOCTOR_OPTIONS = {
   'in-cluster': { type: 'boolean' },
   'cluster-cidr': { type: 'string', multiple: true },
   'agent-return-path': { type: 'string' },
+  'agent-no-cluster-cidr-discovery': { type: 'boolean' },
   gateway: { type: 'string' },
   provider: { type: 'string' },
   owner: { type: 'string' },
@@ -472,6 +481,7 @@ function parseDoctor(args: readonly string[], env: Env): Config {
     ...optional('gateway', str('gateway')),
     ...(clusterCidrs.length > 0 ? { clusterCidrs } : {}),
     agentReturnPath: parseAgentReturnPath(values['agent-return-path'] as string | undefined),
+    agentClusterCidrDiscovery: values['agent-no-cluster-cidr-discovery'] !== true,
     logLevel: logLevel as LogLevel,
   };
   return deepFreeze({ command: 'doctor', doctor });

@@ -36,7 +36,11 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
   const { lists } = createKubeApi(loadKubeConfig(config.kube));
   const [gatewayList, nodeList] = await Promise.all([lists.gateways(), lists.nodes()]);
   const nodes = nodeList.items as V1Node[];
-  const cluster = await readClusterFacts(nodes, lists, config.clusterCidrs ?? [], config.agentReturnPath);
+  const cluster = await readClusterFacts(nodes, lists, {
+    typedCIDRs: config.clusterCidrs ?? [],
+    returnPath: config.agentReturnPath,
+    discovery: config.agentClusterCidrDiscovery,
+  });
   const gateways = (gatewayList.items as unknown as EgressGateway[])
     .filter((g) => config.gateway === undefined || g.metadata.name === config.gateway)
     .sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));

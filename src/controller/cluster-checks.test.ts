@@ -73,6 +73,38 @@ describe('clusterFacts', () => {
 });
 
 describe('clusterChecks', () => {
+  it('with the agents discovering nothing (agent.discoverClusterCIDRs: false), counts only the typed CIDRs', () => {
+    const read = (typedCIDRs: string[]) =>
+      clusterFacts({
+        nodes: [node('a', '10.244.0.0/24')],
+        serviceCidrs: {
+          state: 'served',
+          items: [{ metadata: { name: 'kubernetes' }, spec: { cidrs: ['10.96.0.0/12'] } }],
+        },
+        awsNodePods: 0,
+        typedCIDRs,
+        agentReturnPath: 'tunnel',
+        agentDiscovery: false,
+      });
+    expect(read([])).toMatchObject({ podCIDRs: [], serviceCIDRs: [], discoveryOff: true });
+    const why = 'the agents do not discover them: agent.discoverClusterCIDRs is false';
+    expect(clusterChecks(read([]))).toEqual([
+      {
+        check: 'cluster CIDRs',
+        ok: false,
+        message: `not found: pod CIDRs (${why}) and Service CIDRs (${why}); the agents cannot discover them, so a policy with destinations such as 0.0.0.0/0 would send pod-to-pod, Service and DNS traffic through the gateway`,
+        fix: EKS_FIX,
+      },
+    ]);
+    expect(clusterChecks(read(['10.244.0.0/16', '10.96.0.0/12']))).toEqual([
+      {
+        check: 'cluster CIDRs',
+        ok: true,
+        message: `pods: none discovered (${why}); Services: none discovered (${why}); typed: 10.244.0.0/16, 10.96.0.0/12 (these must include the pod CIDRs and the Service CIDRs)`,
+      },
+    ]);
+  });
+
   it('passes with pod and Service CIDRs discovered, naming them and that none were typed', () => {
     expect(clusterChecks(facts({ podCIDRs: ['10.244.0.0/24'], serviceCIDRs: ['10.96.0.0/12'] }))).toEqual([
       {

@@ -13,6 +13,9 @@
  *                objects, served from Kubernetes 1.33)
  * ```
  *
+ * With the agents' discovery off (the chart's agent.discoverClusterCIDRs: false) nothing counts as discovered: only
+ * the typed CIDRs can stand for the families.
+ *
  * With the VPC CNI pods take the VPC's addresses, which no API object lists and no typed list proves covered: the
  * pod family is not asked for, and the message says that agent.clusterCIDRs must list the VPC's CIDRs (none typed)
  * or that the typed ones must include them.
@@ -39,6 +42,11 @@ export interface ClusterFacts extends PreflightCluster {
   readonly typedCIDRs: readonly string[];
   /** Why ServiceCIDRs could not be listed (`src/kube/service-cidr-api.ts`); absent when they could. */
   readonly serviceCIDRsUnavailable?: string;
+  /**
+   * The agents do not discover cluster CIDRs (`--agent-no-cluster-cidr-discovery`, the chart's
+   * `agent.discoverClusterCIDRs: false`): the pod and Service CIDRs are then empty, whatever the API server shows.
+   */
+  readonly discoveryOff?: true;
 }
 
 /**
@@ -52,18 +60,22 @@ export function clusterFacts(read: {
   readonly awsNodePods: number;
   readonly typedCIDRs: readonly string[];
   readonly agentReturnPath: ReturnPath;
+  /** Whether the agents discover cluster CIDRs (default true); without, only the typed ones count. */
+  readonly agentDiscovery?: boolean;
 }): ClusterFacts {
   const probe = read.serviceCidrs;
+  const off = read.agentDiscovery === false;
   const bySource = clusterCidrs({
     configured: read.typedCIDRs,
     nodes: read.nodes,
     serviceCidrs: probe.state === 'served' ? probe.items : [],
   }).bySource;
   return {
-    podCIDRs: bySource['node-podcidr'],
-    serviceCIDRs: bySource.servicecidr,
+    podCIDRs: off ? [] : bySource['node-podcidr'],
+    serviceCIDRs: off ? [] : bySource.servicecidr,
     typedCIDRs: bySource.configured,
-    ...(probe.state === 'served' ? {} : { serviceCIDRsUnavailable: probe.message }),
+    ...(probe.state === 'served' || off ? {} : { serviceCIDRsUnavailable: probe.message }),
+    ...(off ? { discoveryOff: true as const } : {}),
     vpcCni: read.awsNodePods > 0,
     agentReturnPath: read.agentReturnPath,
   };
@@ -79,12 +91,20 @@ interface Gap {
 
 /** What the agents need and did not discover (with the VPC CNI the pods' VPC CIDRs are never discovered). */
 function gaps(f: ClusterFacts): Gap[] {
+  const off = f.discoveryOff
+    ? 'the agents do not discover them: agent.discoverClusterCIDRs is false'
+    : undefined;
   return [
     ...(f.podCIDRs.length === 0 && !f.vpcCni
-      ? [{ family: 'pod CIDRs' as const, why: 'no Node has spec.podCIDRs' }]
+      ? [{ family: 'pod CIDRs' as const, why: off ?? 'no Node has spec.podCIDRs' }]
       : []),
     ...(f.serviceCIDRs.length === 0
-      ? [{ family: 'Service CIDRs' as const, why: f.serviceCIDRsUnavailable ?? 'no ServiceCIDR object' }]
+      ? [
+          {
+            family: 'Service CIDRs' as const,
+            why: off ?? f.serviceCIDRsUnavailable ?? 'no ServiceCIDR object',
+          },
+        ]
       : []),
   ];
 }

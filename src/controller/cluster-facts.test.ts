@@ -22,8 +22,7 @@ describe('readClusterFacts', () => {
     const facts = await readClusterFacts(
       [{ metadata: { name: 'n' }, spec: { podCIDR: '10.244.0.0/24' } }],
       lists,
-      ['10.0.0.0/16'],
-      'podNetwork',
+      { typedCIDRs: ['10.0.0.0/16'], returnPath: 'podNetwork', discovery: true },
     );
     expect(asked).toEqual(['kube-system k8s-app=aws-node']);
     expect(facts).toEqual({
@@ -43,7 +42,11 @@ describe('readClusterFacts', () => {
       },
       serviceCIDRs: async () => list<V1ServiceCIDR>([]),
     };
-    const err = await readClusterFacts([], lists, [], 'tunnel').catch((e: unknown) => e);
+    const err = await readClusterFacts([], lists, {
+      typedCIDRs: [],
+      returnPath: 'tunnel',
+      discovery: true,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterFactsError);
     expect((err as Error).message).toContain('k8s-app=aws-node in kube-system');
     expect((err as Error).message).toContain('pods is forbidden');

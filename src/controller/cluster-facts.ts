@@ -9,6 +9,7 @@
  * list pods kube-system, k8s-app=aws-node                                         ─► whether the VPC CNI runs
  * the caller's --cluster-cidr (the chart's agent.clusterCIDRs)                   ─► the typed CIDRs
  * the caller's --agent-return-path (the chart's agent.returnPath)                ─► the agents' return path
+ * the caller's --agent-no-cluster-cidr-discovery (agent.discoverClusterCIDRs)    ─► whether discovered CIDRs count
  * ```
  *
  * Two list calls, side by side; the controller makes them only when a gateway's preflight is due.
@@ -30,16 +31,24 @@ export class ClusterFactsError extends Error {
   override readonly name = 'ClusterFactsError';
 }
 
+/** What the caller was told of the agents (the chart passes the agents' own settings). */
+export interface AgentNetworking {
+  /** `--cluster-cidr`: the CIDRs the agents are given. */
+  readonly typedCIDRs: readonly string[];
+  /** `--agent-return-path`. */
+  readonly returnPath: ReturnPath;
+  /** False with `--agent-no-cluster-cidr-discovery`: the agents do not discover cluster CIDRs. */
+  readonly discovery: boolean;
+}
+
 /**
- * The cluster's facts, with `nodes` as the caller has them, and the typed CIDRs (`--cluster-cidr`) and the agents'
- * return path (`--agent-return-path`) it was given.
+ * The cluster's facts, with `nodes` as the caller has them, and what it was told of the agents.
  * @throws ClusterFactsError, or ServiceCidrApiError (service-cidr-api.ts) when a list fails
  */
 export async function readClusterFacts(
   nodes: Iterable<V1Node>,
   lists: ClusterFactLists,
-  typedCIDRs: readonly string[],
-  agentReturnPath: ReturnPath,
+  agents: AgentNetworking,
 ): Promise<ClusterFacts> {
   const pods = async () => {
     try {
@@ -52,5 +61,12 @@ export async function readClusterFacts(
     }
   };
   const [serviceCidrs, awsNodePods] = await Promise.all([probeServiceCidrs(lists.serviceCIDRs), pods()]);
-  return clusterFacts({ nodes, serviceCidrs, awsNodePods, typedCIDRs, agentReturnPath });
+  return clusterFacts({
+    nodes,
+    serviceCidrs,
+    awsNodePods,
+    typedCIDRs: agents.typedCIDRs,
+    agentReturnPath: agents.returnPath,
+    agentDiscovery: agents.discovery,
+  });
 }

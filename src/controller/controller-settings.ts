@@ -75,6 +75,11 @@ export interface ControllerSettings {
    * provider's preflight judges with it (the AWS source/destination check). Default the agent's, `tunnel`.
    */
   readonly agentReturnPath: ReturnPath;
+  /**
+   * False with `--agent-no-cluster-cidr-discovery` (the chart's `agent.discoverClusterCIDRs: false`): the agents do
+   * not discover cluster CIDRs, so the cluster CIDRs check counts only the typed ones.
+   */
+  readonly agentClusterCidrDiscovery: boolean;
 }
 
 /** Default of {@link ControllerSettings.handoverSettleMs}. */

@@ -143,12 +143,11 @@ export class Controller {
         ? { preflightIntervalMs: options.settings.preflightIntervalMs }
         : {}),
       clusterFacts: () =>
-        readClusterFacts(
-          caches.nodes(),
-          this.#api.lists,
-          options.settings.clusterCidrs ?? [],
-          options.settings.agentReturnPath,
-        ),
+        readClusterFacts(caches.nodes(), this.#api.lists, {
+          typedCIDRs: options.settings.clusterCidrs ?? [],
+          returnPath: options.settings.agentReturnPath,
+          discovery: options.settings.agentClusterCidrDiscovery,
+        }),
       ...(options.settings.verification ? { verification: options.settings.verification } : {}),
       statusesWritten: (gateway, { held, ready }) => this.#timeFailovers(gateway, held, ready),
       ...(options.settings.handoverSettleMs !== undefined

@@ -312,6 +312,12 @@ test('agent.egressInterface and agent.egressGateway: egress IPs on a dedicated d
   });
 });
 
+test("agent.discoverClusterCIDRs: the controller's cluster CIDRs check knows whether the agents discover them", async () => {
+  expect(controllerConfig(await renderChart({})).settings.agentClusterCidrDiscovery).toBe(true);
+  const off = await renderChart({ set: { 'agent.discoverClusterCIDRs': 'false' } });
+  expect(controllerConfig(off).settings.agentClusterCidrDiscovery).toBe(false);
+});
+
 test("agent.returnPath: tunnel by default, podNetwork when set, anything else refused; the controller's is the agents'", async () => {
   const defaults = await renderChart({});
   const byDefault = chartAgentConfig(defaults, NODE_ENV);

@@ -69,6 +69,7 @@ const doctor = async (gateway: string) => {
       providerSettings: { owner: 'conformance' },
       gateway,
       agentReturnPath: 'tunnel',
+      agentClusterCidrDiscovery: true,
       logLevel: 'warn',
     },
     {

@@ -66,6 +66,7 @@ export function testSettings(
     concurrency: 4,
     handoverSettleMs: 100,
     agentReturnPath: DEFAULT_RETURN_PATH,
+    agentClusterCidrDiscovery: true,
     ...overrides,
   };
 }
