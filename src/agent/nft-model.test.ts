@@ -83,7 +83,7 @@ describe('nft text and read-back', () => {
         '{ 0x10000 : 02:ce:0a:00:00:01, 0x20000 : 02:ce:0a:00:00:03 } meta mark set meta mark & 0xc000c000\n' +
         '\t\tether daddr 02:ce:a9:fe:ce:02 drop\n',
     );
-    // A copy of a planned move comes from the other gateway: it records nothing.
+    // What the other gateway sends itself records nothing; its copies name the pod's node by their copy MAC.
     const copying = renderStructure({
       ...base,
       snat: new Map([[18, '10.0.1.17']]),
@@ -92,14 +92,16 @@ describe('nft text and read-back', () => {
       returnPath,
     });
     expect(copying.text).toContain(
-      'ct mark 0 ether saddr != { 02:ce:0a:00:00:03 } ct mark set ether saddr map',
+      'ct mark 0 ether saddr != { 02:ce:0a:00:00:03 } ct mark set ether saddr map ' +
+        '{ 02:ce:0a:00:00:01 : 0x10000, 02:ce:0a:00:00:03 : 0x20000, 02:cf:0a:00:00:01 : 0x10000, 02:cf:0a:00:00:03 : 0x20000 }',
     );
-    // The frame that goes on here gets its source MAC back after the copy leaves, so it records its own node.
+    // The copy leaves from the pod's node's copy MAC; the frame that goes on here gets its source MAC back, so it
+    // records its own node.
     expect(copying.text).toContain(
       'meta mark & 0x3fff == 0x12 ether saddr != 02:ce:0a:00:00:03 ether saddr vmap { 02:ce:0a:00:00:03 : jump from_20000 }',
     );
     expect(copying.text).toContain(
-      '\tchain from_20000 {\n\t\tether saddr set 02:ce:0a:00:00:01 ether daddr set meta mark & 0x3fff map ' +
+      '\tchain from_20000 {\n\t\tether saddr set 02:cf:0a:00:00:03 ether daddr set meta mark & 0x3fff map ' +
         '{ 0x12 : 02:ce:0a:00:00:03 } dup to "cegress0" ether daddr set 02:ce:0a:00:00:01 ether saddr set 02:ce:0a:00:00:03\n',
     );
     // Without it (podNetwork), none of this, and the return table goes.

@@ -34,7 +34,9 @@
  *                      gateway, is also sent back into the tunnel from this node's MAC to the other's, so
  *                      that both send it and both have its connections: whichever the cloud lets send and
  *                      delivers to, it flows, whenever the sources switch (a table of its own, bound to the
- *                      tunnel device, replaced in the same transaction; the source MAC stops copies of copies)
+ *                      tunnel device, replaced in the same transaction; the source MAC stops copies of copies:
+ *                      this node's, or with the return path `tunnel` the pod's node's copy MAC, which the
+ *                      other gateway records as that node)
  * answers (table ip <table>_answers, prerouting after conntrack; egress of the tunnel in the copies' table): on
  *                      both gateways of a planned move, a packet from outside the tunnel to the moving IP that
  *                      conntrack has no entry for (new or invalid: a handshake answer that beat the copy of its
@@ -58,7 +60,7 @@
 import { createHash } from 'node:crypto';
 import type { NftSetKind } from './dataplane.ts';
 import type { DataplaneSettings } from './settings.ts';
-import { tunnelMac } from './tunnel-mac.ts';
+import { copyMac, tunnelMac } from './tunnel-mac.ts';
 
 /** One policy's sets, by name prefix `p<hash>`. */
 export interface NftPolicy {
@@ -312,11 +314,15 @@ function returnRules(input: NftStructureInput, tun: string): [string, string] {
   if (!back) return ['', ''];
   const s = input.settings;
   const nodes = hex(s.nodeIdMask);
-  // A copy of a planned move comes from the other gateway, not from the pod's node: it records nothing.
+  // What the other gateway of a planned move sends itself is not a pod's: it records nothing. Its copies of a
+  // pod's frames carry the pod's node in their source MAC (copyMac): those record that node.
   const copyPeers = copyPeerMacs(input);
   const notCopy = copyPeers.length === 0 ? '' : ` ether saddr != { ${copyPeers.join(', ')} }`;
-  const ids = [...back.nodeIds]
-    .sort((a, b) => a[1] - b[1])
+  const byMac = [...back.nodeIds].sort((a, b) => a[1] - b[1]);
+  const ids = [
+    ...byMac,
+    ...(copyPeers.length === 0 ? [] : byMac.map(([mac, value]) => [copyMac(mac), value] as const)),
+  ]
     .map(([mac, value]) => `${mac} : ${hex(value)}`)
     .join(', ');
   return [
@@ -349,8 +355,9 @@ function returnText(input: NftStructureInput, tun: string): string {
 
 /**
  * The copies' table, replaced (or removed, without copies) by the same transaction as the agent's table. With the
- * return path `tunnel` (`nodeIds` given), the frame that goes on here gets its source MAC back after the copy
- * leaves (a chain per node sets it as a constant): the record rule reads it to know the pod's node.
+ * return path `tunnel` (`nodeIds` given), a chain per node sends the copy from that node's {@link copyMac} and
+ * gives the frame that goes on here its source MAC back: on both gateways the record rule reads the pod's node
+ * from it (the copy's MAC matches no node's, so it is not copied again).
  */
 function copiesText(
   table: string,
@@ -378,8 +385,12 @@ function copiesText(
     const nodes = [...nodeIds].filter(([mac]) => mac !== ownMac).sort((a, b) => a[1] - b[1]);
     const chain = (value: number) => `from_${(value >>> 0).toString(16)}`;
     const others = `meta mark & ${mask} map { ${sorted.map(([v, to]) => `${hex(v)} : ${tunnelMac(to)}`).join(', ')} }`;
+    // The copy carries the pod's node in its source MAC (the other gateway records it); the frame that goes on
+    // here gets its own back.
     for (const [mac, value] of nodes) {
-      chains += `\tchain ${chain(value)} {\n\t\t${copy(others)} ether saddr set ${mac}\n\t}\n`;
+      chains +=
+        `\tchain ${chain(value)} {\n\t\tether saddr set ${copyMac(mac)} ether daddr set ${others} dup to ${tun} ` +
+        `ether daddr set ${ownMac} ether saddr set ${mac}\n\t}\n`;
     }
     const dispatch = `ether saddr vmap { ${nodes.map(([mac, value]) => `${mac} : jump ${chain(value)}`).join(', ')} }`;
     rules = sorted.map(

@@ -11,3 +11,12 @@ export function tunnelMac(nodeIp: string): string {
   const bytes = new Address4(nodeIp).toArray();
   return ['02', 'ce', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
+
+/**
+ * The source MAC a planned move's copy carries for a frame that came from the node with tunnel MAC `mac`
+ * (nft-model.ts, the copies' table): `02:cf:` and the same four bytes. The gateway that receives the copy reads
+ * the pod's node from it (return path `tunnel`), and copies nothing that carries one (no copy of a copy).
+ */
+export function copyMac(mac: string): string {
+  return `02:cf:${mac.slice(6)}`;
+}

@@ -14,6 +14,10 @@
  *   5  node-3 Ready                        -                       holds, SNATs            node-3
  * ```
  *
+ * The suite runs on both shapes of the lab: the Flannel-like overlay, and the VPC CNI's pods with the VPC's
+ * source/destination check on, where the check must drop nothing (the replies go back through the tunnel, and so
+ * do the answers the gateways send on to each other).
+ *
  * Three connections from a pod on node-1, kept open from before the move, opened during it (step 2: its
  * handshake answer reaches node-2 alone) and opened after the cloud's move (step 3: node-3 alone), must each
  * go on answering from the egress IP to the end. Needs root and `ip netns`; skipped with the reason
@@ -30,17 +34,28 @@ import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { IpAssignmentStatus } from '../../src/api/index.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab } from './netns-lab.ts';
+import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab, VPC } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
 
 const unavailable = await netnsUnavailable();
 
-describe.skipIf(unavailable !== undefined)(
-  `planned move of an egress IP in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
-  () => {
+/**
+ * The two shapes of the lab (netns-lab.ts): pods behind a Flannel-like overlay, and pods with "VPC" addresses as
+ * the Amazon VPC CNI gives them, where the VPC also drops what a node sends from an address that is not its own.
+ */
+const SHAPES = [
+  { shape: 'Flannel-like overlay', vpcCni: false },
+  { shape: 'VPC CNI, source/destination check on', vpcCni: true },
+] as const;
+
+describe.skipIf(unavailable !== undefined).each(SHAPES)(
+  `planned move of an egress IP in network namespaces, $shape${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  ({ vpcCni }) => {
     const lab = new NetnsLab();
+    const clusterCidrs = vpcCni ? { clusterCidrs: [VPC.pods, '10.96.0.0/12'] } : {};
+    let dropsBefore = 0;
     const agents = new Map<string, { sync: AgentSync; adopter: HandoverAdopter }>();
     const dataplanes: LinuxDataplane[] = [];
     let assignment: IpAssignmentStatus = { ip: EGRESS_IP, node: 'node-2', state: 'Ready' };
@@ -52,7 +67,7 @@ describe.skipIf(unavailable !== undefined)(
       // As the agent does: each sync tells the adopter which moves are under way here.
       for (const n of lab.nodes) {
         const agent = agents.get(n.name)!;
-        const outcome = await agent.sync.sync(lab.inputs(n, [policy()]));
+        const outcome = await agent.sync.sync(lab.inputs(n, [policy()], clusterCidrs));
         agent.adopter.update(outcome.result.handingOver);
       }
       await Promise.all(dataplanes.map((d) => d.settle()));
@@ -96,8 +111,15 @@ describe.skipIf(unavailable !== undefined)(
     };
 
     beforeAll(async () => {
-      await lab.build(3, { 1: ['n1a'] });
+      await lab.build(3, { 1: ['n1a'] }, { vpcCni });
       await lab.startEcho();
+      if (vpcCni) {
+        // Both gateways may send from the egress IP as far as the check goes; which one the cloud lets
+        // through and delivers to is the cloud's step (cloudStep).
+        await lab.vpcAllow(node('node-2'), EGRESS_IP);
+        await lab.vpcAllow(node('node-3'), EGRESS_IP);
+        dropsBefore = await lab.vpcDrops();
+      }
       for (const n of lab.nodes) {
         const dataplane = lab.dataplane(n, { nftSession: true, announce: false });
         dataplanes.push(dataplane);
@@ -286,5 +308,12 @@ describe.skipIf(unavailable !== undefined)(
       for (let i = 0; i < 20 && (await liberal('node-2')) !== '0'; i++) await pause(50);
       expect([await liberal('node-2'), await liberal('node-3')]).toEqual(['0', '0']);
     });
+
+    it.skipIf(!vpcCni)(
+      'the source/destination check dropped nothing: every reply went back through the tunnel',
+      async () => {
+        expect(await lab.vpcDrops()).toBe(dropsBefore);
+      },
+    );
   },
 );
