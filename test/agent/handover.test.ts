@@ -110,6 +110,18 @@ describe.skipIf(unavailable !== undefined).each(SHAPES)(
       );
     };
 
+    /** A move of the IP from node-3 (where the sources still send) to node-2 begins. */
+    const moveFromNode3 = async () => {
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverTo: 'node-2' };
+      await syncAll();
+    };
+    /** The cloud holds the IP on node-3 again and the move is called off: the next test starts from there. */
+    const node3HoldsAgain = async () => {
+      await cloudHolds(node('node-3'));
+      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
+      await syncAll();
+    };
+
     beforeAll(async () => {
       await lab.build(3, { 1: ['n1a'] }, { vpcCni });
       await lab.startEcho();
@@ -188,8 +200,7 @@ describe.skipIf(unavailable !== undefined).each(SHAPES)(
     it('a connection adopted at the cloud holder before its handshake answer arrives still connects', async () => {
       // The cloud holds the IP on node-3; a move to node-2 begins. The server's handshake answers are held
       // back until node-3 has adopted the connection's entry, then let through.
-      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverTo: 'node-2' };
-      await syncAll();
+      await moveFromNode3();
       const ext = commandRunner(lab.ext);
       await ext(
         'nft',
@@ -227,8 +238,7 @@ describe.skipIf(unavailable !== undefined).each(SHAPES)(
       // A move from node-3 to node-2 begins; the sources still send to node-3. The cloud's data plane has
       // switched the delivery to node-2 but still lets node-3 send. node-2 never gets the copies of the
       // connection's opening segments (as when a copy is slower than the server's answer).
-      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverTo: 'node-2' };
-      await syncAll();
+      await moveFromNode3();
       await cloudStep(node('node-2'), [node('node-3')]);
       const pod = lab.pod('n1a');
       const n2 = commandRunner(node('node-2').ns);
@@ -249,17 +259,14 @@ describe.skipIf(unavailable !== undefined).each(SHAPES)(
       } finally {
         await n2('nft', ['delete', 'table', 'ip', 'late']);
       }
-      await cloudHolds(node('node-3'));
-      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
-      await syncAll();
+      await node3HoldsAgain();
     });
 
     it("the old gateway copies a handshake answer to the new one, whose entry then knows the server's side", async () => {
       // A move from node-3 to node-2 begins; the sources still send to node-3. The cloud's data plane already lets
       // node-2 alone send from the IP but still delivers to node-3: node-2's copy of the opening segment is what
       // reaches the server, and the answer reaches node-3.
-      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready', handoverTo: 'node-2' };
-      await syncAll();
+      await moveFromNode3();
       await cloudStep(node('node-3'), [node('node-2')]);
       const pod = lab.pod('n1a');
       const entries = async () =>
@@ -301,9 +308,7 @@ describe.skipIf(unavailable !== undefined).each(SHAPES)(
         '1',
         '0',
       ]);
-      await cloudHolds(node('node-3'));
-      assignment = { ip: EGRESS_IP, node: 'node-3', state: 'Ready' };
-      await syncAll();
+      await node3HoldsAgain();
       // The move is over: each gateway's setting is back to what it was.
       for (let i = 0; i < 20 && (await liberal('node-2')) !== '0'; i++) await pause(50);
       expect([await liberal('node-2'), await liberal('node-3')]).toEqual(['0', '0']);
