@@ -90,6 +90,13 @@ describe.skipIf(unavailable !== undefined)(title('real nodes: gateway failover, 
     await Promise.all(nodes.map((n) => box.recoverNode(n)));
   }
 
+  it("every node's kubelet has a device-plugin socket of its own", async () => {
+    // Shared, each kubelet's start removes the others' sockets and two starts at once can fail to bind.
+    const sockets = await Promise.all([...box.cluster.nodes.values()].map((n) => n.deviceManagerSocket()));
+    expect(sockets.filter((s) => s === undefined)).toEqual([]);
+    expect(new Set(sockets.map((s) => `${s!.dev}:${s!.ino}`)).size).toBe(box.cluster.nodes.size);
+  });
+
   it('a hard kill of the gateway node moves the IP; the node comes back without failback', {
     timeout: 600_000,
   }, async () => {

@@ -8,6 +8,7 @@
  * ```
  * boot()       mkdir cgroup /<box>-<node> in every v1 hierarchy (pods: …/kubepods, daemons: …/system)
  *              holder: unshare --mount (private tmpfs on /run/netns: the pods' network namespaces stay in here)
+ *                      and a private tmpfs on kubelet's compiled-in device-plugin directory
  *              containerd ─► import images ─► kubelet (registers, x509 + webhook auth, cgroupfs, serving cert)
  *              ─► kube-proxy (nftables mode, inside the node only)
  * writeCni()   the bridge + host-local chain for the node's podCIDR (the controller-manager allocates it)
@@ -21,7 +22,7 @@
  * process. kubelet sets a few machine-wide kernel settings at start; {@link KernelTunables} puts them back.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeBinaries } from '../control-plane/binaries.ts';
@@ -33,6 +34,13 @@ import { type CertFiles, type Pki, writeCertKubeconfig } from './pki.ts';
 
 /** The cgroup v1 hierarchies of the machine. */
 const CGROUP_ROOT = '/sys/fs/cgroup';
+/**
+ * Where kubelet's device manager listens and keeps its checkpoint. The path is compiled in (`pluginapi.KubeletSocket`
+ * in k8s.io/kubelet), not under `--root-dir`, so nodes sharing a host would share it: each kubelet empties the
+ * directory when it starts, then binds `kubelet.sock` there, and two starting at once can fail with "bind: address
+ * already in use". Each boot mounts its own tmpfs there, in the node's mount namespace.
+ */
+const DEVICE_PLUGIN_DIR = '/var/lib/kubelet/device-plugins';
 
 /** What a node is made of (the box supplies it). */
 export interface KubeletNodeSpec {
@@ -361,7 +369,8 @@ conntrack:
     await rm(this.paths.containerdSock, { force: true });
     const holderScript = [
       ...hierarchies.map((h) => `echo $$ > ${join(CGROUP_ROOT, h, this.cgroup, 'system', 'cgroup.procs')}`),
-      `exec nsenter --net=/run/netns/${this.spec.netns} -- unshare --mount --propagation private -- /bin/sh -c 'mount -t tmpfs -o size=4m,mode=755 tmpfs /run/netns && echo ready && exec sleep infinity'`,
+      `mkdir -p ${DEVICE_PLUGIN_DIR}`,
+      `exec nsenter --net=/run/netns/${this.spec.netns} -- unshare --mount --propagation private -- /bin/sh -c 'mount -t tmpfs -o size=4m,mode=755 tmpfs /run/netns && mount -t tmpfs -o size=1m,mode=750 tmpfs ${DEVICE_PLUGIN_DIR} && echo ready && exec sleep infinity'`,
     ].join('\n');
     // One log per boot: a `ready` from an earlier boot must not let a daemon join the namespace too early.
     const holderLog = join(this.paths.logs, `holder-${this.#boots}.log`);
@@ -454,6 +463,18 @@ conntrack:
 
   async #waitFor(what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
     await eventually(`${this.spec.name}: ${what} to start`, ready, { timeoutMs, intervalMs: 100 });
+  }
+
+  /**
+   * The device manager's registration socket as this node's kubelet sees it (device and inode), or undefined when it
+   * is not there. Each node has its own: see {@link DEVICE_PLUGIN_DIR}.
+   */
+  async deviceManagerSocket(): Promise<{ dev: number; ino: number } | undefined> {
+    if (!this.#holder || this.#holder.exitStatus) return undefined;
+    // /proc/<pid>/root resolves paths in that process's mount namespace.
+    const path = join(`/proc/${this.#holder.pid}/root`, DEVICE_PLUGIN_DIR, 'kubelet.sock');
+    const s = await stat(path).catch(() => undefined);
+    return s?.isSocket() ? { dev: s.dev, ino: s.ino } : undefined;
   }
 
   /** The node loses power: every process in its cgroups (daemons, shims, containers) dies at once. */
