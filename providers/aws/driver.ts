@@ -5,11 +5,13 @@
  *
  * | function    | EC2                                                                                         |
  * |-------------|---------------------------------------------------------------------------------------------|
- * | `resolve`   | providerID ─► DescribeInstances ─► ENI (device index, or by tag); cached per node (ec2-reader.ts) |
+ * | `resolve`   | providerID ─► DescribeInstances ─► ENI (device index, or by tag); cached per node (ec2-reader.ts); |
+ * |             | the default's ENI that the VPC CNI manages is resolved `refused` (egress-eni.ts), not cached |
  * | `refresh`   | the same, the cached resolution dropped first (after `notFound`: the ENI or instance was replaced) |
  * | `key`       | the ENI id                                                                                  |
- * | `write`     | removes: release-attempt.ts; adds and allocations: assign-attempt.ts                        |
- * | `describe`  | DescribeNetworkInterfaces || DescribeSubnets (claims) || DescribeInstanceTypes (cached)     |
+ * | `write`     | removes: release-attempt.ts; adds and allocations: assign-attempt.ts (refused: the refusal) |
+ * | `describe`  | DescribeNetworkInterfaces || DescribeSubnets (claims) || DescribeInstanceTypes (cached);    |
+ * |             | refused: with the refusal (the core places no IP there, and moves its IPs off where it can) |
  * | `list`      | a few batched, filtered reads per region (list-reads.ts)                                    |
  * | `listGroup` | the region: nodes of one region are listed together                                         |
  * | `classify`  | EC2 codes to kinds (errors.ts)                                                              |
@@ -21,7 +23,12 @@
  * AllowReassignment may take it from whichever ENI holds it. An unclaimed IP's holder is always looked up,
  * which is what refuses to take another tool's IP.
  */
-import type { NodeNetwork, ProviderError, ProviderSettings } from '../../src/provider/contract.ts';
+import type {
+  ClusterProbe,
+  NodeNetwork,
+  ProviderError,
+  ProviderSettings,
+} from '../../src/provider/contract.ts';
 import type { BatchResult, Edit, InterfaceDriver } from '../../src/provider/interface-driver.ts';
 import { type AddEdit, assignAttempt } from './assign-attempt.ts';
 import type { Ec2Api } from './ec2-api.ts';
@@ -51,9 +58,10 @@ function merged(results: readonly (BatchResult | undefined)[]): BatchResult {
 export function awsDriver(
   settings: ProviderSettings,
   ec2For: (region: string) => Ec2Api,
+  cluster?: ClusterProbe,
 ): InterfaceDriver<ResolvedNode> {
   const owner = settings.owner;
-  const reader = createEc2Reader(settings, ec2For);
+  const reader = createEc2Reader(settings, ec2For, cluster);
   const claims = subnetClaims(owner, reader);
 
   return {
@@ -68,7 +76,15 @@ export function awsDriver(
       const removes = edits.filter(isRemove);
       const adds = edits.filter(isAdd);
       const release = removes.length > 0 ? releaseAttempt(reader, claims, r, removes, signal) : undefined;
-      const assign = adds.length > 0 ? assignAttempt(reader, claims, r, adds, signal) : undefined;
+      const refused = r.refused;
+      const assign =
+        adds.length === 0
+          ? undefined
+          : refused
+            ? async (): Promise<BatchResult> => {
+                throw refused;
+              }
+            : assignAttempt(reader, claims, r, adds, signal);
       if (!assign) return release ?? (async () => ({}));
       if (!release) return assign;
       return async () => merged([await release(), await assign()]);
@@ -89,7 +105,9 @@ export function awsDriver(
         ownedIPs: ownedIPs(eni, claimed),
         freeSlots: Math.max(0, limits.ipv4 - eni.ipv4.length),
       };
-      return network;
+      // An ENI that takes no new egress IP: the core places none there, and moves off what it holds.
+      const refused = target.refused;
+      return refused ? { ...network, refusal: `${refused.message} (fix: ${refused.fix})` } : network;
     },
 
     list: (group, signal) => listAssignmentsOnce(group, owner, signal),

@@ -12,9 +12,15 @@
  */
 import type { Instance, Subnet } from '@aws-sdk/client-ec2';
 import { familyOf } from '../../src/net/ip.ts';
-import { type NodeRef, ProviderError, type ProviderSettings } from '../../src/provider/contract.ts';
+import {
+  type ClusterProbe,
+  type NodeRef,
+  ProviderError,
+  type ProviderSettings,
+} from '../../src/provider/contract.ts';
 import type { EniLimits } from './decide.ts';
 import type { Ec2Api } from './ec2-api.ts';
+import { eniSelector, managedEniRefusal } from './egress-eni.ts';
 import { type EniView, eniView } from './eni.ts';
 import { parseAwsProviderID, regionOfZone } from './provider-id.ts';
 
@@ -30,6 +36,12 @@ export interface ResolvedNode {
   /** The ENI's subnet and VPC (fixed for an ENI's life). */
   readonly subnetId: string;
   readonly vpcId: string;
+  /**
+   * Why the ENI takes no new egress IP, when the default picked one the VPC CNI manages (egress-eni.ts); what
+   * it holds is still listed and can be released, so that IPs placed there before move off it. Such a
+   * resolution is not cached: tagging the ENI ends the refusal.
+   */
+  readonly refused?: ProviderError;
 }
 
 /** The most values one EC2 filter takes. */
@@ -95,7 +107,11 @@ export interface Ec2Reader {
 }
 
 /** Creates the reader for one provider instance. */
-export function createEc2Reader(settings: ProviderSettings, ec2For: (region: string) => Ec2Api): Ec2Reader {
+export function createEc2Reader(
+  settings: ProviderSettings,
+  ec2For: (region: string) => Ec2Api,
+  cluster?: ClusterProbe,
+): Ec2Reader {
   const limitCache = new Map<string, Promise<EniLimits>>();
   /** Resolved nodes by providerID; only successes are kept. */
   const nodeCache = new Map<string, ResolvedNode>();
@@ -106,18 +122,16 @@ export function createEc2Reader(settings: ProviderSettings, ec2For: (region: str
     return { region, api: ec2For(region), instanceId };
   };
 
+  /** The node's egress ENI by the settings' selector (egress-eni.ts). */
   async function pickEni(
     api: Ec2Api,
     node: NodeRef,
     instance: Instance,
     signal?: AbortSignal,
-  ): Promise<{ eniId: string; subnetId: string; vpcId: string }> {
-    if (settings.interfaceTag) {
-      const eq = settings.interfaceTag.indexOf('=');
-      const [key, value] =
-        eq < 0
-          ? [settings.interfaceTag, undefined]
-          : [settings.interfaceTag.slice(0, eq), settings.interfaceTag.slice(eq + 1)];
+  ): Promise<Pick<ResolvedNode, 'eniId' | 'subnetId' | 'vpcId' | 'refused'>> {
+    const selector = eniSelector(settings);
+    if (selector.by === 'tag') {
+      const { key, value } = selector;
       const res = await api.describeNetworkInterfaces(
         {
           Filters: [
@@ -138,21 +152,43 @@ export function createEc2Reader(settings: ProviderSettings, ec2For: (region: str
       }
       return { eniId: found.NetworkInterfaceId, subnetId: found.SubnetId ?? '', vpcId: found.VpcId ?? '' };
     }
-    const index = Number(settings.interface || '0');
-    if (!Number.isInteger(index) || index < 0) {
-      throw new ProviderError(
-        'terminal',
-        `interface "${settings.interface}" is not an ENI device index (0, 1, ...); to pick an ENI by tag, set the interface tag instead`,
-      );
-    }
-    const found = instance.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === index);
+    const found = instance.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === selector.index);
     if (!found?.NetworkInterfaceId) {
       throw new ProviderError(
         'notFound',
-        `node ${node.name}: instance ${instance.InstanceId} has no ENI at device index ${index}`,
+        `node ${node.name}: instance ${instance.InstanceId} has no ENI at device index ${selector.index}`,
       );
     }
-    return { eniId: found.NetworkInterfaceId, subnetId: found.SubnetId ?? '', vpcId: found.VpcId ?? '' };
+    const picked = {
+      eniId: found.NetworkInterfaceId,
+      subnetId: found.SubnetId ?? '',
+      vpcId: found.VpcId ?? '',
+    };
+    if (selector.explicit || !(await vpcCniRuns(signal))) return picked;
+    // The default, with the VPC CNI running: the ENI's tags say whether ipamd manages it.
+    const res = await api.describeNetworkInterfaces({ NetworkInterfaceIds: [picked.eniId] }, signal);
+    const refused = managedEniRefusal({
+      node: node.name,
+      instanceId: instance.InstanceId ?? '',
+      eniId: picked.eniId,
+      tags: new Map((res.NetworkInterfaces?.[0]?.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      vpcCni: true,
+    });
+    return refused ? { ...picked, refused } : picked;
+  }
+
+  /** Whether the VPC CNI runs, as the cluster says (no probe: not running); a failed answer is transient. */
+  async function vpcCniRuns(signal?: AbortSignal): Promise<boolean> {
+    if (!cluster) return false;
+    try {
+      return await cluster.vpcCni(signal);
+    } catch (err) {
+      throw new ProviderError(
+        'transient',
+        `whether the Amazon VPC CNI runs could not be read from the API server: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
   }
 
   async function resolve(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> {
@@ -181,7 +217,7 @@ export function createEc2Reader(settings: ProviderSettings, ec2For: (region: str
       instanceType: instance.InstanceType ?? '',
       ...(await pickEni(api, node, instance, signal)),
     };
-    nodeCache.set(node.providerID, resolved);
+    if (!resolved.refused) nodeCache.set(node.providerID, resolved);
     return resolved;
   }
 

@@ -6,7 +6,12 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Logger } from '../../src/log.ts';
-import type { CloudProvider, ProviderContext, ProviderSettings } from '../../src/provider/contract.ts';
+import type {
+  CloudProvider,
+  ClusterProbe,
+  ProviderContext,
+  ProviderSettings,
+} from '../../src/provider/contract.ts';
 import type { RetryOptions } from '../../src/provider/retry.ts';
 import { limitedEc2Api, sdkEc2Api } from './ec2-api.ts';
 import { type AwsProviderOptions, createAwsProviderWith } from './provider.ts';
@@ -34,6 +39,8 @@ export interface AwsTuning {
    * to prove the documented IAM policies allow it).
    */
   readonly plugins?: readonly Ec2Plugin[];
+  /** The cluster's answers (whether the VPC CNI runs); default none: it is taken as not running. */
+  readonly cluster?: ClusterProbe;
 }
 
 /** An AWS SDK plugin of the EC2 client (`client.middlewareStack.use`). */
@@ -64,10 +71,14 @@ export function createAwsProviderTuned(settings: ProviderSettings, tuning: AwsTu
     ec2For,
     ...(tuning.retry ? { retry: tuning.retry } : {}),
     ...(tuning.logger ? { logger: tuning.logger } : {}),
+    ...(tuning.cluster ? { cluster: tuning.cluster } : {}),
   });
 }
 
-/** Registry factory (`aws`): the engine logs through the controller's logger. */
+/** Registry factory (`aws`): the engine logs through the controller's logger; the cluster answers its questions. */
 export function createAwsProvider(settings: ProviderSettings, context: ProviderContext): CloudProvider {
-  return createAwsProviderTuned(settings, { logger: context.logger });
+  return createAwsProviderTuned(settings, {
+    logger: context.logger,
+    ...(context.cluster ? { cluster: context.cluster } : {}),
+  });
 }

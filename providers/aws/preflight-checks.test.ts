@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { NO_MANAGE_TAG } from './egress-eni.ts';
 import type { EniView } from './eni.ts';
-import { claimTagCheck, eniChecks, NO_MANAGE_TAG } from './preflight-checks.ts';
+import { claimTagCheck, eniChecks } from './preflight-checks.ts';
 
 const eni = (over: Partial<EniView> = {}): EniView => ({
   id: 'eni-1',

@@ -8,6 +8,7 @@
  * free IP slots             the ENI has room for one more IPv4 address           every slot of the instance type is used
  * VPC CNI                   aws-node does not run, or the ENI is tagged          aws-node runs and the ENI lacks the
  *                           node.k8s.amazonaws.com/no_manage=true                tag: ipamd may hand its IPs to pods
+ *                                                                                (the default then refuses it new IPs)
  * source/destination check  off; on without the VPC CNI (egress leaves by the   on with the VPC CNI and the agents'
  *                           ENI holding each egress IP); on with the VPC CNI     return path podNetwork: replies to pods
  *                           and the agents' return path tunnel (replies to       go back over the VPC from partner IPs
@@ -16,10 +17,8 @@
  * ```
  */
 import type { PreflightCheck, PreflightCluster } from '../../src/provider/contract.ts';
+import { NO_MANAGE_TAG } from './egress-eni.ts';
 import type { EniView } from './eni.ts';
-
-/** The tag that keeps the Amazon VPC CNI's ipamd off an ENI. */
-export const NO_MANAGE_TAG = 'node.k8s.amazonaws.com/no_manage';
 
 /** What the ENI checks judge. */
 export interface EniFacts {
@@ -28,6 +27,8 @@ export interface EniFacts {
   readonly instanceType: string;
   /** `Ipv4AddressesPerInterface` of the instance type (the primary included). */
   readonly ipv4Limit: number;
+  /** The default picked the ENI and refuses it new egress IPs, as the VPC CNI manages it (egress-eni.ts). */
+  readonly refused?: boolean;
 }
 
 /** The ENI checks of one node; the cluster-dependent ones only when `cluster` is given. */
@@ -47,7 +48,7 @@ export function eniChecks(f: EniFacts, cluster?: PreflightCluster): PreflightChe
           node,
           ok: false,
           message: `${eni.id} holds ${eni.ipv4.length} of the ${f.ipv4Limit} IPv4 addresses a ${f.instanceType} ENI can: no egress IP can move here in a failover`,
-          fix: `free secondary IPs on ${eni.id} (aws ec2 unassign-private-ip-addresses), or use an instance type with more IPv4 addresses per ENI, or give the gateway nodes a second ENI for egress IPs (cloud.interfaceTag)`,
+          fix: `free secondary IPs on ${eni.id} (aws ec2 unassign-private-ip-addresses), or use an instance type with more IPv4 addresses per ENI, or give the gateway nodes a second ENI for egress IPs (the chart's cloud.interface.tag)`,
         },
   ];
   if (!cluster) return out;
@@ -71,8 +72,8 @@ export function eniChecks(f: EniFacts, cluster?: PreflightCluster): PreflightChe
             check: 'VPC CNI',
             node,
             ok: false,
-            message: `${eni.id} is managed by the Amazon VPC CNI (aws-node runs, the ENI has no ${NO_MANAGE_TAG}=true tag): ipamd adds its secondary IPs to the pod IP pool and may give an egress IP to a pod or release it`,
-            fix: `put egress IPs on a second ENI tagged ${NO_MANAGE_TAG}=true and select it with cloud.interfaceTag (docs/quickstart-eks.md §2)`,
+            message: `${eni.id} is managed by the Amazon VPC CNI (aws-node runs, the ENI has no ${NO_MANAGE_TAG}=true tag): ipamd adds its secondary IPs to the pod IP pool and may give an egress IP to a pod or release it${f.refused ? '; so by default no egress IP goes on it, and those it holds move off it' : ''}`,
+            fix: `put egress IPs on a second ENI tagged ${NO_MANAGE_TAG}=true and select it with the chart's cloud.interface.tag and agent.egressInterface (docs/quickstart-eks.md §2)${f.refused ? '; or keep egress IPs on this ENI anyway with cloud.interface.index=0' : ''}`,
           },
   );
   out.push(

@@ -37,7 +37,13 @@ export async function awsPreflight(
           reader.limitsOf(target, signal),
         ]);
         return eniChecks(
-          { node: node.name, eni, instanceType: target.instanceType, ipv4Limit: limits.ipv4 },
+          {
+            node: node.name,
+            eni,
+            instanceType: target.instanceType,
+            ipv4Limit: limits.ipv4,
+            ...(target.refused ? { refused: true } : {}),
+          },
           cluster,
         );
       } catch (err) {

@@ -14,7 +14,7 @@
  * ```
  */
 import type { Logger } from '../../src/log.ts';
-import type { CloudProvider, ProviderSettings } from '../../src/provider/contract.ts';
+import type { CloudProvider, ClusterProbe, ProviderSettings } from '../../src/provider/contract.ts';
 import { createEngineProvider } from '../../src/provider/engine.ts';
 import { DEFAULT_RETRY, type RetryOptions } from '../../src/provider/retry.ts';
 import { awsProvider } from './descriptor.ts';
@@ -29,6 +29,8 @@ export interface AwsProviderOptions {
   readonly retry?: Partial<RetryOptions>;
   /** Where the engine logs retries. */
   readonly logger?: Logger;
+  /** The cluster's answers (whether the VPC CNI runs, egress-eni.ts); absent: it is taken as not running. */
+  readonly cluster?: ClusterProbe;
 }
 
 /** Creates the AWS provider over injected EC2 APIs. */
@@ -36,7 +38,7 @@ export function createAwsProviderWith(
   settings: ProviderSettings,
   options: AwsProviderOptions,
 ): CloudProvider {
-  return createEngineProvider(awsDriver(settings, options.ec2For), {
+  return createEngineProvider(awsDriver(settings, options.ec2For, options.cluster), {
     name: awsProvider.name,
     capabilities: awsProvider.capabilities,
     retry: { ...DEFAULT_RETRY, ...options.retry },

@@ -63,6 +63,7 @@ export async function runDoctor(config: DoctorConfig, deps: DoctorDeps): Promise
     try {
       const provider = await make(choice.name, decideSettings(gateway, config.providerSettings), {
         logger: deps.logger.child({ gateway: name }),
+        cluster: { vpcCni: async () => cluster.vpcCni },
       });
       const refs = [...nodeRefs(members).values()];
       results.push({

@@ -23,6 +23,21 @@ import { type ClusterFacts, clusterFacts } from './cluster-checks.ts';
 /** Where the Amazon VPC CNI's pods run: its DaemonSet `kube-system/aws-node` labels them so. */
 export const AWS_NODE_PODS = { namespace: 'kube-system', labelSelector: 'k8s-app=aws-node' } as const;
 
+/**
+ * How many aws-node pods run (more than none: the VPC CNI runs).
+ * @throws ClusterFactsError when the list fails
+ */
+export async function countAwsNodePods(lists: Pick<KubeLists, 'agentPods'>): Promise<number> {
+  try {
+    return (await lists.agentPods(AWS_NODE_PODS.namespace, AWS_NODE_PODS.labelSelector)).items.length;
+  } catch (err) {
+    throw new ClusterFactsError(
+      `listing the pods ${AWS_NODE_PODS.labelSelector} in ${AWS_NODE_PODS.namespace} (whether the Amazon VPC CNI runs) failed: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 /** The lists {@link readClusterFacts} makes. */
 export type ClusterFactLists = Pick<KubeLists, 'serviceCIDRs' | 'agentPods'>;
 
@@ -50,17 +65,10 @@ export async function readClusterFacts(
   lists: ClusterFactLists,
   agents: AgentNetworking,
 ): Promise<ClusterFacts> {
-  const pods = async () => {
-    try {
-      return (await lists.agentPods(AWS_NODE_PODS.namespace, AWS_NODE_PODS.labelSelector)).items.length;
-    } catch (err) {
-      throw new ClusterFactsError(
-        `listing the pods ${AWS_NODE_PODS.labelSelector} in ${AWS_NODE_PODS.namespace} (whether the Amazon VPC CNI runs) failed: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-  };
-  const [serviceCidrs, awsNodePods] = await Promise.all([probeServiceCidrs(lists.serviceCIDRs), pods()]);
+  const [serviceCidrs, awsNodePods] = await Promise.all([
+    probeServiceCidrs(lists.serviceCIDRs),
+    countAwsNodePods(lists),
+  ]);
   return clusterFacts({
     nodes,
     serviceCidrs,

@@ -37,7 +37,9 @@ import { LeaderSession } from './leader-session.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { ObjectWriter } from './object-writer.ts';
 import { reconcilePolicy } from './policy-reconciler.ts';
+import { DEFAULT_PREFLIGHT_INTERVAL_MS } from './preflight-gate.ts';
 import { type ProviderMaker, ProviderPool, registryProviderMaker } from './provider-pool.ts';
+import { createVpcCniProbe } from './vpc-cni-probe.ts';
 import { TerminalError } from './work-queue.ts';
 
 /** Options of a {@link Controller}. */
@@ -95,7 +97,13 @@ export class Controller {
     this.#events = new EventRecorder({ api: this.#api, instance: this.identity, logger: this.#log });
     this.#providers = new ProviderPool({
       make: options.providerMaker ?? registryProviderMaker,
-      context: { logger: this.#log.child({ component: 'provider' }) },
+      context: {
+        logger: this.#log.child({ component: 'provider' }),
+        cluster: createVpcCniProbe(
+          this.#api.lists,
+          options.settings.preflightIntervalMs ?? DEFAULT_PREFLIGHT_INTERVAL_MS,
+        ),
+      },
       wrap: (p) => this.metrics.instrument(p),
       describeTtlMs: Math.max(1000, options.settings.resyncPeriodMs),
     });

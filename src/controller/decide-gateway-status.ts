@@ -34,6 +34,8 @@ export interface GatewayNodeView {
   readonly problem?: string;
   /** The signal that makes the node leave (node-disruption.ts), if it is leaving: it takes no new IPs. */
   readonly leaving?: string;
+  /** Why the provider refuses the node's interface new IPs (contract.ts `NodeNetwork.refusal`), if it does. */
+  readonly refusal?: string;
 }
 
 /** Inputs of {@link decideGatewayStatus}. */
@@ -147,8 +149,12 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
         }
       : {}),
     ips: (ipsByNode.get(n.name) ?? []).sort(),
-    ...(n.problem || n.leaving
-      ? { message: truncateMessage(n.problem ?? `leaving (${n.leaving}): takes no new egress IPs`) }
+    ...(n.problem || n.refusal || n.leaving
+      ? {
+          message: truncateMessage(
+            n.problem ?? n.refusal ?? `leaving (${n.leaving}): takes no new egress IPs`,
+          ),
+        }
       : {}),
   }));
   const readyNodes = nodes.filter((n) => n.ready).length;

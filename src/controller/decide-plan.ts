@@ -309,6 +309,7 @@ export function decidePlan(planInput: PlanInput): PlanDecision {
       network,
       ...(problem ? { problem } : {}),
       ...(leaving ? { leaving } : {}),
+      ...(network?.refusal ? { refusal: network.refusal } : {}),
     });
     nodes.push({
       name: nodeName,
@@ -316,7 +317,8 @@ export function decidePlan(planInput: PlanInput): PlanDecision {
       zone: network?.zone ?? nodeZone(node) ?? '',
       subnets: network?.subnets ?? [],
       capacity: network ? network.ownedIPs.length + network.freeSlots : 0,
-      ...(leaving ? { leaving: true } : {}),
+      // Refused by the provider: like a leaving node, it takes no new IP and keeps those that fit nowhere else.
+      ...(leaving || network?.refusal ? { leaving: true } : {}),
       ...(disruption?.effect === 'avoid' ? { avoid: true } : {}),
     });
   }

@@ -276,6 +276,54 @@ describe('decidePlan with the in-memory cloud', () => {
     expect(w.cloud.holderOf('10.0.1.100')?.name).toBe(after['10.0.1.100']);
   });
 
+  it('moves the IPs off a node whose interface the provider refuses, places none there, and keeps them where no node can take them', async () => {
+    const w = world();
+    const first = await plan(w, w.provider, [policy('p', { count: 3 })]);
+    await w.provider.apply({ changes: first.changes });
+    const before = cloudPlacement(w.cloud);
+    const withStatus = policy(
+      'p',
+      { count: 3 },
+      {
+        assignments: first.plan.placements.map((p) => ({ ip: p.ip, node: p.node, state: 'Ready' as const })),
+      },
+    );
+    const refusing = (refused: (node: string) => boolean): CloudProvider => ({
+      ...w.provider,
+      describeNode: async (ref) => {
+        const network = await w.provider.describeNode(ref);
+        return refused(ref.name) ? { ...network, refusal: `${ref.name}: refused (fix: tag it)` } : network;
+      },
+    });
+    const victim = before['10.0.1.100']!;
+    const second = await plan(
+      w,
+      refusing((n) => n === victim),
+      [withStatus],
+    );
+    expect(second.nodes.find((n) => n.name === victim)).toMatchObject({
+      healthy: true,
+      refusal: `${victim}: refused (fix: tag it)`,
+    });
+    expect(second.changes).toEqual([
+      expect.objectContaining({
+        kind: 'assign',
+        ip: '10.0.1.100',
+        from: expect.objectContaining({ name: victim }),
+      }),
+    ]);
+    expect(second.changes[0]).not.toMatchObject({ node: { name: victim } });
+
+    // Every node refused: nothing moves, nothing is released.
+    const third = await plan(
+      w,
+      refusing(() => true),
+      [withStatus],
+    );
+    expect(third.changes).toEqual([]);
+    expect(third.plan.placements.map((p) => [p.ip, p.node]).sort()).toEqual(Object.entries(before).sort());
+  });
+
   it('releases the IPs of a policy that is gone (deleted or no longer admitted)', async () => {
     const w = world();
     const first = await plan(w, w.provider, [policy('p', { count: 2 })]);

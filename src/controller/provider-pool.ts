@@ -2,7 +2,8 @@
  * @module
  * One provider instance per (provider name, settings), made through an injectable factory (the registry by
  * default; tests pass one over a shared in-memory cloud), and a short-lived cache of `describeNode`, whose
- * answers (zone, subnets, capacity) change rarely; it is dropped for a node when a call about it fails.
+ * answers (zone, subnets, capacity) change rarely; it is dropped for a node when a call about it fails. The cache
+ * is kept per provider instance: a gateway whose settings change (another interface) is described afresh.
  */
 import type {
   CloudProvider,
@@ -33,12 +34,15 @@ export class ProviderPool {
   readonly #context: ProviderContext;
   readonly #wrap: (provider: CloudProvider) => CloudProvider;
   readonly #instances = new Map<string, Promise<CloudProvider>>();
-  readonly #networks = new Map<string, { at: number; network: NodeNetwork }>();
+  /** Descriptions by node name, then by provider instance and providerID. */
+  readonly #networks = new Map<string, Map<string, { at: number; network: NodeNetwork }>>();
+  /** The instance key of each provider made here (a provider made elsewhere is known by its name). */
+  readonly #keys = new WeakMap<CloudProvider, string>();
   readonly #ttlMs: number;
 
   constructor(options: {
     make: ProviderMaker;
-    /** Handed to every provider made (its logger). */
+    /** Handed to every provider made (its logger, a child per provider; the cluster's answers). */
     context: ProviderContext;
     wrap?: (p: CloudProvider) => CloudProvider;
     describeTtlMs: number;
@@ -56,9 +60,14 @@ export class ProviderPool {
     if (!instance) {
       instance = Promise.resolve(
         this.#make(name, settings, {
+          ...this.#context,
           logger: this.#context.logger.child({ provider: name }),
         }),
-      ).then((p) => this.#wrap(p));
+      ).then((p) => {
+        const wrapped = this.#wrap(p);
+        this.#keys.set(wrapped, key);
+        return wrapped;
+      });
       instance.catch(() => this.#instances.delete(key));
       this.#instances.set(key, instance);
     }
@@ -67,22 +76,25 @@ export class ProviderPool {
 
   /** `describeNode`, answered from the cache when fresh. */
   async describe(provider: CloudProvider, node: NodeRef): Promise<NodeNetwork> {
-    const key = `${provider.name}/${node.name}/${node.providerID}`;
-    const hit = this.#networks.get(key);
+    const key = `${this.#keys.get(provider) ?? provider.name} ${node.providerID}`;
+    const hit = this.#networks.get(node.name)?.get(key);
     if (hit && Date.now() - hit.at < this.#ttlMs) return hit.network;
     try {
       const network = await provider.describeNode(node);
-      this.#networks.set(key, { at: Date.now(), network });
+      const forNode = this.#networks.get(node.name) ?? new Map();
+      forNode.set(key, { at: Date.now(), network });
+      this.#networks.set(node.name, forNode);
       return network;
     } catch (err) {
-      this.#networks.delete(key);
+      this.#networks.get(node.name)?.delete(key);
       throw err;
     }
   }
 
   /**
    * {@link describe} for each of `nodes` at once: each node's network, or why the cloud could not describe
-   * it (the node then holds no IP). A retryable failure throws: the whole reconcile retries.
+   * it, with the provider's fix when it gave one (the node then holds no IP). A retryable failure throws: the
+   * whole reconcile retries.
    */
   async describeAll(
     provider: CloudProvider,
@@ -94,7 +106,9 @@ export class ProviderPool {
           return [ref.name, { ok: true, network: await this.describe(provider, ref) }];
         } catch (err) {
           if (isProviderError(err) && err.retryable) throw err;
-          return [ref.name, { ok: false, message: err instanceof Error ? err.message : String(err) }];
+          const message = err instanceof Error ? err.message : String(err);
+          const fix = isProviderError(err) ? err.fix : undefined;
+          return [ref.name, { ok: false, message: fix ? `${message} (fix: ${fix})` : message }];
         }
       }),
     );
@@ -103,6 +117,6 @@ export class ProviderPool {
 
   /** Drops cached descriptions of `node` (after a capacity or not-found error). */
   invalidate(node: string): void {
-    for (const key of this.#networks.keys()) if (key.split('/')[1] === node) this.#networks.delete(key);
+    this.#networks.delete(node);
   }
 }

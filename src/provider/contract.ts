@@ -57,7 +57,10 @@ export interface ProviderSettings {
   readonly region?: string;
   /** API endpoint override (LocalStack, emulators, private endpoints). */
   readonly endpoint?: string;
-  /** AWS device index, GCP NIC name (`nic0`) or Azure NIC index, as a string; default the primary interface. */
+  /**
+   * AWS device index, GCP NIC name (`nic0`) or Azure NIC index, as a string; default the primary interface (on AWS
+   * not one the Amazon VPC CNI manages: providers/aws/egress-eni.ts). Set, it is taken as given.
+   */
   readonly interface?: string;
   /** AWS: pick the ENI that carries this tag (`key=value`) instead of by device index. */
   readonly interfaceTag?: string;
@@ -68,10 +71,24 @@ export interface ProviderSettings {
   readonly routeTables?: string;
 }
 
+/**
+ * What a provider may ask of the cluster that the cloud does not say; the controller and `cloud-egress doctor`
+ * answer from the API server (src/controller/vpc-cni-probe.ts).
+ */
+export interface ClusterProbe {
+  /**
+   * Whether the Amazon VPC CNI runs (pods of DaemonSet `kube-system/aws-node`).
+   * @throws Error when the API server cannot say
+   */
+  vpcCni(signal?: AbortSignal): Promise<boolean>;
+}
+
 /** What a provider is given besides its settings. */
 export interface ProviderContext {
   /** Where the provider logs (retries, slow operations); a child of the controller's logger. */
   readonly logger: Logger;
+  /** The cluster's answers; absent (provider tests, the benches), the AWS provider takes the VPC CNI as not running. */
+  readonly cluster?: ClusterProbe;
 }
 
 /** What the cloud says about the interface of a node that holds egress IPs. */
@@ -96,6 +113,12 @@ export interface NodeNetwork {
    * So the egress IPs the node can hold in all is `ownedIPs.length + freeSlots`.
    */
   readonly freeSlots: number;
+  /**
+   * Why the interface takes no new egress IP, with the fix, when the provider refuses it (AWS: by default an ENI
+   * the Amazon VPC CNI manages, providers/aws/egress-eni.ts). The core places no IP there; those it holds move to
+   * nodes that can take them and stay where none can.
+   */
+  readonly refusal?: string;
 }
 
 /** An egress IP as the cloud has it: on which node's interface. */
@@ -247,17 +270,20 @@ export class ProviderError extends Error {
    * resource path, or just "another resource"). The core reports such an IP as a conflict, not a cloud error.
    */
   readonly heldBy: string | undefined;
+  /** What the user can do about it, in plain words, when the provider knows (the preflight shows it). */
+  readonly fix: string | undefined;
 
   constructor(
     kind: ProviderErrorKind,
     message: string,
-    options: { cause?: unknown; code?: string; retryAfterMs?: number; heldBy?: string } = {},
+    options: { cause?: unknown; code?: string; retryAfterMs?: number; heldBy?: string; fix?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.kind = kind;
     this.code = options.code;
     this.retryAfterMs = options.retryAfterMs;
     this.heldBy = options.heldBy;
+    this.fix = options.fix;
   }
 
   /** True when a retry with backoff may succeed. */

@@ -300,7 +300,7 @@ export function createEngineProvider<T>(driver: InterfaceDriver<T>, options: Eng
             node: node.name,
             ok: false,
             message: error.message,
-            fix: 'check the Node spec.providerID and that the instance exists',
+            fix: error.fix ?? 'check the Node spec.providerID and that the instance exists',
           });
         }
       }),

@@ -162,7 +162,7 @@ function whyNotPlaced(a: Allocated, healthyCandidates: readonly string[]): Unpla
     return {
       ...base,
       reason: REASON.NoEligibleNode,
-      message: `no healthy node of EgressGateway "${gw}" can hold ${a.ip} (nodes in its subnet: ${inSubnet.join(', ')}; none healthy${leaving.length ? ` but leaving ones: ${leaving.join(', ')}` : ''})`,
+      message: `no healthy node of EgressGateway "${gw}" can hold ${a.ip} (nodes in its subnet: ${inSubnet.join(', ')}; ${leaving.length ? `none that takes new egress IPs: ${leaving.join(', ')} leaving or refused by the cloud, the gateway's status.nodes say why` : 'none healthy'})`,
     };
   }
   return {

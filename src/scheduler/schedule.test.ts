@@ -314,7 +314,9 @@ describe('schedule', () => {
       expect.objectContaining({
         ip: '10.0.2.11',
         reason: 'NoEligibleNode',
-        message: expect.stringContaining('but leaving ones: b1'),
+        message: expect.stringContaining(
+          'none that takes new egress IPs: b1 leaving or refused by the cloud',
+        ),
       }),
     ]);
     // With room elsewhere in the subnet, it moves.

@@ -18,7 +18,7 @@ import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { canonicalIp, cidrContains } from '../../src/net/ip.ts';
-import type { CloudProvider } from '../../src/provider/contract.ts';
+import type { CloudProvider, ClusterProbe } from '../../src/provider/contract.ts';
 import { providerFactory } from '../../src/provider/registry.ts';
 import { deniedByDocumentedPolicies } from './iam/documented-policies.ts';
 import { documentedGatewayTag, readEc2Facts } from './iam/ec2-facts.ts';
@@ -32,6 +32,7 @@ import {
   freeIPsIn,
   runInstance,
   secondaryIPs,
+  tagNoManage,
   testEc2Client,
   type Vpc,
 } from './world.ts';
@@ -42,11 +43,27 @@ describe('AWS provider on LocalStack', () => {
   let vpc: Vpc;
   // Every request the providers send is judged against the documented IAM policies at the end.
   const recorder = ec2Recorder();
-  const make = (owner: string, extra: { interfaceTag?: string } = {}): CloudProvider =>
+  const make = (
+    owner: string,
+    extra: { interfaceTag?: string; interface?: string } = {},
+    cluster?: ClusterProbe,
+  ): CloudProvider =>
     createAwsProviderTuned(
       { owner, endpoint: ls.endpoint, ...extra },
-      { credentials: ls.credentials, plugins: recorder.plugins(owner) },
+      { credentials: ls.credentials, plugins: recorder.plugins(owner), ...(cluster ? { cluster } : {}) },
     );
+  /** A cluster where the Amazon VPC CNI runs (`runs`), counting the questions. */
+  const vpcCni = (runs: boolean | Error) => {
+    const probe = {
+      asked: 0,
+      async vpcCni() {
+        probe.asked += 1;
+        if (runs instanceof Error) throw runs;
+        return runs;
+      },
+    };
+    return probe;
+  };
 
   beforeAll(async () => {
     ls = await startLocalStack();
@@ -99,6 +116,74 @@ describe('AWS provider on LocalStack', () => {
 
     const untagged = make('tagged', { interfaceTag: 'egress=nowhere' });
     await expect(untagged.describeNode(node.ref)).rejects.toMatchObject({ kind: 'notFound' });
+  });
+
+  it('by default puts no egress IP on a primary ENI the VPC CNI manages, naming the fixes; tagged no_manage, a chosen index or no VPC CNI, it does', async () => {
+    const node = await runInstance(ec2, vpc.subnets[0]!, 'managed', 'm5.large');
+    const [ip1, ip2, ip3] = await freeIPsIn(ec2, vpc.vpcId, node.subnet, 3, 170);
+    const assign = (p: CloudProvider, ip: string) =>
+      p.apply({ changes: [{ kind: 'assign', ip, node: node.ref }] });
+
+    // The default with aws-node running: refused before any write, the fix in the error.
+    const probe = vpcCni(true);
+    const refusing = make('managed', {}, probe);
+    const described = await refusing.describeNode(node.ref);
+    expect(described.interfaceId).toBe(node.eniId);
+    expect(described.refusal).toMatch(
+      new RegExp(
+        `^node ${node.ref.name}: no egress IPs go on ${node.eniId}, the primary ENI of ${node.instanceId}, by default: .* \\(fix: .*cloud\\.interface\\.index=0\\)$`,
+      ),
+    );
+    const refused = await assign(refusing, ip1!);
+    expect(refused.outcomes[0]).toMatchObject({
+      ok: false,
+      error: { kind: 'terminal', code: 'ManagedInterface' },
+    });
+    expect(await secondaryIPs(ec2, node.eniId)).toEqual([]);
+    // The preflight names it with the same fix (and the doctor prints it).
+    expect(
+      await refusing.preflight!([node.ref], undefined, { vpcCni: true, agentReturnPath: 'tunnel' }),
+    ).toContainEqual({
+      check: 'VPC CNI',
+      node: node.ref.name,
+      ok: false,
+      message: expect.stringMatching(
+        /ipamd .* may give an egress IP to a pod or release it; so by default no egress IP goes on it, and those it holds move off it$/,
+      ),
+      fix: expect.stringMatching(
+        /cloud\.interface\.tag and agent\.egressInterface .*; or keep egress IPs on this ENI anyway with cloud\.interface\.index=0$/,
+      ),
+    });
+
+    // The user's own choice of the primary ENI is taken as given, without asking the cluster.
+    const chosen = vpcCni(true);
+    expect((await assign(make('managed', { interface: '0' }, chosen), ip1!)).outcomes[0]?.ok).toBe(true);
+    expect(chosen.asked).toBe(0);
+    expect(await secondaryIPs(ec2, node.eniId)).toEqual([ip1]);
+    // What the refused ENI holds is still listed, and released: IPs placed there before move off it.
+    expect((await refusing.listAssignments([node.ref])).map((a) => [a.ip, a.interfaceId])).toEqual([
+      [ip1, node.eniId],
+    ]);
+    const released = await refusing.apply({ changes: [{ kind: 'release', ip: ip1!, node: node.ref }] });
+    expect(released.outcomes[0]?.ok).toBe(true);
+    expect(await secondaryIPs(ec2, node.eniId)).toEqual([]);
+
+    // Without the VPC CNI the default is the primary ENI.
+    expect((await assign(make('managed', {}, vpcCni(false)), ip2!)).outcomes[0]?.ok).toBe(true);
+    expect(await secondaryIPs(ec2, node.eniId)).toEqual([ip2]);
+
+    // The cluster unable to say: retried as transient, nothing written.
+    const unknown = make('managed', {}, vpcCni(new Error('pods is forbidden')));
+    await expect(unknown.describeNode(node.ref)).rejects.toMatchObject({
+      kind: 'transient',
+      message: expect.stringContaining('whether the Amazon VPC CNI runs could not be read'),
+    });
+
+    // Tagged node.k8s.amazonaws.com/no_manage=true, ipamd leaves the ENI alone: the default takes it.
+    await tagNoManage(ec2, node.eniId);
+    const tagged = make('managed', {}, vpcCni(true));
+    expect((await assign(tagged, ip3!)).outcomes[0]?.ok).toBe(true);
+    expect(await secondaryIPs(ec2, node.eniId)).toEqual([ip2, ip3].sort());
   });
 
   it('resolves a node again when the ENI it remembered is gone (the tagged ENI was replaced)', async () => {

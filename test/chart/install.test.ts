@@ -375,6 +375,33 @@ test('NOTES suggest destinations 0.0.0.0/0 only where the agents keep the cluste
   expect(neither).toContain('List the pod\n  and Service CIDRs in agent.clusterCIDRs first');
 });
 
+test('NOTES on AWS name the default that keeps egress IPs off the VPC CNI, and a tagged ENI without its device', async () => {
+  const notes = async (...set: string[]) => {
+    const args = ['install', 'notes', CHART_DIR, '--namespace', releaseNs, '--dry-run'];
+    // `string:` sets a string (`--set` makes "0" a number, which the schema refuses).
+    const flags = set.flatMap((s) =>
+      s.startsWith('string:') ? ['--set-string', s.slice('string:'.length)] : ['--set', s],
+    );
+    const { stdout } = await kube.controlPlane.helm([...args, ...flags]);
+    return stdout.slice(stdout.indexOf('NOTES:'));
+  };
+  const offManaged = 'no egress IP goes on an ENI it manages';
+  const noDevice = 'cloud.interface.tag is set but agent.egressInterface is not';
+  expect(await notes('cloud.provider=aws')).toContain(offManaged);
+  expect(await notes('cloud.provider=aws', 'string:cloud.interface.index=0')).not.toContain(offManaged);
+  expect(await notes('cloud.provider=gcp')).not.toContain(offManaged);
+  const tagged = await notes('cloud.provider=aws', 'cloud.interface.tag=cloudegress.io/egress=true');
+  expect(tagged).not.toContain(offManaged);
+  expect(tagged).toContain(noDevice);
+  expect(
+    await notes(
+      'cloud.provider=aws',
+      'cloud.interface.tag=cloudegress.io/egress=true',
+      'agent.egressInterface=ens6',
+    ),
+  ).not.toContain(noDevice);
+});
+
 const unavailable = await netnsUnavailable([...AGENT_COMMANDS, { command: 'setpriv', pkg: 'util-linux' }]);
 
 describe("the agent with the chart's ServiceAccount and flags", () => {

@@ -111,6 +111,104 @@ it('places a policy on ENIs in LocalStack and moves the IPs when a node fails; E
   expect([...after.values()]).not.toContain(victim);
 });
 
+it('with the VPC CNI running puts no egress IP on the primary ENIs it manages: the nodes and Preflight say why with the fix; the annotation interface=0 takes them; back to the default they keep what they hold', async () => {
+  const instances = await gatewayNodes(aws.vpc.subnets[0]!);
+  const pool = await freeIPsIn(aws.ec2, aws.vpc.vpcId, aws.vpc.subnets[0]!.cidr, 2, 60);
+  const awsNode = `aws-node-${world.namespace}`;
+  await world.core.createNamespacedPod({
+    namespace: 'kube-system',
+    body: {
+      metadata: { name: awsNode, labels: { 'k8s-app': 'aws-node' } },
+      spec: { containers: [{ name: 'aws-node', image: 'amazon-k8s-cni' }] },
+    },
+  });
+  try {
+    const annotations = { [ANNOTATIONS.endpoint]: aws.ls.endpoint, [ANNOTATIONS.region]: aws.ls.region };
+    const gw = await world.createGateway('gw', { ips: pool, namespaceSelector: {} }, annotations);
+    await world.startController({
+      settings: testSettings({ provider: 'auto', preflightIntervalMs: 500 }),
+      // As the registry does: the controller's answers (whether aws-node runs) reach the provider.
+      maker: (_name, settings, context) =>
+        createAwsProviderTuned(settings, {
+          credentials: aws.ls.credentials,
+          ...(context.cluster ? { cluster: context.cluster } : {}),
+        }),
+    });
+    await world.createPolicy('p', { gatewayName: gw, count: 2 });
+
+    const refused = await eventually('both nodes refused', async () => {
+      const nodes = (await world.getGateway(gw)).status?.nodes ?? [];
+      return nodes.length === 2 && nodes.every((n) => /no egress IPs go on/.test(n.message ?? ''))
+        ? nodes
+        : undefined;
+    });
+    for (const n of refused) {
+      const inst = instances.find((i) => i.ref.name === n.name)!;
+      expect(n.ready).toBe(true); // it forwards what it holds
+      expect(n.message).toBe(
+        `node ${n.name}: no egress IPs go on ${inst.eniId}, the primary ENI of ${inst.instanceId}, by default: the ` +
+          'Amazon VPC CNI manages it (aws-node runs, the ENI has no node.k8s.amazonaws.com/no_manage=true tag), ' +
+          'and ipamd adds its secondary IPs to the pod IP pool and may give an egress IP to a pod or release it ' +
+          '(fix: give each gateway node a second ENI tagged node.k8s.amazonaws.com/no_manage=true and select it ' +
+          "with the chart's cloud.interface.tag and agent.egressInterface (docs/quickstart-eks.md §2); or keep " +
+          'egress IPs on the primary ENI anyway with cloud.interface.index=0)',
+      );
+    }
+    const preflight = await eventually('Preflight names the refusal', async () =>
+      (await world.getGateway(gw)).status?.conditions?.find(
+        (c) => c.type === 'Preflight' && c.status === 'False' && c.message.includes('VPC CNI'),
+      ),
+    );
+    expect(preflight.message).toContain(
+      'so by default no egress IP goes on it, and those it holds move off it (fix: put egress IPs on a second ENI',
+    );
+    expect(preflight.message).toContain(
+      'or keep egress IPs on this ENI anyway with cloud.interface.index=0)',
+    );
+    // The policy says where to look; no IP is Ready, none is in EC2.
+    const policy = await eventually('the policy status', async () => {
+      const status = (await world.getPolicy('p'))?.status;
+      return status?.assignments?.length === 2 ? status : undefined;
+    });
+    for (const a of policy.assignments ?? []) {
+      expect(a).toMatchObject({
+        state: 'Failed',
+        reason: 'NoEligibleNode',
+        message: `no healthy node of EgressGateway "${gw}" can hold ${a.ip} (nodes in its subnet: ${instances
+          .map((i) => i.ref.name)
+          .sort()
+          .join(', ')}; none that takes new egress IPs: ${instances
+          .map((i) => i.ref.name)
+          .sort()
+          .join(', ')} leaving or refused by the cloud, the gateway's status.nodes say why)`,
+      });
+    }
+    expect(await secondariesOn(instances)).toEqual(new Map());
+
+    // The user's own choice, on the gateway: the primary ENI anyway.
+    await world.patchGateway(gw, { metadata: { annotations: { [ANNOTATIONS.interface]: '0' } } });
+    const ready = await readyAssignments('p', 2);
+    expect(Object.fromEntries(await secondariesOn(instances))).toEqual(
+      Object.fromEntries(ready.map((a) => [a.ip, a.node])),
+    );
+
+    // Back to the default (an upgrade that kept no index): the nodes are refused again, and the IPs they hold stay
+    // where they are, Ready, as no other node can take them (the holder keeps its IP).
+    await world.patchGateway(gw, { metadata: { annotations: { [ANNOTATIONS.interface]: null } } });
+    await eventually('both nodes refused again', async () => {
+      const nodes = (await world.getGateway(gw)).status?.nodes ?? [];
+      return nodes.length === 2 && nodes.every((n) => /no egress IPs go on/.test(n.message ?? ''));
+    });
+    const kept = (await world.getPolicy('p'))?.status?.assignments ?? [];
+    expect(kept.map((a) => [a.ip, a.node, a.state])).toEqual(ready.map((a) => [a.ip, a.node, 'Ready']));
+    expect(Object.fromEntries(await secondariesOn(instances))).toEqual(
+      Object.fromEntries(ready.map((a) => [a.ip, a.node])),
+    );
+  } finally {
+    await world.core.deleteNamespacedPod({ namespace: 'kube-system', name: awsNode }).catch(() => undefined);
+  }
+});
+
 it('pairs an Elastic IP from spec.publicAddresses with its egress IP, shows it in the status, and carries it on a failover', async () => {
   const instances = await gatewayNodes(aws.vpc.subnets[0]!);
   const [ip] = await freeIPsIn(aws.ec2, aws.vpc.vpcId, aws.vpc.subnets[0]!.cidr, 1, 200);

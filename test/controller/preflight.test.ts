@@ -262,7 +262,8 @@ describe('the AWS provider on LocalStack, with the cluster read from the API ser
         `1 of 5 checks failed: ${node}: VPC CNI: ${inst.eniId} is managed by the Amazon VPC CNI (aws-node runs, ` +
           'the ENI has no node.k8s.amazonaws.com/no_manage=true tag): ipamd adds its secondary IPs to the pod IP ' +
           'pool and may give an egress IP to a pod or release it (fix: put egress IPs on a second ENI tagged ' +
-          'node.k8s.amazonaws.com/no_manage=true and select it with cloud.interfaceTag (docs/quickstart-eks.md §2))',
+          "node.k8s.amazonaws.com/no_manage=true and select it with the chart's cloud.interface.tag and " +
+          'agent.egressInterface (docs/quickstart-eks.md §2))',
       );
 
       // Mended in the cloud as the fix says: the ENI tagged; the source/destination check stays on.
