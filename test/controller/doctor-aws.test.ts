@@ -14,6 +14,7 @@ import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts
 import { createAwsProviderTuned } from '../../providers/aws/index.ts';
 import { runDoctor } from '../../src/cli/doctor.ts';
 import { parseConfig } from '../../src/config.ts';
+import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { CloudProvider } from '../../src/provider/contract.ts';
 import { type FaultProxy, startFaultProxy } from '../aws/fault-proxy.ts';
@@ -74,7 +75,27 @@ afterAll(async () => {
 });
 
 /** The doctor on gateway `eks`, configured from its command line (`parseConfig`) with `flags` added. */
-const doctor = async (...flags: string[]) => {
+const doctor = (...flags: string[]) => doctorWith(async () => provider, ...flags);
+
+/**
+ * The doctor with the AWS provider made from its own settings and context, as the registry makes it: the doctor's
+ * answer whether the VPC CNI runs reaches the provider.
+ */
+const registryDoctor = (...flags: string[]) =>
+  doctorWith(
+    async (_name, settings, context) =>
+      createAwsProviderTuned(
+        { ...settings, endpoint: proxy.endpoint },
+        {
+          credentials: ls.credentials,
+          retry: { retries: 0 },
+          ...(context.cluster ? { cluster: context.cluster } : {}),
+        },
+      ),
+    ...flags,
+  );
+
+async function doctorWith(make: ProviderMaker, ...flags: string[]) {
   const config = parseConfig(
     [
       'doctor',
@@ -92,13 +113,13 @@ const doctor = async (...flags: string[]) => {
   let text = '';
   const code = await runDoctor(config.doctor, {
     logger: silentLogger(),
-    make: async () => provider,
+    make,
     write: (t) => {
       text += t;
     },
   });
   return { code, text };
-};
+}
 
 it('names missing cluster CIDRs with the fix; a Node with a pod CIDR (and the default ServiceCIDR) mends it', async () => {
   const before = await doctor();
@@ -181,6 +202,18 @@ it('with aws-node running: names the ENI the VPC CNI manages, and the source/des
   expect(podNetwork.text).toContain(
     `fix: turn the check off on the gateway nodes' ENIs: aws ec2 modify-network-interface-attribute --network-interface-id ${roomy.eniId} --no-source-dest-check; or use the chart's agent.returnPath=tunnel`,
   );
+  // By default such an ENI takes no egress IP: the doctor says so, with the second fix; an index set is a choice.
+  const refused = await registryDoctor();
+  expect(refused.text).toMatch(
+    new RegExp(
+      `FAIL +gw-roomy +VPC CNI: ${roomy.eniId} is managed by the Amazon VPC CNI .*; so by default no egress IP goes on it, and those it holds move off it\n`,
+    ),
+  );
+  expect(refused.text).toContain('or keep egress IPs on this ENI anyway with cloud.interface.index=0');
+  const chosen = await registryDoctor('--interface', '0');
+  expect(chosen.text).toMatch(new RegExp(`FAIL +gw-roomy +VPC CNI: ${roomy.eniId} is managed`));
+  expect(chosen.text).not.toContain('so by default no egress IP goes on it');
+
   await mendForVpcCni(ec2, roomy.eniId);
   const mended = await doctor();
   expect(mended.text).toMatch(
