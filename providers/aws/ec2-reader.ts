@@ -42,6 +42,11 @@ export interface ResolvedNode {
    * resolution is not cached: tagging the ENI ends the refusal.
    */
   readonly refused?: ProviderError;
+  /**
+   * The default picked the ENI while the VPC CNI did not run: the cached resolution is made again once the
+   * cluster says it runs (the VPC CNI installed later), so that the refusal then applies.
+   */
+  readonly withoutVpcCni?: true;
 }
 
 /** The most values one EC2 filter takes. */
@@ -128,7 +133,7 @@ export function createEc2Reader(
     node: NodeRef,
     instance: Instance,
     signal?: AbortSignal,
-  ): Promise<Pick<ResolvedNode, 'eniId' | 'subnetId' | 'vpcId' | 'refused'>> {
+  ): Promise<Pick<ResolvedNode, 'eniId' | 'subnetId' | 'vpcId' | 'refused' | 'withoutVpcCni'>> {
     const selector = eniSelector(settings);
     if (selector.by === 'tag') {
       const { key, value } = selector;
@@ -164,7 +169,8 @@ export function createEc2Reader(
       subnetId: found.SubnetId ?? '',
       vpcId: found.VpcId ?? '',
     };
-    if (selector.explicit || !(await vpcCniRuns(signal))) return picked;
+    if (selector.explicit) return picked;
+    if (!(await vpcCniRuns(signal))) return { ...picked, withoutVpcCni: true };
     // The default, with the VPC CNI running: the ENI's tags say whether ipamd manages it.
     const res = await api.describeNetworkInterfaces({ NetworkInterfaceIds: [picked.eniId] }, signal);
     const refused = managedEniRefusal({
@@ -192,7 +198,10 @@ export function createEc2Reader(
   }
 
   async function resolve(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> {
-    return nodeCache.get(node.providerID) ?? refresh(node, signal);
+    const cached = nodeCache.get(node.providerID);
+    // The probe keeps its answer for a while, so asking again costs no API call on most resolutions.
+    if (cached && !(cached.withoutVpcCni && (await vpcCniRuns(signal)))) return cached;
+    return refresh(node, signal);
   }
 
   async function refresh(node: NodeRef, signal?: AbortSignal): Promise<ResolvedNode> {

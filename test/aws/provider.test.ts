@@ -168,9 +168,15 @@ describe('AWS provider on LocalStack', () => {
     expect(released.outcomes[0]?.ok).toBe(true);
     expect(await secondaryIPs(ec2, node.eniId)).toEqual([]);
 
-    // Without the VPC CNI the default is the primary ENI.
-    expect((await assign(make('managed', {}, vpcCni(false)), ip2!)).outcomes[0]?.ok).toBe(true);
+    // Without the VPC CNI the default is the primary ENI; once the VPC CNI runs, the cached resolution is made
+    // again and the refusal applies.
+    let running = false;
+    const later = make('managed', {}, { vpcCni: async () => running });
+    expect((await assign(later, ip2!)).outcomes[0]?.ok).toBe(true);
     expect(await secondaryIPs(ec2, node.eniId)).toEqual([ip2]);
+    expect((await later.describeNode(node.ref)).refusal).toBeUndefined();
+    running = true;
+    expect((await later.describeNode(node.ref)).refusal).toMatch(/no egress IPs go on/);
 
     // The cluster unable to say: retried as transient, nothing written.
     const unknown = make('managed', {}, vpcCni(new Error('pods is forbidden')));
