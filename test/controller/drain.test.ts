@@ -62,7 +62,7 @@ describe('a cordoned gateway node', () => {
           (x) =>
             x.state === 'Failed' &&
             x.reason === REASON.NoEligibleNode &&
-            /leaving ones: .*a1/.test(x.message ?? ''),
+            /none that takes new egress IPs: .*a1.* leaving or refused by the cloud/.test(x.message ?? ''),
         )
         ? a
         : undefined;
