@@ -173,11 +173,12 @@ export function createEc2Reader(
     if (!(await vpcCniRuns(signal))) return { ...picked, withoutVpcCni: true };
     // The default, with the VPC CNI running: the ENI's tags say whether ipamd manages it.
     const res = await api.describeNetworkInterfaces({ NetworkInterfaceIds: [picked.eniId] }, signal);
+    const eni = res.NetworkInterfaces?.[0];
     const refused = managedEniRefusal({
       node: node.name,
       instanceId: instance.InstanceId ?? '',
       eniId: picked.eniId,
-      tags: new Map((res.NetworkInterfaces?.[0]?.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      tags: eni ? eniView(eni).tags : new Map(),
       vpcCni: true,
     });
     return refused ? { ...picked, refused } : picked;

@@ -93,8 +93,7 @@ export class ProviderPool {
 
   /**
    * {@link describe} for each of `nodes` at once: each node's network, or why the cloud could not describe
-   * it, with the provider's fix when it gave one (the node then holds no IP). A retryable failure throws: the
-   * whole reconcile retries.
+   * it (the node then holds no IP). A retryable failure throws: the whole reconcile retries.
    */
   async describeAll(
     provider: CloudProvider,
@@ -106,9 +105,7 @@ export class ProviderPool {
           return [ref.name, { ok: true, network: await this.describe(provider, ref) }];
         } catch (err) {
           if (isProviderError(err) && err.retryable) throw err;
-          const message = err instanceof Error ? err.message : String(err);
-          const fix = isProviderError(err) ? err.fix : undefined;
-          return [ref.name, { ok: false, message: fix ? `${message} (fix: ${fix})` : message }];
+          return [ref.name, { ok: false, message: err instanceof Error ? err.message : String(err) }];
         }
       }),
     );
