@@ -9,7 +9,9 @@
  * otherwise. The same trials on kubelet nodes: real-node-failover.bench.ts.
  *
  * Trials: `E2E_TRIALS` (default 10). `E2E_PROBE_INTERVAL` (e.g. `100ms`) overrides the controllers' agent
- * probe interval (default the box's 100 ms, with 3 misses: a 300 ms detection time).
+ * probe interval (default the box's 100 ms, with 3 misses: a 300 ms detection time). `E2E_POD_NETWORK=vpcCni`
+ * runs the box in the Amazon VPC CNI's shape (test/e2e/README.md): pods on VPC addresses, the egress IPs on a
+ * dedicated ENI per gateway node, replies back through the tunnel, the source/destination check on.
  */
 import {
   BOX_POLICY,
@@ -39,15 +41,24 @@ const bench: Bench = async () => {
   let rows: BenchResult[] = [];
   try {
     const interval = process.env['E2E_PROBE_INTERVAL'];
+    const podNetwork = process.env['E2E_POD_NETWORK'] ?? 'box';
+    if (podNetwork !== 'box' && podNetwork !== 'vpcCni') {
+      throw new Error(`E2E_POD_NETWORK: "${podNetwork}" is neither box nor vpcCni`);
+    }
     box = await startCloudBox({
       provider: 'aws',
+      podNetwork,
       ...(interval ? { controllerFlags: ['--probe-interval', interval] } : {}),
     });
     await waitForHolder(box, IP);
     probes = box.startProbes();
     await waitForSteadyTraffic(probes, EXPECTED);
     const result = await hardKillTrials(box, probes, EXPECTED, trials);
-    rows = hardKillRows('process box', result, box.net.vpc.stats);
+    rows = hardKillRows(
+      podNetwork === 'vpcCni' ? 'process box, VPC CNI shape, source/destination check on' : 'process box',
+      result,
+      box.net.vpc.stats,
+    );
   } finally {
     await probes?.stop();
     await box?.stop();

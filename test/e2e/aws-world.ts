@@ -1,19 +1,28 @@
 /**
  * @module
  * The box's AWS side, created in LocalStack through the SDK: one VPC, a subnet per zone, and one instance
- * per node whose primary ENI's primary private IP is the node namespace's IP.
+ * per node whose primary ENI's primary private IP is the node namespace's IP. For the `vpcCni` pod network,
+ * {@link addVpcCniState} then does what ipamd and a person following the EKS quick start would have done: the
+ * pods' addresses become secondary IPs of their node's primary ENI, and each gateway node gets a second ENI
+ * tagged for egress and `node.k8s.amazonaws.com/no_manage=true`.
  */
 import {
+  AssignPrivateIpAddressesCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DeleteNetworkInterfaceCommand,
   DescribeNetworkInterfacesCommand,
+  DetachNetworkInterfaceCommand,
   type EC2Client,
   RunInstancesCommand,
   TerminateInstancesCommand,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
+import { NO_MANAGE_TAG } from '../../providers/aws/egress-eni.ts';
 import { type Ec2Target, testEc2Client } from '../aws/world.ts';
-import { type NodeSpec, VPC, ZONES } from './topology.ts';
+import { type BoxNode, type BoxPod, EGRESS_ENI, egressEniIp, type NodeSpec, VPC, ZONES } from './topology.ts';
 
 /** Any `ami-…` ID launches on LocalStack (its AMI catalogue is not loaded; see localstack/README.md). */
 export const IMAGE_ID = 'ami-0123456789abcdef0';
@@ -32,6 +41,8 @@ export interface AwsWorld {
   readonly instances: ReadonlyMap<string, string>;
   /** Node name -> primary ENI id. */
   readonly enis: ReadonlyMap<string, string>;
+  /** Node name -> its dedicated egress ENI (the `vpcCni` pod network's gateway nodes; see {@link addVpcCniState}). */
+  readonly egressEnis: Map<string, string>;
 }
 
 /** Creates the VPC, subnets and instances for `nodes`. */
@@ -70,7 +81,57 @@ export async function createAwsWorld(target: Ec2Target, nodes: readonly NodeSpec
     }
     enis.set(node.name, eni.NetworkInterfaceId);
   }
-  return { ec2, region: target.region, vpcId, subnets, instances, enis };
+  return { ec2, region: target.region, vpcId, subnets, instances, enis, egressEnis: new Map() };
+}
+
+/**
+ * The `vpcCni` pod network's cloud state: each pod's address on its node's primary ENI (ipamd's warm pool, one
+ * address per pod), and on each gateway node a second ENI at device index 1 whose primary IP is
+ * {@link egressEniIp}, tagged {@link EGRESS_ENI}'s tag and `node.k8s.amazonaws.com/no_manage=true`.
+ */
+export async function addVpcCniState(
+  world: AwsWorld,
+  nodes: readonly BoxNode[],
+  pods: readonly BoxPod[],
+): Promise<void> {
+  for (const node of nodes) {
+    const ips = pods.filter((p) => p.node === node).map((p) => p.ip);
+    if (ips.length > 0) {
+      await world.ec2.send(
+        new AssignPrivateIpAddressesCommand({
+          NetworkInterfaceId: world.enis.get(node.name),
+          PrivateIpAddresses: ips,
+        }),
+      );
+    }
+    if (!node.egressLink) continue;
+    const [key, value] = EGRESS_ENI.tag.split('=') as [string, string];
+    const created = await world.ec2.send(
+      new CreateNetworkInterfaceCommand({
+        SubnetId: world.subnets.get(node.zone.name),
+        PrivateIpAddress: egressEniIp(node),
+        Description: `${node.name} egress`,
+        TagSpecifications: [
+          {
+            ResourceType: 'network-interface',
+            Tags: [
+              { Key: key, Value: value },
+              { Key: NO_MANAGE_TAG, Value: 'true' },
+            ],
+          },
+        ],
+      }),
+    );
+    const id = created.NetworkInterface!.NetworkInterfaceId!;
+    await world.ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: id,
+        InstanceId: world.instances.get(node.name),
+        DeviceIndex: 1,
+      }),
+    );
+    world.egressEnis.set(node.name, id);
+  }
 }
 
 /**
@@ -93,6 +154,15 @@ export async function destroyAwsWorld(world: AwsWorld): Promise<void> {
           PrivateIpAddresses: secondary,
         }),
       );
+    }
+    for (const id of world.egressEnis.values()) {
+      const eni = out.NetworkInterfaces?.find((n) => n.NetworkInterfaceId === id);
+      if (eni?.Attachment?.AttachmentId) {
+        await world.ec2.send(
+          new DetachNetworkInterfaceCommand({ AttachmentId: eni.Attachment.AttachmentId, Force: true }),
+        );
+      }
+      await world.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }));
     }
     await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [...world.instances.values()] }));
   } catch {

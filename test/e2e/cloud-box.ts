@@ -11,6 +11,7 @@
  *   ├─ startNetworkBox()                   LocalStack world, namespaces, VPC sync, echo server
  *   ├─ HostBridge (unix sockets)           apiserver and LocalStack ports, for the nodes
  *   ├─ Nodes, Pods, EgressGateway "box", EgressPolicy shop/to-partner (egressIPs: one IP in zone a)
+ *   │    (`podNetwork: 'vpcCni'`: also an aws-node Pod per node, and a dedicated egress ENI per gateway node)
  *   └─ per node: ns-forward, agent;  on wk-a and wk-b: a controller replica
  * killNode(): NIC down + every process on the node SIGKILLed (a power cut)
  * restartAgent(): a DaemonSet rollout: agent Pod deleted, agent SIGTERMed, a new Pod and agent later
@@ -22,6 +23,7 @@ import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalStack } from '../../localstack/localstack.ts';
+import { AWS_NODE_PODS } from '../../src/controller/cluster-facts.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../support/eventually.ts';
 import { killProcessesIn } from '../support/netns.ts';
@@ -31,7 +33,7 @@ import { KubeObjects } from './kube-objects.ts';
 import { FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
 import { NsProcess } from './ns-process.ts';
 import type { ProbeSample } from './outage.ts';
-import { type BoxNode, type BoxPod, VPC } from './topology.ts';
+import { type BoxNode, type BoxPod, EGRESS_ENI, VPC } from './topology.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The CLI entry point the box runs. */
@@ -67,12 +69,21 @@ export interface CloudBoxOptions {
   readonly localStack?: LocalStack;
   /** Controller flags added last (e.g. faster probes). */
   readonly controllerFlags?: readonly string[];
+  /** Agent flags added last (e.g. another return path). */
+  readonly agentFlags?: readonly string[];
   /** The cloud endpoint the controllers use (default LocalStack's; a fault proxy in front of it for chaos). */
   readonly cloudEndpoint?: string;
   /** Log level of agents and controllers (default info). */
   readonly logLevel?: string;
   /** Called after each start-up phase with its duration in ms. */
   readonly onPhase?: (phase: string, ms: number) => void;
+  /**
+   * The pods' network (default `box`, Flannel-like). `vpcCni` is the EKS default's shape (topology.ts): pods on
+   * VPC addresses, an aws-node Pod on every node (so the controller knows the VPC CNI runs), and the egress IPs
+   * on each gateway node's dedicated ENI, which the controller selects by its tag and the agent uses as
+   * `--egress-interface`.
+   */
+  readonly podNetwork?: 'box' | 'vpcCni';
 }
 
 /** Controller timings of the box: sub-second health probes, a short Lease. */
@@ -218,6 +229,7 @@ export class CloudBox {
 
   async #spawnAgent(node: BoxNode, procs: NodeProcesses): Promise<void> {
     const level = this.#options.logLevel ?? 'info';
+    const vpcCni = this.#options.podNetwork === 'vpcCni';
     procs.agent = new NsProcess({
       ns: node.ns,
       command: process.execPath,
@@ -231,11 +243,14 @@ export class CloudBox {
         '--interface',
         'eth0',
         '--cluster-cidr',
-        VPC.podCidrs,
+        // With the VPC CNI the pods' addresses are the VPC's.
+        vpcCni ? VPC.cidr : VPC.podCidrs,
+        ...(node.egressLink ? ['--egress-interface', EGRESS_ENI.device] : []),
         '--kubeconfig',
         this.controlPlane.kubeconfigPath,
         '--log-level',
         level,
+        ...(this.#options.agentFlags ?? []),
       ],
       env: this.#env(),
       logPath: this.#log(`${node.name}-agent`),
@@ -281,6 +296,7 @@ export class CloudBox {
           '--log-level',
           level,
           ...BOX_CONTROLLER_FLAGS,
+          ...(this.#options.podNetwork === 'vpcCni' ? ['--interface-tag', EGRESS_ENI.tag] : []),
           ...(this.#options.controllerFlags ?? []),
         ],
         env: this.#env(),
@@ -418,8 +434,10 @@ export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox>
   let bridge: HostBridge | undefined;
   let box: CloudBox | undefined;
   try {
+    const vpcCni = options.podNetwork === 'vpcCni';
     net = await startNetworkBox({
       pods: BOX_PODS,
+      podNetwork: vpcCni ? 'vpcCni' : 'box',
       ...(options.localStack ? { localStack: options.localStack } : {}),
     });
     report('network box');
@@ -430,7 +448,14 @@ export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox>
     const kube = box.kube;
     await kube.namespace(LEASE.namespace);
     await kube.namespace(BOX_POLICY.namespace);
-    for (const node of net.topology.nodes) await kube.createNode(node, net.world);
+    // EKS gives nodes no pod CIDR where the VPC CNI runs; its aws-node DaemonSet runs a Pod on every node.
+    for (const node of net.topology.nodes)
+      await kube.createNode(node, net.world, vpcCni ? undefined : node.podCidr);
+    if (vpcCni) {
+      const labels = Object.fromEntries([AWS_NODE_PODS.labelSelector.split('=') as [string, string]]);
+      for (const node of net.topology.nodes)
+        await kube.createAgentPod(AWS_NODE_PODS.namespace, `aws-node-${node.name}`, node.name, labels);
+    }
     for (const pod of net.topology.pods)
       await kube.createPod(pod, BOX_POLICY.namespace, { ...BOX_POLICY.podLabels });
     await kube.createGateway(BOX_POLICY.gateway, BOX_POLICY.gatewayIps);

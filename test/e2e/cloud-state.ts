@@ -14,12 +14,24 @@ async function vpcEnis(net: NetworkBox): Promise<NetworkInterface[]> {
   return out.NetworkInterfaces ?? [];
 }
 
-/** The nodes whose ENI holds `ip` in LocalStack (ENI ids for ENIs of no node); more than one is a bug. */
+/**
+ * The nodes whose ENI (primary or dedicated egress ENI) holds `ip` in LocalStack (ENI ids for ENIs of no node);
+ * more than one is a bug.
+ */
 export async function holdersInCloud(net: NetworkBox, ip: string): Promise<string[]> {
-  const byEni = new Map([...net.world.enis].map(([node, eni]) => [eni, node]));
+  const byEni = new Map(
+    [...net.world.enis, ...net.world.egressEnis].map(([node, eni]) => [eni, node] as const),
+  );
   return (await vpcEnis(net))
     .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
     .map((n) => byEni.get(n.NetworkInterfaceId!) ?? n.NetworkInterfaceId!);
+}
+
+/** The ENIs that hold `ip` in LocalStack. */
+export async function enisHolding(net: NetworkBox, ip: string): Promise<string[]> {
+  return (await vpcEnis(net))
+    .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
+    .map((n) => n.NetworkInterfaceId!);
 }
 
 /** Every IP held by two or more ENIs (must stay empty). */
@@ -33,8 +45,8 @@ export async function doubleHeldIps(net: NetworkBox): Promise<string[]> {
   return [...count].filter(([, n]) => n > 1).map(([ip]) => ip);
 }
 
-/** The node the VPC router delivers `ip` to right now. */
+/** The node the VPC router delivers `ip` to right now (by any of its ENIs). */
 export function deliveredTo(net: NetworkBox, ip: string): string | undefined {
   const link = net.vpc.delivery.get(ip);
-  return net.topology.nodes.find((n) => n.vpcLink === link)?.name;
+  return net.topology.nodes.find((n) => n.vpcLink === link || n.egressLink === link)?.name;
 }

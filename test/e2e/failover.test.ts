@@ -18,13 +18,22 @@
 import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { type FaultProxy, startFaultProxy } from '../aws/fault-proxy.ts';
 import { eventually } from '../support/eventually.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { BOX_POLICY, type CloudBox, cliUnavailable, type ProbeRun, startCloudBox } from './cloud-box.ts';
+import {
+  BOX_POLICY,
+  type CloudBox,
+  type CloudBoxOptions,
+  cliUnavailable,
+  type ProbeRun,
+  startCloudBox,
+} from './cloud-box.ts';
+import { enisHolding } from './cloud-state.ts';
 import { unexpectedSources } from './outage.ts';
 import { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
-import { hostLinksContaining, namespacesWithPrefix } from './topology.ts';
+import { type BoxPod, hostLinksContaining, namespacesWithPrefix, VPC } from './topology.ts';
 
 const unavailable = (await netnsUnavailable()) ?? (await cliUnavailable());
 const title = (name: string) => `${name}${unavailable ? ` (skipped: ${unavailable})` : ''}`;
@@ -77,12 +86,17 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
   }
 
   /** Starts a box, waits for traffic from the egress IP, runs `body`, always tears it down and checks leftovers. */
-  async function withBox(provider: 'aws' | 'none', body: (box: CloudBox, probes: ProbeRun) => Promise<void>) {
+  async function withBox(
+    provider: 'aws' | 'none',
+    body: (box: CloudBox, probes: ProbeRun) => Promise<void>,
+    options: Pick<CloudBoxOptions, 'podNetwork'> = {},
+  ) {
     const box = await startCloudBox({
       provider,
       localStack,
       cloudEndpoint: proxy.endpoint,
       controllerFlags: ROBUST_PROBES,
+      ...options,
     });
     running.add(box);
     boxesRun++;
@@ -129,6 +143,109 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
         expect(after.filter((s) => s.source === IP)).toEqual([]);
       }
     });
+  });
+
+  it('on the VPC CNI shape (pods on VPC addresses, a dedicated egress ENI, the source/destination check on), a hard kill costs a short outage and traffic flows again from the same IP', {
+    timeout: 300_000,
+  }, async () => {
+    await withBox(
+      'aws',
+      async (box, probes) => {
+        const onDedicatedEni = async (node: string) => {
+          expect(box.net.vpc.delivery.get(IP)).toBe(box.node(node).egressLink);
+          expect(await enisHolding(box.net, IP)).toEqual([box.net.world.egressEnis.get(node)]);
+        };
+        const first = box.deliveredTo(IP)!;
+        await onDedicatedEni(first);
+
+        // The pods' addresses are the VPC's: pod to pod crosses the VPC router unmasqueraded and passes its check.
+        const [a, b] = box.pods as [BoxPod, BoxPod];
+        await box.net.serveIn(b.ns, b.name);
+        expect(await box.net.request(a.ns, `http://${b.ip}:${VPC.echoPort}/`, undefined, 5000)).toMatchObject(
+          {
+            source: a.ip,
+            servedBy: b.name,
+          },
+        );
+
+        // The replies go back through the tunnel: with the check on, the VPC drops none of them.
+        const drops = await box.net.vpc.spoofedDrops();
+        await waitForSteadyTraffic(probes, EGRESS, { after: Date.now(), consecutive: 40, timeoutMs: 15_000 });
+        expect(await box.net.vpc.spoofedDrops()).toBe(drops);
+
+        const other = ['gw-a1', 'gw-a2'].find((n) => n !== first)!;
+        const kill = await killAndMeasure(box, probes, [first], EGRESS);
+        for (const [pod, windows] of kill.windows) {
+          expect(
+            windows.filter((w) => w.open),
+            `${pod} never recovered`,
+          ).toEqual([]);
+          for (const w of windows) expect(w.ms, `${pod} outage`).toBeLessThan(OUTAGE_BOUND_MS);
+        }
+        console.log(
+          `VPC CNI shape, hard kill: worst outage ${kill.worstMs.toFixed(0)} ms, IP now on ${kill.holderAfter}`,
+        );
+        expect(kill.holderAfter).toBe(other);
+        await onDedicatedEni(other);
+
+        // The node comes back: no failback, and steady traffic again without a drop at the VPC.
+        const backAt = Date.now();
+        await box.recoverNode(first);
+        await waitForSteadyTraffic(probes, EGRESS, { after: backAt, consecutive: 60, timeoutMs: 15_000 });
+        const settled = await box.net.vpc.spoofedDrops();
+        await waitForSteadyTraffic(probes, EGRESS, { after: Date.now(), consecutive: 40, timeoutMs: 15_000 });
+        expect(await box.net.vpc.spoofedDrops()).toBe(settled);
+        await onDedicatedEni(other);
+      },
+      { podNetwork: 'vpcCni' },
+    );
+  });
+
+  it('on the VPC CNI shape with the return path podNetwork (item 2 reverted), the source/destination check drops the replies', {
+    timeout: 300_000,
+  }, async () => {
+    const box = await startCloudBox({
+      provider: 'aws',
+      localStack,
+      cloudEndpoint: proxy.endpoint,
+      controllerFlags: ROBUST_PROBES,
+      agentFlags: ['--return-path', 'podNetwork'],
+      podNetwork: 'vpcCni',
+    });
+    running.add(box);
+    try {
+      await waitForHolder(box, IP);
+      // What reaches the partner from the egress IP, counted in the echo server's namespace.
+      const echoNs = commandRunner(box.net.topology.echo);
+      await echoNs(
+        'nft',
+        ['-f', '-'],
+        `table ip seen {\n\tcounter from_egress { }\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\tip saddr ${IP} counter name "from_egress"\n\t}\n}\n`,
+      );
+      const fromEgress = async () => {
+        const { stdout } = await echoNs('nft', ['-j', 'list', 'counter', 'ip', 'seen', 'from_egress']);
+        return (JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] }).nftables.find(
+          (x) => x.counter,
+        )!.counter!.packets;
+      };
+      const drops = await box.net.vpc.spoofedDrops();
+      const probes = box.startProbes();
+      // The requests leave from the egress IP, but the gateway forwards the partner's answers to the pods over the
+      // VPC, with the partner's address as their source: no connection is ever made.
+      await eventually('20 packets from the egress IP to reach the partner', fromEgress, {
+        until: (n) => n >= 20,
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
+      const samples = [...(await probes.stop()).values()].flat();
+      expect(samples.length).toBeGreaterThan(20);
+      expect(samples.filter((x) => x.source !== undefined)).toEqual([]);
+      expect(box.net.echoLog.filter((r) => r.source === IP)).toEqual([]);
+      expect(await box.net.vpc.spoofedDrops()).toBeGreaterThan(drops);
+    } finally {
+      await box.stop();
+      running.delete(box);
+    }
   });
 
   it('with the AWS provider, traffic flows again from the same egress IP through every failure', {

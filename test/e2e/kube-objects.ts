@@ -46,8 +46,12 @@ export class KubeObjects {
     await this.#core.createNamespace({ body: { metadata: { name, labels } } });
   }
 
-  /** Registers a node as its kubelet would, Ready. */
-  async createNode(node: BoxNode, world: AwsWorld): Promise<void> {
+  /** Registers a node as its kubelet would, Ready, with `podCidr` (none where the VPC CNI runs). */
+  async createNode(
+    node: BoxNode,
+    world: AwsWorld,
+    podCidr: string | undefined = node.podCidr,
+  ): Promise<void> {
     await createNode(this.#core, {
       name: node.name,
       providerID: `aws:///${node.zone.name}/${world.instances.get(node.name)}`,
@@ -57,7 +61,7 @@ export class KubeObjects {
         'topology.kubernetes.io/region': world.region,
         ...(node.gateway ? { [GATEWAY_LABEL]: 'true' } : {}),
       },
-      podCIDR: node.podCidr,
+      ...(podCidr ? { podCIDR: podCidr } : {}),
       address: node.ip,
       ready: true,
     });

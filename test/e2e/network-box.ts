@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
-import { type AwsWorld, createAwsWorld, destroyAwsWorld } from './aws-world.ts';
+import { type AwsWorld, addVpcCniState, createAwsWorld, destroyAwsWorld } from './aws-world.ts';
 import { NsProcess } from './ns-process.ts';
 import {
   type BoxNode,
@@ -126,13 +126,19 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
       uplinks: options.uplinks ?? [],
     });
     world = await createAwsWorld(localStack, nodes);
-    const linkOfInstance = new Map<string, string>();
-    for (const node of topology.nodes) linkOfInstance.set(world.instances.get(node.name)!, node.vpcLink);
+    if (options.podNetwork === 'vpcCni') await addVpcCniState(world, topology.nodes, topology.pods);
+    const ofInstance = new Map<string, string>();
+    const ofEni = new Map<string, string>();
+    for (const node of topology.nodes) {
+      ofInstance.set(world.instances.get(node.name)!, node.vpcLink);
+      const egressEni = world.egressEnis.get(node.name);
+      if (egressEni && node.egressLink) ofEni.set(egressEni, node.egressLink);
+    }
     vpc = new VpcSync({
       ec2: world.ec2,
       vpcId: world.vpcId,
       ns: topology.vpc,
-      linkOfInstance,
+      links: { ofInstance, ofEni },
       uplink: ['echo', ...(options.uplinks ?? []).map((u) => u.name)],
       intervalMs: options.vpcIntervalMs ?? 50,
     });

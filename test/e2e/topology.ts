@@ -18,6 +18,17 @@
  *      boxvx: the CNI's VXLAN overlay between nodes' pod CIDRs (Flannel's scheme; outer IPs = node IPs)
  * ```
  *
+ * With the `vpcCni` pod network the pods are wired as the Amazon VPC CNI wires them instead (what is modelled and
+ * what is not: test/e2e/README.md, "The VPC CNI shape"):
+ *
+ * ```
+ *   pod <p>-<pod>: eth0 <VPC address>/32, default via 169.254.1.1 (a permanent neighbour: the host side of its veth)
+ *   node: route <pod address>/32 dev veth<k> scope link; proxy ARP on eth0 (the router asks for the pod's address)
+ *         AWS SNAT: to a destination outside the VPC, not local, not out a vlan device -> snat to the node IP
+ *   the pod addresses are secondary IPs of the node's primary ENI in LocalStack, so the router delivers them
+ *   gateway nodes: eth1, a dedicated ENI (its own router link e-<node>) for the egress IPs
+ * ```
+ *
  * Nothing is created in the host's namespace: every veth is made directly inside its two namespaces, so
  * deleting the namespaces removes every link. Every name carries a random per-run prefix; {@link
  * Topology.destroy} kills what runs inside and deletes every namespace, even after a failed build.
@@ -37,6 +48,34 @@ export const VPC = {
   echoPort: 8080,
   podCidrs: '10.244.0.0/16',
 } as const;
+
+/**
+ * The Amazon VPC CNI's SNAT on a node (AWS-SNAT-CHAIN, as nftables): traffic to a destination outside the VPC,
+ * not to a local address and not out a `vlan` device, leaves with the node's primary IP.
+ */
+export function awsSnatRuleset(nodeIp: string): string {
+  return (
+    'table ip boxawscni {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n' +
+    `\t\tip daddr != ${VPC.cidr} oifname != "vlan*" fib daddr type != local snat to ${nodeIp} fully-random\n\t}\n}\n`
+  );
+}
+
+/** The gateway nodes' dedicated ENI in the `vpcCni` pod network: its device in the node and its tag. */
+export const EGRESS_ENI = { device: 'eth1', tag: 'cloudegress.io/egress=true' } as const;
+
+/** The address of a pod in the `vpcCni` pod network: the `k`th pod of the node with index `index`, in its subnet. */
+export function vpcPodIp(spec: NodeSpec, k: number): string {
+  return `${subnetPrefix(spec.zone)}.${150 + spec.index * 10 + k}`;
+}
+
+/** The primary IP of a gateway node's dedicated ENI in the `vpcCni` pod network. */
+export function egressEniIp(spec: NodeSpec): string {
+  return `${subnetPrefix(spec.zone)}.${30 + spec.index}`;
+}
+
+function subnetPrefix(zone: ZoneSpec): string {
+  return zone.cidr.split('.').slice(0, 3).join('.');
+}
 
 /** The CNI's own SNAT on each node: pod traffic leaving the node shows the node IP unless something else applies. */
 export const CNI_RULESET =
@@ -94,6 +133,8 @@ export interface BoxNode extends NodeSpec {
   /** The VPC router's end of its link. */
   readonly vpcLink: string;
   readonly podCidr: string;
+  /** The `vpcCni` pod network's gateway nodes: the router's end of the dedicated ENI's link. */
+  readonly egressLink?: string;
   /** Runs a command inside the node. */
   readonly run: RunCommand;
 }
@@ -138,10 +179,11 @@ export async function hostLinksContaining(text: string): Promise<string[]> {
 
 /**
  * How pods get their network: `box` builds pod namespaces behind a `cni0` bridge and a VXLAN overlay itself
- * (the process box's pods); `cni` leaves that to a real CNI plugin chain run by the nodes' container runtime
- * (test/cluster/), keeping only the node's uplink masquerade.
+ * (the process box's pods); `vpcCni` builds them as the Amazon VPC CNI does (VPC addresses, no overlay, the
+ * CNI's SNAT; gateway nodes get a dedicated egress ENI); `cni` leaves that to a real CNI plugin chain run by the
+ * nodes' container runtime (test/cluster/), keeping only the node's uplink masquerade.
  */
-export type PodNetwork = 'box' | 'cni';
+export type PodNetwork = 'box' | 'vpcCni' | 'cni';
 
 /** A network outside the VPC attached to its router (e.g. the control plane's), exempt from the source check. */
 export interface UplinkSpec {
@@ -268,7 +310,8 @@ export class Topology {
       await vpcRun('sysctl', ['-q', '-w', `net.ipv4.conf.${vpcLink}.proxy_arp=1`]);
       const run = commandRunner(ns);
       const podCidr = `10.244.${spec.index}.0/24`;
-      const node: BoxNode = { ...spec, ns, vpcLink, podCidr, run };
+      const egressLink = podNetwork === 'vpcCni' && spec.gateway ? `e-${spec.name}`.slice(0, 15) : undefined;
+      const node: BoxNode = { ...spec, ns, vpcLink, podCidr, run, ...(egressLink ? { egressLink } : {}) };
       this.nodes.push(node);
       // Loose reverse-path filtering, as overlay CNIs (Calico, Flannel) require: replies to pods arrive on
       // the overlay device from outside addresses.
@@ -280,6 +323,10 @@ export class Topology {
           `addr add ${spec.ip}/24 dev eth0\nroute add default via ${spec.zone.router}\n`,
         );
         await run('nft', ['-f', '-'], CNI_RULESET);
+        continue;
+      }
+      if (podNetwork === 'vpcCni') {
+        await this.#vpcCniNode(node, pods[spec.name] ?? []);
         continue;
       }
       await run(
@@ -314,6 +361,47 @@ export class Topology {
       }
     }
     if (podNetwork === 'box') await this.#overlay();
+  }
+
+  /** A node of the `vpcCni` pod network (module comment): eth0, the dedicated ENI of a gateway, the pods. */
+  async #vpcCniNode(node: BoxNode, podNames: readonly string[]): Promise<void> {
+    const { run } = node;
+    await run(
+      'ip',
+      ['-batch', '-'],
+      `addr add ${node.ip}/24 dev eth0\nroute add default via ${node.zone.router}\n`,
+    );
+    await run('sysctl', ['-q', '-w', 'net.ipv4.conf.eth0.proxy_arp=1']);
+    await run('nft', ['-f', '-'], awsSnatRuleset(node.ip));
+    if (node.egressLink) {
+      await createVethPair(node.ns, EGRESS_ENI.device, this.vpc, node.egressLink);
+      await commandRunner(this.vpc)('sysctl', ['-q', '-w', `net.ipv4.conf.${node.egressLink}.proxy_arp=1`]);
+      // No route of its own: only traffic the agent policy-routes to it leaves by it (ipamd leaves the ENI alone).
+      await run('ip', ['addr', 'add', `${egressEniIp(node)}/24`, 'dev', EGRESS_ENI.device, 'noprefixroute']);
+    }
+    let k = 0;
+    for (const podName of podNames) {
+      const podNs = await this.#ns(podName);
+      const ip = vpcPodIp(node, k);
+      const hostSide = `veth${k}`;
+      await createVethPair(podNs, 'eth0', node.ns, hostSide);
+      const mac = JSON.parse((await run('ip', ['-j', 'link', 'show', 'dev', hostSide])).stdout)[0].address;
+      await run('ip', ['route', 'add', `${ip}/32`, 'dev', hostSide, 'scope', 'link']);
+      const podRun = commandRunner(podNs);
+      await podRun(
+        'ip',
+        ['-batch', '-'],
+        [
+          `addr add ${ip}/32 dev eth0`,
+          'route add 169.254.1.1 dev eth0 scope link',
+          'route add default via 169.254.1.1 dev eth0',
+          `neigh add 169.254.1.1 lladdr ${mac} dev eth0 nud permanent`,
+          '',
+        ].join('\n'),
+      );
+      this.pods.push({ name: podName, ns: podNs, ip, node });
+      k++;
+    }
   }
 
   /**

@@ -4,7 +4,7 @@
  * between two such states as `ip -batch` and `nft -f` text.
  *
  * ```
- * ENIs (DescribeNetworkInterfaces) ──desiredDelivery──► ip -> link of the instance the ENI is attached to
+ * ENIs (DescribeNetworkInterfaces) ──desiredDelivery──► ip -> the ENI's own link, else its instance's link
  * (an IP on two ENIs is a conflict: it stays where it was, or goes to the first ENI by id, and is reported)
  * applied, desired ──planVpc──► { routes: "route replace <ip>/32 dev <link>" | "route del <ip>/32",
  *                                 nft:    "delete element ... ; add element ..." }  (one transaction each)
@@ -30,15 +30,25 @@ export interface DeliveryDecision {
   readonly conflicts: ReadonlyMap<string, readonly string[]>;
 }
 
-/** Computes where each IP goes: to the link of the instance whose ENI holds it. */
+/** Where the router reaches the ENIs: an ENI's own link if it has one, else its instance's. */
+export interface EniLinks {
+  /** Instance id -> router link of that node (its primary ENI, and any ENI without a link of its own). */
+  readonly ofInstance: ReadonlyMap<string, string>;
+  /** ENI id -> router link of that ENI (a node's second ENI, wired as its own device). */
+  readonly ofEni?: ReadonlyMap<string, string>;
+}
+
+/** Computes where each IP goes: to the link of the ENI that holds it (see {@link EniLinks}), while attached. */
 export function desiredDelivery(
   enis: readonly EniView[],
-  linkOfInstance: ReadonlyMap<string, string>,
+  links: EniLinks,
   previous: Delivery = new Map(),
 ): DeliveryDecision {
   const holders = new Map<string, { eni: string; link: string }[]>();
   for (const eni of [...enis].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-    const link = eni.instanceId ? linkOfInstance.get(eni.instanceId) : undefined;
+    const link = eni.instanceId
+      ? (links.ofEni?.get(eni.id) ?? links.ofInstance.get(eni.instanceId))
+      : undefined;
     if (!link) continue;
     for (const ip of eni.ips) {
       const list = holders.get(ip) ?? [];

@@ -17,7 +17,15 @@
 import { EventEmitter } from 'node:events';
 import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
-import { type Delivery, desiredDelivery, type EniView, planVpc, vpcRuleset } from './vpc-plan.ts';
+import {
+  type Delivery,
+  desiredDelivery,
+  type EniLinks,
+  type EniView,
+  planVpc,
+  VPC_TABLE,
+  vpcRuleset,
+} from './vpc-plan.ts';
 
 /** Options of {@link VpcSync}. */
 export interface VpcSyncOptions {
@@ -25,8 +33,8 @@ export interface VpcSyncOptions {
   readonly vpcId: string;
   /** The router namespace. */
   readonly ns: string;
-  /** Instance id -> router link of that node. */
-  readonly linkOfInstance: ReadonlyMap<string, string>;
+  /** Where the router reaches each ENI. */
+  readonly links: EniLinks;
   /** The router links towards the internet and other networks outside the VPC (exempt from the source check). */
   readonly uplink: string | readonly string[];
   /** Poll interval (default 50 ms). */
@@ -119,6 +127,13 @@ export class VpcSync extends EventEmitter<{ applied: [AppliedEvent]; error: [Err
     };
   }
 
+  /** How many forwarded packets the source/destination check has dropped so far. */
+  async spoofedDrops(): Promise<number> {
+    const { stdout } = await this.#run('nft', ['-j', 'list', 'counter', 'inet', VPC_TABLE, 'spoofed']);
+    const parsed = JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] };
+    return parsed.nftables.find((x) => x.counter)!.counter!.packets;
+  }
+
   /** Installs the ruleset, runs one round (so the router is in step when this resolves) and starts the loop. */
   async start(): Promise<void> {
     await this.#run('nft', ['-f', '-'], vpcRuleset(this.#options.uplink));
@@ -171,7 +186,7 @@ export class VpcSync extends EventEmitter<{ applied: [AppliedEvent]; error: [Err
     const enis = await describeVpcEnis(this.#options.ec2, this.#options.vpcId);
     const described = performance.now();
     this.#describeMs.push(described - observedAt);
-    const { delivery, conflicts } = desiredDelivery(enis, this.#options.linkOfInstance, this.#applied);
+    const { delivery, conflicts } = desiredDelivery(enis, this.#options.links, this.#applied);
     for (const [ip, list] of conflicts) this.#conflicts.set(ip, list);
     const plan = planVpc(this.#applied, delivery);
     if (plan.changed.length === 0) return;

@@ -5,14 +5,11 @@
  * packets from IPs the sending node's ENI does not hold, and tearing the box down leaves nothing behind.
  * Needs root and `ip netns`; skipped with the reason otherwise.
  */
-import {
-  AssignPrivateIpAddressesCommand,
-  DescribeNetworkInterfacesCommand,
-  UnassignPrivateIpAddressesCommand,
-} from '@aws-sdk/client-ec2';
+import { AssignPrivateIpAddressesCommand, UnassignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { netnsUnavailable } from '../support/netns.ts';
+import { enisHolding as enisHoldingIn } from './cloud-state.ts';
 import { type NetworkBox, startNetworkBox } from './network-box.ts';
 import { summarize } from './outage.ts';
 import { CNI_RULESET, hostLinksContaining, namespacesWithPrefix, Topology, VPC } from './topology.ts';
@@ -31,26 +28,8 @@ const SERVED_MS = 5000;
 
 describe.skipIf(unavailable !== undefined)(title('the VPC in a box follows LocalStack'), () => {
   let box: NetworkBox;
-  const enisHolding = async (ip: string) => {
-    const out = await box.world.ec2.send(
-      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [box.world.vpcId] }] }),
-    );
-    return (out.NetworkInterfaces ?? [])
-      .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
-      .map((n) => n.NetworkInterfaceId);
-  };
-  const spoofedDrops = async () => {
-    const { stdout } = await commandRunner(box.topology.vpc)('nft', [
-      '-j',
-      'list',
-      'counter',
-      'inet',
-      VPC_TABLE,
-      'spoofed',
-    ]);
-    const parsed = JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] };
-    return parsed.nftables.find((x) => x.counter)!.counter!.packets;
-  };
+  const enisHolding = (ip: string) => enisHoldingIn(box, ip);
+  const spoofedDrops = () => box.vpc.spoofedDrops();
 
   beforeAll(async () => {
     box = await startNetworkBox({ pods: { 'wk-a': ['client-a'] } });
