@@ -21,7 +21,7 @@ import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { type FaultProxy, startFaultProxy } from '../aws/fault-proxy.ts';
 import { eventually } from '../support/eventually.ts';
-import { netnsUnavailable } from '../support/netns.ts';
+import { netnsUnavailable, nftCounterPackets } from '../support/netns.ts';
 import {
   BOX_POLICY,
   type CloudBox,
@@ -85,12 +85,11 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
     );
   }
 
-  /** Starts a box, waits for traffic from the egress IP, runs `body`, always tears it down and checks leftovers. */
-  async function withBox(
+  /** Starts a box on the suite's LocalStack (through the fault proxy) with robust probes, stopped by afterAll if left. */
+  async function startBox(
     provider: 'aws' | 'none',
-    body: (box: CloudBox, probes: ProbeRun) => Promise<void>,
-    options: Pick<CloudBoxOptions, 'podNetwork'> = {},
-  ) {
+    options: Pick<CloudBoxOptions, 'podNetwork' | 'agentFlags'> = {},
+  ): Promise<CloudBox> {
     const box = await startCloudBox({
       provider,
       localStack,
@@ -99,6 +98,16 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
       ...options,
     });
     running.add(box);
+    return box;
+  }
+
+  /** Starts a box, waits for traffic from the egress IP, runs `body`, always tears it down and checks leftovers. */
+  async function withBox(
+    provider: 'aws' | 'none',
+    body: (box: CloudBox, probes: ProbeRun) => Promise<void>,
+    options: Pick<CloudBoxOptions, 'podNetwork'> = {},
+  ) {
+    const box = await startBox(provider, options);
     boxesRun++;
     const prefix = box.net.topology.prefix;
     let probes: ProbeRun | undefined;
@@ -204,15 +213,7 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
   it('on the VPC CNI shape with the return path podNetwork (item 2 reverted), the source/destination check drops the replies', {
     timeout: 300_000,
   }, async () => {
-    const box = await startCloudBox({
-      provider: 'aws',
-      localStack,
-      cloudEndpoint: proxy.endpoint,
-      controllerFlags: ROBUST_PROBES,
-      agentFlags: ['--return-path', 'podNetwork'],
-      podNetwork: 'vpcCni',
-    });
-    running.add(box);
+    const box = await startBox('aws', { agentFlags: ['--return-path', 'podNetwork'], podNetwork: 'vpcCni' });
     try {
       await waitForHolder(box, IP);
       // What reaches the partner from the egress IP, counted in the echo server's namespace.
@@ -222,12 +223,7 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
         ['-f', '-'],
         `table ip seen {\n\tcounter from_egress { }\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\tip saddr ${IP} counter name "from_egress"\n\t}\n}\n`,
       );
-      const fromEgress = async () => {
-        const { stdout } = await echoNs('nft', ['-j', 'list', 'counter', 'ip', 'seen', 'from_egress']);
-        return (JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] }).nftables.find(
-          (x) => x.counter,
-        )!.counter!.packets;
-      };
+      const fromEgress = () => nftCounterPackets(echoNs, 'ip', 'seen', 'from_egress');
       const drops = await box.net.vpc.spoofedDrops();
       const probes = box.startProbes();
       // The requests leave from the egress IP, but the gateway forwards the partner's answers to the pods over the

@@ -17,6 +17,7 @@
 import { EventEmitter } from 'node:events';
 import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
+import { nftCounterPackets } from '../support/netns.ts';
 import {
   type Delivery,
   desiredDelivery,
@@ -129,9 +130,7 @@ export class VpcSync extends EventEmitter<{ applied: [AppliedEvent]; error: [Err
 
   /** How many forwarded packets the source/destination check has dropped so far. */
   async spoofedDrops(): Promise<number> {
-    const { stdout } = await this.#run('nft', ['-j', 'list', 'counter', 'inet', VPC_TABLE, 'spoofed']);
-    const parsed = JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] };
-    return parsed.nftables.find((x) => x.counter)!.counter!.packets;
+    return nftCounterPackets(this.#run, 'inet', VPC_TABLE, 'spoofed');
   }
 
   /** Installs the ruleset, runs one round (so the router is in step when this resolves) and starts the loop. */

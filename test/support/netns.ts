@@ -6,7 +6,7 @@
  * IPv6 off, a veth pair between two namespaces, and the set of namespaces a topology creates and removes.
  */
 import { randomBytes } from 'node:crypto';
-import { commandRunner } from '../../src/agent/linux/run-command.ts';
+import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import { AGENT_COMMANDS, ensurePackages, type RequiredCommand } from './ensure-packages.ts';
 
 const host = commandRunner();
@@ -97,4 +97,18 @@ export class NamespaceSet {
     }
     this.#names.length = 0;
   }
+}
+
+/** The packets a named nftables counter has counted (`run` runs `nft` in the counter's namespace); throws if it is missing. */
+export async function nftCounterPackets(
+  run: RunCommand,
+  family: string,
+  table: string,
+  counter: string,
+): Promise<number> {
+  const { stdout } = await run('nft', ['-j', 'list', 'counter', family, table, counter]);
+  const items = (JSON.parse(stdout) as { nftables: { counter?: { packets: number } }[] }).nftables;
+  const packets = items.find((i) => i.counter)?.counter?.packets;
+  if (packets === undefined) throw new Error(`nft shows no counter ${family} ${table} ${counter}: ${stdout}`);
+  return packets;
 }
