@@ -12,11 +12,14 @@
  * probe interval (default the box's 100 ms, with 3 misses: a 300 ms detection time). `E2E_POD_NETWORK=vpcCni`
  * runs the box in the Amazon VPC CNI's shape (test/e2e/README.md): pods on VPC addresses, the egress IPs on a
  * dedicated ENI per gateway node, replies back through the tunnel, the source/destination check on.
+ * `E2E_PUBLIC=1` measures public egress: the probes call an echo server on the internet, behind the VPC's internet
+ * gateway, and count a request good only when it arrived from the Elastic IP paired with the egress IP.
  */
 import {
   BOX_POLICY,
   type CloudBox,
   cliUnavailable,
+  INTERNET_ECHO_URL,
   netnsUnavailable,
   type ProbeRun,
   startCloudBox,
@@ -45,17 +48,22 @@ const bench: Bench = async () => {
     if (podNetwork !== 'box' && podNetwork !== 'vpcCni') {
       throw new Error(`E2E_POD_NETWORK: "${podNetwork}" is neither box nor vpcCni`);
     }
+    const publicEgress = process.env['E2E_PUBLIC'] === '1';
     box = await startCloudBox({
       provider: 'aws',
       podNetwork,
+      publicEgress,
       ...(interval ? { controllerFlags: ['--probe-interval', interval] } : {}),
     });
     await waitForHolder(box, IP);
-    probes = box.startProbes();
-    await waitForSteadyTraffic(probes, EXPECTED);
-    const result = await hardKillTrials(box, probes, EXPECTED, trials);
+    const expected = publicEgress ? new Set([box.elasticIp!]) : EXPECTED;
+    probes = publicEgress ? box.startProbes(box.pods, 20, INTERNET_ECHO_URL) : box.startProbes();
+    await waitForSteadyTraffic(probes, expected);
+    const result = await hardKillTrials(box, probes, expected, trials, IP);
+    const shape =
+      podNetwork === 'vpcCni' ? 'process box, VPC CNI shape, source/destination check on' : 'process box';
     rows = hardKillRows(
-      podNetwork === 'vpcCni' ? 'process box, VPC CNI shape, source/destination check on' : 'process box',
+      publicEgress ? `${shape}, public egress (Elastic IP)` : shape,
       result,
       box.net.vpc.stats,
     );

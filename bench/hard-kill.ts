@@ -34,14 +34,17 @@ export interface HardKillResult {
   readonly load: number[];
 }
 
-/** Runs `trials` hard kills of the IP's holder, recovering the node after each. */
+/**
+ * Runs `trials` hard kills of the holder of `ip` (default the first of `expected`; the private IP when the probes
+ * see a public one), recovering the node after each.
+ */
 export async function hardKillTrials(
   box: HardKillBox,
   probes: ProbeSamples,
   expected: ReadonlySet<string>,
   trials: number,
+  ip: string = [...expected][0]!,
 ): Promise<HardKillResult> {
-  const ip = [...expected][0]!;
   const r: HardKillResult = {
     outages: [],
     failedRequests: [],
@@ -53,7 +56,7 @@ export async function hardKillTrials(
   for (let i = 0; i < trials; i++) {
     const holder = await waitForHolder(box, ip, 60_000);
     r.load.push(loadavg()[0]!);
-    const result = await killAndMeasure(box, probes, [holder], expected, { timeoutMs: 30_000 });
+    const result = await killAndMeasure(box, probes, [holder], expected, { timeoutMs: 30_000, ip });
     const windows = [...result.windows.values()].flat();
     if (windows.some((w) => w.open)) throw new Error(`trial ${i + 1}: traffic did not come back`);
     r.outages.push(result.worstMs);

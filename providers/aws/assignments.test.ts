@@ -48,15 +48,26 @@ describe('assignmentsOn', () => {
     ]);
   });
 
-  it('takes the Elastic IP associated with that IP on that ENI only', () => {
+  it('takes the Elastic IP associated with that IP on that ENI only, with its public IP', () => {
     const addresses = [
       { AllocationId: 'eipalloc-other', NetworkInterfaceId: 'eni-b', PrivateIpAddress: '10.0.1.21' },
-      { AllocationId: 'eipalloc-1', NetworkInterfaceId: 'eni-a', PrivateIpAddress: '10.0.1.22' },
+      {
+        AllocationId: 'eipalloc-1',
+        NetworkInterfaceId: 'eni-a',
+        PrivateIpAddress: '10.0.1.22',
+        PublicIp: '203.0.113.200',
+      },
       { AllocationId: 'eipalloc-primary', NetworkInterfaceId: 'eni-a', PrivateIpAddress: '10.0.1.5' },
     ];
     expect(assignmentsOn('gw-a', { eni: a, claims }, addresses)).toEqual([
       { ip: '10.0.1.21', node: 'gw-a', interfaceId: 'eni-a' },
-      { ip: '10.0.1.22', node: 'gw-a', interfaceId: 'eni-a', publicAddress: 'eipalloc-1' },
+      {
+        ip: '10.0.1.22',
+        node: 'gw-a',
+        interfaceId: 'eni-a',
+        publicAddress: 'eipalloc-1',
+        publicIp: '203.0.113.200',
+      },
     ]);
   });
 });

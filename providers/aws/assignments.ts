@@ -50,6 +50,7 @@ export function assignmentsOn(
       node,
       interfaceId: eni.id,
       ...(eip?.AllocationId ? { publicAddress: eip.AllocationId } : {}),
+      ...(eip?.AllocationId && eip.PublicIp ? { publicIp: eip.PublicIp } : {}),
     };
   });
 }

@@ -131,11 +131,23 @@ export const EgressGatewayStatus = Type.Object({
     Type.Array(IpAddress, { maxItems: 1024, description: 'IPs the cloud picked for spec.cloudAllocated.' }),
   ),
   publicAddresses: Type.Optional(
-    Type.Array(Type.Object({ ip: IpAddress, address: Type.String({ maxLength: 512 }) }), {
-      maxItems: LIMITS.statusItems,
-      description:
-        'Public addresses the cloud has paired with egress IPs of this gateway, as the cloud shows them.',
-    }),
+    Type.Array(
+      Type.Object({
+        ip: IpAddress,
+        address: Type.String({ maxLength: 512 }),
+        publicIp: Type.Optional(
+          Type.String({
+            maxLength: LIMITS.ipLength,
+            description: 'The public IP itself, as destinations see it, once the cloud shows it.',
+          }),
+        ),
+      }),
+      {
+        maxItems: LIMITS.statusItems,
+        description:
+          'Public addresses the cloud has paired with egress IPs of this gateway, as the cloud shows them.',
+      },
+    ),
   ),
   conditions: Type.Optional(Conditions),
 });

@@ -53,6 +53,8 @@ export interface GatewayStatusInput {
   readonly stranded?: readonly Stranded[];
   /** Public addresses paired with held IPs after the cloud call (see {@link publicAddressesAfter}). */
   readonly publicAddresses?: ReadonlyMap<string, string>;
+  /** The public IP of each public address, where the cloud has shown it: address -> public IP. */
+  readonly publicIps?: ReadonlyMap<string, string>;
   readonly now: Date;
 }
 
@@ -177,7 +179,10 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
       ? {
           publicAddresses: [...input.publicAddresses]
             .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(([ip, address]) => ({ ip, address })),
+            .map(([ip, address]) => {
+              const publicIp = input.publicIps?.get(address);
+              return { ip, address, ...(publicIp ? { publicIp } : {}) };
+            }),
         }
       : {}),
     conditions: setConditions(

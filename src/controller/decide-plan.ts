@@ -95,6 +95,8 @@ export interface PlanDecision {
   readonly planned: ReadonlyMap<string, PlannedMove>;
   /** The public addresses the cloud shows paired with the gateway's IPs before the changes, IP -> address. */
   readonly publicBefore: ReadonlyMap<string, string>;
+  /** The public IPs of those addresses, where the cloud shows them: address -> public IP. */
+  readonly publicIps: ReadonlyMap<string, string>;
 }
 
 /**
@@ -360,6 +362,9 @@ export function decidePlan(planInput: PlanInput): PlanDecision {
     spare,
     planned: plannedMoves(plan, views),
     publicBefore,
+    publicIps: new Map(
+      input.current.flatMap((a) => (a.publicAddress && a.publicIp ? [[a.publicAddress, a.publicIp]] : [])),
+    ),
   };
 }
 

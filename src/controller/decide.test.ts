@@ -529,6 +529,23 @@ describe('decideGatewayStatus', () => {
     expect(status.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True' });
   });
 
+  it('lists the public addresses with their public IPs where the cloud has shown them', () => {
+    const status = decideGatewayStatus({
+      ...input,
+      gateway: gateway(),
+      cloudAllocatedIPs: [],
+      publicAddresses: new Map([
+        ['10.0.1.101', 'eipalloc-2'],
+        ['10.0.1.100', 'eipalloc-1'],
+      ]),
+      publicIps: new Map([['eipalloc-1', '203.0.113.200']]),
+    });
+    expect(status.publicAddresses).toEqual([
+      { ip: '10.0.1.100', address: 'eipalloc-1', publicIp: '203.0.113.200' },
+      { ip: '10.0.1.101', address: 'eipalloc-2' },
+    ]);
+  });
+
   it('names each spec.ips entry that does not parse in Accepted=False InvalidSpec', () => {
     const status = decideGatewayStatus({
       ...input,

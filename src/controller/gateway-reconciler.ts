@@ -601,6 +601,7 @@ export class GatewayReconciler {
       overlaps,
       stranded: decision.plan.stranded,
       publicAddresses: publicAddressesAfter(decision.publicBefore, applied.outcomes, applied.held),
+      publicIps: decision.publicIps,
       now: this.#d.now(),
     });
     for (const [type, reason] of [

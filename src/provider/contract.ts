@@ -128,6 +128,8 @@ export interface CloudAssignment {
   readonly interfaceId: string;
   /** Public address paired with the IP (AWS Elastic IP, Azure public IP), if any. */
   readonly publicAddress?: string;
+  /** The public IPv4 address of {@link CloudAssignment.publicAddress}, as destinations see it, when the cloud shows it. */
+  readonly publicIp?: string;
 }
 
 /**

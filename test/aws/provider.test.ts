@@ -98,7 +98,7 @@ describe('AWS provider on LocalStack', () => {
     expect(await read()).toMatchObject({ NetworkInterfaceId: b.eniId, PrivateIpAddress: ip });
     expect(await secondaryIPs(ec2, a.eniId)).toEqual([]);
     expect(await provider.listAssignments([a.ref, b.ref])).toEqual([
-      { ip, node: 'eip-b', interfaceId: b.eniId, publicAddress: allocationId },
+      { ip, node: 'eip-b', interfaceId: b.eniId, publicAddress: allocationId, publicIp: eip.PublicIp },
     ]);
   });
 

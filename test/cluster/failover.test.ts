@@ -21,6 +21,7 @@
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../localstack/localstack.ts';
+import { expectRecovered } from '../e2e/expect-recovered.ts';
 import { unexpectedSources } from '../e2e/outage.ts';
 import { describeRoll, rollGatewayNodes } from '../e2e/rolling.ts';
 import { killAndMeasure, waitForSteadyTraffic } from '../e2e/scenario.ts';
@@ -35,8 +36,6 @@ const title = (name: string) => `${name}${unavailable ? ` (skipped: ${unavailabl
 
 const EGRESS = new Set<string>(BOX_POLICY.egressIPs);
 const IP = BOX_POLICY.egressIPs[0];
-/** Generous bound for one hard failover in CI (the benchmark measures the real figure). */
-const OUTAGE_BOUND_MS = 8000;
 /** Requests of the helm upgrade step that may go unanswered (a stall of the loaded machine, not a move). */
 const MAX_UNANSWERED = 3;
 /** The box's detection time (ROBUST_PROBE_VALUES: 500 ms × 4 misses), the least a failover costs. */
@@ -75,14 +74,7 @@ describe.skipIf(unavailable !== undefined)(title('real nodes: gateway failover, 
       if (r.holderAfter) nodes.push(r.holderAfter);
       for (const node of nodes) console.log(await box.dataplaneReport(node));
     }
-    for (const [pod, windows] of r.windows) {
-      expect(
-        windows.filter((w) => w.open),
-        `${label}: ${pod} never recovered`,
-      ).toEqual([]);
-      for (const w of windows) expect(w.ms, `${label}: ${pod} outage`).toBeLessThan(OUTAGE_BOUND_MS);
-    }
-    console.log(`${label}: worst outage ${r.worstMs.toFixed(0)} ms, IP now on ${r.holderAfter}`);
+    expectRecovered(label, r);
   };
 
   /** Brings killed nodes back (also when a check failed, so the next test starts from a whole box). */

@@ -234,11 +234,12 @@ it('pairs an Elastic IP from spec.publicAddresses with its egress IP, shows it i
     return a.PrivateIpAddress === ip ? a : undefined;
   });
   expect(paired.NetworkInterfaceId).toBe(eniOf(first!.node!));
-  const status = await eventually('the gateway status shows the pairing', async () => {
+  // The public IP shows once EC2 has listed the association (the next pass after the one that made it).
+  const status = await eventually('the gateway status shows the pairing and its public IP', async () => {
     const s = (await world.getGateway(gw)).status?.publicAddresses;
-    return s?.length ? s : undefined;
+    return s?.[0]?.publicIp ? s : undefined;
   });
-  expect(status).toEqual([{ ip, address: allocationId }]);
+  expect(status).toEqual([{ ip, address: allocationId, publicIp: eip.PublicIp }]);
 
   await world.setNodeReady(first!.node!.slice(world.namespace.length + 1), { ready: false });
   const moved = await eventually(

@@ -7,15 +7,19 @@
  * tagged for egress and `node.k8s.amazonaws.com/no_manage=true`.
  */
 import {
+  AllocateAddressCommand,
   AssignPrivateIpAddressesCommand,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   DeleteNetworkInterfaceCommand,
+  DescribeAddressesCommand,
   DescribeNetworkInterfacesCommand,
   DetachNetworkInterfaceCommand,
+  DisassociateAddressCommand,
   type EC2Client,
+  ReleaseAddressCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   UnassignPrivateIpAddressesCommand,
@@ -43,6 +47,18 @@ export interface AwsWorld {
   readonly enis: ReadonlyMap<string, string>;
   /** Node name -> its dedicated egress ENI (the `vpcCni` pod network's gateway nodes; see {@link addVpcCniState}). */
   readonly egressEnis: Map<string, string>;
+  /** Elastic IP -> its allocation id (see {@link allocateElasticIp}); released by {@link destroyAwsWorld}. */
+  readonly elasticIps: Map<string, string>;
+}
+
+/**
+ * Allocates the Elastic IP `address` (AllocateAddress with `Address`, as for an address from one's own pool) and
+ * returns its allocation id.
+ */
+export async function allocateElasticIp(world: AwsWorld, address: string): Promise<string> {
+  const out = await world.ec2.send(new AllocateAddressCommand({ Domain: 'vpc', Address: address }));
+  world.elasticIps.set(out.PublicIp!, out.AllocationId!);
+  return out.AllocationId!;
 }
 
 /** Creates the VPC, subnets and instances for `nodes`. */
@@ -81,7 +97,16 @@ export async function createAwsWorld(target: Ec2Target, nodes: readonly NodeSpec
     }
     enis.set(node.name, eni.NetworkInterfaceId);
   }
-  return { ec2, region: target.region, vpcId, subnets, instances, enis, egressEnis: new Map() };
+  return {
+    ec2,
+    region: target.region,
+    vpcId,
+    subnets,
+    instances,
+    enis,
+    egressEnis: new Map(),
+    elasticIps: new Map(),
+  };
 }
 
 /**
@@ -163,6 +188,15 @@ export async function destroyAwsWorld(world: AwsWorld): Promise<void> {
         );
       }
       await world.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }));
+    }
+    const ids = [...world.elasticIps.values()];
+    const eips = ids.length
+      ? ((await world.ec2.send(new DescribeAddressesCommand({ AllocationIds: ids }))).Addresses ?? [])
+      : [];
+    for (const eip of eips) {
+      if (eip.AssociationId)
+        await world.ec2.send(new DisassociateAddressCommand({ AssociationId: eip.AssociationId }));
+      await world.ec2.send(new ReleaseAddressCommand({ AllocationId: eip.AllocationId }));
     }
     await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [...world.instances.values()] }));
   } catch {

@@ -12,6 +12,7 @@
  *   ├─ HostBridge (unix sockets)           apiserver and LocalStack ports, for the nodes
  *   ├─ Nodes, Pods, EgressGateway "box", EgressPolicy shop/to-partner (egressIPs: one IP in zone a)
  *   │    (`podNetwork: 'vpcCni'`: also an aws-node Pod per node, and a dedicated egress ENI per gateway node)
+ *   │    (`publicEgress`: an internet gateway, an Elastic IP paired with the egress IP, the internet a destination)
  *   └─ per node: ns-forward, agent;  on wk-a and wk-b: a controller replica
  * killNode(): NIC down + every process on the node SIGKILLed (a power cut)
  * restartAgent(): a DaemonSet rollout: agent Pod deleted, agent SIGTERMed, a new Pod and agent later
@@ -27,13 +28,14 @@ import { AWS_NODE_PODS } from '../../src/controller/cluster-facts.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../support/eventually.ts';
 import { killProcessesIn } from '../support/netns.ts';
+import { allocateElasticIp } from './aws-world.ts';
 import { deliveredTo, doubleHeldIps, holdersInCloud } from './cloud-state.ts';
 import { HostBridge } from './host-bridge.ts';
 import { KubeObjects } from './kube-objects.ts';
-import { FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
+import { ECHO_URL, FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
 import { NsProcess } from './ns-process.ts';
 import type { ProbeSample } from './outage.ts';
-import { type BoxNode, type BoxPod, EGRESS_ENI, VPC } from './topology.ts';
+import { type BoxNode, type BoxPod, EGRESS_ENI, INTERNET, VPC } from './topology.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The CLI entry point the box runs. */
@@ -84,6 +86,12 @@ export interface CloudBoxOptions {
    * `--egress-interface`.
    */
   readonly podNetwork?: 'box' | 'vpcCni';
+  /**
+   * Public egress: the VPC gets an internet gateway and the internet an echo server (topology.ts, `INTERNET`),
+   * an Elastic IP is allocated and paired with the policy's egress IP in the gateway's `spec.publicAddresses`,
+   * and the policy's destinations include the internet. Off by default.
+   */
+  readonly publicEgress?: boolean;
 }
 
 /** Controller timings of the box: sub-second health probes, a short Lease. */
@@ -359,9 +367,14 @@ export class CloudBox {
     return deliveredTo(this.net, ip);
   }
 
-  /** Starts a 20 req/s probe in each pod; `stop()` returns every pod's samples. */
-  startProbes(pods: readonly BoxPod[] = this.pods, rate = 20): ProbeRun {
-    return new ProbeRun(pods, rate, (name) => this.#log(name));
+  /** Starts a 20 req/s probe in each pod (to `url`, by default the echo server's); `stop()` returns every pod's samples. */
+  startProbes(pods: readonly BoxPod[] = this.pods, rate = 20, url = ECHO_URL): ProbeRun {
+    return new ProbeRun(pods, rate, (name) => this.#log(name), url);
+  }
+
+  /** With `publicEgress`: the Elastic IP paired with the policy's egress IP. */
+  get elasticIp(): string | undefined {
+    return this.#options.publicEgress ? INTERNET.firstElasticIp : undefined;
   }
 
   /** Stops everything (idempotent). */
@@ -385,7 +398,7 @@ export class ProbeRun {
   readonly samples = new Map<string, ProbeSample[]>();
   readonly #procs: NsProcess[] = [];
 
-  constructor(pods: readonly BoxPod[], rate: number, logPath: (name: string) => string) {
+  constructor(pods: readonly BoxPod[], rate: number, logPath: (name: string) => string, url = ECHO_URL) {
     for (const pod of pods) {
       const list: ProbeSample[] = [];
       this.samples.set(pod.name, list);
@@ -393,7 +406,7 @@ export class ProbeRun {
         new NsProcess({
           ns: pod.ns,
           command: process.execPath,
-          args: [FIXTURES.probe, `http://${VPC.echoIp}:${VPC.echoPort}/`, String(rate), '1000'],
+          args: [FIXTURES.probe, url, String(rate), '1000'],
           logPath: logPath(`probe-${pod.name}`),
           onLine: (line) => {
             if (line.startsWith('{')) list.push(JSON.parse(line) as ProbeSample);
@@ -438,6 +451,7 @@ export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox>
     net = await startNetworkBox({
       pods: BOX_PODS,
       podNetwork: vpcCni ? 'vpcCni' : 'box',
+      internet: options.publicEgress ?? false,
       ...(options.localStack ? { localStack: options.localStack } : {}),
     });
     report('network box');
@@ -458,12 +472,17 @@ export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox>
     }
     for (const pod of net.topology.pods)
       await kube.createPod(pod, BOX_POLICY.namespace, { ...BOX_POLICY.podLabels });
-    await kube.createGateway(BOX_POLICY.gateway, BOX_POLICY.gatewayIps);
+    const publicAddresses = new Map<string, string>();
+    if (options.publicEgress) {
+      const allocation = await allocateElasticIp(net.world, INTERNET.firstElasticIp);
+      publicAddresses.set(BOX_POLICY.egressIPs[0], allocation);
+    }
+    await kube.createGateway(BOX_POLICY.gateway, BOX_POLICY.gatewayIps, {}, publicAddresses);
     await kube.createPolicy(BOX_POLICY.namespace, BOX_POLICY.name, {
       gatewayName: BOX_POLICY.gateway,
       podSelector: { ...BOX_POLICY.podLabels },
       egressIPs: BOX_POLICY.egressIPs,
-      destinationCIDRs: [VPC.echoCidr],
+      destinationCIDRs: options.publicEgress ? [VPC.echoCidr, INTERNET.cidr] : [VPC.echoCidr],
     });
     report('cloud world and Kubernetes objects');
     const agents = net.topology.nodes;

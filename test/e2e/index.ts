@@ -13,7 +13,7 @@ export {
   type ProbeRun,
   startCloudBox,
 } from './cloud-box.ts';
-export type { NetworkBox } from './network-box.ts';
+export { INTERNET_ECHO_URL, type NetworkBox } from './network-box.ts';
 export { isGood, outageWindows, type ProbeSample, summarize, unexpectedSources } from './outage.ts';
 export {
   describeRoll,

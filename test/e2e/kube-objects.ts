@@ -99,6 +99,11 @@ export class KubeObjects {
     return list.items.flatMap((p) => p.status?.assignments ?? []);
   }
 
+  /** The EgressGateway called `name`, if it exists. */
+  async gateway(name: string): Promise<EgressGateway | undefined> {
+    return readCustomObject<EgressGateway>(this.#custom, { kind: 'EgressGateway', name });
+  }
+
   /** The gateway's `status.nodes` (none while it has no status). */
   async gatewayNodes(name: string): Promise<GatewayNodeStatus[]> {
     const gw = await readCustomObject<EgressGateway>(this.#custom, { kind: 'EgressGateway', name });
@@ -134,11 +139,12 @@ export class KubeObjects {
     await deleteBoundPod(this.#core, namespace, name, options);
   }
 
-  /** Creates an EgressGateway over the gateway-capable nodes. */
+  /** Creates an EgressGateway over the gateway-capable nodes (`publicAddresses`: IP -> Elastic IP allocation). */
   async createGateway(
     name: string,
     ips: readonly string[],
     annotations: Record<string, string> = {},
+    publicAddresses: ReadonlyMap<string, string> = new Map(),
   ): Promise<void> {
     await createCustomObject(
       this.#custom,
@@ -149,6 +155,9 @@ export class KubeObjects {
           nodeSelector: { matchLabels: { [GATEWAY_LABEL]: 'true' } },
           ips: [...ips],
           namespaceSelector: {},
+          ...(publicAddresses.size
+            ? { publicAddresses: [...publicAddresses].map(([ip, address]) => ({ ip, address })) }
+            : {}),
         },
       }),
     );

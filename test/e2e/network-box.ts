@@ -5,7 +5,7 @@
  * failure, removes whatever it had built before rethrowing; `stop()` removes everything.
  *
  * ```
- * startLocalStack ─► topology.build ─► createAwsWorld (instances = node IPs) ─► VpcSync.start ─► echo server
+ * startLocalStack ─► topology.build ─► createAwsWorld (instances = node IPs) ─► VpcSync.start ─► echo server(s)
  * stop(): echo, VpcSync, topology.destroy (namespaces, links, processes inside), LocalStack
  * ```
  */
@@ -19,6 +19,7 @@ import { NsProcess } from './ns-process.ts';
 import {
   type BoxNode,
   DEFAULT_NODES,
+  INTERNET,
   type NodeSpec,
   type PodNetwork,
   Topology,
@@ -37,6 +38,8 @@ export const FIXTURES = {
 
 /** The echo server's URL (inside the box). */
 export const ECHO_URL = `http://${VPC.echoIp}:${VPC.echoPort}/`;
+/** The internet echo server's URL (with the `internet` option). */
+export const INTERNET_ECHO_URL = `http://${INTERNET.echoIp}:${VPC.echoPort}/`;
 
 /** One request the echo server answered. */
 export interface EchoRecord {
@@ -58,6 +61,11 @@ export interface NetworkBoxOptions {
   readonly podNetwork?: PodNetwork;
   /** Networks outside the VPC attached to its router besides the echo server's. */
   readonly uplinks?: readonly UplinkSpec[];
+  /**
+   * The internet behind an internet gateway (topology.ts, `INTERNET`): the router NATs Elastic IPs 1:1 as
+   * LocalStack associates them, and a second echo server answers there. Off by default.
+   */
+  readonly internet?: boolean;
 }
 
 /** The running network box. */
@@ -68,6 +76,8 @@ export interface NetworkBox {
   readonly vpc: VpcSync;
   /** Every request the echo server answered, in order. */
   readonly echoLog: readonly EchoRecord[];
+  /** Every request the internet's echo server answered, in order (empty without the `internet` option). */
+  readonly internetLog: readonly EchoRecord[];
   /** A folder for logs of this run (removed by stop()). */
   readonly dir: string;
   /** The router link of a node. */
@@ -121,10 +131,18 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
   };
   try {
     localStack ??= await startLocalStack();
-    await topology.build(nodes, options.pods ?? {}, {
-      podNetwork: options.podNetwork ?? 'box',
-      uplinks: options.uplinks ?? [],
-    });
+    const internet: UplinkSpec[] = options.internet
+      ? [
+          {
+            name: INTERNET.link,
+            address: INTERNET.echoIp,
+            router: INTERNET.router,
+            prefixLength: INTERNET.prefixLength,
+          },
+        ]
+      : [];
+    const uplinks = [...(options.uplinks ?? []), ...internet];
+    await topology.build(nodes, options.pods ?? {}, { podNetwork: options.podNetwork ?? 'box', uplinks });
     world = await createAwsWorld(localStack, nodes);
     if (options.podNetwork === 'vpcCni') await addVpcCniState(world, topology.nodes, topology.pods);
     const ofInstance = new Map<string, string>();
@@ -139,12 +157,18 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
       vpcId: world.vpcId,
       ns: topology.vpc,
       links: { ofInstance, ofEni },
-      uplink: ['echo', ...(options.uplinks ?? []).map((u) => u.name)],
+      uplink: ['echo', ...uplinks.map((u) => u.name)],
+      ...(options.internet ? { internet: INTERNET.link } : {}),
       intervalMs: options.vpcIntervalMs ?? 50,
     });
     await vpc.start();
     const echoLog: EchoRecord[] = [];
     processes.push(await startEcho(topology.echo, join(dir, 'echo.log'), undefined, echoLog));
+    const internetLog: EchoRecord[] = [];
+    if (options.internet) {
+      const ns = topology.uplink(INTERNET.link);
+      processes.push(await startEcho(ns, join(dir, 'internet-echo.log'), undefined, internetLog));
+    }
     const sync = vpc;
     const stack = localStack;
     let stopped: Promise<void> | undefined;
@@ -154,6 +178,7 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
       world,
       vpc: sync,
       echoLog,
+      internetLog,
       dir,
       linkOf: (node) => node.vpcLink,
       async request(ns, url, localAddress, timeoutMs = 1500) {

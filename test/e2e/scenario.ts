@@ -87,16 +87,17 @@ export function samplesSince(samples: readonly ProbeSample[], from: number): Pro
 
 /**
  * Kills `victims` at once and waits until every probe has `consecutive` good samples sent after the kill;
- * returns the windows. `pods` limits the measurement to surviving pods (default every probed pod).
+ * returns the windows. `pods` limits the measurement to surviving pods (default every probed pod). `ip` is the
+ * private IP whose move the VPC shows (default the first of `expected`; another when the probes see a public one).
  */
 export async function killAndMeasure(
   box: FailoverBox,
   probes: ProbeSamples,
   victims: readonly string[],
   expected: ReadonlySet<string>,
-  options: { consecutive?: number; timeoutMs?: number; pods?: readonly string[] } = {},
+  options: { consecutive?: number; timeoutMs?: number; pods?: readonly string[]; ip?: string } = {},
 ): Promise<FailoverResult> {
-  const ip = [...expected][0]!;
+  const ip = options.ip ?? [...expected][0]!;
   const before = box.net.vpc.delivery.get(ip);
   let movedAt: number | undefined;
   const onApplied = (event: AppliedEvent) => {

@@ -11,7 +11,8 @@
  *   │ lo: 10.0.1.1, 10.0.2.1 (the subnets' routers)    blackhole 10.0.0.0/16         │
  *   │ per ENI IP: <ip>/32 dev <node link>   (vpc-sync: what LocalStack says now)     │
  *   │ forward: iifname . ip saddr must be in @eni_sources (source/destination check) │
- *   └──┬──────────┬──────────┬──────────┬──────────┬──────────┬────────────────────┘
+ *   │ internet option: 1:1 NAT of Elastic IPs on link inet 203.0.113.1/25 (igw-plan) ├─ <p>-inet 203.0.113.10
+ *   └──┬──────────┬──────────┬──────────┬──────────┬──────────┬────────────────────┘     (a second echo)
  *      │ proxy ARP on every node link
  *   <p>-gw-a1  <p>-gw-a2  <p>-wk-a   <p>-gw-b1  <p>-gw-b2  <p>-wk-b     eth0: primary IP in its zone's /24
  *      cni0 10.244.<n>.1/24, pods <p>-<pod> at 10.244.<n>.10+ (masqueraded to the node IP, as a CNI does)
@@ -47,6 +48,21 @@ export const VPC = {
   echoIp: '198.51.100.10',
   echoPort: 8080,
   podCidrs: '10.244.0.0/16',
+} as const;
+
+/**
+ * The internet beyond the VPC's internet gateway (the `internet` option of the network box): an uplink network
+ * with an echo server, reached from the VPC only through the gateway's 1:1 NAT of Elastic IPs (igw-plan.ts).
+ * The Elastic IPs are allocated from the rest of the /24, off that network, so only the gateway routes them.
+ */
+export const INTERNET = {
+  link: 'inet',
+  cidr: '203.0.113.0/25',
+  prefixLength: 25,
+  router: '203.0.113.1',
+  echoIp: '203.0.113.10',
+  /** The first Elastic IP the box allocates (AllocateAddress `Address`). */
+  firstElasticIp: '203.0.113.200',
 } as const;
 
 /**

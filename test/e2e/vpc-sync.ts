@@ -11,13 +11,29 @@
  * stop():  loop ends (the namespace and everything in it go with the topology)
  * ```
  *
+ * With an `internet` link the router is also the VPC's internet gateway (igw-plan.ts): each round reads the
+ * Elastic IPs too (one `DescribeAddresses`, beside the ENIs' call) and keeps the 1:1 NAT in step.
+ *
  * The lag from a cloud call to the router's change is one poll interval at worst plus a describe call
  * and two commands; {@link VpcSync.stats} reports the measured per-round times.
  */
 import { EventEmitter } from 'node:events';
-import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeAddressesCommand,
+  DescribeNetworkInterfacesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import { commandRunner, type RunCommand } from '../../src/agent/linux/run-command.ts';
 import { nftCounterPackets } from '../support/netns.ts';
+import {
+  desiredNat,
+  type EipView,
+  IGW_TABLE,
+  igwRuleset,
+  NO_PUBLIC_IP_COUNTER,
+  type PublicNat,
+  planNat,
+} from './igw-plan.ts';
 import {
   type Delivery,
   desiredDelivery,
@@ -38,6 +54,8 @@ export interface VpcSyncOptions {
   readonly links: EniLinks;
   /** The router links towards the internet and other networks outside the VPC (exempt from the source check). */
   readonly uplink: string | readonly string[];
+  /** The router link towards the internet, where it acts as the internet gateway (none by default). */
+  readonly internet?: string;
   /** Poll interval (default 50 ms). */
   readonly intervalMs?: number;
 }
@@ -94,11 +112,24 @@ export async function describeVpcEnis(ec2: EC2Client, vpcId: string): Promise<En
   return out;
 }
 
+/** Reads the region's Elastic IPs. */
+export async function describeElasticIps(ec2: EC2Client): Promise<EipView[]> {
+  const page = await ec2.send(
+    new DescribeAddressesCommand({ Filters: [{ Name: 'domain', Values: ['vpc'] }] }),
+  );
+  return (page.Addresses ?? []).map((a) => ({
+    publicIp: a.PublicIp!,
+    networkInterfaceId: a.NetworkInterfaceId,
+    privateIp: a.PrivateIpAddress,
+  }));
+}
+
 /** The sync loop. */
 export class VpcSync extends EventEmitter<{ applied: [AppliedEvent]; error: [Error] }> {
   readonly #options: VpcSyncOptions;
   readonly #run: RunCommand;
   #applied: Delivery = new Map();
+  #nat: PublicNat = new Map();
   #running = false;
   #loop: Promise<void> | undefined;
   #describeMs: number[] = [];
@@ -117,6 +148,11 @@ export class VpcSync extends EventEmitter<{ applied: [AppliedEvent]; error: [Err
     return this.#applied;
   }
 
+  /** The internet gateway's NAT now: private IP -> Elastic IP (empty without an `internet` link). */
+  get publicNat(): PublicNat {
+    return this.#nat;
+  }
+
   /** Measured timings. */
   get stats(): VpcSyncStats {
     return {
@@ -133,9 +169,19 @@ export class VpcSync extends EventEmitter<{ applied: [AppliedEvent]; error: [Err
     return nftCounterPackets(this.#run, 'inet', VPC_TABLE, 'spoofed');
   }
 
+  /** How many packets towards the internet the gateway has dropped because their source has no Elastic IP. */
+  async noPublicIpDrops(): Promise<number> {
+    return nftCounterPackets(this.#run, 'ip', IGW_TABLE, NO_PUBLIC_IP_COUNTER);
+  }
+
   /** Installs the ruleset, runs one round (so the router is in step when this resolves) and starts the loop. */
   async start(): Promise<void> {
-    await this.#run('nft', ['-f', '-'], vpcRuleset(this.#options.uplink));
+    const { internet } = this.#options;
+    await this.#run(
+      'nft',
+      ['-f', '-'],
+      vpcRuleset(this.#options.uplink) + (internet ? igwRuleset(internet) : ''),
+    );
     await this.#round();
     this.#running = true;
     this.#loop = this.#forever();
@@ -182,21 +228,29 @@ export class VpcSync extends EventEmitter<{ applied: [AppliedEvent]; error: [Err
 
   async #round(): Promise<void> {
     const observedAt = performance.now();
-    const enis = await describeVpcEnis(this.#options.ec2, this.#options.vpcId);
+    const { ec2, vpcId, internet } = this.#options;
+    const [enis, addresses] = await Promise.all([
+      describeVpcEnis(ec2, vpcId),
+      internet ? describeElasticIps(ec2) : [],
+    ]);
     const described = performance.now();
     this.#describeMs.push(described - observedAt);
     const { delivery, conflicts } = desiredDelivery(enis, this.#options.links, this.#applied);
     for (const [ip, list] of conflicts) this.#conflicts.set(ip, list);
     const plan = planVpc(this.#applied, delivery);
-    if (plan.changed.length === 0) return;
+    const nat = internet ? desiredNat(addresses, new Set(enis.map((e) => e.id))) : this.#nat;
+    const natPlan = planNat(this.#nat, nat);
+    if (plan.changed.length === 0 && !natPlan) return;
     // Both at once, each a single transaction: until both are in, a moved IP is either still delivered to its
     // old node or not yet allowed from its new one, which a real VPC's propagation looks like too; never to
     // or from a node the cloud did not give it to at one time or the other.
+    const nft = plan.nft + natPlan;
     await Promise.all([
-      plan.nft ? this.#run('nft', ['-f', '-'], plan.nft) : undefined,
+      nft ? this.#run('nft', ['-f', '-'], nft) : undefined,
       plan.routes.length ? this.#run('ip', ['-batch', '-'], `${plan.routes.join('\n')}\n`) : undefined,
     ]);
     this.#applied = delivery;
+    this.#nat = nat;
     const appliedAt = performance.now();
     this.#applyMs.push(appliedAt - described);
     this.emit('applied', { observedAt, appliedAt, changed: plan.changed, delivery });
