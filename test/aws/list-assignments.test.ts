@@ -76,7 +76,8 @@ describe('AWS listAssignments on LocalStack', () => {
       const theirs = make('list-theirs');
       const [a1, a2, b1] = await freeIPsIn(ec2, vpc.vpcId, s1!.cidr, 3, 100);
       const [c1, c2, d1] = await freeIPsIn(ec2, vpc.vpcId, s2!.cidr, 3, 100);
-      const allocationId = (await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }))).AllocationId!;
+      const allocated = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+      const allocationId = allocated.AllocationId!;
 
       await ok(mine, a1!, a.ref, allocationId);
       await ok(mine, a2!, a.ref);
@@ -91,7 +92,8 @@ describe('AWS listAssignments on LocalStack', () => {
         ip,
         node: n.ref.name,
         interfaceId: n.eniId,
-        ...(publicAddress ? { publicAddress } : {}),
+        // The Elastic IP's own address, as status shows it (`publicAddresses[].publicIp`).
+        ...(publicAddress ? { publicAddress, publicIp: allocated.PublicIp! } : {}),
       });
       // Per node in the order asked, each node's IPs sorted; c holds only IPs that are not ours.
       expected = [
