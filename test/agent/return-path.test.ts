@@ -89,8 +89,9 @@ describe.skipIf(unavailable !== undefined)(
       expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy], 256 * 1024)).toEqual({
         [EXTERNAL.inPolicy]: EGRESS_IP,
       });
-      // The replies came out of the pod's node's tunnel; nothing was dropped by the VPC's check.
-      expect(await tunnelReceived(lab.nodes[0]!)).toBeGreaterThan(received + 10);
+      // The replies (at least the SYN-ACK, the answer and the FIN; the upload's ACKs vary with GRO) came out of
+      // the pod's node's tunnel; nothing was dropped by the VPC's check.
+      expect(await tunnelReceived(lab.nodes[0]!)).toBeGreaterThanOrEqual(received + 3);
       expect(await lab.vpcDrops()).toBe(drops);
       // A selected pod on the gateway itself: SNATed there, its replies never touch the tunnel.
       expect(await lab.sources(lab.pod('n2a'), [EXTERNAL.inPolicy])).toEqual({
@@ -132,7 +133,9 @@ describe.skipIf(unavailable !== undefined)(
       expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy], 256 * 1024)).toEqual({
         [EXTERNAL.inPolicy]: EGRESS_IP,
       });
-      expect(await tunnelReceived(lab.nodes[0]!)).toBeGreaterThan(received + 10);
+      // At least the SYN-ACK, the answer and the FIN came by the tunnel (with podNetwork, below, none does).
+      // The upload's ACKs add more, but how many depends on GRO and delayed ACKs, so they are not counted.
+      expect(await tunnelReceived(lab.nodes[0]!)).toBeGreaterThanOrEqual(received + 3);
     });
 
     it('with podNetwork, the replies take the pod network (nothing arrives by the tunnel) and still arrive', async () => {
