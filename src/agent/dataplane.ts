@@ -26,7 +26,11 @@ export interface TunnelState {
   readonly address: string;
 }
 
-/** A gateway node reached through the tunnel: an FDB entry (MAC -> node IP) and a neighbour entry. */
+/**
+ * A gateway node reached through the tunnel: an FDB entry (MAC -> node IP) and a neighbour entry. With an IPv6
+ * `nodeIp` (a node's tunnel link-local, the next hop of IPv6 routes) only the neighbour entry: the FDB entry
+ * is the IPv4 peer's with the same MAC.
+ */
 export interface PeerState {
   readonly nodeIp: string;
   readonly mac: string;
@@ -35,25 +39,31 @@ export interface PeerState {
 /**
  * `ip rule fwmark <mark>/<mask> lookup <table> priority <priority>`, or with `from` set
  * `ip rule from <from>/32 lookup <table> priority <priority>` (then `mark` and `mask` are 0), tagged with
- * the agent's protocol.
+ * the agent's protocol. `family: 6` makes it an IPv6 rule (`ip -6 rule`; a `from` rule's family is its
+ * address's, and says so here too).
  */
 export interface RuleState {
   readonly mark: number;
   readonly mask: number;
   /** Source address of a `from` rule (egress IPs on a dedicated egress interface). */
   readonly from?: string;
+  /** 6 for an IPv6 rule; absent for IPv4. */
+  readonly family?: 6;
   readonly table: number;
   readonly priority: number;
 }
 
-/** A route in one of the agent's tables, tagged with the agent's protocol. */
+/** A route in one of the agent's tables, tagged with the agent's protocol; IPv6 when `via` is IPv6. */
 export type RouteState =
-  /** `default via <via> dev <tunnel> onlink`: into the tunnel towards a gateway node. */
+  /**
+   * `default via <via> dev <tunnel> onlink`: into the tunnel towards a gateway node (IPv6: `via` is the
+   * node's tunnel link-local, `tunnel-mac.ts`).
+   */
   | { readonly table: number; readonly kind: 'via'; readonly via: string; readonly dev: string }
   /** `throw <dst>/32`: the tunnel's own outer packets to the gateway take the main table. */
   | { readonly table: number; readonly kind: 'throw'; readonly dst: string };
 
-/** An egress IP held on this node's interface (`ip/32`). */
+/** An egress IP held on this node's interface (`ip/32`, IPv6 `ip/128`). */
 export interface AddressState {
   readonly ip: string;
   readonly dev: string;

@@ -13,7 +13,7 @@ function steering() {
   const steer = (p: LocalPod): PodVerdict[] => {
     steered.push(p.name);
     const egressIp = p.labels.app === 'api' ? '10.0.1.17' : undefined;
-    return [{ policy: 0, podIps: p.ips, egressIp, verdict: egressIp ? 'goto m1' : 'drop' }];
+    return [{ map: 0, podIps: p.ips, egressIp, verdict: egressIp ? 'goto m1' : 'drop' }];
   };
   return { steer, steered };
 }

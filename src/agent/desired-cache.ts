@@ -46,7 +46,7 @@ export interface PodMapsDelta {
 
 /** The pod maps after one update, with their counts. */
 export interface PodMaps {
-  /** Per policy, in the order of the map names given: pod IP -> verdict. Updated in place by the next call. */
+  /** Per pod map, in the order of the map names given: pod IP -> verdict. Updated in place by the next call. */
   readonly maps: readonly Map<string, string>[];
   /** Local pods steered to an egress IP, by IP (IPs with pods only). */
   readonly podsByIp: ReadonlyMap<string, number>;
@@ -96,8 +96,8 @@ export class DesiredCache {
   }
 
   /**
-   * Brings the pod maps in line with `pods` (see the module comment for when it looks at them all). `mapNames` names each policy's pod map (first-match order);
-   * `steer` gives a pod's verdicts, whose `policy` indexes `mapNames`. Both must stay the same while
+   * Brings the pod maps in line with `pods` (see the module comment for when it looks at them all). `mapNames` names the pod maps (two per policy, first-match order:
+   * `podMapIndex`); `steer` gives a pod's verdicts, whose `map` indexes `mapNames`. Both must stay the same while
    * `epoch` does.
    */
   update(
@@ -115,18 +115,18 @@ export class DesiredCache {
     }
     const basis = this.#last;
     const deltas = new Map<string, SetDelta>();
-    const deltaOf = (policy: number) => {
-      const name = mapNames[policy]!;
+    const deltaOf = (index: number) => {
+      const name = mapNames[index]!;
       const d = deltas.get(name) ?? { add: new Map<string, string>(), remove: new Map<string, string>() };
       deltas.set(name, d);
       return d;
     };
     const apply = (verdicts: readonly PodVerdict[], add: boolean) => {
       for (const v of verdicts) {
-        const map = this.#maps[v.policy]!;
+        const map = this.#maps[v.map]!;
         if (v.egressIp === undefined) this.#podsWithoutIp += add ? 1 : -1;
         else this.#counts.set(v.egressIp, (this.#counts.get(v.egressIp) ?? 0) + (add ? 1 : -1));
-        const d = deltaOf(v.policy);
+        const d = deltaOf(v.map);
         for (const podIp of v.podIps) {
           if (add) {
             map.set(podIp, v.verdict);

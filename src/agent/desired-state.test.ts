@@ -2,10 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clusterPolicy, egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts';
 import type { AnyEgressPolicy } from '../api/index.ts';
+import { policyKey } from '../kube/objects.ts';
 import { DesiredCache } from './desired-cache.ts';
 import { desiredState } from './desired-state.ts';
-import { markChain, policySets, SETS } from './nft-model.ts';
+import { markChain, policyPrefix, policySets, SETS } from './nft-model.ts';
 import { type DataplaneSettings, DEFAULT_DATAPLANE_SETTINGS } from './settings.ts';
+import { tunnelLinkLocal, tunnelMac } from './tunnel-mac.ts';
 
 /** The egress rows alone: the return path `tunnel` adds its own (tested in node-dataplane.test.ts). */
 const S: DataplaneSettings = { ...DEFAULT_DATAPLANE_SETTINGS, returnPath: 'podNetwork' };
@@ -244,17 +246,50 @@ describe('desiredState', () => {
     expect([...all.nft.sets[names.dst]!.keys()]).toEqual(['0.0.0.0-255.255.255.255']);
   });
 
-  it('skips IPv6 egress IPs and IPs on nodes without a known IP, saying why', () => {
+  it('skips IPs on nodes without a known IP, saying why', () => {
     const { desired, notes } = desiredState(
       inputs({
-        policies: [egressPolicy([ready('2001:db8::5', 'node-2'), ready('10.0.1.17', 'node-9')])],
+        policies: [egressPolicy([ready('10.0.1.17', 'node-9')])],
         pods: [pod('a', '10.244.1.10')],
       }),
       S,
     );
     expect(podsSet(desired).get('10.244.1.10')).toBe('drop');
-    expect(notes.join('\n')).toMatch(/2001:db8::5 skipped \(only IPv4/);
-    expect(notes.join('\n')).toMatch(/node node-9 has no known InternalIP/);
+    expect(notes).toEqual([
+      'EgressPolicy/shop/to-partner: egress IP 10.0.1.17 skipped: node node-9 has no known InternalIP',
+    ]);
+  });
+
+  it('steers a dual-stack pod per family: IPv6 through the tunnel by an ip -6 rule, its route via the link-local', () => {
+    const policy = egressPolicy([ready('10.0.1.17', 'node-2'), ready('2001:db8::5', 'node-2')]);
+    const dual = { ...pod('a', '10.244.1.10'), ips: ['10.244.1.10', 'fd00:244:1::10'] };
+    const { desired, podsByIp, notes } = desiredState(inputs({ policies: [policy], pods: [dual] }), S);
+    expect(notes).toEqual([]);
+    expect([...podsByIp]).toEqual([
+      ['10.0.1.17', 1],
+      ['2001:db8::5', 1],
+    ]);
+    const names = policySets(policyPrefix(policyKey(policy)));
+    const [v4, v6] = [
+      podsSet(desired).get('10.244.1.10'),
+      desired.nft.sets[names.pods6]!.get('fd00:244:1::10'),
+    ];
+    expect(v4).toMatch(/^goto m\d+$/);
+    expect(v6).toMatch(/^goto m\d+$/);
+    expect(v6).not.toBe(v4);
+    // Its IPv6 destinations: everything (no destinationCIDRs), but the cluster's own and link-local.
+    expect([...desired.nft.sets[names.dst6]!.keys()]).toEqual(['::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff']);
+    expect([...desired.nft.sets[SETS.cluster6]!.keys()]).toContain(
+      'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    );
+    const gw = '10.0.0.2';
+    const v6Rule = desired.rules.find((r) => r.family === 6);
+    expect(v6Rule).toBeDefined();
+    expect(desired.routes.filter((r) => r.table === v6Rule!.table)).toEqual([
+      { table: v6Rule!.table, kind: 'via', via: tunnelLinkLocal(gw), dev: S.tunnelName },
+    ]);
+    expect(desired.peers).toContainEqual({ nodeIp: tunnelLinkLocal(gw), mac: tunnelMac(gw) });
+    expect(desired.nftStructure).toContain('ip6 daddr @');
   });
 
   it('prefers IPs held in its own zone with zoneAffinity Preferred', () => {

@@ -9,12 +9,12 @@
  * policies     -> first-match order: EgressPolicy before ClusterEgressPolicy,      policy-match.ts
  *                 then oldest first, then by key
  * assignments  -> placement: egress IP -> node, cluster-wide (Pending|Assigned|    usable-ips.ts
- *                 Ready, IPv4, known node), and each policy's usable IPs here
+ *                 Ready, known node), and each policy's usable IPs here
  *                 (zone affinity)
  * placement    -> mark ids, the same on every node                                 mark-ids.ts
- * local pods   -> per selecting policy: rendezvous(pod uid, usable IPs) -> mark    pod-steering.ts
- *                 id of that IP (no usable IP -> drop), in pod maps kept            desired-cache.ts
- *                 incrementally
+ * local pods   -> per selecting policy and family: rendezvous(pod uid, usable IPs   pod-steering.ts
+ *                 of the family) -> mark id of that IP (no usable IP -> drop), in   desired-cache.ts
+ *                 pod maps kept incrementally
  * all of these -> addresses, rules, routes, tunnel, peers, sets, chains             node-dataplane.ts
  * ```
  */
@@ -37,7 +37,7 @@ export interface DesiredResult {
   readonly podsByIp: ReadonlyMap<string, number>;
   /** Local pods whose policy has no usable IP (dropped to its destinations). */
   readonly podsWithoutIp: number;
-  /** Things skipped, each with the reason (IPv6 IPs, unknown gateway nodes...). */
+  /** Things skipped, each with the reason (unknown gateway nodes...). */
   readonly notes: readonly string[];
   /**
    * Egress IPs in a planned move of which this node is one of the two gateways: while there are any, the
@@ -72,7 +72,7 @@ export function desiredState(
   const steering = steeringByIp(plans, markIds);
   const pods = cache.update(
     steeringEpoch(plans, markIds, inputs.namespaceLabels, settings.markMask),
-    plans.map((x) => x.names.pods),
+    plans.flatMap((x) => [x.names.pods, x.names.pods6]),
     inputs.pods,
     (pod) => steerPod(pod, plans, inputs.namespaceLabels, steering),
   );

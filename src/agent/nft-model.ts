@@ -5,6 +5,9 @@
  * agent can tell, from `nft -j list table`, whether only elements need updating.
  *
  * ```
+ * Each address set and rule that matches an address comes in both families (`ip` / `ip6`, sets `…4` / `…6`);
+ * marks, counters and the tunnel (IPv4 outer packets between nodes) serve both.
+ *
  * prerouting (mangle)  return path `tunnel`: from the tunnel, original direction, connection mark 0, not a copy
  *                      of a planned move -> connection mark := id of the inner source MAC (the source node);
  *                      a reply of such a connection -> packet mark := its node id | the reserved return id
@@ -106,8 +109,10 @@ export function copyTable(table: string): string {
 /** Global set names. */
 export const SETS = {
   cluster: 'cluster4',
+  cluster6: 'cluster6',
   nodes: 'nodes4',
   owned: 'owned4',
+  owned6: 'owned6',
   held: 'held_marks',
 } as const;
 
@@ -116,31 +121,53 @@ export function policyPrefix(policyKey: string): string {
   return `p${createHash('sha256').update(policyKey).digest('hex').slice(0, 10)}`;
 }
 
-/** Set names of one policy: destinations, excluded destinations, and the pod map. */
+/** Set names of one policy: destinations, excluded destinations, and the pod map, per family. */
 export interface PolicySetNames {
   readonly dst: string;
   readonly exc: string;
   readonly pods: string;
+  readonly dst6: string;
+  readonly exc6: string;
+  readonly pods6: string;
 }
 
 /** Set names of one policy. */
 export function policySets(prefix: string): PolicySetNames {
-  return { dst: `${prefix}_dst4`, exc: `${prefix}_exc4`, pods: `${prefix}_pods4` };
+  return {
+    dst: `${prefix}_dst4`,
+    exc: `${prefix}_exc4`,
+    pods: `${prefix}_pods4`,
+    dst6: `${prefix}_dst6`,
+    exc6: `${prefix}_exc6`,
+    pods6: `${prefix}_pods6`,
+  };
 }
 
-/** Named counters of a held egress IP: connections SNATed to it, and packets/bytes sent with it. */
+/** The address type of a set or map: every name this module gives ends in its family's digit. */
+function addressType(name: string): 'ipv4_addr' | 'ipv6_addr' {
+  return name.endsWith('6') ? 'ipv6_addr' : 'ipv4_addr';
+}
+
+const isV6 = (ip: string) => ip.includes(':');
+
+/**
+ * Named counters of a held egress IP: connections SNATed to it, and packets/bytes sent with it. An nft name
+ * has neither `.` nor `:`: `new_10_0_1_5`, and for IPv6 `new6_fd00__5` (each `:` a `_`).
+ */
 export function snatCounterNames(ip: string) {
-  const suffix = ip.replaceAll('.', '_');
-  return { connections: `new_${suffix}`, packets: `out_${suffix}` } as const;
+  const suffix = isV6(ip) ? `6_${ip.replaceAll(':', '_')}` : `_${ip.replaceAll('.', '_')}`;
+  return { connections: `new${suffix}`, packets: `out${suffix}` } as const;
 }
 
 /** The egress IP and role of a counter named by {@link snatCounterNames}, if it is one. */
 export function parseSnatCounterName(
   name: string,
 ): { readonly ip: string; readonly role: 'connections' | 'packets' } | undefined {
-  const m = /^(new|out)_(\d+_\d+_\d+_\d+)$/.exec(name);
-  if (!m) return undefined;
-  return { ip: m[2]!.replaceAll('_', '.'), role: m[1] === 'new' ? 'connections' : 'packets' };
+  const role = name.startsWith('new') ? 'connections' : 'packets';
+  const v4 = /^(new|out)_(\d+_\d+_\d+_\d+)$/.exec(name);
+  if (v4) return { ip: v4[2]!.replaceAll('_', '.'), role };
+  const v6 = /^(new|out)6_([0-9a-f_]+)$/.exec(name);
+  return v6 ? { ip: v6[2]!.replaceAll('_', ':'), role } : undefined;
 }
 
 /** Chain name of mark id `id`. */
@@ -152,8 +179,10 @@ const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 export function setKinds(policies: readonly NftPolicy[]): Record<string, NftSetKind> {
   const kinds: Record<string, NftSetKind> = {
     [SETS.cluster]: 'interval',
+    [SETS.cluster6]: 'interval',
     [SETS.nodes]: 'set',
     [SETS.owned]: 'set',
+    [SETS.owned6]: 'set',
     [SETS.held]: 'set',
   };
   for (const p of policies) {
@@ -161,15 +190,19 @@ export function setKinds(policies: readonly NftPolicy[]): Record<string, NftSetK
     kinds[s.dst] = 'interval';
     kinds[s.exc] = 'interval';
     kinds[s.pods] = 'map';
+    kinds[s.dst6] = 'interval';
+    kinds[s.exc6] = 'interval';
+    kinds[s.pods6] = 'map';
   }
   return kinds;
 }
 
 function setDecl(name: string, kind: NftSetKind): string {
   if (name === SETS.held) return `\tset ${name} {\n\t\ttype mark\n\t}`;
-  if (kind === 'map') return `\tmap ${name} {\n\t\ttype ipv4_addr : verdict\n\t}`;
+  const type = addressType(name);
+  if (kind === 'map') return `\tmap ${name} {\n\t\ttype ${type} : verdict\n\t}`;
   const flags = kind === 'interval' ? '\n\t\tflags interval' : '';
-  return `\tset ${name} {\n\t\ttype ipv4_addr${flags}\n\t}`;
+  return `\tset ${name} {\n\t\ttype ${type}${flags}\n\t}`;
 }
 
 /** The table's structure text carrying its fingerprint, and the fingerprint. */
@@ -194,10 +227,13 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
     );
   }
   const peerMacs = copyPeerMacs(input);
-  const classify = [`\t\tip daddr @${SETS.cluster} return`];
+  const classify = [`\t\tip daddr @${SETS.cluster} return`, `\t\tip6 daddr @${SETS.cluster6} return`];
   for (const p of input.policies) {
     const n = policySets(p.prefix);
-    classify.push(`\t\tip daddr @${n.dst} ip daddr != @${n.exc} ip saddr vmap @${n.pods}`);
+    classify.push(
+      `\t\tip daddr @${n.dst} ip daddr != @${n.exc} ip saddr vmap @${n.pods}`,
+      `\t\tip6 daddr @${n.dst6} ip6 daddr != @${n.exc6} ip6 saddr vmap @${n.pods6}`,
+    );
   }
   lines.push(`\tchain classify {\n${classify.join('\n')}\n\t}`);
   lines.push(
@@ -222,7 +258,7 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
   const outer = `\t\tip daddr @${SETS.nodes} udp dport ${s.port} return\n`;
   const snat = held.map(
     ([value, ip]) =>
-      `\t\t${match(value)} counter name ${JSON.stringify(snatCounterNames(ip).connections)} snat ip to ${ip}\n`,
+      `\t\t${match(value)} counter name ${JSON.stringify(snatCounterNames(ip).connections)} snat ${isV6(ip) ? 'ip6' : 'ip'} to ${ip}\n`,
   );
   lines.push(
     `\tchain gw_snat {\n\t\ttype nat hook postrouting priority srcnat - 10; policy accept;\n` +
@@ -240,10 +276,13 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
       `${outer}${count}\t}`,
   );
   // Runs after every SNAT (ours, a CNI's masquerade at srcnat), so it sees the source that leaves.
-  const allowed =
-    held.length === 0
+  const allowedOf = (family: 'ip' | 'ip6') => {
+    const of = held.filter(([, ip]) => isV6(ip) === (family === 'ip6'));
+    return of.length === 0
       ? ''
-      : `\t\tmeta mark & ${mask} . ip saddr { ${held.map(([value, ip]) => `${hex(value)} . ${ip}`).join(', ')} } return\n`;
+      : `\t\tmeta mark & ${mask} . ${family} saddr { ${of.map(([value, ip]) => `${hex(value)} . ${ip}`).join(', ')} } return\n`;
+  };
+  const allowed = allowedOf('ip') + allowedOf('ip6');
   lines.push(
     `\tchain guard {\n\t\ttype filter hook postrouting priority srcnat + 20; policy accept;\n` +
       `\t\tmeta mark & ${mask} == 0 return\n` +
@@ -292,11 +331,14 @@ export function renderStructure(input: NftStructureInput): { text: string; finge
   return { text, fingerprint };
 }
 
-/** The egress IPs of this node's planned moves with the other gateway's node IP, by IP. */
+/**
+ * The IPv4 egress IPs of this node's planned moves with the other gateway's node IP, by IP. The answers sent on
+ * to the other gateway are IPv4 only: an IPv6 IP's move copies the tunnel's frames but not the answers.
+ */
 function movingIps(input: NftStructureInput): (readonly [string, string])[] {
   return [...(input.copies ?? [])]
     .map(([value, peer]) => [input.snat.get(value), peer] as const)
-    .filter((x): x is readonly [string, string] => x[0] !== undefined)
+    .filter((x): x is readonly [string, string] => x[0] !== undefined && !isV6(x[0]))
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 

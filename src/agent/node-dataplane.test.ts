@@ -28,7 +28,7 @@ function build(over: Partial<NodeDataplaneInput> = {}) {
     clusterCidrs,
     settings: S,
     policies: [{ policy: egressPolicy([]), prefix: 'ptest', names }],
-    podMaps: [podMap],
+    podMaps: [podMap, new Map()],
     placement: new Map([
       [USED, 'node-2'],
       [IDLE, 'node-3'],
@@ -78,11 +78,16 @@ describe('nodeDataplane', () => {
     expect(d.nft.sets[names.pods]).toBe(podMap);
     expect(Object.keys(d.nft.sets)).toEqual([
       names.pods,
+      names.pods6,
       names.dst,
       names.exc,
+      names.dst6,
+      names.exc6,
       SETS.cluster,
+      SETS.cluster6,
       SETS.nodes,
       SETS.owned,
+      SETS.owned6,
       SETS.held,
     ]);
     expect(d.nftSetKinds[names.pods]).toBe('map');

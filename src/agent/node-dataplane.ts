@@ -21,14 +21,18 @@
  *                               mark), ip rule fwmark <reserved id> -> table base+<reserved id>: default via the
  *                               return hop dev tunnel onlink (a permanent neighbour; the tunnel's egress hook
  *                               sets the real MAC)
- * always                     -> tunnel device, cluster bypass set (pod/service CIDRs, node IPs), node set
- *                               (input guard), per policy its destination and excluded sets and pod map,
- *                               a mark chain per usable IP (so pods coming and going only change map elements)
+ * IPv6 egress IP             -> the same, with `ip -6` rules and routes in the same table numbers, the route's next
+ *                               hop the gateway's tunnel link-local (a permanent neighbour for its tunnel MAC)
+ *                               and no `throw` (the outer packets are IPv4); an address `/128`; with a
+ *                               dedicated egress interface no rules (it leaves by the node's IPv6 routes)
+ * always                     -> tunnel device, cluster bypass sets (pod/service CIDRs, node IPs, link-local;
+ *                               per family), node set (input guard), per policy its destination and excluded
+ *                               sets and pod map per family, a mark chain per usable IP (so pods coming and
+ *                               going only change map elements)
  * ```
  */
 import { isIPv4 } from 'node:net';
 import type { AnyEgressPolicy } from '../api/index.ts';
-import { familyOf } from '../net/ip.ts';
 import type { NodeAddress, NodeIdentity } from './agent-inputs.ts';
 import type {
   AddressState,
@@ -42,8 +46,9 @@ import { intervalKeys } from './ip-intervals.ts';
 import { assignMarkIds } from './mark-ids.ts';
 import { type PolicySetNames, renderStructure, SETS, setKinds } from './nft-model.ts';
 import type { IpSteering } from './pod-steering.ts';
+import { podMapIndex, steersFamily } from './pod-steering.ts';
 import { type DataplaneSettings, markValue, maskIds, returnMarkId } from './settings.ts';
-import { tunnelMac } from './tunnel-mac.ts';
+import { tunnelLinkLocal, tunnelMac } from './tunnel-mac.ts';
 import type { Handover } from './usable-ips.ts';
 
 /** A policy as the dataplane programs it: its destinations and the names of its sets. */
@@ -69,7 +74,7 @@ export interface NodeDataplaneInput {
   readonly settings: DataplaneSettings;
   /** The policies in first-match order. */
   readonly policies: readonly ProgrammedPolicy[];
-  /** Their pod maps, in the same order; they go into the sets as they are (not copied). */
+  /** Their pod maps, two per policy ({@link podMapIndex}); they go into the sets as they are (not copied). */
   readonly podMaps: readonly Map<string, string>[];
   /** Egress IP -> the node it is placed on. */
   readonly placement: ReadonlyMap<string, string>;
@@ -91,20 +96,29 @@ export function nodeDataplane(input: NodeDataplaneInput): DesiredDataplane {
   const me = input.node;
   const sets: Record<string, Map<string, string>> = {};
   policies.forEach((x, i) => {
-    sets[x.names.pods] = input.podMaps[i]!;
+    sets[x.names.pods] = input.podMaps[podMapIndex(i, 4)]!;
+    sets[x.names.pods6] = input.podMaps[podMapIndex(i, 6)]!;
   });
   for (const x of policies) {
-    const dst = x.policy.spec.destinationCIDRs;
-    sets[x.names.dst] = keysOf(intervalKeys(dst ? v4Cidrs(dst) : ['0.0.0.0/0']));
-    sets[x.names.exc] = keysOf(intervalKeys(v4Cidrs(x.policy.spec.excludedCIDRs)));
+    const { destinationCIDRs: dst, excludedCIDRs: exc } = x.policy.spec;
+    sets[x.names.dst] = keysOf(intervalKeys(dst ?? ['0.0.0.0/0']));
+    sets[x.names.exc] = keysOf(intervalKeys(exc ?? []));
+    // No IPv6 destination for a policy that does not steer IPv6: its sets stay empty.
+    const all6 = steersFamily(x.policy, 6) ? ['::/0'] : [];
+    sets[x.names.dst6] = keysOf(intervalKeys(dst ?? all6, 6));
+    sets[x.names.exc6] = keysOf(intervalKeys(exc ?? [], 6));
   }
   const allNodeIps = [...new Set(input.nodes.map((n) => n.ip).filter((ip) => isIPv4(ip))), me.ip];
   sets[SETS.cluster] = (input.clusterSet ?? clusterSetElements)(input.clusterCidrs, allNodeIps);
+  sets[SETS.cluster6] = keysOf(
+    intervalKeys([...input.clusterCidrs, LINK_LOCAL_V6, ...input.nodes.map((n) => n.ip)], 6),
+  );
   sets[SETS.nodes] = keysOf([...new Set(allNodeIps)]);
 
   const routing = egressRouting(input);
   const back = returnRouting(input, allNodeIps);
-  sets[SETS.owned] = keysOf(routing.addresses.map((a) => a.ip));
+  sets[SETS.owned] = keysOf(routing.addresses.filter((a) => !isV6(a.ip)).map((a) => a.ip));
+  sets[SETS.owned6] = keysOf(routing.addresses.filter((a) => isV6(a.ip)).map((a) => a.ip));
   sets[SETS.held] = keysOf([...routing.snat.keys()].map(String));
 
   // A mark chain for every usable IP of every policy, used locally or not: pods coming and going then
@@ -163,6 +177,7 @@ function egressRouting(input: NodeDataplaneInput) {
     const id = input.markIds.get(ip)!;
     const value = markValue(id, settings.markMask);
     const handover = input.handovers?.get(ip);
+    const v6 = isV6(ip);
     if (node === me.name || handover?.from === me.name || handover?.to === me.name) {
       addresses.push({ ip, dev: me.egress?.iface ?? me.iface });
       snat.set(value, ip);
@@ -174,9 +189,9 @@ function egressRouting(input: NodeDataplaneInput) {
         copies.set(value, peer);
         peers.set(peer, { nodeIp: peer, mac: tunnelMac(peer) });
         // The neighbour an answer sent on to the other gateway leaves for (nft-model.ts, the answers' table).
-        peers.set(ip, { nodeIp: ip, mac: tunnelMac(ip) });
+        if (!v6) peers.set(ip, { nodeIp: ip, mac: tunnelMac(ip) });
       }
-      if (me.egress) {
+      if (me.egress && !v6) {
         const rule = {
           mark: value,
           mask: settings.markMask,
@@ -190,10 +205,18 @@ function egressRouting(input: NodeDataplaneInput) {
     if (!usedIds.has(id)) continue;
     const gw = input.nodeIps.get(node)!;
     const table = settings.tableBase + id;
-    rules.push({ mark: value, mask: settings.markMask, table, priority: settings.rulePriority });
+    const rule: RuleState = { mark: value, mask: settings.markMask, table, priority: settings.rulePriority };
+    peers.set(gw, { nodeIp: gw, mac: tunnelMac(gw) });
+    if (v6) {
+      const hop = tunnelLinkLocal(gw);
+      rules.push({ ...rule, family: 6 });
+      routes.push({ table, kind: 'via', via: hop, dev: settings.tunnelName });
+      peers.set(hop, { nodeIp: hop, mac: tunnelMac(gw) });
+      continue;
+    }
+    rules.push(rule);
     routes.push({ table, kind: 'via', via: gw, dev: settings.tunnelName });
     routes.push({ table, kind: 'throw', dst: gw });
-    peers.set(gw, { nodeIp: gw, mac: tunnelMac(gw) });
   }
   if (me.egress && addresses.length > 0) {
     routes.push({ table: egressTable, kind: 'via', via: me.egress.gateway, dev: me.egress.iface });
@@ -227,7 +250,15 @@ function returnRouting(input: NodeDataplaneInput, nodeIps: readonly string[]) {
     nodeIp: ip,
     mac: tunnelMac(ip),
   }));
-  return { nodeIds, rules: [rule], routes: [route], peers };
+  if (![...input.placement.keys()].some(isV6)) return { nodeIds, rules: [rule], routes: [route], peers };
+  // IPv6 egress IPs in the cluster: their replies take the same way back, through the return hop's link-local.
+  const hop = tunnelLinkLocal(settings.returnHop);
+  return {
+    nodeIds,
+    rules: [rule, { ...rule, family: 6 as const }],
+    routes: [route, { ...route, via: hop }],
+    peers: [...peers, { nodeIp: hop, mac: tunnelMac(settings.returnHop) }],
+  };
 }
 
 /**
@@ -237,6 +268,11 @@ function returnRouting(input: NodeDataplaneInput, nodeIps: readonly string[]) {
  */
 export const LINK_LOCAL_V4 = '169.254.0.0/16';
 
+/** IPv6 link-local (router and neighbour discovery, the node's own services): never through a gateway. */
+export const LINK_LOCAL_V6 = 'fe80::/10';
+
+const isV6 = (ip: string) => ip.includes(':');
+
 /**
  * The cluster set's elements: the IPv4 ones of `cidrs` and `nodeIps`, and {@link LINK_LOCAL_V4}, merged into
  * intervals.
@@ -245,10 +281,8 @@ export function clusterSetElements(
   cidrs: readonly string[],
   nodeIps: readonly string[],
 ): Map<string, string> {
-  return keysOf(intervalKeys([...v4Cidrs(cidrs), LINK_LOCAL_V4, ...nodeIps.filter((ip) => isIPv4(ip))]));
+  return keysOf(intervalKeys([...cidrs, LINK_LOCAL_V4, ...nodeIps]));
 }
-
-const v4Cidrs = (items: readonly string[] | undefined) => (items ?? []).filter((c) => familyOf(c) === 4);
 
 function keysOf(keys: Iterable<string>): Map<string, string> {
   return new Map([...keys].map((k) => [k, '']));

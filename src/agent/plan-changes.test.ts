@@ -43,6 +43,30 @@ describe('planChanges orders a source node to fail closed', () => {
     ]);
   });
 
+  it('keeps the families apart: an IPv6 route added to a table does not stand for the IPv4 route left in it', () => {
+    const dual = { ...pod('a', '10.244.1.10'), ips: ['10.244.1.10', 'fd00:244:1::10'] };
+    const v6 = inputs({
+      policies: [egressPolicy([{ ip: '2001:db8::17', node: 'node-2', state: 'Ready' }])],
+      pods: [dual],
+    });
+    const desired = desiredState(v6, S).desired;
+    const route6 = desired.routes.find((r) => r.kind === 'via')!;
+    const rule6 = desired.rules[0]!;
+    expect(rule6.family).toBe(6);
+    // What an IPv4 IP of the same table number left, and the IPv6 route not there yet.
+    const leftover4 = { table: route6.table, kind: 'via', via: '10.0.0.3', dev: S.tunnelName } as const;
+    const observed = {
+      ...desired,
+      routes: [leftover4],
+      rules: [{ ...rule6, family: undefined }],
+    };
+    const changes = planChanges(observed, desired);
+    expect(changes).toContainEqual({ kind: 'route.add', route: route6 });
+    expect(changes).toContainEqual({ kind: 'route.delete', route: leftover4 });
+    expect(changes).toContainEqual({ kind: 'rule.add', rule: rule6 });
+    expect(changes).toContainEqual({ kind: 'rule.delete', rule: { ...rule6, family: undefined } });
+  });
+
   it('stops marking before removing the rule and routes when the IP goes Failed', async () => {
     const changes = await transition(on('node-2'), on('node-2', 'Failed'));
     expect(at(changes, 'nft.replace')).toBe(0);

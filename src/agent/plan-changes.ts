@@ -43,7 +43,10 @@ import { SETS } from './nft-model.ts';
 
 /** Stable text keys so that states compare by value. */
 const peerKey = (p: PeerState) => `${p.nodeIp}|${p.mac}`;
-const ruleKey = (r: RuleState) => `${r.priority}|${r.mark}/${r.mask}|${r.from ?? ''}|${r.table}`;
+const ruleKey = (r: RuleState) =>
+  `${r.family ?? 4}|${r.priority}|${r.mark}/${r.mask}|${r.from ?? ''}|${r.table}`;
+/** A table of one family: IPv4 and IPv6 tables of the same number are two tables. */
+const familyTable = (r: Extract<RouteState, { kind: 'via' }>) => `${r.via.includes(':') ? 6 : 4}|${r.table}`;
 const routeKey = (r: RouteState) =>
   r.kind === 'via' ? `${r.table}|via|${r.via}|${r.dev}` : `${r.table}|throw|${r.dst}`;
 const addressKey = (a: AddressState) => `${a.dev}|${a.ip}`;
@@ -146,9 +149,9 @@ export function planChanges(
 
   for (const rule of minus(observed.rules, desired.rules, ruleKey)) out.push({ kind: 'rule.delete', rule });
   // `route.add` replaces a default route of the same table: the old one is gone already.
-  const replaced = new Set(added.filter((r) => r.kind === 'via').map((r) => r.table));
+  const replaced = new Set(added.flatMap((r) => (r.kind === 'via' ? [familyTable(r)] : [])));
   for (const route of minus(obsRoutes, desired.routes, routeKey)) {
-    if (route.kind === 'via' && replaced.has(route.table)) continue;
+    if (route.kind === 'via' && replaced.has(familyTable(route))) continue;
     out.push({ kind: 'route.delete', route });
   }
   for (const peer of minus(obsPeers, desired.peers, peerKey)) {

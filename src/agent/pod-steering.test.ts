@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { clusterPolicy, egressPolicy, inputs, pod } from '../../test/support/policy-fixtures.ts';
 import type { LocalPod } from './agent-inputs.ts';
 import { assignMarkIds } from './mark-ids.ts';
-import { DROP_VERDICT, type SteeringPolicy, steeringByIp, steeringEpoch, steerPod } from './pod-steering.ts';
+import {
+  DROP_VERDICT,
+  podMapIndex,
+  type SteeringPolicy,
+  steeringByIp,
+  steeringEpoch,
+  steerPod,
+  steersFamily,
+} from './pod-steering.ts';
+import { pickRendezvous } from './rendezvous.ts';
 
 const { namespaceLabels } = inputs();
 const IPS = ['10.0.1.20', '10.0.1.21', '10.0.1.22', '10.0.1.23', '10.0.1.24', '10.0.1.25'];
@@ -27,18 +36,50 @@ describe('steerPod', () => {
     const steering = steeringByIp(policies, markIds);
     const verdicts = steerPod(pod('a', '10.244.1.10'), policies, namespaceLabels, steering);
     expect(verdicts).toEqual([
-      { policy: 1, podIps: ['10.244.1.10'], egressIp: IPS[1], verdict: `goto m${markIds.get(IPS[1]!)}` },
+      { map: 2, podIps: ['10.244.1.10'], egressIp: IPS[1], verdict: `goto m${markIds.get(IPS[1]!)}` },
       // No usable IP: the pod's traffic to the policy's destinations is dropped (fail closed).
-      { policy: 2, podIps: ['10.244.1.10'], egressIp: undefined, verdict: DROP_VERDICT },
+      { map: 4, podIps: ['10.244.1.10'], egressIp: undefined, verdict: DROP_VERDICT },
     ]);
     expect(steerPod(pod('a', '10.244.1.10', {}, 'lab'), policies, namespaceLabels, steering)).toEqual([]);
   });
 
-  it('keys the elements by the pod IPv4 addresses only', () => {
+  it('leaves the IPv6 addresses of a dual-stack pod alone under a policy that asks for no IPv6', () => {
     const dual = { ...pod('a', '10.244.1.10'), ips: ['fd00::10', '10.244.1.10', '10.244.1.11'] };
     const policies = [{ policy: egressPolicy([]), usable: [IPS[0]!] }];
-    const [v] = steerPod(dual, policies, namespaceLabels, steeringByIp(policies, markIds));
-    expect(v?.podIps).toEqual(['10.244.1.10', '10.244.1.11']);
+    const verdicts = steerPod(dual, policies, namespaceLabels, steeringByIp(policies, markIds));
+    expect(verdicts.map((v) => [v.map, v.podIps])).toEqual([
+      [podMapIndex(0, 4), ['10.244.1.10', '10.244.1.11']],
+    ]);
+  });
+
+  it('steers each family of a dual-stack pod to an egress IP of that family, keyed in canonical form', () => {
+    const v6 = ['2001:db8::5', '2001:db8::6'];
+    const ids = new Map([...markIds, [v6[0]!, 40], [v6[1]!, 41]]);
+    const dual = { ...pod('a', '10.244.1.10'), ips: ['10.244.1.10', 'FD00:0:0::10'] };
+    const asks = egressPolicy([], { egressIPs: [IPS[0]!, v6[0]!] });
+    const policies = [{ policy: asks, usable: [IPS[0]!, ...v6] }];
+    const verdicts = steerPod(dual, policies, namespaceLabels, steeringByIp(policies, ids));
+    expect(verdicts.map((v) => [v.map, v.podIps, v.egressIp])).toEqual([
+      [podMapIndex(0, 4), ['10.244.1.10'], IPS[0]],
+      [podMapIndex(0, 6), ['fd00::10'], pickRendezvous(dual.uid, v6)],
+    ]);
+    // Its IPv6 egress IP not usable (yet, or any more): the pod's IPv6 traffic is dropped, never sent from the node.
+    const none = [{ policy: asks, usable: [IPS[0]!] }];
+    expect(
+      steerPod(dual, none, namespaceLabels, steeringByIp(none, ids)).map((v) => [v.map, v.verdict]),
+    ).toEqual([
+      [podMapIndex(0, 4), `goto m${markIds.get(IPS[0]!)}`],
+      [podMapIndex(0, 6), DROP_VERDICT],
+    ]);
+  });
+
+  it('steers IPv6 for a policy that names an IPv6 egress IP or destination, or holds an IPv6 IP', () => {
+    expect(steersFamily(egressPolicy([]), 4)).toBe(true);
+    expect(steersFamily(egressPolicy([]), 6)).toBe(false);
+    expect(steersFamily(egressPolicy([], { egressIPs: ['2001:db8::5'] }), 6)).toBe(true);
+    expect(steersFamily(egressPolicy([], { destinationCIDRs: ['2001:db8:100::/48'] }), 6)).toBe(true);
+    const held = egressPolicy([{ ip: '2001:db8::7', node: 'node-2', state: 'Ready' }]);
+    expect(steersFamily(held, 6)).toBe(true);
   });
 
   it('pins a pod by its UID, whatever the order of the usable IPs', () => {

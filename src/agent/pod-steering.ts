@@ -6,15 +6,26 @@
  * policy's pod map jumps to the mark chain of that IP's mark id. A policy without a usable IP drops its
  * pods' traffic to its destinations (fails closed: a stable source IP is the policy's promise). Pure.
  *
+ * Each family apart: a pod's IPv4 addresses go to the policy's IPv4 pod map and are pinned to one of its IPv4
+ * egress IPs, its IPv6 addresses to the IPv6 map and one of its IPv6 egress IPs (a dual-stack pod has one of
+ * each).
+ *
  * ```
- * policy selects the pod   its usable IPs   element in its pod map (one per IPv4 pod IP)
- * yes                      ip1..ipn         pod IP -> goto m<mark id of rendezvous(pod uid, ip1..ipn)>
- * yes                      none             pod IP -> drop
- * no                       -                none
+ * policy selects the pod   family steered      its usable IPs    element in the family's pod map (per pod IP
+ *                          by the policy       of the family     of that family)
+ * yes                      yes                 ip1..ipn          pod IP -> goto m<id of rendezvous(uid, ip1..ipn)>
+ * yes                      yes                 none              pod IP -> drop
+ * yes                      no                  -                 none (the family's traffic is not the policy's)
+ * no                       -                   -                 none
  * ```
+ *
+ * A policy steers IPv4 always, and IPv6 when it asks for IPv6 at all: an IPv6 address among its
+ * `spec.egressIPs` or `spec.destinationCIDRs`, or an IPv6 egress IP in its status. So a policy written for IPv4
+ * leaves a dual-stack pod's IPv6 traffic alone, and one that asked for an IPv6 egress IP drops its pods' IPv6
+ * traffic to its destinations while that IP is not usable (fail closed, as for IPv4).
  */
-import { isIPv4 } from 'node:net';
 import type { AnyEgressPolicy } from '../api/index.ts';
+import { canonicalIp, familyOfValidIp, type IpFamily } from '../net/ip.ts';
 import type { AgentInputs, LocalPod } from './agent-inputs.ts';
 import { markChain } from './nft-model.ts';
 import { policySelects } from './policy-match.ts';
@@ -53,11 +64,30 @@ export function steeringByIp(
   return out;
 }
 
-/** One selecting policy's verdict for one pod. */
+/** True when `policy` steers `family` (module comment). */
+export function steersFamily(policy: AnyEgressPolicy, family: IpFamily): boolean {
+  if (family === 4) return true;
+  const v6 = (items: readonly string[] | undefined) => (items ?? []).some((x) => x.includes(':'));
+  return (
+    v6(policy.spec.egressIPs) ||
+    v6(policy.spec.destinationCIDRs) ||
+    v6((policy.status?.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : [])))
+  );
+}
+
+/**
+ * The index of policy `policy`'s pod map of `family` in the list of pod maps: each policy has two, IPv4 at
+ * `2 * policy`, IPv6 right after it.
+ */
+export function podMapIndex(policy: number, family: IpFamily): number {
+  return 2 * policy + (family === 6 ? 1 : 0);
+}
+
+/** One selecting policy's verdict for one pod, in one family. */
 export interface PodVerdict {
-  /** Index of the policy in the list steered over (first-match order): whose pod map the elements go to. */
-  readonly policy: number;
-  /** The pod's IPv4 addresses: the elements' keys. */
+  /** Index of the pod map the elements go to ({@link podMapIndex} of the policy and the family). */
+  readonly map: number;
+  /** The pod's addresses of that family: the elements' keys. */
   readonly podIps: readonly string[];
   /** The egress IP the pod is pinned to; undefined when the policy has no usable IP. */
   readonly egressIp: string | undefined;
@@ -73,12 +103,23 @@ export function steerPod(
   steering: ReadonlyMap<string, IpSteering>,
 ): PodVerdict[] {
   const out: PodVerdict[] = [];
-  const podIps = pod.ips.filter((ip) => isIPv4(ip));
+  const v4 = pod.ips.filter((ip) => familyOfValidIp(ip) === 4);
+  // The kernel lists IPv6 map keys in canonical form; the desired keys must compare equal to them.
+  const v6 = pod.ips.filter((ip) => familyOfValidIp(ip) === 6).map(canonicalIp);
   policies.forEach((x, i) => {
     if (!policySelects(x.policy, pod, namespaceLabels)) return;
-    const egressIp = pickRendezvous(pod.uid, x.usable);
-    const verdict = egressIp === undefined ? DROP_VERDICT : steering.get(egressIp)!.verdict;
-    out.push({ policy: i, podIps, egressIp, verdict });
+    for (const [family, podIps] of [
+      [4, v4],
+      [6, v6],
+    ] as const) {
+      // A family the pod has no address of gives no verdict; a pod without any address yet counts once (IPv4).
+      if (podIps.length === 0 && (family === 6 || v6.length > 0)) continue;
+      if (!steersFamily(x.policy, family)) continue;
+      const usable = x.usable.filter((ip) => familyOfValidIp(ip) === family);
+      const egressIp = pickRendezvous(pod.uid, usable);
+      const verdict = egressIp === undefined ? DROP_VERDICT : steering.get(egressIp)!.verdict;
+      out.push({ map: podMapIndex(i, family), podIps, egressIp, verdict });
+    }
   });
   return out;
 }

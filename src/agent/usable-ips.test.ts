@@ -67,16 +67,18 @@ describe('placeEgressIps', () => {
     expect(handoversOf(moves, 'node-4')).toEqual([]);
   });
 
-  it('leaves out IPv6 IPs and nodes without a known InternalIP, saying why', () => {
+  it('places IPv6 IPs as IPv4 ones; leaves out nodes without a known InternalIP, saying why', () => {
     const p = egressPolicy([
       at('2001:db8::5', 'node-2'),
       at('10.0.1.17', 'node-9'),
       at('10.0.1.18', 'node-2'),
     ]);
     const { nodeOf, notes } = placeEgressIps([p], nodeIps);
-    expect([...nodeOf]).toEqual([['10.0.1.18', 'node-2']]);
+    expect([...nodeOf]).toEqual([
+      ['2001:db8::5', 'node-2'],
+      ['10.0.1.18', 'node-2'],
+    ]);
     expect(notes).toEqual([
-      'EgressPolicy/shop/to-partner: egress IP 2001:db8::5 skipped (only IPv4 is programmed)',
       'EgressPolicy/shop/to-partner: egress IP 10.0.1.17 skipped: node node-9 has no known InternalIP',
     ]);
   });
@@ -101,7 +103,7 @@ describe('usableIps', () => {
       at('2001:db8::5', 'node-2'),
       at('10.0.1.20', 'node-9'),
     ]);
-    expect(usable(p, 'a')).toEqual(['10.0.1.19', '10.0.1.18']);
+    expect(usable(p, 'a')).toEqual(['10.0.1.19', '10.0.1.18', '2001:db8::5']);
   });
 
   it('leaves out an assignment whose IP is placed on another node (by a later policy)', () => {

@@ -6,8 +6,8 @@
  *
  * ```
  * assignment                                       placed (ip -> node)   usable by the policy's pods
- * Pending | Assigned | Ready, IPv4 ip, known node  yes                   yes, where placed on its node
- * Pending | Assigned | Ready, IPv6 ip              no, noted             no
+ * Pending | Assigned | Ready, known node           yes                   yes, where placed on its node
+ *                                                                        (each family apart: pod-steering.ts)
  * Pending | Assigned | Ready, node without an IP   no, noted             no
  * Failed, or no ip or node yet                     no                    no
  * handoverTo / handoverFrom (a planned move)       as above; both nodes  as above
@@ -16,7 +16,6 @@
  *                                                  any (else all of them)
  * ```
  */
-import { isIPv4 } from 'node:net';
 import { type AnyEgressPolicy, USABLE_STATES } from '../api/index.ts';
 import { policyKey } from '../kube/objects.ts';
 
@@ -36,7 +35,7 @@ export interface EgressIpPlacement {
    * assignments place on different nodes goes to the later one in the given policy order.
    */
   readonly nodeOf: ReadonlyMap<string, string>;
-  /** Assignments left out, each with the reason (IPv6 IPs, nodes without a known InternalIP). */
+  /** Assignments left out, each with the reason (nodes without a known InternalIP). */
   readonly notes: readonly string[];
   /**
    * Planned moves under way: egress IP -> the old and the new gateway. Both hold the IP, and the old one copies
@@ -65,10 +64,6 @@ export function placeEgressIps(
   for (const p of policies) {
     for (const a of p.status?.assignments ?? []) {
       if (!a.ip || !a.node || !USABLE_STATES.has(a.state)) continue;
-      if (!isIPv4(a.ip)) {
-        notes.push(`${policyKey(p)}: egress IP ${a.ip} skipped (only IPv4 is programmed)`);
-        continue;
-      }
       if (!nodeIps.has(a.node)) {
         notes.push(`${policyKey(p)}: egress IP ${a.ip} skipped: node ${a.node} has no known InternalIP`);
         continue;

@@ -6,17 +6,14 @@
  * server saw and the kernel state read back. Needs root and `ip netns`; skipped with the reason otherwise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentSync } from '../../src/agent/agent-sync.ts';
-import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { commandRunner } from '../../src/agent/linux/run-command.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import type { AssignmentState } from '../../src/api/index.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { ECHO_PORTS, EXTERNAL, type LabNode, NetnsLab } from './netns-lab.ts';
+import { ECHO_PORTS, EXTERNAL, LabAgents, type LabNode, NetnsLab } from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.100.50';
-const settings = DEFAULT_DATAPLANE_SETTINGS;
 
 const unavailable = await netnsUnavailable();
 
@@ -30,23 +27,14 @@ describe.skipIf(unavailable !== undefined)(
   `agent datapath in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
   () => {
     const lab = new NetnsLab();
-    const agents = new Map<string, AgentSync>();
     let snapshotsBefore: Map<string, Record<string, string>>;
     let gateway = 'node-2';
     let state: AssignmentState = 'Ready';
 
     const inputs = (node: LabNode, gatewayNode = gateway) => lab.inputs(node, [policy(gatewayNode, state)]);
 
-    const dataplanes: LinuxDataplane[] = [];
-    const newAgent = (node: LabNode) => {
-      const dataplane = lab.dataplane(node, { nftSession: true });
-      dataplanes.push(dataplane);
-      return new AgentSync({ dataplane, settings });
-    };
-
-    const syncAll = async () => {
-      for (const node of lab.nodes) await agents.get(node.name)!.sync(inputs(node));
-    };
+    const agents = new LabAgents(lab, (node) => inputs(node));
+    const syncAll = () => agents.syncAll();
 
     const hasEgressIp = async (node: LabNode) =>
       (await node.run('ip', ['-4', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(`${EGRESS_IP}/32`);
@@ -56,11 +44,10 @@ describe.skipIf(unavailable !== undefined)(
       await lab.startEcho();
       snapshotsBefore = new Map();
       for (const node of lab.nodes) snapshotsBefore.set(node.name, await lab.snapshot(node));
-      for (const node of lab.nodes) agents.set(node.name, newAgent(node));
       await syncAll();
     });
     afterAll(async () => {
-      for (const d of dataplanes) await d.close();
+      await agents.close();
       await lab.destroy();
     });
 
@@ -94,15 +81,18 @@ describe.skipIf(unavailable !== undefined)(
         [EXTERNAL.inPolicy]: EGRESS_IP,
       });
       const link = JSON.parse(
-        (await lab.nodes[0]!.run('ip', ['-j', 'link', 'show', 'dev', settings.tunnelName])).stdout,
+        (await lab.nodes[0]!.run('ip', ['-j', 'link', 'show', 'dev', DEFAULT_DATAPLANE_SETTINGS.tunnelName]))
+          .stdout,
       );
       expect(link[0].mtu).toBe(1450);
     });
 
     it('sends a pod on another non-gateway node through the gateway node (its tunnel receives the flow)', async () => {
       const received = async (node: LabNode) =>
-        JSON.parse((await node.run('ip', ['-j', '-s', 'link', 'show', 'dev', settings.tunnelName])).stdout)[0]
-          .stats64.rx.packets as number;
+        JSON.parse(
+          (await node.run('ip', ['-j', '-s', 'link', 'show', 'dev', DEFAULT_DATAPLANE_SETTINGS.tunnelName]))
+            .stdout,
+        )[0].stats64.rx.packets as number;
       const before = await received(lab.nodes[1]!);
       expect(await lab.sources(lab.pod('n3a'), [EXTERNAL.inPolicy])).toEqual({
         [EXTERNAL.inPolicy]: EGRESS_IP,
@@ -115,13 +105,13 @@ describe.skipIf(unavailable !== undefined)(
       // on the IP, so nothing there would route the packets on: without the guard they would leave node-3
       // with its node IP.
       const node3 = lab.nodes[2]!;
-      await agents.get('node-3')!.sync({ ...inputs(node3), pods: [] });
-      await agents.get('node-1')!.sync(inputs(lab.nodes[0]!, 'node-3'));
+      await agents.of('node-3').sync({ ...inputs(node3), pods: [] });
+      await agents.of('node-1').sync(inputs(lab.nodes[0]!, 'node-3'));
       expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy])).toEqual({
         [EXTERNAL.inPolicy]: 'error: timeout',
       });
-      await agents.get('node-1')!.sync(inputs(lab.nodes[0]!));
-      await agents.get('node-3')!.sync(inputs(node3));
+      await agents.of('node-1').sync(inputs(lab.nodes[0]!));
+      await agents.of('node-3').sync(inputs(node3));
       expect(await lab.sources(lab.pod('n1a'), [EXTERNAL.inPolicy])).toEqual({
         [EXTERNAL.inPolicy]: EGRESS_IP,
       });
@@ -140,7 +130,7 @@ describe.skipIf(unavailable !== undefined)(
       gateway = 'node-3';
       state = 'Pending';
       await syncAll();
-      await Promise.all(dataplanes.map((d) => d.settle()));
+      await Promise.all(agents.dataplanes.map((d) => d.settle()));
       expect(await hasEgressIp(lab.nodes[1]!)).toBe(false);
       expect(await hasEgressIp(lab.nodes[2]!)).toBe(true);
       // The gratuitous ARP moved the external host's neighbour entry before any new traffic.
@@ -153,7 +143,7 @@ describe.skipIf(unavailable !== undefined)(
       // Ready on the same node changes nothing in the kernel.
       state = 'Ready';
       for (const node of lab.nodes) {
-        expect((await agents.get(node.name)!.sync(inputs(node))).changes).toEqual([]);
+        expect((await agents.of(node.name).sync(inputs(node))).changes).toEqual([]);
       }
     });
 
@@ -180,7 +170,7 @@ describe.skipIf(unavailable !== undefined)(
       for (const next of ['node-1', 'node-2', 'node-3']) {
         gateway = next;
         await syncAll();
-        await Promise.all(dataplanes.map((d) => d.settle()));
+        await Promise.all(agents.dataplanes.map((d) => d.settle()));
         await new Promise((r) => setTimeout(r, 1000));
       }
       const [udp] = (await stream.lines) as [
@@ -216,10 +206,8 @@ describe.skipIf(unavailable !== undefined)(
       await held.first;
       await new Promise((r) => setTimeout(r, 300));
       for (const node of lab.nodes) {
-        const fresh = newAgent(node);
-        const { changes } = await fresh.sync(inputs(node));
+        const { changes } = await agents.start(node).sync(inputs(node));
         expect(changes).toEqual([]);
-        agents.set(node.name, fresh);
       }
       const [udp] = (await stream.lines) as [
         { sent: number; received: number; sources: Record<string, number> },

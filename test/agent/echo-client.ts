@@ -54,7 +54,7 @@ if (mode === 'tcp') {
 } else if (mode === 'udp') {
   const [ip, countText, intervalText] = rest;
   const count = Number(countText);
-  const sock = createSocket('udp4');
+  const sock = createSocket(ip!.includes(':') ? 'udp6' : 'udp4');
   const got = new Set<number>();
   const sources: Record<string, number> = {};
   sock.on('message', (msg) => {
@@ -75,7 +75,7 @@ if (mode === 'tcp') {
   let sent = 0;
   while (Date.now() < end) {
     for (let i = 0; i < Number(burstText); i++) {
-      const sock = createSocket('udp4');
+      const sock = createSocket(ip!.includes(':') ? 'udp6' : 'udp4');
       sock.send(String(sent++), port, ip!, () => sock.close());
     }
     await new Promise((r) => setTimeout(r, Number(intervalText)));

@@ -24,9 +24,14 @@
  * is dropped and counted ({@link NetnsLab.vpcDrops}); the node masquerades pod traffic to non-VPC destinations
  * to its node IP, as the CNI does.
  *
+ * With `dualStack`, IPv6 is on everywhere and every address has an IPv6 twin: nodes `fd00:100::<i>/64` on eth0
+ * (the external namespace `fd00:100::100`, their IPv6 default router, with `EXTERNAL6`'s addresses on lo), pods
+ * `fd00:244:<i>::10+/64` behind cni0 `fd00:244:<i>::1`, masqueraded (`ip6 testcni6`) and routed between nodes
+ * like their IPv4 addresses; duplicate address detection is off in every namespace (no tentative addresses).
+ *
  * Each node forwards, masquerades pod traffic leaving eth0 (like a CNI, in its own `ip testcni` table),
  * routes the other nodes' pod CIDRs through their node IPs, and has strict reverse-path filtering
- * (`all.rp_filter=1`) and IPv6 off. Every name carries a random prefix; {@link NetnsLab.destroy} removes
+ * (`all.rp_filter=1`) and IPv6 off (unless `dualStack`). Every name carries a random prefix; {@link NetnsLab.destroy} removes
  * every namespace (and with them every link) even after a failure.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -37,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAgentConfig } from '../../src/agent/agent-config.ts';
 import type { AgentInputs, LocalPod, NodeIdentity } from '../../src/agent/agent-inputs.ts';
+import { AgentSync } from '../../src/agent/agent-sync.ts';
 import { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { NftSession } from '../../src/agent/linux/nft-session.ts';
 import type { SysctlReader, SysctlWriter } from '../../src/agent/linux/proc-sys.ts';
@@ -72,6 +78,8 @@ export interface LabNode {
   readonly ip: string;
   readonly podCidr: string;
   readonly run: RunCommand;
+  /** IPv6 address (`dualStack`). */
+  readonly ip6?: string;
 }
 
 /** A simulated pod. */
@@ -80,6 +88,8 @@ export interface LabPod {
   readonly ns: string;
   readonly ip: string;
   readonly node: LabNode;
+  /** IPv6 address (`dualStack`). */
+  readonly ip6?: string;
 }
 
 /** Addresses on the external namespace. */
@@ -91,6 +101,18 @@ export const EXTERNAL = {
   /** The /24 of `inPolicy` and `excluded`: the labs' policies' `destinationCIDRs`. */
   destinations: '198.51.100.0/24',
 } as const;
+
+/** IPv6 addresses on the external namespace (`build` option `dualStack`), as {@link EXTERNAL}'s. */
+export const EXTERNAL6 = {
+  router: 'fd00:100::100',
+  inPolicy: '2001:db8:100::10',
+  excluded: '2001:db8:100::30',
+  outside: '2001:db8:113::10',
+  destinations: '2001:db8:100::/64',
+} as const;
+
+/** The IPv6 pod and service CIDRs of the `dualStack` lab. */
+export const CLUSTER6 = { pods: 'fd00:244::/32', services: 'fd00:96::/108' } as const;
 
 /** The subnet of dedicated egress interfaces (`build` option `egressNics`). */
 export const EGRESS_SUBNET = { cidr: '192.168.200.0/24', router: '192.168.200.1' } as const;
@@ -137,8 +159,21 @@ export class NetnsLab {
     return items.find((i) => i.counter)?.counter?.packets ?? 0;
   }
 
+  #dual = false;
+
   async #ns(name: string): Promise<string> {
-    return this.#namespaces.create(name);
+    const ns = await this.#namespaces.create(name);
+    if (this.#dual) {
+      await commandRunner(ns)('sysctl', [
+        '-q',
+        '-w',
+        'net.ipv6.conf.all.disable_ipv6=0',
+        'net.ipv6.conf.default.disable_ipv6=0',
+        'net.ipv6.conf.all.accept_dad=0',
+        'net.ipv6.conf.default.accept_dad=0',
+      ]);
+    }
+    return ns;
   }
 
   /**
@@ -148,9 +183,16 @@ export class NetnsLab {
   async build(
     nodeCount: number,
     pods: Record<number, string[]>,
-    options: { readonly egressNics?: readonly number[]; readonly vpcCni?: boolean } = {},
+    options: {
+      readonly egressNics?: readonly number[];
+      readonly vpcCni?: boolean;
+      readonly dualStack?: boolean;
+    } = {},
   ): Promise<void> {
     const vpc = options.vpcCni ?? false;
+    const dual = options.dualStack ?? false;
+    if (dual && vpc) throw new Error('the lab has no dual-stack VPC CNI shape');
+    this.#dual = dual;
     const br = await this.#ns('br');
     const brRun = commandRunner(br);
     for (const bridge of ['br0', 'br1']) {
@@ -169,6 +211,12 @@ export class NetnsLab {
     await extRun('ip', ['addr', 'add', `${EXTERNAL.router}/24`, 'dev', 'eth0']);
     for (const ip of [EXTERNAL.inPolicy, EXTERNAL.excluded, EXTERNAL.outside]) {
       await extRun('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo']);
+    }
+    if (dual) {
+      await extRun('ip', ['-6', 'addr', 'add', `${EXTERNAL6.router}/64`, 'dev', 'eth0']);
+      for (const ip of [EXTERNAL6.inPolicy, EXTERNAL6.excluded, EXTERNAL6.outside]) {
+        await extRun('ip', ['-6', 'addr', 'add', `${ip}/128`, 'dev', 'lo']);
+      }
     }
     if (egressNics.length > 0) {
       await attach(ext, 'p-ext1', 'eth1', 'br1');
@@ -192,10 +240,22 @@ export class NetnsLab {
         ip: `192.168.100.${i}`,
         podCidr: `10.244.${i}.0/24`,
         run,
+        ...(dual ? { ip6: `fd00:100::${i}` } : {}),
       };
       this.nodes.push(node);
       await run('ip', ['addr', 'add', `${node.ip}/24`, 'dev', 'eth0']);
       await run('ip', ['route', 'add', 'default', 'via', EXTERNAL.router]);
+      if (dual) {
+        await run('ip', ['-6', 'addr', 'add', `${node.ip6}/64`, 'dev', 'eth0']);
+        await run('ip', ['-6', 'route', 'add', 'default', 'via', EXTERNAL6.router]);
+        await run('sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+        await run(
+          'nft',
+          ['-f', '-'],
+          'table ip6 testcni6 {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n' +
+            `\t\toifname "eth0" ip6 saddr ${CLUSTER6.pods} ip6 daddr != ${CLUSTER6.pods} masquerade\n\t}\n}\n`,
+        );
+      }
       if (egressNics.includes(i)) {
         await attach(ns, `p-n${i}e`, 'eth1', 'br1');
         await run('ip', ['addr', 'add', `192.168.200.${10 + i}/24`, 'dev', 'eth1']);
@@ -208,6 +268,7 @@ export class NetnsLab {
       }
       await run('ip', ['link', 'add', 'cni0', 'type', 'bridge']);
       await run('ip', ['addr', 'add', `10.244.${i}.1/24`, 'dev', 'cni0']);
+      if (dual) await run('ip', ['-6', 'addr', 'add', `fd00:244:${i}::1/64`, 'dev', 'cni0']);
       await run('ip', ['link', 'set', 'cni0', 'up']);
       await run(
         'nft',
@@ -225,7 +286,12 @@ export class NetnsLab {
         const podRun = commandRunner(podNs);
         await podRun('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
         await podRun('ip', ['route', 'add', 'default', 'via', `10.244.${i}.1`]);
-        this.pods.push({ name: podName, ns: podNs, ip, node });
+        const ip6 = dual ? `fd00:244:${i}::${podIndex}` : undefined;
+        if (ip6) {
+          await podRun('ip', ['-6', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0']);
+          await podRun('ip', ['-6', 'route', 'add', 'default', 'via', `fd00:244:${i}::1`]);
+        }
+        this.pods.push({ name: podName, ns: podNs, ip, node, ...(ip6 ? { ip6 } : {}) });
         podIndex++;
       }
     }
@@ -234,8 +300,10 @@ export class NetnsLab {
       return;
     }
     for (const a of this.nodes) {
-      for (const b of this.nodes) {
-        if (a !== b) await a.run('ip', ['route', 'add', b.podCidr, 'via', b.ip]);
+      for (const [ib, b] of this.nodes.entries()) {
+        if (a === b) continue;
+        await a.run('ip', ['route', 'add', b.podCidr, 'via', b.ip]);
+        if (dual) await a.run('ip', ['-6', 'route', 'add', `fd00:244:${ib + 1}::/64`, 'via', b.ip6!]);
       }
     }
   }
@@ -300,7 +368,7 @@ export class NetnsLab {
         uid: `uid-${p.name}`,
         namespace: 'shop',
         name: p.name,
-        ips: [p.ip],
+        ips: p.ip6 ? [p.ip, p.ip6] : [p.ip],
         labels: p.name.endsWith('b') ? { app: 'other' } : { app: 'api' },
       }));
   }
@@ -376,6 +444,7 @@ export class NetnsLab {
         EXTERNAL.inPolicy,
         EXTERNAL.excluded,
         EXTERNAL.outside,
+        ...(this.#dual ? [EXTERNAL6.inPolicy, EXTERNAL6.excluded, EXTERNAL6.outside] : []),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -461,7 +530,9 @@ export class NetnsLab {
       // Stateless: counter values change with traffic; the rules and objects are what the agent could leave.
       ruleset: await read('nft', ['-s', 'list', 'ruleset']),
       rules: await read('ip', ['rule']),
+      rules6: await read('ip', ['-6', 'rule']),
       routes: await read('ip', ['route', 'show', 'table', 'all']),
+      routes6: await read('ip', ['-6', 'route', 'show', 'table', 'all']),
       addresses: await read('ip', ['addr']),
       links: await read('ip', ['-o', 'link']),
       // Learned (dynamic) entries come and go with traffic; the static ones are what the agent could leave.
@@ -525,5 +596,53 @@ export class NetnsLab {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     this.#children.add(child);
     await once(child.stdout!, 'data'); // "listening"
+  }
+}
+
+/**
+ * One {@link AgentSync} per lab node, each over a dataplane with one `nft -i` session, as the agent runs:
+ * {@link start} makes a fresh one for a node (a restart), {@link syncAll} syncs every node with `inputs(node)`,
+ * {@link close} closes every dataplane made.
+ */
+export class LabAgents {
+  /** The current agent of each node, by node name. */
+  readonly byNode = new Map<string, AgentSync>();
+  /** Every dataplane made, the replaced ones included. */
+  readonly dataplanes: LinuxDataplane[] = [];
+  readonly #lab: NetnsLab;
+  readonly #inputs: (node: LabNode) => AgentInputs;
+  readonly #settings: DataplaneSettings;
+
+  constructor(lab: NetnsLab, inputs: (node: LabNode) => AgentInputs, settings = DEFAULT_DATAPLANE_SETTINGS) {
+    this.#lab = lab;
+    this.#inputs = inputs;
+    this.#settings = settings;
+  }
+
+  /** A fresh agent for `node`, replacing the one it had. */
+  start(node: LabNode): AgentSync {
+    const dataplane = this.#lab.dataplane(node, { nftSession: true, settings: this.#settings });
+    this.dataplanes.push(dataplane);
+    const agent = new AgentSync({ dataplane, settings: this.#settings });
+    this.byNode.set(node.name, agent);
+    return agent;
+  }
+
+  /** The current agent of the node named `name`. */
+  of(name: string): AgentSync {
+    const agent = this.byNode.get(name);
+    if (!agent) throw new Error(`no agent started for ${name}`);
+    return agent;
+  }
+
+  /** Syncs every lab node's agent (started first where there is none) with its inputs, one after another. */
+  async syncAll(): Promise<void> {
+    for (const node of this.#lab.nodes)
+      await (this.byNode.get(node.name) ?? this.start(node)).sync(this.#inputs(node));
+  }
+
+  /** Closes every dataplane made. */
+  async close(): Promise<void> {
+    for (const d of this.dataplanes) await d.close();
   }
 }

@@ -42,11 +42,14 @@ describe('batchPhases', () => {
   const neigh = { tool: 'ip', args: ['neigh', 'replace', '10.0.0.3'] } as const;
   const route = { tool: 'ip', args: ['route', 'replace', 'default', 'via', '10.0.0.3'] } as const;
   const flush = { tool: 'ip', args: ['neigh', 'flush', 'to', '10.0.0.2'] } as const;
+  const neigh6 = { tool: 'ip6', args: ['neigh', 'replace', 'fe80::a00:3'] } as const;
+  const route6 = { tool: 'ip6', args: ['route', 'replace', 'default', 'via', 'fe80::a00:3'] } as const;
 
-  it('runs the FDB entries added first, every ip line next, and the FDB entries deleted last', () => {
-    expect(batchPhases([fdbAdd, neigh, route, flush, fdbDel])).toEqual([
+  it('runs the FDB entries added first, every ip line next (IPv4, then IPv6), and the FDB entries deleted last', () => {
+    expect(batchPhases([fdbAdd, neigh6, neigh, route6, route, flush, fdbDel])).toEqual([
       { tool: 'bridge', lines: [fdbAdd] },
       { tool: 'ip', lines: [neigh, route, flush] },
+      { tool: 'ip6', lines: [neigh6, route6] },
       { tool: 'bridge', lines: [fdbDel] },
     ]);
   });

@@ -7,6 +7,7 @@
  * ```
  * commands ─► bridge adds    ─► bridge -force -batch -   (a new next hop's FDB entry before its route)
  *          ├► ip lines       ─► ip -4 -force -batch -
+ *          ├► ip6 lines      ─► ip -6 -force -batch -    (a batch line cannot name its family)
  *          └► bridge deletes ─► bridge -force -batch -   (an old next hop's FDB entry after its route left)
  * a failed line ─► "Command failed -:N" in stderr ─► absent and `absentOk` (an idempotent delete)? fine
  *                                                  └► else BatchError naming every failed command
@@ -19,8 +20,8 @@ import { CommandError, type RunCommand } from './run-command.ts';
 
 /** One iproute2 command for a batch. */
 export interface IpCommand {
-  readonly tool: 'ip' | 'bridge';
-  /** Arguments after `ip -4` or `bridge`. */
+  readonly tool: 'ip' | 'ip6' | 'bridge';
+  /** Arguments after `ip -4` (`ip`), `ip -6` (`ip6`) or `bridge`. */
   readonly args: readonly string[];
   /** The command may fail because what it removes is already gone (or was never there). */
   readonly absentOk?: boolean;
@@ -67,8 +68,9 @@ export interface BatchPhase {
 }
 
 /**
- * The processes that run `commands`, in order: the FDB entries added, then every `ip` line, then the FDB
- * entries deleted. A peer's FDB entry is there before a neighbour or route leads to it and stays until none
+ * The processes that run `commands`, in order: the FDB entries added, then every `ip` line (IPv4, then
+ * IPv6: the two families' rules, routes and neighbours never depend on each other), then the FDB entries
+ * deleted. A peer's FDB entry is there before a neighbour or route leads to it and stays until none
  * does: when one batch moves a route from an old peer to a new one and removes the old peer (a source node
  * switching gateways), no packet between two processes meets a next hop that the tunnel cannot reach.
  * Empty phases are left out. Pure.
@@ -78,6 +80,7 @@ export function batchPhases(commands: readonly IpCommand[]): BatchPhase[] {
   const phases: BatchPhase[] = [
     { tool: 'bridge', lines: commands.filter((c) => c.tool === 'bridge' && !isFdbDelete(c)) },
     { tool: 'ip', lines: commands.filter((c) => c.tool === 'ip') },
+    { tool: 'ip6', lines: commands.filter((c) => c.tool === 'ip6') },
     { tool: 'bridge', lines: commands.filter(isFdbDelete) },
   ];
   return phases.filter((p) => p.lines.length > 0);
@@ -86,9 +89,13 @@ export function batchPhases(commands: readonly IpCommand[]): BatchPhase[] {
 /** Runs `commands` in the processes of {@link batchPhases}; see the module comment. */
 export async function runIpBatch(run: RunCommand, commands: readonly IpCommand[]): Promise<void> {
   for (const { tool, lines } of batchPhases(commands)) {
-    const argv = tool === 'ip' ? ['-4', '-force', '-batch', '-'] : ['-force', '-batch', '-'];
+    const family = tool === 'ip' ? ['-4'] : tool === 'ip6' ? ['-6'] : [];
     try {
-      await run(tool, argv, `${lines.map((c) => c.args.join(' ')).join('\n')}\n`);
+      await run(
+        tool === 'bridge' ? 'bridge' : 'ip',
+        [...family, '-force', '-batch', '-'],
+        `${lines.map((c) => c.args.join(' ')).join('\n')}\n`,
+      );
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
       const failed = batchFailures(err.stderr);

@@ -44,6 +44,7 @@ import {
   type SnatCounter,
 } from './nftables.ts';
 import {
+  ipv6AnnounceKeys,
   procSysReader,
   procSysWriter,
   rpFilterKey,
@@ -94,7 +95,10 @@ export class LinuxDataplane implements Dataplane {
     // the tunnel is made: drift is repaired, and a `/proc/sys` that cannot be written (a chart without the
     // mount) fails the sync on every node, not only on nodes that still need the tunnel. Not for a cleanup.
     if (tunnel && options.repairSettings) await this.#sysctl(rpFilterKey(tunnel.name), '2');
-    const owned = new Set(nft?.sets[SETS.owned]?.keys() ?? []);
+    const owned = new Set([
+      ...(nft?.sets[SETS.owned]?.keys() ?? []),
+      ...(nft?.sets[SETS.owned6]?.keys() ?? []),
+    ]);
     const [peers, addresses] = await Promise.all([
       tunnel ? readPeers(run, s.tunnelName) : Promise.resolve([]),
       // Owned addresses on any device: a changed egress interface leaves none behind.
@@ -123,7 +127,7 @@ export class LinuxDataplane implements Dataplane {
       ipBatch = [];
       announce = [];
       await runIpBatch(run, commands);
-      if (this.#o.announce) for (const a of added) this.#announce(a.ip, a.dev);
+      if (this.#o.announce) for (const a of added) if (!a.ip.includes(':')) this.#announce(a.ip, a.dev);
     };
     for (const c of changes) {
       if (c.kind === 'nft.elements') {
@@ -184,8 +188,13 @@ export class LinuxDataplane implements Dataplane {
         return [addRuleCommand(c.rule, s.routeProtocol)];
       case 'rule.delete':
         return [deleteRuleCommand(c.rule, s.routeProtocol)];
-      case 'address.add':
-        return [addAddressCommand(c.address)];
+      case 'address.add': {
+        // IPv6: the kernel advertises the address itself when the device is set for it (proc-sys.ts).
+        const advertise = c.announce && this.#o.announce && c.address.ip.includes(':');
+        if (advertise)
+          for (const [key, value] of ipv6AnnounceKeys(c.address.dev)) await this.#sysctl(key, value);
+        return [addAddressCommand(c.address, advertise)];
+      }
       case 'address.delete':
         return [deleteAddressCommand(c.address)];
       default:

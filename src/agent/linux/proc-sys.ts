@@ -68,3 +68,15 @@ export function procSysReader(root: string = DEFAULT_PROC_SYS): SysctlReader {
  * being marked invalid. Per network namespace: the node's, for a `hostNetwork` agent.
  */
 export const TCP_BE_LIBERAL_KEY = 'net/netfilter/nf_conntrack_tcp_be_liberal';
+
+/**
+ * The settings of `dev` under which adding an IPv6 address makes the kernel advertise it at once (an unsolicited
+ * neighbour advertisement, as a gratuitous ARP does for IPv4): no duplicate address detection (`accept_dad=0`,
+ * which would hold the address tentative for a second and advertise only then) and `ndisc_notify=1`.
+ */
+export function ipv6AnnounceKeys(dev: string): readonly (readonly [string, string])[] {
+  return [
+    [`net/ipv6/conf/${dev}/accept_dad`, '0'],
+    [`net/ipv6/conf/${dev}/ndisc_notify`, '1'],
+  ];
+}
