@@ -51,8 +51,12 @@ export interface NodeIdentity {
   readonly iface: string;
   /** MTU of that interface. */
   readonly mtu: number;
-  /** A dedicated interface for egress IPs (default: `iface`), and the gateway its traffic leaves by. */
-  readonly egress?: { readonly iface: string; readonly gateway: string };
+  /**
+   * A dedicated interface for egress IPs (default: `iface`), and the gateway its traffic leaves by; `gateway6`
+   * the IPv6 one (the kernel's IPv6 default route on the interface), without which IPv6 egress IPs there are
+   * not routed by the interface (docs/agent.md, "IPv6 and dual stack").
+   */
+  readonly egress?: { readonly iface: string; readonly gateway: string; readonly gateway6?: string };
 }
 
 /** Everything the decision reads. */

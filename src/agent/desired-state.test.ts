@@ -102,6 +102,40 @@ describe('desiredState', () => {
     expect(idle.rules.filter((r) => r.table === S.tableBase)).toEqual([]);
   });
 
+  it('with a dedicated egress interface and an IPv6 gateway: IPv6 egress IPs routed out by it in ip -6; without one, no IPv6 rules', () => {
+    const base = inputs({
+      policies: [egressPolicy([ready('10.0.1.17', 'node-1'), ready('2001:db8::17', 'node-1')])],
+      pods: [pod('a', '10.244.1.10')],
+    });
+    const egress = { iface: 'eth1', gateway: '10.0.1.1', gateway6: 'fe80::1' };
+    const { desired } = desiredState({ ...base, node: { ...base.node, egress } }, S);
+    expect(desired.addresses).toEqual(
+      expect.arrayContaining([
+        { ip: '10.0.1.17', dev: 'eth1' },
+        { ip: '2001:db8::17', dev: 'eth1' },
+      ]),
+    );
+    const egressRules = desired.rules.filter((r) => r.table === S.tableBase);
+    expect(egressRules.filter((r) => r.family === 6).map((r) => r.from ?? 'mark')).toEqual([
+      'mark',
+      '2001:db8::17',
+    ]);
+    expect(egressRules.filter((r) => r.family === undefined).map((r) => r.from ?? 'mark')).toEqual([
+      'mark',
+      '10.0.1.17',
+    ]);
+    expect(desired.routes.filter((r) => r.table === S.tableBase)).toEqual([
+      { table: S.tableBase, kind: 'via', via: '10.0.1.1', dev: 'eth1' },
+      { table: S.tableBase, kind: 'via', via: 'fe80::1', dev: 'eth1' },
+    ]);
+    const without = desiredState(
+      { ...base, node: { ...base.node, egress: { iface: 'eth1', gateway: '10.0.1.1' } } },
+      S,
+    ).desired;
+    expect(without.rules.filter((r) => r.family === 6 && r.table === S.tableBase)).toEqual([]);
+    expect(without.routes.filter((r) => r.table === S.tableBase)).toHaveLength(1);
+  });
+
   it('leaves out unselected pods, pods of other namespaces, and keeps cluster traffic out', () => {
     const { desired } = desiredState(
       inputs({

@@ -24,7 +24,9 @@
  * IPv6 egress IP             -> the same, with `ip -6` rules and routes in the same table numbers, the route's next
  *                               hop the gateway's tunnel link-local (a permanent neighbour for its tunnel MAC)
  *                               and no `throw` (the outer packets are IPv4); an address `/128`; with a
- *                               dedicated egress interface no rules (it leaves by the node's IPv6 routes)
+ *                               dedicated egress interface the same rules in `ip -6` and table base+0's
+ *                               default via its IPv6 gateway, or no rules when it has none (it leaves by the
+ *                               node's IPv6 routes)
  * always                     -> tunnel device, cluster bypass sets (pod/service CIDRs, node IPs, link-local;
  *                               per family), node set (input guard), per policy its destination and excluded
  *                               sets and pod map per family, a mark chain per usable IP (so pods coming and
@@ -191,12 +193,13 @@ function egressRouting(input: NodeDataplaneInput) {
         // The neighbour an answer sent on to the other gateway leaves for (nft-model.ts, the answers' table).
         if (!v6) peers.set(ip, { nodeIp: ip, mac: tunnelMac(ip) });
       }
-      if (me.egress && !v6) {
-        const rule = {
+      if (me.egress && (!v6 || me.egress.gateway6)) {
+        const rule: RuleState = {
           mark: value,
           mask: settings.markMask,
           table: egressTable,
           priority: settings.rulePriority,
+          ...(v6 ? { family: 6 as const } : {}),
         };
         rules.push(rule, { ...rule, mark: 0, mask: 0, from: ip });
       }
@@ -218,8 +221,11 @@ function egressRouting(input: NodeDataplaneInput) {
     routes.push({ table, kind: 'via', via: gw, dev: settings.tunnelName });
     routes.push({ table, kind: 'throw', dst: gw });
   }
-  if (me.egress && addresses.length > 0) {
+  if (me.egress && addresses.some((a) => !isV6(a.ip))) {
     routes.push({ table: egressTable, kind: 'via', via: me.egress.gateway, dev: me.egress.iface });
+  }
+  if (me.egress?.gateway6 && addresses.some((a) => isV6(a.ip))) {
+    routes.push({ table: egressTable, kind: 'via', via: me.egress.gateway6, dev: me.egress.iface });
   }
   return { addresses, snat, copies, rules, routes, peers: [...peers.values()] };
 }

@@ -36,13 +36,13 @@ import { loadKubeConfig } from '../kube/kube-config.ts';
 import { probeServiceCidrs } from '../kube/service-cidr-api.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfig } from './agent-config.ts';
-import type { AgentInputs } from './agent-inputs.ts';
+import type { AgentInputs, NodeIdentity } from './agent-inputs.ts';
 import { AgentSync } from './agent-sync.ts';
 import { cleanupAgent } from './cleanup-agent.ts';
 import { ClusterCidrWatch } from './cluster-cidr-watch.ts';
 import { HandoverAdopter } from './handover-adopter.ts';
 import { namespaceLabels, podKey, toLocalPod, toNodeAddress } from './k8s-inputs.ts';
-import { deviceOf, gatewayOf, readMtu } from './linux/iproute.ts';
+import { deviceOf, gateway6Of, gatewayOf, readMtu } from './linux/iproute.ts';
 import { LinuxDataplane } from './linux/linux-dataplane.ts';
 import { NftSession } from './linux/nft-session.ts';
 import { procSysReader, procSysWriter, type SysctlReader, type SysctlWriter } from './linux/proc-sys.ts';
@@ -183,7 +183,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
     throw new AgentStartError(`no interface holds the node IP ${nodeIp}; pass --interface`);
   }
   const mtu = await readMtu(run, iface);
-  let egress: { iface: string; gateway: string } | undefined;
+  let egress: NodeIdentity['egress'];
   if (config.egressIface !== undefined && config.egressIface !== iface) {
     const gateway =
       config.egressGateway ?? (await gatewayOf(run, config.egressIface, config.dataplane.routeProtocol));
@@ -193,7 +193,14 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ru
         `the egress interface ${config.egressIface} has no default route and no subnet; pass --egress-gateway`,
       );
     }
-    egress = { iface: config.egressIface, gateway };
+    const gateway6 = await gateway6Of(run, config.egressIface, config.dataplane.routeProtocol);
+    if (!gateway6) {
+      deps.logger.info(
+        { iface: config.egressIface },
+        'the egress interface has no IPv6 default route: IPv6 egress IPs there leave by the main IPv6 routes',
+      );
+    }
+    egress = { iface: config.egressIface, gateway, ...(gateway6 ? { gateway6 } : {}) };
   }
 
   const dataplane = agentDataplane(config, deps);

@@ -10,13 +10,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentInputs } from '../../src/agent/agent-inputs.ts';
 import { AgentSync } from '../../src/agent/agent-sync.ts';
-import { gatewayOf } from '../../src/agent/linux/iproute.ts';
+import { gateway6Of, gatewayOf } from '../../src/agent/linux/iproute.ts';
 import type { LinuxDataplane } from '../../src/agent/linux/linux-dataplane.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
 import { DEFAULT_DATAPLANE_SETTINGS } from '../../src/agent/settings.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { netnsUnavailable } from '../support/netns.ts';
-import { EGRESS_SUBNET, EXTERNAL, type LabNode, NetnsLab } from './netns-lab.ts';
+import {
+  CLUSTER6,
+  EGRESS_SUBNET,
+  EGRESS_SUBNET6,
+  EXTERNAL,
+  EXTERNAL6,
+  LabAgents,
+  type LabNode,
+  NetnsLab,
+} from './netns-lab.ts';
 
 const EGRESS_IP = '192.168.200.50';
 const settings = DEFAULT_DATAPLANE_SETTINGS;
@@ -117,6 +126,87 @@ describe.skipIf(unavailable !== undefined)(
       }
       const rules = (await gateway().run('ip', ['rule'])).stdout;
       expect(rules).toContain(`from ${EGRESS_IP} lookup ${settings.tableBase}`);
+      for (const node of lab.nodes) {
+        const code = await lab.agentCli(node, ['--cleanup', '--node-name', node.name]);
+        expect(code).toBe(0);
+        expect(await lab.snapshot(node)).toEqual(before.get(node.name));
+      }
+    });
+  },
+);
+
+const EGRESS_IP6 = 'fd00:200::50';
+
+describe.skipIf(unavailable !== undefined)(
+  `IPv6 egress IPs on a dedicated interface, dual stack${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    const lab = new NetnsLab();
+    const dual = egressPolicy({
+      spec: { destinationCIDRs: [EXTERNAL.destinations, EXTERNAL6.destinations] },
+      assignments: [
+        { ip: EGRESS_IP, node: 'node-2', state: 'Ready' },
+        { ip: EGRESS_IP6, node: 'node-2', state: 'Ready' },
+      ],
+    });
+    let egress: { iface: string; gateway: string; gateway6?: string } | undefined;
+    let before: Map<string, Record<string, string>>;
+    const inputs = (node: LabNode): AgentInputs =>
+      lab.inputs(node, [dual], {
+        ...(node.name === 'node-2' ? { egress: egress! } : {}),
+        clusterCidrs: ['10.244.0.0/16', CLUSTER6.pods],
+      });
+    const agents = new LabAgents(lab, inputs);
+    const gateway = () => lab.nodes[1]!;
+
+    beforeAll(async () => {
+      await lab.build(2, { 1: ['n1a'], 2: ['n2a'] }, { egressNics: [2], dualStack: true });
+      await lab.startEcho();
+      before = new Map();
+      for (const node of lab.nodes) before.set(node.name, await lab.snapshot(node));
+      const run = gateway().run;
+      const gateway6 = await gateway6Of(run, 'eth1', settings.routeProtocol);
+      egress = {
+        iface: 'eth1',
+        gateway: (await gatewayOf(run, 'eth1', settings.routeProtocol))!,
+        ...(gateway6 ? { gateway6 } : {}),
+      };
+      await agents.syncAll();
+    });
+    afterAll(async () => {
+      await agents.close();
+      await lab.destroy();
+    });
+
+    it("finds the interface's IPv6 gateway from its IPv6 default route", () => {
+      expect(egress?.gateway6).toBe(EGRESS_SUBNET6.router);
+    });
+
+    it('sends each family out by eth1 with its egress IP (the IPv6 source check passes), from another node and the gateway', async () => {
+      const gw = gateway();
+      expect((await gw.run('ip', ['-6', 'addr', 'show', 'dev', 'eth1'])).stdout).toContain(
+        `${EGRESS_IP6}/128`,
+      );
+      for (const pod of ['n1a', 'n2a']) {
+        expect(await lab.sources(lab.pod(pod), [EXTERNAL.inPolicy, EXTERNAL6.inPolicy])).toEqual({
+          [EXTERNAL.inPolicy]: EGRESS_IP,
+          [EXTERNAL6.inPolicy]: EGRESS_IP6,
+        });
+      }
+      // Outside the policy, IPv6 keeps the node's address and eth0.
+      expect(await lab.sources(lab.pod('n2a'), [EXTERNAL6.outside])).toEqual({
+        [EXTERNAL6.outside]: gw.ip6!,
+      });
+    });
+
+    it('restarting changes nothing in the kernel; --cleanup leaves each node as found', async () => {
+      const running = new Map<string, Record<string, string>>();
+      for (const node of lab.nodes) running.set(node.name, await lab.snapshot(node));
+      for (const node of lab.nodes) {
+        expect((await agents.start(node).sync(inputs(node))).changes).toEqual([]);
+        expect(await lab.snapshot(node)).toEqual(running.get(node.name));
+      }
+      const rules6 = (await gateway().run('ip', ['-6', 'rule'])).stdout;
+      expect(rules6).toContain(`from ${EGRESS_IP6} lookup ${settings.tableBase}`);
       for (const node of lab.nodes) {
         const code = await lab.agentCli(node, ['--cleanup', '--node-name', node.name]);
         expect(code).toBe(0);

@@ -13,7 +13,10 @@
  *
  * With `egressNics`, a second subnet (`br1`, 192.168.200.0/24, the external namespace its router at .1) gives
  * those nodes a dedicated egress interface `eth1` (192.168.200.10+i); like a cloud's source check, the
- * external namespace drops packets from that subnet that arrive on its other interface.
+ * external namespace drops packets from that subnet that arrive on its other interface. With `dualStack` too,
+ * the subnet has its IPv6 twin `fd00:200::/64` (router `fd00:200::1`, nodes `fd00:200::10+i`, each with an IPv6
+ * default route by eth1 at a higher metric than eth0's, as a second interface's router advertisement gives it),
+ * under the same source check.
  *
  * With `vpcCni`, the pods are wired as the Amazon VPC CNI wires them instead: each pod takes a "VPC" address
  * `10.0.<node>.10+` (`VPC.pods`), a `/32` on its eth0 with its default route via `169.254.1.1` (a permanent
@@ -116,6 +119,8 @@ export const CLUSTER6 = { pods: 'fd00:244::/32', services: 'fd00:96::/108' } as 
 
 /** The subnet of dedicated egress interfaces (`build` option `egressNics`). */
 export const EGRESS_SUBNET = { cidr: '192.168.200.0/24', router: '192.168.200.1' } as const;
+/** Its IPv6 twin (`egressNics` with `dualStack`). */
+export const EGRESS_SUBNET6 = { cidr: 'fd00:200::/64', router: 'fd00:200::1' } as const;
 
 /** The "VPC" of the `vpcCni` shape: where its pods take their addresses. */
 export const VPC = { pods: '10.0.0.0/16', nodes: '192.168.100.0/24' } as const;
@@ -221,11 +226,13 @@ export class NetnsLab {
     if (egressNics.length > 0) {
       await attach(ext, 'p-ext1', 'eth1', 'br1');
       await extRun('ip', ['addr', 'add', `${EGRESS_SUBNET.router}/24`, 'dev', 'eth1']);
+      if (dual) await extRun('ip', ['-6', 'addr', 'add', `${EGRESS_SUBNET6.router}/64`, 'dev', 'eth1']);
+      const check6 = dual ? `\t\tiifname != "eth1" ip6 saddr ${EGRESS_SUBNET6.cidr} counter drop\n` : '';
       await extRun(
         'nft',
         ['-f', '-'],
-        'table ip sourcecheck {\n\tchain pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n' +
-          `\t\tiifname != "eth1" ip saddr ${EGRESS_SUBNET.cidr} counter drop\n\t}\n}\n`,
+        'table inet sourcecheck {\n\tchain pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n' +
+          `\t\tiifname != "eth1" ip saddr ${EGRESS_SUBNET.cidr} counter drop\n${check6}\t}\n}\n`,
       );
     }
 
@@ -259,6 +266,21 @@ export class NetnsLab {
       if (egressNics.includes(i)) {
         await attach(ns, `p-n${i}e`, 'eth1', 'br1');
         await run('ip', ['addr', 'add', `192.168.200.${10 + i}/24`, 'dev', 'eth1']);
+        if (dual) {
+          await run('ip', ['-6', 'addr', 'add', `fd00:200::${10 + i}/64`, 'dev', 'eth1']);
+          await run('ip', [
+            '-6',
+            'route',
+            'add',
+            'default',
+            'via',
+            EGRESS_SUBNET6.router,
+            'dev',
+            'eth1',
+            'metric',
+            '2048',
+          ]);
+        }
       }
       await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=1']);
       sources.push(`"p-n${i}" . ${node.ip}`);

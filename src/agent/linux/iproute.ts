@@ -183,6 +183,28 @@ export async function gatewayOf(run: RunCommand, dev: string, protocol: number):
 }
 
 /**
+ * The IPv6 gateway of `dev`: the next hop of an IPv6 default route by it that is not the agent's own (tagged
+ * `protocol`), as router advertisements or the node's network configuration put it there. Undefined without one
+ * (IPv6 has no subnet router address to fall back to).
+ */
+export async function gateway6Of(
+  run: RunCommand,
+  dev: string,
+  protocol: number,
+): Promise<string | undefined> {
+  let routes: RouteJson[];
+  try {
+    routes = json<RouteJson[]>(
+      (await run('ip', ['-j', '-6', 'route', 'show', 'default', 'dev', dev])).stdout,
+    );
+  } catch (err) {
+    if (err instanceof CommandError && /not supported/i.test(err.stderr)) return undefined;
+    throw err;
+  }
+  return routes.find((r) => r.gateway && r.protocol !== String(protocol) && r.type !== 'throw')?.gateway;
+}
+
+/**
  * Gateway peers whose FDB and neighbour entries are both present on the tunnel; an IPv6 neighbour (a node's
  * tunnel link-local) counts when its MAC has an FDB entry.
  */
