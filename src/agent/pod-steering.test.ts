@@ -73,7 +73,10 @@ describe('steerPod', () => {
     ]);
   });
 
-  it('steers IPv6 for a policy that names an IPv6 egress IP or destination, or holds an IPv6 IP', () => {
+  it('steers IPv6 for a policy that names an IPv6 egress IP or destination, asks for the family, or holds an IPv6 IP', () => {
+    // A dual-stack count policy whose IPv6 IP is still missing drops its IPv6 traffic (fails closed).
+    expect(steersFamily(egressPolicy([], { count: 1, ipFamilies: ['IPv4', 'IPv6'] }), 6)).toBe(true);
+    expect(steersFamily(egressPolicy([], { count: 1, ipFamilies: ['IPv4'] }), 6)).toBe(false);
     expect(steersFamily(egressPolicy([]), 4)).toBe(true);
     expect(steersFamily(egressPolicy([]), 6)).toBe(false);
     expect(steersFamily(egressPolicy([], { egressIPs: ['2001:db8::5'] }), 6)).toBe(true);

@@ -20,7 +20,7 @@
  * ```
  *
  * A policy steers IPv4 always, and IPv6 when it asks for IPv6 at all: an IPv6 address among its
- * `spec.egressIPs` or `spec.destinationCIDRs`, or an IPv6 egress IP in its status. So a policy written for IPv4
+ * `spec.egressIPs` or `spec.destinationCIDRs`, IPv6 in `spec.ipFamilies`, or an IPv6 egress IP in its status. So a policy written for IPv4
  * leaves a dual-stack pod's IPv6 traffic alone, and one that asked for an IPv6 egress IP drops its pods' IPv6
  * traffic to its destinations while that IP is not usable (fail closed, as for IPv4).
  */
@@ -69,6 +69,7 @@ export function steersFamily(policy: AnyEgressPolicy, family: IpFamily): boolean
   if (family === 4) return true;
   const v6 = (items: readonly string[] | undefined) => (items ?? []).some((x) => x.includes(':'));
   return (
+    policy.spec.ipFamilies?.includes('IPv6') === true ||
     v6(policy.spec.egressIPs) ||
     v6(policy.spec.destinationCIDRs) ||
     v6((policy.status?.assignments ?? []).flatMap((a) => (a.ip ? [a.ip] : [])))

@@ -59,6 +59,9 @@ function celMeaning(rule: string): (self: unknown) => boolean {
   if (rule === '!(has(self.egressIPs) && has(self.count))') {
     return (s) => !('egressIPs' in (s as object) && 'count' in (s as object));
   }
+  if (rule === '!(has(self.egressIPs) && has(self.ipFamilies))') {
+    return (s) => !('egressIPs' in (s as object) && 'ipFamilies' in (s as object));
+  }
   if (rule.startsWith('(has(self.ips) && size(self.ips) > 0) ||')) {
     return (self) => {
       const s = self as { ips?: unknown[]; cloudAllocated?: number };
@@ -209,6 +212,14 @@ describe('EgressPolicy schema', () => {
         'set either spec.egressIPs (explicit IPs) or spec.count (IPs picked from the gateway), not both',
       ),
     ]);
+  });
+  it('accepts ipFamilies with count, and rejects it with egressIPs or an unknown family', () => {
+    expect(policyOk(pol({ ...base, count: 1, ipFamilies: ['IPv4', 'IPv6'] }))).toEqual([]);
+    expect(policyOk(pol({ ...base, egressIPs: ['10.0.1.17'], ipFamilies: ['IPv4'] }))).toEqual([
+      expect.stringContaining('spec.ipFamilies goes with spec.count'),
+    ]);
+    expect(policyOk(pol({ ...base, count: 1, ipFamilies: ['IPv5'] })).length).toBeGreaterThan(0);
+    expect(policyOk(pol({ ...base, count: 1, ipFamilies: [] })).length).toBeGreaterThan(0);
   });
   it('rejects a bad CIDR with a message naming it', () => {
     expect(policyOk(pol({ ...base, destinationCIDRs: ['203.0.113.0/24', '300.1.1.0/24'] }))).toEqual([

@@ -68,7 +68,8 @@ const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metada
 
 const policyColumns: PrinterColumn[] = [
   { name: 'Gateway', type: 'string', jsonPath: '.spec.gatewayName' },
-  { name: 'IPs', type: 'string', jsonPath: '.status.ips', description: 'Egress IPs' },
+  { name: 'IPv4', type: 'string', jsonPath: '.status.ipv4', description: 'IPv4 egress IPs' },
+  { name: 'IPv6', type: 'string', jsonPath: '.status.ipv6', description: 'IPv6 egress IPs' },
   { name: 'Nodes', type: 'string', jsonPath: '.status.nodes', description: 'Nodes holding the egress IPs' },
   readyColumn,
   ageColumn,

@@ -76,6 +76,15 @@ const policySpecFields = {
         'Number of active-active egress IPs picked from the gateway (default 1). Exclusive with egressIPs.',
     }),
   ),
+  ipFamilies: Type.Optional(
+    Type.Array(Type.Union([Type.Literal('IPv4'), Type.Literal('IPv6')]), {
+      minItems: 1,
+      maxItems: 2,
+      'x-kubernetes-list-type': 'set',
+      description:
+        'With count: the families to pick IPs of, count IPs of each (default [IPv4]; [IPv4, IPv6] for dual stack). With egressIPs the IPs give the families.',
+    }),
+  ),
   zoneAffinity: Type.Optional(
     Type.Union([Type.Literal('None'), Type.Literal('Preferred')], {
       default: 'None',
@@ -84,10 +93,17 @@ const policySpecFields = {
   ),
 };
 
-const exclusiveIps = cel({
-  rule: '!(has(self.egressIPs) && has(self.count))',
-  message: 'set either spec.egressIPs (explicit IPs) or spec.count (IPs picked from the gateway), not both',
-});
+const exclusiveIps = cel(
+  {
+    rule: '!(has(self.egressIPs) && has(self.count))',
+    message: 'set either spec.egressIPs (explicit IPs) or spec.count (IPs picked from the gateway), not both',
+  },
+  {
+    rule: '!(has(self.egressIPs) && has(self.ipFamilies))',
+    message:
+      'spec.ipFamilies goes with spec.count; with spec.egressIPs each IP gives its own family, so drop ipFamilies',
+  },
+);
 
 /** Spec of an EgressPolicy. */
 export const EgressPolicySpec = Type.Object(policySpecFields, exclusiveIps);
@@ -148,6 +164,18 @@ export const EgressPolicyStatus = Type.Object({
       description: 'The egress IPs, comma-separated (for kubectl get; see assignments).',
     }),
   ),
+  ipv4: Type.Optional(
+    Type.String({
+      maxLength: 4096,
+      description: 'The IPv4 egress IPs, comma-separated (for kubectl get; see assignments).',
+    }),
+  ),
+  ipv6: Type.Optional(
+    Type.String({
+      maxLength: 4096,
+      description: 'The IPv6 egress IPs, comma-separated (for kubectl get; see assignments).',
+    }),
+  ),
   nodes: Type.Optional(
     Type.String({
       maxLength: 8192,
@@ -160,16 +188,21 @@ export const EgressPolicyStatus = Type.Object({
 export type EgressPolicyStatus = Type.Static<typeof EgressPolicyStatus>;
 
 /**
- * The `ips` and `nodes` summary strings of a policy status, derived from its assignments
- * (kubectl's printer columns show only the first match of a JSONPath, so lists are summarised).
+ * The `ips`, `ipv4`, `ipv6` and `nodes` summary strings of a policy status, derived from its assignments
+ * (kubectl's printer columns show only the first match of a JSONPath, so lists are summarised). Every field is
+ * written, empty when there is nothing: status writes are merge patches, which keep a field that is left out.
  */
 export function summarizeAssignments(assignments: readonly IpAssignmentStatus[]): {
   ips: string;
+  ipv4: string;
+  ipv6: string;
   nodes: string;
 } {
   const ips = assignments.flatMap((a) => (a.ip ? [a.ip] : []));
+  const ipv4 = ips.filter((ip) => !ip.includes(':'));
+  const ipv6 = ips.filter((ip) => ip.includes(':'));
   const nodes = [...new Set(assignments.flatMap((a) => (a.node ? [a.node] : [])))];
-  return { ips: ips.join(','), nodes: nodes.join(',') };
+  return { ips: ips.join(','), ipv4: ipv4.join(','), ipv6: ipv6.join(','), nodes: nodes.join(',') };
 }
 
 /** An EgressPolicy object. */

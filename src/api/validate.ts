@@ -125,6 +125,12 @@ export function validatePolicySpec(spec: EgressPolicySpec | ClusterEgressPolicyS
       message: 'set either spec.egressIPs (explicit IPs) or spec.count, not both',
     });
   }
+  if (spec.egressIPs && spec.ipFamilies) {
+    problems.push({
+      field: 'spec.ipFamilies',
+      message: 'spec.ipFamilies goes with spec.count; with spec.egressIPs each IP gives its own family',
+    });
+  }
   spec.egressIPs?.forEach((ip, i) => {
     if (!isIp(ip)) problems.push({ field: `spec.egressIPs[${i}]`, message: `"${ip}" is not an IP address` });
   });

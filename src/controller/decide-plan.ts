@@ -165,7 +165,12 @@ function policyInput(policy: AnyEgressPolicy): PolicyInput {
   return {
     key: policyKey(policy),
     gateway: spec.gatewayName,
-    ...(spec.egressIPs ? { egressIPs: spec.egressIPs } : { count: spec.count ?? 1 }),
+    ...(spec.egressIPs
+      ? { egressIPs: spec.egressIPs }
+      : {
+          count: spec.count ?? 1,
+          families: (spec.ipFamilies ?? ['IPv4']).map((f) => (f === 'IPv6' ? 6 : 4)),
+        }),
     createdAt: String(policy.metadata.creationTimestamp ?? ''),
     allocated: [...held.keys()],
     heldSince: held,

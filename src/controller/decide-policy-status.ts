@@ -204,7 +204,10 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
   const generation = policy.metadata.generation;
   const ready = entries.filter((e) => e.state === ASSIGNMENT_STATE.Ready).length;
   const failed = entries.filter((e) => e.state === ASSIGNMENT_STATE.Failed);
-  const wanted = policy.spec.egressIPs?.length ?? policy.spec.count ?? 1;
+  // A count policy asks for `count` IPs of each of its ipFamilies.
+  const wanted =
+    policy.spec.egressIPs?.length ??
+    (policy.spec.count ?? 1) * new Set(policy.spec.ipFamilies ?? ['IPv4']).size;
   const allReady = failed.length === 0 && ready === entries.length && ready >= wanted;
   const firstFailure = failed[0];
   const conflicts = failed.filter((e) => e.reason === REASON.IPInUse || e.reason === REASON.IPHeldInCloud);

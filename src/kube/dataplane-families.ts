@@ -6,8 +6,9 @@
 import type { IpFamily } from '../net/ip.ts';
 
 /**
- * Address families the node agent programs: IPv4 only (src/agent/usable-ips.ts skips IPv6 egress IPs and
- * src/agent/node-dataplane.ts steers only IPv4 destinations). The controller hands out no egress IP of another
- * family, and a policy whose destinations are all of another family is not Ready.
+ * Address families the node agent programs: IPv4 and IPv6 (src/agent/usable-ips.ts, src/agent/node-dataplane.ts;
+ * docs/agent.md, "IPv6 and dual stack"). The controller hands out no egress IP of another family, and a policy
+ * whose destinations are all of another family is not Ready; the scheduler takes the set as an input
+ * (`SchedulerInput.families`), so the rule stays in force should a family be taken out.
  */
-export const DATAPLANE_FAMILIES: ReadonlySet<IpFamily> = new Set<IpFamily>([4]);
+export const DATAPLANE_FAMILIES: ReadonlySet<IpFamily> = new Set<IpFamily>([4, 6]);

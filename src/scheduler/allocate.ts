@@ -13,12 +13,14 @@
  * | owned by another policy of this gateway                    | Unplaced IPInUse naming the owner      |
  * | else                                                       | the policy's                           |
  *
- * A count policy's IP that fails a row is not refused: the policy drops it and takes a fresh one. Fresh IPs
+ * A count policy takes `count` IPs of each family of its `families` (spec.ipFamilies, default IPv4 only), fresh
+ * ones from the pool's ranges of that family. A count policy's IP that fails a row is not refused: the policy
+ * drops it and takes a fresh one. Fresh IPs
  * skip every IP a row would refuse, every IP another policy claims, the `foreignPools`, and the IPs the cloud
  * said something else holds (`heldInCloud`).
  */
 import { REASON } from '../api/conditions.ts';
-import { familyOfValidIp, ipToBigInt } from '../net/ip.ts';
+import { familyOfValidIp, type IpFamily, ipToBigInt } from '../net/ip.ts';
 import { IpPool } from './ip-pool.ts';
 import { inUseMessage, owners } from './ownership.ts';
 import { type Allocated, byPolicyOrder, type GatewayState } from './schedule-state.ts';
@@ -54,7 +56,7 @@ export function allocate(
     })();
 
   // Pass 1: explicit IPs, and the IPs count policies hold (sticky).
-  const wanting: { policy: PolicyInput; gateway: GatewayState; missing: number }[] = [];
+  const wanting: { policy: PolicyInput; gateway: GatewayState; family: IpFamily; missing: number }[] = [];
   for (const policy of policies) {
     const gateway = gateways.get(policy.gateway);
     if (!gateway) {
@@ -81,22 +83,26 @@ export function allocate(
       continue;
     }
     const count = policy.count ?? 1;
-    let kept = 0;
-    for (const ip of policy.allocated) {
-      if (kept >= count) break;
-      const value = ipToBigInt(ip);
-      if (given.has(ip) || !gateway.pool.contains(ip, value) || refusal(ip, value, policy, gateway)) continue;
-      take(ip, value, policy, gateway);
-      kept++;
+    for (const family of new Set<IpFamily>(policy.families ?? [4])) {
+      let kept = 0;
+      for (const ip of policy.allocated) {
+        if (kept >= count) break;
+        if (familyOfValidIp(ip) !== family) continue;
+        const value = ipToBigInt(ip);
+        if (given.has(ip) || !gateway.pool.contains(ip, value) || refusal(ip, value, policy, gateway))
+          continue;
+        take(ip, value, policy, gateway);
+        kept++;
+      }
+      if (kept < count) wanting.push({ policy, gateway, family, missing: count - kept });
     }
-    if (kept < count) wanting.push({ policy, gateway, missing: count - kept });
   }
 
   // Pass 2: fresh IPs for policies short of their count, spread over the subnets that have healthy nodes.
   // Per gateway, once: which ranges lie in a subnet that has a healthy node (those are tried first).
   const healthyRanges = new Map<GatewayState, boolean[]>();
   const foreign = (input.foreignPools ?? []).map((entries) => new IpPool(entries));
-  for (const { policy, gateway, missing } of wanting) {
+  for (const { policy, gateway, family, missing } of wanting) {
     const taken = (ip: string, value: bigint) =>
       given.has(ip) ||
       owner.has(ip) ||
@@ -125,8 +131,10 @@ export function allocate(
       );
       if (i >= 0) perRange[i]!++;
     }
-    // Ranges of a family the dataplane does not program hand out nothing.
-    const exhausted = ranges.map((r) => input.families !== undefined && !input.families.has(r.family));
+    // Only ranges of the family wanted hand out, and none of a family the dataplane does not program.
+    const exhausted = ranges.map(
+      (r) => r.family !== family || (input.families !== undefined && !input.families.has(r.family)),
+    );
     let got = 0;
     while (got < missing) {
       let index = -1;
@@ -155,11 +163,27 @@ export function allocate(
         policy: policy.key,
         gateway: policy.gateway,
         reason: REASON.PoolExhausted,
-        message: `EgressGateway "${policy.gateway}" has no free IP left (${gateway.pool.size()} in its pool); ${missing - got} of ${policy.count ?? 1} requested IPs are missing: add IPs to its spec.ips`,
+        message: noFreeMessage(policy, gateway, family, missing - got),
       });
     }
   }
   return result;
+}
+
+/** The PoolExhausted message: none left at all, or none of the family (a dual-stack policy on a one-family pool). */
+function noFreeMessage(
+  policy: PolicyInput,
+  gateway: GatewayState,
+  family: IpFamily,
+  missing: number,
+): string {
+  const count = policy.count ?? 1;
+  const ofFamily = gateway.pool.ranges.some((r) => r.family === family);
+  if (!ofFamily) {
+    return `EgressGateway "${policy.gateway}" has no IPv${family} IPs (spec.ips: ${gateway.input.pool.join(', ') || 'none'}), and spec.ipFamilies asks for ${count} of them: add IPv${family} IPs to its spec.ips or drop IPv${family} from spec.ipFamilies`;
+  }
+  const families = (policy.families ?? [4]).length > 1 ? ` IPv${family}` : '';
+  return `EgressGateway "${policy.gateway}" has no free${families} IP left (${gateway.pool.size()} in its pool); ${missing} of ${count} requested${families} IPs are missing: add IPs to its spec.ips`;
 }
 
 /**

@@ -16,6 +16,7 @@
  * Neither the policy's kind (EgressPolicy or ClusterEgressPolicy) nor its gateway gives precedence.
  */
 import { REASON, type Reason } from '../api/conditions.ts';
+import { familyOfValidIp } from '../net/ip.ts';
 import { compare } from './schedule-state.ts';
 import type { PolicyInput } from './types.ts';
 
@@ -57,7 +58,16 @@ export function claimsOf(policy: PolicyInput): Claim[] {
     for (const ip of policy.allocated) if (asked.has(ip)) add(ip, true);
     for (const ip of policy.egressIPs) add(ip, false);
   } else {
-    for (const ip of policy.allocated.slice(0, policy.count ?? 1)) add(ip, true);
+    // The first `count` held IPs of each family the policy asks for.
+    const families = new Set(policy.families ?? [4]);
+    const perFamily = new Map<number, number>();
+    for (const ip of policy.allocated) {
+      const family = familyOfValidIp(ip);
+      const n = perFamily.get(family) ?? 0;
+      if (!families.has(family) || n >= (policy.count ?? 1)) continue;
+      perFamily.set(family, n + 1);
+      add(ip, true);
+    }
   }
   return claims;
 }

@@ -441,12 +441,73 @@ describe('schedule', () => {
       world({
         nodes,
         gateways: [gateway({ pool: ['2600:1f18::100/120'], nodes: ['v1', 'v2'] })],
-        policies: [policy('p', { count: 2 })],
+        policies: [policy('p', { count: 2, families: [6] })],
       }),
     );
     expect(plan.placements.map((p) => [p.ip, p.node])).toEqual([
       ['2600:1f18::100', 'v1'],
       ['2600:1f18::101', 'v2'],
+    ]);
+  });
+
+  it('gives a count policy count IPs of each of its families, IPv4 alone by default, and says which family is missing', () => {
+    const dualSubnets = { subnets: ['10.0.1.0/24', '2600:1f18::/64'] };
+    const nodes = [node('d1', 'za', '', dualSubnets), node('d2', 'zb', '', dualSubnets)];
+    const dualPool = gateway({ pool: ['10.0.1.10-10.0.1.19', '2600:1f18::100/120'], nodes: ['d1', 'd2'] });
+    const plan = schedule(
+      world({
+        nodes,
+        gateways: [dualPool],
+        policies: [
+          policy('v4', { count: 1 }),
+          policy('dual', { count: 1, families: [4, 6] }),
+          policy('v6x2', { count: 2, families: [6] }),
+        ],
+      }),
+    );
+    const ips = (key: string) => plan.placements.filter((p) => p.policy.endsWith(`/${key}`)).map((p) => p.ip);
+    const families = (key: string) =>
+      ips(key)
+        .map((ip) => (ip.includes(':') ? 6 : 4))
+        .sort();
+    expect(families('v4')).toEqual([4]);
+    expect(families('dual')).toEqual([4, 6]);
+    expect(families('v6x2')).toEqual([6, 6]);
+    expect(new Set(plan.placements.map((p) => p.ip)).size).toBe(5);
+    expect(plan.unplaced).toEqual([]);
+
+    // Sticky per family: a dual-stack policy keeps the IP it holds of each family, against an older asker.
+    const held = schedule(
+      world({
+        nodes,
+        gateways: [dualPool],
+        policies: [
+          policy('dual', { count: 1, families: [4, 6], allocated: ['10.0.1.15', '2600:1f18::1a0'] }),
+          policy('older', { egressIPs: ['2600:1f18::1a0'], createdAt: '2000-01-01T00:00:00Z' }),
+        ],
+      }),
+    );
+    expect(
+      held.placements
+        .filter((p) => p.policy.endsWith('/dual'))
+        .map((p) => p.ip)
+        .sort(),
+    ).toEqual(['10.0.1.15', '2600:1f18::1a0']);
+    expect(held.unplaced).toEqual([expect.objectContaining({ reason: 'IPInUse', ip: '2600:1f18::1a0' })]);
+
+    const v4Only = schedule(
+      world({
+        nodes,
+        gateways: [gateway({ pool: ['10.0.1.10-10.0.1.19'], nodes: ['d1', 'd2'] })],
+        policies: [policy('dual', { count: 1, families: [4, 6] })],
+      }),
+    );
+    expect(v4Only.placements.map((p) => p.ip)).toEqual(['10.0.1.10']);
+    expect(v4Only.unplaced).toEqual([
+      expect.objectContaining({
+        reason: 'PoolExhausted',
+        message: expect.stringContaining('has no IPv6 IPs'),
+      }),
     ]);
   });
 });

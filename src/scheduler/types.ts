@@ -54,8 +54,10 @@ export interface PolicyInput {
   readonly gateway: string;
   /** `spec.egressIPs`, when explicit. */
   readonly egressIPs?: readonly string[];
-  /** `spec.count` (default 1) when not explicit. */
+  /** `spec.count` (default 1) when not explicit: this many IPs of each of {@link families}. */
   readonly count?: number;
+  /** `spec.ipFamilies` of a count policy (default IPv4 only): the families it takes `count` IPs of. */
+  readonly families?: readonly IpFamily[];
   /** `metadata.creationTimestamp`: of two policies asking for one IP that neither holds, the older gets it. */
   readonly createdAt: string;
   /**

@@ -104,6 +104,17 @@ describe('CEL validation refuses invalid objects with the API server message', (
     );
   });
 
+  test('ipFamilies on a policy: with egressIPs, or of an unknown family', async () => {
+    const both = await expectApiError(() =>
+      createPolicy(policy({ egressIPs: ['10.0.1.10'], ipFamilies: ['IPv4'] })),
+    );
+    expect(both.code).toBe(422);
+    expect(both.message).toContain('spec.ipFamilies goes with spec.count');
+    const unknown = await expectApiError(() => createPolicy(policy({ count: 1, ipFamilies: ['IPv5'] })));
+    expect(unknown.code).toBe(422);
+    expect(unknown.message).toContain('spec.ipFamilies[0]');
+  });
+
   test('an IPv4 range whose start is after its end in a gateway', async () => {
     const status = await expectApiError(() => createGateway(gateway({ ips: ['10.0.1.29-10.0.1.20'] })));
     expect(status.code).toBe(422);
@@ -277,8 +288,16 @@ describe('status subresource', () => {
   const assignments = [
     { ip: '10.0.1.10', node: 'node-a', state: 'Ready', since: '2026-01-01T00:00:00Z' },
     { ip: '10.0.1.11', node: 'node-b', state: 'Assigned', since: '2026-01-01T00:00:00Z' },
+    { ip: '2001:db8::10', node: 'node-a', state: 'Ready', since: '2026-01-01T00:00:00Z' },
   ];
-  const status = { observedGeneration: 1, assignments, ips: '10.0.1.10,10.0.1.11', nodes: 'node-a,node-b' };
+  const status = {
+    observedGeneration: 1,
+    assignments,
+    ips: '10.0.1.10,10.0.1.11,2001:db8::10',
+    ipv4: '10.0.1.10,10.0.1.11',
+    ipv6: '2001:db8::10',
+    nodes: 'node-a,node-b',
+  };
 
   async function readPolicy(name: string) {
     return (await api().getNamespacedCustomObject({
@@ -354,7 +373,7 @@ describe('status subresource', () => {
     expect(refused.message).toContain('"not-an-ip" is not an IP address');
   });
 
-  test("kubectl get egresspolicies shows the policy's IPs and nodes", async () => {
+  test("kubectl get egresspolicies shows the policy's IPs of each family and its nodes", async () => {
     const name = uniqueName('printed');
     await createPolicy(policy({ count: 2 }), name);
     await replaceStatus(name, { ...(await readPolicy(name)), status });
@@ -364,7 +383,8 @@ describe('status subresource', () => {
       {
         NAME: name,
         GATEWAY: 'prod',
-        IPS: '10.0.1.10,10.0.1.11',
+        IPV4: '10.0.1.10,10.0.1.11',
+        IPV6: '2001:db8::10',
         NODES: 'node-a,node-b',
         READY: '',
         AGE: expect.any(String),

@@ -80,8 +80,8 @@ describe('addresses that are not the gateway to hand out', () => {
   });
 });
 
-describe('what the agents cannot carry is never Ready', () => {
-  it('given an IPv6 egress IP, then it is not placed and the policy says the agents program IPv4 only', async () => {
+describe('IPv6, which the agents carry (docs/agent.md, "IPv6 and dual stack")', () => {
+  it('given an IPv6 egress IP, then it is placed and Ready, and the status shows it in the IPv6 column', async () => {
     await t.world.addNode({
       name: 'v1',
       zone: 'zone-a',
@@ -94,21 +94,33 @@ describe('what the agents cannot carry is never Ready', () => {
     });
     await t.world.startController();
     await t.world.createPolicy('p', { gatewayName: gw, egressIPs: ['2001:db8:5::100'] });
-    const p = await policyWhen('p', 'Failed', (x) => x.status?.assignments?.[0]?.state === 'Failed');
-    expect(p.status?.assignments?.[0]).toMatchObject({ ip: '2001:db8:5::100', reason: 'IPv6NotSupported' });
-    expect(condition(p, 'Ready')).toMatchObject({ status: 'False' });
-    expect(condition(p, 'Ready')?.message).toContain('programs IPv4 egress IPs only');
-    expect(t.world.cloudPlacement().size).toBe(0);
+    const p = await policyWhen('p', 'Ready', (x) => x.status?.assignments?.[0]?.state === 'Ready');
+    const node = p.status?.assignments?.[0]?.node;
+    expect(node).toMatch(/-v1$/);
+    expect(p.status).toMatchObject({ ips: '2001:db8:5::100', ipv4: '', ipv6: '2001:db8:5::100' });
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'True' });
+    // The cloud holds it where the status says.
+    expect(Object.fromEntries(t.world.cloudPlacement())).toEqual({ '2001:db8:5::100': node });
   });
 
-  it('given only IPv6 destinations, then the policy is not Ready: its traffic would not use the egress IP', async () => {
+  it('given a count policy with ipFamilies [IPv4, IPv6] on a gateway of one family, then it takes the IPv4 IP and says the IPv6 one is missing', async () => {
+    await twoNodes();
+    const gw = await t.world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.109'], namespaceSelector: {} });
+    await t.world.startController();
+    await t.world.createPolicy('p', { gatewayName: gw, count: 1, ipFamilies: ['IPv4', 'IPv6'] });
+    const p = await policyWhen('p', 'placed', (x) => x.status?.assignments?.[0]?.state === 'Ready');
+    expect(p.status).toMatchObject({ ipv4: '10.1.1.100', ipv6: '' });
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'False' });
+    expect(condition(p, 'Ready')?.message).toContain('has no IPv6 IPs');
+  });
+
+  it('given only IPv6 destinations, then the policy is Ready: the agents steer them', async () => {
     await twoNodes();
     const gw = await t.world.createGateway('gw', { ips: ['10.1.1.100-10.1.1.109'], namespaceSelector: {} });
     await t.world.startController();
     await t.world.createPolicy('p', { gatewayName: gw, count: 1, destinationCIDRs: ['2001:db8::/32'] });
     const p = await policyWhen('p', 'placed', (x) => x.status?.assignments?.[0]?.state === 'Ready');
-    expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason: 'IPv6NotSupported' });
-    expect(condition(p, 'Ready')?.message).toContain('2001:db8::/32');
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'True' });
   });
 });
 
@@ -159,7 +171,8 @@ describe('pools the status cannot count', () => {
       if (g.status?.ipsTotal !== undefined) return g.status;
       throw new Error(`status: ${JSON.stringify(g.status ?? null)}`);
     });
-    expect(status.ipsTotal).toBe(10);
+    // The /64 counts: the total is capped at the largest safe integer, so the status stays valid.
+    expect(status.ipsTotal).toBe(Number.MAX_SAFE_INTEGER);
     expect(condition({ status }, 'Accepted')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
     expect(condition({ status }, 'Accepted')?.message).toContain(
       'spec.ips[0]: "2001:db8:1::/64" has 2^64 addresses',
