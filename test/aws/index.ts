@@ -6,6 +6,7 @@
  */
 export { startFaultProxy } from './fault-proxy.ts';
 export {
+  createDualStackSubnet,
   createVpc,
   freeIPsIn,
   holdersInVpc,
