@@ -14,14 +14,20 @@
  * dedicated ENI per gateway node, replies back through the tunnel, the source/destination check on.
  * `E2E_PUBLIC=1` measures public egress: the probes call an echo server on the internet, behind the VPC's internet
  * gateway, and count a request good only when it arrived from the Elastic IP paired with the egress IP.
+ * `E2E_DUAL_STACK=1` runs the box in dual stack (test/e2e/README.md): each pod probes the echo server over IPv4 and
+ * over IPv6, and the trials run twice in the same box, first killing the holder of the IPv6 egress IP (AWS moves it
+ * by UnassignIpv6Addresses then AssignIpv6Addresses) and measuring the IPv6 probes, then the holder of the IPv4 one
+ * (one AssignPrivateIpAddresses with AllowReassignment) measuring the IPv4 probes.
  */
 import {
   BOX_POLICY,
   type CloudBox,
   cliUnavailable,
+  ECHO_URL,
+  ECHO_URL6,
   INTERNET_ECHO_URL,
   netnsUnavailable,
-  type ProbeRun,
+  ProbeRun,
   startCloudBox,
   waitForHolder,
   waitForSteadyTraffic,
@@ -49,12 +55,28 @@ const bench: Bench = async () => {
       throw new Error(`E2E_POD_NETWORK: "${podNetwork}" is neither box nor vpcCni`);
     }
     const publicEgress = process.env['E2E_PUBLIC'] === '1';
+    const dualStack = process.env['E2E_DUAL_STACK'] === '1';
     box = await startCloudBox({
       provider: 'aws',
       podNetwork,
       publicEgress,
+      dualStack,
       ...(interval ? { controllerFlags: ['--probe-interval', interval] } : {}),
     });
+    if (dualStack) {
+      const [ip4, ip6] = box.egressIPs as [string, string];
+      const egress = new Set([ip4, ip6]);
+      for (const ip of egress) await waitForHolder(box, ip);
+      probes = box.startProbes();
+      await waitForSteadyTraffic(probes, egress);
+      const keys = (url: string) => box!.pods.map((p) => ProbeRun.key(p.name, url));
+      const v6 = await hardKillTrials(box, probes, egress, trials, ip6, keys(ECHO_URL6));
+      const v4 = await hardKillTrials(box, probes, egress, trials, ip4, keys(ECHO_URL));
+      return [
+        ...hardKillRows('process box, dual stack, IPv6 egress IP and probes', v6, box.net.vpc.stats),
+        ...hardKillRows('process box, dual stack, IPv4 egress IP and probes', v4, box.net.vpc.stats),
+      ];
+    }
     await waitForHolder(box, IP);
     const expected = publicEgress ? new Set([box.elasticIp!]) : EXPECTED;
     probes = publicEgress ? box.startProbes(box.pods, 20, INTERNET_ECHO_URL) : box.startProbes();

@@ -36,7 +36,8 @@ export interface HardKillResult {
 
 /**
  * Runs `trials` hard kills of the holder of `ip` (default the first of `expected`; the private IP when the probes
- * see a public one), recovering the node after each.
+ * see a public one), recovering the node after each. `pods` limits the measured outage to those probes (the
+ * samples' keys; default every probe), e.g. one family's probes in dual stack.
  */
 export async function hardKillTrials(
   box: HardKillBox,
@@ -44,6 +45,7 @@ export async function hardKillTrials(
   expected: ReadonlySet<string>,
   trials: number,
   ip: string = [...expected][0]!,
+  pods?: readonly string[],
 ): Promise<HardKillResult> {
   const r: HardKillResult = {
     outages: [],
@@ -56,7 +58,11 @@ export async function hardKillTrials(
   for (let i = 0; i < trials; i++) {
     const holder = await waitForHolder(box, ip, 60_000);
     r.load.push(loadavg()[0]!);
-    const result = await killAndMeasure(box, probes, [holder], expected, { timeoutMs: 30_000, ip });
+    const result = await killAndMeasure(box, probes, [holder], expected, {
+      timeoutMs: 30_000,
+      ip,
+      ...(pods ? { pods } : {}),
+    });
     const windows = [...result.windows.values()].flat();
     if (windows.some((w) => w.open)) throw new Error(`trial ${i + 1}: traffic did not come back`);
     r.outages.push(result.worstMs);

@@ -5,10 +5,17 @@
  * {@link addVpcCniState} then does what ipamd and a person following the EKS quick start would have done: the
  * pods' addresses become secondary IPs of their node's primary ENI, and each gateway node gets a second ENI
  * tagged for egress and `node.k8s.amazonaws.com/no_manage=true`.
+ *
+ * In dual stack (`dualStack`) the VPC also gets an Amazon-provided IPv6 /56 (LocalStack picks it at random, as
+ * AWS does), each subnet the /64 of its zone's number in it (zone a `…01::/64`, zone b `…02::/64`), and each
+ * instance's primary ENI one IPv6 address, `<subnet>::<last octet of its IPv4 address>` (gw-a1 10.0.1.11 gets
+ * `…01::11`), assigned with AssignIpv6Addresses as an IPv6 address given at launch would be.
  */
 import {
   AllocateAddressCommand,
+  AssignIpv6AddressesCommand,
   AssignPrivateIpAddressesCommand,
+  AssociateVpcCidrBlockCommand,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
   CreateSubnetCommand,
@@ -22,9 +29,11 @@ import {
   ReleaseAddressCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
+  UnassignIpv6AddressesCommand,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
 import { NO_MANAGE_TAG } from '../../providers/aws/egress-eni.ts';
+import { canonicalIp } from '../../src/net/ip.ts';
 import { type Ec2Target, testEc2Client } from '../aws/world.ts';
 import { type BoxNode, type BoxPod, EGRESS_ENI, egressEniIp, type NodeSpec, VPC, ZONES } from './topology.ts';
 
@@ -49,6 +58,33 @@ export interface AwsWorld {
   readonly egressEnis: Map<string, string>;
   /** Elastic IP -> its allocation id (see {@link allocateElasticIp}); released by {@link destroyAwsWorld}. */
   readonly elasticIps: Map<string, string>;
+  /** In dual stack: the VPC's IPv6 addresses. */
+  readonly ipv6?: AwsWorldIpv6;
+}
+
+/** A dual-stack world's IPv6 addresses (module comment). */
+export interface AwsWorldIpv6 {
+  /** The VPC's IPv6 /56. */
+  readonly vpcCidr: string;
+  /** Zone name -> its subnet's IPv6 /64. */
+  readonly subnets: ReadonlyMap<string, string>;
+  /** Node name -> the IPv6 address of its primary ENI. */
+  readonly nodes: ReadonlyMap<string, string>;
+}
+
+/** The address `host` (hexadecimal groups, e.g. `100`) in the IPv6 /64 `cidr`. */
+export function ipv6In(cidr: string, host: string): string {
+  return canonicalIp(`${cidr.replace(/::\/64$/, '')}::${host}`);
+}
+
+/** The zone's /64 in the VPC's /56: the zone's number (1 for zone a) in the /56's last byte. */
+function zoneIpv6Subnet(vpcCidr: string, zoneNumber: number): string {
+  const base = vpcCidr.replace(/::\/56$/, '');
+  const groups = base.split(':');
+  const last = Number.parseInt(groups.at(-1)!, 16);
+  groups[groups.length - 1] = (last + zoneNumber).toString(16);
+  // LocalStack's random groups may carry leading zeros; the kernel and the echo server print addresses canonically.
+  return `${canonicalIp(`${groups.join(':')}::`)}/64`;
 }
 
 /**
@@ -61,19 +97,36 @@ export async function allocateElasticIp(world: AwsWorld, address: string): Promi
   return out.AllocationId!;
 }
 
-/** Creates the VPC, subnets and instances for `nodes`. */
-export async function createAwsWorld(target: Ec2Target, nodes: readonly NodeSpec[]): Promise<AwsWorld> {
+/** Creates the VPC, subnets and instances for `nodes` (in both families with `dualStack`). */
+export async function createAwsWorld(
+  target: Ec2Target,
+  nodes: readonly NodeSpec[],
+  options: { readonly dualStack?: boolean } = {},
+): Promise<AwsWorld> {
   // The SDK retries here: the box's set-up only needs each call to succeed.
   const ec2 = testEc2Client(target, { maxAttempts: 3 });
   const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: VPC.cidr }));
   const vpcId = vpc.Vpc!.VpcId!;
+  const vpcCidr6 = options.dualStack
+    ? (await ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: vpcId, AmazonProvidedIpv6CidrBlock: true })))
+        .Ipv6CidrBlockAssociation!.Ipv6CidrBlock!
+    : undefined;
   const subnets = new Map<string, string>();
-  for (const zone of ZONES) {
+  const subnets6 = new Map<string, string>();
+  for (const [i, zone] of ZONES.entries()) {
+    const ipv6 = vpcCidr6 ? zoneIpv6Subnet(vpcCidr6, i + 1) : undefined;
     const subnet = await ec2.send(
-      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: zone.cidr, AvailabilityZone: zone.name }),
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: zone.cidr,
+        AvailabilityZone: zone.name,
+        ...(ipv6 ? { Ipv6CidrBlock: ipv6 } : {}),
+      }),
     );
     subnets.set(zone.name, subnet.Subnet!.SubnetId!);
+    if (ipv6) subnets6.set(zone.name, ipv6);
   }
+  const nodes6 = new Map<string, string>();
   const instances = new Map<string, string>();
   const enis = new Map<string, string>();
   for (const node of nodes) {
@@ -96,6 +149,14 @@ export async function createAwsWorld(target: Ec2Target, nodes: readonly NodeSpec
       throw new Error(`instance of ${node.name} got ${eni.PrivateIpAddress}, not ${node.ip}`);
     }
     enis.set(node.name, eni.NetworkInterfaceId);
+    const subnet6 = subnets6.get(node.zone.name);
+    if (subnet6) {
+      const ip6 = ipv6In(subnet6, node.ip.split('.').at(-1)!);
+      await ec2.send(
+        new AssignIpv6AddressesCommand({ NetworkInterfaceId: eni.NetworkInterfaceId, Ipv6Addresses: [ip6] }),
+      );
+      nodes6.set(node.name, ip6);
+    }
   }
   return {
     ec2,
@@ -106,6 +167,7 @@ export async function createAwsWorld(target: Ec2Target, nodes: readonly NodeSpec
     enis,
     egressEnis: new Map(),
     elasticIps: new Map(),
+    ...(vpcCidr6 ? { ipv6: { vpcCidr: vpcCidr6, subnets: subnets6, nodes: nodes6 } } : {}),
   };
 }
 
@@ -169,6 +231,15 @@ export async function destroyAwsWorld(world: AwsWorld): Promise<void> {
       new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [world.vpcId] }] }),
     );
     for (const eni of out.NetworkInterfaces ?? []) {
+      const ipv6 = (eni.Ipv6Addresses ?? []).map((a) => a.Ipv6Address!);
+      if (ipv6.length > 0) {
+        await world.ec2.send(
+          new UnassignIpv6AddressesCommand({
+            NetworkInterfaceId: eni.NetworkInterfaceId,
+            Ipv6Addresses: ipv6,
+          }),
+        );
+      }
       const secondary = (eni.PrivateIpAddresses ?? [])
         .filter((a) => !a.Primary)
         .map((a) => a.PrivateIpAddress!);

@@ -13,6 +13,7 @@
  *   ├─ Nodes, Pods, EgressGateway "box", EgressPolicy shop/to-partner (egressIPs: one IP in zone a)
  *   │    (`podNetwork: 'vpcCni'`: also an aws-node Pod per node, and a dedicated egress ENI per gateway node)
  *   │    (`publicEgress`: an internet gateway, an Elastic IP paired with the egress IP, the internet a destination)
+ *   │    (`dualStack`: IPv6 everywhere, the gateway's IPv6 ranges, the policy's IPv6 egress IP and destinations)
  *   └─ per node: ns-forward, agent;  on wk-a and wk-b: a controller replica
  * killNode(): NIC down + every process on the node SIGKILLed (a power cut)
  * restartAgent(): a DaemonSet rollout: agent Pod deleted, agent SIGTERMed, a new Pod and agent later
@@ -28,14 +29,14 @@ import { AWS_NODE_PODS } from '../../src/controller/cluster-facts.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../support/eventually.ts';
 import { killProcessesIn } from '../support/netns.ts';
-import { allocateElasticIp } from './aws-world.ts';
+import { allocateElasticIp, ipv6In } from './aws-world.ts';
 import { deliveredTo, doubleHeldIps, holdersInCloud } from './cloud-state.ts';
 import { HostBridge } from './host-bridge.ts';
 import { KubeObjects } from './kube-objects.ts';
-import { ECHO_URL, FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
+import { ECHO_URL, ECHO_URL6, FIXTURES, type NetworkBox, startNetworkBox } from './network-box.ts';
 import { NsProcess } from './ns-process.ts';
 import type { ProbeSample } from './outage.ts';
-import { type BoxNode, type BoxPod, EGRESS_ENI, INTERNET, VPC } from './topology.ts';
+import { type BoxNode, type BoxPod, EGRESS_ENI, INTERNET, VPC, VPC6, ZONES } from './topology.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The CLI entry point the box runs. */
@@ -92,6 +93,12 @@ export interface CloudBoxOptions {
    * and the policy's destinations include the internet. Off by default.
    */
   readonly publicEgress?: boolean;
+  /**
+   * Dual stack (network-box.ts): besides the IPv4 ones, the gateway gets an IPv6 range in each zone's subnet
+   * (`<subnet>::100-<subnet>::109`), the policy a second egress IP, `<zone a subnet>::100`
+   * ({@link CloudBox.egressIPs}), and the echo server's IPv6 network as a destination. The box pod network only.
+   */
+  readonly dualStack?: boolean;
 }
 
 /** Controller timings of the box: sub-second health probes, a short Lease. */
@@ -170,6 +177,17 @@ export class CloudBox {
   /** The box's selected pods. */
   get pods(): readonly BoxPod[] {
     return this.net.topology.pods;
+  }
+
+  /** The policy's egress IPs: {@link BOX_POLICY}'s, and in dual stack its IPv6 egress IP after them. */
+  get egressIPs(): readonly string[] {
+    const zoneA = this.net.world.ipv6?.subnets.get(ZONES[0]!.name);
+    return zoneA ? [...BOX_POLICY.egressIPs, ipv6In(zoneA, '100')] : BOX_POLICY.egressIPs;
+  }
+
+  /** The echo server's URLs the probes call: its IPv4 one, and in dual stack its IPv6 one. */
+  get echoUrls(): readonly string[] {
+    return this.net.world.ipv6 ? [ECHO_URL, ECHO_URL6] : [ECHO_URL];
   }
 
   /** Nodes that run a controller replica. */
@@ -252,7 +270,7 @@ export class CloudBox {
         'eth0',
         '--cluster-cidr',
         // With the VPC CNI the pods' addresses are the VPC's.
-        vpcCni ? VPC.cidr : VPC.podCidrs,
+        vpcCni ? VPC.cidr : node.ip6 ? `${VPC.podCidrs},${VPC6.podCidrs}` : VPC.podCidrs,
         ...(node.egressLink ? ['--egress-interface', EGRESS_ENI.device] : []),
         '--kubeconfig',
         this.controlPlane.kubeconfigPath,
@@ -367,9 +385,17 @@ export class CloudBox {
     return deliveredTo(this.net, ip);
   }
 
-  /** Starts a 20 req/s probe in each pod (to `url`, by default the echo server's); `stop()` returns every pod's samples. */
-  startProbes(pods: readonly BoxPod[] = this.pods, rate = 20, url = ECHO_URL): ProbeRun {
-    return new ProbeRun(pods, rate, (name) => this.#log(name), url);
+  /**
+   * Starts a 20 req/s probe in each pod to each of `urls` (by default the echo server's, {@link echoUrls});
+   * `stop()` returns the samples of each probe, keyed by the pod's name (with one URL) or by
+   * {@link ProbeRun.key} (with more).
+   */
+  startProbes(
+    pods: readonly BoxPod[] = this.pods,
+    rate = 20,
+    urls: string | readonly string[] = this.echoUrls,
+  ): ProbeRun {
+    return new ProbeRun(pods, rate, (name) => this.#log(name), typeof urls === 'string' ? [urls] : urls);
   }
 
   /** With `publicEgress`: the Elastic IP paired with the policy's egress IP. */
@@ -398,21 +424,34 @@ export class ProbeRun {
   readonly samples = new Map<string, ProbeSample[]>();
   readonly #procs: NsProcess[] = [];
 
-  constructor(pods: readonly BoxPod[], rate: number, logPath: (name: string) => string, url = ECHO_URL) {
+  /** The samples' key of the probe in `pod` to `url` when a run calls several URLs: `<pod> <URL's host>`. */
+  static key(pod: string, url: string): string {
+    return `${pod} ${new URL(url).hostname}`;
+  }
+
+  constructor(
+    pods: readonly BoxPod[],
+    rate: number,
+    logPath: (name: string) => string,
+    urls: readonly string[] = [ECHO_URL],
+  ) {
     for (const pod of pods) {
-      const list: ProbeSample[] = [];
-      this.samples.set(pod.name, list);
-      this.#procs.push(
-        new NsProcess({
-          ns: pod.ns,
-          command: process.execPath,
-          args: [FIXTURES.probe, url, String(rate), '1000'],
-          logPath: logPath(`probe-${pod.name}`),
-          onLine: (line) => {
-            if (line.startsWith('{')) list.push(JSON.parse(line) as ProbeSample);
-          },
-        }),
-      );
+      for (const url of urls) {
+        const list: ProbeSample[] = [];
+        const key = urls.length === 1 ? pod.name : ProbeRun.key(pod.name, url);
+        this.samples.set(key, list);
+        this.#procs.push(
+          new NsProcess({
+            ns: pod.ns,
+            command: process.execPath,
+            args: [FIXTURES.probe, url, String(rate), '1000'],
+            logPath: logPath(`probe-${key.replace(/[^\w.-]+/g, '_')}`),
+            onLine: (line) => {
+              if (line.startsWith('{')) list.push(JSON.parse(line) as ProbeSample);
+            },
+          }),
+        );
+      }
     }
   }
 
@@ -452,6 +491,7 @@ export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox>
       pods: BOX_PODS,
       podNetwork: vpcCni ? 'vpcCni' : 'box',
       internet: options.publicEgress ?? false,
+      dualStack: options.dualStack ?? false,
       ...(options.localStack ? { localStack: options.localStack } : {}),
     });
     report('network box');
@@ -477,12 +517,21 @@ export async function startCloudBox(options: CloudBoxOptions): Promise<CloudBox>
       const allocation = await allocateElasticIp(net.world, INTERNET.firstElasticIp);
       publicAddresses.set(BOX_POLICY.egressIPs[0], allocation);
     }
-    await kube.createGateway(BOX_POLICY.gateway, BOX_POLICY.gatewayIps, {}, publicAddresses);
+    const subnets6 = [...(net.world.ipv6?.subnets.values() ?? [])];
+    const gatewayIps = [
+      ...BOX_POLICY.gatewayIps,
+      ...subnets6.map((subnet) => `${ipv6In(subnet, '100')}-${ipv6In(subnet, '109')}`),
+    ];
+    await kube.createGateway(BOX_POLICY.gateway, gatewayIps, {}, publicAddresses);
     await kube.createPolicy(BOX_POLICY.namespace, BOX_POLICY.name, {
       gatewayName: BOX_POLICY.gateway,
       podSelector: { ...BOX_POLICY.podLabels },
-      egressIPs: BOX_POLICY.egressIPs,
-      destinationCIDRs: options.publicEgress ? [VPC.echoCidr, INTERNET.cidr] : [VPC.echoCidr],
+      egressIPs: box.egressIPs,
+      destinationCIDRs: [
+        VPC.echoCidr,
+        ...(options.publicEgress ? [INTERNET.cidr] : []),
+        ...(options.dualStack ? [VPC6.echoCidr] : []),
+      ],
     });
     report('cloud world and Kubernetes objects');
     const agents = net.topology.nodes;

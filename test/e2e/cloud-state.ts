@@ -1,6 +1,6 @@
 /**
  * @module
- * Where an egress IP is, as the cloud and the VPC see it, for both boxes (cloud-box.ts, test/cluster/):
+ * Where an egress IP (of either family) is, as the cloud and the VPC see it, for both boxes (cloud-box.ts, test/cluster/):
  * which ENIs hold it in LocalStack, which IPs two ENIs hold at once (never allowed), and which node the VPC
  * router delivers it to right now.
  */
@@ -14,6 +14,14 @@ async function vpcEnis(net: NetworkBox): Promise<NetworkInterface[]> {
   return out.NetworkInterfaces ?? [];
 }
 
+/** Every address an ENI holds: its private IPv4 addresses and its IPv6 addresses. */
+function addressesOf(eni: NetworkInterface): string[] {
+  return [
+    ...(eni.PrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress!),
+    ...(eni.Ipv6Addresses ?? []).map((a) => a.Ipv6Address!),
+  ];
+}
+
 /**
  * The nodes whose ENI (primary or dedicated egress ENI) holds `ip` in LocalStack (ENI ids for ENIs of no node);
  * more than one is a bug.
@@ -23,24 +31,20 @@ export async function holdersInCloud(net: NetworkBox, ip: string): Promise<strin
     [...net.world.enis, ...net.world.egressEnis].map(([node, eni]) => [eni, node] as const),
   );
   return (await vpcEnis(net))
-    .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
+    .filter((n) => addressesOf(n).includes(ip))
     .map((n) => byEni.get(n.NetworkInterfaceId!) ?? n.NetworkInterfaceId!);
 }
 
 /** The ENIs that hold `ip` in LocalStack. */
 export async function enisHolding(net: NetworkBox, ip: string): Promise<string[]> {
-  return (await vpcEnis(net))
-    .filter((n) => n.PrivateIpAddresses?.some((a) => a.PrivateIpAddress === ip))
-    .map((n) => n.NetworkInterfaceId!);
+  return (await vpcEnis(net)).filter((n) => addressesOf(n).includes(ip)).map((n) => n.NetworkInterfaceId!);
 }
 
 /** Every IP held by two or more ENIs (must stay empty). */
 export async function doubleHeldIps(net: NetworkBox): Promise<string[]> {
   const count = new Map<string, number>();
   for (const eni of await vpcEnis(net)) {
-    for (const a of eni.PrivateIpAddresses ?? []) {
-      count.set(a.PrivateIpAddress!, (count.get(a.PrivateIpAddress!) ?? 0) + 1);
-    }
+    for (const ip of addressesOf(eni)) count.set(ip, (count.get(ip) ?? 0) + 1);
   }
   return [...count].filter(([, n]) => n > 1).map(([ip]) => ip);
 }

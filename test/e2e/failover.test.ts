@@ -8,6 +8,8 @@
  * - With the `aws` provider the same kill costs a short outage and traffic flows again from the same IP;
  *   also when the leader controller's node dies with the gateway, when 3 of 4 gateways die at once or in
  *   batches, and when LocalStack throttles the move. A node that comes back does not take the IP back.
+ * - In dual stack (IPv6 everywhere, an IPv6 egress IP beside the IPv4 one) the same holds for each family across a
+ *   hard kill of the IPv6 IP's holder, whose move is an unassign then an assign.
  * - Always: a selected pod's traffic leaves from the policy's egress IP or not at all (never a node or pod
  *   IP, checked over all scenarios by the last test), no IP is ever on two ENIs, and nothing is left after
  *   teardown.
@@ -27,14 +29,14 @@ import {
   type CloudBox,
   type CloudBoxOptions,
   cliUnavailable,
-  type ProbeRun,
+  ProbeRun,
   startCloudBox,
 } from './cloud-box.ts';
 import { enisHolding } from './cloud-state.ts';
 import { expectRecovered } from './expect-recovered.ts';
-import { INTERNET_ECHO_URL } from './network-box.ts';
+import { ECHO_URL, ECHO_URL6, INTERNET_ECHO_URL } from './network-box.ts';
 import { unexpectedSources } from './outage.ts';
-import { killAndMeasure, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
+import { killAndMeasure, samplesSince, waitForHolder, waitForSteadyTraffic } from './scenario.ts';
 import { type BoxPod, hostLinksContaining, namespacesWithPrefix, VPC } from './topology.ts';
 
 const unavailable = (await netnsUnavailable()) ?? (await cliUnavailable());
@@ -88,7 +90,7 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
   /** Starts a box on the suite's LocalStack (through the fault proxy) with robust probes, stopped by afterAll if left. */
   async function startBox(
     provider: 'aws' | 'none',
-    options: Pick<CloudBoxOptions, 'podNetwork' | 'agentFlags' | 'publicEgress'> = {},
+    options: Pick<CloudBoxOptions, 'podNetwork' | 'agentFlags' | 'publicEgress' | 'dualStack'> = {},
   ): Promise<CloudBox> {
     const box = await startCloudBox({
       provider,
@@ -105,23 +107,24 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
   async function withBox(
     provider: 'aws' | 'none',
     body: (box: CloudBox, probes: ProbeRun) => Promise<void>,
-    options: Pick<CloudBoxOptions, 'podNetwork' | 'publicEgress'> = {},
+    options: Pick<CloudBoxOptions, 'podNetwork' | 'publicEgress' | 'dualStack'> = {},
   ) {
     const box = await startBox(provider, options);
     boxesRun++;
     const prefix = box.net.topology.prefix;
+    const egress = new Set(box.egressIPs);
     let probes: ProbeRun | undefined;
     try {
       // Without a provider nothing assigns the IP in the cloud: an operator did it by hand, once.
       if (provider === 'none') await assignByHand(box);
-      await waitForHolder(box, IP);
+      for (const ip of egress) await waitForHolder(box, ip);
       probes = box.startProbes();
-      await waitForSteadyTraffic(probes, EGRESS);
+      await waitForSteadyTraffic(probes, egress);
       await body(box, probes);
       // No IP ends on two ENIs, and no selected pod ever left from a node or pod IP.
       expect(await box.doubleHeldIps()).toEqual([]);
       expect(box.net.vpc.stats.conflicts.size).toBe(0);
-      for (const [ip, n] of unexpectedSources([...probes.samples.values()].flat(), EGRESS)) {
+      for (const [ip, n] of unexpectedSources([...probes.samples.values()].flat(), egress)) {
         leaks.set(`${provider}: ${ip}`, (leaks.get(`${provider}: ${ip}`) ?? 0) + n);
       }
     } finally {
@@ -291,6 +294,66 @@ describe.skipIf(unavailable !== undefined)(title('cloud in a box: gateway failov
         expect(new Set(box.net.internetLog.map((r) => r.source))).toEqual(new Set([eip]));
       },
       { podNetwork: 'vpcCni', publicEgress: true },
+    );
+  });
+
+  it("in dual stack, the echo server sees the IPv4 and the IPv6 egress IP before and after a hard kill of the IPv6 IP's holder, never a node or pod address of either family", {
+    timeout: 300_000,
+  }, async () => {
+    await withBox(
+      'aws',
+      async (box, probes) => {
+        const [ip4, ip6] = box.egressIPs as [string, string];
+        const egress = new Set([ip4, ip6]);
+        const pods = box.pods;
+        // Each family's probe answers from the egress IP of its family.
+        for (const pod of pods) {
+          for (const [url, ip] of [
+            [ECHO_URL, ip4],
+            [ECHO_URL6, ip6],
+          ] as const) {
+            const answered = probes.samples
+              .get(ProbeRun.key(pod.name, url))!
+              .filter((x) => x.source !== undefined)
+              .slice(-10);
+            expect(answered.length, `${pod.name} to ${url}`).toBe(10);
+            expect(new Set(answered.map((x) => x.source)), `${pod.name} to ${url}`).toEqual(new Set([ip]));
+          }
+        }
+        // The cloud holds the IPv6 egress IP on one ENI (AssignIpv6Addresses), and the policy says where.
+        const holder = box.deliveredTo(ip6)!;
+        expect(await box.holdersInCloud(ip6)).toEqual([holder]);
+        const policy = await eventually(
+          'the policy status to show both families',
+          async () => {
+            const assignments = await box.kube.assignments(BOX_POLICY.namespace, BOX_POLICY.name);
+            return assignments.filter((a) => a.state === 'Ready').map((a) => `${a.ip} ${a.node}`);
+          },
+          { until: (list) => list.length === 2 },
+        );
+        expect(policy).toContain(`${ip6} ${holder}`);
+
+        const kill = await killAndMeasure(box, probes, [holder], egress, { ip: ip6 });
+        expectRecovered('dual stack, the IPv6 holder killed', kill);
+        const other = kill.holderAfter!;
+        expect(other).not.toBe(holder);
+        expect(await box.holdersInCloud(ip6)).toEqual([other]);
+        for (const pod of pods) {
+          const after = samplesSince(
+            probes.samples.get(ProbeRun.key(pod.name, ECHO_URL6))!,
+            kill.killAt,
+          ).filter((x) => x.source !== undefined);
+          expect(after.length, `${pod.name}: IPv6 answers after the kill`).toBeGreaterThan(20);
+          expect(new Set(after.map((x) => x.source))).toEqual(new Set([ip6]));
+        }
+        // The echo server itself: both egress IPs, before and after the kill, and no other source at all.
+        const seen = (since: number, until = Number.POSITIVE_INFINITY) =>
+          new Set(box.net.echoLog.filter((r) => r.at >= since && r.at < until).map((r) => r.source));
+        expect(seen(0, kill.killAt)).toEqual(egress);
+        expect(seen(kill.killAt)).toEqual(egress);
+        expect(box.net.topology.pods.every((p) => p.ip6 !== undefined)).toBe(true);
+      },
+      { dualStack: true },
     );
   });
 

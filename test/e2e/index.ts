@@ -10,10 +10,10 @@ export {
   BOX_POLICY,
   type CloudBox,
   cliUnavailable,
-  type ProbeRun,
+  ProbeRun,
   startCloudBox,
 } from './cloud-box.ts';
-export { INTERNET_ECHO_URL, type NetworkBox } from './network-box.ts';
+export { ECHO_URL, ECHO_URL6, INTERNET_ECHO_URL, type NetworkBox } from './network-box.ts';
 export { isGood, outageWindows, type ProbeSample, summarize, unexpectedSources } from './outage.ts';
 export {
   describeRoll,

@@ -1,7 +1,8 @@
 /**
  * @module
  * The box's Kubernetes objects, written through the API server as a kubelet and a CNI would: a Node per
- * node namespace (providerID `aws:///<zone>/<instance>`, InternalIP = the namespace's IP, zone label, Ready
+ * node namespace (providerID `aws:///<zone>/<instance>`, InternalIP = the namespace's IP (and its IPv6 address in
+ * dual stack, with a second pod CIDR), zone label, Ready
  * condition through the status subresource), a Pod per pod namespace (`spec.nodeName`, `status.podIP`), and
  * the EgressGateway / EgressPolicy of a scenario, all built by test/support. No kubelet or node controller
  * runs: a node the box powers off keeps its Ready condition, and the controllers find it failed by probing
@@ -24,7 +25,7 @@ import { egressGateway } from '../support/egress-gateways.ts';
 import { egressPolicy } from '../support/egress-policies.ts';
 import { createNode } from '../support/nodes.ts';
 import type { AwsWorld } from './aws-world.ts';
-import type { BoxNode, BoxPod } from './topology.ts';
+import { type BoxNode, type BoxPod, podCidr6 } from './topology.ts';
 
 /** Label that makes a node gateway-capable in the box. */
 export const GATEWAY_LABEL = 'box.cloudegress.io/gateway';
@@ -62,7 +63,9 @@ export class KubeObjects {
         ...(node.gateway ? { [GATEWAY_LABEL]: 'true' } : {}),
       },
       ...(podCidr ? { podCIDR: podCidr } : {}),
+      ...(podCidr && node.ip6 ? { podCIDR6: podCidr6(node.index) } : {}),
       address: node.ip,
+      ...(node.ip6 ? { address6: node.ip6 } : {}),
       ready: true,
     });
   }
@@ -119,6 +122,7 @@ export class KubeObjects {
       labels,
       image: 'registry.invalid/probe:1',
       ip: pod.ip,
+      ...(pod.ip6 ? { ip6: pod.ip6 } : {}),
       hostIP: pod.node.ip,
     });
   }

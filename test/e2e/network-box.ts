@@ -5,7 +5,8 @@
  * failure, removes whatever it had built before rethrowing; `stop()` removes everything.
  *
  * ```
- * startLocalStack ─► topology.build ─► createAwsWorld (instances = node IPs) ─► VpcSync.start ─► echo server(s)
+ * startLocalStack ─► createAwsWorld (instances = node IPs) ─► topology.build ─► VpcSync.start ─► echo server(s)
+ * (dual stack: the world first gives the VPC's IPv6 /56 and the nodes' IPv6 addresses the topology is built with)
  * stop(): echo, VpcSync, topology.destroy (namespaces, links, processes inside), LocalStack
  * ```
  */
@@ -25,6 +26,7 @@ import {
   Topology,
   type UplinkSpec,
   VPC,
+  VPC6,
 } from './topology.ts';
 import { VpcSync } from './vpc-sync.ts';
 
@@ -38,6 +40,8 @@ export const FIXTURES = {
 
 /** The echo server's URL (inside the box). */
 export const ECHO_URL = `http://${VPC.echoIp}:${VPC.echoPort}/`;
+/** The echo server's IPv6 URL (in dual stack). */
+export const ECHO_URL6 = `http://[${VPC6.echoIp}]:${VPC.echoPort}/`;
 /** The internet echo server's URL (with the `internet` option). */
 export const INTERNET_ECHO_URL = `http://${INTERNET.echoIp}:${VPC.echoPort}/`;
 
@@ -66,6 +70,11 @@ export interface NetworkBoxOptions {
    * LocalStack associates them, and a second echo server answers there. Off by default.
    */
   readonly internet?: boolean;
+  /**
+   * Dual stack (topology.ts, aws-world.ts): the VPC, subnets and nodes get IPv6 addresses, pods an IPv6 address
+   * each, the echo server answers on {@link ECHO_URL6} too. The box pod network only. Off by default.
+   */
+  readonly dualStack?: boolean;
 }
 
 /** The running network box. */
@@ -96,11 +105,17 @@ export interface RequestResult {
   readonly error?: string;
 }
 
-async function startEcho(ns: string, logPath: string, name?: string, log?: EchoRecord[]): Promise<NsProcess> {
+async function startEcho(
+  ns: string,
+  logPath: string,
+  name?: string,
+  log?: EchoRecord[],
+  ipv6 = false,
+): Promise<NsProcess> {
   const echo = new NsProcess({
     ns,
     command: process.execPath,
-    args: [FIXTURES.echoServer, String(VPC.echoPort), ...(name ? [name] : [])],
+    args: [FIXTURES.echoServer, String(VPC.echoPort), name ?? '', ...(ipv6 ? ['ipv6'] : [])],
     logPath,
     onLine: (line) => {
       if (log && line.startsWith('{')) log.push(JSON.parse(line) as EchoRecord);
@@ -142,8 +157,12 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
         ]
       : [];
     const uplinks = [...(options.uplinks ?? []), ...internet];
-    await topology.build(nodes, options.pods ?? {}, { podNetwork: options.podNetwork ?? 'box', uplinks });
-    world = await createAwsWorld(localStack, nodes);
+    world = await createAwsWorld(localStack, nodes, { dualStack: options.dualStack ?? false });
+    await topology.build(nodes, options.pods ?? {}, {
+      podNetwork: options.podNetwork ?? 'box',
+      uplinks,
+      ...(world.ipv6 ? { ipv6: world.ipv6 } : {}),
+    });
     if (options.podNetwork === 'vpcCni') await addVpcCniState(world, topology.nodes, topology.pods);
     const ofInstance = new Map<string, string>();
     const ofEni = new Map<string, string>();
@@ -163,7 +182,9 @@ export async function startNetworkBox(options: NetworkBoxOptions = {}): Promise<
     });
     await vpc.start();
     const echoLog: EchoRecord[] = [];
-    processes.push(await startEcho(topology.echo, join(dir, 'echo.log'), undefined, echoLog));
+    processes.push(
+      await startEcho(topology.echo, join(dir, 'echo.log'), undefined, echoLog, options.dualStack ?? false),
+    );
     const internetLog: EchoRecord[] = [];
     if (options.internet) {
       const ns = topology.uplink(INTERNET.link);

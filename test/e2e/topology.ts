@@ -30,6 +30,14 @@
  *   gateway nodes: eth1, a dedicated ENI (its own router link e-<node>) for the egress IPs
  * ```
  *
+ * In dual stack (`build` option `ipv6`, the box pod network only) every address has an IPv6 twin: the VPC's
+ * /56 from LocalStack, each node its primary ENI's IPv6 address as a /128 on eth0 with its default route via the
+ * router's `fe80::1` on every node link (so all IPv6 traffic between nodes goes through the router, as in a VPC),
+ * the echo server at `2001:db8:5100::10`, pods `fd00:244:<n>::10+/64` behind cni0 `fd00:244:<n>::1` (masqueraded
+ * to the node's IPv6 address) and routed between nodes over the same overlay device (IPv6 inside the IPv4
+ * underlay, via each node's `fe80::244:<n>` on it). Nodes keep their IPv6 addresses while eth0 is down
+ * (`keep_addr_on_down`), as they keep their IPv4 ones.
+ *
  * Nothing is created in the host's namespace: every veth is made directly inside its two namespaces, so
  * deleting the namespaces removes every link. Every name carries a random per-run prefix; {@link
  * Topology.destroy} kills what runs inside and deletes every namespace, even after a failed build.
@@ -49,6 +57,45 @@ export const VPC = {
   echoPort: 8080,
   podCidrs: '10.244.0.0/16',
 } as const;
+
+/** The IPv6 side of the box's layout in dual stack (the VPC's own /56 comes from LocalStack). */
+export const VPC6 = {
+  echoCidr: '2001:db8:5100::/64',
+  echoRouter: '2001:db8:5100::1',
+  echoIp: '2001:db8:5100::10',
+  podCidrs: 'fd00:244::/32',
+  /** The router's address on every node link: the nodes' IPv6 default router. */
+  router: 'fe80::1',
+} as const;
+
+/** The IPv6 pod CIDR of the node with pod CIDR index `index`. */
+export function podCidr6(index: number): string {
+  return `fd00:244:${index.toString(16)}::/64`;
+}
+
+/** The IPv6 addresses of a dual-stack box, from its cloud. */
+export interface Ipv6Layout {
+  /** The VPC's IPv6 CIDR (unassigned addresses in it go nowhere). */
+  readonly vpcCidr: string;
+  /** Node name -> its IPv6 address. */
+  readonly nodes: ReadonlyMap<string, string>;
+}
+
+/** The CNI's IPv6 masquerade on each node in dual stack. */
+const CNI_RULESET6 =
+  'table ip6 boxcni6 {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n' +
+  `\t\toifname "eth0" ip6 saddr ${VPC6.podCidrs} ip6 daddr != ${VPC6.podCidrs} masquerade\n\t}\n}\n`;
+
+/** IPv6 on, without duplicate address detection (every address in the box is unique by construction). */
+const IPV6_SYSCTLS = [
+  'net.ipv6.conf.all.disable_ipv6=0',
+  'net.ipv6.conf.default.disable_ipv6=0',
+  'net.ipv6.conf.all.accept_dad=0',
+  'net.ipv6.conf.default.accept_dad=0',
+  'net.ipv6.conf.all.keep_addr_on_down=1',
+  'net.ipv6.conf.default.keep_addr_on_down=1',
+  'net.ipv6.conf.all.forwarding=1',
+];
 
 /**
  * The internet beyond the VPC's internet gateway (the `internet` option of the network box): an uplink network
@@ -106,6 +153,12 @@ export function overlayMac(index: number): string {
   return `02:bc:00:00:00:${index.toString(16).padStart(2, '0')}`;
 }
 
+/** A node's IPv6 link-local address on the overlay device in dual stack: `fe80::244:<index>`. */
+function overlayLinkLocal(entries: readonly OverlayEntry[], node: BoxNode): string {
+  const index = entries.find((e) => e.node === node)?.index ?? node.index;
+  return `fe80::244:${index.toString(16)}`;
+}
+
 /** A zone: its subnet and the subnet router address. */
 export interface ZoneSpec {
   readonly name: string;
@@ -130,6 +183,8 @@ export interface NodeSpec {
   readonly gateway: boolean;
   /** Index used for the pod CIDR 10.244.<index>.0/24. */
   readonly index: number;
+  /** In dual stack: its IPv6 address (the primary ENI's). */
+  readonly ip6?: string;
 }
 
 /** The default six instances: two gateway-capable nodes and one worker per zone. */
@@ -167,6 +222,8 @@ export interface BoxPod {
   readonly name: string;
   readonly ns: string;
   readonly ip: string;
+  /** In dual stack: its IPv6 address. */
+  readonly ip6?: string;
   readonly node: BoxNode;
 }
 
@@ -219,6 +276,12 @@ export class Topology {
   readonly nodes: BoxNode[] = [];
   readonly pods: BoxPod[] = [];
   readonly #namespaces = new NamespaceSet(this.prefix);
+  #ipv6: Ipv6Layout | undefined;
+
+  /** In dual stack: the IPv6 layout the box was built with. */
+  get ipv6(): Ipv6Layout | undefined {
+    return this.#ipv6;
+  }
 
   /** The VPC router namespace. */
   get vpc(): string {
@@ -250,18 +313,25 @@ export class Topology {
   }
 
   async #ns(name: string): Promise<string> {
-    return this.#namespaces.create(name);
+    const ns = await this.#namespaces.create(name);
+    if (this.#ipv6) await commandRunner(ns)('sysctl', ['-q', '-w', ...IPV6_SYSCTLS]);
+    return ns;
   }
 
   /**
-   * Builds the VPC, the echo namespace, the nodes and the pods (`pods`: node name -> pod names). On failure
-   * everything created so far is removed before the error is rethrown.
+   * Builds the VPC, the echo namespace, the nodes and the pods (`pods`: node name -> pod names), in dual stack
+   * with `ipv6` (the box pod network only). On failure everything created so far is removed before the error is
+   * rethrown.
    */
   async build(
     nodes: readonly NodeSpec[] = DEFAULT_NODES,
     pods: Record<string, readonly string[]> = {},
-    options: { podNetwork?: PodNetwork; uplinks?: readonly UplinkSpec[] } = {},
+    options: { podNetwork?: PodNetwork; uplinks?: readonly UplinkSpec[]; ipv6?: Ipv6Layout } = {},
   ): Promise<void> {
+    if (options.ipv6 && (options.podNetwork ?? 'box') !== 'box') {
+      throw new TopologyError(`dual stack needs the box pod network, not ${options.podNetwork}`);
+    }
+    this.#ipv6 = options.ipv6;
     try {
       await this.#build(nodes, pods, options.podNetwork ?? 'box');
       for (const uplink of options.uplinks ?? []) await this.#attach(uplink);
@@ -309,6 +379,8 @@ export class Topology {
     for (const zone of ZONES) await vpcRun('ip', ['addr', 'add', `${zone.router}/32`, 'dev', 'lo']);
     // Unassigned VPC addresses go nowhere, silently (no ICMP), as in a real VPC.
     await vpcRun('ip', ['route', 'add', 'blackhole', VPC.cidr]);
+    const v6 = this.#ipv6;
+    if (v6) await vpcRun('ip', ['-6', 'route', 'add', 'blackhole', v6.vpcCidr]);
 
     const echo = await this.#ns('echo');
     await createVethPair(echo, 'eth0', vpc, 'echo');
@@ -316,6 +388,11 @@ export class Topology {
     const echoRun = commandRunner(echo);
     await echoRun('ip', ['addr', 'add', `${VPC.echoIp}/24`, 'dev', 'eth0']);
     await echoRun('ip', ['route', 'add', 'default', 'via', VPC.echoRouter]);
+    if (v6) {
+      await vpcRun('ip', ['-6', 'addr', 'add', `${VPC6.echoRouter}/64`, 'dev', 'echo']);
+      await echoRun('ip', ['-6', 'addr', 'add', `${VPC6.echoIp}/64`, 'dev', 'eth0']);
+      await echoRun('ip', ['-6', 'route', 'add', 'default', 'via', VPC6.echoRouter]);
+    }
 
     for (const spec of nodes) {
       const ns = await this.#ns(spec.name);
@@ -327,7 +404,17 @@ export class Topology {
       const run = commandRunner(ns);
       const podCidr = `10.244.${spec.index}.0/24`;
       const egressLink = podNetwork === 'vpcCni' && spec.gateway ? `e-${spec.name}`.slice(0, 15) : undefined;
-      const node: BoxNode = { ...spec, ns, vpcLink, podCidr, run, ...(egressLink ? { egressLink } : {}) };
+      const ip6 = v6?.nodes.get(spec.name);
+      if (v6 && !ip6) throw new TopologyError(`no IPv6 address for ${spec.name}`);
+      const node: BoxNode = {
+        ...spec,
+        ns,
+        vpcLink,
+        podCidr,
+        run,
+        ...(egressLink ? { egressLink } : {}),
+        ...(ip6 ? { ip6 } : {}),
+      };
       this.nodes.push(node);
       // Loose reverse-path filtering, as overlay CNIs (Calico, Flannel) require: replies to pods arrive on
       // the overlay device from outside addresses.
@@ -362,6 +449,8 @@ export class Topology {
         ].join('\n'),
       );
       await run('nft', ['-f', '-'], CNI_RULESET);
+      const pod6 = podCidr6(spec.index).replace('::/64', '::');
+      if (ip6) await this.#nodeIpv6(node, ip6, pod6);
       let host = 10;
       for (const podName of pods[spec.name] ?? []) {
         const podNs = await this.#ns(podName);
@@ -372,11 +461,36 @@ export class Topology {
         const podRun = commandRunner(podNs);
         await podRun('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
         await podRun('ip', ['route', 'add', 'default', 'via', `10.244.${spec.index}.1`]);
-        this.pods.push({ name: podName, ns: podNs, ip, node });
+        const podIp6 = ip6 ? `${pod6}${host.toString(16)}` : undefined;
+        if (podIp6) {
+          await podRun('ip', ['-6', 'addr', 'add', `${podIp6}/64`, 'dev', 'eth0']);
+          await podRun('ip', ['-6', 'route', 'add', 'default', 'via', `${pod6}1`]);
+        }
+        this.pods.push({ name: podName, ns: podNs, ip, node, ...(podIp6 ? { ip6: podIp6 } : {}) });
         host++;
       }
     }
     if (podNetwork === 'box') await this.#overlay();
+  }
+
+  /**
+   * A node's IPv6 side in dual stack (module comment): its /128 on eth0, the default route via the router's
+   * link-local address (on the router's end of every node link), cni0's IPv6 address and the CNI's IPv6
+   * masquerade.
+   */
+  async #nodeIpv6(node: BoxNode, ip6: string, pod6: string): Promise<void> {
+    await commandRunner(this.vpc)('ip', ['-6', 'addr', 'add', `${VPC6.router}/64`, 'dev', node.vpcLink]);
+    await node.run(
+      'ip',
+      ['-batch', '-'],
+      [
+        `addr add ${ip6}/128 dev eth0`,
+        `route add default via ${VPC6.router} dev eth0`,
+        `addr add ${pod6}1/64 dev cni0`,
+        '',
+      ].join('\n'),
+    );
+    await node.run('nft', ['-f', '-'], CNI_RULESET6);
   }
 
   /** A node of the `vpcCni` pod network (module comment): eth0, the dedicated ENI of a gateway, the pods. */
@@ -455,6 +569,7 @@ export class Topology {
   ): Promise<void> {
     for (const { node } of entries) {
       const lines: string[] = [];
+      if (this.#ipv6) lines.push(`addr add ${overlayLinkLocal(entries, node)}/64 dev ${CNI_OVERLAY.device}`);
       for (const peer of entries) {
         if (peer.node === node) continue;
         const mac = overlayMac(peer.index);
@@ -462,6 +577,13 @@ export class Topology {
           `neigh replace 10.244.${peer.index}.0 lladdr ${mac} dev ${CNI_OVERLAY.device} nud permanent`,
           `route add ${peer.podCidr} via 10.244.${peer.index}.0 dev ${CNI_OVERLAY.device} onlink`,
         );
+        if (this.#ipv6) {
+          const via = overlayLinkLocal(entries, peer.node);
+          lines.push(
+            `neigh replace ${via} lladdr ${mac} dev ${CNI_OVERLAY.device} nud permanent`,
+            `route add ${podCidr6(peer.index)} via ${via} dev ${CNI_OVERLAY.device}`,
+          );
+        }
         await node.run('bridge', ['fdb', 'append', mac, 'dev', CNI_OVERLAY.device, 'dst', peer.node.ip]);
       }
       await node.run('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
@@ -477,6 +599,8 @@ export class Topology {
   async linkUp(node: BoxNode): Promise<void> {
     await node.run('ip', ['link', 'set', 'eth0', 'up']);
     await node.run('ip', ['route', 'replace', 'default', 'via', node.zone.router]);
+    if (node.ip6)
+      await node.run('ip', ['-6', 'route', 'replace', 'default', 'via', VPC6.router, 'dev', 'eth0']);
   }
 
   /** Kills everything in every namespace and deletes the namespaces (idempotent, never throws). */

@@ -8,6 +8,7 @@
  * (an IP on two ENIs is a conflict: it stays where it was, or goes to the first ENI by id, and is reported)
  * applied, desired ──planVpc──► { routes: "route replace <ip>/32 dev <link>" | "route del <ip>/32",
  *                                 nft:    "delete element ... ; add element ..." }  (one transaction each)
+ * (an IPv6 address: a /128 route, and its pair in the IPv6 set)
  * ```
  */
 
@@ -16,7 +17,7 @@ export interface EniView {
   readonly id: string;
   /** The instance it is attached to (unattached ENIs deliver nothing). */
   readonly instanceId: string | undefined;
-  /** Every private IPv4 address on it, primary first. */
+  /** Every private IPv4 address on it, primary first, then its IPv6 addresses. */
   readonly ips: readonly string[];
 }
 
@@ -84,8 +85,16 @@ export interface VpcPlan {
 export const VPC_TABLE = 'vpc';
 /** The set of allowed (ingress link, source IP) pairs. */
 export const SOURCES_SET = 'eni_sources';
+/** Its IPv6 twin: allowed (ingress link, source IPv6 address) pairs. */
+export const SOURCES_SET6 = 'eni_sources6';
 
-/** The router's static ruleset: forwarded packets from a node link must carry a source its ENI holds. */
+const isIpv6 = (ip: string) => ip.includes(':');
+const hostRoute = (ip: string) => `${ip}/${isIpv6(ip) ? 128 : 32}`;
+
+/**
+ * The router's static ruleset: forwarded packets from a node link must carry a source its ENI holds, in either
+ * family (EC2's source/destination check covers IPv4 and IPv6 alike).
+ */
 export function vpcRuleset(uplink: string | readonly string[]): string {
   const uplinks = (typeof uplink === 'string' ? [uplink] : uplink).map((u) => `"${u}"`);
   const exempt = uplinks.length === 1 ? uplinks[0] : `{ ${uplinks.join(', ')} }`;
@@ -93,9 +102,11 @@ export function vpcRuleset(uplink: string | readonly string[]): string {
     `table inet ${VPC_TABLE} {`,
     '\tcounter spoofed { }',
     `\tset ${SOURCES_SET} { type ifname . ipv4_addr; }`,
+    `\tset ${SOURCES_SET6} { type ifname . ipv6_addr; }`,
     '\tchain forward {',
     '\t\ttype filter hook forward priority filter; policy accept;',
     `\t\tmeta nfproto ipv4 iifname != ${exempt} iifname . ip saddr != @${SOURCES_SET} counter name "spoofed" drop`,
+    `\t\tmeta nfproto ipv6 iifname != ${exempt} iifname . ip6 saddr != @${SOURCES_SET6} counter name "spoofed" drop`,
     '\t}',
     '}',
     '',
@@ -111,22 +122,26 @@ export function planVpc(applied: Delivery, desired: Delivery): VpcPlan {
   for (const [ip, link] of applied) {
     const next = desired.get(ip);
     if (next === link) continue;
-    removals.push(`"${link}" . ${ip}`);
+    removals.push(ip);
     if (next === undefined) {
-      routes.push(`route del ${ip}/32`);
+      routes.push(`route del ${hostRoute(ip)}`);
       changed.push(ip);
     }
   }
   for (const [ip, link] of desired) {
     if (applied.get(ip) === link) continue;
-    additions.push(`"${link}" . ${ip}`);
-    routes.push(`route replace ${ip}/32 dev ${link}`);
+    additions.push(ip);
+    routes.push(`route replace ${hostRoute(ip)} dev ${link}`);
     changed.push(ip);
   }
-  const nft = [
-    removals.length ? `delete element inet ${VPC_TABLE} ${SOURCES_SET} { ${removals.join(', ')} }` : '',
-    additions.length ? `add element inet ${VPC_TABLE} ${SOURCES_SET} { ${additions.join(', ')} }` : '',
-  ]
+  const elements = (verb: string, ips: readonly string[], delivery: Delivery) =>
+    [SOURCES_SET, SOURCES_SET6].map((set) => {
+      const pairs = ips
+        .filter((ip) => isIpv6(ip) === (set === SOURCES_SET6))
+        .map((ip) => `"${delivery.get(ip)}" . ${ip}`);
+      return pairs.length ? `${verb} element inet ${VPC_TABLE} ${set} { ${pairs.join(', ')} }` : '';
+    });
+  const nft = [...elements('delete', removals, applied), ...elements('add', additions, desired)]
     .filter(Boolean)
     .join('\n');
   return { routes, nft: nft ? `${nft}\n` : '', changed };

@@ -104,7 +104,10 @@ export async function describeVpcEnis(ec2: EC2Client, vpcId: string): Promise<En
       out.push({
         id: eni.NetworkInterfaceId!,
         instanceId: eni.Attachment?.InstanceId,
-        ips: addresses.map((a) => a.PrivateIpAddress!).filter(Boolean),
+        ips: [
+          ...addresses.map((a) => a.PrivateIpAddress!),
+          ...(eni.Ipv6Addresses ?? []).map((a) => a.Ipv6Address!),
+        ].filter(Boolean),
       });
     }
     token = page.NextToken;

@@ -16,6 +16,8 @@ export interface BoundPod {
   readonly image?: string;
   /** The pod's IP: with it the Pod is Running and Ready with that `podIP`; without, it has no status. */
   readonly ip?: string;
+  /** A dual-stack pod's second IP (with `ip`): `podIPs` then holds both, `ip` first. */
+  readonly ip6?: string;
   /** `status.hostIP` (with `ip`): the node's IP. */
   readonly hostIP?: string;
 }
@@ -41,7 +43,7 @@ export async function createBoundPod(core: CoreV1Api, pod: BoundPod): Promise<vo
       phase: 'Running',
       ...(pod.hostIP ? { hostIP: pod.hostIP } : {}),
       podIP: pod.ip,
-      podIPs: [{ ip: pod.ip }],
+      podIPs: [{ ip: pod.ip }, ...(pod.ip6 ? [{ ip: pod.ip6 }] : [])],
       conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date() }],
     },
   };

@@ -17,8 +17,12 @@ export interface NodeOptions {
   /** Further labels. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly podCIDR?: string;
+  /** A dual-stack node's second pod CIDR (`spec.podCIDRs` then holds both, `podCIDR` first). */
+  readonly podCIDR6?: string;
   /** The InternalIP (a Hostname address, the node's name, comes with it). */
   readonly address?: string;
+  /** A dual-stack node's second InternalIP (its IPv6 address). */
+  readonly address6?: string;
   /** The Ready condition; absent, the Node has none (as before a kubelet first reports). */
   readonly ready?: boolean;
 }
@@ -33,6 +37,7 @@ export function nodeObject(options: NodeOptions): V1Node {
     spec: {
       ...(options.providerID ? { providerID: options.providerID } : {}),
       ...(options.podCIDR ? { podCIDR: options.podCIDR } : {}),
+      ...(options.podCIDR && options.podCIDR6 ? { podCIDRs: [options.podCIDR, options.podCIDR6] } : {}),
     },
   };
 }
@@ -43,6 +48,8 @@ export interface NodeStatusUpdate {
   readonly ready?: boolean;
   /** The InternalIP (with a Hostname address). */
   readonly address?: string;
+  /** A second InternalIP (a dual-stack node's IPv6 address), after the first. */
+  readonly address6?: string;
 }
 
 /** `current` with the addresses and the Ready condition of `update`. */
@@ -52,13 +59,14 @@ export function nodeStatus(
   current: V1NodeStatus = {},
   now = new Date(),
 ): V1NodeStatus {
-  const { ready, address } = update;
+  const { ready, address, address6 } = update;
   return {
     ...current,
     ...(address
       ? {
           addresses: [
             { type: 'InternalIP', address },
+            ...(address6 ? [{ type: 'InternalIP', address: address6 }] : []),
             { type: 'Hostname', address: name },
           ],
         }
