@@ -6,12 +6,13 @@
  * operation that must not take an IP back from a NIC that took it meanwhile, duplicate ipConfiguration names,
  * Static without an address, and a conditional PUT to a NIC that is gone.
  */
-import { Agent } from 'node:https';
-import { type NetworkInterface, NetworkManagementClient } from '@azure/arm-network';
+import type { Agent } from 'node:https';
+import type { NetworkInterface, NetworkManagementClient } from '@azure/arm-network';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Change, CloudProvider, NodeRef } from '../../src/provider/contract.ts';
 import type { AzureCloud } from '../emulators/azure/index.ts';
-import { type AzureWorld, emulatorCredential, FAST, startAzureWorld } from './world.ts';
+import { armFailure } from './arm-failure.ts';
+import { type AzureWorld, emulatorNetworkClient, FAST, startAzureWorld } from './world.ts';
 
 let world: AzureWorld;
 let cloud: AzureCloud;
@@ -20,12 +21,7 @@ let network: NetworkManagementClient;
 beforeAll(async () => {
   world = await startAzureWorld();
   cloud = world.emulator.cloud;
-  agent = new Agent({ ca: world.emulator.ca, keepAlive: true });
-  network = new NetworkManagementClient(emulatorCredential, cloud.subscriptionId, {
-    endpoint: world.emulator.url,
-    agent,
-    retryOptions: { maxRetries: 0 },
-  });
+  ({ agent, network } = emulatorNetworkClient(world.emulator));
 });
 afterAll(async () => {
   agent?.destroy();
@@ -45,20 +41,6 @@ const mutating = () =>
   cloud.requests
     .filter((r) => r.method === 'PUT' || r.method === 'POST')
     .map((r) => `${r.method} ${r.path.split('/').at(-1)} ${r.status}`);
-const failure = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err as {
-      statusCode: number;
-      code: string;
-      message: string;
-      details?: unknown;
-      response?: { bodyAsText?: string };
-    };
-  }
-  throw new Error('expected the call to fail');
-};
 /** A new gateway VM with one NIC in node a's subnet, as a node. */
 function gatewayVm(prefix: string, zone: string, nicDeleteOption?: 'Delete' | 'Detach') {
   const { a } = world.nodes;
@@ -159,7 +141,7 @@ describe('one-operation move (moveIpConfigurations, @azure/arm-network 39, api-v
     const { a, b } = world.nodes;
     const [ip] = cloud.freeIPs(a.subnetId, 1);
     cloud.addIpConfiguration(a.nicId, 'x', ip!);
-    const refused = await failure(
+    const refused = await armFailure(
       network.virtualNetworks
         .moveIpConfigurations(RG, 'vnet-1', {
           moveIpConfigurationItems: [
@@ -301,7 +283,9 @@ describe('operations as Azure runs them', () => {
     );
     await removal.submitted();
     cloud.addIpConfiguration(b.nicId, 'took-it', ip!);
-    expect((await failure(removal.pollUntilDone())).message).toContain('long-running operation has failed');
+    expect((await armFailure(removal.pollUntilDone())).message).toContain(
+      'long-running operation has failed',
+    );
     expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
     expect(cloud.nic(a.nicId).properties.provisioningState).toBe('Failed');
     expect(cloud.secondaryIPs(b.nicId)).toEqual([ip]);
@@ -332,7 +316,7 @@ describe('operations as Azure runs them', () => {
         .createOrUpdate(RG, 'gw-a-nic', body, { updateIntervalInMs: 1 })
         .pollUntilDone();
     // Azure/migAz#181 shows NRP's answer for duplicate child names.
-    const duplicate = await failure(put(withConfigs(nic, config('twice', x), config('twice', y))));
+    const duplicate = await armFailure(put(withConfigs(nic, config('twice', x), config('twice', y))));
     expect(duplicate).toMatchObject({ statusCode: 400, code: 'InvalidRequestFormat' });
     // The cause is in error.details, which the SDK's error does not keep: read it at the emulator.
     const wire = cloud.nic(a.nicId);
@@ -345,7 +329,7 @@ describe('operations as Azure runs them', () => {
       expect.objectContaining({ details: [expect.objectContaining({ code: 'DuplicateResourceName' })] }),
     );
     // hashicorp/terraform-provider-azurerm#15265 quotes this one.
-    const noAddress = await failure(put(withConfigs(nic, config('static'))));
+    const noAddress = await armFailure(put(withConfigs(nic, config('static'))));
     expect(noAddress).toMatchObject({ statusCode: 400, code: 'PrivateIPAddressMissing' });
     expect(cloud.secondaryIPs(a.nicId)).toEqual([]);
   });

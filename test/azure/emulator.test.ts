@@ -5,12 +5,13 @@
  * several polls, the log of accepted writes, the 256 limit, subnet and reserved-range checks, IPs held
  * elsewhere, authentication.
  */
-import { Agent, request } from 'node:https';
-import { type NetworkInterface, NetworkManagementClient } from '@azure/arm-network';
+import { type Agent, request } from 'node:https';
+import type { NetworkInterface, NetworkManagementClient } from '@azure/arm-network';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classifyAzureError } from '../../providers/azure/errors.ts';
 import { type AzureEmulator, startAzureEmulator } from '../emulators/azure/index.ts';
-import { emulatorCredential } from './world.ts';
+import { armFailure } from './arm-failure.ts';
+import { emulatorNetworkClient } from './world.ts';
 
 let emulator: AzureEmulator;
 let agent: Agent;
@@ -38,12 +39,7 @@ beforeAll(async () => {
     subnetId,
     primaryIP: '10.2.0.5',
   }).nicId;
-  agent = new Agent({ ca: emulator.ca, keepAlive: true });
-  network = new NetworkManagementClient(emulatorCredential, cloud.subscriptionId, {
-    endpoint: emulator.url,
-    agent,
-    retryOptions: { maxRetries: 0 },
-  });
+  ({ agent, network } = emulatorNetworkClient(emulator));
 });
 afterAll(async () => {
   agent?.destroy();
@@ -70,20 +66,12 @@ const put = (nic: NetworkInterface, etag?: string, name = 'vm1-nic') =>
       ...(etag ? { requestOptions: { headers: { 'If-Match': etag } } } : {}),
     })
     .pollUntilDone();
-const failure = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err as { statusCode: number; code: string; message: string };
-  }
-  throw new Error('expected the call to fail');
-};
 
 describe('ARM emulator through the real SDK', () => {
   it('answers a stale If-Match with 412 PreconditionFailedEtagMismatch and a fresh one with success', async () => {
     const nic = await network.networkInterfaces.get(RG, 'vm1-nic');
     await put(withIps(nic, '10.2.0.10'), nic.etag);
-    const stale = await failure(put(withIps(nic, '10.2.0.11'), nic.etag));
+    const stale = await armFailure(put(withIps(nic, '10.2.0.11'), nic.etag));
     // NRP's code (kubernetes-sigs/cloud-provider-azure#9729), not the generic PreconditionFailed.
     expect(stale).toMatchObject({ statusCode: 412, code: 'PreconditionFailedEtagMismatch' });
     expect(classifyAzureError(stale, 'x').kind).toBe('conflict');
@@ -98,7 +86,7 @@ describe('ARM emulator through the real SDK', () => {
       updateIntervalInMs: 20,
     });
     await poller.submitted();
-    const busy = await failure(put(withIps(nic, '10.2.0.11')));
+    const busy = await armFailure(put(withIps(nic, '10.2.0.11')));
     expect(busy).toMatchObject({ statusCode: 409, code: 'AnotherOperationInProgress' });
     expect(busy.message).toContain('/operations/');
     const done = await poller.pollUntilDone();
@@ -114,7 +102,7 @@ describe('ARM emulator through the real SDK', () => {
     const before = performance.now();
     await put(withIps(nic, '10.2.0.10'), nic.etag);
     const after = performance.now();
-    expect(await failure(put(withIps(nic, '10.2.0.11'), nic.etag))).toMatchObject({ statusCode: 412 });
+    expect(await armFailure(put(withIps(nic, '10.2.0.11'), nic.etag))).toMatchObject({ statusCode: 412 });
     expect(cloud.writes).toHaveLength(2);
     const [write, stale] = cloud.writes;
     expect(stale?.interfaceId).toBe(nicId);
@@ -146,7 +134,7 @@ describe('ARM emulator through the real SDK', () => {
   it('refuses a 257th ipConfiguration with QuotaExceeded, which classifies as capacity', async () => {
     const nic = await network.networkInterfaces.get(RG, 'vm1-nic');
     const ips = emulator.cloud.freeIPs(subnetId, 256);
-    const tooMany = await failure(put(withIps(nic, ...ips)));
+    const tooMany = await armFailure(put(withIps(nic, ...ips)));
     expect(tooMany).toMatchObject({ statusCode: 400, code: 'QuotaExceeded' });
     expect(classifyAzureError(tooMany, 'x').kind).toBe('capacity');
     await put(withIps(nic, ...ips.slice(0, 255)));
@@ -155,14 +143,14 @@ describe('ARM emulator through the real SDK', () => {
 
   it('refuses IPs outside the subnet, in the reserved range or held by another NIC, naming them', async () => {
     const nic = await network.networkInterfaces.get(RG, 'vm1-nic');
-    const outside = await failure(put(withIps(nic, '10.9.0.9')));
+    const outside = await armFailure(put(withIps(nic, '10.9.0.9')));
     expect(outside).toMatchObject({ statusCode: 400, code: 'PrivateIPAddressNotInSubnet' });
     expect(outside.message).toContain('10.9.0.9');
     expect(outside.message).toContain('10.2.0.0/22');
-    expect(await failure(put(withIps(nic, '10.2.0.2')))).toMatchObject({
+    expect(await armFailure(put(withIps(nic, '10.2.0.2')))).toMatchObject({
       code: 'PrivateIPAddressInReservedRange',
     });
-    const held = await failure(put(withIps(nic, '10.2.0.5')));
+    const held = await armFailure(put(withIps(nic, '10.2.0.5')));
     expect(held).toMatchObject({ statusCode: 400, code: 'PrivateIPAddressIsAllocated' });
     expect(held.message).toContain(otherNicId);
     expect(classifyAzureError(held, 'x').kind).toBe('terminal');

@@ -4,13 +4,14 @@
  * egress IPs as /32 routes with next hop the node (docs/adr/0005). Asserts on the emulator's route tables.
  * Route table semantics from Microsoft.Network 2026-01-01 `routeTable.json` (`RoutePropertiesFormat`).
  */
-import { Agent } from 'node:https';
-import { NetworkManagementClient } from '@azure/arm-network';
+import type { Agent } from 'node:https';
+import type { NetworkManagementClient } from '@azure/arm-network';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Change } from '../../src/provider/contract.ts';
 import type { AzureCloud } from '../emulators/azure/index.ts';
+import { armFailure } from './arm-failure.ts';
 import { addPoolNode, type ScaleSetWorld, startScaleSetWorld } from './scale-set-world.ts';
-import { emulatorCredential, FAST } from './world.ts';
+import { emulatorNetworkClient, FAST } from './world.ts';
 
 let world: ScaleSetWorld;
 let cloud: AzureCloud;
@@ -153,22 +154,9 @@ describe('route tables on the emulator (routeTable.json 2026-01-01)', () => {
   let agent: Agent;
   let network: NetworkManagementClient;
   beforeAll(() => {
-    agent = new Agent({ ca: world.emulator.ca, keepAlive: true });
-    network = new NetworkManagementClient(emulatorCredential, cloud.subscriptionId, {
-      endpoint: world.emulator.url,
-      agent,
-      retryOptions: { maxRetries: 0 },
-    });
+    ({ agent, network } = emulatorNetworkClient(world.emulator));
   });
   afterAll(() => agent?.destroy());
-  const failure = async (p: Promise<unknown>) => {
-    try {
-      await p;
-    } catch (err) {
-      return err as { statusCode: number; code: string; message: string };
-    }
-    throw new Error('expected the call to fail');
-  };
 
   it('refuses a next hop address without VirtualAppliance, a VirtualAppliance without one, and a stale If-Match', async () => {
     const table = await network.routeTables.get('mc-aks-nodes', 'rt-aks');
@@ -183,14 +171,14 @@ describe('route tables on the emulator (routeTable.json 2026-01-01)', () => {
         .pollUntilDone();
     // "Next hop values are only allowed in routes where the next hop type is VirtualAppliance."
     expect(
-      await failure(
+      await armFailure(
         put([
           { name: 'x', addressPrefix: '10.2.9.1/32', nextHopType: 'Internet', nextHopIpAddress: '10.2.0.4' },
         ]),
       ),
     ).toMatchObject({ statusCode: 400 });
     expect(
-      await failure(put([{ name: 'x', addressPrefix: '10.2.9.1/32', nextHopType: 'VirtualAppliance' }])),
+      await armFailure(put([{ name: 'x', addressPrefix: '10.2.9.1/32', nextHopType: 'VirtualAppliance' }])),
     ).toMatchObject({ statusCode: 400 });
     await put(
       [
@@ -203,7 +191,7 @@ describe('route tables on the emulator (routeTable.json 2026-01-01)', () => {
       ],
       table.etag,
     );
-    expect(await failure(put([], table.etag))).toMatchObject({
+    expect(await armFailure(put([], table.etag))).toMatchObject({
       statusCode: 412,
       code: 'PreconditionFailedEtagMismatch',
     });

@@ -41,6 +41,23 @@ export const emulatorCredential = {
   getToken: async () => ({ token: 'emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
 
+/**
+ * An `@azure/arm-network` client of the emulator's subscription, through an `https.Agent` that trusts the
+ * emulator's certificate (destroy the agent when done), with the SDK's retries off.
+ */
+export function emulatorNetworkClient(emulator: AzureEmulator): {
+  agent: Agent;
+  network: NetworkManagementClient;
+} {
+  const agent = new Agent({ ca: emulator.ca, keepAlive: true });
+  const network = new NetworkManagementClient(emulatorCredential, emulator.cloud.subscriptionId, {
+    endpoint: emulator.url,
+    agent,
+    retryOptions: { maxRetries: 0 },
+  });
+  return { agent, network };
+}
+
 /** Fast retries and polling for tests. */
 export const FAST: AzureProviderOptions = {
   pollIntervalMs: 5,

@@ -192,3 +192,33 @@ export const featureNotRegistered = (subscriptionId: string, feature: string) =>
 
 /** 400: a malformed body. */
 export const badRequest = (message: string) => new ArmError(400, 'InvalidRequestFormat', message);
+
+/**
+ * 400: a public IP of one version on an ipConfiguration of the other. Microsoft Learn ("Configure IP addresses for
+ * an Azure network interface"): "The IP version defines the version of both the private and public IPs in the IP
+ * configuration"; code and wording as NRP answered them (quoted in ansible-collections/azure#582).
+ */
+export const ipVersionMismatch = (
+  publicIpId: string,
+  publicVersion: string,
+  ipConfigId: string,
+  configVersion: string,
+) =>
+  new ArmError(
+    400,
+    'IPVersionForPublicIpAndNicIpConfigurationMustMatch',
+    `IP version for publicIPAddress '${publicIpId}', version '${publicVersion}' and network interface ipConfiguration '${ipConfigId}', version '${configVersion}' must match.`,
+  );
+
+/**
+ * 400: an IPv6 primary ipConfiguration, or a NIC without an IPv4 one. Microsoft Learn documents the rule ("You
+ * can't assign a private IPv6 address to a primary IP configuration", "Configure IP addresses for an Azure network
+ * interface"; "each NIC must include at least one IPv4 IP configuration", "What is IPv6 for Azure Virtual
+ * Network?") but not the code Azure answers: the code here is the emulator's own.
+ */
+export const primaryNotIPv4 = (ipConfigId: string) =>
+  new ArmError(
+    400,
+    'IPv6IpConfigurationCannotBePrimary',
+    `IP configuration ${ipConfigId} is primary and IPv6; the primary IP configuration of a network interface must be IPv4.`,
+  );

@@ -10,9 +10,10 @@
  *  PUT nic ──► operation of this NIC still running? ── yes ─► 409 AnotherOperationInProgress
  *      │ no
  *      ├─► If-Match given and != etag? ── yes ─► 412 PreconditionFailed
- *      ├─► validate the whole NIC (count <= 256, one primary, subnets exist, static IPs inside their subnet
- *      │   and outside Azure's five reserved addresses, no IP held by another ipConfiguration, public IPs
- *      │   exist and are free, same ASGs on every ipConfiguration) ── fails ─► 400 <code>
+ *      ├─► validate the whole NIC (count <= 256, one primary and it IPv4, subnets exist, static IPs inside
+ *      │   their subnet's prefix of their version and outside Azure's five reserved addresses, no IP held by
+ *      │   another ipConfiguration, public IPs exist, are free and of the ipConfiguration's version, same ASGs
+ *      │   on every ipConfiguration; nic-rules.ts) ── fails ─► 400 <code>
  *      └─► store it (new etag, provisioningState Updating), start an operation, log the write (from the
  *          request's arrival) ─► 200 + Azure-AsyncOperation
  *
@@ -38,7 +39,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AnswerHistory, Lies, type WriteLie } from '../../../providers/inmemory/index.ts';
-import { addressesIn, cidrRange } from '../../../src/net/ip.ts';
+import { addressesIn, canonicalIp, cidrRange, familyOf } from '../../../src/net/ip.ts';
 import {
   ArmError,
   anotherOperationInProgress,
@@ -58,7 +59,8 @@ import { clone, ipVersion, type Json, key, secondaryIPsOf, type WireNic } from '
 interface Subnet {
   readonly id: string;
   readonly name: string;
-  readonly prefix: string;
+  /** One IPv4 prefix, then in a dual-stack subnet its IPv6 prefix. */
+  readonly prefixes: readonly string[];
   /** The route table associated with the subnet, if any. */
   routeTableId?: string;
 }
@@ -84,6 +86,8 @@ interface PublicIp {
   readonly id: string;
   readonly name: string;
   readonly ipAddress: string;
+  /** `publicIPAddressVersion`: the version of its address. */
+  readonly version: 'IPv4' | 'IPv6';
 }
 
 interface Operation {
@@ -217,10 +221,30 @@ export class AzureCloud {
 
   // ---- seeding --------------------------------------------------------------------------------------
 
-  /** Adds a subnet; returns its resource ID. */
-  addSubnet(spec: { resourceGroup: string; vnet: string; name: string; prefix: string }): string {
+  /**
+   * Adds a subnet; returns its resource ID. With `ipv6Prefix` the subnet is dual stack (`addressPrefixes` holds both
+   * prefixes); an IPv6 prefix must be exactly /64 ("The subnets for IPv6 must be exactly /64 in size", Microsoft
+   * Learn, "What is IPv6 for Azure Virtual Network?"), else seeding throws.
+   */
+  addSubnet(spec: {
+    resourceGroup: string;
+    vnet: string;
+    name: string;
+    prefix: string;
+    ipv6Prefix?: string;
+  }): string {
+    if (spec.ipv6Prefix !== undefined) {
+      const [address, length] = spec.ipv6Prefix.split('/');
+      if (!address || familyOf(address) !== 6 || length !== '64') {
+        throw new Error(`${spec.ipv6Prefix}: an Azure subnet's IPv6 prefix must be an IPv6 /64`);
+      }
+    }
     const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/virtualNetworks/${spec.vnet}/subnets/${spec.name}`;
-    this.#subnets.set(key(id), { id, name: spec.name, prefix: spec.prefix });
+    this.#subnets.set(key(id), {
+      id,
+      name: spec.name,
+      prefixes: [spec.prefix, ...(spec.ipv6Prefix ? [spec.ipv6Prefix] : [])],
+    });
     return id;
   }
 
@@ -285,7 +309,12 @@ export class AzureCloud {
   /** Adds a public IP; returns its resource ID. */
   addPublicIp(spec: { resourceGroup: string; name: string; ipAddress: string }): string {
     const id = `${this.#rgPath(spec.resourceGroup)}/Microsoft.Network/publicIPAddresses/${spec.name}`;
-    this.#publicIps.set(key(id), { id, name: spec.name, ipAddress: spec.ipAddress });
+    this.#publicIps.set(key(id), {
+      id,
+      name: spec.name,
+      ipAddress: spec.ipAddress,
+      version: ipVersion(spec.ipAddress),
+    });
     return id;
   }
 
@@ -543,11 +572,13 @@ export class AzureCloud {
       .privateIPAddress!;
   }
 
-  /** `count` addresses of the subnet that no ipConfiguration holds and Azure does not reserve. */
-  freeIPs(subnetId: string, count: number): string[] {
+  /** `count` addresses of the subnet's prefix of `family` that no ipConfiguration holds and Azure does not reserve. */
+  freeIPs(subnetId: string, count: number, family: 4 | 6 = 4): string[] {
     const subnet = this.#subnets.get(key(subnetId));
     if (!subnet) throw new Error(`no subnet ${subnetId}`);
-    const range = cidrRange(subnet.prefix);
+    const prefix = subnet.prefixes.find((p) => familyOf(p.split('/')[0]!) === family);
+    if (!prefix) throw new Error(`subnet ${subnetId} has no IPv${family} prefix`);
+    const range = cidrRange(prefix);
     const held = this.#heldIPs();
     return [
       ...addressesIn({ ...range, start: range.start + 4n, end: range.end - 1n }, (ip) => held.has(ip), count),
@@ -647,7 +678,11 @@ export class AzureCloud {
       type: 'Microsoft.Network/virtualNetworks/subnets',
       etag: 'W/"subnet"',
       properties: {
-        addressPrefix: subnet.prefix,
+        // One prefix: `addressPrefix`; a dual-stack subnet lists both in `addressPrefixes` (as `az network vnet
+        // subnet create --address-prefixes 10.1.2.0/24 ace:cab:deca:deed::/64` makes it, Azure/azure-cli#15213).
+        ...(subnet.prefixes.length === 1
+          ? { addressPrefix: subnet.prefixes[0] }
+          : { addressPrefixes: [...subnet.prefixes] }),
         provisioningState: 'Succeeded',
         ...(subnet.routeTableId ? { routeTable: { id: subnet.routeTableId } } : {}),
       },
@@ -796,8 +831,8 @@ export class AzureCloud {
    * and target NICs: the spec's example (VirtualNetworkMoveIpConfigurations.json, 2025-09-01; generated into
    * Azure/azure-sdk-for-js sdk/network/arm-network/samples-dev/virtualNetworksMoveIpConfigurationsSample.ts) moves
    * nic1 to nic2 and nic3 to nic4 in one request. One operation holds every NIC it names busy. The REST spec says
-   * no more; the rules beyond the body's shape (same VNet, target name free, NICs not busy) are the ones NIC PUTs
-   * keep.
+   * no more (it names no IP version either: an IPv6 ipConfiguration moves as an IPv4 one does); the rules beyond
+   * the body's shape (same VNet, target name free, NICs not busy) are the ones NIC PUTs keep.
    */
   moveIpConfigurations(
     vnetPath: string,
@@ -1057,7 +1092,7 @@ export class AzureCloud {
       if (nic === except) continue;
       for (const c of nic.properties.ipConfigurations) {
         if (c.properties.privateIPAddress)
-          held.set(c.properties.privateIPAddress, `${nic.id}/ipConfigurations/${c.name}`);
+          held.set(canonicalIp(c.properties.privateIPAddress), `${nic.id}/ipConfigurations/${c.name}`);
       }
     }
     return held;
@@ -1068,7 +1103,7 @@ export class AzureCloud {
     const next = checkNicPut(current, body, {
       subnet: (id) => this.#subnets.get(key(id)),
       heldIPs: (except) => this.#heldIPs(except),
-      publicIpExists: (id) => this.#publicIps.has(key(id)),
+      publicIpVersion: (id) => this.#publicIps.get(key(id))?.version,
       publicHolder: (id, except) => this.#publicHolder(id, except),
     });
     next.etag = this.#etag();
