@@ -65,22 +65,42 @@ export const FAST: AzureProviderOptions = {
   retry: { retries: 12, minTimeoutMs: 10, maxTimeoutMs: 100, maxRetryAfterMs: 1_500 },
 };
 
+/**
+ * The egress IPs' family of a world. `6`: dual stack, egress IPs IPv6: the virtual network has an IPv6 address
+ * space (fd00:db8:1::/48), each subnet an IPv6 /64 beside its IPv4 prefix (a and b fd00:db8:1:1::/64, c
+ * fd00:db8:1:4::/64), the NICs keep their primary IPv4 ipConfiguration, the world's subnets, free IPs, outside IP
+ * and public IP are IPv6.
+ */
+export type WorldFamily = 4 | 6;
+
 /** Starts the emulator, seeds the world and builds the provider. */
-export async function startAzureWorld(options: AzureProviderOptions = FAST): Promise<AzureWorld> {
+export async function startAzureWorld(
+  options: AzureProviderOptions = FAST,
+  family: WorldFamily = 4,
+): Promise<AzureWorld> {
   const emulator = await startAzureEmulator();
   const { cloud } = emulator;
   const sub = cloud.subscriptionId;
+  const v6 = family === 6;
+  cloud.addVnet({
+    resourceGroup: RG,
+    name: 'vnet-1',
+    location: LOCATION,
+    addressPrefixes: ['10.1.0.0/16', ...(v6 ? ['fd00:db8:1::/48'] : [])],
+  });
   const subnetAB = cloud.addSubnet({
     resourceGroup: RG,
     vnet: 'vnet-1',
     name: 'gateways',
     prefix: '10.1.0.0/24',
+    ...(v6 ? { ipv6Prefix: 'fd00:db8:1:1::/64' } : {}),
   });
   const subnetC = cloud.addSubnet({
     resourceGroup: RG,
     vnet: 'vnet-1',
     name: 'gateways-wide',
     prefix: '10.1.4.0/22',
+    ...(v6 ? { ipv6Prefix: 'fd00:db8:1:4::/64' } : {}),
   });
   const asg = `/subscriptions/${sub}/resourceGroups/${RG}/providers/Microsoft.Network/applicationSecurityGroups/gateways`;
   const add = (
@@ -108,14 +128,14 @@ export async function startAzureWorld(options: AzureProviderOptions = FAST): Pro
     return { ref, subnet, nicId, subnetId };
   };
   const nodes = {
-    a: add('gw-a', subnetAB, '10.1.0.0/24', '10.1.0.4', '1'),
-    b: add('gw-b', subnetAB, '10.1.0.0/24', '10.1.0.5', '2'),
-    c: add('gw-c', subnetC, '10.1.4.0/22', '10.1.4.4', '3'),
+    a: add('gw-a', subnetAB, v6 ? 'fd00:db8:1:1::/64' : '10.1.0.0/24', '10.1.0.4', '1'),
+    b: add('gw-b', subnetAB, v6 ? 'fd00:db8:1:1::/64' : '10.1.0.0/24', '10.1.0.5', '2'),
+    c: add('gw-c', subnetC, v6 ? 'fd00:db8:1:4::/64' : '10.1.4.0/22', '10.1.4.4', '3'),
   };
   const publicIpId = cloud.addPublicIp({
     resourceGroup: RG,
     name: 'egress-pip-1',
-    ipAddress: '203.0.113.10',
+    ipAddress: v6 ? '2001:db8:ff::10' : '203.0.113.10',
   });
   cloud.addScaleSetInstance({ resourceGroup: RG, scaleSet: 'aks-pool', instanceId: '0', location: LOCATION });
   const scaleSetNode = {
@@ -148,13 +168,14 @@ export async function startAzureWorld(options: AzureProviderOptions = FAST): Pro
       name: 'gw-gone',
       providerID: `azure:///subscriptions/${sub}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/gw-gone`,
     },
-    outsideIP: '192.0.2.50',
+    outsideIP: v6 ? '2001:db8:ffff::50' : '192.0.2.50',
     freeIPs: async (subnet, count) =>
-      cloud.freeIPs(subnet === nodes.c.subnet ? nodes.c.subnetId : nodes.a.subnetId, count),
-    cloudIPs: async (node) => cloud.secondaryIPs(nicOf(node)),
+      cloud.freeIPs(subnet === nodes.c.subnet ? nodes.c.subnetId : nodes.a.subnetId, count, family),
+    // Only ipConfigurations whose privateIPAddressVersion is the world's family count.
+    cloudIPs: async (node) => cloud.secondaryIPs(nicOf(node), v6 ? 'IPv6' : 'IPv4'),
     primaryIP: async (node) => cloud.primaryIP(nicOf(node)),
     addForeignIP: async (node, ip) =>
-      cloud.addIpConfiguration(nicOf(node), `other-tool-${ip.replace(/\./g, '-')}`, ip),
+      cloud.addIpConfiguration(nicOf(node), `other-tool-${ip.replace(/[.:]/g, '-')}`, ip),
     // A write whose operation still runs has not ended: it overlaps every later one.
     writes: async () =>
       cloud.writes.map((w) => ({

@@ -561,9 +561,14 @@ export class AzureCloud {
     return clone(this.#nic(nicId));
   }
 
-  /** Non-primary IPs of a NIC, sorted. */
-  secondaryIPs(nicId: string): string[] {
-    return secondaryIPsOf(this.#nic(nicId));
+  /** Non-primary IPs of a NIC, sorted; with `version`, only those of ipConfigurations of that version. */
+  secondaryIPs(nicId: string, version?: 'IPv4' | 'IPv6'): string[] {
+    const nic = this.#nic(nicId);
+    if (!version) return secondaryIPsOf(nic);
+    const ofVersion = nic.properties.ipConfigurations.filter(
+      (c) => c.properties.privateIPAddressVersion === version,
+    );
+    return secondaryIPsOf({ ...nic, properties: { ...nic.properties, ipConfigurations: ofVersion } });
   }
 
   /** The primary IP of a NIC. */
