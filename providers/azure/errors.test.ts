@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/provider/contract.ts';
-import { classifyAzureError, parseRetryAfter } from './errors.ts';
+import { classifyAzureError, mentionsName, parseRetryAfter } from './errors.ts';
 
 /** The shape of the SDKs' RestError: status, ARM code, response headers. */
 const restError = (
@@ -79,5 +79,15 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
     expect(parseRetryAfter(undefined)).toBeUndefined();
     expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});
+
+describe('mentionsName', () => {
+  it('finds a whole ipConfiguration name in an ARM message, not a longer one', () => {
+    const message =
+      "IP version for publicIPAddress 'p', version 'IPv4' and network interface ipConfiguration '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/n/ipConfigurations/cloudegress-o-fd00--10', version 'IPv6' must match.";
+    expect(mentionsName(message, 'cloudegress-o-fd00--10')).toBe(true);
+    expect(mentionsName(message, 'cloudegress-o-fd00--1')).toBe(false);
+    expect(mentionsName(message, 'o-fd00--10')).toBe(false);
   });
 });

@@ -99,3 +99,13 @@ export function mentions(message: string, ip: string): boolean {
   const escaped = ip.replace(/[.]/g, '\\.');
   return new RegExp(`(^|[^0-9A-Za-z.:])${escaped}($|[^0-9A-Za-z:]|\\.(\\s|$))`).test(message);
 }
+
+/**
+ * A resource name (e.g. an ipConfiguration's, within its ID) as a whole name in a message: `cloudegress-o-fd00--1`
+ * is not found in `cloudegress-o-fd00--10`. ARM names an ipConfiguration, not its address, in some refusals
+ * (`IPVersionForPublicIpAndNicIpConfigurationMustMatch`).
+ */
+export function mentionsName(message: string, name: string): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^0-9A-Za-z_.-])${escaped}($|[^0-9A-Za-z_-]|\\.(\\s|$))`, 'i').test(message);
+}

@@ -38,14 +38,11 @@ const foreign: NetworkInterfaceIPConfiguration = {
   primary: false,
   subnet,
 };
-const plan = (configs: NetworkInterfaceIPConfiguration[], edits: NicEdit[]) =>
-  planNicEdits({
-    owner: 'cl-1',
-    where: 'NIC n',
-    ipConfigurations: configs,
-    subnetPrefixes: ['10.0.0.0/24'],
-    edits,
-  });
+const plan = (
+  configs: NetworkInterfaceIPConfiguration[],
+  edits: NicEdit[],
+  subnetPrefixes = ['10.0.0.0/24'],
+) => planNicEdits({ owner: 'cl-1', where: 'NIC n', ipConfigurations: configs, subnetPrefixes, edits });
 
 describe('ownership names', () => {
   it('encode the owner and the IP, and only an exact match is ours', () => {
@@ -56,6 +53,42 @@ describe('ownership names', () => {
     expect(isOwned(mine('10.0.0.5'), 'cl')).toBe(false);
     expect(isOwned({ ...mine('10.0.0.5'), privateIPAddress: '10.0.0.6' }, 'cl-1')).toBe(false);
     expect(isOwned(primary, 'cl-1')).toBe(false);
+  });
+});
+
+describe('IPv6 egress IPs', () => {
+  const plan6 = (configs: NetworkInterfaceIPConfiguration[], edits: NicEdit[]) =>
+    plan(configs, edits, ['10.0.0.0/24', 'fd00:db8:0:1::/64']);
+
+  it('adds an IPv6 egress IP as a static ipConfiguration of version IPv6 in the IPv6 prefix', () => {
+    const result = plan6([primary], [{ kind: 'add', ip: 'fd00:db8:0:1::10' }]);
+    const added = result.ipConfigurations[1];
+    expect(result.failed.size).toBe(0);
+    expect([
+      added?.name,
+      added?.privateIPAddressVersion,
+      added?.privateIPAllocationMethod,
+      added?.primary,
+    ]).toEqual(['cloudegress-cl-1-fd00-db8-0-1--10', 'IPv6', 'Static', false]);
+    const outside = plan6([primary], [{ kind: 'add', ip: 'fd00:db8:0:2::10' }]);
+    expect([...outside.failed.values()][0]).toMatchObject({
+      kind: 'terminal',
+      code: 'PrivateIPAddressNotInSubnet',
+    });
+  });
+
+  it('knows its IPv6 ipConfiguration however the address is spelt, when read back or when asked', () => {
+    const expanded = mine('fd00:db8:0:1::10', {
+      privateIPAddress: 'FD00:0DB8:0000:0001:0000:0000:0000:0010',
+    });
+    expect(isOwned(expanded, 'cl-1')).toBe(true);
+    expect(ownedName('cl-1', 'fd00:db8:0:1:0:0:0:10')).toBe(ownedName('cl-1', 'fd00:db8:0:1::10'));
+    const again = plan6([primary, expanded], [{ kind: 'add', ip: 'fd00:db8:0:1::10' }]);
+    expect(again.changed).toBe(false);
+    expect(again.failed.size).toBe(0);
+    const released = plan6([primary, expanded], [{ kind: 'remove', ip: 'fd00:db8:0:1:0:0:0:10' }]);
+    expect(released.changed).toBe(true);
+    expect(released.ipConfigurations).toEqual([primary]);
   });
 });
 

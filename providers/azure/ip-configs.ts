@@ -4,7 +4,8 @@
  * and the wanted edits, compute the ipConfigurations to PUT back and a verdict per edit. No I/O.
  *
  * An egress IP is a secondary, static, non-primary ipConfiguration named `cloudegress-<owner>-<ip>` (dots
- * and colons as dashes), in the primary's subnet with the primary's application security groups. Only
+ * and colons as dashes, the address in canonical text), in the primary's subnet with the primary's application
+ * security groups, of version IPv4 or IPv6 as its address is (IPv6 in the subnet's IPv6 prefix). Only
  * ipConfigurations whose name is exactly that for their own address are ours; nothing else is ever changed.
  *
  * | edit   | the IP on this NIC now            | verdict                                           |
@@ -27,7 +28,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { NetworkInterfaceIPConfiguration } from '@azure/arm-network';
-import { cidrContains, familyOf, isIp } from '../../src/net/ip.ts';
+import { canonicalIp, cidrContains, familyOf, isIp } from '../../src/net/ip.ts';
 import { ProviderError } from '../../src/provider/contract.ts';
 import { sameResource } from './resource-id.ts';
 
@@ -62,9 +63,20 @@ function ownerTag(owner: string): string {
   return `${tag.slice(0, 13)}-${createHash('sha256').update(owner).digest('hex').slice(0, 10)}`;
 }
 
-/** The ipConfiguration name that marks `ip` as owned by the installation `owner`. */
+/** `ip` in canonical text (IPv6 compressed, lower case), so that every spelling of one address is one address. */
+const canonical = (ip: string) => (isIp(ip) ? canonicalIp(ip) : ip.toLowerCase());
+
+/** The ipConfiguration's address in canonical text (none: an empty list, for `flatMap`). */
+export const addressOf = (config: NetworkInterfaceIPConfiguration): string[] =>
+  config.privateIPAddress === undefined ? [] : [canonical(config.privateIPAddress)];
+
+/** True when the ipConfiguration holds `ip` (in any spelling). */
+export const holds = (config: NetworkInterfaceIPConfiguration, ip: string): boolean =>
+  config.privateIPAddress !== undefined && canonical(config.privateIPAddress) === canonical(ip);
+
+/** The ipConfiguration name that marks `ip` (in any spelling) as owned by the installation `owner`. */
 export function ownedName(owner: string, ip: string): string {
-  return `cloudegress-${ownerTag(owner)}-${ip.toLowerCase().replace(/[.:]/g, '-')}`;
+  return `cloudegress-${ownerTag(owner)}-${canonical(ip).replace(/[.:]/g, '-')}`;
 }
 
 /** `count` fresh names for ipConfigurations of an allocation by `owner`. */
@@ -120,7 +132,7 @@ export function planNicEdits(input: PlanInput): NicEditPlan {
   let changed = false;
   const primary = primaryOf(configs);
   const subnetId = primary.subnet?.id;
-  const findIp = (ip: string) => configs.find((c) => c.privateIPAddress === ip);
+  const findIp = (ip: string) => configs.find((c) => holds(c, ip));
   const notOwned = (ip: string, verb: string) =>
     new ProviderError('terminal', `${ip} on ${where} is not owned by cloud-egress; not ${verb}`, {
       code: 'NotOwned',

@@ -32,7 +32,7 @@ import { ProviderError } from '../../src/provider/contract.ts';
 import type { Edit } from '../../src/provider/interface-driver.ts';
 import type { AzureApi } from './api.ts';
 import { classifyAzureError, mentions } from './errors.ts';
-import { isOwned, ownedName, primaryOf } from './ip-configs.ts';
+import { holds, isOwned, ownedName, primaryOf } from './ip-configs.ts';
 import { parseNicId, parseSubnetId } from './resource-id.ts';
 
 /** Whether a subscription has the one-operation move, as far as known. */
@@ -293,7 +293,7 @@ export async function moveOnto(
     }
     refuseUpdating(ref.name, source);
     for (const edit of edits) {
-      const held = (source.ipConfigurations ?? []).find((c) => c.privateIPAddress === edit.ip);
+      const held = (source.ipConfigurations ?? []).find((c) => holds(c, edit.ip));
       if (!held || !isOwned(held, ctx.owner) || !held.id) continue;
       items.push({
         ip: edit.ip,

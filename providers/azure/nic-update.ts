@@ -28,7 +28,15 @@ import { type NodeRef, ProviderError } from '../../src/provider/contract.ts';
 import type { BatchResult, Edit } from '../../src/provider/interface-driver.ts';
 import type { AzureApi } from './api.ts';
 import { classifyAzureError, mentions } from './errors.ts';
-import { allocationNames, type NicEdit, type NicEditPlan, planNicEdits, primaryOf } from './ip-configs.ts';
+import {
+  addressOf,
+  allocationNames,
+  holds,
+  type NicEdit,
+  type NicEditPlan,
+  planNicEdits,
+  primaryOf,
+} from './ip-configs.ts';
 import { type MoveFeature, type MoveWriter, moveOnto, takeFromDetached } from './ip-moves.ts';
 import { type NicRef, parseSubnetId } from './resource-id.ts';
 
@@ -157,9 +165,7 @@ export function nicWrite(
     return new Map(
       allocating.map((edit) => {
         const names = namesOf(edit);
-        const ips = plan.ipConfigurations
-          .filter((c) => names.includes(c.name ?? ''))
-          .flatMap((c) => c.privateIPAddress ?? []);
+        const ips = plan.ipConfigurations.filter((c) => names.includes(c.name ?? '')).flatMap(addressOf);
         return [edit, ips] as const;
       }),
     );
@@ -177,7 +183,7 @@ export function nicWrite(
 
   async function attempt(handIn: () => void): Promise<BatchResult> {
     let nic = await readSettled(api, target, signal);
-    const here = (ip: string) => (nic.ipConfigurations ?? []).some((c) => c.privateIPAddress === ip);
+    const here = (ip: string) => (nic.ipConfigurations ?? []).some((c) => holds(c, ip));
     const moving = edits.filter(
       (e): e is Edit & { kind: 'add' } => e.kind === 'add' && e.from !== undefined && !here(e.ip),
     );

@@ -34,8 +34,8 @@ import { createEngineProvider } from '../../src/provider/engine.ts';
 import type { InterfaceDriver } from '../../src/provider/interface-driver.ts';
 import type { AzureApi, AzureApiFactory } from './api.ts';
 import { azureProvider } from './descriptor.ts';
-import { classifyAzureError, mentions } from './errors.ts';
-import { IP_CONFIGURATIONS_PER_NIC, isOwned } from './ip-configs.ts';
+import { classifyAzureError, mentions, mentionsName } from './errors.ts';
+import { addressOf, IP_CONFIGURATIONS_PER_NIC, isOwned, ownedName } from './ip-configs.ts';
 import { MoveFeature, MoveWriter } from './ip-moves.ts';
 import { describeTarget, type NicTarget, nicWrite, step, subnetPrefixes } from './nic-update.ts';
 import { ACTIONS_BY_CALL, type PermissionScope, permissionChecks } from './permissions.ts';
@@ -140,13 +140,13 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
       const nic = await readNic(target, signal);
       const configs = nic.ipConfigurations ?? [];
       const prefixes = await subnetPrefixes(apiFor, nic, describeTarget(target), signal);
-      const owned = configs.filter((c) => isOwned(c, owner)).flatMap((c) => c.privateIPAddress ?? []);
+      const owned = configs.filter((c) => isOwned(c, owner)).flatMap(addressOf);
       const network: NodeNetwork = {
         node: node.name,
         interfaceId: nic.id ?? target.nic.id,
         zone: target.zone,
         subnets: prefixes,
-        reservedIPs: configs.filter((c) => !isOwned(c, owner)).flatMap((c) => c.privateIPAddress ?? []),
+        reservedIPs: configs.filter((c) => !isOwned(c, owner)).flatMap(addressOf),
         ownedIPs: owned.sort(),
         freeSlots: Math.max(0, IP_CONFIGURATIONS_PER_NIC - configs.length),
       };
@@ -174,7 +174,7 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
           return (nic.ipConfigurations ?? [])
             .filter((c) => isOwned(c, owner))
             .map((c) => ({
-              ip: c.privateIPAddress!,
+              ip: addressOf(c)[0]!,
               node: node.name,
               interfaceId: nic.id ?? target.nic.id,
               ...(c.publicIPAddress?.id ? { publicAddress: c.publicIPAddress.id } : {}),
@@ -293,8 +293,13 @@ export function azureDriver(settings: ProviderSettings, api: AzureApiFactory): I
       return checks;
     },
 
-    // ARM refuses the whole PUT for one bad ipConfiguration and names its IP in the message.
-    blame: (error, edits) => edits.find((e) => e.kind === 'add' && mentions(error.message, e.ip)),
+    // ARM refuses the whole PUT for one bad ipConfiguration and names its IP, or the ipConfiguration, in the message.
+    blame: (error, edits) =>
+      edits.find(
+        (e) =>
+          e.kind === 'add' &&
+          (mentions(error.message, e.ip) || mentionsName(error.message, ownedName(owner, e.ip))),
+      ),
   };
 }
 
