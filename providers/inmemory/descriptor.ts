@@ -2,6 +2,7 @@
  * @module
  * The in-memory provider's registry entry (for tests, benchmarks and development: a cloud in this process).
  */
+import { IPV4_AND_IPV6 } from '../../src/provider/capabilities.ts';
 import type { ProviderDescriptor } from '../../src/provider/descriptor.ts';
 
 /** `inmemory`: nodes `inmemory:///<zone>/<name>`. */
@@ -13,6 +14,7 @@ export const inmemoryProvider: ProviderDescriptor = {
     publicAddresses: true,
     cloudAllocatedIPs: true,
     ownershipRecord: true,
+    families: IPV4_AND_IPV6,
     subnetReserved: { first: 4, last: 1 },
   },
   testOnly: true,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { IPV4_AND_IPV6 } from './capabilities.ts';
 import type { CloudAssignment, NodeRef } from './contract.ts';
 import { ProviderError } from './contract.ts';
 import { createEngineProvider } from './engine.ts';
@@ -81,6 +82,7 @@ function scriptedCloud(options: { atomicMove?: InterfaceDriver<string>['atomicMo
       publicAddresses: true,
       cloudAllocatedIPs: true,
       ownershipRecord: true,
+      families: IPV4_AND_IPV6,
     },
     retry: { retries: 3, baseDelayMs: 1, throttledBaseDelayMs: 1, maxDelayMs: 2 },
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProviderCapabilities } from './capabilities.ts';
+import { IPV4_AND_IPV6, type ProviderCapabilities } from './capabilities.ts';
 import { type Change, type NodeRef, ProviderError } from './contract.ts';
 import type { Edit } from './interface-driver.ts';
 import {
@@ -25,6 +25,7 @@ const twoStep: ProviderCapabilities = {
   publicAddresses: true,
   cloudAllocatedIPs: true,
   ownershipRecord: true,
+  families: IPV4_AND_IPV6,
 };
 const atomic: ProviderCapabilities = { ...twoStep, atomicMove: true };
 const edits = (batches: readonly { key: string; items: readonly { edit: Edit }[] }[]) =>
