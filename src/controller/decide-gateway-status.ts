@@ -6,24 +6,28 @@
  * | condition  | status                                                                                     |
  * |------------|--------------------------------------------------------------------------------------------|
  * | Accepted   | False InvalidSpec (validateGatewaySpec's problems: an entry that does not parse, overlaps   |
- * |            | another, or is too large to count), False NoNodes, else True (provider)                    |
+ * |            | another, or is too large to count), False NoNodes, else True (provider; and the spec.ips   |
+ * |            | entries of a family the gateway does not serve, with why: they are not handed out)          |
  * | Ready      | True while some node may hold IPs, else False NoEligibleNode                               |
  * | Degraded   | True NodeFailed naming each node that may not hold IPs and why, else False                 |
  * | Conflicted | True PoolOverlap naming each gateway whose `spec.ips` shares IPs with this one's, else False |
  * | Draining   | True DrainBlocked naming the IPs that stay on leaving nodes and why (the drain would end in a |
  * |            | failover), True Drained while nodes leave and their IPs are elsewhere, else False NoDrain   |
  *
- * `ipsTotal` counts the IPs the gateway can hand out (of the families the agents program), at most
+ * `ipsTotal` counts the IPs the gateway can hand out (of the families it serves: its provider places them and
+ * the agents program them, served-families.ts), at most
  * `Number.MAX_SAFE_INTEGER`, so the status stays a valid integer whatever the spec holds.
  */
 import { CONDITION, REASON } from '../api/conditions.ts';
 import type { EgressGateway, EgressGatewayStatus, GatewayNodeStatus } from '../api/egress-gateway.ts';
 import { validateGatewaySpec } from '../api/validate.ts';
 import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
+import { familyOf, type IpFamily } from '../net/ip.ts';
 import type { ChangeOutcome, NodeNetwork } from '../provider/contract.ts';
 import { IpPool, type PoolOverlap } from '../scheduler/index.ts';
 import type { Stranded } from '../scheduler/types.ts';
 import { type Rejection, rejectionConditions, setConditions, truncateMessage } from './conditions.ts';
+import type { ServedFamilies } from './served-families.ts';
 
 /** A node of the gateway as the status reports it. */
 export interface GatewayNodeView {
@@ -55,6 +59,8 @@ export interface GatewayStatusInput {
   readonly publicAddresses?: ReadonlyMap<string, string>;
   /** The public IP of each public address, where the cloud has shown it: address -> public IP. */
   readonly publicIps?: ReadonlyMap<string, string>;
+  /** The families the gateway serves and why not the others (the plan's); absent: what the agents program. */
+  readonly served?: ServedFamilies;
   readonly now: Date;
 }
 
@@ -110,12 +116,38 @@ export function drainingCondition(
   };
 }
 
-/** The IPs `pool` can hand out (families the agents program), as a safe integer. */
-export function countablePoolSize(pool: IpPool): number {
+/** The IPs `pool` can hand out (of `families`: those the gateway serves), as a safe integer. */
+export function countablePoolSize(
+  pool: IpPool,
+  families: ReadonlySet<IpFamily> = DATAPLANE_FAMILIES,
+): number {
   const size = pool.ranges
-    .filter((r) => DATAPLANE_FAMILIES.has(r.family))
+    .filter((r) => families.has(r.family))
     .reduce((n, r) => n + (r.end - r.start + 1n), 0n);
   return size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
+}
+
+/**
+ * The Accepted message's note on the `spec.ips` entries of families the gateway does not serve (they are not
+ * handed out), with why; empty when there are none.
+ */
+export function unservedEntriesNote(ips: readonly string[], served: ServedFamilies | undefined): string {
+  if (!served) return '';
+  const notes: string[] = [];
+  for (const [family, why] of served.refused) {
+    const entries = ips.filter((entry) => {
+      try {
+        return familyOf(entry.split('-')[0]!) === family;
+      } catch {
+        return false; // Accepted=False InvalidSpec says so
+      }
+    });
+    if (entries.length === 0) continue;
+    const list =
+      entries.slice(0, 5).join(', ') + (entries.length > 5 ? `, and ${entries.length - 5} more` : '');
+    notes.push(`spec.ips ${list} are IPv${family} and not handed out: ${why}`);
+  }
+  return notes.map((n) => `; ${n}`).join('');
 }
 
 /** The Conflicted condition's message for pool overlaps. */
@@ -165,14 +197,20 @@ export function decideGatewayStatus(input: GatewayStatusInput): EgressGatewaySta
     ? { status: 'False' as const, reason: REASON.InvalidSpec, message: invalid }
     : nodes.length === 0
       ? { status: 'False' as const, reason: REASON.NoNodes, message: 'spec.nodeSelector selects no Node' }
-      : { status: 'True' as const, reason: REASON.Accepted, message: `provider ${input.provider}` };
+      : {
+          status: 'True' as const,
+          reason: REASON.Accepted,
+          message: truncateMessage(
+            `provider ${input.provider}${unservedEntriesNote(gateway.spec.ips ?? [], input.served)}`,
+          ),
+        };
   const name = gateway.metadata.name;
   return {
     ...gen,
     provider: input.provider,
     nodes,
     readyNodes,
-    ipsTotal: countablePoolSize(pool),
+    ipsTotal: countablePoolSize(pool, input.served?.families),
     ipsUsed: input.held.size,
     ...(input.cloudAllocatedIPs.length ? { cloudAllocatedIPs: [...input.cloudAllocatedIPs] } : {}),
     ...(input.publicAddresses?.size

@@ -16,14 +16,13 @@
  * picked for `spec.cloudAllocated` that no policy uses are kept where the cloud holds them (up to
  * `cloudAllocated`; all released once the gateway is being deleted): released, their numbers could go to anything
  * else in the subnet while the status still lists them. The nodes' own
- * addresses, the addresses the cloud keeps in each subnet, and IPs of families the agents do not program are
- * never handed out.
+ * addresses, the addresses the cloud keeps in each subnet, and IPs of families the gateway does not serve (its
+ * provider cannot place them or the agents do not program them: served-families.ts) are never handed out.
  */
 import type { V1Node } from '@kubernetes/client-node';
 import { REASON } from '../api/conditions.ts';
 import type { EgressGateway } from '../api/egress-gateway.ts';
 import { type AnyEgressPolicy, ASSIGNMENT_STATE } from '../api/egress-policy.ts';
-import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
 import { selectorMatches } from '../kube/label-selector.ts';
 import { nodeDisruption } from '../kube/node-disruption.ts';
 import { deleting, nodeReady, nodeZone, policyKey } from '../kube/objects.ts';
@@ -40,6 +39,7 @@ import type {
   Unavailable,
 } from '../scheduler/types.ts';
 import type { GatewayNodeView } from './decide-gateway-status.ts';
+import { DATAPLANE_SERVED, type ServedFamilies } from './served-families.ts';
 
 /** What the cloud said about one node: its network, or why it could not be read. */
 export type NodeNetworkResult =
@@ -73,6 +73,8 @@ export interface PlanInput {
   readonly cloudAllocatedIPs: readonly string[];
   /** IPs the cloud said lately that something outside this installation holds (besides the statuses'). */
   readonly heldInCloud?: ReadonlySet<string>;
+  /** The families the gateway's provider places and the agents program (absent: what the agents program). */
+  readonly served?: ServedFamilies;
 }
 
 /** A planned move: an IP leaving a healthy node that is leaving on purpose (a drain), make-before-break. */
@@ -97,6 +99,8 @@ export interface PlanDecision {
   readonly publicBefore: ReadonlyMap<string, string>;
   /** The public IPs of those addresses, where the cloud shows them: address -> public IP. */
   readonly publicIps: ReadonlyMap<string, string>;
+  /** The families the gateway's IPs may have (the input's `served`), and why the others may not. */
+  readonly served: ServedFamilies;
 }
 
 /**
@@ -289,6 +293,7 @@ export function concerning(
 export function decidePlan(planInput: PlanInput): PlanDecision {
   const input = { ...planInput, ...concerning(planInput) };
   const { gateway } = input;
+  const served = input.served ?? DATAPLANE_SERVED;
   const name = gateway.metadata.name;
   const views: GatewayNodeView[] = [];
   const nodes: NodeInput[] = [];
@@ -345,7 +350,8 @@ export function decidePlan(planInput: PlanInput): PlanDecision {
     unavailableIPs: nodesIPs(input),
     heldInCloud: heldInCloud([...input.policies, ...input.otherPolicies], input.heldInCloud),
     subnetReserved: input.subnetReserved,
-    families: DATAPLANE_FAMILIES,
+    families: served.families,
+    refusedFamilies: served.refused,
   };
   const sliced = gatewaySlice(full, name);
   const plan = schedule(sliced);
@@ -370,6 +376,7 @@ export function decidePlan(planInput: PlanInput): PlanDecision {
     publicIps: new Map(
       input.current.flatMap((a) => (a.publicAddress && a.publicIp ? [[a.publicAddress, a.publicIp]] : [])),
     ),
+    served,
   };
 }
 

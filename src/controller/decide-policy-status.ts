@@ -22,7 +22,10 @@
  *
  * `since` moves only when an IP's state or node changes; conditions follow apimachinery's rules. Conflicted is True
  * while an IP it asks for is another policy's (IPInUse, the message names the owner). Destinations the agents do
- * not steer (IPv6): all of them, Ready=False IPv6NotSupported; some, Degraded=True IPv6NotSupported.
+ * not steer (IPv6): all of them, Ready=False IPv6NotSupported; some, Degraded=True IPv6NotSupported. An IP of a
+ * family the gateway does not serve (its provider cannot place it, e.g. IPv6 on GCP: the scheduler's Unplaced
+ * IPv6NotSupported) makes Ready=False IPv6NotSupported with the scheduler's message (which family, which
+ * provider, why), while the policy's other IPs are served as usual.
  */
 import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import {
@@ -214,12 +217,19 @@ export function decidePolicyStatus(input: PolicyStatusInput): EgressPolicyStatus
   const unsteered = unsteeredDestinations(policy);
   // Problems the CRD refuses today, in a policy stored before: said, while what parses is served.
   const problems = validatePolicySpec(policy.spec);
+  // A family the gateway does not serve is the cause to name: no retry or other node will bring it.
+  const unserved = failed.find((e) => e.reason === REASON.IPv6NotSupported);
   const ipsReady = allReady
     ? { reason: REASON.AllIPsReady, message: `${ready} of ${wanted} egress IPs are Ready` }
-    : {
-        reason: REASON.IPsNotReady,
-        message: `${ready} of ${wanted} egress IPs are Ready${firstFailure ? `; ${firstFailure.ip ?? 'an IP'}: ${firstFailure.message}` : ''}`,
-      };
+    : unserved
+      ? {
+          reason: REASON.IPv6NotSupported,
+          message: `${ready} of ${wanted} egress IPs are Ready; ${unserved.message}`,
+        }
+      : {
+          reason: REASON.IPsNotReady,
+          message: `${ready} of ${wanted} egress IPs are Ready${firstFailure ? `; ${firstFailure.ip ?? 'an IP'}: ${firstFailure.message}` : ''}`,
+        };
   const readyCondition =
     unsteered.length > 0 && unsteered.length === policy.spec.destinationCIDRs?.length
       ? {

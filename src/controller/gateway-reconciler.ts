@@ -112,6 +112,7 @@ import { nodeRefs, withStatusNodes } from './node-ref.ts';
 import { type ObjectWriter, statusChanged } from './object-writer.ts';
 import { PreflightGate } from './preflight-gate.ts';
 import type { ProviderPool } from './provider-pool.ts';
+import { servedFamilies } from './served-families.ts';
 import { VerificationSchedule, type VerificationTimings } from './verification-schedule.ts';
 import { asWritten, reassert, unconfirmed, type Verdict, verifyWrites } from './verify-writes.ts';
 import type { ReconcileResult } from './work-queue.ts';
@@ -476,6 +477,7 @@ export class GatewayReconciler {
       refs,
       cloudAllocatedIPs: [...cloudAllocatedIPs],
       heldInCloud: this.#recentlyHeldInCloud(),
+      served: servedFamilies(provider),
     };
     const first = decidePlan(input);
     const cloudRead = first.input.current;
@@ -602,6 +604,7 @@ export class GatewayReconciler {
       stranded: decision.plan.stranded,
       publicAddresses: publicAddressesAfter(decision.publicBefore, applied.outcomes, applied.held),
       publicIps: decision.publicIps,
+      served: decision.served,
       now: this.#d.now(),
     });
     for (const [type, reason] of [

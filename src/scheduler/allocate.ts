@@ -6,7 +6,8 @@
  *
  * | an IP a policy asks for or holds                           | result                                 |
  * |------------------------------------------------------------|----------------------------------------|
- * | of a family the dataplane does not program                 | Unplaced IPv6NotSupported (explicit)   |
+ * | of a family the gateway does not serve (its provider cannot| Unplaced IPv6NotSupported (explicit)   |
+ * | place it, or the agents do not program it: `families`)     |                                        |
  * | not in the gateway's pool                                  | Unplaced IPOutsideGatewayPool          |
  * | owned by a policy of another gateway, or a node's address  | Unplaced with the reason it was given  |
  * | one the cloud reserves in its subnet                       | Unplaced IPReserved                    |
@@ -14,7 +15,8 @@
  * | else                                                       | the policy's                           |
  *
  * A count policy takes `count` IPs of each family of its `families` (spec.ipFamilies, default IPv4 only), fresh
- * ones from the pool's ranges of that family. A count policy's IP that fails a row is not refused: the policy
+ * ones from the pool's ranges of that family; for a family the gateway does not serve it gets none, and one
+ * Unplaced IPv6NotSupported that says why (`refusedFamilies`), while its other families are served. A count policy's IP that fails a row is not refused: the policy
  * drops it and takes a fresh one. Fresh IPs
  * skip every IP a row would refuse, every IP another policy claims, the `foreignPools`, and the IPs the cloud
  * said something else holds (`heldInCloud`).
@@ -84,6 +86,15 @@ export function allocate(
     }
     const count = policy.count ?? 1;
     for (const family of new Set<IpFamily>(policy.families ?? [4])) {
+      if (!served(input, family)) {
+        unplaced.push({
+          policy: policy.key,
+          gateway: policy.gateway,
+          reason: REASON.IPv6NotSupported,
+          message: `EgressGateway "${policy.gateway}" hands out no IPv${family} IPs: ${familyRefusal(input, family)}; spec.ipFamilies asks for ${count} of them, so the policy's IPv${family} traffic to its destinations is dropped (never sent from the node's own address): drop IPv${family} from spec.ipFamilies, or use a gateway whose provider places IPv${family}`,
+        });
+        continue;
+      }
       let kept = 0;
       for (const ip of policy.allocated) {
         if (kept >= count) break;
@@ -131,10 +142,8 @@ export function allocate(
       );
       if (i >= 0) perRange[i]!++;
     }
-    // Only ranges of the family wanted hand out, and none of a family the dataplane does not program.
-    const exhausted = ranges.map(
-      (r) => r.family !== family || (input.families !== undefined && !input.families.has(r.family)),
-    );
+    // Only ranges of the family wanted hand out (a family the gateway does not serve never gets here).
+    const exhausted = ranges.map((r) => r.family !== family);
     let got = 0;
     while (got < missing) {
       let index = -1;
@@ -186,8 +195,22 @@ function noFreeMessage(
   return `EgressGateway "${policy.gateway}" has no free${families} IP left (${gateway.pool.size()} in its pool); ${missing} of ${count} requested${families} IPs are missing: add IPs to its spec.ips`;
 }
 
+/** True when the gateway hands out IPs of `family` (`input.families`, default both). */
+function served(input: SchedulerInput, family: IpFamily): boolean {
+  return input.families === undefined || input.families.has(family);
+}
+
+/** Why the gateway hands out no IPs of `family`: `input.refusedFamilies`, else the agents do not program it. */
+function familyRefusal(input: SchedulerInput, family: IpFamily): string {
+  const served = [...(input.families ?? [])].sort((a, b) => a - b);
+  return (
+    input.refusedFamilies?.get(family) ??
+    `the node agent programs ${served.map((f) => `IPv${f}`).join(' and ') || 'no'} egress IPs only`
+  );
+}
+
 /**
- * Why no policy of `gateway` may have `ip`, whoever asks: a family the dataplane does not program, an IP
+ * Why no policy of `gateway` may have `ip`, whoever asks: a family the gateway does not serve, an IP
  * the input marks unavailable (another gateway's, a node's own), or one the cloud reserves in its subnet.
  */
 export function unusable(
@@ -197,10 +220,11 @@ export function unusable(
   value: bigint,
 ): Unavailable | undefined {
   const family = familyOfValidIp(ip);
-  if (input.families && !input.families.has(family)) {
+  if (!served(input, family)) {
+    const other = [...(input.families ?? [])].find((f) => f !== family);
     return {
       reason: REASON.IPv6NotSupported,
-      message: `${ip}: the node agent programs IPv${[...input.families].join(' and IPv')} egress IPs only, so pods using it would lose their traffic; use an IPv${[...input.families][0]} address`,
+      message: `${ip} is an IPv${family} address, and ${familyRefusal(input, family)}, so pods using it would lose their traffic${other ? `; use an IPv${other} address` : ''}`,
     };
   }
   const blocked = input.unavailableIPs?.get(ip);

@@ -202,6 +202,36 @@ describe('schedule', () => {
     expect(plan.unplaced[0]?.message).toContain('programs IPv4 egress IPs only');
   });
 
+  it("refuses a family the gateway's provider cannot place, saying why; the policy's other family is served", () => {
+    const dualSubnets = { subnets: ['10.0.1.0/24', '2600:1f18::/64'] };
+    const nodes = [node('d1', 'za', '', dualSubnets), node('d2', 'zb', '', dualSubnets)];
+    const why = 'provider gcp places IPv4 egress IPs only (GCP alias IP ranges carry IPv4 only)';
+    const plan = schedule(
+      world({
+        nodes,
+        families: new Set([4]),
+        refusedFamilies: new Map([[6, why]]),
+        gateways: [gateway({ pool: ['10.0.1.10-10.0.1.19', '2600:1f18::100/120'], nodes: ['d1', 'd2'] })],
+        policies: [
+          policy('dual', { count: 1, families: [4, 6], allocated: ['2600:1f18::100'] }),
+          policy('v6', { count: undefined, egressIPs: ['2600:1f18::101'] }),
+        ],
+      }),
+    );
+    // No IPv6 IP is handed out, not even the one the dual-stack policy held.
+    expect(plan.placements.map((p) => [p.policy, p.ip])).toEqual([['EgressPolicy/ns/dual', '10.0.1.10']]);
+    expect(plan.unplaced.map((u) => [u.policy, u.ip, u.reason])).toEqual([
+      ['EgressPolicy/ns/dual', undefined, 'IPv6NotSupported'],
+      ['EgressPolicy/ns/v6', '2600:1f18::101', 'IPv6NotSupported'],
+    ]);
+    expect(plan.unplaced[1]?.message).toBe(
+      `2600:1f18::101 is an IPv6 address, and ${why}, so pods using it would lose their traffic; use an IPv4 address`,
+    );
+    expect(plan.unplaced[0]?.message).toBe(
+      `EgressGateway "gw" hands out no IPv6 IPs: ${why}; spec.ipFamilies asks for 1 of them, so the policy's IPv6 traffic to its destinations is dropped (never sent from the node's own address): drop IPv6 from spec.ipFamilies, or use a gateway whose provider places IPv6`,
+    );
+  });
+
   it('says when the pool is exhausted', () => {
     const plan = schedule(world({ policies: [policy('big', { count: 10 })] }));
     expect(plan.placements).toHaveLength(8);

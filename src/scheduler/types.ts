@@ -92,8 +92,16 @@ export interface SchedulerInput {
   readonly unavailableIPs?: ReadonlyMap<string, Unavailable>;
   /** Addresses the cloud keeps at the start and end of each subnet of the gateway's nodes (default none). */
   readonly subnetReserved?: SubnetReservation;
-  /** Address families the dataplane programs: IPs of other families are never handed out (default both). */
+  /**
+   * Address families the gateway's egress IPs may have (those its provider places and the agents program): IPs
+   * of other families are never handed out (default both).
+   */
   readonly families?: ReadonlySet<IpFamily>;
+  /**
+   * For a family not in {@link families}: why, for the user ("provider gcp places IPv4 egress IPs only (...)").
+   * Absent: the node agent does not program it.
+   */
+  readonly refusedFamilies?: ReadonlyMap<IpFamily, string>;
   /**
    * Pools (`spec.ips` and cloud-allocated IPs) of the gateways that hand out the IPs they share with this
    * input's gateway (see `gatewaySlice`): no fresh IP is taken from them. Explicit requests and holds are
