@@ -37,15 +37,7 @@ export function runVerificationCases(options: VerificationCaseOptions): void {
       await cloud.lies.settled();
       await cloud.reset();
       world = new ControllerWorld(options.kube.controlPlane.kubeConfig, options.kube.namespace);
-      for (const short of ['a', 'b'] as const) {
-        const node = cloud.nodes[short];
-        await world.addNodeObject({
-          name: short,
-          providerID: node.ref.providerID,
-          zone: 'zone-1',
-          address: await cloud.primaryIP(node),
-        });
-      }
+      await world.addCloudNodes(cloud);
     });
     afterEach(async () => {
       await world.close();

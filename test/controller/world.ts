@@ -29,6 +29,7 @@ import type { ProviderMaker } from '../../src/controller/provider-pool.ts';
 import { DEFAULT_RETURN_PATH } from '../../src/kube/return-path.ts';
 import { createLogger, type Logger, silentLogger } from '../../src/log.ts';
 import type { ApplyResult, CloudProvider, Plan } from '../../src/provider/contract.ts';
+import type { ConformanceWorld } from '../conformance/cloud-provider.case.ts';
 import { freePorts } from '../harness/ports.ts';
 import { type ControlPlaneFixture, useControlPlane } from '../harness/vitest.ts';
 import { createBoundPod, deleteBoundPod } from '../support/bound-pods.ts';
@@ -244,6 +245,22 @@ export class ControllerWorld {
       ready: true,
     });
     this.#nodes.push(name);
+  }
+
+  /**
+   * Creates the Nodes `a` and `b` of a conformance world's cloud (in zone `zone-1`): their providerIDs and
+   * primary IPs as InternalIP.
+   */
+  async addCloudNodes(cloud: Pick<ConformanceWorld, 'nodes' | 'primaryIP'>): Promise<void> {
+    for (const short of ['a', 'b'] as const) {
+      const node = cloud.nodes[short];
+      await this.addNodeObject({
+        name: short,
+        providerID: node.ref.providerID,
+        zone: 'zone-1',
+        address: await cloud.primaryIP(node),
+      });
+    }
   }
 
   /** Creates the Node (short `name`) of a cloud instance: its providerID, zone and primary IP as InternalIP. */
