@@ -22,7 +22,7 @@ import { CONDITION, REASON } from '../api/conditions.ts';
 import type { EgressGateway, EgressGatewayStatus, GatewayNodeStatus } from '../api/egress-gateway.ts';
 import { validateGatewaySpec } from '../api/validate.ts';
 import { DATAPLANE_FAMILIES } from '../kube/dataplane-families.ts';
-import { familyOf, type IpFamily } from '../net/ip.ts';
+import { type IpFamily, poolEntryRange } from '../net/ip.ts';
 import type { ChangeOutcome, NodeNetwork } from '../provider/contract.ts';
 import { IpPool, type PoolOverlap } from '../scheduler/index.ts';
 import type { Stranded } from '../scheduler/types.ts';
@@ -137,7 +137,7 @@ export function unservedEntriesNote(ips: readonly string[], served: ServedFamili
   for (const [family, why] of served.refused) {
     const entries = ips.filter((entry) => {
       try {
-        return familyOf(entry.split('-')[0]!) === family;
+        return poolEntryRange(entry).family === family;
       } catch {
         return false; // Accepted=False InvalidSpec says so
       }

@@ -12,6 +12,8 @@
  * ```
  */
 
+import { familyOf } from '../../src/net/ip.ts';
+
 /** An ENI as the VPC needs it. */
 export interface EniView {
   readonly id: string;
@@ -88,7 +90,7 @@ export const SOURCES_SET = 'eni_sources';
 /** Its IPv6 twin: allowed (ingress link, source IPv6 address) pairs. */
 export const SOURCES_SET6 = 'eni_sources6';
 
-const isIpv6 = (ip: string) => ip.includes(':');
+const isIpv6 = (ip: string) => familyOf(ip) === 6;
 const hostRoute = (ip: string) => `${ip}/${isIpv6(ip) ? 128 : 32}`;
 
 /**
